@@ -1,0 +1,409 @@
+// Package api serves a node over HTTP under /v1: JSON in and out, errors as
+// {"error":{"code","message","field"}}. Requests that read personal data
+// carry the authority's bearer token; a transaction submission needs none,
+// because every transaction carries the signatures that authorise it.
+//
+// Persons are never put in URLs (which end up in logs and histories): trace
+// queries are POSTs with a JSON body.
+package api
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/epiledger/epiledger/internal/chain"
+	"github.com/epiledger/epiledger/internal/engine"
+	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/node"
+	"github.com/epiledger/epiledger/internal/record"
+	"github.com/epiledger/epiledger/internal/report"
+	"github.com/epiledger/epiledger/internal/state"
+	"github.com/epiledger/epiledger/internal/store"
+)
+
+// Error is the JSON error body.
+type Error struct {
+	Status int    `json:"-"`
+	Code   string `json:"code"`
+	Msg    string `json:"message"`
+	Field  string `json:"field,omitempty"`
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Msg }
+
+func errf(status int, code, field, format string, args ...any) *Error {
+	return &Error{Status: status, Code: code, Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Server holds the handlers' dependencies.
+type Server struct {
+	n     *node.Node
+	log   *slog.Logger
+	token string
+	rb    *report.Builder
+}
+
+// MaxBody bounds a request body.
+const MaxBody = 32 << 20
+
+// New returns the API handler for n.
+func New(n *node.Node, log *slog.Logger) http.Handler {
+	s := &Server{n: n, log: log, token: n.Home.APIToken(), rb: &report.Builder{N: n, Now: time.Now}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/health", s.wrap(false, s.health))
+	mux.HandleFunc("GET /v1/status", s.wrap(false, s.health))
+	mux.HandleFunc("POST /v1/txs", s.wrap(false, s.submitTxs))
+	mux.HandleFunc("POST /v1/tx", s.wrap(false, s.submitTx))
+	mux.HandleFunc("GET /v1/tx/{hash}", s.wrap(true, s.getTx))
+	mux.HandleFunc("GET /v1/tx/{hash}/proof", s.wrap(true, s.proof))
+	mux.HandleFunc("GET /v1/blocks/{height}", s.wrap(true, s.block))
+	mux.HandleFunc("PUT /v1/vault", s.wrap(true, s.putVault))
+	mux.HandleFunc("POST /v1/trace/trajectory", s.wrap(true, s.trajectory))
+	mux.HandleFunc("POST /v1/trace/contacts", s.wrap(true, s.contacts))
+	mux.HandleFunc("GET /v1/cases", s.wrap(true, s.cases))
+	mux.HandleFunc("/", s.wrap(false, func(r *http.Request) (any, error) {
+		return nil, errf(http.StatusNotFound, "not_found", "", "no such endpoint: %s %s", r.Method, r.URL.Path)
+	}))
+	return mux
+}
+
+// wrap authenticates (when auth), runs h and writes its value or error as
+// JSON. It logs method, path pattern, status and duration: never bodies.
+func (s *Server) wrap(auth bool, h func(*http.Request) (any, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
+		var v any
+		var err error
+		if auth && !s.authorised(r) {
+			err = errf(http.StatusUnauthorized, "unauthorized", "Authorization", "this endpoint needs the authority's bearer token")
+		} else {
+			v, err = h(r)
+		}
+		status := http.StatusOK
+		if err != nil {
+			e := s.toError(err)
+			status, v = e.Status, map[string]*Error{"error": e}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(status)
+		json.NewEncoder(w).Encode(v)
+		s.log.Debug("http", "method", r.Method, "pattern", r.Pattern, "status", status, "ms", time.Since(start).Milliseconds())
+	}
+}
+
+func (s *Server) authorised(r *http.Request) bool {
+	got := r.Header.Get("Authorization")
+	want := "Bearer " + s.token
+	return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+func (s *Server) toError(err error) *Error {
+	var e *Error
+	var rj *state.Rejection
+	var fe *record.FieldError
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &e):
+		return e
+	case errors.As(err, &rj):
+		return &Error{Status: http.StatusUnprocessableEntity, Code: rj.Code, Field: rj.Field, Msg: rj.Msg}
+	case errors.As(err, &fe):
+		return &Error{Status: http.StatusBadRequest, Code: "invalid", Field: fe.Field, Msg: fe.Msg}
+	case errors.Is(err, node.ErrUnknownPerson):
+		return &Error{Status: http.StatusNotFound, Code: "unknown_person", Field: "person", Msg: "the reference is not bound to any identity"}
+	case errors.Is(err, chain.ErrNotFound):
+		return &Error{Status: http.StatusNotFound, Code: "not_found", Msg: err.Error()}
+	case errors.As(err, &mbe):
+		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Msg: fmt.Sprintf("request body over %d bytes", MaxBody)}
+	case errors.Is(err, engine.ErrClosed), errors.Is(err, context.Canceled):
+		return &Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Msg: "the node is shutting down"}
+	}
+	if errors.Is(err, store.ErrCorrupt) {
+		s.log.Error("store corruption", "err", err)
+	} else {
+		s.log.Error("request failed", "err", err)
+	}
+	return &Error{Status: http.StatusInternalServerError, Code: "internal", Msg: "internal error (see the node's log)"}
+}
+
+// decode reads a JSON body strictly into v.
+func decode(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return errf(http.StatusBadRequest, "invalid", te.Field, "wrong type: want %s", te.Type)
+		}
+		if errors.Is(err, io.EOF) {
+			return errf(http.StatusBadRequest, "invalid", "", "empty body: want a JSON object")
+		}
+		return errf(http.StatusBadRequest, "invalid", "", "malformed JSON: %s", clean(err))
+	}
+	return nil
+}
+
+// clean keeps a JSON decoder's message but never echoes input values.
+func clean(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("syntax error at byte %d", se.Offset)
+	}
+	msg := err.Error()
+	if len(msg) > 80 {
+		msg = msg[:80]
+	}
+	return msg
+}
+
+// Status is the reply of /v1/health and /v1/status.
+type Status struct {
+	Status    string `json:"status"`
+	ChainID   string `json:"chain_id"`
+	Region    string `json:"region"`
+	Height    uint64 `json:"height"`
+	Head      string `json:"head"`
+	StateHash string `json:"state_hash"`
+}
+
+func (s *Server) health(r *http.Request) (any, error) {
+	h := s.n.Engine.Head()
+	g := s.n.Home.Genesis
+	return Status{Status: "ok", ChainID: g.ChainID, Region: g.Region, Height: h.Height, Head: h.Hash.String(), StateHash: h.StateHash.String()}, nil
+}
+
+// TxResult is the outcome of one submitted transaction.
+type TxResult struct {
+	Tx     string `json:"tx"`
+	Height uint64 `json:"height,omitempty"`
+	Index  uint32 `json:"index,omitempty"`
+	Error  *Error `json:"error,omitempty"`
+}
+
+// SubmitRequest carries base64 transactions.
+type SubmitRequest struct {
+	Txs []string `json:"txs"`
+}
+
+// SubmitReply carries one result per transaction, in order.
+type SubmitReply struct {
+	Results []TxResult `json:"results"`
+}
+
+// MaxSubmit is the most transactions one POST /v1/txs may carry.
+const MaxSubmit = 10000
+
+func (s *Server) submitTxs(r *http.Request) (any, error) {
+	var req SubmitRequest
+	if err := decode(r, &req); err != nil {
+		return nil, err
+	}
+	if len(req.Txs) > MaxSubmit {
+		return nil, errf(http.StatusBadRequest, "invalid", "txs", "more than %d transactions in one request", MaxSubmit)
+	}
+	out := make([]TxResult, len(req.Txs))
+	done := make(chan struct{}, len(req.Txs))
+	for i, b64 := range req.Txs {
+		raw, err := base64.StdEncoding.DecodeString(b64)
+		if err != nil {
+			out[i].Error = errf(http.StatusBadRequest, "invalid", fmt.Sprintf("txs[%d]", i), "not base64")
+			done <- struct{}{}
+			continue
+		}
+		i := i
+		if err := s.n.Engine.SubmitAsync(raw, func(rc engine.Receipt) { out[i] = s.result(rc); done <- struct{}{} }); err != nil {
+			return nil, err
+		}
+	}
+	for range req.Txs {
+		select {
+		case <-done:
+		case <-r.Context().Done():
+			return nil, r.Context().Err()
+		}
+	}
+	return SubmitReply{Results: out}, nil
+}
+
+func (s *Server) result(rc engine.Receipt) TxResult {
+	res := TxResult{Tx: rc.TxID.String(), Height: rc.Height, Index: rc.Index}
+	if rc.Err != nil {
+		res.Error = s.toError(rc.Err)
+		res.Height, res.Index = 0, 0
+	}
+	return res
+}
+
+// SingleRequest is a single base64 transaction.
+type SingleRequest struct {
+	Tx string `json:"tx"`
+}
+
+func (s *Server) submitTx(r *http.Request) (any, error) {
+	var req SingleRequest
+	if err := decode(r, &req); err != nil {
+		return nil, err
+	}
+	raw, err := base64.StdEncoding.DecodeString(req.Tx)
+	if err != nil || req.Tx == "" {
+		return nil, errf(http.StatusBadRequest, "invalid", "tx", "want the transaction's bytes in base64")
+	}
+	rc := s.n.Engine.Submit(r.Context(), raw)
+	if rc.Err != nil {
+		return nil, rc.Err
+	}
+	return s.result(rc), nil
+}
+
+func hashParam(r *http.Request) (ledger.Hash, error) {
+	h, err := ledger.ParseHash(r.PathValue("hash"))
+	if err != nil {
+		return h, errf(http.StatusBadRequest, "invalid", "hash", "want 64 hex digits")
+	}
+	return h, nil
+}
+
+// TxInfo describes a stored transaction.
+type TxInfo struct {
+	Tx     string `json:"tx"`
+	Kind   string `json:"kind"`
+	Height uint64 `json:"height"`
+	Index  uint32 `json:"index"`
+	Bytes  string `json:"bytes"`
+}
+
+func (s *Server) getTx(r *http.Request) (any, error) {
+	id, err := hashParam(r)
+	if err != nil {
+		return nil, err
+	}
+	p, err := chain.Prove(s.n.DB, id)
+	if err != nil {
+		return nil, err
+	}
+	tx, err := ledger.DecodeTx(p.Tx)
+	if err != nil {
+		return nil, fmt.Errorf("%w: stored tx: %v", store.ErrCorrupt, err)
+	}
+	return TxInfo{Tx: id.String(), Kind: tx.Body.Kind().String(), Height: p.Header.Height, Index: uint32(p.Index), Bytes: base64.StdEncoding.EncodeToString(p.Tx)}, nil
+}
+
+func (s *Server) proof(r *http.Request) (any, error) {
+	id, err := hashParam(r)
+	if err != nil {
+		return nil, err
+	}
+	p, err := chain.Prove(s.n.DB, id)
+	if err != nil {
+		return nil, err
+	}
+	return chain.ProofJSON(p), nil
+}
+
+func (s *Server) block(r *http.Request) (any, error) {
+	h, err := strconv.ParseUint(r.PathValue("height"), 10, 64)
+	if err != nil || h == 0 {
+		return nil, errf(http.StatusBadRequest, "invalid", "height", "want a block height >= 1")
+	}
+	hdr, err := chain.Header(s.n.DB, h)
+	if err != nil {
+		return nil, err
+	}
+	return chain.HeaderJSON(hdr), nil
+}
+
+// VaultRequest carries sealed identities.
+type VaultRequest struct {
+	Entries []VaultEntry `json:"entries"`
+}
+
+// VaultEntry is one sealed identity.
+type VaultEntry struct {
+	Person string `json:"person"`
+	Sealed string `json:"sealed"`
+}
+
+func (s *Server) putVault(r *http.Request) (any, error) {
+	var req VaultRequest
+	if err := decode(r, &req); err != nil {
+		return nil, err
+	}
+	es := make([]node.VaultEntry, len(req.Entries))
+	for i, e := range req.Entries {
+		p, err := ledger.ParseHash(e.Person)
+		if err != nil {
+			return nil, errf(http.StatusBadRequest, "invalid", fmt.Sprintf("entries[%d].person", i), "want 64 hex digits")
+		}
+		b, err := base64.StdEncoding.DecodeString(e.Sealed)
+		if err != nil {
+			return nil, errf(http.StatusBadRequest, "invalid", fmt.Sprintf("entries[%d].sealed", i), "not base64")
+		}
+		es[i] = node.VaultEntry{Person: ledger.Pseudonym(p), Sealed: b}
+	}
+	if err := s.n.PutVault(es); err != nil {
+		return nil, errf(http.StatusBadRequest, "invalid", "entries", "%v", err)
+	}
+	return map[string]int{"stored": len(es)}, nil
+}
+
+func (s *Server) trajectory(r *http.Request) (any, error) {
+	var q report.Query
+	if err := decode(r, &q); err != nil {
+		return nil, err
+	}
+	return s.rb.Trajectory(q)
+}
+
+func (s *Server) contacts(r *http.Request) (any, error) {
+	var q report.Query
+	if err := decode(r, &q); err != nil {
+		return nil, err
+	}
+	return s.rb.Contacts(q)
+}
+
+// CaseInfo is a case in the case list.
+type CaseInfo struct {
+	Person    string `json:"person"`
+	Pseudonym string `json:"pseudonym"`
+	Status    string `json:"status"`
+	Onset     string `json:"onset,omitempty"`
+	Reported  string `json:"reported"`
+	By        string `json:"by"`
+	Tx        string `json:"tx"`
+}
+
+func (s *Server) cases(r *http.Request) (any, error) {
+	cs, err := s.n.Query.Cases(r.URL.Query().Get("status"), -1<<62, 1<<62)
+	if err != nil {
+		return nil, err
+	}
+	out := []CaseInfo{}
+	for _, c := range cs {
+		id, _, err := s.n.RealID(c.Person)
+		if err != nil {
+			return nil, err
+		}
+		if id != "" {
+			id = "id:" + id
+		}
+		out = append(out, CaseInfo{Person: id, Pseudonym: c.Person.String(), Status: c.Status, Onset: c.Onset,
+			Reported: time.Unix(c.Reported, 0).In(s.n.Home.Config.Location()).Format(time.RFC3339), By: c.By, Tx: c.TxID.String()})
+	}
+	return map[string]any{"cases": out}, nil
+}

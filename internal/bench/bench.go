@@ -1,0 +1,308 @@
+// Package bench measures the ledger on this machine, everything in one run
+// so that figures can be compared: the single-core Ed25519 verify rate (the
+// ceiling ingest is compared with), ingest throughput of signed records
+// through the engine, commit latency, contact-query latency and bytes on
+// disk per record.
+package bench
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"sync"
+	"time"
+
+	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
+
+	"github.com/epiledger/epiledger/internal/engine"
+	"github.com/epiledger/epiledger/internal/home"
+	"github.com/epiledger/epiledger/internal/importer"
+	"github.com/epiledger/epiledger/internal/node"
+	"github.com/epiledger/epiledger/internal/record"
+	"github.com/epiledger/epiledger/internal/sim"
+)
+
+// Config says what to measure.
+type Config struct {
+	People, Days int
+	Seed         uint64
+	Queries      int    // contact queries to time (cases first, then random people)
+	Dir          string // scratch directory; removed afterwards
+	Log          io.Writer
+}
+
+// Result holds every figure of one run.
+type Result struct {
+	Machine           string  `json:"machine"`
+	People            int     `json:"people"`
+	Days              int     `json:"days"`
+	Records           int     `json:"records"`
+	VerifyPerSec1Core float64 `json:"ed25519_verify_per_sec_1core"`
+	BatchPerSec1Core  float64 `json:"ed25519_batch_verify_per_sec_1core"`
+	IngestPerSec      float64 `json:"ingest_records_per_sec"`
+	IngestSeconds     float64 `json:"ingest_seconds"`
+	Blocks            uint64  `json:"blocks"`
+	CommitLoadP50     float64 `json:"commit_latency_under_load_p50_ms"`
+	CommitLoadP99     float64 `json:"commit_latency_under_load_p99_ms"`
+	CommitIdleP50     float64 `json:"commit_latency_single_p50_ms"`
+	CommitIdleP99     float64 `json:"commit_latency_single_p99_ms"`
+	CaseQueries       int     `json:"case_queries"`
+	CaseContactsP50   float64 `json:"contacts_case_p50_ms"`
+	CaseContactsP99   float64 `json:"contacts_case_p99_ms"`
+	Queries           int     `json:"queries"`
+	ContactsP50       float64 `json:"contacts_p50_ms"`
+	ContactsP99       float64 `json:"contacts_p99_ms"`
+	BytesPerRecord    float64 `json:"bytes_on_disk_per_record"`
+}
+
+// captureSink keeps signed transactions instead of submitting them, so
+// that signing is not part of the ingest measurement.
+type captureSink struct {
+	mu    sync.Mutex
+	txs   [][]byte
+	vault []node.VaultEntry
+}
+
+func (c *captureSink) SubmitAsync(raw []byte, done func(engine.Receipt)) error {
+	c.mu.Lock()
+	c.txs = append(c.txs, raw)
+	c.mu.Unlock()
+	done(engine.Receipt{})
+	return nil
+}
+func (c *captureSink) PutVault(es []node.VaultEntry) error {
+	c.mu.Lock()
+	c.vault = append(c.vault, es...)
+	c.mu.Unlock()
+	return nil
+}
+func (c *captureSink) Flush() error { return nil }
+
+func (cfg *Config) logf(format string, args ...any) {
+	if cfg.Log != nil {
+		fmt.Fprintf(cfg.Log, format+"\n", args...)
+	}
+}
+
+// Run measures everything.
+func Run(cfg Config) (*Result, error) {
+	res := &Result{Machine: fmt.Sprintf("%s/%s, %d CPUs, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version()), People: cfg.People, Days: cfg.Days}
+	res.VerifyPerSec1Core, res.BatchPerSec1Core = verifyRates()
+	cfg.logf("ed25519 verify on one core: %.0f/s single, %.0f/s in batches of 64", res.VerifyPerSec1Core, res.BatchPerSec1Core)
+
+	h, err := home.Init(filepath.Join(cfg.Dir, "home"), home.InitOptions{ChainID: "epiledger-bench", Region: "420100"})
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	truth, err := sim.Generate(sim.Config{People: cfg.People, Days: cfg.Days, Seed: cfg.Seed}, record.NewWriter(&buf))
+	if err != nil {
+		return nil, err
+	}
+	ids := identities(buf.Bytes())
+	cap := &captureSink{}
+	if _, err := importer.New(h, cap).Import(&buf); err != nil {
+		return nil, err
+	}
+	res.Records = len(cap.txs)
+	cfg.logf("city: %d people, %d days, %d signed records", cfg.People, cfg.Days, res.Records)
+
+	n, err := node.Open(h, slog.New(slog.NewTextHandler(io.Discard, nil)), node.Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if n != nil {
+			n.Close()
+		}
+	}()
+	if err := n.PutVault(cap.vault); err != nil {
+		return nil, err
+	}
+	lat := make([]time.Duration, len(cap.txs))
+	var wg sync.WaitGroup
+	var failMu sync.Mutex
+	var fail error
+	start := time.Now()
+	for i, raw := range cap.txs {
+		wg.Add(1)
+		t0 := time.Now()
+		i := i
+		if err := n.Engine.SubmitAsync(raw, func(rc engine.Receipt) {
+			lat[i] = time.Since(t0)
+			if rc.Err != nil {
+				failMu.Lock()
+				if fail == nil {
+					fail = fmt.Errorf("record %d refused: %w", i, rc.Err)
+				}
+				failMu.Unlock()
+			}
+			wg.Done()
+		}); err != nil {
+			return nil, err
+		}
+	}
+	wg.Wait()
+	el := time.Since(start)
+	if fail != nil {
+		return nil, fail
+	}
+	res.IngestSeconds = el.Seconds()
+	res.IngestPerSec = float64(len(cap.txs)) / el.Seconds()
+	res.Blocks = n.Engine.Head().Height
+	res.CommitLoadP50, res.CommitLoadP99 = pct(lat)
+	cfg.logf("ingest: %.0f records/s (%d records in %.2fs, %d blocks); commit latency under load p50 %.0f ms p99 %.0f ms",
+		res.IngestPerSec, len(cap.txs), el.Seconds(), res.Blocks, res.CommitLoadP50, res.CommitLoadP99)
+
+	// Single submissions, one after the other, each waiting for its block.
+	single, err := singleCommits(h, n, 50)
+	if err != nil {
+		return nil, err
+	}
+	res.CommitIdleP50, res.CommitIdleP99 = pct(single)
+	cfg.logf("commit latency, one transaction at a time: p50 %.1f ms p99 %.1f ms", res.CommitIdleP50, res.CommitIdleP99)
+
+	if err := n.DB.Flush(); err != nil {
+		return nil, err
+	}
+	res.BytesPerRecord = float64(dirSize(h.DataDir())) / float64(res.Records)
+	cfg.logf("bytes on disk per record: %.0f", res.BytesPerRecord)
+
+	// Contact queries: every case, then random people, over the whole period.
+	from, to := truth.Start.Unix(), truth.End.Unix()
+	var caseLat, allLat []time.Duration
+	rng := rand.New(rand.NewPCG(cfg.Seed, 7))
+	persons := truth.Cases
+	for len(persons) < cfg.Queries {
+		persons = append(persons, ids[rng.IntN(len(ids))])
+	}
+	for i, id := range persons {
+		p := n.Pseud.Person(id)
+		t0 := time.Now()
+		if _, err := n.Query.Contacts(p, from, to, -1); err != nil {
+			return nil, err
+		}
+		d := time.Since(t0)
+		allLat = append(allLat, d)
+		if i < len(truth.Cases) {
+			caseLat = append(caseLat, d)
+		}
+	}
+	res.CaseQueries, res.Queries = len(caseLat), len(allLat)
+	res.CaseContactsP50, res.CaseContactsP99 = pct(caseLat)
+	res.ContactsP50, res.ContactsP99 = pct(allLat)
+	cfg.logf("contacts over %d days: %d cases p50 %.2f ms p99 %.2f ms; %d persons p50 %.2f ms p99 %.2f ms",
+		cfg.Days, res.CaseQueries, res.CaseContactsP50, res.CaseContactsP99, res.Queries, res.ContactsP50, res.ContactsP99)
+	err = n.Close()
+	n = nil
+	return res, err
+}
+
+// identities lists the canonical ids of a world's identity records.
+func identities(ndjson []byte) []string {
+	var out []string
+	for _, line := range bytes.Split(ndjson, []byte("\n")) {
+		if !bytes.Contains(line, []byte(`"type":"identity"`)) {
+			continue
+		}
+		if v, err := record.Parse(line); err == nil {
+			out = append(out, v.(*record.Identity).ID)
+		}
+	}
+	return out
+}
+
+// singleCommits submits k fresh visits one at a time and times each.
+func singleCommits(h *home.Home, n *node.Node, k int) ([]time.Duration, error) {
+	var lines bytes.Buffer
+	w := record.NewWriter(&lines)
+	w.Write(&record.Site{Site: "bench-site", Kind: "office", Lat: 30.5, Lon: 114.3})
+	base := time.Date(2020, 3, 1, 8, 0, 0, 0, time.UTC)
+	for i := 0; i < k; i++ {
+		w.Write(&record.Visit{Site: "bench-site", Person: fmt.Sprintf("id:bench%04d", i), In: base.Add(time.Duration(i) * time.Minute), Out: base.Add(time.Duration(i+30) * time.Minute)})
+	}
+	cap := &captureSink{}
+	if _, err := importer.New(h, cap).Import(&lines); err != nil {
+		return nil, err
+	}
+	var out []time.Duration
+	for i, raw := range cap.txs {
+		t0 := time.Now()
+		rc := n.Engine.Submit(contextBackground(), raw)
+		if rc.Err != nil {
+			return nil, rc.Err
+		}
+		if i > 0 { // the first includes registering the site
+			out = append(out, time.Since(t0))
+		}
+	}
+	return out, nil
+}
+
+// verifyRates measures Ed25519 verification on one core: one signature at
+// a time, and in batches of 64, with the ledger's rule (ZIP-215).
+func verifyRates() (single, batch float64) {
+	const n = 2048
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	msgs := make([][]byte, n)
+	sigs := make([][]byte, n)
+	for i := range msgs {
+		msgs[i] = []byte(fmt.Sprintf("epiledger bench message %d with some length to it", i))
+		sigs[i] = ed25519.Sign(priv, msgs[i])
+	}
+	opts := &voi.Options{Verify: voi.VerifyOptionsZIP_215}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	t0 := time.Now()
+	for i := range msgs {
+		if !voi.VerifyWithOptions(voi.PublicKey(pub), msgs[i], sigs[i], opts) {
+			panic("bench: signature does not verify")
+		}
+	}
+	single = n / time.Since(t0).Seconds()
+	bv := voi.NewBatchVerifierWithCapacity(64)
+	t0 = time.Now()
+	for lo := 0; lo < n; lo += 64 {
+		bv.Reset()
+		for i := lo; i < lo+64; i++ {
+			bv.AddWithOptions(voi.PublicKey(pub), msgs[i], sigs[i], opts)
+		}
+		if !bv.VerifyBatchOnly(nil) {
+			panic("bench: batch does not verify")
+		}
+	}
+	batch = n / time.Since(t0).Seconds()
+	return single, batch
+}
+
+// pct returns the median and 99th percentile in milliseconds.
+func pct(ds []time.Duration) (p50, p99 float64) {
+	if len(ds) == 0 {
+		return 0, 0
+	}
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	at := func(q float64) float64 {
+		i := int(q * float64(len(s)-1))
+		return float64(s[i]) / 1e6
+	}
+	return at(0.50), at(0.99)
+}
+
+func dirSize(dir string) int64 {
+	var n int64
+	filepath.Walk(dir, func(_ string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() {
+			n += fi.Size()
+		}
+		return nil
+	})
+	return n
+}

@@ -1,0 +1,5 @@
+package bench
+
+import "context"
+
+func contextBackground() context.Context { return context.Background() }

@@ -1,0 +1,75 @@
+package chain
+
+import (
+	"fmt"
+
+	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/state"
+	"github.com/epiledger/epiledger/internal/store"
+)
+
+// Replay re-applies every block of src, in order, through a fresh state
+// machine over dst (an empty store) and checks after each block that the
+// state hash equals the one in the block's header. Since the state hash
+// commits to every state write, a match proves that the state machine is
+// deterministic on this chain and that src's blocks produce its recorded
+// state; any transaction the machine now refuses is reported as a bad
+// block. progress, if not nil, is called after each block.
+func Replay(src store.Reader, dst *store.DB, gen *state.Genesis, params state.Params, progress func(height, head uint64)) (ledger.Hash, error) {
+	head, err := ReadHead(src, gen)
+	if err != nil {
+		return ledger.Hash{}, err
+	}
+	m := state.New(dst, *gen, params)
+	var stateHash ledger.Hash
+	for h := uint64(1); h <= head.Height; h++ {
+		bad := func(format string, args ...any) error {
+			return &BadBlockError{Height: h, Reason: fmt.Sprintf(format, args...)}
+		}
+		hdr, err := Header(src, h)
+		if err != nil {
+			return stateHash, err
+		}
+		raws, err := Txs(src, h)
+		if err != nil {
+			return stateHash, err
+		}
+		txs := make([]*ledger.Tx, len(raws))
+		for i, raw := range raws {
+			if txs[i], err = ledger.DecodeTx(raw); err != nil {
+				return stateHash, bad("transaction %d does not decode: %v", i, err)
+			}
+		}
+		sigErrs := ledger.VerifyAll(gen.ChainID, txs)
+		b := dst.NewBatch()
+		blk, err := m.Begin(b, h, hdr.Time)
+		if err != nil {
+			b.Discard()
+			return stateHash, err
+		}
+		for i, tx := range txs {
+			if err := blk.Apply(tx, sigErrs[i]); err != nil {
+				b.Discard()
+				return stateHash, bad("transaction %d is refused on replay: %v", i, err)
+			}
+		}
+		next := blk.Finish(stateHash)
+		if next != hdr.StateHash {
+			b.Discard()
+			return stateHash, bad("replayed state hash %s differs from the header's %s", next.String()[:16], hdr.StateHash.String()[:16])
+		}
+		if err := WriteBlock(b, gen, hdr, raws); err != nil {
+			b.Discard()
+			return stateHash, err
+		}
+		if err := b.Commit(); err != nil {
+			return stateHash, err
+		}
+		blk.Committed()
+		stateHash = next
+		if progress != nil {
+			progress(h, head.Height)
+		}
+	}
+	return stateHash, nil
+}

@@ -1,0 +1,68 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/epiledger/epiledger/internal/bench"
+)
+
+func (e *env) benchCmd() *cobra.Command {
+	var cfg bench.Config
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "bench [--people N] [--days D]",
+		Short: "Measure ingest, commit latency, contact queries and storage on this machine",
+		Long: `bench measures, in one run on a scratch home:
+  - Ed25519 verification on one core, single and in batches (the ceiling
+    ingest compares with);
+  - ingest: a simulated city's records, signed beforehand, pushed through
+    the engine (admission, parallel batch verification, apply, durable
+    commit), in records per second;
+  - commit latency (submit to durable acknowledgement) under that load, and
+    for single transactions submitted one at a time;
+  - contact-query latency over the whole period, for every confirmed case
+    and for random people;
+  - bytes on disk per record.
+Quote medians and ratios from one run: the machine is shared and noisy.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir, err := os.MkdirTemp("", "epiledger-bench-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(dir)
+			cfg.Dir = dir
+			cfg.Log = e.stderr
+			res, err := bench.Run(cfg)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return e.printJSON(res)
+			}
+			fmt.Fprintf(e.stdout, `machine                          %s
+city                             %d people, %d days, %d signed records
+ed25519 verify, 1 core           %.0f/s single, %.0f/s batched
+ingest through the engine        %.0f records/s (%.2f s, %d blocks; %.2fx the 1-core single verify rate)
+commit latency under load        p50 %.0f ms, p99 %.0f ms
+commit latency, one at a time    p50 %.1f ms, p99 %.1f ms
+contacts, confirmed cases        p50 %.2f ms, p99 %.2f ms (%d queries)
+contacts, random people          p50 %.2f ms, p99 %.2f ms (%d queries)
+bytes on disk per record         %.0f
+`, res.Machine, res.People, res.Days, res.Records, res.VerifyPerSec1Core, res.BatchPerSec1Core,
+				res.IngestPerSec, res.IngestSeconds, res.Blocks, res.IngestPerSec/res.VerifyPerSec1Core,
+				res.CommitLoadP50, res.CommitLoadP99, res.CommitIdleP50, res.CommitIdleP99,
+				res.CaseContactsP50, res.CaseContactsP99, res.CaseQueries, res.ContactsP50, res.ContactsP99, res.Queries, res.BytesPerRecord)
+			return nil
+		},
+	}
+	c.Flags().IntVar(&cfg.People, "people", 10000, "people in the simulated city")
+	c.Flags().IntVar(&cfg.Days, "days", 14, "days simulated")
+	c.Flags().Uint64Var(&cfg.Seed, "seed", 1, "random seed")
+	c.Flags().IntVar(&cfg.Queries, "queries", 200, "contact queries to time")
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return c
+}

@@ -1,0 +1,181 @@
+// Package cli is the epiledger command line: one cobra command per verb,
+// each a thin layer over the node, importer, report and chain packages.
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/epiledger/epiledger/internal/client"
+	"github.com/epiledger/epiledger/internal/home"
+	"github.com/epiledger/epiledger/internal/node"
+)
+
+// env carries the streams and context of one invocation.
+type env struct {
+	ctx    context.Context
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// hintError is an error with a hint line for the user.
+type hintError struct {
+	err  error
+	hint string
+}
+
+func (e *hintError) Error() string { return e.err.Error() }
+func (e *hintError) Unwrap() error { return e.err }
+
+func withHint(err error, format string, args ...any) error {
+	return &hintError{err: err, hint: fmt.Sprintf(format, args...)}
+}
+
+// exitError sets the exit code without printing more (the command already
+// printed what went wrong).
+type exitError struct{ code int }
+
+func (e *exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+// Main runs the CLI with args and returns the process exit code.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr}
+	root := e.root()
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	fmt.Fprintf(stderr, "epiledger: error: %v\n", err)
+	var he *hintError
+	if errors.As(err, &he) {
+		fmt.Fprintf(stderr, "epiledger: hint: %s\n", he.hint)
+	} else if strings.Contains(err.Error(), "unknown flag") || strings.Contains(err.Error(), "required flag") || strings.Contains(err.Error(), "unknown command") {
+		fmt.Fprintf(stderr, "epiledger: hint: run \"epiledger %s --help\"\n", strings.Join(firstWords(args), " "))
+	}
+	return 1
+}
+
+func firstWords(args []string) []string {
+	var out []string
+	for _, a := range args {
+		if strings.HasPrefix(a, "-") {
+			break
+		}
+		out = append(out, a)
+	}
+	if len(out) > 2 {
+		out = out[:2]
+	}
+	return out
+}
+
+func (e *env) root() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "epiledger",
+		Short: "A permissioned ledger for epidemic response",
+		Long: `epiledger records who was where, signed by the sites that saw them, and lets
+health authorities trace a confirmed case's trajectory and close contacts
+within minutes, while persons appear on the ledger only as pseudonyms and
+every record can be proven untampered.
+
+Start with "epiledger demo", or:
+  epiledger init   --home ./node
+  epiledger sim    --people 10000 --days 14 --out city.ndjson
+  epiledger import --home ./node city.ndjson
+  epiledger trace contacts --home ./node --person id:<ID> --from 2020-01-06 --to 2020-01-20
+  epiledger verify --home ./node`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(e.initCmd(), e.nodeCmd(), e.importCmd(), e.traceCmd(), e.verifyCmd(), e.simCmd(), e.demoCmd(), e.txCmd(), e.benchCmd())
+	return root
+}
+
+// homeFlag adds --home with its default.
+func homeFlag(c *cobra.Command, dst *string) {
+	def := os.Getenv("EPILEDGER_HOME")
+	if def == "" {
+		if h, err := os.UserHomeDir(); err == nil {
+			def = filepath.Join(h, ".epiledger")
+		}
+	}
+	c.Flags().StringVar(dst, "home", def, "node home directory (env EPILEDGER_HOME)")
+}
+
+func loadHome(dir string) (*home.Home, error) {
+	h, err := home.Load(dir)
+	if err != nil {
+		return nil, withHint(err, "create one with: epiledger init --home %s", dir)
+	}
+	return h, nil
+}
+
+func (e *env) logger(level slog.Level) *slog.Logger {
+	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// openNode opens the home's store in this process.
+func (e *env) openNode(h *home.Home, opts node.Options) (*node.Node, error) {
+	n, err := node.Open(h, e.logger(slog.LevelWarn), opts)
+	if errors.Is(err, node.ErrLocked) {
+		return nil, withHint(err, "a node is running on this home; add --node http://ADDR to go through it")
+	}
+	return n, err
+}
+
+func (e *env) remote(h *home.Home, url string) *client.Client {
+	return client.New(url, h.APIToken())
+}
+
+func (e *env) printJSON(v any) error {
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func (e *env) initCmd() *cobra.Command {
+	var dir, chainID, region string
+	c := &cobra.Command{
+		Use:   "init --home DIR",
+		Short: "Create a node home: chain id, authority key pair, keystore, config",
+		Long: `init creates a node home directory holding:
+  genesis.json         chain id, region, authority public key, genesis time
+  keys/authority.key   the authority's Ed25519 key (signs sites and identities)
+  keys/secret.key      the authority's secret (pseudonyms, identity vault, API token)
+  keystore/            the signing keys of the sites this home registers
+  config.toml          every setting with its default, commented
+  data/                the ledger store (Pebble)
+Keep keys/ private: whoever holds secret.key can link pseudonyms to people.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			h, err := home.Init(dir, home.InitOptions{ChainID: chainID, Region: region})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "initialised %s\n  chain id   %s\n  region     %s\n  authority  %x\nnext: epiledger node --home %s\n", dir, h.Genesis.ChainID, h.Genesis.Region, h.Genesis.Authority, dir)
+			return nil
+		},
+	}
+	homeFlag(c, &dir)
+	c.Flags().StringVar(&chainID, "chain-id", "", "chain id (default: epiledger-<random>)")
+	c.Flags().StringVar(&region, "region", "000000", "administrative region code of this chain (e.g. 420100)")
+	return c
+}

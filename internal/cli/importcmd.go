@@ -1,0 +1,138 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/epiledger/epiledger/internal/importer"
+	"github.com/epiledger/epiledger/internal/node"
+)
+
+func nodeOptions() node.Options { return node.Options{} }
+
+func (e *env) importCmd() *cobra.Command {
+	var dir, nodeURL string
+	var asJSON, quiet bool
+	c := &cobra.Command{
+		Use:   "import --home DIR [--node URL] FILE",
+		Short: "Load NDJSON records into the ledger, signed by the sites that record them",
+		Long: `import reads NDJSON (one JSON object per line; FILE "-" is standard input)
+and submits each record as a signed transaction, in file order:
+
+  {"type":"site","site":"G1234/05","kind":"train_carriage","lat":30.59,"lon":114.30,"region":"420100","parent":"G1234"}
+  {"type":"identity","id":"420100199001011234","aliases":["phone:13800000000","plate:鄂A12345"]}
+  {"type":"visit","site":"G1234/05","person":"id:420100199001011234","in":"2020-01-20T08:00:00+08:00","out":"2020-01-20T12:00:00+08:00","via":"id_card"}
+  {"type":"move","person":"id:...","from":"G1234/05","to":"taxi-1","depart":"...","arrive":"..."}
+  {"type":"case","person":"id:...","status":"confirmed","onset":"2020-01-20","reported":"...","by":"hospital-1"}
+  {"type":"tx","tx":"<base64 of a transaction signed elsewhere>"}
+
+A site record creates the site's key in the home's keystore; the authority
+signs sites and identities, each site signs its own visits, both sites sign
+a move, the hospital signs a case. Persons become pseudonyms before anything
+leaves this process; canonical ids are sealed into the authority's vault.
+
+Without --node the import runs an engine in this process on the home's store
+(no node may be running on it); with --node it submits to a running node.
+It ends with the counts of accepted and rejected records and one line per
+rejection (line number, code, field, reason); the exit code is 0 even with
+rejections, 1 if the import could not run.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			h, err := loadHome(dir)
+			if err != nil {
+				return err
+			}
+			var in io.Reader = e.stdin
+			var size int64 = -1
+			if args[0] != "-" {
+				f, err := os.Open(args[0])
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if st, err := f.Stat(); err == nil {
+					size = st.Size()
+				}
+				in = f
+			}
+			var sink importer.Sink
+			if nodeURL != "" {
+				cl := e.remote(h, nodeURL)
+				if _, err := cl.Status(e.ctx); err != nil {
+					return withHint(err, "is the node running? start it with: epiledger node --home %s", dir)
+				}
+				sink = cl
+			} else {
+				n, err := e.openNode(h, nodeOptions())
+				if err != nil {
+					return err
+				}
+				defer n.Close()
+				sink = importer.EngineSink{Node: n}
+			}
+			im := importer.New(h, sink)
+			im.Progress = e.progress(size, quiet)
+			start := time.Now()
+			res, err := im.Import(in)
+			if im.Progress != nil {
+				im.Progress(-1, 0)
+			}
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return e.printJSON(res)
+			}
+			el := time.Since(start)
+			fmt.Fprintf(e.stdout, "%d lines: %d accepted, %d rejected in %s (%.0f records/s)\n", res.Lines, res.Accepted, res.Rejected,
+				el.Round(time.Millisecond), float64(res.Accepted+res.Rejected)/el.Seconds())
+			for _, r := range res.Rejections {
+				fmt.Fprintf(e.stdout, "  %s\n", r)
+			}
+			return nil
+		},
+	}
+	homeFlag(c, &dir)
+	c.Flags().StringVar(&nodeURL, "node", "", "submit to the node at this URL (e.g. http://127.0.0.1:7070) instead of opening the store here")
+	c.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress output")
+	return c
+}
+
+// progress returns a progress callback: a bar on a terminal, plain lines
+// every few seconds otherwise. Called with bytes < 0 it finishes.
+func (e *env) progress(size int64, quiet bool) func(int64, int) {
+	if quiet {
+		return nil
+	}
+	f, ok := e.stderr.(*os.File)
+	if ok && term.IsTerminal(int(f.Fd())) && size > 0 {
+		bar := progressbar.NewOptions64(size, progressbar.OptionSetWriter(f), progressbar.OptionShowBytes(true),
+			progressbar.OptionSetDescription("importing"), progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
+		return func(b int64, lines int) {
+			if b < 0 {
+				bar.Finish()
+				return
+			}
+			bar.Set64(b)
+		}
+	}
+	last := time.Now()
+	return func(b int64, lines int) {
+		if b < 0 || time.Since(last) < 5*time.Second {
+			return
+		}
+		last = time.Now()
+		if size > 0 {
+			fmt.Fprintf(e.stderr, "importing: %d lines read (%.0f%%)\n", lines, 100*float64(b)/float64(size))
+		} else {
+			fmt.Fprintf(e.stderr, "importing: %d lines read\n", lines)
+		}
+	}
+}

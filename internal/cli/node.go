@@ -1,0 +1,89 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/epiledger/epiledger/internal/api"
+)
+
+func (e *env) nodeCmd() *cobra.Command {
+	var dir, listen string
+	var verbose bool
+	c := &cobra.Command{
+		Use:   "node --home DIR [--listen ADDR]",
+		Short: "Run an embedded node (solo engine) and serve the HTTP API under /v1",
+		Long: `node runs one embedded node: the solo engine batches admitted transactions
+into blocks (at most every engine.block_interval, default 200ms, or sooner when
+a block is full), commits each block durably before acknowledging it, and
+serves the HTTP API:
+
+  GET  /v1/health                 status, height, head hash, state hash
+  POST /v1/txs    {"txs":[b64]}   submit signed transactions (results in order)
+  POST /v1/tx     {"tx":b64}      submit one and wait for its block
+  GET  /v1/tx/{hash}              a stored transaction        (token)
+  GET  /v1/tx/{hash}/proof        its RFC 6962 inclusion proof (token)
+  GET  /v1/blocks/{height}        a block header              (token)
+  POST /v1/trace/trajectory       {"person","from","to"}      (token)
+  POST /v1/trace/contacts         {"person","from","to","min_overlap"} (token)
+  GET  /v1/cases[?status=]        reported cases              (token)
+  PUT  /v1/vault                  sealed identities           (token)
+
+"(token)" endpoints need "Authorization: Bearer <token>"; the CLI derives the
+token from the home's secret. Stop the node with Ctrl-C (SIGINT) or SIGTERM:
+it commits what it admitted, then exits.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			h, err := loadHome(dir)
+			if err != nil {
+				return err
+			}
+			if listen == "" {
+				listen = h.Config.Node.Listen
+			}
+			level := slog.LevelInfo
+			if verbose {
+				level = slog.LevelDebug
+			}
+			log := e.logger(level)
+			n, err := e.openNode(h, nodeOptions())
+			if err != nil {
+				return err
+			}
+			defer n.Close()
+			ln, err := net.Listen("tcp", listen)
+			if err != nil {
+				return fmt.Errorf("listen %s: %w", listen, err)
+			}
+			srv := &http.Server{Handler: api.New(n, log), ReadHeaderTimeout: 10 * time.Second}
+			head := n.Engine.Head()
+			log.Info("node started", "chain_id", h.Genesis.ChainID, "height", head.Height, "listen", ln.Addr().String())
+			fmt.Fprintf(e.stdout, "listening on http://%s\n", ln.Addr())
+			errc := make(chan error, 1)
+			go func() { errc <- srv.Serve(ln) }()
+			select {
+			case <-e.ctx.Done():
+			case err := <-errc:
+				if !errors.Is(err, http.ErrServerClosed) {
+					return err
+				}
+			}
+			log.Info("shutting down")
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			srv.Shutdown(sctx)
+			return nil
+		},
+	}
+	homeFlag(c, &dir)
+	c.Flags().StringVar(&listen, "listen", "", "address to serve the API on (default: node.listen in config.toml)")
+	c.Flags().BoolVarP(&verbose, "verbose", "v", false, "log every request (method, route, status; never bodies)")
+	return c
+}

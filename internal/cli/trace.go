@@ -1,0 +1,86 @@
+package cli
+
+import (
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/epiledger/epiledger/internal/report"
+)
+
+func (e *env) traceCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "trace",
+		Short: "Investigate a person: trajectory, close contacts",
+		Long: `trace answers an investigator's questions for one person, named by a reference
+"id:<canonical id>" or any bound alias ("phone:...", "plate:...", "wechat:...").
+Output shows real identities from the authority's vault; --json prints the
+same JSON the HTTP API returns.
+
+Windows: --from and --to take RFC 3339 times or dates (YYYY-MM-DD, --to is the
+end of that day). Without them the window is the last trace.lookback (30 days
+by default) before now.`,
+	}
+	c.AddCommand(e.traceSub("trajectory", "The person's time-ordered presences and movements in the window"),
+		e.traceSub("contacts", "Everyone present at the same site as the person with overlapping time"))
+	return c
+}
+
+func (e *env) traceSub(what, short string) *cobra.Command {
+	var dir, nodeURL string
+	var q report.Query
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   what + " --home DIR --person REF [--from T] [--to T]",
+		Short: short,
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			h, err := loadHome(dir)
+			if err != nil {
+				return err
+			}
+			var v any
+			if nodeURL != "" {
+				cl := e.remote(h, nodeURL)
+				if what == "trajectory" {
+					v, err = cl.Trajectory(e.ctx, q)
+				} else {
+					v, err = cl.Contacts(e.ctx, q)
+				}
+			} else {
+				n, err2 := e.openNode(h, nodeOptionsQuery())
+				if err2 != nil {
+					return err2
+				}
+				defer n.Close()
+				b := &report.Builder{N: n, Now: time.Now}
+				if what == "trajectory" {
+					v, err = b.Trajectory(q)
+				} else {
+					v, err = b.Contacts(q)
+				}
+			}
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return e.printJSON(v)
+			}
+			if t, ok := v.(*report.Trajectory); ok {
+				return report.WriteTrajectory(e.stdout, t)
+			}
+			return report.WriteContacts(e.stdout, v.(*report.Contacts))
+		},
+	}
+	homeFlag(c, &dir)
+	c.Flags().StringVar(&q.Person, "person", "", "the person: id:<canonical id> or a bound alias such as phone:<number> (required)")
+	c.Flags().StringVar(&q.From, "from", "", "start of the window (RFC 3339 or YYYY-MM-DD)")
+	c.Flags().StringVar(&q.To, "to", "", "end of the window (RFC 3339 or YYYY-MM-DD; default now)")
+	c.Flags().StringVar(&nodeURL, "node", "", "query the running node at this URL instead of opening the store")
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON (the API's format)")
+	if what == "contacts" {
+		c.Flags().StringVar(&q.MinOverlap, "min-overlap", "", "least time together off transport (default trace.min_overlap, 15m)")
+	}
+	c.MarkFlagRequired("person")
+	return c
+}

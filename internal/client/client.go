@@ -1,0 +1,216 @@
+// Package client talks to a node's HTTP API: it submits transactions in
+// batches (as an importer sink), stores vault entries and runs trace
+// queries.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/epiledger/epiledger/internal/api"
+	"github.com/epiledger/epiledger/internal/engine"
+	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/node"
+	"github.com/epiledger/epiledger/internal/report"
+	"github.com/epiledger/epiledger/internal/state"
+)
+
+// Client is an API client. Submissions are buffered into batches of
+// BatchSize and sent by a background sender, so that a batch is in flight
+// while the next one fills.
+type Client struct {
+	base  string
+	token string
+	hc    *http.Client
+	// BatchSize is how many transactions go in one POST /v1/txs.
+	BatchSize int
+
+	mu      sync.Mutex
+	pending []pendingTx
+	sendq   chan []pendingTx
+	sendWG  sync.WaitGroup
+	failed  error
+}
+
+type pendingTx struct {
+	b64  string
+	done func(engine.Receipt)
+}
+
+// New returns a client for the node at base (e.g. http://127.0.0.1:7070).
+func New(base, token string) *Client {
+	c := &Client{base: strings.TrimRight(base, "/"), token: token, hc: &http.Client{Timeout: 5 * time.Minute}, BatchSize: 1000, sendq: make(chan []pendingTx, 2)}
+	c.sendWG.Add(1)
+	go c.sender()
+	return c
+}
+
+// APIError is an error reply from the node.
+type APIError struct {
+	Status int
+	Body   api.Error
+}
+
+func (e *APIError) Error() string {
+	if e.Body.Field != "" {
+		return fmt.Sprintf("%s: %s: %s", e.Body.Code, e.Body.Field, e.Body.Msg)
+	}
+	return e.Body.Code + ": " + e.Body.Msg
+}
+
+func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("node at %s: %w", c.base, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		var e struct {
+			Error api.Error `json:"error"`
+		}
+		if json.NewDecoder(resp.Body).Decode(&e) != nil || e.Error.Code == "" {
+			return &APIError{Status: resp.StatusCode, Body: api.Error{Code: "http", Msg: resp.Status}}
+		}
+		return &APIError{Status: resp.StatusCode, Body: e.Error}
+	}
+	if out == nil {
+		return nil
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// Status asks for the node's status.
+func (c *Client) Status(ctx context.Context) (*api.Status, error) {
+	var s api.Status
+	return &s, c.do(ctx, "GET", "/v1/status", nil, &s)
+}
+
+// SubmitAsync implements importer.Sink.
+func (c *Client) SubmitAsync(raw []byte, done func(engine.Receipt)) error {
+	c.mu.Lock()
+	if c.failed != nil {
+		err := c.failed
+		c.mu.Unlock()
+		return err
+	}
+	c.pending = append(c.pending, pendingTx{b64: base64.StdEncoding.EncodeToString(raw), done: done})
+	var batch []pendingTx
+	if len(c.pending) >= c.BatchSize {
+		batch, c.pending = c.pending, nil
+	}
+	c.mu.Unlock()
+	if batch != nil {
+		c.sendq <- batch
+	}
+	return nil
+}
+
+// Flush implements importer.Sink: it sends what is buffered and waits for
+// every batch's reply.
+func (c *Client) Flush() error {
+	c.mu.Lock()
+	batch := c.pending
+	c.pending = nil
+	c.mu.Unlock()
+	if len(batch) > 0 {
+		c.sendq <- batch
+	}
+	close(c.sendq)
+	c.sendWG.Wait()
+	c.sendq = make(chan []pendingTx, 2)
+	c.sendWG.Add(1)
+	go c.sender()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.failed
+}
+
+func (c *Client) sender() {
+	defer c.sendWG.Done()
+	for batch := range c.sendq {
+		req := api.SubmitRequest{Txs: make([]string, len(batch))}
+		for i, p := range batch {
+			req.Txs[i] = p.b64
+		}
+		var rep api.SubmitReply
+		err := c.do(context.Background(), "POST", "/v1/txs", req, &rep)
+		if err == nil && len(rep.Results) != len(batch) {
+			err = fmt.Errorf("node answered %d results for %d transactions", len(rep.Results), len(batch))
+		}
+		if err != nil {
+			c.mu.Lock()
+			if c.failed == nil {
+				c.failed = fmt.Errorf("submit: %w", err)
+			}
+			c.mu.Unlock()
+			for _, p := range batch {
+				p.done(engine.Receipt{Err: err})
+			}
+			continue
+		}
+		for i, p := range batch {
+			p.done(toReceipt(rep.Results[i]))
+		}
+	}
+}
+
+func toReceipt(r api.TxResult) engine.Receipt {
+	rc := engine.Receipt{Height: r.Height, Index: r.Index}
+	rc.TxID, _ = ledger.ParseHash(r.Tx)
+	if r.Error != nil {
+		rc.Err = &state.Rejection{Code: r.Error.Code, Field: r.Error.Field, Msg: r.Error.Msg}
+	}
+	return rc
+}
+
+// PutVault implements importer.Sink.
+func (c *Client) PutVault(es []node.VaultEntry) error {
+	req := api.VaultRequest{Entries: make([]api.VaultEntry, len(es))}
+	for i, e := range es {
+		req.Entries[i] = api.VaultEntry{Person: ledger.Hash(e.Person).String(), Sealed: base64.StdEncoding.EncodeToString(e.Sealed)}
+	}
+	return c.do(context.Background(), "PUT", "/v1/vault", req, nil)
+}
+
+// Trajectory runs a trajectory query.
+func (c *Client) Trajectory(ctx context.Context, q report.Query) (*report.Trajectory, error) {
+	var t report.Trajectory
+	return &t, c.do(ctx, "POST", "/v1/trace/trajectory", q, &t)
+}
+
+// Contacts runs a contacts query.
+func (c *Client) Contacts(ctx context.Context, q report.Query) (*report.Contacts, error) {
+	var t report.Contacts
+	return &t, c.do(ctx, "POST", "/v1/trace/contacts", q, &t)
+}
+
+// IsBadInput reports whether err is an API 4xx.
+func IsBadInput(err error) bool {
+	var e *APIError
+	return errors.As(err, &e) && e.Status >= 400 && e.Status < 500
+}

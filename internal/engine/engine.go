@@ -1,0 +1,38 @@
+// Package engine drives the state machine: it orders admitted transactions
+// into blocks, applies them, stores the blocks and acknowledges each
+// transaction only after its block is durably committed. Solo is the
+// embedded single-node engine; a CometBFT engine implements the same
+// interface for a consortium.
+package engine
+
+import (
+	"context"
+	"errors"
+
+	"github.com/epiledger/epiledger/internal/ledger"
+)
+
+// Receipt is the outcome of one submitted transaction. Err is nil when the
+// transaction is committed at Height/Index, a *state.Rejection when it was
+// refused (nothing stored), or another error when the engine failed.
+type Receipt struct {
+	TxID   ledger.Hash
+	Height uint64
+	Index  uint32
+	Err    error
+}
+
+// Engine accepts transactions and commits them in blocks.
+type Engine interface {
+	// Submit submits one transaction and waits for its receipt.
+	Submit(ctx context.Context, raw []byte) Receipt
+	// SubmitAsync enqueues a transaction; done is called once with its
+	// receipt, from the engine's goroutine, so it must be quick. It blocks
+	// while the queue is full and fails only if the engine is closed.
+	SubmitAsync(raw []byte, done func(Receipt)) error
+	// Close stops accepting, commits what was accepted and stops.
+	Close() error
+}
+
+// ErrClosed is returned after Close.
+var ErrClosed = errors.New("engine: closed")

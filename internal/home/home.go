@@ -1,0 +1,260 @@
+// Package home manages a node's home directory: the genesis, the
+// authority's key and secret, the keystore of site keys, the config file and
+// the data directory.
+//
+//	DIR/config.toml          settings, every default written out and commented
+//	DIR/genesis.json         chain id, region, authority public key, time
+//	DIR/keys/authority.key   the authority's Ed25519 seed (hex, mode 0600)
+//	DIR/keys/secret.key      the authority's secret: pseudonym, vault and API keys
+//	DIR/keystore/            one file per site key (mode 0600)
+//	DIR/data/                the Pebble store
+package home
+
+import (
+	"crypto/ed25519"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/epiledger/epiledger/internal/identity"
+	"github.com/epiledger/epiledger/internal/state"
+)
+
+// Home is a loaded node home.
+type Home struct {
+	Dir       string
+	Config    Config
+	Genesis   state.Genesis
+	authority ed25519.PrivateKey
+	secret    []byte
+	Keys      *Keystore
+}
+
+// InitOptions configure Init.
+type InitOptions struct {
+	ChainID string
+	Region  string
+	Time    time.Time // genesis time; zero means now
+}
+
+// ErrExists is returned by Init when the directory already holds a home.
+var ErrExists = errors.New("home: already initialised")
+
+type genesisFile struct {
+	ChainID   string `json:"chain_id"`
+	Region    string `json:"region"`
+	Authority string `json:"authority_public_key"`
+	Time      string `json:"genesis_time"`
+}
+
+// Init creates a new home in dir.
+func Init(dir string, o InitOptions) (*Home, error) {
+	if _, err := os.Stat(filepath.Join(dir, "genesis.json")); err == nil {
+		return nil, fmt.Errorf("%w: %s (remove it or choose another --home)", ErrExists, dir)
+	}
+	if o.ChainID == "" {
+		var b [4]byte
+		rand.Read(b[:])
+		o.ChainID = "epiledger-" + hex.EncodeToString(b[:])
+	}
+	if o.Region == "" {
+		o.Region = "000000"
+	}
+	if o.Time.IsZero() {
+		o.Time = time.Now()
+	}
+	for _, d := range []string{dir, filepath.Join(dir, "keys"), filepath.Join(dir, "keystore"), filepath.Join(dir, "data")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("home: %w", err)
+		}
+	}
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		return nil, err
+	}
+	if err := writeSecret(filepath.Join(dir, "keys", "authority.key"), hex.EncodeToString(priv.Seed())); err != nil {
+		return nil, err
+	}
+	if err := writeSecret(filepath.Join(dir, "keys", "secret.key"), hex.EncodeToString(secret)); err != nil {
+		return nil, err
+	}
+	g := genesisFile{ChainID: o.ChainID, Region: o.Region, Authority: hex.EncodeToString(pub), Time: o.Time.UTC().Truncate(time.Second).Format(time.RFC3339)}
+	gb, _ := json.MarshalIndent(g, "", "  ")
+	if err := os.WriteFile(filepath.Join(dir, "genesis.json"), append(gb, '\n'), 0o644); err != nil {
+		return nil, fmt.Errorf("home: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "config.toml"), []byte(DefaultConfigText), 0o644); err != nil {
+		return nil, fmt.Errorf("home: %w", err)
+	}
+	return Load(dir)
+}
+
+func writeSecret(path, s string) error {
+	if err := os.WriteFile(path, []byte(s+"\n"), 0o600); err != nil {
+		return fmt.Errorf("home: %w", err)
+	}
+	return nil
+}
+
+func readHex(path string, n int) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("home: %w", err)
+	}
+	v, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil || len(v) != n {
+		return nil, fmt.Errorf("home: %s: want %d hex-encoded bytes", path, n)
+	}
+	return v, nil
+}
+
+// Load reads an existing home.
+func Load(dir string) (*Home, error) {
+	gb, err := os.ReadFile(filepath.Join(dir, "genesis.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("home: %s is not a node home (run: epiledger init --home %s)", dir, dir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("home: %w", err)
+	}
+	var g genesisFile
+	if err := json.Unmarshal(gb, &g); err != nil {
+		return nil, fmt.Errorf("home: genesis.json: %w", err)
+	}
+	pub, err := hex.DecodeString(g.Authority)
+	if err != nil || len(pub) != 32 {
+		return nil, errors.New("home: genesis.json: authority_public_key must be 64 hex digits")
+	}
+	gt, err := time.Parse(time.RFC3339, g.Time)
+	if err != nil {
+		return nil, errors.New("home: genesis.json: genesis_time must be RFC 3339")
+	}
+	h := &Home{Dir: dir}
+	h.Genesis = state.Genesis{ChainID: g.ChainID, Region: g.Region, Time: gt.Unix()}
+	copy(h.Genesis.Authority[:], pub)
+	seed, err := readHex(filepath.Join(dir, "keys", "authority.key"), ed25519.SeedSize)
+	if err != nil {
+		return nil, err
+	}
+	h.authority = ed25519.NewKeyFromSeed(seed)
+	if !h.authority.Public().(ed25519.PublicKey).Equal(ed25519.PublicKey(pub)) {
+		return nil, errors.New("home: keys/authority.key does not match the genesis authority key")
+	}
+	if h.secret, err = readHex(filepath.Join(dir, "keys", "secret.key"), 32); err != nil {
+		return nil, err
+	}
+	if h.Config, err = LoadConfig(filepath.Join(dir, "config.toml")); err != nil {
+		return nil, err
+	}
+	h.Keys = &Keystore{dir: filepath.Join(dir, "keystore"), keys: map[string]ed25519.PrivateKey{}}
+	return h, nil
+}
+
+// DataDir is where the store lives.
+func (h *Home) DataDir() string { return filepath.Join(h.Dir, "data") }
+
+// Authority returns the authority's signing key.
+func (h *Home) Authority() ed25519.PrivateKey { return h.authority }
+
+// Pseudonymizer returns the home's pseudonymizer.
+func (h *Home) Pseudonymizer() *identity.Pseudonymizer {
+	p, err := identity.NewPseudonymizer(h.secret)
+	if err != nil {
+		panic(err) // the secret's length was checked by Load
+	}
+	return p
+}
+
+// Vault returns the home's identity vault cipher.
+func (h *Home) Vault() *identity.Vault {
+	v, err := identity.NewVault(h.secret)
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// APIToken is the bearer token that authenticates the authority to its
+// node's HTTP API. It is derived, never stored on its own.
+func (h *Home) APIToken() string {
+	m := hmac.New(sha256.New, h.secret)
+	m.Write([]byte("epiledger/v1/api-token"))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// Keystore holds the signing keys of the sites this home registered. It is
+// safe for concurrent use.
+type Keystore struct {
+	dir  string
+	mu   sync.Mutex
+	keys map[string]ed25519.PrivateKey
+}
+
+type keyFile struct {
+	Site string `json:"site"`
+	Seed string `json:"seed"`
+}
+
+func (k *Keystore) path(site string) string {
+	sum := sha256.Sum256([]byte(site))
+	return filepath.Join(k.dir, hex.EncodeToString(sum[:12])+".json")
+}
+
+// Get returns the key of site, or nil if the keystore has none.
+func (k *Keystore) Get(site string) (ed25519.PrivateKey, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if key, ok := k.keys[site]; ok {
+		return key, nil
+	}
+	b, err := os.ReadFile(k.path(site))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("keystore: %w", err)
+	}
+	var f keyFile
+	if err := json.Unmarshal(b, &f); err != nil || f.Site != site {
+		return nil, fmt.Errorf("keystore: %s is damaged", k.path(site))
+	}
+	seed, err := hex.DecodeString(f.Seed)
+	if err != nil || len(seed) != ed25519.SeedSize {
+		return nil, fmt.Errorf("keystore: %s is damaged", k.path(site))
+	}
+	key := ed25519.NewKeyFromSeed(seed)
+	k.keys[site] = key
+	return key, nil
+}
+
+// GetOrCreate returns the key of site, creating and saving one if needed.
+func (k *Keystore) GetOrCreate(site string) (ed25519.PrivateKey, error) {
+	if key, err := k.Get(site); err != nil || key != nil {
+		return key, err
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	b, _ := json.Marshal(keyFile{Site: site, Seed: hex.EncodeToString(key.Seed())})
+	if err := os.WriteFile(k.path(site), b, 0o600); err != nil {
+		return nil, fmt.Errorf("keystore: %w", err)
+	}
+	k.keys[site] = key
+	return key, nil
+}

@@ -1,0 +1,124 @@
+// Package identity turns raw personal identifiers into the pseudonyms the
+// ledger uses, and seals the raw canonical ids into the authority's vault.
+// Raw identifiers enter here and leave only through Vault.Open, to the
+// authority.
+package identity
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/record"
+)
+
+// Pseudonymizer computes keyed pseudonyms. Without its key nobody can link a
+// pseudonym to an identifier, not even by trying every phone number.
+type Pseudonymizer struct {
+	key []byte
+}
+
+// NewPseudonymizer keeps a copy of a secret of at least 32 bytes.
+func NewPseudonymizer(secret []byte) (*Pseudonymizer, error) {
+	if len(secret) < 32 {
+		return nil, errors.New("identity: pseudonym key must be at least 32 bytes")
+	}
+	return &Pseudonymizer{key: derive(secret, "epiledger/v1/pseudonym-key")}, nil
+}
+
+func derive(secret []byte, label string) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(label))
+	return m.Sum(nil)
+}
+
+// Normalize puts a reference "scheme:value" into canonical form: scheme
+// lower-cased, surrounding spaces removed.
+func Normalize(ref string) string {
+	ref = strings.TrimSpace(ref)
+	i := strings.IndexByte(ref, ':')
+	if i < 0 {
+		return ref
+	}
+	return strings.ToLower(ref[:i]) + ":" + strings.TrimSpace(ref[i+1:])
+}
+
+// Of returns the pseudonym of a normalized reference.
+func (p *Pseudonymizer) Of(ref string) ledger.Pseudonym {
+	m := hmac.New(sha256.New, p.key)
+	m.Write([]byte("epiledger/v1/person\x00"))
+	m.Write([]byte(ref))
+	var out ledger.Pseudonym
+	m.Sum(out[:0])
+	return out
+}
+
+// Person returns the pseudonym of a canonical id (without "id:").
+func (p *Pseudonymizer) Person(canonicalID string) ledger.Pseudonym {
+	return p.Of("id:" + canonicalID)
+}
+
+// Ref turns a person reference from a record ("id:..." or an alias such as
+// "phone:...") into its ledger form. It validates the reference first.
+func (p *Pseudonymizer) Ref(field, ref string) (ledger.PersonRef, error) {
+	ref = Normalize(ref)
+	if err := record.CheckRef(field, ref); err != nil {
+		return ledger.PersonRef{}, err
+	}
+	return ledger.PersonRef{Ref: p.Of(ref), Alias: !strings.HasPrefix(ref, "id:")}, nil
+}
+
+// Vault seals raw canonical ids with AES-256-GCM under a key derived from
+// the authority's secret; the person pseudonym is the associated data, so a
+// sealed id cannot be moved to another person.
+type Vault struct {
+	aead cipher.AEAD
+}
+
+// NewVault derives the vault key from the secret.
+func NewVault(secret []byte) (*Vault, error) {
+	if len(secret) < 32 {
+		return nil, errors.New("identity: vault key must be at least 32 bytes")
+	}
+	blk, err := aes.NewCipher(derive(secret, "epiledger/v1/vault-key"))
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(blk)
+	if err != nil {
+		return nil, err
+	}
+	return &Vault{aead: aead}, nil
+}
+
+// Seal encrypts a canonical id for person.
+func (v *Vault) Seal(person ledger.Pseudonym, canonicalID string) []byte {
+	nonce := make([]byte, v.aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		panic(fmt.Sprintf("identity: no randomness: %v", err))
+	}
+	return v.aead.Seal(nonce, nonce, []byte(canonicalID), person[:])
+}
+
+// ErrSealed is returned when a sealed id does not open: wrong key, wrong
+// person or tampered bytes.
+var ErrSealed = errors.New("identity: sealed id does not open")
+
+// Open decrypts a sealed id of person.
+func (v *Vault) Open(person ledger.Pseudonym, sealed []byte) (string, error) {
+	n := v.aead.NonceSize()
+	if len(sealed) < n {
+		return "", ErrSealed
+	}
+	pt, err := v.aead.Open(nil, sealed[:n], sealed[n:], person[:])
+	if err != nil {
+		return "", ErrSealed
+	}
+	return string(pt), nil
+}

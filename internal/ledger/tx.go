@@ -1,0 +1,431 @@
+package ledger
+
+import (
+	"crypto/ed25519"
+
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
+)
+
+// Kind says what a transaction does. The numbers are part of the encoding
+// and never reused.
+type Kind uint8
+
+// Transaction kinds.
+const (
+	KindRegisterSite Kind = 1 // the authority registers a site and its key
+	KindBindIdentity Kind = 2 // the authority binds alias pseudonyms to a person
+	KindVisit        Kind = 3 // a site records a presence
+	KindMove         Kind = 4 // two sites record a movement between them
+	KindCase         Kind = 5 // a hospital reports a case
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindRegisterSite:
+		return "register_site"
+	case KindBindIdentity:
+		return "bind_identity"
+	case KindVisit:
+		return "visit"
+	case KindMove:
+		return "move"
+	case KindCase:
+		return "case"
+	}
+	return fmt.Sprintf("kind(%d)", uint8(k))
+}
+
+// Version is the envelope format version, the first byte of every tx.
+const Version = 1
+
+// Domain-separation labels: every hash and signature says what it is for,
+// so that bytes signed for one purpose can never be replayed for another.
+const (
+	labelTxSign  = "epiledger/v1/tx-sign\x00"
+	labelTxID    = "epiledger/v1/tx-id\x00"
+	labelBlock   = "epiledger/v1/block\x00"
+	maxStr       = 128
+	MaxBodyBytes = 1 << 16
+)
+
+// Pseudonym is a person or alias as the ledger knows it: a keyed hash of
+// the identifier, never the identifier itself.
+type Pseudonym [32]byte
+
+func (p Pseudonym) String() string { return hex.EncodeToString(p[:]) }
+
+// Short is the first 8 bytes in hex, for tables.
+func (p Pseudonym) Short() string { return hex.EncodeToString(p[:8]) }
+
+// Hash is a SHA-256 digest: tx ids, block hashes, Merkle nodes.
+type Hash [32]byte
+
+func (h Hash) String() string { return hex.EncodeToString(h[:]) }
+
+// ParseHash decodes 64 hex digits.
+func ParseHash(s string) (Hash, error) {
+	var h Hash
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != 32 {
+		return h, errors.New("ledger: hash must be 64 hex digits")
+	}
+	copy(h[:], b)
+	return h, nil
+}
+
+// Body is the kind-specific content of a transaction.
+type Body interface {
+	Kind() Kind
+	// Signers is how many signatures the body needs.
+	Signers() int
+	encode(e *encoder)
+	decode(d *decoder)
+}
+
+// RegisterSite registers a site, its place and the key it signs with.
+// Coordinates are micro-degrees so that the encoding stays integral.
+type RegisterSite struct {
+	Site   string
+	Kind_  string
+	Name   string
+	LatE6  int32
+	LonE6  int32
+	Region string
+	Parent string
+	Key    [32]byte
+}
+
+func (*RegisterSite) Kind() Kind   { return KindRegisterSite }
+func (*RegisterSite) Signers() int { return 1 }
+func (b *RegisterSite) encode(e *encoder) {
+	e.str(b.Site)
+	e.str(b.Kind_)
+	e.str(b.Name)
+	e.i32(b.LatE6)
+	e.i32(b.LonE6)
+	e.str(b.Region)
+	e.str(b.Parent)
+	e.raw(b.Key[:])
+}
+func (b *RegisterSite) decode(d *decoder) {
+	b.Site = d.str("site", maxStr)
+	b.Kind_ = d.str("kind", 32)
+	b.Name = d.str("name", maxStr)
+	b.LatE6 = d.i32("lat")
+	b.LonE6 = d.i32("lon")
+	b.Region = d.str("region", 32)
+	b.Parent = d.str("parent", maxStr)
+	b.Key = d.hash("key")
+}
+
+// BindIdentity binds alias pseudonyms to a person pseudonym. Aliases must be
+// strictly increasing, so the encoding of a set is unique.
+type BindIdentity struct {
+	Person  Pseudonym
+	Aliases []Pseudonym
+}
+
+func (*BindIdentity) Kind() Kind   { return KindBindIdentity }
+func (*BindIdentity) Signers() int { return 1 }
+func (b *BindIdentity) encode(e *encoder) {
+	e.raw(b.Person[:])
+	e.u8(uint8(len(b.Aliases)))
+	for _, a := range b.Aliases {
+		e.raw(a[:])
+	}
+}
+func (b *BindIdentity) decode(d *decoder) {
+	b.Person = d.hash("person")
+	n := int(d.u8("aliases"))
+	b.Aliases = make([]Pseudonym, 0, n)
+	for i := 0; i < n; i++ {
+		a := Pseudonym(d.hash("alias"))
+		if len(b.Aliases) > 0 && !less(b.Aliases[len(b.Aliases)-1], a) {
+			d.fail("aliases not strictly increasing")
+		}
+		b.Aliases = append(b.Aliases, a)
+	}
+}
+
+func less(a, b Pseudonym) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return a[i] < b[i]
+		}
+	}
+	return false
+}
+
+// PersonRef names a person on the ledger: either the pseudonym of the
+// canonical id (Alias false) or of a bound alias (Alias true), which the
+// state machine resolves.
+type PersonRef struct {
+	Ref   Pseudonym
+	Alias bool
+}
+
+func (r PersonRef) encode(e *encoder) {
+	e.raw(r.Ref[:])
+	if r.Alias {
+		e.u8(1)
+	} else {
+		e.u8(0)
+	}
+}
+
+func (r *PersonRef) decode(d *decoder) {
+	r.Ref = d.hash("person")
+	switch d.u8("alias flag") {
+	case 0:
+	case 1:
+		r.Alias = true
+	default:
+		d.fail("alias flag must be 0 or 1")
+	}
+}
+
+// Visit is a presence recorded and signed by the site. Times are Unix
+// seconds.
+type Visit struct {
+	Site   string
+	Person PersonRef
+	In     int64
+	Out    int64
+	Via    string
+	Role   string
+}
+
+func (*Visit) Kind() Kind   { return KindVisit }
+func (*Visit) Signers() int { return 1 }
+func (b *Visit) encode(e *encoder) {
+	e.str(b.Site)
+	b.Person.encode(e)
+	e.i64(b.In)
+	e.i64(b.Out)
+	e.str(b.Via)
+	e.str(b.Role)
+}
+func (b *Visit) decode(d *decoder) {
+	b.Site = d.str("site", maxStr)
+	b.Person.decode(d)
+	b.In = d.i64("in")
+	b.Out = d.i64("out")
+	b.Via = d.str("via", 32)
+	b.Role = d.str("role", 32)
+}
+
+// Move is a movement between two sites; the From site signs first, the To
+// site second, over the same bytes.
+type Move struct {
+	Person PersonRef
+	From   string
+	To     string
+	Depart int64
+	Arrive int64
+	Via    string
+}
+
+func (*Move) Kind() Kind   { return KindMove }
+func (*Move) Signers() int { return 2 }
+func (b *Move) encode(e *encoder) {
+	b.Person.encode(e)
+	e.str(b.From)
+	e.str(b.To)
+	e.i64(b.Depart)
+	e.i64(b.Arrive)
+	e.str(b.Via)
+}
+func (b *Move) decode(d *decoder) {
+	b.Person.decode(d)
+	b.From = d.str("from", maxStr)
+	b.To = d.str("to", maxStr)
+	b.Depart = d.i64("depart")
+	b.Arrive = d.i64("arrive")
+	b.Via = d.str("via", 32)
+}
+
+// Case is a hospital's report. Onset is a date "YYYY-MM-DD" or empty.
+type Case struct {
+	Person   PersonRef
+	Status   string
+	Onset    string
+	Reported int64
+	By       string
+}
+
+func (*Case) Kind() Kind   { return KindCase }
+func (*Case) Signers() int { return 1 }
+func (b *Case) encode(e *encoder) {
+	b.Person.encode(e)
+	e.str(b.Status)
+	e.str(b.Onset)
+	e.i64(b.Reported)
+	e.str(b.By)
+}
+func (b *Case) decode(d *decoder) {
+	b.Person.decode(d)
+	b.Status = d.str("status", 16)
+	b.Onset = d.str("onset", 10)
+	b.Reported = d.i64("reported")
+	b.By = d.str("by", maxStr)
+}
+
+func newBody(k Kind) Body {
+	switch k {
+	case KindRegisterSite:
+		return new(RegisterSite)
+	case KindBindIdentity:
+		return new(BindIdentity)
+	case KindVisit:
+		return new(Visit)
+	case KindMove:
+		return new(Move)
+	case KindCase:
+		return new(Case)
+	}
+	return nil
+}
+
+// Sig is one Ed25519 signature with the key that made it.
+type Sig struct {
+	Key [32]byte
+	Sig [64]byte
+}
+
+// Tx is a signed transaction. It keeps the exact bytes it was decoded from
+// (or encoded to), which are what is stored, hashed and proven.
+type Tx struct {
+	Body Body
+	Sigs []Sig
+
+	body []byte // canonical body encoding
+	raw  []byte // whole envelope
+}
+
+// NewTx wraps a body for signing. It panics if the body is too large, which
+// callers rule out by validating field lengths first.
+func NewTx(b Body) *Tx {
+	var e encoder
+	b.encode(&e)
+	if len(e.b) > MaxBodyBytes {
+		panic("ledger: body too large")
+	}
+	return &Tx{Body: b, body: e.b}
+}
+
+// SignBytes is the message every signer signs: a label, the chain id, the
+// kind and the body. Binding the chain id stops replay on another chain.
+func (t *Tx) SignBytes(chainID string) []byte {
+	var e encoder
+	e.raw([]byte(labelTxSign))
+	e.str(chainID)
+	e.u8(uint8(t.Body.Kind()))
+	e.raw(t.body)
+	return e.b
+}
+
+// Sign appends a signature by key. Signers sign in the order the kind
+// requires (a move: the From site, then the To site).
+func (t *Tx) Sign(chainID string, key ed25519.PrivateKey) {
+	var s Sig
+	copy(s.Key[:], key.Public().(ed25519.PublicKey))
+	copy(s.Sig[:], ed25519.Sign(key, t.SignBytes(chainID)))
+	t.Sigs = append(t.Sigs, s)
+	t.raw = nil
+}
+
+// Bytes returns the canonical envelope: version, kind, body length, body,
+// signature count, signatures. The caller must not modify it.
+func (t *Tx) Bytes() []byte {
+	if t.raw == nil {
+		var e encoder
+		e.u8(Version)
+		e.u8(uint8(t.Body.Kind()))
+		e.u32(uint32(len(t.body)))
+		e.raw(t.body)
+		e.u8(uint8(len(t.Sigs)))
+		for _, s := range t.Sigs {
+			e.raw(s.Key[:])
+			e.raw(s.Sig[:])
+		}
+		t.raw = e.b
+	}
+	return t.raw
+}
+
+// ID identifies the transaction by its content, not its signatures: the
+// same record re-signed or re-wrapped is the same transaction, which is what
+// replay protection needs.
+func (t *Tx) ID() Hash {
+	h := sha256.New()
+	h.Write([]byte(labelTxID))
+	h.Write([]byte{uint8(t.Body.Kind())})
+	h.Write(t.body)
+	var id Hash
+	h.Sum(id[:0])
+	return id
+}
+
+// DecodeTx parses an envelope. It accepts only the canonical encoding (so
+// that Decode(b).Bytes() == b) and only the number of signatures the kind
+// requires; it does not verify signatures.
+func DecodeTx(b []byte) (*Tx, error) {
+	d := decoder{b: b}
+	if v := d.u8("version"); d.err == nil && v != Version {
+		return nil, fmt.Errorf("%w: unknown version %d", ErrNonCanonical, v)
+	}
+	k := Kind(d.u8("kind"))
+	body := newBody(k)
+	if d.err == nil && body == nil {
+		return nil, fmt.Errorf("%w: unknown kind %d", ErrNonCanonical, uint8(k))
+	}
+	n := int(d.u32("body length"))
+	if d.err == nil && n > MaxBodyBytes {
+		return nil, fmt.Errorf("%w: body longer than %d bytes", ErrNonCanonical, MaxBodyBytes)
+	}
+	bb := d.take(n, "body")
+	if d.err != nil {
+		return nil, d.err
+	}
+	bd := decoder{b: bb}
+	body.decode(&bd)
+	if err := bd.done(); err != nil {
+		return nil, fmt.Errorf("%s body: %w", k, err)
+	}
+	ns := int(d.u8("signature count"))
+	if d.err == nil && ns != body.Signers() {
+		return nil, fmt.Errorf("%w: %s needs %d signatures, has %d", ErrNonCanonical, k, body.Signers(), ns)
+	}
+	t := &Tx{Body: body, body: bb}
+	for i := 0; i < ns && d.err == nil; i++ {
+		var s Sig
+		copy(s.Key[:], d.take(32, "signature key"))
+		copy(s.Sig[:], d.take(64, "signature"))
+		t.Sigs = append(t.Sigs, s)
+	}
+	if err := d.done(); err != nil {
+		return nil, err
+	}
+	t.raw = b
+	return t, nil
+}
+
+// ErrBadSignature is returned when a signature does not verify.
+var ErrBadSignature = errors.New("ledger: bad signature")
+
+// VerifySigs checks every signature over SignBytes. It only proves that the
+// keys in the envelope signed; whether those keys may sign is the state
+// machine's check.
+func (t *Tx) VerifySigs(chainID string) error {
+	msg := t.SignBytes(chainID)
+	for i, s := range t.Sigs {
+		if !voi.VerifyWithOptions(s.Key[:], msg, s.Sig[:], verifyOpts) {
+			return fmt.Errorf("%w (signature %d of %s)", ErrBadSignature, i+1, t.Body.Kind())
+		}
+	}
+	return nil
+}

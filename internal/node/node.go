@@ -1,0 +1,133 @@
+// Package node assembles a running node from its home: the store, the state
+// machine, the engine, the querier and the identity vault. The CLI and the
+// HTTP API both work through a *Node.
+package node
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/epiledger/epiledger/internal/engine"
+	"github.com/epiledger/epiledger/internal/home"
+	"github.com/epiledger/epiledger/internal/identity"
+	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/state"
+	"github.com/epiledger/epiledger/internal/store"
+	"github.com/epiledger/epiledger/internal/trace"
+)
+
+// Node is an open node.
+type Node struct {
+	Home    *home.Home
+	DB      *store.DB
+	Machine *state.Machine
+	Engine  *engine.Solo
+	Query   *trace.Querier
+	Pseud   *identity.Pseudonymizer
+	Vault   *identity.Vault
+	Log     *slog.Logger
+}
+
+// ErrLocked is returned when another process (a running node) holds the
+// store.
+var ErrLocked = errors.New("node: the store is in use by another process (is a node running? then pass --node URL)")
+
+// Options tune Open.
+type Options struct {
+	// NoEngine opens the store for queries only.
+	NoEngine bool
+	// Solo overrides the engine config from the home's config file.
+	Solo *engine.SoloConfig
+}
+
+// Open opens the node of home h.
+func Open(h *home.Home, log *slog.Logger, o Options) (*Node, error) {
+	db, err := store.Open(h.DataDir(), store.Options{})
+	if err != nil {
+		if strings.Contains(err.Error(), "lock") {
+			return nil, ErrLocked
+		}
+		return nil, err
+	}
+	params := state.Params{MaxPresence: h.Config.Rules.MaxPresence.Duration, MaxFutureSkew: h.Config.Rules.MaxFutureSkew.Duration}
+	m := state.New(db, h.Genesis, params)
+	n := &Node{Home: h, DB: db, Machine: m, Log: log, Pseud: h.Pseudonymizer(), Vault: h.Vault(),
+		Query: trace.New(db, trace.Rules{MinOverlap: h.Config.Trace.MinOverlap.Duration, MaxPresence: params.MaxPresence})}
+	if !o.NoEngine {
+		cfg := engine.SoloConfig{Interval: h.Config.Engine.BlockInterval.Duration, MaxTxs: h.Config.Engine.MaxBlockTxs, MaxBytes: h.Config.Engine.MaxBlockBytes}
+		if o.Solo != nil {
+			cfg = *o.Solo
+		}
+		if n.Engine, err = engine.NewSolo(db, m, cfg, log); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	return n, nil
+}
+
+// Close stops the engine (committing what it admitted) and closes the store.
+func (n *Node) Close() error {
+	var err error
+	if n.Engine != nil {
+		err = n.Engine.Close()
+	}
+	return errors.Join(err, n.DB.Close())
+}
+
+// ErrUnknownPerson is returned for a reference that names nobody on the
+// ledger. The message never repeats the reference.
+var ErrUnknownPerson = errors.New("unknown person: the reference is not bound to any identity")
+
+// Resolve turns a raw reference ("id:..." or an alias) into the person's
+// pseudonym.
+func (n *Node) Resolve(field, ref string) (ledger.Pseudonym, error) {
+	r, err := n.Pseud.Ref(field, ref)
+	if err != nil {
+		return ledger.Pseudonym{}, err
+	}
+	p, ok, err := n.Query.Resolve(r)
+	if err != nil {
+		return p, err
+	}
+	if !ok {
+		return p, fmt.Errorf("%s: %w", field, ErrUnknownPerson)
+	}
+	return p, nil
+}
+
+// VaultEntry is a sealed canonical id for a person.
+type VaultEntry struct {
+	Person ledger.Pseudonym
+	Sealed []byte
+}
+
+// PutVault stores sealed ids. It checks each opens for its person, so a
+// wrong key or a misplaced entry is refused.
+func (n *Node) PutVault(es []VaultEntry) error {
+	for i, e := range es {
+		if _, err := n.Vault.Open(e.Person, e.Sealed); err != nil {
+			return fmt.Errorf("vault[%d]: %w", i, err)
+		}
+		if err := n.DB.Set(store.VaultKey(e.Person), e.Sealed); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// RealID opens the vault entry of p; ok is false when the vault has none.
+// Only the authority's paths call it.
+func (n *Node) RealID(p ledger.Pseudonym) (string, bool, error) {
+	v, ok, err := n.DB.Get(store.VaultKey(p))
+	if err != nil || !ok {
+		return "", false, err
+	}
+	id, err := n.Vault.Open(p, v)
+	if err != nil {
+		return "", false, fmt.Errorf("vault entry of %s: %w", p.Short(), err)
+	}
+	return id, true, nil
+}

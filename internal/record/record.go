@@ -1,0 +1,457 @@
+// Package record holds the NDJSON import format: one JSON object per line,
+// each a site, an identity, a visit, a movement, a case or a pre-signed
+// transaction. It parses and validates lines into typed values and writes them
+// back; it knows nothing about keys, pseudonyms or the ledger.
+//
+// Validation here is only what a line can say about itself (required fields,
+// time order, known kinds). Whether a site or alias exists is the state
+// machine's business.
+package record
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// Kinds of sites the ledger knows. Transport kinds count any overlap as a
+// contact; the others need the configured minimum overlap.
+var SiteKinds = []string{
+	"home", "hotel", "office", "school", "shop", "restaurant", "mall", "venue",
+	"hospital", "train", "train_carriage", "flight", "bus", "metro", "taxi",
+	"toll_gate", "ride", "station", "airport", "clinic", "device",
+}
+
+// TransportKinds are the site kinds on which any overlap is a contact.
+var TransportKinds = map[string]bool{
+	"train_carriage": true, "flight": true, "bus": true, "metro": true, "taxi": true,
+}
+
+// Limits on field sizes, so that a single line cannot blow up the ledger.
+const (
+	MaxSiteIDLen = 64
+	MaxNameLen   = 128
+	MaxRefLen    = 128
+	MaxTagLen    = 32
+	MaxAliases   = 32
+)
+
+// FieldError says which field of a line is wrong and why. Its message never
+// repeats the field's value: values may be personal identifiers.
+type FieldError struct {
+	Field string
+	Msg   string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
+
+func fieldErr(field, format string, args ...any) error {
+	return &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Site registers a place or vehicle that records presences.
+type Site struct {
+	Site   string  `json:"site"`
+	Kind   string  `json:"kind"`
+	Name   string  `json:"name,omitempty"`
+	Lat    float64 `json:"lat"`
+	Lon    float64 `json:"lon"`
+	Region string  `json:"region,omitempty"`
+	Parent string  `json:"parent,omitempty"`
+}
+
+// Identity binds aliases ("phone:...", "plate:...") to one canonical id.
+type Identity struct {
+	ID      string   `json:"id"`
+	Aliases []string `json:"aliases,omitempty"`
+}
+
+// Visit is a presence of a person at a site between In and Out.
+type Visit struct {
+	Site   string    `json:"site"`
+	Person string    `json:"person"`
+	In     time.Time `json:"in"`
+	Out    time.Time `json:"out"`
+	Via    string    `json:"via,omitempty"`
+	Role   string    `json:"role,omitempty"`
+}
+
+// Move is a movement from site From (departing at Depart) to site To
+// (arriving at Arrive). Both sites sign it.
+type Move struct {
+	Person string    `json:"person"`
+	From   string    `json:"from"`
+	To     string    `json:"to"`
+	Depart time.Time `json:"depart"`
+	Arrive time.Time `json:"arrive"`
+	Via    string    `json:"via,omitempty"`
+}
+
+// Case is a hospital's report of a person's status.
+type Case struct {
+	Person   string    `json:"person"`
+	Status   string    `json:"status"`
+	Onset    string    `json:"onset,omitempty"` // YYYY-MM-DD
+	Reported time.Time `json:"reported"`
+	By       string    `json:"by"`
+}
+
+// SignedTx is a transaction already signed elsewhere (by a site's own
+// device), carried as base64 of its exact bytes.
+type SignedTx struct {
+	Tx string `json:"tx"`
+}
+
+// CaseStatuses are the statuses a hospital may report.
+var CaseStatuses = []string{"suspected", "confirmed", "recovered", "deceased", "cleared"}
+
+// raw is the union of all fields, used for decoding with a strict field set.
+type raw struct {
+	Type     string   `json:"type"`
+	Site     string   `json:"site"`
+	Kind     string   `json:"kind"`
+	Name     string   `json:"name"`
+	Lat      *float64 `json:"lat"`
+	Lon      *float64 `json:"lon"`
+	Region   string   `json:"region"`
+	Parent   string   `json:"parent"`
+	ID       string   `json:"id"`
+	Aliases  []string `json:"aliases"`
+	Person   string   `json:"person"`
+	In       string   `json:"in"`
+	Out      string   `json:"out"`
+	Via      string   `json:"via"`
+	Role     string   `json:"role"`
+	From     string   `json:"from"`
+	To       string   `json:"to"`
+	Depart   string   `json:"depart"`
+	Arrive   string   `json:"arrive"`
+	Status   string   `json:"status"`
+	Onset    string   `json:"onset"`
+	Reported string   `json:"reported"`
+	By       string   `json:"by"`
+	Tx       string   `json:"tx"`
+}
+
+// ErrEmpty is returned by Parse for a blank line, which importers skip.
+var ErrEmpty = errors.New("record: empty line")
+
+// Parse decodes and validates one NDJSON line. It returns *Site, *Identity,
+// *Visit, *Move, *Case or *SignedTx, or an error (a *FieldError when one
+// field is at fault). Unknown fields are allowed ("more fields are
+// welcome") and ignored.
+func Parse(line []byte) (any, error) {
+	line = bytes.TrimSpace(line)
+	if len(line) == 0 {
+		return nil, ErrEmpty
+	}
+	var r raw
+	if err := json.Unmarshal(line, &r); err != nil {
+		return nil, fmt.Errorf("malformed JSON: %s", jsonErrMsg(err))
+	}
+	switch r.Type {
+	case "site":
+		return parseSite(&r)
+	case "identity":
+		return parseIdentity(&r)
+	case "visit":
+		return parseVisit(&r)
+	case "move":
+		return parseMove(&r)
+	case "case":
+		return parseCase(&r)
+	case "tx":
+		if r.Tx == "" {
+			return nil, fieldErr("tx", "required")
+		}
+		return &SignedTx{Tx: r.Tx}, nil
+	case "":
+		return nil, fieldErr("type", "required")
+	default:
+		return nil, fieldErr("type", "unknown record type %q (want site, identity, visit, move, case or tx)", clip(r.Type))
+	}
+}
+
+// jsonErrMsg keeps JSON syntax errors but drops any echoed value: a
+// type error message would otherwise quote part of the input.
+func jsonErrMsg(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("syntax error at byte %d", se.Offset)
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Sprintf("field %q must be %s", te.Field, te.Type)
+	}
+	return "cannot decode"
+}
+
+// clip shortens a non-personal value for an error message.
+func clip(s string) string {
+	if len(s) > 32 {
+		return s[:32] + "..."
+	}
+	return s
+}
+
+func checkSiteID(field, s string) error {
+	if s == "" {
+		return fieldErr(field, "required")
+	}
+	if len(s) > MaxSiteIDLen {
+		return fieldErr(field, "longer than %d bytes", MaxSiteIDLen)
+	}
+	return nil
+}
+
+func parseSite(r *raw) (*Site, error) {
+	if err := checkSiteID("site", r.Site); err != nil {
+		return nil, err
+	}
+	if !knownKind(r.Kind) {
+		if r.Kind == "" {
+			return nil, fieldErr("kind", "required")
+		}
+		return nil, fieldErr("kind", "unknown site kind %q (known: %s)", clip(r.Kind), strings.Join(SiteKinds, ", "))
+	}
+	if len(r.Name) > MaxNameLen {
+		return nil, fieldErr("name", "longer than %d bytes", MaxNameLen)
+	}
+	if r.Lat == nil {
+		return nil, fieldErr("lat", "required")
+	}
+	if r.Lon == nil {
+		return nil, fieldErr("lon", "required")
+	}
+	if *r.Lat < -90 || *r.Lat > 90 {
+		return nil, fieldErr("lat", "must be within [-90, 90]")
+	}
+	if *r.Lon < -180 || *r.Lon > 180 {
+		return nil, fieldErr("lon", "must be within [-180, 180]")
+	}
+	if len(r.Region) > MaxTagLen {
+		return nil, fieldErr("region", "longer than %d bytes", MaxTagLen)
+	}
+	if r.Parent != "" {
+		if err := checkSiteID("parent", r.Parent); err != nil {
+			return nil, err
+		}
+	}
+	return &Site{Site: r.Site, Kind: r.Kind, Name: r.Name, Lat: *r.Lat, Lon: *r.Lon, Region: r.Region, Parent: r.Parent}, nil
+}
+
+func knownKind(k string) bool {
+	for _, s := range SiteKinds {
+		if s == k {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckRef validates a person reference "scheme:value" such as
+// "id:420100..." or "phone:138...". The message never includes the value.
+func CheckRef(field, ref string) error {
+	if ref == "" {
+		return fieldErr(field, "required")
+	}
+	if len(ref) > MaxRefLen {
+		return fieldErr(field, "longer than %d bytes", MaxRefLen)
+	}
+	i := strings.IndexByte(ref, ':')
+	if i <= 0 || i == len(ref)-1 {
+		return fieldErr(field, "must be scheme:value, such as id:<canonical id> or phone:<number>")
+	}
+	for _, c := range ref[:i] {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return fieldErr(field, "scheme must be lower-case letters, digits or _")
+		}
+	}
+	return nil
+}
+
+func parseIdentity(r *raw) (*Identity, error) {
+	if r.ID == "" {
+		return nil, fieldErr("id", "required")
+	}
+	if strings.Contains(r.ID, ":") {
+		return nil, fieldErr("id", "is the bare canonical id, without a scheme prefix")
+	}
+	if len(r.ID) > MaxRefLen-3 {
+		return nil, fieldErr("id", "longer than %d bytes", MaxRefLen-3)
+	}
+	if len(r.Aliases) > MaxAliases {
+		return nil, fieldErr("aliases", "more than %d aliases", MaxAliases)
+	}
+	for i, a := range r.Aliases {
+		if err := CheckRef(fmt.Sprintf("aliases[%d]", i), a); err != nil {
+			return nil, err
+		}
+		if strings.HasPrefix(a, "id:") {
+			return nil, fieldErr(fmt.Sprintf("aliases[%d]", i), "an alias cannot use the id: scheme")
+		}
+	}
+	return &Identity{ID: r.ID, Aliases: r.Aliases}, nil
+}
+
+// ParseTime parses an RFC 3339 time for the named field.
+func ParseTime(field, s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, fieldErr(field, "required")
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fieldErr(field, "not an RFC 3339 time (e.g. 2020-01-20T08:00:00+08:00)")
+	}
+	if t.Year() < 1970 || t.Year() > 9999 {
+		return time.Time{}, fieldErr(field, "year out of range")
+	}
+	return t, nil
+}
+
+func checkTag(field, s string) error {
+	if len(s) > MaxTagLen {
+		return fieldErr(field, "longer than %d bytes", MaxTagLen)
+	}
+	return nil
+}
+
+func parseVisit(r *raw) (*Visit, error) {
+	if err := checkSiteID("site", r.Site); err != nil {
+		return nil, err
+	}
+	if err := CheckRef("person", r.Person); err != nil {
+		return nil, err
+	}
+	in, err := ParseTime("in", r.In)
+	if err != nil {
+		return nil, err
+	}
+	out, err := ParseTime("out", r.Out)
+	if err != nil {
+		return nil, err
+	}
+	if out.Before(in) {
+		return nil, fieldErr("out", "is before in")
+	}
+	if err := checkTag("via", r.Via); err != nil {
+		return nil, err
+	}
+	if err := checkTag("role", r.Role); err != nil {
+		return nil, err
+	}
+	return &Visit{Site: r.Site, Person: r.Person, In: in, Out: out, Via: r.Via, Role: r.Role}, nil
+}
+
+func parseMove(r *raw) (*Move, error) {
+	if err := CheckRef("person", r.Person); err != nil {
+		return nil, err
+	}
+	if err := checkSiteID("from", r.From); err != nil {
+		return nil, err
+	}
+	if err := checkSiteID("to", r.To); err != nil {
+		return nil, err
+	}
+	if r.From == r.To {
+		return nil, fieldErr("to", "is the same site as from")
+	}
+	dep, err := ParseTime("depart", r.Depart)
+	if err != nil {
+		return nil, err
+	}
+	arr, err := ParseTime("arrive", r.Arrive)
+	if err != nil {
+		return nil, err
+	}
+	if arr.Before(dep) {
+		return nil, fieldErr("arrive", "is before depart")
+	}
+	if err := checkTag("via", r.Via); err != nil {
+		return nil, err
+	}
+	return &Move{Person: r.Person, From: r.From, To: r.To, Depart: dep, Arrive: arr, Via: r.Via}, nil
+}
+
+func parseCase(r *raw) (*Case, error) {
+	if err := CheckRef("person", r.Person); err != nil {
+		return nil, err
+	}
+	ok := false
+	for _, s := range CaseStatuses {
+		ok = ok || s == r.Status
+	}
+	if !ok {
+		return nil, fieldErr("status", "must be one of %s", strings.Join(CaseStatuses, ", "))
+	}
+	if r.Onset != "" {
+		if _, err := time.Parse("2006-01-02", r.Onset); err != nil {
+			return nil, fieldErr("onset", "must be a date YYYY-MM-DD")
+		}
+	}
+	rep, err := ParseTime("reported", r.Reported)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkSiteID("by", r.By); err != nil {
+		return nil, err
+	}
+	return &Case{Person: r.Person, Status: r.Status, Onset: r.Onset, Reported: rep, By: r.By}, nil
+}
+
+// Writer writes records as NDJSON lines, each with its "type" field first.
+type Writer struct {
+	w   io.Writer
+	buf bytes.Buffer
+	err error
+}
+
+// NewWriter returns a Writer on w. The caller buffers w if it wants to.
+func NewWriter(w io.Writer) *Writer { return &Writer{w: w} }
+
+// Write writes one record (*Site, *Identity, *Visit, *Move, *Case or
+// *SignedTx, or the same as values). Times are written in RFC 3339 with
+// their own offset.
+func (w *Writer) Write(v any) error {
+	if w.err != nil {
+		return w.err
+	}
+	var typ string
+	switch v.(type) {
+	case *Site, Site:
+		typ = "site"
+	case *Identity, Identity:
+		typ = "identity"
+	case *Visit, Visit:
+		typ = "visit"
+	case *Move, Move:
+		typ = "move"
+	case *Case, Case:
+		typ = "case"
+	case *SignedTx, SignedTx:
+		typ = "tx"
+	default:
+		return fmt.Errorf("record: cannot write %T", v)
+	}
+	body, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	w.buf.Reset()
+	w.buf.WriteString(`{"type":"`)
+	w.buf.WriteString(typ)
+	w.buf.WriteString(`"`)
+	if len(body) > 2 {
+		w.buf.WriteByte(',')
+		w.buf.Write(body[1:])
+	} else {
+		w.buf.WriteByte('}')
+	}
+	w.buf.WriteByte('\n')
+	_, w.err = w.w.Write(w.buf.Bytes())
+	return w.err
+}

@@ -1,0 +1,282 @@
+// Package report builds what investigators see: trajectories and contact
+// lists with real identities from the vault, as JSON (the API's and the
+// CLI's --json output) and as text tables. The API and the CLI use the same
+// builders, so their outputs cannot drift apart.
+package report
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/node"
+	"github.com/epiledger/epiledger/internal/record"
+)
+
+// Query is a trace request.
+type Query struct {
+	Person     string `json:"person"`
+	From       string `json:"from,omitempty"`
+	To         string `json:"to,omitempty"`
+	MinOverlap string `json:"min_overlap,omitempty"`
+}
+
+// Window is a resolved query window.
+type Window struct {
+	From, To time.Time
+}
+
+// ParseWindow parses --from/--to (RFC 3339 or YYYY-MM-DD; a date as --to
+// means the end of that day). Missing --to is now; missing --from is
+// lookback before --to.
+func ParseWindow(from, to string, now time.Time, lookback time.Duration, loc *time.Location) (Window, error) {
+	var w Window
+	var err error
+	if to == "" {
+		w.To = now
+	} else if w.To, err = parseTime("to", to, loc, true); err != nil {
+		return w, err
+	}
+	if from == "" {
+		w.From = w.To.Add(-lookback)
+	} else if w.From, err = parseTime("from", from, loc, false); err != nil {
+		return w, err
+	}
+	if w.To.Before(w.From) {
+		return w, &record.FieldError{Field: "to", Msg: "is before from"}
+	}
+	return w, nil
+}
+
+func parseTime(field, s string, loc *time.Location, end bool) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if d, err := time.ParseInLocation("2006-01-02", s, loc); err == nil {
+		if end {
+			return d.Add(24*time.Hour - time.Second), nil
+		}
+		return d, nil
+	}
+	return time.Time{}, &record.FieldError{Field: field, Msg: "not an RFC 3339 time or a date YYYY-MM-DD"}
+}
+
+// Entry is a trajectory row.
+type Entry struct {
+	Kind     string `json:"kind"`
+	Site     string `json:"site"`
+	SiteKind string `json:"site_kind"`
+	To       string `json:"to_site,omitempty"`
+	In       string `json:"in"`
+	Out      string `json:"out"`
+	Via      string `json:"via,omitempty"`
+	Role     string `json:"role,omitempty"`
+	Tx       string `json:"tx"`
+}
+
+// Trajectory is a person's trajectory in a window.
+type Trajectory struct {
+	Person    string  `json:"person"`
+	Pseudonym string  `json:"pseudonym"`
+	From      string  `json:"from"`
+	To        string  `json:"to"`
+	Entries   []Entry `json:"entries"`
+}
+
+// Contact is a contacts row.
+type Contact struct {
+	Person    string `json:"person"`
+	Pseudonym string `json:"pseudonym"`
+	Site      string `json:"site"`
+	SiteKind  string `json:"site_kind"`
+	From      string `json:"from"`
+	To        string `json:"to"`
+	Overlap   string `json:"overlap"`
+	Role      string `json:"role,omitempty"`
+	Via       string `json:"via,omitempty"`
+	Tx        string `json:"tx"`
+}
+
+// Contacts is the close-contact list of a person in a window.
+type Contacts struct {
+	Person     string    `json:"person"`
+	Pseudonym  string    `json:"pseudonym"`
+	From       string    `json:"from"`
+	To         string    `json:"to"`
+	MinOverlap string    `json:"min_overlap"`
+	Persons    int       `json:"persons"`
+	Contacts   []Contact `json:"contacts"`
+}
+
+// Builder builds reports from an open node.
+type Builder struct {
+	N *node.Node
+	// Now is the clock for default windows; nil means time.Now.
+	Now func() time.Time
+}
+
+func (b *Builder) window(q Query) (Window, error) {
+	c := b.N.Home.Config
+	now := time.Now
+	if b.Now != nil {
+		now = b.Now
+	}
+	return ParseWindow(q.From, q.To, now(), c.Trace.Lookback.Duration, c.Location())
+}
+
+func (b *Builder) ts(t int64) string {
+	return time.Unix(t, 0).In(b.N.Home.Config.Location()).Format(time.RFC3339)
+}
+
+func (b *Builder) realID(p ledger.Pseudonym) (string, error) {
+	id, ok, err := b.N.RealID(p)
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		return "", nil
+	}
+	return "id:" + id, nil
+}
+
+// Trajectory builds the trajectory report.
+func (b *Builder) Trajectory(q Query) (*Trajectory, error) {
+	w, err := b.window(q)
+	if err != nil {
+		return nil, err
+	}
+	p, err := b.N.Resolve("person", q.Person)
+	if err != nil {
+		return nil, err
+	}
+	es, err := b.N.Query.Trajectory(p, w.From.Unix(), w.To.Unix())
+	if err != nil {
+		return nil, err
+	}
+	id, err := b.realID(p)
+	if err != nil {
+		return nil, err
+	}
+	out := &Trajectory{Person: id, Pseudonym: p.String(), From: b.ts(w.From.Unix()), To: b.ts(w.To.Unix()), Entries: []Entry{}}
+	for _, e := range es {
+		out.Entries = append(out.Entries, Entry{Kind: e.Kind, Site: e.Site, SiteKind: e.SiteKind, To: e.To,
+			In: b.ts(e.In), Out: b.ts(e.Out), Via: e.Via, Role: e.Role, Tx: e.TxID.String()})
+	}
+	return out, nil
+}
+
+// Contacts builds the contacts report.
+func (b *Builder) Contacts(q Query) (*Contacts, error) {
+	w, err := b.window(q)
+	if err != nil {
+		return nil, err
+	}
+	min := time.Duration(-1)
+	if q.MinOverlap != "" {
+		if min, err = time.ParseDuration(q.MinOverlap); err != nil || min < 0 {
+			return nil, &record.FieldError{Field: "min_overlap", Msg: "not a non-negative duration (e.g. 15m)"}
+		}
+	}
+	p, err := b.N.Resolve("person", q.Person)
+	if err != nil {
+		return nil, err
+	}
+	cs, err := b.N.Query.Contacts(p, w.From.Unix(), w.To.Unix(), min)
+	if err != nil {
+		return nil, err
+	}
+	id, err := b.realID(p)
+	if err != nil {
+		return nil, err
+	}
+	if min < 0 {
+		min = b.N.Query.Rules().MinOverlap
+	}
+	out := &Contacts{Person: id, Pseudonym: p.String(), From: b.ts(w.From.Unix()), To: b.ts(w.To.Unix()), MinOverlap: min.String(), Contacts: []Contact{}}
+	persons := map[ledger.Pseudonym]bool{}
+	for _, c := range cs {
+		cid, err := b.realID(c.Person)
+		if err != nil {
+			return nil, err
+		}
+		persons[c.Person] = true
+		out.Contacts = append(out.Contacts, Contact{Person: cid, Pseudonym: c.Person.String(), Site: c.Site, SiteKind: c.SiteKind,
+			From: b.ts(c.From), To: b.ts(c.To), Overlap: (time.Duration(c.To-c.From) * time.Second).String(),
+			Role: c.Role, Via: c.Via, Tx: c.TxID.String()})
+	}
+	out.Persons = len(persons)
+	// Tracers read a list in time order; RFC 3339 strings in one offset
+	// sort as times.
+	sort.SliceStable(out.Contacts, func(i, j int) bool {
+		a, b := &out.Contacts[i], &out.Contacts[j]
+		if a.From != b.From {
+			return a.From < b.From
+		}
+		if a.Site != b.Site {
+			return a.Site < b.Site
+		}
+		return a.Person < b.Person
+	})
+	return out, nil
+}
+
+// IsBadInput reports whether err is the caller's fault (a 4xx), as opposed
+// to a failure of the node.
+func IsBadInput(err error) bool {
+	var fe *record.FieldError
+	return errors.As(err, &fe) || errors.Is(err, node.ErrUnknownPerson)
+}
+
+func short(ts string) string {
+	// 2020-01-20T08:00:00+08:00 -> 2020-01-20 08:00
+	if len(ts) >= 16 {
+		return strings.Replace(ts[:16], "T", " ", 1)
+	}
+	return ts
+}
+
+func name(id, pseudonym string) string {
+	if id != "" {
+		return id
+	}
+	return "pseudonym:" + pseudonym[:16]
+}
+
+// WriteTrajectory prints a trajectory as a table.
+func WriteTrajectory(w io.Writer, t *Trajectory) error {
+	fmt.Fprintf(w, "Trajectory of %s from %s to %s: %d records\n\n", name(t.Person, t.Pseudonym), short(t.From), short(t.To), len(t.Entries))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "#\tIN\tOUT\tSITE\tKIND\tVIA\tROLE")
+	for i, e := range t.Entries {
+		site, kind := e.Site, e.SiteKind
+		if e.Kind == "move" {
+			site, kind = e.Site+" -> "+e.To, "move"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", i+1, short(e.In), short(e.Out), site, kind, dash(e.Via), dash(e.Role))
+	}
+	return tw.Flush()
+}
+
+// WriteContacts prints a contact list as a table.
+func WriteContacts(w io.Writer, c *Contacts) error {
+	fmt.Fprintf(w, "Close contacts of %s from %s to %s (at least %s together; any overlap on transport): %d persons, %d contacts\n\n",
+		name(c.Person, c.Pseudonym), short(c.From), short(c.To), c.MinOverlap, c.Persons, len(c.Contacts))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "#\tPERSON\tSITE\tKIND\tFROM\tTO\tOVERLAP\tROLE")
+	for i, x := range c.Contacts {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", i+1, name(x.Person, x.Pseudonym), x.Site, x.SiteKind, short(x.From), short(x.To), x.Overlap, dash(x.Role))
+	}
+	return tw.Flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,476 @@
+// Package state is epiledger's deterministic state machine: it checks each
+// transaction against what the ledger already holds and applies it to the
+// state tables and indexes. It takes time only from the block, does no I/O
+// but the store batch it is given, starts no goroutines and iterates no maps
+// in an order that matters, so the same blocks give the same state hash on
+// every node, whichever engine (solo or CometBFT) drives it.
+package state
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash"
+	"sync"
+	"time"
+
+	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/record"
+	"github.com/epiledger/epiledger/internal/store"
+)
+
+// Genesis fixes what a chain starts from: its id, its region, the
+// authority's key and the genesis time.
+type Genesis struct {
+	ChainID   string   `json:"chain_id"`
+	Region    string   `json:"region"`
+	Authority [32]byte `json:"-"`
+	Time      int64    `json:"time"` // Unix seconds
+}
+
+// Hash commits to the genesis; block 1's PrevHash is this hash.
+func (g *Genesis) Hash() ledger.Hash {
+	h := sha256.New()
+	h.Write([]byte("epiledger/v1/genesis\x00"))
+	h.Write([]byte(g.ChainID))
+	h.Write([]byte{0})
+	h.Write([]byte(g.Region))
+	h.Write([]byte{0})
+	h.Write(g.Authority[:])
+	binary.Write(h, binary.BigEndian, g.Time)
+	var out ledger.Hash
+	h.Sum(out[:0])
+	return out
+}
+
+// Params are the deployment's rules. They are part of consensus: every node
+// of a chain must use the same values.
+type Params struct {
+	// MaxPresence is the longest presence a visit may record.
+	MaxPresence time.Duration
+	// MaxFutureSkew is how far past the block time a record may start.
+	MaxFutureSkew time.Duration
+}
+
+// DefaultParams are the defaults stated in the config file.
+func DefaultParams() Params {
+	return Params{MaxPresence: 30 * 24 * time.Hour, MaxFutureSkew: 10 * time.Minute}
+}
+
+// Rejection is why a transaction was refused. Code is stable and
+// machine-readable; Field names the offending field; Msg is for people and
+// never contains a personal identifier.
+type Rejection struct {
+	Code  string `json:"code"`
+	Field string `json:"field,omitempty"`
+	Msg   string `json:"message"`
+}
+
+func (r *Rejection) Error() string {
+	if r.Field != "" {
+		return r.Code + ": " + r.Field + ": " + r.Msg
+	}
+	return r.Code + ": " + r.Msg
+}
+
+func reject(code, field, format string, args ...any) *Rejection {
+	return &Rejection{Code: code, Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Rejection codes.
+const (
+	CodeBadSignature = "bad_signature"
+	CodeReplay       = "replay"
+	CodeUnknownSite  = "unknown_site"
+	CodeUnknownAlias = "unknown_person"
+	CodeWrongSigner  = "wrong_signer"
+	CodeInvalid      = "invalid"
+	CodeConflict     = "conflict"
+)
+
+// Machine applies blocks to the state in a store. Queries may run
+// concurrently with Apply: they read committed state only.
+type Machine struct {
+	db     *store.DB
+	gen    Genesis
+	params Params
+
+	mu    sync.RWMutex
+	sites map[string]*Site // committed sites; sites never change once registered
+}
+
+// New returns a machine over db.
+func New(db *store.DB, gen Genesis, params Params) *Machine {
+	return &Machine{db: db, gen: gen, params: params, sites: map[string]*Site{}}
+}
+
+// Genesis returns the chain's genesis.
+func (m *Machine) Genesis() Genesis { return m.gen }
+
+// Params returns the consensus parameters.
+func (m *Machine) Params() Params { return m.params }
+
+// Block applies the transactions of one block into a batch. Use it from one
+// goroutine: Begin, Apply each transaction in order, Finish, then the
+// engine adds the chain records and commits the batch.
+type Block struct {
+	m      *Machine
+	b      *store.Batch
+	height uint64
+	now    int64 // block time, Unix seconds
+	idx    uint32
+	h      hash.Hash
+	added  map[string]*Site // sites registered in this block
+	nsites uint32
+}
+
+// Begin starts applying the block at height with the header time (Unix
+// nanoseconds) into batch b.
+func (m *Machine) Begin(b *store.Batch, height uint64, timeNanos int64) (*Block, error) {
+	blk := &Block{m: m, b: b, height: height, now: timeNanos / 1e9, h: sha256.New(), added: map[string]*Site{}}
+	v, ok, err := b.Get(store.CounterKey("sites"))
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		blk.nsites = binary.BigEndian.Uint32(v)
+	}
+	return blk, nil
+}
+
+// set writes into the batch and the state hash.
+func (blk *Block) set(k, v []byte) error {
+	var n [4]byte
+	binary.BigEndian.PutUint32(n[:], uint32(len(k)))
+	blk.h.Write(n[:])
+	blk.h.Write(k)
+	binary.BigEndian.PutUint32(n[:], uint32(len(v)))
+	blk.h.Write(n[:])
+	blk.h.Write(v)
+	return blk.b.Set(k, v)
+}
+
+// Finish returns the state hash after the block: a hash chain over the
+// previous state hash and every state write of the block, in order.
+func (blk *Block) Finish(prev ledger.Hash) ledger.Hash {
+	h := sha256.New()
+	h.Write([]byte("epiledger/v1/state\x00"))
+	h.Write(prev[:])
+	h.Write(blk.h.Sum(nil))
+	var out ledger.Hash
+	h.Sum(out[:0])
+	return out
+}
+
+// Committed must be called after the engine committed the batch; it makes
+// this block's sites visible to the machine's cache.
+func (blk *Block) Committed() {
+	blk.m.mu.Lock()
+	for id, s := range blk.added {
+		blk.m.sites[id] = s
+	}
+	blk.m.mu.Unlock()
+}
+
+// Apply checks tx and, if it is acceptable, applies it. sigErr is the
+// result of verifying the tx's signatures (done by the engine in parallel
+// batches before the block is applied). A refused tx returns a *Rejection
+// and writes nothing; any other error is a store failure and the block must
+// be abandoned. Apply is deterministic.
+func (blk *Block) Apply(tx *ledger.Tx, sigErr error) error {
+	if sigErr != nil {
+		return reject(CodeBadSignature, "signature", "%v", sigErr)
+	}
+	id := tx.ID()
+	v, ok, err := blk.b.Get(store.TxIndexKey(id))
+	if err != nil {
+		return err
+	}
+	if ok {
+		return reject(CodeReplay, "", "transaction %s is already on the ledger at height %d", id.String()[:16], binary.BigEndian.Uint64(v))
+	}
+	switch b := tx.Body.(type) {
+	case *ledger.RegisterSite:
+		err = blk.registerSite(tx, b)
+	case *ledger.BindIdentity:
+		err = blk.bindIdentity(tx, b)
+	case *ledger.Visit:
+		err = blk.visit(tx, id, b)
+	case *ledger.Move:
+		err = blk.move(tx, id, b)
+	case *ledger.Case:
+		err = blk.reportCase(tx, id, b)
+	default:
+		err = reject(CodeInvalid, "kind", "unsupported transaction kind %s", tx.Body.Kind())
+	}
+	if err != nil {
+		return err
+	}
+	var loc [12]byte
+	binary.BigEndian.PutUint64(loc[:8], blk.height)
+	binary.BigEndian.PutUint32(loc[8:], blk.idx)
+	blk.idx++
+	return blk.set(store.TxIndexKey(id), loc[:])
+}
+
+// Index is the position the next accepted transaction will take in the
+// block.
+func (blk *Block) Index() uint32 { return blk.idx }
+
+func (blk *Block) requireAuthority(tx *ledger.Tx) error {
+	if tx.Sigs[0].Key != blk.m.gen.Authority {
+		return reject(CodeWrongSigner, "signature", "%s must be signed by the chain authority", tx.Body.Kind())
+	}
+	return nil
+}
+
+func (blk *Block) registerSite(tx *ledger.Tx, b *ledger.RegisterSite) error {
+	if err := blk.requireAuthority(tx); err != nil {
+		return err
+	}
+	if b.Site == "" || len(b.Site) > record.MaxSiteIDLen {
+		return reject(CodeInvalid, "site", "site id must be 1 to %d bytes", record.MaxSiteIDLen)
+	}
+	if !knownKind(b.Kind_) {
+		return reject(CodeInvalid, "kind", "unknown site kind %q", b.Kind_)
+	}
+	if b.LatE6 < -90e6 || b.LatE6 > 90e6 || b.LonE6 < -180e6 || b.LonE6 > 180e6 {
+		return reject(CodeInvalid, "lat", "coordinates out of range")
+	}
+	if s, err := blk.site(b.Site); err != nil {
+		return err
+	} else if s != nil {
+		return reject(CodeConflict, "site", "site %q is already registered", b.Site)
+	}
+	if b.Parent != "" {
+		if p, err := blk.site(b.Parent); err != nil {
+			return err
+		} else if p == nil {
+			return reject(CodeUnknownSite, "parent", "parent site %q is not registered", b.Parent)
+		}
+	}
+	blk.nsites++
+	s := &Site{ID: b.Site, Num: blk.nsites, Kind: b.Kind_, Name: b.Name, LatE6: b.LatE6, LonE6: b.LonE6,
+		Region: b.Region, Parent: b.Parent, Key: b.Key}
+	if err := blk.set(store.SiteKey(s.ID), encodeSite(s)); err != nil {
+		return err
+	}
+	if err := blk.set(store.SiteNumKey(s.Num), []byte(s.ID)); err != nil {
+		return err
+	}
+	var n [4]byte
+	binary.BigEndian.PutUint32(n[:], blk.nsites)
+	blk.added[s.ID] = s
+	return blk.set(store.CounterKey("sites"), n[:])
+}
+
+func knownKind(k string) bool {
+	for _, s := range record.SiteKinds {
+		if s == k {
+			return true
+		}
+	}
+	return false
+}
+
+func (blk *Block) bindIdentity(tx *ledger.Tx, b *ledger.BindIdentity) error {
+	if err := blk.requireAuthority(tx); err != nil {
+		return err
+	}
+	for i, a := range b.Aliases {
+		if a == b.Person {
+			return reject(CodeInvalid, fmt.Sprintf("aliases[%d]", i), "an alias cannot be the person's own pseudonym")
+		}
+		v, ok, err := blk.b.Get(store.AliasKey(a))
+		if err != nil {
+			return err
+		}
+		if ok && ledger.Pseudonym(v) != b.Person {
+			return reject(CodeConflict, fmt.Sprintf("aliases[%d]", i), "alias is already bound to another person")
+		}
+	}
+	for _, a := range b.Aliases {
+		if err := blk.set(store.AliasKey(a), b.Person[:]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// site returns the site registered under id, seeing this block's
+// registrations, or nil if there is none.
+func (blk *Block) site(id string) (*Site, error) {
+	if s := blk.added[id]; s != nil {
+		return s, nil
+	}
+	return blk.m.committedSite(blk.b, id)
+}
+
+func (m *Machine) committedSite(r store.Reader, id string) (*Site, error) {
+	m.mu.RLock()
+	s := m.sites[id]
+	m.mu.RUnlock()
+	if s != nil {
+		return s, nil
+	}
+	v, ok, err := r.Get(store.SiteKey(id))
+	if err != nil || !ok {
+		return nil, err
+	}
+	s, err = DecodeSite(v)
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	m.sites[id] = s
+	m.mu.Unlock()
+	return s, nil
+}
+
+// signingSite loads the site that must have signed and checks the key.
+func (blk *Block) signingSite(field, id string, key [32]byte) (*Site, error) {
+	s, err := blk.site(id)
+	if err != nil {
+		return nil, err
+	}
+	if s == nil {
+		return nil, reject(CodeUnknownSite, field, "site %q is not registered", id)
+	}
+	if s.Key != key {
+		return nil, reject(CodeWrongSigner, field, "signed by a key that is not the registered key of site %q", id)
+	}
+	return s, nil
+}
+
+func (blk *Block) person(field string, ref ledger.PersonRef) (ledger.Pseudonym, error) {
+	if !ref.Alias {
+		return ref.Ref, nil
+	}
+	v, ok, err := blk.b.Get(store.AliasKey(ref.Ref))
+	if err != nil {
+		return ledger.Pseudonym{}, err
+	}
+	if !ok {
+		return ledger.Pseudonym{}, reject(CodeUnknownAlias, field, "alias is not bound to any identity")
+	}
+	var p ledger.Pseudonym
+	if len(v) != len(p) {
+		return p, fmt.Errorf("%w: alias record", store.ErrCorrupt)
+	}
+	copy(p[:], v)
+	return p, nil
+}
+
+func (blk *Block) checkTimes(inField, outField string, in, out int64) error {
+	if out < in {
+		return reject(CodeInvalid, outField, "is before %s", inField)
+	}
+	if time.Duration(out-in)*time.Second > blk.m.params.MaxPresence {
+		return reject(CodeInvalid, outField, "presence longer than %s", blk.m.params.MaxPresence)
+	}
+	if time.Duration(in-blk.now)*time.Second > blk.m.params.MaxFutureSkew {
+		return reject(CodeInvalid, inField, "starts %s after the block time", time.Duration(in-blk.now)*time.Second)
+	}
+	return nil
+}
+
+func (blk *Block) visit(tx *ledger.Tx, id ledger.Hash, b *ledger.Visit) error {
+	s, err := blk.signingSite("site", b.Site, tx.Sigs[0].Key)
+	if err != nil {
+		return err
+	}
+	if err := blk.checkTimes("in", "out", b.In, b.Out); err != nil {
+		return err
+	}
+	p, err := blk.person("person", b.Person)
+	if err != nil {
+		return err
+	}
+	pr := &Presence{Kind: PresenceVisit, Site: s.Num, Person: p, In: b.In, Out: b.Out, Via: b.Via, Role: b.Role, TxID: id}
+	enc := encodePresence(pr)
+	if err := blk.set(store.PersonKey(p, b.In, id), enc); err != nil {
+		return err
+	}
+	if err := blk.set(store.SiteIdxKey(s.Num, b.In, id), enc); err != nil {
+		return err
+	}
+	return blk.growSiteDur(s.Num, b.Out-b.In)
+}
+
+// growSiteDur keeps the longest presence per site, which bounds how far
+// back a contact query must scan a site's index.
+func (blk *Block) growSiteDur(num uint32, d int64) error {
+	k := store.SiteDurKey(num)
+	v, ok, err := blk.b.Get(k)
+	if err != nil {
+		return err
+	}
+	if ok && int64(binary.BigEndian.Uint64(v)) >= d {
+		return nil
+	}
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], uint64(d))
+	return blk.set(k, n[:])
+}
+
+func (blk *Block) move(tx *ledger.Tx, id ledger.Hash, b *ledger.Move) error {
+	from, err := blk.signingSite("from", b.From, tx.Sigs[0].Key)
+	if err != nil {
+		return err
+	}
+	to, err := blk.signingSite("to", b.To, tx.Sigs[1].Key)
+	if err != nil {
+		return err
+	}
+	if err := blk.checkTimes("depart", "arrive", b.Depart, b.Arrive); err != nil {
+		return err
+	}
+	p, err := blk.person("person", b.Person)
+	if err != nil {
+		return err
+	}
+	pr := &Presence{Kind: PresenceMove, Site: from.Num, Site2: to.Num, Person: p, In: b.Depart, Out: b.Arrive, Via: b.Via, TxID: id}
+	return blk.set(store.PersonKey(p, b.Depart, id), encodePresence(pr))
+}
+
+func (blk *Block) reportCase(tx *ledger.Tx, id ledger.Hash, b *ledger.Case) error {
+	s, err := blk.signingSite("by", b.By, tx.Sigs[0].Key)
+	if err != nil {
+		return err
+	}
+	if s.Kind != "hospital" && s.Kind != "clinic" {
+		return reject(CodeWrongSigner, "by", "site %q is a %s; only a hospital or clinic reports cases", b.By, s.Kind)
+	}
+	okStatus := false
+	for _, st := range record.CaseStatuses {
+		okStatus = okStatus || st == b.Status
+	}
+	if !okStatus {
+		return reject(CodeInvalid, "status", "unknown status %q", b.Status)
+	}
+	if b.Onset != "" {
+		if _, err := time.Parse("2006-01-02", b.Onset); err != nil {
+			return reject(CodeInvalid, "onset", "must be a date YYYY-MM-DD")
+		}
+	}
+	if time.Duration(b.Reported-blk.now)*time.Second > blk.m.params.MaxFutureSkew {
+		return reject(CodeInvalid, "reported", "is after the block time")
+	}
+	p, err := blk.person("person", b.Person)
+	if err != nil {
+		return err
+	}
+	c := &Case{Person: p, Status: b.Status, Onset: b.Onset, Reported: b.Reported, By: b.By, TxID: id}
+	if err := blk.set(store.CaseKey(p, b.Reported, id), encodeCase(c)); err != nil {
+		return err
+	}
+	return blk.set(store.CaseListKey(b.Reported, id), p[:])
+}
+
+// IsRejection reports whether err is a refusal (as opposed to a failure).
+func IsRejection(err error) (*Rejection, bool) {
+	var r *Rejection
+	ok := errors.As(err, &r)
+	return r, ok
+}

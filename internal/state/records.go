@@ -1,0 +1,191 @@
+package state
+
+import (
+	"encoding/binary"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/store"
+)
+
+// Site is a registered site as the state holds it.
+type Site struct {
+	ID     string
+	Num    uint32 // dense number used in index keys
+	Kind   string
+	Name   string
+	LatE6  int32
+	LonE6  int32
+	Region string
+	Parent string
+	Key    [32]byte
+}
+
+// Lat and Lon in degrees.
+func (s *Site) Lat() float64 { return float64(s.LatE6) / 1e6 }
+func (s *Site) Lon() float64 { return float64(s.LonE6) / 1e6 }
+
+// PresenceKind says whether a presence came from a visit or a movement.
+type PresenceKind uint8
+
+const (
+	PresenceVisit PresenceKind = 1
+	PresenceMove  PresenceKind = 2
+)
+
+// Presence is one entry of the person and site indexes: a visit (at Site
+// from In to Out) or a movement (from Site at In to Site2 at Out).
+type Presence struct {
+	Kind   PresenceKind
+	Site   uint32
+	Site2  uint32
+	Person ledger.Pseudonym
+	In     int64
+	Out    int64
+	Via    string
+	Role   string
+	TxID   ledger.Hash
+}
+
+// Case is a reported case.
+type Case struct {
+	Person   ledger.Pseudonym
+	Status   string
+	Onset    string
+	Reported int64
+	By       string
+	TxID     ledger.Hash
+}
+
+// w is a tiny appender for state values. State values are not consensus
+// bytes on the wire, but they are hashed into the state hash, so their
+// encoding is fixed too.
+type w struct{ b []byte }
+
+func (x *w) u8(v uint8)   { x.b = append(x.b, v) }
+func (x *w) u32(v uint32) { x.b = binary.BigEndian.AppendUint32(x.b, v) }
+func (x *w) i64(v int64)  { x.b = binary.BigEndian.AppendUint64(x.b, uint64(v)) }
+func (x *w) raw(p []byte) { x.b = append(x.b, p...) }
+func (x *w) str(s string) { x.b = append(x.b, uint8(len(s))); x.b = append(x.b, s...) }
+
+type r struct {
+	b   []byte
+	bad bool
+}
+
+func (x *r) take(n int) []byte {
+	if x.bad || len(x.b) < n {
+		x.bad = true
+		return make([]byte, n)
+	}
+	p := x.b[:n]
+	x.b = x.b[n:]
+	return p
+}
+func (x *r) u8() uint8   { return x.take(1)[0] }
+func (x *r) u32() uint32 { return binary.BigEndian.Uint32(x.take(4)) }
+func (x *r) i64() int64  { return int64(binary.BigEndian.Uint64(x.take(8))) }
+func (x *r) str() string {
+	n := int(x.u8())
+	p := x.take(n)
+	if !utf8.Valid(p) {
+		x.bad = true
+	}
+	return string(p)
+}
+func (x *r) err(what string) error {
+	if x.bad || len(x.b) != 0 {
+		return fmt.Errorf("%w: %s record", store.ErrCorrupt, what)
+	}
+	return nil
+}
+
+func encodeSite(s *Site) []byte {
+	var x w
+	x.u32(s.Num)
+	x.str(s.ID)
+	x.str(s.Kind)
+	x.str(s.Name)
+	x.u32(uint32(s.LatE6))
+	x.u32(uint32(s.LonE6))
+	x.str(s.Region)
+	x.str(s.Parent)
+	x.raw(s.Key[:])
+	return x.b
+}
+
+// DecodeSite decodes a site record.
+func DecodeSite(b []byte) (*Site, error) {
+	x := r{b: b}
+	s := &Site{}
+	s.Num = x.u32()
+	s.ID = x.str()
+	s.Kind = x.str()
+	s.Name = x.str()
+	s.LatE6 = int32(x.u32())
+	s.LonE6 = int32(x.u32())
+	s.Region = x.str()
+	s.Parent = x.str()
+	copy(s.Key[:], x.take(32))
+	return s, x.err("site")
+}
+
+func encodePresence(p *Presence) []byte {
+	var x w
+	x.u8(uint8(p.Kind))
+	x.u32(p.Site)
+	x.u32(p.Site2)
+	x.raw(p.Person[:])
+	x.i64(p.In)
+	x.i64(p.Out)
+	x.str(p.Via)
+	x.str(p.Role)
+	x.raw(p.TxID[:])
+	return x.b
+}
+
+// DecodePresence decodes an entry of the person or site index.
+func DecodePresence(b []byte) (*Presence, error) {
+	p := &Presence{}
+	return p, DecodePresenceInto(b, p)
+}
+
+// DecodePresenceInto decodes into p, so hot loops need not allocate.
+func DecodePresenceInto(b []byte, p *Presence) error {
+	x := r{b: b}
+	p.Kind = PresenceKind(x.u8())
+	p.Site = x.u32()
+	p.Site2 = x.u32()
+	copy(p.Person[:], x.take(32))
+	p.In = x.i64()
+	p.Out = x.i64()
+	p.Via = x.str()
+	p.Role = x.str()
+	copy(p.TxID[:], x.take(32))
+	return x.err("presence")
+}
+
+func encodeCase(c *Case) []byte {
+	var x w
+	x.raw(c.Person[:])
+	x.str(c.Status)
+	x.str(c.Onset)
+	x.i64(c.Reported)
+	x.str(c.By)
+	x.raw(c.TxID[:])
+	return x.b
+}
+
+// DecodeCase decodes a case record.
+func DecodeCase(b []byte) (*Case, error) {
+	x := r{b: b}
+	c := &Case{}
+	copy(c.Person[:], x.take(32))
+	c.Status = x.str()
+	c.Onset = x.str()
+	c.Reported = x.i64()
+	c.By = x.str()
+	copy(c.TxID[:], x.take(32))
+	return c, x.err("case")
+}

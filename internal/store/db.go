@@ -1,0 +1,162 @@
+// Package store is epiledger's storage: a Pebble database and the key layout
+// of every record and index in it. It knows bytes and keys, not meanings; the
+// state machine decides what to write.
+package store
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+// ErrCorrupt marks data that is present but unreadable: a broken invariant,
+// never "not found". A node that sees it stops.
+var ErrCorrupt = errors.New("store: corrupt")
+
+// DB is the node's database. It is safe for concurrent use: one writer (the
+// engine) commits batches while readers (queries) read.
+type DB struct {
+	pdb *pebble.DB
+	dir string
+}
+
+// Options configure Open. A nil FS means the real file system; tests pass
+// vfs.NewMem().
+type Options struct {
+	FS vfs.FS
+	// ReadOnly opens without taking the write lock's exclusivity for
+	// writes; used by verify and read-only tools.
+	ReadOnly bool
+}
+
+// Open opens (creating if needed) the database in dir.
+func Open(dir string, o Options) (*DB, error) {
+	po := &pebble.Options{
+		FS:       o.FS,
+		ReadOnly: o.ReadOnly,
+		Logger:   quietLogger{},
+	}
+	p, err := pebble.Open(dir, po)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", dir, err)
+	}
+	return &DB{pdb: p, dir: dir}, nil
+}
+
+// Close closes the database.
+func (db *DB) Close() error { return db.pdb.Close() }
+
+// Get returns a copy of the value at key, or ok=false if absent.
+func (db *DB) Get(key []byte) (val []byte, ok bool, err error) {
+	return get(db.pdb, key)
+}
+
+func get(g pebble.Reader, key []byte) ([]byte, bool, error) {
+	v, c, err := g.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	out := bytes.Clone(v)
+	return out, true, c.Close()
+}
+
+// Scan calls fn for every key in [lo, hi) in order until fn returns false.
+// Key and value are only valid during the call.
+func (db *DB) Scan(lo, hi []byte, fn func(k, v []byte) bool) error {
+	return scan(db.pdb, lo, hi, fn)
+}
+
+func scan(r pebble.Reader, lo, hi []byte, fn func(k, v []byte) bool) error {
+	it, err := r.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return err
+	}
+	for ok := it.First(); ok; ok = it.Next() {
+		v, err := it.ValueAndErr()
+		if err != nil {
+			it.Close()
+			return err
+		}
+		if !fn(it.Key(), v) {
+			break
+		}
+	}
+	if err := it.Error(); err != nil {
+		it.Close()
+		return err
+	}
+	return it.Close()
+}
+
+// SizeOnDisk is the total size of the database's files.
+func (db *DB) SizeOnDisk() uint64 {
+	m := db.pdb.Metrics()
+	return m.DiskSpaceUsage()
+}
+
+// Flush flushes memtables to disk (for size measurements).
+func (db *DB) Flush() error { return db.pdb.Flush() }
+
+// Batch is an indexed write batch: reads through it see its own writes,
+// which is what applying several transactions of one block needs.
+type Batch struct {
+	b *pebble.Batch
+}
+
+// NewBatch starts an indexed batch on db.
+func (db *DB) NewBatch() *Batch { return &Batch{b: db.pdb.NewIndexedBatch()} }
+
+// Get reads through the batch.
+func (b *Batch) Get(key []byte) ([]byte, bool, error) { return get(b.b, key) }
+
+// Set writes key=val into the batch. The batch copies both.
+func (b *Batch) Set(key, val []byte) error { return b.b.Set(key, val, nil) }
+
+// Scan iterates [lo, hi) through the batch.
+func (b *Batch) Scan(lo, hi []byte, fn func(k, v []byte) bool) error { return scan(b.b, lo, hi, fn) }
+
+// Commit writes the batch durably: it returns only after the write-ahead log
+// is synced, so anything acknowledged after Commit survives a crash.
+func (b *Batch) Commit() error {
+	if err := b.b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return b.b.Close()
+}
+
+// Discard drops the batch.
+func (b *Batch) Discard() { b.b.Close() }
+
+// Reader is what both DB and Batch offer for reading.
+type Reader interface {
+	Get(key []byte) ([]byte, bool, error)
+	Scan(lo, hi []byte, fn func(k, v []byte) bool) error
+}
+
+var (
+	_ Reader = (*DB)(nil)
+	_ Reader = (*Batch)(nil)
+)
+
+type quietLogger struct{}
+
+func (quietLogger) Infof(string, ...any)  {}
+func (quietLogger) Errorf(string, ...any) {}
+func (quietLogger) Fatalf(format string, args ...any) {
+	panic(fmt.Sprintf(format, args...))
+}
+
+// Set writes one key outside any block, durably. Only node-local tables
+// (the vault) are written this way; state goes through blocks.
+func (db *DB) Set(key, val []byte) error {
+	if key[0] != TabVault {
+		panic("store: Set outside a block is only for the vault")
+	}
+	return db.pdb.Set(key, val, pebble.Sync)
+}

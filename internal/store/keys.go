@@ -1,0 +1,150 @@
+package store
+
+import "encoding/binary"
+
+// Key layout. One leading byte names the table; integers are big-endian so
+// that byte order is numeric order; times are Unix seconds with the sign bit
+// flipped so that negative times sort first.
+//
+//	h height                   -> block header            (chain)
+//	x height idx               -> transaction bytes       (chain)
+//	m name                     -> chain metadata: head, genesis
+//	t txid                     -> height idx              (state: replay, proofs)
+//	s siteID                   -> site record             (state)
+//	n siteNum                  -> siteID                  (state)
+//	d siteNum                  -> longest presence, secs  (state)
+//	a alias                    -> person                  (state)
+//	p person time txid[:8]     -> presence                (state: trajectories)
+//	i siteNum time txid[:8]    -> site presence           (state: contacts)
+//	c person reported txid[:8] -> case                    (state)
+//	C reported txid[:8]        -> person                  (state: case list)
+//	g name                     -> counters                (state)
+//	v person                   -> sealed identity         (vault, not state)
+//
+// The chain tables are written by the engine; the state tables only by the
+// state machine, whose writes are hashed into the state hash; the vault is
+// node-local and never leaves the node.
+const (
+	TabHeader   = 'h'
+	TabTx       = 'x'
+	TabMeta     = 'm'
+	TabTxIndex  = 't'
+	TabSite     = 's'
+	TabSiteNum  = 'n'
+	TabSiteDur  = 'd'
+	TabAlias    = 'a'
+	TabPerson   = 'p'
+	TabSiteIdx  = 'i'
+	TabCase     = 'c'
+	TabCaseList = 'C'
+	TabCounter  = 'g'
+	TabVault    = 'v'
+)
+
+// TimeKey encodes a Unix time so that byte order is time order.
+func TimeKey(t int64) uint64 { return uint64(t) ^ (1 << 63) }
+
+// TimeFromKey reverses TimeKey.
+func TimeFromKey(u uint64) int64 { return int64(u ^ (1 << 63)) }
+
+func key(tab byte, parts ...[]byte) []byte {
+	n := 1
+	for _, p := range parts {
+		n += len(p)
+	}
+	k := make([]byte, 1, n)
+	k[0] = tab
+	for _, p := range parts {
+		k = append(k, p...)
+	}
+	return k
+}
+
+func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
+func u32(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
+
+// HeaderKey is the key of the header at height.
+func HeaderKey(height uint64) []byte { return key(TabHeader, u64(height)) }
+
+// TxKey is the key of transaction idx of the block at height.
+func TxKey(height uint64, idx uint32) []byte { return key(TabTx, u64(height), u32(idx)) }
+
+// TxPrefix bounds the transactions of one block.
+func TxPrefix(height uint64) (lo, hi []byte) {
+	return key(TabTx, u64(height)), key(TabTx, u64(height+1))
+}
+
+// MetaKey names chain metadata.
+func MetaKey(name string) []byte { return key(TabMeta, []byte(name)) }
+
+// TxIndexKey maps a tx id to its place on the chain.
+func TxIndexKey(id [32]byte) []byte { return key(TabTxIndex, id[:]) }
+
+// SiteKey maps a site id to its record.
+func SiteKey(site string) []byte { return key(TabSite, []byte(site)) }
+
+// SiteNumKey maps a site number to its id.
+func SiteNumKey(num uint32) []byte { return key(TabSiteNum, u32(num)) }
+
+// SiteDurKey holds the longest presence recorded at a site.
+func SiteDurKey(num uint32) []byte { return key(TabSiteDur, u32(num)) }
+
+// AliasKey maps an alias pseudonym to its person.
+func AliasKey(alias [32]byte) []byte { return key(TabAlias, alias[:]) }
+
+// PersonKey indexes a person's record by time.
+func PersonKey(person [32]byte, t int64, txid [32]byte) []byte {
+	return key(TabPerson, person[:], u64(TimeKey(t)), txid[:8])
+}
+
+// PersonRange bounds a person's records with time in [from, to].
+func PersonRange(person [32]byte, from, to int64) (lo, hi []byte) {
+	return key(TabPerson, person[:], u64(TimeKey(from))), key(TabPerson, person[:], u64(TimeKey(to)+1))
+}
+
+// SiteIdxKey indexes a presence at a site by time.
+func SiteIdxKey(num uint32, t int64, txid [32]byte) []byte {
+	return key(TabSiteIdx, u32(num), u64(TimeKey(t)), txid[:8])
+}
+
+// SiteIdxRange bounds presences at a site with time in [from, to].
+func SiteIdxRange(num uint32, from, to int64) (lo, hi []byte) {
+	return key(TabSiteIdx, u32(num), u64(TimeKey(from))), key(TabSiteIdx, u32(num), u64(TimeKey(to)+1))
+}
+
+// CaseKey indexes a person's case reports.
+func CaseKey(person [32]byte, reported int64, txid [32]byte) []byte {
+	return key(TabCase, person[:], u64(TimeKey(reported)), txid[:8])
+}
+
+// CasePrefix bounds a person's case reports.
+func CasePrefix(person [32]byte) (lo, hi []byte) {
+	lo = key(TabCase, person[:])
+	return lo, PrefixEnd(lo)
+}
+
+// CaseListKey lists all case reports by time.
+func CaseListKey(reported int64, txid [32]byte) []byte {
+	return key(TabCaseList, u64(TimeKey(reported)), txid[:8])
+}
+
+// CounterKey names a counter.
+func CounterKey(name string) []byte { return key(TabCounter, []byte(name)) }
+
+// VaultKey is the sealed raw identity of a person.
+func VaultKey(person [32]byte) []byte { return key(TabVault, person[:]) }
+
+// TablePrefix bounds a whole table.
+func TablePrefix(tab byte) (lo, hi []byte) { return []byte{tab}, []byte{tab + 1} }
+
+// PrefixEnd is the smallest key after every key with prefix p.
+func PrefixEnd(p []byte) []byte {
+	end := append([]byte(nil), p...)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] != 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil
+}

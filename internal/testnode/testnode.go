@@ -1,0 +1,53 @@
+// Package testnode builds throwaway nodes for tests: a fresh home in a
+// temporary directory, a node with a fast engine, and helpers to import
+// NDJSON text.
+package testnode
+
+import (
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/epiledger/epiledger/internal/engine"
+	"github.com/epiledger/epiledger/internal/home"
+	"github.com/epiledger/epiledger/internal/importer"
+	"github.com/epiledger/epiledger/internal/node"
+)
+
+// New returns an initialised home and an open node on it, closed at the
+// end of the test.
+func New(t testing.TB) (*home.Home, *node.Node) {
+	t.Helper()
+	h, err := home.Init(filepath.Join(t.TempDir(), "home"), home.InitOptions{ChainID: "test-chain", Region: "420100",
+		Time: time.Date(2019, 1, 1, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, Open(t, h)
+}
+
+// Open opens a node on h with a short block interval.
+func Open(t testing.TB, h *home.Home) *node.Node {
+	t.Helper()
+	cfg := engine.DefaultSoloConfig()
+	cfg.Interval = 5 * time.Millisecond
+	n, err := node.Open(h, slog.New(slog.NewTextHandler(io.Discard, nil)), node.Options{Solo: &cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	return n
+}
+
+// Import imports NDJSON text through the node's engine.
+func Import(t testing.TB, h *home.Home, n *node.Node, ndjson string) *importer.Result {
+	t.Helper()
+	res, err := importer.New(h, importer.EngineSink{Node: n}).Import(strings.NewReader(ndjson))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}

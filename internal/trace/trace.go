@@ -1,0 +1,314 @@
+// Package trace answers the investigators' questions from the state's
+// indexes: where a person was (trajectory) and who was with them (contacts).
+// Every query reads only the index ranges it needs: a person's records in
+// the window, and each visited site's presences around each visit; nothing
+// scans the ledger.
+package trace
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/record"
+	"github.com/epiledger/epiledger/internal/state"
+	"github.com/epiledger/epiledger/internal/store"
+)
+
+// Rules decide what counts as a contact.
+type Rules struct {
+	// MinOverlap is the least time together at a non-transport site.
+	MinOverlap time.Duration
+	// MaxPresence bounds how long one presence may be (the consensus rule),
+	// which bounds how far back a person's records must be read.
+	MaxPresence time.Duration
+}
+
+// Querier runs queries on a store. It is safe for concurrent use.
+type Querier struct {
+	r     store.Reader
+	rules Rules
+
+	mu    sync.RWMutex
+	sites map[uint32]*state.Site
+}
+
+// New returns a Querier over r.
+func New(r store.Reader, rules Rules) *Querier {
+	return &Querier{r: r, rules: rules, sites: map[uint32]*state.Site{}}
+}
+
+// Rules returns the querier's rules.
+func (q *Querier) Rules() Rules { return q.rules }
+
+// Site returns the site with number num.
+func (q *Querier) Site(num uint32) (*state.Site, error) {
+	q.mu.RLock()
+	s := q.sites[num]
+	q.mu.RUnlock()
+	if s != nil {
+		return s, nil
+	}
+	id, ok, err := q.r.Get(store.SiteNumKey(num))
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("%w: site number %d has no site", store.ErrCorrupt, num)
+	}
+	v, ok, err := q.r.Get(store.SiteKey(string(id)))
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("%w: site %q has no record", store.ErrCorrupt, id)
+	}
+	if s, err = state.DecodeSite(v); err != nil {
+		return nil, err
+	}
+	q.mu.Lock()
+	q.sites[num] = s
+	q.mu.Unlock()
+	return s, nil
+}
+
+// Resolve turns a ledger person reference into the person's pseudonym;
+// ok is false for an alias that is not bound.
+func (q *Querier) Resolve(ref ledger.PersonRef) (p ledger.Pseudonym, ok bool, err error) {
+	if !ref.Alias {
+		return ref.Ref, true, nil
+	}
+	v, ok, err := q.r.Get(store.AliasKey(ref.Ref))
+	if err != nil || !ok {
+		return p, false, err
+	}
+	copy(p[:], v)
+	return p, true, nil
+}
+
+// Entry is one row of a trajectory.
+type Entry struct {
+	Kind     string // "visit" or "move"
+	Site     string // the visited site, or the departure site of a move
+	SiteKind string
+	To       string // the arrival site of a move
+	In, Out  int64  // Unix seconds: in/out of a visit, depart/arrive of a move
+	Via      string
+	Role     string
+	TxID     ledger.Hash
+}
+
+// Trajectory returns the person's visits and movements that overlap
+// [from, to], in time order.
+func (q *Querier) Trajectory(person ledger.Pseudonym, from, to int64) ([]Entry, error) {
+	ps, err := q.presences(person, from, to)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Entry, 0, len(ps))
+	for i := range ps {
+		p := &ps[i]
+		s, err := q.Site(p.Site)
+		if err != nil {
+			return nil, err
+		}
+		e := Entry{Kind: "visit", Site: s.ID, SiteKind: s.Kind, In: p.In, Out: p.Out, Via: p.Via, Role: p.Role, TxID: p.TxID}
+		if p.Kind == state.PresenceMove {
+			s2, err := q.Site(p.Site2)
+			if err != nil {
+				return nil, err
+			}
+			e.Kind, e.To = "move", s2.ID
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// presences reads the person's index for records overlapping [from, to].
+// Records are keyed by start time, so it starts MaxPresence early and
+// drops what ended before from.
+func (q *Querier) presences(person ledger.Pseudonym, from, to int64) ([]state.Presence, error) {
+	lo, hi := store.PersonRange(person, from-int64(q.rules.MaxPresence/time.Second), to)
+	var out []state.Presence
+	var derr error
+	err := q.r.Scan(lo, hi, func(k, v []byte) bool {
+		var p state.Presence
+		if derr = state.DecodePresenceInto(v, &p); derr != nil {
+			return false
+		}
+		if p.Out >= from {
+			out = append(out, p)
+		}
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	return out, err
+}
+
+// Contact is one overlap of another person with the case at a site.
+type Contact struct {
+	Person   ledger.Pseudonym
+	Site     string
+	SiteKind string
+	From, To int64 // the overlap interval, Unix seconds
+	Role     string
+	Via      string
+	TxID     ledger.Hash // the other person's presence record
+	CaseTxID ledger.Hash // the case's presence record
+}
+
+// Contacts returns every other person present at the same site as the
+// person, with overlapping time, during [from, to]: at least MinOverlap
+// together (minOverlap overrides it when >= 0), or any overlap on
+// transport. The case's presences are clipped to [from, to]. Results are
+// sorted by person, site and time.
+func (q *Querier) Contacts(person ledger.Pseudonym, from, to int64, minOverlap time.Duration) ([]Contact, error) {
+	if minOverlap < 0 {
+		minOverlap = q.rules.MinOverlap
+	}
+	min := int64(minOverlap / time.Second)
+	ps, err := q.presences(person, from, to)
+	if err != nil {
+		return nil, err
+	}
+	var out []Contact
+	for i := range ps {
+		p := &ps[i]
+		if p.Kind != state.PresenceVisit {
+			continue
+		}
+		a, b := max(p.In, from), min2(p.Out, to)
+		if b < a {
+			continue
+		}
+		s, err := q.Site(p.Site)
+		if err != nil {
+			return nil, err
+		}
+		transport := record.TransportKinds[s.Kind]
+		longest, err := q.longest(p.Site)
+		if err != nil {
+			return nil, err
+		}
+		lo, hi := store.SiteIdxRange(p.Site, a-longest, b)
+		var derr error
+		var o state.Presence
+		err = q.r.Scan(lo, hi, func(k, v []byte) bool {
+			if derr = state.DecodePresenceInto(v, &o); derr != nil {
+				return false
+			}
+			if o.Person == person {
+				return true
+			}
+			f, t := max(a, o.In), min2(b, o.Out)
+			if transport && t > f || !transport && t-f >= min && t > f {
+				out = append(out, Contact{Person: o.Person, Site: s.ID, SiteKind: s.Kind, From: f, To: t,
+					Role: o.Role, Via: o.Via, TxID: o.TxID, CaseTxID: p.TxID})
+			}
+			return true
+		})
+		if err == nil {
+			err = derr
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	SortContacts(out)
+	return out, nil
+}
+
+// SortContacts orders contacts by person, site, start and end.
+func SortContacts(cs []Contact) {
+	sort.Slice(cs, func(i, j int) bool {
+		a, b := &cs[i], &cs[j]
+		if a.Person != b.Person {
+			return string(a.Person[:]) < string(b.Person[:])
+		}
+		if a.Site != b.Site {
+			return a.Site < b.Site
+		}
+		if a.From != b.From {
+			return a.From < b.From
+		}
+		return a.To < b.To
+	})
+}
+
+func min2(a, b int64) int64 {
+	if a < b {
+		return a
+	}
+	return b
+}
+
+// longest is the longest presence recorded at a site, in seconds.
+func (q *Querier) longest(num uint32) (int64, error) {
+	v, ok, err := q.r.Get(store.SiteDurKey(num))
+	if err != nil || !ok {
+		return 0, err
+	}
+	return int64(binary.BigEndian.Uint64(v)), nil
+}
+
+// Case is a case report as a query returns it.
+type Case = state.Case
+
+// Cases lists case reports with status (empty: any) reported in [from, to].
+func (q *Querier) Cases(status string, from, to int64) ([]Case, error) {
+	lo, hi := store.TablePrefix(store.TabCaseList)
+	var persons []ledger.Pseudonym
+	err := q.r.Scan(lo, hi, func(k, v []byte) bool {
+		var p ledger.Pseudonym
+		copy(p[:], v)
+		persons = append(persons, p)
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	seen := map[ledger.Pseudonym]bool{}
+	var out []Case
+	for _, p := range persons {
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		cs, err := q.CasesOf(p)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cs {
+			if (status == "" || c.Status == status) && c.Reported >= from && c.Reported <= to {
+				out = append(out, c)
+			}
+		}
+	}
+	return out, nil
+}
+
+// CasesOf returns a person's case reports in time order.
+func (q *Querier) CasesOf(p ledger.Pseudonym) ([]Case, error) {
+	lo, hi := store.CasePrefix(p)
+	var out []Case
+	var derr error
+	err := q.r.Scan(lo, hi, func(k, v []byte) bool {
+		var c *state.Case
+		c, derr = state.DecodeCase(v)
+		if derr != nil {
+			return false
+		}
+		out = append(out, *c)
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	return out, err
+}
