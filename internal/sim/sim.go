@@ -393,14 +393,14 @@ func (g *gen) populate() {
 		p.metro = [2]int32{-1, -1}
 		p.tripDay = -1
 		p.restDay = time.Weekday(g.rng.IntN(7))
-		aliases := []string{fmt.Sprintf("phone:138%08d", i)}
+		aliases := []string{fmt.Sprintf("phone:137%08d", i)}
 		p.phone = 1
 		if g.chance(0.6) {
 			aliases = append(aliases, fmt.Sprintf("wechat:wx_%08x", uint32(i)*2654435761^0x5bd1e995))
 			p.wechat = uint8(len(aliases))
 		}
 		if g.chance(0.4) {
-			aliases = append(aliases, fmt.Sprintf("alipay:2088%012d", i))
+			aliases = append(aliases, fmt.Sprintf("alipay:2089%012d", i))
 			p.alipay = uint8(len(aliases))
 		}
 		if p.role != roleChild && g.chance(0.25) {
