@@ -196,7 +196,9 @@ type siteErr struct {
 	field, site string
 }
 
-func (e *siteErr) Error() string { return fmt.Sprintf("site %q is not registered (this home has no key for it)", e.site) }
+func (e *siteErr) Error() string {
+	return fmt.Sprintf("site %q is not registered (this home has no key for it)", e.site)
+}
 func (e *siteErr) Unwrap() error { return errUnknownSite }
 
 func fieldOf(err error) string {

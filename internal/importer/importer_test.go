@@ -40,9 +40,9 @@ func TestBadInput(t *testing.T) {
 	b64 := func(tx *ledger.Tx) string { return base64.StdEncoding.EncodeToString(tx.Bytes()) }
 
 	lines := []struct {
-		line   string
-		code   string // "" = accepted
-		field  string
+		line  string
+		code  string // "" = accepted
+		field string
 	}{
 		{`{"type":"visit","site":"office-1","person":"id:420100199001011234","in":"2020-01-20T08:00:00+08:00","out":"2020-01-20T12:00:00+08:00","via":"staff_card"}`, "", ""},
 		{`{"type":"visit","site":"office-1","person":"id:4201001990`, "invalid", ""},

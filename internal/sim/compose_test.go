@@ -38,7 +38,10 @@ func TestCityAndWorkedCaseDisjoint(t *testing.T) {
 		}
 		return out
 	}
-	city := names(func(w *record.Writer) error { _, err := Generate(Config{People: 20000, Days: 1, Seed: 3}, w); return err })
+	city := names(func(w *record.Writer) error {
+		_, err := Generate(Config{People: 20000, Days: 1, Seed: 3}, w)
+		return err
+	})
 	worked := names(func(w *record.Writer) error { _, err := WorkedCase(w); return err })
 	for k := range worked {
 		if city[k] {
