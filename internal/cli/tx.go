@@ -66,10 +66,10 @@ header you trust (GET /v1/blocks/{height}).`,
 				return fmt.Errorf("%s: not a proof: %w", args[0], err)
 			}
 			p, err := v.Proof()
-			if err != nil {
-				return err
+			if err == nil {
+				err = p.Check()
 			}
-			if err := p.Check(); err != nil {
+			if err != nil {
 				fmt.Fprintf(e.stdout, "INVALID: %v\n", err)
 				return &exitError{code: 1}
 			}
