@@ -890,3 +890,22 @@ func mustJSON(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// TestPutVaultRefusedStoresNothing sends a vault upload whose first entry
+// is good and whose second does not open: the request is refused, so the
+// first entry must not be stored either.
+func TestPutVaultRefusedStoresNothing(t *testing.T) {
+	t.Parallel()
+	t.Skip("known bug: node.PutVault stores each entry before checking the next, so a refused PUT /v1/vault keeps its leading good entries")
+	f := serve(t, world)
+	p := f.h.Pseudonymizer().Person("999")
+	sealed := base64.StdEncoding.EncodeToString(f.h.Vault().Seal(p, "999"))
+	body := `{"entries":[{"person":"` + p.String() + `","sealed":"` + sealed + `"},{"person":"` + pseudonymHex(f.h, idC) + `","sealed":"` + sealed + `"}]}`
+	r := f.call(t, "PUT", "/v1/vault", f.token, body)
+	if r.status != http.StatusBadRequest {
+		t.Fatalf("status %d, want 400: %s", r.status, r.body)
+	}
+	if id, ok, err := f.n.RealID(p); ok || err != nil {
+		t.Errorf("a refused upload stored %q (err %v)", id, err)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -51,6 +52,9 @@ type Result struct {
 	Blocks            uint64  `json:"blocks"`
 	CommitLoadP50     float64 `json:"commit_latency_under_load_p50_ms"`
 	CommitLoadP99     float64 `json:"commit_latency_under_load_p99_ms"`
+	HalfLoadRate      float64 `json:"half_load_offered_per_sec"`
+	CommitHalfP50     float64 `json:"commit_latency_half_load_p50_ms"`
+	CommitHalfP99     float64 `json:"commit_latency_half_load_p99_ms"`
 	CommitIdleP50     float64 `json:"commit_latency_single_p50_ms"`
 	CommitIdleP99     float64 `json:"commit_latency_single_p99_ms"`
 	CaseQueries       int     `json:"case_queries"`
@@ -60,6 +64,7 @@ type Result struct {
 	ContactsP50       float64 `json:"contacts_p50_ms"`
 	ContactsP99       float64 `json:"contacts_p99_ms"`
 	BytesPerRecord    float64 `json:"bytes_on_disk_per_record"`
+	SSTBytesPerRecord float64 `json:"table_bytes_per_record"`
 }
 
 // captureSink keeps signed transactions instead of submitting them, so
@@ -161,6 +166,15 @@ func Run(cfg Config) (*Result, error) {
 	cfg.logf("ingest: %.0f records/s (%d records in %.2fs, %d blocks); commit latency under load p50 %.0f ms p99 %.0f ms",
 		res.IngestPerSec, len(cap.txs), el.Seconds(), res.Blocks, res.CommitLoadP50, res.CommitLoadP99)
 
+	// Commit latency at half the measured ingest rate, paced.
+	res.HalfLoadRate = res.IngestPerSec / 2
+	half, err := pacedCommits(h, n, res.HalfLoadRate, 5*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	res.CommitHalfP50, res.CommitHalfP99 = pct(half)
+	cfg.logf("commit latency at %.0f submissions/s: p50 %.0f ms p99 %.0f ms", res.HalfLoadRate, res.CommitHalfP50, res.CommitHalfP99)
+
 	// Single submissions, one after the other, each waiting for its block.
 	single, err := singleCommits(h, n, 50)
 	if err != nil {
@@ -172,8 +186,9 @@ func Run(cfg Config) (*Result, error) {
 	if err := n.DB.Flush(); err != nil {
 		return nil, err
 	}
-	res.BytesPerRecord = float64(dirSize(h.DataDir())) / float64(res.Records)
-	cfg.logf("bytes on disk per record: %.0f", res.BytesPerRecord)
+	res.BytesPerRecord = float64(dirSize(h.DataDir(), "")) / float64(res.Records)
+	res.SSTBytesPerRecord = float64(dirSize(h.DataDir(), ".sst")) / float64(res.Records)
+	cfg.logf("bytes on disk per record: %.0f (%.0f in tables, the rest write-ahead log)", res.BytesPerRecord, res.SSTBytesPerRecord)
 
 	// Contact queries: every case, then random people, over the whole period.
 	from, to := truth.Start.Unix(), truth.End.Unix()
@@ -219,21 +234,71 @@ func identities(ndjson []byte) []string {
 	return out
 }
 
-// singleCommits submits k fresh visits one at a time and times each.
-func singleCommits(h *home.Home, n *node.Node, k int) ([]time.Duration, error) {
+// signedVisits signs k fresh visits at a new site (registered first).
+func signedVisits(h *home.Home, site string, k int) ([][]byte, error) {
 	var lines bytes.Buffer
 	w := record.NewWriter(&lines)
-	w.Write(&record.Site{Site: "bench-site", Kind: "office", Lat: 30.5, Lon: 114.3})
+	w.Write(&record.Site{Site: site, Kind: "office", Lat: 30.5, Lon: 114.3})
 	base := time.Date(2020, 3, 1, 8, 0, 0, 0, time.UTC)
 	for i := 0; i < k; i++ {
-		w.Write(&record.Visit{Site: "bench-site", Person: fmt.Sprintf("id:bench%04d", i), In: base.Add(time.Duration(i) * time.Minute), Out: base.Add(time.Duration(i+30) * time.Minute)})
+		w.Write(&record.Visit{Site: site, Person: fmt.Sprintf("id:%s-%07d", site, i), In: base.Add(time.Duration(i) * time.Second), Out: base.Add(time.Duration(i+1800) * time.Second)})
 	}
 	cap := &captureSink{}
 	if _, err := importer.New(h, cap).Import(&lines); err != nil {
 		return nil, err
 	}
+	return cap.txs, nil
+}
+
+// pacedCommits offers transactions at rate per second for d and returns
+// each one's submit-to-acknowledgement latency.
+func pacedCommits(h *home.Home, n *node.Node, rate float64, d time.Duration) ([]time.Duration, error) {
+	k := int(rate * d.Seconds())
+	txs, err := signedVisits(h, "bench-paced", k)
+	if err != nil {
+		return nil, err
+	}
+	if r := n.Engine.Submit(contextBackground(), txs[0]); r.Err != nil {
+		return nil, r.Err
+	}
+	txs = txs[1:]
+	lat := make([]time.Duration, len(txs))
+	var wg sync.WaitGroup
+	var failMu sync.Mutex
+	var fail error
+	start := time.Now()
+	for i, raw := range txs {
+		// Pace: transaction i is due at start + i/rate.
+		if wait := time.Until(start.Add(time.Duration(float64(i) / rate * float64(time.Second)))); wait > 0 {
+			time.Sleep(wait)
+		}
+		wg.Add(1)
+		t0 := time.Now()
+		i := i
+		if err := n.Engine.SubmitAsync(raw, func(rc engine.Receipt) {
+			lat[i] = time.Since(t0)
+			if rc.Err != nil {
+				failMu.Lock()
+				fail = rc.Err
+				failMu.Unlock()
+			}
+			wg.Done()
+		}); err != nil {
+			return nil, err
+		}
+	}
+	wg.Wait()
+	return lat, fail
+}
+
+// singleCommits submits k fresh visits one at a time and times each.
+func singleCommits(h *home.Home, n *node.Node, k int) ([]time.Duration, error) {
+	txs, err := signedVisits(h, "bench-single", k+1)
+	if err != nil {
+		return nil, err
+	}
 	var out []time.Duration
-	for i, raw := range cap.txs {
+	for i, raw := range txs {
 		t0 := time.Now()
 		rc := n.Engine.Submit(contextBackground(), raw)
 		if rc.Err != nil {
@@ -296,10 +361,11 @@ func pct(ds []time.Duration) (p50, p99 float64) {
 	return at(0.50), at(0.99)
 }
 
-func dirSize(dir string) int64 {
+// dirSize sums the sizes of the files in dir whose names end with suffix.
+func dirSize(dir, suffix string) int64 {
 	var n int64
-	filepath.Walk(dir, func(_ string, fi os.FileInfo, err error) error {
-		if err == nil && !fi.IsDir() {
+	filepath.Walk(dir, func(path string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() && strings.HasSuffix(path, suffix) {
 			n += fi.Size()
 		}
 		return nil

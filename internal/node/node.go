@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 
 	"github.com/epiledger/epiledger/internal/engine"
 	"github.com/epiledger/epiledger/internal/home"
@@ -28,6 +29,9 @@ type Node struct {
 	Pseud   *identity.Pseudonymizer
 	Vault   *identity.Vault
 	Log     *slog.Logger
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // ErrLocked is returned when another process (a running node) holds the
@@ -68,13 +72,17 @@ func Open(h *home.Home, log *slog.Logger, o Options) (*Node, error) {
 	return n, nil
 }
 
-// Close stops the engine (committing what it admitted) and closes the store.
+// Close stops the engine (committing what it admitted) and closes the
+// store. Calling it again returns the first call's result.
 func (n *Node) Close() error {
-	var err error
-	if n.Engine != nil {
-		err = n.Engine.Close()
-	}
-	return errors.Join(err, n.DB.Close())
+	n.closeOnce.Do(func() {
+		var err error
+		if n.Engine != nil {
+			err = n.Engine.Close()
+		}
+		n.closeErr = errors.Join(err, n.DB.Close())
+	})
+	return n.closeErr
 }
 
 // ErrUnknownPerson is returned for a reference that names nobody on the

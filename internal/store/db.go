@@ -9,6 +9,7 @@ import (
 	"fmt"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
@@ -32,12 +33,27 @@ type Options struct {
 	ReadOnly bool
 }
 
+// cacheBytes is the block cache: the hot part of the indexes (recent site
+// presences, sites, aliases) fits.
+const cacheBytes = 256 << 20
+
 // Open opens (creating if needed) the database in dir.
 func Open(dir string, o Options) (*DB, error) {
+	cache := pebble.NewCache(cacheBytes)
+	defer cache.Unref()
 	po := &pebble.Options{
-		FS:       o.FS,
-		ReadOnly: o.ReadOnly,
-		Logger:   quietLogger{},
+		FS:                          o.FS,
+		ReadOnly:                    o.ReadOnly,
+		Logger:                      quietLogger{},
+		Cache:                       cache,
+		MemTableSize:                64 << 20,
+		MemTableStopWritesThreshold: 4,
+	}
+	// Bloom filters on every level: most point reads on the write path ask
+	// for keys that do not exist (has this transaction id been seen?), and
+	// a filter answers those without reading a block.
+	for i := range po.Levels {
+		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
 	p, err := pebble.Open(dir, po)
 	if err != nil {
