@@ -16,6 +16,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Kinds of sites the ledger knows. Transport kinds count any overlap as a
@@ -155,15 +156,15 @@ func Parse(line []byte) (any, error) {
 	}
 	switch r.Type {
 	case "site":
-		return parseSite(&r)
+		return nonNil(parseSite(&r))
 	case "identity":
-		return parseIdentity(&r)
+		return nonNil(parseIdentity(&r))
 	case "visit":
-		return parseVisit(&r)
+		return nonNil(parseVisit(&r))
 	case "move":
-		return parseMove(&r)
+		return nonNil(parseMove(&r))
 	case "case":
-		return parseCase(&r)
+		return nonNil(parseCase(&r))
 	case "tx":
 		if r.Tx == "" {
 			return nil, fieldErr("tx", "required")
@@ -174,6 +175,15 @@ func Parse(line []byte) (any, error) {
 	default:
 		return nil, fieldErr("type", "unknown record type %q (want site, identity, visit, move, case or tx)", clip(r.Type))
 	}
+}
+
+// nonNil turns a typed nil pointer into a nil interface, so that a failed
+// parse returns nothing usable.
+func nonNil[T any](v *T, err error) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
 }
 
 // jsonErrMsg keeps JSON syntax errors but drops any echoed value: a
@@ -190,12 +200,17 @@ func jsonErrMsg(err error) string {
 	return "cannot decode"
 }
 
-// clip shortens a non-personal value for an error message.
+// clip shortens a non-personal value for an error message, on a rune
+// boundary.
 func clip(s string) string {
-	if len(s) > 32 {
-		return s[:32] + "..."
+	if len(s) <= 32 {
+		return s
 	}
-	return s
+	i := 32
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "..."
 }
 
 func checkSiteID(field, s string) error {
@@ -309,6 +324,9 @@ func ParseTime(field, s string) (time.Time, error) {
 	}
 	if t.Year() < 1970 || t.Year() > 9999 {
 		return time.Time{}, fieldErr(field, "year out of range")
+	}
+	if _, off := t.Zone(); off <= -24*3600 || off >= 24*3600 {
+		return time.Time{}, fieldErr(field, "time zone offset out of range")
 	}
 	return t, nil
 }

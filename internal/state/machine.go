@@ -177,7 +177,8 @@ func (blk *Block) Committed() {
 // result of verifying the tx's signatures (done by the engine in parallel
 // batches before the block is applied). A refused tx returns a *Rejection
 // and writes nothing; any other error is a store failure and the block must
-// be abandoned. Apply is deterministic.
+// be abandoned. Apply is deterministic. tx must come from ledger.DecodeTx
+// or ledger.NewTx, which guarantee the signature count of its kind.
 func (blk *Block) Apply(tx *ledger.Tx, sigErr error) error {
 	if sigErr != nil {
 		return reject(CodeBadSignature, "signature", "%v", sigErr)
@@ -235,8 +236,11 @@ func (blk *Block) registerSite(tx *ledger.Tx, b *ledger.RegisterSite) error {
 	if !knownKind(b.Kind_) {
 		return reject(CodeInvalid, "kind", "unknown site kind %q", b.Kind_)
 	}
-	if b.LatE6 < -90e6 || b.LatE6 > 90e6 || b.LonE6 < -180e6 || b.LonE6 > 180e6 {
-		return reject(CodeInvalid, "lat", "coordinates out of range")
+	if b.LatE6 < -90e6 || b.LatE6 > 90e6 {
+		return reject(CodeInvalid, "lat", "must be within [-90, 90] degrees")
+	}
+	if b.LonE6 < -180e6 || b.LonE6 > 180e6 {
+		return reject(CodeInvalid, "lon", "must be within [-180, 180] degrees")
 	}
 	if s, err := blk.site(b.Site); err != nil {
 		return err
@@ -366,11 +370,18 @@ func (blk *Block) checkTimes(inField, outField string, in, out int64) error {
 	if out < in {
 		return reject(CodeInvalid, outField, "is before %s", inField)
 	}
-	if time.Duration(out-in)*time.Second > blk.m.params.MaxPresence {
+	// Differences as uint64 seconds: exact once out >= in, and no
+	// multiplication into a Duration that could overflow.
+	if uint64(out)-uint64(in) > uint64(blk.m.params.MaxPresence/time.Second) {
 		return reject(CodeInvalid, outField, "presence longer than %s", blk.m.params.MaxPresence)
 	}
-	if time.Duration(in-blk.now)*time.Second > blk.m.params.MaxFutureSkew {
-		return reject(CodeInvalid, inField, "starts %s after the block time", time.Duration(in-blk.now)*time.Second)
+	return blk.checkNotFuture(inField, in)
+}
+
+// checkNotFuture refuses a time more than MaxFutureSkew after the block.
+func (blk *Block) checkNotFuture(field string, t int64) error {
+	if t > blk.now && uint64(t)-uint64(blk.now) > uint64(blk.m.params.MaxFutureSkew/time.Second) {
+		return reject(CodeInvalid, field, "is more than %s after the block time", blk.m.params.MaxFutureSkew)
 	}
 	return nil
 }
@@ -454,8 +465,8 @@ func (blk *Block) reportCase(tx *ledger.Tx, id ledger.Hash, b *ledger.Case) erro
 			return reject(CodeInvalid, "onset", "must be a date YYYY-MM-DD")
 		}
 	}
-	if time.Duration(b.Reported-blk.now)*time.Second > blk.m.params.MaxFutureSkew {
-		return reject(CodeInvalid, "reported", "is after the block time")
+	if err := blk.checkNotFuture("reported", b.Reported); err != nil {
+		return err
 	}
 	p, err := blk.person("person", b.Person)
 	if err != nil {

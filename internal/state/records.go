@@ -67,7 +67,13 @@ func (x *w) u8(v uint8)   { x.b = append(x.b, v) }
 func (x *w) u32(v uint32) { x.b = binary.BigEndian.AppendUint32(x.b, v) }
 func (x *w) i64(v int64)  { x.b = binary.BigEndian.AppendUint64(x.b, uint64(v)) }
 func (x *w) raw(p []byte) { x.b = append(x.b, p...) }
-func (x *w) str(s string) { x.b = append(x.b, uint8(len(s))); x.b = append(x.b, s...) }
+func (x *w) str(s string) {
+	if len(s) > 255 {
+		panic("state: string over 255 bytes") // the ledger decoder caps strings at 128
+	}
+	x.b = append(x.b, uint8(len(s)))
+	x.b = append(x.b, s...)
+}
 
 type r struct {
 	b   []byte
@@ -128,7 +134,10 @@ func DecodeSite(b []byte) (*Site, error) {
 	s.Region = x.str()
 	s.Parent = x.str()
 	copy(s.Key[:], x.take(32))
-	return s, x.err("site")
+	if err := x.err("site"); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 func encodePresence(p *Presence) []byte {
@@ -148,7 +157,10 @@ func encodePresence(p *Presence) []byte {
 // DecodePresence decodes an entry of the person or site index.
 func DecodePresence(b []byte) (*Presence, error) {
 	p := &Presence{}
-	return p, DecodePresenceInto(b, p)
+	if err := DecodePresenceInto(b, p); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // DecodePresenceInto decodes into p, so hot loops need not allocate.
@@ -187,5 +199,8 @@ func DecodeCase(b []byte) (*Case, error) {
 	c.Reported = x.i64()
 	c.By = x.str()
 	copy(c.TxID[:], x.take(32))
-	return c, x.err("case")
+	if err := x.err("case"); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
