@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/epiledger/epiledger/internal/chain"
@@ -70,8 +71,10 @@ func New(n *node.Node, log *slog.Logger) http.Handler {
 	mux.HandleFunc("POST /v1/trace/trajectory", s.wrap(true, s.trajectory))
 	mux.HandleFunc("POST /v1/trace/contacts", s.wrap(true, s.contacts))
 	mux.HandleFunc("GET /v1/cases", s.wrap(true, s.cases))
+	// The path is not echoed: it could carry what a caller should not
+	// have put in a URL.
 	mux.HandleFunc("/", s.wrap(false, func(r *http.Request) (any, error) {
-		return nil, errf(http.StatusNotFound, "not_found", "", "no such endpoint: %s %s", r.Method, r.URL.Path)
+		return nil, errf(http.StatusNotFound, "not_found", "", "no such endpoint or method (see docs/API.md)")
 	}))
 	return mux
 }
@@ -137,11 +140,16 @@ func (s *Server) toError(err error) *Error {
 	return &Error{Status: http.StatusInternalServerError, Code: "internal", Msg: "internal error (see the node's log)"}
 }
 
-// decode reads a JSON body strictly into v.
+// decode reads a JSON body strictly into v: one object, known fields
+// only, nothing after it.
 func decode(r *http.Request, v any) error {
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		if f, ok := strings.CutPrefix(err.Error(), `json: unknown field "`); ok {
+			f = strings.TrimSuffix(f, `"`)
+			return errf(http.StatusBadRequest, "invalid", f, "unknown field %q", f)
+		}
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return err
@@ -154,6 +162,9 @@ func decode(r *http.Request, v any) error {
 			return errf(http.StatusBadRequest, "invalid", "", "empty body: want a JSON object")
 		}
 		return errf(http.StatusBadRequest, "invalid", "", "malformed JSON: %s", clean(err))
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errf(http.StatusBadRequest, "invalid", "", "unexpected data after the JSON object")
 	}
 	return nil
 }
@@ -189,9 +200,9 @@ func (s *Server) health(r *http.Request) (any, error) {
 
 // TxResult is the outcome of one submitted transaction.
 type TxResult struct {
-	Tx     string `json:"tx"`
+	Tx     string `json:"tx,omitempty"` // absent when the bytes did not decode
 	Height uint64 `json:"height,omitempty"`
-	Index  uint32 `json:"index,omitempty"`
+	Index  uint32 `json:"index"`
 	Error  *Error `json:"error,omitempty"`
 }
 
@@ -241,7 +252,10 @@ func (s *Server) submitTxs(r *http.Request) (any, error) {
 }
 
 func (s *Server) result(rc engine.Receipt) TxResult {
-	res := TxResult{Tx: rc.TxID.String(), Height: rc.Height, Index: rc.Index}
+	res := TxResult{Height: rc.Height, Index: rc.Index}
+	if rc.TxID != (ledger.Hash{}) {
+		res.Tx = rc.TxID.String()
+	}
 	if rc.Err != nil {
 		res.Error = s.toError(rc.Err)
 		res.Height, res.Index = 0, 0
@@ -356,7 +370,11 @@ func (s *Server) putVault(r *http.Request) (any, error) {
 		es[i] = node.VaultEntry{Person: ledger.Pseudonym(p), Sealed: b}
 	}
 	if err := s.n.PutVault(es); err != nil {
-		return nil, errf(http.StatusBadRequest, "invalid", "entries", "%v", err)
+		var se *node.SealedError
+		if errors.As(err, &se) {
+			return nil, errf(http.StatusBadRequest, "invalid", fmt.Sprintf("entries[%d].sealed", se.Index), "does not open for its person (wrong key, wrong person or damaged)")
+		}
+		return nil, err
 	}
 	return map[string]int{"stored": len(es)}, nil
 }

@@ -336,34 +336,35 @@ func TestBadInput(t *testing.T) {
 		// Bodies.
 		{name: "contacts_malformed_json", method: "POST", path: "/v1/trace/contacts", token: tok, body: `{"person":`, status: 400, code: "invalid"},
 		{name: "contacts_syntax_error", method: "POST", path: "/v1/trace/contacts", token: tok, body: `{"person" "id:` + idA + `"}`, status: 400, code: "invalid", msgHasNot: []string{idA}},
-		{name: "contacts_unknown_field", method: "POST", path: "/v1/trace/contacts", token: tok, body: `{"person":"id:` + idA + `","since":"2020-01-20"}`, status: 400, code: "invalid", msgHas: "since", msgHasNot: []string{idA}},
+		{name: "contacts_unknown_field", method: "POST", path: "/v1/trace/contacts", token: tok, body: `{"person":"id:` + idA + `","since":"2020-01-20"}`, status: 400, code: "invalid", field: "since", msgHas: "since", msgHasNot: []string{idA}},
 		{name: "contacts_person_number", method: "POST", path: "/v1/trace/contacts", token: tok, body: `{"person":13800000000}`, status: 400, code: "invalid", field: "person", msgHasNot: []string{phoneA}},
 		{name: "contacts_empty_body", method: "POST", path: "/v1/trace/contacts", token: tok, body: ``, status: 400, code: "invalid", msgHas: "empty body"},
 		{name: "contacts_array_body", method: "POST", path: "/v1/trace/contacts", token: tok, body: `["id:` + idA + `"]`, status: 400, code: "invalid", msgHasNot: []string{idA}},
 		{name: "trajectory_malformed_json", method: "POST", path: "/v1/trace/trajectory", token: tok, body: `{`, status: 400, code: "invalid"},
-		{name: "trajectory_unknown_field", method: "POST", path: "/v1/trace/trajectory", token: tok, body: `{"person_id":"x"}`, status: 400, code: "invalid", msgHas: "person_id"},
+		{name: "trajectory_trailing_data", method: "POST", path: "/v1/trace/trajectory", token: tok, body: `{"person":"id:x"} {"person":"id:y"}`, status: 400, code: "invalid", msgHas: "after the JSON object"},
+		{name: "trajectory_unknown_field", method: "POST", path: "/v1/trace/trajectory", token: tok, body: `{"person_id":"x"}`, status: 400, code: "invalid", field: "person_id", msgHas: "person_id"},
 		{name: "trajectory_from_number", method: "POST", path: "/v1/trace/trajectory", token: tok, body: `{"person":"id:` + idA + `","from":20200120}`, status: 400, code: "invalid", field: "from"},
 		{name: "trajectory_empty_body", method: "POST", path: "/v1/trace/trajectory", token: tok, body: ``, status: 400, code: "invalid", msgHas: "empty body"},
 		{name: "txs_malformed_json", method: "POST", path: "/v1/txs", body: `{"txs":[`, status: 400, code: "invalid"},
-		{name: "txs_unknown_field", method: "POST", path: "/v1/txs", body: `{"tx":["AAAA"]}`, status: 400, code: "invalid", msgHas: `"tx"`},
+		{name: "txs_unknown_field", method: "POST", path: "/v1/txs", body: `{"tx":["AAAA"]}`, status: 400, code: "invalid", field: "tx", msgHas: `"tx"`},
 		{name: "txs_string_not_list", method: "POST", path: "/v1/txs", body: `{"txs":"AAAA"}`, status: 400, code: "invalid", field: "txs"},
 		{name: "txs_empty_body", method: "POST", path: "/v1/txs", body: ``, status: 400, code: "invalid", msgHas: "empty body"},
 		{name: "txs_too_many", method: "POST", path: "/v1/txs", body: `{"txs":[` + strings.Repeat(`"!",`, api.MaxSubmit) + `"!"]}`, status: 400, code: "invalid", field: "txs"},
 		{name: "txs_body_over_max", method: "POST", path: "/v1/txs", body: `{"txs":["` + strings.Repeat("A", api.MaxBody) + `"]}`, status: 413, code: "too_large"},
 		{name: "tx_malformed_json", method: "POST", path: "/v1/tx", body: `{"tx":`, status: 400, code: "invalid"},
-		{name: "tx_unknown_field", method: "POST", path: "/v1/tx", body: `{"txs":"AAAA"}`, status: 400, code: "invalid", msgHas: `"txs"`},
+		{name: "tx_unknown_field", method: "POST", path: "/v1/tx", body: `{"txs":"AAAA"}`, status: 400, code: "invalid", field: "txs", msgHas: `"txs"`},
 		{name: "tx_number", method: "POST", path: "/v1/tx", body: `{"tx":1}`, status: 400, code: "invalid", field: "tx"},
 		{name: "tx_empty_body", method: "POST", path: "/v1/tx", body: ``, status: 400, code: "invalid", msgHas: "empty body"},
 		{name: "tx_empty_string", method: "POST", path: "/v1/tx", body: `{"tx":""}`, status: 400, code: "invalid", field: "tx"},
 		{name: "tx_not_base64", method: "POST", path: "/v1/tx", body: `{"tx":"not base64!"}`, status: 400, code: "invalid", field: "tx"},
 		{name: "tx_undecodable_bytes", method: "POST", path: "/v1/tx", body: `{"tx":"AAAA"}`, status: 422, code: "invalid", field: "tx"},
 		{name: "vault_malformed_json", method: "PUT", path: "/v1/vault", token: tok, body: `{"entries":[{`, status: 400, code: "invalid"},
-		{name: "vault_unknown_field", method: "PUT", path: "/v1/vault", token: tok, body: `{"entries":[{"person":"` + person + `","sealed":"` + goodSealed + `","id":"x"}]}`, status: 400, code: "invalid", msgHas: `"id"`},
+		{name: "vault_unknown_field", method: "PUT", path: "/v1/vault", token: tok, body: `{"entries":[{"person":"` + person + `","sealed":"` + goodSealed + `","id":"x"}]}`, status: 400, code: "invalid", field: "id", msgHas: `"id"`},
 		{name: "vault_entries_object", method: "PUT", path: "/v1/vault", token: tok, body: `{"entries":{}}`, status: 400, code: "invalid", field: "entries"},
 		{name: "vault_empty_body", method: "PUT", path: "/v1/vault", token: tok, body: ``, status: 400, code: "invalid", msgHas: "empty body"},
 		{name: "vault_person_not_hex", method: "PUT", path: "/v1/vault", token: tok, body: `{"entries":[{"person":"id:` + idB + `","sealed":"` + goodSealed + `"}]}`, status: 400, code: "invalid", field: "entries[0].person", msgHasNot: []string{idB}},
 		{name: "vault_sealed_not_base64", method: "PUT", path: "/v1/vault", token: tok, body: `{"entries":[{"person":"` + person + `","sealed":"` + idB + `!"}]}`, status: 400, code: "invalid", field: "entries[0].sealed", msgHasNot: []string{idB}},
-		{name: "vault_sealed_for_other_person", method: "PUT", path: "/v1/vault", token: tok, body: `{"entries":[{"person":"` + pseudonymHex(f.h, idC) + `","sealed":"` + goodSealed + `"}]}`, status: 400, code: "invalid", field: "entries"},
+		{name: "vault_sealed_for_other_person", method: "PUT", path: "/v1/vault", token: tok, body: `{"entries":[{"person":"` + pseudonymHex(f.h, idC) + `","sealed":"` + goodSealed + `"}]}`, status: 400, code: "invalid", field: "entries[0].sealed"},
 		// Paths.
 		{name: "tx_hash_not_hex", method: "GET", path: "/v1/tx/xyz", token: tok, status: 400, code: "invalid", field: "hash"},
 		{name: "tx_hash_63_digits", method: "GET", path: "/v1/tx/" + unknownTx[:63], token: tok, status: 400, code: "invalid", field: "hash"},
@@ -896,7 +897,6 @@ func mustJSON(t *testing.T, v any) string {
 // first entry must not be stored either.
 func TestPutVaultRefusedStoresNothing(t *testing.T) {
 	t.Parallel()
-	t.Skip("known bug: node.PutVault stores each entry before checking the next, so a refused PUT /v1/vault keeps its leading good entries")
 	f := serve(t, world)
 	p := f.h.Pseudonymizer().Person("999")
 	sealed := base64.StdEncoding.EncodeToString(f.h.Vault().Seal(p, "999"))

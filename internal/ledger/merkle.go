@@ -89,6 +89,10 @@ func VerifyInclusion(tx []byte, index, size uint64, path []Hash, root Hash) erro
 	}
 	leaf := LeafHash(tx)
 	if err := proof.VerifyInclusion(rfc6962.DefaultHasher, index, size, leaf[:], p, root[:]); err != nil {
+		var rm proof.RootMismatchError
+		if errors.As(err, &rm) {
+			return fmt.Errorf("%w: the path leads to root %x, the header has %x", ErrProof, rm.CalculatedRoot, rm.ExpectedRoot)
+		}
 		return fmt.Errorf("%w: %v", ErrProof, err)
 	}
 	return nil

@@ -112,18 +112,27 @@ type VaultEntry struct {
 	Sealed []byte
 }
 
-// PutVault stores sealed ids. It checks each opens for its person, so a
-// wrong key or a misplaced entry is refused.
+// SealedError says which vault entry does not open for its person.
+type SealedError struct {
+	Index int
+}
+
+func (e *SealedError) Error() string {
+	return fmt.Sprintf("entries[%d].sealed: does not open for its person (wrong key, wrong person or damaged)", e.Index)
+}
+
+// PutVault stores sealed ids, all or none. It first checks that each opens
+// for its person, so a wrong key or a misplaced entry is refused with a
+// *SealedError and nothing is stored.
 func (n *Node) PutVault(es []VaultEntry) error {
+	kvs := make([][2][]byte, len(es))
 	for i, e := range es {
 		if _, err := n.Vault.Open(e.Person, e.Sealed); err != nil {
-			return fmt.Errorf("vault[%d]: %w", i, err)
+			return &SealedError{Index: i}
 		}
-		if err := n.DB.Set(store.VaultKey(e.Person), e.Sealed); err != nil {
-			return err
-		}
+		kvs[i] = [2][]byte{store.VaultKey(e.Person), e.Sealed}
 	}
-	return nil
+	return n.DB.SetLocal(kvs)
 }
 
 // RealID opens the vault entry of p; ok is false when the vault has none.

@@ -168,11 +168,18 @@ func (quietLogger) Fatalf(format string, args ...any) {
 	panic(fmt.Sprintf(format, args...))
 }
 
-// Set writes one key outside any block, durably. Only node-local tables
-// (the vault) are written this way; state goes through blocks.
-func (db *DB) Set(key, val []byte) error {
-	if key[0] != TabVault {
-		panic("store: Set outside a block is only for the vault")
+// SetLocal writes keys of node-local tables (the vault) outside any block,
+// atomically and durably: all or none. State goes through blocks only.
+func (db *DB) SetLocal(kvs [][2][]byte) error {
+	b := db.pdb.NewBatch()
+	defer b.Close()
+	for _, kv := range kvs {
+		if kv[0][0] != TabVault {
+			panic("store: SetLocal is only for the vault")
+		}
+		if err := b.Set(kv[0], kv[1], nil); err != nil {
+			return err
+		}
 	}
-	return db.pdb.Set(key, val, pebble.Sync)
+	return b.Commit(pebble.Sync)
 }
