@@ -71,6 +71,7 @@ func New(n *node.Node, log *slog.Logger) http.Handler {
 	mux.HandleFunc("POST /v1/trace/trajectory", s.wrap(true, s.trajectory))
 	mux.HandleFunc("POST /v1/trace/contacts", s.wrap(true, s.contacts))
 	mux.HandleFunc("GET /v1/cases", s.wrap(true, s.cases))
+	mux.HandleFunc("GET /v1/verify", s.wrap(true, s.verify))
 	// The path is not echoed: it could carry what a caller should not
 	// have put in a URL.
 	mux.HandleFunc("/", s.wrap(false, func(r *http.Request) (any, error) {
@@ -424,4 +425,32 @@ func (s *Server) cases(r *http.Request) (any, error) {
 			Reported: time.Unix(c.Reported, 0).In(s.n.Home.Config.Location()).Format(time.RFC3339), By: c.By, Tx: c.TxID.String()})
 	}
 	return map[string]any{"cases": out}, nil
+}
+
+// VerifyReply is the outcome of GET /v1/verify.
+type VerifyReply struct {
+	OK         bool   `json:"ok"`
+	Blocks     uint64 `json:"blocks"`
+	Txs        uint64 `json:"txs"`
+	Signatures uint64 `json:"signatures"`
+	Head       string `json:"head,omitempty"`
+	StateHash  string `json:"state_hash,omitempty"`
+	BadHeight  uint64 `json:"bad_height,omitempty"`
+	Reason     string `json:"reason,omitempty"`
+}
+
+// verify re-checks the live chain up to the head it sees when it starts;
+// blocks below the head never change, so this runs beside the engine.
+func (s *Server) verify(r *http.Request) (any, error) {
+	g := s.n.Home.Genesis
+	rep, err := chain.Verify(s.n.DB, &g, nil)
+	var bad *chain.BadBlockError
+	if errors.As(err, &bad) {
+		return VerifyReply{OK: false, BadHeight: bad.Height, Reason: bad.Reason}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return VerifyReply{OK: true, Blocks: rep.Blocks, Txs: rep.Txs, Signatures: rep.Signatures,
+		Head: rep.Head.Hash.String(), StateHash: rep.Head.StateHash.String()}, nil
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/epiledger/epiledger/internal/api"
 	"github.com/epiledger/epiledger/internal/chain"
+	"github.com/epiledger/epiledger/internal/store"
 	"github.com/epiledger/epiledger/internal/client"
 	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/importer"
@@ -247,6 +248,7 @@ func protected(t *testing.T, f *fixture) []endpoint {
 		{"trajectory", "POST", "/v1/trace/trajectory", q},
 		{"contacts", "POST", "/v1/trace/contacts", q},
 		{"cases", "GET", "/v1/cases", ""},
+		{"verify", "GET", "/v1/verify", ""},
 	}
 }
 
@@ -907,5 +909,33 @@ func TestPutVaultRefusedStoresNothing(t *testing.T) {
 	}
 	if id, ok, err := f.n.RealID(p); ok || err != nil {
 		t.Errorf("a refused upload stored %q (err %v)", id, err)
+	}
+}
+
+// TestVerifyEndpoint: the node verifies its own chain on request, and names
+// a block whose bytes were altered.
+func TestVerifyEndpoint(t *testing.T) {
+	t.Parallel()
+	f := serve(t, world)
+	var v api.VerifyReply
+	decodeOK(t, f.call(t, "GET", "/v1/verify", f.token, ""), &v)
+	head := f.n.Engine.Head()
+	if !v.OK || v.Blocks != head.Height || v.Head != head.Hash.String() {
+		t.Fatalf("verify: %+v, head %d", v, head.Height)
+	}
+	raws, err := chain.Txs(f.n.DB, 1)
+	if err != nil || len(raws) == 0 {
+		t.Fatal(err)
+	}
+	bad := append([]byte(nil), raws[0]...)
+	bad[len(bad)-1] ^= 1
+	b := f.n.DB.NewBatch()
+	b.Set(store.TxKey(1, 0), bad)
+	if err := b.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	decodeOK(t, f.call(t, "GET", "/v1/verify", f.token, ""), &v)
+	if v.OK || v.BadHeight != 1 {
+		t.Fatalf("verify after tampering: %+v", v)
 	}
 }

@@ -260,6 +260,9 @@ func TestNodeRemote(t *testing.T) {
 	q := []string{"--home", dir, "--person", "id:420100199001011234", "--from", "2020-01-20", "--to", "2020-01-20", "--json"}
 	remote := mustRun(t, append([]string{"trace", "contacts", "--node", url}, q...)...)
 	remoteTr := mustRun(t, append([]string{"trace", "trajectory", "--node", url}, q...)...)
+	if out := mustRun(t, "verify", "--home", dir, "--node", url); !strings.HasPrefix(out, "ok: ") || !strings.Contains(out, "11 transactions") {
+		t.Errorf("verify --node: %s", out)
+	}
 	cancel()
 	select {
 	case code := <-done:

@@ -34,6 +34,7 @@ serves the HTTP API:
   POST /v1/trace/trajectory       {"person","from","to"}      (token)
   POST /v1/trace/contacts         {"person","from","to","min_overlap"} (token)
   GET  /v1/cases[?status=]        reported cases              (token)
+  GET  /v1/verify                 re-check the whole chain    (token)
   PUT  /v1/vault                  sealed identities           (token)
 
 "(token)" endpoints need "Authorization: Bearer <token>"; the CLI derives the

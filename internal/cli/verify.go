@@ -16,7 +16,7 @@ import (
 func nodeOptionsQuery() node.Options { return node.Options{NoEngine: true} }
 
 func (e *env) verifyCmd() *cobra.Command {
-	var dir string
+	var dir, nodeURL string
 	var asJSON, replay bool
 	c := &cobra.Command{
 		Use:   "verify --home DIR [--replay]",
@@ -30,12 +30,32 @@ block. With --replay it then re-applies every block through a fresh state
 machine in a scratch store and checks each header's state hash, which proves
 the recorded state follows from the blocks. It exits 0 when all holds and 1
 naming the first bad height otherwise. Stop the node first (verify opens the
-store itself).`,
+store itself), or pass --node URL to have a running node verify its chain.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			h, err := loadHome(dir)
 			if err != nil {
 				return err
+			}
+			if nodeURL != "" {
+				if replay {
+					return fmt.Errorf("--replay needs the store: stop the node and run verify without --node")
+				}
+				v, err := e.remote(h, nodeURL).Verify(e.ctx)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					e.printJSON(v)
+				} else if v.OK {
+					fmt.Fprintf(e.stdout, "ok: %d blocks, %d transactions, %d signatures verified\nhead %s\nstate %s\n", v.Blocks, v.Txs, v.Signatures, v.Head, v.StateHash)
+				} else {
+					fmt.Fprintf(e.stdout, "FAILED at height %d: %s\n", v.BadHeight, v.Reason)
+				}
+				if !v.OK {
+					return &exitError{code: 1}
+				}
+				return nil
 			}
 			n, err := e.openNode(h, nodeOptionsQuery())
 			if err != nil {
@@ -84,6 +104,7 @@ store itself).`,
 	}
 	homeFlag(c, &dir)
 	c.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	c.Flags().StringVar(&nodeURL, "node", "", "have the running node at this URL verify its chain")
 	c.Flags().BoolVar(&replay, "replay", false, "also re-apply every block and compare state hashes (slower)")
 	return c
 }

@@ -214,3 +214,9 @@ func IsBadInput(err error) bool {
 	var e *APIError
 	return errors.As(err, &e) && e.Status >= 400 && e.Status < 500
 }
+
+// Verify asks the node to verify its chain.
+func (c *Client) Verify(ctx context.Context) (*api.VerifyReply, error) {
+	var v api.VerifyReply
+	return &v, c.do(ctx, "GET", "/v1/verify", nil, &v)
+}
