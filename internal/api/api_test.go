@@ -18,13 +18,13 @@ import (
 
 	"github.com/epiledger/epiledger/internal/api"
 	"github.com/epiledger/epiledger/internal/chain"
-	"github.com/epiledger/epiledger/internal/store"
 	"github.com/epiledger/epiledger/internal/client"
 	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/importer"
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/node"
 	"github.com/epiledger/epiledger/internal/report"
+	"github.com/epiledger/epiledger/internal/store"
 	"github.com/epiledger/epiledger/internal/testnode"
 )
 
