@@ -13,16 +13,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/epiledger/epiledger/internal/api"
-	"github.com/epiledger/epiledger/internal/engine"
 	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/importer"
-	"github.com/epiledger/epiledger/internal/node"
 )
 
 var binary string
@@ -109,12 +106,12 @@ func TestKillDuringImport(t *testing.T) {
 		in := base.Add(time.Duration(i) * time.Minute)
 		fmt.Fprintf(&lines, `{"type":"visit","site":"gate","person":"id:P%05d","in":"%s","out":"%s"}`+"\n", i%500, in.Format(time.RFC3339), in.Add(time.Minute).Format(time.RFC3339))
 	}
-	capt := &capture{}
+	capt := &importer.Collector{}
 	if _, err := importer.New(h, capt).Import(strings.NewReader(lines.String())); err != nil {
 		t.Fatal(err)
 	}
 	n := startNode(t, dir)
-	acked := submitUntilKilled(t, n, h.APIToken(), capt.txs, 500, 4)
+	acked := submitUntilKilled(t, n, h.APIToken(), capt.Txs, 500, 4)
 	if len(acked) < 4*500 {
 		t.Fatalf("only %d acknowledged before the kill", len(acked))
 	}
@@ -136,20 +133,6 @@ func TestKillDuringImport(t *testing.T) {
 	}
 }
 
-type capture struct {
-	mu  sync.Mutex
-	txs [][]byte
-}
-
-func (c *capture) SubmitAsync(raw []byte, done func(engine.Receipt)) error {
-	c.mu.Lock()
-	c.txs = append(c.txs, raw)
-	c.mu.Unlock()
-	done(engine.Receipt{})
-	return nil
-}
-func (c *capture) PutVault([]node.VaultEntry) error { return nil }
-func (c *capture) Flush() error                     { return nil }
 
 // submitUntilKilled posts batches; once killAfter batches are acknowledged
 // it sends the next batch and kills the node while that request is in

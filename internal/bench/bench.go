@@ -67,29 +67,6 @@ type Result struct {
 	SSTBytesPerRecord float64 `json:"table_bytes_per_record"`
 }
 
-// captureSink keeps signed transactions instead of submitting them, so
-// that signing is not part of the ingest measurement.
-type captureSink struct {
-	mu    sync.Mutex
-	txs   [][]byte
-	vault []node.VaultEntry
-}
-
-func (c *captureSink) SubmitAsync(raw []byte, done func(engine.Receipt)) error {
-	c.mu.Lock()
-	c.txs = append(c.txs, raw)
-	c.mu.Unlock()
-	done(engine.Receipt{})
-	return nil
-}
-func (c *captureSink) PutVault(es []node.VaultEntry) error {
-	c.mu.Lock()
-	c.vault = append(c.vault, es...)
-	c.mu.Unlock()
-	return nil
-}
-func (c *captureSink) Flush() error { return nil }
-
 func (cfg *Config) logf(format string, args ...any) {
 	if cfg.Log != nil {
 		fmt.Fprintf(cfg.Log, format+"\n", args...)
@@ -112,11 +89,11 @@ func Run(cfg Config) (*Result, error) {
 		return nil, err
 	}
 	ids := identities(buf.Bytes())
-	cap := &captureSink{}
+	cap := &importer.Collector{}
 	if _, err := importer.New(h, cap).Import(&buf); err != nil {
 		return nil, err
 	}
-	res.Records = len(cap.txs)
+	res.Records = len(cap.Txs)
 	cfg.logf("city: %d people, %d days, %d signed records", cfg.People, cfg.Days, res.Records)
 
 	n, err := node.Open(h, slog.New(slog.NewTextHandler(io.Discard, nil)), node.Options{})
@@ -128,43 +105,21 @@ func Run(cfg Config) (*Result, error) {
 			n.Close()
 		}
 	}()
-	if err := n.PutVault(cap.vault); err != nil {
+	if err := n.PutVault(cap.Vault); err != nil {
 		return nil, err
 	}
-	lat := make([]time.Duration, len(cap.txs))
-	var wg sync.WaitGroup
-	var failMu sync.Mutex
-	var fail error
 	start := time.Now()
-	for i, raw := range cap.txs {
-		wg.Add(1)
-		t0 := time.Now()
-		i := i
-		if err := n.Engine.SubmitAsync(raw, func(rc engine.Receipt) {
-			lat[i] = time.Since(t0)
-			if rc.Err != nil {
-				failMu.Lock()
-				if fail == nil {
-					fail = fmt.Errorf("record %d refused: %w", i, rc.Err)
-				}
-				failMu.Unlock()
-			}
-			wg.Done()
-		}); err != nil {
-			return nil, err
-		}
-	}
-	wg.Wait()
+	lat, err := submitAll(n, cap.Txs, 0)
 	el := time.Since(start)
-	if fail != nil {
-		return nil, fail
+	if err != nil {
+		return nil, err
 	}
 	res.IngestSeconds = el.Seconds()
-	res.IngestPerSec = float64(len(cap.txs)) / el.Seconds()
+	res.IngestPerSec = float64(len(cap.Txs)) / el.Seconds()
 	res.Blocks = n.Engine.Head().Height
 	res.CommitLoadP50, res.CommitLoadP99 = pct(lat)
 	cfg.logf("ingest: %.0f records/s (%d records in %.2fs, %d blocks); commit latency under load p50 %.0f ms p99 %.0f ms",
-		res.IngestPerSec, len(cap.txs), el.Seconds(), res.Blocks, res.CommitLoadP50, res.CommitLoadP99)
+		res.IngestPerSec, len(cap.Txs), el.Seconds(), res.Blocks, res.CommitLoadP50, res.CommitLoadP99)
 
 	// Commit latency at half the measured ingest rate, paced.
 	res.HalfLoadRate = res.IngestPerSec / 2
@@ -243,11 +198,11 @@ func signedVisits(h *home.Home, site string, k int) ([][]byte, error) {
 	for i := 0; i < k; i++ {
 		w.Write(&record.Visit{Site: site, Person: fmt.Sprintf("id:%s-%07d", site, i), In: base.Add(time.Duration(i) * time.Second), Out: base.Add(time.Duration(i+1800) * time.Second)})
 	}
-	cap := &captureSink{}
+	cap := &importer.Collector{}
 	if _, err := importer.New(h, cap).Import(&lines); err != nil {
 		return nil, err
 	}
-	return cap.txs, nil
+	return cap.Txs, nil
 }
 
 // pacedCommits offers transactions at rate per second for d and returns
@@ -261,16 +216,24 @@ func pacedCommits(h *home.Home, n *node.Node, rate float64, d time.Duration) ([]
 	if r := n.Engine.Submit(contextBackground(), txs[0]); r.Err != nil {
 		return nil, r.Err
 	}
-	txs = txs[1:]
+	return submitAll(n, txs[1:], rate)
+}
+
+// submitAll submits txs through the engine, at rate per second if rate >
+// 0 (else as fast as the engine admits them), and returns each one's
+// submit-to-acknowledgement latency; any refusal is an error.
+func submitAll(n *node.Node, txs [][]byte, rate float64) ([]time.Duration, error) {
 	lat := make([]time.Duration, len(txs))
 	var wg sync.WaitGroup
 	var failMu sync.Mutex
 	var fail error
 	start := time.Now()
 	for i, raw := range txs {
-		// Pace: transaction i is due at start + i/rate.
-		if wait := time.Until(start.Add(time.Duration(float64(i) / rate * float64(time.Second)))); wait > 0 {
-			time.Sleep(wait)
+		if rate > 0 {
+			// Transaction i is due at start + i/rate.
+			if wait := time.Until(start.Add(time.Duration(float64(i) / rate * float64(time.Second)))); wait > 0 {
+				time.Sleep(wait)
+			}
 		}
 		wg.Add(1)
 		t0 := time.Now()
@@ -279,7 +242,9 @@ func pacedCommits(h *home.Home, n *node.Node, rate float64, d time.Duration) ([]
 			lat[i] = time.Since(t0)
 			if rc.Err != nil {
 				failMu.Lock()
-				fail = rc.Err
+				if fail == nil {
+					fail = fmt.Errorf("record %d refused: %w", i, rc.Err)
+				}
 				failMu.Unlock()
 			}
 			wg.Done()

@@ -10,28 +10,12 @@ import (
 
 	"github.com/epiledger/epiledger/internal/engine"
 	"github.com/epiledger/epiledger/internal/importer"
-	"github.com/epiledger/epiledger/internal/node"
 	"github.com/epiledger/epiledger/internal/record"
 	"github.com/epiledger/epiledger/internal/sim"
 	"github.com/epiledger/epiledger/internal/state"
 	"github.com/epiledger/epiledger/internal/testnode"
 )
 
-type capture struct {
-	mu    sync.Mutex
-	txs   [][]byte
-	vault []node.VaultEntry
-}
-
-func (c *capture) SubmitAsync(raw []byte, done func(engine.Receipt)) error {
-	c.mu.Lock()
-	c.txs = append(c.txs, raw)
-	c.mu.Unlock()
-	done(engine.Receipt{})
-	return nil
-}
-func (c *capture) PutVault(es []node.VaultEntry) error { c.vault = append(c.vault, es...); return nil }
-func (c *capture) Flush() error                        { return nil }
 
 // TestSubmitOrderAndReceipts: receipts come back for every transaction, in
 // blocks, in submission order; a refused one gets its rejection and leaves
@@ -46,14 +30,14 @@ func TestSubmitOrderAndReceipts(t *testing.T) {
 	for i := 0; i < 300; i++ {
 		w.Write(&record.Visit{Site: "s", Person: fmt.Sprintf("id:%d", i), In: base.Add(time.Duration(i) * time.Minute), Out: base.Add(time.Duration(i+1) * time.Minute)})
 	}
-	c := &capture{}
+	c := &importer.Collector{}
 	if _, err := importer.New(h, c).Import(&buf); err != nil {
 		t.Fatal(err)
 	}
-	c.txs = append(c.txs, c.txs[5]) // a replay at the end
-	receipts := make([]engine.Receipt, len(c.txs))
+	c.Txs = append(c.Txs, c.Txs[5]) // a replay at the end
+	receipts := make([]engine.Receipt, len(c.Txs))
 	var wg sync.WaitGroup
-	for i, raw := range c.txs {
+	for i, raw := range c.Txs {
 		wg.Add(1)
 		i := i
 		if err := n.Engine.SubmitAsync(raw, func(r engine.Receipt) { receipts[i] = r; wg.Done() }); err != nil {
@@ -82,7 +66,7 @@ func TestSubmitOrderAndReceipts(t *testing.T) {
 	if err := n.Engine.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if r := n.Engine.Submit(context.Background(), c.txs[0]); r.Err != engine.ErrClosed {
+	if r := n.Engine.Submit(context.Background(), c.Txs[0]); r.Err != engine.ErrClosed {
 		t.Fatalf("submit after close: %v", r.Err)
 	}
 }
@@ -102,15 +86,15 @@ func BenchmarkIngest(b *testing.B) {
 	var el time.Duration
 	for i := 0; i < b.N; i++ {
 		h, n := testnode.New(b)
-		c := &capture{}
+		c := &importer.Collector{}
 		if _, err := importer.New(h, c).Import(bytes.NewReader(text)); err != nil {
 			b.Fatal(err)
 		}
-		n.PutVault(c.vault)
+		n.PutVault(c.Vault)
 		var wg sync.WaitGroup
 		b.StartTimer()
 		start := time.Now()
-		for _, raw := range c.txs {
+		for _, raw := range c.Txs {
 			wg.Add(1)
 			n.Engine.SubmitAsync(raw, func(r engine.Receipt) {
 				if r.Err != nil {
@@ -122,7 +106,7 @@ func BenchmarkIngest(b *testing.B) {
 		wg.Wait()
 		el += time.Since(start)
 		b.StopTimer()
-		total += len(c.txs)
+		total += len(c.Txs)
 		n.Close()
 	}
 	b.ReportMetric(float64(total)/el.Seconds(), "records/s")

@@ -407,3 +407,33 @@ func (s EngineSink) PutVault(es []node.VaultEntry) error { return s.Node.PutVaul
 
 // Flush implements Sink.
 func (s EngineSink) Flush() error { return nil }
+
+// Collector is a Sink that keeps the signed transactions and vault entries
+// instead of submitting them: for benchmarks (signing kept out of the
+// measurement) and for tests that submit by other means. Safe for
+// concurrent use.
+type Collector struct {
+	mu    sync.Mutex
+	Txs   [][]byte
+	Vault []node.VaultEntry
+}
+
+// SubmitAsync implements Sink: it keeps raw and acknowledges at once.
+func (c *Collector) SubmitAsync(raw []byte, done func(engine.Receipt)) error {
+	c.mu.Lock()
+	c.Txs = append(c.Txs, raw)
+	c.mu.Unlock()
+	done(engine.Receipt{})
+	return nil
+}
+
+// PutVault implements Sink.
+func (c *Collector) PutVault(es []node.VaultEntry) error {
+	c.mu.Lock()
+	c.Vault = append(c.Vault, es...)
+	c.mu.Unlock()
+	return nil
+}
+
+// Flush implements Sink.
+func (c *Collector) Flush() error { return nil }
