@@ -133,7 +133,6 @@ func TestKillDuringImport(t *testing.T) {
 	}
 }
 
-
 // submitUntilKilled posts batches; once killAfter batches are acknowledged
 // it sends the next batch and kills the node while that request is in
 // flight. It returns the ids of acknowledged transactions.

@@ -16,7 +16,6 @@ import (
 	"github.com/epiledger/epiledger/internal/testnode"
 )
 
-
 // TestSubmitOrderAndReceipts: receipts come back for every transaction, in
 // blocks, in submission order; a refused one gets its rejection and leaves
 // no gap in the block's indexes; Close commits what was admitted.
