@@ -35,6 +35,12 @@ func (e *encoder) str(s string) {
 	e.b = append(e.b, s...)
 }
 
+// blob writes a byte string of at most MaxBodyBytes with a 4-byte length.
+func (e *encoder) blob(p []byte) {
+	e.u32(uint32(len(p)))
+	e.b = append(e.b, p...)
+}
+
 // decoder reads what encoder writes. The first error sticks; later reads
 // return zero values, so a decode function checks err once at the end.
 type decoder struct {
@@ -118,6 +124,20 @@ func (d *decoder) str(what string, max int) string {
 		return ""
 	}
 	return string(p)
+}
+
+// blob reads a byte string of at most max bytes.
+func (d *decoder) blob(what string, max int) []byte {
+	n := int(d.u32(what))
+	if d.err == nil && n > max {
+		d.fail("%s: longer than %d bytes", what, max)
+		return nil
+	}
+	p := d.take(n, what)
+	if d.err != nil {
+		return nil
+	}
+	return append([]byte{}, p...)
 }
 
 // done reports the sticky error, or an error if bytes remain.

@@ -26,6 +26,8 @@ func sampleTxs() []*Tx {
 		&Visit{Site: "G1234/05", Person: ref, In: 1579478400, Out: 1579492800, Via: "id_card", Role: "staff"},
 		&Move{Person: PersonRef{Ref: Pseudonym{4}}, From: "a", To: "b", Depart: 10, Arrive: 20, Via: "plate"},
 		&Case{Person: ref, Status: "confirmed", Onset: "2020-01-20", Reported: 1579572000, By: "hospital-1"},
+		&Publish{Topic: "privacy/result", Payload: []byte(`{"op":"union","result":["u1"]}`)},
+		&CommitRoot{Scheme: "places-v1", Period: 1579478400, Count: 20, Root: Hash{5}},
 	}
 	var out []*Tx
 	for i, b := range bodies {

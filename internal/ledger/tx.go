@@ -21,6 +21,8 @@ const (
 	KindVisit        Kind = 3 // a site records a presence
 	KindMove         Kind = 4 // two sites record a movement between them
 	KindCase         Kind = 5 // a hospital reports a case
+	KindPublish      Kind = 6 // the authority publishes public information
+	KindCommitRoot   Kind = 7 // the authority anchors a period's visit commitments
 )
 
 func (k Kind) String() string {
@@ -35,6 +37,10 @@ func (k Kind) String() string {
 		return "move"
 	case KindCase:
 		return "case"
+	case KindPublish:
+		return "publish"
+	case KindCommitRoot:
+		return "commit_root"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -274,6 +280,58 @@ func (b *Case) decode(d *decoder) {
 	b.By = d.str("by", maxStr)
 }
 
+// MaxTopic bounds a publication topic.
+const MaxTopic = 64
+
+// MaxPayload bounds a publication's payload, leaving room in the body.
+const MaxPayload = MaxBodyBytes - 1024
+
+// Publish is public information the authority puts on the ledger: the
+// requests and published results of the privacy protocols (seed 003's
+// "public information" records), under a topic such as
+// "privacy/request". The payload is opaque to the ledger.
+type Publish struct {
+	Topic   string
+	Payload []byte
+}
+
+func (*Publish) Kind() Kind   { return KindPublish }
+func (*Publish) Signers() int { return 1 }
+func (b *Publish) encode(e *encoder) {
+	e.str(b.Topic)
+	e.blob(b.Payload)
+}
+func (b *Publish) decode(d *decoder) {
+	b.Topic = d.str("topic", MaxTopic)
+	b.Payload = d.blob("payload", MaxPayload)
+}
+
+// CommitRoot anchors the Merkle root of one period's visit commitments
+// (seed 003's "commitment" records): Count commitments uploaded for the
+// period starting at Period (Unix seconds) under Scheme (e.g. the universe
+// of places they commit over).
+type CommitRoot struct {
+	Scheme string
+	Period int64
+	Count  uint32
+	Root   Hash
+}
+
+func (*CommitRoot) Kind() Kind   { return KindCommitRoot }
+func (*CommitRoot) Signers() int { return 1 }
+func (b *CommitRoot) encode(e *encoder) {
+	e.str(b.Scheme)
+	e.i64(b.Period)
+	e.u32(b.Count)
+	e.raw(b.Root[:])
+}
+func (b *CommitRoot) decode(d *decoder) {
+	b.Scheme = d.str("scheme", MaxTopic)
+	b.Period = d.i64("period")
+	b.Count = d.u32("count")
+	b.Root = d.hash("root")
+}
+
 func newBody(k Kind) Body {
 	switch k {
 	case KindRegisterSite:
@@ -286,6 +344,10 @@ func newBody(k Kind) Body {
 		return new(Move)
 	case KindCase:
 		return new(Case)
+	case KindPublish:
+		return new(Publish)
+	case KindCommitRoot:
+		return new(CommitRoot)
 	}
 	return nil
 }

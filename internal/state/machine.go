@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"strings"
 	"sync"
 	"time"
 
@@ -202,6 +203,10 @@ func (blk *Block) Apply(tx *ledger.Tx, sigErr error) error {
 		err = blk.move(tx, id, b)
 	case *ledger.Case:
 		err = blk.reportCase(tx, id, b)
+	case *ledger.Publish:
+		err = blk.publish(tx, id, b)
+	case *ledger.CommitRoot:
+		err = blk.commitRoot(tx, id, b)
 	default:
 		err = reject(CodeInvalid, "kind", "unsupported transaction kind %s", tx.Body.Kind())
 	}
@@ -484,4 +489,36 @@ func IsRejection(err error) (*Rejection, bool) {
 	var r *Rejection
 	ok := errors.As(err, &r)
 	return r, ok
+}
+
+func validTopic(field, t string) error {
+	if t == "" || strings.IndexByte(t, 0) >= 0 {
+		return reject(CodeInvalid, field, "must be non-empty and contain no NUL byte")
+	}
+	return nil
+}
+
+// publish stores public information under its topic, in block order.
+func (blk *Block) publish(tx *ledger.Tx, id ledger.Hash, b *ledger.Publish) error {
+	if err := blk.requireAuthority(tx); err != nil {
+		return err
+	}
+	if err := validTopic("topic", b.Topic); err != nil {
+		return err
+	}
+	return blk.set(store.PublishKey(b.Topic, blk.now, id), b.Payload)
+}
+
+// commitRoot anchors a period's commitment root.
+func (blk *Block) commitRoot(tx *ledger.Tx, id ledger.Hash, b *ledger.CommitRoot) error {
+	if err := blk.requireAuthority(tx); err != nil {
+		return err
+	}
+	if err := validTopic("scheme", b.Scheme); err != nil {
+		return err
+	}
+	v := make([]byte, 0, 36)
+	v = append(v, b.Root[:]...)
+	v = binary.BigEndian.AppendUint32(v, b.Count)
+	return blk.set(store.CommitKey(b.Scheme, b.Period, id), v)
 }

@@ -19,6 +19,8 @@ import "encoding/binary"
 //	c person reported txid[:8] -> case                    (state)
 //	C reported txid[:8]        -> person                  (state: case list)
 //	g name                     -> counters                (state)
+//	u topic 0 time txid[:8]    -> publication payload     (state)
+//	k scheme 0 period txid[:8] -> commitment root, count  (state)
 //	v person                   -> sealed identity         (vault, not state)
 //
 // The chain tables are written by the engine; the state tables only by the
@@ -39,6 +41,8 @@ const (
 	TabCaseList = 'C'
 	TabCounter  = 'g'
 	TabVault    = 'v'
+	TabPublish  = 'u'
+	TabCommit   = 'k'
 )
 
 // TimeKey encodes a Unix time so that byte order is time order.
@@ -147,4 +151,25 @@ func PrefixEnd(p []byte) []byte {
 		}
 	}
 	return nil
+}
+
+// PublishKey indexes a publication by topic and block time.
+func PublishKey(topic string, t int64, txid [32]byte) []byte {
+	return key(TabPublish, []byte(topic), []byte{0}, u64(TimeKey(t)), txid[:8])
+}
+
+// PublishRange bounds a topic's publications.
+func PublishRange(topic string) (lo, hi []byte) {
+	lo = key(TabPublish, []byte(topic), []byte{0})
+	return lo, PrefixEnd(lo)
+}
+
+// CommitKey indexes a commitment root by scheme and period.
+func CommitKey(scheme string, period int64, txid [32]byte) []byte {
+	return key(TabCommit, []byte(scheme), []byte{0}, u64(TimeKey(period)), txid[:8])
+}
+
+// CommitRange bounds a scheme's commitment roots for periods in [from, to].
+func CommitRange(scheme string, from, to int64) (lo, hi []byte) {
+	return key(TabCommit, []byte(scheme), []byte{0}, u64(TimeKey(from))), key(TabCommit, []byte(scheme), []byte{0}, u64(TimeKey(to)+1))
 }
