@@ -1,0 +1,61 @@
+package validate
+
+// Decision is the outcome of the longest-chain rule for one person and
+// window.
+type Decision struct {
+	Chain    []int // the winning chain (indexes into the sorted records)
+	Rejected []int // records off it
+	Weight   int64
+	// Rival is the strongest other story: the feasible chain that holds
+	// as many of the rejected records as possible, and among those the
+	// heaviest (seed 000 fig. 12: the branch of the lent card's swipes).
+	// Empty when nothing was rejected.
+	Rival       []int
+	RivalWeight int64
+	// Z is the winner's lead over the rival in records: the z of eq. (1)-(4).
+	Z int
+}
+
+// Decide applies the longest-chain rule to rs (sorted by Sort). ok is false
+// when the forced records cannot all be on one chain, which the state
+// machine's admission checks rule out.
+func Decide(rs []Rec, rules Rules) (Decision, bool) {
+	res := Best(rs, rules)
+	if !res.OK {
+		return Decision{}, false
+	}
+	d := Decision{Chain: res.Chain, Weight: res.Weight}
+	on := make([]bool, len(rs))
+	for _, k := range res.Chain {
+		on[k] = true
+	}
+	for i := range rs {
+		if !on[i] {
+			d.Rejected = append(d.Rejected, i)
+		}
+	}
+	if len(d.Rejected) == 0 {
+		return d, true
+	}
+	// Each rejected record earns a bonus larger than all weights together,
+	// so the best chain under the bonus holds the most rejected records.
+	var bonus int64 = 1
+	for i := range rs {
+		bonus += rs[i].Weight
+	}
+	alt := make([]Rec, len(rs))
+	copy(alt, rs)
+	for i := range alt {
+		alt[i].Forced = false
+		if !on[i] {
+			alt[i].Weight += bonus
+		}
+	}
+	b := Best(alt, rules)
+	d.Rival = b.Chain
+	for _, k := range b.Chain {
+		d.RivalWeight += rs[k].Weight
+	}
+	d.Z = len(d.Chain) - len(d.Rival)
+	return d, true
+}
