@@ -248,7 +248,9 @@ type UploadError struct {
 	Err  error
 }
 
-func (e *UploadError) Error() string { return fmt.Sprintf("upload of participant %d: %v", e.From, e.Err) }
+func (e *UploadError) Error() string {
+	return fmt.Sprintf("upload of participant %d: %v", e.From, e.Err)
+}
 func (e *UploadError) Unwrap() error { return e.Err }
 
 // ErrSignature is an UploadError's cause when the signature is wrong.

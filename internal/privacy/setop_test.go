@@ -160,7 +160,7 @@ func TestTamperedShareNamed(t *testing.T) {
 	t.Parallel()
 	visits := [][]bool{{true, false}, {false, false}, {true, true}}
 	for name, alter := range map[string]func(ss *session){
-		"bit flip": func(ss *session) { ss.shares[1][0].Box[20] ^= 1 },
+		"bit flip":  func(ss *session) { ss.shares[1][0].Box[20] ^= 1 },
 		"truncated": func(ss *session) { ss.shares[1][0].Box = ss.shares[1][0].Box[:10] },
 		"missing":   func(ss *session) { ss.shares[1] = ss.shares[1][1:] },
 		// A box sealed for recipient 2, relabelled as meant for 1.
