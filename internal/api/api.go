@@ -51,6 +51,9 @@ type Server struct {
 	log   *slog.Logger
 	token string
 	rb    *report.Builder
+
+	// privacy
+	priv *privacyState
 }
 
 // MaxBody bounds a request body.
@@ -72,6 +75,7 @@ func New(n *node.Node, log *slog.Logger) http.Handler {
 	mux.HandleFunc("POST /v1/trace/contacts", s.wrap(true, s.contacts))
 	mux.HandleFunc("GET /v1/cases", s.wrap(true, s.cases))
 	mux.HandleFunc("GET /v1/verify", s.wrap(true, s.verify))
+	s.privacyRoutes(mux)
 	// The path is not echoed: it could carry what a caller should not
 	// have put in a URL.
 	mux.HandleFunc("/", s.wrap(false, func(r *http.Request) (any, error) {

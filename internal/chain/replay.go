@@ -53,7 +53,11 @@ func Replay(src store.Reader, dst *store.DB, gen *state.Genesis, params state.Pa
 				return stateHash, bad("transaction %d is refused on replay: %v", i, err)
 			}
 		}
-		next := blk.Finish(stateHash)
+		next, err := blk.Finish(stateHash)
+		if err != nil {
+			b.Discard()
+			return stateHash, err
+		}
 		if next != hdr.StateHash {
 			b.Discard()
 			return stateHash, bad("replayed state hash %s differs from the header's %s", next.String()[:16], hdr.StateHash.String()[:16])

@@ -212,7 +212,8 @@ func TestDemo(t *testing.T) {
 	for _, want := range []string{
 		"52 persons, 52 contacts",
 		"ground truth, worked case: 1 cases, 52 contacts expected, 52 found: MATCH",
-		"toll-hubei-henan-1",
+		"toll_gate       plate    -     rejected",
+		"z = 1, P(rival is true) = 0.2045873",
 		"taxi-沪F54321",
 		"mall-joycity-sh/ferris-wheel-cabin-12",
 		"verify: ok",

@@ -100,10 +100,12 @@ func (e *env) demo(dir string, cfg sim.Config) error {
 		}
 	}
 
-	e.step("5. trace the patient: 30-day trajectory and close contacts")
+	e.step("5. trace the patient: 30-day trajectory (with records validation rejected) and close contacts")
 	b := &report.Builder{N: n, Now: time.Now}
 	q := report.Query{Person: "id:" + sim.WorkedCasePatient, From: "2019-12-22", To: "2020-01-21"}
-	tr, err := b.Trajectory(q)
+	all := q
+	all.All = true
+	tr, err := b.Trajectory(all)
 	if err != nil {
 		return err
 	}
@@ -161,7 +163,7 @@ func (e *env) demo(dir string, cfg sim.Config) error {
 		}
 		fmt.Fprintf(w, "proof: the patient's first record %s… is leaf %d of %d in block %d: ok\n", caseTx[:16], p.Index, p.Size, p.Header.Height)
 	}
-	fmt.Fprintf(w, "\nThe worked case's toll-gate record (the patient's car, driven by someone else\nfar away) is still on the trajectory: validation of physically impossible\nrecords is the next step of the roadmap.\n")
+	fmt.Fprintf(w, "\nThe toll-gate record (the patient's car, driven by the husband 650 km away)\nis rejected by the longest-chain rule: it stays on the ledger as evidence but\nleaves the trajectory and the contacts.\n")
 	return nil
 }
 

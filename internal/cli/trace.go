@@ -78,6 +78,9 @@ func (e *env) traceSub(what, short string) *cobra.Command {
 	c.Flags().StringVar(&q.To, "to", "", "end of the window (RFC 3339 or YYYY-MM-DD; default now)")
 	c.Flags().StringVar(&nodeURL, "node", "", "query the running node at this URL instead of opening the store")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON (the API's format)")
+	if what == "trajectory" {
+		c.Flags().BoolVar(&q.All, "all", false, "also show records that do not count (rejected by validation, annulled or amended), with the reason")
+	}
 	if what == "contacts" {
 		c.Flags().StringVar(&q.MinOverlap, "min-overlap", "", "least time together off transport (default trace.min_overlap, 15m)")
 	}

@@ -296,12 +296,16 @@ func (s *Solo) commit(v verified) ([]Receipt, error) {
 	if len(raws) == 0 {
 		return receipts, nil // nothing accepted: no block
 	}
+	stateHash, err := blk.Finish(head.StateHash)
+	if err != nil {
+		return nil, err
+	}
 	h := &ledger.Header{
 		Version: ledger.BlockVersion, Height: height, PrevHash: head.Hash,
 		MerkleRoot: ledger.MerkleRoot(leaves), Time: now,
 		ChainID: s.gen.ChainID, Region: s.gen.Region,
 		NumTxs: uint32(len(raws)), TxBytes: size,
-		StateHash: blk.Finish(head.StateHash),
+		StateHash: stateHash,
 	}
 	if err := chain.WriteBlock(b, &s.gen, h, raws); err != nil {
 		return nil, err

@@ -99,3 +99,53 @@ func TestLerp(t *testing.T) {
 		t.Fatalf("mid = %v", m)
 	}
 }
+
+// TestSegMeters: distances between segments, against the point distance
+// and known geometry.
+func TestSegMeters(t *testing.T) {
+	t.Parallel()
+	wuhan, shanghai, toll, nanjing := p(30.607, 114.424), p(31.25, 121.4555), p(31.7, 114.1), p(32.03, 118.78)
+	guangzhou := p(23.13, 113.26)
+	line := Segment{wuhan, shanghai}
+	cases := []struct {
+		name   string
+		s, u   Segment
+		lo, hi int64 // metres
+	}{
+		{"point_point_is_Meters", At(wuhan), At(shanghai), Meters(wuhan, shanghai), Meters(wuhan, shanghai)},
+		{"a_station_on_the_line", line, At(wuhan), 0, 8},
+		{"nanjing_near_the_line", line, At(nanjing), 100000, 160000},
+		{"toll_gate_off_the_wuhan_end", line, At(toll), 100000, 150000},
+		{"guangzhou_far_from_the_line", line, At(guangzhou), 750000, 900000},
+		{"crossing_segments", Segment{p(30, 114), p(31, 115)}, Segment{p(31, 114), p(30, 115)}, 0, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := SegMeters(c.s, c.u)
+			if got < c.lo || got > c.hi {
+				t.Fatalf("SegMeters = %d, want [%d, %d]", got, c.lo, c.hi)
+			}
+			if back := SegMeters(c.u, c.s); back < got-16 || back > got+16 {
+				t.Fatalf("not symmetric: %d vs %d", got, back)
+			}
+		})
+	}
+}
+
+// TestSegMetersRandomPointCase: a segment reduced to a point agrees with
+// the point distance within the planar resolution and approximation.
+func TestSegMetersRandomPointCase(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(5, 5))
+	for i := 0; i < 5000; i++ {
+		a := p(rng.Float64()*100-50, rng.Float64()*300-150)
+		b := Point{a.LatE6 + int64(rng.IntN(2e6)) - 1e6, a.LonE6 + int64(rng.IntN(2e6)) - 1e6}
+		c := Point{a.LatE6 + int64(rng.IntN(2e6)) - 1e6, a.LonE6 + int64(rng.IntN(2e6)) - 1e6}
+		// Distance from c to the segment ab is at most the distance to
+		// either end, and at least zero.
+		d := SegMeters(Segment{a, b}, At(c))
+		if m := min(Meters(a, c), Meters(b, c)); d > m+m/200+2*unit+2 || d < 0 {
+			t.Fatalf("segment %v-%v to %v: %d, ends %d %d", a, b, c, d, Meters(a, c), Meters(b, c))
+		}
+	}
+}

@@ -259,6 +259,9 @@ func (im *Importer) site(j *job, s *record.Site) error {
 		return err
 	}
 	b := &ledger.RegisterSite{Site: s.Site, Kind_: s.Kind, Name: s.Name, LatE6: e6(s.Lat), LonE6: e6(s.Lon), Region: s.Region, Parent: s.Parent}
+	if s.Origin != nil {
+		b.Route = &ledger.Route{FromLatE6: e6(s.Origin[0]), FromLonE6: e6(s.Origin[1]), ToLatE6: e6(s.Destination[0]), ToLonE6: e6(s.Destination[1])}
+	}
 	copy(b.Key[:], k.Public().(ed25519.PublicKey))
 	j.tx = ledger.NewTx(b)
 	j.keys = []ed25519.PrivateKey{im.home.Authority()}

@@ -28,6 +28,8 @@ func sampleTxs() []*Tx {
 		&Case{Person: ref, Status: "confirmed", Onset: "2020-01-20", Reported: 1579572000, By: "hospital-1"},
 		&Publish{Topic: "privacy/result", Payload: []byte(`{"op":"union","result":["u1"]}`)},
 		&CommitRoot{Scheme: "places-v1", Period: 1579478400, Count: 20, Root: Hash{5}},
+		&CloseWindows{Until: 1579600000},
+		&RegisterSite{Site: "G1234", Kind_: "train", LatE6: 30590000, LonE6: 114300000, Key: [32]byte{8}, Route: &Route{30610000, 114420000, 31250000, 121460000}},
 	}
 	var out []*Tx
 	for i, b := range bodies {

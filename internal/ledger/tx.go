@@ -16,13 +16,16 @@ type Kind uint8
 
 // Transaction kinds.
 const (
-	KindRegisterSite Kind = 1 // the authority registers a site and its key
-	KindBindIdentity Kind = 2 // the authority binds alias pseudonyms to a person
-	KindVisit        Kind = 3 // a site records a presence
-	KindMove         Kind = 4 // two sites record a movement between them
-	KindCase         Kind = 5 // a hospital reports a case
-	KindPublish      Kind = 6 // the authority publishes public information
-	KindCommitRoot   Kind = 7 // the authority anchors a period's visit commitments
+	KindRegisterSite Kind = 1  // the authority registers a site and its key
+	KindBindIdentity Kind = 2  // the authority binds alias pseudonyms to a person
+	KindVisit        Kind = 3  // a site records a presence
+	KindMove         Kind = 4  // two sites record a movement between them
+	KindCase         Kind = 5  // a hospital reports a case
+	KindPublish      Kind = 6  // the authority publishes public information
+	KindCommitRoot   Kind = 7  // the authority anchors a period's visit commitments
+	KindCloseWindows Kind = 8  // the authority advances the validation clock
+	KindCorrection   Kind = 9  // an authority proposes to annul or amend a record
+	KindApproval     Kind = 10 // an authority approves a correction
 )
 
 func (k Kind) String() string {
@@ -41,6 +44,12 @@ func (k Kind) String() string {
 		return "publish"
 	case KindCommitRoot:
 		return "commit_root"
+	case KindCloseWindows:
+		return "close_windows"
+	case KindCorrection:
+		return "correction"
+	case KindApproval:
+		return "approval"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -93,7 +102,10 @@ type Body interface {
 }
 
 // RegisterSite registers a site, its place and the key it signs with.
-// Coordinates are micro-degrees so that the encoding stays integral.
+// Coordinates are micro-degrees so that the encoding stays integral. A
+// vehicle (train, flight, bus...) may give its route: where it starts and
+// where it ends, which is where a passenger is at the start and end of a
+// ride.
 type RegisterSite struct {
 	Site   string
 	Kind_  string
@@ -103,6 +115,12 @@ type RegisterSite struct {
 	Region string
 	Parent string
 	Key    [32]byte
+	Route  *Route
+}
+
+// Route is a vehicle's origin and destination in micro-degrees.
+type Route struct {
+	FromLatE6, FromLonE6, ToLatE6, ToLonE6 int32
 }
 
 func (*RegisterSite) Kind() Kind   { return KindRegisterSite }
@@ -116,6 +134,15 @@ func (b *RegisterSite) encode(e *encoder) {
 	e.str(b.Region)
 	e.str(b.Parent)
 	e.raw(b.Key[:])
+	if b.Route == nil {
+		e.u8(0)
+		return
+	}
+	e.u8(1)
+	e.i32(b.Route.FromLatE6)
+	e.i32(b.Route.FromLonE6)
+	e.i32(b.Route.ToLatE6)
+	e.i32(b.Route.ToLonE6)
 }
 func (b *RegisterSite) decode(d *decoder) {
 	b.Site = d.str("site", maxStr)
@@ -126,6 +153,13 @@ func (b *RegisterSite) decode(d *decoder) {
 	b.Region = d.str("region", 32)
 	b.Parent = d.str("parent", maxStr)
 	b.Key = d.hash("key")
+	switch d.u8("route flag") {
+	case 0:
+	case 1:
+		b.Route = &Route{FromLatE6: d.i32("route"), FromLonE6: d.i32("route"), ToLatE6: d.i32("route"), ToLonE6: d.i32("route")}
+	default:
+		d.fail("route flag must be 0 or 1")
+	}
 }
 
 // BindIdentity binds alias pseudonyms to a person pseudonym. Aliases must be
@@ -332,6 +366,19 @@ func (b *CommitRoot) decode(d *decoder) {
 	b.Root = d.hash("root")
 }
 
+// CloseWindows advances the validation clock to Until (Unix seconds):
+// windows ending before Until minus the grace period may close even if no
+// record that late has arrived. The authority sends it after importing
+// historical data, so that the last days are decided too.
+type CloseWindows struct {
+	Until int64
+}
+
+func (*CloseWindows) Kind() Kind          { return KindCloseWindows }
+func (*CloseWindows) Signers() int        { return 1 }
+func (b *CloseWindows) encode(e *encoder) { e.i64(b.Until) }
+func (b *CloseWindows) decode(d *decoder) { b.Until = d.i64("until") }
+
 func newBody(k Kind) Body {
 	switch k {
 	case KindRegisterSite:
@@ -348,6 +395,8 @@ func newBody(k Kind) Body {
 		return new(Publish)
 	case KindCommitRoot:
 		return new(CommitRoot)
+	case KindCloseWindows:
+		return new(CloseWindows)
 	}
 	return nil
 }

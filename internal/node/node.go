@@ -55,10 +55,10 @@ func Open(h *home.Home, log *slog.Logger, o Options) (*Node, error) {
 		}
 		return nil, err
 	}
-	params := state.Params{MaxPresence: h.Config.Rules.MaxPresence.Duration, MaxFutureSkew: h.Config.Rules.MaxFutureSkew.Duration}
+	params := h.Config.Params()
 	m := state.New(db, h.Genesis, params)
 	n := &Node{Home: h, DB: db, Machine: m, Log: log, Pseud: h.Pseudonymizer(), Vault: h.Vault(),
-		Query: trace.New(db, trace.Rules{MinOverlap: h.Config.Trace.MinOverlap.Duration, MaxPresence: params.MaxPresence})}
+		Query: trace.New(db, trace.Rules{MinOverlap: h.Config.Trace.MinOverlap.Duration, MaxPresence: params.MaxPresence, Validation: params.Validation})}
 	if !o.NoEngine {
 		cfg := engine.SoloConfig{Interval: h.Config.Engine.BlockInterval.Duration, MaxTxs: h.Config.Engine.MaxBlockTxs, MaxBytes: h.Config.Engine.MaxBlockBytes}
 		if o.Solo != nil {

@@ -63,6 +63,11 @@ type Site struct {
 	Lon    float64 `json:"lon"`
 	Region string  `json:"region,omitempty"`
 	Parent string  `json:"parent,omitempty"`
+	// Origin and Destination are a vehicle's route, [lat, lon] each: where
+	// a passenger is at the start and at the end of a ride. A carriage
+	// without its own inherits its train's.
+	Origin      *[2]float64 `json:"origin,omitempty"`
+	Destination *[2]float64 `json:"destination,omitempty"`
 }
 
 // Identity binds aliases ("phone:...", "plate:...") to one canonical id.
@@ -112,30 +117,32 @@ var CaseStatuses = []string{"suspected", "confirmed", "recovered", "deceased", "
 
 // raw is the union of all fields, used for decoding with a strict field set.
 type raw struct {
-	Type     string   `json:"type"`
-	Site     string   `json:"site"`
-	Kind     string   `json:"kind"`
-	Name     string   `json:"name"`
-	Lat      *float64 `json:"lat"`
-	Lon      *float64 `json:"lon"`
-	Region   string   `json:"region"`
-	Parent   string   `json:"parent"`
-	ID       string   `json:"id"`
-	Aliases  []string `json:"aliases"`
-	Person   string   `json:"person"`
-	In       string   `json:"in"`
-	Out      string   `json:"out"`
-	Via      string   `json:"via"`
-	Role     string   `json:"role"`
-	From     string   `json:"from"`
-	To       string   `json:"to"`
-	Depart   string   `json:"depart"`
-	Arrive   string   `json:"arrive"`
-	Status   string   `json:"status"`
-	Onset    string   `json:"onset"`
-	Reported string   `json:"reported"`
-	By       string   `json:"by"`
-	Tx       string   `json:"tx"`
+	Type     string      `json:"type"`
+	Site     string      `json:"site"`
+	Kind     string      `json:"kind"`
+	Name     string      `json:"name"`
+	Lat      *float64    `json:"lat"`
+	Lon      *float64    `json:"lon"`
+	Region   string      `json:"region"`
+	Parent   string      `json:"parent"`
+	Origin   *[2]float64 `json:"origin"`
+	Dest     *[2]float64 `json:"destination"`
+	ID       string      `json:"id"`
+	Aliases  []string    `json:"aliases"`
+	Person   string      `json:"person"`
+	In       string      `json:"in"`
+	Out      string      `json:"out"`
+	Via      string      `json:"via"`
+	Role     string      `json:"role"`
+	From     string      `json:"from"`
+	To       string      `json:"to"`
+	Depart   string      `json:"depart"`
+	Arrive   string      `json:"arrive"`
+	Status   string      `json:"status"`
+	Onset    string      `json:"onset"`
+	Reported string      `json:"reported"`
+	By       string      `json:"by"`
+	Tx       string      `json:"tx"`
 }
 
 // ErrEmpty is returned by Parse for a blank line, which importers skip.
@@ -256,7 +263,21 @@ func parseSite(r *raw) (*Site, error) {
 			return nil, err
 		}
 	}
-	return &Site{Site: r.Site, Kind: r.Kind, Name: r.Name, Lat: *r.Lat, Lon: *r.Lon, Region: r.Region, Parent: r.Parent}, nil
+	if (r.Origin == nil) != (r.Dest == nil) {
+		if r.Origin == nil {
+			return nil, fieldErr("origin", "required with destination")
+		}
+		return nil, fieldErr("destination", "required with origin")
+	}
+	for _, f := range []struct {
+		name string
+		p    *[2]float64
+	}{{"origin", r.Origin}, {"destination", r.Dest}} {
+		if f.p != nil && (f.p[0] < -90 || f.p[0] > 90 || f.p[1] < -180 || f.p[1] > 180) {
+			return nil, fieldErr(f.name, "must be [lat, lon] within [-90, 90] and [-180, 180]")
+		}
+	}
+	return &Site{Site: r.Site, Kind: r.Kind, Name: r.Name, Lat: *r.Lat, Lon: *r.Lon, Region: r.Region, Parent: r.Parent, Origin: r.Origin, Destination: r.Dest}, nil
 }
 
 func knownKind(k string) bool {

@@ -16,6 +16,8 @@ import (
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/node"
 	"github.com/epiledger/epiledger/internal/record"
+	"github.com/epiledger/epiledger/internal/state"
+	"github.com/epiledger/epiledger/internal/validate"
 )
 
 // Query is a trace request.
@@ -24,6 +26,9 @@ type Query struct {
 	From       string `json:"from,omitempty"`
 	To         string `json:"to,omitempty"`
 	MinOverlap string `json:"min_overlap,omitempty"`
+	// All includes records that do not count (rejected, annulled,
+	// amended) in a trajectory, with their status and reason.
+	All bool `json:"all,omitempty"`
 }
 
 // Window is a resolved query window.
@@ -68,6 +73,8 @@ func parseTime(field, s string, loc *time.Location, end bool) (time.Time, error)
 
 // Entry is a trajectory row.
 type Entry struct {
+	Status   string `json:"status"`
+	Reason   string `json:"reason,omitempty"`
 	Kind     string `json:"kind"`
 	Site     string `json:"site"`
 	SiteKind string `json:"site_kind"`
@@ -154,7 +161,7 @@ func (b *Builder) Trajectory(q Query) (*Trajectory, error) {
 	if err != nil {
 		return nil, err
 	}
-	es, err := b.N.Query.Trajectory(p, w.From.Unix(), w.To.Unix())
+	es, err := b.N.Query.Trajectory(p, w.From.Unix(), w.To.Unix(), q.All)
 	if err != nil {
 		return nil, err
 	}
@@ -164,10 +171,28 @@ func (b *Builder) Trajectory(q Query) (*Trajectory, error) {
 	}
 	out := &Trajectory{Person: id, Pseudonym: p.String(), From: b.ts(w.From.Unix()), To: b.ts(w.To.Unix()), Entries: []Entry{}}
 	for _, e := range es {
-		out.Entries = append(out.Entries, Entry{Kind: e.Kind, Site: e.Site, SiteKind: e.SiteKind, To: e.To,
-			In: b.ts(e.In), Out: b.ts(e.Out), Via: e.Via, Role: e.Role, Tx: e.TxID.String()})
+		row := Entry{Status: e.Status, Kind: e.Kind, Site: e.Site, SiteKind: e.SiteKind, To: e.To,
+			In: b.ts(e.In), Out: b.ts(e.Out), Via: e.Via, Role: e.Role, Tx: e.TxID.String()}
+		if e.Status == "rejected" {
+			d, err := b.N.Query.DecisionOf(e.TxID)
+			if err != nil {
+				return nil, err
+			}
+			if d != nil {
+				row.Reason = b.reason(d)
+			}
+		}
+		out.Entries = append(out.Entries, row)
 	}
 	return out, nil
+}
+
+// reason says why a record was rejected: which chain won, by how much,
+// and how likely the rival is to be the true story.
+func (b *Builder) reason(d *state.Decision) string {
+	q := b.N.Home.Config.Validation.Q
+	return fmt.Sprintf("off the winning chain of the window %s (person block #%d %s…): the winner has %d records (weight %d), the best rival %d (weight %d); z = %d, P(rival is true) = %.7f at q = %g",
+		short(b.ts(d.WindowStart)), d.PersonBlock, d.PersonBlockH.String()[:12], len(d.Chain), d.Weight, len(d.Rival), d.RivalWeight, d.Z, validate.CatchUp(q, int(d.Z)), q)
 }
 
 // Contacts builds the contacts report.
@@ -251,15 +276,25 @@ func name(id, pseudonym string) string {
 func WriteTrajectory(w io.Writer, t *Trajectory) error {
 	fmt.Fprintf(w, "Trajectory of %s from %s to %s: %d records\n\n", name(t.Person, t.Pseudonym), short(t.From), short(t.To), len(t.Entries))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "#\tIN\tOUT\tSITE\tKIND\tVIA\tROLE")
+	fmt.Fprintln(tw, "#\tIN\tOUT\tSITE\tKIND\tVIA\tROLE\tSTATUS")
+	var reasons []string
 	for i, e := range t.Entries {
 		site, kind := e.Site, e.SiteKind
 		if e.Kind == "move" {
 			site, kind = e.Site+" -> "+e.To, "move"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", i+1, short(e.In), short(e.Out), site, kind, dash(e.Via), dash(e.Role))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", i+1, short(e.In), short(e.Out), site, kind, dash(e.Via), dash(e.Role), e.Status)
+		if e.Reason != "" {
+			reasons = append(reasons, fmt.Sprintf("  #%d %s: %s", i+1, e.Status, e.Reason))
+		}
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, r := range reasons {
+		fmt.Fprintln(w, r)
+	}
+	return nil
 }
 
 // WriteContacts prints a contact list as a table.

@@ -61,7 +61,11 @@ func WorkedCase(w *record.Writer) (*Truth, error) {
 		return wd.addSite(record.Site{Site: id, Kind: kind, Name: name, Lat: lat, Lon: lon, Region: region, Parent: parent})
 	}
 	const shLat, shLon = 31.2497, 121.4555 // Shanghai railway station
-	site(wcTrain, "train", "G1234 Wuhan-Shanghai", shLat, shLon, "310100", "")
+	// The train's route (Wuhan station to Shanghai station) places a
+	// passenger at Wuhan when boarding and at Shanghai when alighting; its
+	// carriages inherit it.
+	wd.addSite(record.Site{Site: wcTrain, Kind: "train", Name: "G1234 Wuhan-Shanghai", Lat: shLat, Lon: shLon, Region: "310100",
+		Origin: &[2]float64{30.6070, 114.4244}, Destination: &[2]float64{shLat, shLon}})
 	car4 := site(wcCar4, "train_carriage", "G1234 car 4", shLat, shLon, "310100", wcTrain)
 	car5 := site(wcCar5, "train_carriage", "G1234 car 5", shLat, shLon, "310100", wcTrain)
 	car6 := site(wcCar6, "train_carriage", "G1234 car 6", shLat, shLon, "310100", wcTrain)

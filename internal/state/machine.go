@@ -45,20 +45,6 @@ func (g *Genesis) Hash() ledger.Hash {
 	return out
 }
 
-// Params are the deployment's rules. They are part of consensus: every node
-// of a chain must use the same values.
-type Params struct {
-	// MaxPresence is the longest presence a visit may record.
-	MaxPresence time.Duration
-	// MaxFutureSkew is how far past the block time a record may start.
-	MaxFutureSkew time.Duration
-}
-
-// DefaultParams are the defaults stated in the config file.
-func DefaultParams() Params {
-	return Params{MaxPresence: 30 * 24 * time.Hour, MaxFutureSkew: 10 * time.Minute}
-}
-
 // Rejection is why a transaction was refused. Code is stable and
 // machine-readable; Field names the offending field; Msg is for people and
 // never contains a personal identifier.
@@ -99,11 +85,12 @@ type Machine struct {
 
 	mu    sync.RWMutex
 	sites map[string]*Site // committed sites; sites never change once registered
+	byNum map[uint32]*Site
 }
 
 // New returns a machine over db.
 func New(db *store.DB, gen Genesis, params Params) *Machine {
-	return &Machine{db: db, gen: gen, params: params, sites: map[string]*Site{}}
+	return &Machine{db: db, gen: gen, params: params, sites: map[string]*Site{}, byNum: map[uint32]*Site{}}
 }
 
 // Genesis returns the chain's genesis.
@@ -123,19 +110,37 @@ type Block struct {
 	idx    uint32
 	h      hash.Hash
 	added  map[string]*Site // sites registered in this block
+	byNum  map[uint32]*Site
 	nsites uint32
+
+	pending    map[string]bool // pending-window markers written in this block
+	siteHeads  map[uint32]*siteHead
+	clock      int64 // the data clock: latest record time seen
+	clockDirty bool
+
+	// Closed counts the person windows this block closed (for metrics and
+	// benchmarks).
+	Closed int
 }
 
 // Begin starts applying the block at height with the header time (Unix
 // nanoseconds) into batch b.
 func (m *Machine) Begin(b *store.Batch, height uint64, timeNanos int64) (*Block, error) {
-	blk := &Block{m: m, b: b, height: height, now: timeNanos / 1e9, h: sha256.New(), added: map[string]*Site{}}
+	blk := &Block{m: m, b: b, height: height, now: timeNanos / 1e9, h: sha256.New(), added: map[string]*Site{}, byNum: map[uint32]*Site{},
+		pending: map[string]bool{}, siteHeads: map[uint32]*siteHead{}, clock: minTime}
 	v, ok, err := b.Get(store.CounterKey("sites"))
 	if err != nil {
 		return nil, err
 	}
 	if ok {
 		blk.nsites = binary.BigEndian.Uint32(v)
+	}
+	v, ok, err = b.Get(store.CounterKey("clock"))
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		blk.clock = int64(binary.BigEndian.Uint64(v))
 	}
 	return blk, nil
 }
@@ -152,16 +157,37 @@ func (blk *Block) set(k, v []byte) error {
 	return blk.b.Set(k, v)
 }
 
-// Finish returns the state hash after the block: a hash chain over the
-// previous state hash and every state write of the block, in order.
-func (blk *Block) Finish(prev ledger.Hash) ledger.Hash {
+// del deletes a key through the batch and the state hash.
+func (blk *Block) del(k []byte) error {
+	var n [4]byte
+	binary.BigEndian.PutUint32(n[:], uint32(len(k)))
+	blk.h.Write([]byte{0xff})
+	blk.h.Write(n[:])
+	blk.h.Write(k)
+	return blk.b.Delete(k)
+}
+
+// Finish ends the block: it closes the validation windows that are due
+// (the longest-chain rule, person blocks), writes what the block cached,
+// and returns the state hash after the block: a hash chain over the
+// previous state hash and every state write of the block, in order. An
+// error is a store failure; the block must be abandoned.
+func (blk *Block) Finish(prev ledger.Hash) (ledger.Hash, error) {
+	if blk.m.params.Validation.Enabled {
+		if err := blk.closeWindows(); err != nil {
+			return ledger.Hash{}, err
+		}
+	}
+	if err := blk.flush(); err != nil {
+		return ledger.Hash{}, err
+	}
 	h := sha256.New()
 	h.Write([]byte("epiledger/v1/state\x00"))
 	h.Write(prev[:])
 	h.Write(blk.h.Sum(nil))
 	var out ledger.Hash
 	h.Sum(out[:0])
-	return out
+	return out, nil
 }
 
 // Committed must be called after the engine committed the batch; it makes
@@ -170,6 +196,7 @@ func (blk *Block) Committed() {
 	blk.m.mu.Lock()
 	for id, s := range blk.added {
 		blk.m.sites[id] = s
+		blk.m.byNum[s.Num] = s
 	}
 	blk.m.mu.Unlock()
 }
@@ -207,6 +234,11 @@ func (blk *Block) Apply(tx *ledger.Tx, sigErr error) error {
 		err = blk.publish(tx, id, b)
 	case *ledger.CommitRoot:
 		err = blk.commitRoot(tx, id, b)
+	case *ledger.CloseWindows:
+		err = blk.requireAuthority(tx)
+		if err == nil {
+			blk.advanceClock(b.Until)
+		}
 	default:
 		err = reject(CodeInvalid, "kind", "unsupported transaction kind %s", tx.Body.Kind())
 	}
@@ -252,16 +284,36 @@ func (blk *Block) registerSite(tx *ledger.Tx, b *ledger.RegisterSite) error {
 	} else if s != nil {
 		return reject(CodeConflict, "site", "site %q is already registered", b.Site)
 	}
+	var parent *Site
 	if b.Parent != "" {
-		if p, err := blk.site(b.Parent); err != nil {
+		p, err := blk.site(b.Parent)
+		if err != nil {
 			return err
-		} else if p == nil {
+		}
+		if p == nil {
 			return reject(CodeUnknownSite, "parent", "parent site %q is not registered", b.Parent)
 		}
+		parent = p
+	}
+	route := b.Route
+	if route != nil {
+		for _, c := range []struct {
+			v   int32
+			lim int32
+		}{{route.FromLatE6, 90e6}, {route.FromLonE6, 180e6}, {route.ToLatE6, 90e6}, {route.ToLonE6, 180e6}} {
+			if c.v < -c.lim || c.v > c.lim {
+				return reject(CodeInvalid, "route", "route coordinates out of range")
+			}
+		}
+	} else if parent != nil {
+		route = parent.Route // a carriage runs where its train runs
 	}
 	blk.nsites++
 	s := &Site{ID: b.Site, Num: blk.nsites, Kind: b.Kind_, Name: b.Name, LatE6: b.LatE6, LonE6: b.LonE6,
-		Region: b.Region, Parent: b.Parent, Key: b.Key}
+		Region: b.Region, Parent: b.Parent, Key: b.Key, Route: route}
+	if parent != nil {
+		s.ParentNum = parent.Num
+	}
 	if err := blk.set(store.SiteKey(s.ID), encodeSite(s)); err != nil {
 		return err
 	}
@@ -271,6 +323,7 @@ func (blk *Block) registerSite(tx *ledger.Tx, b *ledger.RegisterSite) error {
 	var n [4]byte
 	binary.BigEndian.PutUint32(n[:], blk.nsites)
 	blk.added[s.ID] = s
+	blk.byNum[s.Num] = s
 	return blk.set(store.CounterKey("sites"), n[:])
 }
 
@@ -333,7 +386,42 @@ func (m *Machine) committedSite(r store.Reader, id string) (*Site, error) {
 	}
 	m.mu.Lock()
 	m.sites[id] = s
+	m.byNum[s.Num] = s
 	m.mu.Unlock()
+	return s, nil
+}
+
+// siteAt returns the site with number num, seeing this block's
+// registrations.
+func (blk *Block) siteAt(num uint32) (*Site, error) {
+	if s := blk.byNum[num]; s != nil {
+		return s, nil
+	}
+	return blk.m.SiteByNum(blk.b, num)
+}
+
+// SiteByNum returns the committed site with number num, read through r.
+func (m *Machine) SiteByNum(r store.Reader, num uint32) (*Site, error) {
+	m.mu.RLock()
+	s := m.byNum[num]
+	m.mu.RUnlock()
+	if s != nil {
+		return s, nil
+	}
+	id, ok, err := r.Get(store.SiteNumKey(num))
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("%w: site number %d has no site", store.ErrCorrupt, num)
+	}
+	s, err = m.committedSite(r, string(id))
+	if err != nil {
+		return nil, err
+	}
+	if s == nil {
+		return nil, fmt.Errorf("%w: site %q has no record", store.ErrCorrupt, id)
+	}
 	return s, nil
 }
 
@@ -391,65 +479,6 @@ func (blk *Block) checkNotFuture(field string, t int64) error {
 	return nil
 }
 
-func (blk *Block) visit(tx *ledger.Tx, id ledger.Hash, b *ledger.Visit) error {
-	s, err := blk.signingSite("site", b.Site, tx.Sigs[0].Key)
-	if err != nil {
-		return err
-	}
-	if err := blk.checkTimes("in", "out", b.In, b.Out); err != nil {
-		return err
-	}
-	p, err := blk.person("person", b.Person)
-	if err != nil {
-		return err
-	}
-	pr := &Presence{Kind: PresenceVisit, Site: s.Num, Person: p, In: b.In, Out: b.Out, Via: b.Via, Role: b.Role, TxID: id}
-	enc := encodePresence(pr)
-	if err := blk.set(store.PersonKey(p, b.In, id), enc); err != nil {
-		return err
-	}
-	if err := blk.set(store.SiteIdxKey(s.Num, b.In, id), enc); err != nil {
-		return err
-	}
-	return blk.growSiteDur(s.Num, b.Out-b.In)
-}
-
-// growSiteDur keeps the longest presence per site, which bounds how far
-// back a contact query must scan a site's index.
-func (blk *Block) growSiteDur(num uint32, d int64) error {
-	k := store.SiteDurKey(num)
-	v, ok, err := blk.b.Get(k)
-	if err != nil {
-		return err
-	}
-	if ok && int64(binary.BigEndian.Uint64(v)) >= d {
-		return nil
-	}
-	var n [8]byte
-	binary.BigEndian.PutUint64(n[:], uint64(d))
-	return blk.set(k, n[:])
-}
-
-func (blk *Block) move(tx *ledger.Tx, id ledger.Hash, b *ledger.Move) error {
-	from, err := blk.signingSite("from", b.From, tx.Sigs[0].Key)
-	if err != nil {
-		return err
-	}
-	to, err := blk.signingSite("to", b.To, tx.Sigs[1].Key)
-	if err != nil {
-		return err
-	}
-	if err := blk.checkTimes("depart", "arrive", b.Depart, b.Arrive); err != nil {
-		return err
-	}
-	p, err := blk.person("person", b.Person)
-	if err != nil {
-		return err
-	}
-	pr := &Presence{Kind: PresenceMove, Site: from.Num, Site2: to.Num, Person: p, In: b.Depart, Out: b.Arrive, Via: b.Via, TxID: id}
-	return blk.set(store.PersonKey(p, b.Depart, id), encodePresence(pr))
-}
-
 func (blk *Block) reportCase(tx *ledger.Tx, id ledger.Hash, b *ledger.Case) error {
 	s, err := blk.signingSite("by", b.By, tx.Sigs[0].Key)
 	if err != nil {
@@ -477,6 +506,7 @@ func (blk *Block) reportCase(tx *ledger.Tx, id ledger.Hash, b *ledger.Case) erro
 	if err != nil {
 		return err
 	}
+	blk.advanceClock(b.Reported)
 	c := &Case{Person: p, Status: b.Status, Onset: b.Onset, Reported: b.Reported, By: b.By, TxID: id}
 	if err := blk.set(store.CaseKey(p, b.Reported, id), encodeCase(c)); err != nil {
 		return err

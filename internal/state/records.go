@@ -20,6 +20,12 @@ type Site struct {
 	Region string
 	Parent string
 	Key    [32]byte
+	// ParentNum is the parent's number (0 for none): a presence at a
+	// site and one at its parent are at the same place.
+	ParentNum uint32
+	// Route is the vehicle's origin and destination, its own or its
+	// parent's; nil when unknown.
+	Route *ledger.Route
 }
 
 // Lat and Lon in degrees.
@@ -34,6 +40,31 @@ const (
 	PresenceMove  PresenceKind = 2
 )
 
+// Status of a record in the indexes. A record with StatusRecorded is
+// pending while its validation window is open and accepted once it closed.
+type Status uint8
+
+const (
+	StatusRecorded Status = 0
+	StatusRejected Status = 1 // off the winning chain of its window
+	StatusAnnulled Status = 2 // annulled by an approved correction
+	StatusAmended  Status = 3 // replaced by an approved correction
+)
+
+func (s Status) String() string {
+	switch s {
+	case StatusRecorded:
+		return "recorded"
+	case StatusRejected:
+		return "rejected"
+	case StatusAnnulled:
+		return "annulled"
+	case StatusAmended:
+		return "amended"
+	}
+	return fmt.Sprintf("status(%d)", uint8(s))
+}
+
 // Presence is one entry of the person and site indexes: a visit (at Site
 // from In to Out) or a movement (from Site at In to Site2 at Out).
 type Presence struct {
@@ -46,7 +77,11 @@ type Presence struct {
 	Via    string
 	Role   string
 	TxID   ledger.Hash
+	Status Status
 }
+
+// Visible reports whether the record counts in trajectories and contacts.
+func (p *Presence) Visible() bool { return p.Status == StatusRecorded }
 
 // Case is a reported case.
 type Case struct {
@@ -118,6 +153,16 @@ func encodeSite(s *Site) []byte {
 	x.str(s.Region)
 	x.str(s.Parent)
 	x.raw(s.Key[:])
+	x.u32(s.ParentNum)
+	if s.Route == nil {
+		x.u8(0)
+	} else {
+		x.u8(1)
+		x.u32(uint32(s.Route.FromLatE6))
+		x.u32(uint32(s.Route.FromLonE6))
+		x.u32(uint32(s.Route.ToLatE6))
+		x.u32(uint32(s.Route.ToLonE6))
+	}
 	return x.b
 }
 
@@ -134,6 +179,14 @@ func DecodeSite(b []byte) (*Site, error) {
 	s.Region = x.str()
 	s.Parent = x.str()
 	copy(s.Key[:], x.take(32))
+	s.ParentNum = x.u32()
+	switch x.u8() {
+	case 0:
+	case 1:
+		s.Route = &ledger.Route{FromLatE6: int32(x.u32()), FromLonE6: int32(x.u32()), ToLatE6: int32(x.u32()), ToLonE6: int32(x.u32())}
+	default:
+		x.bad = true
+	}
 	if err := x.err("site"); err != nil {
 		return nil, err
 	}
@@ -151,6 +204,7 @@ func encodePresence(p *Presence) []byte {
 	x.str(p.Via)
 	x.str(p.Role)
 	x.raw(p.TxID[:])
+	x.u8(uint8(p.Status))
 	return x.b
 }
 
@@ -175,6 +229,10 @@ func DecodePresenceInto(b []byte, p *Presence) error {
 	p.Via = x.str()
 	p.Role = x.str()
 	copy(p.TxID[:], x.take(32))
+	p.Status = Status(x.u8())
+	if p.Status > StatusAmended {
+		x.bad = true
+	}
 	return x.err("presence")
 }
 

@@ -137,6 +137,36 @@ func (b *Batch) Set(key, val []byte) error { return b.b.Set(key, val, nil) }
 // Scan iterates [lo, hi) through the batch.
 func (b *Batch) Scan(lo, hi []byte, fn func(k, v []byte) bool) error { return scan(b.b, lo, hi, fn) }
 
+// Delete removes key through the batch.
+func (b *Batch) Delete(key []byte) error { return b.b.Delete(key, nil) }
+
+// Last returns the greatest key in [lo, hi) and its value, through the
+// batch; ok is false when the range is empty.
+func (b *Batch) Last(lo, hi []byte) (k, v []byte, ok bool, err error) { return last(b.b, lo, hi) }
+
+// Last returns the greatest key in [lo, hi) and its value.
+func (db *DB) Last(lo, hi []byte) (k, v []byte, ok bool, err error) { return last(db.pdb, lo, hi) }
+
+func last(r pebble.Reader, lo, hi []byte) (k, v []byte, ok bool, err error) {
+	it, err := r.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return nil, nil, false, err
+	}
+	if it.Last() {
+		val, verr := it.ValueAndErr()
+		if verr != nil {
+			it.Close()
+			return nil, nil, false, verr
+		}
+		k, v, ok = bytes.Clone(it.Key()), bytes.Clone(val), true
+	}
+	if err := it.Error(); err != nil {
+		it.Close()
+		return nil, nil, false, err
+	}
+	return k, v, ok, it.Close()
+}
+
 // Commit writes the batch durably: it returns only after the write-ahead log
 // is synced, so anything acknowledged after Commit survives a crash.
 func (b *Batch) Commit() error {
@@ -153,6 +183,7 @@ func (b *Batch) Discard() { b.b.Close() }
 type Reader interface {
 	Get(key []byte) ([]byte, bool, error)
 	Scan(lo, hi []byte, fn func(k, v []byte) bool) error
+	Last(lo, hi []byte) (k, v []byte, ok bool, err error)
 }
 
 var (

@@ -21,6 +21,15 @@ import "encoding/binary"
 //	g name                     -> counters                (state)
 //	u topic 0 time txid[:8]    -> publication payload     (state)
 //	k scheme 0 period txid[:8] -> commitment root, count  (state)
+//	w windowEnd person         -> pending window marker   (state: validation)
+//	W person                   -> person chain head       (state: double chain)
+//	B person seq               -> person block            (state: double chain)
+//	l siteNum                  -> site chain head         (state: double chain)
+//	L siteNum seq              -> site chain entry        (state: double chain)
+//	D person windowEnd         -> validation decision     (state)
+//	r txid                     -> decision key of a rejected record (state)
+//	X correction id            -> correction              (state)
+//	H target txid correction   -> correction history      (state)
 //	v person                   -> sealed identity         (vault, not state)
 //
 // The chain tables are written by the engine; the state tables only by the
@@ -43,6 +52,15 @@ const (
 	TabVault    = 'v'
 	TabPublish  = 'u'
 	TabCommit   = 'k'
+	TabPending  = 'w'
+	TabPHead    = 'W'
+	TabPBlock   = 'B'
+	TabSHead    = 'l'
+	TabSChain   = 'L'
+	TabDecision = 'D'
+	TabRejected = 'r'
+	TabCorr     = 'X'
+	TabCorrHist = 'H'
 )
 
 // TimeKey encodes a Unix time so that byte order is time order.
@@ -172,4 +190,63 @@ func CommitKey(scheme string, period int64, txid [32]byte) []byte {
 // CommitRange bounds a scheme's commitment roots for periods in [from, to].
 func CommitRange(scheme string, from, to int64) (lo, hi []byte) {
 	return key(TabCommit, []byte(scheme), []byte{0}, u64(TimeKey(from))), key(TabCommit, []byte(scheme), []byte{0}, u64(TimeKey(to)+1))
+}
+
+// PendingKey marks a person's window as holding undecided records.
+func PendingKey(windowEnd int64, person [32]byte) []byte {
+	return key(TabPending, u64(TimeKey(windowEnd)), person[:])
+}
+
+// PendingUpTo bounds the markers of windows ending at or before t.
+func PendingUpTo(t int64) (lo, hi []byte) {
+	return []byte{TabPending}, key(TabPending, u64(TimeKey(t)+1))
+}
+
+// PersonHeadKey is the head of a person's chain.
+func PersonHeadKey(person [32]byte) []byte { return key(TabPHead, person[:]) }
+
+// PersonBlockKey is person block seq of a person.
+func PersonBlockKey(person [32]byte, seq uint64) []byte { return key(TabPBlock, person[:], u64(seq)) }
+
+// PersonBlockPrefix bounds a person's blocks.
+func PersonBlockPrefix(person [32]byte) (lo, hi []byte) {
+	lo = key(TabPBlock, person[:])
+	return lo, PrefixEnd(lo)
+}
+
+// SiteHeadKey is the head of a site's chain.
+func SiteHeadKey(num uint32) []byte { return key(TabSHead, u32(num)) }
+
+// SiteChainKey is entry seq of a site's chain.
+func SiteChainKey(num uint32, seq uint64) []byte { return key(TabSChain, u32(num), u64(seq)) }
+
+// SiteChainPrefix bounds a site's chain.
+func SiteChainPrefix(num uint32) (lo, hi []byte) {
+	lo = key(TabSChain, u32(num))
+	return lo, PrefixEnd(lo)
+}
+
+// DecisionKey is the validation decision of a person's window.
+func DecisionKey(person [32]byte, windowEnd int64) []byte {
+	return key(TabDecision, person[:], u64(TimeKey(windowEnd)))
+}
+
+// DecisionRange bounds a person's decisions for windows ending in [from, to].
+func DecisionRange(person [32]byte, from, to int64) (lo, hi []byte) {
+	return key(TabDecision, person[:], u64(TimeKey(from))), key(TabDecision, person[:], u64(TimeKey(to)+1))
+}
+
+// RejectedKey points from a rejected record to its decision.
+func RejectedKey(txid [32]byte) []byte { return key(TabRejected, txid[:]) }
+
+// CorrectionKey is a correction by its transaction id.
+func CorrectionKey(id [32]byte) []byte { return key(TabCorr, id[:]) }
+
+// CorrectionHistKey lists a record's corrections.
+func CorrectionHistKey(target, corr [32]byte) []byte { return key(TabCorrHist, target[:], corr[:]) }
+
+// CorrectionHistPrefix bounds a record's corrections.
+func CorrectionHistPrefix(target [32]byte) (lo, hi []byte) {
+	lo = key(TabCorrHist, target[:])
+	return lo, PrefixEnd(lo)
 }

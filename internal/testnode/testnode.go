@@ -18,16 +18,23 @@ import (
 )
 
 // New returns an initialised home and an open node on it, closed at the
-// end of the test.
-func New(t testing.TB) (*home.Home, *node.Node) {
+// end of the test. Options, if given, change the home's config first.
+func New(t testing.TB, opts ...func(*home.Config)) (*home.Home, *node.Node) {
 	t.Helper()
 	h, err := home.Init(filepath.Join(t.TempDir(), "home"), home.InitOptions{ChainID: "test-chain", Region: "420100",
 		Time: time.Date(2019, 1, 1, 0, 0, 0, 0, time.UTC)})
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, o := range opts {
+		o(&h.Config)
+	}
 	return h, Open(t, h)
 }
+
+// NoValidation turns trajectory validation off (for tests of the plain
+// indexes on worlds that are not physically consistent).
+func NoValidation(c *home.Config) { c.Validation.Enabled = false }
 
 // Open opens a node on h with a short block interval.
 func Open(t testing.TB, h *home.Home) *node.Node {

@@ -43,7 +43,7 @@ func BenchmarkTrajectory(b *testing.B) {
 	from, to := truth.Start.Unix(), truth.End.Unix()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := n.Query.Trajectory(n.Pseud.Person(truth.Cases[i%len(truth.Cases)]), from, to); err != nil {
+		if _, err := n.Query.Trajectory(n.Pseud.Person(truth.Cases[i%len(truth.Cases)]), from, to, false); err != nil {
 			b.Fatal(err)
 		}
 	}

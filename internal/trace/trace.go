@@ -25,6 +25,8 @@ type Rules struct {
 	// MaxPresence bounds how long one presence may be (the consensus rule),
 	// which bounds how far back a person's records must be read.
 	MaxPresence time.Duration
+	// Validation are the chain's validation rules (windows, for status).
+	Validation state.Validation
 }
 
 // Querier runs queries on a store. It is safe for concurrent use.
@@ -91,6 +93,10 @@ func (q *Querier) Resolve(ref ledger.PersonRef) (p ledger.Pseudonym, ok bool, er
 
 // Entry is one row of a trajectory.
 type Entry struct {
+	// Status is "pending" (its validation window is still open),
+	// "accepted", "rejected" (off the winning chain), "annulled" or
+	// "amended" (by an approved correction).
+	Status   string
 	Kind     string // "visit" or "move"
 	Site     string // the visited site, or the departure site of a move
 	SiteKind string
@@ -102,20 +108,28 @@ type Entry struct {
 }
 
 // Trajectory returns the person's visits and movements that overlap
-// [from, to], in time order.
-func (q *Querier) Trajectory(person ledger.Pseudonym, from, to int64) ([]Entry, error) {
+// [from, to], in time order: those that count (pending or accepted), or
+// with all set also those rejected, annulled or amended.
+func (q *Querier) Trajectory(person ledger.Pseudonym, from, to int64, all bool) ([]Entry, error) {
 	ps, err := q.presences(person, from, to)
+	if err != nil {
+		return nil, err
+	}
+	head, err := state.ReadPersonHead(q.r, person)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]Entry, 0, len(ps))
 	for i := range ps {
 		p := &ps[i]
+		if !all && !p.Visible() {
+			continue
+		}
 		s, err := q.Site(p.Site)
 		if err != nil {
 			return nil, err
 		}
-		e := Entry{Kind: "visit", Site: s.ID, SiteKind: s.Kind, In: p.In, Out: p.Out, Via: p.Via, Role: p.Role, TxID: p.TxID}
+		e := Entry{Status: q.status(p, head), Kind: "visit", Site: s.ID, SiteKind: s.Kind, In: p.In, Out: p.Out, Via: p.Via, Role: p.Role, TxID: p.TxID}
 		if p.Kind == state.PresenceMove {
 			s2, err := q.Site(p.Site2)
 			if err != nil {
@@ -126,6 +140,20 @@ func (q *Querier) Trajectory(person ledger.Pseudonym, from, to int64) ([]Entry, 
 		out = append(out, e)
 	}
 	return out, nil
+}
+
+// status names a record's standing: a recorded record is accepted once
+// its window closed.
+func (q *Querier) status(p *state.Presence, head state.PersonHead) string {
+	if p.Status != state.StatusRecorded {
+		return p.Status.String()
+	}
+	if q.rules.Validation.Enabled {
+		if _, end := q.rules.Validation.WindowOf(p.In); end > head.ClosedEnd {
+			return "pending"
+		}
+	}
+	return "accepted"
 }
 
 // presences reads the person's index for records overlapping [from, to].
@@ -180,7 +208,7 @@ func (q *Querier) Contacts(person ledger.Pseudonym, from, to int64, minOverlap t
 	var out []Contact
 	for i := range ps {
 		p := &ps[i]
-		if p.Kind != state.PresenceVisit {
+		if p.Kind != state.PresenceVisit || !p.Visible() {
 			continue
 		}
 		a, b := max(p.In, from), min2(p.Out, to)
@@ -203,7 +231,7 @@ func (q *Querier) Contacts(person ledger.Pseudonym, from, to int64, minOverlap t
 			if derr = state.DecodePresenceInto(v, &o); derr != nil {
 				return false
 			}
-			if o.Person == person {
+			if o.Person == person || !o.Visible() {
 				return true
 			}
 			f, t := max(a, o.In), min2(b, o.Out)
@@ -305,6 +333,42 @@ func (q *Querier) CasesOf(p ledger.Pseudonym) ([]Case, error) {
 			return false
 		}
 		out = append(out, *c)
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	return out, err
+}
+
+// DecisionOf returns the decision that rejected a record, or nil if the
+// record was not rejected by the longest-chain rule.
+func (q *Querier) DecisionOf(txid ledger.Hash) (*state.Decision, error) {
+	dk, ok, err := q.r.Get(store.RejectedKey(txid))
+	if err != nil || !ok {
+		return nil, err
+	}
+	v, ok, err := q.r.Get(dk)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("%w: rejected record points to no decision", store.ErrCorrupt)
+	}
+	return state.DecodeDecision(v)
+}
+
+// Decisions returns a person's decisions for windows ending in [from, to].
+func (q *Querier) Decisions(person ledger.Pseudonym, from, to int64) ([]*state.Decision, error) {
+	lo, hi := store.DecisionRange(person, from, to)
+	var out []*state.Decision
+	var derr error
+	err := q.r.Scan(lo, hi, func(k, v []byte) bool {
+		var d *state.Decision
+		if d, derr = state.DecodeDecision(v); derr != nil {
+			return false
+		}
+		out = append(out, d)
 		return true
 	})
 	if err == nil {

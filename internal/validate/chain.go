@@ -15,9 +15,11 @@ import (
 // Rec is one record of a person as validation sees it.
 type Rec struct {
 	In, Out int64 // Unix seconds
-	// Start and End are where the person was at In and at Out; nil when
-	// unknown (a vehicle whose route nobody gave).
-	Start, End *geo.Point
+	// Start and End are where the person was at In and at Out, and
+	// During where they were in between: a point (a fixed place), a
+	// segment (somewhere on a vehicle's route, or between the two ends of
+	// a movement), or nil when unknown (a vehicle whose route nobody gave).
+	Start, End, During *geo.Segment
 	// Group identifies the place for "same place" tests: the site and its
 	// parent. Overlapping records that share a group member are always
 	// compatible (a mall and the Ferris-wheel cabin inside it).
@@ -62,25 +64,15 @@ func Sort(rs []Rec) {
 	})
 }
 
-// at returns where the person was at time t during r, if known: the start
-// or end point, or a point interpolated along the way.
-func at(r *Rec, t int64) *geo.Point {
+// at returns where the person was at time t during r, if known.
+func at(r *Rec, t int64) *geo.Segment {
 	switch {
-	case r.Start != nil && r.End != nil:
-		if t <= r.In {
-			return r.Start
-		}
-		if t >= r.Out {
-			return r.End
-		}
-		p := geo.Lerp(*r.Start, *r.End, t-r.In, r.Out-r.In)
-		return &p
-	case r.Start != nil && t <= r.In:
+	case t <= r.In:
 		return r.Start
-	case r.End != nil && t >= r.Out:
+	case t >= r.Out:
 		return r.End
 	}
-	return nil
+	return r.During
 }
 
 // Simultaneous reports whether two records overlap beyond the slack: each
@@ -113,7 +105,7 @@ func Compatible(a, b *Rec, rules Rules) bool {
 	}
 	for _, t := range []int64{lo, (lo + hi) / 2, hi} {
 		pa, pb := at(a, t), at(b, t)
-		if pa != nil && pb != nil && geo.Meters(*pa, *pb) > rules.Radius {
+		if pa != nil && pb != nil && geo.SegMeters(*pa, *pb) > rules.Radius {
 			return false
 		}
 	}
@@ -125,7 +117,7 @@ func Compatible(a, b *Rec, rules Rules) bool {
 type anchor struct {
 	ok    bool
 	t     int64
-	p     geo.Point
+	p     geo.Segment
 	speed int64
 }
 
@@ -135,7 +127,7 @@ func (a anchor) reach(r *Rec, rules Rules) bool {
 	if !a.ok || r.Start == nil {
 		return true
 	}
-	return geo.Reachable(geo.Meters(a.p, *r.Start), r.In-a.t, max(a.speed, rules.Speed), rules.Radius)
+	return geo.Reachable(geo.SegMeters(a.p, *r.Start), r.In-a.t, max(a.speed, rules.Speed), rules.Radius)
 }
 
 // after is the anchor once r is on the chain.
@@ -282,4 +274,22 @@ func Best(rs []Rec, rules Rules) Result {
 		chain[i], chain[j] = chain[j], chain[i]
 	}
 	return Result{Chain: chain, Weight: entries[bestE].weight, OK: true}
+}
+
+// FirstInvalid returns the position in chain of the first record that
+// breaks feasibility (as Valid defines it), or -1 when the chain is valid.
+func FirstInvalid(rs []Rec, chain []int, rules Rules) int {
+	var a anchor
+	cover := -1
+	for i, k := range chain {
+		if i > 0 && (chain[i-1] >= k || !Compatible(&rs[chain[i-1]], &rs[k], rules) || !Compatible(&rs[cover], &rs[k], rules)) {
+			return i
+		}
+		if !a.reach(&rs[k], rules) {
+			return i
+		}
+		a = a.after(&rs[k], rules)
+		cover = covering(rs, cover, k)
+	}
+	return -1
 }

@@ -27,9 +27,12 @@ func TestTable2(t *testing.T) {
 
 var rules = Rules{Speed: 150, Radius: 2000, Slack: 300}
 
-func pt(lat, lon float64) *geo.Point {
-	return &geo.Point{LatE6: int64(lat * 1e6), LonE6: int64(lon * 1e6)}
+func pt(lat, lon float64) *geo.Segment {
+	s := geo.At(geo.Point{LatE6: int64(lat * 1e6), LonE6: int64(lon * 1e6)})
+	return &s
 }
+
+func seg(a, b *geo.Segment) *geo.Segment { return &geo.Segment{A: a.A, B: b.B} }
 
 // brute finds the best weight over every subset: the independent twin of
 // Best.
@@ -56,19 +59,20 @@ func brute(rs []Rec, rules Rules) (int64, bool) {
 }
 
 func randomRecs(rng *rand.Rand, n int) []Rec {
-	places := []*geo.Point{pt(30.59, 114.30), pt(30.60, 114.31), pt(30.70, 114.50), pt(31.23, 121.47), nil}
+	places := []*geo.Segment{pt(30.59, 114.30), pt(30.60, 114.31), pt(30.70, 114.50), pt(31.23, 121.47), nil}
 	var rs []Rec
 	for i := 0; i < n; i++ {
 		in := int64(rng.IntN(24*60)) * 60
 		r := Rec{In: in, Out: in + int64([]int{0, 5, 20, 60, 240}[rng.IntN(5)])*60, Weight: int64(30 + rng.IntN(71)), Key: fmt.Sprint(i)}
 		switch rng.IntN(4) {
-		case 0: // a vehicle with a route
-			r.Start, r.End, r.Speed, r.Vehicle = places[rng.IntN(4)], places[rng.IntN(4)], 400, true
+		case 0: // a vehicle with a route: somewhere on it throughout
+			route := seg(places[rng.IntN(4)], places[rng.IntN(4)])
+			r.Start, r.End, r.During, r.Speed, r.Vehicle = route, route, route, 400, true
 		case 1: // a vehicle without one
 			r.Speed, r.Vehicle = []int64{150, 400}[rng.IntN(2)], true
 		default:
 			r.Start = places[rng.IntN(4)]
-			r.End = r.Start
+			r.End, r.During = r.Start, r.Start
 		}
 		r.Group = [2]uint32{uint32(1 + rng.IntN(6)), uint32(rng.IntN(3))}
 		r.Forced = rng.IntN(8) == 0
@@ -139,13 +143,13 @@ func TestLentCard(t *testing.T) {
 	office, metro, mall, restaurant, home := pt(30.58, 114.27), pt(30.60, 114.35), pt(30.62, 114.42), pt(30.621, 114.421), pt(30.63, 114.43)
 	h := func(hh, mm int) int64 { return int64(hh*3600 + mm*60) }
 	rs := []Rec{
-		{Key: "office-18:00 own swipe", In: h(18, 0), Out: h(18, 0), Start: office, End: office, Weight: 40},
+		{Key: "office-18:00 own swipe", In: h(18, 0), Out: h(18, 0), Start: office, End: office, During: office, Weight: 40},
 		{Key: "metro 20:50-21:20", In: h(20, 50), Out: h(21, 20), Weight: 80, Speed: 120, Vehicle: true},
-		{Key: "office-21:00 colleague", In: h(21, 0), Out: h(21, 0), Start: office, End: office, Weight: 40},
-		{Key: "mall camera 21:30", In: h(21, 30), Out: h(21, 35), Start: mall, End: mall, Weight: 90},
-		{Key: "office-21:40 colleague", In: h(21, 40), Out: h(21, 40), Start: office, End: office, Weight: 40},
-		{Key: "restaurant face pay 21:45", In: h(21, 45), Out: h(22, 30), Start: restaurant, End: restaurant, Weight: 90},
-		{Key: "home door 22:45", In: h(22, 45), Out: h(22, 45), Start: home, End: home, Weight: 30},
+		{Key: "office-21:00 colleague", In: h(21, 0), Out: h(21, 0), Start: office, End: office, During: office, Weight: 40},
+		{Key: "mall camera 21:30", In: h(21, 30), Out: h(21, 35), Start: mall, End: mall, During: mall, Weight: 90},
+		{Key: "office-21:40 colleague", In: h(21, 40), Out: h(21, 40), Start: office, End: office, During: office, Weight: 40},
+		{Key: "restaurant face pay 21:45", In: h(21, 45), Out: h(22, 30), Start: restaurant, End: restaurant, During: restaurant, Weight: 90},
+		{Key: "home door 22:45", In: h(22, 45), Out: h(22, 45), Start: home, End: home, During: home, Weight: 30},
 	}
 	_ = metro
 	Sort(rs)
@@ -168,13 +172,13 @@ func TestDecideLentCard(t *testing.T) {
 	office, mall, restaurant, home := pt(30.58, 114.27), pt(30.62, 114.42), pt(30.621, 114.421), pt(30.63, 114.43)
 	h := func(hh, mm int) int64 { return int64(hh*3600 + mm*60) }
 	rs := []Rec{
-		{Key: "a", In: h(18, 0), Out: h(18, 0), Start: office, End: office, Weight: 40},
+		{Key: "a", In: h(18, 0), Out: h(18, 0), Start: office, End: office, During: office, Weight: 40},
 		{Key: "b metro", In: h(20, 50), Out: h(21, 20), Weight: 80, Speed: 120, Vehicle: true},
-		{Key: "c office", In: h(21, 0), Out: h(21, 0), Start: office, End: office, Weight: 40},
-		{Key: "d mall", In: h(21, 30), Out: h(21, 35), Start: mall, End: mall, Weight: 90},
-		{Key: "e office", In: h(21, 40), Out: h(21, 40), Start: office, End: office, Weight: 40},
-		{Key: "f restaurant", In: h(21, 45), Out: h(22, 30), Start: restaurant, End: restaurant, Weight: 90},
-		{Key: "g home", In: h(22, 45), Out: h(22, 45), Start: home, End: home, Weight: 30},
+		{Key: "c office", In: h(21, 0), Out: h(21, 0), Start: office, End: office, During: office, Weight: 40},
+		{Key: "d mall", In: h(21, 30), Out: h(21, 35), Start: mall, End: mall, During: mall, Weight: 90},
+		{Key: "e office", In: h(21, 40), Out: h(21, 40), Start: office, End: office, During: office, Weight: 40},
+		{Key: "f restaurant", In: h(21, 45), Out: h(22, 30), Start: restaurant, End: restaurant, During: restaurant, Weight: 90},
+		{Key: "g home", In: h(22, 45), Out: h(22, 45), Start: home, End: home, During: home, Weight: 30},
 	}
 	Sort(rs)
 	d, ok := Decide(rs, rules)
