@@ -433,14 +433,19 @@ func (s *Server) cases(r *http.Request) (any, error) {
 
 // VerifyReply is the outcome of GET /v1/verify.
 type VerifyReply struct {
-	OK         bool   `json:"ok"`
-	Blocks     uint64 `json:"blocks"`
-	Txs        uint64 `json:"txs"`
-	Signatures uint64 `json:"signatures"`
-	Head       string `json:"head,omitempty"`
-	StateHash  string `json:"state_hash,omitempty"`
-	BadHeight  uint64 `json:"bad_height,omitempty"`
-	Reason     string `json:"reason,omitempty"`
+	OK           bool   `json:"ok"`
+	Blocks       uint64 `json:"blocks"`
+	Txs          uint64 `json:"txs"`
+	Signatures   uint64 `json:"signatures"`
+	Head         string `json:"head,omitempty"`
+	StateHash    string `json:"state_hash,omitempty"`
+	SiteChains   int    `json:"site_chains"`
+	Persons      uint64 `json:"persons"`
+	PersonBlocks uint64 `json:"person_blocks"`
+	BadHeight    uint64 `json:"bad_height,omitempty"`
+	View         string `json:"view,omitempty"` // "site chain" or "person chain" when one is bad
+	Where        string `json:"where,omitempty"`
+	Reason       string `json:"reason,omitempty"`
 }
 
 // verify re-checks the live chain up to the head it sees when it starts;
@@ -452,9 +457,13 @@ func (s *Server) verify(r *http.Request) (any, error) {
 	if errors.As(err, &bad) {
 		return VerifyReply{OK: false, BadHeight: bad.Height, Reason: bad.Reason}, nil
 	}
+	var badChain *chain.BadChainError
+	if errors.As(err, &badChain) {
+		return VerifyReply{OK: false, View: badChain.View, Where: badChain.Where, Reason: fmt.Sprintf("entry %d: %s", badChain.Seq, badChain.Reason)}, nil
+	}
 	if err != nil {
 		return nil, err
 	}
-	return VerifyReply{OK: true, Blocks: rep.Blocks, Txs: rep.Txs, Signatures: rep.Signatures,
-		Head: rep.Head.Hash.String(), StateHash: rep.Head.StateHash.String()}, nil
+	return VerifyReply{OK: true, Blocks: rep.Blocks, Txs: rep.Txs, Signatures: rep.Signatures, SiteChains: rep.SiteChains,
+		Persons: rep.Persons, PersonBlocks: rep.PersonBlocks, Head: rep.Head.Hash.String(), StateHash: rep.Head.StateHash.String()}, nil
 }

@@ -20,10 +20,13 @@ func (e *BadBlockError) Error() string {
 
 // VerifyReport summarises a successful verification.
 type VerifyReport struct {
-	Blocks     uint64
-	Txs        uint64
-	Signatures uint64
-	Head       Head
+	Blocks       uint64
+	Txs          uint64
+	Signatures   uint64
+	SiteChains   int
+	Persons      uint64
+	PersonBlocks uint64
+	Head         Head
 }
 
 // Verify re-checks every block of the store from height 1 to the head:
@@ -32,13 +35,18 @@ type VerifyReport struct {
 // transactions decode canonically, that their count, size and RFC 6962 root
 // match the header, that every signature verifies, and that the head record
 // matches the last block. progress, if not nil, is called after each block.
-// It returns a *BadBlockError naming the first bad height.
+// It then checks the double chain: every visit and move is the next entry
+// of its sites' chains with the right link, the site heads match, and
+// every person chain links, matches its Merkle roots and names only
+// transactions on the chain. It returns a *BadBlockError naming the first
+// bad height, or a *BadChainError naming the site or person.
 func Verify(r store.Reader, gen *state.Genesis, progress func(height, head uint64)) (*VerifyReport, error) {
 	head, err := ReadHead(r, gen)
 	if err != nil {
 		return nil, err
 	}
 	rep := &VerifyReport{Head: head}
+	sites := newSiteChains(r)
 	prev := gen.Hash()
 	prevTime := int64(0)
 	for h := uint64(1); h <= head.Height; h++ {
@@ -104,6 +112,9 @@ func Verify(r store.Reader, gen *state.Genesis, progress func(height, head uint6
 			if err != nil || hh != h || idx != uint32(i) {
 				return nil, bad("transaction %d is missing from the transaction index", i)
 			}
+			if err := sites.tx(tx); err != nil {
+				return nil, err
+			}
 		}
 		rep.Blocks++
 		rep.Txs += uint64(len(txs))
@@ -121,6 +132,13 @@ func Verify(r store.Reader, gen *state.Genesis, progress func(height, head uint6
 		return nil, err
 	} else if ok {
 		return nil, &BadBlockError{Height: head.Height + 1, Reason: "block stored past the recorded head"}
+	}
+	if err := sites.finish(); err != nil {
+		return nil, err
+	}
+	rep.SiteChains = len(sites.cursors)
+	if rep.Persons, rep.PersonBlocks, err = verifyPersonChains(r); err != nil {
+		return nil, err
 	}
 	return rep, nil
 }

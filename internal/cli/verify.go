@@ -26,7 +26,9 @@ and links to the previous block's hash (block 1 to the genesis), times never
 go backwards, every transaction decodes canonically, the count, size and
 RFC 6962 Merkle root match the header, every signature verifies, every
 transaction is findable by its hash, and the head record matches the last
-block. With --replay it then re-applies every block through a fresh state
+block. Then the double chain: every visit and move is the next entry of its
+sites' hash-linked chains, and every person chain's blocks link, match
+their Merkle roots and name only transactions on the chain. With --replay it then re-applies every block through a fresh state
 machine in a scratch store and checks each header's state hash, which proves
 the recorded state follows from the blocks. It exits 0 when all holds and 1
 naming the first bad height otherwise. Stop the node first (verify opens the
@@ -48,7 +50,10 @@ store itself), or pass --node URL to have a running node verify its chain.`,
 				if asJSON {
 					e.printJSON(v)
 				} else if v.OK {
-					fmt.Fprintf(e.stdout, "ok: %d blocks, %d transactions, %d signatures verified\nhead %s\nstate %s\n", v.Blocks, v.Txs, v.Signatures, v.Head, v.StateHash)
+					fmt.Fprintf(e.stdout, "ok: %d blocks, %d transactions, %d signatures verified\ndouble chain: %d site chains, %d person chains with %d person blocks\nhead %s\nstate %s\n",
+						v.Blocks, v.Txs, v.Signatures, v.SiteChains, v.Persons, v.PersonBlocks, v.Head, v.StateHash)
+				} else if v.View != "" {
+					fmt.Fprintf(e.stdout, "FAILED: %s of %s, %s\n", v.View, v.Where, v.Reason)
 				} else {
 					fmt.Fprintf(e.stdout, "FAILED at height %d: %s\n", v.BadHeight, v.Reason)
 				}
@@ -87,15 +92,25 @@ store itself), or pass --node URL to have a running node verify its chain.`,
 				}
 				return &exitError{code: 1}
 			}
+			var badChain *chain.BadChainError
+			if errors.As(err, &badChain) {
+				if asJSON {
+					e.printJSON(map[string]any{"ok": false, "view": badChain.View, "where": badChain.Where, "entry": badChain.Seq, "reason": badChain.Reason})
+				} else {
+					fmt.Fprintf(e.stdout, "FAILED: %s\n", badChain)
+				}
+				return &exitError{code: 1}
+			}
 			if err != nil {
 				return err
 			}
 			if asJSON {
 				return e.printJSON(map[string]any{"ok": true, "blocks": rep.Blocks, "txs": rep.Txs, "signatures": rep.Signatures,
+					"site_chains": rep.SiteChains, "persons": rep.Persons, "person_blocks": rep.PersonBlocks,
 					"head": rep.Head.Hash.String(), "state_hash": rep.Head.StateHash.String()})
 			}
-			fmt.Fprintf(e.stdout, "ok: %d blocks, %d transactions, %d signatures verified\nhead %s\nstate %s\n",
-				rep.Blocks, rep.Txs, rep.Signatures, rep.Head.Hash, rep.Head.StateHash)
+			fmt.Fprintf(e.stdout, "ok: %d blocks, %d transactions, %d signatures verified\ndouble chain: %d site chains, %d person chains with %d person blocks\nhead %s\nstate %s\n",
+				rep.Blocks, rep.Txs, rep.Signatures, rep.SiteChains, rep.Persons, rep.PersonBlocks, rep.Head.Hash, rep.Head.StateHash)
 			if replay {
 				fmt.Fprintf(e.stdout, "replay: every block re-applied; every state hash matches\n")
 			}
