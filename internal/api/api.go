@@ -75,6 +75,10 @@ func New(n *node.Node, log *slog.Logger) http.Handler {
 	mux.HandleFunc("POST /v1/trace/contacts", s.wrap(true, s.contacts))
 	mux.HandleFunc("GET /v1/cases", s.wrap(true, s.cases))
 	mux.HandleFunc("GET /v1/verify", s.wrap(true, s.verify))
+	mux.HandleFunc("GET /v1/persons/{ref}/chain", s.wrap(true, s.personChain))
+	mux.HandleFunc("POST /v1/validate/decisions", s.wrap(true, s.decisions))
+	mux.HandleFunc("POST /v1/validate/close", s.wrap(true, s.closeWindows))
+	mux.HandleFunc("GET /v1/validate/probability", s.wrap(false, s.probability))
 	s.privacyRoutes(mux)
 	// The path is not echoed: it could carry what a caller should not
 	// have put in a URL.
@@ -466,4 +470,53 @@ func (s *Server) verify(r *http.Request) (any, error) {
 	}
 	return VerifyReply{OK: true, Blocks: rep.Blocks, Txs: rep.Txs, Signatures: rep.Signatures, SiteChains: rep.SiteChains,
 		Persons: rep.Persons, PersonBlocks: rep.PersonBlocks, Head: rep.Head.Hash.String(), StateHash: rep.Head.StateHash.String()}, nil
+}
+
+// personChain serves a person's chain with its proofs. The reference in
+// the path may be a pseudonym (preferred: it carries no identifier) or a
+// reference such as id:...; paths are never logged.
+func (s *Server) personChain(r *http.Request) (any, error) {
+	q := report.Query{Person: r.PathValue("ref"), From: r.URL.Query().Get("from"), To: r.URL.Query().Get("to")}
+	return s.rb.PersonChain(q)
+}
+
+func (s *Server) decisions(r *http.Request) (any, error) {
+	var q report.Query
+	if err := decode(r, &q); err != nil {
+		return nil, err
+	}
+	return s.rb.Decisions(q)
+}
+
+// CloseRequest advances the validation clock.
+type CloseRequest struct {
+	Until string `json:"until"` // RFC 3339; windows ending before until - grace close
+}
+
+// closeWindows signs a close_windows transaction with the authority's key
+// and commits it.
+func (s *Server) closeWindows(r *http.Request) (any, error) {
+	var req CloseRequest
+	if err := decode(r, &req); err != nil {
+		return nil, err
+	}
+	until, err := time.Parse(time.RFC3339, req.Until)
+	if err != nil {
+		return nil, errf(http.StatusBadRequest, "invalid", "until", "want an RFC 3339 time")
+	}
+	tx := ledger.NewTx(&ledger.CloseWindows{Until: until.Unix()})
+	tx.Sign(s.n.Home.Genesis.ChainID, s.n.Home.Authority())
+	rc := s.n.Engine.Submit(r.Context(), tx.Bytes())
+	if rc.Err != nil {
+		return nil, rc.Err
+	}
+	return s.result(rc), nil
+}
+
+func (s *Server) probability(r *http.Request) (any, error) {
+	q, from, to, err := report.ParseProbability(r.URL.Query().Get("q"), r.URL.Query().Get("z"))
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"q": q, "rows": report.ProbabilityTable(q, from, to)}, nil
 }

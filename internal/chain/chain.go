@@ -135,32 +135,7 @@ type Proof struct {
 }
 
 // Prove builds the inclusion proof of a transaction.
-func Prove(r store.Reader, id ledger.Hash) (*Proof, error) {
-	height, idx, err := Locate(r, id)
-	if err != nil {
-		return nil, err
-	}
-	h, err := Header(r, height)
-	if err != nil {
-		return nil, err
-	}
-	txs, err := Txs(r, height)
-	if err != nil {
-		return nil, err
-	}
-	if int(idx) >= len(txs) {
-		return nil, fmt.Errorf("%w: tx index past block %d", store.ErrCorrupt, height)
-	}
-	leaves := make([]ledger.Hash, len(txs))
-	for i, t := range txs {
-		leaves[i] = ledger.LeafHash(t)
-	}
-	path, err := ledger.InclusionPath(int(idx), leaves)
-	if err != nil {
-		return nil, err
-	}
-	return &Proof{TxID: id, Tx: txs[idx], Index: uint64(idx), Size: uint64(len(txs)), Path: path, Header: h}, nil
-}
+func Prove(r store.Reader, id ledger.Hash) (*Proof, error) { return NewProver(r).Prove(id) }
 
 // Check verifies the proof: the bytes decode to the claimed transaction and
 // are a leaf of the header's Merkle root.
@@ -176,4 +151,49 @@ func (p *Proof) Check() error {
 		return fmt.Errorf("proof: tree size %d but the header commits to %d transactions", p.Size, p.Header.NumTxs)
 	}
 	return ledger.VerifyInclusion(p.Tx, p.Index, p.Size, p.Path, p.Header.MerkleRoot)
+}
+
+// Prover builds inclusion proofs, keeping each block's leaves so that many
+// proofs from the same block cost one read of it. Not safe for concurrent
+// use.
+type Prover struct {
+	r      store.Reader
+	height uint64
+	hdr    *ledger.Header
+	txs    [][]byte
+	leaves []ledger.Hash
+}
+
+// NewProver returns a Prover reading r.
+func NewProver(r store.Reader) *Prover { return &Prover{r: r} }
+
+// Prove builds the inclusion proof of a transaction.
+func (p *Prover) Prove(id ledger.Hash) (*Proof, error) {
+	height, idx, err := Locate(p.r, id)
+	if err != nil {
+		return nil, err
+	}
+	if p.hdr == nil || p.height != height {
+		h, err := Header(p.r, height)
+		if err != nil {
+			return nil, err
+		}
+		txs, err := Txs(p.r, height)
+		if err != nil {
+			return nil, err
+		}
+		leaves := make([]ledger.Hash, len(txs))
+		for i, t := range txs {
+			leaves[i] = ledger.LeafHash(t)
+		}
+		p.height, p.hdr, p.txs, p.leaves = height, h, txs, leaves
+	}
+	if int(idx) >= len(p.txs) {
+		return nil, fmt.Errorf("%w: tx index past block %d", store.ErrCorrupt, height)
+	}
+	path, err := ledger.InclusionPath(int(idx), p.leaves)
+	if err != nil {
+		return nil, err
+	}
+	return &Proof{TxID: id, Tx: p.txs[idx], Index: uint64(idx), Size: uint64(len(p.txs)), Path: path, Header: p.hdr}, nil
 }

@@ -105,7 +105,7 @@ Start with "epiledger demo", or:
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(e.initCmd(), e.nodeCmd(), e.importCmd(), e.traceCmd(), e.verifyCmd(), e.simCmd(), e.demoCmd(), e.txCmd(), e.benchCmd())
+	root.AddCommand(e.initCmd(), e.nodeCmd(), e.importCmd(), e.traceCmd(), e.verifyCmd(), e.simCmd(), e.demoCmd(), e.txCmd(), e.benchCmd(), e.validateCmd(), e.privacyCmd())
 	return root
 }
 

@@ -12,11 +12,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/epiledger/epiledger/internal/api"
+	"github.com/epiledger/epiledger/internal/chain"
 	"github.com/epiledger/epiledger/internal/engine"
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/node"
@@ -219,4 +221,23 @@ func IsBadInput(err error) bool {
 func (c *Client) Verify(ctx context.Context) (*api.VerifyReply, error) {
 	var v api.VerifyReply
 	return &v, c.do(ctx, "GET", "/v1/verify", nil, &v)
+}
+
+// Decisions fetches a person's validation decisions.
+func (c *Client) Decisions(ctx context.Context, q report.Query) (*report.Decisions, error) {
+	var d report.Decisions
+	return &d, c.do(ctx, "POST", "/v1/validate/decisions", q, &d)
+}
+
+// PersonChain fetches a person's chain with its proofs.
+func (c *Client) PersonChain(ctx context.Context, q report.Query) (*chain.PersonChainView, error) {
+	var v chain.PersonChainView
+	path := "/v1/persons/" + url.PathEscape(q.Person) + "/chain?from=" + url.QueryEscape(q.From) + "&to=" + url.QueryEscape(q.To)
+	return &v, c.do(ctx, "GET", path, nil, &v)
+}
+
+// Close advances the validation clock.
+func (c *Client) Close(ctx context.Context, until string) (*api.TxResult, error) {
+	var r api.TxResult
+	return &r, c.do(ctx, "POST", "/v1/validate/close", api.CloseRequest{Until: until}, &r)
 }

@@ -348,12 +348,16 @@ func (blk *Block) bindIdentity(tx *ledger.Tx, b *ledger.BindIdentity) error {
 		if err != nil {
 			return err
 		}
-		if ok && ledger.Pseudonym(v) != b.Person {
+		if ok && (len(v) < 32 || ledger.Pseudonym(v[:32]) != b.Person) {
 			return reject(CodeConflict, fmt.Sprintf("aliases[%d]", i), "alias is already bound to another person")
 		}
 	}
+	// The value keeps the binding transaction's id, so that a person
+	// chain can prove an alias is the person's.
+	id := tx.ID()
+	val := append(append([]byte{}, b.Person[:]...), id[:]...)
 	for _, a := range b.Aliases {
-		if err := blk.set(store.AliasKey(a), b.Person[:]); err != nil {
+		if err := blk.set(store.AliasKey(a), val); err != nil {
 			return err
 		}
 	}
@@ -452,10 +456,10 @@ func (blk *Block) person(field string, ref ledger.PersonRef) (ledger.Pseudonym, 
 		return ledger.Pseudonym{}, reject(CodeUnknownAlias, field, "alias is not bound to any identity")
 	}
 	var p ledger.Pseudonym
-	if len(v) != len(p) {
+	if len(v) != 64 {
 		return p, fmt.Errorf("%w: alias record", store.ErrCorrupt)
 	}
-	copy(p[:], v)
+	copy(p[:], v[:32])
 	return p, nil
 }
 

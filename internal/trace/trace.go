@@ -87,8 +87,45 @@ func (q *Querier) Resolve(ref ledger.PersonRef) (p ledger.Pseudonym, ok bool, er
 	if err != nil || !ok {
 		return p, false, err
 	}
-	copy(p[:], v)
+	if len(v) != 64 {
+		return p, false, fmt.Errorf("%w: alias record", store.ErrCorrupt)
+	}
+	copy(p[:], v[:32])
 	return p, true, nil
+}
+
+// Binding returns the id of the transaction that bound an alias.
+func (q *Querier) Binding(alias ledger.Pseudonym) (ledger.Hash, bool, error) {
+	v, ok, err := q.r.Get(store.AliasKey(alias))
+	if err != nil || !ok {
+		return ledger.Hash{}, false, err
+	}
+	if len(v) != 64 {
+		return ledger.Hash{}, false, fmt.Errorf("%w: alias record", store.ErrCorrupt)
+	}
+	return ledger.Hash(v[32:]), true, nil
+}
+
+// PersonBlocks returns a person's blocks whose windows overlap [from, to].
+func (q *Querier) PersonBlocks(p ledger.Pseudonym, from, to int64) ([]*ledger.PersonBlock, error) {
+	lo, hi := store.PersonBlockPrefix(p)
+	var out []*ledger.PersonBlock
+	var derr error
+	err := q.r.Scan(lo, hi, func(k, v []byte) bool {
+		var b *ledger.PersonBlock
+		if b, derr = ledger.DecodePersonBlock(v); derr != nil {
+			derr = fmt.Errorf("%w: %v", store.ErrCorrupt, derr)
+			return false
+		}
+		if b.WindowEnd > from && b.WindowStart <= to {
+			out = append(out, b)
+		}
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	return out, err
 }
 
 // Entry is one row of a trajectory.

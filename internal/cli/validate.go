@@ -1,0 +1,235 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/epiledger/epiledger/internal/chain"
+	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/report"
+)
+
+func (e *env) validateCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "validate",
+		Short: "Trajectory validation: decisions, person chains, the catch-up probability",
+		Long: `Trajectory validation keeps impossible records off trajectories (seed 000
+sec. 2.4-2.6). At the door, a record that contradicts the person's settled
+records (too far to travel in the time between, at the same time somewhere
+else, during a confirmed movement elsewhere) is refused with the
+conflicting record named. Per person and window (24 h by default), once the
+window has closed, the longest-chain rule keeps the heaviest feasible
+chain, weighting each record by how it identified the person; the others
+are rejected but stay on the ledger as evidence. Accepted records are
+sealed into hash-linked person blocks (the person chain).`,
+	}
+	c.AddCommand(e.probabilityCmd(), e.decisionsCmd(), e.personChainCmd(), e.checkPersonChainCmd(), e.closeCmd())
+	return c
+}
+
+func (e *env) probabilityCmd() *cobra.Command {
+	var qs, zs string
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "probability [--q 0.1] [--z 1..10]",
+		Short: "Print the probability that a rival chain z records behind is true (seed eq. (1)-(4), Table 2)",
+		Long: `probability prints Nakamoto's catch-up probability as the seed uses it: with
+q the probability that a record is wrong and p = 1 - q, a rival chain z
+records behind the winner is the true one with probability
+  f(z) = 1 - sum_{k=0..z} (lambda^k e^-lambda / k!) (1 - (q/p)^(z-k)),  lambda = z q / p.
+With the defaults it prints the seed's Table 2.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			q, from, to, err := report.ParseProbability(qs, zs)
+			if err != nil {
+				return err
+			}
+			rows := report.ProbabilityTable(q, from, to)
+			if asJSON {
+				return e.printJSON(map[string]any{"q": q, "rows": rows})
+			}
+			fmt.Fprintf(e.stdout, "q = %g\n z  P(rival is true)\n", q)
+			for _, r := range rows {
+				fmt.Fprintf(e.stdout, "%2d  %.7f\n", r.Z, r.P)
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVar(&qs, "q", "0.1", "probability that a record is wrong")
+	c.Flags().StringVar(&zs, "z", "1..10", "lead of the winner in records: N or N..M")
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return c
+}
+
+// personQuery wires the flags shared by per-person validate commands.
+func personQuery(c *cobra.Command, dir, nodeURL *string, q *report.Query) {
+	homeFlag(c, dir)
+	c.Flags().StringVar(&q.Person, "person", "", "the person: id:<canonical id>, a bound alias, or a pseudonym (required)")
+	c.Flags().StringVar(&q.From, "from", "", "start of the window (RFC 3339 or YYYY-MM-DD)")
+	c.Flags().StringVar(&q.To, "to", "", "end of the window (default now)")
+	c.Flags().StringVar(nodeURL, "node", "", "ask the running node at this URL instead of opening the store")
+	c.MarkFlagRequired("person")
+}
+
+func (e *env) decisionsCmd() *cobra.Command {
+	var dir, nodeURL string
+	var q report.Query
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "decisions --home DIR --person REF [--from T] [--to T]",
+		Short: "The longest-chain decisions for a person: winner, rejected records, rival, z and probability",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			h, err := loadHome(dir)
+			if err != nil {
+				return err
+			}
+			var d *report.Decisions
+			if nodeURL != "" {
+				d, err = e.remote(h, nodeURL).Decisions(e.ctx, q)
+			} else {
+				n, err2 := e.openNode(h, nodeOptionsQuery())
+				if err2 != nil {
+					return err2
+				}
+				defer n.Close()
+				d, err = (&report.Builder{N: n, Now: time.Now}).Decisions(q)
+			}
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return e.printJSON(d)
+			}
+			report.WriteDecisions(e.stdout, d)
+			return nil
+		},
+	}
+	personQuery(c, &dir, &nodeURL, &q)
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON (the API's format)")
+	return c
+}
+
+func (e *env) personChainCmd() *cobra.Command {
+	var dir, nodeURL string
+	var q report.Query
+	c := &cobra.Command{
+		Use:   "person-chain --home DIR --person REF [--from T] [--to T]",
+		Short: "Print a person's chain with every proof needed to verify it offline (JSON)",
+		Long: `person-chain prints the person blocks whose windows overlap the period: each
+block's exact bytes, and for every entry the inclusion proof of its
+transaction in its ledger block, with the block header; for records that
+name the person by an alias, the proof of the binding transaction too.
+Check it anywhere with "epiledger validate check-person-chain FILE".`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			h, err := loadHome(dir)
+			if err != nil {
+				return err
+			}
+			var v *chain.PersonChainView
+			if nodeURL != "" {
+				v, err = e.remote(h, nodeURL).PersonChain(e.ctx, q)
+			} else {
+				n, err2 := e.openNode(h, nodeOptionsQuery())
+				if err2 != nil {
+					return err2
+				}
+				defer n.Close()
+				v, err = (&report.Builder{N: n, Now: time.Now}).PersonChain(q)
+			}
+			if err != nil {
+				return err
+			}
+			return e.printJSON(v)
+		},
+	}
+	personQuery(c, &dir, &nodeURL, &q)
+	return c
+}
+
+func (e *env) checkPersonChainCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "check-person-chain FILE",
+		Short: "Check a person chain offline (no node, no store)",
+		Long: `check-person-chain verifies a file from "validate person-chain" or
+GET /v1/persons/{ref}/chain with nothing else: every person block decodes,
+hashes to its stated hash, matches its entries' Merkle root and links to
+the block before it; every entry's inclusion proof checks against its
+ledger header; every entry names the person directly or through a proven
+alias binding. Compare the ledger header hashes with headers you trust to
+tie the chain to the ledger.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b, err := os.ReadFile(args[0])
+			if err != nil {
+				return err
+			}
+			var v chain.PersonChainView
+			if err := json.Unmarshal(b, &v); err != nil {
+				return fmt.Errorf("%s: not a person chain: %w", args[0], err)
+			}
+			blocks, entries, err := v.Check()
+			if err != nil {
+				fmt.Fprintf(e.stdout, "INVALID: %v\n", err)
+				return &exitError{code: 1}
+			}
+			fmt.Fprintf(e.stdout, "ok: %d person blocks, %d entries, %d alias bindings verified for pseudonym %s…\n", blocks, entries, len(v.Bindings), v.Pseudonym[:16])
+			return nil
+		},
+	}
+}
+
+func (e *env) closeCmd() *cobra.Command {
+	var dir, nodeURL, until string
+	c := &cobra.Command{
+		Use:   "close --home DIR --until T",
+		Short: "Advance the validation clock so that windows ending before T - grace are decided",
+		Long: `Windows close when the block time and the latest record time on the ledger
+are both past their end plus the grace period (validation.grace). After
+importing historical data, nothing later arrives to move the record time
+on; close signs a close_windows transaction with the authority's key that
+moves it to T, so the last days are decided too.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			h, err := loadHome(dir)
+			if err != nil {
+				return err
+			}
+			t, err := time.Parse(time.RFC3339, until)
+			if err != nil {
+				return withHint(fmt.Errorf("--until: want an RFC 3339 time"), "e.g. --until 2020-01-22T06:00:00+08:00")
+			}
+			if nodeURL != "" {
+				res, err := e.remote(h, nodeURL).Close(e.ctx, until)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "closed up to %s: transaction %s at height %d\n", until, res.Tx, res.Height)
+				return nil
+			}
+			n, err := e.openNode(h, nodeOptions())
+			if err != nil {
+				return err
+			}
+			defer n.Close()
+			tx := ledger.NewTx(&ledger.CloseWindows{Until: t.Unix()})
+			tx.Sign(h.Genesis.ChainID, h.Authority())
+			rc := n.Engine.Submit(e.ctx, tx.Bytes())
+			if rc.Err != nil {
+				return rc.Err
+			}
+			fmt.Fprintf(e.stdout, "closed up to %s: transaction %s at height %d\n", until, rc.TxID, rc.Height)
+			return nil
+		},
+	}
+	homeFlag(c, &dir)
+	c.Flags().StringVar(&until, "until", "", "the time to advance the validation clock to (RFC 3339, required)")
+	c.Flags().StringVar(&nodeURL, "node", "", "submit through the running node at this URL")
+	c.MarkFlagRequired("until")
+	return c
+}

@@ -1,0 +1,229 @@
+package report
+
+import (
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/epiledger/epiledger/internal/chain"
+	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/record"
+	"github.com/epiledger/epiledger/internal/state"
+	"github.com/epiledger/epiledger/internal/validate"
+)
+
+// resolveAny accepts a person reference ("id:...", an alias) or a
+// pseudonym (64 hex digits).
+func (b *Builder) resolveAny(ref string) (ledger.Pseudonym, error) {
+	if !strings.Contains(ref, ":") {
+		h, err := ledger.ParseHash(ref)
+		if err != nil {
+			return ledger.Pseudonym{}, &record.FieldError{Field: "person", Msg: "must be a reference such as id:<canonical id> or phone:<number>, or a 64-hex-digit pseudonym"}
+		}
+		return ledger.Pseudonym(h), nil
+	}
+	return b.N.Resolve("person", ref)
+}
+
+// PersonChain builds the person's chain for the window, with every proof
+// needed to check it offline.
+func (b *Builder) PersonChain(q Query) (*chain.PersonChainView, error) {
+	w, err := b.window(q)
+	if err != nil {
+		return nil, err
+	}
+	p, err := b.resolveAny(q.Person)
+	if err != nil {
+		return nil, err
+	}
+	blocks, err := b.N.Query.PersonBlocks(p, w.From.Unix(), w.To.Unix())
+	if err != nil {
+		return nil, err
+	}
+	id, err := b.realID(p)
+	if err != nil {
+		return nil, err
+	}
+	out := &chain.PersonChainView{Person: id, Pseudonym: p.String(), From: b.ts(w.From.Unix()), To: b.ts(w.To.Unix()),
+		Blocks: []chain.PersonBlockView{}, Bindings: []chain.ProofView{}}
+	prover := chain.NewProver(b.N.DB)
+	aliases := map[ledger.Pseudonym]bool{}
+	for _, pb := range blocks {
+		bv := chain.PersonBlockView{Seq: pb.Seq, Hash: pb.Hash().String(), WindowStart: pb.WindowStart, WindowEnd: pb.WindowEnd,
+			Bytes: base64.StdEncoding.EncodeToString(pb.Bytes()), Entries: []chain.ProofView{}}
+		for _, e := range pb.Entries {
+			pr, err := prover.Prove(e)
+			if err != nil {
+				return nil, err
+			}
+			bv.Entries = append(bv.Entries, chain.ProofJSON(pr))
+			tx, err := ledger.DecodeTx(pr.Tx)
+			if err != nil {
+				return nil, err
+			}
+			if v, ok := tx.Body.(*ledger.Visit); ok && v.Person.Alias {
+				aliases[v.Person.Ref] = true
+			}
+			if m, ok := tx.Body.(*ledger.Move); ok && m.Person.Alias {
+				aliases[m.Person.Ref] = true
+			}
+		}
+		out.Blocks = append(out.Blocks, bv)
+	}
+	seen := map[ledger.Hash]bool{}
+	for _, a := range sortedPseudonyms(aliases) {
+		txid, ok, err := b.N.Query.Binding(a)
+		if err != nil {
+			return nil, err
+		}
+		if !ok || seen[txid] {
+			continue
+		}
+		seen[txid] = true
+		pr, err := prover.Prove(txid)
+		if err != nil {
+			return nil, err
+		}
+		out.Bindings = append(out.Bindings, chain.ProofJSON(pr))
+	}
+	return out, nil
+}
+
+// DecisionView is a validation decision as reports show it.
+type DecisionView struct {
+	WindowStart     string   `json:"window_start"`
+	WindowEnd       string   `json:"window_end"`
+	Height          uint64   `json:"height"`
+	Chain           []string `json:"chain"`
+	Rejected        []string `json:"rejected"`
+	Rival           []string `json:"rival"`
+	Weight          int64    `json:"weight"`
+	RivalWeight     int64    `json:"rival_weight"`
+	Z               int64    `json:"z"`
+	Q               float64  `json:"q"`
+	Probability     float64  `json:"probability"`
+	PersonBlock     uint64   `json:"person_block"`
+	PersonBlockHash string   `json:"person_block_hash"`
+}
+
+// Decisions lists the person's validation decisions.
+type Decisions struct {
+	Person    string         `json:"person"`
+	Pseudonym string         `json:"pseudonym"`
+	From      string         `json:"from"`
+	To        string         `json:"to"`
+	Decisions []DecisionView `json:"decisions"`
+}
+
+// Decisions builds the decisions report: for every window of the person in
+// which the longest-chain rule rejected records, the winning chain, the
+// rejected records, the best rival, z and the probability that the rival
+// is the true story.
+func (b *Builder) Decisions(q Query) (*Decisions, error) {
+	w, err := b.window(q)
+	if err != nil {
+		return nil, err
+	}
+	p, err := b.resolveAny(q.Person)
+	if err != nil {
+		return nil, err
+	}
+	ds, err := b.N.Query.Decisions(p, w.From.Unix(), w.To.Unix()+int64(b.N.Home.Config.Validation.Window.Duration/time.Second))
+	if err != nil {
+		return nil, err
+	}
+	id, err := b.realID(p)
+	if err != nil {
+		return nil, err
+	}
+	out := &Decisions{Person: id, Pseudonym: p.String(), From: b.ts(w.From.Unix()), To: b.ts(w.To.Unix()), Decisions: []DecisionView{}}
+	for _, d := range ds {
+		if d.WindowStart > w.To.Unix() {
+			continue
+		}
+		out.Decisions = append(out.Decisions, b.decisionView(d))
+	}
+	return out, nil
+}
+
+func (b *Builder) decisionView(d *state.Decision) DecisionView {
+	q := b.N.Home.Config.Validation.Q
+	hex := func(hs []ledger.Hash) []string {
+		out := make([]string, len(hs))
+		for i, h := range hs {
+			out[i] = h.String()
+		}
+		return out
+	}
+	return DecisionView{WindowStart: b.ts(d.WindowStart), WindowEnd: b.ts(d.WindowEnd), Height: d.Height, Chain: hex(d.Chain),
+		Rejected: hex(d.Rejected), Rival: hex(d.Rival), Weight: d.Weight, RivalWeight: d.RivalWeight, Z: d.Z, Q: q,
+		Probability: validate.CatchUp(q, int(d.Z)), PersonBlock: d.PersonBlock, PersonBlockHash: d.PersonBlockH.String()}
+}
+
+// ProbabilityRow is one row of the catch-up table.
+type ProbabilityRow struct {
+	Z int     `json:"z"`
+	P float64 `json:"p"`
+}
+
+// ProbabilityTable computes eq. (4) for z in [from, to].
+func ProbabilityTable(q float64, from, to int) []ProbabilityRow {
+	var out []ProbabilityRow
+	for z := from; z <= to; z++ {
+		out = append(out, ProbabilityRow{Z: z, P: validate.CatchUp(q, z)})
+	}
+	return out
+}
+
+func sortedPseudonyms(m map[ledger.Pseudonym]bool) []ledger.Pseudonym {
+	out := make([]ledger.Pseudonym, 0, len(m))
+	for p := range m {
+		out = append(out, p)
+	}
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && string(out[j][:]) < string(out[j-1][:]); j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}
+
+// WriteDecisions prints decisions as text.
+func WriteDecisions(w interface{ Write([]byte) (int, error) }, d *Decisions) {
+	fmt.Fprintf(w, "Validation decisions for %s from %s to %s: %d\n", name(d.Person, d.Pseudonym), short(d.From), short(d.To), len(d.Decisions))
+	for _, x := range d.Decisions {
+		fmt.Fprintf(w, "\nwindow %s to %s (decided at block %d, person block #%d %s…)\n", short(x.WindowStart), short(x.WindowEnd), x.Height, x.PersonBlock, x.PersonBlockHash[:12])
+		fmt.Fprintf(w, "  winner: %d records, weight %d\n  rival:  %d records, weight %d\n  z = %d, P(rival is true) = %.7f at q = %g\n", len(x.Chain), x.Weight, len(x.Rival), x.RivalWeight, x.Z, x.Probability, x.Q)
+		for _, r := range x.Rejected {
+			fmt.Fprintf(w, "  rejected tx %s\n", r)
+		}
+	}
+}
+
+// ParseProbability parses --q and --z ("3" or "1..10").
+func ParseProbability(qs, zs string) (q float64, from, to int, err error) {
+	q = 0.1
+	if qs != "" {
+		if _, e := fmt.Sscan(qs, &q); e != nil || q <= 0 || q >= 1 {
+			return 0, 0, 0, &record.FieldError{Field: "q", Msg: "must be a probability in (0, 1)"}
+		}
+	}
+	from, to = 1, 10
+	if zs != "" {
+		a, b, found := strings.Cut(zs, "..")
+		if _, e := fmt.Sscan(a, &from); e != nil {
+			return 0, 0, 0, &record.FieldError{Field: "z", Msg: "must be N or N..M"}
+		}
+		to = from
+		if found {
+			if _, e := fmt.Sscan(b, &to); e != nil {
+				return 0, 0, 0, &record.FieldError{Field: "z", Msg: "must be N or N..M"}
+			}
+		}
+		if from < 0 || to < from || to-from > 1000 {
+			return 0, 0, 0, &record.FieldError{Field: "z", Msg: "must be 0 <= N <= M with at most 1000 rows"}
+		}
+	}
+	return q, from, to, nil
+}
