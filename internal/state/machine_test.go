@@ -628,10 +628,10 @@ func TestStateHashCoversEveryField(t *testing.T) {
 func TestStateHashKnownAnswer(t *testing.T) {
 	t.Parallel()
 	want := []string{
-		1: "8c2b7c31872698ed4d94c704abee1aab271a0311bbc6625fcffadc7daa050926",
-		2: "dee25679175fe94d6436f35dc4581073ef73606f1cd1fe8d7c7403486516e836",
-		3: "0209e8fe3aa110c5b2ca440b15bcf76e789c0f60e2933a04bda98261eb8d54bf",
-		4: "d7e859f7fd8c6d077fa3961272fbd5f71ae5b153df0ec0a6f0ccb498cf2aa2f2",
+		1: "1232f6e2755d3be4f4228757500c0c93673828c71d0ecb50791d749aba0d948d",
+		2: "57a0b6c9936bca62e2c9d68049ed01142b71c5e042dec2dfaf0a16afb7726404",
+		3: "25ae69d8e48539e73b64fb5def3aeb011bfe2c1c3a8fb62b0e0ce18769ddfb69",
+		4: "1db862566a47bc0ad576d51ad3029f6ce8ed32f0b6c417c49e8bfa607e07dfab",
 	}
 	got := applyHistory(t, history())
 	if len(got) != len(want) {
