@@ -9,13 +9,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"path/filepath"
 	"sync"
 	"time"
 
+	"github.com/epiledger/epiledger/internal/engine"
+	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/node"
 	"github.com/epiledger/epiledger/internal/privacy"
 )
 
@@ -1265,4 +1269,35 @@ func (s *Server) evaluate(r *http.Request) (any, error) {
 		return nil, privErr(err, "blinded")
 	}
 	return &EvaluateReply{Evaluated: enc(ev), Proof: enc(proof.Bytes())}, nil
+}
+
+// TempNode initialises a throwaway home in dir, opens a node on it with a
+// short block interval and serves this API on a loopback port, for
+// commands and benchmarks that run every privacy role through a node. It
+// returns the base URL, the authority's token and a function that stops
+// the server and closes the node.
+func TempNode(dir string, log *slog.Logger) (url, token string, stop func() error, err error) {
+	h, err := home.Init(filepath.Join(dir, "home"), home.InitOptions{ChainID: "epiledger-privacy", Region: "000000"})
+	if err != nil {
+		return "", "", nil, err
+	}
+	cfg := engine.DefaultSoloConfig()
+	cfg.Interval = 5 * time.Millisecond
+	n, err := node.Open(h, log, node.Options{Solo: &cfg})
+	if err != nil {
+		return "", "", nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		n.Close()
+		return "", "", nil, err
+	}
+	srv := &http.Server{Handler: New(n, log), ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	stop = func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return errors.Join(srv.Shutdown(ctx), n.Close())
+	}
+	return "http://" + ln.Addr().String(), h.APIToken(), stop, nil
 }

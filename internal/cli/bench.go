@@ -66,5 +66,6 @@ bytes on disk per record         %.0f (%.0f in tables, the rest write-ahead log)
 	c.Flags().Uint64Var(&cfg.Seed, "seed", 1, "random seed")
 	c.Flags().IntVar(&cfg.Queries, "queries", 200, "contact queries to time")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	c.AddCommand(e.benchPrivacyCmd())
 	return c
 }

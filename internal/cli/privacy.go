@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/epiledger/epiledger/internal/api"
+	"github.com/epiledger/epiledger/internal/bench"
 	"github.com/epiledger/epiledger/internal/client"
 	"github.com/epiledger/epiledger/internal/privacy"
 )
@@ -790,5 +791,69 @@ FILE is a JSON array of presences:
 	c.Flags().StringVar(&visits, "visits", "", "JSON array of your presences (required)")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	c.MarkFlagRequired("visits")
+	return c
+}
+
+func (e *env) benchPrivacyCmd() *cobra.Command {
+	cfg := bench.DefaultPrivacyConfig()
+	var asJSON, noAPI bool
+	c := &cobra.Command{
+		Use:   "privacy [--reps N] [--json]",
+		Short: "Measure the privacy protocols: seed 003's two tables, a phone, the exposure check",
+		Long: `bench privacy measures, on this machine:
+  - seed 003's table 1: the time for one union computation against the
+    number of places m (10..1000) with n = 20 participants, and table 2:
+    against the number of participants n (2..100) with m = 50 places. "total"
+    is every role on this machine, the n participants sharing its cores
+    (real devices compute side by side); the other columns are one
+    participant's own work, the cloud's product, and the administrator's
+    request, audit of the cloud and decryption;
+  - a phone-class participant on one core (GOMAXPROCS=1), n = 20, m = 1000,
+    and a device's Pedersen commitment for one period;
+  - the protocol end to end through a temporary node's API (session start
+    to the result on the ledger), n = 20, m = 1000;
+  - the exposure check against 10,000 risk tokens: the server's preparation,
+    and a device checking 336 hours (two weeks) in memory and via the API.
+Each figure is the median of --reps runs. Quote them with the machine line.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg.API = !noAPI
+			cfg.Log = e.stderr
+			res, err := bench.RunPrivacy(cfg)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return e.printJSON(res)
+			}
+			w := e.stdout
+			fmt.Fprintf(w, "machine  %s\n\n", res.Machine)
+			table := func(title string, rows []bench.SetOpRow) {
+				fmt.Fprintf(w, "%s\n  %5s %5s %10s %12s %9s %14s\n", title, "n", "m", "total ms", "participant", "cloud", "administrator")
+				for _, r := range rows {
+					fmt.Fprintf(w, "  %5d %5d %10.1f %12.1f %9.1f %14.1f\n", r.N, r.M, r.Total, r.Participant, r.Cloud, r.Administrator)
+				}
+				fmt.Fprintln(w)
+			}
+			table(fmt.Sprintf("Table 1: one computation vs the number of places m (n = %d participants)", cfg.N), res.ByPlaces)
+			table(fmt.Sprintf("Table 2: one computation vs the number of participants n (m = %d places)", cfg.M), res.ByParticipants)
+			fmt.Fprintf(w, "phone-class participant, one core, n = %d, m = %d   %.1f ms (target < 100 ms)\n", res.Phone.N, res.Phone.M, res.Phone.Participant)
+			fmt.Fprintf(w, "  one period's commitment, m = %d                    %.2f ms\n", res.Phone.M, res.Phone.Commit)
+			fmt.Fprintf(w, "  an opening of the device's periods, checked       %.2f ms\n", res.Phone.Open)
+			if cfg.API {
+				fmt.Fprintf(w, "end to end through a node's API, n = %d, m = %d     %.0f ms (target < 1 s)\n", res.API.N, res.API.M, res.API.Total)
+			}
+			fmt.Fprintf(w, "exposure check, %d risk tokens\n", res.PSI.RiskTokens)
+			fmt.Fprintf(w, "  server prepares the tokens                        %.0f ms\n", res.PSI.Prepare)
+			fmt.Fprintf(w, "  device checks %d hours: blind %.1f ms, server %.1f ms, device %.1f ms\n", res.PSI.DeviceHours, res.PSI.Blind, res.PSI.Evaluate, res.PSI.Finish)
+			if cfg.API {
+				fmt.Fprintf(w, "  the same through the API (tokens downloaded)      %.0f ms\n", res.PSI.ThroughAPI)
+			}
+			return nil
+		},
+	}
+	c.Flags().IntVar(&cfg.Reps, "reps", cfg.Reps, "runs per figure (the median is reported)")
+	c.Flags().BoolVar(&noAPI, "no-api", false, "skip the measurements through a temporary node")
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return c
 }
