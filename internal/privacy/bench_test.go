@@ -70,3 +70,52 @@ func BenchmarkMembers(b *testing.B) {
 		ss.sk.Members(ss.p, prod)
 	}
 }
+
+// BenchmarkRiskTokens is the server's preparation of 10,000 risk tokens.
+func BenchmarkRiskTokens(b *testing.B) {
+	rk, _ := NewRiskKey(nil)
+	vs := make([]Visit, 10000)
+	for i := range vs {
+		vs[i] = Visit{Site: fmt.Sprint("site-", i%500), Slot: int64(i/500) * Slot}
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		rk.Tokens(vs)
+	}
+}
+
+// BenchmarkExposureCheck is a device checking 336 hours (two weeks)
+// against 10,000 risk tokens: blind, evaluate (server), finish.
+func BenchmarkExposureCheck(b *testing.B) {
+	rk, _ := NewRiskKey(nil)
+	risk := make([]Visit, 10000)
+	for i := range risk {
+		risk[i] = Visit{Site: fmt.Sprint("site-", i%500), Slot: int64(i/500) * Slot}
+	}
+	tokens := rk.Tokens(risk)
+	mine := make([]Visit, 336)
+	for i := range mine {
+		mine[i] = Visit{Site: fmt.Sprint("site-", i*7%900), Slot: int64(i%24) * Slot}
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		bl, blinded, _ := Blind(mine, nil)
+		ev, proof, err := rk.Evaluate(blinded, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := bl.Finish(rk.Public(), ev, proof, tokens); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCommit is one period's Pedersen commitment over 1,000 places.
+func BenchmarkCommit(b *testing.B) {
+	gs := NewGenerators([32]byte{1}, 1000)
+	v := randomVisits(1, 1000, 0.01, 4)[0]
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		gs.Commit(v, nil)
+	}
+}
