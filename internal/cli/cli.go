@@ -105,7 +105,7 @@ Start with "epiledger demo", or:
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(e.initCmd(), e.nodeCmd(), e.importCmd(), e.traceCmd(), e.verifyCmd(), e.simCmd(), e.demoCmd(), e.txCmd(), e.benchCmd(), e.validateCmd(), e.privacyCmd())
+	root.AddCommand(e.initCmd(), e.nodeCmd(), e.importCmd(), e.traceCmd(), e.verifyCmd(), e.simCmd(), e.demoCmd(), e.txCmd(), e.benchCmd(), e.validateCmd(), e.correctCmd(), e.keygenCmd(), e.privacyCmd())
 	return root
 }
 
@@ -152,7 +152,9 @@ func (e *env) printJSON(v any) error {
 }
 
 func (e *env) initCmd() *cobra.Command {
-	var dir, chainID, region string
+	var dir, chainID, region, admin string
+	var authorities []string
+	var quorum int
 	c := &cobra.Command{
 		Use:   "init --home DIR",
 		Short: "Create a node home: chain id, authority key pair, keystore, config",
@@ -163,10 +165,34 @@ func (e *env) initCmd() *cobra.Command {
   keystore/            the signing keys of the sites this home registers
   config.toml          every setting with its default, commented
   data/                the ledger store (Pebble)
-Keep keys/ private: whoever holds secret.key can link pseudonyms to people.`,
+Keep keys/ private: whoever holds secret.key can link pseudonyms to people.
+
+genesis.json also fixes who may correct records: a correction of a record
+needs the approvals of the authorities of its origin and destination
+regions and of the system administrator (--authority, --administrator,
+--correction-quorum).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			h, err := home.Init(dir, home.InitOptions{ChainID: chainID, Region: region})
+			o := home.InitOptions{ChainID: chainID, Region: region, Authorities: map[string][32]byte{}, Quorum: quorum}
+			for _, a := range authorities {
+				reg, hexKey, ok := strings.Cut(a, "=")
+				if !ok || reg == "" {
+					return withHint(fmt.Errorf("--authority: want REGION=PUBLIC_KEY"), "create a key with: epiledger keygen --out region.key")
+				}
+				k, err := home.ParseKey(hexKey)
+				if err != nil {
+					return fmt.Errorf("--authority %s: %w", reg, err)
+				}
+				o.Authorities[reg] = k
+			}
+			if admin != "" {
+				k, err := home.ParseKey(admin)
+				if err != nil {
+					return fmt.Errorf("--administrator: %w", err)
+				}
+				o.Administrator = k
+			}
+			h, err := home.Init(dir, o)
 			if err != nil {
 				return err
 			}
@@ -177,5 +203,8 @@ Keep keys/ private: whoever holds secret.key can link pseudonyms to people.`,
 	homeFlag(c, &dir)
 	c.Flags().StringVar(&chainID, "chain-id", "", "chain id (default: epiledger-<random>)")
 	c.Flags().StringVar(&region, "region", "000000", "administrative region code of this chain (e.g. 420100)")
+	c.Flags().StringArrayVar(&authorities, "authority", nil, "REGION=PUBLIC_KEY of a regional authority that approves corrections (repeatable; the chain authority is the authority of --region unless given)")
+	c.Flags().StringVar(&admin, "administrator", "", "public key of the system administrator, who approves every correction (default: the chain authority)")
+	c.Flags().IntVar(&quorum, "correction-quorum", 0, "how many of a correction's required parties (origin authority, destination authority, administrator) must approve; 0 = all")
 	return c
 }

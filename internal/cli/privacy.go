@@ -353,14 +353,16 @@ opens only its own role in this session. Keep --key secret: it decrypts.`,
 	}
 
 	var fdir, fnode, session, fkey string
+	var audit int
 	var asJSON bool
 	finish := &cobra.Command{
 		Use:   "finish --home DIR --node URL --session ID --key FILE [--json]",
 		Short: "Audit the cloud's product, decrypt it and publish the result",
 		Long: `finish is the administrator's step 6: it waits for the cloud's product, checks
-it against the participants' signed uploads (naming a tampered upload or the
-first wrong place), decrypts it with --key and records the result on the
-ledger.`,
+every upload's signature and recomputes the product at --audit places drawn
+at random (0: every place), naming a tampered upload or the first wrong
+place, decrypts it with --key and records the result on the ledger with the
+digests of the uploads and of the product.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, err := e.authority(fdir, fnode)
@@ -371,7 +373,7 @@ ledger.`,
 			if err != nil {
 				return err
 			}
-			res, err := client.FinishSession(e.ctx, cl, sk, session)
+			res, err := client.FinishSession(e.ctx, cl, sk, session, audit)
 			if err != nil {
 				return nodeErr(err, fnode)
 			}
@@ -390,6 +392,7 @@ ledger.`,
 	nodeFlag(finish, &fnode)
 	finish.Flags().StringVar(&session, "session", "", "the session id (required)")
 	finish.Flags().StringVar(&fkey, "key", "", "the administrator's key file (required)")
+	finish.Flags().IntVar(&audit, "audit", privacy.DefaultAudit, "places of the cloud's product to recompute (0: all)")
 	finish.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	finish.MarkFlagRequired("session")
 	finish.MarkFlagRequired("key")

@@ -241,3 +241,9 @@ func (c *Client) Close(ctx context.Context, until string) (*api.TxResult, error)
 	var r api.TxResult
 	return &r, c.do(ctx, "POST", "/v1/validate/close", api.CloseRequest{Until: until}, &r)
 }
+
+// SubmitOne submits one transaction and waits for its block.
+func (c *Client) SubmitOne(ctx context.Context, raw []byte) (*api.TxResult, error) {
+	var r api.TxResult
+	return &r, c.do(ctx, "POST", "/v1/tx", api.SingleRequest{Tx: base64.StdEncoding.EncodeToString(raw)}, &r)
+}

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -44,16 +45,33 @@ type InitOptions struct {
 	ChainID string
 	Region  string
 	Time    time.Time // genesis time; zero means now
+	// Authorities are the regional authorities whose approvals corrections
+	// need (region -> Ed25519 public key); the chain's own authority is
+	// added for the chain's region unless given.
+	Authorities map[string][32]byte
+	// Administrator is the system administrator's key; zero means the
+	// chain authority's.
+	Administrator [32]byte
+	// Quorum is how many of a correction's required parties must approve
+	// (0: all).
+	Quorum int
 }
 
 // ErrExists is returned by Init when the directory already holds a home.
 var ErrExists = errors.New("home: already initialised")
 
 type genesisFile struct {
-	ChainID   string `json:"chain_id"`
-	Region    string `json:"region"`
-	Authority string `json:"authority_public_key"`
-	Time      string `json:"genesis_time"`
+	ChainID     string         `json:"chain_id"`
+	Region      string         `json:"region"`
+	Authority   string         `json:"authority_public_key"`
+	Time        string         `json:"genesis_time"`
+	Corrections correctionFile `json:"corrections"`
+}
+
+type correctionFile struct {
+	Administrator string            `json:"administrator_public_key"`
+	Authorities   map[string]string `json:"region_authorities"` // region -> public key (hex)
+	Quorum        int               `json:"quorum"`
 }
 
 // Init creates a new home in dir.
@@ -91,7 +109,14 @@ func Init(dir string, o InitOptions) (*Home, error) {
 	if err := writeSecret(filepath.Join(dir, "keys", "secret.key"), hex.EncodeToString(secret)); err != nil {
 		return nil, err
 	}
-	g := genesisFile{ChainID: o.ChainID, Region: o.Region, Authority: hex.EncodeToString(pub), Time: o.Time.UTC().Truncate(time.Second).Format(time.RFC3339)}
+	g := genesisFile{ChainID: o.ChainID, Region: o.Region, Authority: hex.EncodeToString(pub), Time: o.Time.UTC().Truncate(time.Second).Format(time.RFC3339),
+		Corrections: correctionFile{Administrator: hex.EncodeToString(pub), Authorities: map[string]string{o.Region: hex.EncodeToString(pub)}, Quorum: o.Quorum}}
+	if o.Administrator != ([32]byte{}) {
+		g.Corrections.Administrator = hex.EncodeToString(o.Administrator[:])
+	}
+	for region, k := range o.Authorities {
+		g.Corrections.Authorities[region] = hex.EncodeToString(k[:])
+	}
 	gb, _ := json.MarshalIndent(g, "", "  ")
 	if err := os.WriteFile(filepath.Join(dir, "genesis.json"), append(gb, '\n'), 0o644); err != nil {
 		return nil, fmt.Errorf("home: %w", err)
@@ -145,6 +170,9 @@ func Load(dir string) (*Home, error) {
 	h := &Home{Dir: dir}
 	h.Genesis = state.Genesis{ChainID: g.ChainID, Region: g.Region, Time: gt.Unix()}
 	copy(h.Genesis.Authority[:], pub)
+	if h.Genesis.Corrections, err = g.Corrections.rule(h.Genesis.Authority); err != nil {
+		return nil, fmt.Errorf("home: genesis.json: %w", err)
+	}
 	seed, err := readHex(filepath.Join(dir, "keys", "authority.key"), ed25519.SeedSize)
 	if err != nil {
 		return nil, err
@@ -257,4 +285,87 @@ func (k *Keystore) GetOrCreate(site string) (ed25519.PrivateKey, error) {
 	}
 	k.keys[site] = key
 	return key, nil
+}
+
+// rule converts the corrections section; missing fields default to the
+// chain authority as administrator and no regional authorities.
+func (c correctionFile) rule(authority [32]byte) (state.CorrectionRule, error) {
+	r := state.CorrectionRule{Administrator: authority, Quorum: c.Quorum}
+	if c.Administrator != "" {
+		k, err := parseKey(c.Administrator)
+		if err != nil {
+			return r, fmt.Errorf("corrections.administrator_public_key: %w", err)
+		}
+		r.Administrator = k
+	}
+	regions := make([]string, 0, len(c.Authorities))
+	for region := range c.Authorities {
+		regions = append(regions, region)
+	}
+	sort.Strings(regions)
+	for _, region := range regions {
+		k, err := parseKey(c.Authorities[region])
+		if err != nil {
+			return r, fmt.Errorf("corrections.region_authorities[%q]: %w", region, err)
+		}
+		r.Authorities = append(r.Authorities, state.RegionAuthority{Region: region, Key: k})
+	}
+	if r.Quorum < 0 || r.Quorum > 3 {
+		return r, errors.New("corrections.quorum must be 0 (all) to 3")
+	}
+	return r, nil
+}
+
+// parseKey parses a hex Ed25519 public key.
+func parseKey(s string) ([32]byte, error) {
+	var k [32]byte
+	b, err := hex.DecodeString(strings.TrimSpace(s))
+	if err != nil || len(b) != 32 {
+		return k, errors.New("want 64 hex digits (an Ed25519 public key)")
+	}
+	copy(k[:], b)
+	return k, nil
+}
+
+// ParseKey parses a hex Ed25519 public key (for CLI flags).
+func ParseKey(s string) ([32]byte, error) { return parseKey(s) }
+
+// KeyFile is a standalone signing key (an authority's or the
+// administrator's), as written by "epiledger keygen".
+type KeyFile struct {
+	Public string `json:"public_key"`
+	Seed   string `json:"seed"`
+}
+
+// GenerateKeyFile writes a new key pair to path (mode 0600) and returns
+// the public key.
+func GenerateKeyFile(path string) ([32]byte, error) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return [32]byte{}, err
+	}
+	b, _ := json.MarshalIndent(KeyFile{Public: hex.EncodeToString(pub), Seed: hex.EncodeToString(priv.Seed())}, "", "  ")
+	if err := os.WriteFile(path, append(b, '\n'), 0o600); err != nil {
+		return [32]byte{}, err
+	}
+	var k [32]byte
+	copy(k[:], pub)
+	return k, nil
+}
+
+// LoadKeyFile reads a key written by GenerateKeyFile.
+func LoadKeyFile(path string) (ed25519.PrivateKey, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var f KeyFile
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, fmt.Errorf("%s: not a key file", path)
+	}
+	seed, err := hex.DecodeString(f.Seed)
+	if err != nil || len(seed) != ed25519.SeedSize {
+		return nil, fmt.Errorf("%s: damaged seed", path)
+	}
+	return ed25519.NewKeyFromSeed(seed), nil
 }

@@ -29,6 +29,8 @@ func sampleTxs() []*Tx {
 		&Publish{Topic: "privacy/result", Payload: []byte(`{"op":"union","result":["u1"]}`)},
 		&CommitRoot{Scheme: "places-v1", Period: 1579478400, Count: 20, Root: Hash{5}},
 		&CloseWindows{Until: 1579600000},
+		&Correction{Target: Hash{1}, Action: ActionAmend, In: 10, Out: 20, Site: "s", Reason: "lent card"},
+		&Approval{Correction: Hash{2}},
 		&RegisterSite{Site: "G1234", Kind_: "train", LatE6: 30590000, LonE6: 114300000, Key: [32]byte{8}, Route: &Route{30610000, 114420000, 31250000, 121460000}},
 	}
 	var out []*Tx

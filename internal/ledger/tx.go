@@ -379,6 +379,66 @@ func (*CloseWindows) Signers() int        { return 1 }
 func (b *CloseWindows) encode(e *encoder) { e.i64(b.Until) }
 func (b *CloseWindows) decode(d *decoder) { b.Until = d.i64("until") }
 
+// Correction actions.
+const (
+	ActionAnnul uint8 = 1 // the record is void
+	ActionAmend uint8 = 2 // the record is replaced by the amended one
+)
+
+// Correction proposes to annul or amend a recorded visit or movement. It
+// takes effect only when enough of the record's required parties approved
+// (the proposal is its proposer's approval). For an amendment, In, Out and
+// (when not empty) Site give the corrected record.
+type Correction struct {
+	Target Hash
+	Action uint8
+	In     int64
+	Out    int64
+	Site   string
+	Reason string
+}
+
+func (*Correction) Kind() Kind   { return KindCorrection }
+func (*Correction) Signers() int { return 1 }
+func (b *Correction) encode(e *encoder) {
+	e.raw(b.Target[:])
+	e.u8(b.Action)
+	e.i64(b.In)
+	e.i64(b.Out)
+	e.str(b.Site)
+	e.str(b.Reason)
+}
+func (b *Correction) decode(d *decoder) {
+	b.Target = d.hash("target")
+	b.Action = d.u8("action")
+	if d.err == nil && b.Action != ActionAnnul && b.Action != ActionAmend {
+		d.fail("action must be 1 (annul) or 2 (amend)")
+	}
+	b.In = d.i64("in")
+	b.Out = d.i64("out")
+	b.Site = d.str("site", maxStr)
+	b.Reason = d.str("reason", 512)
+}
+
+// Approval approves a correction. It names the approver's key, which must
+// be the signer's: transaction ids leave signatures out, so without it two
+// parties' approvals would be the same transaction.
+type Approval struct {
+	Correction Hash
+	Approver   [32]byte
+}
+
+func (*Approval) Kind() Kind   { return KindApproval }
+func (*Approval) Signers() int { return 1 }
+func (b *Approval) encode(e *encoder) {
+	e.raw(b.Correction[:])
+	e.raw(b.Approver[:])
+}
+func (b *Approval) decode(d *decoder) {
+	b.Correction = d.hash("correction")
+	b.Approver = d.hash("approver")
+}
+
 func newBody(k Kind) Body {
 	switch k {
 	case KindRegisterSite:
@@ -397,6 +457,10 @@ func newBody(k Kind) Body {
 		return new(CommitRoot)
 	case KindCloseWindows:
 		return new(CloseWindows)
+	case KindCorrection:
+		return new(Correction)
+	case KindApproval:
+		return new(Approval)
 	}
 	return nil
 }

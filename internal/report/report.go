@@ -173,7 +173,8 @@ func (b *Builder) Trajectory(q Query) (*Trajectory, error) {
 	for _, e := range es {
 		row := Entry{Status: e.Status, Kind: e.Kind, Site: e.Site, SiteKind: e.SiteKind, To: e.To,
 			In: b.ts(e.In), Out: b.ts(e.Out), Via: e.Via, Role: e.Role, Tx: e.TxID.String()}
-		if e.Status == "rejected" {
+		switch e.Status {
+		case "rejected":
 			d, err := b.N.Query.DecisionOf(e.TxID)
 			if err != nil {
 				return nil, err
@@ -181,10 +182,34 @@ func (b *Builder) Trajectory(q Query) (*Trajectory, error) {
 			if d != nil {
 				row.Reason = b.reason(d)
 			}
+		case "annulled", "amended":
+			cs, err := b.N.Query.CorrectionsOf(e.TxID)
+			if err != nil {
+				return nil, err
+			}
+			for _, c := range cs {
+				if c.Applied != 0 {
+					row.Reason = CorrectionText(c)
+				}
+			}
 		}
 		out.Entries = append(out.Entries, row)
 	}
 	return out, nil
+}
+
+// CorrectionText describes an applied correction.
+func CorrectionText(c *state.Correction) string {
+	verb := "annulled"
+	if c.Action == ledger.ActionAmend {
+		verb = "amended (the corrected record is " + c.ID.String()[:16] + "…)"
+	}
+	parties := fmt.Sprintf("the authority of region %q and the administrator", c.Regions[0])
+	if c.Regions[0] != c.Regions[1] {
+		parties = fmt.Sprintf("the authorities of regions %q and %q and the administrator", c.Regions[0], c.Regions[1])
+	}
+	return fmt.Sprintf("%s by correction %s… at height %d, approved by %d of %d required parties (%s): %s",
+		verb, c.ID.String()[:16], c.Applied, len(c.Approvals), len(c.Required), parties, c.Reason)
 }
 
 // reason says why a record was rejected: which chain won, by how much,

@@ -22,12 +22,41 @@ import (
 )
 
 // Genesis fixes what a chain starts from: its id, its region, the
-// authority's key and the genesis time.
+// authority's key, the genesis time, and who may correct records.
 type Genesis struct {
 	ChainID   string   `json:"chain_id"`
 	Region    string   `json:"region"`
 	Authority [32]byte `json:"-"`
 	Time      int64    `json:"time"` // Unix seconds
+	// Corrections says whose approvals make a correction take effect.
+	Corrections CorrectionRule `json:"-"`
+}
+
+// CorrectionRule is the deployment's k-of-n rule for corrections (seed 000
+// sec. 2.6, end): a correction of a record needs the approvals of the
+// authority of the record's origin region, of its destination region and
+// of the system administrator; Quorum of these distinct parties must
+// approve (0 means all of them).
+type CorrectionRule struct {
+	Administrator [32]byte
+	Authorities   []RegionAuthority // sorted by region
+	Quorum        int
+}
+
+// RegionAuthority is the key of the authority of one region.
+type RegionAuthority struct {
+	Region string
+	Key    [32]byte
+}
+
+// AuthorityOf returns the key of a region's authority.
+func (c *CorrectionRule) AuthorityOf(region string) ([32]byte, bool) {
+	for _, a := range c.Authorities {
+		if a.Region == region {
+			return a.Key, true
+		}
+	}
+	return [32]byte{}, false
 }
 
 // Hash commits to the genesis; block 1's PrevHash is this hash.
@@ -40,6 +69,13 @@ func (g *Genesis) Hash() ledger.Hash {
 	h.Write([]byte{0})
 	h.Write(g.Authority[:])
 	binary.Write(h, binary.BigEndian, g.Time)
+	h.Write(g.Corrections.Administrator[:])
+	binary.Write(h, binary.BigEndian, int64(g.Corrections.Quorum))
+	for _, a := range g.Corrections.Authorities {
+		h.Write([]byte(a.Region))
+		h.Write([]byte{0})
+		h.Write(a.Key[:])
+	}
 	var out ledger.Hash
 	h.Sum(out[:0])
 	return out
@@ -234,6 +270,10 @@ func (blk *Block) Apply(tx *ledger.Tx, sigErr error) error {
 		err = blk.publish(tx, id, b)
 	case *ledger.CommitRoot:
 		err = blk.commitRoot(tx, id, b)
+	case *ledger.Correction:
+		err = blk.propose(tx, id, b)
+	case *ledger.Approval:
+		err = blk.approve(tx, b)
 	case *ledger.CloseWindows:
 		err = blk.requireAuthority(tx)
 		if err == nil {

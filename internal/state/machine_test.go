@@ -628,10 +628,10 @@ func TestStateHashCoversEveryField(t *testing.T) {
 func TestStateHashKnownAnswer(t *testing.T) {
 	t.Parallel()
 	want := []string{
-		1: "1232f6e2755d3be4f4228757500c0c93673828c71d0ecb50791d749aba0d948d",
-		2: "57a0b6c9936bca62e2c9d68049ed01142b71c5e042dec2dfaf0a16afb7726404",
-		3: "25ae69d8e48539e73b64fb5def3aeb011bfe2c1c3a8fb62b0e0ce18769ddfb69",
-		4: "1db862566a47bc0ad576d51ad3029f6ce8ed32f0b6c417c49e8bfa607e07dfab",
+		1: "b39852d5c059c0afb20b58fc36d313a1bb48fb7c58095079b68eccee3f4e1f48",
+		2: "c15a1b3b392c610345b68c4ac5688cd8b3eb418627d88077cba16d6cb188abca",
+		3: "db240269be71a20432b9161e7f0d42b754b3f7389cf36622964a4c7ae96b1d9e",
+		4: "2cf2363afcd0e722a4e648e93a152e8dfa246acc1f69c10b1eb5d66ecef29ff5",
 	}
 	got := applyHistory(t, history())
 	if len(got) != len(want) {

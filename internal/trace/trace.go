@@ -7,6 +7,7 @@ package trace
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -413,3 +414,40 @@ func (q *Querier) Decisions(person ledger.Pseudonym, from, to int64) ([]*state.D
 	}
 	return out, err
 }
+
+// CorrectionsOf returns the corrections proposed for a record, applied or
+// pending, in id order.
+func (q *Querier) CorrectionsOf(target ledger.Hash) ([]*state.Correction, error) {
+	lo, hi := store.CorrectionHistPrefix(target)
+	var ids []ledger.Hash
+	if err := q.r.Scan(lo, hi, func(k, _ []byte) bool {
+		ids = append(ids, ledger.Hash(k[len(k)-32:]))
+		return true
+	}); err != nil {
+		return nil, err
+	}
+	var out []*state.Correction
+	for _, id := range ids {
+		c, err := q.Correction(id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// Correction returns a correction by id.
+func (q *Querier) Correction(id ledger.Hash) (*state.Correction, error) {
+	v, ok, err := q.r.Get(store.CorrectionKey(id))
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("%w: correction %s…", ErrNoCorrection, id.String()[:16])
+	}
+	return state.DecodeCorrection(v)
+}
+
+// ErrNoCorrection is returned for an unknown correction id.
+var ErrNoCorrection = errors.New("no such correction")

@@ -1,0 +1,194 @@
+package cli
+
+import (
+	"crypto/ed25519"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/epiledger/epiledger/internal/home"
+	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/report"
+)
+
+func (e *env) keygenCmd() *cobra.Command {
+	var out string
+	c := &cobra.Command{
+		Use:   "keygen --out FILE",
+		Short: "Create a signing key pair for a regional authority or the administrator",
+		Long: `keygen writes a new Ed25519 key pair to FILE (mode 0600) and prints its
+public key, to give to "epiledger init --authority REGION=KEY" or
+"--administrator KEY". The file signs corrections and approvals
+("epiledger correct ... --key FILE").`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if out == "" {
+				return fmt.Errorf("--out is required")
+			}
+			k, err := home.GenerateKeyFile(out)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "%x\n", k)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&out, "out", "", "file to write the key pair to (required)")
+	return c
+}
+
+func (e *env) correctCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "correct",
+		Short: "Annul or amend a record with the approval of its regions' authorities and the administrator",
+		Long: `A record is never erased. It can be annulled or amended only by a correction
+that the authorities of the record's origin and destination regions and the
+system administrator approve (a k-of-n rule fixed in genesis.json). A
+proposal counts as its proposer's approval; until enough approvals are on
+the ledger it has no effect; approvals from anyone else are refused. The
+original stays visible ("trace trajectory --all") with its history.`,
+	}
+	var dir, nodeURL, keyFile string
+	flags := func(c *cobra.Command) {
+		homeFlag(c, &dir)
+		c.Flags().StringVar(&keyFile, "key", "", "key file of the signing party (default: the home's chain authority)")
+		c.Flags().StringVar(&nodeURL, "node", "", "submit through the running node at this URL")
+	}
+	var target, in, out, site, reason string
+	var annul bool
+	propose := &cobra.Command{
+		Use:   "propose --home DIR --tx HASH (--annul | --in T --out T [--site S]) --reason TEXT",
+		Short: "Propose a correction (counts as the proposer's approval); prints its id",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			t, err := ledger.ParseHash(target)
+			if err != nil {
+				return fmt.Errorf("--tx: %w", err)
+			}
+			if reason == "" {
+				return fmt.Errorf("--reason is required: say why the record is wrong")
+			}
+			b := &ledger.Correction{Target: t, Reason: reason, Site: site}
+			switch {
+			case annul && (in != "" || out != "" || site != ""):
+				return fmt.Errorf("--annul takes no --in, --out or --site")
+			case annul:
+				b.Action = ledger.ActionAnnul
+			default:
+				ti, err1 := time.Parse(time.RFC3339, in)
+				to, err2 := time.Parse(time.RFC3339, out)
+				if err1 != nil || err2 != nil {
+					return withHint(fmt.Errorf("an amendment needs --in and --out (RFC 3339)"), "or pass --annul to void the record")
+				}
+				b.Action, b.In, b.Out = ledger.ActionAmend, ti.Unix(), to.Unix()
+			}
+			return e.submitSigned(dir, nodeURL, keyFile, b, "correction")
+		},
+	}
+	flags(propose)
+	propose.Flags().StringVar(&target, "tx", "", "the record to correct (transaction hash)")
+	propose.Flags().BoolVar(&annul, "annul", false, "void the record")
+	propose.Flags().StringVar(&in, "in", "", "amended start (RFC 3339)")
+	propose.Flags().StringVar(&out, "out", "", "amended end (RFC 3339)")
+	propose.Flags().StringVar(&site, "site", "", "amended site of a visit")
+	propose.Flags().StringVar(&reason, "reason", "", "why the record is wrong (required; goes on the ledger: no personal data)")
+	propose.MarkFlagRequired("tx")
+
+	var corr string
+	approve := &cobra.Command{
+		Use:   "approve --home DIR --correction ID [--key FILE]",
+		Short: "Approve a correction",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := ledger.ParseHash(corr)
+			if err != nil {
+				return fmt.Errorf("--correction: %w", err)
+			}
+			return e.submitSigned(dir, nodeURL, keyFile, &ledger.Approval{Correction: id}, "approval")
+		},
+	}
+	flags(approve)
+	approve.Flags().StringVar(&corr, "correction", "", "the correction's id (required)")
+	approve.MarkFlagRequired("correction")
+
+	show := &cobra.Command{
+		Use:   "show --home DIR --tx HASH",
+		Short: "Show the corrections of a record and their approvals",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			t, err := ledger.ParseHash(target)
+			if err != nil {
+				return fmt.Errorf("--tx: %w", err)
+			}
+			h, err := loadHome(dir)
+			if err != nil {
+				return err
+			}
+			n, err := e.openNode(h, nodeOptionsQuery())
+			if err != nil {
+				return err
+			}
+			defer n.Close()
+			cs, err := n.Query.CorrectionsOf(t)
+			if err != nil {
+				return err
+			}
+			if len(cs) == 0 {
+				fmt.Fprintln(e.stdout, "no corrections")
+			}
+			for _, c := range cs {
+				state := "pending"
+				if c.Applied != 0 {
+					state = "in effect: " + report.CorrectionText(c)
+				}
+				fmt.Fprintf(e.stdout, "correction %s: %d approval(s), %d needed of %d required parties; %s\n  reason: %s\n", c.ID, len(c.Approvals), c.Quorum, len(c.Required), state, c.Reason)
+			}
+			return nil
+		},
+	}
+	homeFlag(show, &dir)
+	show.Flags().StringVar(&target, "tx", "", "the record (transaction hash)")
+	show.MarkFlagRequired("tx")
+	c.AddCommand(propose, approve, show)
+	return c
+}
+
+// submitSigned signs body with the key file (or the home's authority) and
+// submits it, locally or through a node, printing the transaction id.
+func (e *env) submitSigned(dir, nodeURL, keyFile string, body ledger.Body, what string) error {
+	h, err := loadHome(dir)
+	if err != nil {
+		return err
+	}
+	key := h.Authority()
+	if keyFile != "" {
+		if key, err = home.LoadKeyFile(keyFile); err != nil {
+			return err
+		}
+	}
+	if a, ok := body.(*ledger.Approval); ok {
+		copy(a.Approver[:], key.Public().(ed25519.PublicKey))
+	}
+	tx := ledger.NewTx(body)
+	tx.Sign(h.Genesis.ChainID, ed25519.PrivateKey(key))
+	if nodeURL != "" {
+		res, err := e.remote(h, nodeURL).SubmitOne(e.ctx, tx.Bytes())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "%s %s committed at height %d\n", what, res.Tx, res.Height)
+		return nil
+	}
+	n, err := e.openNode(h, nodeOptions())
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	rc := n.Engine.Submit(e.ctx, tx.Bytes())
+	if rc.Err != nil {
+		return rc.Err
+	}
+	fmt.Fprintf(e.stdout, "%s %s committed at height %d\n", what, rc.TxID, rc.Height)
+	return nil
+}
