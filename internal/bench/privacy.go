@@ -266,7 +266,7 @@ func computeOnce(n, m int, seed uint64) (SetOpRow, error) {
 	}
 	row.Cloud = msOf(time.Since(t1))
 	t2 := time.Now()
-	vec, err := privacy.Audit(p, peers, uploads, prod.Bytes())
+	vec, err := privacy.Audit(p, peers, uploads, prod.Bytes(), privacy.DefaultAudit)
 	if err != nil {
 		return row, err
 	}

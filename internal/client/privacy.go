@@ -334,10 +334,11 @@ type SetOpResult struct {
 }
 
 // FinishSession is the administrator's step 6 for session id: it waits for
-// the cloud's product, audits it against the signed uploads (naming a
-// tampered upload or place), decrypts it with sk and publishes the result
+// the cloud's product, audits it against the signed uploads at audit
+// random places (every place if audit <= 0; see privacy.Audit), naming a
+// tampered upload or place, decrypts it with sk and publishes the result
 // on the ledger.
-func FinishSession(ctx context.Context, c *Client, sk *privacy.SecretKey, id string) (*SetOpResult, error) {
+func FinishSession(ctx context.Context, c *Client, sk *privacy.SecretKey, id string, audit int) (*SetOpResult, error) {
 	_, u, p, err := sessionAndUniverse(ctx, c, id)
 	if err != nil {
 		return nil, err
@@ -362,7 +363,7 @@ func FinishSession(ctx context.Context, c *Client, sk *privacy.SecretKey, id str
 		return nil, err
 	}
 	t0 := time.Now()
-	vec, err := privacy.Audit(p, peers, ups, prod)
+	vec, err := privacy.Audit(p, peers, ups, prod, audit)
 	if err != nil {
 		return nil, err
 	}
@@ -435,7 +436,7 @@ func RunSetOp(ctx context.Context, c *Client, op privacy.Op, places []string, vi
 		}
 		rep.Cloud = d
 	}()
-	res, ferr := FinishSession(ctx, c, sk, created.Session)
+	res, ferr := FinishSession(ctx, c, sk, created.Session, privacy.DefaultAudit)
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil && !errors.Is(err, context.Canceled) {

@@ -2,10 +2,12 @@ package privacy
 
 import (
 	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"regexp"
 	"runtime"
 	"slices"
@@ -425,11 +427,8 @@ func uploadMessage(p *Params, from int, vec []byte) []byte {
 // CheckUpload verifies an upload's signature against the participant's
 // registered key and decodes its vector.
 func CheckUpload(p *Params, peers []PeerKeys, u *Upload) (Vector, error) {
-	if u.From < 0 || u.From >= p.Participants || len(peers) != p.Participants {
-		return nil, &UploadError{From: u.From, Err: errors.New("no such participant")}
-	}
-	if len(peers[u.From].Sign) != ed25519.PublicKeySize || !ed25519.Verify(peers[u.From].Sign, uploadMessage(p, u.From, u.Vector), u.Sig) {
-		return nil, &UploadError{From: u.From, Err: ErrSignature}
+	if err := checkUploadSig(p, peers, u); err != nil {
+		return nil, err
 	}
 	v, err := ParseVector(u.Vector, p.Places)
 	if err != nil {
@@ -438,20 +437,41 @@ func CheckUpload(p *Params, peers []PeerKeys, u *Upload) (Vector, error) {
 	return v, nil
 }
 
+// checkUploadSet checks that uploads hold one upload per participant.
+func checkUploadSet(p *Params, uploads []Upload) error {
+	if len(uploads) != p.Participants {
+		return fmt.Errorf("privacy: %d uploads for %d participants", len(uploads), p.Participants)
+	}
+	seen := make([]bool, p.Participants)
+	for _, u := range uploads {
+		if u.From < 0 || u.From >= p.Participants || seen[u.From] {
+			return &UploadError{From: u.From, Err: errors.New("duplicate or unknown participant")}
+		}
+		seen[u.From] = true
+	}
+	return nil
+}
+
+func checkUploadSig(p *Params, peers []PeerKeys, u *Upload) error {
+	if u.From < 0 || u.From >= p.Participants || len(peers) != p.Participants {
+		return &UploadError{From: u.From, Err: errors.New("no such participant")}
+	}
+	if len(u.Vector) != p.Places*CiphertextSize {
+		return &UploadError{From: u.From, Err: fmt.Errorf("%w: %d bytes, want %d ciphertexts", ErrLength, len(u.Vector), p.Places)}
+	}
+	if len(peers[u.From].Sign) != ed25519.PublicKeySize || !ed25519.Verify(peers[u.From].Sign, uploadMessage(p, u.From, u.Vector), u.Sig) {
+		return &UploadError{From: u.From, Err: ErrSignature}
+	}
+	return nil
+}
+
 // Combine is the cloud's step 5: it checks every upload (signature and
 // encoding; a bad one is an *UploadError naming its participant) and
 // multiplies them place by place. uploads must hold one upload per
 // participant. It uses all CPUs.
 func Combine(p *Params, peers []PeerKeys, uploads []Upload) (Vector, error) {
-	if len(uploads) != p.Participants {
-		return nil, fmt.Errorf("privacy: %d uploads for %d participants", len(uploads), p.Participants)
-	}
-	seen := make([]bool, p.Participants)
-	for _, u := range uploads {
-		if u.From < 0 || u.From >= p.Participants || seen[u.From] {
-			return nil, &UploadError{From: u.From, Err: errors.New("duplicate or unknown participant")}
-		}
-		seen[u.From] = true
+	if err := checkUploadSet(p, uploads); err != nil {
+		return nil, err
 	}
 	vecs := make([]Vector, len(uploads))
 	errs := make([]error, len(uploads))
@@ -479,21 +499,70 @@ func Combine(p *Params, peers []PeerKeys, uploads []Upload) (Vector, error) {
 	return out, nil
 }
 
-// Audit is the administrator's check of the cloud: it recomputes the
-// product of the uploads (checking each as Combine does) and compares it
-// with the cloud's, naming the first differing place (*ProductError).
-func Audit(p *Params, peers []PeerKeys, uploads []Upload, product []byte) (Vector, error) {
+// DefaultAudit is how many places the administrator recomputes by
+// default when it audits the cloud.
+const DefaultAudit = 64
+
+// Audit is the administrator's check of the cloud before it decrypts: it
+// decodes the cloud's product, checks every upload's signature, and
+// recomputes the product of the uploads at sample places drawn at random
+// after the product arrived (every place if sample <= 0 or >= m),
+// naming a malformed upload element (*UploadError) or the first place
+// where the cloud's product differs (*ProductError). A cloud that alters
+// a fraction f of the places escapes with probability (1-f)^sample; the
+// digests of the uploads and the product go on the ledger with the
+// result, so anyone holding the uploads can audit every place later.
+func Audit(p *Params, peers []PeerKeys, uploads []Upload, product []byte, sample int) (Vector, error) {
 	got, err := ParseVector(product, p.Places)
 	if err != nil {
 		return nil, fmt.Errorf("the cloud's product: %w", err)
 	}
-	want, err := Combine(p, peers, uploads)
-	if err != nil {
+	if err := checkUploadSet(p, uploads); err != nil {
 		return nil, err
 	}
-	for l := range want {
-		if want[l].c1.Equal(&got[l].c1) != 1 || want[l].c2.Equal(&got[l].c2) != 1 {
-			return nil, &ProductError{Place: l}
+	for i := range uploads {
+		if err := checkUploadSig(p, peers, &uploads[i]); err != nil {
+			return nil, err
+		}
+	}
+	places := make([]int, p.Places)
+	for l := range places {
+		places[l] = l
+	}
+	if sample > 0 && sample < p.Places {
+		var seed [32]byte
+		if _, err := rand.Read(seed[:]); err != nil {
+			return nil, err
+		}
+		r := mrand.New(mrand.NewChaCha8(seed))
+		r.Shuffle(len(places), func(i, j int) { places[i], places[j] = places[j], places[i] })
+		places = places[:sample]
+		slices.Sort(places)
+	}
+	bad := make([]error, len(places))
+	parallel(len(places), func(lo, hi int) {
+		var want, c Ciphertext
+		for k := lo; k < hi; k++ {
+			l := places[k]
+			for i := range uploads {
+				if err := c.set(uploads[i].Vector[l*CiphertextSize:(l+1)*CiphertextSize], l); err != nil {
+					bad[k] = &UploadError{From: uploads[i].From, Err: err}
+					break
+				}
+				if i == 0 {
+					want = c
+				} else {
+					want.mul(&want, &c)
+				}
+			}
+			if bad[k] == nil && (want.c1.Equal(&got[l].c1) != 1 || want.c2.Equal(&got[l].c2) != 1) {
+				bad[k] = &ProductError{Place: l}
+			}
+		}
+	})
+	for _, err := range bad {
+		if err != nil {
+			return nil, err
 		}
 	}
 	return got, nil

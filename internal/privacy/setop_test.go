@@ -67,7 +67,7 @@ func (ss *session) result(t testing.TB) []bool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := Audit(ss.p, ss.peers, ss.uploads, prod.Bytes())
+	got, err := Audit(ss.p, ss.peers, ss.uploads, prod.Bytes(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,13 +214,13 @@ func TestTamperedUploadNamed(t *testing.T) {
 	}
 	bad := prod.Bytes()
 	copy(bad[2*CiphertextSize:3*CiphertextSize], ss.uploads[1].Vector[:CiphertextSize])
-	_, err = Audit(ss.p, ss.peers, ss.uploads, bad)
+	_, err = Audit(ss.p, ss.peers, ss.uploads, bad, 0)
 	var pe *ProductError
 	if !errors.As(err, &pe) || pe.Place != 2 {
 		t.Fatalf("tampered product: got %v", err)
 	}
 	bad[0] ^= 1 // a negative field element: not canonical
-	if _, err := Audit(ss.p, ss.peers, ss.uploads, bad); !errors.Is(err, ErrEncoding) {
+	if _, err := Audit(ss.p, ss.peers, ss.uploads, bad, 0); !errors.Is(err, ErrEncoding) {
 		t.Fatalf("malformed product: got %v", err)
 	}
 }
@@ -241,5 +241,41 @@ func TestRequestValidated(t *testing.T) {
 	q.Op = Intersection // the proof binds the operation
 	if _, err := NewParticipant(&q, 0, []bool{true}, nil); err == nil {
 		t.Error("proof for another operation accepted")
+	}
+}
+
+// TestAuditSampled: a sampled audit catches a product altered at many
+// places and names the place; a full audit catches one altered place and
+// a malformed upload element (naming the participant), which the sampled
+// one may miss.
+func TestAuditSampled(t *testing.T) {
+	t.Parallel()
+	const m = 300
+	ss := newSession(t, Union, [][]bool{make([]bool, m), make([]bool, m)}, m, 2)
+	ss.upload(t)
+	prod, err := Combine(ss.p, ss.peers, ss.uploads)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := prod.Bytes()
+	if _, err := Audit(ss.p, ss.peers, ss.uploads, good, DefaultAudit); err != nil {
+		t.Fatalf("honest product: %v", err)
+	}
+	// Swap the halves of every ciphertext: all places wrong.
+	all := slices.Clone(good)
+	for l := 0; l < m; l++ {
+		c := all[l*CiphertextSize : (l+1)*CiphertextSize]
+		tmp := slices.Clone(c[:ElementSize])
+		copy(c, c[ElementSize:])
+		copy(c[ElementSize:], tmp)
+	}
+	var pe *ProductError
+	if _, err := Audit(ss.p, ss.peers, ss.uploads, all, DefaultAudit); !errors.As(err, &pe) {
+		t.Fatalf("product wrong everywhere, sampled audit: %v", err)
+	}
+	one := slices.Clone(good)
+	copy(one[200*CiphertextSize:201*CiphertextSize], good[7*CiphertextSize:8*CiphertextSize])
+	if _, err := Audit(ss.p, ss.peers, ss.uploads, one, 0); !errors.As(err, &pe) || pe.Place != 200 {
+		t.Fatalf("product wrong at one place, full audit: %v", err)
 	}
 }
