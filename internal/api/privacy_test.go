@@ -504,3 +504,65 @@ func TestPrivacyErrorsCarryNoPlaces(t *testing.T) {
 		t.Errorf("unknown place in counts: %d %s", r.status, r.body)
 	}
 }
+
+// TestSessionRequestRefused: a request with a malformed key, Enc(e) or
+// proof, or impossible parameters, is refused naming the field; nothing
+// goes on the ledger.
+func TestSessionRequestRefused(t *testing.T) {
+	t.Parallel()
+	f, c := privFixture(t)
+	if _, err := c.PublishUniverse(context.Background(), api.UniverseRequest{Name: "req", Places: places(4)}); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := c.Universe(context.Background(), "req")
+	sk, _ := privacy.GenerateKey(nil)
+	p := &privacy.Params{Session: "req-test-0001", Op: privacy.Union, Universe: u.Digest(), Places: 4, Participants: 2, Shares: 2}
+	if err := sk.NewRequest(p, nil); err != nil {
+		t.Fatal(err)
+	}
+	enc := base64.StdEncoding.EncodeToString
+	valid := api.SessionRequest{Session: p.Session, Op: "union", Universe: "req", Participants: 2, Shares: 2,
+		Key: enc(p.Key.Bytes()), EncE: enc(p.EncE.Bytes()), Proof: enc(p.Proof.Bytes())}
+	badC2 := p.EncE.Bytes()
+	badC2[privacy.ElementSize] |= 1
+	for _, x := range []struct {
+		name   string
+		alter  func(r *api.SessionRequest)
+		status int
+		field  string
+	}{
+		{"key not base64", func(r *api.SessionRequest) { r.Key = "%%" }, 400, "key"},
+		{"identity key", func(r *api.SessionRequest) { r.Key = enc(make([]byte, 32)) }, 400, "key"},
+		{"malformed c2", func(r *api.SessionRequest) { r.EncE = enc(badC2) }, 400, "enc_e"},
+		{"short proof", func(r *api.SessionRequest) { r.Proof = enc(make([]byte, 10)) }, 400, "proof"},
+		{"proof for other parameters", func(r *api.SessionRequest) { r.Participants = 3; r.Shares = 3 }, 400, "proof"},
+		{"unknown universe", func(r *api.SessionRequest) { r.Universe = "nope" }, 404, "universe"},
+		{"bad op", func(r *api.SessionRequest) { r.Op = "xor" }, 400, "op"},
+		{"no participants", func(r *api.SessionRequest) { r.Participants = 0; r.Shares = 0 }, 400, "participants"},
+		{"one share for two", func(r *api.SessionRequest) { r.Shares = 1 }, 400, "shares"},
+		{"bad session id", func(r *api.SessionRequest) { r.Session = "UPPER CASE" }, 400, "session"},
+	} {
+		req := valid
+		x.alter(&req)
+		b, _ := json.Marshal(req)
+		r := f.call(t, "POST", "/v1/privacy/sessions", f.token, string(b))
+		if r.status != x.status {
+			t.Errorf("%s: status %d, want %d: %s", x.name, r.status, x.status, r.body)
+			continue
+		}
+		if e := apiError(t, r); e.Field != x.field {
+			t.Errorf("%s: field %q, want %q (%s)", x.name, e.Field, x.field, e.Msg)
+		}
+	}
+	pubs, _ := f.n.Query.Publications(api.TopicPSU)
+	if len(pubs) != 0 {
+		t.Errorf("%d session records from refused requests", len(pubs))
+	}
+	b, _ := json.Marshal(valid)
+	if r := f.call(t, "POST", "/v1/privacy/sessions", f.token, string(b)); r.status != 200 {
+		t.Fatalf("valid request: %d %s", r.status, r.body)
+	}
+	if r := f.call(t, "POST", "/v1/privacy/sessions", f.token, string(b)); r.status != 409 {
+		t.Errorf("same session twice: %d", r.status)
+	}
+}
