@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -1271,33 +1272,42 @@ func (s *Server) evaluate(r *http.Request) (any, error) {
 	return &EvaluateReply{Evaluated: enc(ev), Proof: enc(proof.Bytes())}, nil
 }
 
-// TempNode initialises a throwaway home in dir, opens a node on it with a
-// short block interval and serves this API on a loopback port, for
-// commands and benchmarks that run every privacy role through a node. It
-// returns the base URL, the authority's token and a function that stops
-// the server and closes the node.
-func TempNode(dir string, log *slog.Logger) (url, token string, stop func() error, err error) {
-	h, err := home.Init(filepath.Join(dir, "home"), home.InitOptions{ChainID: "epiledger-privacy", Region: "000000"})
+// TempNode initialises a throwaway home in a new temporary directory,
+// opens a node on it with a short block interval and serves this API on a
+// loopback port, for commands and benchmarks that run every privacy role
+// through a node. It returns the base URL, the authority's token and a
+// function that stops the server, closes the node and removes the
+// directory.
+func TempNode(log *slog.Logger) (url, token string, stop func() error, err error) {
+	dir, err := os.MkdirTemp("", "epiledger-privacy-")
 	if err != nil {
 		return "", "", nil, err
+	}
+	fail := func(err error) (string, string, func() error, error) {
+		os.RemoveAll(dir)
+		return "", "", nil, err
+	}
+	h, err := home.Init(filepath.Join(dir, "home"), home.InitOptions{ChainID: "epiledger-privacy", Region: "000000"})
+	if err != nil {
+		return fail(err)
 	}
 	cfg := engine.DefaultSoloConfig()
 	cfg.Interval = 5 * time.Millisecond
 	n, err := node.Open(h, log, node.Options{Solo: &cfg})
 	if err != nil {
-		return "", "", nil, err
+		return fail(err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		n.Close()
-		return "", "", nil, err
+		return fail(err)
 	}
 	srv := &http.Server{Handler: New(n, log), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	stop = func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		return errors.Join(srv.Shutdown(ctx), n.Close())
+		return errors.Join(srv.Shutdown(ctx), n.Close(), os.RemoveAll(dir))
 	}
 	return "http://" + ln.Addr().String(), h.APIToken(), stop, nil
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"os"
 	"runtime"
 	"slices"
 	"sync"
@@ -444,12 +443,7 @@ func psi(cfg PrivacyConfig, res *PrivacyResult) error {
 // throughAPI runs the set operation (n = N, m = PhoneM) and the exposure
 // check through a temporary node.
 func throughAPI(cfg PrivacyConfig, res *PrivacyResult) error {
-	dir, err := os.MkdirTemp("", "epiledger-bench-privacy-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	url, token, stop, err := api.TempNode(dir, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	url, token, stop, err := api.TempNode(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		return err
 	}

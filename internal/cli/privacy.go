@@ -158,12 +158,7 @@ so it can be checked against a plain set computation.`,
 			if len(in.Participants) == 0 {
 				return errors.New("--input: participants: want at least one participant")
 			}
-			dir, err := os.MkdirTemp("", "epiledger-privacy-")
-			if err != nil {
-				return err
-			}
-			defer os.RemoveAll(dir)
-			url, token, stop, err := api.TempNode(dir, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			url, token, stop, err := api.TempNode(slog.New(slog.NewTextHandler(io.Discard, nil)))
 			if err != nil {
 				return err
 			}
