@@ -1,6 +1,7 @@
 package chain
 
 import (
+	"bytes"
 	"fmt"
 
 	"github.com/epiledger/epiledger/internal/ledger"
@@ -76,4 +77,41 @@ func Replay(src store.Reader, dst *store.DB, gen *state.Genesis, params state.Pa
 		}
 	}
 	return stateHash, nil
+}
+
+// CompareState compares the state tables of two stores (the live one and
+// a replay) and returns a *BadChainError naming the first key where they
+// differ: any byte of any index, chain or decision altered in place.
+func CompareState(a, b store.Reader) error {
+	for _, tab := range store.StateTables {
+		lo, hi := store.TablePrefix(tab)
+		ka, va, err := collect(a, lo, hi)
+		if err != nil {
+			return err
+		}
+		kb, vb, err := collect(b, lo, hi)
+		if err != nil {
+			return err
+		}
+		for i := 0; i < len(ka) || i < len(kb); i++ {
+			switch {
+			case i >= len(ka):
+				return &BadChainError{View: "state", Where: fmt.Sprintf("table %q key %x", tab, kb[i]), Reason: "missing from the store, the blocks produce it"}
+			case i >= len(kb) || !bytes.Equal(ka[i], kb[i]):
+				return &BadChainError{View: "state", Where: fmt.Sprintf("table %q key %x", tab, ka[i]), Reason: "in the store, the blocks do not produce it"}
+			case !bytes.Equal(va[i], vb[i]):
+				return &BadChainError{View: "state", Where: fmt.Sprintf("table %q key %x", tab, ka[i]), Reason: "value differs from what the blocks produce"}
+			}
+		}
+	}
+	return nil
+}
+
+func collect(r store.Reader, lo, hi []byte) (keys, vals [][]byte, err error) {
+	err = r.Scan(lo, hi, func(k, v []byte) bool {
+		keys = append(keys, append([]byte(nil), k...))
+		vals = append(vals, append([]byte(nil), v...))
+		return true
+	})
+	return keys, vals, err
 }

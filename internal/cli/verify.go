@@ -29,7 +29,9 @@ transaction is findable by its hash, and the head record matches the last
 block. Then the double chain: every visit and move is the next entry of its
 sites' hash-linked chains, and every person chain's blocks link, match
 their Merkle roots and name only transactions on the chain. With --replay it then re-applies every block through a fresh state
-machine in a scratch store and checks each header's state hash, which proves
+machine in a scratch store and checks each header's state hash, then
+compares every state table (indexes, site and person chains, decisions,
+corrections) of the store with the replay's, byte for byte, which proves
 the recorded state follows from the blocks. It exits 0 when all holds and 1
 naming the first bad height otherwise. Stop the node first (verify opens the
 store itself), or pass --node URL to have a running node verify its chain.`,
@@ -136,6 +138,8 @@ func replayInto(n *node.Node, g *state.Genesis) error {
 		return err
 	}
 	defer dst.Close()
-	_, err = chain.Replay(n.DB, dst, g, n.Machine.Params(), nil)
-	return err
+	if _, err := chain.Replay(n.DB, dst, g, n.Machine.Params(), nil); err != nil {
+		return err
+	}
+	return chain.CompareState(n.DB, dst)
 }

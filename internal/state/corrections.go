@@ -276,6 +276,17 @@ func (blk *Block) settle(c *Correction, pr *Presence) error {
 		if err := blk.setStatus(pr, st); err != nil {
 			return err
 		}
+		// The settled chain changed under the person's cached tail.
+		if blk.m.params.Validation.Enabled {
+			val, err := blk.personVal(pr.Person)
+			if err != nil {
+				return err
+			}
+			val.Stale = true
+			if err := blk.setVal(pr.Person, val); err != nil {
+				return err
+			}
+		}
 		if c.Action == ledger.ActionAmend {
 			nw := orig
 			nw.Status, nw.In, nw.Out, nw.TxID = StatusRecorded, c.In, c.Out, c.ID

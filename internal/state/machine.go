@@ -122,11 +122,14 @@ type Machine struct {
 	mu    sync.RWMutex
 	sites map[string]*Site // committed sites; sites never change once registered
 	byNum map[uint32]*Site
+
+	c caches
 }
 
 // New returns a machine over db.
 func New(db *store.DB, gen Genesis, params Params) *Machine {
-	return &Machine{db: db, gen: gen, params: params, sites: map[string]*Site{}, byNum: map[uint32]*Site{}}
+	return &Machine{db: db, gen: gen, params: params, sites: map[string]*Site{}, byNum: map[uint32]*Site{},
+		c: caches{vals: map[ledger.Pseudonym]personVal{}, aliases: map[ledger.Pseudonym]ledger.Pseudonym{}, dur: map[uint32]int64{}}}
 }
 
 // Genesis returns the chain's genesis.
@@ -150,6 +153,11 @@ type Block struct {
 	nsites uint32
 
 	pending    map[string]bool // pending-window markers written in this block
+	vals       map[ledger.Pseudonym]personVal
+	txids      []ledger.Hash                 // accepted in this block
+	seen       map[ledger.Hash]bool          // the same, for replays within the block
+	boundHere  map[ledger.Pseudonym]struct{} // aliases bound in this block (not cached until committed)
+	dur        map[uint32]int64              // longest presence per site, this block's view
 	siteHeads  map[uint32]*siteHead
 	clock      int64 // the data clock: latest record time seen
 	clockDirty bool
@@ -163,7 +171,11 @@ type Block struct {
 // nanoseconds) into batch b.
 func (m *Machine) Begin(b *store.Batch, height uint64, timeNanos int64) (*Block, error) {
 	blk := &Block{m: m, b: b, height: height, now: timeNanos / 1e9, h: sha256.New(), added: map[string]*Site{}, byNum: map[uint32]*Site{},
-		pending: map[string]bool{}, siteHeads: map[uint32]*siteHead{}, clock: minTime}
+		pending: map[string]bool{}, siteHeads: map[uint32]*siteHead{}, clock: minTime, vals: map[ledger.Pseudonym]personVal{},
+		seen: map[ledger.Hash]bool{}, dur: map[uint32]int64{}, boundHere: map[ledger.Pseudonym]struct{}{}}
+	if err := m.loadFilter(b); err != nil {
+		return nil, err
+	}
 	v, ok, err := b.Get(store.CounterKey("sites"))
 	if err != nil {
 		return nil, err
@@ -235,6 +247,7 @@ func (blk *Block) Committed() {
 		blk.m.byNum[s.Num] = s
 	}
 	blk.m.mu.Unlock()
+	blk.m.merge(blk)
 }
 
 // Apply checks tx and, if it is acceptable, applies it. sigErr is the
@@ -248,13 +261,19 @@ func (blk *Block) Apply(tx *ledger.Tx, sigErr error) error {
 		return reject(CodeBadSignature, "signature", "%v", sigErr)
 	}
 	id := tx.ID()
-	v, ok, err := blk.b.Get(store.TxIndexKey(id))
-	if err != nil {
-		return err
+	if blk.seen[id] {
+		return reject(CodeReplay, "", "transaction %s is already in this block", id.String()[:16])
 	}
-	if ok {
-		return reject(CodeReplay, "", "transaction %s is already on the ledger at height %d", id.String()[:16], binary.BigEndian.Uint64(v))
+	if blk.m.c.filter.mayContain(&id) {
+		v, ok, err := blk.b.Get(store.TxIndexKey(id))
+		if err != nil {
+			return err
+		}
+		if ok {
+			return reject(CodeReplay, "", "transaction %s is already on the ledger at height %d", id.String()[:16], binary.BigEndian.Uint64(v))
+		}
 	}
+	var err error
 	switch b := tx.Body.(type) {
 	case *ledger.RegisterSite:
 		err = blk.registerSite(tx, b)
@@ -289,6 +308,8 @@ func (blk *Block) Apply(tx *ledger.Tx, sigErr error) error {
 	binary.BigEndian.PutUint64(loc[:8], blk.height)
 	binary.BigEndian.PutUint32(loc[8:], blk.idx)
 	blk.idx++
+	blk.seen[id] = true
+	blk.txids = append(blk.txids, id)
 	return blk.set(store.TxIndexKey(id), loc[:])
 }
 
@@ -400,6 +421,7 @@ func (blk *Block) bindIdentity(tx *ledger.Tx, b *ledger.BindIdentity) error {
 		if err := blk.set(store.AliasKey(a), val); err != nil {
 			return err
 		}
+		blk.boundHere[a] = struct{}{}
 	}
 	return nil
 }
@@ -488,6 +510,9 @@ func (blk *Block) person(field string, ref ledger.PersonRef) (ledger.Pseudonym, 
 	if !ref.Alias {
 		return ref.Ref, nil
 	}
+	if p, ok := blk.m.cachedAlias(ref.Ref); ok {
+		return p, nil
+	}
 	v, ok, err := blk.b.Get(store.AliasKey(ref.Ref))
 	if err != nil {
 		return ledger.Pseudonym{}, err
@@ -500,6 +525,9 @@ func (blk *Block) person(field string, ref ledger.PersonRef) (ledger.Pseudonym, 
 		return p, fmt.Errorf("%w: alias record", store.ErrCorrupt)
 	}
 	copy(p[:], v[:32])
+	if _, mine := blk.boundHere[ref.Ref]; !mine {
+		blk.m.cacheAlias(ref.Ref, p)
+	}
 	return p, nil
 }
 

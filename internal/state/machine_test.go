@@ -629,9 +629,9 @@ func TestStateHashKnownAnswer(t *testing.T) {
 	t.Parallel()
 	want := []string{
 		1: "b39852d5c059c0afb20b58fc36d313a1bb48fb7c58095079b68eccee3f4e1f48",
-		2: "c15a1b3b392c610345b68c4ac5688cd8b3eb418627d88077cba16d6cb188abca",
-		3: "db240269be71a20432b9161e7f0d42b754b3f7389cf36622964a4c7ae96b1d9e",
-		4: "2cf2363afcd0e722a4e648e93a152e8dfa246acc1f69c10b1eb5d66ecef29ff5",
+		2: "7808a891f1870ffec4359151e58877ef8359709d92e0444b53ee334aa6ed7ffd",
+		3: "aac8b1a2753b426209fee06b510332f7d13257dce6971eed0245c122591c5987",
+		4: "b0951b6283413d4edef22b13d85bb32f0a3d18548ee0759d18c4f3c4d6ce20dd",
 	}
 	got := applyHistory(t, history())
 	if len(got) != len(want) {

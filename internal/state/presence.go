@@ -70,13 +70,27 @@ func (blk *Block) move(tx *ledger.Tx, id ledger.Hash, b *ledger.Move) error {
 // back a contact query must scan a site's index.
 func (blk *Block) growSiteDur(num uint32, d int64) error {
 	k := store.SiteDurKey(num)
-	v, ok, err := blk.b.Get(k)
-	if err != nil {
-		return err
+	cur, ok := blk.dur[num]
+	if !ok {
+		blk.m.c.mu.Lock()
+		cur, ok = blk.m.c.dur[num]
+		blk.m.c.mu.Unlock()
 	}
-	if ok && int64(binary.BigEndian.Uint64(v)) >= d {
+	if !ok {
+		v, found, err := blk.b.Get(k)
+		if err != nil {
+			return err
+		}
+		cur = -1
+		if found {
+			cur = int64(binary.BigEndian.Uint64(v))
+		}
+		blk.dur[num] = cur
+	}
+	if cur >= d {
 		return nil
 	}
+	blk.dur[num] = d
 	var n [8]byte
 	binary.BigEndian.PutUint64(n[:], uint64(d))
 	return blk.set(k, n[:])
@@ -97,14 +111,23 @@ func (blk *Block) recorded(pr *Presence, sites ...uint32) error {
 		return nil
 	}
 	_, end := v.WindowOf(pr.In)
-	head, err := blk.personHead(pr.Person)
+	val, err := blk.personVal(pr.Person)
 	if err != nil {
 		return err
 	}
-	if end <= head.ClosedEnd {
+	if pr.Kind == PresenceMove {
+		val.MoveLo, val.MoveHi = min(val.MoveLo, pr.In), max(val.MoveHi, pr.Out)
+		if err := blk.setVal(pr.Person, val); err != nil {
+			return err
+		}
+	}
+	if end <= val.ClosedEnd {
 		// A late record for a closed window: admission already checked it
-		// against the settled records, so it is accepted and sealed now.
-		return blk.seal(pr.Person, head, end-int64(v.Window/time.Second), end, []ledger.Hash{pr.TxID})
+		// against the settled records, so it is accepted and sealed now;
+		// the settled chain's tail no longer describes it.
+		val.Stale = true
+		_, _, err := blk.seal(pr.Person, val, end-int64(v.Window/time.Second), end, []ledger.Hash{pr.TxID})
+		return err
 	}
 	pk := string(store.PendingKey(end, pr.Person))
 	if blk.pending[pk] {
@@ -174,9 +197,24 @@ func (blk *Block) admit(pr *Presence) error {
 			return reject(CodeConflict, "arrive", "the movement covers %d km in %s, faster than %d km/h", m/1000, time.Duration(rec.Out-rec.In)*time.Second, rules.Speed)
 		}
 	}
-	head, err := blk.personHead(pr.Person)
+	head, err := blk.personVal(pr.Person)
 	if err != nil {
 		return err
+	}
+	slack := int64(v.Slack / time.Second)
+	movesNear := pr.Out+slack >= head.MoveLo && pr.In-slack <= head.MoveHi
+	if _, end := v.WindowOf(pr.In); end > head.ClosedEnd && !head.Stale {
+		// A record of an open window comes after every settled record:
+		// checking it against them is extending the settled chain, whose
+		// tail the head keeps.
+		if head.Tail.Last != nil {
+			if _, ok := head.Tail.Extend(&rec, rules); !ok {
+				return blk.conflictTail(pr.Person, &head.Tail, &rec, rules)
+			}
+		}
+		if !movesNear {
+			return nil
+		}
 	}
 	horizon := int64(v.Horizon / time.Second)
 	lo, hi := store.PersonRange(pr.Person, pr.In-horizon, pr.Out+horizon)
@@ -260,6 +298,28 @@ func (blk *Block) admit(pr *Presence) error {
 		return blk.conflict(&settledP[idx[other]], "")
 	}
 	return nil
+}
+
+// conflictTail names the settled record a new record conflicts with: the
+// last one or the cover when incompatible, else the last.
+func (blk *Block) conflictTail(p ledger.Pseudonym, t *validate.Tail, rec *validate.Rec, rules validate.Rules) error {
+	culprit := t.Last
+	if validate.Compatible(t.Last, rec, rules) && !validate.Compatible(t.Cover, rec, rules) {
+		culprit = t.Cover
+	}
+	id := ledger.Hash([]byte(culprit.Key))
+	v, ok, err := blk.b.Get(store.PersonKey(p, culprit.In, id))
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%w: a settled record has no index entry", store.ErrCorrupt)
+	}
+	o, err := DecodePresence(v)
+	if err != nil {
+		return err
+	}
+	return blk.conflict(o, "")
 }
 
 // conflict builds the refusal naming a conflicting record (its kind, site,

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/epiledger/epiledger/internal/geo"
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/store"
 	"github.com/epiledger/epiledger/internal/validate"
@@ -36,7 +37,7 @@ func DecodePersonHead(v []byte) (PersonHead, error) {
 }
 
 // ReadPersonHead reads a person's chain head from r; a person with no
-// closed window has the zero head.
+// closed window has the zero head (with ClosedEnd before every record).
 func ReadPersonHead(r store.Reader, p ledger.Pseudonym) (PersonHead, error) {
 	v, ok, err := r.Get(store.PersonHeadKey(p))
 	if err != nil || !ok {
@@ -45,18 +46,189 @@ func ReadPersonHead(r store.Reader, p ledger.Pseudonym) (PersonHead, error) {
 	return DecodePersonHead(v)
 }
 
+// personVal is a person's validation state: the end of the last closed
+// window; the settled chain's tail, against which a record of a still-open
+// window is checked at the door without reading the settled records again
+// (Stale after a late record changed the settled chain: the door then
+// reads them); and the span of the person's movements, outside which no
+// movement can be open. It is derived state, like the indexes.
+type personVal struct {
+	ClosedEnd int64
+	Tail      validate.Tail
+	Stale     bool
+	MoveLo    int64
+	MoveHi    int64
+}
+
+func emptyVal() personVal {
+	return personVal{ClosedEnd: minTime, MoveLo: maxTime, MoveHi: minTime}
+}
+
+// maxTime is after every record.
+const maxTime = 1 << 62
+
+func encodePersonVal(h personVal) []byte {
+	var x w
+	x.i64(h.ClosedEnd)
+	x.i64(h.MoveLo)
+	x.i64(h.MoveHi)
+	var flags uint8
+	if h.Stale {
+		flags |= 1
+	}
+	if h.Tail.Last != nil {
+		flags |= 2
+	}
+	if h.Tail.Cover != nil && h.Tail.Cover != h.Tail.Last {
+		flags |= 4
+	}
+	x.u8(flags)
+	if h.Tail.Last != nil {
+		encodeRec(&x, h.Tail.Last)
+		if flags&4 != 0 {
+			encodeRec(&x, h.Tail.Cover)
+		}
+	}
+	a := h.Tail.Anchor
+	if a.OK {
+		x.u8(1)
+		x.i64(a.T)
+		encodeSeg(&x, &a.P)
+		x.i64(a.Speed)
+	} else {
+		x.u8(0)
+	}
+	return x.b
+}
+
+func decodePersonVal(v []byte) (personVal, error) {
+	x := r{b: v}
+	h := personVal{ClosedEnd: x.i64(), MoveLo: x.i64(), MoveHi: x.i64()}
+	flags := x.u8()
+	h.Stale = flags&1 != 0
+	if flags&2 != 0 {
+		h.Tail.Last = decodeRec(&x)
+		h.Tail.Cover = h.Tail.Last
+		if flags&4 != 0 {
+			h.Tail.Cover = decodeRec(&x)
+		}
+	}
+	if x.u8() == 1 {
+		h.Tail.Anchor = validate.Anchor{OK: true, T: x.i64(), P: decodeSeg(&x), Speed: x.i64()}
+	}
+	if err := x.err("validation state"); err != nil {
+		return personVal{}, err
+	}
+	return h, nil
+}
+
+func encodeSeg(x *w, s *geo.Segment) {
+	x.i64(s.A.LatE6)
+	x.i64(s.A.LonE6)
+	x.i64(s.B.LatE6)
+	x.i64(s.B.LonE6)
+}
+
+func decodeSeg(x *r) geo.Segment {
+	return geo.Segment{A: geo.Point{LatE6: x.i64(), LonE6: x.i64()}, B: geo.Point{LatE6: x.i64(), LonE6: x.i64()}}
+}
+
+func encodeRec(x *w, rc *validate.Rec) {
+	x.i64(rc.In)
+	x.i64(rc.Out)
+	x.raw([]byte(rc.Key))
+	x.u32(rc.Group[0])
+	x.u32(rc.Group[1])
+	x.i64(rc.Speed)
+	if rc.Vehicle {
+		x.u8(1)
+	} else {
+		x.u8(0)
+	}
+	for _, sg := range []*geo.Segment{rc.Start, rc.End, rc.During} {
+		if sg == nil {
+			x.u8(0)
+			continue
+		}
+		x.u8(1)
+		encodeSeg(x, sg)
+	}
+}
+
+func decodeRec(x *r) *validate.Rec {
+	rc := &validate.Rec{In: x.i64(), Out: x.i64()}
+	rc.Key = string(x.take(32))
+	rc.Group = [2]uint32{x.u32(), x.u32()}
+	rc.Speed = x.i64()
+	rc.Vehicle = x.u8() == 1
+	for _, dst := range []**geo.Segment{&rc.Start, &rc.End, &rc.During} {
+		if x.u8() == 1 {
+			sg := decodeSeg(x)
+			*dst = &sg
+		}
+	}
+	return rc
+}
+
 // minTime is before every record: no window of a new person is closed.
 const minTime = -1 << 62
 
+// personHead reads a person's chain head.
 func (blk *Block) personHead(p ledger.Pseudonym) (PersonHead, error) {
 	return ReadPersonHead(blk.b, p)
 }
 
-// seal writes a person block with the given entries and advances the
-// person's head.
-func (blk *Block) seal(p ledger.Pseudonym, head PersonHead, start, end int64, entries []ledger.Hash) error {
-	_, err := blk.sealBlock(p, head, start, end, entries)
-	return err
+// personVal reads a person's validation state, through the block's
+// overlay and the machine's cache.
+func (blk *Block) personVal(p ledger.Pseudonym) (personVal, error) {
+	if h, ok := blk.vals[p]; ok {
+		return h, nil
+	}
+	blk.m.c.mu.Lock()
+	h, ok := blk.m.c.vals[p]
+	blk.m.c.mu.Unlock()
+	if ok {
+		return h, nil
+	}
+	v, ok, err := blk.b.Get(store.PersonValKey(p))
+	if err != nil {
+		return personVal{}, err
+	}
+	h = emptyVal()
+	if ok {
+		if h, err = decodePersonVal(v); err != nil {
+			return h, err
+		}
+	}
+	// Not in this block's overlay, so what the store holds is committed:
+	// it may go to the machine's cache now.
+	blk.m.c.mu.Lock()
+	blk.m.c.vals = resetIfFull(blk.m.c.vals)
+	blk.m.c.vals[p] = h
+	blk.m.c.mu.Unlock()
+	return h, nil
+}
+
+// setVal writes a person's validation state.
+func (blk *Block) setVal(p ledger.Pseudonym, h personVal) error {
+	blk.vals[p] = h
+	return blk.set(store.PersonValKey(p), encodePersonVal(h))
+}
+
+// seal writes a person block with the given entries, advances the
+// person's chain head and records val (with the new closed end).
+func (blk *Block) seal(p ledger.Pseudonym, val personVal, start, end int64, entries []ledger.Hash) (ledger.Hash, uint64, error) {
+	head, err := blk.personHead(p)
+	if err != nil {
+		return ledger.Hash{}, 0, err
+	}
+	seq := head.Seq
+	h, err := blk.sealBlock(p, head, start, end, entries)
+	if err != nil {
+		return h, seq, err
+	}
+	val.ClosedEnd = max(val.ClosedEnd, end)
+	return h, seq, blk.setVal(p, val)
 }
 
 func (blk *Block) sealBlock(p ledger.Pseudonym, head PersonHead, start, end int64, entries []ledger.Hash) (ledger.Hash, error) {
@@ -187,7 +359,7 @@ func DecodeDecision(b []byte) (*Decision, error) {
 func (blk *Block) closeWindow(p ledger.Pseudonym, end int64) error {
 	v := &blk.m.params.Validation
 	start := end - int64(v.Window/time.Second)
-	head, err := blk.personHead(p)
+	val, err := blk.personVal(p)
 	if err != nil {
 		return err
 	}
@@ -209,9 +381,13 @@ func (blk *Block) closeWindow(p ledger.Pseudonym, end int64) error {
 	if derr != nil {
 		return derr
 	}
-	anchor, err := blk.lastAccepted(p, start)
-	if err != nil {
-		return err
+	// The settled chain's tail, or (after a late record changed the
+	// settled chain) its last accepted record read back as a forced anchor.
+	var anchor *Presence
+	if val.Stale {
+		if anchor, err = blk.lastAccepted(p, start); err != nil {
+			return err
+		}
 	}
 	rs := make([]validate.Rec, 0, len(ps)+1)
 	byKey := map[string]int{}
@@ -232,7 +408,11 @@ func (blk *Block) closeWindow(p ledger.Pseudonym, end int64) error {
 		rs = append(rs, r)
 	}
 	validate.Sort(rs)
-	d, ok := validate.Decide(rs, blk.m.rules())
+	startTail := val.Tail
+	if val.Stale {
+		startTail = validate.Tail{}
+	}
+	d, ok := validate.DecideFrom(startTail, rs, blk.m.rules())
 	if !ok {
 		// Cannot happen: a single forced anchor is always a chain.
 		return fmt.Errorf("state: no chain holds the anchor of a window")
@@ -251,8 +431,8 @@ func (blk *Block) closeWindow(p ledger.Pseudonym, end int64) error {
 			rival = append(rival, ps[i].TxID)
 		}
 	}
-	seq := head.Seq
-	sealed, err := blk.sealBlock(p, head, start, end, winners)
+	val.Tail, val.Stale = d.Tail, false
+	sealed, seq, err := blk.seal(p, val, start, end, winners)
 	if err != nil {
 		return err
 	}

@@ -23,6 +23,7 @@ import "encoding/binary"
 //	k scheme 0 period txid[:8] -> commitment root, count  (state)
 //	w windowEnd person         -> pending window marker   (state: validation)
 //	W person                   -> person chain head       (state: double chain)
+//	T person                   -> validation state        (state: settled tail, moves)
 //	B person seq               -> person block            (state: double chain)
 //	l siteNum                  -> site chain head         (state: double chain)
 //	L siteNum seq              -> site chain entry        (state: double chain)
@@ -54,6 +55,7 @@ const (
 	TabCommit   = 'k'
 	TabPending  = 'w'
 	TabPHead    = 'W'
+	TabPVal     = 'T'
 	TabPBlock   = 'B'
 	TabSHead    = 'l'
 	TabSChain   = 'L'
@@ -250,3 +252,14 @@ func CorrectionHistPrefix(target [32]byte) (lo, hi []byte) {
 	lo = key(TabCorrHist, target[:])
 	return lo, PrefixEnd(lo)
 }
+
+// PersonValKey is a person's validation state: the settled chain's tail
+// and the span of their movements.
+func PersonValKey(person [32]byte) []byte { return key(TabPVal, person[:]) }
+
+// StateTables are the tables the state machine writes (every one that the
+// state hash covers); replaying the blocks into an empty store must
+// reproduce them byte for byte.
+var StateTables = []byte{TabTxIndex, TabSite, TabSiteNum, TabSiteDur, TabAlias, TabPerson, TabSiteIdx, TabCase,
+	TabCaseList, TabCounter, TabPublish, TabCommit, TabPending, TabPHead, TabPVal, TabPBlock, TabSHead, TabSChain,
+	TabDecision, TabRejected, TabCorr, TabCorrHist}

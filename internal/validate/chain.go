@@ -112,113 +112,197 @@ func Compatible(a, b *Rec, rules Rules) bool {
 	return true
 }
 
-// anchor is the last place and time the chain knows the person was, and
+// Anchor is the last place and time the chain knows the person was, and
 // the fastest way they may have travelled since.
-type anchor struct {
-	ok    bool
-	t     int64
-	p     geo.Segment
-	speed int64
+type Anchor struct {
+	OK    bool
+	T     int64
+	P     geo.Segment
+	Speed int64
 }
+
+type anchor = Anchor
 
 // reach reports whether the person can be at r's start when r begins,
 // given the anchor.
 func (a anchor) reach(r *Rec, rules Rules) bool {
-	if !a.ok || r.Start == nil {
+	if !a.OK || r.Start == nil {
 		return true
 	}
-	return geo.Reachable(geo.SegMeters(a.p, *r.Start), r.In-a.t, max(a.speed, rules.Speed), rules.Radius)
+	// The two facts (the anchor's place at its time, r's start at r.In)
+	// must be reachable from one another in the time between them, in
+	// whichever order they come: the anchor may be the end of a shift that
+	// r falls within.
+	dt := r.In - a.T
+	if dt < 0 {
+		dt = -dt
+	}
+	return geo.Reachable(geo.SegMeters(a.P, *r.Start), dt, max(a.Speed, rules.Speed), rules.Radius)
 }
 
-// after is the anchor once r is on the chain.
+// after is the anchor once r is on the chain: the latest fact known, r's
+// end (or start) unless the anchor is later still (r nested in a longer
+// stay whose end is the anchor).
 func (a anchor) after(r *Rec, rules Rules) anchor {
+	var f anchor
 	switch {
 	case r.End != nil:
-		return anchor{ok: true, t: r.Out, p: *r.End, speed: rules.Speed}
+		f = anchor{OK: true, T: r.Out, P: *r.End, Speed: rules.Speed}
 	case r.Start != nil:
-		return anchor{ok: true, t: r.In, p: *r.Start, speed: max(rules.Speed, r.Speed)}
-	case a.ok:
-		a.speed = max(a.speed, r.Speed)
+		f = anchor{OK: true, T: r.In, P: *r.Start, Speed: max(rules.Speed, r.Speed)}
+	default:
+		if a.OK {
+			a.Speed = max(a.Speed, r.Speed)
+		}
 		return a
 	}
-	return a
+	if a.OK && a.T > f.T {
+		return a
+	}
+	return f
+}
+
+// Tail is the state of a chain after its last record: the record itself,
+// the chain's record that ends last (the "cover": a long ride or stay that
+// may still be going on), and the anchor. It is all a next record must be
+// checked against, so a settled chain can be extended without reading it
+// again. The zero Tail is the empty chain.
+type Tail struct {
+	Last, Cover *Rec
+	Anchor      Anchor
+}
+
+// Empty reports whether the tail is of an empty chain.
+func (t *Tail) Empty() bool { return t.Last == nil }
+
+// Extend checks that r can follow the chain and returns the new tail.
+func (t Tail) Extend(r *Rec, rules Rules) (Tail, bool) {
+	if t.Last != nil && (t.Last.In > r.In || !Compatible(t.Last, r, rules) || !Compatible(t.Cover, r, rules)) {
+		return t, false
+	}
+	if !t.Anchor.reach(r, rules) {
+		return t, false
+	}
+	// A record that starts within the cover (a long stay or shift) must
+	// be reachable from where the cover began, too.
+	if c := t.Cover; c != nil && c.Out > r.In && c.Start != nil && r.Start != nil {
+		if !geo.Reachable(geo.SegMeters(*c.Start, *r.Start), r.In-c.In, max(rules.Speed, c.Speed), rules.Radius) {
+			return t, false
+		}
+	}
+	cover := r
+	if t.Cover != nil && t.Cover.Out > r.Out {
+		cover = t.Cover
+	}
+	return Tail{Last: r, Cover: cover, Anchor: t.Anchor.after(r, rules)}, true
 }
 
 // Valid reports whether chain (indexes into sorted rs, increasing) is
-// feasible: every record compatible with the one before it and with the
-// record of the chain that ends last so far (the "cover": a long ride or
-// stay that may still be going on), and reachable from the last known
-// position in the time between.
-func Valid(rs []Rec, chain []int, rules Rules) bool {
-	var a anchor
-	cover := -1
-	for i, k := range chain {
-		if i > 0 {
-			if chain[i-1] >= k || !Compatible(&rs[chain[i-1]], &rs[k], rules) || !Compatible(&rs[cover], &rs[k], rules) {
-				return false
-			}
-		}
-		if !a.reach(&rs[k], rules) {
-			return false
-		}
-		a = a.after(&rs[k], rules)
-		cover = covering(rs, cover, k)
-	}
-	return true
+// feasible from the empty chain: every record compatible with the one
+// before it and with the cover, and reachable from the last known position
+// in the time between.
+func Valid(rs []Rec, chain []int, rules Rules) bool { return ValidFrom(Tail{}, rs, chain, rules) }
+
+// ValidFrom is Valid for a chain that continues start.
+func ValidFrom(start Tail, rs []Rec, chain []int, rules Rules) bool {
+	return FirstInvalidFrom(start, rs, chain, rules) < 0
 }
 
-// covering is whichever of the current cover and k ends later (k on ties).
-func covering(rs []Rec, cover, k int) int {
-	if cover < 0 || rs[k].Out >= rs[cover].Out {
-		return k
+// FirstInvalid returns the position in chain of the first record that
+// breaks feasibility, or -1 when the chain is valid.
+func FirstInvalid(rs []Rec, chain []int, rules Rules) int {
+	return FirstInvalidFrom(Tail{}, rs, chain, rules)
+}
+
+// FirstInvalidFrom is FirstInvalid for a chain that continues start.
+func FirstInvalidFrom(start Tail, rs []Rec, chain []int, rules Rules) int {
+	t := start
+	for i, k := range chain {
+		if i > 0 && chain[i-1] >= k {
+			return i
+		}
+		var ok bool
+		if t, ok = t.Extend(&rs[k], rules); !ok {
+			return i
+		}
 	}
-	return cover
+	return -1
 }
 
 // Result is a chosen chain.
 type Result struct {
 	Chain  []int // indexes into the sorted records
 	Weight int64
+	Tail   Tail // the chain's state after its last record (start's if empty)
 	OK     bool // false when no chain holds every forced record
 }
 
+// Best returns the feasible chain of greatest total weight that holds
+// every forced record (rs sorted by Sort) and continues start. Among equal
+// weights the first found wins, which is deterministic for the same input.
+// The search keeps, for each last record, cover and anchor, the best chain
+// so far: exact, and small for the handful of records a person has in a
+// window.
+func Best(rs []Rec, rules Rules) Result { return BestFrom(Tail{}, rs, rules) }
+
+// state is a chain's tail in terms of indexes: -1 stands for the start
+// tail's record.
 type state struct {
-	last  int // last record on the chain
-	cover int // the chain's record that ends last
-	a     anchor
+	last, cover int
+	a           anchor
 }
 
-// Best returns the feasible chain of greatest total weight that holds
-// every forced record (rs sorted by Sort). Among equal weights the first
-// found wins, which is deterministic for the same input. The search keeps,
-// for each last record and each distinct anchor, the best chain so far:
-// exact, and small for the handful of records a person has in a window.
-func Best(rs []Rec, rules Rules) Result {
+// BestFrom is Best for chains that continue start.
+func BestFrom(start Tail, rs []Rec, rules Rules) Result {
 	n := len(rs)
+	rec := func(i int, tailRec *Rec) *Rec {
+		if i < 0 {
+			return tailRec
+		}
+		return &rs[i]
+	}
 	type entry struct {
 		st     state
 		weight int64
 		prev   int // index into entries, -1 for none
 	}
 	var entries []entry
-	byLast := make([][]int, n) // entries ending at each record
-	firstForced := n
+	byLast := make([][]int, n)
+	firstForced, lastForced := n, -1
 	for i := range rs {
 		if rs[i].Forced {
-			firstForced = i
-			break
+			firstForced = min(firstForced, i)
+			lastForced = i
 		}
 	}
-	// Starts: any record up to the first forced one.
+	tailState := func(st state, k int) (state, bool) {
+		t := Tail{Last: rec(st.last, start.Last), Cover: rec(st.cover, start.Cover), Anchor: st.a}
+		nt, ok := t.Extend(&rs[k], rules)
+		if !ok {
+			return st, false
+		}
+		cover := k
+		if nt.Cover != &rs[k] {
+			cover = st.cover
+		}
+		return state{last: k, cover: cover, a: nt.Anchor}, true
+	}
+	startState := state{last: -1, cover: -1, a: start.Anchor}
+	// Starts: any record up to the first forced one that can follow start.
 	for k := 0; k <= min(firstForced, n-1); k++ {
-		st := state{last: k, cover: k, a: anchor{}.after(&rs[k], rules)}
+		st, ok := tailState(startState, k)
+		if !ok {
+			if rs[k].Forced {
+				break
+			}
+			continue
+		}
 		entries = append(entries, entry{st: st, weight: rs[k].Weight, prev: -1})
 		byLast[k] = append(byLast[k], len(entries)-1)
 	}
 	for j := 0; j < n; j++ {
 		// Collapse entries at j with the same state to the heaviest: the
-		// future of a chain depends only on its last record, its cover
-		// and its anchor.
+		// future of a chain depends only on its tail.
 		best := map[state]int{}
 		var keep []int
 		for _, e := range byLast[j] {
@@ -234,25 +318,19 @@ func Best(rs []Rec, rules Rules) Result {
 		for _, e := range keep {
 			cur := entries[e]
 			for k := j + 1; k < n; k++ {
-				if !Compatible(&rs[j], &rs[k], rules) || !Compatible(&rs[cur.st.cover], &rs[k], rules) || !cur.st.a.reach(&rs[k], rules) {
+				st, ok := tailState(cur.st, k)
+				if !ok {
 					if rs[k].Forced {
 						break // cannot skip a forced record
 					}
 					continue
 				}
-				st := state{last: k, cover: covering(rs, cur.st.cover, k), a: cur.st.a.after(&rs[k], rules)}
 				entries = append(entries, entry{st: st, weight: cur.weight + rs[k].Weight, prev: e})
 				byLast[k] = append(byLast[k], len(entries)-1)
 				if rs[k].Forced {
 					break // a chain that skips it is not allowed
 				}
 			}
-		}
-	}
-	lastForced := -1
-	for i := range rs {
-		if rs[i].Forced {
-			lastForced = i
 		}
 	}
 	bestE := -1
@@ -264,6 +342,10 @@ func Best(rs []Rec, rules Rules) Result {
 		}
 	}
 	if bestE < 0 {
+		if lastForced < 0 {
+			// The empty chain: nothing can follow start.
+			return Result{Tail: start, OK: true}
+		}
 		return Result{}
 	}
 	var chain []int
@@ -273,23 +355,7 @@ func Best(rs []Rec, rules Rules) Result {
 	for i, j := 0, len(chain)-1; i < j; i, j = i+1, j-1 {
 		chain[i], chain[j] = chain[j], chain[i]
 	}
-	return Result{Chain: chain, Weight: entries[bestE].weight, OK: true}
-}
-
-// FirstInvalid returns the position in chain of the first record that
-// breaks feasibility (as Valid defines it), or -1 when the chain is valid.
-func FirstInvalid(rs []Rec, chain []int, rules Rules) int {
-	var a anchor
-	cover := -1
-	for i, k := range chain {
-		if i > 0 && (chain[i-1] >= k || !Compatible(&rs[chain[i-1]], &rs[k], rules) || !Compatible(&rs[cover], &rs[k], rules)) {
-			return i
-		}
-		if !a.reach(&rs[k], rules) {
-			return i
-		}
-		a = a.after(&rs[k], rules)
-		cover = covering(rs, cover, k)
-	}
-	return -1
+	st := entries[bestE].st
+	return Result{Chain: chain, Weight: entries[bestE].weight, OK: true,
+		Tail: Tail{Last: rec(st.last, start.Last), Cover: rec(st.cover, start.Cover), Anchor: st.a}}
 }

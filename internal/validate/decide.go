@@ -14,17 +14,23 @@ type Decision struct {
 	RivalWeight int64
 	// Z is the winner's lead over the rival in records: the z of eq. (1)-(4).
 	Z int
+	// Tail is the winning chain's state after its last record.
+	Tail Tail
 }
 
 // Decide applies the longest-chain rule to rs (sorted by Sort). ok is false
 // when the forced records cannot all be on one chain, which the state
 // machine's admission checks rule out.
-func Decide(rs []Rec, rules Rules) (Decision, bool) {
-	res := Best(rs, rules)
+func Decide(rs []Rec, rules Rules) (Decision, bool) { return DecideFrom(Tail{}, rs, rules) }
+
+// DecideFrom is Decide for chains that continue start (the person's
+// settled chain).
+func DecideFrom(start Tail, rs []Rec, rules Rules) (Decision, bool) {
+	res := BestFrom(start, rs, rules)
 	if !res.OK {
 		return Decision{}, false
 	}
-	d := Decision{Chain: res.Chain, Weight: res.Weight}
+	d := Decision{Chain: res.Chain, Weight: res.Weight, Tail: res.Tail}
 	on := make([]bool, len(rs))
 	for _, k := range res.Chain {
 		on[k] = true
@@ -51,7 +57,7 @@ func Decide(rs []Rec, rules Rules) (Decision, bool) {
 			alt[i].Weight += bonus
 		}
 	}
-	b := Best(alt, rules)
+	b := BestFrom(start, alt, rules)
 	d.Rival = b.Chain
 	for _, k := range b.Chain {
 		d.RivalWeight += rs[k].Weight

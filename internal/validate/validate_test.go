@@ -34,12 +34,12 @@ func pt(lat, lon float64) *geo.Segment {
 
 func seg(a, b *geo.Segment) *geo.Segment { return &geo.Segment{A: a.A, B: b.B} }
 
-// brute finds the best weight over every subset: the independent twin of
-// Best.
-func brute(rs []Rec, rules Rules) (int64, bool) {
+// brute finds the best weight over every subset (the empty one included)
+// that continues start: the independent twin of BestFrom.
+func brute(start Tail, rs []Rec, rules Rules) (int64, bool) {
 	n := len(rs)
 	best, found := int64(-1), false
-	for mask := 1; mask < 1<<n; mask++ {
+	for mask := 0; mask < 1<<n; mask++ {
 		var chain []int
 		var w int64
 		ok := true
@@ -51,7 +51,7 @@ func brute(rs []Rec, rules Rules) (int64, bool) {
 				ok = false
 			}
 		}
-		if ok && Valid(rs, chain, rules) && w > best {
+		if ok && ValidFrom(start, rs, chain, rules) && w > best {
 			best, found = w, true
 		}
 	}
@@ -94,17 +94,19 @@ func TestBestMatchesBruteForce(t *testing.T) {
 	}
 }
 
-func check(t *testing.T, rs []Rec) {
+func check(t *testing.T, rs []Rec) { checkFrom(t, Tail{}, rs) }
+
+func checkFrom(t *testing.T, start Tail, rs []Rec) {
 	t.Helper()
-	res := Best(rs, rules)
-	want, found := brute(rs, rules)
+	res := BestFrom(start, rs, rules)
+	want, found := brute(start, rs, rules)
 	if res.OK != found {
 		t.Fatalf("Best OK=%v, brute force found=%v\n%+v", res.OK, found, rs)
 	}
 	if !found {
 		return
 	}
-	if !Valid(rs, res.Chain, rules) {
+	if !ValidFrom(start, rs, res.Chain, rules) {
 		t.Fatalf("Best chose an infeasible chain %v", res.Chain)
 	}
 	var w int64
@@ -123,14 +125,42 @@ func check(t *testing.T, rs []Rec) {
 	}
 }
 
+// randomTail is the tail of a random feasible chain of records that end
+// before the ones the test decides, or the empty tail.
+func randomTail(rng *rand.Rand) Tail {
+	if rng.IntN(3) == 0 {
+		return Tail{}
+	}
+	prior := randomRecs(rng, 1+rng.IntN(4))
+	for i := range prior {
+		prior[i].In -= 2 * 86400
+		prior[i].Out -= 2 * 86400
+		prior[i].Forced = false
+	}
+	res := Best(prior, rules)
+	return res.Tail
+}
+
+// TestBestFromTailMatchesBruteForce: chains that continue a settled tail.
+func TestBestFromTailMatchesBruteForce(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(11, 12))
+	for i := 0; i < 3000; i++ {
+		start := randomTail(rng)
+		checkFrom(t, start, randomRecs(rng, 1+rng.IntN(9)))
+	}
+}
+
 // FuzzBest feeds random record sequences (from the fuzzer's seed) to the
-// chooser and checks it against brute force.
+// chooser, from an empty or a random settled tail, and checks it against
+// brute force.
 func FuzzBest(f *testing.F) {
 	f.Add(uint64(1), uint8(5))
 	f.Add(uint64(42), uint8(10))
 	f.Fuzz(func(t *testing.T, seed uint64, n uint8) {
 		rng := rand.New(rand.NewPCG(seed, 9))
-		check(t, randomRecs(rng, 1+int(n)%11))
+		start := randomTail(rng)
+		checkFrom(t, start, randomRecs(rng, 1+int(n)%11))
 	})
 }
 

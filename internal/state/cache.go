@@ -1,0 +1,132 @@
+package state
+
+import (
+	"encoding/binary"
+	"sync"
+
+	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/store"
+)
+
+// The machine keeps in memory what the write path reads for nearly every
+// record, so that applying a block reads the store only when it must. The
+// caches hold committed values only (a block's own writes live in its
+// overlays until Committed merges them), and a miss falls back to the
+// store, so they change speed, never results.
+
+// txFilter is a Bloom filter over the ids of committed transactions: the
+// replay check asks it first and reads the store only on "maybe". Tx ids
+// are SHA-256 outputs, so their bytes are the hash values.
+type txFilter struct {
+	bits  []uint64
+	n, k  int
+	count int
+}
+
+func newTxFilter(capacity int) *txFilter {
+	m := max(capacity*10, 1<<16) // ~1% false positives with k = 7
+	return &txFilter{bits: make([]uint64, (m+63)/64), n: m, k: 7}
+}
+
+func (f *txFilter) idx(id *ledger.Hash, i int) int {
+	h1 := binary.LittleEndian.Uint64(id[0:8])
+	h2 := binary.LittleEndian.Uint64(id[8:16]) | 1
+	return int((h1 + uint64(i)*h2) % uint64(f.n))
+}
+
+func (f *txFilter) add(id *ledger.Hash) {
+	for i := 0; i < f.k; i++ {
+		j := f.idx(id, i)
+		f.bits[j/64] |= 1 << (j % 64)
+	}
+	f.count++
+}
+
+func (f *txFilter) mayContain(id *ledger.Hash) bool {
+	for i := 0; i < f.k; i++ {
+		j := f.idx(id, i)
+		if f.bits[j/64]&(1<<(j%64)) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// full reports whether the filter holds more than it was sized for.
+func (f *txFilter) full() bool { return f.count*10 > f.n }
+
+// maxCached bounds each cache; past it the cache starts over (a miss only
+// costs a read).
+const maxCached = 1 << 21
+
+// caches are the machine's committed-state caches. Only the goroutine that
+// applies blocks uses them.
+type caches struct {
+	mu      sync.Mutex
+	filter  *txFilter
+	vals    map[ledger.Pseudonym]personVal
+	aliases map[ledger.Pseudonym]ledger.Pseudonym
+	dur     map[uint32]int64
+}
+
+// loadFilter builds the tx filter from the store (once, or when it fills).
+func (m *Machine) loadFilter(r store.Reader) error {
+	if m.c.filter != nil && !m.c.filter.full() {
+		return nil
+	}
+	lo, hi := store.TablePrefix(store.TabTxIndex)
+	var ids []ledger.Hash
+	if err := r.Scan(lo, hi, func(k, _ []byte) bool {
+		ids = append(ids, ledger.Hash(k[1:33]))
+		return true
+	}); err != nil {
+		return err
+	}
+	f := newTxFilter(2*len(ids) + 1<<20)
+	for i := range ids {
+		f.add(&ids[i])
+	}
+	m.c.filter = f
+	return nil
+}
+
+func resetIfFull[K comparable, V any](mp map[K]V) map[K]V {
+	if len(mp) >= maxCached {
+		return map[K]V{}
+	}
+	return mp
+}
+
+// merge makes a committed block's values visible to the caches.
+func (m *Machine) merge(blk *Block) {
+	c := &m.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := range blk.txids {
+		c.filter.add(&blk.txids[i])
+	}
+	c.vals = resetIfFull(c.vals)
+	for p, v := range blk.vals {
+		c.vals[p] = v
+	}
+	c.dur = resetIfFull(c.dur)
+	for n, d := range blk.dur {
+		c.dur[n] = d
+	}
+}
+
+func (m *Machine) cachedAlias(a ledger.Pseudonym) (ledger.Pseudonym, bool) {
+	m.c.mu.Lock()
+	defer m.c.mu.Unlock()
+	p, ok := m.c.aliases[a]
+	return p, ok
+}
+
+// cacheAlias remembers a committed alias binding. Bindings never change
+// person (a rebinding to another is refused), so a cached one stays right.
+func (m *Machine) cacheAlias(a, p ledger.Pseudonym) {
+	m.c.mu.Lock()
+	defer m.c.mu.Unlock()
+	m.c.aliases = resetIfFull(m.c.aliases)
+	m.c.aliases[a] = p
+}
