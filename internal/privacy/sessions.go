@@ -186,7 +186,7 @@ func (s *Sessions) Authenticate(token string) (Credential, bool) {
 	defer s.mu.Unlock()
 	c, ok := s.byToken[h]
 	if ok {
-		if _, live := s.byID[c.Session]; !live {
+		if _, err := s.get(c.Session); err != nil {
 			return Credential{}, false
 		}
 	}
@@ -208,7 +208,7 @@ type SessionView struct {
 
 func (s *Sessions) get(id string) (*sessionState, error) {
 	st, ok := s.byID[id]
-	if !ok {
+	if !ok || s.Now().Sub(st.info.Created) > s.TTL {
 		return nil, ErrNoSession
 	}
 	return st, nil

@@ -80,6 +80,9 @@ func TestSessionsWaitAndExpire(t *testing.T) {
 		t.Fatal("waiter not woken when all joined")
 	}
 	now = now.Add(2 * time.Hour)
+	if _, ok := ss.Authenticate(toks[0]); ok {
+		t.Error("token of an expired session still accepted")
+	}
 	ss.expire()
 	if _, ok := ss.Authenticate(toks[0]); ok {
 		t.Error("token of an expired session still accepted")
