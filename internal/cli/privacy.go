@@ -83,8 +83,10 @@ func (e *env) readInput(flag, path string, v any) error {
 		var te *json.UnmarshalTypeError
 		var se *json.SyntaxError
 		switch {
+		case errors.As(err, &te) && te.Field == "":
+			return withHint(fmt.Errorf("%s: the file's JSON has the wrong shape", flag), "the format is in --help")
 		case errors.As(err, &te):
-			return fmt.Errorf("%s: %s: wrong type, want %s", flag, te.Field, te.Type)
+			return withHint(fmt.Errorf("%s: %s: wrong JSON type", flag, te.Field), "the format is in --help")
 		case errors.As(err, &se):
 			return fmt.Errorf("%s: not JSON (syntax error at byte %d)", flag, se.Offset)
 		case strings.HasPrefix(err.Error(), "json: unknown field"):
