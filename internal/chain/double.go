@@ -150,73 +150,94 @@ func (sc *siteChains) finish() error {
 	return nil
 }
 
-// verifyPersonChains walks every person chain: each person block decodes,
-// links to the one before, its entries match its root and are transactions
-// on the chain, and the head names the last block.
+// verifyPersonChains walks every person chain: the person blocks of each
+// person, in order, must be numbered from 0 without gaps, link each to the
+// one before, match their entries' roots and name only transactions on the
+// chain; the chain head kept in the person's validation state must name
+// the last block (the rest of that state is derived, and checked by
+// replay).
 func verifyPersonChains(r store.Reader) (persons, blocks uint64, err error) {
-	lo, hi := store.TablePrefix(store.TabPHead)
-	type headRec struct {
-		p ledger.Pseudonym
-		v []byte
+	type tip struct {
+		seq     uint64
+		hash    ledger.Hash
+		lastEnd int64
 	}
-	var heads []headRec
+	tips := map[ledger.Pseudonym]*tip{}
+	var order []ledger.Pseudonym
+	lo, hi := store.TablePrefix(store.TabPBlock)
+	var bad error
 	if err := r.Scan(lo, hi, func(k, v []byte) bool {
 		var p ledger.Pseudonym
-		copy(p[:], k[1:])
-		heads = append(heads, headRec{p, append([]byte(nil), v...)})
+		copy(p[:], k[1:33])
+		seq := binary.BigEndian.Uint64(k[33:])
+		t := tips[p]
+		if t == nil {
+			t = &tip{}
+			tips[p] = t
+			order = append(order, p)
+		}
+		fail := func(reason string) bool {
+			bad = &BadChainError{View: "person chain", Where: p.Short(), Seq: seq, Reason: reason}
+			return false
+		}
+		if seq != t.seq {
+			return fail(fmt.Sprintf("person block %d follows block %d", seq, int64(t.seq)-1))
+		}
+		pb, err := ledger.DecodePersonBlock(v)
+		if err != nil {
+			return fail(err.Error())
+		}
+		if pb.Person != p || pb.Seq != seq {
+			return fail("person block belongs elsewhere")
+		}
+		if err := pb.Check(t.hash); err != nil {
+			return fail(err.Error())
+		}
+		for i, e := range pb.Entries {
+			if _, _, err := Locate(r, e); err != nil {
+				return fail(fmt.Sprintf("entry %d is not a transaction on the chain", i))
+			}
+		}
+		t.seq, t.hash, t.lastEnd = seq+1, pb.Hash(), max(t.lastEnd, pb.WindowEnd)
+		blocks++
 		return true
 	}); err != nil {
-		return 0, 0, err
+		return persons, blocks, err
 	}
-	for _, hr := range heads {
-		who := hr.p.Short()
-		head, herr := state.DecodePersonHead(hr.v)
-		if herr != nil {
-			return persons, blocks, &BadChainError{View: "person chain", Where: who, Reason: "head damaged"}
+	if bad != nil {
+		return persons, blocks, bad
+	}
+	// Every chain head must name its chain's last block, and every chain
+	// must have its head.
+	vlo, vhi := store.TablePrefix(store.TabPVal)
+	if err := r.Scan(vlo, vhi, func(k, v []byte) bool {
+		var p ledger.Pseudonym
+		copy(p[:], k[1:])
+		h, err := state.DecodePersonHead(v)
+		t := tips[p]
+		switch {
+		case err != nil:
+			bad = &BadChainError{View: "person chain", Where: p.Short(), Reason: "head damaged"}
+		case t == nil && h.Seq != 0:
+			bad = &BadChainError{View: "person chain", Where: p.Short(), Seq: h.Seq, Reason: "head names person blocks that are not stored"}
+		case t != nil && (h.Seq != t.seq || h.Hash != t.hash || h.ClosedEnd != t.lastEnd):
+			bad = &BadChainError{View: "person chain", Where: p.Short(), Seq: h.Seq, Reason: "head does not name the last person block"}
 		}
-		var prev ledger.Hash
-		var lastEnd int64
-		for seq := uint64(0); seq < head.Seq; seq++ {
-			bad := func(reason string) error {
-				return &BadChainError{View: "person chain", Where: who, Seq: seq, Reason: reason}
-			}
-			v, ok, err := r.Get(store.PersonBlockKey(hr.p, seq))
-			if err != nil {
-				return persons, blocks, err
-			}
-			if !ok {
-				return persons, blocks, bad("person block missing")
-			}
-			pb, err := ledger.DecodePersonBlock(v)
-			if err != nil {
-				return persons, blocks, bad(err.Error())
-			}
-			if pb.Person != hr.p || pb.Seq != seq {
-				return persons, blocks, bad("person block belongs elsewhere")
-			}
-			if err := pb.Check(prev); err != nil {
-				return persons, blocks, bad(err.Error())
-			}
-			for i, e := range pb.Entries {
-				if _, _, err := Locate(r, e); err != nil {
-					return persons, blocks, bad(fmt.Sprintf("entry %d is not a transaction on the chain", i))
-				}
-			}
-			prev, lastEnd = pb.Hash(), max(lastEnd, pb.WindowEnd)
-			blocks++
+		if t != nil {
+			delete(tips, p)
+			persons++
 		}
-		if head.Seq > 0 && head.ClosedEnd != lastEnd {
-			return persons, blocks, &BadChainError{View: "person chain", Where: who, Seq: head.Seq, Reason: "head's last closed window does not match the person blocks"}
+		return bad == nil
+	}); err != nil {
+		return persons, blocks, err
+	}
+	if bad != nil {
+		return persons, blocks, bad
+	}
+	for _, p := range order {
+		if tips[p] != nil {
+			return persons, blocks, &BadChainError{View: "person chain", Where: p.Short(), Seq: tips[p].seq, Reason: "person blocks without a chain head"}
 		}
-		if prev != head.Hash {
-			return persons, blocks, &BadChainError{View: "person chain", Where: who, Seq: head.Seq, Reason: "head does not name the last person block"}
-		}
-		if _, ok, err := r.Get(store.PersonBlockKey(hr.p, head.Seq)); err != nil {
-			return persons, blocks, err
-		} else if ok {
-			return persons, blocks, &BadChainError{View: "person chain", Where: who, Seq: head.Seq, Reason: "a person block lies past the head"}
-		}
-		persons++
 	}
 	return persons, blocks, nil
 }

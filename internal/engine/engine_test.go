@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/epiledger/epiledger/internal/engine"
+	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/importer"
 	"github.com/epiledger/epiledger/internal/record"
 	"github.com/epiledger/epiledger/internal/sim"
@@ -71,11 +72,22 @@ func TestSubmitOrderAndReceipts(t *testing.T) {
 }
 
 // BenchmarkIngest pushes a simulated city's pre-signed records through the
-// solo engine (admission, batch verification, apply, durable commit).
-// Reported: records/s.
-func BenchmarkIngest(b *testing.B) {
+// solo engine (admission, batch verification, apply, durable commit), with
+// trajectory validation. Reported: records/s.
+func BenchmarkIngest(b *testing.B) { benchIngest(b, 2000, 7, nil) }
+
+// BenchmarkIngestPlain is BenchmarkIngest without trajectory validation.
+func BenchmarkIngestPlain(b *testing.B) { benchIngest(b, 2000, 7, testnode.NoValidation) }
+
+// BenchmarkIngestCity is BenchmarkIngest on the 10,000-person, 14-day city.
+func BenchmarkIngestCity(b *testing.B) { benchIngest(b, 10000, 14, nil) }
+
+// BenchmarkIngestCityPlain is BenchmarkIngestCity without validation.
+func BenchmarkIngestCityPlain(b *testing.B) { benchIngest(b, 10000, 14, testnode.NoValidation) }
+
+func benchIngest(b *testing.B, people, days int, opt func(*home.Config)) {
 	var buf bytes.Buffer
-	if _, err := sim.Generate(sim.Config{People: 2000, Days: 7, Seed: 1}, record.NewWriter(&buf)); err != nil {
+	if _, err := sim.Generate(sim.Config{People: people, Days: days, Seed: 1}, record.NewWriter(&buf)); err != nil {
 		b.Fatal(err)
 	}
 	text := buf.Bytes()
@@ -84,7 +96,11 @@ func BenchmarkIngest(b *testing.B) {
 	total := 0
 	var el time.Duration
 	for i := 0; i < b.N; i++ {
-		h, n := testnode.New(b)
+		var opts []func(*home.Config)
+		if opt != nil {
+			opts = append(opts, opt)
+		}
+		h, n := testnode.New(b, opts...)
 		c := &importer.Collector{}
 		if _, err := importer.New(h, c).Import(bytes.NewReader(text)); err != nil {
 			b.Fatal(err)

@@ -41,8 +41,18 @@ type item struct {
 }
 
 type verified struct {
-	items []item
-	errs  []error
+	items  []item
+	errs   []error
+	leaves []ledger.Hash
+}
+
+// applied is a block whose writes are visible and whose fsync is under way:
+// its receipts go out once wait returns.
+type applied struct {
+	items    []item
+	receipts []Receipt
+	wait     func() error
+	header   *ledger.Header
 }
 
 // Solo is the embedded engine: one process produces and commits blocks.
@@ -57,6 +67,7 @@ type Solo struct {
 	log  *slog.Logger
 	in   chan item
 	cut  chan verified
+	acks chan applied
 	quit chan struct{}
 	wg   sync.WaitGroup
 
@@ -89,10 +100,11 @@ func NewSolo(db *store.DB, m *state.Machine, cfg SoloConfig, log *slog.Logger) (
 		cfg.MaxBytes = DefaultSoloConfig().MaxBytes
 	}
 	s := &Solo{db: db, m: m, gen: gen, cfg: cfg, log: log, head: head,
-		in: make(chan item, 2*cfg.MaxTxs), cut: make(chan verified, 1), quit: make(chan struct{})}
-	s.wg.Add(2)
+		in: make(chan item, 2*cfg.MaxTxs), cut: make(chan verified, 1), acks: make(chan applied, 4), quit: make(chan struct{})}
+	s.wg.Add(3)
 	go s.collect()
 	go s.apply()
+	go s.ack()
 	return s, nil
 }
 
@@ -156,7 +168,8 @@ func (s *Solo) collect() {
 		for i, it := range pending {
 			txs[i] = it.tx
 		}
-		s.cut <- verified{items: pending, errs: ledger.VerifyAll(s.gen.ChainID, txs)}
+		errs, leaves := ledger.VerifyAndHash(s.gen.ChainID, txs)
+		s.cut <- verified{items: pending, errs: errs, leaves: leaves}
 		pending, size, last = nil, 0, time.Now()
 	}
 	add := func(it item) {
@@ -218,27 +231,57 @@ func (s *Solo) drain(add func(item)) {
 	}
 }
 
-// apply applies, stores and commits each verified block, then sends the
-// receipts. Rejected transactions are left out of the block.
+// apply applies and stores each verified block and hands it to ack while
+// its fsync runs, so that the next block is applied meanwhile. Rejected
+// transactions are left out of the block.
 func (s *Solo) apply() {
 	defer s.wg.Done()
+	defer close(s.acks)
 	for v := range s.cut {
 		if s.fatalErr() != nil {
 			failAll(v.items, s.fatalErr())
 			continue
 		}
-		receipts, err := s.commit(v)
+		a, err := s.commit(v)
 		if err != nil {
-			s.log.Error("engine: block failed; stopping", "err", err)
-			ferr := fmt.Errorf("engine: stopped after a storage failure: %w", err)
-			s.fatal.Store(&ferr)
+			s.stop(err)
 			failAll(v.items, s.fatalErr())
 			continue
 		}
-		for i, it := range v.items {
-			it.done(receipts[i])
+		s.acks <- a
+	}
+}
+
+// ack waits for each block's fsync, in order, and only then sends its
+// receipts: nothing is acknowledged before it is durable.
+func (s *Solo) ack() {
+	defer s.wg.Done()
+	for a := range s.acks {
+		if a.wait != nil {
+			if err := a.wait(); err != nil {
+				s.stop(err)
+			}
+		}
+		if err := s.fatalErr(); err != nil {
+			failAll(a.items, err)
+			continue
+		}
+		if a.header != nil && s.cfg.AfterCommit != nil {
+			s.cfg.AfterCommit(a.header)
+		}
+		for i, it := range a.items {
+			it.done(a.receipts[i])
 		}
 	}
+}
+
+func (s *Solo) stop(err error) {
+	if s.fatalErr() != nil {
+		return
+	}
+	s.log.Error("engine: block failed; stopping", "err", err)
+	ferr := fmt.Errorf("engine: stopped after a storage failure: %w", err)
+	s.fatal.Store(&ferr)
 }
 
 func (s *Solo) fatalErr() error {
@@ -254,7 +297,7 @@ func failAll(items []item, err error) {
 	}
 }
 
-func (s *Solo) commit(v verified) ([]Receipt, error) {
+func (s *Solo) commit(v verified) (applied, error) {
 	head := s.Head()
 	height := head.Height + 1
 	now := s.cfg.Clock().UnixNano()
@@ -269,7 +312,7 @@ func (s *Solo) commit(v verified) ([]Receipt, error) {
 	}()
 	blk, err := s.m.Begin(b, height, now)
 	if err != nil {
-		return nil, err
+		return applied{}, err
 	}
 	receipts := make([]Receipt, len(v.items))
 	var raws [][]byte
@@ -285,20 +328,20 @@ func (s *Solo) commit(v verified) ([]Receipt, error) {
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return applied{}, err
 		}
 		receipts[i].Height, receipts[i].Index = height, idx
 		raw := it.tx.Bytes()
 		raws = append(raws, raw)
-		leaves = append(leaves, ledger.LeafHash(raw))
+		leaves = append(leaves, v.leaves[i])
 		size += uint64(len(raw))
 	}
 	if len(raws) == 0 {
-		return receipts, nil // nothing accepted: no block
+		return applied{items: v.items, receipts: receipts}, nil // nothing accepted: no block
 	}
 	stateHash, err := blk.Finish(head.StateHash)
 	if err != nil {
-		return nil, err
+		return applied{}, err
 	}
 	h := &ledger.Header{
 		Version: ledger.BlockVersion, Height: height, PrevHash: head.Hash,
@@ -308,20 +351,20 @@ func (s *Solo) commit(v verified) ([]Receipt, error) {
 		StateHash: stateHash,
 	}
 	if err := chain.WriteBlock(b, &s.gen, h, raws); err != nil {
-		return nil, err
+		return applied{}, err
 	}
-	if err := b.Commit(); err != nil {
-		return nil, err
-	}
+	wait, err := b.CommitAsync()
 	b = nil
+	if err != nil {
+		return applied{}, err
+	}
+	// The block is applied and visible; the next one builds on it while
+	// this one syncs. Its receipts wait for the sync (in ack).
 	blk.Committed()
 	s.headMu.Lock()
 	s.head = chain.Head{Height: height, Hash: h.Hash(), StateHash: h.StateHash, Time: now}
 	s.headMu.Unlock()
-	if s.cfg.AfterCommit != nil {
-		s.cfg.AfterCommit(h)
-	}
-	return receipts, nil
+	return applied{items: v.items, receipts: receipts, wait: wait, header: h}, nil
 }
 
 // Close implements Engine: it stops admission, commits everything admitted

@@ -479,6 +479,7 @@ type Tx struct {
 
 	body []byte // canonical body encoding
 	raw  []byte // whole envelope
+	id   *Hash  // cached ID
 }
 
 // NewTx wraps a body for signing. It panics if the body is too large, which
@@ -536,12 +537,16 @@ func (t *Tx) Bytes() []byte {
 // same record re-signed or re-wrapped is the same transaction, which is what
 // replay protection needs.
 func (t *Tx) ID() Hash {
+	if t.id != nil {
+		return *t.id
+	}
 	h := sha256.New()
 	h.Write([]byte(labelTxID))
 	h.Write([]byte{uint8(t.Body.Kind())})
 	h.Write(t.body)
 	var id Hash
 	h.Sum(id[:0])
+	t.id = &id
 	return id
 }
 

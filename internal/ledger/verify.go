@@ -19,9 +19,19 @@ const batchSize = 64
 // VerifyAll checks the signatures of txs in parallel batches over all CPUs
 // and returns, per tx, nil or the error that names its bad signature. A
 // batch that fails is re-checked one signature at a time to find the bad
-// ones. It is safe for concurrent use; it does not modify txs.
+// ones. It also computes and caches each tx's ID, so that the serial stage
+// that applies them finds it done. Call it before sharing txs with other
+// goroutines.
 func VerifyAll(chainID string, txs []*Tx) []error {
+	errs, _ := VerifyAndHash(chainID, txs)
+	return errs
+}
+
+// VerifyAndHash is VerifyAll that also returns each tx's RFC 6962 leaf
+// hash, computed in the same parallel pass.
+func VerifyAndHash(chainID string, txs []*Tx) ([]error, []Hash) {
 	errs := make([]error, len(txs))
+	leaves := make([]Hash, len(txs))
 	workers := runtime.GOMAXPROCS(0)
 	chunk := (len(txs) + workers - 1) / workers
 	if chunk < batchSize {
@@ -34,10 +44,14 @@ func VerifyAll(chainID string, txs []*Tx) []error {
 		go func(lo, hi int) {
 			defer wg.Done()
 			verifyRange(chainID, txs[lo:hi], errs[lo:hi])
+			for i := lo; i < hi; i++ {
+				txs[i].ID()
+				leaves[i] = LeafHash(txs[i].Bytes())
+			}
 		}(lo, hi)
 	}
 	wg.Wait()
-	return errs
+	return errs, leaves
 }
 
 func verifyRange(chainID string, txs []*Tx, errs []error) {

@@ -62,9 +62,14 @@ const maxCached = 1 << 21
 // caches are the machine's committed-state caches. Only the goroutine that
 // applies blocks uses them.
 type caches struct {
-	mu      sync.Mutex
-	filter  *txFilter
-	vals    map[ledger.Pseudonym]personVal
+	mu     sync.Mutex
+	filter *txFilter
+	vals   map[ledger.Pseudonym]personVal
+	// markers mirrors the pending-window markers in the store exactly
+	// (loaded from it, then kept by merge), so that a marker is written
+	// once per person and window, whichever blocks the records come in:
+	// the decision depends on state only, as the state hash requires.
+	markers map[string]bool
 	aliases map[ledger.Pseudonym]ledger.Pseudonym
 	dur     map[uint32]int64
 }
@@ -113,6 +118,39 @@ func (m *Machine) merge(blk *Block) {
 	for n, d := range blk.dur {
 		c.dur[n] = d
 	}
+	for k := range blk.pending {
+		c.markers[k] = true
+	}
+	for _, k := range blk.closed {
+		delete(c.markers, k)
+	}
+}
+
+// loadMarkers fills the marker mirror from the store, once.
+func (m *Machine) loadMarkers(r store.Reader, lo int64) error {
+	if m.c.markers != nil {
+		return nil
+	}
+	from := []byte{store.TabPending}
+	if lo > minTime {
+		from = store.PendingKey(lo, ledger.Pseudonym{})
+	}
+	_, to := store.TablePrefix(store.TabPending)
+	mk := map[string]bool{}
+	if err := r.Scan(from, to, func(k, _ []byte) bool {
+		mk[string(k)] = true
+		return true
+	}); err != nil {
+		return err
+	}
+	m.c.markers = mk
+	return nil
+}
+
+func (m *Machine) hasMarker(k string) bool {
+	m.c.mu.Lock()
+	defer m.c.mu.Unlock()
+	return m.c.markers[k]
 }
 
 func (m *Machine) cachedAlias(a ledger.Pseudonym) (ledger.Pseudonym, bool) {

@@ -154,6 +154,7 @@ type Block struct {
 
 	pending    map[string]bool // pending-window markers written in this block
 	vals       map[ledger.Pseudonym]personVal
+	closed     []string                      // pending markers closed (deleted) in this block
 	txids      []ledger.Hash                 // accepted in this block
 	seen       map[ledger.Hash]bool          // the same, for replays within the block
 	boundHere  map[ledger.Pseudonym]struct{} // aliases bound in this block (not cached until committed)
@@ -161,6 +162,9 @@ type Block struct {
 	siteHeads  map[uint32]*siteHead
 	clock      int64 // the data clock: latest record time seen
 	clockDirty bool
+	// pendingLo is a lower bound of the window ends of pending markers.
+	pendingLo      int64
+	pendingLoDirty bool
 
 	// Closed counts the person windows this block closed (for metrics and
 	// benchmarks).
@@ -189,6 +193,17 @@ func (m *Machine) Begin(b *store.Batch, height uint64, timeNanos int64) (*Block,
 	}
 	if ok {
 		blk.clock = int64(binary.BigEndian.Uint64(v))
+	}
+	blk.pendingLo = minTime
+	v, ok, err = b.Get(store.CounterKey("pendinglo"))
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		blk.pendingLo = int64(binary.BigEndian.Uint64(v))
+	}
+	if err := m.loadMarkers(b, blk.pendingLo); err != nil {
+		return nil, err
 	}
 	return blk, nil
 }

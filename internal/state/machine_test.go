@@ -629,9 +629,9 @@ func TestStateHashKnownAnswer(t *testing.T) {
 	t.Parallel()
 	want := []string{
 		1: "b39852d5c059c0afb20b58fc36d313a1bb48fb7c58095079b68eccee3f4e1f48",
-		2: "7808a891f1870ffec4359151e58877ef8359709d92e0444b53ee334aa6ed7ffd",
-		3: "aac8b1a2753b426209fee06b510332f7d13257dce6971eed0245c122591c5987",
-		4: "b0951b6283413d4edef22b13d85bb32f0a3d18548ee0759d18c4f3c4d6ce20dd",
+		2: "44fd481799557e7bb6bfeeda1e00b782cf4e1168db948abdecdaf683150c4a00",
+		3: "08934a751395c16e4b0a7436e727a221b4bf0321d73bc9ea7184005907604e1e",
+		4: "5988fa077c8a5367d0484c352a32a7d7bec9fddf45ad36220c6d24d172494bdb",
 	}
 	got := applyHistory(t, history())
 	if len(got) != len(want) {

@@ -130,10 +130,15 @@ func (blk *Block) recorded(pr *Presence, sites ...uint32) error {
 		return err
 	}
 	pk := string(store.PendingKey(end, pr.Person))
-	if blk.pending[pk] {
+	if blk.pending[pk] || blk.m.hasMarker(pk) {
 		return nil
 	}
 	blk.pending[pk] = true
+	if end < blk.pendingLo {
+		// A first record of a person in a window older than the mark:
+		// lower it, so the next close finds the marker.
+		blk.pendingLo, blk.pendingLoDirty = end, true
+	}
 	return blk.set([]byte(pk), nil)
 }
 

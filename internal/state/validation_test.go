@@ -329,7 +329,7 @@ func vStatus(t *testing.T, f *fixture, p ledger.Pseudonym, tx *ledger.Tx) state.
 // vHead is the person's chain head; ok false if no window closed.
 func vHead(t *testing.T, f *fixture, p ledger.Pseudonym) (state.PersonHead, bool) {
 	t.Helper()
-	v, ok := vGet(t, f, store.PersonHeadKey(p))
+	v, ok := vGet(t, f, store.PersonValKey(p))
 	if !ok {
 		return state.PersonHead{}, false
 	}

@@ -13,37 +13,34 @@ import (
 )
 
 // PersonHead is the tip of a person's chain: the end of the last closed
-// window, the number of person blocks and the last one's hash.
+// window, the number of person blocks and the last one's hash. It is kept
+// at the front of the person's validation state (table T); the chain
+// itself is the person blocks.
 type PersonHead struct {
 	ClosedEnd int64
 	Seq       uint64
 	Hash      ledger.Hash
 }
 
-func encodePersonHead(h PersonHead) []byte {
-	b := binary.BigEndian.AppendUint64(nil, uint64(h.ClosedEnd))
-	b = binary.BigEndian.AppendUint64(b, h.Seq)
-	return append(b, h.Hash[:]...)
-}
-
-// DecodePersonHead decodes a person chain head.
-func DecodePersonHead(v []byte) (PersonHead, error) {
-	if len(v) != 48 {
-		return PersonHead{}, fmt.Errorf("%w: person chain head", store.ErrCorrupt)
-	}
-	h := PersonHead{ClosedEnd: int64(binary.BigEndian.Uint64(v)), Seq: binary.BigEndian.Uint64(v[8:])}
-	copy(h.Hash[:], v[16:])
-	return h, nil
-}
-
 // ReadPersonHead reads a person's chain head from r; a person with no
 // closed window has the zero head (with ClosedEnd before every record).
 func ReadPersonHead(r store.Reader, p ledger.Pseudonym) (PersonHead, error) {
-	v, ok, err := r.Get(store.PersonHeadKey(p))
+	v, ok, err := r.Get(store.PersonValKey(p))
 	if err != nil || !ok {
 		return PersonHead{ClosedEnd: minTime}, err
 	}
 	return DecodePersonHead(v)
+}
+
+// DecodePersonHead decodes the chain head at the front of a validation
+// state record.
+func DecodePersonHead(v []byte) (PersonHead, error) {
+	if len(v) < 48 {
+		return PersonHead{}, fmt.Errorf("%w: person chain head", store.ErrCorrupt)
+	}
+	h := PersonHead{ClosedEnd: int64(binary.BigEndian.Uint64(v)), Seq: binary.BigEndian.Uint64(v[8:])}
+	copy(h.Hash[:], v[16:48])
+	return h, nil
 }
 
 // personVal is a person's validation state: the end of the last closed
@@ -54,6 +51,8 @@ func ReadPersonHead(r store.Reader, p ledger.Pseudonym) (PersonHead, error) {
 // movement can be open. It is derived state, like the indexes.
 type personVal struct {
 	ClosedEnd int64
+	Seq       uint64      // person blocks sealed so far
+	Hash      ledger.Hash // the last person block's hash
 	Tail      validate.Tail
 	Stale     bool
 	MoveLo    int64
@@ -70,6 +69,8 @@ const maxTime = 1 << 62
 func encodePersonVal(h personVal) []byte {
 	var x w
 	x.i64(h.ClosedEnd)
+	x.i64(int64(h.Seq))
+	x.raw(h.Hash[:])
 	x.i64(h.MoveLo)
 	x.i64(h.MoveHi)
 	var flags uint8
@@ -103,7 +104,9 @@ func encodePersonVal(h personVal) []byte {
 
 func decodePersonVal(v []byte) (personVal, error) {
 	x := r{b: v}
-	h := personVal{ClosedEnd: x.i64(), MoveLo: x.i64(), MoveHi: x.i64()}
+	h := personVal{ClosedEnd: x.i64(), Seq: uint64(x.i64())}
+	copy(h.Hash[:], x.take(32))
+	h.MoveLo, h.MoveHi = x.i64(), x.i64()
 	flags := x.u8()
 	h.Stale = flags&1 != 0
 	if flags&2 != 0 {
@@ -173,11 +176,6 @@ func decodeRec(x *r) *validate.Rec {
 // minTime is before every record: no window of a new person is closed.
 const minTime = -1 << 62
 
-// personHead reads a person's chain head.
-func (blk *Block) personHead(p ledger.Pseudonym) (PersonHead, error) {
-	return ReadPersonHead(blk.b, p)
-}
-
 // personVal reads a person's validation state, through the block's
 // overlay and the machine's cache.
 func (blk *Block) personVal(p ledger.Pseudonym) (personVal, error) {
@@ -215,32 +213,19 @@ func (blk *Block) setVal(p ledger.Pseudonym, h personVal) error {
 	return blk.set(store.PersonValKey(p), encodePersonVal(h))
 }
 
-// seal writes a person block with the given entries, advances the
-// person's chain head and records val (with the new closed end).
+// seal writes a person block with the given entries and records val with
+// the chain advanced (sequence, hash, closed end).
 func (blk *Block) seal(p ledger.Pseudonym, val personVal, start, end int64, entries []ledger.Hash) (ledger.Hash, uint64, error) {
-	head, err := blk.personHead(p)
-	if err != nil {
+	pb := &ledger.PersonBlock{Version: ledger.PersonBlockVersion, Person: p, Seq: val.Seq, WindowStart: start, WindowEnd: end,
+		PrevHash: val.Hash, EntryRoot: ledger.EntriesRoot(entries), Count: uint32(len(entries)), Height: blk.height, Entries: entries}
+	if err := blk.set(store.PersonBlockKey(p, val.Seq), pb.Bytes()); err != nil {
 		return ledger.Hash{}, 0, err
 	}
-	seq := head.Seq
-	h, err := blk.sealBlock(p, head, start, end, entries)
-	if err != nil {
-		return h, seq, err
-	}
+	seq := val.Seq
+	val.Seq++
+	val.Hash = pb.Hash()
 	val.ClosedEnd = max(val.ClosedEnd, end)
-	return h, seq, blk.setVal(p, val)
-}
-
-func (blk *Block) sealBlock(p ledger.Pseudonym, head PersonHead, start, end int64, entries []ledger.Hash) (ledger.Hash, error) {
-	pb := &ledger.PersonBlock{Version: ledger.PersonBlockVersion, Person: p, Seq: head.Seq, WindowStart: start, WindowEnd: end,
-		PrevHash: head.Hash, EntryRoot: ledger.EntriesRoot(entries), Count: uint32(len(entries)), Height: blk.height, Entries: entries}
-	if err := blk.set(store.PersonBlockKey(p, head.Seq), pb.Bytes()); err != nil {
-		return ledger.Hash{}, err
-	}
-	head.Seq++
-	head.Hash = pb.Hash()
-	head.ClosedEnd = max(head.ClosedEnd, end)
-	return head.Hash, blk.set(store.PersonHeadKey(p), encodePersonHead(head))
+	return val.Hash, seq, blk.setVal(p, val)
 }
 
 // advanceClock moves the data clock: the latest record time seen. Windows
@@ -260,7 +245,13 @@ func (blk *Block) advanceClock(t int64) {
 func (blk *Block) closeWindows() error {
 	v := &blk.m.params.Validation
 	until := min(blk.now, blk.clock) - int64(v.Grace/time.Second)
-	lo, hi := store.PendingUpTo(until)
+	_, hi := store.PendingUpTo(until)
+	// Markers below the low-water mark were all closed (and deleted);
+	// starting there skips their tombstones.
+	lo := []byte{store.TabPending}
+	if blk.pendingLo > minTime {
+		lo = store.PendingKey(blk.pendingLo, ledger.Pseudonym{})
+	}
 	var keys [][]byte
 	if err := blk.b.Scan(lo, hi, func(k, _ []byte) bool {
 		keys = append(keys, append([]byte(nil), k...))
@@ -268,6 +259,17 @@ func (blk *Block) closeWindows() error {
 	}); err != nil {
 		return err
 	}
+	if len(keys) == 0 {
+		return nil
+	}
+	// One cursor over the person index for all the closes: markers come
+	// in (window end, person) order, so most seeks move forward.
+	plo, phi := store.TablePrefix(store.TabPerson)
+	cur, err := blk.b.Cursor(plo, phi)
+	if err != nil {
+		return err
+	}
+	defer cur.Close()
 	for _, k := range keys {
 		if len(k) != 1+8+32 {
 			return fmt.Errorf("%w: pending marker", store.ErrCorrupt)
@@ -275,15 +277,25 @@ func (blk *Block) closeWindows() error {
 		end := store.TimeFromKey(binary.BigEndian.Uint64(k[1:9]))
 		var p ledger.Pseudonym
 		copy(p[:], k[9:])
-		if err := blk.closeWindow(p, end); err != nil {
+		if err := blk.closeWindow(cur, p, end); err != nil {
 			return err
 		}
 		if err := blk.del(k); err != nil {
 			return err
 		}
+		blk.closed = append(blk.closed, string(k))
+		delete(blk.pending, string(k))
 	}
 	blk.Closed += len(keys)
+	blk.setPendingLo(until + 1)
 	return nil
+}
+
+// setPendingLo raises the low-water mark of pending markers.
+func (blk *Block) setPendingLo(t int64) {
+	if t > blk.pendingLo {
+		blk.pendingLo, blk.pendingLoDirty = t, true
+	}
 }
 
 // Decision is the stored outcome of the longest-chain rule for a person's
@@ -356,7 +368,7 @@ func DecodeDecision(b []byte) (*Decision, error) {
 // before it, are reduced to the heaviest feasible chain; the rest are
 // rejected (they stay on the ledger, marked, with the decision as the
 // reason); the winners are sealed into a person block.
-func (blk *Block) closeWindow(p ledger.Pseudonym, end int64) error {
+func (blk *Block) closeWindow(cur *store.Cursor, p ledger.Pseudonym, end int64) error {
 	v := &blk.m.params.Validation
 	start := end - int64(v.Window/time.Second)
 	val, err := blk.personVal(p)
@@ -366,7 +378,7 @@ func (blk *Block) closeWindow(p ledger.Pseudonym, end int64) error {
 	var ps []Presence
 	var derr error
 	lo, hi := store.PersonRange(p, start, end-1)
-	if err := blk.b.Scan(lo, hi, func(k, val []byte) bool {
+	if err := cur.Range(lo, hi, func(k, val []byte) bool {
 		var o Presence
 		if derr = DecodePresenceInto(val, &o); derr != nil {
 			return false
@@ -507,7 +519,12 @@ func (blk *Block) flush() error {
 		}
 	}
 	if blk.clockDirty {
-		return blk.set(store.CounterKey("clock"), binary.BigEndian.AppendUint64(nil, uint64(blk.clock)))
+		if err := blk.set(store.CounterKey("clock"), binary.BigEndian.AppendUint64(nil, uint64(blk.clock))); err != nil {
+			return err
+		}
+	}
+	if blk.pendingLoDirty {
+		return blk.set(store.CounterKey("pendinglo"), binary.BigEndian.AppendUint64(nil, uint64(blk.pendingLo)))
 	}
 	return nil
 }

@@ -22,8 +22,7 @@ import "encoding/binary"
 //	u topic 0 time txid[:8]    -> publication payload     (state)
 //	k scheme 0 period txid[:8] -> commitment root, count  (state)
 //	w windowEnd person         -> pending window marker   (state: validation)
-//	W person                   -> person chain head       (state: double chain)
-//	T person                   -> validation state        (state: settled tail, moves)
+//	T person                   -> person chain head, settled tail, moves (state)
 //	B person seq               -> person block            (state: double chain)
 //	l siteNum                  -> site chain head         (state: double chain)
 //	L siteNum seq              -> site chain entry        (state: double chain)
@@ -54,7 +53,6 @@ const (
 	TabPublish  = 'u'
 	TabCommit   = 'k'
 	TabPending  = 'w'
-	TabPHead    = 'W'
 	TabPVal     = 'T'
 	TabPBlock   = 'B'
 	TabSHead    = 'l'
@@ -204,9 +202,6 @@ func PendingUpTo(t int64) (lo, hi []byte) {
 	return []byte{TabPending}, key(TabPending, u64(TimeKey(t)+1))
 }
 
-// PersonHeadKey is the head of a person's chain.
-func PersonHeadKey(person [32]byte) []byte { return key(TabPHead, person[:]) }
-
 // PersonBlockKey is person block seq of a person.
 func PersonBlockKey(person [32]byte, seq uint64) []byte { return key(TabPBlock, person[:], u64(seq)) }
 
@@ -253,13 +248,13 @@ func CorrectionHistPrefix(target [32]byte) (lo, hi []byte) {
 	return lo, PrefixEnd(lo)
 }
 
-// PersonValKey is a person's validation state: the settled chain's tail
-// and the span of their movements.
+// PersonValKey is a person's validation state: the person chain's head,
+// the settled chain's tail and the span of their movements.
 func PersonValKey(person [32]byte) []byte { return key(TabPVal, person[:]) }
 
 // StateTables are the tables the state machine writes (every one that the
 // state hash covers); replaying the blocks into an empty store must
 // reproduce them byte for byte.
 var StateTables = []byte{TabTxIndex, TabSite, TabSiteNum, TabSiteDur, TabAlias, TabPerson, TabSiteIdx, TabCase,
-	TabCaseList, TabCounter, TabPublish, TabCommit, TabPending, TabPHead, TabPVal, TabPBlock, TabSHead, TabSChain,
+	TabCaseList, TabCounter, TabPublish, TabCommit, TabPending, TabPVal, TabPBlock, TabSHead, TabSChain,
 	TabDecision, TabRejected, TabCorr, TabCorrHist}
