@@ -26,6 +26,7 @@ const (
 	KindCloseWindows Kind = 8  // the authority advances the validation clock
 	KindCorrection   Kind = 9  // an authority proposes to annul or amend a record
 	KindApproval     Kind = 10 // an authority approves a correction
+	KindEncounter    Kind = 11 // a reporting device records two persons meeting
 )
 
 func (k Kind) String() string {
@@ -50,6 +51,8 @@ func (k Kind) String() string {
 		return "correction"
 	case KindApproval:
 		return "approval"
+	case KindEncounter:
+		return "encounter"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -439,6 +442,52 @@ func (b *Approval) decode(d *decoder) {
 	b.Approver = d.hash("approver")
 }
 
+// Encounter is a direct meeting of two persons reported by a proximity
+// device (two wearable tags or phones within range), signed by the
+// device's registered key: the device is a site of kind "device". Start is
+// Unix seconds and Duration seconds. DistanceCM is the device's estimate
+// of the distance in centimetres, 0 when it gave none. The persons are in
+// canonical order (A before B by reference, then by alias flag), so one
+// meeting has one encoding and one transaction id.
+type Encounter struct {
+	Device     string
+	A, B       PersonRef
+	Start      int64
+	Duration   uint32
+	DistanceCM uint32
+}
+
+func (*Encounter) Kind() Kind   { return KindEncounter }
+func (*Encounter) Signers() int { return 1 }
+func (b *Encounter) encode(e *encoder) {
+	e.str(b.Device)
+	b.A.encode(e)
+	b.B.encode(e)
+	e.i64(b.Start)
+	e.u32(b.Duration)
+	e.u32(b.DistanceCM)
+}
+func (b *Encounter) decode(d *decoder) {
+	b.Device = d.str("device", maxStr)
+	b.A.decode(d)
+	b.B.decode(d)
+	if d.err == nil && !RefLess(b.A, b.B) {
+		d.fail("encounter persons not in canonical order")
+	}
+	b.Start = d.i64("start")
+	b.Duration = d.u32("duration")
+	b.DistanceCM = d.u32("distance")
+}
+
+// RefLess orders person references: by reference bytes, then a canonical
+// id before an alias. An encounter's A must be RefLess than its B.
+func RefLess(a, b PersonRef) bool {
+	if a.Ref != b.Ref {
+		return less(a.Ref, b.Ref)
+	}
+	return !a.Alias && b.Alias
+}
+
 func newBody(k Kind) Body {
 	switch k {
 	case KindRegisterSite:
@@ -461,6 +510,8 @@ func newBody(k Kind) Body {
 		return new(Correction)
 	case KindApproval:
 		return new(Approval)
+	case KindEncounter:
+		return new(Encounter)
 	}
 	return nil
 }

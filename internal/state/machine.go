@@ -308,6 +308,8 @@ func (blk *Block) Apply(tx *ledger.Tx, sigErr error) error {
 		err = blk.propose(tx, id, b)
 	case *ledger.Approval:
 		err = blk.approve(tx, b)
+	case *ledger.Encounter:
+		err = blk.encounter(tx, id, b)
 	case *ledger.CloseWindows:
 		err = blk.requireAuthority(tx)
 		if err == nil {

@@ -257,4 +257,21 @@ func PersonValKey(person [32]byte) []byte { return key(TabPVal, person[:]) }
 // reproduce them byte for byte.
 var StateTables = []byte{TabTxIndex, TabSite, TabSiteNum, TabSiteDur, TabAlias, TabPerson, TabSiteIdx, TabCase,
 	TabCaseList, TabCounter, TabPublish, TabCommit, TabPending, TabPVal, TabPBlock, TabSHead, TabSChain,
-	TabDecision, TabRejected, TabCorr, TabCorrHist}
+	TabDecision, TabRejected, TabCorr, TabCorrHist, TabEncounter}
+
+// TabEncounter indexes proximity encounters by person (issue 4):
+//
+//	e person start txid[:8]    -> encounter, with the other person (state)
+//
+// Each encounter is indexed under both of its persons.
+const TabEncounter = 'e'
+
+// EncounterKey indexes an encounter of a person by its start time.
+func EncounterKey(person [32]byte, start int64, txid [32]byte) []byte {
+	return key(TabEncounter, person[:], u64(TimeKey(start)), txid[:8])
+}
+
+// EncounterRange bounds a person's encounters starting in [from, to].
+func EncounterRange(person [32]byte, from, to int64) (lo, hi []byte) {
+	return key(TabEncounter, person[:], u64(TimeKey(from))), key(TabEncounter, person[:], u64(TimeKey(to)+1))
+}

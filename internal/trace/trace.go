@@ -232,8 +232,10 @@ type Contact struct {
 // Contacts returns every other person present at the same site as the
 // person, with overlapping time, during [from, to]: at least MinOverlap
 // together (minOverlap overrides it when >= 0), or any overlap on
-// transport. The case's presences are clipped to [from, to]. Results are
-// sorted by person, site and time.
+// transport. The case's presences are clipped to [from, to]. Proximity
+// encounters in the window join them (Site the device, SiteKind
+// EncounterKind, any time together). Results are sorted by person, site
+// and time.
 func (q *Querier) Contacts(person ledger.Pseudonym, from, to int64, minOverlap time.Duration) ([]Contact, error) {
 	if minOverlap < 0 {
 		minOverlap = q.rules.MinOverlap
@@ -286,6 +288,11 @@ func (q *Querier) Contacts(person ledger.Pseudonym, from, to int64, minOverlap t
 			return nil, err
 		}
 	}
+	enc, err := q.encounterContacts(person, from, to)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, enc...)
 	SortContacts(out)
 	return out, nil
 }
