@@ -17,10 +17,10 @@ import (
 func nodeOptions() node.Options { return node.Options{} }
 
 func (e *env) importCmd() *cobra.Command {
-	var dir, nodeURL string
+	var dir, nodeURL, format, spStart string
 	var asJSON, quiet bool
 	c := &cobra.Command{
-		Use:   "import --home DIR [--node URL] FILE",
+		Use:   "import --home DIR [--node URL] [--format ndjson|sociopatterns --start T] FILE",
 		Short: "Load NDJSON records into the ledger, signed by the sites that record them",
 		Long: `import reads NDJSON (one JSON object per line; FILE "-" is standard input)
 and submits each record as a signed transaction, in file order:
@@ -41,9 +41,19 @@ Without --node the import runs an engine in this process on the home's store
 (no node may be running on it); with --node it submits to a running node.
 It ends with the counts of accepted and rejected records and one line per
 rejection (line number, code, field, reason); the exit code is 0 even with
-rejections, 1 if the import could not run.`,
+rejections, 1 if the import could not run.
+
+--format sociopatterns --start RFC3339 loads SocioPatterns face-to-face data
+(lines "t i j": badges i and j met during [start+t-20s, start+t]): the
+consecutive windows of a pair become one encounter, badge N becomes the
+person id:N, and one device site (kind device, named after the file) is
+registered to sign them. Rejections name the line where a meeting starts.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			sp, err := socioPatternsOptions(format, spStart, args[0])
+			if err != nil {
+				return err
+			}
 			h, err := loadHome(dir)
 			if err != nil {
 				return err
@@ -79,7 +89,12 @@ rejections, 1 if the import could not run.`,
 			im := importer.New(h, sink)
 			im.Progress = e.progress(size, quiet)
 			start := time.Now()
-			res, err := im.Import(in)
+			var res *importer.Result
+			if sp != nil {
+				res, err = im.ImportSocioPatterns(in, *sp)
+			} else {
+				res, err = im.Import(in)
+			}
 			if im.Progress != nil {
 				im.Progress(-1, 0)
 			}
@@ -102,6 +117,8 @@ rejections, 1 if the import could not run.`,
 	c.Flags().StringVar(&nodeURL, "node", "", "submit to the node at this URL (e.g. http://127.0.0.1:7070) instead of opening the store here")
 	c.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress output")
+	c.Flags().StringVar(&format, "format", "ndjson", "input format: ndjson or sociopatterns")
+	c.Flags().StringVar(&spStart, "start", "", "with --format sociopatterns: the time t = 0 stands for (RFC 3339)")
 	return c
 }
 

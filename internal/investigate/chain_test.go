@@ -1,0 +1,145 @@
+package investigate_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/epiledger/epiledger/internal/investigate"
+	"github.com/epiledger/epiledger/internal/record"
+)
+
+type bNode struct {
+	layer int
+	exp   int64
+}
+
+type bEdge struct {
+	from, to int
+	site     string
+}
+
+// bruteChain enumerates every walk of at most depth meetings from root,
+// each meeting inside the infectious window of the person it leaves from
+// (anchored at that person's exposure on this walk), and keeps per person
+// the fewest meetings and the earliest exposure, per pair and site the
+// earliest exposure. It shares nothing with Chain but the definitions.
+func (w *world) bruteChain(root int, from, to int64, depth int, minOv, latent, infectious int64) (map[int]bNode, map[bEdge]int64) {
+	nodes := map[int]bNode{root: {0, from}}
+	edges := map[bEdge]int64{}
+	contacts := map[int][]meeting{}
+	for p := 0; p < w.npeople; p++ {
+		contacts[p] = w.contactsOf(p, from, to, minOv)
+	}
+	var walk func(u int, x int64, h int)
+	walk = func(u int, x int64, h int) {
+		if h == depth {
+			return
+		}
+		lo, hi := from, to
+		if u != root {
+			lo, hi = x+latent, to
+			if infectious > 0 && lo+infectious < hi {
+				hi = lo + infectious
+			}
+		}
+		for _, m := range contacts[u] {
+			if m.other == root {
+				continue
+			}
+			f, t := max(m.start, lo), minI(m.end, hi)
+			if t <= f || !(m.kind == "encounter" || record.TransportKinds[m.kind]) && t-f < minOv {
+				continue
+			}
+			k := bEdge{u, m.other, m.site}
+			if e, ok := edges[k]; !ok || f < e {
+				edges[k] = f
+			}
+			n, ok := nodes[m.other]
+			if !ok {
+				n = bNode{h + 1, f}
+			}
+			nodes[m.other] = bNode{min(n.layer, h+1), minI(n.exp, f)}
+			walk(m.other, f, h+1)
+		}
+	}
+	walk(root, from, 0)
+	return nodes, edges
+}
+
+// TestChainMatchesBruteForce: on random small worlds (visits of every
+// kind, encounters), Chain from random persons with random windows,
+// depths 1-3, minimum overlaps, latent and infectious periods gives
+// exactly the persons, layers, earliest exposures and edges of the
+// brute-force walk enumeration.
+func TestChainMatchesBruteForce(t *testing.T) {
+	t.Parallel()
+	for seed := uint64(1); seed <= 20; seed++ {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			t.Parallel()
+			rng := rand.New(rand.NewPCG(seed, 4))
+			w := randomWorld(rng)
+			n, iv := w.load(t)
+			for q := 0; q < 12; q++ {
+				root := rng.IntN(w.npeople)
+				from, to := w.window(rng)
+				depth := 1 + rng.IntN(3)
+				min := int64([]int{0, 15, 30}[rng.IntN(3)]) * 60
+				var latent, infectious int64
+				if rng.IntN(2) == 0 {
+					latent = int64(rng.IntN(3)) * 3600
+					infectious = int64(rng.IntN(3)) * 6 * 3600
+				}
+				g, err := iv.Chain(investigate.ChainQuery{Person: w.p(n, root), From: from, To: to, Depth: depth,
+					MinOverlap: time.Duration(min) * time.Second, Latent: latent, Infectious: infectious})
+				if err != nil {
+					t.Fatal(err)
+				}
+				wantN, wantE := w.bruteChain(root, from, to, depth, min, latent, infectious)
+				what := fmt.Sprintf("query %d: P%d depth %d min %d latent %d infectious %d", q, root, depth, min, latent, infectious)
+				if len(g.Nodes) != len(wantN) {
+					t.Fatalf("%s: %d nodes, want %d", what, len(g.Nodes), len(wantN))
+				}
+				if g.Nodes[0].Person != w.p(n, root) || g.Nodes[0].Layer != 0 || g.Nodes[0].Exposure != from {
+					t.Fatalf("%s: first node %+v is not the case", what, g.Nodes[0])
+				}
+				for i := 0; i < w.npeople; i++ {
+					want, ok := wantN[i]
+					var got *investigate.Node
+					for j := range g.Nodes {
+						if g.Nodes[j].Person == w.p(n, i) {
+							got = &g.Nodes[j]
+						}
+					}
+					if ok != (got != nil) || ok && (got.Layer != want.layer || got.Exposure != want.exp) {
+						t.Fatalf("%s: P%d: got %+v, want %v %+v", what, i, got, ok, want)
+					}
+				}
+				if len(g.Edges) != len(wantE) {
+					t.Fatalf("%s: %d edges, want %d", what, len(g.Edges), len(wantE))
+				}
+				for _, e := range g.Edges {
+					k := bEdge{w.index(n, e.From), w.index(n, e.To), e.Site}
+					if x, ok := wantE[k]; !ok || x != e.Start {
+						t.Fatalf("%s: edge %+v: want %v %d", what, k, ok, x)
+					}
+					if e.End <= e.Start {
+						t.Fatalf("%s: edge %+v ends before it starts", what, e)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestChainDepthBounds(t *testing.T) {
+	t.Parallel()
+	w := &world{kinds: []string{"shop"}, npeople: 2, base: worldBase, loc: worldLoc}
+	n, iv := w.load(t)
+	for _, d := range []int{0, -1, investigate.MaxDepth + 1} {
+		if _, err := iv.Chain(investigate.ChainQuery{Person: w.p(n, 0), From: w.base, To: w.base + 1, Depth: d}); err != investigate.ErrDepth {
+			t.Errorf("depth %d: %v, want ErrDepth", d, err)
+		}
+	}
+}

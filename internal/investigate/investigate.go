@@ -1,0 +1,199 @@
+// Package investigate answers the questions a health authority asks after
+// a case is confirmed, from the state's indexes (issue 4): chains of
+// transmission several layers deep (Chain), the likely source of an
+// infection and the exposures several cases share (Sources), clusters of
+// cases at sites (Clusters), the sites to publish (RiskSites) and the list
+// of contacts to follow up (FollowUp).
+//
+// Every query reads only index ranges: a person's records in a window,
+// each visited site's presences around each visit, a person's encounters,
+// the case list. Nothing scans the ledger. Results name persons by
+// pseudonym; Builder turns them into reports with real ids from the vault.
+package investigate
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/record"
+	"github.com/epiledger/epiledger/internal/state"
+	"github.com/epiledger/epiledger/internal/store"
+	"github.com/epiledger/epiledger/internal/trace"
+)
+
+// Investigator runs investigations over a node's store. It is safe for
+// concurrent use: queries only read.
+type Investigator struct {
+	r store.Reader
+	q *trace.Querier
+}
+
+// New returns an Investigator reading r through q (a node's DB and
+// Query).
+func New(r store.Reader, q *trace.Querier) *Investigator {
+	return &Investigator{r: r, q: q}
+}
+
+// Querier returns the querier the investigator reads through.
+func (iv *Investigator) Querier() *trace.Querier { return iv.q }
+
+// minOverlap resolves a query's minimum overlap: negative means the
+// rules' default.
+func (iv *Investigator) minOverlap(d time.Duration) int64 {
+	if d < 0 {
+		d = iv.q.Rules().MinOverlap
+	}
+	return int64(d / time.Second)
+}
+
+// anyOverlap reports whether any time together makes a contact of this
+// kind: transport and proximity encounters.
+func anyOverlap(siteKind string) bool {
+	return siteKind == trace.EncounterKind || record.TransportKinds[siteKind]
+}
+
+// counts reports whether a meeting [f, t] clipped to [lo, hi] is still a
+// contact, and the clipped interval.
+func counts(c *trace.Contact, lo, hi, min int64) (f, t int64, ok bool) {
+	f, t = max(c.From, lo), min2(c.To, hi)
+	if t <= f {
+		return f, t, false
+	}
+	return f, t, anyOverlap(c.SiteKind) || t-f >= min
+}
+
+func min2(a, b int64) int64 {
+	if a < b {
+		return a
+	}
+	return b
+}
+
+// Cases are the persons with case reports: the latest report of each.
+type Cases map[ledger.Pseudonym]state.Case
+
+// IsCase reports whether p's latest report makes p a case: any status but
+// "cleared".
+func (cs Cases) IsCase(p ledger.Pseudonym) bool {
+	c, ok := cs[p]
+	return ok && c.Status != "cleared"
+}
+
+// Select returns the cases whose latest status is status (any but
+// "cleared" when status is empty), sorted by pseudonym.
+func (cs Cases) Select(status string) []ledger.Pseudonym {
+	var out []ledger.Pseudonym
+	for p, c := range cs {
+		if status == "" && c.Status != "cleared" || status != "" && c.Status == status {
+			out = append(out, p)
+		}
+	}
+	sortPersons(out)
+	return out
+}
+
+// Cases reads the latest case report of every person who has one. Reports
+// are ordered by reported time, then transaction id; the last wins.
+func (iv *Investigator) Cases() (Cases, error) {
+	all, err := iv.q.Cases("", -1<<62, 1<<62)
+	if err != nil {
+		return nil, err
+	}
+	out := Cases{}
+	for _, c := range all {
+		if o, ok := out[c.Person]; !ok || later(&c, &o) {
+			out[c.Person] = c
+		}
+	}
+	return out, nil
+}
+
+func later(a, b *state.Case) bool {
+	if a.Reported != b.Reported {
+		return a.Reported > b.Reported
+	}
+	return string(a.TxID[:]) > string(b.TxID[:])
+}
+
+// Onset returns the onset a person's reports give: the first reported
+// non-empty onset, as the start of that day in loc; ok is false when no
+// report gives one.
+func (iv *Investigator) Onset(p ledger.Pseudonym, loc *time.Location) (t int64, ok bool, err error) {
+	cs, err := iv.q.CasesOf(p)
+	if err != nil {
+		return 0, false, err
+	}
+	for _, c := range cs {
+		if c.Onset == "" {
+			continue
+		}
+		d, err := time.ParseInLocation("2006-01-02", c.Onset, loc)
+		if err != nil {
+			return 0, false, fmt.Errorf("%w: case onset %q", store.ErrCorrupt, c.Onset)
+		}
+		return d.Unix(), true, nil
+	}
+	return 0, false, nil
+}
+
+// visits returns the person's visible visits (not movements) overlapping
+// [from, to] by a positive time, in time order, clipped to the window.
+func (iv *Investigator) visits(p ledger.Pseudonym, from, to int64) ([]state.Presence, error) {
+	lo, hi := store.PersonRange(p, from-int64(iv.q.Rules().MaxPresence/time.Second), to)
+	var out []state.Presence
+	var derr error
+	err := iv.r.Scan(lo, hi, func(k, v []byte) bool {
+		var o state.Presence
+		if derr = state.DecodePresenceInto(v, &o); derr != nil {
+			return false
+		}
+		if o.Kind == state.PresenceVisit && o.Visible() && o.Out > from && o.In < to {
+			o.In, o.Out = max(o.In, from), min2(o.Out, to)
+			out = append(out, o)
+		}
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	return out, err
+}
+
+// atSite calls fn for every visible visit at site num that overlaps
+// [from, to] by a positive time (unclipped). Presences are keyed by their
+// start, so the scan starts the site's longest presence early.
+func (iv *Investigator) atSite(num uint32, from, to int64, fn func(o *state.Presence)) error {
+	var longest int64
+	v, ok, err := iv.r.Get(store.SiteDurKey(num))
+	if err != nil {
+		return err
+	}
+	if ok && len(v) == 8 {
+		longest = int64(binary.BigEndian.Uint64(v))
+	}
+	lo, hi := store.SiteIdxRange(num, from-longest, to)
+	var derr error
+	var o state.Presence
+	err = iv.r.Scan(lo, hi, func(k, v []byte) bool {
+		if derr = state.DecodePresenceInto(v, &o); derr != nil {
+			return false
+		}
+		if o.Visible() && o.Out > from && o.In < to {
+			fn(&o)
+		}
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	return err
+}
+
+func sortPersons(ps []ledger.Pseudonym) {
+	sort.Slice(ps, func(i, j int) bool { return string(ps[i][:]) < string(ps[j][:]) })
+}
+
+func lessP(a, b ledger.Pseudonym) bool { return string(a[:]) < string(b[:]) }
