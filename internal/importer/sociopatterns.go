@@ -180,21 +180,36 @@ func (im *Importer) ImportSocioPatterns(r io.Reader, o SocioPatterns) (*Result, 
 	reg := &ledger.RegisterSite{Site: o.Device, Kind_: "device", Name: "SocioPatterns proximity sensors (" + o.Device + ")", Region: o.Region}
 	copy(reg.Key[:], key.Public().(ed25519.PublicKey))
 	jobs := []*job{{line: 0, tx: ledger.NewTx(reg), keys: []ed25519.PrivateKey{im.home.Authority()}}}
-	start := o.Start.Unix()
+	// Every badge's id goes to the vault before its first encounter.
+	var ves []node.VaultEntry
+	refs := map[uint64]ledger.PersonRef{}
 	for _, m := range pf.Meetings {
-		j := &job{line: m.Line, keys: []ed25519.PrivateKey{key}}
-		a, err := im.ref(j, "id:"+strconv.FormatUint(m.I, 10))
-		if err == nil {
-			var b ledger.PersonRef
-			if b, err = im.ref(j, "id:"+strconv.FormatUint(m.J, 10)); err == nil {
-				if ledger.RefLess(b, a) {
-					a, b = b, a
-				}
-				j.tx = ledger.NewTx(&ledger.Encounter{Device: o.Device, A: a, B: b, Start: start + m.Start, Duration: uint32(m.End - m.Start)})
+		for _, b := range [2]uint64{m.I, m.J} {
+			if _, ok := refs[b]; ok {
+				continue
+			}
+			id := strconv.FormatUint(b, 10)
+			p := im.pseud.Person(id)
+			refs[b] = ledger.PersonRef{Ref: p}
+			if !im.vaulted[p] {
+				im.vaulted[p] = true
+				ves = append(ves, node.VaultEntry{Person: p, Sealed: im.vault.Seal(p, id)})
 			}
 		}
-		j.err = err
-		jobs = append(jobs, j)
+	}
+	if len(ves) > 0 {
+		if err := im.sink.PutVault(ves); err != nil {
+			return nil, fmt.Errorf("import: vault: %w", err)
+		}
+	}
+	start := o.Start.Unix()
+	for _, m := range pf.Meetings {
+		a, b := refs[m.I], refs[m.J]
+		if ledger.RefLess(b, a) {
+			a, b = b, a
+		}
+		jobs = append(jobs, &job{line: m.Line, keys: []ed25519.PrivateKey{key},
+			tx: ledger.NewTx(&ledger.Encounter{Device: o.Device, A: a, B: b, Start: start + m.Start, Duration: uint32(m.End - m.Start)})})
 	}
 	res := &Result{Lines: pf.Lines, Rejected: len(pf.Rejections), Rejections: pf.Rejections}
 	if err := im.submitJobs(jobs, res, cr.n); err != nil {
