@@ -119,21 +119,50 @@ func (db *DB) SizeOnDisk() uint64 {
 // Flush flushes memtables to disk (for size measurements).
 func (db *DB) Flush() error { return db.pdb.Flush() }
 
-// Batch is an indexed write batch: reads through it see its own writes,
-// which is what applying several transactions of one block needs.
+// Batch is a block's write batch. Reads through it see the committed store
+// and the batch's own writes to the tables a block reads back (readBack);
+// writes to every other table go to a plain batch that keeps no index,
+// which is most of a block's writes and most of the cost an indexed batch
+// would add. The two are merged into one atomic commit. A caller must not
+// read, within the batch, a key of a table outside readBack that it wrote
+// in the same batch (the state machine keeps overlays for those).
 type Batch struct {
-	b  *pebble.Batch
-	db *pebble.DB
+	b   *pebble.Batch // indexed: the read-back tables
+	raw *pebble.Batch // plain: everything else
+	db  *pebble.DB
 }
 
-// NewBatch starts an indexed batch on db.
-func (db *DB) NewBatch() *Batch { return &Batch{b: db.pdb.NewIndexedBatch(), db: db.pdb} }
+// readBack are the tables a block reads after writing them: the person
+// index (window closes, door checks), aliases, pending-window markers and
+// corrections.
+var readBack = [256]bool{TabPerson: true, TabAlias: true, TabPending: true, TabCorr: true}
+
+// NewBatch starts a batch on db.
+func (db *DB) NewBatch() *Batch {
+	return &Batch{b: db.pdb.NewIndexedBatch(), raw: db.pdb.NewBatch(), db: db.pdb}
+}
+
+func (b *Batch) pick(key []byte) *pebble.Batch {
+	if len(key) > 0 && readBack[key[0]] {
+		return b.b
+	}
+	return b.raw
+}
+
+// merge moves the read-back writes into the plain batch, which is then
+// the whole block.
+func (b *Batch) merge() error {
+	if err := b.raw.Apply(b.b, nil); err != nil {
+		return err
+	}
+	return b.b.Close()
+}
 
 // Get reads through the batch.
 func (b *Batch) Get(key []byte) ([]byte, bool, error) { return get(b.b, key) }
 
 // Set writes key=val into the batch. The batch copies both.
-func (b *Batch) Set(key, val []byte) error { return b.b.Set(key, val, nil) }
+func (b *Batch) Set(key, val []byte) error { return b.pick(key).Set(key, val, nil) }
 
 // Scan iterates [lo, hi) through the batch.
 func (b *Batch) Scan(lo, hi []byte, fn func(k, v []byte) bool) error { return scan(b.b, lo, hi, fn) }
@@ -172,7 +201,7 @@ func (c *Cursor) Range(lo, hi []byte, fn func(k, v []byte) bool) error {
 func (c *Cursor) Close() error { return c.it.Close() }
 
 // Delete removes key through the batch.
-func (b *Batch) Delete(key []byte) error { return b.b.Delete(key, nil) }
+func (b *Batch) Delete(key []byte) error { return b.pick(key).Delete(key, nil) }
 
 // Last returns the greatest key in [lo, hi) and its value, through the
 // batch; ok is false when the range is empty.
@@ -204,10 +233,15 @@ func last(r pebble.Reader, lo, hi []byte) (k, v []byte, ok bool, err error) {
 // Commit writes the batch durably: it returns only after the write-ahead log
 // is synced, so anything acknowledged after Commit survives a crash.
 func (b *Batch) Commit() error {
-	if err := b.b.Commit(pebble.Sync); err != nil {
+	if err := b.merge(); err != nil {
+		b.raw.Close()
 		return fmt.Errorf("store: commit: %w", err)
 	}
-	return b.b.Close()
+	if err := b.raw.Commit(pebble.Sync); err != nil {
+		b.raw.Close()
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return b.raw.Close()
 }
 
 // CommitAsync applies the batch (its writes are visible at once) and
@@ -217,13 +251,17 @@ func (b *Batch) Commit() error {
 // next batch can be built while this one syncs: this is how the engine
 // overlaps a block's fsync with applying the next block.
 func (b *Batch) CommitAsync() (wait func() error, err error) {
-	if err := b.db.ApplyNoSyncWait(b.b, pebble.Sync); err != nil {
-		b.b.Close()
+	if err := b.merge(); err != nil {
+		b.raw.Close()
+		return nil, fmt.Errorf("store: commit: %w", err)
+	}
+	if err := b.db.ApplyNoSyncWait(b.raw, pebble.Sync); err != nil {
+		b.raw.Close()
 		return nil, fmt.Errorf("store: commit: %w", err)
 	}
 	return func() error {
-		err := b.b.SyncWait()
-		b.b.Close()
+		err := b.raw.SyncWait()
+		b.raw.Close()
 		if err != nil {
 			return fmt.Errorf("store: commit: %w", err)
 		}
@@ -232,7 +270,10 @@ func (b *Batch) CommitAsync() (wait func() error, err error) {
 }
 
 // Discard drops the batch.
-func (b *Batch) Discard() { b.b.Close() }
+func (b *Batch) Discard() {
+	b.b.Close()
+	b.raw.Close()
+}
 
 // Reader is what both DB and Batch offer for reading.
 type Reader interface {
