@@ -25,16 +25,20 @@ import (
 	"github.com/epiledger/epiledger/internal/engine"
 	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/importer"
+	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/node"
 	"github.com/epiledger/epiledger/internal/record"
 	"github.com/epiledger/epiledger/internal/sim"
+	"github.com/epiledger/epiledger/internal/store"
 )
 
 // Config says what to measure.
 type Config struct {
 	People, Days int
 	Seed         uint64
-	Queries      int    // contact queries to time (cases first, then random people)
+	Queries      int // contact queries to time (cases first, then random people)
+	// ClosePersons is how many persons' windows to close at once (0: skip).
+	ClosePersons int
 	Dir          string // scratch directory; removed afterwards
 	Log          io.Writer
 }
@@ -49,6 +53,14 @@ type Result struct {
 	BatchPerSec1Core  float64 `json:"ed25519_batch_verify_per_sec_1core"`
 	IngestPerSec      float64 `json:"ingest_records_per_sec"`
 	IngestSeconds     float64 `json:"ingest_seconds"`
+	// PlainPerSec is the same ingest with trajectory validation off (the
+	// ledger of issue 2), for comparison in the same run.
+	PlainPerSec       float64 `json:"ingest_without_validation_records_per_sec"`
+	ValidationRatio   float64 `json:"ingest_with_over_without_validation"`
+	ClosePersons      int     `json:"close_persons"`
+	CloseRecords      int     `json:"close_records"`
+	CloseSeconds      float64 `json:"close_seconds"`
+	ClosedWindows     int     `json:"closed_windows"`
 	Blocks            uint64  `json:"blocks"`
 	CommitLoadP50     float64 `json:"commit_latency_under_load_p50_ms"`
 	CommitLoadP99     float64 `json:"commit_latency_under_load_p99_ms"`
@@ -79,18 +91,24 @@ func Run(cfg Config) (*Result, error) {
 	res.VerifyPerSec1Core, res.BatchPerSec1Core = verifyRates()
 	cfg.logf("ed25519 verify on one core: %.0f/s single, %.0f/s in batches of 64", res.VerifyPerSec1Core, res.BatchPerSec1Core)
 
-	h, err := home.Init(filepath.Join(cfg.Dir, "home"), home.InitOptions{ChainID: "epiledger-bench", Region: "420100"})
-	if err != nil {
-		return nil, err
-	}
 	var buf bytes.Buffer
 	truth, err := sim.Generate(sim.Config{People: cfg.People, Days: cfg.Days, Seed: cfg.Seed}, record.NewWriter(&buf))
 	if err != nil {
 		return nil, err
 	}
-	ids := identities(buf.Bytes())
-	cap := &importer.Collector{}
-	if _, err := importer.New(h, cap).Import(&buf); err != nil {
+	city := buf.Bytes()
+	ids := identities(city)
+
+	// The same city without validation first, on its own home.
+	plain, err := ingestOnly(filepath.Join(cfg.Dir, "plain"), city, false)
+	if err != nil {
+		return nil, err
+	}
+	res.PlainPerSec = plain
+	cfg.logf("ingest without validation: %.0f records/s", plain)
+
+	h, cap, err := signed(filepath.Join(cfg.Dir, "home"), city, true)
+	if err != nil {
 		return nil, err
 	}
 	res.Records = len(cap.Txs)
@@ -116,6 +134,7 @@ func Run(cfg Config) (*Result, error) {
 	}
 	res.IngestSeconds = el.Seconds()
 	res.IngestPerSec = float64(len(cap.Txs)) / el.Seconds()
+	res.ValidationRatio = res.IngestPerSec / res.PlainPerSec
 	res.Blocks = n.Engine.Head().Height
 	res.CommitLoadP50, res.CommitLoadP99 = pct(lat)
 	cfg.logf("ingest: %.0f records/s (%d records in %.2fs, %d blocks); commit latency under load p50 %.0f ms p99 %.0f ms",
@@ -170,9 +189,97 @@ func Run(cfg Config) (*Result, error) {
 	res.ContactsP50, res.ContactsP99 = pct(allLat)
 	cfg.logf("contacts over %d days: %d cases p50 %.2f ms p99 %.2f ms; %d persons p50 %.2f ms p99 %.2f ms",
 		cfg.Days, res.CaseQueries, res.CaseContactsP50, res.CaseContactsP99, res.Queries, res.ContactsP50, res.ContactsP99)
-	err = n.Close()
+	if err := n.Close(); err != nil {
+		return nil, err
+	}
 	n = nil
-	return res, err
+	if cfg.ClosePersons > 0 {
+		if err := closeWindows(cfg, res); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// signed creates a home in dir (validation on or off) and signs the world's
+// records for it.
+func signed(dir string, world []byte, validation bool) (*home.Home, *importer.Collector, error) {
+	h, err := home.Init(dir, home.InitOptions{ChainID: "epiledger-bench", Region: "420100"})
+	if err != nil {
+		return nil, nil, err
+	}
+	h.Config.Validation.Enabled = validation
+	c := &importer.Collector{}
+	if _, err := importer.New(h, c).Import(bytes.NewReader(world)); err != nil {
+		return nil, nil, err
+	}
+	return h, c, nil
+}
+
+// ingestOnly measures the ingest rate of a world on a fresh home.
+func ingestOnly(dir string, world []byte, validation bool) (float64, error) {
+	h, c, err := signed(dir, world, validation)
+	if err != nil {
+		return 0, err
+	}
+	n, err := node.Open(h, slog.New(slog.NewTextHandler(io.Discard, nil)), node.Options{})
+	if err != nil {
+		return 0, err
+	}
+	defer n.Close()
+	if err := n.PutVault(c.Vault); err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	if _, err := submitAll(n, c.Txs, 0); err != nil {
+		return 0, err
+	}
+	return float64(len(c.Txs)) / time.Since(start).Seconds(), nil
+}
+
+// closeWindows ingests one day of a city of ClosePersons people (their
+// windows stay open: nothing later has arrived), then times the block that
+// closes all of them at once: a close_windows transaction moves the
+// validation clock past the day's end plus the grace period.
+func closeWindows(cfg Config, res *Result) error {
+	var buf bytes.Buffer
+	if _, err := sim.Generate(sim.Config{People: cfg.ClosePersons, Days: 1, Seed: cfg.Seed}, record.NewWriter(&buf)); err != nil {
+		return err
+	}
+	h, c, err := signed(filepath.Join(cfg.Dir, "close"), buf.Bytes(), true)
+	if err != nil {
+		return err
+	}
+	n, err := node.Open(h, slog.New(slog.NewTextHandler(io.Discard, nil)), node.Options{})
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	if _, err := submitAll(n, c.Txs, 0); err != nil {
+		return err
+	}
+	pending := countPending(n)
+	cfg.logf("window close: %d people, %d records, %d windows pending", cfg.ClosePersons, len(c.Txs), pending)
+	start := sim.DefaultStart()
+	tx := ledger.NewTx(&ledger.CloseWindows{Until: start.Add(24*time.Hour + h.Config.Validation.Grace.Duration + time.Hour).Unix()})
+	tx.Sign(h.Genesis.ChainID, h.Authority())
+	t0 := time.Now()
+	if rc := n.Engine.Submit(contextBackground(), tx.Bytes()); rc.Err != nil {
+		return rc.Err
+	}
+	res.CloseSeconds = time.Since(t0).Seconds()
+	res.ClosePersons, res.CloseRecords = cfg.ClosePersons, len(c.Txs)
+	res.ClosedWindows = pending - countPending(n)
+	cfg.logf("window close: %d windows closed in %.2f s (the whole block: apply, decide, seal, commit)", res.ClosedWindows, res.CloseSeconds)
+	return nil
+}
+
+// countPending counts the person windows not yet decided.
+func countPending(n *node.Node) int {
+	lo, hi := store.TablePrefix(store.TabPending)
+	k := 0
+	n.DB.Scan(lo, hi, func(_, _ []byte) bool { k++; return true })
+	return k
 }
 
 // identities lists the canonical ids of a world's identity records.

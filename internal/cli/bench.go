@@ -26,7 +26,11 @@ func (e *env) benchCmd() *cobra.Command {
     submitted one at a time (bounded by engine.block_interval, 200 ms);
   - contact-query latency over the whole period, for every confirmed case
     and for random people;
-  - bytes on disk per record.
+  - bytes on disk per record;
+  - the same ingest without trajectory validation (the ratio is the cost
+    of admission checks, windows and the double chain);
+  - closing validation windows: one day of --close-persons people is
+    ingested, then one block decides and seals all their windows.
 Quote medians and ratios from one run: the machine is shared and noisy.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -44,10 +48,17 @@ Quote medians and ratios from one run: the machine is shared and noisy.`,
 			if asJSON {
 				return e.printJSON(res)
 			}
+			defer func() {
+				if res.ClosePersons > 0 {
+					fmt.Fprintf(e.stdout, "window close                     %d windows of %d people (%d records) decided and sealed in one block: %.2f s\n",
+						res.ClosedWindows, res.ClosePersons, res.CloseRecords, res.CloseSeconds)
+				}
+			}()
 			fmt.Fprintf(e.stdout, `machine                          %s
 city                             %d people, %d days, %d signed records
 ed25519 verify, 1 core           %.0f/s single, %.0f/s batched
-ingest through the engine        %.0f records/s (%.2f s, %d blocks; %.2fx the 1-core single verify rate)
+ingest through the engine        %.0f records/s with validation (%.2f s, %d blocks; %.2fx the 1-core single verify rate)
+ingest without validation        %.0f records/s (with/without: %.0f%%)
 commit latency at saturation     p50 %.0f ms, p99 %.0f ms (the whole city queued at once)
 commit latency at half load      p50 %.0f ms, p99 %.0f ms (%.0f submissions/s, paced)
 commit latency, one at a time    p50 %.1f ms, p99 %.1f ms
@@ -56,6 +67,7 @@ contacts, random people          p50 %.2f ms, p99 %.2f ms (%d queries)
 bytes on disk per record         %.0f (%.0f in tables, the rest write-ahead log)
 `, res.Machine, res.People, res.Days, res.Records, res.VerifyPerSec1Core, res.BatchPerSec1Core,
 				res.IngestPerSec, res.IngestSeconds, res.Blocks, res.IngestPerSec/res.VerifyPerSec1Core,
+				res.PlainPerSec, 100*res.ValidationRatio,
 				res.CommitLoadP50, res.CommitLoadP99, res.CommitHalfP50, res.CommitHalfP99, res.HalfLoadRate, res.CommitIdleP50, res.CommitIdleP99,
 				res.CaseContactsP50, res.CaseContactsP99, res.CaseQueries, res.ContactsP50, res.ContactsP99, res.Queries, res.BytesPerRecord, res.SSTBytesPerRecord)
 			return nil
@@ -65,6 +77,7 @@ bytes on disk per record         %.0f (%.0f in tables, the rest write-ahead log)
 	c.Flags().IntVar(&cfg.Days, "days", 14, "days simulated")
 	c.Flags().Uint64Var(&cfg.Seed, "seed", 1, "random seed")
 	c.Flags().IntVar(&cfg.Queries, "queries", 200, "contact queries to time")
+	c.Flags().IntVar(&cfg.ClosePersons, "close-persons", 100000, "people whose validation windows one block closes, timed (0: skip)")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	c.AddCommand(e.benchPrivacyCmd())
 	return c

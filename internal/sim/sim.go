@@ -59,6 +59,9 @@ const (
 	minHome      = 30 * secPerMin
 )
 
+// DefaultStart is the first day of a simulation when Config.Start is zero.
+func DefaultStart() time.Time { return defaultStart() }
+
 func defaultStart() time.Time {
 	return time.Date(2020, 1, 6, 0, 0, 0, 0, time.FixedZone("CST", 8*3600))
 }

@@ -26,6 +26,25 @@ func Decide(rs []Rec, rules Rules) (Decision, bool) { return DecideFrom(Tail{}, 
 // DecideFrom is Decide for chains that continue start (the person's
 // settled chain).
 func DecideFrom(start Tail, rs []Rec, rules Rules) (Decision, bool) {
+	// The common case: every record follows the last, no conflict, and
+	// the chain of all of them is the heaviest there is (weights are not
+	// negative). Only a conflict needs the search.
+	all := make([]int, len(rs))
+	for i := range all {
+		all[i] = i
+	}
+	t, ok := start, true
+	var w int64
+	for i := range rs {
+		if t, ok = t.Extend(&rs[i], rules); !ok || rs[i].Weight < 0 {
+			ok = false
+			break
+		}
+		w += rs[i].Weight
+	}
+	if ok {
+		return Decision{Chain: all, Weight: w, Tail: t}, true
+	}
 	res := BestFrom(start, rs, rules)
 	if !res.OK {
 		return Decision{}, false
