@@ -34,6 +34,9 @@ func sampleTxs() []*Tx {
 		&RegisterSite{Site: "G1234", Kind_: "train", LatE6: 30590000, LonE6: 114300000, Key: [32]byte{8}, Route: &Route{30610000, 114420000, 31250000, 121460000}},
 		&Encounter{Device: "tag-7", A: PersonRef{Ref: Pseudonym{1}}, B: ref, Start: 1579478400, Duration: 140, DistanceCM: 150},
 	}
+	bodies = append(bodies, &GrantRole{Key: [32]byte{3}, Role: RoleInvestigator, Name: "CDC Wuhan 17"},
+		&Audit{Caller: [32]byte{3}, Role: RoleInvestigator, Case: "case-2020-0117", Purpose: "contact tracing", Route: "POST /v1/trace/contacts",
+			Person: Pseudonym{4}, From: 1, To: 2, Request: Hash{5}, Time: 1579500000})
 	var out []*Tx
 	for i, b := range bodies {
 		t := NewTx(b)

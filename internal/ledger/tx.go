@@ -27,6 +27,8 @@ const (
 	KindCorrection   Kind = 9  // an authority proposes to annul or amend a record
 	KindApproval     Kind = 10 // an authority approves a correction
 	KindEncounter    Kind = 11 // a reporting device records two persons meeting
+	KindGrantRole    Kind = 12 // the administrator grants (or revokes) a role to a key
+	KindAudit        Kind = 13 // a node records a read of personal data before it runs
 )
 
 func (k Kind) String() string {
@@ -53,6 +55,10 @@ func (k Kind) String() string {
 		return "approval"
 	case KindEncounter:
 		return "encounter"
+	case KindGrantRole:
+		return "grant_role"
+	case KindAudit:
+		return "audit"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -488,6 +494,86 @@ func RefLess(a, b PersonRef) bool {
 	return !a.Alias && b.Alias
 }
 
+// Roles a key may hold. The chain authority of the genesis holds all.
+const (
+	RoleSite         = "site"         // records presences (its own site's key signs them)
+	RoleHospital     = "hospital"     // reports cases
+	RoleInvestigator = "investigator" // CDC, police: reads personal data, every read audited
+	RoleAuditor      = "auditor"      // reads the audit trail and the chain
+	RoleAdmin        = "administrator"
+	RoleNone         = "none" // revokes
+)
+
+// GrantRole gives a key a role for the API (or, with RoleNone, takes it
+// away). Only the administrator signs it. Name says who holds the key
+// ("CDC Wuhan, investigator 17"); it is public.
+type GrantRole struct {
+	Key  [32]byte
+	Role string
+	Name string
+}
+
+func (*GrantRole) Kind() Kind   { return KindGrantRole }
+func (*GrantRole) Signers() int { return 1 }
+func (b *GrantRole) encode(e *encoder) {
+	e.raw(b.Key[:])
+	e.str(b.Role)
+	e.str(b.Name)
+}
+func (b *GrantRole) decode(d *decoder) {
+	b.Key = d.hash("key")
+	b.Role = d.str("role", 32)
+	b.Name = d.str("name", maxStr)
+}
+
+// Audit records a read of personal data, written and committed before the
+// read runs: who asked (the key that signed the request), for which case
+// and purpose, and what was asked (the API route, the pseudonym of the
+// person if any, the window, a hash of the whole request). Never a raw
+// identifier. The node signs it with the chain authority's key; RequestSig
+// is the caller's signature over the request, as evidence.
+type Audit struct {
+	Caller     [32]byte
+	Role       string
+	Case       string
+	Purpose    string
+	Route      string
+	Person     Pseudonym // zero when the query names no person
+	From, To   int64
+	Request    Hash // SHA-256 of the signed request (method, path, time, case, purpose, body hash)
+	RequestSig [64]byte
+	Time       int64 // the request's time (Unix seconds)
+}
+
+func (*Audit) Kind() Kind   { return KindAudit }
+func (*Audit) Signers() int { return 1 }
+func (b *Audit) encode(e *encoder) {
+	e.raw(b.Caller[:])
+	e.str(b.Role)
+	e.str(b.Case)
+	e.str(b.Purpose)
+	e.str(b.Route)
+	e.raw(b.Person[:])
+	e.i64(b.From)
+	e.i64(b.To)
+	e.raw(b.Request[:])
+	e.raw(b.RequestSig[:])
+	e.i64(b.Time)
+}
+func (b *Audit) decode(d *decoder) {
+	b.Caller = d.hash("caller")
+	b.Role = d.str("role", 32)
+	b.Case = d.str("case", maxStr)
+	b.Purpose = d.str("purpose", maxStr)
+	b.Route = d.str("route", maxStr)
+	b.Person = Pseudonym(d.hash("person"))
+	b.From = d.i64("from")
+	b.To = d.i64("to")
+	b.Request = d.hash("request")
+	copy(b.RequestSig[:], d.take(64, "request signature"))
+	b.Time = d.i64("time")
+}
+
 func newBody(k Kind) Body {
 	switch k {
 	case KindRegisterSite:
@@ -512,6 +598,10 @@ func newBody(k Kind) Body {
 		return new(Approval)
 	case KindEncounter:
 		return new(Encounter)
+	case KindGrantRole:
+		return new(GrantRole)
+	case KindAudit:
+		return new(Audit)
 	}
 	return nil
 }

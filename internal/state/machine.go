@@ -310,6 +310,10 @@ func (blk *Block) Apply(tx *ledger.Tx, sigErr error) error {
 		err = blk.approve(tx, b)
 	case *ledger.Encounter:
 		err = blk.encounter(tx, id, b)
+	case *ledger.GrantRole:
+		err = blk.grantRole(tx, b)
+	case *ledger.Audit:
+		err = blk.audit(tx, id, b)
 	case *ledger.CloseWindows:
 		err = blk.requireAuthority(tx)
 		if err == nil {

@@ -30,6 +30,8 @@ import "encoding/binary"
 //	r txid                     -> decision key of a rejected record (state)
 //	X correction id            -> correction              (state)
 //	H target txid correction   -> correction history      (state)
+//	o key                      -> role and name           (state: access)
+//	A time txid[:8]            -> audit record (its tx)   (state: access)
 //	v person                   -> sealed identity         (vault, not state)
 //
 // The chain tables are written by the engine; the state tables only by the
@@ -275,3 +277,22 @@ func EncounterKey(person [32]byte, start int64, txid [32]byte) []byte {
 func EncounterRange(person [32]byte, from, to int64) (lo, hi []byte) {
 	return key(TabEncounter, person[:], u64(TimeKey(from))), key(TabEncounter, person[:], u64(TimeKey(to)+1))
 }
+
+// Access tables.
+const (
+	TabRole  = 'o'
+	TabAudit = 'A'
+)
+
+// RoleKey is the role granted to a key.
+func RoleKey(k [32]byte) []byte { return key(TabRole, k[:]) }
+
+// AuditKey indexes an audit record by block time.
+func AuditKey(t int64, txid [32]byte) []byte { return key(TabAudit, u64(TimeKey(t)), txid[:8]) }
+
+// AuditRange bounds audit records with block time in [from, to].
+func AuditRange(from, to int64) (lo, hi []byte) {
+	return key(TabAudit, u64(TimeKey(from))), key(TabAudit, u64(TimeKey(to)+1))
+}
+
+func init() { StateTables = append(StateTables, TabRole, TabAudit) }

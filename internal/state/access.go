@@ -1,0 +1,64 @@
+package state
+
+import (
+	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/store"
+)
+
+// Roles the API knows; see ledger.RoleSite and friends.
+var knownRoles = map[string]bool{ledger.RoleSite: true, ledger.RoleHospital: true, ledger.RoleInvestigator: true,
+	ledger.RoleAuditor: true, ledger.RoleAdmin: true, ledger.RoleNone: true}
+
+// isAdministrator reports whether key administers the chain: the chain
+// authority or the administrator of the correction rule.
+func (blk *Block) isAdministrator(key [32]byte) bool {
+	return key == blk.m.gen.Authority || key == blk.m.gen.Corrections.Administrator
+}
+
+func (blk *Block) grantRole(tx *ledger.Tx, b *ledger.GrantRole) error {
+	if !blk.isAdministrator(tx.Sigs[0].Key) {
+		return reject(CodeWrongSigner, "signature", "only the administrator grants roles")
+	}
+	if !knownRoles[b.Role] {
+		return reject(CodeInvalid, "role", "unknown role %q (site, hospital, investigator, auditor, administrator, none)", b.Role)
+	}
+	if b.Key == blk.m.gen.Authority {
+		return reject(CodeInvalid, "key", "the chain authority holds every role already")
+	}
+	var x w
+	x.str(b.Role)
+	x.str(b.Name)
+	return blk.set(store.RoleKey(b.Key), x.b)
+}
+
+// RoleOf returns the role and name granted to key; the chain authority
+// holds every role (role "authority").
+func RoleOf(r store.Reader, gen *Genesis, key [32]byte) (role, name string, err error) {
+	if key == gen.Authority {
+		return "authority", "chain authority", nil
+	}
+	v, ok, err := r.Get(store.RoleKey(key))
+	if err != nil || !ok {
+		return ledger.RoleNone, "", err
+	}
+	x := r2(v)
+	role, name = x.str(), x.str()
+	if err := x.err("role"); err != nil {
+		return "", "", err
+	}
+	return role, name, nil
+}
+
+func r2(v []byte) *r { return &r{b: v} }
+
+// audit stores an audit record under its block time. Only the chain
+// authority (the node) writes them.
+func (blk *Block) audit(tx *ledger.Tx, id ledger.Hash, b *ledger.Audit) error {
+	if tx.Sigs[0].Key != blk.m.gen.Authority {
+		return reject(CodeWrongSigner, "signature", "audit records are written by the node's chain authority")
+	}
+	if b.Case == "" || b.Purpose == "" {
+		return reject(CodeInvalid, "case", "an audit record names its case and purpose")
+	}
+	return blk.set(store.AuditKey(blk.now, id), tx.Bytes())
+}
