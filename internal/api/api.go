@@ -47,10 +47,11 @@ func errf(status int, code, field, format string, args ...any) *Error {
 
 // Server holds the handlers' dependencies.
 type Server struct {
-	n     *node.Node
-	log   *slog.Logger
-	token string
-	rb    *report.Builder
+	n       *node.Node
+	log     *slog.Logger
+	token   string
+	rb      *report.Builder
+	replays replays
 
 	// privacy
 	priv *privacyState
@@ -64,9 +65,9 @@ func New(n *node.Node, log *slog.Logger) http.Handler {
 	s := &Server{n: n, log: log, token: n.Home.APIToken(), rb: &report.Builder{N: n, Now: time.Now}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/health", s.wrap(false, s.health))
-	mux.HandleFunc("GET /v1/status", s.wrap(false, s.health))
-	mux.HandleFunc("POST /v1/txs", s.wrap(false, s.submitTxs))
-	mux.HandleFunc("POST /v1/tx", s.wrap(false, s.submitTx))
+	mux.HandleFunc("GET /v1/status", s.wrap(true, s.health))
+	mux.HandleFunc("POST /v1/txs", s.wrap(true, s.submitTxs))
+	mux.HandleFunc("POST /v1/tx", s.wrap(true, s.submitTx))
 	mux.HandleFunc("GET /v1/tx/{hash}", s.wrap(true, s.getTx))
 	mux.HandleFunc("GET /v1/tx/{hash}/proof", s.wrap(true, s.proof))
 	mux.HandleFunc("GET /v1/blocks/{height}", s.wrap(true, s.block))
@@ -78,8 +79,11 @@ func New(n *node.Node, log *slog.Logger) http.Handler {
 	mux.HandleFunc("GET /v1/persons/{ref}/chain", s.wrap(true, s.personChain))
 	mux.HandleFunc("POST /v1/validate/decisions", s.wrap(true, s.decisions))
 	mux.HandleFunc("POST /v1/validate/close", s.wrap(true, s.closeWindows))
-	mux.HandleFunc("GET /v1/validate/probability", s.wrap(false, s.probability))
+	mux.HandleFunc("GET /v1/validate/probability", s.wrap(true, s.probability))
+	mux.HandleFunc("GET /v1/audit", s.wrap(true, s.audits))
+	mux.HandleFunc("POST /v1/roles", s.wrap(true, s.grantRole))
 	s.privacyRoutes(mux)
+	s.investigateRoutes(mux)
 	// The path is not echoed: it could carry what a caller should not
 	// have put in a URL.
 	mux.HandleFunc("/", s.wrap(false, func(r *http.Request) (any, error) {
@@ -96,9 +100,10 @@ func (s *Server) wrap(auth bool, h func(*http.Request) (any, error)) http.Handle
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
 		var v any
 		var err error
-		if auth && !s.authorised(r) {
-			err = errf(http.StatusUnauthorized, "unauthorized", "Authorization", "this endpoint needs the authority's bearer token")
-		} else {
+		if auth {
+			err = s.guard(r)
+		}
+		if err == nil {
 			v, err = h(r)
 		}
 		status := http.StatusOK
@@ -112,6 +117,29 @@ func (s *Server) wrap(auth bool, h func(*http.Request) (any, error)) http.Handle
 		json.NewEncoder(w).Encode(v)
 		s.log.Debug("http", "method", r.Method, "pattern", r.Pattern, "status", status, "ms", time.Since(start).Milliseconds())
 	}
+}
+
+// guard authenticates the caller, checks the route's policy and, for a
+// read of personal data, commits the audit record first. A refusal leaks
+// nothing: it names the missing role, never the data.
+func (s *Server) guard(r *http.Request) error {
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	p, err := s.authenticate(r, body)
+	if err != nil {
+		return err
+	}
+	pol := policyOf(r.Pattern)
+	if !allowed(p, pol) {
+		return errf(http.StatusForbidden, "forbidden", "", "this route needs one of the roles %s; the key holds %q", strings.Join(pol.roles, ", "), p.Role)
+	}
+	if pol.audit {
+		_, err := s.auditFirst(r, p, body)
+		return err
+	}
+	return nil
 }
 
 func (s *Server) authorised(r *http.Request) bool {

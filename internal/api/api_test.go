@@ -107,6 +107,8 @@ func (f *fixture) call(t *testing.T, method, path, token, body string) reply {
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Epiledger-Case", "case-test")
+		req.Header.Set("Epiledger-Purpose", "testing")
 	}
 	resp, err := f.srv.Client().Do(req)
 	if err != nil {
@@ -214,7 +216,7 @@ func TestHealth(t *testing.T) {
 		t.Run(path, func(t *testing.T) {
 			t.Parallel()
 			var s api.Status
-			decodeOK(t, f.call(t, "GET", path, "", ""), &s)
+			decodeOK(t, f.call(t, "GET", path, f.token, ""), &s) // health needs none; status any role
 			want := api.Status{Status: "ok", ChainID: "test-chain", Region: "420100", Height: head.Height,
 				Head: head.Hash.String(), StateHash: head.StateHash.String()}
 			if s != want {
@@ -347,19 +349,19 @@ func TestBadInput(t *testing.T) {
 		{name: "trajectory_unknown_field", method: "POST", path: "/v1/trace/trajectory", token: tok, body: `{"person_id":"x"}`, status: 400, code: "invalid", field: "person_id", msgHas: "person_id"},
 		{name: "trajectory_from_number", method: "POST", path: "/v1/trace/trajectory", token: tok, body: `{"person":"id:` + idA + `","from":20200120}`, status: 400, code: "invalid", field: "from"},
 		{name: "trajectory_empty_body", method: "POST", path: "/v1/trace/trajectory", token: tok, body: ``, status: 400, code: "invalid", msgHas: "empty body"},
-		{name: "txs_malformed_json", method: "POST", path: "/v1/txs", body: `{"txs":[`, status: 400, code: "invalid"},
-		{name: "txs_unknown_field", method: "POST", path: "/v1/txs", body: `{"tx":["AAAA"]}`, status: 400, code: "invalid", field: "tx", msgHas: `"tx"`},
-		{name: "txs_string_not_list", method: "POST", path: "/v1/txs", body: `{"txs":"AAAA"}`, status: 400, code: "invalid", field: "txs"},
-		{name: "txs_empty_body", method: "POST", path: "/v1/txs", body: ``, status: 400, code: "invalid", msgHas: "empty body"},
-		{name: "txs_too_many", method: "POST", path: "/v1/txs", body: `{"txs":[` + strings.Repeat(`"!",`, api.MaxSubmit) + `"!"]}`, status: 400, code: "invalid", field: "txs"},
-		{name: "txs_body_over_max", method: "POST", path: "/v1/txs", body: `{"txs":["` + strings.Repeat("A", api.MaxBody) + `"]}`, status: 413, code: "too_large"},
-		{name: "tx_malformed_json", method: "POST", path: "/v1/tx", body: `{"tx":`, status: 400, code: "invalid"},
-		{name: "tx_unknown_field", method: "POST", path: "/v1/tx", body: `{"txs":"AAAA"}`, status: 400, code: "invalid", field: "txs", msgHas: `"txs"`},
-		{name: "tx_number", method: "POST", path: "/v1/tx", body: `{"tx":1}`, status: 400, code: "invalid", field: "tx"},
-		{name: "tx_empty_body", method: "POST", path: "/v1/tx", body: ``, status: 400, code: "invalid", msgHas: "empty body"},
-		{name: "tx_empty_string", method: "POST", path: "/v1/tx", body: `{"tx":""}`, status: 400, code: "invalid", field: "tx"},
-		{name: "tx_not_base64", method: "POST", path: "/v1/tx", body: `{"tx":"not base64!"}`, status: 400, code: "invalid", field: "tx"},
-		{name: "tx_undecodable_bytes", method: "POST", path: "/v1/tx", body: `{"tx":"AAAA"}`, status: 422, code: "invalid", field: "tx"},
+		{name: "txs_malformed_json", method: "POST", token: tok, path: "/v1/txs", body: `{"txs":[`, status: 400, code: "invalid"},
+		{name: "txs_unknown_field", method: "POST", token: tok, path: "/v1/txs", body: `{"tx":["AAAA"]}`, status: 400, code: "invalid", field: "tx", msgHas: `"tx"`},
+		{name: "txs_string_not_list", method: "POST", token: tok, path: "/v1/txs", body: `{"txs":"AAAA"}`, status: 400, code: "invalid", field: "txs"},
+		{name: "txs_empty_body", method: "POST", token: tok, path: "/v1/txs", body: ``, status: 400, code: "invalid", msgHas: "empty body"},
+		{name: "txs_too_many", method: "POST", token: tok, path: "/v1/txs", body: `{"txs":[` + strings.Repeat(`"!",`, api.MaxSubmit) + `"!"]}`, status: 400, code: "invalid", field: "txs"},
+		{name: "txs_body_over_max", method: "POST", token: tok, path: "/v1/txs", body: `{"txs":["` + strings.Repeat("A", api.MaxBody) + `"]}`, status: 413, code: "too_large"},
+		{name: "tx_malformed_json", method: "POST", token: tok, path: "/v1/tx", body: `{"tx":`, status: 400, code: "invalid"},
+		{name: "tx_unknown_field", method: "POST", token: tok, path: "/v1/tx", body: `{"txs":"AAAA"}`, status: 400, code: "invalid", field: "txs", msgHas: `"txs"`},
+		{name: "tx_number", method: "POST", token: tok, path: "/v1/tx", body: `{"tx":1}`, status: 400, code: "invalid", field: "tx"},
+		{name: "tx_empty_body", method: "POST", token: tok, path: "/v1/tx", body: ``, status: 400, code: "invalid", msgHas: "empty body"},
+		{name: "tx_empty_string", method: "POST", token: tok, path: "/v1/tx", body: `{"tx":""}`, status: 400, code: "invalid", field: "tx"},
+		{name: "tx_not_base64", method: "POST", token: tok, path: "/v1/tx", body: `{"tx":"not base64!"}`, status: 400, code: "invalid", field: "tx"},
+		{name: "tx_undecodable_bytes", method: "POST", token: tok, path: "/v1/tx", body: `{"tx":"AAAA"}`, status: 422, code: "invalid", field: "tx"},
 		{name: "vault_malformed_json", method: "PUT", path: "/v1/vault", token: tok, body: `{"entries":[{`, status: 400, code: "invalid"},
 		{name: "vault_unknown_field", method: "PUT", path: "/v1/vault", token: tok, body: `{"entries":[{"person":"` + person + `","sealed":"` + goodSealed + `","id":"x"}]}`, status: 400, code: "invalid", field: "id", msgHas: `"id"`},
 		{name: "vault_entries_object", method: "PUT", path: "/v1/vault", token: tok, body: `{"entries":{}}`, status: 400, code: "invalid", field: "entries"},
@@ -445,7 +447,7 @@ func TestSubmitRejected(t *testing.T) {
 	const in, out = "2020-01-21T09:00:00+08:00", "2020-01-21T10:00:00+08:00"
 
 	committed := visit(t, h, nil, "office-1", "id:"+idB, in, out)
-	if r := f.call(t, "POST", "/v1/tx", "", txJSON(committed)); r.status != http.StatusOK {
+	if r := f.call(t, "POST", "/v1/tx", f.token, txJSON(committed)); r.status != http.StatusOK {
 		t.Fatalf("setup: %d %s", r.status, r.body)
 	}
 	badSig := visit(t, h, nil, "office-1", "id:"+idC, in, out)
@@ -485,7 +487,7 @@ func TestSubmitRejected(t *testing.T) {
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
 				t.Parallel()
-				r := f.call(t, "POST", "/v1/tx", "", txJSON(c.tx))
+				r := f.call(t, "POST", "/v1/tx", f.token, txJSON(c.tx))
 				if r.status != http.StatusUnprocessableEntity {
 					t.Fatalf("status %d, want 422: %s", r.status, r.body)
 				}
@@ -541,7 +543,7 @@ func TestSubmitBatch(t *testing.T) {
 	}
 	body, _ := json.Marshal(req)
 	var rep api.SubmitReply
-	decodeOK(t, f.call(t, "POST", "/v1/txs", "", string(body)), &rep)
+	decodeOK(t, f.call(t, "POST", "/v1/txs", f.token, string(body)), &rep)
 	if len(rep.Results) != len(items) {
 		t.Fatalf("%d results for %d transactions", len(rep.Results), len(items))
 	}
@@ -611,7 +613,7 @@ func TestTraceMatchesReport(t *testing.T) {
 	}
 	body, _ := json.Marshal(req)
 	var rep api.SubmitReply
-	decodeOK(t, f.call(t, "POST", "/v1/txs", "", string(body)), &rep)
+	decodeOK(t, f.call(t, "POST", "/v1/txs", f.token, string(body)), &rep)
 	for i, res := range rep.Results {
 		if res.Error != nil {
 			t.Fatalf("tx %d refused: %+v", i, res.Error)
@@ -795,6 +797,7 @@ func TestClient(t *testing.T) {
 {"type":"visit","site":"office-1","person":"id:` + idA + `","in":"2020-01-20T08:00:00+08:00","out":"2020-01-20T12:00:00+08:00","via":"staff_card"}
 `
 	cl := client.New(f.srv.URL, f.token)
+	cl.Case, cl.Purpose = "case-test", "testing"
 	cl.BatchSize = 3 // several batches in flight
 	res, err := importer.New(f.h, cl).Import(strings.NewReader(world + bad))
 	if err != nil {

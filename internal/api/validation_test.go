@@ -40,6 +40,8 @@ func TestValidationEndpoints(t *testing.T) {
 		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
 		if auth {
 			req.Header.Set("Authorization", "Bearer "+h.APIToken())
+			req.Header.Set(api.HeaderCase, "case-1")
+			req.Header.Set(api.HeaderPurpose, "testing")
 		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -79,11 +81,11 @@ func TestValidationEndpoints(t *testing.T) {
 	if code, body = call("GET", "/v1/persons/id:P1/chain", "", false); code != 401 || strings.Contains(string(body), "P1") {
 		t.Fatalf("chain without a token: %d %s", code, body)
 	}
-	code, body = call("GET", "/v1/validate/probability?q=0.1&z=1..2", "", false)
+	code, body = call("GET", "/v1/validate/probability?q=0.1&z=1..2", "", true)
 	if code != 200 || !strings.Contains(string(body), `"p":0.2045872739`) {
 		t.Fatalf("probability: %d %s", code, body)
 	}
-	if code, body = call("GET", "/v1/validate/probability?q=2", "", false); code != 400 || !strings.Contains(string(body), `"field":"q"`) {
+	if code, body = call("GET", "/v1/validate/probability?q=2", "", true); code != 400 || !strings.Contains(string(body), `"field":"q"`) {
 		t.Fatalf("bad q: %d %s", code, body)
 	}
 }

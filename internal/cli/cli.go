@@ -12,12 +12,15 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/epiledger/epiledger/internal/client"
 	"github.com/epiledger/epiledger/internal/home"
+	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/node"
+	"github.com/epiledger/epiledger/internal/report"
 )
 
 // env carries the streams and context of one invocation.
@@ -26,6 +29,9 @@ type env struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
+	// caseRef and purpose go into the audit record of every read of
+	// personal data (--case, --purpose; EPILEDGER_CASE, EPILEDGER_PURPOSE).
+	caseRef, purpose string
 }
 
 // hintError is an error with a hint line for the user.
@@ -105,6 +111,8 @@ Start with "epiledger demo", or:
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.PersistentFlags().StringVar(&e.caseRef, "case", os.Getenv("EPILEDGER_CASE"), "the case a read of personal data is for (a case reference, never a person); goes into the audit record (env EPILEDGER_CASE)")
+	root.PersistentFlags().StringVar(&e.purpose, "purpose", os.Getenv("EPILEDGER_PURPOSE"), "why personal data is read (\"contact tracing\"); goes into the audit record (env EPILEDGER_PURPOSE)")
 	root.AddCommand(e.initCmd(), e.nodeCmd(), e.importCmd(), e.traceCmd(), e.verifyCmd(), e.simCmd(), e.demoCmd(), e.txCmd(), e.benchCmd(), e.validateCmd(), e.correctCmd(), e.keygenCmd(), e.privacyCmd())
 	return root
 }
@@ -142,7 +150,28 @@ func (e *env) openNode(h *home.Home, opts node.Options) (*node.Node, error) {
 }
 
 func (e *env) remote(h *home.Home, url string) *client.Client {
-	return client.New(url, h.APIToken())
+	c := client.New(url, h.APIToken())
+	c.Case, c.Purpose = e.caseRef, e.purpose
+	return c
+}
+
+// auditedBuilder opens the home's node with its engine and returns a
+// report builder that commits an audit record before every read of
+// personal data, as the API does.
+func (e *env) auditedBuilder(h *home.Home) (*report.Builder, func() error, error) {
+	n, err := e.openNode(h, nodeOptions())
+	if err != nil {
+		return nil, nil, err
+	}
+	b := &report.Builder{N: n, Now: time.Now}
+	b.Audit = func(route string, p ledger.Pseudonym, w report.Window) error {
+		err := n.Audit(e.ctx, e.caseRef, e.purpose, route, p, w.From.Unix(), w.To.Unix(), time.Now().Unix())
+		if errors.Is(err, node.ErrNoAudit) {
+			return withHint(err, "e.g. --case case-2020-0117 --purpose \"contact tracing\"")
+		}
+		return err
+	}
+	return b, n.Close, nil
 }
 
 func (e *env) printJSON(v any) error {

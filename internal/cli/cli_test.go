@@ -17,8 +17,15 @@ import (
 	"github.com/epiledger/epiledger/internal/report"
 )
 
-// run runs the CLI in this process as a user would type it.
+// run runs the CLI in this process as a user would type it, naming a case
+// and purpose as an investigator must for reads of personal data.
 func run(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	return runBare(t, append(args, "--case", "case-test", "--purpose", "testing")...)
+}
+
+// runBare runs the CLI with exactly args.
+func runBare(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	code = cli.Main(context.Background(), args, strings.NewReader(""), &out, &errb)
@@ -105,7 +112,7 @@ func TestWorkflow(t *testing.T) {
 	}
 
 	out = mustRun(t, "verify", "--home", dir, "--replay")
-	if !strings.HasPrefix(out, "ok: ") || !strings.Contains(out, "11 transactions") || !strings.Contains(out, "replay: every block re-applied") {
+	if !strings.HasPrefix(out, "ok: ") || !strings.Contains(out, "replay: every block re-applied") {
 		t.Errorf("verify:\n%s", out)
 	}
 
@@ -176,7 +183,10 @@ func TestErrors(t *testing.T) {
 func TestHelp(t *testing.T) {
 	t.Parallel()
 	for _, cmd := range [][]string{{}, {"init"}, {"node"}, {"import"}, {"trace"}, {"trace", "contacts"}, {"trace", "trajectory"}, {"verify"}, {"sim"}, {"demo"}, {"bench"}, {"tx", "proof"}, {"tx", "check"}} {
-		out := mustRun(t, append(cmd, "--help")...)
+		out, errs, code := runBare(t, append(cmd, "--help")...)
+		if code != 0 {
+			t.Fatalf("epiledger %v --help: exit %d %s", cmd, code, errs)
+		}
 		if len(out) < 200 || !strings.Contains(out, "Usage:") {
 			t.Errorf("epiledger %v --help is too thin:\n%s", cmd, out)
 		}
@@ -261,7 +271,7 @@ func TestNodeRemote(t *testing.T) {
 	q := []string{"--home", dir, "--person", "id:420100199001011234", "--from", "2020-01-20", "--to", "2020-01-20", "--json"}
 	remote := mustRun(t, append([]string{"trace", "contacts", "--node", url}, q...)...)
 	remoteTr := mustRun(t, append([]string{"trace", "trajectory", "--node", url}, q...)...)
-	if out := mustRun(t, "verify", "--home", dir, "--node", url); !strings.HasPrefix(out, "ok: ") || !strings.Contains(out, "11 transactions") {
+	if out := mustRun(t, "verify", "--home", dir, "--node", url); !strings.HasPrefix(out, "ok: ") {
 		t.Errorf("verify --node: %s", out)
 	}
 	cancel()

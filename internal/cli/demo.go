@@ -12,6 +12,7 @@ import (
 	"github.com/epiledger/epiledger/internal/chain"
 	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/importer"
+	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/node"
 	"github.com/epiledger/epiledger/internal/record"
 	"github.com/epiledger/epiledger/internal/report"
@@ -101,7 +102,11 @@ func (e *env) demo(dir string, cfg sim.Config) error {
 	}
 
 	e.step("5. trace the patient: 30-day trajectory (with records validation rejected) and close contacts")
+	// The demo's reads are audited like any other.
 	b := &report.Builder{N: n, Now: time.Now}
+	b.Audit = func(route string, p ledger.Pseudonym, w report.Window) error {
+		return n.Audit(e.ctx, "demo-case-3.1", "demonstration", route, p, w.From.Unix(), w.To.Unix(), time.Now().Unix())
+	}
 	q := report.Query{Person: "id:" + sim.WorkedCasePatient, From: "2019-12-22", To: "2020-01-21"}
 	all := q
 	all.All = true

@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"time"
-
 	"github.com/spf13/cobra"
 
 	"github.com/epiledger/epiledger/internal/report"
@@ -11,11 +9,13 @@ import (
 func (e *env) traceCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "trace",
-		Short: "Investigate a person: trajectory, close contacts",
+		Short: "Investigate: trajectory, close contacts, chains, sources, clusters, risk sites, follow-up",
 		Long: `trace answers an investigator's questions for one person, named by a reference
 "id:<canonical id>" or any bound alias ("phone:...", "plate:...", "wechat:...").
 Output shows real identities from the authority's vault; --json prints the
-same JSON the HTTP API returns.
+same JSON the HTTP API returns. Every such read first commits an audit record
+to the ledger (who, when, --case, --purpose, what was asked), locally or
+through the node; without --case and --purpose it does not run.
 
 Windows: --from and --to take RFC 3339 times or dates (YYYY-MM-DD, --to is the
 end of that day). Without them the window is the last trace.lookback (30 days
@@ -23,6 +23,7 @@ by default) before now.`,
 	}
 	c.AddCommand(e.traceSub("trajectory", "The person's time-ordered presences and movements in the window"),
 		e.traceSub("contacts", "Everyone present at the same site as the person with overlapping time"))
+	c.AddCommand(e.investigateCmds()...)
 	return c
 }
 
@@ -48,12 +49,11 @@ func (e *env) traceSub(what, short string) *cobra.Command {
 					v, err = cl.Contacts(e.ctx, q)
 				}
 			} else {
-				n, err2 := e.openNode(h, nodeOptionsQuery())
+				b, closeNode, err2 := e.auditedBuilder(h)
 				if err2 != nil {
 					return err2
 				}
-				defer n.Close()
-				b := &report.Builder{N: n, Now: time.Now}
+				defer closeNode()
 				if what == "trajectory" {
 					v, err = b.Trajectory(q)
 				} else {

@@ -92,12 +92,12 @@ func (e *env) decisionsCmd() *cobra.Command {
 			if nodeURL != "" {
 				d, err = e.remote(h, nodeURL).Decisions(e.ctx, q)
 			} else {
-				n, err2 := e.openNode(h, nodeOptionsQuery())
+				b, closeNode, err2 := e.auditedBuilder(h)
 				if err2 != nil {
 					return err2
 				}
-				defer n.Close()
-				d, err = (&report.Builder{N: n, Now: time.Now}).Decisions(q)
+				defer closeNode()
+				d, err = b.Decisions(q)
 			}
 			if err != nil {
 				return err
@@ -135,12 +135,12 @@ Check it anywhere with "epiledger validate check-person-chain FILE".`,
 			if nodeURL != "" {
 				v, err = e.remote(h, nodeURL).PersonChain(e.ctx, q)
 			} else {
-				n, err2 := e.openNode(h, nodeOptionsQuery())
+				b, closeNode, err2 := e.auditedBuilder(h)
 				if err2 != nil {
 					return err2
 				}
-				defer n.Close()
-				v, err = (&report.Builder{N: n, Now: time.Now}).PersonChain(q)
+				defer closeNode()
+				v, err = b.PersonChain(q)
 			}
 			if err != nil {
 				return err

@@ -6,11 +6,11 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -33,6 +33,14 @@ type Client struct {
 	base  string
 	token string
 	hc    *http.Client
+	// Key, when set, signs every request (the API's signed requests) and
+	// ChainID is the node's chain, which the signature binds; otherwise
+	// the bearer token authenticates as the chain authority.
+	Key     ed25519.PrivateKey
+	ChainID string
+	// Case and Purpose are sent with every request; reads of personal
+	// data need them (they go into the audit record).
+	Case, Purpose string
 	// BatchSize is how many transactions go in one POST /v1/txs.
 	BatchSize int
 
@@ -70,21 +78,26 @@ func (e *APIError) Error() string {
 }
 
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
-	var body io.Reader
+	var raw []byte
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
 			return err
 		}
-		body = bytes.NewReader(b)
+		raw = b
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(raw))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	if c.token != "" {
+	switch {
+	case c.Key != nil:
+		api.SignRequest(req, c.ChainID, c.Key, c.Case, c.Purpose, raw, time.Now())
+	case c.token != "":
 		req.Header.Set("Authorization", "Bearer "+c.token)
+		req.Header.Set(api.HeaderCase, c.Case)
+		req.Header.Set(api.HeaderPurpose, c.Purpose)
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {

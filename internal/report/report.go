@@ -125,6 +125,18 @@ type Builder struct {
 	N *node.Node
 	// Now is the clock for default windows; nil means time.Now.
 	Now func() time.Time
+	// Audit, if set, is called before every read of personal data, with
+	// what is about to be read; the read runs only if it returns nil. The
+	// CLI's local path sets it to commit an audit record (the API audits
+	// in its guard instead).
+	Audit func(route string, person ledger.Pseudonym, w Window) error
+}
+
+func (b *Builder) audit(route string, p ledger.Pseudonym, w Window) error {
+	if b.Audit == nil {
+		return nil
+	}
+	return b.Audit(route, p, w)
 }
 
 func (b *Builder) window(q Query) (Window, error) {
@@ -159,6 +171,9 @@ func (b *Builder) Trajectory(q Query) (*Trajectory, error) {
 	}
 	p, err := b.N.Resolve("person", q.Person)
 	if err != nil {
+		return nil, err
+	}
+	if err := b.audit("trace trajectory", p, w); err != nil {
 		return nil, err
 	}
 	es, err := b.N.Query.Trajectory(p, w.From.Unix(), w.To.Unix(), q.All)
@@ -234,6 +249,9 @@ func (b *Builder) Contacts(q Query) (*Contacts, error) {
 	}
 	p, err := b.N.Resolve("person", q.Person)
 	if err != nil {
+		return nil, err
+	}
+	if err := b.audit("trace contacts", p, w); err != nil {
 		return nil, err
 	}
 	cs, err := b.N.Query.Contacts(p, w.From.Unix(), w.To.Unix(), min)

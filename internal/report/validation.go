@@ -13,6 +13,9 @@ import (
 	"github.com/epiledger/epiledger/internal/validate"
 )
 
+// ResolveAny is resolveAny, for the API's guard.
+func (b *Builder) ResolveAny(ref string) (ledger.Pseudonym, error) { return b.resolveAny(ref) }
+
 // resolveAny accepts a person reference ("id:...", an alias) or a
 // pseudonym (64 hex digits).
 func (b *Builder) resolveAny(ref string) (ledger.Pseudonym, error) {
@@ -35,6 +38,9 @@ func (b *Builder) PersonChain(q Query) (*chain.PersonChainView, error) {
 	}
 	p, err := b.resolveAny(q.Person)
 	if err != nil {
+		return nil, err
+	}
+	if err := b.audit("validate person-chain", p, w); err != nil {
 		return nil, err
 	}
 	blocks, err := b.N.Query.PersonBlocks(p, w.From.Unix(), w.To.Unix())
@@ -127,6 +133,9 @@ func (b *Builder) Decisions(q Query) (*Decisions, error) {
 	}
 	p, err := b.resolveAny(q.Person)
 	if err != nil {
+		return nil, err
+	}
+	if err := b.audit("validate decisions", p, w); err != nil {
 		return nil, err
 	}
 	ds, err := b.N.Query.Decisions(p, w.From.Unix(), w.To.Unix()+int64(b.N.Home.Config.Validation.Window.Duration/time.Second))
