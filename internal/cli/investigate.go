@@ -2,9 +2,14 @@ package cli
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
+	"github.com/epiledger/epiledger/internal/client"
 	"github.com/epiledger/epiledger/internal/importer"
+	"github.com/epiledger/epiledger/internal/investigate"
 )
 
 // socioPatternsOptions checks import's --format and --start; it returns
@@ -28,4 +33,272 @@ func socioPatternsOptions(format, start, path string) (*importer.SocioPatterns, 
 		return nil, fmt.Errorf("--start: want an RFC 3339 time such as 2010-12-06T13:00:00+01:00")
 	}
 	return &importer.SocioPatterns{Start: t, Device: importer.SocioPatternsDevice(path)}, nil
+}
+
+// investigateCmds are trace's investigation subcommands (issue 4).
+func (e *env) investigateCmds() []*cobra.Command {
+	return []*cobra.Command{e.chainCmd(), e.sourcesCmd(), e.clustersCmd(), e.riskSitesCmd(), e.followUpCmd()}
+}
+
+// investigation runs one query in this process (opening the home's store)
+// or through the node at nodeURL, and prints it.
+func (e *env) investigation(dir, nodeURL string, local func(*investigate.Builder) (any, error),
+	remote func(*client.Client) (any, error), print func(any) error) error {
+	h, err := loadHome(dir)
+	if err != nil {
+		return err
+	}
+	var v any
+	if nodeURL != "" {
+		v, err = remote(e.remote(h, nodeURL))
+	} else {
+		n, err2 := e.openNode(h, nodeOptionsQuery())
+		if err2 != nil {
+			return err2
+		}
+		defer n.Close()
+		v, err = local(&investigate.Builder{N: n, Now: time.Now})
+	}
+	if err != nil {
+		return err
+	}
+	return print(v)
+}
+
+// commonFlags adds --home, --node and --json.
+func commonFlags(c *cobra.Command, dir, nodeURL *string, asJSON *bool) {
+	homeFlag(c, dir)
+	c.Flags().StringVar(nodeURL, "node", "", "query the running node at this URL instead of opening the store")
+	c.Flags().BoolVar(asJSON, "json", false, "print JSON (the API's format)")
+}
+
+func windowFlags(c *cobra.Command, from, to *string) {
+	c.Flags().StringVar(from, "from", "", "start of the window (RFC 3339 or YYYY-MM-DD)")
+	c.Flags().StringVar(to, "to", "", "end of the window (RFC 3339 or YYYY-MM-DD; default now)")
+}
+
+func minOverlapFlag(c *cobra.Command, dst *string) {
+	c.Flags().StringVar(dst, "min-overlap", "", "least time together off transport (default trace.min_overlap, 15m); encounters and transport count with any overlap")
+}
+
+func (e *env) chainCmd() *cobra.Command {
+	var dir, nodeURL, format string
+	var asJSON bool
+	var q investigate.ChainRequest
+	c := &cobra.Command{
+		Use:   "chain --home DIR --person REF [--depth N] [--from T] [--to T] [--format table|json|dot]",
+		Short: "Chains of transmission from a case, several layers deep, time-respecting",
+		Long: `chain follows a case's contacts (co-presence at sites and proximity encounters)
+--depth layers deep. It is time-respecting: a contact passes the infection on
+only in meetings after their own exposure (the earliest over all chains),
+from --latent after it and for --infectious (default: until --to); the case
+itself over the whole window. A meeting counts if its part in that window is
+still a contact (--min-overlap off transport) and exposes the other person
+at the start of that part.
+
+Output: every person with their layer (fewest meetings from the case) and
+earliest exposure, and every edge (meeting) through which one can have
+exposed another, with the site (or device, for an encounter) and time.
+--format dot prints a Graphviz digraph: epiledger trace chain ... --format dot | dot -Tsvg > chain.svg`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if asJSON {
+				format = "json"
+			}
+			switch format {
+			case "table", "json", "dot":
+			default:
+				return fmt.Errorf("--format %q: want table, json or dot", format)
+			}
+			return e.investigation(dir, nodeURL,
+				func(b *investigate.Builder) (any, error) { return b.Chain(q) },
+				func(cl *client.Client) (any, error) { return cl.Chain(e.ctx, q) },
+				func(v any) error {
+					r := v.(*investigate.ChainReport)
+					switch format {
+					case "json":
+						return e.printJSON(r)
+					case "dot":
+						return investigate.WriteChainDOT(e.stdout, r)
+					}
+					return investigate.WriteChainTable(e.stdout, r)
+				})
+		},
+	}
+	commonFlags(c, &dir, &nodeURL, &asJSON)
+	c.Flags().StringVar(&q.Person, "person", "", "the case: id:<canonical id> or a bound alias (required)")
+	windowFlags(c, &q.From, &q.To)
+	c.Flags().IntVar(&q.Depth, "depth", investigate.DefaultDepth, fmt.Sprintf("layers of contacts to follow (1 to %d)", investigate.MaxDepth))
+	minOverlapFlag(c, &q.MinOverlap)
+	c.Flags().StringVar(&q.Latent, "latent", "", "time after exposure before a contact passes it on (e.g. 24h or 2d; default 0)")
+	c.Flags().StringVar(&q.Infectious, "infectious", "", "how long a contact then stays infectious (e.g. 5d; default until --to)")
+	c.Flags().StringVar(&format, "format", "table", "table, json or dot")
+	c.MarkFlagRequired("person")
+	return c
+}
+
+func (e *env) sourcesCmd() *cobra.Command {
+	var dir, nodeURL string
+	var asJSON bool
+	var q investigate.SourcesRequest
+	var lo, hi int
+	c := &cobra.Command{
+		Use:   "sources --home DIR --person REF [--person REF ...] [--onset YYYY-MM-DD]",
+		Short: "Where a case was infected: persons and sites in its incubation window; what several cases share",
+		Long: `sources lists, for each case, the persons it met (contacts and encounters) and
+the sites it visited during its incubation window, from the start of the day
+--incubation-max days before the onset to the end of the day --incubation-min
+days before it (default 14 and 2). Persons who are cases come first, then by
+first meeting; sites where another case was present during the visit come
+first, then by time. The onset is the one the case's reports give, or
+--onset (one person only).
+
+With several --person, it also lists the common exposures: the sites two or
+more of them visited and the persons two or more of them met, each in its own
+window, most shared first.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			q.IncubationMinDays, q.IncubationMaxDays = &lo, &hi
+			return e.investigation(dir, nodeURL,
+				func(b *investigate.Builder) (any, error) { return b.Sources(q) },
+				func(cl *client.Client) (any, error) { return cl.Sources(e.ctx, q) },
+				func(v any) error {
+					if asJSON {
+						return e.printJSON(v)
+					}
+					return investigate.WriteSources(e.stdout, v.(*investigate.SourcesReport))
+				})
+		},
+	}
+	commonFlags(c, &dir, &nodeURL, &asJSON)
+	c.Flags().StringArrayVar(&q.Persons, "person", nil, "a case (repeat for the common exposures of several cases; required)")
+	c.Flags().StringVar(&q.Onset, "onset", "", "the onset date YYYY-MM-DD, instead of the reported one (one person only)")
+	c.Flags().IntVar(&lo, "incubation-min", investigate.DefaultIncubationMin, "shortest incubation, days")
+	c.Flags().IntVar(&hi, "incubation-max", investigate.DefaultIncubationMax, "longest incubation, days")
+	minOverlapFlag(c, &q.MinOverlap)
+	c.MarkFlagRequired("person")
+	return c
+}
+
+func (e *env) clustersCmd() *cobra.Command {
+	var dir, nodeURL string
+	var asJSON bool
+	var q investigate.ClustersRequest
+	c := &cobra.Command{
+		Use:   "clusters --home DIR [--from T] [--to T] [--within DURATION] [--min-cases N]",
+		Short: "Sites where two or more cases were present, with everyone exposed there",
+		Long: `clusters finds the sites where --min-cases (default 2) or more cases were
+present in the window, with the cases, their times, and everyone exposed there
+(a contact of one of those cases at that site). With --within, a site's case
+presences more than that apart form separate episodes. Clusters that share a
+case are merged into one. Cases are persons whose latest report is not
+"cleared" (or, with --status, has that status).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return e.investigation(dir, nodeURL,
+				func(b *investigate.Builder) (any, error) { return b.Clusters(q) },
+				func(cl *client.Client) (any, error) { return cl.Clusters(e.ctx, q) },
+				func(v any) error {
+					if asJSON {
+						return e.printJSON(v)
+					}
+					return investigate.WriteClusters(e.stdout, v.(*investigate.ClustersReport))
+				})
+		},
+	}
+	commonFlags(c, &dir, &nodeURL, &asJSON)
+	windowFlags(c, &q.From, &q.To)
+	c.Flags().StringVar(&q.Status, "status", "", "only cases whose latest status is this (default: all but cleared)")
+	c.Flags().StringVar(&q.Within, "within", "", "split a site's case presences more than this apart into episodes (e.g. 72h or 3d; default: the whole window)")
+	c.Flags().IntVar(&q.MinCases, "min-cases", 2, "distinct cases that make a cluster site")
+	minOverlapFlag(c, &q.MinOverlap)
+	return c
+}
+
+func (e *env) riskSitesCmd() *cobra.Command {
+	var dir, nodeURL, format string
+	var asJSON bool
+	var exclude []string
+	var q investigate.RiskRequest
+	c := &cobra.Command{
+		Use:   "risk-sites --home DIR [--from T] [--to T] [--format table|json|geojson]",
+		Short: "The sites cases visited and when, with no personal data, to publish",
+		Long: `risk-sites lists the sites visited by cases in the window and the periods a
+case was there (their visits merged), with no personal data: not who, not
+how many. Homes and devices are left out (--exclude-kinds replaces that
+list). --format geojson prints a GeoJSON FeatureCollection of points
+(coordinates [lon, lat]) with the site, name, kind, region and periods as
+properties, ready for a map.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if asJSON {
+				format = "json"
+			}
+			switch format {
+			case "table", "json", "geojson":
+			default:
+				return fmt.Errorf("--format %q: want table, json or geojson", format)
+			}
+			if cmd.Flags().Changed("exclude-kinds") {
+				q.ExcludeKinds = []string{}
+				for _, k := range exclude {
+					if k = strings.TrimSpace(k); k != "" {
+						q.ExcludeKinds = append(q.ExcludeKinds, k)
+					}
+				}
+			}
+			return e.investigation(dir, nodeURL,
+				func(b *investigate.Builder) (any, error) { return b.RiskSites(q) },
+				func(cl *client.Client) (any, error) { return cl.RiskSites(e.ctx, q) },
+				func(v any) error {
+					r := v.(*investigate.RiskReport)
+					switch format {
+					case "json":
+						return e.printJSON(r)
+					case "geojson":
+						return e.printJSON(r.GeoJSON())
+					}
+					return investigate.WriteRiskSites(e.stdout, r)
+				})
+		},
+	}
+	commonFlags(c, &dir, &nodeURL, &asJSON)
+	windowFlags(c, &q.From, &q.To)
+	c.Flags().StringVar(&q.Status, "status", "", "only cases whose latest status is this (default: all but cleared)")
+	c.Flags().StringSliceVar(&exclude, "exclude-kinds", investigate.DefaultPrivateKinds, "site kinds never published (\"\" for none)")
+	c.Flags().StringVar(&format, "format", "table", "table, json or geojson")
+	return c
+}
+
+func (e *env) followUpCmd() *cobra.Command {
+	var dir, nodeURL string
+	var asJSON bool
+	var q investigate.FollowUpRequest
+	c := &cobra.Command{
+		Use:   "follow-up --home DIR --person REF [--from T] [--to T] [--days N]",
+		Short: "A case's contacts to call: last exposure and end of their quarantine or observation",
+		Long: `follow-up lists the case's contacts in the window (co-presence and
+encounters), one row per person, most recently exposed first: first and last
+exposure, meetings, sites, and the end of their quarantine or observation
+period, --days (default 14) after the last exposure.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return e.investigation(dir, nodeURL,
+				func(b *investigate.Builder) (any, error) { return b.FollowUp(q) },
+				func(cl *client.Client) (any, error) { return cl.FollowUp(e.ctx, q) },
+				func(v any) error {
+					if asJSON {
+						return e.printJSON(v)
+					}
+					return investigate.WriteFollowUp(e.stdout, v.(*investigate.FollowUpReport))
+				})
+		},
+	}
+	commonFlags(c, &dir, &nodeURL, &asJSON)
+	c.Flags().StringVar(&q.Person, "person", "", "the case: id:<canonical id> or a bound alias (required)")
+	windowFlags(c, &q.From, &q.To)
+	c.Flags().IntVar(&q.Days, "days", investigate.DefaultFollowUpDays, "quarantine or observation period after the last exposure, days")
+	minOverlapFlag(c, &q.MinOverlap)
+	c.MarkFlagRequired("person")
+	return c
 }

@@ -64,6 +64,26 @@ type Cluster struct {
 	Exposed  []Exposed
 }
 
+// caseVisits reads the visits of the cases with status (see
+// Cases.Select) in [from, to], clipped to it, by site number.
+func (iv *Investigator) caseVisits(status string, from, to int64) (map[uint32][]CasePresence, error) {
+	cases, err := iv.Cases()
+	if err != nil {
+		return nil, err
+	}
+	bySite := map[uint32][]CasePresence{}
+	for _, p := range cases.Select(status) {
+		vs, err := iv.visits(p, from, to)
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range vs {
+			bySite[v.Site] = append(bySite[v.Site], CasePresence{Person: p, In: v.In, Out: v.Out, TxID: v.TxID})
+		}
+	}
+	return bySite, nil
+}
+
 // Clusters finds the sites where MinCases or more cases were present in
 // the window (per episode when Within is set), with everyone exposed
 // there, and merges the ones that share a case. It reads each case's
@@ -75,19 +95,9 @@ func (iv *Investigator) Clusters(cq ClusterQuery) ([]Cluster, error) {
 		cq.MinCases = 2
 	}
 	min := iv.minOverlap(cq.MinOverlap)
-	cases, err := iv.Cases()
+	bySite, err := iv.caseVisits(cq.Status, cq.From, cq.To)
 	if err != nil {
 		return nil, err
-	}
-	bySite := map[uint32][]CasePresence{}
-	for _, p := range cases.Select(cq.Status) {
-		vs, err := iv.visits(p, cq.From, cq.To)
-		if err != nil {
-			return nil, err
-		}
-		for _, v := range vs {
-			bySite[v.Site] = append(bySite[v.Site], CasePresence{Person: p, In: v.In, Out: v.Out, TxID: v.TxID})
-		}
 	}
 	nums := make([]uint32, 0, len(bySite))
 	for n := range bySite {

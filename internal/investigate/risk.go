@@ -44,28 +44,22 @@ func (iv *Investigator) RiskSites(rq RiskQuery) ([]RiskSite, error) {
 	if exclude == nil {
 		exclude = DefaultPrivateKinds
 	}
-	cases, err := iv.Cases()
+	bySite, err := iv.caseVisits(rq.Status, rq.From, rq.To)
 	if err != nil {
 		return nil, err
 	}
-	bySite := map[uint32][]Period{}
-	for _, p := range cases.Select(rq.Status) {
-		vs, err := iv.visits(p, rq.From, rq.To)
-		if err != nil {
-			return nil, err
-		}
-		for _, v := range vs {
-			bySite[v.Site] = append(bySite[v.Site], Period{v.In, v.Out})
-		}
-	}
 	out := []RiskSite{}
-	for num, ps := range bySite {
+	for num, cs := range bySite {
 		s, err := iv.q.Site(num)
 		if err != nil {
 			return nil, err
 		}
 		if contains(exclude, s.Kind) {
 			continue
+		}
+		ps := make([]Period, len(cs))
+		for i, c := range cs {
+			ps[i] = Period{c.In, c.Out}
 		}
 		out = append(out, RiskSite{Site: s.ID, Name: s.Name, Kind: s.Kind, Region: s.Region, Parent: s.Parent,
 			LatE6: s.LatE6, LonE6: s.LonE6, Periods: union(ps)})

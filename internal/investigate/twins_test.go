@@ -45,7 +45,6 @@ func (w *world) selected(status string) []int {
 	return out
 }
 
-
 // row renders a value for comparison, persons by world number.
 type namer struct {
 	w *world
