@@ -32,6 +32,9 @@ type env struct {
 	// caseRef and purpose go into the audit record of every read of
 	// personal data (--case, --purpose; EPILEDGER_CASE, EPILEDGER_PURPOSE).
 	caseRef, purpose string
+	// as signs API requests with this key file instead of the operator's
+	// token (--as).
+	as string
 }
 
 // hintError is an error with a hint line for the user.
@@ -112,8 +115,9 @@ Start with "epiledger demo", or:
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().StringVar(&e.caseRef, "case", os.Getenv("EPILEDGER_CASE"), "the case a read of personal data is for (a case reference, never a person); goes into the audit record (env EPILEDGER_CASE)")
+	root.PersistentFlags().StringVar(&e.as, "as", os.Getenv("EPILEDGER_AS"), "with --node: sign requests with this key file (an investigator's, an auditor's...) instead of the operator's token (env EPILEDGER_AS)")
 	root.PersistentFlags().StringVar(&e.purpose, "purpose", os.Getenv("EPILEDGER_PURPOSE"), "why personal data is read (\"contact tracing\"); goes into the audit record (env EPILEDGER_PURPOSE)")
-	root.AddCommand(e.initCmd(), e.nodeCmd(), e.importCmd(), e.traceCmd(), e.verifyCmd(), e.simCmd(), e.demoCmd(), e.txCmd(), e.benchCmd(), e.validateCmd(), e.correctCmd(), e.keygenCmd(), e.privacyCmd())
+	root.AddCommand(e.initCmd(), e.nodeCmd(), e.importCmd(), e.traceCmd(), e.verifyCmd(), e.simCmd(), e.demoCmd(), e.txCmd(), e.benchCmd(), e.validateCmd(), e.correctCmd(), e.keygenCmd(), e.roleCmd(), e.auditCmd(), e.privacyCmd())
 	return root
 }
 
@@ -152,6 +156,14 @@ func (e *env) openNode(h *home.Home, opts node.Options) (*node.Node, error) {
 func (e *env) remote(h *home.Home, url string) *client.Client {
 	c := client.New(url, h.APIToken())
 	c.Case, c.Purpose = e.caseRef, e.purpose
+	if e.as != "" {
+		k, err := home.LoadKeyFile(e.as)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "epiledger: error: --as: %v\n", err)
+		} else {
+			c.Key, c.ChainID = k, h.Genesis.ChainID
+		}
+	}
 	return c
 }
 

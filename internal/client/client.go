@@ -260,3 +260,12 @@ func (c *Client) SubmitOne(ctx context.Context, raw []byte) (*api.TxResult, erro
 	var r api.TxResult
 	return &r, c.do(ctx, "POST", "/v1/tx", api.SingleRequest{Tx: base64.StdEncoding.EncodeToString(raw)}, &r)
 }
+
+// Audits lists the audit trail (GET /v1/audit).
+func (c *Client) Audits(ctx context.Context, from, to string) ([]api.AuditView, error) {
+	var v struct {
+		Audits []api.AuditView `json:"audits"`
+	}
+	err := c.do(ctx, "GET", "/v1/audit?from="+url.QueryEscape(from)+"&to="+url.QueryEscape(to), nil, &v)
+	return v.Audits, err
+}

@@ -1,0 +1,144 @@
+package cli
+
+import (
+	"encoding/hex"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/epiledger/epiledger/internal/api"
+	"github.com/epiledger/epiledger/internal/home"
+	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/report"
+	"github.com/epiledger/epiledger/internal/state"
+)
+
+func (e *env) roleCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "role",
+		Short: "Grant API roles to keys (the administrator)",
+		Long: `Every API call but /v1/health is a signed request by a key the administrator
+registered on the ledger with a role:
+  site           records presences (its own site key signs each record)
+  hospital       reports cases
+  investigator   reads personal data (CDC, police); every read is audited
+  auditor        reads the audit trail, blocks and proofs, verifies
+  administrator  registers sites, grants roles, closes windows
+The chain authority of the node's home holds every role. Revoke with role "none".`,
+	}
+	var dir, nodeURL, keyHex, role, name string
+	grant := &cobra.Command{
+		Use:   "grant --home DIR --key PUBLIC_KEY --role ROLE --name TEXT",
+		Short: "Grant (or with --role none revoke) a role",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			k, err := home.ParseKey(keyHex)
+			if err != nil {
+				return withHint(fmt.Errorf("--key: %w", err), "create a key with: epiledger keygen --out investigator.key")
+			}
+			return e.submitSigned(dir, nodeURL, "", &ledger.GrantRole{Key: k, Role: role, Name: name}, "grant")
+		},
+	}
+	homeFlag(grant, &dir)
+	grant.Flags().StringVar(&keyHex, "key", "", "the public key (hex) to grant the role to (required)")
+	grant.Flags().StringVar(&role, "role", "", "site, hospital, investigator, auditor, administrator or none (required)")
+	grant.Flags().StringVar(&name, "name", "", "who holds the key, e.g. \"CDC Wuhan, investigator 17\" (public)")
+	grant.Flags().StringVar(&nodeURL, "node", "", "submit through the running node at this URL")
+	grant.MarkFlagRequired("key")
+	grant.MarkFlagRequired("role")
+	c.AddCommand(grant)
+	return c
+}
+
+func (e *env) auditCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "audit",
+		Short: "The audit trail: every read of personal data, recorded on the ledger before it ran",
+	}
+	var dir, nodeURL, from, to string
+	var asJSON bool
+	list := &cobra.Command{
+		Use:   "list --home DIR [--from T] [--to T]",
+		Short: "List audit records: who read what, when, for which case and purpose",
+		Long: `list prints the audit records: the caller's key, role and name, the case and
+purpose given, the route, the pseudonym of the person read (never an
+identifier), the window, and when the record was committed. The records are
+ledger transactions: altering one breaks the chain, which verify finds.
+With --node it asks the running node (the caller needs the auditor role:
+--as signs with an auditor's key file).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			h, err := loadHome(dir)
+			if err != nil {
+				return err
+			}
+			var views []api.AuditView
+			if nodeURL != "" {
+				if views, err = e.remote(h, nodeURL).Audits(e.ctx, from, to); err != nil {
+					return err
+				}
+			} else {
+				n, err := e.openNode(h, nodeOptionsQuery())
+				if err != nil {
+					return err
+				}
+				defer n.Close()
+				loc := h.Config.Location()
+				w, err := report.ParseWindow(from, to, time.Now(), 100*365*24*time.Hour, loc)
+				if err != nil {
+					return err
+				}
+				es, err := n.Query.Audits(w.From.Unix(), w.To.Unix())
+				if err != nil {
+					return err
+				}
+				g := h.Genesis
+				for _, x := range es {
+					a := x.Audit
+					v := api.AuditView{Tx: x.TxID.String(), Height: x.Height, Recorded: time.Unix(x.Block, 0).In(loc).Format(time.RFC3339),
+						Caller: hex.EncodeToString(a.Caller[:]), Role: a.Role, Case: a.Case, Purpose: a.Purpose, Route: a.Route, Request: a.Request.String()}
+					if _, name, err := state.RoleOf(n.DB, &g, a.Caller); err == nil {
+						v.Name = name
+					}
+					if a.Person != (ledger.Pseudonym{}) {
+						v.Pseudonym = a.Person.String()
+					}
+					if a.From != 0 || a.To != 0 {
+						v.From, v.To = time.Unix(a.From, 0).In(loc).Format(time.RFC3339), time.Unix(a.To, 0).In(loc).Format(time.RFC3339)
+					}
+					views = append(views, v)
+				}
+			}
+			if asJSON {
+				if views == nil {
+					views = []api.AuditView{}
+				}
+				return e.printJSON(map[string]any{"audits": views})
+			}
+			fmt.Fprintf(e.stdout, "%d audit records\n\n", len(views))
+			tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "RECORDED\tCALLER\tROLE\tCASE\tPURPOSE\tROUTE\tPERSON (PSEUDONYM)")
+			for _, v := range views {
+				who := v.Caller[:16] + "…"
+				if v.Name != "" {
+					who = v.Name
+				}
+				p := "-"
+				if v.Pseudonym != "" {
+					p = v.Pseudonym[:16] + "…"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.Recorded, who, v.Role, v.Case, v.Purpose, v.Route, p)
+			}
+			return tw.Flush()
+		},
+	}
+	homeFlag(list, &dir)
+	list.Flags().StringVar(&from, "from", "", "records committed from (RFC 3339 or YYYY-MM-DD)")
+	list.Flags().StringVar(&to, "to", "", "records committed until (default now)")
+	list.Flags().StringVar(&nodeURL, "node", "", "ask the running node at this URL")
+	list.Flags().BoolVar(&asJSON, "json", false, "print JSON (the API's format)")
+	c.AddCommand(list)
+	return c
+}
