@@ -84,7 +84,6 @@ func New(n *node.Node, log *slog.Logger) http.Handler {
 	mux.HandleFunc("POST /v1/roles", s.wrap(true, s.grantRole))
 	s.privacyRoutes(mux)
 	s.investigateRoutes(mux)
-	s.investigateRoutes(mux)
 	// The path is not echoed: it could carry what a caller should not
 	// have put in a URL.
 	mux.HandleFunc("/", s.wrap(false, func(r *http.Request) (any, error) {
