@@ -1,15 +1,10 @@
 package cli_test
 
 import (
-	"bufio"
-	"context"
 	"encoding/json"
-	"io"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/epiledger/epiledger/internal/cli"
 )
 
 // TestAccessThroughCLI: an investigator's key, granted its role, reads
@@ -29,20 +24,8 @@ func TestAccessThroughCLI(t *testing.T) {
 		mustRun(t, "role", "grant", "--home", dir, "--key", pub, "--role", role, "--name", "test "+role)
 		keys[role] = f
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	done := make(chan int)
-	go func() {
-		done <- cli.Main(ctx, []string{"node", "--home", dir, "--listen", "127.0.0.1:0"}, strings.NewReader(""), pw, io.Discard)
-		pw.Close()
-	}()
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	if err != nil {
-		t.Fatal(err)
-	}
-	go io.Copy(io.Discard, pr)
-	url := strings.TrimSpace(strings.TrimPrefix(line, "listening on "))
-	defer func() { cancel(); <-done }()
+	url, stop := startNode(t, dir)
+	defer stop()
 
 	q := []string{"trace", "contacts", "--home", dir, "--node", url, "--person", "id:420100199001011234", "--from", "2020-01-20", "--to", "2020-01-20"}
 	out := mustRun(t, append(q, "--as", keys["investigator"], "--json")...)

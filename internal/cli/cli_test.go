@@ -1,16 +1,13 @@
 package cli_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/epiledger/epiledger/internal/chain"
 	"github.com/epiledger/epiledger/internal/cli"
@@ -244,19 +241,7 @@ func TestNodeRemote(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "home")
 	mustRun(t, "init", "--home", dir)
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	done := make(chan int)
-	go func() {
-		done <- cli.Main(ctx, []string{"node", "--home", dir, "--listen", "127.0.0.1:0"}, strings.NewReader(""), pw, io.Discard)
-		pw.Close()
-	}()
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	if err != nil {
-		t.Fatal(err)
-	}
-	go io.Copy(io.Discard, pr)
-	url := strings.TrimSpace(strings.TrimPrefix(line, "listening on "))
+	url, stop := startNode(t, dir)
 	if _, errs, code := run(t, "import", "--home", dir, "-q"); code != 1 || !strings.Contains(errs, "accepts 1 arg") {
 		t.Errorf("import without file: %d %s", code, errs)
 	}
@@ -274,15 +259,7 @@ func TestNodeRemote(t *testing.T) {
 	if out := mustRun(t, "verify", "--home", dir, "--node", url); !strings.HasPrefix(out, "ok: ") {
 		t.Errorf("verify --node: %s", out)
 	}
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("node exit %d", code)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("node did not stop")
-	}
+	stop()
 	local := mustRun(t, append([]string{"trace", "contacts"}, q...)...)
 	localTr := mustRun(t, append([]string{"trace", "trajectory"}, q...)...)
 	if remote != local || remoteTr != localTr {

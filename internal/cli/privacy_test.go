@@ -139,7 +139,10 @@ func startNode(t *testing.T, dir string) (string, func()) {
 	return strings.TrimSpace(strings.TrimPrefix(line, "listening on ")), func() {
 		cancel()
 		select {
-		case <-done:
+		case code := <-done:
+			if code != 0 {
+				t.Errorf("node exited %d", code)
+			}
 		case <-time.After(30 * time.Second):
 			t.Error("node did not stop")
 		}
