@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/record"
+	"github.com/epiledger/epiledger/internal/state"
+	"github.com/epiledger/epiledger/internal/store"
 	"github.com/epiledger/epiledger/internal/trace"
 )
 
@@ -31,6 +34,10 @@ type ChainQuery struct {
 	// infectious (0: until To). The case itself is infectious over the
 	// whole window.
 	Latent, Infectious int64
+	// AllEdges keeps every meeting through which one person of the chain
+	// can have exposed another. By default a chain keeps, for each
+	// person, only the meetings that give their earliest exposure.
+	AllEdges bool
 }
 
 // Node is a person in a chain: the fewest layers (meetings) from the case
@@ -46,8 +53,9 @@ type Node struct {
 // device for an encounter, SiteKind trace.EncounterKind), the time
 // together [Start, End] clipped to From's infectious window, Start being
 // the exposure it gives To (the earliest over all chains through this
-// person, site and pair). TxID is To's record of the meeting, FromTxID
-// From's (the same for an encounter). One edge per pair and site.
+// pair and site). TxID is To's record of the meeting, FromTxID From's
+// (the same for an encounter). One edge per pair and site; without
+// AllEdges, only the edges whose Start is To's earliest exposure.
 type Edge struct {
 	From, To   ledger.Pseudonym
 	Site       string
@@ -70,19 +78,54 @@ type label struct {
 	h int
 }
 
+// visitRec is one visit of a person, clipped to the query window.
+type visitRec struct {
+	site    uint32
+	in, out int64
+	txid    ledger.Hash
+}
+
+// personRecs are the records of a person a chain reads once.
+type personRecs struct {
+	visits []visitRec
+	encs   []state.Encounter
+}
+
+// probe is a visit of a person being expanded, clipped to one of their
+// infectious windows.
+type probe struct {
+	a, b int64
+	u    ledger.Pseudonym
+	txid ledger.Hash
+}
+
+// cand is a meeting that exposes v: from u at site (a device when enc),
+// together [f, t].
+type cand struct {
+	v, u   ledger.Pseudonym
+	site   uint32
+	enc    bool
+	f, t   int64
+	txid   ledger.Hash // v's record
+	fromTx ledger.Hash // u's record
+}
+
 type edgeKey struct {
 	from, to ledger.Pseudonym
-	site     string
+	site     uint32
+	enc      bool
 }
 
 // chainRun is the state of one Chain computation.
 type chainRun struct {
+	iv      *Investigator
 	cq      ChainQuery
 	min     int64
 	labels  map[ledger.Pseudonym][]label
-	edges   map[edgeKey]*Edge
-	meets   map[ledger.Pseudonym][]trace.Contact
-	fetched int
+	edges   map[edgeKey]*cand           // with AllEdges
+	into    map[ledger.Pseudonym][]cand // otherwise: the earliest meetings into each person
+	recs    map[ledger.Pseudonym]*personRecs
+	longest map[uint32]int64
 }
 
 // window is the infectious window of a person exposed at x.
@@ -100,8 +143,8 @@ func (c *chainRun) window(p ledger.Pseudonym, x int64) (lo, hi int64) {
 // dominates reports whether label a makes b useless: reached in no more
 // meetings, and every chain continuing from b has a counterpart from a
 // that is no later. That holds when a and b have the same exposure, or a
-// is earlier and every window from a on runs to To (so windows only grow
-// earlier).
+// is earlier and every window from a on runs to To (exposures only grow
+// along a chain, so windows then only start earlier).
 func (c *chainRun) dominates(a, b label) bool {
 	if a.h > b.h || a.x > b.x {
 		return false
@@ -136,40 +179,59 @@ func (c *chainRun) add(p ledger.Pseudonym, l label) bool {
 // (any overlap on transport and for encounters, MinOverlap elsewhere),
 // and exposes the other person at the start of that part.
 //
-// It reads each reached person's contacts once (the persons of a layer in
-// parallel), for persons less than Depth layers out.
+// It works layer by layer: the records of the persons reached in the
+// last layer are read once each; their visits, clipped to their windows,
+// are grouped by site, and each site's index is read once per layer over
+// the merged ranges the visits need (sites in parallel).
 func (iv *Investigator) Chain(cq ChainQuery) (*Graph, error) {
 	if cq.Depth < 1 || cq.Depth > MaxDepth {
 		return nil, ErrDepth
 	}
-	c := &chainRun{cq: cq, min: iv.minOverlap(cq.MinOverlap), labels: map[ledger.Pseudonym][]label{},
-		edges: map[edgeKey]*Edge{}, meets: map[ledger.Pseudonym][]trace.Contact{}}
+	c := &chainRun{iv: iv, cq: cq, min: iv.minOverlap(cq.MinOverlap), labels: map[ledger.Pseudonym][]label{},
+		into: map[ledger.Pseudonym][]cand{}, edges: map[edgeKey]*cand{}, recs: map[ledger.Pseudonym]*personRecs{},
+		longest: map[uint32]int64{}}
 	c.labels[cq.Person] = []label{{x: cq.From, h: 0}}
 	frontier := []ledger.Pseudonym{cq.Person}
 	for k := 1; k <= cq.Depth && len(frontier) > 0; k++ {
-		if err := iv.fetchMeetings(c, frontier); err != nil {
+		if err := c.load(frontier); err != nil {
 			return nil, err
 		}
-		next := map[ledger.Pseudonym]bool{}
+		bySite := map[uint32][]probe{}
+		var cands []cand
 		for _, u := range frontier {
-			for _, l := range append([]label(nil), c.labels[u]...) {
+			r := c.recs[u]
+			for _, l := range c.labels[u] {
 				if l.h != k-1 {
 					continue
 				}
 				lo, hi := c.window(u, l.x)
-				for i := range c.meets[u] {
-					m := &c.meets[u][i]
-					if m.Person == cq.Person {
-						continue
+				for _, v := range r.visits {
+					if a, b := max(v.in, lo), min2(v.out, hi); b > a {
+						bySite[v.site] = append(bySite[v.site], probe{a: a, b: b, u: u, txid: v.txid})
 					}
-					f, t, ok := counts(m, lo, hi, c.min)
-					if !ok {
-						continue
+				}
+				for i := range r.encs {
+					e := &r.encs[i]
+					if f, t := max(e.Start, lo), min2(e.End, hi); t > f {
+						cands = append(cands, cand{v: e.Other, u: u, site: e.Device, enc: true, f: f, t: t, txid: e.TxID, fromTx: e.TxID})
 					}
-					c.edge(u, m, f, t)
-					if c.add(m.Person, label{x: f, h: k}) {
-						next[m.Person] = true
-					}
+				}
+			}
+		}
+		met, err := c.meet(bySite, k)
+		if err != nil {
+			return nil, err
+		}
+		next := map[ledger.Pseudonym]bool{}
+		for _, cs := range [][]cand{met, cands} {
+			for i := range cs {
+				m := &cs[i]
+				if m.v == cq.Person {
+					continue
+				}
+				c.edge(m)
+				if c.add(m.v, label{x: m.f, h: k}) {
+					next[m.v] = true
 				}
 			}
 		}
@@ -179,36 +241,210 @@ func (iv *Investigator) Chain(cq ChainQuery) (*Graph, error) {
 		}
 		sortPersons(frontier)
 	}
-	return c.graph(), nil
+	return c.graph()
 }
 
-// edge records a meeting of u as an edge, keeping per pair and site the
+// edge records a meeting as an edge, keeping per pair and site the
 // earliest exposure (then the longest time together, then the smaller
-// record id).
-func (c *chainRun) edge(u ledger.Pseudonym, m *trace.Contact, f, t int64) {
-	k := edgeKey{from: u, to: m.Person, site: m.Site}
-	e := c.edges[k]
-	if e != nil && (e.Start < f || e.Start == f && (e.End > t || e.End == t && string(e.TxID[:]) <= string(m.TxID[:]))) {
+// record id). Unless all edges are asked for, only the edges of a
+// person's earliest exposure so far are kept.
+func (c *chainRun) edge(m *cand) {
+	if !c.cq.AllEdges {
+		es := c.into[m.v]
+		if len(es) > 0 {
+			if m.f > es[0].f {
+				return
+			}
+			if m.f < es[0].f {
+				es = es[:0]
+			}
+		}
+		for i := range es {
+			if e := &es[i]; e.u == m.u && e.site == m.site && e.enc == m.enc {
+				if e.t < m.t || e.t == m.t && string(m.txid[:]) < string(e.txid[:]) {
+					*e = *m
+				}
+				return
+			}
+		}
+		c.into[m.v] = append(es, *m)
 		return
 	}
-	c.edges[k] = &Edge{From: u, To: m.Person, Site: m.Site, SiteKind: m.SiteKind, Start: f, End: t, TxID: m.TxID, FromTxID: m.CaseTxID}
+	k := edgeKey{from: m.u, to: m.v, site: m.site, enc: m.enc}
+	e := c.edges[k]
+	if e != nil && (e.f < m.f || e.f == m.f && (e.t > m.t || e.t == m.t && string(e.txid[:]) <= string(m.txid[:]))) {
+		return
+	}
+	cp := *m
+	c.edges[k] = &cp
 }
 
-// fetchMeetings reads the contacts of the persons not read yet, over the
-// whole window, on all CPUs.
-func (iv *Investigator) fetchMeetings(c *chainRun, ps []ledger.Pseudonym) error {
+// useful reports whether a meeting that exposes v at f in layer k can
+// change the result: give v a label or an edge. It reads the labels of
+// the layers before, so it may run while a layer is searched.
+func (c *chainRun) useful(v ledger.Pseudonym, f int64, k int) bool {
+	if c.cq.AllEdges || v == c.cq.Person {
+		return v != c.cq.Person
+	}
+	if es := c.into[v]; len(es) == 0 || f <= es[0].f {
+		return true
+	}
+	for _, o := range c.labels[v] {
+		if c.dominates(o, label{x: f, h: k}) {
+			return false
+		}
+	}
+	return true
+}
+
+// load reads the visits and encounters of the persons not read yet, on
+// all CPUs.
+func (c *chainRun) load(ps []ledger.Pseudonym) error {
 	var todo []ledger.Pseudonym
 	for _, p := range ps {
-		if _, ok := c.meets[p]; !ok {
+		if c.recs[p] == nil {
 			todo = append(todo, p)
 		}
 	}
-	res := make([][]trace.Contact, len(todo))
-	errs := make([]error, len(todo))
-	workers := min(runtime.GOMAXPROCS(0), len(todo))
+	out := make([]*personRecs, len(todo))
+	err := parallel(len(todo), func(i int) error {
+		r := &personRecs{}
+		vs, err := c.iv.visits(todo[i], c.cq.From, c.cq.To)
+		if err != nil {
+			return err
+		}
+		r.visits = make([]visitRec, len(vs))
+		for j, v := range vs {
+			r.visits[j] = visitRec{site: v.Site, in: v.In, out: v.Out, txid: v.TxID}
+		}
+		if r.encs, err = c.iv.q.Encounters(todo[i], c.cq.From, c.cq.To); err != nil {
+			return err
+		}
+		out[i] = r
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for i, p := range todo {
+		c.recs[p] = out[i]
+	}
+	return nil
+}
+
+// meet finds, site by site, every presence that meets a probe by the
+// contact rules, reading each site's index once over the merged ranges
+// the probes need. Results come in site order.
+func (c *chainRun) meet(bySite map[uint32][]probe, k int) ([]cand, error) {
+	nums := make([]uint32, 0, len(bySite))
+	for n := range bySite {
+		nums = append(nums, n)
+		if _, ok := c.longest[n]; !ok {
+			l, err := c.iv.longest(n)
+			if err != nil {
+				return nil, err
+			}
+			c.longest[n] = l
+		}
+	}
+	sort.Slice(nums, func(i, j int) bool { return nums[i] < nums[j] })
+	transport := make([]bool, len(nums))
+	for i, n := range nums {
+		s, err := c.iv.q.Site(n)
+		if err != nil {
+			return nil, err
+		}
+		transport[i] = record.TransportKinds[s.Kind]
+	}
+	res := make([][]cand, len(nums))
+	err := parallel(len(nums), func(i int) error {
+		num, ps := nums[i], bySite[nums[i]]
+		sort.Slice(ps, func(x, y int) bool { return ps[x].a < ps[y].a })
+		var span int64 // longest probe
+		for _, p := range ps {
+			span = max(span, p.b-p.a)
+		}
+		longest := c.longest[num]
+		var out []cand
+		best := map[ledger.Pseudonym]int64{}
+		var o state.PresenceCore
+		var derr error
+		scan := func(_, v []byte) bool {
+			if derr = state.DecodePresenceCore(v, &o); derr != nil {
+				return false
+			}
+			if o.Status != state.StatusRecorded {
+				return true
+			}
+			// Probes that start after o.In - span and before o.Out.
+			j := sort.Search(len(ps), func(j int) bool { return ps[j].a > o.In-span })
+			for ; j < len(ps) && ps[j].a < o.Out; j++ {
+				p := &ps[j]
+				if p.u == o.Person || p.b <= o.In {
+					continue
+				}
+				f, t := max(p.a, o.In), min2(p.b, o.Out)
+				if t <= f || !transport[i] && t-f < c.min {
+					continue
+				}
+				// Of this layer's meetings of a person, one that a
+				// meeting found here already makes useless is dropped.
+				if b, ok := best[o.Person]; ok && f > b && !c.cq.AllEdges && c.dominates(label{x: b, h: k}, label{x: f, h: k}) {
+					continue
+				}
+				if !c.useful(o.Person, f, k) {
+					continue
+				}
+				if b, ok := best[o.Person]; !ok || f < b {
+					best[o.Person] = f
+				}
+				out = append(out, cand{v: o.Person, u: p.u, site: num, f: f, t: t, txid: o.TxID, fromTx: p.txid})
+			}
+			return true
+		}
+		// Presences are keyed by start: one that overlaps [a, b] starts
+		// in [a - longest, b). Merge those ranges and read each once.
+		lo, hi := ps[0].a-longest, ps[0].b
+		for j := 1; j <= len(ps); j++ {
+			if j < len(ps) && ps[j].a-longest <= hi {
+				hi = max(hi, ps[j].b)
+				continue
+			}
+			klo, khi := store.SiteIdxRange(num, lo, hi)
+			if err := c.iv.r.Scan(klo, khi, scan); err != nil {
+				return err
+			}
+			if derr != nil {
+				return derr
+			}
+			if j < len(ps) {
+				lo, hi = ps[j].a-longest, ps[j].b
+			}
+		}
+		res[i] = out
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	n := 0
+	for _, r := range res {
+		n += len(r)
+	}
+	all := make([]cand, 0, n)
+	for _, r := range res {
+		all = append(all, r...)
+	}
+	return all, nil
+}
+
+// parallel runs fn(0..n-1) on all CPUs and returns the first error.
+func parallel(n int, fn func(i int) error) error {
+	workers := min(runtime.GOMAXPROCS(0), n)
 	var wg sync.WaitGroup
-	var next int
 	var mu sync.Mutex
+	next := 0
+	var first error
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
@@ -217,27 +453,27 @@ func (iv *Investigator) fetchMeetings(c *chainRun, ps []ledger.Pseudonym) error 
 				mu.Lock()
 				i := next
 				next++
+				stop := first != nil
 				mu.Unlock()
-				if i >= len(todo) {
+				if i >= n || stop {
 					return
 				}
-				res[i], errs[i] = iv.q.Contacts(todo[i], c.cq.From, c.cq.To, time.Duration(c.min)*time.Second)
+				if err := fn(i); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+				}
 			}
 		}()
 	}
 	wg.Wait()
-	for i, p := range todo {
-		if errs[i] != nil {
-			return errs[i]
-		}
-		c.meets[p] = res[i]
-	}
-	c.fetched += len(todo)
-	return nil
+	return first
 }
 
-func (c *chainRun) graph() *Graph {
-	g := &Graph{}
+func (c *chainRun) graph() (*Graph, error) {
+	g := &Graph{Nodes: make([]Node, 0, len(c.labels))}
 	for p, ls := range c.labels {
 		n := Node{Person: p, Layer: ls[0].h, Exposure: ls[0].x}
 		for _, l := range ls[1:] {
@@ -255,8 +491,25 @@ func (c *chainRun) graph() *Graph {
 		}
 		return lessP(a.Person, b.Person)
 	})
+	var es []*cand
 	for _, e := range c.edges {
-		g.Edges = append(g.Edges, *e)
+		es = append(es, e)
+	}
+	for _, in := range c.into {
+		for i := range in {
+			es = append(es, &in[i])
+		}
+	}
+	for _, e := range es {
+		s, err := c.iv.q.Site(e.site)
+		if err != nil {
+			return nil, err
+		}
+		kind := s.Kind
+		if e.enc {
+			kind = trace.EncounterKind
+		}
+		g.Edges = append(g.Edges, Edge{From: e.u, To: e.v, Site: s.ID, SiteKind: kind, Start: e.f, End: e.t, TxID: e.txid, FromTxID: e.fromTx})
 	}
 	sort.Slice(g.Edges, func(i, j int) bool {
 		a, b := &g.Edges[i], &g.Edges[j]
@@ -269,7 +522,10 @@ func (c *chainRun) graph() *Graph {
 		if a.To != b.To {
 			return lessP(a.To, b.To)
 		}
-		return a.Site < b.Site
+		if a.Site != b.Site {
+			return a.Site < b.Site
+		}
+		return a.SiteKind < b.SiteKind
 	})
-	return g
+	return g, nil
 }

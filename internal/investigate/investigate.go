@@ -166,13 +166,9 @@ func (iv *Investigator) visits(p ledger.Pseudonym, from, to int64) ([]state.Pres
 // [from, to] by a positive time (unclipped). Presences are keyed by their
 // start, so the scan starts the site's longest presence early.
 func (iv *Investigator) atSite(num uint32, from, to int64, fn func(o *state.Presence)) error {
-	var longest int64
-	v, ok, err := iv.r.Get(store.SiteDurKey(num))
+	longest, err := iv.longest(num)
 	if err != nil {
 		return err
-	}
-	if ok && len(v) == 8 {
-		longest = int64(binary.BigEndian.Uint64(v))
 	}
 	lo, hi := store.SiteIdxRange(num, from-longest, to)
 	var derr error
@@ -190,6 +186,18 @@ func (iv *Investigator) atSite(num uint32, from, to int64, fn func(o *state.Pres
 		err = derr
 	}
 	return err
+}
+
+// longest is the longest presence recorded at a site, in seconds.
+func (iv *Investigator) longest(num uint32) (int64, error) {
+	v, ok, err := iv.r.Get(store.SiteDurKey(num))
+	if err != nil || !ok {
+		return 0, err
+	}
+	if len(v) != 8 {
+		return 0, fmt.Errorf("%w: longest presence of site %d", store.ErrCorrupt, num)
+	}
+	return int64(binary.BigEndian.Uint64(v)), nil
 }
 
 func sortPersons(ps []ledger.Pseudonym) {

@@ -29,6 +29,10 @@ type ChainRequest struct {
 	MinOverlap string `json:"min_overlap,omitempty"`
 	Latent     string `json:"latent,omitempty"`
 	Infectious string `json:"infectious,omitempty"`
+	// AllEdges lists every meeting through which one person of the chain
+	// can have exposed another, not only those of each person's earliest
+	// exposure.
+	AllEdges bool `json:"all_edges,omitempty"`
 }
 
 // ChainNode is a person in a chain report.
@@ -41,7 +45,8 @@ type ChainNode struct {
 }
 
 // ChainEdge is a meeting through which one node can have exposed another
-// (from and to are pseudonyms of nodes).
+// (from and to are pseudonyms of nodes). By default only the meetings
+// that give each person their earliest exposure are listed.
 type ChainEdge struct {
 	From     string `json:"from"`
 	To       string `json:"to"`
@@ -63,7 +68,8 @@ type ChainReport struct {
 	MinOverlap string      `json:"min_overlap"`
 	Latent     string      `json:"latent"`
 	Infectious string      `json:"infectious"` // "" : until the end of the window
-	Layers     []int       `json:"layers"`     // persons per layer, the case's first
+	AllEdges   bool        `json:"all_edges"`
+	Layers     []int       `json:"layers"` // persons per layer, the case's first
 	Nodes      []ChainNode `json:"nodes"`
 	Edges      []ChainEdge `json:"edges"`
 }
@@ -432,7 +438,7 @@ func (b *Builder) Chain(r ChainRequest) (*ChainReport, error) {
 		return nil, err
 	}
 	g, err := b.inv().Chain(ChainQuery{Person: p, From: w.From.Unix(), To: w.To.Unix(), Depth: r.Depth, MinOverlap: min,
-		Latent: int64(latent / time.Second), Infectious: int64(infectious / time.Second)})
+		Latent: int64(latent / time.Second), Infectious: int64(infectious / time.Second), AllEdges: r.AllEdges})
 	if err != nil {
 		return nil, err
 	}
@@ -445,7 +451,7 @@ func (b *Builder) Chain(r ChainRequest) (*ChainReport, error) {
 		return nil, err
 	}
 	out := &ChainReport{Person: root.Person, Pseudonym: root.Pseudonym, From: b.ts(w.From.Unix()), To: b.ts(w.To.Unix()), Depth: r.Depth,
-		MinOverlap: min.String(), Latent: latent.String(), Nodes: []ChainNode{}, Edges: []ChainEdge{}, Layers: make([]int, r.Depth+1)}
+		MinOverlap: min.String(), Latent: latent.String(), AllEdges: r.AllEdges, Nodes: []ChainNode{}, Edges: []ChainEdge{}, Layers: make([]int, r.Depth+1)}
 	if infectious > 0 {
 		out.Infectious = infectious.String()
 	}

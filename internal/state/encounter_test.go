@@ -2,6 +2,7 @@ package state_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/epiledger/epiledger/internal/ledger"
@@ -161,5 +162,45 @@ func TestDecodeEncounterRejectsDamage(t *testing.T) {
 		if err := state.DecodeEncounterInto(k, bad, &e); !errors.Is(err, store.ErrCorrupt) {
 			t.Errorf("%s: %v, want ErrCorrupt", name, err)
 		}
+	}
+}
+
+// TestDecodePresenceCoreAgrees: the allocation-free decoder reads the same
+// fields as DecodePresenceInto from every presence entry of a block, and
+// refuses damage.
+func TestDecodePresenceCoreAgrees(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.mustBlock(world()...)
+	f.mustBlock(sign(visit("shop", alias(alicePhone), now2-7200, now2-3600), shopKey),
+		sign(&ledger.Visit{Site: "shop", Person: direct(bob), In: now2 - 5000, Out: now2 - 100, Via: strings.Repeat("v", 32), Role: "staff"}, shopKey),
+		sign(move(direct(bob), "st-a", "st-b", now2-90, now2-10), stAKey, stBKey))
+	n := 0
+	for _, tab := range []byte{store.TabPerson, store.TabSiteIdx} {
+		lo, hi := store.TablePrefix(tab)
+		f.db.Scan(lo, hi, func(k, v []byte) bool {
+			n++
+			var full state.Presence
+			var core state.PresenceCore
+			if err := state.DecodePresenceInto(v, &full); err != nil {
+				t.Fatal(err)
+			}
+			if err := state.DecodePresenceCore(v, &core); err != nil {
+				t.Fatal(err)
+			}
+			want := state.PresenceCore{Kind: full.Kind, Site: full.Site, Person: full.Person, In: full.In, Out: full.Out, TxID: full.TxID, Status: full.Status}
+			if core != want {
+				t.Fatalf("core %+v, want %+v", core, want)
+			}
+			for _, bad := range [][]byte{v[:len(v)-1], append(append([]byte(nil), v...), 0)} {
+				if err := state.DecodePresenceCore(bad, &core); !errors.Is(err, store.ErrCorrupt) {
+					t.Fatalf("damaged entry: %v", err)
+				}
+			}
+			return true
+		})
+	}
+	if n != 5 {
+		t.Fatalf("%d entries, want 5 (2 visits twice, 1 move)", n)
 	}
 }
