@@ -35,10 +35,20 @@ serves the HTTP API:
   POST /v1/trace/contacts         {"person","from","to","min_overlap"} (token)
   GET  /v1/cases[?status=]        reported cases              (token)
   GET  /v1/verify                 re-check the whole chain    (token)
+  GET  /v1/persons/{ref}/chain    a person chain with proofs   (token)
+  POST /v1/validate/decisions     longest-chain decisions      (token)
+  POST /v1/validate/close         advance the validation clock (token)
+  GET  /v1/audit                  the audit trail              (auditor)
+  POST /v1/roles                  grant a role to a key        (administrator)
+  /v1/investigate/...             chains, sources, clusters, risk sites, follow-up
+  /v1/privacy/...                 set union/intersection, commitments, exposure check
   PUT  /v1/vault                  sealed identities           (token)
 
-"(token)" endpoints need "Authorization: Bearer <token>"; the CLI derives the
-token from the home's secret. Stop the node with Ctrl-C (SIGINT) or SIGTERM:
+Every call but /v1/health is a signed request by a key the administrator
+registered with a role (see "epiledger role --help" and docs/API.md), or
+carries the operator's bearer token (derived from the home's secret: the
+chain authority). Every read of personal data first commits an audit record
+(Epiledger-Case and Epiledger-Purpose headers). Stop the node with Ctrl-C (SIGINT) or SIGTERM:
 it commits what it admitted, then exits.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
