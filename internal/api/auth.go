@@ -97,6 +97,7 @@ var policies = map[string]policy{
 	"GET /v1/validate/probability":        {},
 	"GET /v1/audit":                       {roles: auditors},
 	"POST /v1/roles":                      {roles: admins},
+	"POST /v1/trace/risk-sites":           {}, // no personal data: made to be published
 	"POST /v1/privacy/universes":          {roles: admins},
 	"POST /v1/privacy/sessions":           {roles: admins},
 	"POST /v1/privacy/commitments/anchor": {roles: admins},
@@ -285,6 +286,22 @@ func (s *Server) auditFirst(r *http.Request, p *Principal, body []byte) (run boo
 	if ref != "" {
 		q.Person = ref
 		q.From, q.To = r.URL.Query().Get("from"), r.URL.Query().Get("to")
+	}
+	if !queryRoutes[r.Pattern] && len(body) > 0 {
+		// Other investigations (chains, sources, follow-up...): take the
+		// person and window for the record; a person that does not
+		// resolve is refused by the handler, so nothing is audited.
+		var lenient struct{ Person, From, To string }
+		if json.Unmarshal(body, &lenient) == nil && lenient.Person != "" {
+			pp, err := s.rb.ResolveAny(lenient.Person)
+			if err != nil {
+				return true, nil
+			}
+			a.Person = pp
+			if w, err := report.ParseWindow(lenient.From, lenient.To, time.Now(), s.n.Home.Config.Trace.Lookback.Duration, s.n.Home.Config.Location()); err == nil {
+				a.From, a.To = w.From.Unix(), w.To.Unix()
+			}
+		}
 	}
 	if queryRoutes[r.Pattern] {
 		w, err := report.ParseWindow(q.From, q.To, time.Now(), s.n.Home.Config.Trace.Lookback.Duration, s.n.Home.Config.Location())

@@ -92,6 +92,8 @@ func TestRoleMatrix(t *testing.T) {
 		{"GET", "/v1/cases", "", []string{"investigator"}, true},
 		{"GET", "/v1/persons/id:P1/chain?from=2020-01-20&to=2020-01-20", "", []string{"investigator"}, true},
 		{"POST", "/v1/validate/decisions", q, []string{"investigator"}, true},
+		{"POST", "/v1/trace/chain", `{"person":"id:P1","depth":2,"from":"2020-01-20","to":"2020-01-20"}`, []string{"investigator"}, true},
+		{"POST", "/v1/trace/risk-sites", `{"from":"2020-01-20","to":"2020-01-21"}`, roles[:5], false},
 	}
 	audited := 0
 	for _, ep := range endpoints {
@@ -140,8 +142,8 @@ func TestRoleMatrix(t *testing.T) {
 			}
 		}
 	}
-	if got != audited || audited != 5 {
-		t.Fatalf("%d audit records for %d audited reads (want 5)", got, audited)
+	if got != audited || audited != 6 {
+		t.Fatalf("%d audit records for %d audited reads (want 6)", got, audited)
 	}
 	// A replayed request is refused.
 	req, _ := http.NewRequest("GET", srv.URL+"/v1/status", nil)
