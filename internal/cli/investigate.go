@@ -40,8 +40,9 @@ func (e *env) investigateCmds() []*cobra.Command {
 	return []*cobra.Command{e.chainCmd(), e.sourcesCmd(), e.clustersCmd(), e.riskSitesCmd(), e.followUpCmd()}
 }
 
-// investigation runs one query in this process (opening the home's store)
-// or through the node at nodeURL, and prints it.
+// investigation runs one query in this process (opening the home's store;
+// reads of personal data are audited first, as trace trajectory's are) or
+// through the node at nodeURL, and prints it.
 func (e *env) investigation(dir, nodeURL string, local func(*investigate.Builder) (any, error),
 	remote func(*client.Client) (any, error), print func(any) error) error {
 	h, err := loadHome(dir)
@@ -52,12 +53,13 @@ func (e *env) investigation(dir, nodeURL string, local func(*investigate.Builder
 	if nodeURL != "" {
 		v, err = remote(e.remote(h, nodeURL))
 	} else {
-		n, err2 := e.openNode(h, nodeOptionsQuery())
+		// The same audited path as trajectory and contacts.
+		rb, closeNode, err2 := e.auditedBuilder(h)
 		if err2 != nil {
 			return err2
 		}
-		defer n.Close()
-		v, err = local(&investigate.Builder{N: n, Now: time.Now})
+		defer closeNode()
+		v, err = local(&investigate.Builder{N: rb.N, Now: rb.Now, Audit: rb.Audit})
 	}
 	if err != nil {
 		return err

@@ -94,4 +94,18 @@ func TestInvestigateScenario(t *testing.T) {
 	if _, errs, code := run(t, "trace", "sources", "--home", dir, "--person", "phone:1"); code != 1 || strings.Contains(errs, "phone:1") {
 		t.Errorf("sources of an unbound alias: %d %s", code, errs)
 	}
+	// Reads of personal data are audited first, and refused without a
+	// case and purpose; risk sites hold none.
+	if _, errs, code := runBare(t, "trace", "chain", "--home", dir, "--person", "id:420100199001010001"); code != 1 || !strings.Contains(errs, "--case") {
+		t.Errorf("chain without a case: %d %s", code, errs)
+	}
+	if out, errs, code := runBare(t, "trace", "risk-sites", "--home", dir, "--from", "2020-01-15", "--to", "2020-01-25"); code != 0 || !strings.Contains(out, "office-1") {
+		t.Errorf("risk sites without a case: %d %s", code, errs)
+	}
+	out = mustRun(t, "audit", "list", "--home", dir)
+	for _, route := range []string{"trace chain", "trace sources", "trace clusters", "trace follow-up"} {
+		if !strings.Contains(out, route) {
+			t.Errorf("audit trail lacks %q:\n%s", route, out)
+		}
+	}
 }

@@ -316,9 +316,23 @@ type Builder struct {
 	N *node.Node
 	// Now is the clock for default windows; nil means time.Now.
 	Now func() time.Time
+	// Audit, if set, is called before every read of personal data (the
+	// zero pseudonym for clusters, which read every case), once the
+	// request has been checked; the read runs only if it returns nil.
+	// The CLI's local path sets it to commit an audit record; the API
+	// audits in its guard instead. Risk sites hold no personal data and
+	// are not audited here.
+	Audit func(route string, person ledger.Pseudonym, w report.Window) error
 }
 
 func (b *Builder) inv() *Investigator { return New(b.N.DB, b.N.Query) }
+
+func (b *Builder) audit(route string, p ledger.Pseudonym, from, to time.Time) error {
+	if b.Audit == nil {
+		return nil
+	}
+	return b.Audit(route, p, report.Window{From: from, To: to})
+}
 
 func (b *Builder) window(from, to string) (report.Window, error) {
 	c := b.N.Home.Config
@@ -437,6 +451,9 @@ func (b *Builder) Chain(r ChainRequest) (*ChainReport, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := b.audit("trace chain", p, w.From, w.To); err != nil {
+		return nil, err
+	}
 	g, err := b.inv().Chain(ChainQuery{Person: p, From: w.From.Unix(), To: w.To.Unix(), Depth: r.Depth, MinOverlap: min,
 		Latent: int64(latent / time.Second), Infectious: int64(infectious / time.Second), AllEdges: r.AllEdges})
 	if err != nil {
@@ -534,6 +551,11 @@ func (b *Builder) Sources(r SourcesRequest) (*SourcesReport, error) {
 		from := onset.AddDate(0, 0, -hi)
 		to := onset.AddDate(0, 0, -lo+1).Add(-time.Second)
 		sq.Cases = append(sq.Cases, SourceCase{Person: p, From: from.Unix(), To: to.Unix()})
+	}
+	for _, c := range sq.Cases {
+		if err := b.audit("trace sources", c.Person, time.Unix(c.From, 0), time.Unix(c.To, 0)); err != nil {
+			return nil, err
+		}
 	}
 	res, err := b.inv().Sources(sq)
 	if err != nil {
@@ -634,6 +656,9 @@ func (b *Builder) Clusters(r ClustersRequest) (*ClustersReport, error) {
 	}
 	min, err := b.minOverlap(r.MinOverlap)
 	if err != nil {
+		return nil, err
+	}
+	if err := b.audit("trace clusters", ledger.Pseudonym{}, w.From, w.To); err != nil {
 		return nil, err
 	}
 	cls, err := b.inv().Clusters(ClusterQuery{From: w.From.Unix(), To: w.To.Unix(), Status: r.Status, Within: int64(within / time.Second),
@@ -759,6 +784,9 @@ func (b *Builder) FollowUp(r FollowUpRequest) (*FollowUpReport, error) {
 	}
 	p, err := b.resolve("person", r.Person)
 	if err != nil {
+		return nil, err
+	}
+	if err := b.audit("trace follow-up", p, w.From, w.To); err != nil {
 		return nil, err
 	}
 	fs, err := b.inv().FollowUp(FollowUpQuery{Person: p, From: w.From.Unix(), To: w.To.Unix(), Days: r.Days, MinOverlap: min})
