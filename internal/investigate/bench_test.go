@@ -16,6 +16,7 @@ import (
 	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/importer"
 	"github.com/epiledger/epiledger/internal/investigate"
+	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/node"
 	"github.com/epiledger/epiledger/internal/record"
 	"github.com/epiledger/epiledger/internal/sim"
@@ -32,6 +33,7 @@ type city struct {
 	truth    *sim.Truth
 	cases    []string
 	from, to int64
+	reported map[ledger.Pseudonym]int64
 }
 
 var (
@@ -95,7 +97,15 @@ func buildCity() (*city, error) {
 			return nil, &importError{res.Rejections[0]}
 		}
 	}
-	c := &city{n: n, iv: investigate.New(n.DB, n.Query), truth: truth, cases: truth.Cases, from: truth.Start.Unix(), to: truth.End.Unix()}
+	c := &city{n: n, iv: investigate.New(n.DB, n.Query), truth: truth, cases: truth.Cases, from: truth.Start.Unix(), to: truth.End.Unix(),
+		reported: map[ledger.Pseudonym]int64{}}
+	cs, err := c.iv.Cases()
+	if err != nil {
+		return nil, err
+	}
+	for p, r := range cs {
+		c.reported[p] = r.Reported
+	}
 	return c, nil
 }
 
@@ -146,17 +156,38 @@ func BenchmarkChainDepth2(b *testing.B) { benchChain(b, 2) }
 func BenchmarkChainDepth3(b *testing.B) { benchChain(b, 3) }
 
 // BenchmarkChainDepth3Infectious5d: depth 3 with a 1-day latent and a
-// 5-day infectious period.
+// 5-day infectious period, over the whole period.
 func BenchmarkChainDepth3Infectious5d(b *testing.B) {
+	benchChainQuery(b, func(c *city, q *investigate.ChainQuery) { q.Latent, q.Infectious = 86400, 5*86400 })
+}
+
+// BenchmarkChainDepth3Before5d: depth 3 over the 5 days before the case
+// was reported (onset - 2 days to report, about), the window a tracer
+// starts from; later meetings run to the end of the period.
+func BenchmarkChainDepth3Before5d(b *testing.B) {
+	benchChainQuery(b, func(c *city, q *investigate.ChainQuery) {
+		q.From = c.reported[q.Person] - 5*86400
+	})
+}
+
+func benchChainQuery(b *testing.B, set func(*city, *investigate.ChainQuery)) {
 	c := benchCity(b)
+	var nodes int
+	lat := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		id := c.cases[i%len(c.cases)]
-		if _, err := c.iv.Chain(investigate.ChainQuery{Person: c.n.Pseud.Person(id), From: c.from, To: c.to, Depth: 3,
-			MinOverlap: -1, Latent: 86400, Infectious: 5 * 86400}); err != nil {
+		q := investigate.ChainQuery{Person: c.n.Pseud.Person(c.cases[i%len(c.cases)]), From: c.from, To: c.to, Depth: 3, MinOverlap: -1}
+		set(c, &q)
+		t0 := time.Now()
+		g, err := c.iv.Chain(q)
+		if err != nil {
 			b.Fatal(err)
 		}
+		lat = append(lat, time.Since(t0))
+		nodes += len(g.Nodes)
 	}
+	b.ReportMetric(float64(nodes)/float64(b.N), "persons/op")
+	b.ReportMetric(p99(lat), "p99-ms")
 }
 
 // BenchmarkClusters: clusters over all cases and the whole period.

@@ -31,8 +31,9 @@ type ChainQuery struct {
 	MinOverlap time.Duration
 	// Latent is how long (seconds) after their exposure a contact starts
 	// to pass the infection on, and Infectious how long they then stay
-	// infectious (0: until To). The case itself is infectious over the
-	// whole window.
+	// infectious (0: until To). A person's window is anchored at their
+	// earliest exposure (see Chain). The case itself is infectious over
+	// the whole window.
 	Latent, Infectious int64
 	// AllEdges keeps every meeting through which one person of the chain
 	// can have exposed another. By default a chain keeps, for each
@@ -140,16 +141,12 @@ func (c *chainRun) window(p ledger.Pseudonym, x int64) (lo, hi int64) {
 	return lo, hi
 }
 
-// dominates reports whether label a makes b useless: reached in no more
-// meetings, and every chain continuing from b has a counterpart from a
-// that is no later. That holds when a and b have the same exposure, or a
-// is earlier and every window from a on runs to To (exposures only grow
-// along a chain, so windows then only start earlier).
+// dominates reports whether label a makes b useless: reached as early
+// and in no more meetings. A person's window is anchored at their
+// exposure within the layers a label allows, so a later label of the
+// same or a deeper layer adds nothing.
 func (c *chainRun) dominates(a, b label) bool {
-	if a.h > b.h || a.x > b.x {
-		return false
-	}
-	return a.x == b.x || c.cq.Infectious == 0 || a.x+c.cq.Latent+c.cq.Infectious >= c.cq.To
+	return a.h <= b.h && a.x <= b.x
 }
 
 // add inserts a label for p unless one it has dominates it, dropping the
@@ -172,17 +169,25 @@ func (c *chainRun) add(p ledger.Pseudonym, l label) bool {
 }
 
 // Chain traces the chains of transmission from a case up to cq.Depth
-// layers, time-respecting: a person reached at exposure x passes it on
-// only in meetings during their infectious window (from x + Latent, for
-// Infectious seconds or until To); the case over all of [From, To]. A
-// meeting counts if the part of it inside the window is still a contact
-// (any overlap on transport and for encounters, MinOverlap elsewhere),
-// and exposes the other person at the start of that part.
+// layers, time-respecting. Layer by layer (k = 1..Depth), every person
+// reached within k-1 layers passes the infection on in the meetings of
+// their infectious window, anchored at their earliest exposure within
+// k-1 layers: from that exposure + Latent, for Infectious seconds or
+// until To; the case over all of [From, To]. A meeting counts if its
+// part inside the window is still a contact (any overlap on transport
+// and for encounters, MinOverlap elsewhere), and exposes the other person
+// at the start of that part. A person's layer is the first k that
+// reaches them; their exposure the earliest within Depth layers. (This
+// is the hop-bounded earliest-arrival of temporal networks; with no
+// infectious limit it equals the earliest exposure over all chains of at
+// most Depth meetings.)
 //
-// It works layer by layer: the records of the persons reached in the
-// last layer are read once each; their visits, clipped to their windows,
-// are grouped by site, and each site's index is read once per layer over
-// the merged ranges the visits need (sites in parallel).
+// It works layer by layer: the records of the persons whose exposure
+// improved in the last layer are read once each; their visits, clipped
+// to their windows, are grouped by site, and each site's index is read
+// once per layer over the merged ranges the visits need (sites in
+// parallel). A presence whose person already has an exposure no later
+// than its start is skipped without looking at the visits.
 func (iv *Investigator) Chain(cq ChainQuery) (*Graph, error) {
 	if cq.Depth < 1 || cq.Depth > MaxDepth {
 		return nil, ErrDepth
@@ -373,8 +378,18 @@ func (c *chainRun) meet(bySite map[uint32][]probe, k int) ([]cand, error) {
 			if derr = state.DecodePresenceCore(v, &o); derr != nil {
 				return false
 			}
-			if o.Status != state.StatusRecorded {
+			if o.Status != state.StatusRecorded || o.Person == c.cq.Person {
 				return true
+			}
+			// Every meeting of this presence exposes its person at
+			// o.In or later: when that cannot matter, skip the probes.
+			if !c.cq.AllEdges {
+				if b, ok := best[o.Person]; ok && o.In > b && c.dominates(label{x: b, h: k}, label{x: o.In, h: k}) {
+					return true
+				}
+				if !c.useful(o.Person, o.In, k) {
+					return true
+				}
 			}
 			// Probes that start after o.In - span and before o.Out.
 			j := sort.Search(len(ps), func(j int) bool { return ps[j].a > o.In-span })
