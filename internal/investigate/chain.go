@@ -96,8 +96,8 @@ type personRecs struct {
 // infectious windows.
 type probe struct {
 	a, b int64
-	u    ledger.Pseudonym
-	txid ledger.Hash
+	who  int32 // index of the person in the layer's frontier
+	vi   int32 // index of the visit in their records
 }
 
 // cand is a meeting that exposes v: from u at site (a device when enc),
@@ -203,16 +203,16 @@ func (iv *Investigator) Chain(cq ChainQuery) (*Graph, error) {
 		}
 		bySite := map[uint32][]probe{}
 		var cands []cand
-		for _, u := range frontier {
+		for who, u := range frontier {
 			r := c.recs[u]
 			for _, l := range c.labels[u] {
 				if l.h != k-1 {
 					continue
 				}
 				lo, hi := c.window(u, l.x)
-				for _, v := range r.visits {
+				for vi, v := range r.visits {
 					if a, b := max(v.in, lo), min2(v.out, hi); b > a {
-						bySite[v.site] = append(bySite[v.site], probe{a: a, b: b, u: u, txid: v.txid})
+						bySite[v.site] = append(bySite[v.site], probe{a: a, b: b, who: int32(who), vi: int32(vi)})
 					}
 				}
 				for i := range r.encs {
@@ -223,7 +223,7 @@ func (iv *Investigator) Chain(cq ChainQuery) (*Graph, error) {
 				}
 			}
 		}
-		met, err := c.meet(bySite, k)
+		met, err := c.meet(bySite, frontier, k)
 		if err != nil {
 			return nil, err
 		}
@@ -314,13 +314,24 @@ func (c *chainRun) load(ps []ledger.Pseudonym) error {
 	out := make([]*personRecs, len(todo))
 	err := parallel(len(todo), func(i int) error {
 		r := &personRecs{}
-		vs, err := c.iv.visits(todo[i], c.cq.From, c.cq.To)
+		from, to := c.cq.From, c.cq.To
+		lo, hi := store.PersonRange(todo[i], from-int64(c.iv.q.Rules().MaxPresence/time.Second), to)
+		var o state.PresenceCore
+		var derr error
+		err := c.iv.r.Scan(lo, hi, func(_, v []byte) bool {
+			if derr = state.DecodePresenceCore(v, &o); derr != nil {
+				return false
+			}
+			if o.Kind == state.PresenceVisit && o.Status == state.StatusRecorded && o.Out > from && o.In < to {
+				r.visits = append(r.visits, visitRec{site: o.Site, in: max(o.In, from), out: min2(o.Out, to), txid: o.TxID})
+			}
+			return true
+		})
+		if err == nil {
+			err = derr
+		}
 		if err != nil {
 			return err
-		}
-		r.visits = make([]visitRec, len(vs))
-		for j, v := range vs {
-			r.visits[j] = visitRec{site: v.Site, in: v.In, out: v.Out, txid: v.TxID}
 		}
 		if r.encs, err = c.iv.q.Encounters(todo[i], c.cq.From, c.cq.To); err != nil {
 			return err
@@ -340,7 +351,7 @@ func (c *chainRun) load(ps []ledger.Pseudonym) error {
 // meet finds, site by site, every presence that meets a probe by the
 // contact rules, reading each site's index once over the merged ranges
 // the probes need. Results come in site order.
-func (c *chainRun) meet(bySite map[uint32][]probe, k int) ([]cand, error) {
+func (c *chainRun) meet(bySite map[uint32][]probe, frontier []ledger.Pseudonym, k int) ([]cand, error) {
 	nums := make([]uint32, 0, len(bySite))
 	for n := range bySite {
 		nums = append(nums, n)
@@ -395,7 +406,11 @@ func (c *chainRun) meet(bySite map[uint32][]probe, k int) ([]cand, error) {
 			j := sort.Search(len(ps), func(j int) bool { return ps[j].a > o.In-span })
 			for ; j < len(ps) && ps[j].a < o.Out; j++ {
 				p := &ps[j]
-				if p.u == o.Person || p.b <= o.In {
+				if p.b <= o.In {
+					continue
+				}
+				u := frontier[p.who]
+				if u == o.Person {
 					continue
 				}
 				f, t := max(p.a, o.In), min2(p.b, o.Out)
@@ -413,7 +428,7 @@ func (c *chainRun) meet(bySite map[uint32][]probe, k int) ([]cand, error) {
 				if b, ok := best[o.Person]; !ok || f < b {
 					best[o.Person] = f
 				}
-				out = append(out, cand{v: o.Person, u: p.u, site: num, f: f, t: t, txid: o.TxID, fromTx: p.txid})
+				out = append(out, cand{v: o.Person, u: u, site: num, f: f, t: t, txid: o.TxID, fromTx: c.recs[u].visits[p.vi].txid})
 			}
 			return true
 		}
