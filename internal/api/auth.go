@@ -269,6 +269,7 @@ func (s *Server) auditFirst(r *http.Request, p *Principal, body []byte) (run boo
 	// window, unknown person) is refused before anything is written: bad
 	// input changes nothing.
 	var q report.Query
+	var others []ledger.Pseudonym // further persons a request reads (a source search over several cases)
 	ref := r.PathValue("ref")
 	if queryRoutes[r.Pattern] && ref == "" {
 		// The handler decodes the same way and refuses what fails here,
@@ -291,13 +292,27 @@ func (s *Server) auditFirst(r *http.Request, p *Principal, body []byte) (run boo
 		// Other investigations (chains, sources, follow-up...): take the
 		// person and window for the record; a person that does not
 		// resolve is refused by the handler, so nothing is audited.
-		var lenient struct{ Person, From, To string }
-		if json.Unmarshal(body, &lenient) == nil && lenient.Person != "" {
-			pp, err := s.rb.ResolveAny(lenient.Person)
-			if err != nil {
-				return true, nil
+		var lenient struct {
+			Person, From, To string
+			Persons          []string
+		}
+		if json.Unmarshal(body, &lenient) == nil && (lenient.Person != "" || len(lenient.Persons) > 0) {
+			for _, ref := range append([]string{lenient.Person}, lenient.Persons...) {
+				if ref == "" {
+					continue
+				}
+				pp, err := s.rb.ResolveAny(ref)
+				if err != nil {
+					return true, nil
+				}
+				for _, o := range others {
+					if o == pp {
+						return true, nil // a person twice: the handler refuses it
+					}
+				}
+				others = append(others, pp)
 			}
-			a.Person = pp
+			a.Person, others = others[0], others[1:]
 			if w, err := report.ParseWindow(lenient.From, lenient.To, time.Now(), s.n.Home.Config.Trace.Lookback.Duration, s.n.Home.Config.Location()); err == nil {
 				a.From, a.To = w.From.Unix(), w.To.Unix()
 			}
@@ -329,12 +344,16 @@ func (s *Server) auditFirst(r *http.Request, p *Principal, body []byte) (run boo
 	if len(p.Case) > 128 || len(p.Purpose) > 128 {
 		return false, errf(http.StatusBadRequest, "invalid", HeaderCase, "case and purpose are at most 128 bytes each")
 	}
-	tx := ledger.NewTx(a)
-	tx.Sign(s.n.Home.Genesis.ChainID, s.n.Home.Authority())
-	rc := s.n.Engine.Submit(r.Context(), tx.Bytes())
-	if rc.Err != nil {
-		s.log.Error("audit record not written; read refused", "err", rc.Err)
-		return false, errf(http.StatusServiceUnavailable, "audit_failed", "", "the audit record could not be written, so the read does not run")
+	// One record per person read.
+	for _, person := range append([]ledger.Pseudonym{a.Person}, others...) {
+		rec := *a
+		rec.Person = person
+		tx := ledger.NewTx(&rec)
+		tx.Sign(s.n.Home.Genesis.ChainID, s.n.Home.Authority())
+		if rc := s.n.Engine.Submit(r.Context(), tx.Bytes()); rc.Err != nil {
+			s.log.Error("audit record not written; read refused", "err", rc.Err)
+			return false, errf(http.StatusServiceUnavailable, "audit_failed", "", "the audit record could not be written, so the read does not run")
+		}
 	}
 	return true, nil
 }
