@@ -80,5 +80,68 @@ bytes on disk per record         %.0f (%.0f in tables, the rest write-ahead log)
 	c.Flags().IntVar(&cfg.ClosePersons, "close-persons", 100000, "people whose validation windows one block closes, timed (0: skip)")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	c.AddCommand(e.benchPrivacyCmd())
+	c.AddCommand(e.benchInvestigateCmd())
+	return c
+}
+
+func (e *env) benchInvestigateCmd() *cobra.Command {
+	var cfg bench.InvestigateConfig
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "investigate [--people N] [--days D] [--queries Q] [--json]",
+		Short: "Measure contacts, depth-3 chains and clusters on a simulated city, against PostgreSQL",
+		Long: `bench investigate simulates a city (--people, --days), signs and ingests it
+through the engine on a scratch home (trajectory validation on), then times:
+  - contact queries over the whole period: every confirmed case, then
+    random persons, --queries in all;
+  - a depth-3 time-respecting chain of transmission from every case, over
+    its infectious period (two days before onset to its first report;
+    --chain-period: the whole period);
+  - the clusters of all cases over the whole period (slowest of three).
+The same contact and chain queries run in the same run against PostgreSQL
+(the server binaries of the Debian package, found on PATH or in
+/usr/lib/postgresql/N/bin): the benchmark starts its own server on a Unix
+socket and copies the same visits in. Two variants of the SQL are timed:
+one through a GiST index on (site, time range), one through a btree on
+(site, start) bounded by the site's longest presence. Each query is timed
+as a client sees it, interleaved with ours, and every answer is compared
+with ours. It prints the ratios; without PostgreSQL it says so and times
+only ours. Progress goes to stderr.
+
+With --dir the home and PostgreSQL's data stay in DIR, and a later run with
+the same city reuses them (no new ingest or load); run as root, DIR must be
+reachable by the postgres user.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if cfg.Dir == "" {
+				dir, err := os.MkdirTemp("", "epiledger-bench-")
+				if err != nil {
+					return err
+				}
+				defer os.RemoveAll(dir)
+				cfg.Dir = dir
+			} else if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+				return err
+			}
+			cfg.Log = e.stderr
+			res, err := bench.Investigate(e.ctx, cfg)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return e.printJSON(res)
+			}
+			return bench.WriteInvestigate(e.stdout, res)
+		},
+	}
+	c.Flags().IntVar(&cfg.People, "people", 100000, "people in the simulated city")
+	c.Flags().IntVar(&cfg.Days, "days", 30, "days simulated")
+	c.Flags().Uint64Var(&cfg.Seed, "seed", 1, "random seed")
+	c.Flags().IntVar(&cfg.Queries, "queries", 500, "contact queries to time (every case, then random persons)")
+	c.Flags().StringVar(&cfg.Dir, "dir", "", "keep the home and PostgreSQL's data here and reuse them (default: a scratch directory, removed)")
+	c.Flags().IntVar(&cfg.Chains, "chains", 0, "chains to time (the first cases; 0: every case)")
+	c.Flags().BoolVar(&cfg.ChainPeriod, "chain-period", false, "chains over the whole period, not each case's infectious period (slow: three layers reach most of the city)")
+	c.Flags().BoolVar(&cfg.NoPostgres, "no-postgres", false, "time only epiledger")
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return c
 }
