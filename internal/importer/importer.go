@@ -111,33 +111,8 @@ func (im *Importer) Import(r io.Reader) (*Result, error) {
 	line := 0
 	var chunk []*job
 	submit := func() error {
-		im.sign(chunk)
-		var ves []node.VaultEntry
-		for _, j := range chunk {
-			if j.err == nil && j.vault != nil {
-				ves = append(ves, *j.vault)
-			}
-		}
-		if len(ves) > 0 {
-			if err := im.sink.PutVault(ves); err != nil {
-				return fmt.Errorf("import: vault: %w", err)
-			}
-		}
-		for _, j := range chunk {
-			if j.err != nil {
-				record(j.line, j.err)
-				continue
-			}
-			raw := j.raw
-			if raw == nil {
-				raw = j.tx.Bytes()
-			}
-			wg.Add(1)
-			ln := j.line
-			if err := im.sink.SubmitAsync(raw, func(rc engine.Receipt) { record(ln, rc.Err); wg.Done() }); err != nil {
-				wg.Done()
-				return fmt.Errorf("import: line %d: %w", ln, err)
-			}
+		if err := im.submitChunk(chunk, record, &wg); err != nil {
+			return err
 		}
 		if im.Progress != nil {
 			im.Progress(cr.n, line)
@@ -381,6 +356,41 @@ func (im *Importer) sign(chunk []*job) {
 		}(chunk[lo:hi])
 	}
 	wg.Wait()
+}
+
+// submitChunk signs a chunk's transactions, stores its vault entries and
+// submits the transactions in order; record receives each line's outcome
+// (at once for lines already refused, else with its receipt).
+func (im *Importer) submitChunk(chunk []*job, record func(line int, err error), wg *sync.WaitGroup) error {
+	im.sign(chunk)
+	var ves []node.VaultEntry
+	for _, j := range chunk {
+		if j.err == nil && j.vault != nil {
+			ves = append(ves, *j.vault)
+		}
+	}
+	if len(ves) > 0 {
+		if err := im.sink.PutVault(ves); err != nil {
+			return fmt.Errorf("import: vault: %w", err)
+		}
+	}
+	for _, j := range chunk {
+		if j.err != nil {
+			record(j.line, j.err)
+			continue
+		}
+		raw := j.raw
+		if raw == nil {
+			raw = j.tx.Bytes()
+		}
+		wg.Add(1)
+		ln := j.line
+		if err := im.sink.SubmitAsync(raw, func(rc engine.Receipt) { record(ln, rc.Err); wg.Done() }); err != nil {
+			wg.Done()
+			return fmt.Errorf("import: line %d: %w", ln, err)
+		}
+	}
+	return nil
 }
 
 type countingReader struct {

@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/epiledger/epiledger/internal/engine"
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/node"
 	"github.com/epiledger/epiledger/internal/record"
@@ -237,29 +236,8 @@ func (im *Importer) submitJobs(jobs []*job, res *Result, read int64) error {
 	}
 	for lo := 0; lo < len(jobs); lo += chunkLines {
 		chunk := jobs[lo:min(lo+chunkLines, len(jobs))]
-		im.sign(chunk)
-		var ves []node.VaultEntry
-		for _, j := range chunk {
-			if j.err == nil && j.vault != nil {
-				ves = append(ves, *j.vault)
-			}
-		}
-		if len(ves) > 0 {
-			if err := im.sink.PutVault(ves); err != nil {
-				return fmt.Errorf("import: vault: %w", err)
-			}
-		}
-		for _, j := range chunk {
-			if j.err != nil {
-				count(j.line, j.err)
-				continue
-			}
-			wg.Add(1)
-			ln := j.line
-			if err := im.sink.SubmitAsync(j.tx.Bytes(), func(rc engine.Receipt) { count(ln, rc.Err); wg.Done() }); err != nil {
-				wg.Done()
-				return fmt.Errorf("import: line %d: %w", ln, err)
-			}
+		if err := im.submitChunk(chunk, count, &wg); err != nil {
+			return err
 		}
 		if im.Progress != nil {
 			im.Progress(read, chunk[len(chunk)-1].line)
