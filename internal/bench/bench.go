@@ -7,6 +7,7 @@ package bench
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync"
@@ -100,7 +102,10 @@ func Run(cfg Config) (*Result, error) {
 	ids := identities(city)
 
 	// The same city without validation first, on its own home.
-	plain, err := ingestOnly(filepath.Join(cfg.Dir, "plain"), city, false)
+	var plain float64
+	pprof.Do(context.Background(), pprof.Labels("phase", "ingest-plain"), func(context.Context) {
+		plain, err = ingestOnly(filepath.Join(cfg.Dir, "plain"), city, false)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +119,12 @@ func Run(cfg Config) (*Result, error) {
 	res.Records = len(cap.Txs)
 	cfg.logf("city: %d people, %d days, %d signed records", cfg.People, cfg.Days, res.Records)
 
-	n, err := node.Open(h, slog.New(slog.NewTextHandler(io.Discard, nil)), node.Options{})
+	// Goroutines inherit profiler labels: the node's engine and store
+	// goroutines, started here, are counted under "ingest" in a CPU profile.
+	var n *node.Node
+	pprof.Do(context.Background(), pprof.Labels("phase", "ingest"), func(context.Context) {
+		n, err = node.Open(h, slog.New(slog.NewTextHandler(io.Discard, nil)), node.Options{})
+	})
 	if err != nil {
 		return nil, err
 	}

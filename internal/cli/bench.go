@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"os"
+	"runtime/pprof"
 
 	"github.com/spf13/cobra"
 
@@ -12,6 +13,7 @@ import (
 func (e *env) benchCmd() *cobra.Command {
 	var cfg bench.Config
 	var asJSON bool
+	var cpuProfile string
 	c := &cobra.Command{
 		Use:   "bench [--people N] [--days D]",
 		Short: "Measure ingest, commit latency, contact queries and storage on this machine",
@@ -41,6 +43,13 @@ Quote medians and ratios from one run: the machine is shared and noisy.`,
 			defer os.RemoveAll(dir)
 			cfg.Dir = dir
 			cfg.Log = e.stderr
+			if cpuProfile != "" {
+				stop, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			res, err := bench.Run(cfg)
 			if err != nil {
 				return err
@@ -79,6 +88,7 @@ bytes on disk per record         %.0f (%.0f in tables, the rest write-ahead log)
 	c.Flags().IntVar(&cfg.Queries, "queries", 200, "contact queries to time")
 	c.Flags().IntVar(&cfg.ClosePersons, "close-persons", 100000, "people whose validation windows one block closes, timed (0: skip)")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	c.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (read it with go tool pprof)")
 	c.AddCommand(e.benchPrivacyCmd())
 	c.AddCommand(e.benchInvestigateCmd())
 	return c
@@ -144,4 +154,21 @@ reachable by the postgres user.`,
 	c.Flags().BoolVar(&cfg.NoPostgres, "no-postgres", false, "time only epiledger")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return c
+}
+
+// startCPUProfile writes a CPU profile to path until the returned stop is
+// called: where the time of a bench run goes, for `go tool pprof`.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }

@@ -2,6 +2,7 @@ package state
 
 import (
 	"encoding/binary"
+	"fmt"
 	"sync"
 
 	"github.com/epiledger/epiledger/internal/ledger"
@@ -69,7 +70,15 @@ type caches struct {
 	// (loaded from it, then kept by merge), so that a marker is written
 	// once per person and window, whichever blocks the records come in:
 	// the decision depends on state only, as the state hash requires.
-	markers map[string]bool
+	markers map[winKey]bool
+	// windows holds the records of open windows whose marker this process
+	// wrote, so that closing a window need not read them back from the
+	// person index (see windowRecords). A window without an entry (written
+	// before a restart, or past the bound) is read from the store.
+	windows map[winKey][]Presence
+	// noWin are the persons a correction touched: a correction rewrites
+	// records in place, so their windows are always read from the store.
+	noWin   map[ledger.Pseudonym]bool
 	aliases map[ledger.Pseudonym]ledger.Pseudonym
 	dur     map[uint32]int64
 }
@@ -121,8 +130,22 @@ func (m *Machine) merge(blk *Block) {
 	for k := range blk.pending {
 		c.markers[k] = true
 	}
+	for k, w := range blk.win {
+		c.windows[k] = w
+	}
 	for _, k := range blk.closed {
 		delete(c.markers, k)
+		delete(c.windows, k)
+	}
+	if len(blk.noWin) > 0 {
+		for p := range blk.noWin {
+			c.noWin[p] = true
+		}
+		for k := range c.windows {
+			if blk.noWin[k.person] {
+				delete(c.windows, k)
+			}
+		}
 	}
 }
 
@@ -136,21 +159,88 @@ func (m *Machine) loadMarkers(r store.Reader, lo int64) error {
 		from = store.PendingKey(lo, ledger.Pseudonym{})
 	}
 	_, to := store.TablePrefix(store.TabPending)
-	mk := map[string]bool{}
+	mk := map[winKey]bool{}
+	var bad bool
 	if err := r.Scan(from, to, func(k, _ []byte) bool {
-		mk[string(k)] = true
+		wk, ok := parseWinKey(k)
+		if !ok {
+			bad = true
+			return false
+		}
+		mk[wk] = true
 		return true
 	}); err != nil {
 		return err
 	}
+	if bad {
+		return fmt.Errorf("%w: pending marker", store.ErrCorrupt)
+	}
 	m.c.markers = mk
+	m.c.windows = map[winKey][]Presence{}
+	m.c.noWin = map[ledger.Pseudonym]bool{}
 	return nil
 }
 
-func (m *Machine) hasMarker(k string) bool {
+// winKey names a person's validation window by its end: the in-memory
+// form of a pending marker's key.
+type winKey struct {
+	end    int64
+	person ledger.Pseudonym
+}
+
+func (k winKey) storeKey() []byte { return store.PendingKey(k.end, k.person) }
+
+func parseWinKey(k []byte) (winKey, bool) {
+	if len(k) != 1+8+32 || k[0] != store.TabPending {
+		return winKey{}, false
+	}
+	wk := winKey{end: store.TimeFromKey(binary.BigEndian.Uint64(k[1:9]))}
+	copy(wk.person[:], k[9:])
+	return wk, true
+}
+
+// maxCachedWindows bounds the window cache; past it new windows are read
+// back from the store when they close.
+const maxCachedWindows = 1 << 20
+
+func (m *Machine) hasMarker(k winKey) bool {
 	m.c.mu.Lock()
 	defer m.c.mu.Unlock()
 	return m.c.markers[k]
+}
+
+// cachedWindow returns the committed cache entry of window k.
+func (m *Machine) cachedWindow(k winKey) ([]Presence, bool) {
+	m.c.mu.Lock()
+	defer m.c.mu.Unlock()
+	if m.c.noWin[k.person] {
+		return nil, false
+	}
+	w, ok := m.c.windows[k]
+	return w, ok
+}
+
+// mayCacheWindow reports whether a new window of p may get a cache entry
+// when the block already holds n.
+func (m *Machine) mayCacheWindow(p ledger.Pseudonym, n int) bool {
+	m.c.mu.Lock()
+	defer m.c.mu.Unlock()
+	return !m.c.noWin[p] && len(m.c.windows)+n < maxCachedWindows
+}
+
+// windowRecords returns the records of window k as the block sees them,
+// when the cache holds them: a marker written in this process starts an
+// entry with the window's first record, and every later record of the
+// window is appended (see pendingWindow). Corrections drop a person's
+// entries. ok is false when the store must be read instead.
+func (blk *Block) windowRecords(k winKey) ([]Presence, bool) {
+	if blk.noWin[k.person] {
+		return nil, false
+	}
+	if w, ok := blk.win[k]; ok {
+		return w, true
+	}
+	return blk.m.cachedWindow(k)
 }
 
 func (m *Machine) cachedAlias(a ledger.Pseudonym) (ledger.Pseudonym, bool) {

@@ -276,10 +276,14 @@ func (blk *Block) settle(c *Correction, pr *Presence) error {
 		if err := blk.setStatus(pr, st); err != nil {
 			return err
 		}
+		// Records changed in place: the person's windows are read from
+		// the store from now on, never from the window cache.
+		blk.noWin[pr.Person] = true
 		// The settled chain changed under the person's cached tail.
+		var val personVal
 		if blk.m.params.Validation.Enabled {
-			val, err := blk.personVal(pr.Person)
-			if err != nil {
+			var err error
+			if val, err = blk.personVal(pr.Person); err != nil {
 				return err
 			}
 			val.Stale = true
@@ -307,6 +311,15 @@ func (blk *Block) settle(c *Correction, pr *Presence) error {
 				}
 				if err := blk.growSiteDur(nw.Site, nw.Out-nw.In); err != nil {
 					return err
+				}
+			}
+			// An amended record in a window still open is decided with
+			// it when it closes, like any record of the window.
+			if v := &blk.m.params.Validation; v.Enabled {
+				if _, end := v.WindowOf(nw.In); end > val.ClosedEnd {
+					if err := blk.pendingWindow(&nw, end); err != nil {
+						return err
+					}
 				}
 			}
 		}

@@ -152,9 +152,11 @@ type Block struct {
 	byNum  map[uint32]*Site
 	nsites uint32
 
-	pending    map[string]bool // pending-window markers written in this block
+	pending    map[winKey]bool           // pending-window markers written in this block
+	win        map[winKey][]Presence     // open windows' records, this block's view (see windowRecords)
+	noWin      map[ledger.Pseudonym]bool // persons whose windows a correction touched in this block
 	vals       map[ledger.Pseudonym]personVal
-	closed     []string                      // pending markers closed (deleted) in this block
+	closed     []winKey                      // pending markers closed (deleted) in this block
 	txids      []ledger.Hash                 // accepted in this block
 	seen       map[ledger.Hash]bool          // the same, for replays within the block
 	boundHere  map[ledger.Pseudonym]struct{} // aliases bound in this block (not cached until committed)
@@ -175,7 +177,7 @@ type Block struct {
 // nanoseconds) into batch b.
 func (m *Machine) Begin(b *store.Batch, height uint64, timeNanos int64) (*Block, error) {
 	blk := &Block{m: m, b: b, height: height, now: timeNanos / 1e9, h: sha256.New(), added: map[string]*Site{}, byNum: map[uint32]*Site{},
-		pending: map[string]bool{}, siteHeads: map[uint32]*siteHead{}, clock: minTime, vals: map[ledger.Pseudonym]personVal{},
+		pending: map[winKey]bool{}, win: map[winKey][]Presence{}, noWin: map[ledger.Pseudonym]bool{}, siteHeads: map[uint32]*siteHead{}, clock: minTime, vals: map[ledger.Pseudonym]personVal{},
 		seen: map[ledger.Hash]bool{}, dur: map[uint32]int64{}, boundHere: map[ledger.Pseudonym]struct{}{}}
 	if err := m.loadFilter(b); err != nil {
 		return nil, err

@@ -129,17 +129,31 @@ func (blk *Block) recorded(pr *Presence, sites ...uint32) error {
 		_, _, err := blk.seal(pr.Person, val, end-int64(v.Window/time.Second), end, []ledger.Hash{pr.TxID})
 		return err
 	}
-	pk := string(store.PendingKey(end, pr.Person))
-	if blk.pending[pk] || blk.m.hasMarker(pk) {
+	return blk.pendingWindow(pr, end)
+}
+
+// pendingWindow notes a record of a person's open window ending at end:
+// the window's first record writes its pending marker (so that the window
+// is decided when it closes) and starts its cache entry; later ones join
+// the entry.
+func (blk *Block) pendingWindow(pr *Presence, end int64) error {
+	k := winKey{end: end, person: pr.Person}
+	if blk.pending[k] || blk.m.hasMarker(k) {
+		if w, ok := blk.windowRecords(k); ok {
+			blk.win[k] = append(w, *pr)
+		}
 		return nil
 	}
-	blk.pending[pk] = true
+	blk.pending[k] = true
+	if !blk.noWin[pr.Person] && blk.m.mayCacheWindow(pr.Person, len(blk.win)) {
+		blk.win[k] = []Presence{*pr}
+	}
 	if end < blk.pendingLo {
 		// A first record of a person in a window older than the mark:
 		// lower it, so the next close finds the marker.
 		blk.pendingLo, blk.pendingLoDirty = end, true
 	}
-	return blk.set([]byte(pk), nil)
+	return blk.set(k.storeKey(), nil)
 }
 
 // siteHead is the tip of a site chain.

@@ -271,23 +271,70 @@ func (blk *Block) closeWindows() error {
 	}
 	defer cur.Close()
 	for _, k := range keys {
-		if len(k) != 1+8+32 {
+		wk, ok := parseWinKey(k)
+		if !ok {
 			return fmt.Errorf("%w: pending marker", store.ErrCorrupt)
 		}
-		end := store.TimeFromKey(binary.BigEndian.Uint64(k[1:9]))
-		var p ledger.Pseudonym
-		copy(p[:], k[9:])
-		if err := blk.closeWindow(cur, p, end); err != nil {
+		if err := blk.closeWindow(cur, wk); err != nil {
 			return err
 		}
 		if err := blk.del(k); err != nil {
 			return err
 		}
-		blk.closed = append(blk.closed, string(k))
-		delete(blk.pending, string(k))
+		blk.closed = append(blk.closed, wk)
+		delete(blk.pending, wk)
 	}
 	blk.Closed += len(keys)
 	blk.setPendingLo(until + 1)
+	return nil
+}
+
+// readWindow reads the visible records of a person's window [start, end)
+// from the person index.
+func readWindow(cur *store.Cursor, p ledger.Pseudonym, start, end int64) ([]Presence, error) {
+	var ps []Presence
+	var derr error
+	lo, hi := store.PersonRange(p, start, end-1)
+	if err := cur.Range(lo, hi, func(k, val []byte) bool {
+		var o Presence
+		if derr = DecodePresenceInto(val, &o); derr != nil {
+			return false
+		}
+		if o.Visible() {
+			ps = append(ps, o)
+		}
+		return true
+	}); err != nil {
+		return nil, err
+	}
+	return ps, derr
+}
+
+// checkWindowCache makes every close with a cached window also read the
+// window from the store and compare (tests set it: the cache must change
+// speed, never results).
+var checkWindowCache bool
+
+// sameRecords compares a cached window with the stored one, as sets of
+// encoded records.
+func sameRecords(cached, stored []Presence) error {
+	enc := func(ps []Presence) []string {
+		out := make([]string, len(ps))
+		for i := range ps {
+			out[i] = string(encodePresence(&ps[i]))
+		}
+		sort.Strings(out)
+		return out
+	}
+	a, b := enc(cached), enc(stored)
+	if len(a) != len(b) {
+		return fmt.Errorf("%d records cached, %d stored", len(a), len(b))
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return fmt.Errorf("record %d differs from the store", i)
+		}
+	}
 	return nil
 }
 
@@ -368,30 +415,26 @@ func DecodeDecision(b []byte) (*Decision, error) {
 // before it, are reduced to the heaviest feasible chain; the rest are
 // rejected (they stay on the ledger, marked, with the decision as the
 // reason); the winners are sealed into a person block.
-func (blk *Block) closeWindow(cur *store.Cursor, p ledger.Pseudonym, end int64) error {
+func (blk *Block) closeWindow(cur *store.Cursor, wk winKey) error {
 	v := &blk.m.params.Validation
+	p, end := wk.person, wk.end
 	start := end - int64(v.Window/time.Second)
 	val, err := blk.personVal(p)
 	if err != nil {
 		return err
 	}
-	var ps []Presence
-	var derr error
-	lo, hi := store.PersonRange(p, start, end-1)
-	if err := cur.Range(lo, hi, func(k, val []byte) bool {
-		var o Presence
-		if derr = DecodePresenceInto(val, &o); derr != nil {
-			return false
+	ps, cached := blk.windowRecords(wk)
+	if !cached || checkWindowCache {
+		stored, err := readWindow(cur, p, start, end)
+		if err != nil {
+			return err
 		}
-		if o.Visible() {
-			ps = append(ps, o)
+		if cached {
+			if err := sameRecords(ps, stored); err != nil {
+				return fmt.Errorf("state: window cache of %s ending %d: %w", p.String()[:16], end, err)
+			}
 		}
-		return true
-	}); err != nil {
-		return err
-	}
-	if derr != nil {
-		return derr
+		ps = stored
 	}
 	// The settled chain's tail, or (after a late record changed the
 	// settled chain) its last accepted record read back as a forced anchor.
