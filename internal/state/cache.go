@@ -7,6 +7,7 @@ import (
 
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/store"
+	"github.com/epiledger/epiledger/internal/validate"
 )
 
 // The machine keeps in memory what the write path reads for nearly every
@@ -66,21 +67,22 @@ type caches struct {
 	mu     sync.Mutex
 	filter *txFilter
 	vals   map[ledger.Pseudonym]personVal
-	// markers mirrors the pending-window markers in the store exactly
+	// open mirrors the pending-window markers in the store exactly
 	// (loaded from it, then kept by merge), so that a marker is written
 	// once per person and window, whichever blocks the records come in:
 	// the decision depends on state only, as the state hash requires.
-	markers map[winKey]bool
-	// windows holds the records of open windows whose marker this process
-	// wrote, so that closing a window need not read them back from the
-	// person index (see windowRecords). A window without an entry (written
-	// before a restart, or past the bound) is read from the store.
-	windows map[winKey][]Presence
+	// Windows whose marker this process wrote also hold their records,
+	// so that closing them need not read the records back (see
+	// windowRecords).
+	open map[winKey]openWindow
 	// noWin are the persons a correction touched: a correction rewrites
 	// records in place, so their windows are always read from the store.
-	noWin   map[ledger.Pseudonym]bool
-	aliases map[ledger.Pseudonym]ledger.Pseudonym
-	dur     map[uint32]int64
+	noWin map[ledger.Pseudonym]bool
+	// valsComplete says vals holds every person's stored validation state
+	// (loaded whole, kept by merge): a miss is then an empty state.
+	valsComplete bool
+	aliases      map[ledger.Pseudonym]ledger.Pseudonym
+	dur          map[uint32]int64
 }
 
 // loadFilter builds the tx filter from the store (once, or when it fills).
@@ -119,7 +121,9 @@ func (m *Machine) merge(blk *Block) {
 	for i := range blk.txids {
 		c.filter.add(&blk.txids[i])
 	}
-	c.vals = resetIfFull(c.vals)
+	if len(c.vals) >= maxCached {
+		c.vals, c.valsComplete = map[ledger.Pseudonym]personVal{}, false
+	}
 	for p, v := range blk.vals {
 		c.vals[p] = v
 	}
@@ -127,23 +131,19 @@ func (m *Machine) merge(blk *Block) {
 	for n, d := range blk.dur {
 		c.dur[n] = d
 	}
-	for k := range blk.pending {
-		c.markers[k] = true
-	}
-	for k, w := range blk.win {
-		c.windows[k] = w
+	for k, w := range blk.open {
+		c.open[k] = w
 	}
 	for _, k := range blk.closed {
-		delete(c.markers, k)
-		delete(c.windows, k)
+		delete(c.open, k)
 	}
 	if len(blk.noWin) > 0 {
 		for p := range blk.noWin {
 			c.noWin[p] = true
 		}
-		for k := range c.windows {
-			if blk.noWin[k.person] {
-				delete(c.windows, k)
+		for k, w := range c.open {
+			if w.cached && blk.noWin[k.person] {
+				c.open[k] = openWindow{}
 			}
 		}
 	}
@@ -151,7 +151,7 @@ func (m *Machine) merge(blk *Block) {
 
 // loadMarkers fills the marker mirror from the store, once.
 func (m *Machine) loadMarkers(r store.Reader, lo int64) error {
-	if m.c.markers != nil {
+	if m.c.open != nil {
 		return nil
 	}
 	from := []byte{store.TabPending}
@@ -159,7 +159,7 @@ func (m *Machine) loadMarkers(r store.Reader, lo int64) error {
 		from = store.PendingKey(lo, ledger.Pseudonym{})
 	}
 	_, to := store.TablePrefix(store.TabPending)
-	mk := map[winKey]bool{}
+	open := map[winKey]openWindow{}
 	var bad bool
 	if err := r.Scan(from, to, func(k, _ []byte) bool {
 		wk, ok := parseWinKey(k)
@@ -167,7 +167,7 @@ func (m *Machine) loadMarkers(r store.Reader, lo int64) error {
 			bad = true
 			return false
 		}
-		mk[wk] = true
+		open[wk] = openWindow{}
 		return true
 	}); err != nil {
 		return err
@@ -175,9 +175,39 @@ func (m *Machine) loadMarkers(r store.Reader, lo int64) error {
 	if bad {
 		return fmt.Errorf("%w: pending marker", store.ErrCorrupt)
 	}
-	m.c.markers = mk
-	m.c.windows = map[winKey][]Presence{}
+	m.c.open = open
 	m.c.noWin = map[ledger.Pseudonym]bool{}
+	return nil
+}
+
+// loadVals fills the validation-state cache from the store, once, so that
+// a person met for the first time costs no read.
+func (m *Machine) loadVals(r store.Reader) error {
+	if m.c.valsComplete || len(m.c.vals) > 0 {
+		return nil
+	}
+	lo, hi := store.TablePrefix(store.TabPVal)
+	vals := map[ledger.Pseudonym]personVal{}
+	var derr error
+	if err := r.Scan(lo, hi, func(k, v []byte) bool {
+		if len(k) != 1+32 {
+			derr = fmt.Errorf("%w: validation state key", store.ErrCorrupt)
+			return false
+		}
+		var h personVal
+		if h, derr = decodePersonVal(v); derr != nil {
+			return false
+		}
+		vals[ledger.Pseudonym(k[1:])] = h
+		return len(vals) < maxCached
+	}); err != nil {
+		return err
+	}
+	if derr != nil {
+		return derr
+	}
+	m.c.vals = vals
+	m.c.valsComplete = len(vals) < maxCached
 	return nil
 }
 
@@ -199,48 +229,56 @@ func parseWinKey(k []byte) (winKey, bool) {
 	return wk, true
 }
 
-// maxCachedWindows bounds the window cache; past it new windows are read
-// back from the store when they close.
-const maxCachedWindows = 1 << 20
-
-func (m *Machine) hasMarker(k winKey) bool {
-	m.c.mu.Lock()
-	defer m.c.mu.Unlock()
-	return m.c.markers[k]
+// openWindow is a pending window in memory. When cached, recs are all
+// its visible records: the entry started with the record that wrote the
+// marker, and every later record of the window joined it.
+type openWindow struct {
+	recs   []winRec
+	cached bool
 }
 
-// cachedWindow returns the committed cache entry of window k.
-func (m *Machine) cachedWindow(k winKey) ([]Presence, bool) {
+// winRec is a record of an open window and what validation sees of it.
+type winRec struct {
+	pr  Presence
+	rec validate.Rec
+}
+
+// maxCachedWindows bounds the windows that hold their records; past it
+// new windows are read back from the store when they close.
+const maxCachedWindows = 1 << 20
+
+// committedWindow returns the committed window k, if its marker exists.
+func (m *Machine) committedWindow(k winKey) (openWindow, bool) {
 	m.c.mu.Lock()
 	defer m.c.mu.Unlock()
-	if m.c.noWin[k.person] {
-		return nil, false
-	}
-	w, ok := m.c.windows[k]
+	w, ok := m.c.open[k]
 	return w, ok
 }
 
-// mayCacheWindow reports whether a new window of p may get a cache entry
-// when the block already holds n.
+// mayCacheWindow reports whether a new window of p may hold its records
+// when the block already opened n.
 func (m *Machine) mayCacheWindow(p ledger.Pseudonym, n int) bool {
 	m.c.mu.Lock()
 	defer m.c.mu.Unlock()
-	return !m.c.noWin[p] && len(m.c.windows)+n < maxCachedWindows
+	return !m.c.noWin[p] && len(m.c.open)+n < maxCachedWindows
 }
 
-// windowRecords returns the records of window k as the block sees them,
-// when the cache holds them: a marker written in this process starts an
-// entry with the window's first record, and every later record of the
-// window is appended (see pendingWindow). Corrections drop a person's
-// entries. ok is false when the store must be read instead.
-func (blk *Block) windowRecords(k winKey) ([]Presence, bool) {
-	if blk.noWin[k.person] {
-		return nil, false
-	}
-	if w, ok := blk.win[k]; ok {
+// openWindow returns window k as the block sees it, if its marker exists.
+func (blk *Block) openWindow(k winKey) (openWindow, bool) {
+	if w, ok := blk.open[k]; ok {
 		return w, true
 	}
-	return blk.m.cachedWindow(k)
+	return blk.m.committedWindow(k)
+}
+
+// windowRecords returns the records of window k when the cache holds
+// them; ok is false when the store must be read instead.
+func (blk *Block) windowRecords(k winKey) ([]winRec, bool) {
+	w, ok := blk.openWindow(k)
+	if !ok || !w.cached || blk.noWin[k.person] {
+		return nil, false
+	}
+	return w.recs, true
 }
 
 func (m *Machine) cachedAlias(a ledger.Pseudonym) (ledger.Pseudonym, bool) {

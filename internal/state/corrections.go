@@ -317,7 +317,11 @@ func (blk *Block) settle(c *Correction, pr *Presence) error {
 			// it when it closes, like any record of the window.
 			if v := &blk.m.params.Validation; v.Enabled {
 				if _, end := v.WindowOf(nw.In); end > val.ClosedEnd {
-					if err := blk.pendingWindow(&nw, end); err != nil {
+					rec, err := blk.recOf(&nw, blk.siteAt)
+					if err != nil {
+						return err
+					}
+					if err := blk.pendingWindow(&nw, &rec, end); err != nil {
 						return err
 					}
 				}

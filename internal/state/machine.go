@@ -152,8 +152,7 @@ type Block struct {
 	byNum  map[uint32]*Site
 	nsites uint32
 
-	pending    map[winKey]bool           // pending-window markers written in this block
-	win        map[winKey][]Presence     // open windows' records, this block's view (see windowRecords)
+	open       map[winKey]openWindow     // pending windows opened or extended in this block (see openWindow)
 	noWin      map[ledger.Pseudonym]bool // persons whose windows a correction touched in this block
 	vals       map[ledger.Pseudonym]personVal
 	closed     []winKey                      // pending markers closed (deleted) in this block
@@ -177,7 +176,7 @@ type Block struct {
 // nanoseconds) into batch b.
 func (m *Machine) Begin(b *store.Batch, height uint64, timeNanos int64) (*Block, error) {
 	blk := &Block{m: m, b: b, height: height, now: timeNanos / 1e9, h: sha256.New(), added: map[string]*Site{}, byNum: map[uint32]*Site{},
-		pending: map[winKey]bool{}, win: map[winKey][]Presence{}, noWin: map[ledger.Pseudonym]bool{}, siteHeads: map[uint32]*siteHead{}, clock: minTime, vals: map[ledger.Pseudonym]personVal{},
+		open: map[winKey]openWindow{}, noWin: map[ledger.Pseudonym]bool{}, siteHeads: map[uint32]*siteHead{}, clock: minTime, vals: map[ledger.Pseudonym]personVal{},
 		seen: map[ledger.Hash]bool{}, dur: map[uint32]int64{}, boundHere: map[ledger.Pseudonym]struct{}{}}
 	if err := m.loadFilter(b); err != nil {
 		return nil, err
@@ -206,6 +205,11 @@ func (m *Machine) Begin(b *store.Batch, height uint64, timeNanos int64) (*Block,
 	}
 	if err := m.loadMarkers(b, blk.pendingLo); err != nil {
 		return nil, err
+	}
+	if m.params.Validation.Enabled {
+		if err := m.loadVals(b); err != nil {
+			return nil, err
+		}
 	}
 	return blk, nil
 }

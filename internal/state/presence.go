@@ -24,7 +24,8 @@ func (blk *Block) visit(tx *ledger.Tx, id ledger.Hash, b *ledger.Visit) error {
 		return err
 	}
 	pr := &Presence{Kind: PresenceVisit, Site: s.Num, Person: p, In: b.In, Out: b.Out, Via: b.Via, Role: b.Role, TxID: id}
-	if err := blk.admit(pr); err != nil {
+	rec, err := blk.admit(pr)
+	if err != nil {
 		return err
 	}
 	enc := encodePresence(pr)
@@ -37,7 +38,7 @@ func (blk *Block) visit(tx *ledger.Tx, id ledger.Hash, b *ledger.Visit) error {
 	if err := blk.growSiteDur(s.Num, b.Out-b.In); err != nil {
 		return err
 	}
-	return blk.recorded(pr, s.Num)
+	return blk.recorded(pr, rec, s.Num)
 }
 
 func (blk *Block) move(tx *ledger.Tx, id ledger.Hash, b *ledger.Move) error {
@@ -57,13 +58,14 @@ func (blk *Block) move(tx *ledger.Tx, id ledger.Hash, b *ledger.Move) error {
 		return err
 	}
 	pr := &Presence{Kind: PresenceMove, Site: from.Num, Site2: to.Num, Person: p, In: b.Depart, Out: b.Arrive, Via: b.Via, TxID: id}
-	if err := blk.admit(pr); err != nil {
+	rec, err := blk.admit(pr)
+	if err != nil {
 		return err
 	}
 	if err := blk.set(store.PersonKey(p, b.Depart, id), encodePresence(pr)); err != nil {
 		return err
 	}
-	return blk.recorded(pr, from.Num, to.Num)
+	return blk.recorded(pr, rec, from.Num, to.Num)
 }
 
 // growSiteDur keeps the longest presence per site, which bounds how far
@@ -99,7 +101,7 @@ func (blk *Block) growSiteDur(num uint32, d int64) error {
 // recorded does the bookkeeping of an admitted record: the site chains of
 // its sites, the data clock, and either a pending marker for its window
 // or, when the window has already closed, an immediate person block.
-func (blk *Block) recorded(pr *Presence, sites ...uint32) error {
+func (blk *Block) recorded(pr *Presence, rec *validate.Rec, sites ...uint32) error {
 	for _, num := range sites {
 		if err := blk.appendSiteChain(num, pr.TxID); err != nil {
 			return err
@@ -129,25 +131,26 @@ func (blk *Block) recorded(pr *Presence, sites ...uint32) error {
 		_, _, err := blk.seal(pr.Person, val, end-int64(v.Window/time.Second), end, []ledger.Hash{pr.TxID})
 		return err
 	}
-	return blk.pendingWindow(pr, end)
+	return blk.pendingWindow(pr, rec, end)
 }
 
-// pendingWindow notes a record of a person's open window ending at end:
-// the window's first record writes its pending marker (so that the window
-// is decided when it closes) and starts its cache entry; later ones join
-// the entry.
-func (blk *Block) pendingWindow(pr *Presence, end int64) error {
+// pendingWindow notes a record of a person's open window ending at end
+// (rec is the record as validation sees it): the window's first record
+// writes its pending marker (so that the window is decided when it
+// closes) and starts its cache entry; later ones join the entry.
+func (blk *Block) pendingWindow(pr *Presence, rec *validate.Rec, end int64) error {
 	k := winKey{end: end, person: pr.Person}
-	if blk.pending[k] || blk.m.hasMarker(k) {
-		if w, ok := blk.windowRecords(k); ok {
-			blk.win[k] = append(w, *pr)
+	if w, ok := blk.openWindow(k); ok {
+		if w.cached && !blk.noWin[k.person] {
+			blk.open[k] = openWindow{recs: append(w.recs, winRec{pr: *pr, rec: *rec}), cached: true}
 		}
 		return nil
 	}
-	blk.pending[k] = true
-	if !blk.noWin[pr.Person] && blk.m.mayCacheWindow(pr.Person, len(blk.win)) {
-		blk.win[k] = []Presence{*pr}
+	w := openWindow{cached: !blk.noWin[k.person] && blk.m.mayCacheWindow(k.person, len(blk.open))}
+	if w.cached {
+		w.recs = []winRec{{pr: *pr, rec: *rec}}
 	}
+	blk.open[k] = w
 	if end < blk.pendingLo {
 		// A first record of a person in a window older than the mark:
 		// lower it, so the next close finds the marker.
@@ -199,15 +202,24 @@ func (blk *Block) appendSiteChain(num uint32, txid ledger.Hash) error {
 // which two sites confirmed. Records of still-open windows are not judged
 // here but by the longest-chain rule when the window closes, so that the
 // order in which records arrive does not decide.
-func (blk *Block) admit(pr *Presence) error {
-	v := &blk.m.params.Validation
-	if !v.Enabled {
-		return nil
+func (blk *Block) admit(pr *Presence) (*validate.Rec, error) {
+	if !blk.m.params.Validation.Enabled {
+		return nil, nil
 	}
 	rec, err := blk.recOf(pr, blk.siteAt)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	if err := blk.door(pr, &rec); err != nil {
+		return nil, err
+	}
+	return &rec, nil
+}
+
+// door checks an admitted record, as validation sees it (rec), against
+// the person's settled records and open movements.
+func (blk *Block) door(pr *Presence, rec *validate.Rec) error {
+	v := &blk.m.params.Validation
 	rules := blk.m.rules()
 	// A movement between two known places must be possible in itself.
 	if pr.Kind == PresenceMove && rec.Start != nil && rec.End != nil {
@@ -227,8 +239,8 @@ func (blk *Block) admit(pr *Presence) error {
 		// checking it against them is extending the settled chain, whose
 		// tail the head keeps.
 		if head.Tail.Last != nil {
-			if _, ok := head.Tail.Extend(&rec, rules); !ok {
-				return blk.conflictTail(pr.Person, &head.Tail, &rec, rules)
+			if _, ok := head.Tail.Extend(rec, rules); !ok {
+				return blk.conflictTail(pr.Person, &head.Tail, rec, rules)
 			}
 		}
 		if !movesNear {
@@ -261,7 +273,7 @@ func (blk *Block) admit(pr *Presence) error {
 		if !settledRec {
 			// An open movement: the person is travelling between two
 			// sites that both confirmed it.
-			if !validate.Compatible(&r, &rec, rules) {
+			if !validate.Compatible(&r, rec, rules) {
 				derr = blk.conflict(&o, "while the person is travelling on it")
 				return false
 			}
@@ -281,7 +293,7 @@ func (blk *Block) admit(pr *Presence) error {
 		return nil
 	}
 	// Insert the new record into the settled sequence and check it.
-	rs := append(settled, rec)
+	rs := append(settled, *rec)
 	idx := make([]int, len(rs))
 	for i := range idx {
 		idx[i] = i

@@ -1,8 +1,10 @@
 package state
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
+	"reflect"
 	"sort"
 	"time"
 
@@ -184,9 +186,13 @@ func (blk *Block) personVal(p ledger.Pseudonym) (personVal, error) {
 	}
 	blk.m.c.mu.Lock()
 	h, ok := blk.m.c.vals[p]
+	complete := blk.m.c.valsComplete
 	blk.m.c.mu.Unlock()
 	if ok {
 		return h, nil
+	}
+	if complete {
+		return emptyVal(), nil
 	}
 	v, ok, err := blk.b.Get(store.PersonValKey(p))
 	if err != nil {
@@ -201,7 +207,9 @@ func (blk *Block) personVal(p ledger.Pseudonym) (personVal, error) {
 	// Not in this block's overlay, so what the store holds is committed:
 	// it may go to the machine's cache now.
 	blk.m.c.mu.Lock()
-	blk.m.c.vals = resetIfFull(blk.m.c.vals)
+	if len(blk.m.c.vals) >= maxCached {
+		blk.m.c.vals, blk.m.c.valsComplete = map[ledger.Pseudonym]personVal{}, false
+	}
 	blk.m.c.vals[p] = h
 	blk.m.c.mu.Unlock()
 	return h, nil
@@ -282,7 +290,7 @@ func (blk *Block) closeWindows() error {
 			return err
 		}
 		blk.closed = append(blk.closed, wk)
-		delete(blk.pending, wk)
+		delete(blk.open, wk)
 	}
 	blk.Closed += len(keys)
 	blk.setPendingLo(until + 1)
@@ -315,24 +323,26 @@ func readWindow(cur *store.Cursor, p ledger.Pseudonym, start, end int64) ([]Pres
 // speed, never results).
 var checkWindowCache bool
 
-// sameRecords compares a cached window with the stored one, as sets of
-// encoded records.
-func sameRecords(cached, stored []Presence) error {
-	enc := func(ps []Presence) []string {
-		out := make([]string, len(ps))
-		for i := range ps {
-			out[i] = string(encodePresence(&ps[i]))
+// sameRecords compares a cached window with the stored one: the same
+// records, and the same validation view of each.
+func sameRecords(cached, stored []Presence, cachedRs, storedRs []validate.Rec) error {
+	if len(cached) != len(stored) {
+		return fmt.Errorf("%d records cached, %d stored", len(cached), len(stored))
+	}
+	byID := map[ledger.Hash]int{}
+	for i := range stored {
+		byID[stored[i].TxID] = i
+	}
+	for i := range cached {
+		j, ok := byID[cached[i].TxID]
+		if !ok {
+			return fmt.Errorf("record %s is cached, not stored", cached[i].TxID.String()[:16])
 		}
-		sort.Strings(out)
-		return out
-	}
-	a, b := enc(cached), enc(stored)
-	if len(a) != len(b) {
-		return fmt.Errorf("%d records cached, %d stored", len(a), len(b))
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return fmt.Errorf("record %d differs from the store", i)
+		if !bytes.Equal(encodePresence(&cached[i]), encodePresence(&stored[j])) {
+			return fmt.Errorf("record %s differs from the store", cached[i].TxID.String()[:16])
+		}
+		if !reflect.DeepEqual(cachedRs[i], storedRs[j]) {
+			return fmt.Errorf("record %s: the cached validation view differs", cached[i].TxID.String()[:16])
 		}
 	}
 	return nil
@@ -423,18 +433,32 @@ func (blk *Block) closeWindow(cur *store.Cursor, wk winKey) error {
 	if err != nil {
 		return err
 	}
-	ps, cached := blk.windowRecords(wk)
-	if !cached || checkWindowCache {
+	var ps []Presence
+	var rs []validate.Rec
+	cached, ok := blk.windowRecords(wk)
+	if ok {
+		ps, rs = make([]Presence, len(cached), len(cached)+1), make([]validate.Rec, len(cached), len(cached)+1)
+		for i := range cached {
+			ps[i], rs[i] = cached[i].pr, cached[i].rec
+		}
+	}
+	if !ok || checkWindowCache {
 		stored, err := readWindow(cur, p, start, end)
 		if err != nil {
 			return err
 		}
-		if cached {
-			if err := sameRecords(ps, stored); err != nil {
+		storedRs := make([]validate.Rec, len(stored), len(stored)+1)
+		for i := range stored {
+			if storedRs[i], err = blk.recOf(&stored[i], blk.siteAt); err != nil {
+				return err
+			}
+		}
+		if ok {
+			if err := sameRecords(ps, stored, rs, storedRs); err != nil {
 				return fmt.Errorf("state: window cache of %s ending %d: %w", p.String()[:16], end, err)
 			}
 		}
-		ps = stored
+		ps, rs = stored, storedRs
 	}
 	// The settled chain's tail, or (after a late record changed the
 	// settled chain) its last accepted record read back as a forced anchor.
@@ -444,15 +468,9 @@ func (blk *Block) closeWindow(cur *store.Cursor, wk winKey) error {
 			return err
 		}
 	}
-	rs := make([]validate.Rec, 0, len(ps)+1)
-	byKey := map[string]int{}
-	for i := range ps {
-		r, err := blk.recOf(&ps[i], blk.siteAt)
-		if err != nil {
-			return err
-		}
-		byKey[r.Key] = i
-		rs = append(rs, r)
+	byKey := make(map[string]int, len(rs))
+	for i := range rs {
+		byKey[rs[i].Key] = i
 	}
 	if anchor != nil {
 		r, err := blk.recOf(anchor, blk.siteAt)
