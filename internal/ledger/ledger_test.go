@@ -256,3 +256,24 @@ func FuzzDecodePersonBlock(f *testing.F) {
 		}
 	})
 }
+
+// TestHashesMatchRFC6962: the leaf hash, written here without
+// allocating, equals transparency-dev's RFC 6962 leaf hash for every
+// length around the stack buffer's size.
+func TestHashesMatchRFC6962(t *testing.T) {
+	t.Parallel()
+	data := make([]byte, 1100)
+	for i := range data {
+		data[i] = byte(i*7 + 3)
+	}
+	for _, n := range []int{0, 1, 31, 32, 33, 200, 509, 510, 511, 512, 513, 1024, 1100} {
+		want := rfc6962.DefaultHasher.HashLeaf(data[:n])
+		if got := LeafHash(data[:n]); !bytes.Equal(got[:], want) {
+			t.Errorf("LeafHash of %d bytes = %x, want %x", n, got, want)
+		}
+	}
+	a, b := LeafHash([]byte("a")), LeafHash([]byte("b"))
+	if got, want := hashChildren(&a, &b), rfc6962.DefaultHasher.HashChildren(a[:], b[:]); !bytes.Equal(got[:], want) {
+		t.Errorf("hashChildren = %x, want %x", got, want)
+	}
+}

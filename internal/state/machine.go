@@ -402,6 +402,7 @@ func (blk *Block) registerSite(tx *ledger.Tx, b *ledger.RegisterSite) error {
 	if parent != nil {
 		s.ParentNum = parent.Num
 	}
+	s.withGeometry()
 	if err := blk.set(store.SiteKey(s.ID), encodeSite(s)); err != nil {
 		return err
 	}

@@ -24,7 +24,7 @@ func (blk *Block) visit(tx *ledger.Tx, id ledger.Hash, b *ledger.Visit) error {
 		return err
 	}
 	pr := &Presence{Kind: PresenceVisit, Site: s.Num, Person: p, In: b.In, Out: b.Out, Via: b.Via, Role: b.Role, TxID: id}
-	rec, err := blk.admit(pr)
+	adm, err := blk.admit(pr)
 	if err != nil {
 		return err
 	}
@@ -38,7 +38,7 @@ func (blk *Block) visit(tx *ledger.Tx, id ledger.Hash, b *ledger.Visit) error {
 	if err := blk.growSiteDur(s.Num, b.Out-b.In); err != nil {
 		return err
 	}
-	return blk.recorded(pr, rec, s.Num)
+	return blk.recorded(pr, adm, s.Num)
 }
 
 func (blk *Block) move(tx *ledger.Tx, id ledger.Hash, b *ledger.Move) error {
@@ -58,14 +58,14 @@ func (blk *Block) move(tx *ledger.Tx, id ledger.Hash, b *ledger.Move) error {
 		return err
 	}
 	pr := &Presence{Kind: PresenceMove, Site: from.Num, Site2: to.Num, Person: p, In: b.Depart, Out: b.Arrive, Via: b.Via, TxID: id}
-	rec, err := blk.admit(pr)
+	adm, err := blk.admit(pr)
 	if err != nil {
 		return err
 	}
 	if err := blk.set(store.PersonKey(p, b.Depart, id), encodePresence(pr)); err != nil {
 		return err
 	}
-	return blk.recorded(pr, rec, from.Num, to.Num)
+	return blk.recorded(pr, adm, from.Num, to.Num)
 }
 
 // growSiteDur keeps the longest presence per site, which bounds how far
@@ -101,7 +101,7 @@ func (blk *Block) growSiteDur(num uint32, d int64) error {
 // recorded does the bookkeeping of an admitted record: the site chains of
 // its sites, the data clock, and either a pending marker for its window
 // or, when the window has already closed, an immediate person block.
-func (blk *Block) recorded(pr *Presence, rec *validate.Rec, sites ...uint32) error {
+func (blk *Block) recorded(pr *Presence, a *admitted, sites ...uint32) error {
 	for _, num := range sites {
 		if err := blk.appendSiteChain(num, pr.TxID); err != nil {
 			return err
@@ -113,10 +113,7 @@ func (blk *Block) recorded(pr *Presence, rec *validate.Rec, sites ...uint32) err
 		return nil
 	}
 	_, end := v.WindowOf(pr.In)
-	val, err := blk.personVal(pr.Person)
-	if err != nil {
-		return err
-	}
+	val := a.val
 	if pr.Kind == PresenceMove {
 		val.MoveLo, val.MoveHi = min(val.MoveLo, pr.In), max(val.MoveHi, pr.Out)
 		if err := blk.setVal(pr.Person, val); err != nil {
@@ -131,7 +128,7 @@ func (blk *Block) recorded(pr *Presence, rec *validate.Rec, sites ...uint32) err
 		_, _, err := blk.seal(pr.Person, val, end-int64(v.Window/time.Second), end, []ledger.Hash{pr.TxID})
 		return err
 	}
-	return blk.pendingWindow(pr, rec, end)
+	return blk.pendingWindow(pr, &a.rec, end)
 }
 
 // pendingWindow notes a record of a person's open window ending at end
@@ -148,7 +145,8 @@ func (blk *Block) pendingWindow(pr *Presence, rec *validate.Rec, end int64) erro
 	}
 	w := openWindow{cached: !blk.noWin[k.person] && blk.m.mayCacheWindow(k.person, len(blk.open))}
 	if w.cached {
-		w.recs = []winRec{{pr: *pr, rec: *rec}}
+		// Most people leave a handful of records a day.
+		w.recs = append(make([]winRec, 0, 8), winRec{pr: *pr, rec: *rec})
 	}
 	blk.open[k] = w
 	if end < blk.pendingLo {
@@ -202,23 +200,35 @@ func (blk *Block) appendSiteChain(num uint32, txid ledger.Hash) error {
 // which two sites confirmed. Records of still-open windows are not judged
 // here but by the longest-chain rule when the window closes, so that the
 // order in which records arrive does not decide.
-func (blk *Block) admit(pr *Presence) (*validate.Rec, error) {
+func (blk *Block) admit(pr *Presence) (*admitted, error) {
 	if !blk.m.params.Validation.Enabled {
 		return nil, nil
 	}
-	rec, err := blk.recOf(pr, blk.siteAt)
-	if err != nil {
+	a := &admitted{}
+	var err error
+	if a.rec, err = blk.recOf(pr, blk.siteAt); err != nil {
 		return nil, err
 	}
-	if err := blk.door(pr, &rec); err != nil {
+	if a.val, err = blk.personVal(pr.Person); err != nil {
 		return nil, err
 	}
-	return &rec, nil
+	if err := blk.door(pr, &a.rec, &a.val); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// admitted is what admission learned of a record, for its bookkeeping:
+// the record as validation sees it and the person's validation state.
+type admitted struct {
+	rec validate.Rec
+	val personVal
 }
 
 // door checks an admitted record, as validation sees it (rec), against
-// the person's settled records and open movements.
-func (blk *Block) door(pr *Presence, rec *validate.Rec) error {
+// the person's settled records and open movements (head is the person's
+// validation state).
+func (blk *Block) door(pr *Presence, rec *validate.Rec, head *personVal) error {
 	v := &blk.m.params.Validation
 	rules := blk.m.rules()
 	// A movement between two known places must be possible in itself.
@@ -227,10 +237,6 @@ func (blk *Block) door(pr *Presence, rec *validate.Rec) error {
 		if !geo.Reachable(m, rec.Out-rec.In, rules.Speed, rules.Radius) {
 			return reject(CodeConflict, "arrive", "the movement covers %d km in %s, faster than %d km/h", m/1000, time.Duration(rec.Out-rec.In)*time.Second, rules.Speed)
 		}
-	}
-	head, err := blk.personVal(pr.Person)
-	if err != nil {
-		return err
 	}
 	slack := int64(v.Slack / time.Second)
 	movesNear := pr.Out+slack >= head.MoveLo && pr.In-slack <= head.MoveHi
@@ -252,7 +258,7 @@ func (blk *Block) door(pr *Presence, rec *validate.Rec) error {
 	var settled []validate.Rec
 	var settledP []Presence
 	var derr error
-	err = blk.b.Scan(lo, hi, func(k, val []byte) bool {
+	err := blk.b.Scan(lo, hi, func(k, val []byte) bool {
 		var o Presence
 		if derr = DecodePresenceInto(val, &o); derr != nil {
 			return false
@@ -446,20 +452,12 @@ func recOf(v *Validation, pr *Presence, site func(uint32) (*Site, error)) (valid
 	return r, nil
 }
 
-func place(s *Site) *geo.Segment {
-	p := geo.At(geo.Point{LatE6: int64(s.LatE6), LonE6: int64(s.LonE6)})
-	return &p
-}
+// place is a fixed site's point. The segment is the site's own, shared:
+// validation never changes a segment.
+func place(s *Site) *geo.Segment { return s.at }
 
 // corridor is a vehicle's route as a segment, or nil when unknown.
-func corridor(s *Site) *geo.Segment {
-	if s.Route == nil {
-		return nil
-	}
-	rt := s.Route
-	return &geo.Segment{A: geo.Point{LatE6: int64(rt.FromLatE6), LonE6: int64(rt.FromLonE6)},
-		B: geo.Point{LatE6: int64(rt.ToLatE6), LonE6: int64(rt.ToLonE6)}}
-}
+func corridor(s *Site) *geo.Segment { return s.route }
 
 // whereAt is where a person entering or leaving site s is: the site, the
 // vehicle's route, or unknown.

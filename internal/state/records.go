@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"unicode/utf8"
 
+	"github.com/epiledger/epiledger/internal/geo"
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/store"
 )
@@ -26,6 +27,22 @@ type Site struct {
 	// Route is the vehicle's origin and destination, its own or its
 	// parent's; nil when unknown.
 	Route *ledger.Route
+
+	// at and route are the site's point and route as validation's
+	// segments, computed once (see withGeometry): validation asks for
+	// them for every record.
+	at, route *geo.Segment
+}
+
+// withGeometry fills the site's segments from its fields and returns it.
+func (s *Site) withGeometry() *Site {
+	p := geo.At(geo.Point{LatE6: int64(s.LatE6), LonE6: int64(s.LonE6)})
+	s.at = &p
+	if rt := s.Route; rt != nil {
+		s.route = &geo.Segment{A: geo.Point{LatE6: int64(rt.FromLatE6), LonE6: int64(rt.FromLonE6)},
+			B: geo.Point{LatE6: int64(rt.ToLatE6), LonE6: int64(rt.ToLonE6)}}
+	}
+	return s
 }
 
 // Lat and Lon in degrees.
@@ -190,7 +207,7 @@ func DecodeSite(b []byte) (*Site, error) {
 	if err := x.err("site"); err != nil {
 		return nil, err
 	}
-	return s, nil
+	return s.withGeometry(), nil
 }
 
 func encodePresence(p *Presence) []byte {
