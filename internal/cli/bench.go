@@ -88,7 +88,7 @@ bytes on disk per record         %.0f (%.0f in tables, the rest write-ahead log)
 	c.Flags().IntVar(&cfg.Queries, "queries", 200, "contact queries to time")
 	c.Flags().IntVar(&cfg.ClosePersons, "close-persons", 100000, "people whose validation windows one block closes, timed (0: skip)")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	c.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (read it with go tool pprof)")
+	c.PersistentFlags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (read it with go tool pprof)")
 	c.AddCommand(e.benchPrivacyCmd())
 	c.AddCommand(e.benchInvestigateCmd())
 	return c
@@ -134,6 +134,13 @@ reachable by the postgres user.`,
 				return err
 			}
 			cfg.Log = e.stderr
+			if path, _ := cmd.Flags().GetString("cpuprofile"); path != "" {
+				stop, err := startCPUProfile(path)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			res, err := bench.Investigate(e.ctx, cfg)
 			if err != nil {
 				return err
