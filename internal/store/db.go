@@ -174,6 +174,16 @@ type Cursor struct {
 	it *pebble.Iterator
 }
 
+// Cursor opens a cursor over the committed state in [lo, hi): queries
+// that read many ranges of one table pay for one iterator.
+func (db *DB) Cursor(lo, hi []byte) (*Cursor, error) {
+	it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return nil, err
+	}
+	return &Cursor{it: it}, nil
+}
+
 // Cursor opens a cursor over [lo, hi).
 func (b *Batch) Cursor(lo, hi []byte) (*Cursor, error) {
 	it, err := b.b.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
@@ -280,6 +290,8 @@ type Reader interface {
 	Get(key []byte) ([]byte, bool, error)
 	Scan(lo, hi []byte, fn func(k, v []byte) bool) error
 	Last(lo, hi []byte) (k, v []byte, ok bool, err error)
+	// Cursor opens one iterator over [lo, hi) for many Range calls.
+	Cursor(lo, hi []byte) (*Cursor, error)
 }
 
 var (

@@ -245,6 +245,15 @@ func (q *Querier) Contacts(person ledger.Pseudonym, from, to int64, minOverlap t
 	if err != nil {
 		return nil, err
 	}
+	// One iterator over the site index for every visit: seeking it costs
+	// far less than opening one per visit.
+	slo, shi := store.TablePrefix(store.TabSiteIdx)
+	cur, err := q.r.Cursor(slo, shi)
+	if err != nil {
+		return nil, err
+	}
+	defer cur.Close()
+	longest := map[uint32]int64{}
 	var out []Contact
 	for i := range ps {
 		p := &ps[i]
@@ -260,24 +269,33 @@ func (q *Querier) Contacts(person ledger.Pseudonym, from, to int64, minOverlap t
 			return nil, err
 		}
 		transport := record.TransportKinds[s.Kind]
-		longest, err := q.longest(p.Site)
-		if err != nil {
-			return nil, err
+		l, ok := longest[p.Site]
+		if !ok {
+			if l, err = q.longest(p.Site); err != nil {
+				return nil, err
+			}
+			longest[p.Site] = l
 		}
-		lo, hi := store.SiteIdxRange(p.Site, a-longest, b)
+		lo, hi := store.SiteIdxRange(p.Site, a-l, b)
 		var derr error
-		var o state.Presence
-		err = q.r.Scan(lo, hi, func(k, v []byte) bool {
-			if derr = state.DecodePresenceInto(v, &o); derr != nil {
+		var o state.PresenceCore
+		err = cur.Range(lo, hi, func(k, v []byte) bool {
+			// The fixed fields first, without allocating; the strings
+			// only for a contact.
+			if derr = state.DecodePresenceCore(v, &o); derr != nil {
 				return false
 			}
-			if o.Person == person || !o.Visible() {
+			if o.Person == person || o.Status != state.StatusRecorded {
 				return true
 			}
 			f, t := max(a, o.In), min2(b, o.Out)
 			if transport && t > f || !transport && t-f >= min && t > f {
+				var full state.Presence
+				if derr = state.DecodePresenceInto(v, &full); derr != nil {
+					return false
+				}
 				out = append(out, Contact{Person: o.Person, Site: s.ID, SiteKind: s.Kind, From: f, To: t,
-					Role: o.Role, Via: o.Via, TxID: o.TxID, CaseTxID: p.TxID})
+					Role: full.Role, Via: full.Via, TxID: o.TxID, CaseTxID: p.TxID})
 			}
 			return true
 		})
@@ -297,10 +315,16 @@ func (q *Querier) Contacts(person ledger.Pseudonym, from, to int64, minOverlap t
 	return out, nil
 }
 
-// SortContacts orders contacts by person, site, start and end.
+// SortContacts orders contacts by person, site, start and end. It sorts
+// an index and moves each contact once: a Contact is large, and a sort
+// that swaps them spends its time copying.
 func SortContacts(cs []Contact) {
-	sort.Slice(cs, func(i, j int) bool {
-		a, b := &cs[i], &cs[j]
+	idx := make([]int32, len(cs))
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	sort.Slice(idx, func(i, j int) bool {
+		a, b := &cs[idx[i]], &cs[idx[j]]
 		if a.Person != b.Person {
 			return string(a.Person[:]) < string(b.Person[:])
 		}
@@ -312,7 +336,13 @@ func SortContacts(cs []Contact) {
 		}
 		return a.To < b.To
 	})
+	sorted := make([]Contact, len(cs))
+	for i, k := range idx {
+		sorted[i] = cs[k]
+	}
+	copy(cs, sorted)
 }
+
 
 func min2(a, b int64) int64 {
 	if a < b {
