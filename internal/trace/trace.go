@@ -343,7 +343,6 @@ func SortContacts(cs []Contact) {
 	copy(cs, sorted)
 }
 
-
 func min2(a, b int64) int64 {
 	if a < b {
 		return a
