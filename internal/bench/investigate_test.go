@@ -132,7 +132,7 @@ func TestPostgresAnswersEqualOurs(t *testing.T) {
 						if err != nil {
 							t.Fatal(err)
 						}
-						want, err := pgChain(ctx, conn, chainSQL, p, w.from, w.to, sec)
+						want, err := pgChain(ctx, conn, chainSQL, p, w.from, w.to, sec, time.Minute)
 						if err != nil {
 							t.Fatal(err)
 						}

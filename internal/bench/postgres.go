@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/record"
@@ -591,9 +592,26 @@ type pgNode struct {
 	exposure int64
 }
 
-// pgChain runs a chain query (pgChainSQL) and reads every row.
-func pgChain(ctx context.Context, conn *pgx.Conn, sql string, p ledger.Pseudonym, from, to, minOverlap int64) ([]pgNode, error) {
-	return pgQuery(ctx, conn, sql, p, from, to, minOverlap, func(n *pgNode) (*ledger.Pseudonym, []any) {
+// errPGTimeout is a chain query that PostgreSQL cancelled at the timeout.
+var errPGTimeout = errors.New("bench: PostgreSQL statement timeout")
+
+// pgChain runs a chain query (pgChainSQL) and reads every row. With a
+// timeout > 0 the server cancels the statement after it (statement_timeout,
+// so the server stops working, not only the client waiting), and
+// errPGTimeout says so.
+func pgChain(ctx context.Context, conn *pgx.Conn, sql string, p ledger.Pseudonym, from, to, minOverlap int64, timeout time.Duration) ([]pgNode, error) {
+	if timeout > 0 {
+		if _, err := conn.Exec(ctx, fmt.Sprintf("SET statement_timeout = %d", timeout.Milliseconds())); err != nil {
+			return nil, err
+		}
+		defer conn.Exec(context.Background(), "SET statement_timeout = 0")
+	}
+	nodes, err := pgQuery(ctx, conn, sql, p, from, to, minOverlap, func(n *pgNode) (*ledger.Pseudonym, []any) {
 		return &n.person, []any{&n.layer, &n.exposure}
 	})
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "57014" { // query_canceled
+		return nil, errPGTimeout
+	}
+	return nodes, err
 }

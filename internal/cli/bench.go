@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/pprof"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -159,6 +160,7 @@ reachable by the postgres user.`,
 	c.Flags().IntVar(&cfg.Chains, "chains", 0, "chains to time (the first cases; 0: every case)")
 	c.Flags().BoolVar(&cfg.ChainPeriod, "chain-period", false, "chains over the whole period, not each case's infectious period (slow: three layers reach most of the city)")
 	c.Flags().BoolVar(&cfg.NoPostgres, "no-postgres", false, "time only epiledger")
+	c.Flags().DurationVar(&cfg.PostgresChainTimeout, "pg-chain-timeout", 3*time.Minute, "cut each PostgreSQL chain query off after this long (0: never); a cut-off query makes its figures lower bounds")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return c
 }
