@@ -101,7 +101,7 @@ func (s *Server) wrap(auth bool, h func(*http.Request) (any, error)) http.Handle
 		var v any
 		var err error
 		if auth {
-			err = s.guard(r)
+			r, err = s.guard(r)
 		}
 		if err == nil {
 			v, err = h(r)
@@ -121,25 +121,33 @@ func (s *Server) wrap(auth bool, h func(*http.Request) (any, error)) http.Handle
 
 // guard authenticates the caller, checks the route's policy and, for a
 // read of personal data, commits the audit record first. A refusal leaks
-// nothing: it names the missing role, never the data.
-func (s *Server) guard(r *http.Request) error {
+// nothing: it names the missing role, never the data. The investigations
+// audit later, once their request is checked (see auditLater): guard then
+// returns the request carrying the caller.
+func (s *Server) guard(r *http.Request) (*http.Request, error) {
 	body, err := readBody(r)
 	if err != nil {
-		return err
+		return r, err
 	}
 	p, err := s.authenticate(r, body)
 	if err != nil {
-		return err
+		return r, err
 	}
 	pol := policyOf(r.Pattern)
 	if !allowed(p, pol) {
-		return errf(http.StatusForbidden, "forbidden", "", "this route needs one of the roles %s; the key holds %q", strings.Join(pol.roles, ", "), p.Role)
+		return r, errf(http.StatusForbidden, "forbidden", "", "this route needs one of the roles %s; the key holds %q", strings.Join(pol.roles, ", "), p.Role)
+	}
+	if pol.audit && auditLaterRoutes[r.Pattern] {
+		if err := checkCasePurpose(p); err != nil {
+			return r, err
+		}
+		return r.WithContext(context.WithValue(r.Context(), principalKey{}, p)), nil
 	}
 	if pol.audit {
 		_, err := s.auditFirst(r, p, body)
-		return err
+		return r, err
 	}
-	return nil
+	return r, nil
 }
 
 func (s *Server) authorised(r *http.Request) bool {

@@ -335,27 +335,73 @@ func (s *Server) auditFirst(r *http.Request, p *Principal, body []byte) (run boo
 		}
 		a.Person = pp
 	}
-	if p.Case == "" {
-		return false, errf(http.StatusBadRequest, "invalid", HeaderCase, "a read of personal data names its case (a case reference, not a person)")
-	}
-	if p.Purpose == "" {
-		return false, errf(http.StatusBadRequest, "invalid", HeaderPurpose, "a read of personal data states its purpose")
-	}
-	if len(p.Case) > 128 || len(p.Purpose) > 128 {
-		return false, errf(http.StatusBadRequest, "invalid", HeaderCase, "case and purpose are at most 128 bytes each")
+	if err := checkCasePurpose(p); err != nil {
+		return false, err
 	}
 	// One record per person read.
 	for _, person := range append([]ledger.Pseudonym{a.Person}, others...) {
 		rec := *a
 		rec.Person = person
-		tx := ledger.NewTx(&rec)
-		tx.Sign(s.n.Home.Genesis.ChainID, s.n.Home.Authority())
-		if rc := s.n.Engine.Submit(r.Context(), tx.Bytes()); rc.Err != nil {
-			s.log.Error("audit record not written; read refused", "err", rc.Err)
-			return false, errf(http.StatusServiceUnavailable, "audit_failed", "", "the audit record could not be written, so the read does not run")
+		if err := s.commitAudit(r, &rec); err != nil {
+			return false, err
 		}
 	}
 	return true, nil
+}
+
+// checkCasePurpose refuses a read of personal data that does not say
+// which case it is for and why.
+func checkCasePurpose(p *Principal) error {
+	if p.Case == "" {
+		return errf(http.StatusBadRequest, "invalid", HeaderCase, "a read of personal data names its case (a case reference, not a person)")
+	}
+	if p.Purpose == "" {
+		return errf(http.StatusBadRequest, "invalid", HeaderPurpose, "a read of personal data states its purpose")
+	}
+	if len(p.Case) > 128 || len(p.Purpose) > 128 {
+		return errf(http.StatusBadRequest, "invalid", HeaderCase, "case and purpose are at most 128 bytes each")
+	}
+	return nil
+}
+
+// commitAudit signs an audit record as the authority and waits until it
+// is committed; the read runs only if it is.
+func (s *Server) commitAudit(r *http.Request, a *ledger.Audit) error {
+	tx := ledger.NewTx(a)
+	tx.Sign(s.n.Home.Genesis.ChainID, s.n.Home.Authority())
+	if rc := s.n.Engine.Submit(r.Context(), tx.Bytes()); rc.Err != nil {
+		s.log.Error("audit record not written; read refused", "err", rc.Err)
+		return errf(http.StatusServiceUnavailable, "audit_failed", "", "the audit record could not be written, so the read does not run")
+	}
+	return nil
+}
+
+// auditLaterRoutes are the investigations: their handlers check the whole
+// request (window, depth, durations, persons) and only then, just before
+// each read of personal data, commit its audit record (auditLater), so
+// that a request refused for any reason leaves no record of a read that
+// never ran.
+var auditLaterRoutes = map[string]bool{
+	"POST /v1/trace/chain":     true,
+	"POST /v1/trace/sources":   true,
+	"POST /v1/trace/clusters":  true,
+	"POST /v1/trace/follow-up": true,
+}
+
+type principalKey struct{}
+
+// auditLater returns the audit hook of an investigation request: it
+// commits the caller's audit record of a read of person (the zero
+// pseudonym: every case, for clusters) over w.
+func (s *Server) auditLater(r *http.Request) func(route string, person ledger.Pseudonym, w report.Window) error {
+	return func(_ string, person ledger.Pseudonym, w report.Window) error {
+		p, ok := r.Context().Value(principalKey{}).(*Principal)
+		if !ok {
+			return fmt.Errorf("api: %s: no caller to audit", r.Pattern)
+		}
+		return s.commitAudit(r, &ledger.Audit{Caller: p.Key, Role: p.Role, Case: p.Case, Purpose: p.Purpose, Route: r.Pattern,
+			Request: p.Request, RequestSig: p.Signature, Time: p.Time, Person: person, From: w.From.Unix(), To: w.To.Unix()})
+	}
 }
 
 // queryRoutes take a report.Query body (or a person in the path), which

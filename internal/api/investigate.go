@@ -14,14 +14,17 @@ func (s *Server) investigateRoutes(mux *http.ServeMux) {
 	b := &investigate.Builder{N: s.n, Now: s.rb.Now}
 	mux.HandleFunc("POST /v1/trace/chain", s.wrap(true, func(r *http.Request) (any, error) {
 		var q investigate.ChainRequest
+		b := s.builder(r)
 		return investigated(r, &q, func() (any, error) { return b.Chain(q) })
 	}))
 	mux.HandleFunc("POST /v1/trace/sources", s.wrap(true, func(r *http.Request) (any, error) {
 		var q investigate.SourcesRequest
+		b := s.builder(r)
 		return investigated(r, &q, func() (any, error) { return b.Sources(q) })
 	}))
 	mux.HandleFunc("POST /v1/trace/clusters", s.wrap(true, func(r *http.Request) (any, error) {
 		var q investigate.ClustersRequest
+		b := s.builder(r)
 		return investigated(r, &q, func() (any, error) { return b.Clusters(q) })
 	}))
 	mux.HandleFunc("POST /v1/trace/risk-sites", s.wrap(true, func(r *http.Request) (any, error) {
@@ -36,6 +39,7 @@ func (s *Server) investigateRoutes(mux *http.ServeMux) {
 	}))
 	mux.HandleFunc("POST /v1/trace/follow-up", s.wrap(true, func(r *http.Request) (any, error) {
 		var q investigate.FollowUpRequest
+		b := s.builder(r)
 		return investigated(r, &q, func() (any, error) { return b.FollowUp(q) })
 	}))
 }
@@ -52,4 +56,10 @@ func investigated(r *http.Request, q any, build func() (any, error)) (any, error
 		return nil, errf(http.StatusNotFound, "unknown_person", upe.Field, "the reference is not bound to any identity")
 	}
 	return v, err
+}
+
+// builder is the investigations' builder for one request: it commits the
+// caller's audit record of each read once the request has been checked.
+func (s *Server) builder(r *http.Request) *investigate.Builder {
+	return &investigate.Builder{N: s.n, Now: s.rb.Now, Audit: s.auditLater(r)}
 }

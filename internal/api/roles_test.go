@@ -168,6 +168,35 @@ func TestRoleMatrix(t *testing.T) {
 	if resp.StatusCode != 400 || !strings.Contains(string(b), api.HeaderCase) {
 		t.Fatalf("read without a case: %d %s", resp.StatusCode, b)
 	}
+	// Investigations refused for their own reasons, after the guard let
+	// them through (a depth out of range, a bad duration, a bad window, a
+	// person bound to nobody), never ran: they leave no audit record.
+	for _, bad := range []struct{ path, body, field string }{
+		{"/v1/trace/chain", `{"person":"id:P1","depth":11,"from":"2020-01-20","to":"2020-01-20"}`, "depth"},
+		{"/v1/trace/chain", `{"person":"id:P1","latent":"soon","from":"2020-01-20","to":"2020-01-20"}`, "latent"},
+		{"/v1/trace/follow-up", `{"person":"id:P1","from":"2020-01-21","to":"2020-01-20"}`, "to"},
+		{"/v1/trace/sources", `{"person":"id:NOBODY","onset":"2020-01-25"}`, "person"},
+		{"/v1/trace/clusters", `{"from":"2020-01-20","to":"yesterday-ish"}`, "to"},
+	} {
+		code, body := call(keys["investigator"], "POST", bad.path, bad.body)
+		if code < 400 || code >= 500 || !strings.Contains(body, `"field":"`+bad.field+`"`) {
+			t.Errorf("%s %s: %d %s, want a 4xx naming %q", bad.path, bad.body, code, body, bad.field)
+		}
+	}
+	code, body = call(keys["auditor"], "GET", "/v1/audit", "")
+	trail.Audits = nil
+	if code != 200 || json.Unmarshal([]byte(body), &trail) != nil {
+		t.Fatalf("audit list: %d %s", code, body)
+	}
+	got = 0
+	for _, a := range trail.Audits {
+		if a.Caller == inv {
+			got++
+		}
+	}
+	if got != audited {
+		t.Fatalf("%d audit records after refused investigations, want %d: a refused request was audited", got, audited)
+	}
 }
 
 func decodeID(raw []byte) (string, error) {
