@@ -105,37 +105,3 @@ func DecodeEncounterInto(k, v []byte, e *Encounter) error {
 	}
 	return x.err("encounter")
 }
-
-// PresenceCore is what bulk queries need of a presence index entry: whose,
-// when, which record and whether it counts. It lives here, beside the
-// encounter index, for the investigations of issue 4; it reads the
-// encoding of records.go (encodePresence) and must change with it.
-type PresenceCore struct {
-	Kind    PresenceKind
-	Site    uint32
-	Person  ledger.Pseudonym
-	In, Out int64
-	TxID    ledger.Hash
-	Status  Status
-}
-
-// DecodePresenceCore decodes the fields of PresenceCore from a presence
-// entry without allocating (the via and role strings are skipped). A
-// damaged entry is an error wrapping store.ErrCorrupt.
-func DecodePresenceCore(b []byte, p *PresenceCore) error {
-	x := r{b: b}
-	p.Kind = PresenceKind(x.u8())
-	p.Site = x.u32()
-	x.u32() // second site of a move
-	copy(p.Person[:], x.take(32))
-	p.In = x.i64()
-	p.Out = x.i64()
-	x.take(int(x.u8())) // via
-	x.take(int(x.u8())) // role
-	copy(p.TxID[:], x.take(32))
-	p.Status = Status(x.u8())
-	if p.Status > StatusAmended {
-		x.bad = true
-	}
-	return x.err("presence")
-}
