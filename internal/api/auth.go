@@ -180,6 +180,9 @@ func unauth(field, format string, args ...any) *Error {
 // authenticate identifies the caller of r, whose body has been read.
 func (s *Server) authenticate(r *http.Request, body []byte) (*Principal, error) {
 	if strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
+		if !s.n.Home.Config.Node.OperatorToken {
+			return nil, unauth("Authorization", "this node accepts signed requests only (node.operator_token = false): sign with a key that holds a role")
+		}
 		if !s.authorised(r) {
 			return nil, unauth("Authorization", "the bearer token is not the node operator's")
 		}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/epiledger/epiledger/internal/api"
 	"github.com/epiledger/epiledger/internal/chain"
+	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/testnode"
 )
@@ -205,4 +206,35 @@ func decodeID(raw []byte) (string, error) {
 		return "", err
 	}
 	return tx.ID().String(), nil
+}
+
+// TestSignedOnly: with node.operator_token = false the bearer token is
+// refused (401 naming the header, nothing read) and signed requests work,
+// the authority's own key included.
+func TestSignedOnly(t *testing.T) {
+	t.Parallel()
+	h, n := testnode.New(t, func(c *home.Config) { c.Node.OperatorToken = false })
+	srv := httptest.NewServer(api.New(n, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	defer srv.Close()
+	req, _ := http.NewRequest("GET", srv.URL+"/v1/status", nil)
+	req.Header.Set("Authorization", "Bearer "+h.APIToken())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 401 || !strings.Contains(string(b), `"field":"Authorization"`) || !strings.Contains(string(b), "signed requests only") {
+		t.Fatalf("bearer token on a signed-only node: %d %s", resp.StatusCode, b)
+	}
+	req, _ = http.NewRequest("GET", srv.URL+"/v1/status", nil)
+	api.SignRequest(req, h.Genesis.ChainID, h.Authority(), "", "", nil, time.Now())
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("signed by the authority on a signed-only node: %d", resp.StatusCode)
+	}
 }

@@ -20,6 +20,11 @@ const DefaultConfigText = `# epiledger node configuration.
 [node]
 # Address the HTTP API listens on (overridden by "epiledger node --listen").
 listen = "127.0.0.1:7070"
+# operator_token lets the node's operator call the API with the bearer token
+# derived from the authority key (the CLI's --node commands do, unless
+# --as gives a key). Set it to false to accept signed requests only: every
+# caller then holds a key the administrator granted a role (see docs/API.md).
+operator_token = true
 
 [engine]
 # The solo engine cuts a block at most every block_interval, or sooner when
@@ -103,7 +108,8 @@ display_offset = "+08:00"
 // Config is the parsed config file.
 type Config struct {
 	Node struct {
-		Listen string `toml:"listen"`
+		Listen        string `toml:"listen"`
+		OperatorToken bool   `toml:"operator_token"`
 	} `toml:"node"`
 	Engine struct {
 		BlockInterval Duration `toml:"block_interval"`
