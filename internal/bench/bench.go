@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -436,8 +437,12 @@ func pct(ds []time.Duration) (p50, p99 float64) {
 	}
 	s := append([]time.Duration(nil), ds...)
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	// Nearest rank: the smallest value with at least q of the values at
+	// or below it. With few values the 99th percentile is the largest
+	// (interpolating down would hide the slowest query).
 	at := func(q float64) float64 {
-		i := int(q * float64(len(s)-1))
+		i := int(math.Ceil(q*float64(len(s)))) - 1
+		i = max(0, min(i, len(s)-1))
 		return float64(s[i]) / 1e6
 	}
 	return at(0.50), at(0.99)
