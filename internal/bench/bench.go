@@ -32,7 +32,6 @@ import (
 	"github.com/epiledger/epiledger/internal/node"
 	"github.com/epiledger/epiledger/internal/record"
 	"github.com/epiledger/epiledger/internal/sim"
-	"github.com/epiledger/epiledger/internal/store"
 )
 
 // Config says what to measure.
@@ -286,12 +285,7 @@ func closeWindows(cfg Config, res *Result) error {
 }
 
 // countPending counts the person windows not yet decided.
-func countPending(n *node.Node) int {
-	lo, hi := store.TablePrefix(store.TabPending)
-	k := 0
-	n.DB.Scan(lo, hi, func(_, _ []byte) bool { k++; return true })
-	return k
-}
+func countPending(n *node.Node) int { return n.Machine.PendingWindows() }
 
 // identities lists the canonical ids of a world's identity records.
 func identities(ndjson []byte) []string {

@@ -1,8 +1,11 @@
 package state
 
 import (
+	"bytes"
+	"cmp"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/epiledger/epiledger/internal/ledger"
@@ -75,6 +78,13 @@ type caches struct {
 	// so that closing them need not read the records back (see
 	// windowRecords).
 	open map[winKey]openWindow
+	// minEnd is at most the least window end in open (a lower bound: it
+	// is exact after each close), so that a block with nothing to close
+	// does not look through open.
+	minEnd int64
+	// logs are the live window-log entries: block height -> the latest
+	// window end the entry names. An entry goes once that window closed.
+	logs map[uint64]int64
 	// noWin are the persons a correction touched: a correction rewrites
 	// records in place, so their windows are always read from the store.
 	noWin map[ledger.Pseudonym]bool
@@ -137,6 +147,18 @@ func (m *Machine) merge(blk *Block) {
 	for _, k := range blk.closed {
 		delete(c.open, k)
 	}
+	if blk.closedAll {
+		c.minEnd = blk.nextMinEnd
+	}
+	for _, k := range blk.opened {
+		c.minEnd = min(c.minEnd, k.end)
+	}
+	for _, h := range blk.logsDone {
+		delete(c.logs, h)
+	}
+	if blk.logEnd != 0 {
+		c.logs[blk.height] = blk.logEnd
+	}
 	if len(blk.noWin) > 0 {
 		for p := range blk.noWin {
 			c.noWin[p] = true
@@ -149,35 +171,93 @@ func (m *Machine) merge(blk *Block) {
 	}
 }
 
-// loadMarkers fills the marker mirror from the store, once.
-func (m *Machine) loadMarkers(r store.Reader, lo int64) error {
+// loadMarkers rebuilds the open windows from the store, once: the windows
+// the window log names that end after closedUntil (every window ending at
+// or before it was closed by then), and the per-window markers of stores
+// written before the log.
+func (m *Machine) loadMarkers(r store.Reader, closedUntil int64) error {
 	if m.c.open != nil {
 		return nil
 	}
-	from := []byte{store.TabPending}
-	if lo > minTime {
-		from = store.PendingKey(lo, ledger.Pseudonym{})
-	}
-	_, to := store.TablePrefix(store.TabPending)
 	open := map[winKey]openWindow{}
-	var bad bool
-	if err := r.Scan(from, to, func(k, _ []byte) bool {
+	logs := map[uint64]int64{}
+	minEnd := int64(maxTime)
+	var bad error
+	lo, hi := store.TablePrefix(store.TabPending)
+	if err := r.Scan(lo, hi, func(k, _ []byte) bool {
 		wk, ok := parseWinKey(k)
 		if !ok {
-			bad = true
+			bad = fmt.Errorf("%w: pending marker", store.ErrCorrupt)
 			return false
 		}
-		open[wk] = openWindow{}
+		open[wk] = openWindow{legacy: true}
+		minEnd = min(minEnd, wk.end)
 		return true
 	}); err != nil {
 		return err
 	}
-	if bad {
-		return fmt.Errorf("%w: pending marker", store.ErrCorrupt)
+	lo, hi = store.TablePrefix(store.TabWinLog)
+	if err := r.Scan(lo, hi, func(k, v []byte) bool {
+		if len(k) != 1+8 || len(v) == 0 || len(v)%(8+32) != 0 {
+			bad = fmt.Errorf("%w: window log entry", store.ErrCorrupt)
+			return false
+		}
+		var last int64
+		for ; len(v) > 0; v = v[40:] {
+			wk := winKey{end: int64(binary.BigEndian.Uint64(v))}
+			copy(wk.person[:], v[8:40])
+			last = max(last, wk.end)
+			if wk.end > closedUntil {
+				open[wk] = openWindow{}
+				minEnd = min(minEnd, wk.end)
+			}
+		}
+		logs[binary.BigEndian.Uint64(k[1:])] = last
+		return true
+	}); err != nil {
+		return err
 	}
-	m.c.open = open
+	if bad != nil {
+		return bad
+	}
+	m.c.open, m.c.logs, m.c.minEnd = open, logs, minEnd
 	m.c.noWin = map[ledger.Pseudonym]bool{}
 	return nil
+}
+
+// encodeWinLog is a window log entry: the windows, sorted.
+func encodeWinLog(ks []winKey) []byte {
+	slices.SortFunc(ks, cmpWinKey)
+	b := make([]byte, 0, len(ks)*40)
+	for _, k := range ks {
+		b = binary.BigEndian.AppendUint64(b, uint64(k.end))
+		b = append(b, k.person[:]...)
+	}
+	return b
+}
+
+func cmpWinKey(a, b winKey) int {
+	if a.end != b.end {
+		return cmp.Compare(a.end, b.end)
+	}
+	return bytes.Compare(a.person[:], b.person[:])
+}
+
+// PendingWindows is the number of person windows open (not yet decided)
+// in the committed state.
+func (m *Machine) PendingWindows() int {
+	m.c.mu.Lock()
+	defer m.c.mu.Unlock()
+	return len(m.c.open)
+}
+
+// Pending reports whether the committed state holds the window of person
+// p ending at end open (records not yet decided).
+func (m *Machine) Pending(end int64, p ledger.Pseudonym) bool {
+	m.c.mu.Lock()
+	defer m.c.mu.Unlock()
+	_, ok := m.c.open[winKey{end: end, person: p}]
+	return ok
 }
 
 // loadVals fills the validation-state cache from the store, once, so that
@@ -235,6 +315,9 @@ func parseWinKey(k []byte) (winKey, bool) {
 type openWindow struct {
 	recs   []winRec
 	cached bool
+	// legacy says the window has a per-window marker in the store (written
+	// before the window log), which its close deletes.
+	legacy bool
 }
 
 // winRec is a record of an open window and what validation sees of it.

@@ -163,9 +163,18 @@ type Block struct {
 	siteHeads  map[uint32]*siteHead
 	clock      int64 // the data clock: latest record time seen
 	clockDirty bool
-	// pendingLo is a lower bound of the window ends of pending markers.
-	pendingLo      int64
-	pendingLoDirty bool
+	// closedUntil: every window ending at or before it has been decided.
+	closedUntil      int64
+	closedUntilDirty bool
+	// opened are the windows this block opened (its window log entry),
+	// logEnd the latest end among them; logsDone the log entries this
+	// block deleted. closedAll says the block closed every window up to
+	// closedUntil, nextMinEnd the least end left open.
+	opened     []winKey
+	logEnd     int64
+	logsDone   []uint64
+	closedAll  bool
+	nextMinEnd int64
 
 	// Closed counts the person windows this block closed (for metrics and
 	// benchmarks).
@@ -195,15 +204,15 @@ func (m *Machine) Begin(b *store.Batch, height uint64, timeNanos int64) (*Block,
 	if ok {
 		blk.clock = int64(binary.BigEndian.Uint64(v))
 	}
-	blk.pendingLo = minTime
-	v, ok, err = b.Get(store.CounterKey("pendinglo"))
+	blk.closedUntil = minTime
+	v, ok, err = b.Get(store.CounterKey("closeduntil"))
 	if err != nil {
 		return nil, err
 	}
 	if ok {
-		blk.pendingLo = int64(binary.BigEndian.Uint64(v))
+		blk.closedUntil = int64(binary.BigEndian.Uint64(v))
 	}
-	if err := m.loadMarkers(b, blk.pendingLo); err != nil {
+	if err := m.loadMarkers(b, blk.closedUntil); err != nil {
 		return nil, err
 	}
 	if m.params.Validation.Enabled {

@@ -629,9 +629,9 @@ func TestStateHashKnownAnswer(t *testing.T) {
 	t.Parallel()
 	want := []string{
 		1: "b39852d5c059c0afb20b58fc36d313a1bb48fb7c58095079b68eccee3f4e1f48",
-		2: "44fd481799557e7bb6bfeeda1e00b782cf4e1168db948abdecdaf683150c4a00",
-		3: "08934a751395c16e4b0a7436e727a221b4bf0321d73bc9ea7184005907604e1e",
-		4: "5988fa077c8a5367d0484c352a32a7d7bec9fddf45ad36220c6d24d172494bdb",
+		2: "e2d30a33366d10bf63f80d507134f9b9600abe0df84945ccf4c22a6fe54c663e",
+		3: "859ea80549fbde16f012b6a4e5dac151aae33342d4d5bd0605bdd80a085cfa47",
+		4: "695a7a7d4c8e70ada12c58d9666477e592ce3c29a103c478ffb26342bb5aa826",
 	}
 	got := applyHistory(t, history())
 	if len(got) != len(want) {

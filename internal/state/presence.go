@@ -133,8 +133,9 @@ func (blk *Block) recorded(pr *Presence, a *admitted, sites ...uint32) error {
 
 // pendingWindow notes a record of a person's open window ending at end
 // (rec is the record as validation sees it): the window's first record
-// writes its pending marker (so that the window is decided when it
-// closes) and starts its cache entry; later ones join the entry.
+// opens it (so that it is decided when it closes; the block's window log
+// makes that durable) and starts its cache entry; later ones join the
+// entry.
 func (blk *Block) pendingWindow(pr *Presence, rec *validate.Rec, end int64) error {
 	k := winKey{end: end, person: pr.Person}
 	if w, ok := blk.openWindow(k); ok {
@@ -149,12 +150,10 @@ func (blk *Block) pendingWindow(pr *Presence, rec *validate.Rec, end int64) erro
 		w.recs = append(make([]winRec, 0, 8), winRec{pr: *pr, rec: *rec})
 	}
 	blk.open[k] = w
-	if end < blk.pendingLo {
-		// A first record of a person in a window older than the mark:
-		// lower it, so the next close finds the marker.
-		blk.pendingLo, blk.pendingLoDirty = end, true
-	}
-	return blk.set(k.storeKey(), nil)
+	// Durable through the block's window log entry (written in Finish),
+	// not a marker per window.
+	blk.opened = append(blk.opened, k)
+	return nil
 }
 
 // siteHead is the tip of a site chain.

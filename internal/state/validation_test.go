@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"encoding/binary"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -605,8 +606,8 @@ func TestLentCardEvening(t *testing.T) {
 			if !slices.Equal(pbs[0].Entries, wantChain) || pbs[0].Hash() != d.PersonBlockH || d.PersonBlock != 0 {
 				t.Errorf("person block entries %v (hash %s), decision names block %d %s", vShort(pbs[0].Entries), pbs[0].Hash(), d.PersonBlock, d.PersonBlockH)
 			}
-			if _, ok := vGet(t, f, store.PendingKey(vEnd(1), vAlice)); ok {
-				t.Error("pending marker left after the close")
+			if f.m.Pending(vEnd(1), vAlice) {
+				t.Error("the window is still open after the close")
 			}
 		})
 	}
@@ -975,7 +976,7 @@ func TestWindowClose(t *testing.T) {
 			vMust(f, vAt(1, 11, 0), rec)
 			vRun(t, f, tc.steps)
 			head, ok := vHead(t, f, vAlice)
-			_, pending := vGet(t, f, store.PendingKey(vEnd(1), vAlice))
+			pending := f.m.Pending(vEnd(1), vAlice)
 			pbs := vPersonBlocks(t, f, vAlice)
 			if !tc.closed {
 				if ok || !pending || len(pbs) != 0 {
@@ -1045,8 +1046,8 @@ func TestLateRecords(t *testing.T) {
 				pb.Height != f.height || pb.PrevHash != before[0].Hash() {
 				t.Errorf("late person block %+v", pb)
 			}
-			if _, ok := vGet(t, f, store.PendingKey(tc.start+vDay, vAlice)); ok {
-				t.Error("a late record left a pending marker")
+			if f.m.Pending(tc.start+vDay, vAlice) {
+				t.Error("a late record left its window open")
 			}
 			head, _ := vHead(t, f, vAlice)
 			if head.ClosedEnd != vEnd(1) {
@@ -1511,6 +1512,39 @@ func TestValidationDeterministic(t *testing.T) {
 			}
 			vCheckPersonChain(t, a, vAlice)
 			vCheckPersonChain(t, a, vBob)
+		})
+	}
+}
+
+// TestValidationRestart: the open windows live in memory and in each
+// block's window log; a machine started afresh on the store at any height
+// of vHistory (windows open, half closed, amended) must go on exactly as
+// the one that never stopped: the same state hash at every later height
+// and the same store.
+func TestValidationRestart(t *testing.T) {
+	t.Parallel()
+	steps := vHistory()
+	a := newVFixture(t, 0)
+	vRun(t, a, steps)
+	for k := 1; k < len(steps); k++ {
+		t.Run(fmt.Sprintf("after_block_%d", k), func(t *testing.T) {
+			t.Parallel()
+			b := newVFixture(t, 0)
+			vRun(t, b, steps[:k])
+			open := b.m.PendingWindows()
+			b.m = state.New(b.db, b.gen, state.DefaultParams())
+			vRun(t, b, steps[k:])
+			for h := 1; h < len(a.hashes); h++ {
+				if a.hashes[h] != b.hashes[h] {
+					t.Fatalf("restarted after block %d (%d windows open): height %d: state hash %s, want %s", k, open, h, b.hashes[h], a.hashes[h])
+				}
+			}
+			if a.m.PendingWindows() != b.m.PendingWindows() {
+				t.Errorf("%d windows open at the end, want %d", b.m.PendingWindows(), a.m.PendingWindows())
+			}
+			if !equalDumps(a.dump(), b.dump()) {
+				t.Error("the stores differ")
+			}
 		})
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"time"
 
@@ -247,54 +248,91 @@ func (blk *Block) advanceClock(t int64) {
 	}
 }
 
-// closeWindows decides every pending window that has closed: block time
-// and data clock past its end plus grace. Windows close in order of their
-// end, then person.
+// closeWindows decides every open window that has closed: block time and
+// data clock past its end plus grace. Windows close in order of their
+// end, then person. Then the window log entries whose windows have all
+// closed go, and the block's own entry is written.
 func (blk *Block) closeWindows() error {
 	v := &blk.m.params.Validation
 	until := min(blk.now, blk.clock) - int64(v.Grace/time.Second)
-	_, hi := store.PendingUpTo(until)
-	// Markers below the low-water mark were all closed (and deleted);
-	// starting there skips their tombstones.
-	lo := []byte{store.TabPending}
-	if blk.pendingLo > minTime {
-		lo = store.PendingKey(blk.pendingLo, ledger.Pseudonym{})
+	var keys []winKey
+	c := &blk.m.c
+	c.mu.Lock()
+	if until >= c.minEnd {
+		next := int64(maxTime)
+		for k := range c.open {
+			if k.end <= until {
+				if _, mine := blk.open[k]; !mine {
+					keys = append(keys, k)
+				}
+			} else {
+				next = min(next, k.end)
+			}
+		}
+		blk.closedAll, blk.nextMinEnd = true, next
 	}
-	var keys [][]byte
-	if err := blk.b.Scan(lo, hi, func(k, _ []byte) bool {
-		keys = append(keys, append([]byte(nil), k...))
-		return true
-	}); err != nil {
-		return err
+	var logsDone []uint64
+	for h, last := range c.logs {
+		if last <= until {
+			logsDone = append(logsDone, h)
+		}
 	}
-	if len(keys) == 0 {
+	c.mu.Unlock()
+	for k := range blk.open {
+		if k.end <= until {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, cmpWinKey)
+	if len(keys) > 0 {
+		// One cursor over the person index for all the closes (windows
+		// read back from the store): keys come in (window end, person)
+		// order, so most seeks move forward.
+		plo, phi := store.TablePrefix(store.TabPerson)
+		cur, err := blk.b.Cursor(plo, phi)
+		if err != nil {
+			return err
+		}
+		defer cur.Close()
+		for _, wk := range keys {
+			w, _ := blk.openWindow(wk)
+			if err := blk.closeWindow(cur, wk); err != nil {
+				return err
+			}
+			if w.legacy {
+				if err := blk.del(wk.storeKey()); err != nil {
+					return err
+				}
+			}
+			blk.closed = append(blk.closed, wk)
+			delete(blk.open, wk)
+		}
+		blk.Closed += len(keys)
+	}
+	slices.Sort(logsDone)
+	for _, h := range logsDone {
+		if err := blk.del(store.WinLogKey(h)); err != nil {
+			return err
+		}
+	}
+	blk.logsDone = logsDone
+	if until > blk.closedUntil {
+		blk.closedUntil, blk.closedUntilDirty = until, true
+	}
+	// The block's log entry: the windows it opened that are still open
+	// (a late record's window closed above is decided already).
+	var still []winKey
+	for _, k := range blk.opened {
+		if k.end > until {
+			still = append(still, k)
+			blk.logEnd = max(blk.logEnd, k.end)
+		}
+	}
+	blk.opened = still
+	if len(still) == 0 {
 		return nil
 	}
-	// One cursor over the person index for all the closes: markers come
-	// in (window end, person) order, so most seeks move forward.
-	plo, phi := store.TablePrefix(store.TabPerson)
-	cur, err := blk.b.Cursor(plo, phi)
-	if err != nil {
-		return err
-	}
-	defer cur.Close()
-	for _, k := range keys {
-		wk, ok := parseWinKey(k)
-		if !ok {
-			return fmt.Errorf("%w: pending marker", store.ErrCorrupt)
-		}
-		if err := blk.closeWindow(cur, wk); err != nil {
-			return err
-		}
-		if err := blk.del(k); err != nil {
-			return err
-		}
-		blk.closed = append(blk.closed, wk)
-		delete(blk.open, wk)
-	}
-	blk.Closed += len(keys)
-	blk.setPendingLo(until + 1)
-	return nil
+	return blk.set(store.WinLogKey(blk.height), encodeWinLog(still))
 }
 
 // readWindow reads the visible records of a person's window [start, end)
@@ -346,13 +384,6 @@ func sameRecords(cached, stored []Presence, cachedRs, storedRs []validate.Rec) e
 		}
 	}
 	return nil
-}
-
-// setPendingLo raises the low-water mark of pending markers.
-func (blk *Block) setPendingLo(t int64) {
-	if t > blk.pendingLo {
-		blk.pendingLo, blk.pendingLoDirty = t, true
-	}
 }
 
 // Decision is the stored outcome of the longest-chain rule for a person's
@@ -584,8 +615,8 @@ func (blk *Block) flush() error {
 			return err
 		}
 	}
-	if blk.pendingLoDirty {
-		return blk.set(store.CounterKey("pendinglo"), binary.BigEndian.AppendUint64(nil, uint64(blk.pendingLo)))
+	if blk.closedUntilDirty {
+		return blk.set(store.CounterKey("closeduntil"), binary.BigEndian.AppendUint64(nil, uint64(blk.closedUntil)))
 	}
 	return nil
 }

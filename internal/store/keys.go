@@ -194,15 +194,25 @@ func CommitRange(scheme string, from, to int64) (lo, hi []byte) {
 	return key(TabCommit, []byte(scheme), []byte{0}, u64(TimeKey(from))), key(TabCommit, []byte(scheme), []byte{0}, u64(TimeKey(to)+1))
 }
 
-// PendingKey marks a person's window as holding undecided records.
+// PendingKey marks a person's window as holding undecided records: the
+// form of stores written before the window log (TabWinLog). Such markers
+// are still read and closed; no new ones are written.
 func PendingKey(windowEnd int64, person [32]byte) []byte {
 	return key(TabPending, u64(TimeKey(windowEnd)), person[:])
 }
 
-// PendingUpTo bounds the markers of windows ending at or before t.
-func PendingUpTo(t int64) (lo, hi []byte) {
-	return []byte{TabPending}, key(TabPending, u64(TimeKey(t)+1))
-}
+// TabWinLog is the window log: per block, the validation windows that
+// block opened (a person's first record in a window), so that the open
+// windows can be rebuilt at start-up without a marker per person and
+// window:
+//
+//	W height -> (window end, person)*, sorted
+//
+// An entry is deleted once every window it names has closed.
+const TabWinLog = 'W'
+
+// WinLogKey is the window log entry of the block at height.
+func WinLogKey(height uint64) []byte { return key(TabWinLog, u64(height)) }
 
 // PersonBlockKey is person block seq of a person.
 func PersonBlockKey(person [32]byte, seq uint64) []byte { return key(TabPBlock, person[:], u64(seq)) }
@@ -259,7 +269,7 @@ func PersonValKey(person [32]byte) []byte { return key(TabPVal, person[:]) }
 // reproduce them byte for byte.
 var StateTables = []byte{TabTxIndex, TabSite, TabSiteNum, TabSiteDur, TabAlias, TabPerson, TabSiteIdx, TabCase,
 	TabCaseList, TabCounter, TabPublish, TabCommit, TabPending, TabPVal, TabPBlock, TabSHead, TabSChain,
-	TabDecision, TabRejected, TabCorr, TabCorrHist, TabEncounter}
+	TabDecision, TabRejected, TabCorr, TabCorrHist, TabEncounter, TabWinLog}
 
 // TabEncounter indexes proximity encounters by person (issue 4):
 //
