@@ -1548,3 +1548,42 @@ func TestValidationRestart(t *testing.T) {
 		})
 	}
 }
+
+// TestLegacyPendingMarker: a store written before the window log holds a
+// marker per open window instead. A machine started on it treats the
+// window as open, decides and seals it when it closes, and deletes the
+// marker.
+func TestLegacyPendingMarker(t *testing.T) {
+	t.Parallel()
+	f := vWorldFixture(t, 0)
+	visit := vVisit("wh-mall", vAlice, vAt(1, 10, 0), vAt(1, 11, 0), "face")
+	vMust(f, vAt(1, 11, 0), visit)
+	// Rewrite the open window the way older stores kept it: no log entry,
+	// a marker.
+	b := f.db.NewBatch()
+	if err := b.Delete(store.WinLogKey(f.height)); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Set(store.PendingKey(vEnd(1), vAlice), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	f.m = state.New(f.db, f.gen, state.DefaultParams())
+	vMust(f, vAt(1, 12, 0), vVisit("wh-shop", vBob, vAt(1, 12, 0), vAt(1, 12, 5), "payment")) // loads the open set
+	if !f.m.Pending(vEnd(1), vAlice) {
+		t.Fatal("the marker's window is not open after the restart")
+	}
+	vMust(f, vClose(1), vCloseWindows(vClose(1), authKey))
+	if f.m.Pending(vEnd(1), vAlice) {
+		t.Error("the window is still open after its close")
+	}
+	if _, ok := vGet(t, f, store.PendingKey(vEnd(1), vAlice)); ok {
+		t.Error("the marker is left after the close")
+	}
+	pbs := vPersonBlocks(t, f, vAlice)
+	if len(pbs) != 1 || !slices.Equal(pbs[0].Entries, vIDs(visit)) {
+		t.Errorf("person blocks %+v, want one sealing the visit", pbs)
+	}
+}
