@@ -70,13 +70,12 @@ type caches struct {
 	mu     sync.Mutex
 	filter *txFilter
 	vals   map[ledger.Pseudonym]personVal
-	// open mirrors the pending-window markers in the store exactly
-	// (loaded from it, then kept by merge), so that a marker is written
-	// once per person and window, whichever blocks the records come in:
-	// the decision depends on state only, as the state hash requires.
-	// Windows whose marker this process wrote also hold their records,
-	// so that closing them need not read the records back (see
-	// windowRecords).
+	// open is the set of open validation windows, exactly: rebuilt from
+	// the window log at the first block (loadMarkers), then kept by
+	// merge. Which windows are open is state (the decisions and the
+	// window log depend on it, as the state hash requires). Windows this
+	// process opened also hold their records, so that closing them need
+	// not read the records back (see windowRecords).
 	open map[winKey]openWindow
 	// minEnd is at most the least window end in open (a lower bound: it
 	// is exact after each close), so that a block with nothing to close
@@ -89,10 +88,11 @@ type caches struct {
 	// records in place, so their windows are always read from the store.
 	noWin map[ledger.Pseudonym]bool
 	// valsComplete says vals holds every person's stored validation state
-	// (loaded whole, kept by merge): a miss is then an empty state.
-	valsComplete bool
-	aliases      map[ledger.Pseudonym]ledger.Pseudonym
-	dur          map[uint32]int64
+	// (loaded whole, kept by merge): a miss is then an empty state. It
+	// turns false for good if vals ever fills (misses then read).
+	valsComplete, valsLoaded bool
+	aliases                  map[ledger.Pseudonym]ledger.Pseudonym
+	dur                      map[uint32]int64
 }
 
 // loadFilter builds the tx filter from the store (once, or when it fills).
@@ -156,7 +156,7 @@ func (m *Machine) merge(blk *Block) {
 	for _, h := range blk.logsDone {
 		delete(c.logs, h)
 	}
-	if blk.logEnd != 0 {
+	if len(blk.opened) > 0 {
 		c.logs[blk.height] = blk.logEnd
 	}
 	if len(blk.noWin) > 0 {
@@ -263,9 +263,10 @@ func (m *Machine) Pending(end int64, p ledger.Pseudonym) bool {
 // loadVals fills the validation-state cache from the store, once, so that
 // a person met for the first time costs no read.
 func (m *Machine) loadVals(r store.Reader) error {
-	if m.c.valsComplete || len(m.c.vals) > 0 {
+	if m.c.valsLoaded {
 		return nil
 	}
+	m.c.valsLoaded = true
 	lo, hi := store.TablePrefix(store.TabPVal)
 	vals := map[ledger.Pseudonym]personVal{}
 	var derr error
