@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -41,8 +42,12 @@ type Config struct {
 	Queries      int // contact queries to time (cases first, then random people)
 	// ClosePersons is how many persons' windows to close at once (0: skip).
 	ClosePersons int
-	Dir          string // scratch directory; removed afterwards
-	Log          io.Writer
+	// Pairs is how many times the ingest with and without validation are
+	// timed, alternating (at least 1): the ratio of each pair, and their
+	// median, say what validation costs with the machine's noise shown.
+	Pairs int
+	Dir   string // scratch directory; removed afterwards
+	Log   io.Writer
 }
 
 // Result holds every figure of one run.
@@ -57,28 +62,32 @@ type Result struct {
 	IngestSeconds     float64 `json:"ingest_seconds"`
 	// PlainPerSec is the same ingest with trajectory validation off (the
 	// ledger of issue 2), for comparison in the same run.
-	PlainPerSec       float64 `json:"ingest_without_validation_records_per_sec"`
-	ValidationRatio   float64 `json:"ingest_with_over_without_validation"`
-	ClosePersons      int     `json:"close_persons"`
-	CloseRecords      int     `json:"close_records"`
-	CloseSeconds      float64 `json:"close_seconds"`
-	ClosedWindows     int     `json:"closed_windows"`
-	Blocks            uint64  `json:"blocks"`
-	CommitLoadP50     float64 `json:"commit_latency_under_load_p50_ms"`
-	CommitLoadP99     float64 `json:"commit_latency_under_load_p99_ms"`
-	HalfLoadRate      float64 `json:"half_load_offered_per_sec"`
-	CommitHalfP50     float64 `json:"commit_latency_half_load_p50_ms"`
-	CommitHalfP99     float64 `json:"commit_latency_half_load_p99_ms"`
-	CommitIdleP50     float64 `json:"commit_latency_single_p50_ms"`
-	CommitIdleP99     float64 `json:"commit_latency_single_p99_ms"`
-	CaseQueries       int     `json:"case_queries"`
-	CaseContactsP50   float64 `json:"contacts_case_p50_ms"`
-	CaseContactsP99   float64 `json:"contacts_case_p99_ms"`
-	Queries           int     `json:"queries"`
-	ContactsP50       float64 `json:"contacts_p50_ms"`
-	ContactsP99       float64 `json:"contacts_p99_ms"`
-	BytesPerRecord    float64 `json:"bytes_on_disk_per_record"`
-	SSTBytesPerRecord float64 `json:"table_bytes_per_record"`
+	PlainPerSec     float64 `json:"ingest_without_validation_records_per_sec"`
+	ValidationRatio float64 `json:"ingest_with_over_without_validation"`
+	// PairRatios are the with/without ratios of every pair (the first is
+	// ValidationRatio's), MedianRatio their median.
+	PairRatios        []float64 `json:"ingest_ratio_pairs"`
+	MedianRatio       float64   `json:"ingest_ratio_median"`
+	ClosePersons      int       `json:"close_persons"`
+	CloseRecords      int       `json:"close_records"`
+	CloseSeconds      float64   `json:"close_seconds"`
+	ClosedWindows     int       `json:"closed_windows"`
+	Blocks            uint64    `json:"blocks"`
+	CommitLoadP50     float64   `json:"commit_latency_under_load_p50_ms"`
+	CommitLoadP99     float64   `json:"commit_latency_under_load_p99_ms"`
+	HalfLoadRate      float64   `json:"half_load_offered_per_sec"`
+	CommitHalfP50     float64   `json:"commit_latency_half_load_p50_ms"`
+	CommitHalfP99     float64   `json:"commit_latency_half_load_p99_ms"`
+	CommitIdleP50     float64   `json:"commit_latency_single_p50_ms"`
+	CommitIdleP99     float64   `json:"commit_latency_single_p99_ms"`
+	CaseQueries       int       `json:"case_queries"`
+	CaseContactsP50   float64   `json:"contacts_case_p50_ms"`
+	CaseContactsP99   float64   `json:"contacts_case_p99_ms"`
+	Queries           int       `json:"queries"`
+	ContactsP50       float64   `json:"contacts_p50_ms"`
+	ContactsP99       float64   `json:"contacts_p99_ms"`
+	BytesPerRecord    float64   `json:"bytes_on_disk_per_record"`
+	SSTBytesPerRecord float64   `json:"table_bytes_per_record"`
 }
 
 func (cfg *Config) logf(format string, args ...any) {
@@ -145,6 +154,7 @@ func Run(cfg Config) (*Result, error) {
 	res.IngestSeconds = el.Seconds()
 	res.IngestPerSec = float64(len(cap.Txs)) / el.Seconds()
 	res.ValidationRatio = res.IngestPerSec / res.PlainPerSec
+	res.PairRatios = []float64{res.ValidationRatio}
 	res.Blocks = n.Engine.Head().Height
 	res.CommitLoadP50, res.CommitLoadP99 = pct(lat)
 	cfg.logf("ingest: %.0f records/s (%d records in %.2fs, %d blocks); commit latency under load p50 %.0f ms p99 %.0f ms",
@@ -203,6 +213,29 @@ func Run(cfg Config) (*Result, error) {
 		return nil, err
 	}
 	n = nil
+	// More pairs, each on fresh homes, removed as soon as measured.
+	for i := 1; i < cfg.Pairs; i++ {
+		var rates [2]float64
+		for j, validation := range []bool{false, true} {
+			dir := filepath.Join(cfg.Dir, fmt.Sprintf("pair-%d-%v", i, validation))
+			r, err := ingestOnly(dir, city, validation)
+			if err != nil {
+				return nil, err
+			}
+			if err := os.RemoveAll(dir); err != nil {
+				return nil, err
+			}
+			rates[j] = r
+		}
+		res.PairRatios = append(res.PairRatios, rates[1]/rates[0])
+		cfg.logf("pair %d: %.0f records/s without validation, %.0f with (%.0f%%)", i+1, rates[0], rates[1], 100*rates[1]/rates[0])
+	}
+	sorted := slices.Clone(res.PairRatios)
+	slices.Sort(sorted)
+	res.MedianRatio = sorted[len(sorted)/2]
+	if len(sorted)%2 == 0 {
+		res.MedianRatio = (sorted[len(sorted)/2-1] + sorted[len(sorted)/2]) / 2
+	}
 	if cfg.ClosePersons > 0 {
 		if err := closeWindows(cfg, res); err != nil {
 			return nil, err

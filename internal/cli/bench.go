@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/pprof"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -68,7 +69,7 @@ Quote medians and ratios from one run: the machine is shared and noisy.`,
 city                             %d people, %d days, %d signed records
 ed25519 verify, 1 core           %.0f/s single, %.0f/s batched
 ingest through the engine        %.0f records/s with validation (%.2f s, %d blocks; %.2fx the 1-core single verify rate)
-ingest without validation        %.0f records/s (with/without: %.0f%%)
+ingest without validation        %.0f records/s (with/without: %.0f%%)%s
 commit latency at saturation     p50 %.0f ms, p99 %.0f ms (the whole city queued at once)
 commit latency at half load      p50 %.0f ms, p99 %.0f ms (%.0f submissions/s, paced)
 commit latency, one at a time    p50 %.1f ms, p99 %.1f ms
@@ -77,7 +78,7 @@ contacts, random people          p50 %.2f ms, p99 %.2f ms (%d queries)
 bytes on disk per record         %.0f (%.0f in tables, the rest write-ahead log)
 `, res.Machine, res.People, res.Days, res.Records, res.VerifyPerSec1Core, res.BatchPerSec1Core,
 				res.IngestPerSec, res.IngestSeconds, res.Blocks, res.IngestPerSec/res.VerifyPerSec1Core,
-				res.PlainPerSec, 100*res.ValidationRatio,
+				res.PlainPerSec, 100*res.ValidationRatio, pairsText(res),
 				res.CommitLoadP50, res.CommitLoadP99, res.CommitHalfP50, res.CommitHalfP99, res.HalfLoadRate, res.CommitIdleP50, res.CommitIdleP99,
 				res.CaseContactsP50, res.CaseContactsP99, res.CaseQueries, res.ContactsP50, res.ContactsP99, res.Queries, res.BytesPerRecord, res.SSTBytesPerRecord)
 			return nil
@@ -88,6 +89,7 @@ bytes on disk per record         %.0f (%.0f in tables, the rest write-ahead log)
 	c.Flags().Uint64Var(&cfg.Seed, "seed", 1, "random seed")
 	c.Flags().IntVar(&cfg.Queries, "queries", 200, "contact queries to time")
 	c.Flags().IntVar(&cfg.ClosePersons, "close-persons", 100000, "people whose validation windows one block closes, timed (0: skip)")
+	c.Flags().IntVar(&cfg.Pairs, "pairs", 1, "time the ingest with and without validation this many times, alternating, and report every ratio and their median")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	c.PersistentFlags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (read it with go tool pprof)")
 	c.AddCommand(e.benchPrivacyCmd())
@@ -180,4 +182,17 @@ func startCPUProfile(path string) (stop func(), err error) {
 		pprof.StopCPUProfile()
 		f.Close()
 	}, nil
+}
+
+// pairsText lists the ratios of every with/without pair and their median,
+// when there was more than one.
+func pairsText(res *bench.Result) string {
+	if len(res.PairRatios) < 2 {
+		return ""
+	}
+	parts := make([]string, len(res.PairRatios))
+	for i, r := range res.PairRatios {
+		parts[i] = fmt.Sprintf("%.0f%%", 100*r)
+	}
+	return fmt.Sprintf("\nwith/without, %d pairs              median %.0f%% (%s)", len(res.PairRatios), 100*res.MedianRatio, strings.Join(parts, ", "))
 }
