@@ -71,7 +71,7 @@ type caches struct {
 	filter *txFilter
 	vals   map[ledger.Pseudonym]personVal
 	// open is the set of open validation windows, exactly: rebuilt from
-	// the window log at the first block (loadMarkers), then kept by
+	// the window log at the first block (loadOpenWindows), then kept by
 	// merge. Which windows are open is state (the decisions and the
 	// window log depend on it, as the state hash requires). Windows this
 	// process opened also hold their records, so that closing them need
@@ -171,11 +171,11 @@ func (m *Machine) merge(blk *Block) {
 	}
 }
 
-// loadMarkers rebuilds the open windows from the store, once: the windows
+// loadOpenWindows rebuilds the open windows from the store, once: the windows
 // the window log names that end after closedUntil (every window ending at
 // or before it was closed by then), and the per-window markers of stores
 // written before the log.
-func (m *Machine) loadMarkers(r store.Reader, closedUntil int64) error {
+func (m *Machine) loadOpenWindows(r store.Reader, closedUntil int64) error {
 	if m.c.open != nil {
 		return nil
 	}
@@ -292,8 +292,7 @@ func (m *Machine) loadVals(r store.Reader) error {
 	return nil
 }
 
-// winKey names a person's validation window by its end: the in-memory
-// form of a pending marker's key.
+// winKey names a person's validation window by its end.
 type winKey struct {
 	end    int64
 	person ledger.Pseudonym
@@ -311,8 +310,8 @@ func parseWinKey(k []byte) (winKey, bool) {
 }
 
 // openWindow is a pending window in memory. When cached, recs are all
-// its visible records: the entry started with the record that wrote the
-// marker, and every later record of the window joined it.
+// its visible records: the entry started with the record that opened the
+// window, and every later record of the window joined it.
 type openWindow struct {
 	recs   []winRec
 	cached bool
@@ -331,7 +330,7 @@ type winRec struct {
 // new windows are read back from the store when they close.
 const maxCachedWindows = 1 << 20
 
-// committedWindow returns the committed window k, if its marker exists.
+// committedWindow returns the committed window k, if it is open.
 func (m *Machine) committedWindow(k winKey) (openWindow, bool) {
 	m.c.mu.Lock()
 	defer m.c.mu.Unlock()
@@ -347,7 +346,7 @@ func (m *Machine) mayCacheWindow(p ledger.Pseudonym, n int) bool {
 	return !m.c.noWin[p] && len(m.c.open)+n < maxCachedWindows
 }
 
-// openWindow returns window k as the block sees it, if its marker exists.
+// openWindow returns window k as the block sees it, if it is open.
 func (blk *Block) openWindow(k winKey) (openWindow, bool) {
 	if w, ok := blk.open[k]; ok {
 		return w, true

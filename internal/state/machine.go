@@ -155,7 +155,7 @@ type Block struct {
 	open       map[winKey]openWindow     // pending windows opened or extended in this block (see openWindow)
 	noWin      map[ledger.Pseudonym]bool // persons whose windows a correction touched in this block
 	vals       map[ledger.Pseudonym]personVal
-	closed     []winKey                      // pending markers closed (deleted) in this block
+	closed     []winKey                      // windows closed in this block
 	txids      []ledger.Hash                 // accepted in this block
 	seen       map[ledger.Hash]bool          // the same, for replays within the block
 	boundHere  map[ledger.Pseudonym]struct{} // aliases bound in this block (not cached until committed)
@@ -212,7 +212,7 @@ func (m *Machine) Begin(b *store.Batch, height uint64, timeNanos int64) (*Block,
 	if ok {
 		blk.closedUntil = int64(binary.BigEndian.Uint64(v))
 	}
-	if err := m.loadMarkers(b, blk.closedUntil); err != nil {
+	if err := m.loadOpenWindows(b, blk.closedUntil); err != nil {
 		return nil, err
 	}
 	if m.params.Validation.Enabled {

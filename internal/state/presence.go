@@ -99,8 +99,8 @@ func (blk *Block) growSiteDur(num uint32, d int64) error {
 }
 
 // recorded does the bookkeeping of an admitted record: the site chains of
-// its sites, the data clock, and either a pending marker for its window
-// or, when the window has already closed, an immediate person block.
+// its sites, the data clock, and either its open window or, when the
+// window has already closed, an immediate person block.
 func (blk *Block) recorded(pr *Presence, a *admitted, sites ...uint32) error {
 	for _, num := range sites {
 		if err := blk.appendSiteChain(num, pr.TxID); err != nil {
