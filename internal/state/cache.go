@@ -123,6 +123,15 @@ func resetIfFull[K comparable, V any](mp map[K]V) map[K]V {
 	return mp
 }
 
+// resetValsIfFull starts the validation-state cache over when it is full;
+// it no longer holds every person then, so misses read the store. The
+// caller holds c.mu.
+func (c *caches) resetValsIfFull() {
+	if len(c.vals) >= maxCached {
+		c.vals, c.valsComplete = map[ledger.Pseudonym]personVal{}, false
+	}
+}
+
 // merge makes a committed block's values visible to the caches.
 func (m *Machine) merge(blk *Block) {
 	c := &m.c
@@ -131,9 +140,7 @@ func (m *Machine) merge(blk *Block) {
 	for i := range blk.txids {
 		c.filter.add(&blk.txids[i])
 	}
-	if len(c.vals) >= maxCached {
-		c.vals, c.valsComplete = map[ledger.Pseudonym]personVal{}, false
-	}
+	c.resetValsIfFull()
 	for p, v := range blk.vals {
 		c.vals[p] = v
 	}

@@ -208,9 +208,7 @@ func (blk *Block) personVal(p ledger.Pseudonym) (personVal, error) {
 	// Not in this block's overlay, so what the store holds is committed:
 	// it may go to the machine's cache now.
 	blk.m.c.mu.Lock()
-	if len(blk.m.c.vals) >= maxCached {
-		blk.m.c.vals, blk.m.c.valsComplete = map[ledger.Pseudonym]personVal{}, false
-	}
+	blk.m.c.resetValsIfFull()
 	blk.m.c.vals[p] = h
 	blk.m.c.mu.Unlock()
 	return h, nil
