@@ -3,14 +3,14 @@ package investigate
 import (
 	"errors"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 	"time"
 
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/record"
-	"github.com/epiledger/epiledger/internal/state"
-	"github.com/epiledger/epiledger/internal/store"
+	"github.com/epiledger/epiledger/internal/timeline"
 	"github.com/epiledger/epiledger/internal/trace"
 )
 
@@ -86,24 +86,32 @@ type visitRec struct {
 	txid    ledger.Hash
 }
 
+// encRec is one encounter of a person, the other person by number.
+type encRec struct {
+	other      int32
+	device     uint32
+	start, end int64
+	txid       ledger.Hash
+}
+
 // personRecs are the records of a person a chain reads once.
 type personRecs struct {
 	visits []visitRec
-	encs   []state.Encounter
+	encs   []encRec
 }
 
 // probe is a visit of a person being expanded, clipped to one of their
 // infectious windows.
 type probe struct {
 	a, b int64
-	who  int32 // index of the person in the layer's frontier
+	who  int32 // the person's number
 	vi   int32 // index of the visit in their records
 }
 
 // cand is a meeting that exposes v: from u at site (a device when enc),
 // together [f, t].
 type cand struct {
-	v, u   ledger.Pseudonym
+	v, u   int32
 	site   uint32
 	enc    bool
 	f, t   int64
@@ -112,26 +120,42 @@ type cand struct {
 }
 
 type edgeKey struct {
-	from, to ledger.Pseudonym
+	from, to int32
 	site     uint32
 	enc      bool
 }
 
-// chainRun is the state of one Chain computation.
+// chainRun is the state of one Chain computation. Persons are numbered
+// by the source (src.number); the slices are indexed by number and grow
+// as numbers appear.
 type chainRun struct {
-	iv      *Investigator
-	cq      ChainQuery
-	min     int64
-	labels  map[ledger.Pseudonym][]label
-	edges   map[edgeKey]*cand           // with AllEdges
-	into    map[ledger.Pseudonym][]cand // otherwise: the earliest meetings into each person
-	recs    map[ledger.Pseudonym]*personRecs
-	longest map[uint32]int64
+	iv     *Investigator
+	src    chainSource
+	cq     ChainQuery
+	min    int64
+	root   int32
+	labels [][]label
+	edges  map[edgeKey]*cand // with AllEdges
+	into   [][]cand          // otherwise: the earliest meetings into each person
+	recs   []*personRecs
+	// longest and transport are per site, filled before a layer's
+	// parallel scan.
+	longest   map[uint32]int64
+	transport map[uint32]bool
+}
+
+// grow makes room for person number n.
+func (c *chainRun) grow(n int32) {
+	for int(n) >= len(c.labels) {
+		c.labels = append(c.labels, nil)
+		c.into = append(c.into, nil)
+		c.recs = append(c.recs, nil)
+	}
 }
 
 // window is the infectious window of a person exposed at x.
-func (c *chainRun) window(p ledger.Pseudonym, x int64) (lo, hi int64) {
-	if p == c.cq.Person {
+func (c *chainRun) window(p int32, x int64) (lo, hi int64) {
+	if p == c.root {
 		return c.cq.From, c.cq.To
 	}
 	lo, hi = x+c.cq.Latent, c.cq.To
@@ -145,22 +169,23 @@ func (c *chainRun) window(p ledger.Pseudonym, x int64) (lo, hi int64) {
 // and in no more meetings. A person's window is anchored at their
 // exposure within the layers a label allows, so a later label of the
 // same or a deeper layer adds nothing.
-func (c *chainRun) dominates(a, b label) bool {
+func dominates(a, b label) bool {
 	return a.h <= b.h && a.x <= b.x
 }
 
 // add inserts a label for p unless one it has dominates it, dropping the
 // labels it dominates. It reports whether the label was added.
-func (c *chainRun) add(p ledger.Pseudonym, l label) bool {
+func (c *chainRun) add(p int32, l label) bool {
+	c.grow(p)
 	ls := c.labels[p]
 	for _, o := range ls {
-		if c.dominates(o, l) {
+		if dominates(o, l) {
 			return false
 		}
 	}
 	keep := ls[:0]
 	for _, o := range ls {
-		if !c.dominates(l, o) {
+		if !dominates(l, o) {
 			keep = append(keep, o)
 		}
 	}
@@ -184,26 +209,44 @@ func (c *chainRun) add(p ledger.Pseudonym, l label) bool {
 //
 // It works layer by layer: the records of the persons whose exposure
 // improved in the last layer are read once each; their visits, clipped
-// to their windows, are grouped by site, and each site's index is read
-// once per layer over the merged ranges the visits need (sites in
+// to their windows, are grouped by site, and each site's presences are
+// read once per layer over the merged ranges the visits need (sites in
 // parallel). A presence whose person already has an exposure no later
-// than its start is skipped without looking at the visits.
+// than its start is skipped without looking at the visits. With a
+// resident timeline loaded (trace.Querier.SetTimeline) everything is
+// read from memory; otherwise from the store's indexes.
 func (iv *Investigator) Chain(cq ChainQuery) (*Graph, error) {
 	if cq.Depth < 1 || cq.Depth > MaxDepth {
 		return nil, ErrDepth
 	}
-	c := &chainRun{iv: iv, cq: cq, min: iv.minOverlap(cq.MinOverlap), labels: map[ledger.Pseudonym][]label{},
-		into: map[ledger.Pseudonym][]cand{}, edges: map[edgeKey]*cand{}, recs: map[ledger.Pseudonym]*personRecs{},
-		longest: map[uint32]int64{}}
-	c.labels[cq.Person] = []label{{x: cq.From, h: 0}}
-	frontier := []ledger.Pseudonym{cq.Person}
+	if tl := iv.q.Timeline(); tl != nil {
+		var g *Graph
+		err := tl.Read(func(v *timeline.View) error {
+			var err error
+			g, err = iv.chain(cq, newResidentSource(iv, v))
+			return err
+		})
+		if !errors.Is(err, timeline.ErrNotReady) {
+			return g, err
+		}
+	}
+	return iv.chain(cq, newStoreSource(iv))
+}
+
+func (iv *Investigator) chain(cq ChainQuery, src chainSource) (*Graph, error) {
+	c := &chainRun{iv: iv, src: src, cq: cq, min: iv.minOverlap(cq.MinOverlap), edges: map[edgeKey]*cand{},
+		longest: map[uint32]int64{}, transport: map[uint32]bool{}}
+	c.root = src.number(cq.Person)
+	c.grow(c.root)
+	c.labels[c.root] = []label{{x: cq.From, h: 0}}
+	frontier := []int32{c.root}
 	for k := 1; k <= cq.Depth && len(frontier) > 0; k++ {
 		if err := c.load(frontier); err != nil {
 			return nil, err
 		}
 		bySite := map[uint32][]probe{}
 		var cands []cand
-		for who, u := range frontier {
+		for _, u := range frontier {
 			r := c.recs[u]
 			for _, l := range c.labels[u] {
 				if l.h != k-1 {
@@ -212,39 +255,36 @@ func (iv *Investigator) Chain(cq ChainQuery) (*Graph, error) {
 				lo, hi := c.window(u, l.x)
 				for vi, v := range r.visits {
 					if a, b := max(v.in, lo), min2(v.out, hi); b > a {
-						bySite[v.site] = append(bySite[v.site], probe{a: a, b: b, who: int32(who), vi: int32(vi)})
+						bySite[v.site] = append(bySite[v.site], probe{a: a, b: b, who: u, vi: int32(vi)})
 					}
 				}
 				for i := range r.encs {
 					e := &r.encs[i]
-					if f, t := max(e.Start, lo), min2(e.End, hi); t > f {
-						cands = append(cands, cand{v: e.Other, u: u, site: e.Device, enc: true, f: f, t: t, txid: e.TxID, fromTx: e.TxID})
+					if f, t := max(e.start, lo), min2(e.end, hi); t > f {
+						cands = append(cands, cand{v: e.other, u: u, site: e.device, enc: true, f: f, t: t, txid: e.txid, fromTx: e.txid})
 					}
 				}
 			}
 		}
-		met, err := c.meet(bySite, frontier, k)
+		met, err := c.meet(bySite, k)
 		if err != nil {
 			return nil, err
 		}
-		next := map[ledger.Pseudonym]bool{}
+		var next []int32
 		for _, cs := range [][]cand{met, cands} {
 			for i := range cs {
 				m := &cs[i]
-				if m.v == cq.Person {
+				if m.v == c.root {
 					continue
 				}
 				c.edge(m)
 				if c.add(m.v, label{x: m.f, h: k}) {
-					next[m.v] = true
+					next = append(next, m.v)
 				}
 			}
 		}
-		frontier = frontier[:0]
-		for p := range next {
-			frontier = append(frontier, p)
-		}
-		sortPersons(frontier)
+		slices.Sort(next)
+		frontier = slices.Compact(next)
 	}
 	return c.graph()
 }
@@ -254,6 +294,7 @@ func (iv *Investigator) Chain(cq ChainQuery) (*Graph, error) {
 // record id). Unless all edges are asked for, only the edges of a
 // person's earliest exposure so far are kept.
 func (c *chainRun) edge(m *cand) {
+	c.grow(m.v)
 	if !c.cq.AllEdges {
 		es := c.into[m.v]
 		if len(es) > 0 {
@@ -287,15 +328,18 @@ func (c *chainRun) edge(m *cand) {
 // useful reports whether a meeting that exposes v at f in layer k can
 // change the result: give v a label or an edge. It reads the labels of
 // the layers before, so it may run while a layer is searched.
-func (c *chainRun) useful(v ledger.Pseudonym, f int64, k int) bool {
-	if c.cq.AllEdges || v == c.cq.Person {
-		return v != c.cq.Person
+func (c *chainRun) useful(v int32, f int64, k int) bool {
+	if c.cq.AllEdges || v == c.root {
+		return v != c.root
+	}
+	if int(v) >= len(c.labels) {
+		return true
 	}
 	if es := c.into[v]; len(es) == 0 || f <= es[0].f {
 		return true
 	}
 	for _, o := range c.labels[v] {
-		if c.dominates(o, label{x: f, h: k}) {
+		if dominates(o, label{x: f, h: k}) {
 			return false
 		}
 	}
@@ -304,8 +348,8 @@ func (c *chainRun) useful(v ledger.Pseudonym, f int64, k int) bool {
 
 // load reads the visits and encounters of the persons not read yet, on
 // all CPUs.
-func (c *chainRun) load(ps []ledger.Pseudonym) error {
-	var todo []ledger.Pseudonym
+func (c *chainRun) load(ps []int32) error {
+	var todo []int32
 	for _, p := range ps {
 		if c.recs[p] == nil {
 			todo = append(todo, p)
@@ -313,146 +357,46 @@ func (c *chainRun) load(ps []ledger.Pseudonym) error {
 	}
 	out := make([]*personRecs, len(todo))
 	err := parallel(len(todo), func(i int) error {
-		r := &personRecs{}
-		from, to := c.cq.From, c.cq.To
-		lo, hi := store.PersonRange(todo[i], from-int64(c.iv.q.Rules().MaxPresence/time.Second), to)
-		var o state.PresenceCore
-		var derr error
-		err := c.iv.r.Scan(lo, hi, func(_, v []byte) bool {
-			if derr = state.DecodePresenceCore(v, &o); derr != nil {
-				return false
-			}
-			if o.Kind == state.PresenceVisit && o.Status == state.StatusRecorded && o.Out > from && o.In < to {
-				r.visits = append(r.visits, visitRec{site: o.Site, in: max(o.In, from), out: min2(o.Out, to), txid: o.TxID})
-			}
-			return true
-		})
-		if err == nil {
-			err = derr
-		}
-		if err != nil {
-			return err
-		}
-		if r.encs, err = c.iv.q.Encounters(todo[i], c.cq.From, c.cq.To); err != nil {
-			return err
-		}
+		r, err := c.src.records(todo[i], c.cq.From, c.cq.To)
 		out[i] = r
-		return nil
+		return err
 	})
 	if err != nil {
 		return err
 	}
 	for i, p := range todo {
+		c.grow(p)
 		c.recs[p] = out[i]
 	}
 	return nil
 }
 
 // meet finds, site by site, every presence that meets a probe by the
-// contact rules, reading each site's index once over the merged ranges
-// the probes need. Results come in site order.
-func (c *chainRun) meet(bySite map[uint32][]probe, frontier []ledger.Pseudonym, k int) ([]cand, error) {
+// contact rules, reading each site's presences once over the merged
+// ranges the probes need. Results come in site order.
+func (c *chainRun) meet(bySite map[uint32][]probe, k int) ([]cand, error) {
 	nums := make([]uint32, 0, len(bySite))
 	for n := range bySite {
 		nums = append(nums, n)
 		if _, ok := c.longest[n]; !ok {
-			l, err := c.iv.longest(n)
+			l, err := c.src.longest(n)
 			if err != nil {
 				return nil, err
 			}
 			c.longest[n] = l
+			s, err := c.iv.q.Site(n)
+			if err != nil {
+				return nil, err
+			}
+			c.transport[n] = record.TransportKinds[s.Kind]
 		}
 	}
-	sort.Slice(nums, func(i, j int) bool { return nums[i] < nums[j] })
-	transport := make([]bool, len(nums))
-	for i, n := range nums {
-		s, err := c.iv.q.Site(n)
-		if err != nil {
-			return nil, err
-		}
-		transport[i] = record.TransportKinds[s.Kind]
-	}
+	slices.Sort(nums)
 	res := make([][]cand, len(nums))
 	err := parallel(len(nums), func(i int) error {
-		num, ps := nums[i], bySite[nums[i]]
-		sort.Slice(ps, func(x, y int) bool { return ps[x].a < ps[y].a })
-		var span int64 // longest probe
-		for _, p := range ps {
-			span = max(span, p.b-p.a)
-		}
-		longest := c.longest[num]
-		var out []cand
-		best := map[ledger.Pseudonym]int64{}
-		var o state.PresenceCore
-		var derr error
-		scan := func(_, v []byte) bool {
-			if derr = state.DecodePresenceCore(v, &o); derr != nil {
-				return false
-			}
-			if o.Status != state.StatusRecorded || o.Person == c.cq.Person {
-				return true
-			}
-			// Every meeting of this presence exposes its person at
-			// o.In or later: when that cannot matter, skip the probes.
-			if !c.cq.AllEdges {
-				if b, ok := best[o.Person]; ok && o.In > b && c.dominates(label{x: b, h: k}, label{x: o.In, h: k}) {
-					return true
-				}
-				if !c.useful(o.Person, o.In, k) {
-					return true
-				}
-			}
-			// Probes that start after o.In - span and before o.Out.
-			j := sort.Search(len(ps), func(j int) bool { return ps[j].a > o.In-span })
-			for ; j < len(ps) && ps[j].a < o.Out; j++ {
-				p := &ps[j]
-				if p.b <= o.In {
-					continue
-				}
-				u := frontier[p.who]
-				if u == o.Person {
-					continue
-				}
-				f, t := max(p.a, o.In), min2(p.b, o.Out)
-				if t <= f || !transport[i] && t-f < c.min {
-					continue
-				}
-				// Of this layer's meetings of a person, one that a
-				// meeting found here already makes useless is dropped.
-				if b, ok := best[o.Person]; ok && f > b && !c.cq.AllEdges && c.dominates(label{x: b, h: k}, label{x: f, h: k}) {
-					continue
-				}
-				if !c.useful(o.Person, f, k) {
-					continue
-				}
-				if b, ok := best[o.Person]; !ok || f < b {
-					best[o.Person] = f
-				}
-				out = append(out, cand{v: o.Person, u: u, site: num, f: f, t: t, txid: o.TxID, fromTx: c.recs[u].visits[p.vi].txid})
-			}
-			return true
-		}
-		// Presences are keyed by start: one that overlaps [a, b] starts
-		// in [a - longest, b). Merge those ranges and read each once.
-		lo, hi := ps[0].a-longest, ps[0].b
-		for j := 1; j <= len(ps); j++ {
-			if j < len(ps) && ps[j].a-longest <= hi {
-				hi = max(hi, ps[j].b)
-				continue
-			}
-			klo, khi := store.SiteIdxRange(num, lo, hi)
-			if err := c.iv.r.Scan(klo, khi, scan); err != nil {
-				return err
-			}
-			if derr != nil {
-				return derr
-			}
-			if j < len(ps) {
-				lo, hi = ps[j].a-longest, ps[j].b
-			}
-		}
-		res[i] = out
-		return nil
+		var err error
+		res[i], err = c.meetSite(nums[i], bySite[nums[i]], k)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -466,6 +410,72 @@ func (c *chainRun) meet(bySite map[uint32][]probe, frontier []ledger.Pseudonym, 
 		all = append(all, r...)
 	}
 	return all, nil
+}
+
+// meetSite is meet at one site.
+func (c *chainRun) meetSite(num uint32, ps []probe, k int) ([]cand, error) {
+	sort.Slice(ps, func(x, y int) bool { return ps[x].a < ps[y].a })
+	var span int64 // longest probe
+	for _, p := range ps {
+		span = max(span, p.b-p.a)
+	}
+	longest, transport := c.longest[num], c.transport[num]
+	var out []cand
+	best := map[int32]int64{}
+	visit := func(o *sitePresence) {
+		if !c.cq.AllEdges {
+			// Every meeting of this presence exposes its person at
+			// o.in or later: when that cannot matter, skip the probes.
+			if b, ok := best[o.person]; ok && o.in > b && dominates(label{x: b, h: k}, label{x: o.in, h: k}) {
+				return
+			}
+			if !c.useful(o.person, o.in, k) {
+				return
+			}
+		}
+		// Probes that start after o.in - span and before o.out.
+		j := sort.Search(len(ps), func(j int) bool { return ps[j].a > o.in-span })
+		for ; j < len(ps) && ps[j].a < o.out; j++ {
+			p := &ps[j]
+			if p.b <= o.in || p.who == o.person {
+				continue
+			}
+			f, t := max(p.a, o.in), min2(p.b, o.out)
+			if t <= f || !transport && t-f < c.min {
+				continue
+			}
+			if !c.cq.AllEdges {
+				// Of this layer's meetings of a person, one that a
+				// meeting found here already makes useless is dropped.
+				if b, ok := best[o.person]; ok && f > b && dominates(label{x: b, h: k}, label{x: f, h: k}) {
+					continue
+				}
+				if !c.useful(o.person, f, k) {
+					continue
+				}
+			}
+			if b, ok := best[o.person]; !ok || f < b {
+				best[o.person] = f
+			}
+			out = append(out, cand{v: o.person, u: p.who, site: num, f: f, t: t, txid: o.txid, fromTx: c.recs[p.who].visits[p.vi].txid})
+		}
+	}
+	// Presences are keyed by start: one that overlaps [a, b] starts in
+	// [a - longest, b). Merge those ranges and read each once.
+	lo, hi := ps[0].a-longest, ps[0].b
+	for j := 1; j <= len(ps); j++ {
+		if j < len(ps) && ps[j].a-longest <= hi {
+			hi = max(hi, ps[j].b)
+			continue
+		}
+		if err := c.src.scan(num, lo, hi, c.root, visit); err != nil {
+			return nil, err
+		}
+		if j < len(ps) {
+			lo, hi = ps[j].a-longest, ps[j].b
+		}
+	}
+	return out, nil
 }
 
 // parallel runs fn(0..n-1) on all CPUs and returns the first error.
@@ -503,9 +513,12 @@ func parallel(n int, fn func(i int) error) error {
 }
 
 func (c *chainRun) graph() (*Graph, error) {
-	g := &Graph{Nodes: make([]Node, 0, len(c.labels))}
+	g := &Graph{}
 	for p, ls := range c.labels {
-		n := Node{Person: p, Layer: ls[0].h, Exposure: ls[0].x}
+		if len(ls) == 0 {
+			continue
+		}
+		n := Node{Person: c.src.pseudonym(int32(p)), Layer: ls[0].h, Exposure: ls[0].x}
 		for _, l := range ls[1:] {
 			n.Layer, n.Exposure = min(n.Layer, l.h), min2(n.Exposure, l.x)
 		}
@@ -539,7 +552,7 @@ func (c *chainRun) graph() (*Graph, error) {
 		if e.enc {
 			kind = trace.EncounterKind
 		}
-		g.Edges = append(g.Edges, Edge{From: e.u, To: e.v, Site: s.ID, SiteKind: kind, Start: e.f, End: e.t, TxID: e.txid, FromTxID: e.fromTx})
+		g.Edges = append(g.Edges, Edge{From: c.src.pseudonym(e.u), To: c.src.pseudonym(e.v), Site: s.ID, SiteKind: kind, Start: e.f, End: e.t, TxID: e.txid, FromTxID: e.fromTx})
 	}
 	sort.Slice(g.Edges, func(i, j int) bool {
 		a, b := &g.Edges[i], &g.Edges[j]

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -87,10 +88,14 @@ func TestChainHospital(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	res, err := importer.New(h, importer.EngineSink{Node: n}).ImportSocioPatterns(f, importer.SocioPatterns{Start: time.Unix(start, 0), Device: "sociopatterns-hospital"})
-	if err != nil || res.Rejected != 0 {
-		t.Fatalf("import: %v %v", err, res.Rejections)
-	}
+	// A resident timeline, loaded before the import, follows it through
+	// the store's tap; every chain is also run on it.
+	ivr := resident(t, n, true, func() {
+		res, err := importer.New(h, importer.EngineSink{Node: n}).ImportSocioPatterns(f, importer.SocioPatterns{Start: time.Unix(start, 0), Device: "sociopatterns-hospital"})
+		if err != nil || res.Rejected != 0 {
+			t.Fatalf("import: %v %v", err, res.Rejections)
+		}
+	})
 	iv := investigate.New(n.DB, n.Query)
 
 	var totals [4]int
@@ -126,6 +131,13 @@ func TestChainHospital(t *testing.T) {
 			took += time.Since(began)
 			if err != nil {
 				t.Fatal(err)
+			}
+			gr, err := ivr.Chain(investigate.ChainQuery{Person: n.Pseud.Person(pat), From: from, To: to, Depth: depth, MinOverlap: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(gr, g) {
+				t.Fatalf("patient %s depth %d: the resident timeline's chain differs from the store's", pat, depth)
 			}
 			if len(g.Nodes) != len(e) {
 				t.Fatalf("patient %s depth %d: %d persons, brute force %d", pat, depth, len(g.Nodes), len(e))

@@ -71,6 +71,10 @@ func (blk *Block) encounter(tx *ledger.Tx, id ledger.Hash, b *ledger.Encounter) 
 
 // encodeEncounter encodes an index entry; the indexed person is in the
 // key, not the value.
+// EncodeEncounter encodes an entry of the encounter index (the key holds
+// the person): DecodeEncounterInto's inverse.
+func EncodeEncounter(e *Encounter) []byte { return encodeEncounter(e) }
+
 func encodeEncounter(e *Encounter) []byte {
 	var x w
 	x.raw(e.Other[:])

@@ -210,6 +210,11 @@ func DecodeSite(b []byte) (*Site, error) {
 	return s.withGeometry(), nil
 }
 
+// EncodePresence encodes an entry of the person or site index, as the
+// state machine writes it: DecodePresence's inverse, for tools that
+// write or check index entries (the timeline's tests).
+func EncodePresence(p *Presence) []byte { return encodePresence(p) }
+
 func encodePresence(p *Presence) []byte {
 	var x w
 	x.u8(uint8(p.Kind))
@@ -268,6 +273,13 @@ type PresenceCore struct {
 // entry without allocating (the via and role strings are skipped). A
 // damaged entry is an error wrapping store.ErrCorrupt.
 func DecodePresenceCore(b []byte, p *PresenceCore) error {
+	_, _, err := DecodePresenceBytes(b, p)
+	return err
+}
+
+// DecodePresenceBytes is DecodePresenceCore that also returns the via
+// and role strings as slices of b, for callers that intern them.
+func DecodePresenceBytes(b []byte, p *PresenceCore) (via, role []byte, err error) {
 	x := r{b: b}
 	p.Kind = PresenceKind(x.u8())
 	p.Site = x.u32()
@@ -275,14 +287,14 @@ func DecodePresenceCore(b []byte, p *PresenceCore) error {
 	copy(p.Person[:], x.take(32))
 	p.In = x.i64()
 	p.Out = x.i64()
-	x.take(int(x.u8())) // via
-	x.take(int(x.u8())) // role
+	via = x.take(int(x.u8()))
+	role = x.take(int(x.u8()))
 	copy(p.TxID[:], x.take(32))
 	p.Status = Status(x.u8())
 	if p.Status > StatusAmended {
 		x.bad = true
 	}
-	return x.err("presence")
+	return via, role, x.err("presence")
 }
 
 func encodeCase(c *Case) []byte {

@@ -20,8 +20,9 @@ var ErrCorrupt = errors.New("store: corrupt")
 // DB is the node's database. It is safe for concurrent use: one writer (the
 // engine) commits batches while readers (queries) read.
 type DB struct {
-	pdb *pebble.DB
-	dir string
+	pdb  *pebble.DB
+	dir  string
+	taps taps
 }
 
 // Options configure Open. A nil FS means the real file system; tests pass
@@ -130,6 +131,7 @@ type Batch struct {
 	b   *pebble.Batch // indexed: the read-back tables
 	raw *pebble.Batch // plain: everything else
 	db  *pebble.DB
+	sdb *DB
 }
 
 // readBack are the tables a block reads after writing them: the person
@@ -139,7 +141,7 @@ var readBack = [256]bool{TabPerson: true, TabAlias: true, TabPending: true, TabC
 
 // NewBatch starts a batch on db.
 func (db *DB) NewBatch() *Batch {
-	return &Batch{b: db.pdb.NewIndexedBatch(), raw: db.pdb.NewBatch(), db: db.pdb}
+	return &Batch{b: db.pdb.NewIndexedBatch(), raw: db.pdb.NewBatch(), db: db.pdb, sdb: db}
 }
 
 func (b *Batch) pick(key []byte) *pebble.Batch {
@@ -251,6 +253,10 @@ func (b *Batch) Commit() error {
 		b.raw.Close()
 		return fmt.Errorf("store: commit: %w", err)
 	}
+	if err := b.sdb.notify(b.raw); err != nil {
+		b.raw.Close()
+		return err
+	}
 	return b.raw.Close()
 }
 
@@ -268,6 +274,11 @@ func (b *Batch) CommitAsync() (wait func() error, err error) {
 	if err := b.db.ApplyNoSyncWait(b.raw, pebble.Sync); err != nil {
 		b.raw.Close()
 		return nil, fmt.Errorf("store: commit: %w", err)
+	}
+	if err := b.sdb.notify(b.raw); err != nil {
+		b.raw.SyncWait()
+		b.raw.Close()
+		return nil, err
 	}
 	return func() error {
 		err := b.raw.SyncWait()

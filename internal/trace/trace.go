@@ -17,6 +17,7 @@ import (
 	"github.com/epiledger/epiledger/internal/record"
 	"github.com/epiledger/epiledger/internal/state"
 	"github.com/epiledger/epiledger/internal/store"
+	"github.com/epiledger/epiledger/internal/timeline"
 )
 
 // Rules decide what counts as a contact.
@@ -37,12 +38,22 @@ type Querier struct {
 
 	mu    sync.RWMutex
 	sites map[uint32]*state.Site
+
+	tl *timeline.Timeline
 }
 
 // New returns a Querier over r.
 func New(r store.Reader, rules Rules) *Querier {
 	return &Querier{r: r, rules: rules, sites: map[uint32]*state.Site{}}
 }
+
+// SetTimeline makes the querier, and the investigations over it, read
+// contacts and chains from a resident timeline of db whenever it is
+// loaded (the store otherwise). Call it before the first query.
+func (q *Querier) SetTimeline(t *timeline.Timeline) { q.tl = t }
+
+// Timeline returns the resident timeline set, or nil.
+func (q *Querier) Timeline() *timeline.Timeline { return q.tl }
 
 // Rules returns the querier's rules.
 func (q *Querier) Rules() Rules { return q.rules }
@@ -241,6 +252,17 @@ func (q *Querier) Contacts(person ledger.Pseudonym, from, to int64, minOverlap t
 		minOverlap = q.rules.MinOverlap
 	}
 	min := int64(minOverlap / time.Second)
+	if q.tl != nil {
+		var out []Contact
+		err := q.tl.Read(func(v *timeline.View) error {
+			var err error
+			out, err = q.residentContacts(v, person, from, to, min)
+			return err
+		})
+		if !errors.Is(err, timeline.ErrNotReady) {
+			return out, err
+		}
+	}
 	ps, err := q.presences(person, from, to)
 	if err != nil {
 		return nil, err
