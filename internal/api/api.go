@@ -235,12 +235,15 @@ type Status struct {
 	Height    uint64 `json:"height"`
 	Head      string `json:"head"`
 	StateHash string `json:"state_hash"`
+	// Timeline says what contacts and chains read: "ready" (the resident
+	// timeline), "loading", "failed" or "off" (the store).
+	Timeline string `json:"timeline"`
 }
 
 func (s *Server) health(r *http.Request) (any, error) {
 	h := s.n.Engine.Head()
 	g := s.n.Home.Genesis
-	return Status{Status: "ok", ChainID: g.ChainID, Region: g.Region, Height: h.Height, Head: h.Hash.String(), StateHash: h.StateHash.String()}, nil
+	return Status{Status: "ok", ChainID: g.ChainID, Region: g.Region, Height: h.Height, Head: h.Hash.String(), StateHash: h.StateHash.String(), Timeline: s.n.TimelineStatus()}, nil
 }
 
 // TxResult is the outcome of one submitted transaction.

@@ -218,7 +218,7 @@ func TestHealth(t *testing.T) {
 			var s api.Status
 			decodeOK(t, f.call(t, "GET", path, f.token, ""), &s) // health needs none; status any role
 			want := api.Status{Status: "ok", ChainID: "test-chain", Region: "420100", Height: head.Height,
-				Head: head.Hash.String(), StateHash: head.StateHash.String()}
+				Head: head.Hash.String(), StateHash: head.StateHash.String(), Timeline: "ready"}
 			if s != want {
 				t.Errorf("got %+v, want %+v", s, want)
 			}

@@ -27,6 +27,7 @@ import (
 	"github.com/epiledger/epiledger/internal/node"
 	"github.com/epiledger/epiledger/internal/record"
 	"github.com/epiledger/epiledger/internal/sim"
+	"github.com/epiledger/epiledger/internal/timeline"
 	"github.com/epiledger/epiledger/internal/trace"
 )
 
@@ -58,7 +59,11 @@ type InvestigateConfig struct {
 	// (0: none). A query cut off counts as taking the timeout, so its
 	// latency and ratio are lower bounds (ChainTimedOut says how many).
 	PostgresChainTimeout time.Duration
-	Log                  io.Writer
+	// Store times the queries on the store's indexes, as a one-shot CLI
+	// query on an embedded store runs them, instead of on a resident
+	// timeline, as a running node does once it has loaded one.
+	Store bool
+	Log   io.Writer
 }
 
 // Latency is the median and 99th percentile of a set of queries, as a
@@ -93,6 +98,14 @@ type InvestigateResult struct {
 	// IngestSeconds is that run's.
 	Reused        bool    `json:"reused"`
 	IngestSeconds float64 `json:"sign_and_ingest_seconds"`
+	// Source is what the queries read: "resident timeline" or "store".
+	// For a resident timeline, the time to load it from the store, what
+	// it holds and the Go heap it added.
+	Source              string  `json:"source"`
+	TimelineSeconds     float64 `json:"timeline_load_seconds,omitempty"`
+	TimelineEntries     int     `json:"timeline_entries,omitempty"`
+	TimelineHeapMiB     float64 `json:"timeline_heap_mib,omitempty"`
+	TimelineEstimateMiB float64 `json:"timeline_estimate_mib,omitempty"`
 
 	ContactQueries int     `json:"contact_queries"`
 	Contacts       Latency `json:"contacts"`
@@ -179,6 +192,15 @@ func Investigate(ctx context.Context, cfg InvestigateConfig) (*InvestigateResult
 		return nil, err
 	}
 	defer n.Close()
+	res.Source = "store"
+	if !cfg.Store {
+		tl, err := loadTimeline(ctx, &cfg, n, res)
+		if err != nil {
+			return nil, err
+		}
+		defer tl.Close()
+		n.Query.SetTimeline(tl)
+	}
 	iv := investigate.New(n.DB, n.Query)
 	cs, err := iv.Cases()
 	if err != nil {
@@ -336,7 +358,7 @@ func Investigate(ctx context.Context, cfg InvestigateConfig) (*InvestigateResult
 		ours = append(ours, d)
 		nodes += len(g.Nodes)
 		res.ChainPersonsMax = max(res.ChainPersonsMax, len(g.Nodes))
-		line := fmt.Sprintf("chain %d/%d: %d persons, epiledger %.3f s", i+1, len(chainCases), len(g.Nodes), d.Seconds())
+		line := fmt.Sprintf("chain %d/%d: %d persons, %d edges, epiledger %.3f s", i+1, len(chainCases), len(g.Nodes), len(g.Edges), d.Seconds())
 		for k, v := range vs {
 			t0 = time.Now()
 			want, err := pgChain(ctx, conn, v.chain, p, from, to, minOverlap, cfg.PostgresChainTimeout)
@@ -383,6 +405,30 @@ func Investigate(ctx context.Context, cfg InvestigateConfig) (*InvestigateResult
 	}
 	cfg.logf("clusters: %d clusters, %d sites, %d exposed: %.2f s (slowest of 3)", res.Clusters, res.ClusterSites, res.ClusterExposed, res.ClustersSeconds)
 	return res, nil
+}
+
+// loadTimeline loads a resident timeline of n's store, as a node does at
+// start-up, and records its cost.
+func loadTimeline(ctx context.Context, cfg *InvestigateConfig, n *node.Node, res *InvestigateResult) (*timeline.Timeline, error) {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	t0 := time.Now()
+	tl := timeline.New(n.DB)
+	err := tl.Load(ctx, func(entries int) { cfg.logf("timeline: %d entries loaded", entries) })
+	if err != nil {
+		tl.Close()
+		return nil, err
+	}
+	res.TimelineSeconds = time.Since(t0).Seconds()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	st := tl.Stats()
+	res.Source, res.TimelineEntries = "resident timeline", st.Entries
+	res.TimelineHeapMiB = float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / (1 << 20)
+	res.TimelineEstimateMiB = float64(st.Bytes) / (1 << 20)
+	cfg.logf("timeline: %d entries of %d persons at %d sites loaded in %.1f s, %.0f MiB of heap", st.Entries, st.Persons, st.Sites, res.TimelineSeconds, res.TimelineHeapMiB)
+	return tl, nil
 }
 
 // infectiousPeriod is the window of a case's chain: from two days before
@@ -624,6 +670,11 @@ func WriteInvestigate(w io.Writer, r *InvestigateResult) error {
 	fmt.Fprintf(&b, "city        %d people, %d days, %d records, %d visible visits, %d cases (validation %v)\n",
 		r.People, r.Days, r.Records, r.Visits, r.Cases, r.Validation)
 	fmt.Fprintf(&b, "ingest      %.0f s, signing included%s\n", r.IngestSeconds, map[bool]string{true: " (an earlier run's; city reused)"}[r.Reused])
+	if r.Source == "store" {
+		fmt.Fprintf(&b, "epiledger   queries read the store's indexes (--store)\n")
+	} else {
+		fmt.Fprintf(&b, "epiledger   queries read the resident timeline: %d entries, loaded in %.1f s, %.0f MiB of heap\n", r.TimelineEntries, r.TimelineSeconds, r.TimelineHeapMiB)
+	}
 	pg := r.Postgres
 	switch {
 	case pg == nil:

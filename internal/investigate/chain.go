@@ -1,6 +1,7 @@
 package investigate
 
 import (
+	"cmp"
 	"errors"
 	"runtime"
 	"slices"
@@ -108,15 +109,29 @@ type probe struct {
 	vi   int32 // index of the visit in their records
 }
 
-// cand is a meeting that exposes v: from u at site (a device when enc),
-// together [f, t].
+// cand is a meeting that exposes v: from u at site, together [f, t].
+// A chain over a city makes millions, so it is kept small: u's record is
+// u's visit number vi, and an encounter (site is then the device) has vi
+// encounter: its one record is txid.
 type cand struct {
-	v, u   int32
-	site   uint32
-	enc    bool
-	f, t   int64
-	txid   ledger.Hash // v's record
-	fromTx ledger.Hash // u's record
+	v, u int32
+	site uint32
+	vi   int32
+	f, t int64
+	txid ledger.Hash // v's record
+}
+
+// encounter is the vi of a cand that is an encounter.
+const encounter = -1
+
+func (m *cand) enc() bool { return m.vi == encounter }
+
+// fromTx is u's record of the meeting.
+func (c *chainRun) fromTx(m *cand) ledger.Hash {
+	if m.enc() {
+		return m.txid
+	}
+	return c.recs[m.u].visits[m.vi].txid
 }
 
 type edgeKey struct {
@@ -261,7 +276,7 @@ func (iv *Investigator) chain(cq ChainQuery, src chainSource) (*Graph, error) {
 				for i := range r.encs {
 					e := &r.encs[i]
 					if f, t := max(e.start, lo), min2(e.end, hi); t > f {
-						cands = append(cands, cand{v: e.other, u: u, site: e.device, enc: true, f: f, t: t, txid: e.txid, fromTx: e.txid})
+						cands = append(cands, cand{v: e.other, u: u, site: e.device, vi: encounter, f: f, t: t, txid: e.txid})
 					}
 				}
 			}
@@ -271,7 +286,7 @@ func (iv *Investigator) chain(cq ChainQuery, src chainSource) (*Graph, error) {
 			return nil, err
 		}
 		var next []int32
-		for _, cs := range [][]cand{met, cands} {
+		for _, cs := range append(met, cands) {
 			for i := range cs {
 				m := &cs[i]
 				if m.v == c.root {
@@ -306,7 +321,7 @@ func (c *chainRun) edge(m *cand) {
 			}
 		}
 		for i := range es {
-			if e := &es[i]; e.u == m.u && e.site == m.site && e.enc == m.enc {
+			if e := &es[i]; e.u == m.u && e.site == m.site && e.enc() == m.enc() {
 				if e.t < m.t || e.t == m.t && string(m.txid[:]) < string(e.txid[:]) {
 					*e = *m
 				}
@@ -316,7 +331,7 @@ func (c *chainRun) edge(m *cand) {
 		c.into[m.v] = append(es, *m)
 		return
 	}
-	k := edgeKey{from: m.u, to: m.v, site: m.site, enc: m.enc}
+	k := edgeKey{from: m.u, to: m.v, site: m.site, enc: m.enc()}
 	e := c.edges[k]
 	if e != nil && (e.f < m.f || e.f == m.f && (e.t > m.t || e.t == m.t && string(e.txid[:]) <= string(m.txid[:]))) {
 		return
@@ -373,8 +388,8 @@ func (c *chainRun) load(ps []int32) error {
 
 // meet finds, site by site, every presence that meets a probe by the
 // contact rules, reading each site's presences once over the merged
-// ranges the probes need. Results come in site order.
-func (c *chainRun) meet(bySite map[uint32][]probe, k int) ([]cand, error) {
+// ranges the probes need. Results come by site, in site order.
+func (c *chainRun) meet(bySite map[uint32][]probe, k int) ([][]cand, error) {
 	nums := make([]uint32, 0, len(bySite))
 	for n := range bySite {
 		nums = append(nums, n)
@@ -401,15 +416,7 @@ func (c *chainRun) meet(bySite map[uint32][]probe, k int) ([]cand, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := 0
-	for _, r := range res {
-		n += len(r)
-	}
-	all := make([]cand, 0, n)
-	for _, r := range res {
-		all = append(all, r...)
-	}
-	return all, nil
+	return res, nil
 }
 
 // meetSite is meet at one site.
@@ -457,7 +464,7 @@ func (c *chainRun) meetSite(num uint32, ps []probe, k int) ([]cand, error) {
 			if b, ok := best[o.person]; !ok || f < b {
 				best[o.person] = f
 			}
-			out = append(out, cand{v: o.person, u: p.who, site: num, f: f, t: t, txid: o.txid, fromTx: c.recs[p.who].visits[p.vi].txid})
+			out = append(out, cand{v: o.person, u: p.who, site: num, vi: p.vi, f: f, t: t, txid: o.txid})
 		}
 	}
 	// Presences are keyed by start: one that overlaps [a, b] starts in
@@ -512,8 +519,42 @@ func parallel(n int, fn func(i int) error) error {
 	return first
 }
 
+// personRanks numbers the persons of the edges in pseudonym order.
+func (c *chainRun) personRanks(es []*cand) []int32 {
+	var ps []int32
+	seen := make([]bool, len(c.labels))
+	for _, e := range es {
+		for _, p := range [2]int32{e.u, e.v} {
+			if !seen[p] {
+				seen[p] = true
+				ps = append(ps, p)
+			}
+		}
+	}
+	pn := make([]ledger.Pseudonym, len(ps))
+	for i, p := range ps {
+		pn[i] = c.src.pseudonym(p)
+	}
+	idx := make([]int32, len(ps))
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	sort.Slice(idx, func(i, j int) bool { return lessP(pn[idx[i]], pn[idx[j]]) })
+	rank := make([]int32, len(c.labels))
+	for r, i := range idx {
+		rank[ps[i]] = int32(r)
+	}
+	return rank
+}
+
 func (c *chainRun) graph() (*Graph, error) {
-	g := &Graph{}
+	n := 0
+	for _, ls := range c.labels {
+		if len(ls) > 0 {
+			n++
+		}
+	}
+	g := &Graph{Nodes: make([]Node, 0, n)}
 	for p, ls := range c.labels {
 		if len(ls) == 0 {
 			continue
@@ -534,7 +575,7 @@ func (c *chainRun) graph() (*Graph, error) {
 		}
 		return lessP(a.Person, b.Person)
 	})
-	var es []*cand
+	es := make([]*cand, 0, len(c.edges))
 	for _, e := range c.edges {
 		es = append(es, e)
 	}
@@ -543,32 +584,74 @@ func (c *chainRun) graph() (*Graph, error) {
 			es = append(es, &in[i])
 		}
 	}
+	// Sort the meetings, small, before making them edges, large: by
+	// start, from, to (pseudonyms), site id and kind, all as ranks.
+	rank := c.personRanks(es)
+	type site struct {
+		id, kind string
+		rank     int32
+	}
+	sites := map[uint32]*site{}
+	devices := map[uint32]*site{}
+	var ids []string
 	for _, e := range es {
+		m := sites
+		if e.enc() {
+			m = devices
+		}
+		if m[e.site] != nil {
+			continue
+		}
 		s, err := c.iv.q.Site(e.site)
 		if err != nil {
 			return nil, err
 		}
 		kind := s.Kind
-		if e.enc {
+		if e.enc() {
 			kind = trace.EncounterKind
 		}
-		g.Edges = append(g.Edges, Edge{From: c.src.pseudonym(e.u), To: c.src.pseudonym(e.v), Site: s.ID, SiteKind: kind, Start: e.f, End: e.t, TxID: e.txid, FromTxID: e.fromTx})
+		m[e.site] = &site{id: s.ID, kind: kind}
+		ids = append(ids, s.ID+"\x00"+kind)
 	}
-	sort.Slice(g.Edges, func(i, j int) bool {
-		a, b := &g.Edges[i], &g.Edges[j]
-		if a.Start != b.Start {
-			return a.Start < b.Start
+	slices.Sort(ids)
+	for _, m := range []map[uint32]*site{sites, devices} {
+		for _, s := range m {
+			i, _ := slices.BinarySearch(ids, s.id+"\x00"+s.kind)
+			s.rank = int32(i)
 		}
-		if a.From != b.From {
-			return lessP(a.From, b.From)
+	}
+	siteOf := func(e *cand) *site {
+		if e.enc() {
+			return devices[e.site]
 		}
-		if a.To != b.To {
-			return lessP(a.To, b.To)
+		return sites[e.site]
+	}
+	type sortKey struct {
+		f              int64
+		from, to, site int32
+		i              int32
+	}
+	keys := make([]sortKey, len(es))
+	for i, e := range es {
+		keys[i] = sortKey{f: e.f, from: rank[e.u], to: rank[e.v], site: siteOf(e).rank, i: int32(i)}
+	}
+	slices.SortFunc(keys, func(a, b sortKey) int {
+		if a.f != b.f {
+			return cmp.Compare(a.f, b.f)
 		}
-		if a.Site != b.Site {
-			return a.Site < b.Site
+		if a.from != b.from {
+			return cmp.Compare(a.from, b.from)
 		}
-		return a.SiteKind < b.SiteKind
+		if a.to != b.to {
+			return cmp.Compare(a.to, b.to)
+		}
+		return cmp.Compare(a.site, b.site)
 	})
+	g.Edges = make([]Edge, len(es))
+	for i, k := range keys {
+		e := es[k.i]
+		s := siteOf(e)
+		g.Edges[i] = Edge{From: c.src.pseudonym(e.u), To: c.src.pseudonym(e.v), Site: s.id, SiteKind: s.kind, Start: e.f, End: e.t, TxID: e.txid, FromTxID: c.fromTx(e)}
+	}
 	return g, nil
 }

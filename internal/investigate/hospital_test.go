@@ -82,7 +82,7 @@ func TestChainHospital(t *testing.T) {
 	}
 	from, to := start, start+last
 
-	h, n := testnode.New(t)
+	h, n := testnode.New(t, testnode.StoreOnly)
 	f, err := os.Open(filepath.Join(hospitalDir, "tij_hospital.dat"))
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +96,7 @@ func TestChainHospital(t *testing.T) {
 			t.Fatalf("import: %v %v", err, res.Rejections)
 		}
 	})
-	iv := investigate.New(n.DB, n.Query)
+	iv := storeOnly(n)
 
 	var totals [4]int
 	var took time.Duration

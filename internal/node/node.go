@@ -4,11 +4,13 @@
 package node
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/epiledger/epiledger/internal/engine"
 	"github.com/epiledger/epiledger/internal/home"
@@ -16,6 +18,7 @@ import (
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/state"
 	"github.com/epiledger/epiledger/internal/store"
+	"github.com/epiledger/epiledger/internal/timeline"
 	"github.com/epiledger/epiledger/internal/trace"
 )
 
@@ -29,6 +32,11 @@ type Node struct {
 	Pseud   *identity.Pseudonymizer
 	Vault   *identity.Vault
 	Log     *slog.Logger
+	// Timeline is the resident timeline (Options.Resident), or nil.
+	Timeline *timeline.Timeline
+
+	stopLoad context.CancelFunc
+	loaded   chan struct{}
 
 	closeOnce sync.Once
 	closeErr  error
@@ -44,6 +52,9 @@ type Options struct {
 	NoEngine bool
 	// Solo overrides the engine config from the home's config file.
 	Solo *engine.SoloConfig
+	// Resident keeps a resident timeline for contacts and chains, loaded
+	// in the background (trace.resident in the config; a running node).
+	Resident bool
 }
 
 // Open opens the node of home h.
@@ -69,7 +80,69 @@ func Open(h *home.Home, log *slog.Logger, o Options) (*Node, error) {
 			return nil, err
 		}
 	}
+	if o.Resident {
+		n.startTimeline()
+	}
 	return n, nil
+}
+
+// startTimeline taps the store at once (so that no block is missed) and
+// loads the timeline in the background; queries read the store until it
+// is loaded.
+func (n *Node) startTimeline() {
+	tl := timeline.New(n.DB)
+	n.Timeline, n.loaded = tl, make(chan struct{})
+	n.Query.SetTimeline(tl)
+	ctx, cancel := context.WithCancel(context.Background())
+	n.stopLoad = cancel
+	go func() {
+		defer close(n.loaded)
+		t0 := time.Now()
+		n.Log.Info("timeline: loading")
+		err := tl.Load(ctx, func(entries int) { n.Log.Debug("timeline: loading", "entries", entries) })
+		if err != nil {
+			if ctx.Err() == nil {
+				n.Log.Error("timeline: not loaded; queries read the store", "err", err)
+			}
+			return
+		}
+		st := tl.Stats()
+		n.Log.Info("timeline: loaded", "entries", st.Entries, "persons", st.Persons, "sites", st.Sites, "mib", st.Bytes>>20, "seconds", time.Since(t0).Seconds())
+	}()
+}
+
+// WaitTimeline blocks until the resident timeline has loaded (or failed:
+// see TimelineStatus), or ctx is done. Without one it returns at once.
+func (n *Node) WaitTimeline(ctx context.Context) error {
+	if n.loaded == nil {
+		return nil
+	}
+	select {
+	case <-n.loaded:
+		return n.Timeline.Err()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// TimelineStatus says what contacts and chains read: "off" (the store,
+// no resident timeline), "loading" (the store, until loaded), "ready"
+// (memory) or "failed" (the store; the log says why).
+func (n *Node) TimelineStatus() string {
+	switch {
+	case n.Timeline == nil:
+		return "off"
+	case n.Timeline.Ready():
+		return "ready"
+	case n.Timeline.Err() != nil:
+		return "failed"
+	}
+	select {
+	case <-n.loaded:
+		return "failed"
+	default:
+		return "loading"
+	}
 }
 
 // Close stops the engine (committing what it admitted) and closes the
@@ -79,6 +152,11 @@ func (n *Node) Close() error {
 		var err error
 		if n.Engine != nil {
 			err = n.Engine.Close()
+		}
+		if n.Timeline != nil {
+			n.stopLoad()
+			<-n.loaded
+			n.Timeline.Close()
 		}
 		n.closeErr = errors.Join(err, n.DB.Close())
 	})

@@ -4,6 +4,7 @@
 package testnode
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -32,6 +33,10 @@ func New(t testing.TB, opts ...func(*home.Config)) (*home.Home, *node.Node) {
 	return h, Open(t, h)
 }
 
+// StoreOnly makes the node read the store for every query: no resident
+// timeline (tests that build their own, or test the store's path).
+func StoreOnly(c *home.Config) { c.Trace.Resident = false }
+
 // NoValidation turns trajectory validation off (for tests of the plain
 // indexes on worlds that are not physically consistent).
 func NoValidation(c *home.Config) { c.Validation.Enabled = false }
@@ -41,11 +46,16 @@ func Open(t testing.TB, h *home.Home) *node.Node {
 	t.Helper()
 	cfg := engine.DefaultSoloConfig()
 	cfg.Interval = 5 * time.Millisecond
-	n, err := node.Open(h, slog.New(slog.NewTextHandler(io.Discard, nil)), node.Options{Solo: &cfg})
+	n, err := node.Open(h, slog.New(slog.NewTextHandler(io.Discard, nil)), node.Options{Solo: &cfg, Resident: h.Config.Trace.Resident})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { n.Close() })
+	// Queries read the resident timeline from the start, as on a node
+	// that has loaded it.
+	if err := n.WaitTimeline(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	return n
 }
 
