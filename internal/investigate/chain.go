@@ -1,8 +1,11 @@
 package investigate
 
 import (
+	"bytes"
 	"cmp"
+	"encoding/binary"
 	"errors"
+	"math"
 	"runtime"
 	"slices"
 	"sort"
@@ -80,11 +83,14 @@ type label struct {
 	h int
 }
 
-// visitRec is one visit of a person, clipped to the query window.
+// visitRec is one visit of a person, clipped to the query window. Its
+// record id is the source's to give (chainSource.txid) from ref; tx8 is
+// its first 8 bytes, enough to order meetings almost always.
 type visitRec struct {
 	site    uint32
+	ref     int32
 	in, out int64
-	txid    ledger.Hash
+	tx8     uint64
 }
 
 // encRec is one encounter of a person, the other person by number.
@@ -99,14 +105,18 @@ type encRec struct {
 type personRecs struct {
 	visits []visitRec
 	encs   []encRec
+	// txids are the visits' record ids when the source keeps them here
+	// (ref indexes them); nil when ref is the source's own reference.
+	txids []ledger.Hash
 }
 
 // probe is a visit of a person being expanded, clipped to one of their
 // infectious windows.
 type probe struct {
 	a, b int64
-	who  int32 // the person's number
-	vi   int32 // index of the visit in their records
+	who  int32  // the person's number
+	vi   int32  // index of the visit in their records
+	tx8  uint64 // the visit's tx8
 }
 
 // cand is a meeting that exposes v: from u at site, together [f, t].
@@ -119,6 +129,7 @@ type cand struct {
 	vi   int32
 	f, t int64
 	txid ledger.Hash // v's record
+	ftx8 uint64      // the first 8 bytes of u's record
 }
 
 // encounter is the vi of a cand that is an encounter.
@@ -131,8 +142,16 @@ func (c *chainRun) fromTx(m *cand) ledger.Hash {
 	if m.enc() {
 		return m.txid
 	}
-	return c.recs[m.u].visits[m.vi].txid
+	r := c.recs[m.u]
+	if r.txids != nil {
+		return r.txids[r.visits[m.vi].ref]
+	}
+	return c.src.txid(r.visits[m.vi].ref)
 }
+
+// tx8 is the first 8 bytes of a record id, as a number that orders the
+// same way.
+func tx8(h *ledger.Hash) uint64 { return binary.BigEndian.Uint64(h[:8]) }
 
 type edgeKey struct {
 	from, to int32
@@ -153,10 +172,17 @@ type chainRun struct {
 	edges  map[edgeKey]*cand // with AllEdges
 	into   [][]cand          // otherwise: the earliest meetings into each person
 	recs   []*personRecs
+	mark   []int32 // the layer a person last joined the next frontier in
+	// minX is each person's earliest exposure so far (math.MaxInt64:
+	// not reached); without all edges, into[p][0].f.
+	minX []int64
 	// longest and transport are per site, filled before a layer's
 	// parallel scan.
 	longest   map[uint32]int64
 	transport map[uint32]bool
+
+	smu   sync.Mutex
+	spool []*scratch
 }
 
 // grow makes room for person number n.
@@ -165,6 +191,8 @@ func (c *chainRun) grow(n int32) {
 		c.labels = append(c.labels, nil)
 		c.into = append(c.into, nil)
 		c.recs = append(c.recs, nil)
+		c.mark = append(c.mark, 0)
+		c.minX = append(c.minX, math.MaxInt64)
 	}
 }
 
@@ -270,13 +298,13 @@ func (iv *Investigator) chain(cq ChainQuery, src chainSource) (*Graph, error) {
 				lo, hi := c.window(u, l.x)
 				for vi, v := range r.visits {
 					if a, b := max(v.in, lo), min2(v.out, hi); b > a {
-						bySite[v.site] = append(bySite[v.site], probe{a: a, b: b, who: u, vi: int32(vi)})
+						bySite[v.site] = append(bySite[v.site], probe{a: a, b: b, who: u, vi: int32(vi), tx8: v.tx8})
 					}
 				}
 				for i := range r.encs {
 					e := &r.encs[i]
 					if f, t := max(e.start, lo), min2(e.end, hi); t > f {
-						cands = append(cands, cand{v: e.other, u: u, site: e.device, vi: encounter, f: f, t: t, txid: e.txid})
+						cands = append(cands, cand{v: e.other, u: u, site: e.device, vi: encounter, f: f, t: t, txid: e.txid, ftx8: tx8(&e.txid)})
 					}
 				}
 			}
@@ -293,42 +321,52 @@ func (iv *Investigator) chain(cq ChainQuery, src chainSource) (*Graph, error) {
 					continue
 				}
 				c.edge(m)
-				if c.add(m.v, label{x: m.f, h: k}) {
+				if c.add(m.v, label{x: m.f, h: k}) && c.mark[m.v] != int32(k) {
+					c.mark[m.v] = int32(k)
 					next = append(next, m.v)
 				}
 			}
 		}
 		slices.Sort(next)
-		frontier = slices.Compact(next)
+		frontier = next
 	}
 	return c.graph()
 }
 
-// edge records a meeting as an edge, keeping per pair and site the
-// earliest exposure (then the longest time together, then the smaller
-// record id). Unless all edges are asked for, only the edges of a
-// person's earliest exposure so far are kept.
+// better reports whether meeting a is a better edge into its person
+// than b: an earlier exposure, then a longer time together (the more
+// likely transmission), then the smaller record ids, the person's then
+// the other's. It is a total order on the meetings into a person, so the
+// edge chosen does not depend on the order meetings are found in.
+func (c *chainRun) better(a, b *cand) bool {
+	if a.f != b.f {
+		return a.f < b.f
+	}
+	if a.t != b.t {
+		return a.t > b.t
+	}
+	if a.txid != b.txid {
+		return string(a.txid[:]) < string(b.txid[:])
+	}
+	if a.ftx8 != b.ftx8 {
+		return a.ftx8 < b.ftx8
+	}
+	fa, fb := c.fromTx(a), c.fromTx(b)
+	return string(fa[:]) < string(fb[:])
+}
+
+// edge records a meeting as an edge. Unless all edges are asked for, a
+// person keeps one: the best meeting into them (better), which gives
+// their earliest exposure. With all edges, one per pair and site: the
+// earliest exposure, then the longest time together, then the smaller
+// record id.
 func (c *chainRun) edge(m *cand) {
 	c.grow(m.v)
+	c.minX[m.v] = min(c.minX[m.v], m.f)
 	if !c.cq.AllEdges {
-		es := c.into[m.v]
-		if len(es) > 0 {
-			if m.f > es[0].f {
-				return
-			}
-			if m.f < es[0].f {
-				es = es[:0]
-			}
+		if es := c.into[m.v]; len(es) == 0 || c.better(m, &es[0]) {
+			c.into[m.v] = append(es[:0], *m)
 		}
-		for i := range es {
-			if e := &es[i]; e.u == m.u && e.site == m.site && e.enc() == m.enc() {
-				if e.t < m.t || e.t == m.t && string(m.txid[:]) < string(e.txid[:]) {
-					*e = *m
-				}
-				return
-			}
-		}
-		c.into[m.v] = append(es, *m)
 		return
 	}
 	k := edgeKey{from: m.u, to: m.v, site: m.site, enc: m.enc()}
@@ -343,22 +381,17 @@ func (c *chainRun) edge(m *cand) {
 // useful reports whether a meeting that exposes v at f in layer k can
 // change the result: give v a label or an edge. It reads the labels of
 // the layers before, so it may run while a layer is searched.
+//
+// Without all edges it is one comparison: while layer k is searched,
+// every label is of a layer before k, so a label dominates (f, k) when
+// it is no later than f; and the earliest label is the edge's exposure
+// (minX). A meeting no later than that may give a new label or a better
+// edge; a later one neither.
 func (c *chainRun) useful(v int32, f int64, k int) bool {
 	if c.cq.AllEdges || v == c.root {
 		return v != c.root
 	}
-	if int(v) >= len(c.labels) {
-		return true
-	}
-	if es := c.into[v]; len(es) == 0 || f <= es[0].f {
-		return true
-	}
-	for _, o := range c.labels[v] {
-		if dominates(o, label{x: f, h: k}) {
-			return false
-		}
-	}
-	return true
+	return int(v) >= len(c.minX) || f <= c.minX[v]
 }
 
 // load reads the visits and encounters of the persons not read yet, on
@@ -428,12 +461,22 @@ func (c *chainRun) meetSite(num uint32, ps []probe, k int) ([]cand, error) {
 	}
 	longest, transport := c.longest[num], c.transport[num]
 	var out []cand
-	best := map[int32]int64{}
+	// Unless all edges are asked for, a person gets at most one meeting
+	// here: the best (c.better) found so far, out[best(person)].
+	sc := c.scratch()
+	defer c.release(sc)
+	sc.stamp++
+	best := func(p int32) (int32, bool) {
+		if int(p) < len(sc.at) && sc.seen[p] == sc.stamp {
+			return sc.at[p], true
+		}
+		return 0, false
+	}
 	visit := func(o *sitePresence) {
 		if !c.cq.AllEdges {
 			// Every meeting of this presence exposes its person at
 			// o.in or later: when that cannot matter, skip the probes.
-			if b, ok := best[o.person]; ok && o.in > b && dominates(label{x: b, h: k}, label{x: o.in, h: k}) {
+			if i, ok := best(o.person); ok && out[i].f < o.in {
 				return
 			}
 			if !c.useful(o.person, o.in, k) {
@@ -452,19 +495,21 @@ func (c *chainRun) meetSite(num uint32, ps []probe, k int) ([]cand, error) {
 				continue
 			}
 			if !c.cq.AllEdges {
-				// Of this layer's meetings of a person, one that a
-				// meeting found here already makes useless is dropped.
-				if b, ok := best[o.person]; ok && f > b && dominates(label{x: b, h: k}, label{x: f, h: k}) {
+				if i, ok := best(o.person); ok {
+					if b := &out[i]; f < b.f || f == b.f && t >= b.t {
+						m := cand{v: o.person, u: p.who, site: num, vi: p.vi, f: f, t: t, txid: o.txid, ftx8: p.tx8}
+						if c.better(&m, b) {
+							*b = m
+						}
+					}
 					continue
 				}
 				if !c.useful(o.person, f, k) {
 					continue
 				}
+				sc.set(o.person, int32(len(out)))
 			}
-			if b, ok := best[o.person]; !ok || f < b {
-				best[o.person] = f
-			}
-			out = append(out, cand{v: o.person, u: p.who, site: num, vi: p.vi, f: f, t: t, txid: o.txid})
+			out = append(out, cand{v: o.person, u: p.who, site: num, vi: p.vi, f: f, t: t, txid: o.txid, ftx8: p.tx8})
 		}
 	}
 	// Presences are keyed by start: one that overlaps [a, b] starts in
@@ -483,6 +528,41 @@ func (c *chainRun) meetSite(num uint32, ps []probe, k int) ([]cand, error) {
 		}
 	}
 	return out, nil
+}
+
+// scratch is a worker's per-person table for meetSite: at[p] is valid
+// when seen[p] is the current stamp, so a site needs no clearing.
+type scratch struct {
+	stamp int32
+	seen  []int32
+	at    []int32
+}
+
+func (s *scratch) set(p, i int32) {
+	if int(p) >= len(s.at) {
+		n := max(int(p)+1, 2*len(s.at))
+		s.seen = append(s.seen, make([]int32, n-len(s.seen))...)
+		s.at = append(s.at, make([]int32, n-len(s.at))...)
+	}
+	s.seen[p], s.at[p] = s.stamp, i
+}
+
+// scratch takes a worker's scratch table; release gives it back.
+func (c *chainRun) scratch() *scratch {
+	c.smu.Lock()
+	defer c.smu.Unlock()
+	if n := len(c.spool); n > 0 {
+		s := c.spool[n-1]
+		c.spool = c.spool[:n-1]
+		return s
+	}
+	return &scratch{}
+}
+
+func (c *chainRun) release(s *scratch) {
+	c.smu.Lock()
+	c.spool = append(c.spool, s)
+	c.smu.Unlock()
 }
 
 // parallel runs fn(0..n-1) on all CPUs and returns the first error.
@@ -519,62 +599,58 @@ func parallel(n int, fn func(i int) error) error {
 	return first
 }
 
-// personRanks numbers the persons of the edges in pseudonym order.
-func (c *chainRun) personRanks(es []*cand) []int32 {
-	var ps []int32
-	seen := make([]bool, len(c.labels))
-	for _, e := range es {
-		for _, p := range [2]int32{e.u, e.v} {
-			if !seen[p] {
-				seen[p] = true
-				ps = append(ps, p)
-			}
+// personRanks numbers the persons of the chain (those with labels) in
+// pseudonym order: sorts then compare integers, not pseudonyms.
+func (c *chainRun) personRanks() (rank []int32, persons []int32) {
+	for p, ls := range c.labels {
+		if len(ls) > 0 {
+			persons = append(persons, int32(p))
 		}
 	}
-	pn := make([]ledger.Pseudonym, len(ps))
-	for i, p := range ps {
-		pn[i] = c.src.pseudonym(p)
+	type named struct {
+		p  ledger.Pseudonym
+		id int32
 	}
-	idx := make([]int32, len(ps))
-	for i := range idx {
-		idx[i] = int32(i)
+	ns := make([]named, len(persons))
+	for i, p := range persons {
+		ns[i] = named{c.src.pseudonym(p), p}
 	}
-	sort.Slice(idx, func(i, j int) bool { return lessP(pn[idx[i]], pn[idx[j]]) })
-	rank := make([]int32, len(c.labels))
-	for r, i := range idx {
-		rank[ps[i]] = int32(r)
+	slices.SortFunc(ns, func(a, b named) int { return bytes.Compare(a.p[:], b.p[:]) })
+	rank = make([]int32, len(c.labels))
+	for r, n := range ns {
+		rank[n.id] = int32(r)
 	}
-	return rank
+	return rank, persons
 }
 
 func (c *chainRun) graph() (*Graph, error) {
-	n := 0
-	for _, ls := range c.labels {
-		if len(ls) > 0 {
-			n++
-		}
+	rank, persons := c.personRanks()
+	type nodeKey struct {
+		x       int64
+		h, r, p int32
 	}
-	g := &Graph{Nodes: make([]Node, 0, n)}
-	for p, ls := range c.labels {
-		if len(ls) == 0 {
-			continue
-		}
-		n := Node{Person: c.src.pseudonym(int32(p)), Layer: ls[0].h, Exposure: ls[0].x}
+	nks := make([]nodeKey, len(persons))
+	for i, p := range persons {
+		ls := c.labels[p]
+		k := nodeKey{x: ls[0].x, h: int32(ls[0].h), r: rank[p], p: p}
 		for _, l := range ls[1:] {
-			n.Layer, n.Exposure = min(n.Layer, l.h), min2(n.Exposure, l.x)
+			k.h, k.x = min(k.h, int32(l.h)), min2(k.x, l.x)
 		}
-		g.Nodes = append(g.Nodes, n)
+		nks[i] = k
 	}
-	sort.Slice(g.Nodes, func(i, j int) bool {
-		a, b := &g.Nodes[i], &g.Nodes[j]
-		if a.Layer != b.Layer {
-			return a.Layer < b.Layer
+	slices.SortFunc(nks, func(a, b nodeKey) int {
+		if a.h != b.h {
+			return cmp.Compare(a.h, b.h)
 		}
-		if a.Exposure != b.Exposure {
-			return a.Exposure < b.Exposure
+		if a.x != b.x {
+			return cmp.Compare(a.x, b.x)
 		}
-		return lessP(a.Person, b.Person)
+		return cmp.Compare(a.r, b.r)
 	})
+	g := &Graph{Nodes: make([]Node, len(nks))}
+	for i, k := range nks {
+		g.Nodes[i] = Node{Person: c.src.pseudonym(k.p), Layer: int(k.h), Exposure: k.x}
+	}
 	es := make([]*cand, 0, len(c.edges))
 	for _, e := range c.edges {
 		es = append(es, e)
@@ -586,7 +662,6 @@ func (c *chainRun) graph() (*Graph, error) {
 	}
 	// Sort the meetings, small, before making them edges, large: by
 	// start, from, to (pseudonyms), site id and kind, all as ranks.
-	rank := c.personRanks(es)
 	type site struct {
 		id, kind string
 		rank     int32

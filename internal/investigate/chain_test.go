@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/epiledger/epiledger/internal/investigate"
+	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/record"
 )
 
@@ -187,8 +188,33 @@ func TestChainMatchesBruteForce(t *testing.T) {
 						t.Fatalf("%s: P%d: got %+v, want %v %+v", what, i, got, ok, want)
 					}
 				}
-				if len(g.Edges) != len(wantE) {
+				if all && len(g.Edges) != len(wantE) {
 					t.Fatalf("%s: %d edges, want %d", what, len(g.Edges), len(wantE))
+				}
+				if !all {
+					// A tree: one edge into each person, one of the
+					// meetings that give the earliest exposure, the
+					// longest of them (all edges list every one).
+					if len(g.Edges) != len(g.Nodes)-1 {
+						t.Fatalf("%s: %d edges for %d persons, want one into each", what, len(g.Edges), len(g.Nodes))
+					}
+					ga, err := iv.Chain(investigate.ChainQuery{Person: w.p(n, root), From: from, To: to, Depth: depth,
+						MinOverlap: time.Duration(min) * time.Second, Latent: latent, Infectious: infectious, AllEdges: true})
+					if err != nil {
+						t.Fatal(err)
+					}
+					into := map[ledger.Pseudonym]bool{}
+					for _, e := range g.Edges {
+						if into[e.To] {
+							t.Fatalf("%s: two edges into %s", what, e.To)
+						}
+						into[e.To] = true
+						for _, o := range ga.Edges {
+							if o.To == e.To && o.Start == e.Start && o.End > e.End {
+								t.Fatalf("%s: edge %+v: a longer meeting gives the same exposure: %+v", what, e, o)
+							}
+						}
+					}
 				}
 				for _, e := range g.Edges {
 					k := bEdge{w.index(n, e.From), w.index(n, e.To), e.Site}

@@ -35,6 +35,9 @@ type chainSource interface {
 	scan(site uint32, lo, hi int64, skip int32, fn func(o *sitePresence)) error
 	// longest is the longest visit at a site, in seconds.
 	longest(site uint32) (int64, error)
+	// txid is the record id of a visit whose ref the source gave (when
+	// records left personRecs.txids nil).
+	txid(ref int32) ledger.Hash
 }
 
 // storeSource reads the store's indexes and numbers persons as they come.
@@ -69,7 +72,7 @@ func (s *storeSource) pseudonym(n int32) ledger.Pseudonym {
 
 func (s *storeSource) records(n int32, from, to int64) (*personRecs, error) {
 	p := s.pseudonym(n)
-	r := &personRecs{}
+	r := &personRecs{txids: []ledger.Hash{}}
 	lo, hi := store.PersonRange(p, from-int64(s.iv.q.Rules().MaxPresence/time.Second), to)
 	var o state.PresenceCore
 	var derr error
@@ -78,7 +81,8 @@ func (s *storeSource) records(n int32, from, to int64) (*personRecs, error) {
 			return false
 		}
 		if o.Kind == state.PresenceVisit && o.Status == state.StatusRecorded && o.Out > from && o.In < to {
-			r.visits = append(r.visits, visitRec{site: o.Site, in: max(o.In, from), out: min2(o.Out, to), txid: o.TxID})
+			r.visits = append(r.visits, visitRec{site: o.Site, ref: int32(len(r.txids)), in: max(o.In, from), out: min2(o.Out, to), tx8: tx8(&o.TxID)})
+			r.txids = append(r.txids, o.TxID)
 		}
 		return true
 	})
@@ -126,6 +130,10 @@ func (s *storeSource) scan(site uint32, lo, hi int64, skip int32, fn func(o *sit
 
 func (s *storeSource) longest(site uint32) (int64, error) { return s.iv.longest(site) }
 
+func (s *storeSource) txid(int32) ledger.Hash {
+	panic("investigate: the store's visits keep their ids")
+}
+
 // residentSource reads a resident timeline: persons are numbered by the
 // timeline, and a person it does not know (a case with no visit) gets a
 // number past its own.
@@ -169,9 +177,9 @@ func (s *residentSource) records(n int32, from, to int64) (*personRecs, error) {
 	if int(n) >= s.v.Persons() {
 		return r, nil
 	}
-	s.v.PersonVisits(n, from-int64(s.iv.q.Rules().MaxPresence/time.Second), to, func(e *timeline.Entry) bool {
+	s.v.PersonVisitRefs(n, from-int64(s.iv.q.Rules().MaxPresence/time.Second), to, func(ref int32, e *timeline.Entry) bool {
 		if e.Visible() && e.Out > from && e.In < to {
-			r.visits = append(r.visits, visitRec{site: e.Site, in: max(e.In, from), out: min2(e.Out, to), txid: e.TxID})
+			r.visits = append(r.visits, visitRec{site: e.Site, ref: ref, in: max(e.In, from), out: min2(e.Out, to), tx8: tx8(&e.TxID)})
 		}
 		return true
 	})
@@ -196,3 +204,5 @@ func (s *residentSource) scan(site uint32, lo, hi int64, skip int32, fn func(o *
 }
 
 func (s *residentSource) longest(site uint32) (int64, error) { return s.v.Longest(site), nil }
+
+func (s *residentSource) txid(ref int32) ledger.Hash { return s.v.Entry(ref).TxID }

@@ -98,6 +98,19 @@ func (v *View) PersonVisits(p int32, from, to int64, fn func(e *Entry) bool) {
 	}
 }
 
+// PersonVisitRefs is PersonVisits that also gives each entry's number,
+// for Entry.
+func (v *View) PersonVisitRefs(p int32, from, to int64, fn func(ref int32, e *Entry) bool) {
+	for _, i := range v.span(v.t.byPerson[p], from, to) {
+		if !fn(i, v.t.entry(i)) {
+			return
+		}
+	}
+}
+
+// Entry returns entry number ref (PersonVisitRefs).
+func (v *View) Entry(ref int32) *Entry { return v.t.entry(ref) }
+
 // Encounters returns person number p's encounters that start in [from,
 // to], by start; every status is included. The slice is the timeline's:
 // read it, do not keep or change it.
