@@ -177,7 +177,7 @@ func (s *residentSource) records(n int32, from, to int64) (*personRecs, error) {
 	if int(n) >= s.v.Persons() {
 		return r, nil
 	}
-	s.v.PersonVisitRefs(n, from-int64(s.iv.q.Rules().MaxPresence/time.Second), to, func(ref int32, e *timeline.Entry) bool {
+	s.v.PersonVisits(n, from-int64(s.iv.q.Rules().MaxPresence/time.Second), to, func(ref int32, e *timeline.Entry) bool {
 		if e.Visible() && e.Out > from && e.In < to {
 			r.visits = append(r.visits, visitRec{site: e.Site, ref: ref, in: max(e.In, from), out: min2(e.Out, to), tx8: tx8(&e.TxID)})
 		}
@@ -193,7 +193,7 @@ func (s *residentSource) records(n int32, from, to int64) (*personRecs, error) {
 
 func (s *residentSource) scan(site uint32, lo, hi int64, skip int32, fn func(o *sitePresence)) error {
 	var sp sitePresence
-	s.v.SiteVisits(site, lo, hi, func(e *timeline.Entry) bool {
+	s.v.SiteVisits(site, lo, hi, func(_ int32, e *timeline.Entry) bool {
 		if e.Visible() && e.Person != skip {
 			sp.person, sp.in, sp.out, sp.txid = e.Person, e.In, e.Out, e.TxID
 			fn(&sp)

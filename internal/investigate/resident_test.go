@@ -124,7 +124,7 @@ func countHidden(t *testing.T, iv *investigate.Investigator) int {
 	n := 0
 	err := iv.Querier().Timeline().Read(func(v *timeline.View) error {
 		for p := int32(0); p < int32(v.Persons()); p++ {
-			v.PersonVisits(p, -1<<62, 1<<62, func(e *timeline.Entry) bool {
+			v.PersonVisits(p, -1<<62, 1<<62, func(_ int32, e *timeline.Entry) bool {
 				if !e.Visible() {
 					n++
 				}

@@ -103,7 +103,7 @@ func dump(t *testing.T, tl *timeline.Timeline, persons []ledger.Pseudonym) strin
 	var b bytes.Buffer
 	err := tl.Read(func(v *timeline.View) error {
 		for site := uint32(0); site < 6; site++ {
-			v.SiteVisits(site, -1<<62, 1<<62, func(e *timeline.Entry) bool {
+			v.SiteVisits(site, -1<<62, 1<<62, func(_ int32, e *timeline.Entry) bool {
 				via, role := v.Strings(e)
 				fmt.Fprintf(&b, "site %d %x %d %d %x %s %s %d\n", site, v.Pseudonym(e.Person), e.In, e.Out, e.TxID[:3], via, role, e.Status)
 				return true
@@ -115,7 +115,7 @@ func dump(t *testing.T, tl *timeline.Timeline, persons []ledger.Pseudonym) strin
 			if !ok {
 				continue
 			}
-			v.PersonVisits(n, -1<<62, 1<<62, func(e *timeline.Entry) bool {
+			v.PersonVisits(n, -1<<62, 1<<62, func(_ int32, e *timeline.Entry) bool {
 				fmt.Fprintf(&b, "person %x %d %d %x %d\n", p, e.Site, e.In, e.TxID[:3], e.Status)
 				return true
 			})

@@ -73,34 +73,24 @@ func (v *View) span(idx []int32, from, to int64) []int32 {
 }
 
 // SiteVisits calls fn for each visit at a site that starts in [from,
-// to], in the site index's order, until fn returns false. Every status
-// is included.
-func (v *View) SiteVisits(site uint32, from, to int64, fn func(e *Entry) bool) {
+// to], in the site index's order, until fn returns false: the entry and
+// its number (Entry). Every status is included.
+func (v *View) SiteVisits(site uint32, from, to int64, fn func(ref int32, e *Entry) bool) {
 	s := v.t.sites[site]
 	if s == nil {
 		return
 	}
 	for _, i := range v.span(s.idx, from, to) {
-		if !fn(v.t.entry(i)) {
+		if !fn(i, v.t.entry(i)) {
 			return
 		}
 	}
 }
 
 // PersonVisits calls fn for each visit of person number p that starts in
-// [from, to], by start, until fn returns false. Every status is
-// included.
-func (v *View) PersonVisits(p int32, from, to int64, fn func(e *Entry) bool) {
-	for _, i := range v.span(v.t.byPerson[p], from, to) {
-		if !fn(v.t.entry(i)) {
-			return
-		}
-	}
-}
-
-// PersonVisitRefs is PersonVisits that also gives each entry's number,
-// for Entry.
-func (v *View) PersonVisitRefs(p int32, from, to int64, fn func(ref int32, e *Entry) bool) {
+// [from, to], by start, until fn returns false: the entry and its number
+// (Entry). Every status is included.
+func (v *View) PersonVisits(p int32, from, to int64, fn func(ref int32, e *Entry) bool) {
 	for _, i := range v.span(v.t.byPerson[p], from, to) {
 		if !fn(i, v.t.entry(i)) {
 			return
@@ -108,7 +98,7 @@ func (v *View) PersonVisitRefs(p int32, from, to int64, fn func(ref int32, e *En
 	}
 }
 
-// Entry returns entry number ref (PersonVisitRefs).
+// Entry returns entry number ref (SiteVisits, PersonVisits).
 func (v *View) Entry(ref int32) *Entry { return v.t.entry(ref) }
 
 // Encounters returns person number p's encounters that start in [from,

@@ -337,7 +337,8 @@ func (q *Querier) Contacts(person ledger.Pseudonym, from, to int64, minOverlap t
 	return out, nil
 }
 
-// SortContacts orders contacts by person, site, start and end. It sorts
+// SortContacts orders contacts by person, site, start and end, then the
+// two record ids: a total order, whatever the sort algorithm. It sorts
 // an index and moves each contact once: a Contact is large, and a sort
 // that swaps them spends its time copying.
 func SortContacts(cs []Contact) {
@@ -356,7 +357,13 @@ func SortContacts(cs []Contact) {
 		if a.From != b.From {
 			return a.From < b.From
 		}
-		return a.To < b.To
+		if a.To != b.To {
+			return a.To < b.To
+		}
+		if a.TxID != b.TxID {
+			return string(a.TxID[:]) < string(b.TxID[:])
+		}
+		return string(a.CaseTxID[:]) < string(b.CaseTxID[:])
 	})
 	sorted := make([]Contact, len(cs))
 	for i, k := range idx {
