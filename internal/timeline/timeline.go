@@ -43,12 +43,19 @@ type Entry struct {
 	Site    uint32
 	// Person is the person's number in this timeline (View.Pseudonym).
 	Person int32
-	strs   uint32 // via and role, interned
+	strs   StringsRef // via and role, interned
 	Status state.Status
 }
 
 // Visible reports whether the visit counts in contacts and chains.
 func (e *Entry) Visible() bool { return e.Status == state.StatusRecorded }
+
+// StringsRef names an entry's via and role (View.StringsOf), so that a
+// query can keep it instead of the strings.
+type StringsRef uint32
+
+// Strings returns the entry's StringsRef.
+func (e *Entry) Strings() StringsRef { return e.strs }
 
 // Encounter is a proximity encounter of a person, with the other person
 // by number.
@@ -80,6 +87,8 @@ type Timeline struct {
 	sites    map[uint32]*siteLine
 	encs     map[int32][]Encounter // by (Start, TxID[:8])
 	strs     []string              // via "\x00" role
+	vias     []string              // by the same number
+	roles    []string
 	snum     map[string]uint32
 
 	qmu    sync.Mutex
@@ -277,16 +286,17 @@ func (t *Timeline) person(p ledger.Pseudonym) int32 {
 	return n
 }
 
-func (t *Timeline) intern(via, role []byte) uint32 {
+func (t *Timeline) intern(via, role []byte) StringsRef {
 	k := make([]byte, 0, len(via)+1+len(role))
 	k = append(append(append(k, via...), 0), role...)
 	if n, ok := t.snum[string(k)]; ok {
-		return n
+		return StringsRef(n)
 	}
 	n := uint32(len(t.strs))
 	t.strs = append(t.strs, string(k))
+	t.vias, t.roles = append(t.vias, string(via)), append(t.roles, string(role))
 	t.snum[string(k)] = n
-	return n
+	return StringsRef(n)
 }
 
 // newEntry stores a new entry and returns its number.

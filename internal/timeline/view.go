@@ -2,7 +2,6 @@ package timeline
 
 import (
 	"sort"
-	"strings"
 
 	"github.com/epiledger/epiledger/internal/ledger"
 )
@@ -50,10 +49,10 @@ func (v *View) Number(p ledger.Pseudonym) (int32, bool) {
 func (v *View) Pseudonym(n int32) ledger.Pseudonym { return v.t.persons[n] }
 
 // Strings returns an entry's via and role.
-func (v *View) Strings(e *Entry) (via, role string) {
-	via, role, _ = strings.Cut(v.t.strs[e.strs], "\x00")
-	return via, role
-}
+func (v *View) Strings(e *Entry) (via, role string) { return v.StringsOf(e.strs) }
+
+// StringsOf returns the via and role an entry's StringsRef names.
+func (v *View) StringsOf(r StringsRef) (via, role string) { return v.t.vias[r], v.t.roles[r] }
 
 // Longest is the longest visit at a site, in seconds: a visit that
 // overlaps [a, b] starts in [a - Longest, b].
