@@ -99,10 +99,10 @@ still a contact (--min-overlap off transport) and exposes the other person
 at the start of that part.
 
 Output: every person with their layer (fewest meetings from the case) and
-earliest exposure, and the edges (meetings) that gave each person that
-earliest exposure, with the site (or device, for an encounter) and time;
---all-edges lists every meeting through which one person of the chain can
-have exposed another.
+earliest exposure, and a tree of edges: into each person, the meeting that
+gave them that earliest exposure (of several, the longest together), with
+the site (or device, for an encounter) and time; --all-edges lists every
+meeting through which one person of the chain can have exposed another.
 --format dot prints a Graphviz digraph: epiledger trace chain ... --format dot | dot -Tsvg > chain.svg`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -136,7 +136,7 @@ have exposed another.
 	minOverlapFlag(c, &q.MinOverlap)
 	c.Flags().StringVar(&q.Latent, "latent", "", "time after exposure before a contact passes it on (e.g. 24h or 2d; default 0)")
 	c.Flags().StringVar(&q.Infectious, "infectious", "", "how long a contact then stays infectious (e.g. 5d; default until --to)")
-	c.Flags().BoolVar(&q.AllEdges, "all-edges", false, "list every meeting through which one person can have exposed another (default: those of each person's earliest exposure)")
+	c.Flags().BoolVar(&q.AllEdges, "all-edges", false, "list every meeting through which one person can have exposed another (default: one into each person, the longest of those that give their earliest exposure)")
 	c.Flags().StringVar(&format, "format", "table", "table, json or dot")
 	c.MarkFlagRequired("person")
 	return c

@@ -40,8 +40,9 @@ type ChainQuery struct {
 	// the whole window.
 	Latent, Infectious int64
 	// AllEdges keeps every meeting through which one person of the chain
-	// can have exposed another. By default a chain keeps, for each
-	// person, only the meetings that give their earliest exposure.
+	// can have exposed another. By default a chain is a tree: one edge
+	// into each person, the best meeting of their earliest exposure
+	// (chainRun.better: then the longest time together).
 	AllEdges bool
 }
 
@@ -59,8 +60,10 @@ type Node struct {
 // together [Start, End] clipped to From's infectious window, Start being
 // the exposure it gives To (the earliest over all chains through this
 // pair and site). TxID is To's record of the meeting, FromTxID From's
-// (the same for an encounter). One edge per pair and site; without
-// AllEdges, only the edges whose Start is To's earliest exposure.
+// (the same for an encounter). With AllEdges, one edge per pair and
+// site; without, one edge into each person but the case: of the meetings
+// that give To's earliest exposure, the longest together, then the
+// smaller record ids (To's, then From's).
 type Edge struct {
 	From, To   ledger.Pseudonym
 	Site       string

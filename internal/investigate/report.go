@@ -30,8 +30,8 @@ type ChainRequest struct {
 	Latent     string `json:"latent,omitempty"`
 	Infectious string `json:"infectious,omitempty"`
 	// AllEdges lists every meeting through which one person of the chain
-	// can have exposed another, not only those of each person's earliest
-	// exposure.
+	// can have exposed another, not only one into each person (the
+	// longest of those that give their earliest exposure).
 	AllEdges bool `json:"all_edges,omitempty"`
 }
 
@@ -45,8 +45,9 @@ type ChainNode struct {
 }
 
 // ChainEdge is a meeting through which one node can have exposed another
-// (from and to are pseudonyms of nodes). By default only the meetings
-// that give each person their earliest exposure are listed.
+// (from and to are pseudonyms of nodes). By default there is one into
+// each person but the case: of the meetings that give their earliest
+// exposure, the longest together (then the smaller record ids).
 type ChainEdge struct {
 	From     string `json:"from"`
 	To       string `json:"to"`
