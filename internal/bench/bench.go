@@ -33,6 +33,7 @@ import (
 	"github.com/epiledger/epiledger/internal/node"
 	"github.com/epiledger/epiledger/internal/record"
 	"github.com/epiledger/epiledger/internal/sim"
+	"github.com/epiledger/epiledger/internal/timeline"
 )
 
 // Config says what to measure.
@@ -46,8 +47,12 @@ type Config struct {
 	// timed, alternating (at least 1): the ratio of each pair, and their
 	// median, say what validation costs with the machine's noise shown.
 	Pairs int
-	Dir   string // scratch directory; removed afterwards
-	Log   io.Writer
+	// Resident also times, in each pair, the validated ingest on a node
+	// that keeps a resident timeline, as `epiledger node` does: the cost
+	// of keeping it current.
+	Resident bool
+	Dir      string // scratch directory; removed afterwards
+	Log      io.Writer
 }
 
 // Result holds every figure of one run.
@@ -66,8 +71,13 @@ type Result struct {
 	ValidationRatio float64 `json:"ingest_with_over_without_validation"`
 	// PairRatios are the with/without ratios of every pair (the first is
 	// ValidationRatio's), MedianRatio their median.
-	PairRatios        []float64 `json:"ingest_ratio_pairs"`
-	MedianRatio       float64   `json:"ingest_ratio_median"`
+	PairRatios  []float64 `json:"ingest_ratio_pairs"`
+	MedianRatio float64   `json:"ingest_ratio_median"`
+	// ResidentRatios are, per pair, the validated ingest with a resident
+	// timeline over the same without (Config.Resident), ResidentMedian
+	// their median.
+	ResidentRatios    []float64 `json:"ingest_resident_ratio_pairs,omitempty"`
+	ResidentMedian    float64   `json:"ingest_resident_ratio_median,omitempty"`
 	ClosePersons      int       `json:"close_persons"`
 	CloseRecords      int       `json:"close_records"`
 	CloseSeconds      float64   `json:"close_seconds"`
@@ -113,7 +123,7 @@ func Run(cfg Config) (*Result, error) {
 	// The same city without validation first, on its own home.
 	var plain float64
 	pprof.Do(context.Background(), pprof.Labels("phase", "ingest-plain"), func(context.Context) {
-		plain, err = ingestOnly(filepath.Join(cfg.Dir, "plain"), city, false)
+		plain, err = ingestOnly(filepath.Join(cfg.Dir, "plain"), city, false, false)
 	})
 	if err != nil {
 		return nil, err
@@ -213,12 +223,24 @@ func Run(cfg Config) (*Result, error) {
 		return nil, err
 	}
 	n = nil
+	if cfg.Resident {
+		r, err := ingestOnly(filepath.Join(cfg.Dir, "resident"), city, true, true)
+		if err != nil {
+			return nil, err
+		}
+		res.ResidentRatios = append(res.ResidentRatios, r/res.IngestPerSec)
+		cfg.logf("ingest with validation and a resident timeline: %.0f records/s (%.0f%% of without)", r, 100*r/res.IngestPerSec)
+	}
 	// More pairs, each on fresh homes, removed as soon as measured.
 	for i := 1; i < cfg.Pairs; i++ {
-		var rates [2]float64
-		for j, validation := range []bool{false, true} {
-			dir := filepath.Join(cfg.Dir, fmt.Sprintf("pair-%d-%v", i, validation))
-			r, err := ingestOnly(dir, city, validation)
+		var rates [3]float64
+		modes := [][2]bool{{false, false}, {true, false}}
+		if cfg.Resident {
+			modes = append(modes, [2]bool{true, true})
+		}
+		for j, m := range modes {
+			dir := filepath.Join(cfg.Dir, fmt.Sprintf("pair-%d-%d", i, j))
+			r, err := ingestOnly(dir, city, m[0], m[1])
 			if err != nil {
 				return nil, err
 			}
@@ -229,12 +251,14 @@ func Run(cfg Config) (*Result, error) {
 		}
 		res.PairRatios = append(res.PairRatios, rates[1]/rates[0])
 		cfg.logf("pair %d: %.0f records/s without validation, %.0f with (%.0f%%)", i+1, rates[0], rates[1], 100*rates[1]/rates[0])
+		if cfg.Resident {
+			res.ResidentRatios = append(res.ResidentRatios, rates[2]/rates[1])
+			cfg.logf("pair %d: %.0f records/s with validation and a resident timeline (%.0f%% of without)", i+1, rates[2], 100*rates[2]/rates[1])
+		}
 	}
-	sorted := slices.Clone(res.PairRatios)
-	slices.Sort(sorted)
-	res.MedianRatio = sorted[len(sorted)/2]
-	if len(sorted)%2 == 0 {
-		res.MedianRatio = (sorted[len(sorted)/2-1] + sorted[len(sorted)/2]) / 2
+	res.MedianRatio = medianOf(res.PairRatios)
+	if cfg.Resident {
+		res.ResidentMedian = medianOf(res.ResidentRatios)
 	}
 	if cfg.ClosePersons > 0 {
 		if err := closeWindows(cfg, res); err != nil {
@@ -242,6 +266,18 @@ func Run(cfg Config) (*Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// medianOf is the median of xs (the mean of the middle two for an even
+// count).
+func medianOf(xs []float64) float64 {
+	sorted := slices.Clone(xs)
+	slices.Sort(sorted)
+	m := sorted[len(sorted)/2]
+	if len(sorted)%2 == 0 {
+		m = (sorted[len(sorted)/2-1] + sorted[len(sorted)/2]) / 2
+	}
+	return m
 }
 
 // signed creates a home in dir (validation on or off) and signs the world's
@@ -259,23 +295,33 @@ func signed(dir string, world []byte, validation bool) (*home.Home, *importer.Co
 	return h, c, nil
 }
 
-// ingestOnly measures the ingest rate of a world on a fresh home.
-func ingestOnly(dir string, world []byte, validation bool) (float64, error) {
+// ingestOnly measures the ingest rate of a world on a fresh home; with
+// resident, on a node that keeps a resident timeline, the clock stopping
+// only once the timeline holds every block.
+func ingestOnly(dir string, world []byte, validation, resident bool) (float64, error) {
 	h, c, err := signed(dir, world, validation)
 	if err != nil {
 		return 0, err
 	}
-	n, err := node.Open(h, slog.New(slog.NewTextHandler(io.Discard, nil)), node.Options{})
+	n, err := node.Open(h, slog.New(slog.NewTextHandler(io.Discard, nil)), node.Options{Resident: resident})
 	if err != nil {
 		return 0, err
 	}
 	defer n.Close()
+	if err := n.WaitTimeline(context.Background()); err != nil {
+		return 0, err
+	}
 	if err := n.PutVault(c.Vault); err != nil {
 		return 0, err
 	}
 	start := time.Now()
 	if _, err := submitAll(n, c.Txs, 0); err != nil {
 		return 0, err
+	}
+	if resident {
+		if err := n.Timeline.Read(func(*timeline.View) error { return nil }); err != nil {
+			return 0, err
+		}
 	}
 	return float64(len(c.Txs)) / time.Since(start).Seconds(), nil
 }

@@ -90,6 +90,7 @@ bytes on disk per record         %.0f (%.0f in tables, the rest write-ahead log)
 	c.Flags().IntVar(&cfg.Queries, "queries", 200, "contact queries to time")
 	c.Flags().IntVar(&cfg.ClosePersons, "close-persons", 100000, "people whose validation windows one block closes, timed (0: skip)")
 	c.Flags().IntVar(&cfg.Pairs, "pairs", 1, "time the ingest with and without validation this many times, alternating, and report every ratio and their median")
+	c.Flags().BoolVar(&cfg.Resident, "resident", false, "in each pair, also time the validated ingest on a node keeping a resident timeline (as epiledger node does) and report its ratio to the same without")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	c.PersistentFlags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (read it with go tool pprof)")
 	c.AddCommand(e.benchPrivacyCmd())
@@ -192,12 +193,19 @@ func startCPUProfile(path string) (stop func(), err error) {
 // pairsText lists the ratios of every with/without pair and their median,
 // when there was more than one.
 func pairsText(res *bench.Result) string {
-	if len(res.PairRatios) < 2 {
-		return ""
+	percents := func(rs []float64) string {
+		parts := make([]string, len(rs))
+		for i, r := range rs {
+			parts[i] = fmt.Sprintf("%.0f%%", 100*r)
+		}
+		return strings.Join(parts, ", ")
 	}
-	parts := make([]string, len(res.PairRatios))
-	for i, r := range res.PairRatios {
-		parts[i] = fmt.Sprintf("%.0f%%", 100*r)
+	var b strings.Builder
+	if len(res.PairRatios) >= 2 {
+		fmt.Fprintf(&b, "\nwith/without, %d pairs              median %.0f%% (%s)", len(res.PairRatios), 100*res.MedianRatio, percents(res.PairRatios))
 	}
-	return fmt.Sprintf("\nwith/without, %d pairs              median %.0f%% (%s)", len(res.PairRatios), 100*res.MedianRatio, strings.Join(parts, ", "))
+	if len(res.ResidentRatios) > 0 {
+		fmt.Fprintf(&b, "\nresident timeline, %d runs          median %.0f%% of the validated ingest without it (%s)", len(res.ResidentRatios), 100*res.ResidentMedian, percents(res.ResidentRatios))
+	}
+	return b.String()
 }

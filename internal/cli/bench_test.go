@@ -14,7 +14,7 @@ import (
 func TestBenchSmall(t *testing.T) {
 	t.Parallel()
 	prof := filepath.Join(t.TempDir(), "cpu.prof")
-	out := mustRun(t, "bench", "--people", "300", "--days", "2", "--queries", "5", "--close-persons", "0", "--pairs", "2", "--json", "--cpuprofile", prof)
+	out := mustRun(t, "bench", "--people", "300", "--days", "2", "--queries", "5", "--close-persons", "0", "--pairs", "2", "--resident", "--json", "--cpuprofile", prof)
 	var res struct {
 		Records     int       `json:"records"`
 		Ingest      float64   `json:"ingest_records_per_sec"`
@@ -22,6 +22,8 @@ func TestBenchSmall(t *testing.T) {
 		Pairs       []float64 `json:"ingest_ratio_pairs"`
 		Median      float64   `json:"ingest_ratio_median"`
 		ContactsP99 float64   `json:"contacts_p99_ms"`
+		Resident    []float64 `json:"ingest_resident_ratio_pairs"`
+		ResMedian   float64   `json:"ingest_resident_ratio_median"`
 	}
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("%v: %s", err, out)
@@ -31,6 +33,9 @@ func TestBenchSmall(t *testing.T) {
 	}
 	if len(res.Pairs) != 2 || res.Median <= 0 || res.Median < min(res.Pairs[0], res.Pairs[1]) || res.Median > max(res.Pairs[0], res.Pairs[1]) {
 		t.Errorf("pairs %v, median %v", res.Pairs, res.Median)
+	}
+	if len(res.Resident) != 2 || res.ResMedian <= 0 {
+		t.Errorf("resident timeline ratios %v, median %v", res.Resident, res.ResMedian)
 	}
 	if fi, err := os.Stat(prof); err != nil || fi.Size() == 0 {
 		t.Errorf("no CPU profile written: %v", err)
