@@ -155,6 +155,34 @@ func FuzzDecodePresence(f *testing.F) {
 		if err := DecodePresenceInto(b, &q); err != nil || q != *p {
 			t.Fatalf("DecodePresenceInto into a used value = %+v, %v; want %+v", q, err, *p)
 		}
+		// DecodePresenceBytes (the timeline's) reads the same fields.
+		var c PresenceCore
+		via, role, err := DecodePresenceBytes(b, &c)
+		if err != nil || string(via) != p.Via || string(role) != p.Role ||
+			c != (PresenceCore{Kind: p.Kind, Site: p.Site, Person: p.Person, In: p.In, Out: p.Out, TxID: p.TxID, Status: p.Status}) {
+			t.Fatalf("DecodePresenceBytes = %+v %q %q %v; want %+v", c, via, role, err, *p)
+		}
+	})
+}
+
+func FuzzDecodeEncounter(f *testing.F) {
+	e := &Encounter{Person: ledger.Pseudonym(filled(1)), Other: ledger.Pseudonym(filled(2)), Device: 7, Start: 1_580_000_000, End: 1_580_000_600, DistanceCM: 150, TxID: filled(3)}
+	k := store.EncounterKey(e.Person, e.Start, e.TxID)
+	b := encodeEncounter(e)
+	f.Add(k, b)
+	f.Add(k, b[:len(b)/2])
+	f.Add([]byte{}, []byte{})
+	f.Fuzz(func(t *testing.T, k, b []byte) {
+		var got Encounter
+		if err := DecodeEncounterInto(k, b, &got); err != nil {
+			if !errors.Is(err, store.ErrCorrupt) {
+				t.Fatalf("DecodeEncounterInto error %v is not store.ErrCorrupt", err)
+			}
+			return
+		}
+		if enc := encodeEncounter(&got); !bytes.Equal(enc, b) {
+			t.Fatalf("encodeEncounter(DecodeEncounterInto(b)) = %x, want %x", enc, b)
+		}
 	})
 }
 
