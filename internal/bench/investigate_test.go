@@ -159,7 +159,7 @@ func TestInvestigate(t *testing.T) {
 	}
 	dir := scratchDir(t)
 	var log bytes.Buffer
-	cfg := InvestigateConfig{People: 300, Days: 2, Seed: 1, Queries: 20, Dir: dir, Log: &log}
+	cfg := InvestigateConfig{People: 300, Days: 2, Seed: 1, Queries: 20, PostgresChains: 1, Dir: dir, Log: &log}
 	if _, err := FindPostgres(); err != nil {
 		cfg.NoPostgres = true
 	}
@@ -170,17 +170,23 @@ func TestInvestigate(t *testing.T) {
 	if res.Reused || res.Records == 0 || res.Cases == 0 || res.ContactQueries != 20 || res.ChainQueries != res.Cases || res.ChainPersons < 1 {
 		t.Errorf("result: %+v", res)
 	}
+	t.Logf("PostgreSQL skipped: %q; %d chains, %d compared", res.PostgresSkipped, res.ChainQueries, res.ChainsCompared)
 	if !cfg.NoPostgres {
 		pr := res.Postgres
-		if pr == nil || len(pr.Variants) != 2 || pr.Differ != 0 || pr.Compared != 2*(res.ContactQueries+res.ChainQueries) {
-			t.Fatalf("PostgreSQL: %+v", pr)
+		// Every contact query, and the first chain only (PostgresChains).
+		if pr == nil || len(pr.Variants) != 2 || pr.Differ != 0 || pr.Compared != 2*(res.ContactQueries+1) || res.ChainsCompared != 1 {
+			t.Fatalf("PostgreSQL: %+v, %d chains compared", pr, res.ChainsCompared)
 		}
 	}
 	var out bytes.Buffer
 	if err := WriteInvestigate(&out, res); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"contacts (20)", "chain depth 3", "targets"} {
+	wants := []string{"contacts (20)", "chain depth 3", "targets"}
+	if !cfg.NoPostgres && res.ChainQueries > 1 {
+		wants = append(wants, "chain depth 3, the first 1")
+	}
+	for _, want := range wants {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, out.String())
 		}

@@ -165,6 +165,7 @@ reachable by the postgres user.`,
 	c.Flags().IntVar(&cfg.Queries, "queries", 500, "contact queries to time (every case, then random persons)")
 	c.Flags().StringVar(&cfg.Dir, "dir", "", "keep the home and PostgreSQL's data here and reuse them (default: a scratch directory, removed)")
 	c.Flags().IntVar(&cfg.Chains, "chains", 0, "chains to time (the first cases; 0: every case)")
+	c.Flags().IntVar(&cfg.PostgresChains, "pg-chains", 3, "of those, how many PostgreSQL also runs (the first; 0: all); the chain ratios compare the same chains")
 	c.Flags().BoolVar(&cfg.ChainPeriod, "chain-period", false, "chains over the whole period, not each case's infectious period (slow: three layers reach most of the city)")
 	c.Flags().BoolVar(&cfg.NoPostgres, "no-postgres", false, "time only epiledger")
 	c.Flags().BoolVar(&cfg.Store, "store", false, "query the store's indexes, as a one-shot CLI query does, not a resident timeline as a running node does")
