@@ -96,7 +96,9 @@ func benchIngest(b *testing.B, people, days int, opt func(*home.Config)) {
 	total := 0
 	var el time.Duration
 	for i := 0; i < b.N; i++ {
-		var opts []func(*home.Config)
+		// The engine and state alone: no resident timeline (epiledger
+		// bench --resident measures what one costs).
+		opts := []func(*home.Config){testnode.StoreOnly}
 		if opt != nil {
 			opts = append(opts, opt)
 		}
