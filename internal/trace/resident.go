@@ -81,22 +81,48 @@ func (q *Querier) residentContacts(v *timeline.View, person ledger.Pseudonym, fr
 	}
 	sc := contactScratches.Get().(*contactScratch)
 	defer contactScratches.Put(sc)
-	rows := sc.rows[:0]
-	defer func() { sc.rows = rows[:0] }()
-	var err error
-	sites := map[uint32]*state.Site{}
-	site := func(num uint32) (*state.Site, bool) {
-		s := sites[num]
-		if s == nil {
-			if s, err = q.Site(num); err != nil {
-				return nil, false
-			}
-			sites[num] = s
-		}
-		return s, true
+	cq := &contactQuery{q: q, v: v, pn: pn, from: from, to: to, min: min, rows: sc.rows[:0], sites: map[uint32]*state.Site{}}
+	defer func() { sc.rows = cq.rows[:0] }()
+	if err := cq.gather(); err != nil || len(cq.rows) == 0 {
+		return nil, err
 	}
-	// The case's visits, clipped; then the presences at each visit's
-	// site that meet it.
+	cq.rankSites()
+	if err := cq.rankPersons(sc); err != nil {
+		return nil, err
+	}
+	defer func() { sc.ps = cq.ps[:0] }()
+	return cq.contacts(cq.order()), nil
+}
+
+// contactQuery is the state of one residentContacts.
+type contactQuery struct {
+	q             *Querier
+	v             *timeline.View
+	pn            int32 // the case
+	from, to, min int64
+	rows          []contactRow
+	sites         map[uint32]*state.Site
+	byRank        []*state.Site // sites by id
+	ps            []met         // the persons met, by j
+	keys          []uint64      // their ranks: j in the low 20 bits, in pseudonym order
+}
+
+func (cq *contactQuery) site(num uint32) (*state.Site, error) {
+	s := cq.sites[num]
+	if s == nil {
+		var err error
+		if s, err = cq.q.Site(num); err != nil {
+			return nil, err
+		}
+		cq.sites[num] = s
+	}
+	return s, nil
+}
+
+// gather reads the case's visits, clipped, then the presences at each
+// visit's site that meet it, then the case's encounters, as rows.
+func (cq *contactQuery) gather() error {
+	v, from, to := cq.v, cq.from, cq.to
 	type visitAt struct {
 		pref      int32
 		site      uint32
@@ -104,7 +130,8 @@ func (q *Querier) residentContacts(v *timeline.View, person ledger.Pseudonym, fr
 		transport bool
 	}
 	var vs []visitAt
-	v.PersonVisits(pn, from-int64(q.rules.MaxPresence/time.Second), to, func(pref int32, p *timeline.Entry) bool {
+	var err error
+	v.PersonVisits(cq.pn, from-int64(cq.q.rules.MaxPresence/time.Second), to, func(pref int32, p *timeline.Entry) bool {
 		if !p.Visible() || p.Out < from {
 			return true
 		}
@@ -112,77 +139,79 @@ func (q *Querier) residentContacts(v *timeline.View, person ledger.Pseudonym, fr
 		if b < a {
 			return true
 		}
-		s, ok := site(p.Site)
-		if !ok {
+		var s *state.Site
+		if s, err = cq.site(p.Site); err != nil {
 			return false
 		}
 		vs = append(vs, visitAt{pref: pref, site: p.Site, a: a, b: b, transport: record.TransportKinds[s.Kind]})
 		return true
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	collect := func(vs []visitAt, rows []contactRow) []contactRow {
-		for _, x := range vs {
-			v.SiteVisits(x.site, x.a-v.Longest(x.site), x.b, func(oref int32, o *timeline.Entry) bool {
-				if o.Person == pn || !o.Visible() {
-					return true
-				}
-				f, t := max(x.a, o.In), min2(x.b, o.Out)
-				if x.transport && t > f || !x.transport && t-f >= min && t > f {
-					rows = append(rows, contactRow{f: f, t: t, other: o.Person, site: x.site, o: oref, p: x.pref, strs: o.Strings(), otx: o.TxID})
-				}
+	for _, x := range vs {
+		v.SiteVisits(x.site, x.a-v.Longest(x.site), x.b, func(oref int32, o *timeline.Entry) bool {
+			if o.Person == cq.pn || !o.Visible() {
 				return true
-			})
-		}
-		return rows
+			}
+			f, t := max(x.a, o.In), min2(x.b, o.Out)
+			if x.transport && t > f || !x.transport && t-f >= cq.min && t > f {
+				cq.rows = append(cq.rows, contactRow{f: f, t: t, other: o.Person, site: x.site, o: oref, p: x.pref, strs: o.Strings(), otx: o.TxID})
+			}
+			return true
+		})
 	}
-	rows = collect(vs, rows)
-	encs := v.Encounters(pn, from-state.MaxEncounter, to)
+	encs := v.Encounters(cq.pn, from-state.MaxEncounter, to)
 	for i := range encs {
 		e := &encs[i]
 		if !e.Visible() || e.End <= from || e.Start >= to {
 			continue
 		}
-		if _, ok := site(e.Device); !ok {
-			return nil, err
+		if _, err := cq.site(e.Device); err != nil {
+			return err
 		}
-		rows = append(rows, contactRow{f: max(e.Start, from), t: min2(e.End, to), other: e.Other, site: e.Device, o: int32(i), encounter: true, otx: e.TxID})
+		cq.rows = append(cq.rows, contactRow{f: max(e.Start, from), t: min2(e.End, to), other: e.Other, site: e.Device, o: int32(i), encounter: true, otx: e.TxID})
 	}
-	if len(rows) == 0 {
-		return nil, nil
-	}
-	// Sites by id.
-	nums := make([]uint32, 0, len(sites))
-	for n := range sites {
+	return nil
+}
+
+// rankSites orders the sites met by id.
+func (cq *contactQuery) rankSites() {
+	nums := make([]uint32, 0, len(cq.sites))
+	for n := range cq.sites {
 		nums = append(nums, n)
 	}
-	slices.SortFunc(nums, func(a, b uint32) int { return cmp.Compare(sites[a].ID, sites[b].ID) })
+	slices.SortFunc(nums, func(a, b uint32) int { return cmp.Compare(cq.sites[a].ID, cq.sites[b].ID) })
 	srank := make(map[uint32]int32, len(nums))
-	byRank := make([]*state.Site, len(nums))
+	cq.byRank = make([]*state.Site, len(nums))
 	for r, n := range nums {
-		srank[n], byRank[r] = int32(r), sites[n]
+		srank[n], cq.byRank[r] = int32(r), cq.sites[n]
 	}
-	// The persons met, numbered j in the order first met, then ranked by
-	// pseudonym: sorted by their first 44 bits with j in the low 20,
-	// then runs that share those bits by the whole pseudonym.
-	sc.begin(v.Persons())
+	for i := range cq.rows {
+		cq.rows[i].srank = srank[cq.rows[i].site]
+	}
+}
+
+// rankPersons numbers the persons met j in the order first met, then
+// ranks them by pseudonym: sorted by their first 44 bits with j in the
+// low 20, then runs that share those bits by the whole pseudonym.
+func (cq *contactQuery) rankPersons(sc *contactScratch) error {
+	sc.begin(cq.v.Persons())
 	ps := sc.ps[:0]
-	defer func() { sc.ps = ps[:0] }()
-	for i := range rows {
-		r := &rows[i]
-		r.srank = srank[r.site]
+	for i := range cq.rows {
+		r := &cq.rows[i]
 		j, ok := sc.get(r.other)
 		if !ok {
 			j = int32(len(ps))
 			sc.set(r.other, j)
-			ps = append(ps, met{p: r.other, pseud: v.Pseudonym(r.other)})
+			ps = append(ps, met{p: r.other, pseud: cq.v.Pseudonym(r.other)})
 		}
 		r.pj = j
 		ps[j].count++
 	}
+	cq.ps = ps
 	if len(ps) >= 1<<20 {
-		return nil, fmt.Errorf("trace: a contact query met %d persons, more than it can rank", len(ps))
+		return fmt.Errorf("trace: a contact query met %d persons, more than it can rank", len(ps))
 	}
 	keys := make([]uint64, len(ps))
 	for j := range ps {
@@ -201,11 +230,17 @@ func (q *Querier) residentContacts(v *timeline.View, person ledger.Pseudonym, fr
 		}
 		i = k
 	}
-	// Counting sort by person, then each person's rows by site, start,
-	// end and record ids.
+	cq.keys = keys
+	return nil
+}
+
+// order returns the rows' order: a counting sort by person rank, then
+// each person's rows by site, start, end and record ids.
+func (cq *contactQuery) order() []int32 {
+	rows, ps := cq.rows, cq.ps
 	start := make([]int32, len(ps))
 	var n int32
-	for _, k := range keys {
+	for _, k := range cq.keys {
 		j := int32(k & (1<<20 - 1))
 		start[j] = n
 		n += ps[j].count
@@ -216,12 +251,6 @@ func (q *Querier) residentContacts(v *timeline.View, person ledger.Pseudonym, fr
 		j := rows[i].pj
 		order[start[j]+next[j]] = int32(i)
 		next[j]++
-	}
-	ptx := func(r *contactRow) ledger.Hash {
-		if r.encounter {
-			return r.otx
-		}
-		return v.Entry(r.p).TxID
 	}
 	less := func(a, b *contactRow) bool {
 		if a.srank != b.srank {
@@ -236,15 +265,15 @@ func (q *Querier) residentContacts(v *timeline.View, person ledger.Pseudonym, fr
 		if a.otx != b.otx {
 			return bytes.Compare(a.otx[:], b.otx[:]) < 0
 		}
-		x, y := ptx(a), ptx(b)
+		x, y := cq.caseTx(a), cq.caseTx(b)
 		return bytes.Compare(x[:], y[:]) < 0
 	}
 	for j, m := range ps {
 		seg := order[start[j] : start[j]+m.count]
 		if len(seg) < 16 {
 			for i := 1; i < len(seg); i++ {
-				for j := i; j > 0 && less(&rows[seg[j]], &rows[seg[j-1]]); j-- {
-					seg[j], seg[j-1] = seg[j-1], seg[j]
+				for k := i; k > 0 && less(&rows[seg[k]], &rows[seg[k-1]]); k-- {
+					seg[k], seg[k-1] = seg[k-1], seg[k]
 				}
 			}
 			continue
@@ -259,21 +288,31 @@ func (q *Querier) residentContacts(v *timeline.View, person ledger.Pseudonym, fr
 			return 0
 		})
 	}
-	out := make([]Contact, len(rows))
-	fill := func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			r := &rows[order[i]]
-			s := byRank[r.srank]
-			c := &out[i]
-			c.Person, c.Site, c.From, c.To, c.TxID = ps[r.pj].pseud, s.ID, r.f, r.t, r.otx
-			if r.encounter {
-				c.SiteKind, c.Via, c.CaseTxID = EncounterKind, EncounterVia, r.otx
-				continue
-			}
-			c.SiteKind, c.CaseTxID = s.Kind, v.Entry(r.p).TxID
-			c.Via, c.Role = v.StringsOf(r.strs)
-		}
+	return order
+}
+
+// caseTx is the case's record of a row.
+func (cq *contactQuery) caseTx(r *contactRow) ledger.Hash {
+	if r.encounter {
+		return r.otx
 	}
-	fill(0, len(out))
-	return out, nil
+	return cq.v.Entry(r.p).TxID
+}
+
+// contacts makes the rows Contacts, in order.
+func (cq *contactQuery) contacts(order []int32) []Contact {
+	out := make([]Contact, len(order))
+	for i, k := range order {
+		r := &cq.rows[k]
+		s := cq.byRank[r.srank]
+		c := &out[i]
+		c.Person, c.Site, c.From, c.To, c.TxID = cq.ps[r.pj].pseud, s.ID, r.f, r.t, r.otx
+		if r.encounter {
+			c.SiteKind, c.Via, c.CaseTxID = EncounterKind, EncounterVia, r.otx
+			continue
+		}
+		c.SiteKind, c.CaseTxID = s.Kind, cq.v.Entry(r.p).TxID
+		c.Via, c.Role = cq.v.StringsOf(r.strs)
+	}
+	return out
 }
