@@ -173,7 +173,7 @@ type chainRun struct {
 	root   int32
 	labels [][]label
 	edges  map[edgeKey]*cand // with AllEdges
-	into   [][]cand          // otherwise: the earliest meetings into each person
+	into   [][]cand          // otherwise: the best meeting into each person (at most one)
 	recs   []*personRecs
 	mark   []int32 // the layer a person last joined the next frontier in
 	// minX is each person's earliest exposure so far (math.MaxInt64:
