@@ -61,11 +61,7 @@ func TestResidentMatchesStore(t *testing.T) {
 			t.Parallel()
 			rng := rand.New(rand.NewPCG(seed, 11))
 			w := randomWorld(rng)
-			for p := 0; p < w.npeople; p++ {
-				if rng.IntN(3) == 0 {
-					w.cases = append(w.cases, wCase{person: p, status: "confirmed", reported: w.base + 30*86400 + int64(p)})
-				}
-			}
+			w.moreCases(rng)
 			// Odd seeds with validation: records of every status.
 			opts := []func(*home.Config){testnode.StoreOnly, testnode.NoValidation}
 			if w.validated = seed%2 == 1; w.validated {

@@ -266,11 +266,7 @@ func TestClustersMatchBruteForce(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 6))
 			w := randomWorld(rng)
 			// More cases than randomWorld draws, so that clusters form.
-			for p := 0; p < w.npeople; p++ {
-				if rng.IntN(3) == 0 {
-					w.cases = append(w.cases, wCase{person: p, status: "confirmed", reported: w.base + 30*86400 + int64(p)})
-				}
-			}
+			w.moreCases(rng)
 			n, iv := w.load(t)
 			nm := namer{w, n}
 			for q := 0; q < 10; q++ {

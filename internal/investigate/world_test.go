@@ -109,6 +109,16 @@ func randomWorld(rng *rand.Rand) *world {
 	return w
 }
 
+// moreCases confirms about a third of the persons, late (after every
+// visit), so that clusters form.
+func (w *world) moreCases(rng *rand.Rand) {
+	for p := 0; p < w.npeople; p++ {
+		if rng.IntN(3) == 0 {
+			w.cases = append(w.cases, wCase{person: p, status: "confirmed", reported: w.base + 30*86400 + int64(p)})
+		}
+	}
+}
+
 // load imports the world into a fresh node (validation off: random worlds
 // are not physically consistent) and returns the node and an
 // investigator on it.

@@ -26,6 +26,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/state"
@@ -267,8 +268,8 @@ func (t *Timeline) Stats() Stats {
 	for _, es := range t.encs {
 		s.Encounters += len(es)
 	}
-	s.Bytes = int64(len(t.chunks))<<chunkBits*int64(binary.Size(Entry{})) + 8*int64(t.n) +
-		int64(s.Encounters)*int64(binary.Size(Encounter{})) + int64(len(t.persons))*(32+8+24+48)
+	s.Bytes = int64(len(t.chunks))<<chunkBits*int64(unsafe.Sizeof(Entry{})) + 8*int64(t.n) +
+		int64(s.Encounters)*int64(unsafe.Sizeof(Encounter{})) + int64(len(t.persons))*(32+8+24+48)
 	return s
 }
 
