@@ -48,6 +48,12 @@ func (v *View) Number(p ledger.Pseudonym) (int32, bool) {
 // Pseudonym returns the pseudonym of person number n.
 func (v *View) Pseudonym(n int32) ledger.Pseudonym { return v.t.persons[n] }
 
+// Prefix is the first eight bytes of person number n's pseudonym as a
+// big-endian number: persons in Prefix order are in pseudonym order, but
+// for equal prefixes (rare: pseudonyms are keyed hashes). It reads a
+// dense array, so ranking thousands of persons stays in cache.
+func (v *View) Prefix(n int32) uint64 { return v.t.prefix[n] }
+
 // Strings returns an entry's via and role.
 func (v *View) Strings(e *Entry) (via, role string) { return v.StringsOf(e.strs) }
 

@@ -3,9 +3,9 @@ package trace
 import (
 	"bytes"
 	"cmp"
-	"encoding/binary"
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 	"sync"
 	"time"
@@ -32,22 +32,22 @@ type contactRow struct {
 	otx       ledger.Hash
 }
 
-// met is a person a contact query met: how many rows, and who.
-type met struct {
-	p     int32
-	count int32
-	pseud ledger.Pseudonym
-}
+// met is a person a contact query met: who, and how many rows.
+type met struct{ p, count int32 }
 
 // contactScratch is memory a contact query reuses: its rows, and a
 // table from person number to index in the persons met (valid where
 // seen holds the query's stamp, so it is never cleared).
 type contactScratch struct {
-	rows  []contactRow
-	ps    []met
-	stamp int32
-	seen  []int32
-	at    []int32
+	rows       []contactRow
+	ps         []met
+	keys, tmp  []uint64
+	stamp      int32
+	seen       []int32
+	at         []int32
+	order      []int32
+	start, end []int32
+	counts     []int32
 }
 
 var contactScratches = sync.Pool{New: func() any { return &contactScratch{} }}
@@ -91,7 +91,8 @@ func (q *Querier) residentContacts(v *timeline.View, person ledger.Pseudonym, fr
 		return nil, err
 	}
 	defer func() { sc.ps = cq.ps[:0] }()
-	return cq.contacts(cq.order()), nil
+	cq.sortRows(sc)
+	return cq.contacts(), nil
 }
 
 // contactQuery is the state of one residentContacts.
@@ -105,6 +106,8 @@ type contactQuery struct {
 	byRank        []*state.Site // sites by id
 	ps            []met         // the persons met, by j
 	keys          []uint64      // their ranks: j in the low 20 bits, in pseudonym order
+	order         []int32       // the rows in the answer's order
+	start         []int32       // where each j's rows begin in order
 }
 
 func (cq *contactQuery) site(num uint32) (*state.Site, error) {
@@ -204,7 +207,7 @@ func (cq *contactQuery) rankPersons(sc *contactScratch) error {
 		if !ok {
 			j = int32(len(ps))
 			sc.set(r.other, j)
-			ps = append(ps, met{p: r.other, pseud: cq.v.Pseudonym(r.other)})
+			ps = append(ps, met{p: r.other})
 		}
 		r.pj = j
 		ps[j].count++
@@ -213,11 +216,13 @@ func (cq *contactQuery) rankPersons(sc *contactScratch) error {
 	if len(ps) >= 1<<20 {
 		return fmt.Errorf("trace: a contact query met %d persons, more than it can rank", len(ps))
 	}
-	keys := make([]uint64, len(ps))
+	keys := grow(sc.keys, len(ps))
 	for j := range ps {
-		keys[j] = binary.BigEndian.Uint64(ps[j].pseud[:8])>>20<<20 | uint64(j)
+		keys[j] = cq.v.Prefix(ps[j].p)>>20<<20 | uint64(j)
 	}
-	slices.Sort(keys)
+	sc.tmp = grow(sc.tmp, len(ps))
+	keys, sc.tmp = sortKeys(keys, sc.tmp, &sc.counts), keys
+	sc.keys = keys
 	for i := 0; i < len(keys); {
 		k := i + 1
 		for k < len(keys) && keys[k]>>20 == keys[i]>>20 {
@@ -225,7 +230,8 @@ func (cq *contactQuery) rankPersons(sc *contactScratch) error {
 		}
 		if k-i > 1 {
 			slices.SortFunc(keys[i:k], func(a, b uint64) int {
-				return bytes.Compare(ps[a&(1<<20-1)].pseud[:], ps[b&(1<<20-1)].pseud[:])
+				x, y := cq.v.Pseudonym(ps[a&(1<<20-1)].p), cq.v.Pseudonym(ps[b&(1<<20-1)].p)
+				return bytes.Compare(x[:], y[:])
 			})
 		}
 		i = k
@@ -234,23 +240,78 @@ func (cq *contactQuery) rankPersons(sc *contactScratch) error {
 	return nil
 }
 
-// order returns the rows' order: a counting sort by person rank, then
-// each person's rows by site, start, end and record ids.
-func (cq *contactQuery) order() []int32 {
+// grow returns s resized to n, reusing its array when it is large enough.
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n, n+n/4)
+	}
+	return s[:n]
+}
+
+// sortKeys sorts keys into tmp (of the same length) and returns it;
+// counts is scratch. The
+// keys begin with keyed hashes, so they are spread evenly: a counting
+// pass on their top bits leaves buckets of a key or two, each then put
+// in order by insertion. That is linear time, where a comparison sort
+// was the largest single cost of ranking the thousands of persons a
+// query meets. A bucket that is not small (never, for hashes) is sorted
+// by slices.Sort.
+func sortKeys(keys, tmp []uint64, counts *[]int32) []uint64 {
+	n := len(keys)
+	if n < 64 {
+		copy(tmp, keys)
+		slices.Sort(tmp)
+		return tmp
+	}
+	b := bits.Len(uint(n))
+	shift := 64 - b
+	count := grow(*counts, 1<<b+1)
+	*counts = count
+	clear(count)
+	for _, k := range keys {
+		count[k>>shift+1]++
+	}
+	for i := 1; i < len(count); i++ {
+		count[i] += count[i-1]
+	}
+	for _, k := range keys {
+		tmp[count[k>>shift]] = k
+		count[k>>shift]++
+	}
+	lo := int32(0)
+	for _, hi := range count[:1<<b] {
+		if seg := tmp[lo:hi]; len(seg) > 16 {
+			slices.Sort(seg)
+		} else {
+			for i := 1; i < len(seg); i++ {
+				for k := i; k > 0 && seg[k] < seg[k-1]; k-- {
+					seg[k], seg[k-1] = seg[k-1], seg[k]
+				}
+			}
+		}
+		lo = hi
+	}
+	return tmp
+}
+
+// sortRows puts the rows in the answer's order: a counting sort by person
+// rank, then each person's rows by site, start, end and record ids.
+func (cq *contactQuery) sortRows(sc *contactScratch) {
 	rows, ps := cq.rows, cq.ps
-	start := make([]int32, len(ps))
+	start, end := grow(sc.start, len(ps)), grow(sc.end, len(ps))
+	sc.start, sc.end = start, end
 	var n int32
 	for _, k := range cq.keys {
 		j := int32(k & (1<<20 - 1))
-		start[j] = n
+		start[j], end[j] = n, n
 		n += ps[j].count
 	}
-	order := make([]int32, len(rows))
-	next := make([]int32, len(ps))
+	order := grow(sc.order, len(rows))
+	sc.order = order
 	for i := range rows {
 		j := rows[i].pj
-		order[start[j]+next[j]] = int32(i)
-		next[j]++
+		order[end[j]] = int32(i)
+		end[j]++
 	}
 	less := func(a, b *contactRow) bool {
 		if a.srank != b.srank {
@@ -268,8 +329,8 @@ func (cq *contactQuery) order() []int32 {
 		x, y := cq.caseTx(a), cq.caseTx(b)
 		return bytes.Compare(x[:], y[:]) < 0
 	}
-	for j, m := range ps {
-		seg := order[start[j] : start[j]+m.count]
+	for j := range ps {
+		seg := order[start[j]:end[j]]
 		if len(seg) < 16 {
 			for i := 1; i < len(seg); i++ {
 				for k := i; k > 0 && less(&rows[seg[k]], &rows[seg[k-1]]); k-- {
@@ -288,7 +349,7 @@ func (cq *contactQuery) order() []int32 {
 			return 0
 		})
 	}
-	return order
+	cq.order, cq.start = order, start
 }
 
 // caseTx is the case's record of a row.
@@ -299,20 +360,25 @@ func (cq *contactQuery) caseTx(r *contactRow) ledger.Hash {
 	return cq.v.Entry(r.p).TxID
 }
 
-// contacts makes the rows Contacts, in order.
-func (cq *contactQuery) contacts(order []int32) []Contact {
-	out := make([]Contact, len(order))
-	for i, k := range order {
-		r := &cq.rows[k]
-		s := cq.byRank[r.srank]
-		c := &out[i]
-		c.Person, c.Site, c.From, c.To, c.TxID = cq.ps[r.pj].pseud, s.ID, r.f, r.t, r.otx
-		if r.encounter {
-			c.SiteKind, c.Via, c.CaseTxID = EncounterKind, EncounterVia, r.otx
-			continue
+// contacts makes the rows Contacts, in order, a person at a time (one
+// read of each pseudonym).
+func (cq *contactQuery) contacts() []Contact {
+	out := make([]Contact, len(cq.order))
+	for _, key := range cq.keys {
+		j := int32(key & (1<<20 - 1))
+		pseud := cq.v.Pseudonym(cq.ps[j].p)
+		for i := cq.start[j]; i < cq.start[j]+cq.ps[j].count; i++ {
+			r := &cq.rows[cq.order[i]]
+			s := cq.byRank[r.srank]
+			c := &out[i]
+			c.Person, c.Site, c.From, c.To, c.TxID = pseud, s.ID, r.f, r.t, r.otx
+			if r.encounter {
+				c.SiteKind, c.Via, c.CaseTxID = EncounterKind, EncounterVia, r.otx
+				continue
+			}
+			c.SiteKind, c.CaseTxID = s.Kind, cq.v.Entry(r.p).TxID
+			c.Via, c.Role = cq.v.StringsOf(r.strs)
 		}
-		c.SiteKind, c.CaseTxID = s.Kind, cq.v.Entry(r.p).TxID
-		c.Via, c.Role = cq.v.StringsOf(r.strs)
 	}
 	return out
 }
