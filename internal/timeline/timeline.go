@@ -83,7 +83,6 @@ type Timeline struct {
 	chunks   [][]Entry
 	n        int32
 	persons  []ledger.Pseudonym
-	prefix   []uint64 // each person's pseudonym's first 8 bytes, big-endian: dense, to order persons without reading pseudonyms
 	pnum     map[ledger.Pseudonym]int32
 	byPerson [][]int32 // entries by (In, TxID[:8])
 	sites    map[uint32]*siteLine
@@ -270,7 +269,7 @@ func (t *Timeline) Stats() Stats {
 		s.Encounters += len(es)
 	}
 	s.Bytes = int64(len(t.chunks))<<chunkBits*int64(unsafe.Sizeof(Entry{})) + 8*int64(t.n) +
-		int64(s.Encounters)*int64(unsafe.Sizeof(Encounter{})) + int64(len(t.persons))*(32+8+8+24+48)
+		int64(s.Encounters)*int64(unsafe.Sizeof(Encounter{})) + int64(len(t.persons))*(32+8+24+48)
 	return s
 }
 
@@ -283,7 +282,6 @@ func (t *Timeline) person(p ledger.Pseudonym) int32 {
 	}
 	n := int32(len(t.persons))
 	t.persons = append(t.persons, p)
-	t.prefix = append(t.prefix, binary.BigEndian.Uint64(p[:8]))
 	t.byPerson = append(t.byPerson, nil)
 	t.pnum[p] = n
 	return n

@@ -48,12 +48,6 @@ func (v *View) Number(p ledger.Pseudonym) (int32, bool) {
 // Pseudonym returns the pseudonym of person number n.
 func (v *View) Pseudonym(n int32) ledger.Pseudonym { return v.t.persons[n] }
 
-// Prefix is the first eight bytes of person number n's pseudonym as a
-// big-endian number: persons in Prefix order are in pseudonym order, but
-// for equal prefixes (rare: pseudonyms are keyed hashes). It reads a
-// dense array, so ranking thousands of persons stays in cache.
-func (v *View) Prefix(n int32) uint64 { return v.t.prefix[n] }
-
 // Strings returns an entry's via and role.
 func (v *View) Strings(e *Entry) (via, role string) { return v.StringsOf(e.strs) }
 
@@ -69,12 +63,20 @@ func (v *View) Longest(site uint32) int64 {
 	return 0
 }
 
-// span returns the entries of idx that start in [from, to].
-func (v *View) span(idx []int32, from, to int64) []int32 {
-	t := v.t
-	i := sort.Search(len(idx), func(i int) bool { return t.entry(idx[i]).In >= from })
-	j := sort.Search(len(idx)-i, func(j int) bool { return t.entry(idx[i+j]).In > to }) + i
-	return idx[i:j]
+// from returns the entries of idx from the first that starts at or
+// after from: a caller reads on while they start by its end, with no
+// second search (the entry it stops at is one it reads anyway).
+func (v *View) from(idx []int32, from int64) []int32 {
+	lo, hi := 0, len(idx)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if v.t.entry(idx[m]).In < from {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return idx[lo:]
 }
 
 // SiteVisits calls fn for each visit at a site that starts in [from,
@@ -85,19 +87,20 @@ func (v *View) SiteVisits(site uint32, from, to int64, fn func(ref int32, e *Ent
 	if s == nil {
 		return
 	}
-	for _, i := range v.span(s.idx, from, to) {
-		if !fn(i, v.t.entry(i)) {
-			return
-		}
-	}
+	v.visits(s.idx, from, to, fn)
 }
 
 // PersonVisits calls fn for each visit of person number p that starts in
 // [from, to], by start, until fn returns false: the entry and its number
 // (Entry). Every status is included.
 func (v *View) PersonVisits(p int32, from, to int64, fn func(ref int32, e *Entry) bool) {
-	for _, i := range v.span(v.t.byPerson[p], from, to) {
-		if !fn(i, v.t.entry(i)) {
+	v.visits(v.t.byPerson[p], from, to, fn)
+}
+
+func (v *View) visits(idx []int32, from, to int64, fn func(ref int32, e *Entry) bool) {
+	for _, i := range v.from(idx, from) {
+		e := v.t.entry(i)
+		if e.In > to || !fn(i, e) {
 			return
 		}
 	}

@@ -3,6 +3,7 @@ package trace
 import (
 	"bytes"
 	"cmp"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"math/bits"
@@ -36,15 +37,16 @@ type contactRow struct {
 type met struct{ p, count int32 }
 
 // contactScratch is memory a contact query reuses: its rows, and a
-// table from person number to index in the persons met (valid where
-// seen holds the query's stamp, so it is never cleared).
+// table from person number to index in the persons met (valid where it
+// holds the query's stamp, so it is never cleared; stamp and index side
+// by side, one cache line a lookup).
 type contactScratch struct {
 	rows       []contactRow
 	ps         []met
+	pseuds     []ledger.Pseudonym
 	keys, tmp  []uint64
 	stamp      int32
-	seen       []int32
-	at         []int32
+	at         []seenAt
 	order      []int32
 	start, end []int32
 	counts     []int32
@@ -54,21 +56,25 @@ var contactScratches = sync.Pool{New: func() any { return &contactScratch{} }}
 
 // begin starts a query over n persons.
 func (s *contactScratch) begin(n int) {
-	if len(s.seen) < n || s.stamp == math.MaxInt32 {
-		s.seen, s.at = make([]int32, n), make([]int32, n)
+	if len(s.at) < n || s.stamp == math.MaxInt32 {
+		s.at = make([]seenAt, n)
 		s.stamp = 0
 	}
 	s.stamp++
 }
 
+// seenAt is a person's index among the persons met, if stamp is the
+// query's.
+type seenAt struct{ stamp, j int32 }
+
 func (s *contactScratch) get(p int32) (int32, bool) {
-	if s.seen[p] == s.stamp {
-		return s.at[p], true
+	if a := s.at[p]; a.stamp == s.stamp {
+		return a.j, true
 	}
 	return 0, false
 }
 
-func (s *contactScratch) set(p, j int32) { s.seen[p], s.at[p] = s.stamp, j }
+func (s *contactScratch) set(p, j int32) { s.at[p] = seenAt{s.stamp, j} }
 
 // residentContacts is Contacts read from a resident timeline: the same
 // ranges, from memory. Rows are gathered small, put in order by a
@@ -103,11 +109,12 @@ type contactQuery struct {
 	from, to, min int64
 	rows          []contactRow
 	sites         map[uint32]*state.Site
-	byRank        []*state.Site // sites by id
-	ps            []met         // the persons met, by j
-	keys          []uint64      // their ranks: j in the low 20 bits, in pseudonym order
-	order         []int32       // the rows in the answer's order
-	start         []int32       // where each j's rows begin in order
+	byRank        []*state.Site      // sites by id
+	ps            []met              // the persons met, by j
+	pseuds        []ledger.Pseudonym // theirs, by j
+	keys          []uint64           // their ranks: j in the low 20 bits, in pseudonym order
+	order         []int32            // the rows in the answer's order
+	start         []int32            // where each j's rows begin in order
 }
 
 func (cq *contactQuery) site(num uint32) (*state.Site, error) {
@@ -216,9 +223,16 @@ func (cq *contactQuery) rankPersons(sc *contactScratch) error {
 	if len(ps) >= 1<<20 {
 		return fmt.Errorf("trace: a contact query met %d persons, more than it can rank", len(ps))
 	}
-	keys := grow(sc.keys, len(ps))
+	// The pseudonyms, read in a loop of nothing else: their reads miss
+	// the cache, and this way many are in flight at once.
+	pseuds := grow(sc.pseuds, len(ps))
+	sc.pseuds, cq.pseuds = pseuds, pseuds
 	for j := range ps {
-		keys[j] = cq.v.Prefix(ps[j].p)>>20<<20 | uint64(j)
+		pseuds[j] = cq.v.Pseudonym(ps[j].p)
+	}
+	keys := grow(sc.keys, len(ps))
+	for j := range pseuds {
+		keys[j] = binary.BigEndian.Uint64(pseuds[j][:8])>>20<<20 | uint64(j)
 	}
 	sc.tmp = grow(sc.tmp, len(ps))
 	keys, sc.tmp = sortKeys(keys, sc.tmp, &sc.counts), keys
@@ -230,8 +244,7 @@ func (cq *contactQuery) rankPersons(sc *contactScratch) error {
 		}
 		if k-i > 1 {
 			slices.SortFunc(keys[i:k], func(a, b uint64) int {
-				x, y := cq.v.Pseudonym(ps[a&(1<<20-1)].p), cq.v.Pseudonym(ps[b&(1<<20-1)].p)
-				return bytes.Compare(x[:], y[:])
+				return bytes.Compare(pseuds[a&(1<<20-1)][:], pseuds[b&(1<<20-1)][:])
 			})
 		}
 		i = k
@@ -360,18 +373,17 @@ func (cq *contactQuery) caseTx(r *contactRow) ledger.Hash {
 	return cq.v.Entry(r.p).TxID
 }
 
-// contacts makes the rows Contacts, in order, a person at a time (one
-// read of each pseudonym).
+// contacts makes the rows Contacts, in order, a person at a time.
 func (cq *contactQuery) contacts() []Contact {
 	out := make([]Contact, len(cq.order))
 	for _, key := range cq.keys {
 		j := int32(key & (1<<20 - 1))
-		pseud := cq.v.Pseudonym(cq.ps[j].p)
+		pseud := &cq.pseuds[j]
 		for i := cq.start[j]; i < cq.start[j]+cq.ps[j].count; i++ {
 			r := &cq.rows[cq.order[i]]
 			s := cq.byRank[r.srank]
 			c := &out[i]
-			c.Person, c.Site, c.From, c.To, c.TxID = pseud, s.ID, r.f, r.t, r.otx
+			c.Person, c.Site, c.From, c.To, c.TxID = *pseud, s.ID, r.f, r.t, r.otx
 			if r.encounter {
 				c.SiteKind, c.Via, c.CaseTxID = EncounterKind, EncounterVia, r.otx
 				continue
