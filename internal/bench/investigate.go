@@ -3,7 +3,6 @@ package bench
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -152,7 +151,8 @@ type PostgresResult struct {
 	// the GiST index on (site, time range), then the btree on (site,
 	// start) bounded by the site's longest presence.
 	Variants []PostgresTimings `json:"variants"`
-	// Compared is how many answers were compared with ours (contact rows;
+	// Compared is how many answers were compared with ours (contacts,
+	// every field in order; bare contacts, four fields as a multiset;
 	// chain nodes with layer and exposure), Differ how many differed.
 	Compared        int    `json:"answers_compared"`
 	Differ          int    `json:"answers_differing"`
@@ -160,14 +160,21 @@ type PostgresResult struct {
 }
 
 // PostgresTimings are one variant's latencies, and the ratios of each to
-// ours (PostgreSQL over epiledger).
+// ours (PostgreSQL over epiledger). Contacts and CaseContacts are the
+// query with our answer (pgContactsSQL: every field of trace.Contact, in
+// its order). ContactsBare is the statement earlier runs timed
+// (pgBareContactsSQL: the same rows, four columns, unsorted), run on the
+// same persons right after the full one; its ratio is still over our
+// full answer.
 type PostgresTimings struct {
 	Index             string  `json:"index"`
 	Contacts          Latency `json:"contacts"`
 	CaseContacts      Latency `json:"contacts_cases"`
+	ContactsBare      Latency `json:"contacts_bare"`
 	Chain             Latency `json:"chain_depth3"`
 	ContactsRatio     Ratio   `json:"contacts_ratio"`
 	CaseContactsRatio Ratio   `json:"contacts_cases_ratio"`
+	ContactsBareRatio Ratio   `json:"contacts_bare_ratio"`
 	ChainRatio        Ratio   `json:"chain_depth3_ratio"`
 	// ChainTimedOut counts the chain queries cut off at the timeout:
 	// when it is not zero, Chain and ChainRatio are lower bounds.
@@ -257,14 +264,14 @@ func Investigate(ctx context.Context, cfg InvestigateConfig) (*InvestigateResult
 
 	// The statements of each variant, and their latencies.
 	type variant struct {
-		contacts, chain    string
-		all, cases, chains []time.Duration
-		timedOut           int
+		contacts, bare, chain       string
+		all, cases, bareAll, chains []time.Duration
+		timedOut                    int
 	}
 	var vs []*variant
 	if conn != nil {
 		for _, ix := range pgIndexVariants {
-			vs = append(vs, &variant{contacts: pgContactsSQL(ix), chain: pgChainSQL(ix, 3)})
+			vs = append(vs, &variant{contacts: pgContactsSQL(ix), bare: pgBareContactsSQL(ix), chain: pgChainSQL(ix, 3)})
 		}
 	}
 	pr := res.Postgres
@@ -289,13 +296,17 @@ func Investigate(ctx context.Context, cfg InvestigateConfig) (*InvestigateResult
 			if _, err := pgContacts(ctx, conn, v.contacts, p, from, to, minOverlap); err != nil {
 				return nil, fmt.Errorf("bench: PostgreSQL contacts: %w", err)
 			}
+			if _, err := pgBareContacts(ctx, conn, v.bare, p, from, to, minOverlap); err != nil {
+				return nil, fmt.Errorf("bench: PostgreSQL bare contacts: %w", err)
+			}
 		}
 	}
 	res.LoadAverage = loadAverage()
 	cfg.logf("timing (load average %s)", res.LoadAverage)
 
 	// Contacts: every case, then random persons, over the whole period;
-	// each query ours, then each PostgreSQL variant.
+	// each query ours, then each PostgreSQL variant: its full query, then
+	// its bare one.
 	persons := append([]ledger.Pseudonym(nil), cases...)
 	for len(persons) < cfg.Queries {
 		persons = append(persons, randomPerson())
@@ -325,7 +336,16 @@ func Investigate(ctx context.Context, cfg InvestigateConfig) (*InvestigateResult
 			if i < len(cases) {
 				v.cases = append(v.cases, d)
 			}
-			compare(sameContacts(got, want, siteNum), fmt.Sprintf("contacts, query %d, %s: epiledger %d rows, PostgreSQL %d", i+1, pgIndexVariants[k], len(got), len(want)))
+			diff := diffContacts(got, want)
+			compare(diff == "", fmt.Sprintf("contacts, query %d, %s: %s", i+1, pgIndexVariants[k], diff))
+
+			t0 = time.Now()
+			bare, err := pgBareContacts(ctx, conn, v.bare, p, from, to, minOverlap)
+			if err != nil {
+				return nil, fmt.Errorf("bench: PostgreSQL bare contacts: %w", err)
+			}
+			v.bareAll = append(v.bareAll, time.Since(t0))
+			compare(sameBareContacts(got, bare, siteNum), fmt.Sprintf("bare contacts, query %d, %s: epiledger %d rows, PostgreSQL %d", i+1, pgIndexVariants[k], len(got), len(bare)))
 		}
 	}
 	res.ContactQueries = len(persons)
@@ -334,8 +354,8 @@ func Investigate(ctx context.Context, cfg InvestigateConfig) (*InvestigateResult
 	cfg.logf("contacts: %d queries (%d cases), %.0f rows on average: epiledger p50 %.2f ms p99 %.2f ms",
 		res.ContactQueries, len(cases), res.ContactRows, res.Contacts.P50, res.Contacts.P99)
 	for k, v := range vs {
-		l := latency(v.all)
-		cfg.logf("contacts: PostgreSQL (%s) p50 %.2f ms p99 %.2f ms", pgIndexVariants[k], l.P50, l.P99)
+		l, b := latency(v.all), latency(v.bareAll)
+		cfg.logf("contacts: PostgreSQL (%s) p50 %.2f ms p99 %.2f ms; four columns, unsorted: p50 %.2f ms p99 %.2f ms", pgIndexVariants[k], l.P50, l.P99, b.P50, b.P99)
 	}
 
 	// Depth-3 chains from the cases.
@@ -402,8 +422,10 @@ func Investigate(ctx context.Context, cfg InvestigateConfig) (*InvestigateResult
 		res.ChainCompared, res.ChainsCompared = latency(ours[:compared]), compared
 	}
 	for k, v := range vs {
-		t := PostgresTimings{Index: pgIndexVariants[k].String(), Contacts: latency(v.all), CaseContacts: latency(v.cases), Chain: latency(v.chains), ChainTimedOut: v.timedOut}
+		t := PostgresTimings{Index: pgIndexVariants[k].String(), Contacts: latency(v.all), CaseContacts: latency(v.cases), ContactsBare: latency(v.bareAll),
+			Chain: latency(v.chains), ChainTimedOut: v.timedOut}
 		t.ContactsRatio, t.CaseContactsRatio, t.ChainRatio = ratio(t.Contacts, res.Contacts), ratio(t.CaseContacts, res.CaseContacts), ratio(t.Chain, res.ChainCompared)
+		t.ContactsBareRatio = ratio(t.ContactsBare, res.Contacts)
 		pr.Variants = append(pr.Variants, t)
 	}
 
@@ -586,8 +608,7 @@ func startPostgresCity(ctx context.Context, cfg *InvestigateConfig, bin string, 
 	}
 	pr := &PostgresResult{Version: pg.Version}
 	cfg.logf("PostgreSQL %s started in %.1f s (%s)", pg.Version, time.Since(t0).Seconds(), bin)
-	schema := sha256.Sum256([]byte(pgSchema + pgIndexes))
-	city := fmt.Sprintf("people=%d days=%d seed=%d visits=%d schema=%x", cfg.People, cfg.Days, cfg.Seed, len(data.visits), schema[:8])
+	city := fmt.Sprintf("people=%d days=%d seed=%d visits=%d", cfg.People, cfg.Days, cfg.Seed, len(data.visits))
 	if pgLoaded(ctx, conn, city) {
 		pr.Reused = true
 		cfg.logf("postgres: reusing the loaded city")
@@ -602,18 +623,42 @@ func startPostgresCity(ctx context.Context, cfg *InvestigateConfig, bin string, 
 	return pg, conn, pr, nil
 }
 
-// sameContacts reports whether our contacts and PostgreSQL's rows are the
-// same multiset of (person, site, from, to).
-func sameContacts(ours []trace.Contact, theirs []pgContact, siteNum map[string]int32) bool {
+// diffContacts describes the first difference between our contacts and
+// PostgreSQL's rows, "" when there is none: the same contacts, every
+// field, in the same order (the order is part of the answer).
+func diffContacts(ours []trace.Contact, theirs []pgContact) string {
+	for i := range min(len(ours), len(theirs)) {
+		c, t := &ours[i], &theirs[i]
+		o := pgContact{person: c.Person, site: c.Site, kind: c.SiteKind, from: c.From, to: c.To, role: c.Role, via: c.Via, txid: c.TxID, caseTxID: c.CaseTxID}
+		if o != *t {
+			return fmt.Sprintf("row %d of %d: epiledger %s, PostgreSQL %s", i+1, len(ours), o, t)
+		}
+	}
+	if len(ours) != len(theirs) {
+		return fmt.Sprintf("epiledger %d rows, PostgreSQL %d", len(ours), len(theirs))
+	}
+	return ""
+}
+
+// String formats a contact for a difference: the pseudonym's and record
+// ids' first bytes, the other fields whole.
+func (c pgContact) String() string {
+	return fmt.Sprintf("{%x %q %q [%d, %d) role %q via %q tx %x case tx %x}", c.person[:4], c.site, c.kind, c.from, c.to, c.role, c.via, c.txid[:4], c.caseTxID[:4])
+}
+
+// sameBareContacts reports whether our contacts and the rows of the bare
+// query (pgBareContactsSQL) are the same multiset of (person, site
+// number, from, to).
+func sameBareContacts(ours []trace.Contact, theirs []pgBareContact, siteNum map[string]int32) bool {
 	if len(ours) != len(theirs) {
 		return false
 	}
-	a := make([]pgContact, len(ours))
+	a := make([]pgBareContact, len(ours))
 	for i, c := range ours {
-		a[i] = pgContact{person: c.Person, site: siteNum[c.Site], from: c.From, to: c.To}
+		a[i] = pgBareContact{person: c.Person, site: siteNum[c.Site], from: c.From, to: c.To}
 	}
 	b := slices.Clone(theirs)
-	cmp := func(x, y pgContact) int {
+	cmp := func(x, y pgBareContact) int {
 		if c := strings.Compare(string(x.person[:]), string(y.person[:])); c != 0 {
 			return c
 		}
@@ -740,6 +785,11 @@ func WriteInvestigate(w io.Writer, r *InvestigateResult) error {
 	row(fmt.Sprintf("contacts, cases (%d)", r.Cases), r.CaseContacts, func(v PostgresTimings) (Latency, Ratio, string) {
 		return exact(v.CaseContacts, v.CaseContactsRatio)
 	})
+	if len(variants) > 0 {
+		row(fmt.Sprintf("contacts, PostgreSQL four columns, unsorted (%d)", r.ContactQueries), r.Contacts, func(v PostgresTimings) (Latency, Ratio, string) {
+			return exact(v.ContactsBare, v.ContactsBareRatio)
+		})
+	}
 	if len(variants) > 0 && r.ChainsCompared < r.ChainQueries {
 		row(fmt.Sprintf("chain depth 3 (%d)", r.ChainQueries), r.Chain, nil)
 		row(fmt.Sprintf("chain depth 3, the first %d", r.ChainsCompared), r.ChainCompared, func(v PostgresTimings) (Latency, Ratio, string) {
@@ -754,6 +804,10 @@ func WriteInvestigate(w io.Writer, r *InvestigateResult) error {
 		return err
 	}
 	fmt.Fprintf(&b, "\ncontacts    over the whole period, %.0f rows per query on average\n", r.ContactRows)
+	if len(variants) > 0 {
+		fmt.Fprintf(&b, "            PostgreSQL's contact query returns our answer: all nine fields of each contact, in our order;\n")
+		fmt.Fprintf(&b, "            its four-column query (pseudonym, site number, start, end; unsorted) is the one earlier runs timed\n")
+	}
 	fmt.Fprintf(&b, "chains      over %s (%.0f h on average); %.0f persons reached on average, %d at most\n",
 		r.ChainWindow, r.ChainHours, r.ChainPersons, r.ChainPersonsMax)
 	fmt.Fprintf(&b, "clusters    all cases, whole period: %.2f s (slowest of 3): %d clusters, %d sites, %d exposed\n",

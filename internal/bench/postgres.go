@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/record"
@@ -219,31 +221,54 @@ func (pg *Postgres) Stop() error {
 
 // The schema. Persons are numbered (person); a presence also carries the
 // pseudonym, so that a contact query returns it from the index without a
-// join, and its site's transport flag, so that the person's index gives
-// it. Its time is [t_in, t_out) in Unix seconds, also as the int8range
-// during. Two indexes find the others at a site during a range (pgIndex):
-// the GiST index on (site, during), and a btree on (site, t_in) that a
-// query bounds below by the site's longest presence (sites.longest), the
-// layout the ledger's own site index has. Both include what the queries
-// read, so lookups are index-only scans. Tables are unlogged: loading is
-// faster and reads are the same.
+// join, its site's transport flag, so that the person's index gives it,
+// and its record id (txid), via and role, which a contact returns. Via
+// and role are text in the row and in the site indexes, not numbers of a
+// table of the distinct pairs: that lookup is a join per contact
+// returned, which measured slower than the few bytes more per index entry
+// (0.92 ms against 0.76 ms p50 for 300 contacts, GiST, a city of 1,500
+// persons). A presence's time is [t_in, t_out) in Unix seconds, also as
+// the int8range during. Two indexes find the others at a site during a
+// range (pgIndex): the GiST index on (site, during), and a btree on
+// (site, t_in) that a query bounds below by the site's longest presence
+// (sites.longest), the layout the ledger's own site index has. Both
+// include what the queries read, so lookups are index-only scans. A
+// site's id is collated "C", so that a contact query sorts it bytewise,
+// as Go compares strings, whatever the cluster's locale. Tables are
+// unlogged: loading is faster and reads are the same.
 const pgSchema = `
 DROP TABLE IF EXISTS presences, encounters, persons, sites, bench_city;
 CREATE EXTENSION IF NOT EXISTS btree_gist;
-CREATE UNLOGGED TABLE sites (num int4 PRIMARY KEY, id text NOT NULL, kind text NOT NULL, transport bool NOT NULL, longest int8 NOT NULL);
+CREATE UNLOGGED TABLE sites (num int4 PRIMARY KEY, id text COLLATE "C" NOT NULL, kind text NOT NULL, transport bool NOT NULL, longest int8 NOT NULL);
 CREATE UNLOGGED TABLE persons (id int4 PRIMARY KEY, pseudonym bytea NOT NULL UNIQUE);
 CREATE UNLOGGED TABLE presences (person int4 NOT NULL, pseudonym bytea NOT NULL, site int4 NOT NULL, transport bool NOT NULL,
-  t_in int8 NOT NULL, t_out int8 NOT NULL, during int8range GENERATED ALWAYS AS (int8range(t_in, t_out)) STORED);
-CREATE UNLOGGED TABLE encounters (person int4 NOT NULL, other int4 NOT NULL, device int4 NOT NULL, t_start int8 NOT NULL, t_end int8 NOT NULL);
-CREATE UNLOGGED TABLE bench_city (city text NOT NULL);
+  t_in int8 NOT NULL, t_out int8 NOT NULL, during int8range GENERATED ALWAYS AS (int8range(t_in, t_out)) STORED,
+  txid bytea NOT NULL, via text NOT NULL, role text NOT NULL);
+CREATE UNLOGGED TABLE encounters (person int4 NOT NULL, other int4 NOT NULL, device int4 NOT NULL, t_start int8 NOT NULL, t_end int8 NOT NULL,
+  txid bytea NOT NULL);
+CREATE UNLOGGED TABLE bench_city (city text NOT NULL, schema text NOT NULL);
 `
 
 const pgIndexes = `
-CREATE INDEX presences_site_during ON presences USING gist (site, during) INCLUDE (person, pseudonym);
-CREATE INDEX presences_site_in ON presences (site, t_in) INCLUDE (t_out, person, pseudonym);
-CREATE INDEX presences_person ON presences (person, t_in) INCLUDE (site, t_out, transport);
-CREATE INDEX encounters_person ON encounters (person, t_start) INCLUDE (other, device, t_end);
+CREATE INDEX presences_site_during ON presences USING gist (site, during) INCLUDE (person, pseudonym, txid, via, role);
+CREATE INDEX presences_site_in ON presences (site, t_in) INCLUDE (t_out, person, pseudonym, txid, via, role);
+CREATE INDEX presences_person ON presences (person, t_in) INCLUDE (site, t_out, transport, txid);
+CREATE INDEX encounters_person ON encounters (person, t_start) INCLUDE (other, device, t_end, txid);
 `
+
+// pgSchemaVersion is bumped whenever what pgLoad loads changes in a way
+// the text of pgSchema and pgIndexes does not show (what a column holds,
+// which rows are copied). Version 2 added the record ids, via and role.
+const pgSchemaVersion = 2
+
+// pgSchemaID names the schema a database was loaded with: the version and
+// a hash of the statements. pgLoad records it next to the city, and
+// pgLoaded reuses a copy only when both match, so that a copy a --dir kept
+// from an older build is reloaded, not queried for columns it lacks.
+func pgSchemaID() string {
+	h := sha256.Sum256([]byte(pgSchema + pgIndexes))
+	return fmt.Sprintf("v%d-%x", pgSchemaVersion, h[:8])
+}
 
 // pgIndex is how a query finds the presences at a site that overlap a
 // range [lo, hi) with lo < hi.
@@ -281,26 +306,36 @@ func (ix pgIndex) sites() string {
 	return " JOIN sites s ON s.num = p.site"
 }
 
-// pgVisit is one visible visit, persons and sites numbered.
+// pgVisit is one visible visit, persons and sites numbered, its via and
+// role interned (viaRole indexes pgData.viaRoles): 64 bytes, 850 MB for
+// a city of 13 million visits while it is copied; two strings a visit
+// would add 32 bytes of headers and the bytes themselves.
 type pgVisit struct {
-	person, site int32
+	txid         ledger.Hash
 	in, out      int64
+	person, site int32
+	viaRole      int32
 }
 
 // pgEncounter is one visible encounter as indexed under person.
 type pgEncounter struct {
-	person, other, device int32
+	txid                  ledger.Hash
 	start, end            int64
+	person, other, device int32
 }
+
+// pgViaRole is a visit's via and role, interned.
+type pgViaRole struct{ via, role string }
 
 // pgData is what the store holds that the contact and chain queries
 // read: every visible visit (moves make no contacts), every visible
 // encounter (indexed under both persons), the persons and sites they
-// name.
+// name, and the distinct pairs of via and role of the visits.
 type pgData struct {
 	persons    []ledger.Pseudonym // index = person number
 	num        map[ledger.Pseudonym]int32
 	sites      map[uint32]*state.Site
+	viaRoles   []pgViaRole // index = pgVisit.viaRole
 	visits     []pgVisit
 	encounters []pgEncounter
 }
@@ -308,7 +343,9 @@ type pgData struct {
 // readPGData reads the site index and the encounter index of the store.
 // The site index is in site and time order, which is also the order the
 // rows are loaded in (PostgreSQL's heap then has the locality of a table
-// clustered on site and time).
+// clustered on site and time). Presences are decoded without their
+// strings (state.DecodePresenceBytes): a visit's via and role are looked
+// up, not allocated, unless the pair is new.
 func readPGData(r store.Reader, q *trace.Querier) (*pgData, error) {
 	d := &pgData{num: map[ledger.Pseudonym]int32{}, sites: map[uint32]*state.Site{}}
 	person := func(p ledger.Pseudonym) int32 {
@@ -331,20 +368,35 @@ func readPGData(r store.Reader, q *trace.Querier) (*pgData, error) {
 		d.sites[num] = s
 		return nil
 	}
+	// A pair's key is the via's length (a byte: the store encodes strings
+	// of at most 255 bytes), the via, then the role.
+	viaRoles := map[string]int32{}
+	var key []byte
+	viaRole := func(via, role []byte) int32 {
+		key = append(append(append(key[:0], byte(len(via))), via...), role...)
+		n, ok := viaRoles[string(key)]
+		if !ok {
+			n = int32(len(d.viaRoles))
+			viaRoles[string(key)] = n
+			d.viaRoles = append(d.viaRoles, pgViaRole{via: string(via), role: string(role)})
+		}
+		return n
+	}
 	lo, hi := store.TablePrefix(store.TabSiteIdx)
-	var o state.Presence
+	var o state.PresenceCore
 	var derr error
 	err := r.Scan(lo, hi, func(_, v []byte) bool {
-		if derr = state.DecodePresenceInto(v, &o); derr != nil {
+		var via, role []byte
+		if via, role, derr = state.DecodePresenceBytes(v, &o); derr != nil {
 			return false
 		}
-		if o.Kind != state.PresenceVisit || !o.Visible() {
+		if o.Kind != state.PresenceVisit || o.Status != state.StatusRecorded {
 			return true
 		}
 		if derr = site(o.Site); derr != nil {
 			return false
 		}
-		d.visits = append(d.visits, pgVisit{person: person(o.Person), site: int32(o.Site), in: o.In, out: o.Out})
+		d.visits = append(d.visits, pgVisit{txid: o.TxID, in: o.In, out: o.Out, person: person(o.Person), site: int32(o.Site), viaRole: viaRole(via, role)})
 		return true
 	})
 	if err == nil {
@@ -365,7 +417,7 @@ func readPGData(r store.Reader, q *trace.Querier) (*pgData, error) {
 		if derr = site(e.Device); derr != nil {
 			return false
 		}
-		d.encounters = append(d.encounters, pgEncounter{person: person(e.Person), other: person(e.Other), device: int32(e.Device), start: e.Start, end: e.End})
+		d.encounters = append(d.encounters, pgEncounter{txid: e.TxID, start: e.Start, end: e.End, person: person(e.Person), other: person(e.Other), device: int32(e.Device)})
 		return true
 	})
 	if err == nil {
@@ -375,16 +427,18 @@ func readPGData(r store.Reader, q *trace.Querier) (*pgData, error) {
 }
 
 // pgLoaded reports whether the database already holds the city named
-// city (a previous run's load, kept in a directory given to the bench).
+// city (a previous run's load, kept in a directory given to the bench),
+// loaded with this build's schema (pgSchemaID). A database loaded by a
+// build whose bench_city has no schema column is not.
 func pgLoaded(ctx context.Context, conn *pgx.Conn, city string) bool {
-	var got string
-	err := conn.QueryRow(ctx, "SELECT city FROM bench_city").Scan(&got)
-	return err == nil && got == city
+	var got, schema string
+	err := conn.QueryRow(ctx, "SELECT city, schema FROM bench_city").Scan(&got, &schema)
+	return err == nil && got == city && schema == pgSchemaID()
 }
 
 // pgLoad creates the schema, copies d in (binary COPY), builds the
-// indexes, then vacuums and analyzes. It returns the seconds spent
-// copying and indexing.
+// indexes, then vacuums and analyzes, and records city and the schema
+// (pgLoaded). It returns the seconds spent copying and indexing.
 func pgLoad(ctx context.Context, conn *pgx.Conn, d *pgData, city string, logf func(string, ...any)) (copySec, indexSec float64, err error) {
 	t0 := time.Now()
 	if _, err := conn.Exec(ctx, pgSchema); err != nil {
@@ -426,18 +480,19 @@ func pgLoad(ctx context.Context, conn *pgx.Conn, d *pgData, city string, logf fu
 		return 0, 0, err
 	}
 	total := len(d.visits)
-	if err := copyRows("presences", []string{"person", "pseudonym", "site", "transport", "t_in", "t_out"}, total, func(i int) []any {
+	if err := copyRows("presences", []string{"person", "pseudonym", "site", "transport", "t_in", "t_out", "txid", "via", "role"}, total, func(i int) []any {
 		v := &d.visits[i]
 		if i > 0 && i%2_000_000 == 0 {
 			logf("postgres: copied %d of %d visits", i, total)
 		}
-		return []any{v.person, d.persons[v.person][:], v.site, record.TransportKinds[d.sites[uint32(v.site)].Kind], v.in, v.out}
+		vr := &d.viaRoles[v.viaRole]
+		return []any{v.person, d.persons[v.person][:], v.site, record.TransportKinds[d.sites[uint32(v.site)].Kind], v.in, v.out, v.txid[:], vr.via, vr.role}
 	}); err != nil {
 		return 0, 0, err
 	}
-	if err := copyRows("encounters", []string{"person", "other", "device", "t_start", "t_end"}, len(d.encounters), func(i int) []any {
+	if err := copyRows("encounters", []string{"person", "other", "device", "t_start", "t_end", "txid"}, len(d.encounters), func(i int) []any {
 		e := &d.encounters[i]
-		return []any{e.person, e.other, e.device, e.start, e.end}
+		return []any{e.person, e.other, e.device, e.start, e.end, e.txid[:]}
 	}); err != nil {
 		return 0, 0, err
 	}
@@ -456,28 +511,71 @@ func pgLoad(ctx context.Context, conn *pgx.Conn, d *pgData, city string, logf fu
 			return 0, 0, fmt.Errorf("bench: %s: %w", stmt, err)
 		}
 	}
-	if _, err := conn.Exec(ctx, "INSERT INTO bench_city VALUES ($1)", city); err != nil {
+	if _, err := conn.Exec(ctx, "INSERT INTO bench_city (city, schema) VALUES ($1, $2)", city, pgSchemaID()); err != nil {
 		return 0, 0, err
 	}
 	indexSec = time.Since(t0).Seconds()
 	return copySec, indexSec, nil
 }
 
-// pgContactsSQL is the contact query: $1 the person's pseudonym, [$2, $3]
-// the window, $4 the least time together off transport (seconds). The
-// person's visits that overlap the window by a positive time, clipped to
-// it, each looked up in the index for the others there with a positive
-// overlap, which must last $4 unless the site is transport; encounters
-// join with any overlap. One row per pair of overlapping presences, as in
-// trace.Querier.Contacts.
+// pgContactsSQL is the contact query, the same query as
+// trace.Querier.Contacts with the same answer: $1 the person's pseudonym,
+// [$2, $3] the window, $4 the least time together off transport
+// (seconds). The person's visits that overlap the window by a positive
+// time, clipped to it, each looked up in the index for the others there
+// with a positive overlap, which must last $4 unless the site is
+// transport; encounters join with any overlap. One row per pair of
+// overlapping presences: the other's pseudonym, the site's id and kind
+// (trace.EncounterKind for an encounter, whose site is the device), the
+// time together, the other's role and via (none and trace.EncounterVia
+// for an encounter), the other's record and the case's (an encounter's
+// record twice), in trace.SortContacts's order: pseudonym, site id,
+// start, end, then the two records (bytea and the site id's "C" collation
+// compare bytewise, as Go does). Sorting instead on integers that order
+// as the pseudonyms and ids do (numbers given at load) was no faster on a
+// small city: the keys must then leave through a subquery or as extra
+// columns.
+//
+// The case's visits (mine) are MATERIALIZED, with their site's row, so
+// that the plan is fixed: sites are read once per visit, not once per
+// contact, and each lookup of the others is an index scan whose
+// condition holds every bound, the btree's lower bound (start minus the
+// site's longest presence) included. Inlined, the planner joined the sites
+// after the lookups and left that bound to a join filter, which scans
+// the site's index from its first entry.
 func pgContactsSQL(ix pgIndex) string {
+	cond, in, out := ix.at("m.a", "m.b")
+	return fmt.Sprintf(`WITH me AS (SELECT id FROM persons WHERE pseudonym = $1),
+mine AS MATERIALIZED (
+  SELECT p.site, greatest(p.t_in, $2::int8) AS a, least(p.t_out, $3::int8) AS b, p.transport, p.txid, s.id, s.kind, s.longest
+  FROM me JOIN presences p ON p.person = me.id JOIN sites s ON s.num = p.site
+  WHERE p.t_in < $3::int8 AND p.t_out > $2::int8 AND p.t_out > p.t_in
+)
+SELECT o.pseudonym, m.id AS site, m.kind, greatest(m.a, %[2]s) AS t_from, least(m.b, %[3]s) AS t_to, o.role, o.via, o.txid, m.txid AS case_txid
+FROM mine m JOIN presences o ON o.site = m.site AND %[1]s
+WHERE o.person <> (SELECT id FROM me)
+  AND (m.transport OR least(m.b, %[3]s) - greatest(m.a, %[2]s) >= $4::int8)
+UNION ALL
+SELECT p.pseudonym, s.id, %[4]s, greatest(e.t_start, $2::int8), least(e.t_end, $3::int8), '', %[5]s, e.txid, e.txid
+FROM me JOIN encounters e ON e.person = me.id JOIN persons p ON p.id = e.other JOIN sites s ON s.num = e.device
+WHERE e.t_start < $3::int8 AND e.t_end > $2::int8
+ORDER BY pseudonym, site, t_from, t_to, txid, case_txid`,
+		strings.ReplaceAll(cond, "s.longest", "m.longest"), in, out, pgQuote(trace.EncounterKind), pgQuote(trace.EncounterVia))
+}
+
+// pgBareContactsSQL is the contact statement earlier runs timed, kept
+// beside pgContactsSQL to show what the full answer costs: the same rows
+// (same arguments, same plan: the case's visits MATERIALIZED) but four
+// columns, the other's pseudonym, the site's number, the start and the
+// end, in no particular order.
+func pgBareContactsSQL(ix pgIndex) string {
 	cond, in, out := ix.at("m.a", "m.b")
 	longest := ""
 	if ix == pgBtree {
 		longest = ", s.longest"
 	}
 	return fmt.Sprintf(`WITH me AS (SELECT id FROM persons WHERE pseudonym = $1),
-mine AS (
+mine AS MATERIALIZED (
   SELECT p.site, greatest(p.t_in, $2::int8) AS a, least(p.t_out, $3::int8) AS b, p.transport%[4]s
   FROM me JOIN presences p ON p.person = me.id%[5]s
   WHERE p.t_in < $3::int8 AND p.t_out > $2::int8 AND p.t_out > p.t_in
@@ -491,6 +589,9 @@ SELECT p.pseudonym, e.device, greatest(e.t_start, $2::int8), least(e.t_end, $3::
 FROM me JOIN encounters e ON e.person = me.id JOIN persons p ON p.id = e.other
 WHERE e.t_start < $3::int8 AND e.t_end > $2::int8`, strings.ReplaceAll(cond, "s.longest", "m.longest"), in, out, longest, ix.sites())
 }
+
+// pgQuote is s as an SQL string literal.
+func pgQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // pgChainSQL returns the chain query of the given depth: $1 the case's
 // pseudonym, [$2, $3] the window, $4 the least time together off
@@ -546,18 +647,53 @@ SELECT p.pseudonym, b.layer, b.x FROM b%d b JOIN persons p ON p.id = b.person`, 
 	return b.String()
 }
 
-// pgContact is a row of the contact query.
+// pgContact is a row of the contact query (pgContactsSQL): a
+// trace.Contact's fields.
 type pgContact struct {
+	person         ledger.Pseudonym
+	site, kind     string
+	from, to       int64
+	role, via      string
+	txid, caseTxID ledger.Hash
+}
+
+// pgContacts runs a contact query (pgContactsSQL) and reads every row, in
+// the order the server returns them.
+func pgContacts(ctx context.Context, conn *pgx.Conn, sql string, p ledger.Pseudonym, from, to, minOverlap int64) ([]pgContact, error) {
+	return pgQuery(ctx, conn, sql, p, from, to, minOverlap, func(c *pgContact) (*ledger.Pseudonym, []any) {
+		return &c.person, []any{&c.site, &c.kind, &c.from, &c.to, &c.role, &c.via, (*pgHash)(&c.txid), (*pgHash)(&c.caseTxID)}
+	})
+}
+
+// pgBareContact is a row of the bare contact query (pgBareContactsSQL).
+type pgBareContact struct {
 	person   ledger.Pseudonym
 	site     int32
 	from, to int64
 }
 
-// pgContacts runs a contact query (pgContactsSQL) and reads every row.
-func pgContacts(ctx context.Context, conn *pgx.Conn, sql string, p ledger.Pseudonym, from, to, minOverlap int64) ([]pgContact, error) {
-	return pgQuery(ctx, conn, sql, p, from, to, minOverlap, func(c *pgContact) (*ledger.Pseudonym, []any) {
+// pgBareContacts runs a bare contact query (pgBareContactsSQL) and reads
+// every row.
+func pgBareContacts(ctx context.Context, conn *pgx.Conn, sql string, p ledger.Pseudonym, from, to, minOverlap int64) ([]pgBareContact, error) {
+	return pgQuery(ctx, conn, sql, p, from, to, minOverlap, func(c *pgBareContact) (*ledger.Pseudonym, []any) {
 		return &c.person, []any{&c.site, &c.from, &c.to}
 	})
+}
+
+// pgHash scans a bytea of 32 bytes (a record id) in place, without
+// allocating a slice per row; any other length is an error.
+type pgHash ledger.Hash
+
+var _ pgtype.BytesScanner = (*pgHash)(nil)
+
+// ScanBytes implements pgtype.BytesScanner; b is the driver's memory, so
+// it is copied.
+func (h *pgHash) ScanBytes(b []byte) error {
+	if len(b) != len(h) {
+		return fmt.Errorf("bench: a record id of %d bytes", len(b))
+	}
+	copy(h[:], b)
+	return nil
 }
 
 // pgQuery runs a query with the arguments every query here takes (a

@@ -121,14 +121,20 @@ The same contact and chain queries run in the same run against PostgreSQL
 /usr/lib/postgresql/N/bin): the benchmark starts its own server on a Unix
 socket and copies the same visits in. Two variants of the SQL are timed:
 one through a GiST index on (site, time range), one through a btree on
-(site, start) bounded by the site's longest presence. Each query is timed
-as a client sees it, interleaved with ours, and every answer is compared
-with ours. It prints the ratios; without PostgreSQL it says so and times
-only ours. Progress goes to stderr.
+(site, start) bounded by the site's longest presence. PostgreSQL's contact
+query returns exactly our answer: every field of each contact (the site's
+id and kind, role, via, both record ids), in our order. Each variant also
+times the four-column, unsorted contact query of earlier runs (pseudonym,
+site number, start, end) on a row of its own; the contact rows above it
+and the 10x target are the full query's. Each query is timed as a client
+sees it, interleaved with ours, and every answer is compared with ours.
+It prints the ratios; without PostgreSQL it says so and times only ours.
+Progress goes to stderr.
 
 With --dir the home and PostgreSQL's data stay in DIR, and a later run with
-the same city reuses them (no new ingest or load); run as root, DIR must be
-reachable by the postgres user.`,
+the same city reuses them (no new ingest or load; PostgreSQL's copy only if
+it was loaded with the same schema); run as root, DIR must be reachable by
+the postgres user.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cfg.Dir == "" {
