@@ -18,19 +18,25 @@ import (
 )
 
 // contactRow is a contact before it is a Contact: small, so that sorting
-// thousands of them moves little. For a visit, otx is the other's record
-// (copied while its entry is at hand) and p the case's entry; for an
-// encounter, o indexes encs.
+// thousands of them moves little. otx is the other's record (copied while
+// its entry is at hand); for a visit, p indexes the case's visits.
 type contactRow struct {
 	f, t      int64
 	srank     int32 // the site's (or device's) rank in id order
 	pj        int32 // the other person's index in the persons met
 	other     int32
-	site      uint32
-	o, p      int32
+	sj        int32 // the site's index in the sites met
+	p         int32
 	strs      timeline.StringsRef
 	encounter bool
 	otx       ledger.Hash
+}
+
+// siteMet is a site a contact query met, with what its rows need.
+type siteMet struct {
+	num       uint32
+	id, kind  string
+	transport bool
 }
 
 // met is a person a contact query met: who, and how many rows.
@@ -87,7 +93,7 @@ func (q *Querier) residentContacts(v *timeline.View, person ledger.Pseudonym, fr
 	}
 	sc := contactScratches.Get().(*contactScratch)
 	defer contactScratches.Put(sc)
-	cq := &contactQuery{q: q, v: v, pn: pn, from: from, to: to, min: min, rows: sc.rows[:0], sites: map[uint32]*state.Site{}}
+	cq := &contactQuery{q: q, v: v, pn: pn, from: from, to: to, min: min, rows: sc.rows[:0], sj: map[uint32]int32{}}
 	defer func() { sc.rows = cq.rows[:0] }()
 	if err := cq.gather(); err != nil || len(cq.rows) == 0 {
 		return nil, err
@@ -108,8 +114,10 @@ type contactQuery struct {
 	pn            int32 // the case
 	from, to, min int64
 	rows          []contactRow
-	sites         map[uint32]*state.Site
-	byRank        []*state.Site      // sites by id
+	sj            map[uint32]int32   // site number to index in sites
+	sites         []siteMet          // the sites met, by sj
+	byRank        []*siteMet         // the same, by id
+	caseTxs       []ledger.Hash      // the case's visits' records, by p
 	ps            []met              // the persons met, by j
 	pseuds        []ledger.Pseudonym // theirs, by j
 	keys          []uint64           // their ranks: j in the low 20 bits, in pseudonym order
@@ -117,16 +125,19 @@ type contactQuery struct {
 	start         []int32            // where each j's rows begin in order
 }
 
-func (cq *contactQuery) site(num uint32) (*state.Site, error) {
-	s := cq.sites[num]
-	if s == nil {
-		var err error
-		if s, err = cq.q.Site(num); err != nil {
-			return nil, err
-		}
-		cq.sites[num] = s
+// site returns the index of site num in the sites met, adding it.
+func (cq *contactQuery) site(num uint32) (int32, error) {
+	if j, ok := cq.sj[num]; ok {
+		return j, nil
 	}
-	return s, nil
+	s, err := cq.q.Site(num)
+	if err != nil {
+		return 0, err
+	}
+	j := int32(len(cq.sites))
+	cq.sj[num] = j
+	cq.sites = append(cq.sites, siteMet{num: num, id: s.ID, kind: s.Kind, transport: record.TransportKinds[s.Kind]})
+	return j, nil
 }
 
 // gather reads the case's visits, clipped, then the presences at each
@@ -134,14 +145,14 @@ func (cq *contactQuery) site(num uint32) (*state.Site, error) {
 func (cq *contactQuery) gather() error {
 	v, from, to := cq.v, cq.from, cq.to
 	type visitAt struct {
-		pref      int32
 		site      uint32
+		sj        int32
 		a, b      int64
 		transport bool
 	}
 	var vs []visitAt
 	var err error
-	v.PersonVisits(cq.pn, from-int64(cq.q.rules.MaxPresence/time.Second), to, func(pref int32, p *timeline.Entry) bool {
+	v.PersonVisits(cq.pn, from-int64(cq.q.rules.MaxPresence/time.Second), to, func(_ int32, p *timeline.Entry) bool {
 		if !p.Visible() || p.Out < from {
 			return true
 		}
@@ -149,24 +160,25 @@ func (cq *contactQuery) gather() error {
 		if b < a {
 			return true
 		}
-		var s *state.Site
-		if s, err = cq.site(p.Site); err != nil {
+		var sj int32
+		if sj, err = cq.site(p.Site); err != nil {
 			return false
 		}
-		vs = append(vs, visitAt{pref: pref, site: p.Site, a: a, b: b, transport: record.TransportKinds[s.Kind]})
+		vs = append(vs, visitAt{site: p.Site, sj: sj, a: a, b: b, transport: cq.sites[sj].transport})
+		cq.caseTxs = append(cq.caseTxs, p.TxID)
 		return true
 	})
 	if err != nil {
 		return err
 	}
-	for _, x := range vs {
+	for xi, x := range vs {
 		v.SiteVisits(x.site, x.a-v.Longest(x.site), x.b, func(oref int32, o *timeline.Entry) bool {
 			if o.Person == cq.pn || !o.Visible() {
 				return true
 			}
 			f, t := max(x.a, o.In), min2(x.b, o.Out)
 			if x.transport && t > f || !x.transport && t-f >= cq.min && t > f {
-				cq.rows = append(cq.rows, contactRow{f: f, t: t, other: o.Person, site: x.site, o: oref, p: x.pref, strs: o.Strings(), otx: o.TxID})
+				cq.rows = append(cq.rows, contactRow{f: f, t: t, other: o.Person, sj: x.sj, p: int32(xi), strs: o.Strings(), otx: o.TxID})
 			}
 			return true
 		})
@@ -177,29 +189,30 @@ func (cq *contactQuery) gather() error {
 		if !e.Visible() || e.End <= from || e.Start >= to {
 			continue
 		}
-		if _, err := cq.site(e.Device); err != nil {
+		sj, err := cq.site(e.Device)
+		if err != nil {
 			return err
 		}
-		cq.rows = append(cq.rows, contactRow{f: max(e.Start, from), t: min2(e.End, to), other: e.Other, site: e.Device, o: int32(i), encounter: true, otx: e.TxID})
+		cq.rows = append(cq.rows, contactRow{f: max(e.Start, from), t: min2(e.End, to), other: e.Other, sj: sj, encounter: true, otx: e.TxID})
 	}
 	return nil
 }
 
 // rankSites orders the sites met by id.
 func (cq *contactQuery) rankSites() {
-	nums := make([]uint32, 0, len(cq.sites))
-	for n := range cq.sites {
-		nums = append(nums, n)
+	byRank := make([]*siteMet, len(cq.sites))
+	for j := range cq.sites {
+		byRank[j] = &cq.sites[j]
 	}
-	slices.SortFunc(nums, func(a, b uint32) int { return cmp.Compare(cq.sites[a].ID, cq.sites[b].ID) })
-	srank := make(map[uint32]int32, len(nums))
-	cq.byRank = make([]*state.Site, len(nums))
-	for r, n := range nums {
-		srank[n], cq.byRank[r] = int32(r), cq.sites[n]
+	slices.SortFunc(byRank, func(a, b *siteMet) int { return cmp.Compare(a.id, b.id) })
+	rank := make([]int32, len(cq.sites))
+	for r, s := range byRank {
+		rank[cq.sj[s.num]] = int32(r)
 	}
 	for i := range cq.rows {
-		cq.rows[i].srank = srank[cq.rows[i].site]
+		cq.rows[i].srank = rank[cq.rows[i].sj]
 	}
+	cq.byRank = byRank
 }
 
 // rankPersons numbers the persons met j in the order first met, then
@@ -370,7 +383,7 @@ func (cq *contactQuery) caseTx(r *contactRow) ledger.Hash {
 	if r.encounter {
 		return r.otx
 	}
-	return cq.v.Entry(r.p).TxID
+	return cq.caseTxs[r.p]
 }
 
 // contacts makes the rows Contacts, in order, a person at a time.
@@ -383,12 +396,12 @@ func (cq *contactQuery) contacts() []Contact {
 			r := &cq.rows[cq.order[i]]
 			s := cq.byRank[r.srank]
 			c := &out[i]
-			c.Person, c.Site, c.From, c.To, c.TxID = *pseud, s.ID, r.f, r.t, r.otx
+			c.Person, c.Site, c.From, c.To, c.TxID = *pseud, s.id, r.f, r.t, r.otx
 			if r.encounter {
 				c.SiteKind, c.Via, c.CaseTxID = EncounterKind, EncounterVia, r.otx
 				continue
 			}
-			c.SiteKind, c.CaseTxID = s.Kind, cq.v.Entry(r.p).TxID
+			c.SiteKind, c.CaseTxID = s.kind, cq.caseTxs[r.p]
 			c.Via, c.Role = cq.v.StringsOf(r.strs)
 		}
 	}
