@@ -21,6 +21,9 @@ type history struct {
 	persons []ledger.Pseudonym
 	visits  []state.Presence
 	nextTx  uint64
+	// wide draws some starts far from the others: before 1970, about
+	// 2106 (where Unix seconds leave uint32), and farther.
+	wide bool
 }
 
 func newHistory(seed uint64) *history {
@@ -49,6 +52,9 @@ func (h *history) block(t testing.TB, db *store.DB, async bool) {
 		switch r := h.rng.IntN(10); {
 		case r < 6 || len(h.visits) == 0:
 			in := int64(1_600_000_000 + h.rng.IntN(200)*60) // few distinct times: ties on start
+			if h.wide && h.rng.IntN(2) == 0 {
+				in = []int64{-1 << 40, -7200, -60, 0, 60, 1<<32 - 60, 1 << 32, 1<<32 + 3600, 1 << 40}[h.rng.IntN(9)]
+			}
 			p := state.Presence{Kind: state.PresenceVisit, Site: uint32(1 + h.rng.IntN(4)), Person: h.persons[h.rng.IntN(len(h.persons))],
 				In: in, Out: in + int64(h.rng.IntN(300))*60, Via: []string{"card", "face", "qr"}[h.rng.IntN(3)], Role: []string{"", "staff"}[h.rng.IntN(2)], TxID: h.txid()}
 			h.visits = append(h.visits, p)
@@ -257,5 +263,72 @@ func TestDamagedEntryStops(t *testing.T) {
 	}
 	if tl.Err() == nil || !bytes.Contains([]byte(tl.Err().Error()), []byte("corrupt")) {
 		t.Fatalf("Err = %v, want a corrupt-entry error", tl.Err())
+	}
+}
+
+// TestSiteVisitsWindows checks SiteVisits over random windows against the
+// site's whole line filtered by start, with starts far from the others
+// (before 1970, about 2106, farther) and windows that begin among them,
+// on a line loaded and then kept by upserts.
+func TestSiteVisitsWindows(t *testing.T) {
+	db, err := store.Open(t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tl := timeline.New(db)
+	defer tl.Close()
+	h := newHistory(3)
+	h.wide = true
+	for i := 0; i < 60; i++ {
+		h.block(t, db, false)
+	}
+	if err := tl.Load(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 60; i++ {
+		h.block(t, db, false) // after the load: applied as upserts
+	}
+	edges := []int64{-1 << 62, -1 << 40, -7200, -61, -60, 0, 1, 60, 1_600_000_000, 1_600_006_000, 1<<32 - 61, 1<<32 - 60, 1 << 32, 1<<32 + 1, 1 << 40, 1 << 62}
+	rng := rand.New(rand.NewPCG(4, 5))
+	err = tl.Read(func(v *timeline.View) error {
+		extreme := 0
+		for site := uint32(1); site <= 4; site++ {
+			var all []int32
+			v.SiteVisits(site, -1<<62, 1<<62, func(ref int32, e *timeline.Entry) bool {
+				all = append(all, ref)
+				if e.In < 0 || e.In > 1<<32-1 {
+					extreme++
+				}
+				return true
+			})
+			for q := 0; q < 400; q++ {
+				a, b := edges[rng.IntN(len(edges))], edges[rng.IntN(len(edges))]
+				if q%2 == 0 {
+					a = edges[rng.IntN(len(edges))] + int64(rng.IntN(121)) - 60
+				}
+				a, b = min(a, b), max(a, b)
+				var want, got []int32
+				for _, ref := range all {
+					if in := v.Entry(ref).In; in >= a && in <= b {
+						want = append(want, ref)
+					}
+				}
+				v.SiteVisits(site, a, b, func(ref int32, _ *timeline.Entry) bool {
+					got = append(got, ref)
+					return true
+				})
+				if fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Fatalf("site %d, starts in [%d, %d]: SiteVisits gives %v, the line filtered %v", site, a, b, got, want)
+				}
+			}
+		}
+		if extreme == 0 {
+			t.Fatal("no start before 1970 or after 2106: the worlds are too narrow")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
