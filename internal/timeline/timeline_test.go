@@ -239,17 +239,27 @@ func TestLoadWhileCommitting(t *testing.T) {
 	}
 }
 
-// TestDamagedEntryStops: an entry the timeline cannot decode stops it
-// (queries then read the store) and Err says why.
-func TestDamagedEntryStops(t *testing.T) {
-	t.Parallel()
+// newTimeline opens a store in a scratch directory and a timeline of it,
+// not loaded; both close when the test ends.
+func newTimeline(t *testing.T) (*store.DB, *timeline.Timeline) {
+	t.Helper()
 	db, err := store.Open(t.TempDir(), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
 	tl := timeline.New(db)
-	defer tl.Close()
+	t.Cleanup(func() {
+		tl.Close()
+		db.Close()
+	})
+	return db, tl
+}
+
+// TestDamagedEntryStops: an entry the timeline cannot decode stops it
+// (queries then read the store) and Err says why.
+func TestDamagedEntryStops(t *testing.T) {
+	t.Parallel()
+	db, tl := newTimeline(t)
 	if err := tl.Load(context.Background(), nil); err != nil {
 		t.Fatal(err)
 	}
@@ -271,13 +281,8 @@ func TestDamagedEntryStops(t *testing.T) {
 // (before 1970, about 2106, farther) and windows that begin among them,
 // on a line loaded and then kept by upserts.
 func TestSiteVisitsWindows(t *testing.T) {
-	db, err := store.Open(t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	tl := timeline.New(db)
-	defer tl.Close()
+	t.Parallel()
+	db, tl := newTimeline(t)
 	h := newHistory(3)
 	h.wide = true
 	for i := 0; i < 60; i++ {
@@ -291,7 +296,7 @@ func TestSiteVisitsWindows(t *testing.T) {
 	}
 	edges := []int64{-1 << 62, -1 << 40, -7200, -61, -60, 0, 1, 60, 1_600_000_000, 1_600_006_000, 1<<32 - 61, 1<<32 - 60, 1 << 32, 1<<32 + 1, 1 << 40, 1 << 62}
 	rng := rand.New(rand.NewPCG(4, 5))
-	err = tl.Read(func(v *timeline.View) error {
+	err := tl.Read(func(v *timeline.View) error {
 		extreme := 0
 		for site := uint32(1); site <= 4; site++ {
 			var all []int32
