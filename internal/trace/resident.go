@@ -267,18 +267,12 @@ func (cq *contactQuery) rankPersons(sc *contactScratch) error {
 }
 
 // grow returns s resized to n, reusing its array when it is large enough.
-func grow[T any](s []T, n int) []T {
-	if cap(s) < n {
-		return make([]T, n, n+n/4)
-	}
-	return s[:n]
-}
+func grow[T any](s []T, n int) []T { return slices.Grow(s[:0], n)[:n] }
 
 // sortKeys sorts keys into tmp (of the same length) and returns it;
-// counts is scratch. The
-// keys begin with keyed hashes, so they are spread evenly: a counting
-// pass on their top bits leaves buckets of a key or two, each then put
-// in order by insertion. That is linear time, where a comparison sort
+// counts is scratch. The keys begin with keyed hashes, so they are
+// spread evenly: a counting pass on their top bits leaves buckets of a
+// key or two, each then put in order by insertion. That is linear time, where a comparison sort
 // was the largest single cost of ranking the thousands of persons a
 // query meets. A bucket that is not small (never, for hashes) is sorted
 // by slices.Sort.
