@@ -17,6 +17,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -52,102 +53,21 @@ type Server struct {
 	token   string
 	rb      *report.Builder
 	replays replays
+	// unprovenBulk and unprovenSmall bound the requests reading a body
+	// whose sender is not yet proven (see unproven).
+	unprovenBulk, unprovenSmall chan struct{}
 
 	// privacy
 	priv *privacyState
 }
 
-// MaxBody bounds a request body.
-const MaxBody = 32 << 20
-
 // New returns the API handler for n.
 func New(n *node.Node, log *slog.Logger) http.Handler {
-	s := &Server{n: n, log: log, token: n.Home.APIToken(), rb: &report.Builder{N: n, Now: time.Now}}
+	s := &Server{n: n, log: log, token: n.Home.APIToken(), rb: &report.Builder{N: n, Now: time.Now},
+		unprovenBulk: make(chan struct{}, unprovenBulk), unprovenSmall: make(chan struct{}, unprovenSmall)}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v1/health", s.wrap(false, s.health))
-	mux.HandleFunc("GET /v1/status", s.wrap(true, s.health))
-	mux.HandleFunc("POST /v1/txs", s.wrap(true, s.submitTxs))
-	mux.HandleFunc("POST /v1/tx", s.wrap(true, s.submitTx))
-	mux.HandleFunc("GET /v1/tx/{hash}", s.wrap(true, s.getTx))
-	mux.HandleFunc("GET /v1/tx/{hash}/proof", s.wrap(true, s.proof))
-	mux.HandleFunc("GET /v1/blocks/{height}", s.wrap(true, s.block))
-	mux.HandleFunc("PUT /v1/vault", s.wrap(true, s.putVault))
-	mux.HandleFunc("POST /v1/trace/trajectory", s.wrap(true, s.trajectory))
-	mux.HandleFunc("POST /v1/trace/contacts", s.wrap(true, s.contacts))
-	mux.HandleFunc("GET /v1/cases", s.wrap(true, s.cases))
-	mux.HandleFunc("GET /v1/verify", s.wrap(true, s.verify))
-	mux.HandleFunc("GET /v1/persons/{ref}/chain", s.wrap(true, s.personChain))
-	mux.HandleFunc("POST /v1/validate/decisions", s.wrap(true, s.decisions))
-	mux.HandleFunc("POST /v1/validate/close", s.wrap(true, s.closeWindows))
-	mux.HandleFunc("GET /v1/validate/probability", s.wrap(true, s.probability))
-	mux.HandleFunc("GET /v1/audit", s.wrap(true, s.audits))
-	mux.HandleFunc("POST /v1/roles", s.wrap(true, s.grantRole))
-	s.privacyRoutes(mux)
-	s.investigateRoutes(mux)
-	// The path is not echoed: it could carry what a caller should not
-	// have put in a URL.
-	mux.HandleFunc("/", s.wrap(false, func(r *http.Request) (any, error) {
-		return nil, errf(http.StatusNotFound, "not_found", "", "no such endpoint or method (see docs/API.md)")
-	}))
+	s.routes(mux)
 	return mux
-}
-
-// wrap authenticates (when auth), runs h and writes its value or error as
-// JSON. It logs method, path pattern, status and duration: never bodies.
-func (s *Server) wrap(auth bool, h func(*http.Request) (any, error)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
-		var v any
-		var err error
-		if auth {
-			r, err = s.guard(r)
-		}
-		if err == nil {
-			v, err = h(r)
-		}
-		status := http.StatusOK
-		if err != nil {
-			e := s.toError(err)
-			status, v = e.Status, map[string]*Error{"error": e}
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "no-store")
-		w.WriteHeader(status)
-		json.NewEncoder(w).Encode(v)
-		s.log.Debug("http", "method", r.Method, "pattern", r.Pattern, "status", status, "ms", time.Since(start).Milliseconds())
-	}
-}
-
-// guard authenticates the caller, checks the route's policy and, for a
-// read of personal data, commits the audit record first. A refusal leaks
-// nothing: it names the missing role, never the data. The investigations
-// audit later, once their request is checked (see auditLater): guard then
-// returns the request carrying the caller.
-func (s *Server) guard(r *http.Request) (*http.Request, error) {
-	body, err := readBody(r)
-	if err != nil {
-		return r, err
-	}
-	p, err := s.authenticate(r, body)
-	if err != nil {
-		return r, err
-	}
-	pol := policyOf(r.Pattern)
-	if !allowed(p, pol) {
-		return r, errf(http.StatusForbidden, "forbidden", "", "this route needs one of the roles %s; the key holds %q", strings.Join(pol.roles, ", "), p.Role)
-	}
-	if pol.audit && auditLaterRoutes[r.Pattern] {
-		if err := checkCasePurpose(p); err != nil {
-			return r, err
-		}
-		return r.WithContext(context.WithValue(r.Context(), principalKey{}, p)), nil
-	}
-	if pol.audit {
-		_, err := s.auditFirst(r, p, body)
-		return r, err
-	}
-	return r, nil
 }
 
 func (s *Server) authorised(r *http.Request) bool {
@@ -173,7 +93,7 @@ func (s *Server) toError(err error) *Error {
 	case errors.Is(err, chain.ErrNotFound):
 		return &Error{Status: http.StatusNotFound, Code: "not_found", Msg: err.Error()}
 	case errors.As(err, &mbe):
-		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Msg: fmt.Sprintf("request body over %d bytes", MaxBody)}
+		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Msg: fmt.Sprintf("request body over %d bytes, this route's limit", mbe.Limit)}
 	case errors.Is(err, engine.ErrClosed), errors.Is(err, context.Canceled):
 		return &Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Msg: "the node is shutting down"}
 	}
@@ -427,20 +347,20 @@ func (s *Server) putVault(r *http.Request) (any, error) {
 	return map[string]int{"stored": len(es)}, nil
 }
 
-func (s *Server) trajectory(r *http.Request) (any, error) {
+func (s *Server) trajectory(r *http.Request) (reader, error) {
 	var q report.Query
 	if err := decode(r, &q); err != nil {
 		return nil, err
 	}
-	return s.rb.Trajectory(q)
+	return planned(s.rb.Trajectory(q))
 }
 
-func (s *Server) contacts(r *http.Request) (any, error) {
+func (s *Server) contacts(r *http.Request) (reader, error) {
 	var q report.Query
 	if err := decode(r, &q); err != nil {
 		return nil, err
 	}
-	return s.rb.Contacts(q)
+	return planned(s.rb.Contacts(q))
 }
 
 // CaseInfo is a case in the case list.
@@ -454,25 +374,40 @@ type CaseInfo struct {
 	Tx        string `json:"tx"`
 }
 
-func (s *Server) cases(r *http.Request) (any, error) {
-	cs, err := s.n.Query.Cases(r.URL.Query().Get("status"), -1<<62, 1<<62)
-	if err != nil {
+// cases lists every case with its real id: a read of every case's
+// identity, audited as one record naming no person.
+func (s *Server) cases(r *http.Request) (reader, error) {
+	if err := onlyParams(r, "status"); err != nil {
 		return nil, err
 	}
-	out := []CaseInfo{}
-	for _, c := range cs {
-		id, _, err := s.n.RealID(c.Person)
+	status := r.URL.Query().Get("status")
+	if status != "" && !slices.Contains(record.CaseStatuses, status) {
+		return nil, errf(http.StatusBadRequest, "invalid", "status", "one of %s", strings.Join(record.CaseStatuses, ", "))
+	}
+	subject := []node.Subject{{Route: "cases", From: minTime, To: maxTime}}
+	return node.NewRead(s.n, subject, func(rc *node.Receipt) (any, error) {
+		cs, err := s.n.Query.Cases(status, minTime, maxTime)
 		if err != nil {
 			return nil, err
 		}
-		if id != "" {
-			id = "id:" + id
+		out := []CaseInfo{}
+		for _, c := range cs {
+			id, _, err := s.n.RealID(rc, c.Person)
+			if err != nil {
+				return nil, err
+			}
+			if id != "" {
+				id = "id:" + id
+			}
+			out = append(out, CaseInfo{Person: id, Pseudonym: c.Person.String(), Status: c.Status, Onset: c.Onset,
+				Reported: time.Unix(c.Reported, 0).In(s.n.Home.Config.Location()).Format(time.RFC3339), By: c.By, Tx: c.TxID.String()})
 		}
-		out = append(out, CaseInfo{Person: id, Pseudonym: c.Person.String(), Status: c.Status, Onset: c.Onset,
-			Reported: time.Unix(c.Reported, 0).In(s.n.Home.Config.Location()).Format(time.RFC3339), By: c.By, Tx: c.TxID.String()})
-	}
-	return map[string]any{"cases": out}, nil
+		return map[string]any{"cases": out}, nil
+	}), nil
 }
+
+// The case list's window: every report.
+const minTime, maxTime = -1 << 62, 1 << 62
 
 // VerifyReply is the outcome of GET /v1/verify.
 type VerifyReply struct {
@@ -514,17 +449,20 @@ func (s *Server) verify(r *http.Request) (any, error) {
 // personChain serves a person's chain with its proofs. The reference in
 // the path may be a pseudonym (preferred: it carries no identifier) or a
 // reference such as id:...; paths are never logged.
-func (s *Server) personChain(r *http.Request) (any, error) {
+func (s *Server) personChain(r *http.Request) (reader, error) {
+	if err := onlyParams(r, "from", "to"); err != nil {
+		return nil, err
+	}
 	q := report.Query{Person: r.PathValue("ref"), From: r.URL.Query().Get("from"), To: r.URL.Query().Get("to")}
-	return s.rb.PersonChain(q)
+	return planned(s.rb.PersonChain(q))
 }
 
-func (s *Server) decisions(r *http.Request) (any, error) {
+func (s *Server) decisions(r *http.Request) (reader, error) {
 	var q report.Query
 	if err := decode(r, &q); err != nil {
 		return nil, err
 	}
-	return s.rb.Decisions(q)
+	return planned(s.rb.Decisions(q))
 }
 
 // CloseRequest advances the validation clock.

@@ -5,11 +5,9 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
-	"fmt"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -18,6 +16,7 @@ import (
 	"time"
 
 	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/node"
 	"github.com/epiledger/epiledger/internal/report"
 	"github.com/epiledger/epiledger/internal/state"
 )
@@ -61,56 +60,6 @@ const MaxSkew = 5 * time.Minute
 
 // roleAuthority is the chain authority: it holds every role.
 const roleAuthority = "authority"
-
-// policy says who may call a route.
-type policy struct {
-	roles []string // roles allowed, besides the chain authority; nil: any role
-	audit bool     // reads personal data: audit first
-}
-
-var (
-	writers      = []string{ledger.RoleSite, ledger.RoleHospital, ledger.RoleAdmin}
-	investigator = []string{ledger.RoleInvestigator}
-	readers      = []string{ledger.RoleInvestigator, ledger.RoleAuditor, ledger.RoleAdmin}
-	auditors     = []string{ledger.RoleAuditor, ledger.RoleAdmin}
-	admins       = []string{ledger.RoleAdmin}
-)
-
-// policies by route pattern. A route missing here that needs
-// authentication is treated as a personal-data read by investigators: the
-// safe default.
-var policies = map[string]policy{
-	"GET /v1/status":                      {},
-	"POST /v1/txs":                        {roles: writers},
-	"POST /v1/tx":                         {roles: writers},
-	"GET /v1/tx/{hash}":                   {roles: readers},
-	"GET /v1/tx/{hash}/proof":             {roles: readers},
-	"GET /v1/blocks/{height}":             {roles: readers},
-	"GET /v1/verify":                      {roles: auditors},
-	"PUT /v1/vault":                       {roles: admins},
-	"POST /v1/trace/trajectory":           {roles: investigator, audit: true},
-	"POST /v1/trace/contacts":             {roles: investigator, audit: true},
-	"GET /v1/cases":                       {roles: investigator, audit: true},
-	"GET /v1/persons/{ref}/chain":         {roles: investigator, audit: true},
-	"POST /v1/validate/decisions":         {roles: investigator, audit: true},
-	"POST /v1/validate/close":             {roles: admins},
-	"GET /v1/validate/probability":        {},
-	"GET /v1/audit":                       {roles: auditors},
-	"POST /v1/roles":                      {roles: admins},
-	"POST /v1/trace/risk-sites":           {}, // no personal data: made to be published
-	"POST /v1/privacy/universes":          {roles: admins},
-	"POST /v1/privacy/sessions":           {roles: admins},
-	"POST /v1/privacy/commitments/anchor": {roles: admins},
-	"POST /v1/privacy/commitments/verify": {roles: admins},
-	"POST /v1/privacy/risk":               {roles: admins},
-}
-
-func policyOf(pattern string) policy {
-	if p, ok := policies[pattern]; ok {
-		return p
-	}
-	return policy{roles: investigator, audit: true}
-}
 
 // Principal is an authenticated caller.
 type Principal struct {
@@ -177,74 +126,119 @@ func unauth(field, format string, args ...any) *Error {
 	return errf(http.StatusUnauthorized, "unauthorized", field, format, args...)
 }
 
-// authenticate identifies the caller of r, whose body has been read.
-func (s *Server) authenticate(r *http.Request, body []byte) (*Principal, error) {
-	if strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
-		if !s.n.Home.Config.Node.OperatorToken {
-			return nil, unauth("Authorization", "this node accepts signed requests only (node.operator_token = false): sign with a key that holds a role")
+// admit identifies the caller of r and checks that they hold one of
+// roles before reading the body (up to limit); then it reads the body,
+// checks the signature over it and that the request is not a replay. It
+// returns r with its body readable again and the caller in its context.
+func (s *Server) admit(r *http.Request, roles []string, limit int64) (*http.Request, *Principal, error) {
+	p, signed, err := s.identify(r)
+	if err != nil {
+		return r, nil, err
+	}
+	if !allowed(p, roles) {
+		return r, nil, errf(http.StatusForbidden, "forbidden", "", "this route needs one of the roles %s; the key holds %q", strings.Join(roles, ", "), p.Role)
+	}
+	var body []byte
+	if signed {
+		// The sender is not proven until the signature over the body
+		// checks: read it under a slot.
+		release, err := s.unproven(r, limit)
+		if err != nil {
+			return r, nil, err
 		}
-		if !s.authorised(r) {
-			return nil, unauth("Authorization", "the bearer token is not the node operator's")
+		body, err = readBody(r)
+		release()
+		if err != nil {
+			return r, nil, err
 		}
-		p := &Principal{Key: s.n.Home.Genesis.Authority, Role: roleAuthority, Name: "chain authority (operator token)",
-			Case: r.Header.Get(HeaderCase), Purpose: r.Header.Get(HeaderPurpose), Time: time.Now().Unix()}
-		// No signature to make the record unique: a nonce does.
+		if err := s.checkSignature(r, p, body); err != nil {
+			return r, nil, err
+		}
+	} else if body, err = readBody(r); err != nil {
+		return r, nil, err
+	}
+	if len(body) > 0 && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		return r, nil, errf(http.StatusBadRequest, "invalid", "body", "%s takes no body", r.Method)
+	}
+	if !signed {
+		// No signature to make the audit record unique: a nonce does.
 		var nonce [16]byte
 		rand.Read(nonce[:])
 		p.Request = sha256.Sum256(RequestMessage(s.n.Home.Genesis.ChainID, r.Method, r.URL.RequestURI(), p.Time, hex.EncodeToString(nonce[:]), p.Case, p.Purpose, body))
-		return p, nil
+	}
+	return withPrincipal(r, p), p, nil
+}
+
+// identify names the caller of r from its headers alone: the operator's
+// bearer token, or a signed request's key, time and role. signed says
+// whether the signature over the body remains to be checked.
+func (s *Server) identify(r *http.Request) (p *Principal, signed bool, err error) {
+	if strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
+		if !s.n.Home.Config.Node.OperatorToken {
+			return nil, false, unauth("Authorization", "this node accepts signed requests only (node.operator_token = false): sign with a key that holds a role")
+		}
+		if !s.authorised(r) {
+			return nil, false, unauth("Authorization", "the bearer token is not the node operator's")
+		}
+		return &Principal{Key: s.n.Home.Genesis.Authority, Role: roleAuthority, Name: "chain authority (operator token)",
+			Case: r.Header.Get(HeaderCase), Purpose: r.Header.Get(HeaderPurpose), Time: time.Now().Unix()}, false, nil
 	}
 	kh, th, sh := r.Header.Get(HeaderKey), r.Header.Get(HeaderTime), r.Header.Get(HeaderSignature)
 	if kh == "" || th == "" || sh == "" {
-		return nil, unauth(HeaderSignature, "sign the request: headers %s, %s and %s (see docs/API.md)", HeaderKey, HeaderTime, HeaderSignature)
+		return nil, false, unauth(HeaderSignature, "sign the request: headers %s, %s and %s (see docs/API.md)", HeaderKey, HeaderTime, HeaderSignature)
 	}
 	kb, err := hex.DecodeString(kh)
 	if err != nil || len(kb) != 32 {
-		return nil, unauth(HeaderKey, "want 64 hex digits (an Ed25519 public key)")
+		return nil, false, unauth(HeaderKey, "want 64 hex digits (an Ed25519 public key)")
 	}
 	t, err := strconv.ParseInt(th, 10, 64)
 	if err != nil {
-		return nil, unauth(HeaderTime, "want Unix seconds")
+		return nil, false, unauth(HeaderTime, "want Unix seconds")
 	}
-	now := time.Now()
-	if d := now.Sub(time.Unix(t, 0)); d > MaxSkew || d < -MaxSkew {
-		return nil, unauth(HeaderTime, "not within %s of the node's clock", MaxSkew)
+	if d := time.Since(time.Unix(t, 0)); d > MaxSkew || d < -MaxSkew {
+		return nil, false, unauth(HeaderTime, "not within %s of the node's clock", MaxSkew)
 	}
 	sig, err := base64.StdEncoding.DecodeString(sh)
 	if err != nil || len(sig) != 64 {
-		return nil, unauth(HeaderSignature, "want a base64 Ed25519 signature")
+		return nil, false, unauth(HeaderSignature, "want a base64 Ed25519 signature")
 	}
-	p := &Principal{Case: r.Header.Get(HeaderCase), Purpose: r.Header.Get(HeaderPurpose), Time: t}
+	if len(r.Header.Get(HeaderNonce)) > 64 {
+		return nil, false, unauth(HeaderNonce, "at most 64 characters")
+	}
+	p = &Principal{Case: r.Header.Get(HeaderCase), Purpose: r.Header.Get(HeaderPurpose), Time: t}
 	copy(p.Key[:], kb)
 	copy(p.Signature[:], sig)
-	nonce := r.Header.Get(HeaderNonce)
-	if len(nonce) > 64 {
-		return nil, unauth(HeaderNonce, "at most 64 characters")
-	}
-	msg := RequestMessage(s.n.Home.Genesis.ChainID, r.Method, r.URL.RequestURI(), t, nonce, p.Case, p.Purpose, body)
-	if !ed25519.Verify(kb, msg, sig) {
-		return nil, unauth(HeaderSignature, "the signature does not verify for this request")
-	}
-	if !s.replays.check(p.Signature, now) {
-		return nil, unauth(HeaderSignature, "this request was already received (replay)")
-	}
-	p.Request = sha256.Sum256(msg)
 	g := s.n.Home.Genesis
 	if p.Role, p.Name, err = state.RoleOf(s.n.DB, &g, p.Key); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if p.Role == ledger.RoleNone {
-		return nil, errf(http.StatusForbidden, "forbidden", HeaderKey, "this key holds no role on this chain")
+		return nil, false, errf(http.StatusForbidden, "forbidden", HeaderKey, "this key holds no role on this chain")
 	}
-	return p, nil
+	return p, true, nil
 }
 
-// allowed reports whether p may call a route with policy pol.
-func allowed(p *Principal, pol policy) bool {
-	if p.Role == roleAuthority || pol.roles == nil {
+// checkSignature checks p's signature over r and body, and that it was
+// not received before.
+func (s *Server) checkSignature(r *http.Request, p *Principal, body []byte) error {
+	msg := RequestMessage(s.n.Home.Genesis.ChainID, r.Method, r.URL.RequestURI(), p.Time, r.Header.Get(HeaderNonce), p.Case, p.Purpose, body)
+	if !ed25519.Verify(p.Key[:], msg, p.Signature[:]) {
+		return unauth(HeaderSignature, "the signature does not verify for this request")
+	}
+	if !s.replays.check(p.Signature, time.Now()) {
+		return unauth(HeaderSignature, "this request was already received (replay)")
+	}
+	p.Request = sha256.Sum256(msg)
+	return nil
+}
+
+// allowed reports whether p may call a route open to roles (nil: any
+// role).
+func allowed(p *Principal, roles []string) bool {
+	if p.Role == roleAuthority || roles == nil {
 		return true
 	}
-	for _, r := range pol.roles {
+	for _, r := range roles {
 		if r == p.Role {
 			return true
 		}
@@ -262,158 +256,19 @@ func readBody(r *http.Request) ([]byte, error) {
 	return b, nil
 }
 
-// auditFirst commits the audit record of a personal-data read; the read
-// runs only if this succeeds.
-func (s *Server) auditFirst(r *http.Request, p *Principal, body []byte) (run bool, err error) {
-	a := &ledger.Audit{Caller: p.Key, Role: p.Role, Case: p.Case, Purpose: p.Purpose, Route: r.Pattern,
-		Request: p.Request, RequestSig: p.Signature, Time: p.Time}
-	// What was asked, without the identifier: the person's pseudonym and
-	// the window. A request that is bad in itself (malformed body, bad
-	// window, unknown person) is refused before anything is written: bad
-	// input changes nothing.
-	var q report.Query
-	var others []ledger.Pseudonym // further persons a request reads (a source search over several cases)
-	ref := r.PathValue("ref")
-	if queryRoutes[r.Pattern] && ref == "" {
-		// The handler decodes the same way and refuses what fails here,
-		// with the precise reason; the read never runs, so nothing is
-		// audited.
-		dec := json.NewDecoder(bytes.NewReader(body))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&q); err != nil {
-			return true, nil
-		}
-		if _, err := dec.Token(); err != io.EOF {
-			return true, nil
-		}
-	}
-	if ref != "" {
-		q.Person = ref
-		q.From, q.To = r.URL.Query().Get("from"), r.URL.Query().Get("to")
-	}
-	if !queryRoutes[r.Pattern] && len(body) > 0 {
-		// Other investigations (chains, sources, follow-up...): take the
-		// person and window for the record; a person that does not
-		// resolve is refused by the handler, so nothing is audited.
-		var lenient struct {
-			Person, From, To string
-			Persons          []string
-		}
-		if json.Unmarshal(body, &lenient) == nil && (lenient.Person != "" || len(lenient.Persons) > 0) {
-			for _, ref := range append([]string{lenient.Person}, lenient.Persons...) {
-				if ref == "" {
-					continue
-				}
-				pp, err := s.rb.ResolveAny(ref)
-				if err != nil {
-					return true, nil
-				}
-				for _, o := range others {
-					if o == pp {
-						return true, nil // a person twice: the handler refuses it
-					}
-				}
-				others = append(others, pp)
-			}
-			a.Person, others = others[0], others[1:]
-			if w, err := report.ParseWindow(lenient.From, lenient.To, time.Now(), s.n.Home.Config.Trace.Lookback.Duration, s.n.Home.Config.Location()); err == nil {
-				a.From, a.To = w.From.Unix(), w.To.Unix()
-			}
-		}
-	}
-	if queryRoutes[r.Pattern] {
-		w, err := report.ParseWindow(q.From, q.To, time.Now(), s.n.Home.Config.Trace.Lookback.Duration, s.n.Home.Config.Location())
-		if err != nil {
-			return false, err
-		}
-		a.From, a.To = w.From.Unix(), w.To.Unix()
-		if q.MinOverlap != "" {
-			if d, err := time.ParseDuration(q.MinOverlap); err != nil || d < 0 {
-				return true, nil // the handler names the field; nothing is audited
-			}
-		}
-		pp, err := s.rb.ResolveAny(q.Person)
-		if err != nil {
-			return false, err
-		}
-		a.Person = pp
-	}
-	if err := checkCasePurpose(p); err != nil {
-		return false, err
-	}
-	// One record per person read.
-	for _, person := range append([]ledger.Pseudonym{a.Person}, others...) {
-		rec := *a
-		rec.Person = person
-		if err := s.commitAudit(r, &rec); err != nil {
-			return false, err
-		}
-	}
-	return true, nil
-}
-
 // checkCasePurpose refuses a read of personal data that does not say
-// which case it is for and why.
+// which case it is for and why (node.CheckCase), naming the header.
 func checkCasePurpose(p *Principal) error {
-	if p.Case == "" {
-		return errf(http.StatusBadRequest, "invalid", HeaderCase, "a read of personal data names its case (a case reference, not a person)")
-	}
-	if p.Purpose == "" {
-		return errf(http.StatusBadRequest, "invalid", HeaderPurpose, "a read of personal data states its purpose")
-	}
-	if len(p.Case) > 128 || len(p.Purpose) > 128 {
-		return errf(http.StatusBadRequest, "invalid", HeaderCase, "case and purpose are at most 128 bytes each")
-	}
-	return nil
-}
-
-// commitAudit signs an audit record as the authority and waits until it
-// is committed; the read runs only if it is.
-func (s *Server) commitAudit(r *http.Request, a *ledger.Audit) error {
-	tx := ledger.NewTx(a)
-	tx.Sign(s.n.Home.Genesis.ChainID, s.n.Home.Authority())
-	if rc := s.n.Engine.Submit(r.Context(), tx.Bytes()); rc.Err != nil {
-		s.log.Error("audit record not written; read refused", "err", rc.Err)
-		return errf(http.StatusServiceUnavailable, "audit_failed", "", "the audit record could not be written, so the read does not run")
-	}
-	return nil
-}
-
-// auditLaterRoutes are the investigations: their handlers check the whole
-// request (window, depth, durations, persons) and only then, just before
-// each read of personal data, commit its audit record (auditLater), so
-// that a request refused for any reason leaves no record of a read that
-// never ran.
-var auditLaterRoutes = map[string]bool{
-	"POST /v1/trace/chain":     true,
-	"POST /v1/trace/sources":   true,
-	"POST /v1/trace/clusters":  true,
-	"POST /v1/trace/follow-up": true,
-}
-
-type principalKey struct{}
-
-// auditLater returns the audit hook of an investigation request: it
-// commits the caller's audit record of a read of person (the zero
-// pseudonym: every case, for clusters) over w.
-func (s *Server) auditLater(r *http.Request) func(route string, person ledger.Pseudonym, w report.Window) error {
-	return func(_ string, person ledger.Pseudonym, w report.Window) error {
-		p, ok := r.Context().Value(principalKey{}).(*Principal)
-		if !ok {
-			return fmt.Errorf("api: %s: no caller to audit", r.Pattern)
+	err := node.CheckCase(p.Case, p.Purpose)
+	var ce *node.CaseError
+	if errors.As(err, &ce) {
+		field := HeaderCase
+		if ce.Field == "purpose" {
+			field = HeaderPurpose
 		}
-		return s.commitAudit(r, &ledger.Audit{Caller: p.Key, Role: p.Role, Case: p.Case, Purpose: p.Purpose, Route: r.Pattern,
-			Request: p.Request, RequestSig: p.Signature, Time: p.Time, Person: person, From: w.From.Unix(), To: w.To.Unix()})
+		return errf(http.StatusBadRequest, "invalid", field, "%s", ce.Msg)
 	}
-}
-
-// queryRoutes take a report.Query body (or a person in the path), which
-// the guard checks before auditing.
-var queryRoutes = map[string]bool{
-	"POST /v1/trace/trajectory":   true,
-	"POST /v1/trace/contacts":     true,
-	"POST /v1/validate/decisions": true,
-	"GET /v1/persons/{ref}/chain": true,
+	return err
 }
 
 // AuditView is an audit record in JSON.
@@ -489,6 +344,3 @@ func (s *Server) grantRole(r *http.Request) (any, error) {
 	}
 	return s.result(rc), nil
 }
-
-var _ = subtle.ConstantTimeCompare
-var _ = fmt.Sprintf

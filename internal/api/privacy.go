@@ -79,29 +79,29 @@ func (s *Server) privacyRoutes(mux *http.ServeMux) {
 	// anyone enumerating sites and hours.
 	s.priv = &privacyState{sessions: privacy.NewSessions(), commits: privacy.NewCommitStore(dir), risk: privacy.NewRiskStore(dir),
 		limit: privacy.NewLimiter(0.5, 2048), universes: map[string]*universeEntry{}}
-	mux.HandleFunc("POST /v1/privacy/universes", s.wrap(true, s.createUniverse))
-	mux.HandleFunc("GET /v1/privacy/universes/{name}", s.wrap(false, s.getUniverse))
+	mux.HandleFunc("POST /v1/privacy/universes", s.signed(admins, MaxBody, s.createUniverse))
+	mux.HandleFunc("GET /v1/privacy/universes/{name}", s.public(SmallBody, s.getUniverse))
 
-	mux.HandleFunc("POST /v1/privacy/sessions", s.wrap(true, s.createSession))
-	mux.HandleFunc("GET /v1/privacy/sessions/{id}", s.wrap(false, s.inSession(anyRole, s.getSession)))
-	mux.HandleFunc("POST /v1/privacy/sessions/{id}/join", s.wrap(false, s.inSession(participantOnly, s.join)))
-	mux.HandleFunc("GET /v1/privacy/sessions/{id}/peers", s.wrap(false, s.inSession(anyRole, s.peers)))
-	mux.HandleFunc("POST /v1/privacy/sessions/{id}/shares", s.wrap(false, s.inSession(participantOnly, s.postShares)))
-	mux.HandleFunc("GET /v1/privacy/sessions/{id}/shares", s.wrap(false, s.inSession(participantOnly, s.inbox)))
-	mux.HandleFunc("POST /v1/privacy/sessions/{id}/upload", s.wrap(false, s.inSession(participantOnly, s.postUpload)))
-	mux.HandleFunc("GET /v1/privacy/sessions/{id}/uploads", s.wrap(false, s.inSession(cloudOrAdmin, s.uploads)))
-	mux.HandleFunc("POST /v1/privacy/sessions/{id}/product", s.wrap(false, s.inSession(cloudOnly, s.postProduct)))
-	mux.HandleFunc("GET /v1/privacy/sessions/{id}/product", s.wrap(false, s.inSession(adminOnly, s.product)))
-	mux.HandleFunc("POST /v1/privacy/sessions/{id}/result", s.wrap(false, s.inSession(adminOnly, s.postResult)))
+	mux.HandleFunc("POST /v1/privacy/sessions", s.signed(admins, MediumBody, s.createSession))
+	mux.HandleFunc("GET /v1/privacy/sessions/{id}", s.public(SmallBody, s.inSession(anyInSession, s.getSession)))
+	mux.HandleFunc("POST /v1/privacy/sessions/{id}/join", s.public(SmallBody, s.inSession(participantOnly, s.join)))
+	mux.HandleFunc("GET /v1/privacy/sessions/{id}/peers", s.public(SmallBody, s.inSession(anyInSession, s.peers)))
+	mux.HandleFunc("POST /v1/privacy/sessions/{id}/shares", s.public(MaxBody, s.inSession(participantOnly, s.postShares)))
+	mux.HandleFunc("GET /v1/privacy/sessions/{id}/shares", s.public(SmallBody, s.inSession(participantOnly, s.inbox)))
+	mux.HandleFunc("POST /v1/privacy/sessions/{id}/upload", s.public(MaxBody, s.inSession(participantOnly, s.postUpload)))
+	mux.HandleFunc("GET /v1/privacy/sessions/{id}/uploads", s.public(SmallBody, s.inSession(cloudOrAdmin, s.uploads)))
+	mux.HandleFunc("POST /v1/privacy/sessions/{id}/product", s.public(MaxBody, s.inSession(cloudOnly, s.postProduct)))
+	mux.HandleFunc("GET /v1/privacy/sessions/{id}/product", s.public(SmallBody, s.inSession(adminOnly, s.product)))
+	mux.HandleFunc("POST /v1/privacy/sessions/{id}/result", s.public(MediumBody, s.inSession(adminOnly, s.postResult)))
 
-	mux.HandleFunc("POST /v1/privacy/commitments", s.wrap(false, s.postCommitment))
-	mux.HandleFunc("POST /v1/privacy/commitments/anchor", s.wrap(true, s.anchor))
-	mux.HandleFunc("POST /v1/privacy/commitments/proof", s.wrap(false, s.commitmentProof))
-	mux.HandleFunc("POST /v1/privacy/commitments/verify", s.wrap(true, s.verifyOpening))
+	mux.HandleFunc("POST /v1/privacy/commitments", s.public(MediumBody, s.postCommitment))
+	mux.HandleFunc("POST /v1/privacy/commitments/anchor", s.signed(admins, MediumBody, s.anchor))
+	mux.HandleFunc("POST /v1/privacy/commitments/proof", s.public(MediumBody, s.commitmentProof))
+	mux.HandleFunc("POST /v1/privacy/commitments/verify", s.signed(admins, MaxBody, s.verifyOpening))
 
-	mux.HandleFunc("POST /v1/privacy/risk", s.wrap(true, s.publishRisk))
-	mux.HandleFunc("GET /v1/privacy/risk", s.wrap(false, s.riskTokens))
-	mux.HandleFunc("POST /v1/privacy/risk/evaluate", s.wrap(false, s.evaluate))
+	mux.HandleFunc("POST /v1/privacy/risk", s.signed(admins, MaxBody, s.publishRisk))
+	mux.HandleFunc("GET /v1/privacy/risk", s.public(SmallBody, s.riskTokens))
+	mux.HandleFunc("POST /v1/privacy/risk/evaluate", s.public(MediumBody, s.evaluate))
 }
 
 // privErr maps the privacy package's errors to API errors; field names
@@ -477,7 +477,7 @@ func (s *Server) createSession(r *http.Request) (any, error) {
 
 // Who may call a session endpoint.
 const (
-	anyRole = iota
+	anyInSession = iota
 	participantOnly
 	cloudOnly
 	cloudOrAdmin
@@ -508,7 +508,7 @@ func (s *Server) inSession(who int, h func(*http.Request, caller) (any, error)) 
 		}
 		allowed := false
 		switch who {
-		case anyRole:
+		case anyInSession:
 			allowed = true
 		case participantOnly:
 			allowed = !c.admin && c.cred.Role == privacy.RoleParticipant

@@ -18,7 +18,6 @@ import (
 
 	"github.com/epiledger/epiledger/internal/client"
 	"github.com/epiledger/epiledger/internal/home"
-	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/node"
 	"github.com/epiledger/epiledger/internal/report"
 )
@@ -167,23 +166,31 @@ func (e *env) remote(h *home.Home, url string) *client.Client {
 	return c
 }
 
-// auditedBuilder opens the home's node with its engine and returns a
-// report builder that commits an audit record before every read of
-// personal data, as the API does.
+// auditedBuilder opens the home's node with its engine (reads of
+// personal data commit their audit records to it) and returns a report
+// builder on it.
 func (e *env) auditedBuilder(h *home.Home) (*report.Builder, func() error, error) {
 	n, err := e.openNode(h, nodeOptions())
 	if err != nil {
 		return nil, nil, err
 	}
-	b := &report.Builder{N: n, Now: time.Now}
-	b.Audit = func(route string, p ledger.Pseudonym, w report.Window) error {
-		err := n.Audit(e.ctx, e.caseRef, e.purpose, route, p, w.From.Unix(), w.To.Unix(), time.Now().Unix())
-		if errors.Is(err, node.ErrNoAudit) {
-			return withHint(err, "e.g. --case case-2020-0117 --purpose \"contact tracing\"")
-		}
-		return err
+	return &report.Builder{N: n, Now: time.Now}, n.Close, nil
+}
+
+// perform runs a checked read of personal data on the CLI's local path:
+// its audit records are committed first, as the chain authority with
+// --case and --purpose, as the API does for its callers.
+func perform[T any](e *env, n *node.Node, rd *node.Read[T], err error) (T, error) {
+	var zero T
+	if err != nil {
+		return zero, err
 	}
-	return b, n.Close, nil
+	v, err := node.Perform(e.ctx, n, n.AuthorityCaller(e.caseRef, e.purpose, time.Now().Unix()), rd)
+	var ce *node.CaseError
+	if errors.As(err, &ce) {
+		return zero, withHint(err, "e.g. --case case-2020-0117 --purpose \"contact tracing\" (or EPILEDGER_CASE, EPILEDGER_PURPOSE)")
+	}
+	return v, err
 }
 
 func (e *env) printJSON(v any) error {

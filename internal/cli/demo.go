@@ -12,7 +12,6 @@ import (
 	"github.com/epiledger/epiledger/internal/chain"
 	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/importer"
-	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/node"
 	"github.com/epiledger/epiledger/internal/record"
 	"github.com/epiledger/epiledger/internal/report"
@@ -104,19 +103,25 @@ func (e *env) demo(dir string, cfg sim.Config) error {
 	e.step("5. trace the patient: 30-day trajectory (with records validation rejected) and close contacts")
 	// The demo's reads are audited like any other.
 	b := &report.Builder{N: n, Now: time.Now}
-	b.Audit = func(route string, p ledger.Pseudonym, w report.Window) error {
-		return n.Audit(e.ctx, "demo-case-3.1", "demonstration", route, p, w.From.Unix(), w.To.Unix(), time.Now().Unix())
-	}
+	demo := n.AuthorityCaller("demo-case-3.1", "demonstration", time.Now().Unix())
 	q := report.Query{Person: "id:" + sim.WorkedCasePatient, From: "2019-12-22", To: "2020-01-21"}
 	all := q
 	all.All = true
-	tr, err := b.Trajectory(all)
+	rt, err := b.Trajectory(all)
+	if err != nil {
+		return err
+	}
+	tr, err := node.Perform(e.ctx, n, demo, rt)
 	if err != nil {
 		return err
 	}
 	report.WriteTrajectory(w, tr)
 	fmt.Fprintln(w)
-	cs, err := b.Contacts(q)
+	rc, err := b.Contacts(q)
+	if err != nil {
+		return err
+	}
+	cs, err := node.Perform(e.ctx, n, demo, rc)
 	if err != nil {
 		return err
 	}
@@ -126,7 +131,7 @@ func (e *env) demo(dir string, cfg sim.Config) error {
 		name  string
 		truth *sim.Truth
 	}{{"worked case", worked}, {"city", city}} {
-		d, err := b.CheckTruth(t.truth)
+		d, err := b.CheckTruth(e.ctx, demo, t.truth)
 		if err != nil {
 			return err
 		}

@@ -43,7 +43,7 @@ func (e *env) investigateCmds() []*cobra.Command {
 // investigation runs one query in this process (opening the home's store;
 // reads of personal data are audited first, as trace trajectory's are) or
 // through the node at nodeURL, and prints it.
-func (e *env) investigation(dir, nodeURL string, local func(*investigate.Builder) (any, error),
+func (e *env) investigation(dir, nodeURL string, local func(*env, *investigate.Builder) (any, error),
 	remote func(*client.Client) (any, error), print func(any) error) error {
 	h, err := loadHome(dir)
 	if err != nil {
@@ -59,7 +59,7 @@ func (e *env) investigation(dir, nodeURL string, local func(*investigate.Builder
 			return err2
 		}
 		defer closeNode()
-		v, err = local(&investigate.Builder{N: rb.N, Now: rb.Now, Audit: rb.Audit})
+		v, err = local(e, &investigate.Builder{N: rb.N, Now: rb.Now})
 	}
 	if err != nil {
 		return err
@@ -115,7 +115,10 @@ meeting through which one person of the chain can have exposed another.
 				return fmt.Errorf("--format %q: want table, json or dot", format)
 			}
 			return e.investigation(dir, nodeURL,
-				func(b *investigate.Builder) (any, error) { return b.Chain(q) },
+				func(e *env, b *investigate.Builder) (any, error) {
+					rd, err := b.Chain(q)
+					return perform(e, b.N, rd, err)
+				},
 				func(cl *client.Client) (any, error) { return cl.Chain(e.ctx, q) },
 				func(v any) error {
 					r := v.(*investigate.ChainReport)
@@ -165,7 +168,10 @@ window, most shared first.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			q.IncubationMinDays, q.IncubationMaxDays = &lo, &hi
 			return e.investigation(dir, nodeURL,
-				func(b *investigate.Builder) (any, error) { return b.Sources(q) },
+				func(e *env, b *investigate.Builder) (any, error) {
+					rd, err := b.Sources(q)
+					return perform(e, b.N, rd, err)
+				},
 				func(cl *client.Client) (any, error) { return cl.Sources(e.ctx, q) },
 				func(v any) error {
 					if asJSON {
@@ -201,7 +207,10 @@ case are merged into one. Cases are persons whose latest report is not
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return e.investigation(dir, nodeURL,
-				func(b *investigate.Builder) (any, error) { return b.Clusters(q) },
+				func(e *env, b *investigate.Builder) (any, error) {
+					rd, err := b.Clusters(q)
+					return perform(e, b.N, rd, err)
+				},
 				func(cl *client.Client) (any, error) { return cl.Clusters(e.ctx, q) },
 				func(v any) error {
 					if asJSON {
@@ -253,7 +262,7 @@ properties, ready for a map.`,
 				}
 			}
 			return e.investigation(dir, nodeURL,
-				func(b *investigate.Builder) (any, error) { return b.RiskSites(q) },
+				func(_ *env, b *investigate.Builder) (any, error) { return b.RiskSites(q) },
 				func(cl *client.Client) (any, error) { return cl.RiskSites(e.ctx, q) },
 				func(v any) error {
 					r := v.(*investigate.RiskReport)
@@ -289,7 +298,10 @@ period, --days (default 14) after the last exposure.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return e.investigation(dir, nodeURL,
-				func(b *investigate.Builder) (any, error) { return b.FollowUp(q) },
+				func(e *env, b *investigate.Builder) (any, error) {
+					rd, err := b.FollowUp(q)
+					return perform(e, b.N, rd, err)
+				},
 				func(cl *client.Client) (any, error) { return cl.FollowUp(e.ctx, q) },
 				func(v any) error {
 					if asJSON {

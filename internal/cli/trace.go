@@ -55,9 +55,11 @@ func (e *env) traceSub(what, short string) *cobra.Command {
 				}
 				defer closeNode()
 				if what == "trajectory" {
-					v, err = b.Trajectory(q)
+					rd, err2 := b.Trajectory(q)
+					v, err = perform(e, b.N, rd, err2)
 				} else {
-					v, err = b.Contacts(q)
+					rd, err2 := b.Contacts(q)
+					v, err = perform(e, b.N, rd, err2)
 				}
 			}
 			if err != nil {

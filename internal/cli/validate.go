@@ -97,7 +97,8 @@ func (e *env) decisionsCmd() *cobra.Command {
 					return err2
 				}
 				defer closeNode()
-				d, err = b.Decisions(q)
+				rd, err2 := b.Decisions(q)
+				d, err = perform(e, b.N, rd, err2)
 			}
 			if err != nil {
 				return err
@@ -140,7 +141,8 @@ Check it anywhere with "epiledger validate check-person-chain FILE".`,
 					return err2
 				}
 				defer closeNode()
-				v, err = b.PersonChain(q)
+				rd, err2 := b.PersonChain(q)
+				v, err = perform(e, b.N, rd, err2)
 			}
 			if err != nil {
 				return err

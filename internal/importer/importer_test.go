@@ -95,7 +95,8 @@ func TestBadInput(t *testing.T) {
 	// Nothing of the refused lines is stored: the trajectory holds the two
 	// accepted visits and nothing else, and the contact is the one at the shop.
 	b := &report.Builder{N: n, Now: nil}
-	tr, err := b.Trajectory(report.Query{Person: "phone:13800000000", From: "2020-01-20", To: "2020-01-20"})
+	rt, err := b.Trajectory(report.Query{Person: "phone:13800000000", From: "2020-01-20", To: "2020-01-20"})
+	tr, err := testnode.Perform(t, n, rt, err)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +110,8 @@ func TestBadInput(t *testing.T) {
 	if tr.Person != "id:420100199001011234" {
 		t.Errorf("trajectory person = %q, want the real id from the vault", tr.Person)
 	}
-	cs, err := b.Contacts(report.Query{Person: "id:420100199001011234", From: "2020-01-20", To: "2020-01-20"})
+	rc, err := b.Contacts(report.Query{Person: "id:420100199001011234", From: "2020-01-20", To: "2020-01-20"})
+	cs, err := testnode.Perform(t, n, rc, err)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -91,7 +91,7 @@ func TestImportSocioPatterns(t *testing.T) {
 	if !reflect.DeepEqual(cs, want) {
 		t.Fatalf("contacts of id:7\n got %+v\nwant %+v", cs, want)
 	}
-	if id, ok, err := n.RealID(n.Pseud.Person("11")); err != nil || !ok || id != "11" {
+	if id, ok, err := n.RealID(testnode.Receipt(t, n), n.Pseud.Person("11")); err != nil || !ok || id != "11" {
 		t.Fatalf("vault: %q %v %v", id, ok, err)
 	}
 	again, err := im.ImportSocioPatterns(strings.NewReader(file), importer.SocioPatterns{Start: start, Device: "sociopatterns-ward"})

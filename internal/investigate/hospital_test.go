@@ -100,6 +100,7 @@ func TestChainHospital(t *testing.T) {
 
 	var totals [4]int
 	var took time.Duration
+	rc := testnode.Receipt(t, n)
 	for _, pat := range patients {
 		// e[k][badge]: earliest exposure within k windows.
 		e := map[string]int64{pat: from}
@@ -143,7 +144,7 @@ func TestChainHospital(t *testing.T) {
 				t.Fatalf("patient %s depth %d: %d persons, brute force %d", pat, depth, len(g.Nodes), len(e))
 			}
 			for _, nd := range g.Nodes {
-				id, ok, err := n.RealID(nd.Person)
+				id, ok, err := n.RealID(rc, nd.Person)
 				if err != nil || !ok {
 					t.Fatalf("vault: %v %v", ok, err)
 				}

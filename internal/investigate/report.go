@@ -317,22 +317,12 @@ type Builder struct {
 	N *node.Node
 	// Now is the clock for default windows; nil means time.Now.
 	Now func() time.Time
-	// Audit, if set, is called before every read of personal data (the
-	// zero pseudonym for clusters, which read every case), once the
-	// request has been checked; the read runs only if it returns nil.
-	// The CLI's local path sets it to commit an audit record; the API
-	// audits in its guard instead. Risk sites hold no personal data and
-	// are not audited here.
-	Audit func(route string, person ledger.Pseudonym, w report.Window) error
 }
 
 func (b *Builder) inv() *Investigator { return New(b.N.DB, b.N.Query) }
 
-func (b *Builder) audit(route string, p ledger.Pseudonym, from, to time.Time) error {
-	if b.Audit == nil {
-		return nil
-	}
-	return b.Audit(route, p, report.Window{From: from, To: to})
+func one(route string, p ledger.Pseudonym, w report.Window) []node.Subject {
+	return []node.Subject{{Route: route, Person: p, From: w.From.Unix(), To: w.To.Unix()}}
 }
 
 func (b *Builder) window(from, to string) (report.Window, error) {
@@ -348,8 +338,8 @@ func (b *Builder) ts(t int64) string {
 	return time.Unix(t, 0).In(b.N.Home.Config.Location()).Format(time.RFC3339)
 }
 
-func (b *Builder) ref(p ledger.Pseudonym) (PersonRef, error) {
-	id, ok, err := b.N.RealID(p)
+func (b *Builder) ref(rc *node.Receipt, p ledger.Pseudonym) (PersonRef, error) {
+	id, ok, err := b.N.RealID(rc, p)
 	if err != nil {
 		return PersonRef{}, err
 	}
@@ -421,8 +411,8 @@ func caseStatus(cs Cases, p ledger.Pseudonym) string {
 	return cs[p].Status
 }
 
-// Chain builds the chain report.
-func (b *Builder) Chain(r ChainRequest) (*ChainReport, error) {
+// Chain checks a chain request and returns its read: the chain report.
+func (b *Builder) Chain(r ChainRequest) (*node.Read[*ChainReport], error) {
 	w, err := b.window(r.From, r.To)
 	if err != nil {
 		return nil, err
@@ -452,9 +442,12 @@ func (b *Builder) Chain(r ChainRequest) (*ChainReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := b.audit("trace chain", p, w.From, w.To); err != nil {
-		return nil, err
-	}
+	return node.NewRead(b.N, one("trace chain", p, w), func(rc *node.Receipt) (*ChainReport, error) {
+		return b.chain(rc, r, p, w, min, latent, infectious)
+	}), nil
+}
+
+func (b *Builder) chain(rc *node.Receipt, r ChainRequest, p ledger.Pseudonym, w report.Window, min, latent, infectious time.Duration) (*ChainReport, error) {
 	g, err := b.inv().Chain(ChainQuery{Person: p, From: w.From.Unix(), To: w.To.Unix(), Depth: r.Depth, MinOverlap: min,
 		Latent: int64(latent / time.Second), Infectious: int64(infectious / time.Second), AllEdges: r.AllEdges})
 	if err != nil {
@@ -464,7 +457,7 @@ func (b *Builder) Chain(r ChainRequest) (*ChainReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	root, err := b.ref(p)
+	root, err := b.ref(rc, p)
 	if err != nil {
 		return nil, err
 	}
@@ -474,7 +467,7 @@ func (b *Builder) Chain(r ChainRequest) (*ChainReport, error) {
 		out.Infectious = infectious.String()
 	}
 	for _, n := range g.Nodes {
-		ref, err := b.ref(n.Person)
+		ref, err := b.ref(rc, n.Person)
 		if err != nil {
 			return nil, err
 		}
@@ -491,7 +484,7 @@ func (b *Builder) Chain(r ChainRequest) (*ChainReport, error) {
 // Sources builds the source-search report. Each case's window runs from
 // the start of the day incubation_max_days before its onset to the end
 // of the day incubation_min_days before it.
-func (b *Builder) Sources(r SourcesRequest) (*SourcesReport, error) {
+func (b *Builder) Sources(r SourcesRequest) (*node.Read[*SourcesReport], error) {
 	if len(r.Persons) == 0 {
 		return nil, fieldErr("persons", "give at least one case")
 	}
@@ -553,11 +546,17 @@ func (b *Builder) Sources(r SourcesRequest) (*SourcesReport, error) {
 		to := onset.AddDate(0, 0, -lo+1).Add(-time.Second)
 		sq.Cases = append(sq.Cases, SourceCase{Person: p, From: from.Unix(), To: to.Unix()})
 	}
+	var subjects []node.Subject
 	for _, c := range sq.Cases {
-		if err := b.audit("trace sources", c.Person, time.Unix(c.From, 0), time.Unix(c.To, 0)); err != nil {
-			return nil, err
-		}
+		subjects = append(subjects, node.Subject{Route: "trace sources", Person: c.Person, From: c.From, To: c.To})
 	}
+	return node.NewRead(b.N, subjects, func(rc *node.Receipt) (*SourcesReport, error) {
+		return b.sources(rc, sq, onsets, lo, hi)
+	}), nil
+}
+
+func (b *Builder) sources(rc *node.Receipt, sq SourcesQuery, onsets []time.Time, lo, hi int) (*SourcesReport, error) {
+	min := sq.MinOverlap
 	res, err := b.inv().Sources(sq)
 	if err != nil {
 		return nil, err
@@ -565,18 +564,18 @@ func (b *Builder) Sources(r SourcesRequest) (*SourcesReport, error) {
 	out := &SourcesReport{IncubationMinDays: lo, IncubationMaxDays: hi, MinOverlap: min.String(), Cases: []CaseSourcesReport{},
 		CommonSites: []CommonSiteRow{}, CommonPersons: []CommonPersonRow{}}
 	for i, c := range res.Cases {
-		ref, err := b.ref(c.Person)
+		ref, err := b.ref(rc, c.Person)
 		if err != nil {
 			return nil, err
 		}
 		cr := CaseSourcesReport{PersonRef: ref, Onset: onsets[i].Format("2006-01-02"), From: b.ts(c.From), To: b.ts(c.To), Persons: []MetRow{}, Sites: []VisitRow{}}
-		if cr.Persons, err = b.metRows(c.Persons); err != nil {
+		if cr.Persons, err = b.metRows(rc, c.Persons); err != nil {
 			return nil, err
 		}
 		for _, v := range c.Sites {
 			row := VisitRow{Site: v.Site, SiteKind: v.SiteKind, In: b.ts(v.In), Out: b.ts(v.Out), Tx: v.TxID.String(), Cases: []PersonRef{}}
 			for _, p := range v.Cases {
-				pr, err := b.ref(p)
+				pr, err := b.ref(rc, p)
 				if err != nil {
 					return nil, err
 				}
@@ -589,7 +588,7 @@ func (b *Builder) Sources(r SourcesRequest) (*SourcesReport, error) {
 	for _, s := range res.CommonSites {
 		row := CommonSiteRow{Site: s.Site, SiteKind: s.SiteKind, Cases: s.Cases}
 		for _, v := range s.Visits {
-			pr, err := b.ref(v.Person)
+			pr, err := b.ref(rc, v.Person)
 			if err != nil {
 				return nil, err
 			}
@@ -602,13 +601,13 @@ func (b *Builder) Sources(r SourcesRequest) (*SourcesReport, error) {
 		return nil, err
 	}
 	for _, cp := range res.CommonPersons {
-		pr, err := b.ref(cp.Person)
+		pr, err := b.ref(rc, cp.Person)
 		if err != nil {
 			return nil, err
 		}
 		row := CommonPersonRow{PersonRef: pr, Case: caseStatus(cases, cp.Person), Cases: cp.Cases}
 		for _, m := range cp.Met {
-			cr, err := b.ref(m.Case)
+			cr, err := b.ref(rc, m.Case)
 			if err != nil {
 				return nil, err
 			}
@@ -619,14 +618,14 @@ func (b *Builder) Sources(r SourcesRequest) (*SourcesReport, error) {
 	return out, nil
 }
 
-func (b *Builder) metRows(ms []Met) ([]MetRow, error) {
+func (b *Builder) metRows(rc *node.Receipt, ms []Met) ([]MetRow, error) {
 	cases, err := b.inv().Cases()
 	if err != nil {
 		return nil, err
 	}
 	out := []MetRow{}
 	for _, m := range ms {
-		pr, err := b.ref(m.Person)
+		pr, err := b.ref(rc, m.Person)
 		if err != nil {
 			return nil, err
 		}
@@ -636,8 +635,9 @@ func (b *Builder) metRows(ms []Met) ([]MetRow, error) {
 	return out, nil
 }
 
-// Clusters builds the clusters report.
-func (b *Builder) Clusters(r ClustersRequest) (*ClustersReport, error) {
+// Clusters checks a clusters request and returns its read: the clusters
+// report. It reads every case, so its audit record names no person.
+func (b *Builder) Clusters(r ClustersRequest) (*node.Read[*ClustersReport], error) {
 	w, err := b.window(r.From, r.To)
 	if err != nil {
 		return nil, err
@@ -659,9 +659,12 @@ func (b *Builder) Clusters(r ClustersRequest) (*ClustersReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := b.audit("trace clusters", ledger.Pseudonym{}, w.From, w.To); err != nil {
-		return nil, err
-	}
+	return node.NewRead(b.N, one("trace clusters", ledger.Pseudonym{}, w), func(rc *node.Receipt) (*ClustersReport, error) {
+		return b.clusters(rc, r, w, within, min)
+	}), nil
+}
+
+func (b *Builder) clusters(rc *node.Receipt, r ClustersRequest, w report.Window, within, min time.Duration) (*ClustersReport, error) {
 	cls, err := b.inv().Clusters(ClusterQuery{From: w.From.Unix(), To: w.To.Unix(), Status: r.Status, Within: int64(within / time.Second),
 		MinCases: r.MinCases, MinOverlap: min})
 	if err != nil {
@@ -678,7 +681,7 @@ func (b *Builder) Clusters(r ClustersRequest) (*ClustersReport, error) {
 	for i, c := range cls {
 		row := ClusterRow{ID: i + 1, From: b.ts(c.From), To: b.ts(c.To), Exposed: []ExposedRow{}}
 		for _, p := range c.Cases {
-			pr, err := b.ref(p)
+			pr, err := b.ref(rc, p)
 			if err != nil {
 				return nil, err
 			}
@@ -687,7 +690,7 @@ func (b *Builder) Clusters(r ClustersRequest) (*ClustersReport, error) {
 		for _, s := range c.Sites {
 			sr := ClusterSiteRow{Site: s.Site, SiteKind: s.SiteKind, From: b.ts(s.From), To: b.ts(s.To), Cases: s.Cases}
 			for _, p := range s.Presences {
-				pr, err := b.ref(p.Person)
+				pr, err := b.ref(rc, p.Person)
 				if err != nil {
 					return nil, err
 				}
@@ -696,7 +699,7 @@ func (b *Builder) Clusters(r ClustersRequest) (*ClustersReport, error) {
 			row.Sites = append(row.Sites, sr)
 		}
 		for _, x := range c.Exposed {
-			pr, err := b.ref(x.Person)
+			pr, err := b.ref(rc, x.Person)
 			if err != nil {
 				return nil, err
 			}
@@ -767,8 +770,9 @@ func (r *RiskReport) GeoJSON() *GeoJSON {
 	return g
 }
 
-// FollowUp builds the follow-up list.
-func (b *Builder) FollowUp(r FollowUpRequest) (*FollowUpReport, error) {
+// FollowUp checks a follow-up request and returns its read: the
+// follow-up list.
+func (b *Builder) FollowUp(r FollowUpRequest) (*node.Read[*FollowUpReport], error) {
 	w, err := b.window(r.From, r.To)
 	if err != nil {
 		return nil, err
@@ -787,14 +791,17 @@ func (b *Builder) FollowUp(r FollowUpRequest) (*FollowUpReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := b.audit("trace follow-up", p, w.From, w.To); err != nil {
-		return nil, err
-	}
+	return node.NewRead(b.N, one("trace follow-up", p, w), func(rc *node.Receipt) (*FollowUpReport, error) {
+		return b.followUp(rc, r, p, w, min)
+	}), nil
+}
+
+func (b *Builder) followUp(rc *node.Receipt, r FollowUpRequest, p ledger.Pseudonym, w report.Window, min time.Duration) (*FollowUpReport, error) {
 	fs, err := b.inv().FollowUp(FollowUpQuery{Person: p, From: w.From.Unix(), To: w.To.Unix(), Days: r.Days, MinOverlap: min})
 	if err != nil {
 		return nil, err
 	}
-	ref, err := b.ref(p)
+	ref, err := b.ref(rc, p)
 	if err != nil {
 		return nil, err
 	}
@@ -804,7 +811,7 @@ func (b *Builder) FollowUp(r FollowUpRequest) (*FollowUpReport, error) {
 	for i, f := range fs {
 		ms[i] = f.Met
 	}
-	rows, err := b.metRows(ms)
+	rows, err := b.metRows(rc, ms)
 	if err != nil {
 		return nil, err
 	}

@@ -8,10 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/epiledger/epiledger/internal/chain"
 	"github.com/epiledger/epiledger/internal/engine"
 	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/identity"
@@ -55,26 +59,49 @@ type Options struct {
 	// Resident keeps a resident timeline for contacts and chains, loaded
 	// in the background (trace.resident in the config; a running node).
 	Resident bool
+	// ReadOnly opens the store without changing a byte of it (verify);
+	// it implies NoEngine.
+	ReadOnly bool
+	// FS is the file system of the store and the acked-head file; nil
+	// means the real one (tests pass a crashable memory file system).
+	FS vfs.FS
 }
 
-// Open opens the node of home h.
+// AckedHeadFile is the file in the home that records the last block the
+// node acknowledged (see store.HeadFile).
+const AckedHeadFile = "acked-head"
+
+// Open opens the node of home h. It refuses a store that holds less than
+// the node acknowledged (a *chain.LostBlocksError naming the missing
+// heights) or another block at the acknowledged height.
 func Open(h *home.Home, log *slog.Logger, o Options) (*Node, error) {
-	db, err := store.Open(h.DataDir(), store.Options{})
+	db, err := store.Open(h.DataDir(), store.Options{FS: o.FS, ReadOnly: o.ReadOnly, Log: log})
 	if err != nil {
 		if strings.Contains(err.Error(), "lock") {
 			return nil, ErrLocked
 		}
 		return nil, err
 	}
+	acked := store.NewHeadFile(o.FS, filepath.Join(h.Dir, AckedHeadFile))
+	if ah, ok, err := acked.Read(); err != nil {
+		db.Close()
+		return nil, err
+	} else if ok {
+		if err := chain.CheckAcked(db, &h.Genesis, ah, acked.Path()); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	params := h.Config.Params()
 	m := state.New(db, h.Genesis, params)
 	n := &Node{Home: h, DB: db, Machine: m, Log: log, Pseud: h.Pseudonymizer(), Vault: h.Vault(),
 		Query: trace.New(db, trace.Rules{MinOverlap: h.Config.Trace.MinOverlap.Duration, MaxPresence: params.MaxPresence, Validation: params.Validation})}
-	if !o.NoEngine {
+	if !o.NoEngine && !o.ReadOnly {
 		cfg := engine.SoloConfig{Interval: h.Config.Engine.BlockInterval.Duration, MaxTxs: h.Config.Engine.MaxBlockTxs, MaxBytes: h.Config.Engine.MaxBlockBytes}
 		if o.Solo != nil {
 			cfg = *o.Solo
 		}
+		cfg.Acked = acked
 		if n.Engine, err = engine.NewSolo(db, m, cfg, log); err != nil {
 			db.Close()
 			return nil, err
@@ -214,8 +241,12 @@ func (n *Node) PutVault(es []VaultEntry) error {
 }
 
 // RealID opens the vault entry of p; ok is false when the vault has none.
-// Only the authority's paths call it.
-func (n *Node) RealID(p ledger.Pseudonym) (string, bool, error) {
+// It needs the receipt of the read it serves (see Read): without one it
+// opens nothing and returns an error wrapping ErrNoAudit.
+func (n *Node) RealID(rc *Receipt, p ledger.Pseudonym) (string, bool, error) {
+	if !rc.valid(n) {
+		return "", false, fmt.Errorf("%w: the vault opens only for an audited read", ErrNoAudit)
+	}
 	v, ok, err := n.DB.Get(store.VaultKey(p))
 	if err != nil || !ok {
 		return "", false, err

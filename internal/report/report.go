@@ -120,23 +120,30 @@ type Contacts struct {
 	Contacts   []Contact `json:"contacts"`
 }
 
-// Builder builds reports from an open node.
+// Builder builds reports from an open node. Each report of personal data
+// is returned as a *node.Read: the request checked and resolved, not yet
+// run; it runs only with the receipt of its committed audit records
+// (node.Perform, or the API's audited adapter).
 type Builder struct {
 	N *node.Node
 	// Now is the clock for default windows; nil means time.Now.
 	Now func() time.Time
-	// Audit, if set, is called before every read of personal data, with
-	// what is about to be read; the read runs only if it returns nil. The
-	// CLI's local path sets it to commit an audit record (the API audits
-	// in its guard instead).
-	Audit func(route string, person ledger.Pseudonym, w Window) error
 }
 
-func (b *Builder) audit(route string, p ledger.Pseudonym, w Window) error {
-	if b.Audit == nil {
-		return nil
+// check refuses the fields of q that the report does not use, so that a
+// request is never half-read: uses says which optional fields it takes.
+func (q Query) check(minOverlap, all bool) error {
+	if q.MinOverlap != "" && !minOverlap {
+		return &record.FieldError{Field: "min_overlap", Msg: "applies to contacts only"}
 	}
-	return b.Audit(route, p, w)
+	if q.All && !all {
+		return &record.FieldError{Field: "all", Msg: "applies to trajectories only"}
+	}
+	return nil
+}
+
+func subject(route string, p ledger.Pseudonym, w Window) []node.Subject {
+	return []node.Subject{{Route: route, Person: p, From: w.From.Unix(), To: w.To.Unix()}}
 }
 
 func (b *Builder) window(q Query) (Window, error) {
@@ -152,8 +159,8 @@ func (b *Builder) ts(t int64) string {
 	return time.Unix(t, 0).In(b.N.Home.Config.Location()).Format(time.RFC3339)
 }
 
-func (b *Builder) realID(p ledger.Pseudonym) (string, error) {
-	id, ok, err := b.N.RealID(p)
+func (b *Builder) realID(rc *node.Receipt, p ledger.Pseudonym) (string, error) {
+	id, ok, err := b.N.RealID(rc, p)
 	if err != nil {
 		return "", err
 	}
@@ -163,8 +170,11 @@ func (b *Builder) realID(p ledger.Pseudonym) (string, error) {
 	return "id:" + id, nil
 }
 
-// Trajectory builds the trajectory report.
-func (b *Builder) Trajectory(q Query) (*Trajectory, error) {
+// Trajectory checks a trajectory request and returns its read.
+func (b *Builder) Trajectory(q Query) (*node.Read[*Trajectory], error) {
+	if err := q.check(false, true); err != nil {
+		return nil, err
+	}
 	w, err := b.window(q)
 	if err != nil {
 		return nil, err
@@ -173,14 +183,17 @@ func (b *Builder) Trajectory(q Query) (*Trajectory, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := b.audit("trace trajectory", p, w); err != nil {
-		return nil, err
-	}
-	es, err := b.N.Query.Trajectory(p, w.From.Unix(), w.To.Unix(), q.All)
+	return node.NewRead(b.N, subject("trace trajectory", p, w), func(rc *node.Receipt) (*Trajectory, error) {
+		return b.trajectory(rc, p, w, q.All)
+	}), nil
+}
+
+func (b *Builder) trajectory(rc *node.Receipt, p ledger.Pseudonym, w Window, all bool) (*Trajectory, error) {
+	es, err := b.N.Query.Trajectory(p, w.From.Unix(), w.To.Unix(), all)
 	if err != nil {
 		return nil, err
 	}
-	id, err := b.realID(p)
+	id, err := b.realID(rc, p)
 	if err != nil {
 		return nil, err
 	}
@@ -235,8 +248,11 @@ func (b *Builder) reason(d *state.Decision) string {
 		short(b.ts(d.WindowStart)), d.PersonBlock, d.PersonBlockH.String()[:12], len(d.Chain), d.Weight, len(d.Rival), d.RivalWeight, d.Z, validate.CatchUp(q, int(d.Z)), q)
 }
 
-// Contacts builds the contacts report.
-func (b *Builder) Contacts(q Query) (*Contacts, error) {
+// Contacts checks a contacts request and returns its read.
+func (b *Builder) Contacts(q Query) (*node.Read[*Contacts], error) {
+	if err := q.check(true, false); err != nil {
+		return nil, err
+	}
 	w, err := b.window(q)
 	if err != nil {
 		return nil, err
@@ -251,14 +267,17 @@ func (b *Builder) Contacts(q Query) (*Contacts, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := b.audit("trace contacts", p, w); err != nil {
-		return nil, err
-	}
+	return node.NewRead(b.N, subject("trace contacts", p, w), func(rc *node.Receipt) (*Contacts, error) {
+		return b.contacts(rc, p, w, min)
+	}), nil
+}
+
+func (b *Builder) contacts(rc *node.Receipt, p ledger.Pseudonym, w Window, min time.Duration) (*Contacts, error) {
 	cs, err := b.N.Query.Contacts(p, w.From.Unix(), w.To.Unix(), min)
 	if err != nil {
 		return nil, err
 	}
-	id, err := b.realID(p)
+	id, err := b.realID(rc, p)
 	if err != nil {
 		return nil, err
 	}
@@ -268,7 +287,7 @@ func (b *Builder) Contacts(q Query) (*Contacts, error) {
 	out := &Contacts{Person: id, Pseudonym: p.String(), From: b.ts(w.From.Unix()), To: b.ts(w.To.Unix()), MinOverlap: min.String(), Contacts: []Contact{}}
 	persons := map[ledger.Pseudonym]bool{}
 	for _, c := range cs {
-		cid, err := b.realID(c.Person)
+		cid, err := b.realID(rc, c.Person)
 		if err != nil {
 			return nil, err
 		}

@@ -1,10 +1,12 @@
 package report
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"time"
 
+	"github.com/epiledger/epiledger/internal/node"
 	"github.com/epiledger/epiledger/internal/sim"
 )
 
@@ -26,8 +28,9 @@ func contactKey(caseID, other, site string, from, to time.Time) string {
 }
 
 // CheckTruth runs the contact query for every case of t over t's whole
-// period and compares with t's contacts (other person, site, overlap).
-func (b *Builder) CheckTruth(t *sim.Truth) (*TruthDiff, error) {
+// period, audited as c, and compares with t's contacts (other person,
+// site, overlap).
+func (b *Builder) CheckTruth(ctx context.Context, c node.Caller, t *sim.Truth) (*TruthDiff, error) {
 	d := &TruthDiff{Cases: len(t.Cases)}
 	for _, cid := range t.Cases {
 		want := map[string]bool{}
@@ -35,7 +38,11 @@ func (b *Builder) CheckTruth(t *sim.Truth) (*TruthDiff, error) {
 			want[contactKey(cid, c.Other, c.Site, c.From, c.To)] = true
 		}
 		d.Expected += len(want)
-		rep, err := b.Contacts(Query{Person: "id:" + cid, From: t.Start.Format(time.RFC3339), To: t.End.Format(time.RFC3339)})
+		rd, err := b.Contacts(Query{Person: "id:" + cid, From: t.Start.Format(time.RFC3339), To: t.End.Format(time.RFC3339)})
+		if err != nil {
+			return nil, fmt.Errorf("case %d: %w", len(d.Missing), err)
+		}
+		rep, err := node.Perform(ctx, b.N, c, rd)
 		if err != nil {
 			return nil, fmt.Errorf("case %d: %w", len(d.Missing), err)
 		}

@@ -2,6 +2,7 @@ package report_test
 
 import (
 	"bytes"
+	"context"
 	"testing"
 
 	"github.com/epiledger/epiledger/internal/record"
@@ -29,7 +30,7 @@ func TestCityContactsEqualGroundTruth(t *testing.T) {
 	if res.Rejected != 0 {
 		t.Fatalf("%d records rejected, first: %v", res.Rejected, res.Rejections[0])
 	}
-	d, err := (&report.Builder{N: n}).CheckTruth(truth)
+	d, err := (&report.Builder{N: n}).CheckTruth(context.Background(), testnode.Caller(n), truth)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,13 +8,11 @@ import (
 
 	"github.com/epiledger/epiledger/internal/chain"
 	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/node"
 	"github.com/epiledger/epiledger/internal/record"
 	"github.com/epiledger/epiledger/internal/state"
 	"github.com/epiledger/epiledger/internal/validate"
 )
-
-// ResolveAny is resolveAny, for the API's guard.
-func (b *Builder) ResolveAny(ref string) (ledger.Pseudonym, error) { return b.resolveAny(ref) }
 
 // resolveAny accepts a person reference ("id:...", an alias) or a
 // pseudonym (64 hex digits).
@@ -29,9 +27,13 @@ func (b *Builder) resolveAny(ref string) (ledger.Pseudonym, error) {
 	return b.N.Resolve("person", ref)
 }
 
-// PersonChain builds the person's chain for the window, with every proof
-// needed to check it offline.
-func (b *Builder) PersonChain(q Query) (*chain.PersonChainView, error) {
+// PersonChain checks a person-chain request and returns its read: the
+// person's chain for the window, with every proof needed to check it
+// offline.
+func (b *Builder) PersonChain(q Query) (*node.Read[*chain.PersonChainView], error) {
+	if err := q.check(false, false); err != nil {
+		return nil, err
+	}
 	w, err := b.window(q)
 	if err != nil {
 		return nil, err
@@ -40,14 +42,17 @@ func (b *Builder) PersonChain(q Query) (*chain.PersonChainView, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := b.audit("validate person-chain", p, w); err != nil {
-		return nil, err
-	}
+	return node.NewRead(b.N, subject("validate person-chain", p, w), func(rc *node.Receipt) (*chain.PersonChainView, error) {
+		return b.personChain(rc, p, w)
+	}), nil
+}
+
+func (b *Builder) personChain(rc *node.Receipt, p ledger.Pseudonym, w Window) (*chain.PersonChainView, error) {
 	blocks, err := b.N.Query.PersonBlocks(p, w.From.Unix(), w.To.Unix())
 	if err != nil {
 		return nil, err
 	}
-	id, err := b.realID(p)
+	id, err := b.realID(rc, p)
 	if err != nil {
 		return nil, err
 	}
@@ -122,11 +127,14 @@ type Decisions struct {
 	Decisions []DecisionView `json:"decisions"`
 }
 
-// Decisions builds the decisions report: for every window of the person in
+// Decisions checks a decisions request and returns its read, the decisions report: for every window of the person in
 // which the longest-chain rule rejected records, the winning chain, the
 // rejected records, the best rival, z and the probability that the rival
 // is the true story.
-func (b *Builder) Decisions(q Query) (*Decisions, error) {
+func (b *Builder) Decisions(q Query) (*node.Read[*Decisions], error) {
+	if err := q.check(false, false); err != nil {
+		return nil, err
+	}
 	w, err := b.window(q)
 	if err != nil {
 		return nil, err
@@ -135,14 +143,17 @@ func (b *Builder) Decisions(q Query) (*Decisions, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := b.audit("validate decisions", p, w); err != nil {
-		return nil, err
-	}
+	return node.NewRead(b.N, subject("validate decisions", p, w), func(rc *node.Receipt) (*Decisions, error) {
+		return b.decisions(rc, p, w)
+	}), nil
+}
+
+func (b *Builder) decisions(rc *node.Receipt, p ledger.Pseudonym, w Window) (*Decisions, error) {
 	ds, err := b.N.Query.Decisions(p, w.From.Unix(), w.To.Unix()+int64(b.N.Home.Config.Validation.Window.Duration/time.Second))
 	if err != nil {
 		return nil, err
 	}
-	id, err := b.realID(p)
+	id, err := b.realID(rc, p)
 	if err != nil {
 		return nil, err
 	}

@@ -68,3 +68,30 @@ func Import(t testing.TB, h *home.Home, n *node.Node, ndjson string) *importer.R
 	}
 	return res
 }
+
+// Caller is the chain authority reading for the tests' case and purpose.
+func Caller(n *node.Node) node.Caller {
+	return n.AuthorityCaller("test-case", "test", time.Now().Unix())
+}
+
+// Perform audits a builder's read as the chain authority and runs it, as
+// the CLI's local path does; err is the builder's (returned as is).
+func Perform[T any](t testing.TB, n *node.Node, rd *node.Read[T], err error) (T, error) {
+	t.Helper()
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return node.Perform(context.Background(), n, Caller(n), rd)
+}
+
+// Receipt commits an audit record of a test's read of every person and
+// returns its receipt, for tests that open the vault themselves.
+func Receipt(t testing.TB, n *node.Node) *node.Receipt {
+	t.Helper()
+	rc, err := n.AuditRead(context.Background(), Caller(n), []node.Subject{{Route: "test"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rc
+}

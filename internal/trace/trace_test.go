@@ -78,7 +78,7 @@ func TestContactsMatchBruteForce(t *testing.T) {
 					t.Fatal(err)
 				}
 				want := bruteContacts(vs, kindOf, who, from, to, int64(min/time.Second))
-				if g, w := render(n, got), strings.Join(want, "\n"); g != w {
+				if g, w := render(n, testnode.Receipt(t, n), got), strings.Join(want, "\n"); g != w {
 					t.Fatalf("query %d (%s, [%d,%d], min %s):\n got:\n%s\nwant:\n%s", q, who, from, to, min, g, w)
 				}
 				tr, err := n.Query.Trajectory(p, from, to, false)
@@ -161,10 +161,10 @@ func minInt(a, b int64) int64 {
 	return b
 }
 
-func render(n *node.Node, cs []trace.Contact) string {
+func render(n *node.Node, rc *node.Receipt, cs []trace.Contact) string {
 	var out []string
 	for _, c := range cs {
-		id, _, _ := n.RealID(c.Person)
+		id, _, _ := n.RealID(rc, c.Person)
 		out = append(out, fmt.Sprintf("%s %s %d %d", id, c.Site, c.From, c.To))
 	}
 	sort.Strings(out)

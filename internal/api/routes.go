@@ -1,0 +1,240 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/node"
+)
+
+// Routes (issue 11). Every route says, where it is registered, which of
+// three kinds it is, so that no route inherits a policy by accident:
+//
+//   - public: no caller identity (GET /v1/health; the privacy protocols'
+//     device routes, which check their own session tokens).
+//   - signed: a caller holding one of the route's roles; reads no
+//     personal data.
+//   - personal: a read of personal data by a caller holding one of the
+//     route's roles. The request is parsed and checked whole by the
+//     builder the read uses (a *node.Read), then its audit records are
+//     committed, and only the receipt of that commit runs it. A request
+//     that fails to parse is refused before anything is written, and no
+//     path runs the read without the receipt.
+//
+// Request limits: the caller is identified from the headers (key, time,
+// role; or the operator's token) before any body is read; a body is read
+// only up to its route's limit (small unless the route takes bulk
+// records), under a deadline, and bodies of requests whose signature is
+// not yet checked are read by a bounded number of requests at a time.
+
+// Body limits by route kind.
+const (
+	// SmallBody bounds every route that does not take bulk records:
+	// queries, grants, single transactions.
+	SmallBody = 64 << 10
+	// MediumBody bounds the privacy protocols' device requests (a
+	// citizen's blinded tokens, a device's commitment).
+	MediumBody = 1 << 20
+	// MaxBody bounds the routes that take bulk records (POST /v1/txs,
+	// PUT /v1/vault, privacy vectors).
+	MaxBody = 32 << 20
+)
+
+// Concurrent reads of bodies whose sender is not yet proven: a few bulk
+// bodies (at most 4 x 32 MiB in memory) and more small ones.
+const (
+	unprovenBulk  = 4
+	unprovenSmall = 64
+)
+
+// bodyDeadline bounds how long a request's body may take to arrive: a
+// slow sender cannot hold a slot.
+func bodyDeadline(limit int64) time.Duration {
+	if limit > MediumBody {
+		return 60 * time.Second
+	}
+	return 10 * time.Second
+}
+
+// handler computes a response value; one adapter writes it as JSON.
+type handler func(*http.Request) (any, error)
+
+// reader is a checked read of personal data (a *node.Read of any type).
+type reader interface {
+	Subjects() []node.Subject
+	RunAny(*node.Receipt) (any, error)
+}
+
+// planned adapts a builder's typed read to reader.
+func planned[T any](rd *node.Read[T], err error) (reader, error) {
+	if err != nil {
+		return nil, err
+	}
+	return rd, nil
+}
+
+// Role sets.
+var (
+	anyRole      []string // nil: every role holder
+	writers      = []string{ledger.RoleSite, ledger.RoleHospital, ledger.RoleAdmin}
+	investigator = []string{ledger.RoleInvestigator}
+	readers      = []string{ledger.RoleInvestigator, ledger.RoleAuditor, ledger.RoleAdmin}
+	auditors     = []string{ledger.RoleAuditor, ledger.RoleAdmin}
+	admins       = []string{ledger.RoleAdmin}
+)
+
+// routes registers every route of the API on mux.
+func (s *Server) routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /v1/health", s.public(SmallBody, s.health))
+	mux.HandleFunc("GET /v1/status", s.signed(anyRole, SmallBody, s.health))
+	mux.HandleFunc("POST /v1/txs", s.signed(writers, MaxBody, s.submitTxs))
+	mux.HandleFunc("POST /v1/tx", s.signed(writers, SmallBody, s.submitTx))
+	mux.HandleFunc("GET /v1/tx/{hash}", s.signed(readers, SmallBody, s.getTx))
+	mux.HandleFunc("GET /v1/tx/{hash}/proof", s.signed(readers, SmallBody, s.proof))
+	mux.HandleFunc("GET /v1/blocks/{height}", s.signed(readers, SmallBody, s.block))
+	mux.HandleFunc("GET /v1/verify", s.signed(auditors, SmallBody, s.verify))
+	mux.HandleFunc("PUT /v1/vault", s.signed(admins, MaxBody, s.putVault))
+	mux.HandleFunc("POST /v1/validate/close", s.signed(admins, SmallBody, s.closeWindows))
+	mux.HandleFunc("GET /v1/validate/probability", s.signed(anyRole, SmallBody, s.probability))
+	mux.HandleFunc("GET /v1/audit", s.signed(auditors, SmallBody, s.audits))
+	mux.HandleFunc("POST /v1/roles", s.signed(admins, SmallBody, s.grantRole))
+
+	mux.HandleFunc("POST /v1/trace/trajectory", s.personal(investigator, s.trajectory))
+	mux.HandleFunc("POST /v1/trace/contacts", s.personal(investigator, s.contacts))
+	mux.HandleFunc("GET /v1/cases", s.personal(investigator, s.cases))
+	mux.HandleFunc("GET /v1/persons/{ref}/chain", s.personal(investigator, s.personChain))
+	mux.HandleFunc("POST /v1/validate/decisions", s.personal(investigator, s.decisions))
+	s.investigateRoutes(mux)
+	s.privacyRoutes(mux)
+	// The path is not echoed: it could carry what a caller should not
+	// have put in a URL.
+	mux.HandleFunc("/", s.public(SmallBody, func(r *http.Request) (any, error) {
+		return nil, errf(http.StatusNotFound, "not_found", "", "no such endpoint or method (see docs/API.md)")
+	}))
+}
+
+// public serves a route that needs no caller identity. Its body is read
+// (by the handler) up to limit, as unproven work.
+func (s *Server) public(limit int64, h handler) http.HandlerFunc {
+	return s.serve(limit, func(w http.ResponseWriter, r *http.Request) (any, error) {
+		release, err := s.unproven(r, limit)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
+		return h(r)
+	})
+}
+
+// signed serves a route that reads no personal data, to a caller holding
+// one of roles (the chain authority holds all).
+func (s *Server) signed(roles []string, limit int64, h handler) http.HandlerFunc {
+	return s.serve(limit, func(w http.ResponseWriter, r *http.Request) (any, error) {
+		r, _, err := s.admit(r, roles, limit)
+		if err != nil {
+			return nil, err
+		}
+		return h(r)
+	})
+}
+
+// personal serves a read of personal data to a caller holding one of
+// roles: plan parses and checks the whole request; the audit records of
+// what it reads are committed; the read runs with their receipt.
+func (s *Server) personal(roles []string, plan func(*http.Request) (reader, error)) http.HandlerFunc {
+	return s.serve(SmallBody, func(w http.ResponseWriter, r *http.Request) (any, error) {
+		r, p, err := s.admit(r, roles, SmallBody)
+		if err != nil {
+			return nil, err
+		}
+		rd, err := plan(r)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkCasePurpose(p); err != nil {
+			return nil, err
+		}
+		rc, err := s.n.AuditRead(r.Context(), p.caller(r.Pattern), rd.Subjects())
+		if err != nil {
+			s.log.Error("audit record not written; read refused", "route", r.Pattern, "err", err)
+			return nil, errf(http.StatusServiceUnavailable, "audit_failed", "", "the audit record could not be written, so the read does not run")
+		}
+		return rd.RunAny(rc)
+	})
+}
+
+// serve bounds the body, runs h and writes its value or error as JSON. It
+// logs method, path pattern, status and duration: never bodies.
+func (s *Server) serve(limit int64, h func(http.ResponseWriter, *http.Request) (any, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		http.NewResponseController(w).SetReadDeadline(start.Add(bodyDeadline(limit)))
+		v, err := h(w, r)
+		status := http.StatusOK
+		if err != nil {
+			e := s.toError(err)
+			status, v = e.Status, map[string]*Error{"error": e}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(status)
+		json.NewEncoder(w).Encode(v)
+		s.log.Debug("http", "method", r.Method, "pattern", r.Pattern, "status", status, "ms", time.Since(start).Milliseconds())
+	}
+}
+
+// unproven takes a slot for reading a body whose sender is not proven
+// (limit picks the pool), waiting while the request lives; release gives
+// it back.
+func (s *Server) unproven(r *http.Request, limit int64) (release func(), err error) {
+	pool := s.unprovenSmall
+	if limit > MediumBody {
+		pool = s.unprovenBulk
+	}
+	select {
+	case pool <- struct{}{}:
+		return func() { <-pool }, nil
+	case <-r.Context().Done():
+		return nil, r.Context().Err()
+	}
+}
+
+// onlyParams refuses query parameters other than names: a misspelt
+// parameter is an error, not a silent default.
+func onlyParams(r *http.Request, names ...string) error {
+	for k := range r.URL.Query() {
+		ok := false
+		for _, n := range names {
+			ok = ok || k == n
+		}
+		if !ok {
+			return errf(http.StatusBadRequest, "invalid", k, "unknown parameter (this route takes %s)", paramList(names))
+		}
+	}
+	return nil
+}
+
+func paramList(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
+}
+
+// withPrincipal and principalOf carry the caller in a request's context.
+type principalKey struct{}
+
+func withPrincipal(r *http.Request, p *Principal) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
+}
+
+// caller is p as an audit record names it, reading route.
+func (p *Principal) caller(route string) node.Caller {
+	return node.Caller{Key: p.Key, Role: p.Role, Case: p.Case, Purpose: p.Purpose, Route: route, Time: p.Time,
+		Request: p.Request, RequestSig: p.Signature}
+}
