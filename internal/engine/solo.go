@@ -2,7 +2,7 @@ package engine
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -28,6 +28,12 @@ type SoloConfig struct {
 	// AfterCommit, if set, is called after each block is committed (used
 	// for metrics and for the site and person chains of later issues).
 	AfterCommit func(h *ledger.Header)
+	// Acked, if set, records the head of each committed block once its
+	// write-ahead log is synced and before its receipts go out, so that
+	// the node can tell at its next start whether the store still holds
+	// every block it acknowledged (see chain.CheckAcked). One write covers
+	// the blocks whose syncs completed together.
+	Acked *store.HeadFile
 }
 
 // DefaultSoloConfig: a block at most every 200 ms, or sooner when full.
@@ -252,41 +258,92 @@ func (s *Solo) apply() {
 	}
 }
 
-// ack waits for each block's fsync, in order, and only then sends its
-// receipts: nothing is acknowledged before it is durable.
+// ack waits for each block's fsync, in order, records the acked head
+// (cfg.Acked) and only then sends its receipts: nothing is acknowledged
+// before it is durable, and nothing durable is acknowledged before the
+// node has recorded that it was. Blocks whose syncs are already waiting
+// are taken together, so that one head write covers them.
 func (s *Solo) ack() {
 	defer s.wg.Done()
+	var group []applied
 	for a := range s.acks {
-		if a.wait != nil {
-			if err := a.wait(); err != nil {
+		group = append(group[:0], a)
+		for more := true; more; {
+			select {
+			case b, ok := <-s.acks:
+				if ok {
+					group = append(group, b)
+				} else {
+					more = false
+				}
+			default:
+				more = false
+			}
+		}
+		var last *ledger.Header
+		for _, a := range group {
+			if a.wait != nil {
+				if err := a.wait(); err != nil {
+					s.stop(err)
+				}
+			}
+			if a.header != nil {
+				last = a.header
+			}
+		}
+		if last != nil && s.cfg.Acked != nil && s.fatalErr() == nil {
+			if err := s.cfg.Acked.Write(store.AckedHead{Height: last.Height, Hash: last.Hash()}); err != nil {
 				s.stop(err)
 			}
 		}
-		if err := s.fatalErr(); err != nil {
-			failAll(a.items, err)
-			continue
-		}
-		if a.header != nil && s.cfg.AfterCommit != nil {
-			s.cfg.AfterCommit(a.header)
-		}
-		for i, it := range a.items {
-			it.done(a.receipts[i])
+		for _, a := range group {
+			if err := s.fatalErr(); err != nil {
+				failAll(a.items, err)
+				continue
+			}
+			if a.header != nil && s.cfg.AfterCommit != nil {
+				s.cfg.AfterCommit(a.header)
+			}
+			for i, it := range a.items {
+				it.done(a.receipts[i])
+			}
 		}
 	}
 }
 
+// ErrHalted is wrapped by every refusal of a halted engine: it stopped
+// after a storage failure (a commit or sync that failed, a damaged store
+// found by any read) and accepts nothing until the node is restarted and
+// its store repaired. It matches ErrClosed too: the engine is closed to
+// writes.
+var ErrHalted = errors.New("engine: halted after a storage failure")
+
+type haltError struct{ cause error }
+
+func (e *haltError) Error() string        { return ErrHalted.Error() + ": " + e.cause.Error() }
+func (e *haltError) Unwrap() []error      { return []error{ErrHalted, e.cause} }
+func (e *haltError) Is(target error) bool { return target == ErrClosed }
+
+// stop halts the engine with err; the first reason is kept.
 func (s *Solo) stop(err error) {
-	if s.fatalErr() != nil {
-		return
+	var ferr error = &haltError{cause: err}
+	if s.fatal.CompareAndSwap(nil, &ferr) {
+		s.log.Error("engine: storage failure; writes stop", "err", err)
 	}
-	s.log.Error("engine: block failed; stopping", "err", err)
-	ferr := fmt.Errorf("engine: stopped after a storage failure: %w", err)
-	s.fatal.Store(&ferr)
 }
+
+// Halted returns why the engine stopped accepting transactions (an error
+// wrapping ErrHalted), or nil while it runs. A store that halted on
+// corruption (store.DB.Halt) halts the engine with it.
+func (s *Solo) Halted() error { return s.fatalErr() }
 
 func (s *Solo) fatalErr() error {
 	if p := s.fatal.Load(); p != nil {
 		return *p
+	}
+	if err := s.db.Halted(); err != nil {
+		s.stop(err)
+		return *s.fatal.Load()
 	}
 	return nil
 }

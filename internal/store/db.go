@@ -7,6 +7,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
@@ -17,38 +20,86 @@ import (
 // never "not found". A node that sees it stops.
 var ErrCorrupt = errors.New("store: corrupt")
 
+// CorruptionError is damage Pebble found in a file of the store (a
+// checksum that does not match, a log record that does not parse). It
+// matches ErrCorrupt. Path names the file when Pebble knows it.
+type CorruptionError struct {
+	Path string
+	Err  error // Pebble's error
+}
+
+func (e *CorruptionError) Error() string {
+	if e.Path == "" {
+		return fmt.Sprintf("store: corrupt: %v", e.Err)
+	}
+	return fmt.Sprintf("store: corrupt: file %s: %v", e.Path, e.Err)
+}
+
+// Is reports whether target is ErrCorrupt.
+func (e *CorruptionError) Is(target error) bool { return target == ErrCorrupt }
+
+// Unwrap returns Pebble's error.
+func (e *CorruptionError) Unwrap() error { return e.Err }
+
 // DB is the node's database. It is safe for concurrent use: one writer (the
 // engine) commits batches while readers (queries) read.
 type DB struct {
-	pdb  *pebble.DB
-	dir  string
-	taps taps
+	pdb    *pebble.DB
+	dir    string
+	log    *slog.Logger
+	taps   taps
+	halted atomic.Pointer[error]
 }
 
 // Options configure Open. A nil FS means the real file system; tests pass
-// vfs.NewMem().
+// vfs.NewMem() or vfs.NewCrashableMem().
 type Options struct {
 	FS vfs.FS
-	// ReadOnly opens without taking the write lock's exclusivity for
-	// writes; used by verify and read-only tools.
+	// ReadOnly opens the store for reading only: nothing in the directory
+	// changes (Pebble replays the write-ahead log into memory instead of
+	// into new tables). Used by verify.
 	ReadOnly bool
+	// Log receives Pebble's own log: information at debug level, errors
+	// and corruption at error level. Nil discards it.
+	Log *slog.Logger
 }
 
 // cacheBytes is the block cache: the hot part of the indexes (recent site
 // presences, sites, aliases) fits.
 const cacheBytes = 256 << 20
 
-// Open opens (creating if needed) the database in dir.
+// Open opens (creating if needed, unless ReadOnly) the database in dir.
+// Damage found while opening (a log or manifest record that does not
+// parse) is a *CorruptionError.
 func Open(dir string, o Options) (*DB, error) {
+	log := o.Log
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	db := &DB{dir: dir, log: log}
 	cache := pebble.NewCache(cacheBytes)
 	defer cache.Unref()
 	po := &pebble.Options{
 		FS:                          o.FS,
 		ReadOnly:                    o.ReadOnly,
-		Logger:                      quietLogger{},
+		Logger:                      pebbleLogger{db},
 		Cache:                       cache,
 		MemTableSize:                64 << 20,
 		MemTableStopWritesThreshold: 4,
+		EventListener: &pebble.EventListener{
+			// Pebble's default for a corrupt block is Logger.Fatalf: the
+			// read returns its error instead, and the store halts.
+			DataCorruption: func(info pebble.DataCorruptionInfo) {
+				db.Halt(&CorruptionError{Path: info.Path, Err: info.Details})
+			},
+			BackgroundError: func(err error) {
+				if pebble.IsCorruptionError(err) {
+					db.Halt(db.corruption(err))
+					return
+				}
+				log.Error("store: background error", "err", err)
+			},
+		},
 	}
 	// Bloom filters on every level: most point reads on the write path ask
 	// for keys that do not exist (has this transaction id been seen?), and
@@ -58,17 +109,67 @@ func Open(dir string, o Options) (*DB, error) {
 	}
 	p, err := pebble.Open(dir, po)
 	if err != nil {
+		if pebble.IsCorruptionError(err) {
+			ce := db.corruption(err)
+			if ce.Path == "" {
+				ce.Path = dir
+			}
+			return nil, fmt.Errorf("store: open %s: %w", dir, ce)
+		}
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
 	}
-	return &DB{pdb: p, dir: dir}, nil
+	db.pdb = p
+	return db, nil
 }
 
 // Close closes the database.
 func (db *DB) Close() error { return db.pdb.Close() }
 
+// Halt marks the store damaged: from then on every commit is refused with
+// an error wrapping err, and Halted returns it. The store halts itself on
+// any corruption Pebble reports; a caller that finds a record it cannot
+// decode (a broken invariant, ErrCorrupt) calls Halt too. The first reason
+// is kept and logged at error level. Safe for concurrent use.
+func (db *DB) Halt(err error) {
+	e := fmt.Errorf("store: halted, writes refused: %w", err)
+	if db.halted.CompareAndSwap(nil, &e) {
+		db.log.Error("store: corruption found; the node stops writing", "err", err)
+	}
+}
+
+// Halted returns the reason the store halted (see Halt), or nil.
+func (db *DB) Halted() error {
+	if p := db.halted.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// corruption turns a Pebble corruption error into a *CorruptionError
+// naming the file when Pebble attached it.
+func (db *DB) corruption(err error) *CorruptionError {
+	ce := &CorruptionError{Err: err}
+	if info := pebble.ExtractDataCorruptionInfo(err); info != nil {
+		ce.Path, ce.Err = info.Path, info.Details
+	}
+	return ce
+}
+
+// check passes err through, except that Pebble's corruption becomes a
+// *CorruptionError and halts the store.
+func (db *DB) check(err error) error {
+	if err == nil || !pebble.IsCorruptionError(err) {
+		return err
+	}
+	ce := db.corruption(err)
+	db.Halt(ce)
+	return ce
+}
+
 // Get returns a copy of the value at key, or ok=false if absent.
 func (db *DB) Get(key []byte) (val []byte, ok bool, err error) {
-	return get(db.pdb, key)
+	val, ok, err = get(db.pdb, key)
+	return val, ok, db.check(err)
 }
 
 func get(g pebble.Reader, key []byte) ([]byte, bool, error) {
@@ -86,7 +187,7 @@ func get(g pebble.Reader, key []byte) ([]byte, bool, error) {
 // Scan calls fn for every key in [lo, hi) in order until fn returns false.
 // Key and value are only valid during the call.
 func (db *DB) Scan(lo, hi []byte, fn func(k, v []byte) bool) error {
-	return scan(db.pdb, lo, hi, fn)
+	return db.check(scan(db.pdb, lo, hi, fn))
 }
 
 func scan(r pebble.Reader, lo, hi []byte, fn func(k, v []byte) bool) error {
@@ -161,19 +262,25 @@ func (b *Batch) merge() error {
 }
 
 // Get reads through the batch.
-func (b *Batch) Get(key []byte) ([]byte, bool, error) { return get(b.b, key) }
+func (b *Batch) Get(key []byte) ([]byte, bool, error) {
+	v, ok, err := get(b.b, key)
+	return v, ok, b.sdb.check(err)
+}
 
 // Set writes key=val into the batch. The batch copies both.
 func (b *Batch) Set(key, val []byte) error { return b.pick(key).Set(key, val, nil) }
 
 // Scan iterates [lo, hi) through the batch.
-func (b *Batch) Scan(lo, hi []byte, fn func(k, v []byte) bool) error { return scan(b.b, lo, hi, fn) }
+func (b *Batch) Scan(lo, hi []byte, fn func(k, v []byte) bool) error {
+	return b.sdb.check(scan(b.b, lo, hi, fn))
+}
 
 // Cursor iterates a batch's view of the store repeatedly: one iterator,
 // re-positioned for each range, costs far less than an iterator per range
 // when ranges come in key order. It sees the batch as it was when created.
 type Cursor struct {
 	it *pebble.Iterator
+	db *DB
 }
 
 // Cursor opens a cursor over the committed state in [lo, hi): queries
@@ -181,18 +288,18 @@ type Cursor struct {
 func (db *DB) Cursor(lo, hi []byte) (*Cursor, error) {
 	it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
 	if err != nil {
-		return nil, err
+		return nil, db.check(err)
 	}
-	return &Cursor{it: it}, nil
+	return &Cursor{it: it, db: db}, nil
 }
 
 // Cursor opens a cursor over [lo, hi).
 func (b *Batch) Cursor(lo, hi []byte) (*Cursor, error) {
 	it, err := b.b.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
 	if err != nil {
-		return nil, err
+		return nil, b.sdb.check(err)
 	}
-	return &Cursor{it: it}, nil
+	return &Cursor{it: it, db: b.sdb}, nil
 }
 
 // Range calls fn for each key in [lo, hi) until fn returns false.
@@ -200,27 +307,33 @@ func (c *Cursor) Range(lo, hi []byte, fn func(k, v []byte) bool) error {
 	for ok := c.it.SeekGE(lo); ok && bytes.Compare(c.it.Key(), hi) < 0; ok = c.it.Next() {
 		v, err := c.it.ValueAndErr()
 		if err != nil {
-			return err
+			return c.db.check(err)
 		}
 		if !fn(c.it.Key(), v) {
 			break
 		}
 	}
-	return c.it.Error()
+	return c.db.check(c.it.Error())
 }
 
 // Close releases the cursor.
-func (c *Cursor) Close() error { return c.it.Close() }
+func (c *Cursor) Close() error { return c.db.check(c.it.Close()) }
 
 // Delete removes key through the batch.
 func (b *Batch) Delete(key []byte) error { return b.pick(key).Delete(key, nil) }
 
 // Last returns the greatest key in [lo, hi) and its value, through the
 // batch; ok is false when the range is empty.
-func (b *Batch) Last(lo, hi []byte) (k, v []byte, ok bool, err error) { return last(b.b, lo, hi) }
+func (b *Batch) Last(lo, hi []byte) (k, v []byte, ok bool, err error) {
+	k, v, ok, err = last(b.b, lo, hi)
+	return k, v, ok, b.sdb.check(err)
+}
 
 // Last returns the greatest key in [lo, hi) and its value.
-func (db *DB) Last(lo, hi []byte) (k, v []byte, ok bool, err error) { return last(db.pdb, lo, hi) }
+func (db *DB) Last(lo, hi []byte) (k, v []byte, ok bool, err error) {
+	k, v, ok, err = last(db.pdb, lo, hi)
+	return k, v, ok, db.check(err)
+}
 
 func last(r pebble.Reader, lo, hi []byte) (k, v []byte, ok bool, err error) {
 	it, err := r.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
@@ -243,15 +356,20 @@ func last(r pebble.Reader, lo, hi []byte) (k, v []byte, ok bool, err error) {
 }
 
 // Commit writes the batch durably: it returns only after the write-ahead log
-// is synced, so anything acknowledged after Commit survives a crash.
+// is synced, so anything acknowledged after Commit survives a crash. A
+// halted store (see Halt) refuses it.
 func (b *Batch) Commit() error {
+	if err := b.sdb.Halted(); err != nil {
+		b.Discard()
+		return err
+	}
 	if err := b.merge(); err != nil {
 		b.raw.Close()
 		return fmt.Errorf("store: commit: %w", err)
 	}
 	if err := b.raw.Commit(pebble.Sync); err != nil {
 		b.raw.Close()
-		return fmt.Errorf("store: commit: %w", err)
+		return fmt.Errorf("store: commit: %w", b.sdb.check(err))
 	}
 	if err := b.sdb.notify(b.raw); err != nil {
 		b.raw.Close()
@@ -265,15 +383,20 @@ func (b *Batch) Commit() error {
 // and then releases the batch. Nothing may be acknowledged before wait
 // returns nil. Batches committed one after another sync in order, so the
 // next batch can be built while this one syncs: this is how the engine
-// overlaps a block's fsync with applying the next block.
+// overlaps a block's fsync with applying the next block. A halted store
+// (see Halt) refuses it.
 func (b *Batch) CommitAsync() (wait func() error, err error) {
+	if err := b.sdb.Halted(); err != nil {
+		b.Discard()
+		return nil, err
+	}
 	if err := b.merge(); err != nil {
 		b.raw.Close()
 		return nil, fmt.Errorf("store: commit: %w", err)
 	}
 	if err := b.db.ApplyNoSyncWait(b.raw, pebble.Sync); err != nil {
 		b.raw.Close()
-		return nil, fmt.Errorf("store: commit: %w", err)
+		return nil, fmt.Errorf("store: commit: %w", b.sdb.check(err))
 	}
 	if err := b.sdb.notify(b.raw); err != nil {
 		b.raw.SyncWait()
@@ -310,17 +433,35 @@ var (
 	_ Reader = (*Batch)(nil)
 )
 
-type quietLogger struct{}
+// pebbleLogger forwards Pebble's log to the store's: information at debug
+// level, errors at error level. Pebble calls Fatalf when it cannot go on
+// (a broken invariant, a manifest it cannot write): the message is logged
+// at error level and the store halted before the panic Pebble expects, so
+// the process never dies without saying why.
+type pebbleLogger struct{ db *DB }
 
-func (quietLogger) Infof(string, ...any)  {}
-func (quietLogger) Errorf(string, ...any) {}
-func (quietLogger) Fatalf(format string, args ...any) {
-	panic(fmt.Sprintf(format, args...))
+func (l pebbleLogger) Infof(format string, args ...any) {
+	l.db.log.Debug("pebble: " + fmt.Sprintf(format, args...))
+}
+
+func (l pebbleLogger) Errorf(format string, args ...any) {
+	l.db.log.Error("pebble: " + fmt.Sprintf(format, args...))
+}
+
+func (l pebbleLogger) Fatalf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	l.db.log.Error("pebble: fatal: " + msg)
+	l.db.Halt(fmt.Errorf("%w: pebble: %s", ErrCorrupt, msg))
+	panic("pebble: fatal: " + msg)
 }
 
 // SetLocal writes keys of node-local tables (the vault) outside any block,
-// atomically and durably: all or none. State goes through blocks only.
+// atomically and durably: all or none. State goes through blocks only. A
+// halted store (see Halt) refuses it.
 func (db *DB) SetLocal(kvs [][2][]byte) error {
+	if err := db.Halted(); err != nil {
+		return err
+	}
 	b := db.pdb.NewBatch()
 	defer b.Close()
 	for _, kv := range kvs {
@@ -331,5 +472,5 @@ func (db *DB) SetLocal(kvs [][2][]byte) error {
 			return err
 		}
 	}
-	return b.Commit(pebble.Sync)
+	return db.check(b.Commit(pebble.Sync))
 }
