@@ -253,6 +253,9 @@ func (s *Server) submitTx(r *http.Request) (any, error) {
 }
 
 func hashParam(r *http.Request) (ledger.Hash, error) {
+	if err := onlyParams(r); err != nil {
+		return ledger.Hash{}, err
+	}
 	h, err := ledger.ParseHash(r.PathValue("hash"))
 	if err != nil {
 		return h, errf(http.StatusBadRequest, "invalid", "hash", "want 64 hex digits")
@@ -298,6 +301,9 @@ func (s *Server) proof(r *http.Request) (any, error) {
 }
 
 func (s *Server) block(r *http.Request) (any, error) {
+	if err := onlyParams(r); err != nil {
+		return nil, err
+	}
 	h, err := strconv.ParseUint(r.PathValue("height"), 10, 64)
 	if err != nil || h == 0 {
 		return nil, errf(http.StatusBadRequest, "invalid", "height", "want a block height >= 1")
@@ -429,6 +435,9 @@ type VerifyReply struct {
 // verify re-checks the live chain up to the head it sees when it starts;
 // blocks below the head never change, so this runs beside the engine.
 func (s *Server) verify(r *http.Request) (any, error) {
+	if err := onlyParams(r); err != nil {
+		return nil, err
+	}
 	g := s.n.Home.Genesis
 	rep, err := chain.Verify(s.n.DB, &g, nil)
 	var bad *chain.BadBlockError

@@ -290,6 +290,9 @@ type AuditView struct {
 
 // audits lists the audit trail: GET /v1/audit?from=&to=.
 func (s *Server) audits(r *http.Request) (any, error) {
+	if err := onlyParams(r, "from", "to"); err != nil {
+		return nil, err
+	}
 	w, err := report.ParseWindow(r.URL.Query().Get("from"), r.URL.Query().Get("to"), time.Now(), 100*365*24*time.Hour, s.n.Home.Config.Location())
 	if err != nil {
 		return nil, err
@@ -336,7 +339,12 @@ func (s *Server) grantRole(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, errf(http.StatusBadRequest, "invalid", "key", "want 64 hex digits (an Ed25519 public key)")
 	}
-	tx := ledger.NewTx(&ledger.GrantRole{Key: k, Role: req.Role, Name: req.Name})
+	// Build checks the ledger's limits: a name over 128 bytes or not text
+	// is a 400 naming the field (a *ledger.FieldError), never a panic.
+	tx, err := ledger.Build(&ledger.GrantRole{Key: k, Role: req.Role, Name: req.Name})
+	if err != nil {
+		return nil, err
+	}
 	tx.Sign(s.n.Home.Genesis.ChainID, s.n.Home.Authority())
 	rc := s.n.Engine.Submit(r.Context(), tx.Bytes())
 	if rc.Err != nil {
