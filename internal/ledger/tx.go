@@ -72,7 +72,6 @@ const (
 	labelTxSign  = "epiledger/v1/tx-sign\x00"
 	labelTxID    = "epiledger/v1/tx-id\x00"
 	labelBlock   = "epiledger/v1/block\x00"
-	maxStr       = 128
 	MaxBodyBytes = 1 << 16
 )
 
@@ -106,8 +105,8 @@ type Body interface {
 	Kind() Kind
 	// Signers is how many signatures the body needs.
 	Signers() int
-	encode(e *encoder)
-	decode(d *decoder)
+	// fields walks the body's fields in encoding order (see codec).
+	fields(c *codec)
 }
 
 // RegisterSite registers a site, its place and the key it signs with.
@@ -134,41 +133,27 @@ type Route struct {
 
 func (*RegisterSite) Kind() Kind   { return KindRegisterSite }
 func (*RegisterSite) Signers() int { return 1 }
-func (b *RegisterSite) encode(e *encoder) {
-	e.str(b.Site)
-	e.str(b.Kind_)
-	e.str(b.Name)
-	e.i32(b.LatE6)
-	e.i32(b.LonE6)
-	e.str(b.Region)
-	e.str(b.Parent)
-	e.raw(b.Key[:])
-	if b.Route == nil {
-		e.u8(0)
+func (b *RegisterSite) fields(c *codec) {
+	c.str(&b.Site, "site", MaxIDLen)
+	c.str(&b.Kind_, "kind", MaxTagLen)
+	c.str(&b.Name, "name", MaxNameLen)
+	c.i32(&b.LatE6, "lat")
+	c.i32(&b.LonE6, "lon")
+	c.str(&b.Region, "region", MaxTagLen)
+	c.str(&b.Parent, "parent", MaxIDLen)
+	c.bytes32(&b.Key, "key")
+	route := b.Route != nil
+	c.flag(&route, "route flag")
+	if !route || !c.ok() {
 		return
 	}
-	e.u8(1)
-	e.i32(b.Route.FromLatE6)
-	e.i32(b.Route.FromLonE6)
-	e.i32(b.Route.ToLatE6)
-	e.i32(b.Route.ToLonE6)
-}
-func (b *RegisterSite) decode(d *decoder) {
-	b.Site = d.str("site", maxStr)
-	b.Kind_ = d.str("kind", 32)
-	b.Name = d.str("name", maxStr)
-	b.LatE6 = d.i32("lat")
-	b.LonE6 = d.i32("lon")
-	b.Region = d.str("region", 32)
-	b.Parent = d.str("parent", maxStr)
-	b.Key = d.hash("key")
-	switch d.u8("route flag") {
-	case 0:
-	case 1:
-		b.Route = &Route{FromLatE6: d.i32("route"), FromLonE6: d.i32("route"), ToLatE6: d.i32("route"), ToLonE6: d.i32("route")}
-	default:
-		d.fail("route flag must be 0 or 1")
+	if b.Route == nil {
+		b.Route = new(Route)
 	}
+	c.i32(&b.Route.FromLatE6, "route")
+	c.i32(&b.Route.FromLonE6, "route")
+	c.i32(&b.Route.ToLatE6, "route")
+	c.i32(&b.Route.ToLonE6, "route")
 }
 
 // BindIdentity binds alias pseudonyms to a person pseudonym. Aliases must be
@@ -180,23 +165,21 @@ type BindIdentity struct {
 
 func (*BindIdentity) Kind() Kind   { return KindBindIdentity }
 func (*BindIdentity) Signers() int { return 1 }
-func (b *BindIdentity) encode(e *encoder) {
-	e.raw(b.Person[:])
-	e.u8(uint8(len(b.Aliases)))
-	for _, a := range b.Aliases {
-		e.raw(a[:])
+func (b *BindIdentity) fields(c *codec) {
+	c.bytes32((*[32]byte)(&b.Person), "person")
+	n := len(b.Aliases)
+	c.count(&n, "aliases", MaxBindAliases)
+	if !c.ok() {
+		return
 	}
-}
-func (b *BindIdentity) decode(d *decoder) {
-	b.Person = d.hash("person")
-	n := int(d.u8("aliases"))
-	b.Aliases = make([]Pseudonym, 0, n)
-	for i := 0; i < n; i++ {
-		a := Pseudonym(d.hash("alias"))
-		if len(b.Aliases) > 0 && !less(b.Aliases[len(b.Aliases)-1], a) {
-			d.fail("aliases not strictly increasing")
+	if c.reading() {
+		b.Aliases = make([]Pseudonym, n)
+	}
+	for i := range b.Aliases {
+		c.bytes32((*[32]byte)(&b.Aliases[i]), "alias")
+		if i > 0 && !less(b.Aliases[i-1], b.Aliases[i]) {
+			c.fail("aliases", "not strictly increasing")
 		}
-		b.Aliases = append(b.Aliases, a)
 	}
 }
 
@@ -217,24 +200,9 @@ type PersonRef struct {
 	Alias bool
 }
 
-func (r PersonRef) encode(e *encoder) {
-	e.raw(r.Ref[:])
-	if r.Alias {
-		e.u8(1)
-	} else {
-		e.u8(0)
-	}
-}
-
-func (r *PersonRef) decode(d *decoder) {
-	r.Ref = d.hash("person")
-	switch d.u8("alias flag") {
-	case 0:
-	case 1:
-		r.Alias = true
-	default:
-		d.fail("alias flag must be 0 or 1")
-	}
+func (r *PersonRef) fields(c *codec, field string) {
+	c.bytes32((*[32]byte)(&r.Ref), field)
+	c.flag(&r.Alias, "alias flag")
 }
 
 // Visit is a presence recorded and signed by the site. Times are Unix
@@ -250,21 +218,13 @@ type Visit struct {
 
 func (*Visit) Kind() Kind   { return KindVisit }
 func (*Visit) Signers() int { return 1 }
-func (b *Visit) encode(e *encoder) {
-	e.str(b.Site)
-	b.Person.encode(e)
-	e.i64(b.In)
-	e.i64(b.Out)
-	e.str(b.Via)
-	e.str(b.Role)
-}
-func (b *Visit) decode(d *decoder) {
-	b.Site = d.str("site", maxStr)
-	b.Person.decode(d)
-	b.In = d.i64("in")
-	b.Out = d.i64("out")
-	b.Via = d.str("via", 32)
-	b.Role = d.str("role", 32)
+func (b *Visit) fields(c *codec) {
+	c.str(&b.Site, "site", MaxIDLen)
+	b.Person.fields(c, "person")
+	c.time(&b.In, "in")
+	c.time(&b.Out, "out")
+	c.str(&b.Via, "via", MaxTagLen)
+	c.str(&b.Role, "role", MaxTagLen)
 }
 
 // Move is a movement between two sites; the From site signs first, the To
@@ -280,24 +240,20 @@ type Move struct {
 
 func (*Move) Kind() Kind   { return KindMove }
 func (*Move) Signers() int { return 2 }
-func (b *Move) encode(e *encoder) {
-	b.Person.encode(e)
-	e.str(b.From)
-	e.str(b.To)
-	e.i64(b.Depart)
-	e.i64(b.Arrive)
-	e.str(b.Via)
-}
-func (b *Move) decode(d *decoder) {
-	b.Person.decode(d)
-	b.From = d.str("from", maxStr)
-	b.To = d.str("to", maxStr)
-	b.Depart = d.i64("depart")
-	b.Arrive = d.i64("arrive")
-	b.Via = d.str("via", 32)
+func (b *Move) fields(c *codec) {
+	b.Person.fields(c, "person")
+	c.str(&b.From, "from", MaxIDLen)
+	c.str(&b.To, "to", MaxIDLen)
+	c.time(&b.Depart, "depart")
+	c.time(&b.Arrive, "arrive")
+	c.str(&b.Via, "via", MaxTagLen)
 }
 
-// Case is a hospital's report. Onset is a date "YYYY-MM-DD" or empty.
+// OnsetLayout is the layout of a case's onset date.
+const OnsetLayout = "2006-01-02"
+
+// Case is a hospital's report. Onset is a date "YYYY-MM-DD" (UTC, within
+// MinTime and MaxTime) or empty.
 type Case struct {
 	Person   PersonRef
 	Status   string
@@ -308,19 +264,17 @@ type Case struct {
 
 func (*Case) Kind() Kind   { return KindCase }
 func (*Case) Signers() int { return 1 }
-func (b *Case) encode(e *encoder) {
-	b.Person.encode(e)
-	e.str(b.Status)
-	e.str(b.Onset)
-	e.i64(b.Reported)
-	e.str(b.By)
-}
-func (b *Case) decode(d *decoder) {
-	b.Person.decode(d)
-	b.Status = d.str("status", 16)
-	b.Onset = d.str("onset", 10)
-	b.Reported = d.i64("reported")
-	b.By = d.str("by", maxStr)
+func (b *Case) fields(c *codec) {
+	b.Person.fields(c, "person")
+	c.str(&b.Status, "status", MaxStatusLen)
+	c.str(&b.Onset, "onset", len(OnsetLayout))
+	if c.mode == checking && b.Onset != "" {
+		if err := CheckDate("onset", b.Onset); err != nil {
+			c.fail("onset", "%s", err.(*FieldError).Msg)
+		}
+	}
+	c.time(&b.Reported, "reported")
+	c.str(&b.By, "by", MaxIDLen)
 }
 
 // MaxTopic bounds a publication topic.
@@ -340,13 +294,9 @@ type Publish struct {
 
 func (*Publish) Kind() Kind   { return KindPublish }
 func (*Publish) Signers() int { return 1 }
-func (b *Publish) encode(e *encoder) {
-	e.str(b.Topic)
-	e.blob(b.Payload)
-}
-func (b *Publish) decode(d *decoder) {
-	b.Topic = d.str("topic", MaxTopic)
-	b.Payload = d.blob("payload", MaxPayload)
+func (b *Publish) fields(c *codec) {
+	c.str(&b.Topic, "topic", MaxTopic)
+	c.blob(&b.Payload, "payload", MaxPayload)
 }
 
 // CommitRoot anchors the Merkle root of one period's visit commitments
@@ -362,17 +312,11 @@ type CommitRoot struct {
 
 func (*CommitRoot) Kind() Kind   { return KindCommitRoot }
 func (*CommitRoot) Signers() int { return 1 }
-func (b *CommitRoot) encode(e *encoder) {
-	e.str(b.Scheme)
-	e.i64(b.Period)
-	e.u32(b.Count)
-	e.raw(b.Root[:])
-}
-func (b *CommitRoot) decode(d *decoder) {
-	b.Scheme = d.str("scheme", MaxTopic)
-	b.Period = d.i64("period")
-	b.Count = d.u32("count")
-	b.Root = d.hash("root")
+func (b *CommitRoot) fields(c *codec) {
+	c.str(&b.Scheme, "scheme", MaxTopic)
+	c.time(&b.Period, "period")
+	c.u32(&b.Count, "count")
+	c.bytes32((*[32]byte)(&b.Root), "root")
 }
 
 // CloseWindows advances the validation clock to Until (Unix seconds):
@@ -383,10 +327,9 @@ type CloseWindows struct {
 	Until int64
 }
 
-func (*CloseWindows) Kind() Kind          { return KindCloseWindows }
-func (*CloseWindows) Signers() int        { return 1 }
-func (b *CloseWindows) encode(e *encoder) { e.i64(b.Until) }
-func (b *CloseWindows) decode(d *decoder) { b.Until = d.i64("until") }
+func (*CloseWindows) Kind() Kind        { return KindCloseWindows }
+func (*CloseWindows) Signers() int      { return 1 }
+func (b *CloseWindows) fields(c *codec) { c.time(&b.Until, "until") }
 
 // Correction actions.
 const (
@@ -397,7 +340,8 @@ const (
 // Correction proposes to annul or amend a recorded visit or movement. It
 // takes effect only when enough of the record's required parties approved
 // (the proposal is its proposer's approval). For an amendment, In, Out and
-// (when not empty) Site give the corrected record.
+// (when not empty) Site give the corrected record; an annulment carries
+// none of them (zero times, no site).
 type Correction struct {
 	Target Hash
 	Action uint8
@@ -409,24 +353,24 @@ type Correction struct {
 
 func (*Correction) Kind() Kind   { return KindCorrection }
 func (*Correction) Signers() int { return 1 }
-func (b *Correction) encode(e *encoder) {
-	e.raw(b.Target[:])
-	e.u8(b.Action)
-	e.i64(b.In)
-	e.i64(b.Out)
-	e.str(b.Site)
-	e.str(b.Reason)
-}
-func (b *Correction) decode(d *decoder) {
-	b.Target = d.hash("target")
-	b.Action = d.u8("action")
-	if d.err == nil && b.Action != ActionAnnul && b.Action != ActionAmend {
-		d.fail("action must be 1 (annul) or 2 (amend)")
+func (b *Correction) fields(c *codec) {
+	c.bytes32((*[32]byte)(&b.Target), "target")
+	c.u8(&b.Action, "action")
+	if b.Action != ActionAnnul && b.Action != ActionAmend {
+		c.fail("action", "must be 1 (annul) or 2 (amend)")
 	}
-	b.In = d.i64("in")
-	b.Out = d.i64("out")
-	b.Site = d.str("site", maxStr)
-	b.Reason = d.str("reason", 512)
+	if b.Action == ActionAmend {
+		c.time(&b.In, "in")
+		c.time(&b.Out, "out")
+	} else {
+		c.i64(&b.In, "in")
+		c.i64(&b.Out, "out")
+		if c.mode == checking && (b.In != 0 || b.Out != 0 || b.Site != "") {
+			c.fail("in", "an annulment carries no times or site")
+		}
+	}
+	c.str(&b.Site, "site", MaxIDLen)
+	c.str(&b.Reason, "reason", MaxReasonLen)
 }
 
 // Approval approves a correction. It names the approver's key, which must
@@ -439,13 +383,9 @@ type Approval struct {
 
 func (*Approval) Kind() Kind   { return KindApproval }
 func (*Approval) Signers() int { return 1 }
-func (b *Approval) encode(e *encoder) {
-	e.raw(b.Correction[:])
-	e.raw(b.Approver[:])
-}
-func (b *Approval) decode(d *decoder) {
-	b.Correction = d.hash("correction")
-	b.Approver = d.hash("approver")
+func (b *Approval) fields(c *codec) {
+	c.bytes32((*[32]byte)(&b.Correction), "correction")
+	c.bytes32(&b.Approver, "approver")
 }
 
 // Encounter is a direct meeting of two persons reported by a proximity
@@ -465,24 +405,16 @@ type Encounter struct {
 
 func (*Encounter) Kind() Kind   { return KindEncounter }
 func (*Encounter) Signers() int { return 1 }
-func (b *Encounter) encode(e *encoder) {
-	e.str(b.Device)
-	b.A.encode(e)
-	b.B.encode(e)
-	e.i64(b.Start)
-	e.u32(b.Duration)
-	e.u32(b.DistanceCM)
-}
-func (b *Encounter) decode(d *decoder) {
-	b.Device = d.str("device", maxStr)
-	b.A.decode(d)
-	b.B.decode(d)
-	if d.err == nil && !RefLess(b.A, b.B) {
-		d.fail("encounter persons not in canonical order")
+func (b *Encounter) fields(c *codec) {
+	c.str(&b.Device, "device", MaxIDLen)
+	b.A.fields(c, "a")
+	b.B.fields(c, "b")
+	if c.ok() && !RefLess(b.A, b.B) {
+		c.fail("b", "encounter persons not in canonical order")
 	}
-	b.Start = d.i64("start")
-	b.Duration = d.u32("duration")
-	b.DistanceCM = d.u32("distance")
+	c.time(&b.Start, "start")
+	c.u32(&b.Duration, "duration")
+	c.u32(&b.DistanceCM, "distance")
 }
 
 // RefLess orders person references: by reference bytes, then a canonical
@@ -515,15 +447,10 @@ type GrantRole struct {
 
 func (*GrantRole) Kind() Kind   { return KindGrantRole }
 func (*GrantRole) Signers() int { return 1 }
-func (b *GrantRole) encode(e *encoder) {
-	e.raw(b.Key[:])
-	e.str(b.Role)
-	e.str(b.Name)
-}
-func (b *GrantRole) decode(d *decoder) {
-	b.Key = d.hash("key")
-	b.Role = d.str("role", 32)
-	b.Name = d.str("name", maxStr)
+func (b *GrantRole) fields(c *codec) {
+	c.bytes32(&b.Key, "key")
+	c.str(&b.Role, "role", MaxTagLen)
+	c.str(&b.Name, "name", MaxNameLen)
 }
 
 // Audit records a read of personal data, written and committed before the
@@ -531,7 +458,9 @@ func (b *GrantRole) decode(d *decoder) {
 // and purpose, and what was asked (the API route, the pseudonym of the
 // person if any, the window, a hash of the whole request). Never a raw
 // identifier. The node signs it with the chain authority's key; RequestSig
-// is the caller's signature over the request, as evidence.
+// is the caller's signature over the request, as evidence. From and To are
+// the window asked, which may be open-ended (within ±MaxWindow); Time is a
+// record time.
 type Audit struct {
 	Caller     [32]byte
 	Role       string
@@ -547,31 +476,21 @@ type Audit struct {
 
 func (*Audit) Kind() Kind   { return KindAudit }
 func (*Audit) Signers() int { return 1 }
-func (b *Audit) encode(e *encoder) {
-	e.raw(b.Caller[:])
-	e.str(b.Role)
-	e.str(b.Case)
-	e.str(b.Purpose)
-	e.str(b.Route)
-	e.raw(b.Person[:])
-	e.i64(b.From)
-	e.i64(b.To)
-	e.raw(b.Request[:])
-	e.raw(b.RequestSig[:])
-	e.i64(b.Time)
-}
-func (b *Audit) decode(d *decoder) {
-	b.Caller = d.hash("caller")
-	b.Role = d.str("role", 32)
-	b.Case = d.str("case", maxStr)
-	b.Purpose = d.str("purpose", maxStr)
-	b.Route = d.str("route", maxStr)
-	b.Person = Pseudonym(d.hash("person"))
-	b.From = d.i64("from")
-	b.To = d.i64("to")
-	b.Request = d.hash("request")
-	copy(b.RequestSig[:], d.take(64, "request signature"))
-	b.Time = d.i64("time")
+func (b *Audit) fields(c *codec) {
+	c.bytes32(&b.Caller, "caller")
+	c.str(&b.Role, "role", MaxTagLen)
+	c.str(&b.Case, "case", MaxAuditLen)
+	c.str(&b.Purpose, "purpose", MaxAuditLen)
+	c.str(&b.Route, "route", MaxAuditLen)
+	c.bytes32((*[32]byte)(&b.Person), "person")
+	c.i64(&b.From, "from")
+	c.i64(&b.To, "to")
+	if c.mode == checking && (b.From < -MaxWindow || b.To > MaxWindow || b.To < b.From) {
+		c.fail("to", "the window asked must run forward within ±2^62 s")
+	}
+	c.bytes32((*[32]byte)(&b.Request), "request")
+	c.bytes64(&b.RequestSig, "request signature")
+	c.time(&b.Time, "time")
 }
 
 func newBody(k Kind) Body {
@@ -623,15 +542,44 @@ type Tx struct {
 	id   *Hash  // cached ID
 }
 
-// NewTx wraps a body for signing. It panics if the body is too large, which
-// callers rule out by validating field lengths first.
+// NewTx wraps a body for signing. It checks nothing: a body that breaks a
+// limit gives a transaction DecodeTx (and so every node) refuses, and one
+// that cannot be encoded at all (a string over 64 KiB, a list over 255
+// items, a body over MaxBodyBytes) panics. Use it for bodies built from
+// values already checked; build from anything a caller sent with Build.
 func NewTx(b Body) *Tx {
-	var e encoder
-	b.encode(&e)
+	e := encoder{}
+	b.fields(&codec{mode: writing, e: &e})
 	if len(e.b) > MaxBodyBytes {
 		panic("ledger: body too large")
 	}
 	return &Tx{Body: b, body: e.b}
+}
+
+// Validate checks every field of b against the limits DecodeTx enforces
+// (so that what validates encodes to bytes that decode) and against the
+// ledger's rules on values: every string is text (CheckText), every record
+// time within MinTime and MaxTime (CheckTime), an onset a date, an
+// annulment without times. It returns the first *FieldError, naming the
+// field and never its value. The state machine refuses a body that does
+// not validate; whether sites, persons and signers fit is its business.
+func Validate(b Body) error {
+	c := codec{mode: checking}
+	b.fields(&c)
+	if c.err != nil {
+		return c.err
+	}
+	return nil
+}
+
+// Build is the checked NewTx: it returns Validate's *FieldError instead of
+// a transaction when b breaks a rule, and never panics. Build transactions
+// from API requests and other input with it.
+func Build(b Body) (*Tx, error) {
+	if err := Validate(b); err != nil {
+		return nil, err
+	}
+	return NewTx(b), nil
 }
 
 // SignBytes is the message every signer signs: a label, the chain id, the
@@ -713,7 +661,7 @@ func DecodeTx(b []byte) (*Tx, error) {
 		return nil, d.err
 	}
 	bd := decoder{b: bb}
-	body.decode(&bd)
+	body.fields(&codec{mode: reading, d: &bd})
 	if err := bd.done(); err != nil {
 		return nil, fmt.Errorf("%s body: %w", k, err)
 	}
