@@ -65,8 +65,16 @@ func (p *Pseudonymizer) Person(canonicalID string) ledger.Pseudonym {
 }
 
 // Ref turns a person reference from a record ("id:..." or an alias such as
-// "phone:...") into its ledger form. It validates the reference first.
+// "phone:...") into its ledger form. It validates the reference first: it
+// must be text as it arrives (ledger.CheckText: a control character, even
+// one Normalize would trim, invalid UTF-8 or U+FFFD is refused, never
+// dropped or replaced), then its normalized form must pass
+// record.CheckRef. The error is a *record.FieldError on field that never
+// repeats the reference.
 func (p *Pseudonymizer) Ref(field, ref string) (ledger.PersonRef, error) {
+	if err := ledger.CheckText(field, ref); err != nil {
+		return ledger.PersonRef{}, err
+	}
 	ref = Normalize(ref)
 	if err := record.CheckRef(field, ref); err != nil {
 		return ledger.PersonRef{}, err

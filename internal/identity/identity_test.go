@@ -211,6 +211,17 @@ func TestRef(t *testing.T) {
 		{in: ":13800138000", field: "person"},
 		{in: "mobile-phone:13800138000", field: "person"},
 		{in: "", field: "person"},
+		// Not text: refused, never dropped or replaced (issue 11).
+		{in: "id:\x00abc", field: "person"},
+		{in: "id:13800138000\x00", field: "person"},
+		{in: "id:13800138000\t", field: "person"},
+		{in: "\nid:13800138000", field: "person"},
+		{in: "id:138\x7f00138000", field: "person"},
+		{in: "id:\u008513800138000", field: "person"},
+		{in: "id:\xff13800138000", field: "person"},
+		{in: "id:13800138000\xe4\xb8", field: "person"},
+		{in: "id:\ufffd13800138000", field: "person"},
+		{in: "phone:138\u009f00138000", field: "person"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.in, func(t *testing.T) {
@@ -263,9 +274,10 @@ func FuzzVaultOpen(f *testing.F) {
 }
 
 // FuzzNormalize checks that Normalize is idempotent and that Ref accepts a
-// reference exactly when its normalized form passes record.CheckRef.
+// reference exactly when it is text (ledger.CheckText) and its normalized
+// form passes record.CheckRef.
 func FuzzNormalize(f *testing.F) {
-	for _, s := range []string{"PHONE: 138", "  Phone :138 ", "id:1", "", ":", "a:b:c", "\u00c9:x", "\xff:1"} {
+	for _, s := range []string{"PHONE: 138", "  Phone :138 ", "id:1", "", ":", "a:b:c", "\u00c9:x", "\xff:1", "id:\x00abc", "id:1\t", "id:\u0085x", "id:\ufffd"} {
 		f.Add(s)
 	}
 	p := pseudonymizer(f, secretA)
@@ -275,8 +287,8 @@ func FuzzNormalize(f *testing.F) {
 			t.Fatalf("Normalize is not idempotent: %q -> %q -> %q", ref, n, nn)
 		}
 		r, err := p.Ref("person", ref)
-		if (err == nil) != (record.CheckRef("person", n) == nil) {
-			t.Fatalf("Ref(%q) = %v, but CheckRef(Normalize) disagrees", ref, err)
+		if (err == nil) != (ledger.CheckText("person", ref) == nil && record.CheckRef("person", n) == nil) {
+			t.Fatalf("Ref(%q) = %v, but CheckText and CheckRef(Normalize) disagree", ref, err)
 		}
 		if err == nil && r.Ref != p.Of(n) {
 			t.Fatalf("Ref(%q).Ref != Of(Normalize(ref))", ref)

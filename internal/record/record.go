@@ -1,7 +1,9 @@
 // Package record holds the NDJSON import format: one JSON object per line,
 // each a site, an identity, a visit, a movement, a case or a pre-signed
 // transaction. It parses and validates lines into typed values and writes them
-// back; it knows nothing about keys, pseudonyms or the ledger.
+// back; it knows nothing about keys or pseudonyms, and of the ledger only
+// its limits: field lengths, text (ledger.CheckText) and times
+// (ledger.CheckTime), which a line must meet to become a transaction.
 //
 // Validation here is only what a line can say about itself (required fields,
 // time order, known kinds). Whether a site or alias exists is the state
@@ -17,6 +19,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/epiledger/epiledger/internal/ledger"
 )
 
 // Kinds of sites the ledger knows. Transport kinds count any overlap as a
@@ -33,22 +37,20 @@ var TransportKinds = map[string]bool{
 }
 
 // Limits on field sizes, so that a single line cannot blow up the ledger.
+// Names and tags are the ledger's limits; site ids and aliases are
+// tighter.
 const (
 	MaxSiteIDLen = 64
-	MaxNameLen   = 128
+	MaxNameLen   = ledger.MaxNameLen
 	MaxRefLen    = 128
-	MaxTagLen    = 32
+	MaxTagLen    = ledger.MaxTagLen
 	MaxAliases   = 32
 )
 
 // FieldError says which field of a line is wrong and why. Its message never
-// repeats the field's value: values may be personal identifiers.
-type FieldError struct {
-	Field string
-	Msg   string
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
+// repeats the field's value: values may be personal identifiers. It is the
+// ledger's type, so that a limit the ledger checks reads the same here.
+type FieldError = ledger.FieldError
 
 func fieldErr(field, format string, args ...any) error {
 	return &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
@@ -227,7 +229,7 @@ func checkSiteID(field, s string) error {
 	if len(s) > MaxSiteIDLen {
 		return fieldErr(field, "longer than %d bytes", MaxSiteIDLen)
 	}
-	return nil
+	return ledger.CheckText(field, s)
 }
 
 func parseSite(r *raw) (*Site, error) {
@@ -243,6 +245,9 @@ func parseSite(r *raw) (*Site, error) {
 	if len(r.Name) > MaxNameLen {
 		return nil, fieldErr("name", "longer than %d bytes", MaxNameLen)
 	}
+	if err := ledger.CheckText("name", r.Name); err != nil {
+		return nil, err
+	}
 	if r.Lat == nil {
 		return nil, fieldErr("lat", "required")
 	}
@@ -255,8 +260,8 @@ func parseSite(r *raw) (*Site, error) {
 	if *r.Lon < -180 || *r.Lon > 180 {
 		return nil, fieldErr("lon", "must be within [-180, 180]")
 	}
-	if len(r.Region) > MaxTagLen {
-		return nil, fieldErr("region", "longer than %d bytes", MaxTagLen)
+	if err := checkTag("region", r.Region); err != nil {
+		return nil, err
 	}
 	if r.Parent != "" {
 		if err := checkSiteID("parent", r.Parent); err != nil {
@@ -290,13 +295,19 @@ func knownKind(k string) bool {
 }
 
 // CheckRef validates a person reference "scheme:value" such as
-// "id:420100..." or "phone:138...". The message never includes the value.
+// "id:420100..." or "phone:138...": at most MaxRefLen bytes of text
+// (ledger.CheckText: no invalid UTF-8, control character or U+FFFD, so
+// that two different byte strings never name one person). The message
+// never includes the value.
 func CheckRef(field, ref string) error {
 	if ref == "" {
 		return fieldErr(field, "required")
 	}
 	if len(ref) > MaxRefLen {
 		return fieldErr(field, "longer than %d bytes", MaxRefLen)
+	}
+	if err := ledger.CheckText(field, ref); err != nil {
+		return err
 	}
 	i := strings.IndexByte(ref, ':')
 	if i <= 0 || i == len(ref)-1 {
@@ -320,6 +331,9 @@ func parseIdentity(r *raw) (*Identity, error) {
 	if len(r.ID) > MaxRefLen-3 {
 		return nil, fieldErr("id", "longer than %d bytes", MaxRefLen-3)
 	}
+	if err := ledger.CheckText("id", r.ID); err != nil {
+		return nil, err
+	}
 	if len(r.Aliases) > MaxAliases {
 		return nil, fieldErr("aliases", "more than %d aliases", MaxAliases)
 	}
@@ -334,7 +348,9 @@ func parseIdentity(r *raw) (*Identity, error) {
 	return &Identity{ID: r.ID, Aliases: r.Aliases}, nil
 }
 
-// ParseTime parses an RFC 3339 time for the named field.
+// ParseTime parses an RFC 3339 time for the named field. The instant must
+// be within ledger.MinTime and ledger.MaxTime (ledger.CheckTime, the state
+// machine's own check), whatever its offset.
 func ParseTime(field, s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, fieldErr(field, "required")
@@ -343,8 +359,8 @@ func ParseTime(field, s string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, fieldErr(field, "not an RFC 3339 time (e.g. 2020-01-20T08:00:00+08:00)")
 	}
-	if t.Year() < 1970 || t.Year() > 9999 {
-		return time.Time{}, fieldErr(field, "year out of range")
+	if err := ledger.CheckTime(field, t.Unix()); err != nil {
+		return time.Time{}, err
 	}
 	if _, off := t.Zone(); off <= -24*3600 || off >= 24*3600 {
 		return time.Time{}, fieldErr(field, "time zone offset out of range")
@@ -356,7 +372,7 @@ func checkTag(field, s string) error {
 	if len(s) > MaxTagLen {
 		return fieldErr(field, "longer than %d bytes", MaxTagLen)
 	}
-	return nil
+	return ledger.CheckText(field, s)
 }
 
 func parseVisit(r *raw) (*Visit, error) {
@@ -428,8 +444,8 @@ func parseCase(r *raw) (*Case, error) {
 		return nil, fieldErr("status", "must be one of %s", strings.Join(CaseStatuses, ", "))
 	}
 	if r.Onset != "" {
-		if _, err := time.Parse("2006-01-02", r.Onset); err != nil {
-			return nil, fieldErr("onset", "must be a date YYYY-MM-DD")
+		if err := ledger.CheckDate("onset", r.Onset); err != nil {
+			return nil, err
 		}
 	}
 	rep, err := ParseTime("reported", r.Reported)

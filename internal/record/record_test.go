@@ -45,6 +45,10 @@ func TestParseAccepts(t *testing.T) {
 			want: &record.Case{Person: "id:1", Status: "confirmed", Onset: "2020-01-18", Reported: time.Date(2020, 1, 20, 8, 0, 0, 0, time.UTC), By: "hosp"}},
 		{name: "tx_base64", line: `{"type":"tx","tx":"AQIDBA=="}`, want: &record.SignedTx{Tx: "AQIDBA=="}},
 		{name: "surrounding_space", line: " \t{\"type\":\"tx\",\"tx\":\"AA==\"}\r\n", want: &record.SignedTx{Tx: "AA=="}},
+		{name: "visit_at_1970_and_9999", line: `{"type":"visit","site":"s","person":"phone:1","in":"1970-01-01T00:00:00Z","out":"9999-12-31T23:59:59Z"}`,
+			want: &record.Visit{Site: "s", Person: "phone:1", In: time.Unix(0, 0).UTC(), Out: time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)}},
+		{name: "site_name_cjk", line: `{"type":"site","site":"hosp-1","kind":"hospital","name":"武汉协和医院","lat":30.59,"lon":114.27}`,
+			want: &record.Site{Site: "hosp-1", Kind: "hospital", Name: "武汉协和医院", Lat: 30.59, Lon: 114.27}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -167,6 +171,33 @@ func TestParseRejects(t *testing.T) {
 		{name: "case_no_by", line: `{"type":"case","person":"id:1","status":"confirmed",` + rep + `}`, field: "by"},
 
 		{name: "tx_no_tx", line: `{"type":"tx"}`, field: "tx"},
+
+		// Times: the instant, whatever its offset, within ledger.MinTime
+		// and ledger.MaxTime, the state machine's bounds (issue 11).
+		{name: "visit_in_1970_local_1969_utc", line: `{"type":"visit","site":"s","person":"phone:1","in":"1970-01-01T07:00:00+08:00",` + out + `}`, field: "in"},
+		{name: "visit_in_year_1", line: `{"type":"visit","site":"s","person":"phone:1","in":"0001-01-01T00:00:00Z",` + out + `}`, field: "in"},
+		{name: "visit_out_9999_local_10000_utc", line: `{"type":"visit","site":"s","person":"phone:1",` + in + `,"out":"9999-12-31T23:00:00-02:00"}`, field: "out"},
+		{name: "move_depart_1900", line: `{"type":"move","person":"id:1","from":"a","to":"b","depart":"1900-01-01T00:00:00Z",` + arr + `}`, field: "depart"},
+		{name: "case_reported_1969", line: `{"type":"case","person":"id:1","status":"confirmed","reported":"1969-12-01T00:00:00Z","by":"h"}`, field: "reported"},
+		{name: "case_onset_1969", line: `{"type":"case","person":"id:1","status":"confirmed","onset":"1969-12-31",` + rep + `,"by":"h"}`, field: "onset"},
+
+		// Text: no control character, invalid UTF-8 or U+FFFD in any
+		// field (issue 11); the value is never repeated.
+		{name: "visit_person_nul", line: `{"type":"visit","site":"s","person":"id:\u0000` + secret + `",` + in + `,` + out + `}`, field: "person"},
+		{name: "visit_person_newline", line: `{"type":"visit","site":"s","person":"phone:` + secret + `\n",` + in + `,` + out + `}`, field: "person"},
+		{name: "visit_person_invalid_utf8", line: "{\"type\":\"visit\",\"site\":\"s\",\"person\":\"id:\xff" + secret + "\"," + in + "," + out + "}", field: "person"},
+		{name: "visit_person_fffd", line: `{"type":"visit","site":"s","person":"id:\ufffd` + secret + `",` + in + `,` + out + `}`, field: "person"},
+		{name: "visit_person_c1", line: `{"type":"visit","site":"s","person":"id:` + secret + `\u009b",` + in + `,` + out + `}`, field: "person"},
+		{name: "visit_site_tab", line: `{"type":"visit","site":"s\t1","person":"phone:1",` + in + `,` + out + `}`, field: "site"},
+		{name: "visit_via_escape", line: `{"type":"visit","site":"s","person":"phone:1",` + in + `,` + out + `,"via":"\u001b[2J"}`, field: "via"},
+		{name: "visit_role_del", line: `{"type":"visit","site":"s","person":"phone:1",` + in + `,` + out + `,"role":"staff\u007f"}`, field: "role"},
+		{name: "site_name_newline", line: `{"type":"site","site":"s","kind":"shop","name":"a\nb","lat":0,"lon":0}`, field: "name"},
+		{name: "site_region_nul", line: `{"type":"site","site":"s","kind":"shop","lat":0,"lon":0,"region":"4201\u0000"}`, field: "region"},
+		{name: "site_parent_invalid_utf8", line: "{\"type\":\"site\",\"site\":\"s\",\"kind\":\"shop\",\"lat\":0,\"lon\":0,\"parent\":\"p\xfe\"}", field: "parent"},
+		{name: "identity_id_nul", line: `{"type":"identity","id":"` + secret + `\u0000"}`, field: "id"},
+		{name: "identity_alias_fffd", line: `{"type":"identity","id":"1","aliases":["phone:` + secret + `\ufffd"]}`, field: "aliases[0]"},
+		{name: "move_from_cr", line: `{"type":"move","person":"id:1","from":"a\r","to":"b",` + dep + `,` + arr + `}`, field: "from"},
+		{name: "case_by_c1", line: `{"type":"case","person":"id:1","status":"confirmed",` + rep + `,"by":"h\u0080"}`, field: "by"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
