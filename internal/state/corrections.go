@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sort"
-	"time"
 
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/store"
@@ -195,11 +194,9 @@ func (blk *Block) propose(tx *ledger.Tx, id ledger.Hash, b *ledger.Correction) e
 		return reject(CodeWrongSigner, "signature", "a correction of this record is proposed and approved only by %s", partiesText(regions))
 	}
 	if b.Action == ledger.ActionAmend {
-		if b.Out < b.In {
-			return reject(CodeInvalid, "out", "is before in")
-		}
-		if uint64(b.Out)-uint64(b.In) > uint64(blk.m.params.MaxPresence/time.Second) {
-			return reject(CodeInvalid, "out", "presence longer than %s", blk.m.params.MaxPresence)
+		// The corrected record obeys the rules of a record.
+		if err := blk.checkTimes("in", "out", b.In, b.Out); err != nil {
+			return err
 		}
 		if b.Site != "" {
 			if pr.Kind != PresenceVisit {

@@ -101,6 +101,16 @@ func reject(code, field, format string, args ...any) *Rejection {
 	return &Rejection{Code: code, Field: field, Msg: fmt.Sprintf(format, args...)}
 }
 
+// invalid turns a *ledger.FieldError (from ledger.Validate and its
+// checks) into an invalid-field rejection.
+func invalid(err error) *Rejection {
+	var fe *ledger.FieldError
+	if errors.As(err, &fe) {
+		return &Rejection{Code: CodeInvalid, Field: fe.Field, Msg: fe.Msg}
+	}
+	return &Rejection{Code: CodeInvalid, Msg: err.Error()}
+}
+
 // Rejection codes.
 const (
 	CodeBadSignature = "bad_signature"
@@ -302,6 +312,11 @@ func (blk *Block) Apply(tx *ledger.Tx, sigErr error) error {
 		if ok {
 			return reject(CodeReplay, "", "transaction %s is already on the ledger at height %d", id.String()[:16], binary.BigEndian.Uint64(v))
 		}
+	}
+	// Field limits, text and time bounds first, for every kind: a time
+	// before 1970 or a control character never reaches an index.
+	if err := ledger.Validate(tx.Body); err != nil {
+		return invalid(err)
 	}
 	var err error
 	switch b := tx.Body.(type) {
@@ -568,6 +583,9 @@ func (blk *Block) person(field string, ref ledger.PersonRef) (ledger.Pseudonym, 
 	return p, nil
 }
 
+// checkTimes checks a presence's times, both within ledger.MinTime and
+// ledger.MaxTime (ledger.Validate checked them): out not before in, at
+// most MaxPresence long, starting no later than the future skew allows.
 func (blk *Block) checkTimes(inField, outField string, in, out int64) error {
 	if out < in {
 		return reject(CodeInvalid, outField, "is before %s", inField)
@@ -602,11 +620,6 @@ func (blk *Block) reportCase(tx *ledger.Tx, id ledger.Hash, b *ledger.Case) erro
 	}
 	if !okStatus {
 		return reject(CodeInvalid, "status", "unknown status %q", b.Status)
-	}
-	if b.Onset != "" {
-		if _, err := time.Parse("2006-01-02", b.Onset); err != nil {
-			return reject(CodeInvalid, "onset", "must be a date YYYY-MM-DD")
-		}
 	}
 	if err := blk.checkNotFuture("reported", b.Reported); err != nil {
 		return err

@@ -377,7 +377,7 @@ func TestApplyVisit(t *testing.T) {
 		{name: "presence_1e10s", txs: one(sign(visit("shop", direct(alice), now2, now2+1e10), shopKey)),
 			code: state.CodeInvalid, field: "out"},
 		{name: "in_min_int64_out_max_int64", txs: one(sign(visit("shop", direct(alice), math.MinInt64, math.MaxInt64), shopKey)),
-			code: state.CodeInvalid, field: "out"},
+			code: state.CodeInvalid, field: "in"},
 		{name: "in_at_max_future_skew", txs: one(sign(visit("shop", direct(alice), now2+skew, now2+skew), shopKey))},
 		{name: "in_1s_past_max_future_skew", txs: one(sign(visit("shop", direct(alice), now2+skew+1, now2+skew+1), shopKey)),
 			code: state.CodeInvalid, field: "in"},
