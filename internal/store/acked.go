@@ -55,7 +55,10 @@ func ParseAckedHead(b []byte) (AckedHead, error) {
 	}
 	var h AckedHead
 	h.Height = height
-	if n, err := hex.Decode(h.Hash[:], f[2]); err != nil || n != 32 || len(f[2]) != 64 {
+	if len(f[2]) != 64 {
+		return bad("hash")
+	}
+	if _, err := hex.Decode(h.Hash[:], f[2]); err != nil {
 		return bad("hash")
 	}
 	if !bytes.Equal(MarshalAckedHead(h), b) {
