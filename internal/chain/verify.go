@@ -1,6 +1,7 @@
 package chain
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/epiledger/epiledger/internal/ledger"
@@ -12,11 +13,17 @@ import (
 type BadBlockError struct {
 	Height uint64
 	Reason string
+	// Err is the store's error when the block could not be read (a
+	// *store.CorruptionError naming the damaged file), else nil.
+	Err error
 }
 
 func (e *BadBlockError) Error() string {
 	return fmt.Sprintf("block %d: %s", e.Height, e.Reason)
 }
+
+// Unwrap returns Err.
+func (e *BadBlockError) Unwrap() error { return e.Err }
 
 // VerifyReport summarises a successful verification.
 type VerifyReport struct {
@@ -53,9 +60,16 @@ func Verify(r store.Reader, gen *state.Genesis, progress func(height, head uint6
 		bad := func(format string, args ...any) error {
 			return &BadBlockError{Height: h, Reason: fmt.Sprintf(format, args...)}
 		}
+		// unreadable names the block whose read met damage in the store.
+		unreadable := func(err error) error {
+			if errors.Is(err, store.ErrCorrupt) {
+				return &BadBlockError{Height: h, Reason: fmt.Sprintf("cannot be read: %v", err), Err: err}
+			}
+			return err
+		}
 		v, ok, err := r.Get(store.HeaderKey(h))
 		if err != nil {
-			return nil, err
+			return nil, unreadable(err)
 		}
 		if !ok {
 			return nil, bad("header missing")
@@ -78,7 +92,7 @@ func Verify(r store.Reader, gen *state.Genesis, progress func(height, head uint6
 		}
 		raws, err := Txs(r, h)
 		if err != nil {
-			return nil, err
+			return nil, unreadable(err)
 		}
 		if uint32(len(raws)) != hdr.NumTxs {
 			return nil, bad("has %d transactions, header says %d", len(raws), hdr.NumTxs)
@@ -109,11 +123,14 @@ func Verify(r store.Reader, gen *state.Genesis, progress func(height, head uint6
 		}
 		for i, tx := range txs {
 			hh, idx, err := Locate(r, tx.ID())
+			if errors.Is(err, store.ErrCorrupt) {
+				return nil, unreadable(err)
+			}
 			if err != nil || hh != h || idx != uint32(i) {
 				return nil, bad("transaction %d is missing from the transaction index", i)
 			}
 			if err := sites.tx(tx); err != nil {
-				return nil, err
+				return nil, unreadable(err)
 			}
 		}
 		rep.Blocks++
@@ -134,11 +151,20 @@ func Verify(r store.Reader, gen *state.Genesis, progress func(height, head uint6
 		return nil, &BadBlockError{Height: head.Height + 1, Reason: "block stored past the recorded head"}
 	}
 	if err := sites.finish(); err != nil {
-		return nil, err
+		return nil, doubleChainErr("site chains", err)
 	}
 	rep.SiteChains = len(sites.cursors)
 	if rep.Persons, rep.PersonBlocks, err = verifyPersonChains(r); err != nil {
-		return nil, err
+		return nil, doubleChainErr("person chains", err)
 	}
 	return rep, nil
+}
+
+// doubleChainErr says which view of the double chain could not be read
+// when err is damage in the store.
+func doubleChainErr(view string, err error) error {
+	if errors.Is(err, store.ErrCorrupt) {
+		return fmt.Errorf("%s: %w", view, err)
+	}
+	return err
 }

@@ -33,8 +33,12 @@ machine in a scratch store and checks each header's state hash, then
 compares every state table (indexes, site and person chains, decisions,
 corrections) of the store with the replay's, byte for byte, which proves
 the recorded state follows from the blocks. It exits 0 when all holds and 1
-naming the first bad height otherwise. Stop the node first (verify opens the
-store itself), or pass --node URL to have a running node verify its chain.`,
+naming the first bad height otherwise. A store that holds fewer blocks than
+the node acknowledged (home/acked-head), or a file of the store that fails
+its checksum, is FAILED too, naming the missing heights or the file (and
+the block being read). verify opens the store read-only: it changes no file
+of it. Stop the node first (verify opens the store itself), or pass --node
+URL to have a running node verify its chain.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			h, err := loadHome(dir)
@@ -45,7 +49,11 @@ store itself), or pass --node URL to have a running node verify its chain.`,
 				if replay {
 					return fmt.Errorf("--replay needs the store: stop the node and run verify without --node")
 				}
-				v, err := e.remote(h, nodeURL).Verify(e.ctx)
+				cl, err := e.remote(h, nodeURL)
+				if err != nil {
+					return err
+				}
+				v, err := cl.Verify(e.ctx)
 				if err != nil {
 					return err
 				}
@@ -64,9 +72,9 @@ store itself), or pass --node URL to have a running node verify its chain.`,
 				}
 				return nil
 			}
-			n, err := e.openNode(h, nodeOptionsQuery())
+			n, err := e.openNode(h, node.Options{ReadOnly: true})
 			if err != nil {
-				return err
+				return e.verifyFailed(err, asJSON)
 			}
 			defer n.Close()
 			g := h.Genesis
@@ -85,26 +93,8 @@ store itself), or pass --node URL to have a running node verify its chain.`,
 			if err == nil && replay {
 				err = replayInto(n, &g)
 			}
-			var bad *chain.BadBlockError
-			if errors.As(err, &bad) {
-				if asJSON {
-					e.printJSON(map[string]any{"ok": false, "bad_height": bad.Height, "reason": bad.Reason})
-				} else {
-					fmt.Fprintf(e.stdout, "FAILED at height %d: %s\n", bad.Height, bad.Reason)
-				}
-				return &exitError{code: 1}
-			}
-			var badChain *chain.BadChainError
-			if errors.As(err, &badChain) {
-				if asJSON {
-					e.printJSON(map[string]any{"ok": false, "view": badChain.View, "where": badChain.Where, "entry": badChain.Seq, "reason": badChain.Reason})
-				} else {
-					fmt.Fprintf(e.stdout, "FAILED: %s\n", badChain)
-				}
-				return &exitError{code: 1}
-			}
 			if err != nil {
-				return err
+				return e.verifyFailed(err, asJSON)
 			}
 			if asJSON {
 				return e.printJSON(map[string]any{"ok": true, "blocks": rep.Blocks, "txs": rep.Txs, "signatures": rep.Signatures,
@@ -124,6 +114,46 @@ store itself), or pass --node URL to have a running node verify its chain.`,
 	c.Flags().StringVar(&nodeURL, "node", "", "have the running node at this URL verify its chain")
 	c.Flags().BoolVar(&replay, "replay", false, "also re-apply every block and compare state hashes (slower)")
 	return c
+}
+
+// verifyFailed prints why the store failed verification (FAILED, exit 1):
+// a bad block or chain, blocks acknowledged but missing, or a damaged
+// file. Any other error is returned as it is.
+func (e *env) verifyFailed(err error, asJSON bool) error {
+	fail := func(line string, fields map[string]any) error {
+		if asJSON {
+			fields["ok"] = false
+			if fields["file"] == "" {
+				delete(fields, "file")
+			}
+			e.printJSON(fields)
+		} else {
+			fmt.Fprintln(e.stdout, line)
+		}
+		return &exitError{code: 1}
+	}
+	var file string
+	var ce *store.CorruptionError
+	if errors.As(err, &ce) {
+		file = ce.Path
+	}
+	var bad *chain.BadBlockError
+	var badChain *chain.BadChainError
+	var lost *chain.LostBlocksError
+	switch {
+	case errors.As(err, &bad):
+		return fail(fmt.Sprintf("FAILED at height %d: %s", bad.Height, bad.Reason),
+			map[string]any{"bad_height": bad.Height, "reason": bad.Reason, "file": file})
+	case errors.As(err, &badChain):
+		return fail(fmt.Sprintf("FAILED: %s", badChain),
+			map[string]any{"view": badChain.View, "where": badChain.Where, "entry": badChain.Seq, "reason": badChain.Reason})
+	case errors.As(err, &lost):
+		return fail(fmt.Sprintf("FAILED: %s", lost),
+			map[string]any{"bad_height": lost.Have + 1, "acked": lost.Acked, "have": lost.Have, "reason": lost.Error()})
+	case errors.Is(err, store.ErrCorrupt):
+		return fail(fmt.Sprintf("FAILED: %v", err), map[string]any{"reason": err.Error(), "file": file})
+	}
+	return err
 }
 
 // replayInto replays the node's chain into a scratch store.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	iofs "io/fs"
 	"log/slog"
 	"sync/atomic"
 
@@ -107,7 +108,15 @@ func Open(dir string, o Options) (*DB, error) {
 	for i := range po.Levels {
 		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
-	p, err := pebble.Open(dir, po)
+	var p *pebble.DB
+	var err error
+	if o.ReadOnly && empty(o.FS, dir) {
+		// Nothing stored yet reads as an empty store: make one in memory
+		// rather than write to dir (not even a lock file).
+		p, err = openEmpty(dir, po)
+	} else {
+		p, err = pebble.Open(dir, po)
+	}
 	if err != nil {
 		if pebble.IsCorruptionError(err) {
 			ce := db.corruption(err)
@@ -120,6 +129,39 @@ func Open(dir string, o Options) (*DB, error) {
 	}
 	db.pdb = p
 	return db, nil
+}
+
+// empty reports whether dir holds no store: it is missing, or holds
+// nothing but Pebble's lock file.
+func empty(fs vfs.FS, dir string) bool {
+	if fs == nil {
+		fs = vfs.Default
+	}
+	names, err := fs.List(dir)
+	if err != nil {
+		return errors.Is(err, iofs.ErrNotExist)
+	}
+	for _, n := range names {
+		if n != "LOCK" {
+			return false
+		}
+	}
+	return true
+}
+
+// openEmpty opens, read-only, an empty store made in memory at dir.
+func openEmpty(dir string, po *pebble.Options) (*pebble.DB, error) {
+	po.FS = vfs.NewMem()
+	po.ReadOnly = false
+	p, err := pebble.Open(dir, po)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.Close(); err != nil {
+		return nil, err
+	}
+	po.ReadOnly = true
+	return pebble.Open(dir, po)
 }
 
 // Close closes the database.
