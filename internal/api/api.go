@@ -160,7 +160,17 @@ type Status struct {
 	Timeline string `json:"timeline"`
 }
 
+// health answers the node's status, or 503 "halted" once the node has
+// stopped writing (a damaged store, a failed commit): the reason is in
+// its log, not here (the route is public).
 func (s *Server) health(r *http.Request) (any, error) {
+	if err := s.n.Halted(); err != nil {
+		what := "a storage write failed"
+		if errors.Is(err, store.ErrCorrupt) {
+			what = "the store is damaged"
+		}
+		return nil, errf(http.StatusServiceUnavailable, "halted", "", "%s: the node refuses writes until restarted and repaired (see its log)", what)
+	}
 	h := s.n.Engine.Head()
 	g := s.n.Home.Genesis
 	return Status{Status: "ok", ChainID: g.ChainID, Region: g.Region, Height: h.Height, Head: h.Hash.String(), StateHash: h.StateHash.String(), Timeline: s.n.TimelineStatus()}, nil
