@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"unicode/utf8"
 
 	"github.com/epiledger/epiledger/internal/ledger"
 )
@@ -33,8 +32,9 @@ import (
 // for another read), so it does not run.
 var ErrNoAudit = errors.New("node: a read of personal data needs an audit record")
 
-// MaxCaseBytes bounds the case reference and the purpose of a read.
-const MaxCaseBytes = 128
+// MaxCaseBytes bounds the case reference and the purpose of a read: the
+// audit record's limit.
+const MaxCaseBytes = ledger.MaxAuditLen
 
 // Subject is what one read of personal data reads: the route or command
 // that reads it, the person (the zero pseudonym: every case, as the case
@@ -72,7 +72,7 @@ func (e *CaseError) Error() string { return e.Field + ": " + e.Msg }
 func (e *CaseError) Unwrap() error { return ErrNoAudit }
 
 // CheckCase checks a read's case reference and purpose: both present, at
-// most MaxCaseBytes, valid UTF-8 without control characters.
+// most MaxCaseBytes, text as the ledger takes it (ledger.CheckText).
 func CheckCase(caseRef, purpose string) error {
 	for _, f := range []struct{ name, v, what string }{
 		{"case", caseRef, "a read of personal data names its case (a case reference, not a person)"},
@@ -83,23 +83,15 @@ func CheckCase(caseRef, purpose string) error {
 			return &CaseError{Field: f.name, Msg: f.what}
 		case len(f.v) > MaxCaseBytes:
 			return &CaseError{Field: f.name, Msg: fmt.Sprintf("at most %d bytes", MaxCaseBytes)}
-		case !printable(f.v):
-			return &CaseError{Field: f.name, Msg: "must be valid UTF-8 without control characters"}
+		default:
+			if err := ledger.CheckText(f.name, f.v); err != nil {
+				var fe *ledger.FieldError
+				errors.As(err, &fe)
+				return &CaseError{Field: f.name, Msg: fe.Msg}
+			}
 		}
 	}
 	return nil
-}
-
-func printable(s string) bool {
-	if !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if r < 0x20 || r >= 0x7f && r < 0xa0 {
-			return false
-		}
-	}
-	return true
 }
 
 // Receipt proves that the audit records of one read were committed by
@@ -159,7 +151,10 @@ func (n *Node) AuditRead(ctx context.Context, c Caller, subjects []Subject) (*Re
 			rand.Read(nonce[:])
 			a.Request = sha256.Sum256(fmt.Appendf(nil, "cli\x00%s\x00%x\x00%d\x00%d\x00%d\x00%x", a.Route, s.Person, s.From, s.To, c.Time, nonce))
 		}
-		tx := ledger.NewTx(a)
+		tx, err := ledger.Build(a)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrNoAudit, err)
+		}
 		tx.Sign(n.Home.Genesis.ChainID, n.Home.Authority())
 		r := n.Engine.Submit(ctx, tx.Bytes())
 		if r.Err != nil {
