@@ -76,7 +76,11 @@ With --node it asks the running node (the caller needs the auditor role:
 			}
 			var views []api.AuditView
 			if nodeURL != "" {
-				if views, err = e.remote(h, nodeURL).Audits(e.ctx, from, to); err != nil {
+				cl, err := e.remote(h, nodeURL)
+				if err != nil {
+					return err
+				}
+				if views, err = cl.Audits(e.ctx, from, to); err != nil {
 					return err
 				}
 			} else {

@@ -112,6 +112,9 @@ Start with "epiledger demo", or:
   epiledger verify --home ./node`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			return e.checkAs(cmd)
+		},
 	}
 	root.PersistentFlags().StringVar(&e.caseRef, "case", os.Getenv("EPILEDGER_CASE"), "the case a read of personal data is for (a case reference, never a person); goes into the audit record (env EPILEDGER_CASE)")
 	root.PersistentFlags().StringVar(&e.as, "as", os.Getenv("EPILEDGER_AS"), "with --node: sign requests with this key file (an investigator's, an auditor's...) instead of the operator's token (env EPILEDGER_AS)")
@@ -152,18 +155,51 @@ func (e *env) openNode(h *home.Home, opts node.Options) (*node.Node, error) {
 	return n, err
 }
 
-func (e *env) remote(h *home.Home, url string) *client.Client {
-	c := client.New(url, h.APIToken())
-	c.Case, c.Purpose = e.caseRef, e.purpose
-	if e.as != "" {
-		k, err := home.LoadKeyFile(e.as)
-		if err != nil {
-			fmt.Fprintf(e.stderr, "epiledger: error: --as: %v\n", err)
-		} else {
-			c.Key, c.ChainID = k, h.Genesis.ChainID
-		}
+// remote returns a client of the node at url for the home h. With --as
+// it signs every request with that key file and holds no token; without,
+// it carries the operator's token (the chain authority). A key file that
+// cannot be read is an error: the command must stop rather than run as
+// anyone else.
+func (e *env) remote(h *home.Home, url string) (*client.Client, error) {
+	if e.as == "" {
+		c := client.New(url, h.APIToken())
+		c.Case, c.Purpose = e.caseRef, e.purpose
+		return c, nil
 	}
-	return c
+	k, err := home.LoadKeyFile(e.as)
+	if err != nil {
+		return nil, withHint(fmt.Errorf("--as: %w", err), "give the key file written by \"epiledger keygen --out FILE\" that the administrator granted a role")
+	}
+	c := client.New(url, "")
+	c.Case, c.Purpose = e.caseRef, e.purpose
+	c.Key, c.ChainID = k, h.Genesis.ChainID
+	return c, nil
+}
+
+// checkAs refuses --as (or EPILEDGER_AS) where it would not sign: a
+// command with --home and --node but no --node given opens the home and
+// runs as its chain authority, so it stops. A command that never signs
+// requests (no --home or no --node flag) refuses --as given on its command
+// line and ignores EPILEDGER_AS.
+func (e *env) checkAs(cmd *cobra.Command) error {
+	if e.as == "" {
+		return nil
+	}
+	name := "--as"
+	if !cmd.Flags().Changed("as") {
+		name = "EPILEDGER_AS"
+	}
+	node := cmd.Flags().Lookup("node")
+	switch {
+	case node != nil && cmd.Flags().Lookup("home") != nil:
+		if node.Value.String() == "" {
+			return withHint(fmt.Errorf("%s signs requests to a node: without --node, %q would run on the home as its chain authority", name, cmd.CommandPath()),
+				"add --node URL (e.g. --node http://127.0.0.1:7070)")
+		}
+	case cmd.Flags().Changed("as"):
+		return withHint(fmt.Errorf("--as: %q does not sign requests with a key file", cmd.CommandPath()), "drop --as")
+	}
+	return nil
 }
 
 // auditedBuilder opens the home's node with its engine (reads of

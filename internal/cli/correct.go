@@ -173,7 +173,11 @@ func (e *env) submitSigned(dir, nodeURL, keyFile string, body ledger.Body, what 
 	tx := ledger.NewTx(body)
 	tx.Sign(h.Genesis.ChainID, ed25519.PrivateKey(key))
 	if nodeURL != "" {
-		res, err := e.remote(h, nodeURL).SubmitOne(e.ctx, tx.Bytes())
+		cl, err := e.remote(h, nodeURL)
+		if err != nil {
+			return err
+		}
+		res, err := cl.SubmitOne(e.ctx, tx.Bytes())
 		if err != nil {
 			return err
 		}

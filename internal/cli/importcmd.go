@@ -73,7 +73,10 @@ registered to sign them. Rejections name the line where a meeting starts.`,
 			}
 			var sink importer.Sink
 			if nodeURL != "" {
-				cl := e.remote(h, nodeURL)
+				cl, err := e.remote(h, nodeURL)
+				if err != nil {
+					return err
+				}
 				if _, err := cl.Status(e.ctx); err != nil {
 					return withHint(err, "is the node running? start it with: epiledger node --home %s", dir)
 				}

@@ -51,7 +51,11 @@ func (e *env) investigation(dir, nodeURL string, local func(*env, *investigate.B
 	}
 	var v any
 	if nodeURL != "" {
-		v, err = remote(e.remote(h, nodeURL))
+		var cl *client.Client
+		if cl, err = e.remote(h, nodeURL); err != nil {
+			return err
+		}
+		v, err = remote(cl)
 	} else {
 		// The same audited path as trajectory and contacts.
 		rb, closeNode, err2 := e.auditedBuilder(h)

@@ -109,7 +109,7 @@ func (e *env) authority(dir, nodeURL string) (*client.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return e.remote(h, nodeURL), nil
+	return e.remote(h, nodeURL)
 }
 
 // nodeErr adds a hint to errors that mean the node is unreachable.

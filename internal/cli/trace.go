@@ -3,6 +3,7 @@ package cli
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/epiledger/epiledger/internal/client"
 	"github.com/epiledger/epiledger/internal/report"
 )
 
@@ -42,7 +43,10 @@ func (e *env) traceSub(what, short string) *cobra.Command {
 			}
 			var v any
 			if nodeURL != "" {
-				cl := e.remote(h, nodeURL)
+				var cl *client.Client
+				if cl, err = e.remote(h, nodeURL); err != nil {
+					return err
+				}
 				if what == "trajectory" {
 					v, err = cl.Trajectory(e.ctx, q)
 				} else {

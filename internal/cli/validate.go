@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/epiledger/epiledger/internal/chain"
+	"github.com/epiledger/epiledger/internal/client"
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/report"
 )
@@ -90,7 +91,11 @@ func (e *env) decisionsCmd() *cobra.Command {
 			}
 			var d *report.Decisions
 			if nodeURL != "" {
-				d, err = e.remote(h, nodeURL).Decisions(e.ctx, q)
+				var cl *client.Client
+				if cl, err = e.remote(h, nodeURL); err != nil {
+					return err
+				}
+				d, err = cl.Decisions(e.ctx, q)
 			} else {
 				b, closeNode, err2 := e.auditedBuilder(h)
 				if err2 != nil {
@@ -134,7 +139,11 @@ Check it anywhere with "epiledger validate check-person-chain FILE".`,
 			}
 			var v *chain.PersonChainView
 			if nodeURL != "" {
-				v, err = e.remote(h, nodeURL).PersonChain(e.ctx, q)
+				var cl *client.Client
+				if cl, err = e.remote(h, nodeURL); err != nil {
+					return err
+				}
+				v, err = cl.PersonChain(e.ctx, q)
 			} else {
 				b, closeNode, err2 := e.auditedBuilder(h)
 				if err2 != nil {
@@ -207,7 +216,11 @@ moves it to T, so the last days are decided too.`,
 				return withHint(fmt.Errorf("--until: want an RFC 3339 time"), "e.g. --until 2020-01-22T06:00:00+08:00")
 			}
 			if nodeURL != "" {
-				res, err := e.remote(h, nodeURL).Close(e.ctx, until)
+				cl, err := e.remote(h, nodeURL)
+				if err != nil {
+					return err
+				}
+				res, err := cl.Close(e.ctx, until)
 				if err != nil {
 					return err
 				}
