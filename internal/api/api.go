@@ -500,7 +500,10 @@ func (s *Server) closeWindows(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, errf(http.StatusBadRequest, "invalid", "until", "want an RFC 3339 time")
 	}
-	tx := ledger.NewTx(&ledger.CloseWindows{Until: until.Unix()})
+	tx, err := ledger.Build(&ledger.CloseWindows{Until: until.Unix()})
+	if err != nil {
+		return nil, err
+	}
 	tx.Sign(s.n.Home.Genesis.ChainID, s.n.Home.Authority())
 	rc := s.n.Engine.Submit(r.Context(), tx.Bytes())
 	if rc.Err != nil {
@@ -514,5 +517,9 @@ func (s *Server) probability(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"q": q, "rows": report.ProbabilityTable(q, from, to)}, nil
+	rows, err := report.ProbabilityTable(r.Context(), q, from, to)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"q": q, "rows": rows}, nil
 }

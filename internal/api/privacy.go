@@ -232,7 +232,10 @@ func (s *Server) publish(ctx context.Context, topic string, v any) (string, erro
 }
 
 func (s *Server) submitAuthority(ctx context.Context, body ledger.Body) (string, error) {
-	tx := ledger.NewTx(body)
+	tx, err := ledger.Build(body)
+	if err != nil {
+		return "", err
+	}
 	tx.Sign(s.n.Home.Genesis.ChainID, s.n.Home.Authority())
 	rc := s.n.Engine.Submit(ctx, tx.Bytes())
 	if rc.Err != nil {
