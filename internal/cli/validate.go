@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/epiledger/epiledger/internal/chain"
 	"github.com/epiledger/epiledger/internal/client"
 	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/record"
 	"github.com/epiledger/epiledger/internal/report"
 )
 
@@ -38,18 +40,27 @@ func (e *env) probabilityCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "probability [--q 0.1] [--z 1..10]",
 		Short: "Print the probability that a rival chain z records behind is true (seed eq. (1)-(4), Table 2)",
-		Long: `probability prints Nakamoto's catch-up probability as the seed uses it: with
+		Long: fmt.Sprintf(`probability prints Nakamoto's catch-up probability as the seed uses it: with
 q the probability that a record is wrong and p = 1 - q, a rival chain z
 records behind the winner is the true one with probability
   f(z) = 1 - sum_{k=0..z} (lambda^k e^-lambda / k!) (1 - (q/p)^(z-k)),  lambda = z q / p.
-With the defaults it prints the seed's Table 2.`,
+With the defaults it prints the seed's Table 2. q is in (0, 1) (from 0.5 on,
+every row is 1: the rule is no better than a coin); z is at most %d and
+one table at most %d rows.`, report.MaxProbabilityZ, report.MaxProbabilityRows),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			q, from, to, err := report.ParseProbability(qs, zs)
+			var fe *record.FieldError
+			if errors.As(err, &fe) {
+				return withHint(fmt.Errorf("--%s: %s", fe.Field, fe.Msg), "e.g. --q 0.1 --z 1..10")
+			}
 			if err != nil {
 				return err
 			}
-			rows := report.ProbabilityTable(q, from, to)
+			rows, err := report.ProbabilityTable(e.ctx, q, from, to)
+			if err != nil {
+				return err
+			}
 			if asJSON {
 				return e.printJSON(map[string]any{"q": q, "rows": rows})
 			}

@@ -1,8 +1,10 @@
 package report
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -187,15 +189,31 @@ type ProbabilityRow struct {
 	P float64 `json:"p"`
 }
 
-// ProbabilityTable computes eq. (4) for z in [from, to].
-func ProbabilityTable(q float64, from, to int) []ProbabilityRow {
-	var out []ProbabilityRow
+// MaxProbabilityZ and MaxProbabilityRows bound a catch-up table: z in
+// [0, MaxProbabilityZ], at most MaxProbabilityRows rows. A row costs about
+// 20 sqrt(z) steps, so the largest table is about 60 million steps (50 to
+// 120 ms on one core).
+const (
+	MaxProbabilityZ    = 100_000
+	MaxProbabilityRows = 10_000
+)
+
+// ProbabilityTable computes eq. (4) for z in [from, to], which
+// ParseProbability checks (a *record.FieldError otherwise). It stops with
+// ctx's error once ctx is done.
+func ProbabilityTable(ctx context.Context, q float64, from, to int) ([]ProbabilityRow, error) {
+	if err := checkProbability(q, from, to); err != nil {
+		return nil, err
+	}
+	out := make([]ProbabilityRow, 0, to-from+1)
 	for z := from; z <= to; z++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		out = append(out, ProbabilityRow{Z: z, P: validate.CatchUp(q, z)})
 	}
-	return out
+	return out, nil
 }
-
 func sortedPseudonyms(m map[ledger.Pseudonym]bool) []ledger.Pseudonym {
 	out := make([]ledger.Pseudonym, 0, len(m))
 	for p := range m {
@@ -221,29 +239,44 @@ func WriteDecisions(w interface{ Write([]byte) (int, error) }, d *Decisions) {
 	}
 }
 
-// ParseProbability parses --q and --z ("3" or "1..10").
+// ParseProbability parses --q and --z (the API's q and z): q a number
+// in (0, 1), 0.1 when empty; z "N" or "N..M", 1..10 when empty, with
+// 0 <= N <= M <= MaxProbabilityZ and at most MaxProbabilityRows rows. A
+// bad value is a *record.FieldError naming q or z.
 func ParseProbability(qs, zs string) (q float64, from, to int, err error) {
 	q = 0.1
 	if qs != "" {
-		if _, e := fmt.Sscan(qs, &q); e != nil || q <= 0 || q >= 1 {
-			return 0, 0, 0, &record.FieldError{Field: "q", Msg: "must be a probability in (0, 1)"}
+		if q, err = strconv.ParseFloat(qs, 64); err != nil || !(q > 0 && q < 1) {
+			return 0, 0, 0, &record.FieldError{Field: "q", Msg: "must be a probability in (0, 1), e.g. 0.1"}
 		}
 	}
 	from, to = 1, 10
 	if zs != "" {
 		a, b, found := strings.Cut(zs, "..")
-		if _, e := fmt.Sscan(a, &from); e != nil {
-			return 0, 0, 0, &record.FieldError{Field: "z", Msg: "must be N or N..M"}
+		if !found {
+			b = a
 		}
-		to = from
-		if found {
-			if _, e := fmt.Sscan(b, &to); e != nil {
-				return 0, 0, 0, &record.FieldError{Field: "z", Msg: "must be N or N..M"}
-			}
-		}
-		if from < 0 || to < from || to-from > 1000 {
-			return 0, 0, 0, &record.FieldError{Field: "z", Msg: "must be 0 <= N <= M with at most 1000 rows"}
+		var err1, err2 error
+		from, err1 = strconv.Atoi(a)
+		to, err2 = strconv.Atoi(b)
+		if err1 != nil || err2 != nil {
+			return 0, 0, 0, &record.FieldError{Field: "z", Msg: "must be N or N..M (whole numbers)"}
 		}
 	}
+	if err := checkProbability(q, from, to); err != nil {
+		return 0, 0, 0, err
+	}
 	return q, from, to, nil
+}
+
+func checkProbability(q float64, from, to int) error {
+	switch {
+	case !(q > 0 && q < 1):
+		return &record.FieldError{Field: "q", Msg: "must be a probability in (0, 1), e.g. 0.1"}
+	case from < 0 || to < from || to > MaxProbabilityZ:
+		return &record.FieldError{Field: "z", Msg: fmt.Sprintf("must be N or N..M with 0 <= N <= M <= %d", MaxProbabilityZ)}
+	case to-from >= MaxProbabilityRows:
+		return &record.FieldError{Field: "z", Msg: fmt.Sprintf("at most %d rows: N..M with M - N < %d", MaxProbabilityRows, MaxProbabilityRows)}
+	}
+	return nil
 }
