@@ -2,7 +2,9 @@ package cli
 
 import (
 	"crypto/ed25519"
+	"errors"
 	"fmt"
+	"io/fs"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -14,19 +16,27 @@ import (
 
 func (e *env) keygenCmd() *cobra.Command {
 	var out string
+	var force bool
 	c := &cobra.Command{
-		Use:   "keygen --out FILE",
+		Use:   "keygen --out FILE [--force]",
 		Short: "Create a signing key pair for a regional authority or the administrator",
 		Long: `keygen writes a new Ed25519 key pair to FILE (mode 0600) and prints its
 public key, to give to "epiledger init --authority REGION=KEY" or
 "--administrator KEY". The file signs corrections and approvals
-("epiledger correct ... --key FILE").`,
+("epiledger correct ... --key FILE").
+
+keygen never overwrites a file: a key fixed in a genesis cannot be
+replaced, and its file may be the only copy. --force replaces FILE.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
 				return fmt.Errorf("--out is required")
 			}
-			k, err := home.GenerateKeyFile(out)
+			k, err := home.GenerateKeyFile(out, force)
+			if errors.Is(err, fs.ErrExist) {
+				return withHint(fmt.Errorf("--out %s: the file exists; keygen does not overwrite a key (one fixed in a genesis cannot be replaced)", out),
+					"choose another --out, or add --force to replace the key in %s", out)
+			}
 			if err != nil {
 				return err
 			}
@@ -34,7 +44,8 @@ public key, to give to "epiledger init --authority REGION=KEY" or
 			return nil
 		},
 	}
-	c.Flags().StringVar(&out, "out", "", "file to write the key pair to (required)")
+	c.Flags().StringVar(&out, "out", "", "file to write the key pair to (required; never overwritten without --force)")
+	c.Flags().BoolVar(&force, "force", false, "replace FILE if it exists (its old key is lost)")
 	return c
 }
 

@@ -337,15 +337,39 @@ type KeyFile struct {
 	Seed   string `json:"seed"`
 }
 
-// GenerateKeyFile writes a new key pair to path (mode 0600) and returns
-// the public key.
-func GenerateKeyFile(path string) ([32]byte, error) {
+// GenerateKeyFile writes a new key pair to a new file at path (mode 0600)
+// and returns the public key. A file already at path is an error that
+// wraps fs.ErrExist, unless replace: a key may be fixed in a genesis,
+// and a lost one cannot be replaced. With replace, the key is written to
+// a temporary file beside path and renamed over it, so that path holds
+// the old key or the new one, never part of either.
+func GenerateKeyFile(path string, replace bool) ([32]byte, error) {
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return [32]byte{}, err
 	}
 	b, _ := json.MarshalIndent(KeyFile{Public: hex.EncodeToString(pub), Seed: hex.EncodeToString(priv.Seed())}, "", "  ")
-	if err := os.WriteFile(path, append(b, '\n'), 0o600); err != nil {
+	var f *os.File
+	if replace {
+		f, err = os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*") // mode 0600
+	} else {
+		f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	}
+	if err != nil {
+		return [32]byte{}, err
+	}
+	_, err = f.Write(append(b, '\n'))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && replace {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
 		return [32]byte{}, err
 	}
 	var k [32]byte
