@@ -94,14 +94,21 @@ func (s *Server) toError(err error) *Error {
 		return &Error{Status: http.StatusNotFound, Code: "not_found", Msg: err.Error()}
 	case errors.As(err, &mbe):
 		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Msg: fmt.Sprintf("request body over %d bytes, this route's limit", mbe.Limit)}
-	case errors.Is(err, engine.ErrClosed), errors.Is(err, context.Canceled):
+	case errors.Is(err, store.ErrCorrupt), errors.Is(err, engine.ErrHalted), s.n.DB.Halted() != nil:
+		// Damage found while serving (a record a query cannot decode
+		// too) stops the node's writes; the reason goes to the log, not
+		// to the caller.
+		if !errors.Is(err, engine.ErrHalted) {
+			s.n.DB.Halt(err)
+		}
+		s.log.Error("request failed: the store is damaged, writes stopped", "err", err)
+		return &Error{Status: http.StatusServiceUnavailable, Code: "halted", Msg: "the node stopped writing after finding its store damaged (see the node's log)"}
+	case errors.Is(err, engine.ErrClosed):
 		return &Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Msg: "the node is shutting down"}
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return &Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Msg: "the request was cancelled before it ran"}
 	}
-	if errors.Is(err, store.ErrCorrupt) {
-		s.log.Error("store corruption", "err", err)
-	} else {
-		s.log.Error("request failed", "err", err)
-	}
+	s.log.Error("request failed", "err", err)
 	return &Error{Status: http.StatusInternalServerError, Code: "internal", Msg: "internal error (see the node's log)"}
 }
 

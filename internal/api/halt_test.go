@@ -92,7 +92,7 @@ func TestCorruptionHaltsNode(t *testing.T) {
 			damageTables(t, h.DataDir())
 			// Any read of the tables now meets the damage: a block's
 			// header, through the API.
-			if got := f.call(t, "GET", "/v1/blocks/1", f.token, ""); got.status != http.StatusInternalServerError {
+			if got := f.call(t, "GET", "/v1/blocks/1", f.token, ""); got.status != http.StatusServiceUnavailable || !strings.Contains(string(got.body), `"halted"`) {
 				t.Fatalf("GET /v1/blocks/1 on a damaged store: %d %s", got.status, got.body)
 			}
 		}, log: "checksum mismatch"},
