@@ -181,7 +181,10 @@ func (e *env) submitSigned(dir, nodeURL, keyFile string, body ledger.Body, what 
 	if a, ok := body.(*ledger.Approval); ok {
 		copy(a.Approver[:], key.Public().(ed25519.PublicKey))
 	}
-	tx := ledger.NewTx(body)
+	tx, err := ledger.Build(body)
+	if err != nil {
+		return err
+	}
 	tx.Sign(h.Genesis.ChainID, ed25519.PrivateKey(key))
 	if nodeURL != "" {
 		cl, err := e.remote(h, nodeURL)

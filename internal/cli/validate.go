@@ -243,7 +243,10 @@ moves it to T, so the last days are decided too.`,
 				return err
 			}
 			defer n.Close()
-			tx := ledger.NewTx(&ledger.CloseWindows{Until: t.Unix()})
+			tx, err := ledger.Build(&ledger.CloseWindows{Until: t.Unix()})
+			if err != nil {
+				return fmt.Errorf("--until: %w", err)
+			}
 			tx.Sign(h.Genesis.ChainID, h.Authority())
 			rc := n.Engine.Submit(e.ctx, tx.Bytes())
 			if rc.Err != nil {
