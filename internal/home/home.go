@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/epiledger/epiledger/internal/identity"
+	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/state"
 )
 
@@ -86,6 +87,20 @@ func Init(dir string, o InitOptions) (*Home, error) {
 	}
 	if o.Region == "" {
 		o.Region = "000000"
+	}
+	// Every header carries the chain id and every site the region: the
+	// ledger's limits apply, or the chain's own blocks would not decode.
+	if len(o.ChainID) > ledger.MaxChainIDLen {
+		return nil, fmt.Errorf("home: chain id: at most %d bytes", ledger.MaxChainIDLen)
+	}
+	if len(o.Region) > ledger.MaxTagLen {
+		return nil, fmt.Errorf("home: region: at most %d bytes", ledger.MaxTagLen)
+	}
+	if err := ledger.CheckText("chain id", o.ChainID); err != nil {
+		return nil, fmt.Errorf("home: %w", err)
+	}
+	if err := ledger.CheckText("region", o.Region); err != nil {
+		return nil, fmt.Errorf("home: %w", err)
 	}
 	if o.Time.IsZero() {
 		o.Time = time.Now()

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/node"
@@ -44,8 +45,9 @@ func SocioPatternsDevice(path string) string {
 		return "sociopatterns"
 	}
 	id := "sociopatterns-" + base
-	if len(id) > record.MaxSiteIDLen {
-		id = id[:record.MaxSiteIDLen]
+	// Cut at a character boundary: half a character is not text.
+	for len(id) > record.MaxSiteIDLen || !utf8.ValidString(id) {
+		id = id[:len(id)-1]
 	}
 	return id
 }
@@ -163,6 +165,9 @@ func (im *Importer) ImportSocioPatterns(r io.Reader, o SocioPatterns) (*Result, 
 	}
 	if len(o.Device) > record.MaxSiteIDLen {
 		return nil, &record.FieldError{Field: "device", Msg: fmt.Sprintf("longer than %d bytes", record.MaxSiteIDLen)}
+	}
+	if err := ledger.CheckText("device", o.Device); err != nil {
+		return nil, err
 	}
 	if o.Region == "" {
 		o.Region = im.home.Genesis.Region

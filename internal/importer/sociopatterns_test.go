@@ -109,6 +109,9 @@ func TestSocioPatternsDevice(t *testing.T) {
 		"../shared/data/sociopatterns/hospital/tij_hospital.dat": "sociopatterns-hospital",
 		"contacts.txt": "sociopatterns-contacts",
 		"-":            "sociopatterns",
+		// Cut at record.MaxSiteIDLen (64) bytes, at a character boundary (a
+		// 3-byte character straddles byte 64).
+		strings.Repeat("病", 60) + ".dat": "sociopatterns-" + strings.Repeat("病", 16),
 	} {
 		if got := importer.SocioPatternsDevice(in); got != want {
 			t.Errorf("SocioPatternsDevice(%q) = %q, want %q", in, got, want)
