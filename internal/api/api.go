@@ -120,6 +120,7 @@ func decode(r *http.Request, v any) error {
 	if err := dec.Decode(v); err != nil {
 		if f, ok := strings.CutPrefix(err.Error(), `json: unknown field "`); ok {
 			f = strings.TrimSuffix(f, `"`)
+			f = echoable(f, "body")
 			return errf(http.StatusBadRequest, "invalid", f, "unknown field %q", f)
 		}
 		var mbe *http.MaxBytesError

@@ -77,7 +77,7 @@ type fixture struct {
 
 // serve starts the API over a fresh node into which text is imported; every
 // line must be accepted.
-func serve(t *testing.T, text string) *fixture {
+func serve(t testing.TB, text string) *fixture {
 	t.Helper()
 	h, n := testnode.New(t)
 	if res := testnode.Import(t, h, n, text); res.Rejected != 0 {
@@ -95,7 +95,7 @@ type reply struct {
 }
 
 // call sends one request; token "" sends no Authorization header.
-func (f *fixture) call(t *testing.T, method, path, token, body string) reply {
+func (f *fixture) call(t testing.TB, method, path, token, body string) reply {
 	t.Helper()
 	var rd io.Reader
 	if body != "" {

@@ -213,10 +213,26 @@ func onlyParams(r *http.Request, names ...string) error {
 			ok = ok || k == n
 		}
 		if !ok {
-			return errf(http.StatusBadRequest, "invalid", k, "unknown parameter (this route takes %s)", paramList(names))
+			return errf(http.StatusBadRequest, "invalid", echoable(k, "query"), "unknown parameter (this route takes %s)", paramList(names))
 		}
 	}
 	return nil
+}
+
+// echoable returns name if it can be a field's name (a few lower-case
+// letters, digits and underscores), else instead: an error names the
+// field, but never repeats what a caller could have put there (an
+// identifier sent as a parameter's name).
+func echoable(name, instead string) string {
+	if len(name) == 0 || len(name) > 32 {
+		return instead
+	}
+	for i, c := range name {
+		if !(c >= 'a' && c <= 'z' || c == '_' || i > 0 && c >= '0' && c <= '9') {
+			return instead
+		}
+	}
+	return name
 }
 
 func paramList(names []string) string {
