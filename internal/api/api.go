@@ -48,11 +48,11 @@ func errf(status int, code, field, format string, args ...any) *Error {
 
 // Server holds the handlers' dependencies.
 type Server struct {
-	n       *node.Node
-	log     *slog.Logger
-	token   string
-	rb      *report.Builder
-	replays replays
+	n      *node.Node
+	log    *slog.Logger
+	token  string
+	rb     *report.Builder
+	replay *replayGuard
 	// unprovenBulk and unprovenSmall bound the requests reading a body
 	// whose sender is not yet proven (see unproven).
 	unprovenBulk, unprovenSmall chan struct{}
@@ -61,13 +61,19 @@ type Server struct {
 	priv *privacyState
 }
 
-// New returns the API handler for n.
-func New(n *node.Node, log *slog.Logger) http.Handler {
-	s := &Server{n: n, log: log, token: n.Home.APIToken(), rb: &report.Builder{N: n, Now: time.Now},
+// New returns the API handler for n. It fails only if the signatures of
+// requests received before a restart cannot be read back (see
+// replayGuard): serving without them would let a request be replayed.
+func New(n *node.Node, log *slog.Logger) (http.Handler, error) {
+	rg, err := newReplayGuard(n.DB, time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
+	s := &Server{n: n, log: log, token: n.Home.APIToken(), rb: &report.Builder{N: n, Now: time.Now}, replay: rg,
 		unprovenBulk: make(chan struct{}, unprovenBulk), unprovenSmall: make(chan struct{}, unprovenSmall)}
 	mux := http.NewServeMux()
 	s.routes(mux)
-	return mux
+	return mux, nil
 }
 
 func (s *Server) authorised(r *http.Request) bool {

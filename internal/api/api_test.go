@@ -83,9 +83,19 @@ func serve(t testing.TB, text string) *fixture {
 	if res := testnode.Import(t, h, n, text); res.Rejected != 0 {
 		t.Fatalf("setup rejected: %v", res.Rejections)
 	}
-	srv := httptest.NewServer(api.New(n, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	srv := httptest.NewServer(handler(t, n, slog.New(slog.NewTextHandler(io.Discard, nil))))
 	t.Cleanup(srv.Close)
 	return &fixture{h: h, n: n, srv: srv, token: h.APIToken()}
+}
+
+// handler returns the API handler of n.
+func handler(t testing.TB, n *node.Node, log *slog.Logger) http.Handler {
+	t.Helper()
+	h, err := api.New(n, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }
 
 type reply struct {

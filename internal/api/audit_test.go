@@ -7,13 +7,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/epiledger/epiledger/internal/api"
+	"github.com/epiledger/epiledger/internal/testnode"
 )
 
 // personalRoute is a route that reads personal data, with a request that
@@ -349,4 +352,49 @@ func FuzzPersonalBody(f *testing.F) {
 			t.Fatalf("%s %s: status %d: %s", rt.method, path, s, out)
 		}
 	})
+}
+
+// TestReplayAfterRestart: a signed request is served once; sent again,
+// before or after the node restarts within its time window, it is refused
+// (issue 11: after a restart a replayed request was served again, real ids
+// included).
+func TestReplayAfterRestart(t *testing.T) {
+	t.Parallel()
+	h, n := testnode.New(t)
+	if res := testnode.Import(t, h, n, world); res.Rejected != 0 {
+		t.Fatalf("setup rejected: %v", res.Rejections)
+	}
+	srv := httptest.NewServer(handler(t, n, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	f := &fixture{h: h, n: n, srv: srv, token: h.APIToken()}
+	key := f.grant(t, "investigator")
+	body := []byte(`{"person":"id:` + idA + `","from":"2020-01-20","to":"2020-01-20"}`)
+	req, _ := http.NewRequest("POST", "/v1/trace/trajectory", bytes.NewReader(body))
+	api.SignRequest(req, h.Genesis.ChainID, key, "case-2020-0117", "contact tracing", body, time.Now())
+	send := func(srv *httptest.Server) (int, []byte) {
+		r, _ := http.NewRequest("POST", srv.URL+"/v1/trace/trajectory", bytes.NewReader(body))
+		r.Header = req.Header.Clone()
+		resp, err := srv.Client().Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	if status, b := send(srv); status != 200 || !bytes.Contains(b, []byte(idA)) {
+		t.Fatalf("first: %d %s", status, b)
+	}
+	if status, b := send(srv); status != 401 || bytes.Contains(b, []byte(idA)) {
+		t.Fatalf("replayed: %d %s, want 401", status, b)
+	}
+	srv.Close()
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	n2 := testnode.Open(t, h)
+	srv2 := httptest.NewServer(handler(t, n2, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	defer srv2.Close()
+	if status, b := send(srv2); status != 401 || bytes.Contains(b, []byte(idA)) {
+		t.Fatalf("replayed after a restart: %d %s, want 401", status, b)
+	}
 }

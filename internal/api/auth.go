@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/epiledger/epiledger/internal/ledger"
@@ -71,33 +70,6 @@ type Principal struct {
 	Time      int64
 	Signature [64]byte
 	Request   ledger.Hash
-}
-
-// replays remembers recent request signatures so that a captured request
-// cannot be sent again.
-type replays struct {
-	mu   sync.Mutex
-	seen map[[64]byte]time.Time
-}
-
-func (rp *replays) check(sig [64]byte, now time.Time) bool {
-	rp.mu.Lock()
-	defer rp.mu.Unlock()
-	if rp.seen == nil {
-		rp.seen = map[[64]byte]time.Time{}
-	}
-	if len(rp.seen) > 100000 {
-		for k, t := range rp.seen {
-			if now.Sub(t) > 2*MaxSkew {
-				delete(rp.seen, k)
-			}
-		}
-	}
-	if _, dup := rp.seen[sig]; dup {
-		return false
-	}
-	rp.seen[sig] = now
-	return true
 }
 
 // RequestMessage is what a caller signs.
@@ -225,8 +197,12 @@ func (s *Server) checkSignature(r *http.Request, p *Principal, body []byte) erro
 	if !ed25519.Verify(p.Key[:], msg, p.Signature[:]) {
 		return unauth(HeaderSignature, "the signature does not verify for this request")
 	}
-	if !s.replays.check(p.Signature, time.Now()) {
-		return unauth(HeaderSignature, "this request was already received (replay)")
+	fresh, err := s.replay.Fresh(p.Signature, p.Time, time.Now())
+	if err != nil {
+		return err
+	}
+	if !fresh {
+		return unauth(HeaderSignature, "this request was already received (replay), or its time is no longer within %s of the node's clock", MaxSkew)
 	}
 	p.Request = sha256.Sum256(msg)
 	return nil

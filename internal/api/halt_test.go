@@ -118,7 +118,7 @@ func TestCorruptionHaltsNode(t *testing.T) {
 			if res := testnode.Import(t, h, n, world); res.Rejected != 0 {
 				t.Fatalf("setup rejected: %v", res.Rejections)
 			}
-			srv := httptest.NewServer(api.New(n, slog.New(slog.NewTextHandler(&log, nil))))
+			srv := httptest.NewServer(handler(t, n, slog.New(slog.NewTextHandler(&log, nil))))
 			t.Cleanup(srv.Close)
 			f := &fixture{h: h, n: n, srv: srv, token: h.APIToken()}
 			if got := f.call(t, "GET", "/v1/health", "", ""); got.status != http.StatusOK {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/node"
 	"github.com/epiledger/epiledger/internal/testnode"
 )
 
@@ -50,7 +51,7 @@ func (b *countingBody) Close() error { return nil }
 func TestCallerCheckedBeforeTheBody(t *testing.T) {
 	t.Parallel()
 	h, n := testnode.New(t)
-	srv := New(n, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv := mustNew(t, n)
 	grant := func(role string) ed25519.PrivateKey {
 		pub, key, _ := ed25519.GenerateKey(nil)
 		tx := ledger.NewTx(&ledger.GrantRole{Key: [32]byte(pub), Role: role, Name: "test " + role})
@@ -109,7 +110,7 @@ func TestCallerCheckedBeforeTheBody(t *testing.T) {
 func TestUnprovenBodiesBounded(t *testing.T) {
 	t.Parallel()
 	h, n := testnode.New(t)
-	s := New(n, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s := mustNew(t, n)
 	pub, key, _ := ed25519.GenerateKey(nil)
 	tx := ledger.NewTx(&ledger.GrantRole{Key: [32]byte(pub), Role: ledger.RoleSite, Name: "site"})
 	tx.Sign(h.Genesis.ChainID, h.Authority())
@@ -150,4 +151,13 @@ func TestUnprovenBodiesBounded(t *testing.T) {
 	for _, ch := range done {
 		<-ch
 	}
+}
+
+func mustNew(t testing.TB, n *node.Node) http.Handler {
+	t.Helper()
+	h, err := New(n, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }

@@ -1305,7 +1305,12 @@ func TempNode(log *slog.Logger) (url, token string, stop func() error, err error
 		n.Close()
 		return fail(err)
 	}
-	srv := &http.Server{Handler: New(n, log), ReadHeaderTimeout: 10 * time.Second}
+	handler, err := New(n, log)
+	if err != nil {
+		n.Close()
+		return fail(err)
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	stop = func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -32,7 +32,7 @@ import (
 func privFixture(t *testing.T) (*fixture, *client.Client) {
 	t.Helper()
 	h, n := testnode.New(t)
-	srv := httptest.NewServer(api.New(n, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	srv := httptest.NewServer(handler(t, n, slog.New(slog.NewTextHandler(io.Discard, nil))))
 	t.Cleanup(srv.Close)
 	return &fixture{h: h, n: n, srv: srv, token: h.APIToken()}, client.New(srv.URL, h.APIToken())
 }

@@ -30,7 +30,7 @@ func TestRoleMatrix(t *testing.T) {
 	t.Parallel()
 	h, n := testnode.New(t)
 	testnode.Import(t, h, n, lentEvening)
-	srv := httptest.NewServer(api.New(n, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	srv := httptest.NewServer(handler(t, n, slog.New(slog.NewTextHandler(io.Discard, nil))))
 	defer srv.Close()
 	roles := []string{"site", "hospital", "investigator", "auditor", "administrator", "none"}
 	keys := map[string]ed25519.PrivateKey{}
@@ -214,7 +214,7 @@ func decodeID(raw []byte) (string, error) {
 func TestSignedOnly(t *testing.T) {
 	t.Parallel()
 	h, n := testnode.New(t, func(c *home.Config) { c.Node.OperatorToken = false })
-	srv := httptest.NewServer(api.New(n, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	srv := httptest.NewServer(handler(t, n, slog.New(slog.NewTextHandler(io.Discard, nil))))
 	defer srv.Close()
 	req, _ := http.NewRequest("GET", srv.URL+"/v1/status", nil)
 	req.Header.Set("Authorization", "Bearer "+h.APIToken())

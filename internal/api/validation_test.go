@@ -33,7 +33,7 @@ func TestValidationEndpoints(t *testing.T) {
 	t.Parallel()
 	h, n := testnode.New(t)
 	testnode.Import(t, h, n, lentEvening)
-	srv := httptest.NewServer(api.New(n, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	srv := httptest.NewServer(handler(t, n, slog.New(slog.NewTextHandler(io.Discard, nil))))
 	defer srv.Close()
 	call := func(method, path, body string, auth bool) (int, []byte) {
 		t.Helper()

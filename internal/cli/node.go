@@ -76,7 +76,11 @@ it commits what it admitted, then exits.`,
 			if err != nil {
 				return fmt.Errorf("listen %s: %w", listen, err)
 			}
-			srv := &http.Server{Handler: api.New(n, log), ReadHeaderTimeout: 10 * time.Second}
+			handler, err := api.New(n, log)
+			if err != nil {
+				return err
+			}
+			srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 			head := n.Engine.Head()
 			log.Info("node started", "chain_id", h.Genesis.ChainID, "height", head.Height, "listen", ln.Addr().String())
 			fmt.Fprintf(e.stdout, "listening on http://%s\n", ln.Addr())
