@@ -52,6 +52,8 @@ const (
 	TabCaseList = 'C'
 	TabCounter  = 'g'
 	TabVault    = 'v'
+	// TabReplay ('R', node-local) is in local.go: signatures of signed
+	// API requests, by minute of their signed time.
 	TabPublish  = 'u'
 	TabCommit   = 'k'
 	TabPending  = 'w'
