@@ -527,6 +527,9 @@ func (s *Server) closeWindows(r *http.Request) (any, error) {
 }
 
 func (s *Server) probability(r *http.Request) (any, error) {
+	if err := onlyParams(r, "q", "z"); err != nil {
+		return nil, err
+	}
 	q, from, to, err := report.ParseProbability(r.URL.Query().Get("q"), r.URL.Query().Get("z"))
 	if err != nil {
 		return nil, err

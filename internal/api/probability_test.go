@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
-	"time"
 )
 
 // TestProbabilityBadInput: every q or z the catch-up table cannot take is
@@ -46,7 +45,6 @@ func TestProbabilityBadInput(t *testing.T) {
 		if c.z != "" {
 			v.Set("z", c.z)
 		}
-		start := time.Now()
 		r := f.call(t, "GET", "/v1/validate/probability?"+v.Encode(), f.token, "")
 		if r.status != http.StatusBadRequest {
 			t.Errorf("q=%q z=%q: status %d, want 400: %s", c.q, c.z, r.status, r.body)
@@ -55,16 +53,24 @@ func TestProbabilityBadInput(t *testing.T) {
 		if e := apiError(t, r); e.Field != c.field {
 			t.Errorf("q=%q z=%q: field %q, want %q: %s", c.q, c.z, e.Field, c.field, r.body)
 		}
-		if d := time.Since(start); d > 2*time.Second {
-			t.Errorf("q=%q z=%q: took %v", c.q, c.z, d)
-		}
+	}
+}
+
+// TestProbabilityUnknownParameter: a misspelt parameter is a 400 naming
+// it, not a silent default.
+func TestProbabilityUnknownParameter(t *testing.T) {
+	t.Parallel()
+	f := serve(t, registry)
+	r := f.call(t, "GET", "/v1/validate/probability?q=0.1&zz=3", f.token, "")
+	if e := apiError(t, r); r.status != http.StatusBadRequest || e.Field != "zz" {
+		t.Errorf("status %d %s, want 400 naming zz", r.status, r.body)
 	}
 }
 
 // TestProbabilityLargeZ: z = 10,000 once answered p = 1 (the sum
 // underflowed); q = 1e-320 a negative probability. Now: tiny and
-// positive where float64 holds it, 0 where it does not, never negative,
-// and the widest table answers quickly.
+// positive where float64 holds it, 0 where it does not, never negative;
+// the widest table is whole (its cost is counted in TestCatchUpSteps).
 func TestProbabilityLargeZ(t *testing.T) {
 	t.Parallel()
 	f := serve(t, registry)
@@ -92,15 +98,11 @@ func TestProbabilityLargeZ(t *testing.T) {
 		t.Errorf("q=1e-320: %+v", tb.Rows)
 	}
 	for _, r := range tb.Rows {
-		if r.P < 0 || r.P > 1e-300 {
+		if r.P < 0 || r.P > 3e-320 || r.Z == 1 && r.P < 1e-320 {
 			t.Errorf("q=1e-320, z=%d: p = %v", r.Z, r.P)
 		}
 	}
-	start := time.Now()
 	if tb := get("0.4999", "90001..100000"); len(tb.Rows) != 10000 || !(tb.Rows[0].P > tb.Rows[9999].P) {
 		t.Errorf("widest table: %d rows", len(tb.Rows))
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("the widest table took %v", d)
 	}
 }

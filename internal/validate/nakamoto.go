@@ -36,10 +36,17 @@ func CatchUp(q float64, z int) float64 {
 // shrink faster and faster, so each stops once what remains of it is
 // below 2^-60 of the sum, which is after about 9 sqrt(z) steps.
 func LogCatchUp(q float64, z int) float64 {
+	l, _ := logCatchUp(q, z)
+	return l
+}
+
+// logCatchUp is LogCatchUp with the number of terms it summed (its cost).
+func logCatchUp(q float64, z int) (float64, int) {
 	p := 1 - q
 	if z <= 0 || !(q > 0 && q < p) {
-		return 0
+		return 0, 0
 	}
+	steps := 0
 	zf := float64(z)
 	lambda := zf * (q / p)
 	logT := logPoissonAtMean(zf, q, p)
@@ -49,6 +56,7 @@ func LogCatchUp(q float64, z int) float64 {
 	// Down from z: T(k-1)/T(z), for k = z..1; what remains after term t at
 	// k-1 is at most t (k-1)/z / (1 - (k-1)/z) <= t z/(z-k+1).
 	for k, t := z, 1.0; k > 0; k-- {
+		steps++
 		t *= float64(k) / zf
 		s += t
 		if t*zf < eps*s*float64(z-k+1) {
@@ -59,6 +67,7 @@ func LogCatchUp(q float64, z int) float64 {
 	// term is lambda/(k+1) < r < 1, and what remains is at most
 	// t ratio / (1 - ratio).
 	for k, t := z, 1.0; ; k++ {
+		steps++
 		t *= lambda / float64(k+1)
 		s += t
 		next := lambda / float64(k+2)
@@ -66,7 +75,7 @@ func LogCatchUp(q float64, z int) float64 {
 			break
 		}
 	}
-	return min(0, logT+math.Log(s))
+	return min(0, logT+math.Log(s)), steps
 }
 
 // logPoissonAtMean is log P(z) for a Poisson variable of mean
@@ -81,12 +90,20 @@ func LogCatchUp(q float64, z int) float64 {
 func logPoissonAtMean(z, q, p float64) float64 {
 	var bd float64 // r - 1 - log r >= 0
 	if r := q / p; r < 0.5 {
-		bd = r - 1 - (math.Log(q) - math.Log(p))
+		bd = r - 1 - (logSub(q) - math.Log(p))
 	} else {
 		d := (2*q - 1) / p // r - 1, exact in 2q - 1 for q in [1/4, 1/2)
 		bd = d - math.Log1p(d)
 	}
 	return -0.5*math.Log(2*math.Pi*z) - stirlerr(z) - z*bd
+}
+
+// logSub is log x for x > 0, subnormals included: math.Log on amd64
+// answers log of the smallest normal number for them (log 1e-320 gave
+// -709.09, not -736.83), so the exponent is taken apart first.
+func logSub(x float64) float64 {
+	frac, exp := math.Frexp(x)
+	return math.Log(frac) + float64(exp)*math.Ln2
 }
 
 // stirlerr is log z! - log(sqrt(2 pi z) (z/e)^z), the error of Stirling's
