@@ -53,9 +53,10 @@ type Server struct {
 	token  string
 	rb     *report.Builder
 	replay *replayGuard
-	// unprovenBulk and unprovenSmall bound the requests reading a body
-	// whose sender is not yet proven (see unproven).
-	unprovenBulk, unprovenSmall chan struct{}
+	// publicBulk and publicSmall bound the public requests with a body
+	// that run at once (see slot).
+	publicBulk, publicSmall chan struct{}
+	mux                     *http.ServeMux
 
 	// privacy
 	priv *privacyState
@@ -65,15 +66,22 @@ type Server struct {
 // requests received before a restart cannot be read back (see
 // replayGuard): serving without them would let a request be replayed.
 func New(n *node.Node, log *slog.Logger) (http.Handler, error) {
+	s, err := newServer(n, log)
+	if err != nil {
+		return nil, err
+	}
+	return s.mux, nil
+}
+
+func newServer(n *node.Node, log *slog.Logger) (*Server, error) {
 	rg, err := newReplayGuard(n.DB, time.Now())
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
 	s := &Server{n: n, log: log, token: n.Home.APIToken(), rb: &report.Builder{N: n, Now: time.Now}, replay: rg,
-		unprovenBulk: make(chan struct{}, unprovenBulk), unprovenSmall: make(chan struct{}, unprovenSmall)}
-	mux := http.NewServeMux()
-	s.routes(mux)
-	return mux, nil
+		publicBulk: make(chan struct{}, publicBulk), publicSmall: make(chan struct{}, publicSmall), mux: http.NewServeMux()}
+	s.routes(s.mux)
+	return s, nil
 }
 
 func (s *Server) authorised(r *http.Request) bool {

@@ -31,7 +31,9 @@ import (
 // seconds, within 5 minutes of the node's clock), Epiledger-Nonce (random,
 // so that two identical requests are two requests), Epiledger-Case and
 // Epiledger-Purpose (what the read is for; required where personal data is
-// read) and Epiledger-Signature (base64). Why signed requests and not mutual
+// read), Epiledger-Body-SHA256 (the hash the message ends with, so that the
+// node checks the signature before it reads the body, then the body
+// against the hash as it reads it) and Epiledger-Signature (base64). Why signed requests and not mutual
 // TLS: the keys are the same Ed25519 keys the ledger already uses, the
 // administrator registers them on the ledger itself (no certificate
 // authority to run), a signature binds the exact request body, case and
@@ -40,9 +42,9 @@ import (
 // front). The node operator's bearer token (derived from the chain
 // authority's secret) authenticates as the chain authority.
 //
-// Each route has a policy: the roles that may call it and whether a call
-// reads personal data, in which case an audit transaction is committed to
-// the ledger before the handler runs, and the call fails if it cannot be.
+// Each route is registered as public, signed (with the roles that may call
+// it) or personal (a read of personal data: checked whole, then audited,
+// then run; see routes.go and node.Read).
 
 // Header names of signed requests.
 const (
@@ -52,6 +54,7 @@ const (
 	HeaderPurpose   = "Epiledger-Purpose"
 	HeaderSignature = "Epiledger-Signature"
 	HeaderNonce     = "Epiledger-Nonce"
+	HeaderBodyHash  = "Epiledger-Body-SHA256"
 )
 
 // MaxSkew is how far a request's time may be from the node's clock.
@@ -72,11 +75,17 @@ type Principal struct {
 	Request   ledger.Hash
 }
 
-// RequestMessage is what a caller signs.
+// RequestMessage is what a caller signs for body.
 func RequestMessage(chainID, method, uri string, t int64, nonce, caseRef, purpose string, body []byte) []byte {
 	sum := sha256.Sum256(body)
+	return requestMessage(chainID, method, uri, t, nonce, caseRef, purpose, hex.EncodeToString(sum[:]))
+}
+
+// requestMessage is the signed message of a body whose SHA-256 is
+// bodyHash (lower-case hex).
+func requestMessage(chainID, method, uri string, t int64, nonce, caseRef, purpose, bodyHash string) []byte {
 	return []byte("epiledger/v1/request\x00" + chainID + "\n" + method + "\n" + uri + "\n" + strconv.FormatInt(t, 10) + "\n" +
-		nonce + "\n" + caseRef + "\n" + purpose + "\n" + hex.EncodeToString(sum[:]))
+		nonce + "\n" + caseRef + "\n" + purpose + "\n" + bodyHash)
 }
 
 // SignRequest sets the signed-request headers on req for body.
@@ -85,8 +94,10 @@ func SignRequest(req *http.Request, chainID string, key ed25519.PrivateKey, case
 	var nb [12]byte
 	rand.Read(nb[:])
 	nonce := hex.EncodeToString(nb[:])
-	msg := RequestMessage(chainID, req.Method, req.URL.RequestURI(), t, nonce, caseRef, purpose, body)
+	sum := sha256.Sum256(body)
+	msg := requestMessage(chainID, req.Method, req.URL.RequestURI(), t, nonce, caseRef, purpose, hex.EncodeToString(sum[:]))
 	req.Header.Set(HeaderNonce, nonce)
+	req.Header.Set(HeaderBodyHash, hex.EncodeToString(sum[:]))
 	req.Header.Set(HeaderKey, hex.EncodeToString(key.Public().(ed25519.PublicKey)))
 	req.Header.Set(HeaderTime, strconv.FormatInt(t, 10))
 	req.Header.Set(HeaderCase, caseRef)
@@ -98,42 +109,34 @@ func unauth(field, format string, args ...any) *Error {
 	return errf(http.StatusUnauthorized, "unauthorized", field, format, args...)
 }
 
-// admit identifies the caller of r and checks that they hold one of
-// roles before reading the body (up to limit); then it reads the body,
-// checks the signature over it and that the request is not a replay. It
-// returns r with its body readable again and the caller in its context.
+// admit identifies the caller of r from its headers - the operator's
+// token, or a signed request's key, role, signature and freshness - and
+// checks that they hold one of roles; only then does it read the body (up
+// to limit) and, for a signed request, check it against the hash the
+// signature covers. It returns r with its body readable again and the
+// caller in its context.
 func (s *Server) admit(r *http.Request, roles []string, limit int64) (*http.Request, *Principal, error) {
-	p, signed, err := s.identify(r)
+	p, bodyHash, err := s.identify(r)
 	if err != nil {
 		return r, nil, err
 	}
 	if !allowed(p, roles) {
 		return r, nil, errf(http.StatusForbidden, "forbidden", "", "this route needs one of the roles %s; the key holds %q", strings.Join(roles, ", "), p.Role)
 	}
-	var body []byte
-	if signed {
-		// The sender is not proven until the signature over the body
-		// checks: read it under a slot.
-		release, err := s.unproven(r, limit)
-		if err != nil {
-			return r, nil, err
-		}
-		body, err = readBody(r)
-		release()
-		if err != nil {
-			return r, nil, err
-		}
-		if err := s.checkSignature(r, p, body); err != nil {
-			return r, nil, err
-		}
-	} else if body, err = readBody(r); err != nil {
+	body, err := readBody(r)
+	if err != nil {
 		return r, nil, err
+	}
+	sum := sha256.Sum256(body)
+	if bodyHash != "" && hex.EncodeToString(sum[:]) != bodyHash {
+		return r, nil, unauth(HeaderBodyHash, "the body is not the one the signature covers")
 	}
 	if len(body) > 0 && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 		return r, nil, errf(http.StatusBadRequest, "invalid", "body", "%s takes no body", r.Method)
 	}
-	if !signed {
-		// No signature to make the audit record unique: a nonce does.
+	if bodyHash == "" {
+		// The operator's token: no signature to make the audit record
+		// unique, a nonce does.
 		var nonce [16]byte
 		rand.Read(nonce[:])
 		p.Request = sha256.Sum256(RequestMessage(s.n.Home.Genesis.ChainID, r.Method, r.URL.RequestURI(), p.Time, hex.EncodeToString(nonce[:]), p.Case, p.Purpose, body))
@@ -142,58 +145,66 @@ func (s *Server) admit(r *http.Request, roles []string, limit int64) (*http.Requ
 }
 
 // identify names the caller of r from its headers alone: the operator's
-// bearer token, or a signed request's key, time and role. signed says
-// whether the signature over the body remains to be checked.
-func (s *Server) identify(r *http.Request) (p *Principal, signed bool, err error) {
+// bearer token (bodyHash ""), or a signed request's key, time, role and
+// signature, not seen before; bodyHash is then the body's SHA-256 the
+// signature covers, which the body read next must match.
+func (s *Server) identify(r *http.Request) (p *Principal, bodyHash string, err error) {
 	if strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
 		if !s.n.Home.Config.Node.OperatorToken {
-			return nil, false, unauth("Authorization", "this node accepts signed requests only (node.operator_token = false): sign with a key that holds a role")
+			return nil, "", unauth("Authorization", "this node accepts signed requests only (node.operator_token = false): sign with a key that holds a role")
 		}
 		if !s.authorised(r) {
-			return nil, false, unauth("Authorization", "the bearer token is not the node operator's")
+			return nil, "", unauth("Authorization", "the bearer token is not the node operator's")
 		}
 		return &Principal{Key: s.n.Home.Genesis.Authority, Role: roleAuthority, Name: "chain authority (operator token)",
-			Case: r.Header.Get(HeaderCase), Purpose: r.Header.Get(HeaderPurpose), Time: time.Now().Unix()}, false, nil
+			Case: r.Header.Get(HeaderCase), Purpose: r.Header.Get(HeaderPurpose), Time: time.Now().Unix()}, "", nil
 	}
 	kh, th, sh := r.Header.Get(HeaderKey), r.Header.Get(HeaderTime), r.Header.Get(HeaderSignature)
 	if kh == "" || th == "" || sh == "" {
-		return nil, false, unauth(HeaderSignature, "sign the request: headers %s, %s and %s (see docs/API.md)", HeaderKey, HeaderTime, HeaderSignature)
+		return nil, "", unauth(HeaderSignature, "sign the request: headers %s, %s and %s (see docs/API.md)", HeaderKey, HeaderTime, HeaderSignature)
 	}
 	kb, err := hex.DecodeString(kh)
 	if err != nil || len(kb) != 32 {
-		return nil, false, unauth(HeaderKey, "want 64 hex digits (an Ed25519 public key)")
+		return nil, "", unauth(HeaderKey, "want 64 hex digits (an Ed25519 public key)")
 	}
 	t, err := strconv.ParseInt(th, 10, 64)
 	if err != nil {
-		return nil, false, unauth(HeaderTime, "want Unix seconds")
+		return nil, "", unauth(HeaderTime, "want Unix seconds")
 	}
 	if d := time.Since(time.Unix(t, 0)); d > MaxSkew || d < -MaxSkew {
-		return nil, false, unauth(HeaderTime, "not within %s of the node's clock", MaxSkew)
+		return nil, "", unauth(HeaderTime, "not within %s of the node's clock", MaxSkew)
 	}
 	sig, err := base64.StdEncoding.DecodeString(sh)
 	if err != nil || len(sig) != 64 {
-		return nil, false, unauth(HeaderSignature, "want a base64 Ed25519 signature")
+		return nil, "", unauth(HeaderSignature, "want a base64 Ed25519 signature")
+	}
+	bodyHash = r.Header.Get(HeaderBodyHash)
+	if hb, err := hex.DecodeString(bodyHash); err != nil || len(hb) != sha256.Size || bodyHash != strings.ToLower(bodyHash) {
+		return nil, "", unauth(HeaderBodyHash, "want the body's SHA-256 in 64 lower-case hex digits (see docs/API.md)")
 	}
 	if len(r.Header.Get(HeaderNonce)) > 64 {
-		return nil, false, unauth(HeaderNonce, "at most 64 characters")
+		return nil, "", unauth(HeaderNonce, "at most 64 characters")
 	}
 	p = &Principal{Case: r.Header.Get(HeaderCase), Purpose: r.Header.Get(HeaderPurpose), Time: t}
 	copy(p.Key[:], kb)
 	copy(p.Signature[:], sig)
 	g := s.n.Home.Genesis
 	if p.Role, p.Name, err = state.RoleOf(s.n.DB, &g, p.Key); err != nil {
-		return nil, false, err
+		return nil, "", err
 	}
 	if p.Role == ledger.RoleNone {
-		return nil, false, errf(http.StatusForbidden, "forbidden", HeaderKey, "this key holds no role on this chain")
+		return nil, "", errf(http.StatusForbidden, "forbidden", HeaderKey, "this key holds no role on this chain")
 	}
-	return p, true, nil
+	if err := s.checkSignature(r, p, bodyHash); err != nil {
+		return nil, "", err
+	}
+	return p, bodyHash, nil
 }
 
-// checkSignature checks p's signature over r and body, and that it was
-// not received before.
-func (s *Server) checkSignature(r *http.Request, p *Principal, body []byte) error {
-	msg := RequestMessage(s.n.Home.Genesis.ChainID, r.Method, r.URL.RequestURI(), p.Time, r.Header.Get(HeaderNonce), p.Case, p.Purpose, body)
+// checkSignature checks p's signature over r's headers and bodyHash, and
+// that it was not received before.
+func (s *Server) checkSignature(r *http.Request, p *Principal, bodyHash string) error {
+	msg := requestMessage(s.n.Home.Genesis.ChainID, r.Method, r.URL.RequestURI(), p.Time, r.Header.Get(HeaderNonce), p.Case, p.Purpose, bodyHash)
 	if !ed25519.Verify(p.Key[:], msg, p.Signature[:]) {
 		return unauth(HeaderSignature, "the signature does not verify for this request")
 	}

@@ -70,15 +70,23 @@ func TestCallerCheckedBeforeTheBody(t *testing.T) {
 		token              string
 		status             int
 		maxRead            int64
+		tamper             func(*http.Request)
 	}{
-		{"unsigned_txs", "POST", "/v1/txs", nil, "", 401, 0},
-		{"unsigned_roles", "POST", "/v1/roles", nil, "", 401, 0},
-		{"wrong_token", "POST", "/v1/txs", nil, "not-the-token", 401, 0},
-		{"key_without_role", "POST", "/v1/txs", stranger, "", 403, 0},
-		{"auditor_posting_txs", "POST", "/v1/txs", auditor, "", 403, 0},
-		{"site_granting_roles", "POST", "/v1/roles", site, "", 403, 0},
-		{"site_on_small_route", "POST", "/v1/tx", site, "", 413, SmallBody + 64<<10},
-		{"auditor_get_with_body", "GET", "/v1/audit", auditor, "", 413, SmallBody + 64<<10},
+		{"unsigned_txs", "POST", "/v1/txs", nil, "", 401, 0, nil},
+		{"unsigned_roles", "POST", "/v1/roles", nil, "", 401, 0, nil},
+		{"wrong_token", "POST", "/v1/txs", nil, "not-the-token", 401, 0, nil},
+		{"key_without_role", "POST", "/v1/txs", stranger, "", 403, 0, nil},
+		{"auditor_posting_txs", "POST", "/v1/txs", auditor, "", 403, 0, nil},
+		{"site_granting_roles", "POST", "/v1/roles", site, "", 403, 0, nil},
+		{"site_on_small_route", "POST", "/v1/tx", site, "", 413, SmallBody + 64<<10, nil},
+		{"auditor_get_with_body", "GET", "/v1/audit", auditor, "", 413, SmallBody + 64<<10, nil},
+		// A writer's public key is public: without its signature over the
+		// headers, nothing of the body is read.
+		{"writer_key_bad_signature", "POST", "/v1/txs", site, "", 401, 0, func(r *http.Request) { r.Header.Set(HeaderNonce, "changed") }},
+		{"writer_key_no_body_hash", "POST", "/v1/txs", site, "", 401, 0, func(r *http.Request) { r.Header.Del(HeaderBodyHash) }},
+		{"writer_key_other_body_hash", "POST", "/v1/txs", site, "", 401, 0, func(r *http.Request) { r.Header.Set(HeaderBodyHash, strings.Repeat("0", 64)) }},
+		// Signed for another body: read to the route's limit, then refused.
+		{"signed_for_another_body", "POST", "/v1/txs", site, "", 401, MaxBody + 64<<10, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			body := &countingBody{n: big}
@@ -92,6 +100,9 @@ func TestCallerCheckedBeforeTheBody(t *testing.T) {
 			if c.token != "" {
 				req.Header.Set("Authorization", "Bearer "+c.token)
 			}
+			if c.tamper != nil {
+				c.tamper(req)
+			}
 			rec := httptest.NewRecorder()
 			srv.ServeHTTP(rec, req)
 			if rec.Code != c.status || !strings.Contains(rec.Body.String(), `"error"`) {
@@ -104,41 +115,40 @@ func TestCallerCheckedBeforeTheBody(t *testing.T) {
 	}
 }
 
-// TestUnprovenBodiesBounded: while every slot for reading the body of a
-// request whose signature is not yet checked is taken, a further request
-// waits, and is refused without its body read once it gives up.
-func TestUnprovenBodiesBounded(t *testing.T) {
+// TestPublicRequestsBounded: while every slot of the public pool is taken
+// by requests whose bodies have not arrived, a further public request
+// waits, and is refused without its body read once it gives up; signed
+// requests and public requests without a body do not wait.
+func TestPublicRequestsBounded(t *testing.T) {
 	t.Parallel()
 	h, n := testnode.New(t)
-	s := mustNew(t, n)
+	s, err := newServer(n, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
 	pub, key, _ := ed25519.GenerateKey(nil)
-	tx := ledger.NewTx(&ledger.GrantRole{Key: [32]byte(pub), Role: ledger.RoleSite, Name: "site"})
+	tx := ledger.NewTx(&ledger.GrantRole{Key: [32]byte(pub), Role: ledger.RoleAuditor, Name: "auditor"})
 	tx.Sign(h.Genesis.ChainID, h.Authority())
 	if rc := n.Engine.Submit(context.Background(), tx.Bytes()); rc.Err != nil {
 		t.Fatal(rc.Err)
 	}
 	release := make(chan struct{})
-	var done []chan struct{}
-	var bodies []*countingBody
 	send := func(ctx context.Context) (*countingBody, *httptest.ResponseRecorder, chan struct{}) {
-		body := &countingBody{n: 1 << 20, block: release}
-		req := httptest.NewRequestWithContext(ctx, "POST", "/v1/txs", nil)
-		req.Body, req.ContentLength = body, 1<<20
-		SignRequest(req, h.Genesis.ChainID, key, "", "", nil, time.Now())
+		body := &countingBody{n: 1 << 10, block: release}
+		req := httptest.NewRequestWithContext(ctx, "POST", "/v1/privacy/commitments", nil)
+		req.Body, req.ContentLength = body, 1<<10
 		rec := httptest.NewRecorder()
 		ch := make(chan struct{})
-		go func() { s.ServeHTTP(rec, req); close(ch) }()
+		go func() { s.mux.ServeHTTP(rec, req); close(ch) }()
 		return body, rec, ch
 	}
-	for i := 0; i < unprovenBulk; i++ {
-		b, _, ch := send(context.Background())
-		bodies, done = append(bodies, b), append(done, ch)
+	var done []chan struct{}
+	for i := 0; i < publicSmall; i++ {
+		_, _, ch := send(context.Background())
+		done = append(done, ch)
 	}
-	// Wait until every slot holder is reading its (blocked) body.
-	for _, b := range bodies {
-		for !b.reading.Load() {
-			runtime.Gosched()
-		}
+	for len(s.publicSmall) < cap(s.publicSmall) {
+		runtime.Gosched() // until every slot is taken: then only a cancellation can end the wait
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -146,6 +156,19 @@ func TestUnprovenBodiesBounded(t *testing.T) {
 	<-ch
 	if extra.reading.Load() || rec.Code != http.StatusServiceUnavailable {
 		t.Errorf("with every slot taken: status %d, body read %v; want 503 and the body unread", rec.Code, extra.reading.Load())
+	}
+	// Neither health nor a signed request waits for the public pool.
+	for _, signed := range []bool{false, true} {
+		req := httptest.NewRequest("GET", "/v1/health", nil)
+		if signed {
+			req = httptest.NewRequest("GET", "/v1/status", nil)
+			SignRequest(req, h.Genesis.ChainID, key, "", "", nil, time.Now())
+		}
+		rec := httptest.NewRecorder()
+		s.mux.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			t.Errorf("%s with the public pool full: %d %s", req.URL.Path, rec.Code, rec.Body)
+		}
 	}
 	close(release)
 	for _, ch := range done {

@@ -25,11 +25,12 @@ import (
 //     that fails to parse is refused before anything is written, and no
 //     path runs the read without the receipt.
 //
-// Request limits: the caller is identified from the headers (key, time,
-// role; or the operator's token) before any body is read; a body is read
-// only up to its route's limit (small unless the route takes bulk
-// records), under a deadline, and bodies of requests whose signature is
-// not yet checked are read by a bounded number of requests at a time.
+// Request limits: the caller is identified from the headers alone (key,
+// time, role, the signature over the body's hash, freshness; or the
+// operator's token) before any body is read; a body is read only up to its
+// route's limit (small unless the route takes bulk records), under a
+// deadline, and must match the hash the signature covers. Public routes,
+// whose callers are unknown, run a bounded number at a time.
 
 // Body limits by route kind.
 const (
@@ -44,11 +45,12 @@ const (
 	MaxBody = 32 << 20
 )
 
-// Concurrent reads of bodies whose sender is not yet proven: a few bulk
-// bodies (at most 4 x 32 MiB in memory) and more small ones.
+// Public requests with a body run a bounded number at a time: a few with
+// bulk bodies (at most 4 x 32 MiB in memory) and more with small ones.
+// Signed routes never wait for them.
 const (
-	unprovenBulk  = 4
-	unprovenSmall = 64
+	publicBulk  = 4
+	publicSmall = 64
 )
 
 // bodyDeadline bounds how long a request's body may take to arrive: a
@@ -118,14 +120,17 @@ func (s *Server) routes(mux *http.ServeMux) {
 }
 
 // public serves a route that needs no caller identity. Its body is read
-// (by the handler) up to limit, as unproven work.
+// (by the handler) up to limit; a request with a body takes a slot of the
+// public pool for its whole run.
 func (s *Server) public(limit int64, h handler) http.HandlerFunc {
 	return s.serve(limit, func(w http.ResponseWriter, r *http.Request) (any, error) {
-		release, err := s.unproven(r, limit)
-		if err != nil {
-			return nil, err
+		if r.ContentLength != 0 {
+			release, err := s.slot(r, limit)
+			if err != nil {
+				return nil, err
+			}
+			defer release()
 		}
-		defer release()
 		return h(r)
 	})
 }
@@ -188,13 +193,13 @@ func (s *Server) serve(limit int64, h func(http.ResponseWriter, *http.Request) (
 	}
 }
 
-// unproven takes a slot for reading a body whose sender is not proven
-// (limit picks the pool), waiting while the request lives; release gives
-// it back.
-func (s *Server) unproven(r *http.Request, limit int64) (release func(), err error) {
-	pool := s.unprovenSmall
+// slot takes a slot of the public pool for a request with a body of at
+// most limit (which picks the pool), waiting while the request lives;
+// release gives it back.
+func (s *Server) slot(r *http.Request, limit int64) (release func(), err error) {
+	pool := s.publicSmall
 	if limit > MediumBody {
-		pool = s.unprovenBulk
+		pool = s.publicBulk
 	}
 	select {
 	case pool <- struct{}{}:
