@@ -95,6 +95,7 @@ func (s *Server) toError(err error) *Error {
 	var rj *state.Rejection
 	var fe *record.FieldError
 	var mbe *http.MaxBytesError
+	var ure *node.UnknownRefError
 	switch {
 	case errors.As(err, &e):
 		return e
@@ -102,6 +103,8 @@ func (s *Server) toError(err error) *Error {
 		return &Error{Status: http.StatusUnprocessableEntity, Code: rj.Code, Field: rj.Field, Msg: rj.Msg}
 	case errors.As(err, &fe):
 		return &Error{Status: http.StatusBadRequest, Code: "invalid", Field: fe.Field, Msg: fe.Msg}
+	case errors.As(err, &ure):
+		return &Error{Status: http.StatusNotFound, Code: "unknown_person", Field: ure.Field, Msg: "the reference is not bound to any identity"}
 	case errors.Is(err, node.ErrUnknownPerson):
 		return &Error{Status: http.StatusNotFound, Code: "unknown_person", Field: "person", Msg: "the reference is not bound to any identity"}
 	case errors.Is(err, chain.ErrNotFound):

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/epiledger/epiledger/internal/investigate"
@@ -41,17 +40,11 @@ func (s *Server) investigateRoutes(mux *http.ServeMux) {
 	}))
 }
 
-// investigated decodes the body into q, runs build, and names the field
-// of a reference that is bound to nobody.
+// investigated decodes the body into q and runs build.
 func investigated[T any](r *http.Request, q any, build func() (T, error)) (T, error) {
-	var zero T
 	if err := decode(r, q); err != nil {
+		var zero T
 		return zero, err
 	}
-	v, err := build()
-	var upe *investigate.UnknownPersonError
-	if errors.As(err, &upe) {
-		return zero, errf(http.StatusNotFound, "unknown_person", upe.Field, "the reference is not bound to any identity")
-	}
-	return v, err
+	return build()
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -156,20 +157,31 @@ func (s *Server) personal(roles []string, plan func(*http.Request) (reader, erro
 		if err != nil {
 			return nil, err
 		}
-		rd, err := plan(r)
-		if err != nil {
+		if err := checkCasePurpose(p); err != nil {
 			return nil, err
 		}
-		if err := checkCasePurpose(p); err != nil {
+		rd, err := plan(r)
+		if err != nil {
+			// A reference bound to nobody is a lookup all the same: its
+			// record is committed before the 404 is answered.
+			if err = s.n.AuditMiss(r.Context(), p.caller(r.Pattern), r.Pattern, err); errors.Is(err, node.ErrNoAudit) {
+				return nil, s.auditFailed(r, err)
+			}
 			return nil, err
 		}
 		rc, err := s.n.AuditRead(r.Context(), p.caller(r.Pattern), rd.Subjects())
 		if err != nil {
-			s.log.Error("audit record not written; read refused", "route", r.Pattern, "err", err)
-			return nil, errf(http.StatusServiceUnavailable, "audit_failed", "", "the audit record could not be written, so the read does not run")
+			return nil, s.auditFailed(r, err)
 		}
 		return rd.RunAny(rc)
 	})
+}
+
+// auditFailed logs why an audit record was not committed and refuses the
+// read.
+func (s *Server) auditFailed(r *http.Request, err error) error {
+	s.log.Error("audit record not written; read refused", "route", r.Pattern, "err", err)
+	return errf(http.StatusServiceUnavailable, "audit_failed", "", "the audit record could not be written, so the read does not run")
 }
 
 // serve bounds the body, runs h and writes its value or error as JSON. It

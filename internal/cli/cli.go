@@ -217,14 +217,17 @@ func (e *env) auditedBuilder(h *home.Home) (*report.Builder, func() error, error
 // its audit records are committed first, as the chain authority with
 // --case and --purpose, as the API does for its callers.
 func perform[T any](e *env, n *node.Node, rd *node.Read[T], err error) (T, error) {
-	var zero T
+	var v T
+	caller := n.AuthorityCaller(e.caseRef, e.purpose, time.Now().Unix())
 	if err != nil {
-		return zero, err
+		// A reference bound to nobody is a lookup all the same: audited.
+		err = n.AuditMiss(e.ctx, caller, "lookup", err)
+	} else {
+		v, err = node.Perform(e.ctx, n, caller, rd)
 	}
-	v, err := node.Perform(e.ctx, n, n.AuthorityCaller(e.caseRef, e.purpose, time.Now().Unix()), rd)
 	var ce *node.CaseError
 	if errors.As(err, &ce) {
-		return zero, withHint(err, "e.g. --case case-2020-0117 --purpose \"contact tracing\" (or EPILEDGER_CASE, EPILEDGER_PURPOSE)")
+		return v, withHint(err, "e.g. --case case-2020-0117 --purpose \"contact tracing\" (or EPILEDGER_CASE, EPILEDGER_PURPOSE)")
 	}
 	return v, err
 }

@@ -354,22 +354,16 @@ func fieldErr(field, format string, args ...any) error {
 	return &record.FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
 }
 
-// UnknownPersonError says which request field names nobody; it wraps
+// UnknownPersonError says which request field names nobody (and the
+// reference's pseudonym, for the audit record of the lookup); it wraps
 // node.ErrUnknownPerson and never holds the reference.
-type UnknownPersonError struct{ Field string }
-
-func (e *UnknownPersonError) Error() string { return e.Field + ": " + node.ErrUnknownPerson.Error() }
-func (e *UnknownPersonError) Unwrap() error { return node.ErrUnknownPerson }
+type UnknownPersonError = node.UnknownRefError
 
 func (b *Builder) resolve(field, ref string) (ledger.Pseudonym, error) {
 	if strings.TrimSpace(ref) == "" {
 		return ledger.Pseudonym{}, fieldErr(field, "required")
 	}
-	p, err := b.N.Resolve(field, ref)
-	if errors.Is(err, node.ErrUnknownPerson) {
-		return p, &UnknownPersonError{Field: field}
-	}
-	return p, err
+	return b.N.Resolve(field, ref)
 }
 
 // ParseDuration parses a Go duration ("36h", "15m") or whole days

@@ -165,6 +165,22 @@ func (n *Node) AuditRead(ctx context.Context, c Caller, subjects []Subject) (*Re
 	return rc, nil
 }
 
+// AuditMiss commits the audit record of a lookup that found nobody (err
+// wraps an *UnknownRefError: the record names the reference's pseudonym)
+// and returns err; it returns any other err as it is. If the record cannot
+// be committed, it returns that failure (wrapping ErrNoAudit) instead, so
+// that not even "nobody" is answered unaudited.
+func (n *Node) AuditMiss(ctx context.Context, c Caller, route string, err error) error {
+	var ure *UnknownRefError
+	if !errors.As(err, &ure) {
+		return err
+	}
+	if _, aerr := n.AuditRead(ctx, c, []Subject{{Route: route, Person: ure.Ref}}); aerr != nil {
+		return aerr
+	}
+	return err
+}
+
 // AuthorityCaller is the caller of the CLI's local path: the home's chain
 // authority, reading for caseRef and purpose at now (Unix seconds).
 func (n *Node) AuthorityCaller(caseRef, purpose string, now int64) Caller {

@@ -194,6 +194,18 @@ func (n *Node) Close() error {
 // ledger. The message never repeats the reference.
 var ErrUnknownPerson = errors.New("unknown person: the reference is not bound to any identity")
 
+// UnknownRefError says which field names a reference bound to nobody, and
+// the reference's own pseudonym (what the audit record of the lookup
+// names: a lookup that finds nobody still tells whether a number is
+// bound). It wraps ErrUnknownPerson and never holds the reference.
+type UnknownRefError struct {
+	Field string
+	Ref   ledger.Pseudonym
+}
+
+func (e *UnknownRefError) Error() string { return e.Field + ": " + ErrUnknownPerson.Error() }
+func (e *UnknownRefError) Unwrap() error { return ErrUnknownPerson }
+
 // Resolve turns a raw reference ("id:..." or an alias) into the person's
 // pseudonym.
 func (n *Node) Resolve(field, ref string) (ledger.Pseudonym, error) {
@@ -206,7 +218,7 @@ func (n *Node) Resolve(field, ref string) (ledger.Pseudonym, error) {
 		return p, err
 	}
 	if !ok {
-		return p, fmt.Errorf("%s: %w", field, ErrUnknownPerson)
+		return p, &UnknownRefError{Field: field, Ref: r.Ref}
 	}
 	return p, nil
 }
