@@ -260,3 +260,24 @@ func TestInvestigationErrors(t *testing.T) {
 	var v json.RawMessage
 	decodeOK(t, f.call(t, "POST", "/v1/trace/chain", f.token, `{"person":"`+outA+`","from":"2020-01-15","to":"2020-01-22"}`), &v)
 }
+
+// TestRiskSitesNeverPublishHomes: any role may ask for the risk sites, so
+// no request brings a case's home into them (the review of issue 11: a
+// site key sent "exclude_kinds":[] and got the home's place and the hours
+// a case was there).
+func TestRiskSitesNeverPublishHomes(t *testing.T) {
+	t.Parallel()
+	f := serveOutbreak(t)
+	key := f.grant(t, "site")
+	for _, body := range []string{
+		`{"from":"2020-01-15","to":"2020-01-25","exclude_kinds":[]}`,
+		`{"from":"2020-01-15","to":"2020-01-25","exclude_kinds":["taxi"]}`,
+		`{"from":"2020-01-15","to":"2020-01-25","exclude_kinds":[],"format":"geojson"}`,
+	} {
+		status, resp, _ := f.signedCall(t, key, "POST", "/v1/trace/risk-sites", []byte(body))
+		if status != 200 || !strings.Contains(string(resp), "mall-1") {
+			t.Fatalf("%s: %d %s", body, status, resp)
+		}
+		noPersons(t, f, body, resp)
+	}
+}

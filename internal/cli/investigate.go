@@ -243,8 +243,8 @@ func (e *env) riskSitesCmd() *cobra.Command {
 		Short: "The sites cases visited and when, with no personal data, to publish",
 		Long: `risk-sites lists the sites visited by cases in the window and the periods a
 case was there (their visits merged), with no personal data: not who, not
-how many. Homes and devices are left out (--exclude-kinds replaces that
-list). --format geojson prints a GeoJSON FeatureCollection of points
+how many. Homes and devices are always left out; --exclude-kinds leaves
+out more kinds. --format geojson prints a GeoJSON FeatureCollection of points
 (coordinates [lon, lat]) with the site, name, kind, region and periods as
 properties, ready for a map.`,
 		Args: cobra.NoArgs,
@@ -283,7 +283,7 @@ properties, ready for a map.`,
 	commonFlags(c, &dir, &nodeURL, &asJSON)
 	windowFlags(c, &q.From, &q.To)
 	c.Flags().StringVar(&q.Status, "status", "", "only cases whose latest status is this (default: all but cleared)")
-	c.Flags().StringSliceVar(&exclude, "exclude-kinds", investigate.DefaultPrivateKinds, "site kinds never published (\"\" for none)")
+	c.Flags().StringSliceVar(&exclude, "exclude-kinds", nil, "more site kinds to leave out (homes and devices always are)")
 	c.Flags().StringVar(&format, "format", "table", "table, json or geojson")
 	return c
 }

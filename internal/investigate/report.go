@@ -223,7 +223,8 @@ type RiskRequest struct {
 	From   string `json:"from,omitempty"`
 	To     string `json:"to,omitempty"`
 	Status string `json:"status,omitempty"`
-	// ExcludeKinds replaces the kinds left out (default home, device).
+	// ExcludeKinds adds kinds to leave out; homes and devices
+	// (DefaultPrivateKinds) are always left out.
 	ExcludeKinds []string `json:"exclude_kinds,omitempty"`
 	// Format is "json" (default) or "geojson".
 	Format string `json:"format,omitempty"`
@@ -730,13 +731,15 @@ func (b *Builder) RiskSites(r RiskRequest) (*RiskReport, error) {
 	default:
 		return nil, fieldErr("format", "json or geojson")
 	}
-	exclude := r.ExcludeKinds
-	if exclude == nil {
-		exclude = DefaultPrivateKinds
-	}
-	for i, k := range exclude {
+	// The report is made to be published, by any role: a case's home
+	// (personal data) is never in it, whatever the request asks.
+	exclude := append([]string{}, DefaultPrivateKinds...)
+	for i, k := range r.ExcludeKinds {
 		if !contains(record.SiteKinds, k) {
 			return nil, fieldErr(fmt.Sprintf("exclude_kinds[%d]", i), "unknown site kind")
+		}
+		if !contains(exclude, k) {
+			exclude = append(exclude, k)
 		}
 	}
 	rs, err := b.inv().RiskSites(RiskQuery{From: w.From.Unix(), To: w.To.Unix(), Status: r.Status, Exclude: exclude})
