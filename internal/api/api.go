@@ -90,6 +90,9 @@ func (s *Server) authorised(r *http.Request) bool {
 	return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
 }
 
+// halted answers every request a halted node cannot serve.
+var halted = &Error{Status: http.StatusServiceUnavailable, Code: "halted", Msg: "the node stopped writing after finding its store damaged (see the node's log)"}
+
 func (s *Server) toError(err error) *Error {
 	var e *Error
 	var rj *state.Rejection
@@ -111,19 +114,22 @@ func (s *Server) toError(err error) *Error {
 		return &Error{Status: http.StatusNotFound, Code: "not_found", Msg: err.Error()}
 	case errors.As(err, &mbe):
 		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Msg: fmt.Sprintf("request body over %d bytes, this route's limit", mbe.Limit)}
-	case errors.Is(err, store.ErrCorrupt), errors.Is(err, engine.ErrHalted), s.n.DB.Halted() != nil:
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return &Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Msg: "the request was cancelled before it ran"}
+	case errors.Is(err, store.ErrCorrupt):
 		// Damage found while serving (a record a query cannot decode
 		// too) stops the node's writes; the reason goes to the log, not
 		// to the caller.
-		if !errors.Is(err, engine.ErrHalted) {
-			s.n.DB.Halt(err)
-		}
+		s.n.DB.Halt(err)
 		s.log.Error("request failed: the store is damaged, writes stopped", "err", err)
-		return &Error{Status: http.StatusServiceUnavailable, Code: "halted", Msg: "the node stopped writing after finding its store damaged (see the node's log)"}
+		return halted
+	case errors.Is(err, engine.ErrHalted):
+		return halted
 	case errors.Is(err, engine.ErrClosed):
 		return &Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Msg: "the node is shutting down"}
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return &Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Msg: "the request was cancelled before it ran"}
+	case s.n.DB.Halted() != nil:
+		s.log.Error("request failed on a halted node", "err", err)
+		return halted
 	}
 	s.log.Error("request failed", "err", err)
 	return &Error{Status: http.StatusInternalServerError, Code: "internal", Msg: "internal error (see the node's log)"}
@@ -425,9 +431,9 @@ func (s *Server) cases(r *http.Request) (reader, error) {
 	if status != "" && !slices.Contains(record.CaseStatuses, status) {
 		return nil, errf(http.StatusBadRequest, "invalid", "status", "one of %s", strings.Join(record.CaseStatuses, ", "))
 	}
-	subject := []node.Subject{{Route: "cases", From: minTime, To: maxTime}}
+	subject := []node.Subject{{Route: "cases", From: -ledger.MaxWindow, To: ledger.MaxWindow}}
 	return node.NewRead(s.n, subject, func(rc *node.Receipt) (any, error) {
-		cs, err := s.n.Query.Cases(status, minTime, maxTime)
+		cs, err := s.n.Query.Cases(status, -ledger.MaxWindow, ledger.MaxWindow)
 		if err != nil {
 			return nil, err
 		}
@@ -446,9 +452,6 @@ func (s *Server) cases(r *http.Request) (reader, error) {
 		return map[string]any{"cases": out}, nil
 	}), nil
 }
-
-// The case list's window: every report.
-const minTime, maxTime = -1 << 62, 1 << 62
 
 // VerifyReply is the outcome of GET /v1/verify.
 type VerifyReply struct {

@@ -27,8 +27,10 @@ func (e *encoder) i32(v int32)  { e.u32(uint32(v)) }
 func (e *encoder) raw(p []byte) { e.b = append(e.b, p...) }
 
 // str writes a string of at most 65535 bytes with a 2-byte length. A
-// longer string cannot be encoded at all: a broken invariant, since every
-// caller checks the field's limit (at most MaxReasonLen) first.
+// longer string cannot be encoded at all. Build checks every field's limit
+// (at most MaxReasonLen) before it encodes, so input from callers never
+// gets here; NewTx, which does not check, is for bodies the node built
+// itself (the importer's parsed records are checked by the same limits).
 func (e *encoder) str(s string) {
 	if len(s) > 0xffff {
 		panic("ledger: string too long to encode") // callers validate lengths first

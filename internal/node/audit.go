@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/epiledger/epiledger/internal/ledger"
 )
@@ -22,10 +23,13 @@ import (
 //     this node issued for exactly these subjects.
 //
 // A Receipt's fields are unexported and only AuditRead makes one, after
-// the engine committed every record; the vault (RealID) opens only with a
-// receipt too. So no code path outside this file can read personal data
-// without a committed audit record: there is no "no auditor set" branch to
-// fall through.
+// the engine committed every record; a Read runs once, and the vault
+// (RealID) opens only with a receipt too. So no builder or handler can
+// produce a report with real identities without a committed audit record:
+// there is no "no auditor set" branch to fall through. (The pseudonymous
+// indexes behind the reports, n.Query, are not gated: the builders, the
+// benchmarks and verify read them; what leaves the node as a report goes
+// through a Read.)
 
 // ErrNoAudit is returned when a read of personal data has no committed
 // audit record (no case or purpose, no engine, no receipt, or a receipt
@@ -100,6 +104,7 @@ type Receipt struct {
 	n        *Node
 	subjects []Subject
 	txs      []ledger.Hash
+	used     atomic.Bool // it served a Read
 }
 
 // Txs returns the ids of the audit transactions, in subject order.
@@ -193,24 +198,28 @@ type Read[T any] struct {
 	n        *Node
 	subjects []Subject
 	run      func(*Receipt) (T, error)
+	ran      atomic.Bool
 }
 
 // NewRead returns the read of subjects by run, on n. run receives the
 // receipt (for RealID) and runs only through Run.
 func NewRead[T any](n *Node, subjects []Subject, run func(*Receipt) (T, error)) *Read[T] {
-	return &Read[T]{n: n, subjects: subjects, run: run}
+	return &Read[T]{n: n, subjects: append([]Subject(nil), subjects...), run: run}
 }
 
 // Subjects returns what the read reads: one audit record each.
 func (rd *Read[T]) Subjects() []Subject { return append([]Subject(nil), rd.subjects...) }
 
-// Run runs the read if rc is this node's receipt for exactly its
-// subjects; otherwise it returns an error wrapping ErrNoAudit and reads
-// nothing.
+// Run runs the read, once, if rc is this node's receipt for exactly its
+// subjects and has not served another read; otherwise it returns an error
+// wrapping ErrNoAudit and reads nothing. One audit record, one read.
 func (rd *Read[T]) Run(rc *Receipt) (T, error) {
+	var zero T
 	if !rc.covers(rd.n, rd.subjects) {
-		var zero T
 		return zero, fmt.Errorf("%w: no committed audit record for this read", ErrNoAudit)
+	}
+	if !rc.used.CompareAndSwap(false, true) || !rd.ran.CompareAndSwap(false, true) {
+		return zero, fmt.Errorf("%w: each audit record serves one read, once", ErrNoAudit)
 	}
 	return rd.run(rc)
 }
