@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/epiledger/epiledger/internal/api"
 	"github.com/epiledger/epiledger/internal/client"
 	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/node"
@@ -73,8 +74,11 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	}
 	fmt.Fprintf(stderr, "epiledger: error: %v\n", err)
 	var he *hintError
+	var ae *client.APIError
 	if errors.As(err, &he) {
 		fmt.Fprintf(stderr, "epiledger: hint: %s\n", he.hint)
+	} else if errors.As(err, &ae) && (ae.Body.Field == api.HeaderCase || ae.Body.Field == api.HeaderPurpose) {
+		fmt.Fprintf(stderr, "epiledger: hint: a read of personal data is audited with its case and purpose: --case case-2020-0117 --purpose \"contact tracing\" (or EPILEDGER_CASE, EPILEDGER_PURPOSE)\n")
 	} else if strings.Contains(err.Error(), "unknown flag") || strings.Contains(err.Error(), "required flag") || strings.Contains(err.Error(), "unknown command") {
 		fmt.Fprintf(stderr, "epiledger: hint: run \"epiledger %s --help\"\n", strings.Join(firstWords(args), " "))
 	}
