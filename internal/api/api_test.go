@@ -120,6 +120,12 @@ func (f *fixture) call(t testing.TB, method, path, token, body string) reply {
 		req.Header.Set("Epiledger-Case", "case-test")
 		req.Header.Set("Epiledger-Purpose", "testing")
 	}
+	return f.do(t, req)
+}
+
+// do sends req to the fixture's server and reads the whole reply.
+func (f *fixture) do(t testing.TB, req *http.Request) reply {
+	t.Helper()
 	resp, err := f.srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -314,19 +314,16 @@ func (f *fixture) signedCall(t *testing.T, key ed25519.PrivateKey, method, path 
 		t.Fatal(err)
 	}
 	api.SignRequest(req, f.h.Genesis.ChainID, key, "case-2020-0117", "contact tracing", body, time.Now())
+	r := f.do(t, req)
+	return r.status, r.body, signatureOf(req)
+}
+
+// signatureOf is the signature a signed request carries.
+func signatureOf(req *http.Request) [64]byte {
 	var sig [64]byte
 	raw, _ := base64.StdEncoding.DecodeString(req.Header.Get(api.HeaderSignature))
 	copy(sig[:], raw)
-	resp, err := f.srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, b, sig
+	return sig
 }
 
 // auditsOf counts the committed audit records that carry sig.
@@ -376,17 +373,10 @@ func FuzzPersonalBody(f *testing.F) {
 			return // not a URL: the client cannot send it
 		}
 		api.SignRequest(req, fx.h.Genesis.ChainID, key, "case-2020-0117", "contact tracing", body, time.Now())
-		var sig [64]byte
-		raw, _ := base64.StdEncoding.DecodeString(req.Header.Get(api.HeaderSignature))
-		copy(sig[:], raw)
-		resp, err := fx.srv.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		audits := fx.auditsOf(t, sig)
-		switch s := resp.StatusCode; {
+		r := fx.do(t, req)
+		out := r.body
+		audits := fx.auditsOf(t, signatureOf(req))
+		switch s := r.status; {
 		case s >= 200 && s < 300:
 			if audits == 0 {
 				t.Fatalf("%s %s: %d without an audit record", rt.method, path, s)
