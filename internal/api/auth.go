@@ -8,12 +8,14 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/epiledger/epiledger/internal/chain"
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/node"
 	"github.com/epiledger/epiledger/internal/report"
@@ -338,4 +340,58 @@ func (s *Server) grantRole(r *http.Request) (any, error) {
 		return nil, rc.Err
 	}
 	return s.result(rc), nil
+}
+
+// RoleView is a key holding a role, in JSON: GET /v1/roles lists them.
+// Height and Tx name the grant_role transaction that gave the role, and
+// Granted its block's time; the chain authority holds every role from
+// the genesis (height 0, no transaction).
+type RoleView struct {
+	Key     string `json:"key"`
+	Role    string `json:"role"`
+	Name    string `json:"name"`
+	Height  uint64 `json:"height"`
+	Tx      string `json:"tx,omitempty"`
+	Granted string `json:"granted"`
+}
+
+// Roles lists who holds which role on n's chain: the chain authority
+// first, then every key granted a role and not revoked, in key order.
+// Times are in loc. A grant whose transaction the chain does not hold is
+// an error (the state and the chain disagree).
+func Roles(n *node.Node, loc *time.Location) ([]RoleView, error) {
+	g := n.Home.Genesis
+	out := []RoleView{{Key: hex.EncodeToString(g.Authority[:]), Role: roleAuthority, Name: "chain authority (holds every role)",
+		Granted: time.Unix(g.Time, 0).In(loc).Format(time.RFC3339)}}
+	grants, err := state.Roles(n.DB)
+	if err != nil {
+		return nil, err
+	}
+	for _, gr := range grants {
+		id := gr.TxID()
+		height, _, err := chain.Locate(n.DB, id)
+		if err != nil {
+			return nil, fmt.Errorf("role of %x: %w", gr.Key[:8], err)
+		}
+		hd, err := chain.Header(n.DB, height)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, RoleView{Key: hex.EncodeToString(gr.Key[:]), Role: gr.Role, Name: gr.Name, Height: height, Tx: id.String(),
+			Granted: time.Unix(0, hd.Time).In(loc).Format(time.RFC3339)})
+	}
+	return out, nil
+}
+
+// listRoles lists who holds which role: GET /v1/roles (auditor,
+// administrator).
+func (s *Server) listRoles(r *http.Request) (any, error) {
+	if err := onlyParams(r); err != nil {
+		return nil, err
+	}
+	vs, err := Roles(s.n, s.n.Home.Config.Location())
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"roles": vs}, nil
 }

@@ -105,6 +105,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/validate/probability", s.signed(anyRole, SmallBody, s.probability))
 	mux.HandleFunc("GET /v1/audit", s.signed(auditors, SmallBody, s.audits))
 	mux.HandleFunc("POST /v1/roles", s.signed(admins, SmallBody, s.grantRole))
+	mux.HandleFunc("GET /v1/roles", s.signed(auditors, SmallBody, s.listRoles))
 
 	mux.HandleFunc("POST /v1/trace/trajectory", s.personal(investigator, s.trajectory))
 	mux.HandleFunc("POST /v1/trace/contacts", s.personal(investigator, s.contacts))

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/hex"
 	"fmt"
 	"text/tabwriter"
@@ -9,8 +10,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/epiledger/epiledger/internal/api"
+	"github.com/epiledger/epiledger/internal/client"
 	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/node"
 	"github.com/epiledger/epiledger/internal/report"
 	"github.com/epiledger/epiledger/internal/state"
 )
@@ -18,7 +21,7 @@ import (
 func (e *env) roleCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "role",
-		Short: "Grant API roles to keys (the administrator)",
+		Short: "Grant API roles to keys (the administrator), list who holds them",
 		Long: `Every API call but /v1/health is a signed request by a key the administrator
 registered on the ledger with a role:
   site           records presences (its own site key signs each record)
@@ -48,8 +51,52 @@ The chain authority of the node's home holds every role. Revoke with role "none"
 	grant.Flags().StringVar(&nodeURL, "node", "", "submit through the running node at this URL")
 	grant.MarkFlagRequired("key")
 	grant.MarkFlagRequired("role")
-	c.AddCommand(grant)
+	c.AddCommand(grant, e.roleListCmd())
 	return c
+}
+
+func (e *env) roleListCmd() *cobra.Command {
+	var dir, nodeURL string
+	var asJSON bool
+	list := &cobra.Command{
+		Use:   "list --home DIR [--node URL] [--json]",
+		Short: "List who holds which role: key, role, name, and the grant's height and transaction",
+		Long: `list prints every key that holds a role (revoked keys are left out): its
+public key, role and name, and the height, time and transaction of the
+grant_role that gave it. The chain authority holds every role from the
+genesis. With --node it asks the running node (the caller needs the auditor
+or administrator role: --as signs with such a key file).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			views, err := viaNode(e, dir, nodeURL, (*client.Client).Roles, func(h *home.Home, n *node.Node) ([]api.RoleView, error) {
+				return api.Roles(n, h.Config.Location())
+			})
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				if views == nil {
+					views = []api.RoleView{}
+				}
+				return e.printJSON(map[string]any{"roles": views})
+			}
+			fmt.Fprintf(e.stdout, "%d keys hold a role\n\n", len(views))
+			tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "KEY\tROLE\tNAME\tHEIGHT\tGRANTED\tTX")
+			for _, v := range views {
+				tx := "-"
+				if v.Tx != "" {
+					tx = v.Tx
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", v.Key, v.Role, v.Name, v.Height, v.Granted, tx)
+			}
+			return tw.Flush()
+		},
+	}
+	homeFlag(list, &dir)
+	list.Flags().StringVar(&nodeURL, "node", "", "ask the running node at this URL")
+	list.Flags().BoolVar(&asJSON, "json", false, "print JSON (the API's format)")
+	return list
 }
 
 func (e *env) auditCmd() *cobra.Command {
@@ -70,33 +117,17 @@ With --node it asks the running node (the caller needs the auditor role:
 --as signs with an auditor's key file).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			h, err := loadHome(dir)
-			if err != nil {
-				return err
-			}
-			var views []api.AuditView
-			if nodeURL != "" {
-				cl, err := e.remote(h, nodeURL)
-				if err != nil {
-					return err
-				}
-				if views, err = cl.Audits(e.ctx, from, to); err != nil {
-					return err
-				}
-			} else {
-				n, err := e.openNode(h, nodeOptionsQuery())
-				if err != nil {
-					return err
-				}
-				defer n.Close()
+			remote := func(cl *client.Client, ctx context.Context) ([]api.AuditView, error) { return cl.Audits(ctx, from, to) }
+			views, err := viaNode(e, dir, nodeURL, remote, func(h *home.Home, n *node.Node) ([]api.AuditView, error) {
+				var views []api.AuditView
 				loc := h.Config.Location()
 				w, err := report.ParseWindow(from, to, time.Now(), 100*365*24*time.Hour, loc)
 				if err != nil {
-					return err
+					return nil, err
 				}
 				es, err := n.Query.Audits(w.From.Unix(), w.To.Unix())
 				if err != nil {
-					return err
+					return nil, err
 				}
 				g := h.Genesis
 				for _, x := range es {
@@ -114,6 +145,10 @@ With --node it asks the running node (the caller needs the auditor role:
 					}
 					views = append(views, v)
 				}
+				return views, nil
+			})
+			if err != nil {
+				return err
 			}
 			if asJSON {
 				if views == nil {
@@ -145,4 +180,29 @@ With --node it asks the running node (the caller needs the auditor role:
 	list.Flags().BoolVar(&asJSON, "json", false, "print JSON (the API's format)")
 	c.AddCommand(list)
 	return c
+}
+
+// viaNode runs remote on a client of the node at nodeURL when one is
+// given (signed with --as or the operator's token), else local on the
+// home in dir with its store opened for queries (no engine): the two
+// paths of a read that does not touch personal data.
+func viaNode[T any](e *env, dir, nodeURL string, remote func(*client.Client, context.Context) (T, error), local func(*home.Home, *node.Node) (T, error)) (T, error) {
+	var zero T
+	h, err := loadHome(dir)
+	if err != nil {
+		return zero, err
+	}
+	if nodeURL != "" {
+		cl, err := e.remote(h, nodeURL)
+		if err != nil {
+			return zero, err
+		}
+		return remote(cl, e.ctx)
+	}
+	n, err := e.openNode(h, nodeOptionsQuery())
+	if err != nil {
+		return zero, err
+	}
+	defer n.Close()
+	return local(h, n)
 }

@@ -40,6 +40,7 @@ serves the HTTP API:
   POST /v1/validate/close         advance the validation clock (token)
   GET  /v1/audit                  the audit trail              (auditor)
   POST /v1/roles                  grant a role to a key        (administrator)
+  GET  /v1/roles                  who holds which role         (auditor)
   POST /v1/trace/chain|sources|clusters|follow-up   investigations (investigator)
   POST /v1/trace/risk-sites       publishable risk sites (any role)
   /v1/privacy/...                 set union/intersection, commitments, exposure check

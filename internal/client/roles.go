@@ -1,0 +1,17 @@
+package client
+
+import (
+	"context"
+
+	"github.com/epiledger/epiledger/internal/api"
+)
+
+// Roles lists who holds which role on the node's chain (GET /v1/roles;
+// the caller needs the auditor or administrator role).
+func (c *Client) Roles(ctx context.Context) ([]api.RoleView, error) {
+	var v struct {
+		Roles []api.RoleView `json:"roles"`
+	}
+	err := c.do(ctx, "GET", "/v1/roles", nil, &v)
+	return v.Roles, err
+}
