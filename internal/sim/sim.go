@@ -27,7 +27,12 @@ type Config struct {
 	// transport kind. Zero means 15 minutes.
 	MinOverlap time.Duration
 	// Cases is the number of confirmed cases, at most People. Zero means
-	// about People/2000, at least 3 (or People, if fewer).
+	// about People/2000, at least 3 (or People, if fewer). Cases are
+	// diagnosed in the second half of the period and report an onset one
+	// or two days before. When Days is 5 or more, every onset is at least
+	// two days after Start, so the default window of a source search (2 to
+	// 14 days before onset) overlaps the period; when Days is 6 or more, by
+	// at least two days.
 	Cases int
 }
 
@@ -491,9 +496,22 @@ func (g *gen) assignMetro(p *person) {
 	}
 }
 
+// Cases fall late enough to be traced back. A case reports an onset one
+// or two days before its diagnosis day, and a source search looks at the
+// days from incubation 14 down to 2 days before the onset (the defaults
+// of internal/investigate). With the onset on day minOnsetDay or later,
+// that window holds at least the period's first minOnsetDay-1 days, so a
+// source search on every case has data to search. The diagnosis day is
+// therefore at least firstCaseDay, when the period is long enough.
+const (
+	minOnsetDay  = 3
+	firstCaseDay = minOnsetDay + 2
+)
+
 // pickCases chooses the confirmed cases, office workers first because they
 // ride the metro and meet many people, and fixes each case's diagnosis day
-// in the second half of the period and, for most, a train trip before it.
+// in the second half of the period, and not before firstCaseDay when the
+// period allows, and, for most, a train trip before it.
 func (g *gen) pickCases() {
 	order := g.rng.Perm(len(g.people))
 	var picked []int32
@@ -511,9 +529,10 @@ func (g *gen) pickCases() {
 		}
 	}
 	days := g.cfg.Days
+	first := min(max(days/2, firstCaseDay), days-1)
 	for _, i := range picked {
 		p := &g.people[i]
-		p.caseDay = days/2 + g.rng.IntN(days-days/2)
+		p.caseDay = first + g.rng.IntN(days-first)
 		if p.role == roleOffice && p.metro[0] < 0 {
 			g.assignMetro(p)
 		}
