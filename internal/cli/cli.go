@@ -257,6 +257,8 @@ func (e *env) initCmd() *cobra.Command {
   config.toml          every setting with its default, commented
   data/                the ledger store (Pebble)
 Keep keys/ private: whoever holds secret.key can link pseudonyms to people.
+DIR must be new or empty: init refuses a home (already initialised) and a
+directory holding anything else, and then writes nothing.
 
 genesis.json also fixes who may correct records: a correction of a record
 needs the approvals of the authorities of its origin and destination

@@ -61,6 +61,10 @@ type InitOptions struct {
 // ErrExists is returned by Init when the directory already holds a home.
 var ErrExists = errors.New("home: already initialised")
 
+// ErrNotEmpty is returned by Init when the directory holds files but no
+// home: init writes only into a new or empty directory.
+var ErrNotEmpty = errors.New("home: directory is not empty")
+
 type genesisFile struct {
 	ChainID     string         `json:"chain_id"`
 	Region      string         `json:"region"`
@@ -75,10 +79,15 @@ type correctionFile struct {
 	Quorum        int               `json:"quorum"`
 }
 
-// Init creates a new home in dir.
+// Init creates a new home in dir, which must not exist or be empty. A
+// directory that already holds a home is ErrExists; one that holds
+// anything else is ErrNotEmpty; in either case nothing is written.
 func Init(dir string, o InitOptions) (*Home, error) {
 	if _, err := os.Stat(filepath.Join(dir, "genesis.json")); err == nil {
 		return nil, fmt.Errorf("%w: %s (remove it or choose another --home)", ErrExists, dir)
+	}
+	if err := checkEmpty(dir); err != nil {
+		return nil, err
 	}
 	if o.ChainID == "" {
 		var b [4]byte
@@ -140,6 +149,23 @@ func Init(dir string, o InitOptions) (*Home, error) {
 		return nil, fmt.Errorf("home: %w", err)
 	}
 	return Load(dir)
+}
+
+// checkEmpty returns nil if dir does not exist or is an empty directory,
+// else ErrNotEmpty naming dir and one of its entries.
+func checkEmpty(dir string) error {
+	es, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("home: %w", err)
+	}
+	if len(es) > 0 {
+		return fmt.Errorf("%w: %s holds %d entries (%s...) and is not a node home; init writes only into a new or empty directory (choose another --home)",
+			ErrNotEmpty, dir, len(es), es[0].Name())
+	}
+	return nil
 }
 
 func writeSecret(path, s string) error {

@@ -1,0 +1,72 @@
+package cli_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestInitRefusesNonEmpty: init into a directory that holds files but no
+// home refuses, names the directory and writes nothing; into a home it
+// refuses as already initialised; into a new or empty directory it works.
+func TestInitRefusesNonEmpty(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name  string
+		setup func(t *testing.T, dir string)
+		want  string // in stderr; "" means init succeeds
+	}{
+		{"new_directory", func(t *testing.T, dir string) {}, ""},
+		{"empty_directory", func(t *testing.T, dir string) { mkdir(t, dir) }, ""},
+		{"directory_with_a_file", func(t *testing.T, dir string) {
+			mkdir(t, dir)
+			if err := os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("mine"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, "is not a node home; init writes only into a new or empty directory"},
+		{"directory_with_a_subdirectory", func(t *testing.T, dir string) { mkdir(t, filepath.Join(dir, "data")) }, "is not a node home"},
+		{"existing_home", func(t *testing.T, dir string) { mustRun(t, "init", "--home", dir) }, "already initialised"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			dir := filepath.Join(t.TempDir(), "home")
+			c.setup(t, dir)
+			before := listing(t, dir)
+			out, errs, code := run(t, "init", "--home", dir)
+			if c.want == "" {
+				if code != 0 || !strings.Contains(out, "initialised "+dir) {
+					t.Fatalf("exit %d: %s%s", code, out, errs)
+				}
+				return
+			}
+			if code != 1 || !strings.Contains(errs, dir) || !strings.Contains(errs, c.want) {
+				t.Fatalf("exit %d, want 1 naming %s and %q:\n%s", code, dir, c.want, errs)
+			}
+			if after := listing(t, dir); after != before {
+				t.Errorf("init wrote into %s:\nbefore %s\nafter  %s", dir, before, after)
+			}
+		})
+	}
+}
+
+func mkdir(t *testing.T, dir string) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// listing names every path under dir ("" if dir does not exist).
+func listing(t *testing.T, dir string) string {
+	t.Helper()
+	var names []string
+	filepath.WalkDir(dir, func(p string, _ os.DirEntry, err error) error {
+		if err == nil {
+			names = append(names, p)
+		}
+		return nil
+	})
+	return strings.Join(names, " ")
+}
