@@ -138,12 +138,15 @@ func homeFlag(c *cobra.Command, dst *string) {
 	c.Flags().StringVar(dst, "home", def, "node home directory (env EPILEDGER_HOME)")
 }
 
+// loadHome loads the home in dir. Where there is none, it says so and
+// how to name the right one, and only then how to start a new chain.
 func loadHome(dir string) (*home.Home, error) {
 	h, err := home.Load(dir)
-	if err != nil {
-		return nil, withHint(err, "create one with: epiledger init --home %s", dir)
+	if errors.Is(err, home.ErrNoHome) {
+		return nil, withHint(fmt.Errorf("no home at %s: pass --home DIR (or set EPILEDGER_HOME)", dir),
+			"to start a new chain there instead: epiledger init --home %s", dir)
 	}
-	return h, nil
+	return h, err
 }
 
 func (e *env) logger(level slog.Level) *slog.Logger {

@@ -148,7 +148,7 @@ func TestErrors(t *testing.T) {
 		args []string
 		want []string // substrings of stderr
 	}{
-		{"no home", []string{"trace", "contacts", "--home", filepath.Join(dir, "nope"), "--person", "id:1"}, []string{"epiledger: error:", "is not a node home", "epiledger: hint: create one with: epiledger init"}},
+		{"no home", []string{"trace", "contacts", "--home", filepath.Join(dir, "nope"), "--person", "id:1"}, []string{"epiledger: error: no home at " + filepath.Join(dir, "nope") + ": pass --home DIR (or set EPILEDGER_HOME)", "epiledger: hint: to start a new chain there instead: epiledger init --home"}},
 		{"unknown alias", []string{"trace", "contacts", "--home", dir, "--person", "phone:19999999999"}, []string{"person: unknown person"}},
 		{"bad ref", []string{"trace", "trajectory", "--home", dir, "--person", "19999999999"}, []string{"person: must be scheme:value"}},
 		{"bad from", []string{"trace", "trajectory", "--home", dir, "--person", "id:420100199001011234", "--from", "yesterday"}, []string{"from: not an RFC 3339 time"}},

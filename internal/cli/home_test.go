@@ -51,6 +51,31 @@ func TestInitRefusesNonEmpty(t *testing.T) {
 	}
 }
 
+// TestMissingHome: a command given a --home that holds no home says so
+// and how to name one, and only then suggests init for a new chain.
+func TestMissingHome(t *testing.T) {
+	t.Parallel()
+	d := t.TempDir()
+	cases := []struct {
+		name string
+		dir  string
+	}{
+		{"no_such_directory", filepath.Join(d, "nope")},
+		{"directory_without_a_home", d},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			_, errs, code := run(t, "trace", "contacts", "--home", c.dir, "--person", "id:1")
+			want := "epiledger: error: no home at " + c.dir + ": pass --home DIR (or set EPILEDGER_HOME)\n" +
+				"epiledger: hint: to start a new chain there instead: epiledger init --home " + c.dir + "\n"
+			if code != 1 || errs != want {
+				t.Errorf("exit %d, stderr:\n%s\nwant:\n%s", code, errs, want)
+			}
+		})
+	}
+}
+
 func mkdir(t *testing.T, dir string) {
 	t.Helper()
 	if err := os.MkdirAll(dir, 0o755); err != nil {

@@ -61,6 +61,10 @@ type InitOptions struct {
 // ErrExists is returned by Init when the directory already holds a home.
 var ErrExists = errors.New("home: already initialised")
 
+// ErrNoHome is returned by Load when the directory holds no home (no
+// genesis.json).
+var ErrNoHome = errors.New("home: no home")
+
 // ErrNotEmpty is returned by Init when the directory holds files but no
 // home: init writes only into a new or empty directory.
 var ErrNotEmpty = errors.New("home: directory is not empty")
@@ -187,11 +191,12 @@ func readHex(path string, n int) ([]byte, error) {
 	return v, nil
 }
 
-// Load reads an existing home.
+// Load reads an existing home. A directory without a genesis.json is
+// ErrNoHome; a home that does not read is an error naming the file.
 func Load(dir string) (*Home, error) {
 	gb, err := os.ReadFile(filepath.Join(dir, "genesis.json"))
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("home: %s is not a node home (run: epiledger init --home %s)", dir, dir)
+		return nil, fmt.Errorf("%w at %s", ErrNoHome, dir)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("home: %w", err)
