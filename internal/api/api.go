@@ -107,7 +107,7 @@ func (s *Server) toError(err error) *Error {
 	case errors.As(err, &fe):
 		return &Error{Status: http.StatusBadRequest, Code: "invalid", Field: fe.Field, Msg: fe.Msg}
 	case errors.As(err, &ure):
-		return &Error{Status: http.StatusNotFound, Code: "unknown_person", Field: ure.Field, Msg: "the reference is not bound to any identity"}
+		return &Error{Status: http.StatusNotFound, Code: "unknown_person", Field: ure.Field, Msg: ure.Reason()}
 	case errors.Is(err, node.ErrUnknownPerson):
 		return &Error{Status: http.StatusNotFound, Code: "unknown_person", Field: "person", Msg: "the reference is not bound to any identity"}
 	case errors.Is(err, chain.ErrNotFound):

@@ -609,12 +609,15 @@ func TestSubmitBatch(t *testing.T) {
 			t.Errorf("%s: %+v (error %+v), want %s/%s", it.name, res, res.Error, it.code, it.field)
 		}
 	}
-	// The forged visit is not on the ledger: B's trajectory is empty, A's
-	// holds the two good visits.
+	// The forged visit is not on the ledger: the ledger holds no record of
+	// B at all, and A's trajectory holds the two good visits.
+	if r := f.call(t, "POST", "/v1/trace/trajectory", f.token, `{"person":"id:`+idB+`","from":"2020-01-20","to":"2020-01-20"}`); r.status != 404 || !strings.Contains(string(r.body), "no record of this person") {
+		t.Errorf("trajectory of B: %d %s, want 404: no record", r.status, r.body)
+	}
 	for _, c := range []struct {
 		person string
 		sites  string
-	}{{"id:" + idA, "office-1 shop-1 "}, {"id:" + idB, ""}} {
+	}{{"id:" + idA, "office-1 shop-1 "}} {
 		var tr report.Trajectory
 		decodeOK(t, f.call(t, "POST", "/v1/trace/trajectory", f.token, `{"person":"`+c.person+`","from":"2020-01-20","to":"2020-01-20"}`), &tr)
 		got := ""

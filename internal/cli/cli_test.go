@@ -151,6 +151,8 @@ func TestErrors(t *testing.T) {
 		{"no home", []string{"trace", "contacts", "--home", filepath.Join(dir, "nope"), "--person", "id:1"}, []string{"epiledger: error: no home at " + filepath.Join(dir, "nope") + ": pass --home DIR (or set EPILEDGER_HOME)", "epiledger: hint: to start a new chain there instead: epiledger init --home"}},
 		{"unknown alias", []string{"trace", "contacts", "--home", dir, "--person", "phone:19999999999"}, []string{"person: unknown person"}},
 		{"bad ref", []string{"trace", "trajectory", "--home", dir, "--person", "19999999999"}, []string{"person: must be scheme:value"}},
+		// A mistyped canonical id is not "0 contacts" (issue 12, point 5).
+		{"mistyped id", []string{"trace", "contacts", "--home", dir, "--person", "id:19999999999"}, []string{"person: unknown person: the ledger holds no record of this person"}},
 		{"bad from", []string{"trace", "trajectory", "--home", dir, "--person", "id:420100199001011234", "--from", "yesterday"}, []string{"from: not an RFC 3339 time"}},
 		{"to before from", []string{"trace", "trajectory", "--home", dir, "--person", "id:420100199001011234", "--from", "2020-01-21", "--to", "2020-01-20"}, []string{"to: is before from"}},
 		{"missing person", []string{"trace", "contacts", "--home", dir}, []string{`required flag(s) "person" not set`, "hint: run \"epiledger trace contacts --help\""}},
@@ -264,5 +266,25 @@ func TestNodeRemote(t *testing.T) {
 	localTr := mustRun(t, append([]string{"trace", "trajectory"}, q...)...)
 	if remote != local || remoteTr != localTr {
 		t.Errorf("remote and local differ:\n%s\n%s", remote, local)
+	}
+}
+
+// TestEmptyAnswerSaysWhy: an answer that is empty for the window says so
+// and says when the person's records run (issue 12, point 4), so that an
+// investigator widens the window rather than reading "no contacts".
+func TestEmptyAnswerSaysWhy(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "home")
+	mustRun(t, "init", "--home", dir)
+	mustRun(t, "import", "--home", dir, "-q", writeFile(t, "w.ndjson", world))
+	for _, what := range []string{"contacts", "trajectory"} {
+		out := mustRun(t, "trace", what, "--home", dir, "--person", "id:420100199001011234", "--from", "2020-02-01", "--to", "2020-02-02")
+		if !strings.Contains(out, "from 2020-02-01 00:00 to 2020-02-02 23:59: this person's records run from 2020-01-20") {
+			t.Errorf("%s in an empty window:\n%s", what, out)
+		}
+		out = mustRun(t, "trace", what, "--home", dir, "--person", "id:420100199001011234", "--from", "2020-01-20", "--to", "2020-01-20")
+		if strings.Contains(out, "records run") {
+			t.Errorf("%s with an answer carries the empty note:\n%s", what, out)
+		}
 	}
 }

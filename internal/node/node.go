@@ -201,10 +201,22 @@ var ErrUnknownPerson = errors.New("unknown person: the reference is not bound to
 type UnknownRefError struct {
 	Field string
 	Ref   ledger.Pseudonym
+	// Unseen: the reference names a person (a canonical id, a bound
+	// alias, a pseudonym) of whom the ledger holds no record at all - a
+	// mistyped id reads as this, never as "no contacts".
+	Unseen bool
 }
 
-func (e *UnknownRefError) Error() string { return e.Field + ": " + ErrUnknownPerson.Error() }
+func (e *UnknownRefError) Error() string { return e.Field + ": unknown person: " + e.Reason() }
 func (e *UnknownRefError) Unwrap() error { return ErrUnknownPerson }
+
+// Reason says what is unknown, without the reference.
+func (e *UnknownRefError) Reason() string {
+	if e.Unseen {
+		return "the ledger holds no record of this person (no presence, movement, encounter or case report): check the reference"
+	}
+	return "the reference is not bound to any identity"
+}
 
 // Resolve turns a raw reference ("id:..." or an alias) into the person's
 // pseudonym.
@@ -220,7 +232,23 @@ func (n *Node) Resolve(field, ref string) (ledger.Pseudonym, error) {
 	if !ok {
 		return p, &UnknownRefError{Field: field, Ref: r.Ref}
 	}
-	return p, nil
+	return p, n.Seen(field, p, r.Ref)
+}
+
+// Seen returns an *UnknownRefError (Unseen) when the ledger holds no
+// record of p at all: no presence, movement, encounter or case report.
+// ref is the pseudonym of the reference that named p, for the audit
+// record of the lookup.
+func (n *Node) Seen(field string, p, ref ledger.Pseudonym) error {
+	_, _, ok, err := n.Query.Span(p)
+	if err != nil || ok {
+		return err
+	}
+	cs, err := n.Query.CasesOf(p)
+	if err != nil || len(cs) > 0 {
+		return err
+	}
+	return &UnknownRefError{Field: field, Ref: ref, Unseen: true}
 }
 
 // VaultEntry is a sealed canonical id for a person.

@@ -93,6 +93,9 @@ type Trajectory struct {
 	From      string  `json:"from"`
 	To        string  `json:"to"`
 	Entries   []Entry `json:"entries"`
+	// Note says why the answer is empty: the window, and when the
+	// person's records run.
+	Note string `json:"note,omitempty"`
 }
 
 // Contact is a contacts row.
@@ -118,6 +121,8 @@ type Contacts struct {
 	MinOverlap string    `json:"min_overlap"`
 	Persons    int       `json:"persons"`
 	Contacts   []Contact `json:"contacts"`
+	// Note says why the answer is empty (see Trajectory.Note).
+	Note string `json:"note,omitempty"`
 }
 
 // Builder builds reports from an open node. Each report of personal data
@@ -223,6 +228,11 @@ func (b *Builder) trajectory(rc *node.Receipt, p ledger.Pseudonym, w Window, all
 		}
 		out.Entries = append(out.Entries, row)
 	}
+	if len(out.Entries) == 0 {
+		if out.Note, err = b.emptyNote(p, w, "record"); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
 }
 
@@ -297,6 +307,11 @@ func (b *Builder) contacts(rc *node.Receipt, p ledger.Pseudonym, w Window, min t
 			Role: c.Role, Via: c.Via, Tx: c.TxID.String()})
 	}
 	out.Persons = len(persons)
+	if len(out.Contacts) == 0 {
+		if out.Note, err = b.emptyNote(p, w, "contact"); err != nil {
+			return nil, err
+		}
+	}
 	// Tracers read a list in time order; RFC 3339 strings in one offset
 	// sort as times.
 	sort.SliceStable(out.Contacts, func(i, j int) bool {
@@ -310,6 +325,17 @@ func (b *Builder) contacts(rc *node.Receipt, p ledger.Pseudonym, w Window, min t
 		return a.Person < b.Person
 	})
 	return out, nil
+}
+
+// emptyNote says why a report of p over w is empty: when p's records run,
+// so that an investigator widens the window rather than reading "none".
+func (b *Builder) emptyNote(p ledger.Pseudonym, w Window, what string) (string, error) {
+	first, last, ok, err := b.N.Query.Span(p)
+	if err != nil || !ok {
+		return "no " + what + " in the window: the ledger holds no presence, movement or encounter of this person", err
+	}
+	return fmt.Sprintf("no %s from %s to %s: this person's records run from %s to %s", what,
+		short(b.ts(w.From.Unix())), short(b.ts(w.To.Unix())), short(b.ts(first)), short(b.ts(last))), nil
 }
 
 // IsBadInput reports whether err is the caller's fault (a 4xx), as opposed
@@ -356,6 +382,9 @@ func WriteTrajectory(w io.Writer, t *Trajectory) error {
 	for _, r := range reasons {
 		fmt.Fprintln(w, r)
 	}
+	if t.Note != "" {
+		fmt.Fprintf(w, "\n%s\n", t.Note)
+	}
 	return nil
 }
 
@@ -368,7 +397,13 @@ func WriteContacts(w io.Writer, c *Contacts) error {
 	for i, x := range c.Contacts {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", i+1, name(x.Person, x.Pseudonym), x.Site, x.SiteKind, short(x.From), short(x.To), x.Overlap, dash(x.Role))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if c.Note != "" {
+		fmt.Fprintf(w, "\n%s\n", c.Note)
+	}
+	return nil
 }
 
 func dash(s string) string {

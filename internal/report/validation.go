@@ -24,7 +24,7 @@ func (b *Builder) resolveAny(ref string) (ledger.Pseudonym, error) {
 		if err != nil {
 			return ledger.Pseudonym{}, &record.FieldError{Field: "person", Msg: "must be a reference such as id:<canonical id> or phone:<number>, or a 64-hex-digit pseudonym"}
 		}
-		return ledger.Pseudonym(h), nil
+		return ledger.Pseudonym(h), b.N.Seen("person", ledger.Pseudonym(h), ledger.Pseudonym(h))
 	}
 	return b.N.Resolve("person", ref)
 }

@@ -128,6 +128,18 @@ func PersonRange(person [32]byte, from, to int64) (lo, hi []byte) {
 	return key(TabPerson, person[:], u64(TimeKey(from))), key(TabPerson, person[:], u64(TimeKey(to)+1))
 }
 
+// PersonPrefix bounds all of a person's records (PersonKey).
+func PersonPrefix(person [32]byte) (lo, hi []byte) {
+	lo = key(TabPerson, person[:])
+	return lo, PrefixEnd(lo)
+}
+
+// PersonKeyLen is the length of a PersonKey or EncounterKey.
+const PersonKeyLen = 1 + 32 + 8 + 8
+
+// KeyTime is the time of a PersonKey or EncounterKey (of PersonKeyLen).
+func KeyTime(k []byte) int64 { return int64(binary.BigEndian.Uint64(k[33:41]) ^ (1 << 63)) }
+
 // SiteIdxKey indexes a presence at a site by time.
 func SiteIdxKey(num uint32, t int64, txid [32]byte) []byte {
 	return key(TabSiteIdx, u32(num), u64(TimeKey(t)), txid[:8])
@@ -283,6 +295,12 @@ const TabEncounter = 'e'
 // EncounterKey indexes an encounter of a person by its start time.
 func EncounterKey(person [32]byte, start int64, txid [32]byte) []byte {
 	return key(TabEncounter, person[:], u64(TimeKey(start)), txid[:8])
+}
+
+// EncounterPrefix bounds all of a person's encounters.
+func EncounterPrefix(person [32]byte) (lo, hi []byte) {
+	lo = key(TabEncounter, person[:])
+	return lo, PrefixEnd(lo)
 }
 
 // EncounterRange bounds a person's encounters starting in [from, to].

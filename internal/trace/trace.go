@@ -516,3 +516,48 @@ func (q *Querier) Correction(id ledger.Hash) (*state.Correction, error) {
 
 // ErrNoCorrection is returned for an unknown correction id.
 var ErrNoCorrection = errors.New("no such correction")
+
+// Span says when a person's records run: the start of the first and of
+// the last of their presences, movements and encounters (every record,
+// whatever validation decided). ok is false when the ledger holds none of
+// them: a reference that resolves but names nobody the ledger has seen,
+// such as a mistyped canonical id.
+func (q *Querier) Span(p ledger.Pseudonym) (first, last int64, ok bool, err error) {
+	for _, prefix := range []func([32]byte) ([]byte, []byte){store.PersonPrefix, store.EncounterPrefix} {
+		lo, hi := prefix(p)
+		var f int64
+		found := false
+		var short bool
+		if err := q.r.Scan(lo, hi, func(k, _ []byte) bool {
+			short = len(k) < store.PersonKeyLen
+			if !short {
+				f, found = store.KeyTime(k), true
+			}
+			return false
+		}); err != nil {
+			return 0, 0, false, err
+		}
+		if short {
+			return 0, 0, false, fmt.Errorf("%w: a person's record key", store.ErrCorrupt)
+		}
+		if !found {
+			continue
+		}
+		k, _, _, err := q.r.Last(lo, hi)
+		if err != nil {
+			return 0, 0, false, err
+		}
+		if len(k) < store.PersonKeyLen {
+			return 0, 0, false, fmt.Errorf("%w: a person's record key", store.ErrCorrupt)
+		}
+		l := store.KeyTime(k)
+		if !ok || f < first {
+			first = f
+		}
+		if !ok || l > last {
+			last = l
+		}
+		ok = true
+	}
+	return first, last, ok, nil
+}
