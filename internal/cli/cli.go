@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -153,20 +154,69 @@ func (e *env) logger(level slog.Level) *slog.Logger {
 	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
 }
 
-// openNode opens the home's store in this process.
+// openNode opens the home's store in this process. A store another
+// process holds is an error that says which: the node the home's
+// node.json names, with the --node flag that reaches it, or (no record,
+// or its process gone) some other process.
 func (e *env) openNode(h *home.Home, opts node.Options) (*node.Node, error) {
 	n, err := node.Open(h, e.logger(slog.LevelWarn), opts)
-	if errors.Is(err, node.ErrLocked) {
-		return nil, withHint(err, "a node is running on this home; add --node http://ADDR to go through it")
+	if err != nil && (errors.Is(err, node.ErrLocked) || errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EWOULDBLOCK)) {
+		r, rerr := home.ReadRunning(h.Dir)
+		if rerr == nil && r != nil && r.Alive() {
+			return nil, &lockedError{err: err, msg: fmt.Sprintf("a node is running on this home (pid %d, listening on %s): add --node http://%s", r.PID, r.Listen, r.Listen)}
+		}
+		return nil, withHint(&lockedError{err: err, msg: fmt.Sprintf("the store of the home %s is locked by another process", h.Dir)},
+			"stop that process, or if a node serves this home, add --node http://ADDR")
 	}
 	return n, err
 }
+
+// lockedError says who holds a home's store in place of the store's own
+// error, which it wraps.
+type lockedError struct {
+	err error
+	msg string
+}
+
+func (e *lockedError) Error() string { return e.msg }
+func (e *lockedError) Unwrap() error { return e.err }
 
 // remote returns a client of the node at url for the home h. With --as
 // it signs every request with that key file and holds no token; without,
 // it carries the operator's token (the chain authority). A key file that
 // cannot be read is an error: the command must stop rather than run as
 // anyone else.
+// nodeClient returns the client of --node url for a command that only
+// talks to the node. With --as it needs no home at all: the key signs,
+// and the chain id is the home's if there is one, else the node's own
+// (GET /v1/health); so an investigator or an auditor works from a
+// directory holding only their key. Without --as, the home at dir gives
+// the operator's token.
+func (e *env) nodeClient(dir, url string) (*client.Client, error) {
+	if e.as == "" {
+		h, err := loadHome(dir)
+		if err != nil {
+			return nil, err
+		}
+		return e.remote(h, url)
+	}
+	if h, err := home.Load(dir); err == nil {
+		return e.remote(h, url)
+	}
+	k, err := home.LoadKeyFile(e.as)
+	if err != nil {
+		return nil, withHint(fmt.Errorf("--as: %w", err), "give the key file written by \"epiledger keygen --out FILE\" that the administrator granted a role")
+	}
+	c := client.New(url, "")
+	st, err := c.Health(e.ctx)
+	if err != nil {
+		return nil, withHint(fmt.Errorf("--node %s: %w", url, err), "is the node running? (epiledger node --home DIR --listen ADDR)")
+	}
+	c.Case, c.Purpose = e.caseRef, e.purpose
+	c.Key, c.ChainID = k, st.ChainID
+	return c, nil
+}
+
 func (e *env) remote(h *home.Home, url string) (*client.Client, error) {
 	if e.as == "" {
 		c := client.New(url, h.APIToken())

@@ -7,11 +7,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/epiledger/epiledger/internal/api"
+	"github.com/epiledger/epiledger/internal/home"
 )
 
 func (e *env) nodeCmd() *cobra.Command {
@@ -51,7 +54,12 @@ registered with a role (see "epiledger role --help" and docs/API.md), or
 carries the operator's bearer token (derived from the home's secret: the
 chain authority). Every read of personal data first commits an audit record
 (Epiledger-Case and Epiledger-Purpose headers). Stop the node with Ctrl-C (SIGINT) or SIGTERM:
-it commits what it admitted, then exits.`,
+it commits what it admitted, then exits.
+
+While it serves, the node holds the home's store and records itself in
+HOME/node.json (pid, listen address, start time; removed when it stops
+cleanly): a command run on the home without --node then says
+"a node is running on this home (pid N, listening on ADDR): add --node http://ADDR".`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			h, err := loadHome(dir)
@@ -82,6 +90,12 @@ it commits what it admitted, then exits.`,
 				return err
 			}
 			srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+			// The home says which node serves it, so that a command run on
+			// the home without --node can say where to go instead.
+			if err := h.WriteRunning(home.Running{PID: os.Getpid(), Listen: reachable(ln.Addr()), Started: time.Now().Format(time.RFC3339)}); err != nil {
+				log.Warn("could not record the running node in the home", "err", err)
+			}
+			defer h.RemoveRunning(os.Getpid())
 			head := n.Engine.Head()
 			log.Info("node started", "chain_id", h.Genesis.ChainID, "height", head.Height, "listen", ln.Addr().String())
 			fmt.Fprintf(e.stdout, "listening on http://%s\n", ln.Addr())
@@ -105,4 +119,14 @@ it commits what it admitted, then exits.`,
 	c.Flags().StringVar(&listen, "listen", "", "address to serve the API on (default: node.listen in config.toml)")
 	c.Flags().BoolVarP(&verbose, "verbose", "v", false, "log every request (method, route, status; never bodies)")
 	return c
+}
+
+// reachable is the address a client on this machine reaches a listener
+// on: a wildcard host (all interfaces) becomes the loopback address.
+func reachable(a net.Addr) string {
+	ta, ok := a.(*net.TCPAddr)
+	if !ok || !ta.IP.IsUnspecified() {
+		return a.String()
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(ta.Port))
 }

@@ -8,6 +8,7 @@
 //	DIR/keys/secret.key      the authority's secret: pseudonym, vault and API keys
 //	DIR/keystore/            one file per site key (mode 0600)
 //	DIR/data/                the Pebble store
+//	DIR/node.json            the running node: pid, listen address, start time
 package home
 
 import (

@@ -1,0 +1,58 @@
+package cli_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/epiledger/epiledger/internal/home"
+)
+
+// TestRunningNode: while a node serves a home, a command run on the home
+// without --node says which node holds the store and the --node flag that
+// reaches it; with a stale record (its process gone) it says only that
+// another process holds the store; a node that stops cleanly removes its
+// record.
+func TestRunningNode(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "home")
+	mustRun(t, "init", "--home", dir)
+	mustRun(t, "import", "--home", dir, "-q", writeFile(t, "w.ndjson", world))
+	url, stop := startNode(t, dir)
+	addr := strings.TrimPrefix(url, "http://")
+	q := []string{"trace", "contacts", "--home", dir, "--person", "id:420100199001011234", "--from", "2020-01-20", "--to", "2020-01-20"}
+
+	want := fmt.Sprintf("epiledger: error: a node is running on this home (pid %d, listening on %s): add --node http://%s\n", os.Getpid(), addr, addr)
+	if _, errs, code := run(t, q...); code != 1 || errs != want {
+		t.Errorf("without --node: exit %d\n%s\nwant\n%s", code, errs, want)
+	}
+	mustRun(t, append(q, "--node", url)...)
+
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Skip("no process to outlive:", err)
+	}
+	b, _ := json.Marshal(home.Running{PID: dead.Process.Pid, Listen: "127.0.0.1:1", Started: "2020-01-01T00:00:00Z"})
+	if err := os.WriteFile(filepath.Join(dir, home.RunningFile), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, errs, code := run(t, q...); code != 1 || !strings.Contains(errs, "the store of the home "+dir+" is locked by another process") || strings.Contains(errs, "127.0.0.1:1") {
+		t.Errorf("stale record: exit %d\n%s", code, errs)
+	}
+
+	stop()
+	os.Remove(filepath.Join(dir, home.RunningFile))
+	url, stop = startNode(t, dir)
+	if r, err := home.ReadRunning(dir); err != nil || r == nil || "http://"+r.Listen != url {
+		t.Fatalf("record of the running node: %+v %v", r, err)
+	}
+	stop()
+	if _, err := os.Stat(filepath.Join(dir, home.RunningFile)); !os.IsNotExist(err) {
+		t.Errorf("the node left its record: %v", err)
+	}
+	mustRun(t, q...)
+}
