@@ -52,8 +52,14 @@ type Config struct {
 	// of keeping it current.
 	Resident bool
 	Dir      string // scratch directory; removed afterwards
-	Log      io.Writer
+	// Progress, if not nil, is told of each step as it starts. It says
+	// what runs, never a figure: the figures are all in the Result.
+	Progress Progress
 }
+
+// Progress is told that step (1..total) of a run starts, and what it
+// measures. Run calls it from the goroutine that called Run.
+type Progress func(step, total int, what string)
 
 // Result holds every figure of one run.
 type Result struct {
@@ -100,18 +106,44 @@ type Result struct {
 	SSTBytesPerRecord float64   `json:"table_bytes_per_record"`
 }
 
-func (cfg *Config) logf(format string, args ...any) {
-	if cfg.Log != nil {
-		fmt.Fprintf(cfg.Log, format+"\n", args...)
+// Steps returns how many steps Run takes with cfg, each announced to
+// cfg.Progress.
+func (cfg *Config) Steps() int {
+	n := 8 + max(cfg.Pairs, 1) - 1
+	if cfg.Resident {
+		n++
+	}
+	if cfg.ClosePersons > 0 {
+		n++
+	}
+	return n
+}
+
+// stepper announces the steps of one run to a Progress.
+type stepper struct {
+	p           Progress
+	step, total int
+}
+
+func (s *stepper) next(format string, args ...any) {
+	s.step++
+	if s.step > s.total {
+		panic("bench: more steps than Config.Steps counted")
+	}
+	if s.p != nil {
+		s.p(s.step, s.total, fmt.Sprintf(format, args...))
 	}
 }
 
-// Run measures everything.
+// Run measures everything, announcing each of cfg.Steps() steps to
+// cfg.Progress.
 func Run(cfg Config) (*Result, error) {
+	st := &stepper{p: cfg.Progress, total: cfg.Steps()}
 	res := &Result{Machine: fmt.Sprintf("%s/%s, %d CPUs, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version()), People: cfg.People, Days: cfg.Days}
+	st.next("ed25519 verification on one core")
 	res.VerifyPerSec1Core, res.BatchPerSec1Core = verifyRates()
-	cfg.logf("ed25519 verify on one core: %.0f/s single, %.0f/s in batches of 64", res.VerifyPerSec1Core, res.BatchPerSec1Core)
 
+	st.next("simulate a city of %d people over %d days", cfg.People, cfg.Days)
 	var buf bytes.Buffer
 	truth, err := sim.Generate(sim.Config{People: cfg.People, Days: cfg.Days, Seed: cfg.Seed}, record.NewWriter(&buf))
 	if err != nil {
@@ -121,6 +153,7 @@ func Run(cfg Config) (*Result, error) {
 	ids := identities(city)
 
 	// The same city without validation first, on its own home.
+	st.next("ingest without validation")
 	var plain float64
 	pprof.Do(context.Background(), pprof.Labels("phase", "ingest-plain"), func(context.Context) {
 		plain, err = ingestOnly(filepath.Join(cfg.Dir, "plain"), city, false, false)
@@ -129,14 +162,13 @@ func Run(cfg Config) (*Result, error) {
 		return nil, err
 	}
 	res.PlainPerSec = plain
-	cfg.logf("ingest without validation: %.0f records/s", plain)
 
+	st.next("sign the city, then ingest it with validation")
 	h, cap, err := signed(filepath.Join(cfg.Dir, "home"), city, true)
 	if err != nil {
 		return nil, err
 	}
 	res.Records = len(cap.Txs)
-	cfg.logf("city: %d people, %d days, %d signed records", cfg.People, cfg.Days, res.Records)
 
 	// Goroutines inherit profiler labels: the node's engine and store
 	// goroutines, started here, are counted under "ingest" in a CPU profile.
@@ -167,34 +199,33 @@ func Run(cfg Config) (*Result, error) {
 	res.PairRatios = []float64{res.ValidationRatio}
 	res.Blocks = n.Engine.Head().Height
 	res.CommitLoadP50, res.CommitLoadP99 = pct(lat)
-	cfg.logf("ingest: %.0f records/s (%d records in %.2fs, %d blocks); commit latency under load p50 %.0f ms p99 %.0f ms",
-		res.IngestPerSec, len(cap.Txs), el.Seconds(), res.Blocks, res.CommitLoadP50, res.CommitLoadP99)
 
 	// Commit latency at half the measured ingest rate, paced.
 	res.HalfLoadRate = res.IngestPerSec / 2
+	st.next("commit latency at half load")
 	half, err := pacedCommits(h, n, res.HalfLoadRate, 5*time.Second)
 	if err != nil {
 		return nil, err
 	}
 	res.CommitHalfP50, res.CommitHalfP99 = pct(half)
-	cfg.logf("commit latency at %.0f submissions/s: p50 %.0f ms p99 %.0f ms", res.HalfLoadRate, res.CommitHalfP50, res.CommitHalfP99)
 
 	// Single submissions, one after the other, each waiting for its block.
+	st.next("commit latency, one transaction at a time")
 	single, err := singleCommits(h, n, 50)
 	if err != nil {
 		return nil, err
 	}
 	res.CommitIdleP50, res.CommitIdleP99 = pct(single)
-	cfg.logf("commit latency, one transaction at a time: p50 %.1f ms p99 %.1f ms", res.CommitIdleP50, res.CommitIdleP99)
 
+	st.next("bytes on disk")
 	if err := n.DB.Flush(); err != nil {
 		return nil, err
 	}
 	res.BytesPerRecord = float64(dirSize(h.DataDir(), "")) / float64(res.Records)
 	res.SSTBytesPerRecord = float64(dirSize(h.DataDir(), ".sst")) / float64(res.Records)
-	cfg.logf("bytes on disk per record: %.0f (%.0f in tables, the rest write-ahead log)", res.BytesPerRecord, res.SSTBytesPerRecord)
 
 	// Contact queries: every case, then random people, over the whole period.
+	st.next("contact queries")
 	from, to := truth.Start.Unix(), truth.End.Unix()
 	var caseLat, allLat []time.Duration
 	rng := rand.New(rand.NewPCG(cfg.Seed, 7))
@@ -217,22 +248,21 @@ func Run(cfg Config) (*Result, error) {
 	res.CaseQueries, res.Queries = len(caseLat), len(allLat)
 	res.CaseContactsP50, res.CaseContactsP99 = pct(caseLat)
 	res.ContactsP50, res.ContactsP99 = pct(allLat)
-	cfg.logf("contacts over %d days: %d cases p50 %.2f ms p99 %.2f ms; %d persons p50 %.2f ms p99 %.2f ms",
-		cfg.Days, res.CaseQueries, res.CaseContactsP50, res.CaseContactsP99, res.Queries, res.ContactsP50, res.ContactsP99)
 	if err := n.Close(); err != nil {
 		return nil, err
 	}
 	n = nil
 	if cfg.Resident {
+		st.next("ingest with validation and a resident timeline")
 		r, err := ingestOnly(filepath.Join(cfg.Dir, "resident"), city, true, true)
 		if err != nil {
 			return nil, err
 		}
 		res.ResidentRatios = append(res.ResidentRatios, r/res.IngestPerSec)
-		cfg.logf("ingest with validation and a resident timeline: %.0f records/s (%.0f%% of without)", r, 100*r/res.IngestPerSec)
 	}
 	// More pairs, each on fresh homes, removed as soon as measured.
 	for i := 1; i < cfg.Pairs; i++ {
+		st.next("ingest pair %d of %d, without and with validation", i+1, cfg.Pairs)
 		var rates [3]float64
 		modes := [][2]bool{{false, false}, {true, false}}
 		if cfg.Resident {
@@ -250,10 +280,8 @@ func Run(cfg Config) (*Result, error) {
 			rates[j] = r
 		}
 		res.PairRatios = append(res.PairRatios, rates[1]/rates[0])
-		cfg.logf("pair %d: %.0f records/s without validation, %.0f with (%.0f%%)", i+1, rates[0], rates[1], 100*rates[1]/rates[0])
 		if cfg.Resident {
 			res.ResidentRatios = append(res.ResidentRatios, rates[2]/rates[1])
-			cfg.logf("pair %d: %.0f records/s with validation and a resident timeline (%.0f%% of without)", i+1, rates[2], 100*rates[2]/rates[1])
 		}
 	}
 	res.MedianRatio = medianOf(res.PairRatios)
@@ -261,6 +289,7 @@ func Run(cfg Config) (*Result, error) {
 		res.ResidentMedian = medianOf(res.ResidentRatios)
 	}
 	if cfg.ClosePersons > 0 {
+		st.next("close the windows of %d people in one block", cfg.ClosePersons)
 		if err := closeWindows(cfg, res); err != nil {
 			return nil, err
 		}
@@ -348,7 +377,6 @@ func closeWindows(cfg Config, res *Result) error {
 		return err
 	}
 	pending := countPending(n)
-	cfg.logf("window close: %d people, %d records, %d windows pending", cfg.ClosePersons, len(c.Txs), pending)
 	start := sim.DefaultStart()
 	tx := ledger.NewTx(&ledger.CloseWindows{Until: start.Add(24*time.Hour + h.Config.Validation.Grace.Duration + time.Hour).Unix()})
 	tx.Sign(h.Genesis.ChainID, h.Authority())
@@ -359,7 +387,6 @@ func closeWindows(cfg Config, res *Result) error {
 	res.CloseSeconds = time.Since(t0).Seconds()
 	res.ClosePersons, res.CloseRecords = cfg.ClosePersons, len(c.Txs)
 	res.ClosedWindows = pending - countPending(n)
-	cfg.logf("window close: %d windows closed in %.2f s (the whole block: apply, decide, seal, commit)", res.ClosedWindows, res.CloseSeconds)
 	return nil
 }
 

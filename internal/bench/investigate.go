@@ -190,7 +190,9 @@ type cityMarker struct {
 }
 
 func (cfg *InvestigateConfig) logf(format string, args ...any) {
-	(&Config{Log: cfg.Log}).logf(format, args...)
+	if cfg.Log != nil {
+		fmt.Fprintf(cfg.Log, format+"\n", args...)
+	}
 }
 
 // Investigate measures the investigation queries on a simulated city:

@@ -7,7 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/epiledger/epiledger/internal/bench"
 )
@@ -35,6 +37,8 @@ func (e *env) benchCmd() *cobra.Command {
     of admission checks, windows and the double chain);
   - closing validation windows: one day of --close-persons people is
     ingested, then one block decides and seals all their windows.
+Progress goes to stderr: a bar on a terminal, one line per step otherwise.
+The results go to stdout, once: a table, or with --json only JSON.
 Quote medians and ratios from one run: the machine is shared and noisy.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -44,7 +48,8 @@ Quote medians and ratios from one run: the machine is shared and noisy.`,
 			}
 			defer os.RemoveAll(dir)
 			cfg.Dir = dir
-			cfg.Log = e.stderr
+			var done func()
+			cfg.Progress, done = e.benchProgress(cfg.Steps())
 			if cpuProfile != "" {
 				stop, err := startCPUProfile(cpuProfile)
 				if err != nil {
@@ -53,6 +58,7 @@ Quote medians and ratios from one run: the machine is shared and noisy.`,
 				defer stop()
 			}
 			res, err := bench.Run(cfg)
+			done()
 			if err != nil {
 				return err
 			}
@@ -178,6 +184,23 @@ the postgres user.`,
 	c.Flags().DurationVar(&cfg.PostgresChainTimeout, "pg-chain-timeout", 3*time.Minute, "cut each PostgreSQL chain query off after this long (0: never); a cut-off query makes its figures lower bounds")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return c
+}
+
+// benchProgress shows the steps of a bench run on stderr: a bar on a
+// terminal, one plain line per step otherwise. done clears the bar; call
+// it before anything else is written.
+func (e *env) benchProgress(total int) (p bench.Progress, done func()) {
+	if f, ok := e.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		bar := progressbar.NewOptions(total, progressbar.OptionSetWriter(f), progressbar.OptionShowCount(),
+			progressbar.OptionSetPredictTime(false), progressbar.OptionSetElapsedTime(true), progressbar.OptionClearOnFinish())
+		return func(step, _ int, what string) {
+			bar.Describe(what)
+			bar.Set(step - 1)
+		}, func() { bar.Finish() }
+	}
+	return func(step, total int, what string) {
+		fmt.Fprintf(e.stderr, "bench: step %d of %d: %s\n", step, total, what)
+	}, func() {}
 }
 
 // startCPUProfile writes a CPU profile to path until the returned stop is

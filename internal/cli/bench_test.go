@@ -2,19 +2,25 @@ package cli_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
 // TestBenchSmall runs `epiledger bench` on a tiny city through the CLI:
 // every figure is there, the with/without pairs are timed and their median
-// reported, and --cpuprofile writes a profile. Not a timing: the figures
-// of a city this small say nothing.
+// reported, and --cpuprofile writes a profile. Stdout holds only the JSON,
+// stderr the progress. Not a timing: the figures of a city this small say
+// nothing.
 func TestBenchSmall(t *testing.T) {
 	t.Parallel()
 	prof := filepath.Join(t.TempDir(), "cpu.prof")
-	out := mustRun(t, "bench", "--people", "300", "--days", "2", "--queries", "5", "--close-persons", "0", "--pairs", "2", "--resident", "--json", "--cpuprofile", prof)
+	args := []string{"bench", "--people", "300", "--days", "2", "--queries", "5", "--close-persons", "0", "--pairs", "2", "--resident", "--json", "--cpuprofile", prof}
+	out, errs := runBench(t, args...)
+	// 8 steps, one for the resident timeline, one for the second pair.
+	checkBenchProgress(t, errs, 10)
 	var res struct {
 		Records     int       `json:"records"`
 		Ingest      float64   `json:"ingest_records_per_sec"`
@@ -39,5 +45,65 @@ func TestBenchSmall(t *testing.T) {
 	}
 	if fi, err := os.Stat(prof); err != nil || fi.Size() == 0 {
 		t.Errorf("no CPU profile written: %v", err)
+	}
+}
+
+// TestBenchTableOnce runs `epiledger bench` without --json: stdout holds
+// the table, each of its lines exactly once; stderr holds one progress line
+// per step (stderr is not a terminal), and no figure.
+func TestBenchTableOnce(t *testing.T) {
+	t.Parallel()
+	args := []string{"bench", "--people", "300", "--days", "2", "--queries", "5", "--close-persons", "50", "--pairs", "2"}
+	out, errs := runBench(t, args...)
+	labels := []string{"machine ", "city ", "ed25519 verify, 1 core ", "ingest through the engine ", "ingest without validation ",
+		"with/without, 2 pairs ", "commit latency at saturation ", "commit latency at half load ", "commit latency, one at a time ",
+		"contacts, confirmed cases ", "contacts, random people ", "bytes on disk per record ", "window close "}
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(lines) != len(labels) {
+		t.Errorf("stdout has %d lines, want %d:\n%s", len(lines), len(labels), out)
+	}
+	for _, l := range labels {
+		n := 0
+		for _, line := range lines {
+			if strings.HasPrefix(line, l) {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("stdout has %d lines starting %q, want 1:\n%s", n, l, out)
+		}
+	}
+	// 8 steps, one for the second pair, one for the window close.
+	checkBenchProgress(t, errs, 10)
+}
+
+// runBench runs the CLI with args, which must succeed, and returns its
+// stdout and stderr.
+func runBench(t *testing.T, args ...string) (stdout, stderr string) {
+	t.Helper()
+	out, errs, code := run(t, args...)
+	if code != 0 {
+		t.Fatalf("epiledger %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errs)
+	}
+	return out, errs
+}
+
+// checkBenchProgress checks that stderr is exactly one plain progress line
+// per step, 1 to steps, and holds no figure.
+func checkBenchProgress(t *testing.T, stderr string, steps int) {
+	t.Helper()
+	lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
+	if len(lines) != steps {
+		t.Fatalf("stderr has %d lines, want %d progress lines:\n%s", len(lines), steps, stderr)
+	}
+	for i, line := range lines {
+		if want := fmt.Sprintf("bench: step %d of %d: ", i+1, steps); !strings.HasPrefix(line, want) {
+			t.Errorf("stderr line %d is %q, want it to start %q", i+1, line, want)
+		}
+		for _, figure := range []string{"/s", " ms", "p50", "%"} {
+			if strings.Contains(line, figure) {
+				t.Errorf("stderr line %d holds a figure (%q): %s", i+1, figure, line)
+			}
+		}
 	}
 }
