@@ -45,19 +45,20 @@ func (e *env) investigateCmds() []*cobra.Command {
 // through the node at nodeURL, and prints it.
 func (e *env) investigation(dir, nodeURL string, local func(*env, *investigate.Builder) (any, error),
 	remote func(*client.Client) (any, error), print func(any) error) error {
-	h, err := loadHome(dir)
-	if err != nil {
-		return err
-	}
 	var v any
+	var err error
 	if nodeURL != "" {
 		var cl *client.Client
-		if cl, err = e.remote(h, nodeURL); err != nil {
+		if cl, err = e.nodeClient(dir, nodeURL); err != nil {
 			return err
 		}
 		v, err = remote(cl)
 	} else {
 		// The same audited path as trajectory and contacts.
+		h, herr := loadHome(dir)
+		if herr != nil {
+			return herr
+		}
 		rb, closeNode, err2 := e.auditedBuilder(h)
 		if err2 != nil {
 			return err2

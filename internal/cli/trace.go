@@ -37,14 +37,11 @@ func (e *env) traceSub(what, short string) *cobra.Command {
 		Short: short,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			h, err := loadHome(dir)
-			if err != nil {
-				return err
-			}
 			var v any
+			var err error
 			if nodeURL != "" {
 				var cl *client.Client
-				if cl, err = e.remote(h, nodeURL); err != nil {
+				if cl, err = e.nodeClient(dir, nodeURL); err != nil {
 					return err
 				}
 				if what == "trajectory" {
@@ -53,6 +50,10 @@ func (e *env) traceSub(what, short string) *cobra.Command {
 					v, err = cl.Contacts(e.ctx, q)
 				}
 			} else {
+				h, herr := loadHome(dir)
+				if herr != nil {
+					return herr
+				}
 				b, closeNode, err2 := e.auditedBuilder(h)
 				if err2 != nil {
 					return err2

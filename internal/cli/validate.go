@@ -96,18 +96,19 @@ func (e *env) decisionsCmd() *cobra.Command {
 		Short: "The longest-chain decisions for a person: winner, rejected records, rival, z and probability",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			h, err := loadHome(dir)
-			if err != nil {
-				return err
-			}
 			var d *report.Decisions
+			var err error
 			if nodeURL != "" {
 				var cl *client.Client
-				if cl, err = e.remote(h, nodeURL); err != nil {
+				if cl, err = e.nodeClient(dir, nodeURL); err != nil {
 					return err
 				}
 				d, err = cl.Decisions(e.ctx, q)
 			} else {
+				h, herr := loadHome(dir)
+				if herr != nil {
+					return herr
+				}
 				b, closeNode, err2 := e.auditedBuilder(h)
 				if err2 != nil {
 					return err2
@@ -144,18 +145,19 @@ name the person by an alias, the proof of the binding transaction too.
 Check it anywhere with "epiledger validate check-person-chain FILE".`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			h, err := loadHome(dir)
-			if err != nil {
-				return err
-			}
 			var v *chain.PersonChainView
+			var err error
 			if nodeURL != "" {
 				var cl *client.Client
-				if cl, err = e.remote(h, nodeURL); err != nil {
+				if cl, err = e.nodeClient(dir, nodeURL); err != nil {
 					return err
 				}
 				v, err = cl.PersonChain(e.ctx, q)
 			} else {
+				h, herr := loadHome(dir)
+				if herr != nil {
+					return herr
+				}
 				b, closeNode, err2 := e.auditedBuilder(h)
 				if err2 != nil {
 					return err2

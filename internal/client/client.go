@@ -125,6 +125,12 @@ func (c *Client) Status(ctx context.Context) (*api.Status, error) {
 	return &s, c.do(ctx, "GET", "/v1/status", nil, &s)
 }
 
+// Health asks for the node's public status (no authentication).
+func (c *Client) Health(ctx context.Context) (*api.Status, error) {
+	var s api.Status
+	return &s, c.do(ctx, "GET", "/v1/health", nil, &s)
+}
+
 // SubmitAsync implements importer.Sink.
 func (c *Client) SubmitAsync(raw []byte, done func(engine.Receipt)) error {
 	c.mu.Lock()

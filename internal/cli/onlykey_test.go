@@ -1,0 +1,51 @@
+package cli_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestInvestigatorWithOnlyTheKey: with --node and --as, an investigator's
+// commands need nothing but the key file: no home, no authority key, no
+// secret (issue 12, point 1). Each runs with --home naming an empty
+// directory that holds only the key.
+func TestInvestigatorWithOnlyTheKey(t *testing.T) {
+	t.Parallel()
+	d := t.TempDir()
+	dir := filepath.Join(d, "home")
+	mustRun(t, "init", "--home", dir)
+	mustRun(t, "import", "--home", dir, "-q", writeFile(t, "w.ndjson", world))
+	desk := filepath.Join(d, "investigator-desk")
+	if err := os.Mkdir(desk, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	key := filepath.Join(desk, "investigator.key")
+	pub := strings.TrimSpace(mustRun(t, "keygen", "--out", key))
+	mustRun(t, "role", "grant", "--home", dir, "--key", pub, "--role", "investigator", "--name", "CDC 17")
+	url, stop := startNode(t, dir)
+	defer stop()
+
+	person := []string{"--person", "id:420100199001011234", "--from", "2020-01-20", "--to", "2020-01-20"}
+	for _, args := range [][]string{
+		append([]string{"trace", "trajectory"}, person...),
+		append([]string{"trace", "contacts"}, person...),
+		append([]string{"trace", "follow-up"}, person...),
+		append([]string{"trace", "chain", "--depth", "2"}, person...),
+		{"trace", "clusters", "--from", "2020-01-19", "--to", "2020-01-21"},
+		{"trace", "risk-sites", "--from", "2020-01-19", "--to", "2020-01-21"},
+		append([]string{"validate", "decisions"}, person...),
+		append([]string{"validate", "person-chain"}, person...),
+	} {
+		args = append(args, "--home", desk, "--node", url, "--as", key)
+		out, errs, code := run(t, args...)
+		if code != 0 || out == "" {
+			t.Errorf("%s from a directory holding only the key: exit %d\n%s%s", strings.Join(args[:2], " "), code, out, errs)
+		}
+	}
+	entries, _ := os.ReadDir(desk)
+	if len(entries) != 1 {
+		t.Errorf("the desk holds %d files, want only the key", len(entries))
+	}
+}
