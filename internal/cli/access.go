@@ -188,16 +188,17 @@ With --node it asks the running node (the caller needs the auditor role:
 // paths of a read that does not touch personal data.
 func viaNode[T any](e *env, dir, nodeURL string, remote func(*client.Client, context.Context) (T, error), local func(*home.Home, *node.Node) (T, error)) (T, error) {
 	var zero T
-	h, err := loadHome(dir)
-	if err != nil {
-		return zero, err
-	}
 	if nodeURL != "" {
-		cl, err := e.remote(h, nodeURL)
+		// With --as, no home is needed (nodeClient).
+		cl, err := e.nodeClient(dir, nodeURL)
 		if err != nil {
 			return zero, err
 		}
 		return remote(cl, e.ctx)
+	}
+	h, err := loadHome(dir)
+	if err != nil {
+		return zero, err
 	}
 	n, err := e.openNode(h, nodeOptionsQuery())
 	if err != nil {

@@ -8,9 +8,9 @@ import (
 )
 
 // TestInvestigatorWithOnlyTheKey: with --node and --as, an investigator's
-// commands need nothing but the key file: no home, no authority key, no
-// secret (issue 12, point 1). Each runs with --home naming an empty
-// directory that holds only the key.
+// and an auditor's commands need nothing but the key file: no home, no
+// authority key, no secret (issue 12, point 1). Each runs with --home
+// naming a directory that holds only the key.
 func TestInvestigatorWithOnlyTheKey(t *testing.T) {
 	t.Parallel()
 	d := t.TempDir()
@@ -24,6 +24,13 @@ func TestInvestigatorWithOnlyTheKey(t *testing.T) {
 	key := filepath.Join(desk, "investigator.key")
 	pub := strings.TrimSpace(mustRun(t, "keygen", "--out", key))
 	mustRun(t, "role", "grant", "--home", dir, "--key", pub, "--role", "investigator", "--name", "CDC 17")
+	auditDesk := filepath.Join(d, "auditor-desk")
+	if err := os.Mkdir(auditDesk, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	auditKey := filepath.Join(auditDesk, "auditor.key")
+	pub = strings.TrimSpace(mustRun(t, "keygen", "--out", auditKey))
+	mustRun(t, "role", "grant", "--home", dir, "--key", pub, "--role", "auditor", "--name", "auditor 1")
 	url, stop := startNode(t, dir)
 	defer stop()
 
@@ -44,8 +51,16 @@ func TestInvestigatorWithOnlyTheKey(t *testing.T) {
 			t.Errorf("%s from a directory holding only the key: exit %d\n%s%s", strings.Join(args[:2], " "), code, out, errs)
 		}
 	}
-	entries, _ := os.ReadDir(desk)
-	if len(entries) != 1 {
-		t.Errorf("the desk holds %d files, want only the key", len(entries))
+	for _, args := range [][]string{{"audit", "list"}, {"role", "list"}} {
+		args = append(args, "--home", auditDesk, "--node", url, "--as", auditKey)
+		out, errs, code := run(t, args...)
+		if code != 0 || !strings.Contains(out, "CDC 17") {
+			t.Errorf("%s from a directory holding only the auditor's key: exit %d\n%s%s", strings.Join(args[:2], " "), code, out, errs)
+		}
+	}
+	for _, dir := range []string{desk, auditDesk} {
+		if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+			t.Errorf("%s holds %d files, want only the key", dir, len(entries))
+		}
 	}
 }
