@@ -3,6 +3,7 @@ package investigate
 import (
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"text/tabwriter"
 )
@@ -57,16 +58,18 @@ func WriteChainTable(w io.Writer, r *ChainReport) error {
 		}
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "LAYER\tPERSON\tEXPOSED\tCASE\tEARLIEST VIA\tAT")
+	// TX is the reached person's record of that meeting, whole, for tx
+	// proof and correct.
+	fmt.Fprintln(tw, "LAYER\tPERSON\tEXPOSED\tCASE\tEARLIEST VIA\tAT\tTX")
 	for _, n := range r.Nodes {
-		via, at := "-", "-"
+		via, at, tx := "-", "-", "-"
 		if e := first[n.Pseudonym]; e != nil {
-			via, at = names[e.From], e.Site
+			via, at, tx = names[e.From], e.Site, e.Tx
 			if e.SiteKind == "encounter" {
 				at += " (encounter)"
 			}
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", n.Layer, names[n.Pseudonym], short(n.Exposure), dash(n.Case), via, at)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", n.Layer, names[n.Pseudonym], short(n.Exposure), dash(n.Case), via, at, tx)
 	}
 	return tw.Flush()
 }
@@ -107,13 +110,13 @@ func WriteSources(w io.Writer, r *SourcesReport) error {
 		}
 		fmt.Fprintf(w, "\nSites visited (%d), those with other cases present first:\n", len(c.Sites))
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "#\tSITE\tKIND\tIN\tOUT\tOTHER CASES PRESENT")
+		fmt.Fprintln(tw, "#\tSITE\tKIND\tIN\tOUT\tOTHER CASES PRESENT\tTX")
 		for i, s := range c.Sites {
 			var cs []string
 			for _, p := range s.Cases {
 				cs = append(cs, name(p.Person, p.Pseudonym))
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", i+1, s.Site, s.SiteKind, short(s.In), short(s.Out), dash(strings.Join(cs, ", ")))
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", i+1, s.Site, s.SiteKind, short(s.In), short(s.Out), dash(strings.Join(cs, ", ")), s.Tx)
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -124,16 +127,22 @@ func WriteSources(w io.Writer, r *SourcesReport) error {
 		return nil
 	}
 	fmt.Fprintf(w, "Common exposures of the %d cases: %d sites, %d persons\n", len(r.Cases), len(r.CommonSites), len(r.CommonPersons))
+	// One row a visit, so that each names its record; a site's name and
+	// count head its first visit.
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SITE\tKIND\tCASES\tVISITS")
+	fmt.Fprintln(tw, "SITE\tKIND\tCASES\tVISIT BY\tIN\tTX")
 	for _, s := range r.CommonSites {
-		var vs []string
+		site, kind, n := s.Site, s.SiteKind, fmt.Sprint(s.Cases)
 		for _, v := range s.Visits {
-			vs = append(vs, fmt.Sprintf("%s %s", name(v.Person, v.Pseudonym), short(v.In)))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", site, kind, n, name(v.Person, v.Pseudonym), short(v.In), v.Tx)
+			site, kind, n = "", "", ""
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", s.Site, s.SiteKind, s.Cases, strings.Join(vs, "; "))
 	}
-	fmt.Fprintln(tw, "\t\t\t")
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "PERSON\tCASE\tCASES\tFIRST MET BY")
 	for _, p := range r.CommonPersons {
 		var ms []string
@@ -164,21 +173,39 @@ func WriteClusters(w io.Writer, r *ClustersReport) error {
 			cs = append(cs, name(p.Person, p.Pseudonym))
 		}
 		fmt.Fprintf(w, "\nCluster %d, %s to %s: %d cases (%s), %d persons exposed\n", c.ID, short(c.From), short(c.To), len(c.Cases), strings.Join(cs, ", "), len(c.Exposed))
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "  SITE\tKIND\tFROM\tTO\tCASES PRESENT")
-		for _, s := range c.Sites {
-			var ps []string
-			for _, p := range s.Presences {
-				ps = append(ps, fmt.Sprintf("%s %s-%s", name(p.Person, p.Pseudonym), short(p.In)[11:], short(p.Out)[11:]))
+		// One row a case's presence, in time order across the sites, so
+		// that each names its record.
+		type presence struct {
+			site *ClusterSiteRow
+			p    *CaseVisitRow
+		}
+		var ps []presence
+		for i := range c.Sites {
+			for j := range c.Sites[i].Presences {
+				ps = append(ps, presence{&c.Sites[i], &c.Sites[i].Presences[j]})
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", s.Site, s.SiteKind, short(s.From), short(s.To), strings.Join(ps, "; "))
+		}
+		// RFC 3339 strings in one offset sort as times.
+		sort.SliceStable(ps, func(i, j int) bool {
+			a, b := ps[i], ps[j]
+			if a.p.In != b.p.In {
+				return a.p.In < b.p.In
+			}
+			return a.site.Site < b.site.Site
+		})
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  SITE\tKIND\tCASE PRESENT\tIN\tOUT\tTX")
+		for _, x := range ps {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", x.site.Site, x.site.SiteKind, name(x.p.Person, x.p.Pseudonym), short(x.p.In), short(x.p.Out), x.p.Tx)
 		}
 		if err := tw.Flush(); err != nil {
 			return err
 		}
+		exposed := append([]ExposedRow(nil), c.Exposed...)
+		sort.SliceStable(exposed, func(i, j int) bool { return exposed[i].First < exposed[j].First })
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "  EXPOSED\tFIRST\tLAST\tSITES")
-		for _, x := range c.Exposed {
+		for _, x := range exposed {
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", name(x.Person, x.Pseudonym), short(x.First), short(x.Last), strings.Join(x.Sites, ", "))
 		}
 		if err := tw.Flush(); err != nil {
