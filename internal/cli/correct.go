@@ -4,14 +4,16 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/ledger"
-	"github.com/epiledger/epiledger/internal/report"
+	"github.com/epiledger/epiledger/internal/state"
 )
 
 func (e *env) keygenCmd() *cobra.Command {
@@ -149,11 +151,7 @@ original stays visible ("trace trajectory --all") with its history.`,
 				fmt.Fprintln(e.stdout, "no corrections")
 			}
 			for _, c := range cs {
-				state := "pending"
-				if c.Applied != 0 {
-					state = "in effect: " + report.CorrectionText(c)
-				}
-				fmt.Fprintf(e.stdout, "correction %s: %d approval(s), %d needed of %d required parties; %s\n  reason: %s\n", c.ID, len(c.Approvals), c.Quorum, len(c.Required), state, c.Reason)
+				writeCorrection(e.stdout, c, &h.Genesis.Corrections, h.Config.Location())
 			}
 			return nil
 		},
@@ -163,6 +161,67 @@ original stays visible ("trace trajectory --all") with its history.`,
 	show.MarkFlagRequired("tx")
 	c.AddCommand(propose, approve, show)
 	return c
+}
+
+// writeCorrection prints a correction once: its action and state, its
+// reason, then each party whose approval counts (named by the regions it
+// is the authority of, or as the administrator, with its key's prefix) and
+// whether it has approved. Times are shown in loc.
+func writeCorrection(w io.Writer, c *state.Correction, rule *state.CorrectionRule, loc *time.Location) {
+	st := fmt.Sprintf("pending, %d more approval(s) needed", c.Quorum-len(c.Approvals))
+	if c.Applied != 0 {
+		st = fmt.Sprintf("in effect since height %d", c.Applied)
+	}
+	what := "annul"
+	if c.Action == ledger.ActionAmend {
+		what = fmt.Sprintf("amend to %s – %s", time.Unix(c.In, 0).In(loc).Format(time.RFC3339), time.Unix(c.Out, 0).In(loc).Format(time.RFC3339))
+		if c.Site != "" {
+			what += " at " + c.Site
+		}
+		if c.Applied != 0 {
+			what += "; the corrected record is " + c.ID.String()
+		}
+	}
+	fmt.Fprintf(w, "correction %s (%s), proposed at height %d: %d approval(s), %d needed of %d required parties; %s\n", c.ID, what, c.Proposed, len(c.Approvals), c.Quorum, len(c.Required), st)
+	fmt.Fprintf(w, "  reason: %s\n", c.Reason)
+	for _, k := range c.Required {
+		mark := "not approved"
+		for _, a := range c.Approvals {
+			if a == k {
+				mark = "approved"
+			}
+		}
+		fmt.Fprintf(w, "  %-12s  %s (key %x…)\n", mark, partyName(k, c.Regions, rule), k[:8])
+	}
+}
+
+// partyName names a required party of a correction of a record in regions:
+// the authority of one or both regions, the administrator, or both roles
+// when one key holds them.
+func partyName(k [32]byte, regions [2]string, rule *state.CorrectionRule) string {
+	var names []string
+	var auth []string
+	for i, r := range regions {
+		if i == 1 && r == regions[0] {
+			break
+		}
+		if a, ok := rule.AuthorityOf(r); ok && a == k {
+			auth = append(auth, fmt.Sprintf("%q", r))
+		}
+	}
+	switch len(auth) {
+	case 1:
+		names = append(names, "the authority of region "+auth[0])
+	case 2:
+		names = append(names, "the authority of regions "+auth[0]+" and "+auth[1])
+	}
+	if k == rule.Administrator {
+		names = append(names, "the administrator")
+	}
+	if len(names) == 0 {
+		return "a party of the genesis"
+	}
+	return strings.Join(names, " and ")
 }
 
 // submitSigned signs body with the key file (or the home's authority) and

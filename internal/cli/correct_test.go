@@ -80,14 +80,40 @@ func TestCorrections(t *testing.T) {
 	}
 	fail("replay", append([]string{"correct", "approve", "--correction", corr, "--key", keySH}, base...)...) // the same approval again
 	show := mustRun(t, append([]string{"correct", "show", "--tx", move.Tx}, base...)...)
-	if !strings.Contains(show, "3 approval(s), 3 needed of 3 required parties; in effect") {
+	if !strings.Contains(show, "3 approval(s), 3 needed of 3 required parties; in effect since height") {
 		t.Fatalf("show: %s", show)
+	}
+	if n := strings.Count(show, "lent ID card"); n != 1 {
+		t.Fatalf("show prints the reason %d times, want once:\n%s", n, show)
+	}
+	for _, want := range []string{
+		`  approved      the authority of region "420100" (key ` + pub[keyHB][:16] + "…)",
+		`  approved      the authority of region "310000" (key ` + pub[keySH][:16] + "…)",
+		`  approved      the administrator (key ` + pub[keyAdmin][:16] + "…)",
+	} {
+		if !strings.Contains(show, want) {
+			t.Fatalf("show lacks %q:\n%s", want, show)
+		}
 	}
 
 	// Amend the Shanghai visit's times: the Shanghai authority and the
 	// administrator (one region: two parties).
 	visit := all[2]
 	out = mustRun(t, append([]string{"correct", "propose", "--tx", visit.Tx, "--in", "2020-01-20T13:05:00+08:00", "--out", "2020-01-20T13:40:00+08:00", "--reason", "clock of the gate was wrong", "--key", keySH}, base...)...)
+	show = mustRun(t, append([]string{"correct", "show", "--tx", visit.Tx}, base...)...)
+	for _, want := range []string{
+		"1 approval(s), 2 needed of 2 required parties; pending, 1 more approval(s) needed",
+		`  approved      the authority of region "310000" (key ` + pub[keySH][:16] + "…)",
+		`  not approved  the administrator (key ` + pub[keyAdmin][:16] + "…)",
+		"  reason: clock of the gate was wrong\n",
+	} {
+		if !strings.Contains(show, want) {
+			t.Fatalf("show of a pending correction lacks %q:\n%s", want, show)
+		}
+	}
+	if strings.Contains(show, "420100") {
+		t.Fatalf("a Shanghai visit needs no Hubei approval:\n%s", show)
+	}
 	mustRun(t, append([]string{"correct", "approve", "--correction", strings.Fields(out)[1], "--key", keyAdmin}, base...)...)
 	got := traj(false).Entries
 	if len(got) != 2 || got[1].In != "2020-01-20T13:05:00+08:00" || got[1].Out != "2020-01-20T13:40:00+08:00" {
