@@ -158,7 +158,7 @@ With --node it asks the running node (the caller needs the auditor role:
 			}
 			fmt.Fprintf(e.stdout, "%d audit records\n\n", len(views))
 			tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "RECORDED\tCALLER\tROLE\tCASE\tPURPOSE\tROUTE\tPERSON (PSEUDONYM)")
+			fmt.Fprintln(tw, "RECORDED\tCALLER\tROLE\tCASE\tPURPOSE\tROUTE\tPERSON (PSEUDONYM)\tFROM\tTO")
 			for _, v := range views {
 				who := v.Caller[:16] + "…"
 				if v.Name != "" {
@@ -168,7 +168,7 @@ With --node it asks the running node (the caller needs the auditor role:
 				if v.Pseudonym != "" {
 					p = v.Pseudonym[:16] + "…"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.Recorded, who, v.Role, v.Case, v.Purpose, v.Route, p)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.Recorded, who, v.Role, v.Case, v.Purpose, v.Route, p, windowEnd(v.From), windowEnd(v.To))
 			}
 			return tw.Flush()
 		},
@@ -180,6 +180,17 @@ With --node it asks the running node (the caller needs the auditor role:
 	list.Flags().BoolVar(&asJSON, "json", false, "print JSON (the API's format)")
 	c.AddCommand(list)
 	return c
+}
+
+// windowEnd prints one end of an audited read's window, an RFC 3339 time
+// in the home's zone, as the tables do: "2006-01-02 15:04", or "-" for a
+// read with no window.
+func windowEnd(ts string) string {
+	t, err := time.Parse(time.RFC3339, ts)
+	if err != nil {
+		return "-"
+	}
+	return t.Format("2006-01-02 15:04")
 }
 
 // viaNode runs remote on a client of the node at nodeURL when one is

@@ -162,3 +162,28 @@ func TestClusterTimesDatedInOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditListWindow: audit list prints the window each read asked for,
+// as short local times ("-" for a read with none), locally and through a
+// node as an auditor alike.
+func TestAuditListWindow(t *testing.T) {
+	t.Parallel()
+	d := t.TempDir()
+	dir, auditor := worldHome(t, d, "auditor")
+	mustRun(t, "trace", "contacts", "--home", dir, "--person", "id:420100199001011234", "--from", "2020-01-20", "--to", "2020-01-21")
+	want := []string{"FROM TO\n", "trace contacts", " 2020-01-20 00:00 2020-01-21 23:59\n"}
+	local := mustRun(t, "audit", "list", "--home", dir)
+	for _, w := range want {
+		if !has(local, w) {
+			t.Errorf("audit list lacks %q:\n%s", w, local)
+		}
+	}
+	url, stop := startNode(t, dir)
+	defer stop()
+	remote := mustRun(t, "audit", "list", "--home", dir, "--node", url, "--as", auditor)
+	for _, w := range want {
+		if !has(remote, w) {
+			t.Errorf("audit list --node lacks %q:\n%s", w, remote)
+		}
+	}
+}
