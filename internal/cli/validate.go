@@ -14,6 +14,8 @@ import (
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/record"
 	"github.com/epiledger/epiledger/internal/report"
+	"github.com/epiledger/epiledger/internal/state"
+	"github.com/epiledger/epiledger/internal/store"
 )
 
 func (e *env) validateCmd() *cobra.Command {
@@ -254,7 +256,11 @@ moves it to T, so the last days are decided too.`,
 			if rc.Err != nil {
 				return rc.Err
 			}
-			fmt.Fprintf(e.stdout, "closed up to %s: transaction %s at height %d\n", until, rc.TxID, rc.Height)
+			windows, rejected, err := decidedAt(n.DB, rc.Height)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "closed up to %s: transaction %s at height %d decided %d validation window(s), %d record(s) rejected\n", until, rc.TxID, rc.Height, windows, rejected)
 			return nil
 		},
 	}
@@ -263,4 +269,47 @@ moves it to T, so the last days are decided too.`,
 	c.Flags().StringVar(&nodeURL, "node", "", "submit through the running node at this URL")
 	c.MarkFlagRequired("until")
 	return c
+}
+
+// decidedAt counts what the block at height decided: the person windows it
+// closed (each sealed one person block) and the records the longest-chain
+// rule rejected in them (from the decisions stored for windows with
+// conflicts). It reads every person block and decision: a close is rare.
+func decidedAt(r store.Reader, height uint64) (windows, rejected int, err error) {
+	err = scanDecoded(r, store.TabPBlock, "person block", ledger.DecodePersonBlock, func(pb *ledger.PersonBlock) {
+		if pb.Height == height {
+			windows++
+		}
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	err = scanDecoded(r, store.TabDecision, "decision", state.DecodeDecision, func(d *state.Decision) {
+		if d.Height == height {
+			rejected += len(d.Rejected)
+		}
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	return windows, rejected, nil
+}
+
+// scanDecoded decodes every value of table tab and passes it to fn; a
+// value that does not decode is corruption.
+func scanDecoded[T any](r store.Reader, tab byte, what string, decode func([]byte) (T, error), fn func(T)) error {
+	var bad error
+	lo, hi := store.TablePrefix(tab)
+	if err := r.Scan(lo, hi, func(_, v []byte) bool {
+		x, err := decode(v)
+		if err != nil {
+			bad = fmt.Errorf("%w: %s: %v", store.ErrCorrupt, what, err)
+			return false
+		}
+		fn(x)
+		return true
+	}); err != nil {
+		return err
+	}
+	return bad
 }

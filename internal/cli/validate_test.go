@@ -54,7 +54,13 @@ func TestLentCardScenario(t *testing.T) {
 			t.Fatalf("before the close every record is pending: %+v", e)
 		}
 	}
-	mustRun(t, "validate", "close", "--home", dir, "--until", "2020-01-21T07:00:00+08:00")
+	closed := mustRun(t, "validate", "close", "--home", dir, "--until", "2020-01-21T07:00:00+08:00")
+	if !strings.Contains(closed, "decided 1 validation window(s), 2 record(s) rejected\n") {
+		t.Fatalf("close says not what it decided: %s", closed)
+	}
+	if again := mustRun(t, "validate", "close", "--home", dir, "--until", "2020-01-21T07:00:01+08:00"); !strings.Contains(again, "decided 0 validation window(s), 0 record(s) rejected\n") {
+		t.Fatalf("a second close decides nothing: %s", again)
+	}
 	tr := trajectoryAll(t, dir, "id:420100199001011234", "2020-01-20")
 	var got []string
 	for _, e := range tr.Entries {
