@@ -19,6 +19,7 @@ import (
 	"github.com/epiledger/epiledger/internal/api"
 	"github.com/epiledger/epiledger/internal/bench"
 	"github.com/epiledger/epiledger/internal/client"
+	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/privacy"
 )
 
@@ -744,7 +745,7 @@ public key and digest of the tokens are recorded on the ledger.`,
 }
 
 func (e *env) privCheckCmd() *cobra.Command {
-	var nodeURL, visits string
+	var dir, nodeURL, visits string
 	var asJSON bool
 	c := &cobra.Command{
 		Use:   "check --node URL --visits FILE [--json]",
@@ -757,7 +758,10 @@ not which; the device learns which of its own hours match, nothing more.
 The node rate-limits checks per address.
 
 FILE is a JSON array of presences:
-  [{"site":"shop-1","in":"2020-01-20T14:05:00+08:00","out":"2020-01-20T14:40:00+08:00"}]`,
+  [{"site":"shop-1","in":"2020-01-20T14:05:00+08:00","out":"2020-01-20T14:40:00+08:00"}]
+
+Matching hours are shown in the display zone of the home (--home), where
+there is one, else in this machine's zone, which the output names.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var vs []api.RiskVisit
@@ -780,18 +784,39 @@ FILE is a JSON array of presences:
 			if asJSON {
 				return e.printJSON(ex)
 			}
-			fmt.Fprintf(e.stdout, "checked %d hours against %d risk tokens (version %d): %d match\n", ex.Checked, ex.Tokens, ex.Version, len(ex.Matches))
-			for _, m := range ex.Matches {
-				fmt.Fprintf(e.stdout, "  %s\n", m)
+			if ex.Version == 0 {
+				fmt.Fprintf(e.stdout, "no risk visits have been published yet: nothing to check your %d hours against\n", ex.Checked)
+				return nil
+			}
+			loc, zone := checkLocation(dir)
+			fmt.Fprintf(e.stdout, "checked %d hours against %d risk tokens (version %d): %d match%s\n", ex.Checked, ex.Tokens, ex.Version, len(ex.Matches), zone)
+			for i, hit := range ex.Hits {
+				if hit {
+					fmt.Fprintf(e.stdout, "  %s @ %s\n", slots[i].Site, time.Unix(slots[i].Slot, 0).In(loc).Format(time.RFC3339))
+				}
 			}
 			return nil
 		},
 	}
+	homeFlag(c, &dir)
+	c.Flags().Lookup("home").Usage = "a node home whose display zone (trace.display_offset) the times are shown in; without one, this machine's zone"
 	nodeFlag(c, &nodeURL)
 	c.Flags().StringVar(&visits, "visits", "", "JSON array of your presences (required)")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	c.MarkFlagRequired("visits")
 	return c
+}
+
+// checkLocation is the zone a citizen's matches are shown in: the display
+// zone of the home in dir, where there is one; else this machine's, with a
+// note naming it.
+func checkLocation(dir string) (*time.Location, string) {
+	if h, err := home.Load(dir); err == nil {
+		return h.Config.Location(), ""
+	}
+	now := time.Now()
+	name, _ := now.Zone()
+	return time.Local, fmt.Sprintf(" (times in this machine's zone, %s %s)", name, now.Format("-07:00"))
 }
 
 func (e *env) benchPrivacyCmd() *cobra.Command {

@@ -230,13 +230,26 @@ func TestPrivacyRolesCLI(t *testing.T) {
 		t.Errorf("false opening: exit %d %s", code, out)
 	}
 
-	// The exposure check.
+	// The exposure check. Before any risk visit is published it says so.
+	mine := writeFile(t, "mine.json",
+		`[{"site":"shop-1","in":"2020-01-20T14:05:00+08:00","out":"2020-01-20T14:40:00+08:00"},{"site":"office-1","in":"2020-01-20T08:00:00+08:00","out":"2020-01-20T09:00:00+08:00"}]`)
+	if out := mustRun(t, "privacy", "check", "--node", url, "--visits", mine); out != "no risk visits have been published yet: nothing to check your 3 hours against\n" {
+		t.Errorf("check before any publication: %q", out)
+	}
 	mustRun(t, "privacy", "risk", "--home", dir, "--node", url, "--input", writeFile(t, "risk.json",
 		`[{"site":"shop-1","in":"2020-01-20T13:00:00+08:00","out":"2020-01-20T14:30:00+08:00"}]`))
-	out = mustRun(t, "privacy", "check", "--node", url, "--visits", writeFile(t, "mine.json",
-		`[{"site":"shop-1","in":"2020-01-20T14:05:00+08:00","out":"2020-01-20T14:40:00+08:00"},{"site":"office-1","in":"2020-01-20T08:00:00+08:00","out":"2020-01-20T09:00:00+08:00"}]`))
-	if !strings.Contains(out, "checked 3 hours against 2 risk tokens (version 1): 1 match") || !strings.Contains(out, "shop-1 @ 2020-01-20T06:00:00Z") {
-		t.Errorf("check: %s", out)
+	// With a home, the matching hour is in its display zone (+08:00).
+	out = mustRun(t, "privacy", "check", "--home", dir, "--node", url, "--visits", mine)
+	if out != "checked 3 hours against 2 risk tokens (version 1): 1 match\n  shop-1 @ 2020-01-20T14:00:00+08:00\n" {
+		t.Errorf("check with a home: %q", out)
+	}
+	// Without one, in this machine's zone, which it names.
+	out = mustRun(t, "privacy", "check", "--home", filepath.Join(t.TempDir(), "none"), "--node", url, "--visits", mine)
+	slot := time.Date(2020, 1, 20, 6, 0, 0, 0, time.UTC).Local()
+	zone, _ := time.Now().Zone()
+	want := fmt.Sprintf("checked 3 hours against 2 risk tokens (version 1): 1 match (times in this machine's zone, %s %s)\n  shop-1 @ %s\n", zone, time.Now().Format("-07:00"), slot.Format(time.RFC3339))
+	if out != want {
+		t.Errorf("check without a home:\n got %q\nwant %q", out, want)
 	}
 	if _, errs, code := run(t, "privacy", "check", "--node", "http://127.0.0.1:1", "--visits", writeFile(t, "m.json", `[]`)); code != 1 || !strings.Contains(errs, "hint: is the node running") {
 		t.Errorf("node down: %d %s", code, errs)

@@ -540,6 +540,11 @@ func CheckExposure(ctx context.Context, c *Client, visits []privacy.Visit) (*Exp
 		return nil, err
 	}
 	out := &Exposure{Version: int(info.Version), Tokens: info.Count, Checked: len(visits), Matches: []string{}}
+	if info.Version == 0 {
+		// Nothing was ever published: no hour can match, and none is sent.
+		out.Hits = make([]bool, len(visits))
+		return out, nil
+	}
 	for lo := 0; lo < len(visits); lo += api.MaxEvaluate {
 		hi := min(lo+api.MaxEvaluate, len(visits))
 		bl, blinded, err := privacy.Blind(visits[lo:hi], nil)
