@@ -366,6 +366,9 @@ func FuzzPersonalBody(f *testing.F) {
 		rt := personalRoutes[int(route)%len(personalRoutes)]
 		path, body := rt.path, []byte(in)
 		if rt.method == "GET" {
+			if strings.Contains(in, " ") {
+				return // a space ends the request target: net/http's own 400, before any handler
+			}
 			path, body = path+"?"+in, nil
 		}
 		req, err := http.NewRequest(rt.method, fx.srv.URL+path, bytes.NewReader(body))

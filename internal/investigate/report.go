@@ -328,11 +328,11 @@ func one(route string, p ledger.Pseudonym, w report.Window) []node.Subject {
 
 func (b *Builder) window(from, to string) (report.Window, error) {
 	c := b.N.Home.Config
-	now := time.Now
-	if b.Now != nil {
-		now = b.Now
+	end, err := report.DefaultEnd(b.N, b.Now)
+	if err != nil {
+		return report.Window{}, err
 	}
-	return report.ParseWindow(from, to, now(), c.Trace.Lookback.Duration, c.Location())
+	return report.ParseWindow(from, to, end, c.Trace.Lookback.Duration, c.Location())
 }
 
 func (b *Builder) ts(t int64) string {

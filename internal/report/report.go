@@ -153,11 +153,34 @@ func subject(route string, p ledger.Pseudonym, w Window) []node.Subject {
 
 func (b *Builder) window(q Query) (Window, error) {
 	c := b.N.Home.Config
-	now := time.Now
-	if b.Now != nil {
-		now = b.Now
+	end, err := DefaultEnd(b.N, b.Now)
+	if err != nil {
+		return Window{}, err
 	}
-	return ParseWindow(q.From, q.To, now(), c.Trace.Lookback.Duration, c.Location())
+	return ParseWindow(q.From, q.To, end, c.Trace.Lookback.Duration, c.Location())
+}
+
+// DefaultEnd is where a window without --to ends: the end of the day of
+// the ledger's latest record (its data clock) when that is earlier than
+// now (clock; nil: time.Now), so that a query on data from another month
+// finds it rather than an empty last 30 days; now on a ledger without
+// records.
+func DefaultEnd(n *node.Node, clock func() time.Time) (time.Time, error) {
+	now := time.Now()
+	if clock != nil {
+		now = clock()
+	}
+	t, ok, err := n.Query.DataClock()
+	if err != nil || !ok || t >= now.Unix() {
+		return now, err
+	}
+	// The end of that record's day, so that the day's records are whole.
+	y, m, d := time.Unix(t, 0).In(n.Home.Config.Location()).Date()
+	end := time.Date(y, m, d+1, 0, 0, 0, 0, n.Home.Config.Location()).Add(-time.Second)
+	if end.After(now) {
+		return now, nil
+	}
+	return end, nil
 }
 
 func (b *Builder) ts(t int64) string {
@@ -360,18 +383,19 @@ func name(id, pseudonym string) string {
 	return "pseudonym:" + pseudonym[:16]
 }
 
-// WriteTrajectory prints a trajectory as a table.
+// WriteTrajectory prints a trajectory as a table, each row ending with
+// its record's whole transaction id (for tx proof and correct).
 func WriteTrajectory(w io.Writer, t *Trajectory) error {
 	fmt.Fprintf(w, "Trajectory of %s from %s to %s: %d records\n\n", name(t.Person, t.Pseudonym), short(t.From), short(t.To), len(t.Entries))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "#\tIN\tOUT\tSITE\tKIND\tVIA\tROLE\tSTATUS")
+	fmt.Fprintln(tw, "#\tIN\tOUT\tSITE\tKIND\tVIA\tROLE\tSTATUS\tTX")
 	var reasons []string
 	for i, e := range t.Entries {
 		site, kind := e.Site, e.SiteKind
 		if e.Kind == "move" {
 			site, kind = e.Site+" -> "+e.To, "move"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", i+1, short(e.In), short(e.Out), site, kind, dash(e.Via), dash(e.Role), e.Status)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", i+1, short(e.In), short(e.Out), site, kind, dash(e.Via), dash(e.Role), e.Status, e.Tx)
 		if e.Reason != "" {
 			reasons = append(reasons, fmt.Sprintf("  #%d %s: %s", i+1, e.Status, e.Reason))
 		}
@@ -388,14 +412,15 @@ func WriteTrajectory(w io.Writer, t *Trajectory) error {
 	return nil
 }
 
-// WriteContacts prints a contact list as a table.
+// WriteContacts prints a contact list as a table, each row ending with
+// the whole transaction id of the contact's record of the meeting.
 func WriteContacts(w io.Writer, c *Contacts) error {
 	fmt.Fprintf(w, "Close contacts of %s from %s to %s (at least %s together; any overlap on transport): %d persons, %d contacts\n\n",
 		name(c.Person, c.Pseudonym), short(c.From), short(c.To), c.MinOverlap, c.Persons, len(c.Contacts))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "#\tPERSON\tSITE\tKIND\tFROM\tTO\tOVERLAP\tROLE")
+	fmt.Fprintln(tw, "#\tPERSON\tSITE\tKIND\tFROM\tTO\tOVERLAP\tROLE\tTX")
 	for i, x := range c.Contacts {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", i+1, name(x.Person, x.Pseudonym), x.Site, x.SiteKind, short(x.From), short(x.To), x.Overlap, dash(x.Role))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", i+1, name(x.Person, x.Pseudonym), x.Site, x.SiteKind, short(x.From), short(x.To), x.Overlap, dash(x.Role), x.Tx)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

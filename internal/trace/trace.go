@@ -561,3 +561,16 @@ func (q *Querier) Span(p ledger.Pseudonym) (first, last int64, ok bool, err erro
 	}
 	return first, last, ok, nil
 }
+
+// DataClock is the latest record time the ledger has seen (the state's
+// data clock); ok is false on a ledger without records.
+func (q *Querier) DataClock() (t int64, ok bool, err error) {
+	v, ok, err := q.r.Get(store.CounterKey("clock"))
+	if err != nil || !ok {
+		return 0, false, err
+	}
+	if len(v) != 8 {
+		return 0, false, fmt.Errorf("%w: data clock", store.ErrCorrupt)
+	}
+	return int64(binary.BigEndian.Uint64(v)), true, nil
+}
