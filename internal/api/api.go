@@ -512,34 +512,6 @@ func (s *Server) decisions(r *http.Request) (reader, error) {
 	return planned(s.rb.Decisions(q))
 }
 
-// CloseRequest advances the validation clock.
-type CloseRequest struct {
-	Until string `json:"until"` // RFC 3339; windows ending before until - grace close
-}
-
-// closeWindows signs a close_windows transaction with the authority's key
-// and commits it.
-func (s *Server) closeWindows(r *http.Request) (any, error) {
-	var req CloseRequest
-	if err := decode(r, &req); err != nil {
-		return nil, err
-	}
-	until, err := time.Parse(time.RFC3339, req.Until)
-	if err != nil {
-		return nil, errf(http.StatusBadRequest, "invalid", "until", "want an RFC 3339 time")
-	}
-	tx, err := ledger.Build(&ledger.CloseWindows{Until: until.Unix()})
-	if err != nil {
-		return nil, err
-	}
-	tx.Sign(s.n.Home.Genesis.ChainID, s.n.Home.Authority())
-	rc := s.n.Engine.Submit(r.Context(), tx.Bytes())
-	if rc.Err != nil {
-		return nil, rc.Err
-	}
-	return s.result(rc), nil
-}
-
 func (s *Server) probability(r *http.Request) (any, error) {
 	if err := onlyParams(r, "q", "z"); err != nil {
 		return nil, err

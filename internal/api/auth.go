@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/epiledger/epiledger/internal/chain"
+	"github.com/epiledger/epiledger/internal/engine"
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/node"
 	"github.com/epiledger/epiledger/internal/report"
@@ -328,18 +329,25 @@ func (s *Server) grantRole(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, errf(http.StatusBadRequest, "invalid", "key", "want 64 hex digits (an Ed25519 public key)")
 	}
-	// Build checks the ledger's limits: a name over 128 bytes or not text
-	// is a 400 naming the field (a *ledger.FieldError), never a panic.
-	tx, err := ledger.Build(&ledger.GrantRole{Key: k, Role: req.Role, Name: req.Name})
+	// A name over 128 bytes or not text is a 400 naming the field (a
+	// *ledger.FieldError), never a panic.
+	rc, err := s.commitAsAuthority(r, &ledger.GrantRole{Key: k, Role: req.Role, Name: req.Name})
 	if err != nil {
 		return nil, err
 	}
+	return s.result(rc), nil
+}
+
+// commitAsAuthority builds body (which checks the ledger's limits), signs it
+// with the chain authority's key and commits it.
+func (s *Server) commitAsAuthority(r *http.Request, body ledger.Body) (engine.Receipt, error) {
+	tx, err := ledger.Build(body)
+	if err != nil {
+		return engine.Receipt{}, err
+	}
 	tx.Sign(s.n.Home.Genesis.ChainID, s.n.Home.Authority())
 	rc := s.n.Engine.Submit(r.Context(), tx.Bytes())
-	if rc.Err != nil {
-		return nil, rc.Err
-	}
-	return s.result(rc), nil
+	return rc, rc.Err
 }
 
 // RoleView is a key holding a role, in JSON: GET /v1/roles lists them.

@@ -1310,12 +1310,9 @@ func TempNode(log *slog.Logger) (url, token string, stop func() error, err error
 		n.Close()
 		return fail(err)
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
+	srv := Serve(ln, handler)
 	stop = func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		return errors.Join(srv.Shutdown(ctx), n.Close(), os.RemoveAll(dir))
+		return errors.Join(srv.Shutdown(5*time.Second), n.Close(), os.RemoveAll(dir))
 	}
 	return "http://" + ln.Addr().String(), h.APIToken(), stop, nil
 }

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"encoding/hex"
 	"fmt"
 	"text/tabwriter"
@@ -12,10 +11,6 @@ import (
 	"github.com/epiledger/epiledger/internal/api"
 	"github.com/epiledger/epiledger/internal/client"
 	"github.com/epiledger/epiledger/internal/home"
-	"github.com/epiledger/epiledger/internal/ledger"
-	"github.com/epiledger/epiledger/internal/node"
-	"github.com/epiledger/epiledger/internal/report"
-	"github.com/epiledger/epiledger/internal/state"
 )
 
 func (e *env) roleCmd() *cobra.Command {
@@ -41,7 +36,14 @@ The chain authority of the node's home holds every role. Revoke with role "none"
 			if err != nil {
 				return withHint(fmt.Errorf("--key: %w", err), "create a key with: epiledger keygen --out investigator.key")
 			}
-			return e.submitSigned(dir, nodeURL, "", &ledger.GrantRole{Key: k, Role: role, Name: name}, "grant")
+			res, err := ask(e, dir, nodeURL, func(cl *client.Client) (*api.TxResult, error) {
+				return cl.GrantRole(e.ctx, api.RoleRequest{Key: hex.EncodeToString(k[:]), Role: role, Name: name})
+			})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "grant %s committed at height %d\n", res.Tx, res.Height)
+			return nil
 		},
 	}
 	homeFlag(grant, &dir)
@@ -68,9 +70,7 @@ genesis. With --node it asks the running node (the caller needs the auditor
 or administrator role: --as signs with such a key file).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			views, err := viaNode(e, dir, nodeURL, (*client.Client).Roles, func(h *home.Home, n *node.Node) ([]api.RoleView, error) {
-				return api.Roles(n, h.Config.Location())
-			})
+			views, err := ask(e, dir, nodeURL, func(cl *client.Client) ([]api.RoleView, error) { return cl.Roles(e.ctx) })
 			if err != nil {
 				return err
 			}
@@ -117,36 +117,7 @@ With --node it asks the running node (the caller needs the auditor role:
 --as signs with an auditor's key file).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			remote := func(cl *client.Client, ctx context.Context) ([]api.AuditView, error) { return cl.Audits(ctx, from, to) }
-			views, err := viaNode(e, dir, nodeURL, remote, func(h *home.Home, n *node.Node) ([]api.AuditView, error) {
-				var views []api.AuditView
-				loc := h.Config.Location()
-				w, err := report.ParseWindow(from, to, time.Now(), 100*365*24*time.Hour, loc)
-				if err != nil {
-					return nil, err
-				}
-				es, err := n.Query.Audits(w.From.Unix(), w.To.Unix())
-				if err != nil {
-					return nil, err
-				}
-				g := h.Genesis
-				for _, x := range es {
-					a := x.Audit
-					v := api.AuditView{Tx: x.TxID.String(), Height: x.Height, Recorded: time.Unix(x.Block, 0).In(loc).Format(time.RFC3339),
-						Caller: hex.EncodeToString(a.Caller[:]), Role: a.Role, Case: a.Case, Purpose: a.Purpose, Route: a.Route, Request: a.Request.String()}
-					if _, name, err := state.RoleOf(n.DB, &g, a.Caller); err == nil {
-						v.Name = name
-					}
-					if a.Person != (ledger.Pseudonym{}) {
-						v.Pseudonym = a.Person.String()
-					}
-					if a.From != 0 || a.To != 0 {
-						v.From, v.To = time.Unix(a.From, 0).In(loc).Format(time.RFC3339), time.Unix(a.To, 0).In(loc).Format(time.RFC3339)
-					}
-					views = append(views, v)
-				}
-				return views, nil
-			})
+			views, err := ask(e, dir, nodeURL, func(cl *client.Client) ([]api.AuditView, error) { return cl.Audits(e.ctx, from, to) })
 			if err != nil {
 				return err
 			}
@@ -191,30 +162,4 @@ func windowEnd(ts string) string {
 		return "-"
 	}
 	return t.Format("2006-01-02 15:04")
-}
-
-// viaNode runs remote on a client of the node at nodeURL when one is
-// given (signed with --as or the operator's token), else local on the
-// home in dir with its store opened for queries (no engine): the two
-// paths of a read that does not touch personal data.
-func viaNode[T any](e *env, dir, nodeURL string, remote func(*client.Client, context.Context) (T, error), local func(*home.Home, *node.Node) (T, error)) (T, error) {
-	var zero T
-	if nodeURL != "" {
-		// With --as, no home is needed (nodeClient).
-		cl, err := e.nodeClient(dir, nodeURL)
-		if err != nil {
-			return zero, err
-		}
-		return remote(cl, e.ctx)
-	}
-	h, err := loadHome(dir)
-	if err != nil {
-		return zero, err
-	}
-	n, err := e.openNode(h, nodeOptionsQuery())
-	if err != nil {
-		return zero, err
-	}
-	defer n.Close()
-	return local(h, n)
 }

@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -21,7 +20,6 @@ import (
 	"github.com/epiledger/epiledger/internal/client"
 	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/node"
-	"github.com/epiledger/epiledger/internal/report"
 )
 
 // env carries the streams and context of one invocation.
@@ -259,34 +257,47 @@ func (e *env) checkAs(cmd *cobra.Command) error {
 	return nil
 }
 
-// auditedBuilder opens the home's node with its engine (reads of
-// personal data commit their audit records to it) and returns a report
-// builder on it.
-func (e *env) auditedBuilder(h *home.Home) (*report.Builder, func() error, error) {
+// ledger returns the client of what a node offers, for the commands a node
+// serves, and the function that releases it. With --node it is that node
+// (see nodeClient). Without, it is the same API served in this process on
+// the home's store (client.NewInProcess), the caller being the home's chain
+// authority with --case and --purpose: the same routes, checks, audit
+// records, replies and errors, so each command is written once and answers
+// alike both ways (issue 12, point 2).
+func (e *env) ledger(dir, url string) (*client.Client, func() error, error) {
+	if url != "" {
+		c, err := e.nodeClient(dir, url)
+		return c, func() error { return nil }, err
+	}
+	h, err := loadHome(dir)
+	if err != nil {
+		return nil, nil, err
+	}
 	n, err := e.openNode(h, nodeOptions())
 	if err != nil {
 		return nil, nil, err
 	}
-	return &report.Builder{N: n, Now: time.Now}, n.Close, nil
+	handler, err := api.New(n, e.logger(slog.LevelWarn))
+	if err != nil {
+		n.Close()
+		return nil, nil, err
+	}
+	c := client.NewInProcess(handler)
+	c.Key, c.ChainID = h.Authority(), h.Genesis.ChainID
+	c.Case, c.Purpose = e.caseRef, e.purpose
+	return c, n.Close, nil
 }
 
-// perform runs a checked read of personal data on the CLI's local path:
-// its audit records are committed first, as the chain authority with
-// --case and --purpose, as the API does for its callers.
-func perform[T any](e *env, n *node.Node, rd *node.Read[T], err error) (T, error) {
-	var v T
-	caller := n.AuthorityCaller(e.caseRef, e.purpose, time.Now().Unix())
+// ask runs one request of a command on the ledger at dir or nodeURL (see
+// ledger).
+func ask[T any](e *env, dir, nodeURL string, request func(*client.Client) (T, error)) (T, error) {
+	var zero T
+	cl, done, err := e.ledger(dir, nodeURL)
 	if err != nil {
-		// A reference bound to nobody is a lookup all the same: audited.
-		err = n.AuditMiss(e.ctx, caller, "lookup", err)
-	} else {
-		v, err = node.Perform(e.ctx, n, caller, rd)
+		return zero, err
 	}
-	var ce *node.CaseError
-	if errors.As(err, &ce) {
-		return v, withHint(err, "e.g. --case case-2020-0117 --purpose \"contact tracing\" (or EPILEDGER_CASE, EPILEDGER_PURPOSE)")
-	}
-	return v, err
+	defer done()
+	return request(cl)
 }
 
 func (e *env) printJSON(v any) error {

@@ -149,10 +149,10 @@ func TestErrors(t *testing.T) {
 		want []string // substrings of stderr
 	}{
 		{"no home", []string{"trace", "contacts", "--home", filepath.Join(dir, "nope"), "--person", "id:1"}, []string{"epiledger: error: no home at " + filepath.Join(dir, "nope") + ": pass --home DIR (or set EPILEDGER_HOME)", "epiledger: hint: to start a new chain there instead: epiledger init --home"}},
-		{"unknown alias", []string{"trace", "contacts", "--home", dir, "--person", "phone:19999999999"}, []string{"person: unknown person"}},
+		{"unknown alias", []string{"trace", "contacts", "--home", dir, "--person", "phone:19999999999"}, []string{"unknown_person: person: the reference is not bound to any identity"}},
 		{"bad ref", []string{"trace", "trajectory", "--home", dir, "--person", "19999999999"}, []string{"person: must be scheme:value"}},
 		// A mistyped canonical id is not "0 contacts" (issue 12, point 5).
-		{"mistyped id", []string{"trace", "contacts", "--home", dir, "--person", "id:19999999999"}, []string{"person: unknown person: the ledger holds no record of this person"}},
+		{"mistyped id", []string{"trace", "contacts", "--home", dir, "--person", "id:19999999999"}, []string{"unknown_person: person: the ledger holds no record of this person"}},
 		{"bad from", []string{"trace", "trajectory", "--home", dir, "--person", "id:420100199001011234", "--from", "yesterday"}, []string{"from: not an RFC 3339 time"}},
 		{"to before from", []string{"trace", "trajectory", "--home", dir, "--person", "id:420100199001011234", "--from", "2020-01-21", "--to", "2020-01-20"}, []string{"to: is before from"}},
 		{"missing person", []string{"trace", "contacts", "--home", dir}, []string{`required flag(s) "person" not set`, "hint: run \"epiledger trace contacts --help\""}},

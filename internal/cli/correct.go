@@ -224,18 +224,37 @@ func partyName(k [32]byte, regions [2]string, rule *state.CorrectionRule) string
 	return strings.Join(names, " and ")
 }
 
-// submitSigned signs body with the key file (or the home's authority) and
-// submits it, locally or through a node, printing the transaction id.
+// submitSigned signs body with the key file (or, on the home, its chain
+// authority's key) and submits it through the ledger at dir or nodeURL
+// (see env.ledger), printing the transaction id.
 func (e *env) submitSigned(dir, nodeURL, keyFile string, body ledger.Body, what string) error {
-	h, err := loadHome(dir)
+	var key ed25519.PrivateKey
+	if keyFile != "" {
+		k, err := home.LoadKeyFile(keyFile)
+		if err != nil {
+			return fmt.Errorf("--key: %w", err)
+		}
+		key = k
+	}
+	cl, done, err := e.ledger(dir, nodeURL)
 	if err != nil {
 		return err
 	}
-	key := h.Authority()
-	if keyFile != "" {
-		if key, err = home.LoadKeyFile(keyFile); err != nil {
+	defer done()
+	if key == nil {
+		h, err := loadHome(dir)
+		if err != nil {
+			return withHint(err, "without a home, sign with --key FILE")
+		}
+		key = h.Authority()
+	}
+	chainID := cl.ChainID
+	if chainID == "" {
+		st, err := cl.Health(e.ctx)
+		if err != nil {
 			return err
 		}
+		chainID = st.ChainID
 	}
 	if a, ok := body.(*ledger.Approval); ok {
 		copy(a.Approver[:], key.Public().(ed25519.PublicKey))
@@ -244,28 +263,11 @@ func (e *env) submitSigned(dir, nodeURL, keyFile string, body ledger.Body, what 
 	if err != nil {
 		return err
 	}
-	tx.Sign(h.Genesis.ChainID, ed25519.PrivateKey(key))
-	if nodeURL != "" {
-		cl, err := e.remote(h, nodeURL)
-		if err != nil {
-			return err
-		}
-		res, err := cl.SubmitOne(e.ctx, tx.Bytes())
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stdout, "%s %s committed at height %d\n", what, res.Tx, res.Height)
-		return nil
-	}
-	n, err := e.openNode(h, nodeOptions())
+	tx.Sign(chainID, key)
+	res, err := cl.SubmitOne(e.ctx, tx.Bytes())
 	if err != nil {
 		return err
 	}
-	defer n.Close()
-	rc := n.Engine.Submit(e.ctx, tx.Bytes())
-	if rc.Err != nil {
-		return rc.Err
-	}
-	fmt.Fprintf(e.stdout, "%s %s committed at height %d\n", what, rc.TxID, rc.Height)
+	fmt.Fprintf(e.stdout, "%s %s committed at height %d\n", what, res.Tx, res.Height)
 	return nil
 }

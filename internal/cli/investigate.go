@@ -40,32 +40,10 @@ func (e *env) investigateCmds() []*cobra.Command {
 	return []*cobra.Command{e.chainCmd(), e.sourcesCmd(), e.clustersCmd(), e.riskSitesCmd(), e.followUpCmd()}
 }
 
-// investigation runs one query in this process (opening the home's store;
-// reads of personal data are audited first, as trace trajectory's are) or
-// through the node at nodeURL, and prints it.
-func (e *env) investigation(dir, nodeURL string, local func(*env, *investigate.Builder) (any, error),
-	remote func(*client.Client) (any, error), print func(any) error) error {
-	var v any
-	var err error
-	if nodeURL != "" {
-		var cl *client.Client
-		if cl, err = e.nodeClient(dir, nodeURL); err != nil {
-			return err
-		}
-		v, err = remote(cl)
-	} else {
-		// The same audited path as trajectory and contacts.
-		h, herr := loadHome(dir)
-		if herr != nil {
-			return herr
-		}
-		rb, closeNode, err2 := e.auditedBuilder(h)
-		if err2 != nil {
-			return err2
-		}
-		defer closeNode()
-		v, err = local(e, &investigate.Builder{N: rb.N, Now: rb.Now})
-	}
+// investigation runs one query on the home in this process or through
+// the node at nodeURL (see env.ledger) and prints it.
+func (e *env) investigation(dir, nodeURL string, query func(*client.Client) (any, error), print func(any) error) error {
+	v, err := ask(e, dir, nodeURL, query)
 	if err != nil {
 		return err
 	}
@@ -81,7 +59,7 @@ func commonFlags(c *cobra.Command, dir, nodeURL *string, asJSON *bool) {
 
 func windowFlags(c *cobra.Command, from, to *string) {
 	c.Flags().StringVar(from, "from", "", "start of the window (RFC 3339 or YYYY-MM-DD)")
-	c.Flags().StringVar(to, "to", "", "end of the window (RFC 3339 or YYYY-MM-DD; default now)")
+	c.Flags().StringVar(to, "to", "", "end of the window (RFC 3339 or YYYY-MM-DD; default: the day of the ledger's latest record)")
 }
 
 func minOverlapFlag(c *cobra.Command, dst *string) {
@@ -120,10 +98,6 @@ meeting through which one person of the chain can have exposed another.
 				return fmt.Errorf("--format %q: want table, json or dot", format)
 			}
 			return e.investigation(dir, nodeURL,
-				func(e *env, b *investigate.Builder) (any, error) {
-					rd, err := b.Chain(q)
-					return perform(e, b.N, rd, err)
-				},
 				func(cl *client.Client) (any, error) { return cl.Chain(e.ctx, q) },
 				func(v any) error {
 					r := v.(*investigate.ChainReport)
@@ -173,10 +147,6 @@ window, most shared first.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			q.IncubationMinDays, q.IncubationMaxDays = &lo, &hi
 			return e.investigation(dir, nodeURL,
-				func(e *env, b *investigate.Builder) (any, error) {
-					rd, err := b.Sources(q)
-					return perform(e, b.N, rd, err)
-				},
 				func(cl *client.Client) (any, error) { return cl.Sources(e.ctx, q) },
 				func(v any) error {
 					if asJSON {
@@ -212,10 +182,6 @@ case are merged into one. Cases are persons whose latest report is not
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return e.investigation(dir, nodeURL,
-				func(e *env, b *investigate.Builder) (any, error) {
-					rd, err := b.Clusters(q)
-					return perform(e, b.N, rd, err)
-				},
 				func(cl *client.Client) (any, error) { return cl.Clusters(e.ctx, q) },
 				func(v any) error {
 					if asJSON {
@@ -267,7 +233,6 @@ properties, ready for a map.`,
 				}
 			}
 			return e.investigation(dir, nodeURL,
-				func(_ *env, b *investigate.Builder) (any, error) { return b.RiskSites(q) },
 				func(cl *client.Client) (any, error) { return cl.RiskSites(e.ctx, q) },
 				func(v any) error {
 					r := v.(*investigate.RiskReport)
@@ -303,10 +268,6 @@ period, --days (default 14) after the last exposure.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return e.investigation(dir, nodeURL,
-				func(e *env, b *investigate.Builder) (any, error) {
-					rd, err := b.FollowUp(q)
-					return perform(e, b.N, rd, err)
-				},
 				func(cl *client.Client) (any, error) { return cl.FollowUp(e.ctx, q) },
 				func(v any) error {
 					if asJSON {

@@ -104,7 +104,7 @@ func TestInvestigateScenario(t *testing.T) {
 		t.Errorf("risk sites without a case: %d %s", code, errs)
 	}
 	out = mustRun(t, "audit", "list", "--home", dir)
-	for _, route := range []string{"trace chain", "trace sources", "trace clusters", "trace follow-up"} {
+	for _, route := range []string{"POST /v1/trace/chain", "POST /v1/trace/sources", "POST /v1/trace/clusters", "POST /v1/trace/follow-up"} {
 		if !strings.Contains(out, route) {
 			t.Errorf("audit trail lacks %q:\n%s", route, out)
 		}

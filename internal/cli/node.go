@@ -1,12 +1,9 @@
 package cli
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"strconv"
 	"time"
@@ -89,7 +86,6 @@ cleanly): a command run on the home without --node then says
 			if err != nil {
 				return err
 			}
-			srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 			// The home says which node serves it, so that a command run on
 			// the home without --node can say where to go instead.
 			if err := h.WriteRunning(home.Running{PID: os.Getpid(), Listen: reachable(ln.Addr()), Started: time.Now().Format(time.RFC3339)}); err != nil {
@@ -99,20 +95,14 @@ cleanly): a command run on the home without --node then says
 			head := n.Engine.Head()
 			log.Info("node started", "chain_id", h.Genesis.ChainID, "height", head.Height, "listen", ln.Addr().String())
 			fmt.Fprintf(e.stdout, "listening on http://%s\n", ln.Addr())
-			errc := make(chan error, 1)
-			go func() { errc <- srv.Serve(ln) }()
+			srv := api.Serve(ln, handler)
 			select {
 			case <-e.ctx.Done():
-			case err := <-errc:
-				if !errors.Is(err, http.ErrServerClosed) {
-					return err
-				}
+			case err := <-srv.Done():
+				return err
 			}
 			log.Info("shutting down")
-			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			srv.Shutdown(sctx)
-			return nil
+			return srv.Shutdown(10 * time.Second)
 		},
 	}
 	homeFlag(c, &dir)

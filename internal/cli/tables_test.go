@@ -173,7 +173,7 @@ func TestAuditListWindow(t *testing.T) {
 	d := t.TempDir()
 	dir, auditor := worldHome(t, d, "auditor")
 	mustRun(t, "trace", "contacts", "--home", dir, "--person", "id:420100199001011234", "--from", "2020-01-20", "--to", "2020-01-21")
-	want := []string{"FROM TO\n", "trace contacts", " 2020-01-20 00:00 2020-01-21 23:59\n"}
+	want := []string{"FROM TO\n", "POST /v1/trace/contacts", " 2020-01-20 00:00 2020-01-21 23:59\n"}
 	local := mustRun(t, "audit", "list", "--home", dir)
 	for _, w := range want {
 		if !has(local, w) {

@@ -19,8 +19,9 @@ to the ledger (who, when, --case, --purpose, what was asked), locally or
 through the node; without --case and --purpose it does not run.
 
 Windows: --from and --to take RFC 3339 times or dates (YYYY-MM-DD, --to is the
-end of that day). Without them the window is the last trace.lookback (30 days
-by default) before now.`,
+end of that day). Without them the window is the trace.lookback (30 days by
+default) up to the end of the day of the ledger's latest record (or now, if
+that is earlier).`,
 	}
 	c.AddCommand(e.traceSub("trajectory", "The person's time-ordered presences and movements in the window"),
 		e.traceSub("contacts", "Everyone present at the same site as the person with overlapping time"))
@@ -37,36 +38,12 @@ func (e *env) traceSub(what, short string) *cobra.Command {
 		Short: short,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var v any
-			var err error
-			if nodeURL != "" {
-				var cl *client.Client
-				if cl, err = e.nodeClient(dir, nodeURL); err != nil {
-					return err
-				}
+			v, err := ask(e, dir, nodeURL, func(cl *client.Client) (any, error) {
 				if what == "trajectory" {
-					v, err = cl.Trajectory(e.ctx, q)
-				} else {
-					v, err = cl.Contacts(e.ctx, q)
+					return cl.Trajectory(e.ctx, q)
 				}
-			} else {
-				h, herr := loadHome(dir)
-				if herr != nil {
-					return herr
-				}
-				b, closeNode, err2 := e.auditedBuilder(h)
-				if err2 != nil {
-					return err2
-				}
-				defer closeNode()
-				if what == "trajectory" {
-					rd, err2 := b.Trajectory(q)
-					v, err = perform(e, b.N, rd, err2)
-				} else {
-					rd, err2 := b.Contacts(q)
-					v, err = perform(e, b.N, rd, err2)
-				}
-			}
+				return cl.Contacts(e.ctx, q)
+			})
 			if err != nil {
 				return err
 			}
@@ -82,7 +59,7 @@ func (e *env) traceSub(what, short string) *cobra.Command {
 	homeFlag(c, &dir)
 	c.Flags().StringVar(&q.Person, "person", "", "the person: id:<canonical id> or a bound alias such as phone:<number> (required)")
 	c.Flags().StringVar(&q.From, "from", "", "start of the window (RFC 3339 or YYYY-MM-DD)")
-	c.Flags().StringVar(&q.To, "to", "", "end of the window (RFC 3339 or YYYY-MM-DD; default now)")
+	c.Flags().StringVar(&q.To, "to", "", "end of the window (RFC 3339 or YYYY-MM-DD; default: the day of the ledger's latest record)")
 	c.Flags().StringVar(&nodeURL, "node", "", "query the running node at this URL instead of opening the store")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON (the API's format)")
 	if what == "trajectory" {

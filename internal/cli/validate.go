@@ -9,13 +9,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/epiledger/epiledger/internal/api"
 	"github.com/epiledger/epiledger/internal/chain"
 	"github.com/epiledger/epiledger/internal/client"
-	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/record"
 	"github.com/epiledger/epiledger/internal/report"
-	"github.com/epiledger/epiledger/internal/state"
-	"github.com/epiledger/epiledger/internal/store"
 )
 
 func (e *env) validateCmd() *cobra.Command {
@@ -84,7 +82,7 @@ func personQuery(c *cobra.Command, dir, nodeURL *string, q *report.Query) {
 	homeFlag(c, dir)
 	c.Flags().StringVar(&q.Person, "person", "", "the person: id:<canonical id>, a bound alias, or a pseudonym (required)")
 	c.Flags().StringVar(&q.From, "from", "", "start of the window (RFC 3339 or YYYY-MM-DD)")
-	c.Flags().StringVar(&q.To, "to", "", "end of the window (default now)")
+	c.Flags().StringVar(&q.To, "to", "", "end of the window (default: the day of the ledger's latest record)")
 	c.Flags().StringVar(nodeURL, "node", "", "ask the running node at this URL instead of opening the store")
 	c.MarkFlagRequired("person")
 }
@@ -98,27 +96,7 @@ func (e *env) decisionsCmd() *cobra.Command {
 		Short: "The longest-chain decisions for a person: winner, rejected records, rival, z and probability",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var d *report.Decisions
-			var err error
-			if nodeURL != "" {
-				var cl *client.Client
-				if cl, err = e.nodeClient(dir, nodeURL); err != nil {
-					return err
-				}
-				d, err = cl.Decisions(e.ctx, q)
-			} else {
-				h, herr := loadHome(dir)
-				if herr != nil {
-					return herr
-				}
-				b, closeNode, err2 := e.auditedBuilder(h)
-				if err2 != nil {
-					return err2
-				}
-				defer closeNode()
-				rd, err2 := b.Decisions(q)
-				d, err = perform(e, b.N, rd, err2)
-			}
+			d, err := ask(e, dir, nodeURL, func(cl *client.Client) (*report.Decisions, error) { return cl.Decisions(e.ctx, q) })
 			if err != nil {
 				return err
 			}
@@ -147,27 +125,7 @@ name the person by an alias, the proof of the binding transaction too.
 Check it anywhere with "epiledger validate check-person-chain FILE".`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var v *chain.PersonChainView
-			var err error
-			if nodeURL != "" {
-				var cl *client.Client
-				if cl, err = e.nodeClient(dir, nodeURL); err != nil {
-					return err
-				}
-				v, err = cl.PersonChain(e.ctx, q)
-			} else {
-				h, herr := loadHome(dir)
-				if herr != nil {
-					return herr
-				}
-				b, closeNode, err2 := e.auditedBuilder(h)
-				if err2 != nil {
-					return err2
-				}
-				defer closeNode()
-				rd, err2 := b.PersonChain(q)
-				v, err = perform(e, b.N, rd, err2)
-			}
+			v, err := ask(e, dir, nodeURL, func(cl *client.Client) (*chain.PersonChainView, error) { return cl.PersonChain(e.ctx, q) })
 			if err != nil {
 				return err
 			}
@@ -222,45 +180,14 @@ on; close signs a close_windows transaction with the authority's key that
 moves it to T, so the last days are decided too.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			h, err := loadHome(dir)
-			if err != nil {
-				return err
-			}
-			t, err := time.Parse(time.RFC3339, until)
-			if err != nil {
+			if _, err := time.Parse(time.RFC3339, until); err != nil {
 				return withHint(fmt.Errorf("--until: want an RFC 3339 time"), "e.g. --until 2020-01-22T06:00:00+08:00")
 			}
-			if nodeURL != "" {
-				cl, err := e.remote(h, nodeURL)
-				if err != nil {
-					return err
-				}
-				res, err := cl.Close(e.ctx, until)
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(e.stdout, "closed up to %s: transaction %s at height %d\n", until, res.Tx, res.Height)
-				return nil
-			}
-			n, err := e.openNode(h, nodeOptions())
+			res, err := ask(e, dir, nodeURL, func(cl *client.Client) (*api.CloseReply, error) { return cl.Close(e.ctx, until) })
 			if err != nil {
 				return err
 			}
-			defer n.Close()
-			tx, err := ledger.Build(&ledger.CloseWindows{Until: t.Unix()})
-			if err != nil {
-				return fmt.Errorf("--until: %w", err)
-			}
-			tx.Sign(h.Genesis.ChainID, h.Authority())
-			rc := n.Engine.Submit(e.ctx, tx.Bytes())
-			if rc.Err != nil {
-				return rc.Err
-			}
-			windows, rejected, err := decidedAt(n.DB, rc.Height)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(e.stdout, "closed up to %s: transaction %s at height %d decided %d validation window(s), %d record(s) rejected\n", until, rc.TxID, rc.Height, windows, rejected)
+			fmt.Fprintf(e.stdout, "closed up to %s: transaction %s at height %d decided %d validation window(s), %d record(s) rejected\n", until, res.Tx, res.Height, res.WindowsDecided, res.RecordsRejected)
 			return nil
 		},
 	}
@@ -269,47 +196,4 @@ moves it to T, so the last days are decided too.`,
 	c.Flags().StringVar(&nodeURL, "node", "", "submit through the running node at this URL")
 	c.MarkFlagRequired("until")
 	return c
-}
-
-// decidedAt counts what the block at height decided: the person windows it
-// closed (each sealed one person block) and the records the longest-chain
-// rule rejected in them (from the decisions stored for windows with
-// conflicts). It reads every person block and decision: a close is rare.
-func decidedAt(r store.Reader, height uint64) (windows, rejected int, err error) {
-	err = scanDecoded(r, store.TabPBlock, "person block", ledger.DecodePersonBlock, func(pb *ledger.PersonBlock) {
-		if pb.Height == height {
-			windows++
-		}
-	})
-	if err != nil {
-		return 0, 0, err
-	}
-	err = scanDecoded(r, store.TabDecision, "decision", state.DecodeDecision, func(d *state.Decision) {
-		if d.Height == height {
-			rejected += len(d.Rejected)
-		}
-	})
-	if err != nil {
-		return 0, 0, err
-	}
-	return windows, rejected, nil
-}
-
-// scanDecoded decodes every value of table tab and passes it to fn; a
-// value that does not decode is corruption.
-func scanDecoded[T any](r store.Reader, tab byte, what string, decode func([]byte) (T, error), fn func(T)) error {
-	var bad error
-	lo, hi := store.TablePrefix(tab)
-	if err := r.Scan(lo, hi, func(_, v []byte) bool {
-		x, err := decode(v)
-		if err != nil {
-			bad = fmt.Errorf("%w: %s: %v", store.ErrCorrupt, what, err)
-			return false
-		}
-		fn(x)
-		return true
-	}); err != nil {
-		return err
-	}
-	return bad
 }

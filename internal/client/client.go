@@ -256,8 +256,8 @@ func (c *Client) PersonChain(ctx context.Context, q report.Query) (*chain.Person
 }
 
 // Close advances the validation clock.
-func (c *Client) Close(ctx context.Context, until string) (*api.TxResult, error) {
-	var r api.TxResult
+func (c *Client) Close(ctx context.Context, until string) (*api.CloseReply, error) {
+	var r api.CloseReply
 	return &r, c.do(ctx, "POST", "/v1/validate/close", api.CloseRequest{Until: until}, &r)
 }
 

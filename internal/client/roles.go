@@ -15,3 +15,11 @@ func (c *Client) Roles(ctx context.Context) ([]api.RoleView, error) {
 	err := c.do(ctx, "GET", "/v1/roles", nil, &v)
 	return v.Roles, err
 }
+
+// GrantRole grants (or with role "none" revokes) a role: the node signs
+// the grant_role with its chain authority's key (POST /v1/roles; the
+// caller needs the administrator role).
+func (c *Client) GrantRole(ctx context.Context, req api.RoleRequest) (*api.TxResult, error) {
+	var r api.TxResult
+	return &r, c.do(ctx, "POST", "/v1/roles", req, &r)
+}
