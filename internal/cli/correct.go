@@ -6,14 +6,14 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/epiledger/epiledger/internal/api"
+	"github.com/epiledger/epiledger/internal/client"
 	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/ledger"
-	"github.com/epiledger/epiledger/internal/state"
 )
 
 func (e *env) keygenCmd() *cobra.Command {
@@ -65,7 +65,7 @@ original stays visible ("trace trajectory --all") with its history.`,
 	var dir, nodeURL, keyFile string
 	flags := func(c *cobra.Command) {
 		homeFlag(c, &dir)
-		c.Flags().StringVar(&keyFile, "key", "", "key file of the signing party (default: the home's chain authority)")
+		c.Flags().StringVar(&keyFile, "key", "", "key file of the signing party (default: with --node --as, that key; else the home's chain authority)")
 		c.Flags().StringVar(&nodeURL, "node", "", "submit through the running node at this URL")
 	}
 	var target, in, out, site, reason string
@@ -134,16 +134,7 @@ original stays visible ("trace trajectory --all") with its history.`,
 			if err != nil {
 				return fmt.Errorf("--tx: %w", err)
 			}
-			h, err := loadHome(dir)
-			if err != nil {
-				return err
-			}
-			n, err := e.openNode(h, nodeOptionsQuery())
-			if err != nil {
-				return err
-			}
-			defer n.Close()
-			cs, err := n.Query.CorrectionsOf(t)
+			cs, err := ask(e, dir, nodeURL, func(cl *client.Client) ([]api.CorrectionView, error) { return cl.Corrections(e.ctx, t.String()) })
 			if err != nil {
 				return err
 			}
@@ -151,12 +142,13 @@ original stays visible ("trace trajectory --all") with its history.`,
 				fmt.Fprintln(e.stdout, "no corrections")
 			}
 			for _, c := range cs {
-				writeCorrection(e.stdout, c, &h.Genesis.Corrections, h.Config.Location())
+				writeCorrection(e.stdout, &c)
 			}
 			return nil
 		},
 	}
 	homeFlag(show, &dir)
+	show.Flags().StringVar(&nodeURL, "node", "", "ask the running node at this URL")
 	show.Flags().StringVar(&target, "tx", "", "the record (transaction hash)")
 	show.MarkFlagRequired("tx")
 	c.AddCommand(propose, approve, show)
@@ -166,62 +158,31 @@ original stays visible ("trace trajectory --all") with its history.`,
 // writeCorrection prints a correction once: its action and state, its
 // reason, then each party whose approval counts (named by the regions it
 // is the authority of, or as the administrator, with its key's prefix) and
-// whether it has approved. Times are shown in loc.
-func writeCorrection(w io.Writer, c *state.Correction, rule *state.CorrectionRule, loc *time.Location) {
-	st := fmt.Sprintf("pending, %d more approval(s) needed", c.Quorum-len(c.Approvals))
+// whether it has approved.
+func writeCorrection(w io.Writer, c *api.CorrectionView) {
+	st := fmt.Sprintf("pending, %d more approval(s) needed", c.Quorum-c.Approvals)
 	if c.Applied != 0 {
 		st = fmt.Sprintf("in effect since height %d", c.Applied)
 	}
 	what := "annul"
-	if c.Action == ledger.ActionAmend {
-		what = fmt.Sprintf("amend to %s – %s", time.Unix(c.In, 0).In(loc).Format(time.RFC3339), time.Unix(c.Out, 0).In(loc).Format(time.RFC3339))
+	if c.Action == "amend" {
+		what = fmt.Sprintf("amend to %s – %s", c.In, c.Out)
 		if c.Site != "" {
 			what += " at " + c.Site
 		}
 		if c.Applied != 0 {
-			what += "; the corrected record is " + c.ID.String()
+			what += "; the corrected record is " + c.ID
 		}
 	}
-	fmt.Fprintf(w, "correction %s (%s), proposed at height %d: %d approval(s), %d needed of %d required parties; %s\n", c.ID, what, c.Proposed, len(c.Approvals), c.Quorum, len(c.Required), st)
+	fmt.Fprintf(w, "correction %s (%s), proposed at height %d: %d approval(s), %d needed of %d required parties; %s\n", c.ID, what, c.Proposed, c.Approvals, c.Quorum, len(c.Parties), st)
 	fmt.Fprintf(w, "  reason: %s\n", c.Reason)
-	for _, k := range c.Required {
+	for _, p := range c.Parties {
 		mark := "not approved"
-		for _, a := range c.Approvals {
-			if a == k {
-				mark = "approved"
-			}
+		if p.Approved {
+			mark = "approved"
 		}
-		fmt.Fprintf(w, "  %-12s  %s (key %x…)\n", mark, partyName(k, c.Regions, rule), k[:8])
+		fmt.Fprintf(w, "  %-12s  %s (key %s…)\n", mark, p.Name, p.Key[:16])
 	}
-}
-
-// partyName names a required party of a correction of a record in regions:
-// the authority of one or both regions, the administrator, or both roles
-// when one key holds them.
-func partyName(k [32]byte, regions [2]string, rule *state.CorrectionRule) string {
-	var names []string
-	var auth []string
-	for i, r := range regions {
-		if i == 1 && r == regions[0] {
-			break
-		}
-		if a, ok := rule.AuthorityOf(r); ok && a == k {
-			auth = append(auth, fmt.Sprintf("%q", r))
-		}
-	}
-	switch len(auth) {
-	case 1:
-		names = append(names, "the authority of region "+auth[0])
-	case 2:
-		names = append(names, "the authority of regions "+auth[0]+" and "+auth[1])
-	}
-	if k == rule.Administrator {
-		names = append(names, "the administrator")
-	}
-	if len(names) == 0 {
-		return "a party of the genesis"
-	}
-	return strings.Join(names, " and ")
 }
 
 // submitSigned signs body with the key file (or, on the home, its chain
@@ -229,6 +190,11 @@ func partyName(k [32]byte, regions [2]string, rule *state.CorrectionRule) string
 // (see env.ledger), printing the transaction id.
 func (e *env) submitSigned(dir, nodeURL, keyFile string, body ledger.Body, what string) error {
 	var key ed25519.PrivateKey
+	if keyFile == "" && nodeURL != "" {
+		// Through a node, the caller's own key signs unless --key names
+		// another: a party works from a desk holding only its key.
+		keyFile = e.as
+	}
 	if keyFile != "" {
 		k, err := home.LoadKeyFile(keyFile)
 		if err != nil {

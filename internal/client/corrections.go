@@ -1,0 +1,17 @@
+package client
+
+import (
+	"context"
+
+	"github.com/epiledger/epiledger/internal/api"
+)
+
+// Corrections lists the corrections of a record with their approvals (GET
+// /v1/tx/{hash}/corrections).
+func (c *Client) Corrections(ctx context.Context, tx string) ([]api.CorrectionView, error) {
+	var v struct {
+		Corrections []api.CorrectionView `json:"corrections"`
+	}
+	err := c.do(ctx, "GET", "/v1/tx/"+tx+"/corrections", nil, &v)
+	return v.Corrections, err
+}
