@@ -40,12 +40,9 @@ type PartyView struct {
 // pending, oldest first. A correction names records and parties, never
 // persons: it is no personal read.
 func (s *Server) corrections(r *http.Request) (any, error) {
-	if err := onlyParams(r); err != nil {
-		return nil, err
-	}
-	h, err := ledger.ParseHash(r.PathValue("hash"))
+	h, err := hashParam(r)
 	if err != nil {
-		return nil, errf(http.StatusBadRequest, "invalid", "hash", "want 64 hex digits (a transaction id)")
+		return nil, err
 	}
 	cs, err := s.n.Query.CorrectionsOf(h)
 	if err != nil {

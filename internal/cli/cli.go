@@ -263,7 +263,8 @@ func (e *env) checkAs(cmd *cobra.Command) error {
 // the home's store (client.NewInProcess), the caller being the home's chain
 // authority with --case and --purpose: the same routes, checks, audit
 // records, replies and errors, so each command is written once and answers
-// alike both ways (issue 12, point 2).
+// alike both ways (issue 12, point 2). A home that a node serves is
+// reached through that node (runningNode).
 func (e *env) ledger(dir, url string) (*client.Client, func() error, error) {
 	if url != "" {
 		c, err := e.nodeClient(dir, url)
@@ -272,6 +273,9 @@ func (e *env) ledger(dir, url string) (*client.Client, func() error, error) {
 	h, err := loadHome(dir)
 	if err != nil {
 		return nil, nil, err
+	}
+	if c := e.runningNode(h); c != nil {
+		return c, func() error { return nil }, nil
 	}
 	n, err := e.openNode(h, nodeOptions())
 	if err != nil {
@@ -286,6 +290,27 @@ func (e *env) ledger(dir, url string) (*client.Client, func() error, error) {
 	c.Key, c.ChainID = h.Authority(), h.Genesis.ChainID
 	c.Case, c.Purpose = e.caseRef, e.purpose
 	return c, n.Close, nil
+}
+
+// runningNode returns a client of the node that serves the home h, as
+// its node.json names it, when that node answers for the home's chain:
+// the command then goes there, signed by the home's chain authority as it
+// would run locally, and says so on stderr. Otherwise (no record, its
+// process gone, no answer, another chain) it returns nil and the command
+// opens the store itself, which names the node if it holds the store.
+func (e *env) runningNode(h *home.Home) *client.Client {
+	r, err := home.ReadRunning(h.Dir)
+	if err != nil || r == nil || !r.Alive() {
+		return nil
+	}
+	c := client.New("http://"+r.Listen, "")
+	c.Key, c.ChainID = h.Authority(), h.Genesis.ChainID
+	c.Case, c.Purpose = e.caseRef, e.purpose
+	if st, err := c.Health(e.ctx); err != nil || st.ChainID != h.Genesis.ChainID {
+		return nil
+	}
+	fmt.Fprintf(e.stderr, "epiledger: through the node running on this home (pid %d, http://%s)\n", r.PID, r.Listen)
+	return c
 }
 
 // ask runs one request of a command on the ledger at dir or nodeURL (see

@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,6 +29,11 @@ func TestLocalAndNodeAlike(t *testing.T) {
 
 	case1 := []string{"--person", "id:420100199001010001"}
 	window := []string{"--from", "2020-01-15", "--to", "2020-01-25"}
+	var traj struct{ Entries []struct{ Tx string } }
+	if err := json.Unmarshal([]byte(mustRun(t, append(append([]string{"trace", "trajectory", "--json", "--home", dir}, case1...), window...)...)), &traj); err != nil || len(traj.Entries) == 0 {
+		t.Fatalf("trajectory: %v %+v", err, traj)
+	}
+	tx := traj.Entries[0].Tx
 	reads := [][]string{
 		append(append([]string{"trace", "trajectory", "--all"}, case1...), window...),
 		append(append([]string{"trace", "trajectory", "--json"}, case1...), window...),
@@ -50,6 +56,8 @@ func TestLocalAndNodeAlike(t *testing.T) {
 		append(append([]string{"validate", "person-chain"}, case1...), window...),
 		{"role", "list"},
 		{"role", "list", "--json"},
+		{"tx", "proof", tx},
+		{"correct", "show", "--tx", tx},
 		// Refusals: the same error, named the same way.
 		{"trace", "contacts", "--person", "phone:19999999999"},
 		{"trace", "contacts", "--person", "id:19999999999"},
@@ -57,6 +65,8 @@ func TestLocalAndNodeAlike(t *testing.T) {
 		{"trace", "chain", "--person", "id:420100199001010001", "--depth", "99"},
 		{"trace", "clusters", "--within", "forever"},
 		{"validate", "decisions", "--person", "19999999999"},
+		{"tx", "proof", strings.Repeat("ab", 32)},
+		{"correct", "show", "--tx", "abc"},
 	}
 	writes := [][]string{
 		{"role", "grant", "--key", pub, "--role", "investigator", "--name", "CDC 17"},

@@ -12,9 +12,10 @@ import (
 	"github.com/epiledger/epiledger/internal/home"
 )
 
-// TestRunningNode: while a node serves a home, a command run on the home
-// without --node says which node holds the store and the --node flag that
-// reaches it; with a stale record (its process gone) it says only that
+// TestRunningNode: while a node serves a home, a command that the node
+// serves, run on the home without --node, goes through the node and says
+// so; one that needs the store says which node holds it and the --node
+// flag that reaches it; with a stale record (its process gone) it says only that
 // another process holds the store; a node that stops cleanly removes its
 // record.
 func TestRunningNode(t *testing.T) {
@@ -26,11 +27,20 @@ func TestRunningNode(t *testing.T) {
 	addr := strings.TrimPrefix(url, "http://")
 	q := []string{"trace", "contacts", "--home", dir, "--person", "id:420100199001011234", "--from", "2020-01-20", "--to", "2020-01-20"}
 
-	want := fmt.Sprintf("epiledger: error: a node is running on this home (pid %d, listening on %s): add --node http://%s\n", os.Getpid(), addr, addr)
-	if _, errs, code := run(t, q...); code != 1 || errs != want {
+	// A command the node serves goes through it, and says so.
+	want := fmt.Sprintf("epiledger: through the node running on this home (pid %d, http://%s)\n", os.Getpid(), addr)
+	out, errs, code := run(t, q...)
+	if code != 0 || errs != want {
 		t.Errorf("without --node: exit %d\n%s\nwant\n%s", code, errs, want)
 	}
-	mustRun(t, append(q, "--node", url)...)
+	if viaNode := mustRun(t, append(q, "--node", url)...); out != viaNode {
+		t.Errorf("without --node:\n%s\nwith --node:\n%s", out, viaNode)
+	}
+	// One that needs the store says which node holds it.
+	want = fmt.Sprintf("epiledger: error: a node is running on this home (pid %d, listening on %s): add --node http://%s\n", os.Getpid(), addr, addr)
+	if _, errs, code := run(t, "import", "--home", dir, "-q", writeFile(t, "empty.ndjson", "")); code != 1 || errs != want {
+		t.Errorf("import without --node: exit %d\n%s\nwant\n%s", code, errs, want)
+	}
 
 	dead := exec.Command("true")
 	if err := dead.Run(); err != nil {

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/epiledger/epiledger/internal/chain"
+	"github.com/epiledger/epiledger/internal/client"
 	"github.com/epiledger/epiledger/internal/ledger"
 )
 
@@ -19,9 +20,9 @@ func (e *env) txCmd() *cobra.Command {
 		Use:   "tx",
 		Short: "Inclusion proofs: fetch one for a transaction, check one offline",
 	}
-	var dir string
+	var dir, nodeURL string
 	prove := &cobra.Command{
-		Use:   "proof --home DIR HASH",
+		Use:   "proof --home DIR [--node URL] HASH",
 		Short: "Print the inclusion proof of a transaction as JSON (the API's format)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -29,23 +30,15 @@ func (e *env) txCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			h, err := loadHome(dir)
+			p, err := ask(e, dir, nodeURL, func(cl *client.Client) (*chain.ProofView, error) { return cl.Proof(e.ctx, id.String()) })
 			if err != nil {
 				return err
 			}
-			n, err := e.openNode(h, nodeOptionsQuery())
-			if err != nil {
-				return err
-			}
-			defer n.Close()
-			p, err := chain.Prove(n.DB, id)
-			if err != nil {
-				return err
-			}
-			return e.printJSON(chain.ProofJSON(p))
+			return e.printJSON(p)
 		},
 	}
 	homeFlag(prove, &dir)
+	prove.Flags().StringVar(&nodeURL, "node", "", "ask the running node at this URL")
 	check := &cobra.Command{
 		Use:   "check FILE",
 		Short: "Check an inclusion proof offline (no node, no store)",

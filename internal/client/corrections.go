@@ -4,7 +4,14 @@ import (
 	"context"
 
 	"github.com/epiledger/epiledger/internal/api"
+	"github.com/epiledger/epiledger/internal/chain"
 )
+
+// Proof fetches a transaction's inclusion proof (GET /v1/tx/{hash}/proof).
+func (c *Client) Proof(ctx context.Context, tx string) (*chain.ProofView, error) {
+	var v chain.ProofView
+	return &v, c.do(ctx, "GET", "/v1/tx/"+tx+"/proof", nil, &v)
+}
 
 // Corrections lists the corrections of a record with their approvals (GET
 // /v1/tx/{hash}/corrections).
