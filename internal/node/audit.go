@@ -47,7 +47,16 @@ type Subject struct {
 	Route    string
 	Person   ledger.Pseudonym
 	From, To int64
+	// Aliases says that the read also opens the aliases the vault holds
+	// of the persons it reports (their phone numbers, plates: Aliases),
+	// not only their canonical ids; the audit record's route says so
+	// (AliasesRoute).
+	Aliases bool
 }
+
+// AliasesRoute is what the audit record of a read that opens aliases
+// adds to its route ("POST /v1/trace/follow-up + vault aliases").
+const AliasesRoute = " + vault aliases"
 
 // Caller is who reads, as the audit record names them.
 type Caller struct {
@@ -110,6 +119,17 @@ type Receipt struct {
 // Txs returns the ids of the audit transactions, in subject order.
 func (rc *Receipt) Txs() []ledger.Hash { return append([]ledger.Hash(nil), rc.txs...) }
 
+// readsAliases reports whether one of rc's audit records says its read
+// opens aliases.
+func (rc *Receipt) readsAliases() bool {
+	for _, s := range rc.subjects {
+		if s.Aliases {
+			return true
+		}
+	}
+	return false
+}
+
 // valid reports whether rc is a receipt n issued.
 func (rc *Receipt) valid(n *Node) bool {
 	return rc != nil && rc.n == n && n != nil && len(rc.txs) == len(rc.subjects) && len(rc.txs) > 0
@@ -148,6 +168,9 @@ func (n *Node) AuditRead(ctx context.Context, c Caller, subjects []Subject) (*Re
 			Person: s.Person, From: s.From, To: s.To, Request: c.Request, RequestSig: c.RequestSig, Time: c.Time}
 		if c.Route != "" {
 			a.Route = c.Route
+		}
+		if s.Aliases {
+			a.Route += AliasesRoute
 		}
 		if c.Request == (ledger.Hash{}) {
 			// A nonce makes every read its own record (two identical

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -266,16 +267,44 @@ func (e *SealedError) Error() string {
 	return fmt.Sprintf("entries[%d].sealed: does not open for its person (wrong key, wrong person or damaged)", e.Index)
 }
 
-// PutVault stores sealed ids, all or none. It first checks that each opens
-// for its person, so a wrong key or a misplaced entry is refused with a
-// *SealedError and nothing is stored.
+// PutVault stores sealed identities (identity.Vault.Seal or SealIdentity),
+// all or none. It first checks that each opens for its person, so a wrong
+// key or a misplaced entry is refused with a *SealedError and nothing is
+// stored. What the vault already holds of a person is kept: an entry that
+// lacks aliases the stored one has (a later import that names the person
+// by id only) is stored with them, sealed again.
 func (n *Node) PutVault(es []VaultEntry) error {
-	kvs := make([][2][]byte, len(es))
+	ids := map[ledger.Pseudonym]identity.Identity{}
+	var order []ledger.Pseudonym
+	sealed := map[ledger.Pseudonym][]byte{}
 	for i, e := range es {
-		if _, err := n.Vault.Open(e.Person, e.Sealed); err != nil {
+		id, err := n.Vault.OpenIdentity(e.Person, e.Sealed)
+		if err != nil {
 			return &SealedError{Index: i}
 		}
-		kvs[i] = [2][]byte{store.VaultKey(e.Person), e.Sealed}
+		had, ok := ids[e.Person]
+		if !ok {
+			order = append(order, e.Person)
+			v, found, err := n.DB.Get(store.VaultKey(e.Person))
+			if err != nil {
+				return err
+			}
+			if found {
+				// An entry that no longer opens (another key) is replaced.
+				had, _ = n.Vault.OpenIdentity(e.Person, v)
+			}
+		}
+		merged := id.Merge(had)
+		ids[e.Person] = merged
+		if merged.Equal(id) {
+			sealed[e.Person] = e.Sealed
+		} else if sealed[e.Person], err = n.Vault.SealIdentity(e.Person, merged); err != nil {
+			return &SealedError{Index: i}
+		}
+	}
+	kvs := make([][2][]byte, len(order))
+	for i, p := range order {
+		kvs[i] = [2][]byte{store.VaultKey(p), sealed[p]}
 	}
 	return n.DB.SetLocal(kvs)
 }
@@ -291,9 +320,49 @@ func (n *Node) RealID(rc *Receipt, p ledger.Pseudonym) (string, bool, error) {
 	if err != nil || !ok {
 		return "", false, err
 	}
-	id, err := n.Vault.Open(p, v)
+	id, err := n.Vault.OpenIdentity(p, v)
 	if err != nil {
 		return "", false, fmt.Errorf("vault entry of %s: %w", p.Short(), err)
 	}
-	return id, true, nil
+	return id.ID, true, nil
+}
+
+// Aliases returns the aliases the vault holds of p that the ledger binds
+// to p now (phone numbers first, then the others, each sorted): how to
+// reach a person. It needs the receipt of a read whose audit record says
+// it reads aliases (a Subject with Aliases set): with any other, or none,
+// it opens nothing and returns an error wrapping ErrNoAudit. An alias the
+// ledger has since bound to someone else, or to nobody, is left out.
+func (n *Node) Aliases(rc *Receipt, p ledger.Pseudonym) ([]string, error) {
+	if !rc.valid(n) || !rc.readsAliases() {
+		return nil, fmt.Errorf("%w: the vault's aliases open only for a read whose audit record says it reads them", ErrNoAudit)
+	}
+	v, ok, err := n.DB.Get(store.VaultKey(p))
+	if err != nil || !ok {
+		return nil, err
+	}
+	id, err := n.Vault.OpenIdentity(p, v)
+	if err != nil {
+		return nil, fmt.Errorf("vault entry of %s: %w", p.Short(), err)
+	}
+	out := []string{}
+	for _, a := range id.Aliases {
+		r, err := n.Pseud.Ref("alias", a)
+		if err != nil {
+			// Sealed by SealIdentity, so a reference; never shown if not.
+			continue
+		}
+		q, ok, err := n.Query.Resolve(r)
+		if err != nil {
+			return nil, err
+		}
+		if ok && q == p {
+			out = append(out, a)
+		}
+	}
+	// Phones first: the list is for calling.
+	sort.SliceStable(out, func(i, j int) bool {
+		return strings.HasPrefix(out[i], "phone:") && !strings.HasPrefix(out[j], "phone:")
+	})
+	return out, nil
 }
