@@ -102,6 +102,10 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/blocks/{height}", s.signed(readers, SmallBody, s.block))
 	mux.HandleFunc("GET /v1/verify", s.signed(auditors, SmallBody, s.verify))
 	mux.HandleFunc("PUT /v1/vault", s.signed(admins, MaxBody, s.putVault))
+	// Signed, not personal: a site or hospital gets the pseudonyms of the
+	// references it sends and nothing else (no personal data it did not
+	// send, nothing about the ledger); see pseudonyms.
+	mux.HandleFunc("POST /v1/pseudonyms", s.signed(writers, MediumBody, s.pseudonyms))
 	mux.HandleFunc("POST /v1/validate/close", s.signed(admins, SmallBody, s.closeWindows))
 	mux.HandleFunc("GET /v1/validate/probability", s.signed(anyRole, SmallBody, s.probability))
 	mux.HandleFunc("GET /v1/audit", s.signed(auditors, SmallBody, s.audits))

@@ -10,7 +10,9 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/importer"
+	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/node"
 )
 
@@ -20,7 +22,7 @@ func (e *env) importCmd() *cobra.Command {
 	var dir, nodeURL, format, spStart string
 	var asJSON, quiet bool
 	c := &cobra.Command{
-		Use:   "import --home DIR [--node URL] [--format ndjson|sociopatterns --start T] FILE",
+		Use:   "import --home DIR [--node URL [--as KEY]] [--format ndjson|sociopatterns --start T] FILE",
 		Short: "Load NDJSON records into the ledger, signed by the sites that record them",
 		Long: `import reads NDJSON (one JSON object per line; FILE "-" is standard input)
 and submits each record as a signed transaction, in file order:
@@ -36,6 +38,19 @@ A site record creates the site's key in the home's keystore; the authority
 signs sites and identities, each site signs its own visits, both sites sign
 a move, the hospital signs a case. Persons become pseudonyms before anything
 leaves this process; canonical ids are sealed into the authority's vault.
+
+A site record may carry "key", the public key (64 hex digits, as "epiledger
+keygen" prints it) of a site whose operator holds the private key: the site
+is registered with it, and this home keeps no key for it.
+
+A site operator or a hospital imports its own records with nothing but its
+key file, from any directory (no home): --node URL --as site.key. The key
+must hold the site or hospital role and be the registered key of the sites
+its records name: it signs every record, and the node turns persons into
+pseudonyms (POST /v1/pseudonyms) and seals their ids into its vault. A
+record of a site registered with another key is rejected (wrong_signer); a
+site or identity record, which only the chain authority signs, is rejected
+(authority_only): import those on the authority's home.
 
 Without --node the import runs an engine in this process on the home's store
 (no node may be running on it); with --node it submits to a running node.
@@ -54,10 +69,6 @@ registered to sign them. Rejections name the line where a meeting starts.`,
 			if err != nil {
 				return err
 			}
-			h, err := loadHome(dir)
-			if err != nil {
-				return err
-			}
 			var in io.Reader = e.stdin
 			var size int64 = -1
 			if args[0] != "-" {
@@ -71,25 +82,11 @@ registered to sign them. Rejections name the line where a meeting starts.`,
 				}
 				in = f
 			}
-			var sink importer.Sink
-			if nodeURL != "" {
-				cl, err := e.remote(h, nodeURL)
-				if err != nil {
-					return err
-				}
-				if _, err := cl.Status(e.ctx); err != nil {
-					return withHint(err, "is the node running? start it with: epiledger node --home %s", dir)
-				}
-				sink = cl
-			} else {
-				n, err := e.openNode(h, nodeOptions())
-				if err != nil {
-					return err
-				}
-				defer n.Close()
-				sink = importer.EngineSink{Node: n}
+			im, closeSink, err := e.importer(dir, nodeURL)
+			if err != nil {
+				return err
 			}
-			im := importer.New(h, sink)
+			defer closeSink()
 			im.Progress = e.progress(size, quiet)
 			start := time.Now()
 			var res *importer.Result
@@ -123,6 +120,47 @@ registered to sign them. Rejections name the line where a meeting starts.`,
 	c.Flags().StringVar(&format, "format", "ndjson", "input format: ndjson or sociopatterns")
 	c.Flags().StringVar(&spStart, "start", "", "with --format sociopatterns: the time t = 0 stands for (RFC 3339)")
 	return c
+}
+
+// importer returns the importer of an import command and what closes its
+// sink. With --node and --as and no home at dir, the --as key signs
+// every record and the node makes the pseudonyms (POST /v1/pseudonyms):
+// a site operator or a hospital imports from a directory holding only its
+// key. Otherwise the home's keys sign, its secret makes the pseudonyms,
+// and the records go to the node at nodeURL or to the home's own store.
+func (e *env) importer(dir, nodeURL string) (*importer.Importer, func() error, error) {
+	none := func() error { return nil }
+	if _, err := home.Load(dir); err != nil && nodeURL != "" && e.as != "" {
+		cl, err := e.nodeClient(dir, nodeURL)
+		if err != nil {
+			return nil, nil, err
+		}
+		// The key's role is checked before anything is read or sent.
+		if _, err := cl.Status(e.ctx); err != nil {
+			return nil, nil, withHint(err, "the administrator grants the key the site or hospital role: epiledger role grant --key PUBLIC_KEY --role site")
+		}
+		pseudonyms := importer.ResolverFunc(func(refs []string) ([]ledger.PersonRef, error) { return cl.Pseudonyms(e.ctx, refs) })
+		return importer.NewWith(importer.KeySigner{Chain: cl.ChainID, Key: cl.Key}, pseudonyms, cl), none, nil
+	}
+	h, err := loadHome(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	if nodeURL != "" {
+		cl, err := e.remote(h, nodeURL)
+		if err != nil {
+			return nil, nil, err
+		}
+		if _, err := cl.Status(e.ctx); err != nil {
+			return nil, nil, withHint(err, "is the node running? start it with: epiledger node --home %s", dir)
+		}
+		return importer.New(h, cl), none, nil
+	}
+	n, err := e.openNode(h, nodeOptions())
+	if err != nil {
+		return nil, nil, err
+	}
+	return importer.New(h, importer.EngineSink{Node: n}), n.Close, nil
 }
 
 // progress returns a progress callback: a bar on a terminal, plain lines

@@ -72,14 +72,37 @@ func (p *Pseudonymizer) Person(canonicalID string) ledger.Pseudonym {
 // record.CheckRef. The error is a *record.FieldError on field that never
 // repeats the reference.
 func (p *Pseudonymizer) Ref(field, ref string) (ledger.PersonRef, error) {
-	if err := ledger.CheckText(field, ref); err != nil {
+	ref, err := CheckRef(field, ref)
+	if err != nil {
 		return ledger.PersonRef{}, err
+	}
+	return p.Checked(ref), nil
+}
+
+// CheckRef checks a person reference as Pseudonymizer.Ref does and returns
+// its normalized form; it needs no key, so a site can check references
+// before asking a node for their pseudonyms. The error is a
+// *record.FieldError on field that never repeats the reference.
+func CheckRef(field, ref string) (string, error) {
+	if err := ledger.CheckText(field, ref); err != nil {
+		return "", err
 	}
 	ref = Normalize(ref)
 	if err := record.CheckRef(field, ref); err != nil {
-		return ledger.PersonRef{}, err
+		return "", err
 	}
-	return ledger.PersonRef{Ref: p.Of(ref), Alias: !strings.HasPrefix(ref, "id:")}, nil
+	return ref, nil
+}
+
+// Checked returns the ledger form of a reference that CheckRef returned.
+func (p *Pseudonymizer) Checked(ref string) ledger.PersonRef {
+	return ledger.PersonRef{Ref: p.Of(ref), Alias: !strings.HasPrefix(ref, "id:")}
+}
+
+// CanonicalID returns the canonical id an "id:" reference (as CheckRef
+// returned it) names, and false for an alias.
+func CanonicalID(ref string) (string, bool) {
+	return strings.CutPrefix(ref, "id:")
 }
 
 // Vault seals raw canonical ids with AES-256-GCM under a key derived from

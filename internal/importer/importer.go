@@ -3,12 +3,17 @@
 // site that records it (the authority signs sites and identities), submits
 // the transactions in file order and reports, per line, what was accepted
 // and why anything was refused.
+//
+// An importer works with a home (New: its keys sign, its secret makes
+// pseudonyms) or with nothing but one operator's key (NewWith, a
+// KeySigner and a node's POST /v1/pseudonyms as the Resolver).
 package importer
 
 import (
 	"bufio"
 	"crypto/ed25519"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -29,7 +34,8 @@ import (
 type Sink interface {
 	// SubmitAsync submits one transaction; done receives its receipt.
 	SubmitAsync(raw []byte, done func(engine.Receipt)) error
-	// PutVault stores sealed canonical ids.
+	// PutVault stores sealed canonical ids (for New's resolver, which
+	// seals them with the home's secret).
 	PutVault(es []node.VaultEntry) error
 	// Flush sends anything buffered.
 	Flush() error
@@ -58,39 +64,56 @@ type Result struct {
 	Rejections []Rejection `json:"rejections"`
 }
 
-// Importer imports records for one home.
+// Importer imports records: its Signer signs them, its Resolver turns
+// persons into pseudonyms, its Sink takes the transactions.
 type Importer struct {
-	home  *home.Home
-	sink  Sink
-	pseud *identity.Pseudonymizer
-	vault *identity.Vault
+	keys Signer
+	refs Resolver
+	sink Sink
+	// Region is the region of a site the importer registers itself (a
+	// SocioPatterns data set's device); New sets the chain's.
+	Region string
 	// Progress, if set, is called with the bytes read so far and the
 	// number of lines done.
 	Progress func(bytes int64, lines int)
-
-	vaulted map[ledger.Pseudonym]bool
 }
 
-// New returns an importer that signs with h's keys and submits to sink.
+// New returns an importer that signs with h's keys (the authority's,
+// the keystore's), makes pseudonyms with h's secret, seals canonical ids
+// into the vault through sink, and submits to sink.
 func New(h *home.Home, sink Sink) *Importer {
-	return &Importer{home: h, sink: sink, pseud: h.Pseudonymizer(), vault: h.Vault(), vaulted: map[ledger.Pseudonym]bool{}}
+	im := NewWith(HomeSigner{H: h}, NewHomeResolver(h, sink), sink)
+	im.Region = h.Genesis.Region
+	return im
+}
+
+// NewWith returns an importer that signs with keys, resolves references
+// with refs and submits to sink: with a KeySigner and a node's
+// POST /v1/pseudonyms, a site or hospital imports its own records holding
+// nothing but its key.
+func NewWith(keys Signer, refs Resolver, sink Sink) *Importer {
+	return &Importer{keys: keys, refs: refs, sink: sink}
 }
 
 // job is one line on its way to the ledger.
 type job struct {
-	line  int
+	line int
+	// refs are the checked person references the record names (see
+	// identity.CheckRef); build makes the record's body once they are
+	// resolved, in the same order.
+	refs  []string
+	build func([]ledger.PersonRef) ledger.Body
 	tx    *ledger.Tx
 	raw   []byte // pre-signed bytes, when the line carried them
 	keys  []ed25519.PrivateKey
 	err   error
-	vault *node.VaultEntry
 }
 
 const chunkLines = 2048
 
 // Import reads NDJSON from r to the end. A line that fails is counted and
-// reported, never stops the import; only a failure of the sink (the node
-// stopped) returns an error.
+// reported, never stops the import; only a failure of the sink or the
+// resolver (the node stopped) returns an error.
 func (im *Importer) Import(r io.Reader) (*Result, error) {
 	res := &Result{}
 	var mu sync.Mutex
@@ -151,9 +174,15 @@ func (im *Importer) Import(r io.Reader) (*Result, error) {
 	return res, nil
 }
 
+// CodeAuthorityOnly is the rejection code of a record that only the chain
+// authority signs (a site registration, an identity binding), given to an
+// importer that does not hold the authority's key.
+const CodeAuthorityOnly = "authority_only"
+
 func toRejection(line int, err error) Rejection {
 	var rj *state.Rejection
 	var fe *record.FieldError
+	var ae *authorityError
 	switch {
 	case errors.As(err, &rj):
 		return Rejection{Line: line, Code: rj.Code, Field: rj.Field, Msg: rj.Msg}
@@ -161,18 +190,20 @@ func toRejection(line int, err error) Rejection {
 		return Rejection{Line: line, Code: "invalid", Field: fe.Field, Msg: fe.Msg}
 	case errors.Is(err, errUnknownSite):
 		return Rejection{Line: line, Code: state.CodeUnknownSite, Field: fieldOf(err), Msg: err.Error()}
+	case errors.As(err, &ae):
+		return Rejection{Line: line, Code: CodeAuthorityOnly, Field: "type", Msg: ae.Error()}
 	}
 	return Rejection{Line: line, Code: "invalid", Msg: err.Error()}
 }
 
-var errUnknownSite = errors.New("site is not registered (this home has no key for it)")
+var errUnknownSite = errors.New("site is not registered from this home (it holds no key for it)")
 
 type siteErr struct {
 	field, site string
 }
 
 func (e *siteErr) Error() string {
-	return fmt.Sprintf("site %q is not registered (this home has no key for it)", e.site)
+	return fmt.Sprintf("site %q is not registered from this home (it holds no key for it; a site whose operator holds its key imports its own records with --node URL --as KEY)", e.site)
 }
 func (e *siteErr) Unwrap() error { return errUnknownSite }
 
@@ -184,8 +215,28 @@ func fieldOf(err error) string {
 	return ""
 }
 
-// prepare parses a line and builds its unsigned transaction. It returns nil
-// for a blank line.
+// authorityError refuses a record that only the chain authority signs.
+type authorityError struct {
+	what string // "site", "identity"
+	err  error  // the signer's reason, wrapping ErrNoAuthority
+}
+
+func (e *authorityError) Error() string {
+	return fmt.Sprintf("only the chain authority signs %s records: import this line on the authority's home (epiledger import --home AUTHORITY_HOME), not with --as", e.what)
+}
+func (e *authorityError) Unwrap() error { return e.err }
+
+// authority returns the authority's key for a record of kind what.
+func (im *Importer) authority(what string) (ed25519.PrivateKey, error) {
+	k, err := im.keys.Authority()
+	if errors.Is(err, ErrNoAuthority) {
+		return nil, &authorityError{what: what, err: err}
+	}
+	return k, err
+}
+
+// prepare parses a line and plans its transaction. It returns nil for a
+// blank line.
 func (im *Importer) prepare(line int, b []byte) *job {
 	j := &job{line: line}
 	v, err := record.Parse(b)
@@ -218,7 +269,7 @@ func (im *Importer) prepare(line int, b []byte) *job {
 }
 
 func (im *Importer) siteKey(field, site string) (ed25519.PrivateKey, error) {
-	k, err := im.home.Keys.Get(site)
+	k, err := im.keys.Site(site)
 	if err != nil {
 		return nil, err
 	}
@@ -229,7 +280,7 @@ func (im *Importer) siteKey(field, site string) (ed25519.PrivateKey, error) {
 }
 
 func (im *Importer) site(j *job, s *record.Site) error {
-	k, err := im.home.Keys.GetOrCreate(s.Site)
+	auth, err := im.authority("site")
 	if err != nil {
 		return err
 	}
@@ -237,9 +288,21 @@ func (im *Importer) site(j *job, s *record.Site) error {
 	if s.Origin != nil {
 		b.Route = &ledger.Route{FromLatE6: e6(s.Origin[0]), FromLonE6: e6(s.Origin[1]), ToLatE6: e6(s.Destination[0]), ToLonE6: e6(s.Destination[1])}
 	}
-	copy(b.Key[:], k.Public().(ed25519.PublicKey))
+	if s.Key != "" {
+		// The operator holds the site's key: the site is registered with
+		// its public key and this home keeps none.
+		if _, err := hex.Decode(b.Key[:], []byte(s.Key)); err != nil {
+			return &record.FieldError{Field: "key", Msg: "want 64 hex digits"}
+		}
+	} else {
+		k, err := im.keys.NewSite(s.Site)
+		if err != nil {
+			return err
+		}
+		copy(b.Key[:], k.Public().(ed25519.PublicKey))
+	}
 	j.tx = ledger.NewTx(b)
-	j.keys = []ed25519.PrivateKey{im.home.Authority()}
+	j.keys = []ed25519.PrivateKey{auth}
 	return nil
 }
 
@@ -250,42 +313,46 @@ func e6(deg float64) int32 {
 	return int32(deg*1e6 + 0.5)
 }
 
-func (im *Importer) identity(j *job, id *record.Identity) error {
-	p := im.pseud.Person(id.ID)
-	set := map[ledger.Pseudonym]bool{}
-	for _, a := range id.Aliases {
-		set[im.pseud.Of(identity.Normalize(a))] = true
+// checkRefs checks a record's person references (field names them) and
+// keeps their normalized form for the resolver.
+func (j *job) checkRefs(fields []string, refs []string) error {
+	j.refs = make([]string, len(refs))
+	for i, r := range refs {
+		c, err := identity.CheckRef(fields[i], r)
+		if err != nil {
+			return err
+		}
+		j.refs[i] = c
 	}
-	b := &ledger.BindIdentity{Person: p}
-	for a := range set {
-		b.Aliases = append(b.Aliases, a)
-	}
-	sort.Slice(b.Aliases, func(i, k int) bool { return string(b.Aliases[i][:]) < string(b.Aliases[k][:]) })
-	j.tx = ledger.NewTx(b)
-	j.keys = []ed25519.PrivateKey{im.home.Authority()}
-	im.vaultOnce(j, p, id.ID)
 	return nil
 }
 
-// vaultOnce seals the canonical id the first time this import sees it.
-func (im *Importer) vaultOnce(j *job, p ledger.Pseudonym, id string) {
-	if im.vaulted[p] {
-		return
-	}
-	im.vaulted[p] = true
-	j.vault = &node.VaultEntry{Person: p, Sealed: im.vault.Seal(p, id)}
-}
-
-// ref pseudonymizes a person reference; an id: reference also seals the id.
-func (im *Importer) ref(j *job, ref string) (ledger.PersonRef, error) {
-	r, err := im.pseud.Ref("person", ref)
+func (im *Importer) identity(j *job, id *record.Identity) error {
+	auth, err := im.authority("identity")
 	if err != nil {
-		return r, err
+		return err
 	}
-	if !r.Alias {
-		im.vaultOnce(j, r.Ref, identity.Normalize(ref)[3:])
+	fields, refs := []string{"id"}, []string{"id:" + id.ID}
+	for i, a := range id.Aliases {
+		fields, refs = append(fields, fmt.Sprintf("aliases[%d]", i)), append(refs, a)
 	}
-	return r, nil
+	if err := j.checkRefs(fields, refs); err != nil {
+		return err
+	}
+	j.build = func(ps []ledger.PersonRef) ledger.Body {
+		set := map[ledger.Pseudonym]bool{}
+		for _, a := range ps[1:] {
+			set[a.Ref] = true
+		}
+		b := &ledger.BindIdentity{Person: ps[0].Ref}
+		for a := range set {
+			b.Aliases = append(b.Aliases, a)
+		}
+		sort.Slice(b.Aliases, func(i, k int) bool { return string(b.Aliases[i][:]) < string(b.Aliases[k][:]) })
+		return b
+	}
+	j.keys = []ed25519.PrivateKey{auth}
+	return nil
 }
 
 func (im *Importer) visitTx(j *job, v *record.Visit) error {
@@ -293,11 +360,12 @@ func (im *Importer) visitTx(j *job, v *record.Visit) error {
 	if err != nil {
 		return err
 	}
-	r, err := im.ref(j, v.Person)
-	if err != nil {
+	if err := j.checkRefs([]string{"person"}, []string{v.Person}); err != nil {
 		return err
 	}
-	j.tx = ledger.NewTx(&ledger.Visit{Site: v.Site, Person: r, In: v.In.Unix(), Out: v.Out.Unix(), Via: v.Via, Role: v.Role})
+	j.build = func(ps []ledger.PersonRef) ledger.Body {
+		return &ledger.Visit{Site: v.Site, Person: ps[0], In: v.In.Unix(), Out: v.Out.Unix(), Via: v.Via, Role: v.Role}
+	}
 	j.keys = []ed25519.PrivateKey{k}
 	return nil
 }
@@ -311,11 +379,12 @@ func (im *Importer) moveTx(j *job, m *record.Move) error {
 	if err != nil {
 		return err
 	}
-	r, err := im.ref(j, m.Person)
-	if err != nil {
+	if err := j.checkRefs([]string{"person"}, []string{m.Person}); err != nil {
 		return err
 	}
-	j.tx = ledger.NewTx(&ledger.Move{Person: r, From: m.From, To: m.To, Depart: m.Depart.Unix(), Arrive: m.Arrive.Unix(), Via: m.Via})
+	j.build = func(ps []ledger.PersonRef) ledger.Body {
+		return &ledger.Move{Person: ps[0], From: m.From, To: m.To, Depart: m.Depart.Unix(), Arrive: m.Arrive.Unix(), Via: m.Via}
+	}
 	j.keys = []ed25519.PrivateKey{kf, kt}
 	return nil
 }
@@ -325,18 +394,59 @@ func (im *Importer) caseTx(j *job, c *record.Case) error {
 	if err != nil {
 		return err
 	}
-	r, err := im.ref(j, c.Person)
-	if err != nil {
+	if err := j.checkRefs([]string{"person"}, []string{c.Person}); err != nil {
 		return err
 	}
-	j.tx = ledger.NewTx(&ledger.Case{Person: r, Status: c.Status, Onset: c.Onset, Reported: c.Reported.Unix(), By: c.By})
+	j.build = func(ps []ledger.PersonRef) ledger.Body {
+		return &ledger.Case{Person: ps[0], Status: c.Status, Onset: c.Onset, Reported: c.Reported.Unix(), By: c.By}
+	}
 	j.keys = []ed25519.PrivateKey{k}
+	return nil
+}
+
+// resolve resolves the person references of a chunk's jobs in one call of
+// the resolver (each distinct reference once) and builds their
+// transactions.
+func (im *Importer) resolve(chunk []*job) error {
+	index := map[string]int{}
+	var refs []string
+	for _, j := range chunk {
+		if j.err != nil || j.build == nil {
+			continue
+		}
+		for _, r := range j.refs {
+			if _, ok := index[r]; !ok {
+				index[r] = len(refs)
+				refs = append(refs, r)
+			}
+		}
+	}
+	var ps []ledger.PersonRef
+	if len(refs) > 0 {
+		var err error
+		if ps, err = im.refs.Resolve(refs); err != nil {
+			return fmt.Errorf("import: pseudonyms: %w", err)
+		}
+		if len(ps) != len(refs) {
+			return fmt.Errorf("import: pseudonyms: %d answers for %d references", len(ps), len(refs))
+		}
+	}
+	for _, j := range chunk {
+		if j.err != nil || j.build == nil {
+			continue
+		}
+		mine := make([]ledger.PersonRef, len(j.refs))
+		for i, r := range j.refs {
+			mine[i] = ps[index[r]]
+		}
+		j.tx = ledger.NewTx(j.build(mine))
+	}
 	return nil
 }
 
 // sign signs the chunk's transactions on all CPUs.
 func (im *Importer) sign(chunk []*job) {
-	chainID := im.home.Genesis.ChainID
+	chainID := im.keys.ChainID()
 	workers := runtime.GOMAXPROCS(0)
 	var wg sync.WaitGroup
 	per := (len(chunk) + workers - 1) / workers
@@ -358,22 +468,15 @@ func (im *Importer) sign(chunk []*job) {
 	wg.Wait()
 }
 
-// submitChunk signs a chunk's transactions, stores its vault entries and
-// submits the transactions in order; record receives each line's outcome
-// (at once for lines already refused, else with its receipt).
+// submitChunk resolves a chunk's person references (which seals their
+// canonical ids into the vault), signs its transactions and submits them
+// in order; record receives each line's outcome (at once for lines
+// already refused, else with its receipt).
 func (im *Importer) submitChunk(chunk []*job, record func(line int, err error), wg *sync.WaitGroup) error {
+	if err := im.resolve(chunk); err != nil {
+		return err
+	}
 	im.sign(chunk)
-	var ves []node.VaultEntry
-	for _, j := range chunk {
-		if j.err == nil && j.vault != nil {
-			ves = append(ves, *j.vault)
-		}
-	}
-	if len(ves) > 0 {
-		if err := im.sink.PutVault(ves); err != nil {
-			return fmt.Errorf("import: vault: %w", err)
-		}
-	}
 	for _, j := range chunk {
 		if j.err != nil {
 			record(j.line, j.err)

@@ -14,7 +14,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/epiledger/epiledger/internal/ledger"
-	"github.com/epiledger/epiledger/internal/node"
 	"github.com/epiledger/epiledger/internal/record"
 )
 
@@ -170,40 +169,50 @@ func (im *Importer) ImportSocioPatterns(r io.Reader, o SocioPatterns) (*Result, 
 		return nil, err
 	}
 	if o.Region == "" {
-		o.Region = im.home.Genesis.Region
+		o.Region = im.Region
 	}
 	cr := &countingReader{r: r}
 	pf, err := ParseSocioPatterns(cr)
 	if err != nil {
 		return nil, err
 	}
-	key, err := im.home.Keys.GetOrCreate(o.Device)
+	key, err := im.keys.NewSite(o.Device)
 	if err != nil {
 		return nil, err
 	}
 	reg := &ledger.RegisterSite{Site: o.Device, Kind_: "device", Name: "SocioPatterns proximity sensors (" + o.Device + ")", Region: o.Region}
 	copy(reg.Key[:], key.Public().(ed25519.PublicKey))
-	jobs := []*job{{line: 0, tx: ledger.NewTx(reg), keys: []ed25519.PrivateKey{im.home.Authority()}}}
+	first := &job{line: 0, tx: ledger.NewTx(reg)}
+	if auth, err := im.authority("site"); err != nil {
+		first.err = err
+	} else {
+		first.keys = []ed25519.PrivateKey{auth}
+	}
+	jobs := []*job{first}
 	// Every badge's id goes to the vault before its first encounter.
-	var ves []node.VaultEntry
-	refs := map[uint64]ledger.PersonRef{}
+	var badges []uint64
+	var ids []string
+	index := map[uint64]int{}
 	for _, m := range pf.Meetings {
 		for _, b := range [2]uint64{m.I, m.J} {
-			if _, ok := refs[b]; ok {
-				continue
-			}
-			id := strconv.FormatUint(b, 10)
-			p := im.pseud.Person(id)
-			refs[b] = ledger.PersonRef{Ref: p}
-			if !im.vaulted[p] {
-				im.vaulted[p] = true
-				ves = append(ves, node.VaultEntry{Person: p, Sealed: im.vault.Seal(p, id)})
+			if _, ok := index[b]; !ok {
+				index[b] = len(ids)
+				badges = append(badges, b)
+				ids = append(ids, "id:"+strconv.FormatUint(b, 10))
 			}
 		}
 	}
-	if len(ves) > 0 {
-		if err := im.sink.PutVault(ves); err != nil {
-			return nil, fmt.Errorf("import: vault: %w", err)
+	refs := map[uint64]ledger.PersonRef{}
+	if len(ids) > 0 {
+		ps, err := im.refs.Resolve(ids)
+		if err != nil {
+			return nil, fmt.Errorf("import: pseudonyms: %w", err)
+		}
+		if len(ps) != len(ids) {
+			return nil, fmt.Errorf("import: pseudonyms: %d answers for %d references", len(ps), len(ids))
+		}
+		for i, b := range badges {
+			refs[b] = ps[i]
 		}
 	}
 	start := o.Start.Unix()

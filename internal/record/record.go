@@ -12,6 +12,7 @@ package record
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -70,6 +71,11 @@ type Site struct {
 	// without its own inherits its train's.
 	Origin      *[2]float64 `json:"origin,omitempty"`
 	Destination *[2]float64 `json:"destination,omitempty"`
+	// Key is the Ed25519 public key (64 hex digits, lower case) the site
+	// signs its records with, when its operator holds the key (and imports
+	// with --node and --as); without it, the importing home creates the
+	// site's key in its keystore.
+	Key string `json:"key,omitempty"`
 }
 
 // Identity binds aliases ("phone:...", "plate:...") to one canonical id.
@@ -145,6 +151,7 @@ type raw struct {
 	Reported string      `json:"reported"`
 	By       string      `json:"by"`
 	Tx       string      `json:"tx"`
+	Key      string      `json:"key"`
 }
 
 // ErrEmpty is returned by Parse for a blank line, which importers skip.
@@ -282,7 +289,13 @@ func parseSite(r *raw) (*Site, error) {
 			return nil, fieldErr(f.name, "must be [lat, lon] within [-90, 90] and [-180, 180]")
 		}
 	}
-	return &Site{Site: r.Site, Kind: r.Kind, Name: r.Name, Lat: *r.Lat, Lon: *r.Lon, Region: r.Region, Parent: r.Parent, Origin: r.Origin, Destination: r.Dest}, nil
+	if r.Key != "" {
+		if b, err := hex.DecodeString(r.Key); err != nil || len(b) != 32 {
+			return nil, fieldErr("key", "want the site's Ed25519 public key: 64 hex digits (epiledger keygen prints it)")
+		}
+	}
+	return &Site{Site: r.Site, Kind: r.Kind, Name: r.Name, Lat: *r.Lat, Lon: *r.Lon, Region: r.Region, Parent: r.Parent, Origin: r.Origin, Destination: r.Dest,
+		Key: strings.ToLower(r.Key)}, nil
 }
 
 func knownKind(k string) bool {
