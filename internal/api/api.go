@@ -464,10 +464,48 @@ type VerifyReply struct {
 	SiteChains   int    `json:"site_chains"`
 	Persons      uint64 `json:"persons"`
 	PersonBlocks uint64 `json:"person_blocks"`
-	BadHeight    uint64 `json:"bad_height,omitempty"`
-	View         string `json:"view,omitempty"` // "site chain" or "person chain" when one is bad
-	Where        string `json:"where,omitempty"`
-	Reason       string `json:"reason,omitempty"`
+	// Replayed: every block was re-applied and every state hash matched
+	// (epiledger verify --replay, on the store).
+	Replayed  bool   `json:"replayed,omitempty"`
+	BadHeight uint64 `json:"bad_height,omitempty"`
+	View      string `json:"view,omitempty"` // "site chain" or "person chain" when one is bad
+	Where     string `json:"where,omitempty"`
+	Reason    string `json:"reason,omitempty"`
+	// File is the store's file that failed its checksum; Acked and Have
+	// the heights acknowledged and held when blocks are missing.
+	File  string `json:"file,omitempty"`
+	Acked uint64 `json:"acked,omitempty"`
+	Have  uint64 `json:"have,omitempty"`
+}
+
+// VerifyResult is the reply for what chain.Verify (and a replay) returned:
+// a finding that the store is damaged (a bad block or chain, blocks
+// acknowledged but missing, a damaged file) is a reply with OK false that
+// says where; any other error is returned as it is. The node's
+// GET /v1/verify and epiledger verify on the store both answer with it.
+func VerifyResult(rep *chain.VerifyReport, err error) (VerifyReply, error) {
+	var file string
+	var ce *store.CorruptionError
+	if errors.As(err, &ce) {
+		file = ce.Path
+	}
+	var bad *chain.BadBlockError
+	var badChain *chain.BadChainError
+	var lost *chain.LostBlocksError
+	switch {
+	case err == nil:
+		return VerifyReply{OK: true, Blocks: rep.Blocks, Txs: rep.Txs, Signatures: rep.Signatures, SiteChains: rep.SiteChains,
+			Persons: rep.Persons, PersonBlocks: rep.PersonBlocks, Head: rep.Head.Hash.String(), StateHash: rep.Head.StateHash.String()}, nil
+	case errors.As(err, &bad):
+		return VerifyReply{BadHeight: bad.Height, Reason: bad.Reason, File: file}, nil
+	case errors.As(err, &badChain):
+		return VerifyReply{View: badChain.View, Where: badChain.Where, Reason: fmt.Sprintf("entry %d: %s", badChain.Seq, badChain.Reason)}, nil
+	case errors.As(err, &lost):
+		return VerifyReply{BadHeight: lost.Have + 1, Acked: lost.Acked, Have: lost.Have, Reason: lost.Error()}, nil
+	case errors.Is(err, store.ErrCorrupt):
+		return VerifyReply{Reason: err.Error(), File: file}, nil
+	}
+	return VerifyReply{}, err
 }
 
 // verify re-checks the live chain up to the head it sees when it starts;
@@ -479,18 +517,13 @@ func (s *Server) verify(r *http.Request) (any, error) {
 	g := s.n.Home.Genesis
 	rep, err := chain.Verify(s.n.DB, &g, nil)
 	var bad *chain.BadBlockError
-	if errors.As(err, &bad) {
-		return VerifyReply{OK: false, BadHeight: bad.Height, Reason: bad.Reason}, nil
-	}
 	var badChain *chain.BadChainError
-	if errors.As(err, &badChain) {
-		return VerifyReply{OK: false, View: badChain.View, Where: badChain.Where, Reason: fmt.Sprintf("entry %d: %s", badChain.Seq, badChain.Reason)}, nil
-	}
-	if err != nil {
+	if err != nil && !errors.As(err, &bad) && !errors.As(err, &badChain) {
+		// Damage below the chain's own checks (a file of the store) halts
+		// the node like any corruption found while serving (toError).
 		return nil, err
 	}
-	return VerifyReply{OK: true, Blocks: rep.Blocks, Txs: rep.Txs, Signatures: rep.Signatures, SiteChains: rep.SiteChains,
-		Persons: rep.Persons, PersonBlocks: rep.PersonBlocks, Head: rep.Head.Hash.String(), StateHash: rep.Head.StateHash.String()}, nil
+	return VerifyResult(rep, err)
 }
 
 // personChain serves a person's chain with its proofs. The reference in

@@ -1,13 +1,15 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"os"
 
 	"github.com/spf13/cobra"
 
+	"github.com/epiledger/epiledger/internal/api"
 	"github.com/epiledger/epiledger/internal/chain"
+	"github.com/epiledger/epiledger/internal/client"
+	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/node"
 	"github.com/epiledger/epiledger/internal/state"
 	"github.com/epiledger/epiledger/internal/store"
@@ -41,72 +43,35 @@ of it. Stop the node first (verify opens the store itself), or pass --node
 URL to have a running node verify its chain.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if nodeURL != "" && replay {
+				return fmt.Errorf("--replay needs the store: stop the node and run verify without --node")
+			}
+			var cl *client.Client
+			if nodeURL != "" {
+				c, err := e.nodeClient(dir, nodeURL)
+				if err != nil {
+					return err
+				}
+				cl = c
+			}
 			h, err := loadHome(dir)
-			if err != nil {
+			if cl == nil && err != nil {
 				return err
 			}
-			if nodeURL != "" {
-				if replay {
-					return fmt.Errorf("--replay needs the store: stop the node and run verify without --node")
-				}
-				cl, err := e.remote(h, nodeURL)
+			if cl == nil && !replay {
+				cl = e.runningNode(h)
+			}
+			var v api.VerifyReply
+			if cl != nil {
+				r, err := cl.Verify(e.ctx)
 				if err != nil {
 					return err
 				}
-				v, err := cl.Verify(e.ctx)
-				if err != nil {
-					return err
-				}
-				if asJSON {
-					e.printJSON(v)
-				} else if v.OK {
-					fmt.Fprintf(e.stdout, "ok: %d blocks, %d transactions, %d signatures verified\ndouble chain: %d site chains, %d person chains with %d person blocks\nhead %s\nstate %s\n",
-						v.Blocks, v.Txs, v.Signatures, v.SiteChains, v.Persons, v.PersonBlocks, v.Head, v.StateHash)
-				} else if v.View != "" {
-					fmt.Fprintf(e.stdout, "FAILED: %s of %s, %s\n", v.View, v.Where, v.Reason)
-				} else {
-					fmt.Fprintf(e.stdout, "FAILED at height %d: %s\n", v.BadHeight, v.Reason)
-				}
-				if !v.OK {
-					return &exitError{code: 1}
-				}
-				return nil
+				v = *r
+			} else if v, err = e.verifyStore(h, replay); err != nil {
+				return err
 			}
-			n, err := e.openNode(h, node.Options{ReadOnly: true})
-			if err != nil {
-				return e.verifyFailed(err, asJSON)
-			}
-			defer n.Close()
-			g := h.Genesis
-			var prog func(uint64, uint64)
-			if f, ok := e.stderr.(*os.File); ok && isTerminal(f) {
-				prog = func(h, head uint64) {
-					if h%100 == 0 || h == head {
-						fmt.Fprintf(f, "\rverifying block %d/%d", h, head)
-					}
-					if h == head {
-						fmt.Fprintln(f)
-					}
-				}
-			}
-			rep, err := chain.Verify(n.DB, &g, prog)
-			if err == nil && replay {
-				err = replayInto(n, &g)
-			}
-			if err != nil {
-				return e.verifyFailed(err, asJSON)
-			}
-			if asJSON {
-				return e.printJSON(map[string]any{"ok": true, "blocks": rep.Blocks, "txs": rep.Txs, "signatures": rep.Signatures,
-					"site_chains": rep.SiteChains, "persons": rep.Persons, "person_blocks": rep.PersonBlocks,
-					"head": rep.Head.Hash.String(), "state_hash": rep.Head.StateHash.String()})
-			}
-			fmt.Fprintf(e.stdout, "ok: %d blocks, %d transactions, %d signatures verified\ndouble chain: %d site chains, %d person chains with %d person blocks\nhead %s\nstate %s\n",
-				rep.Blocks, rep.Txs, rep.Signatures, rep.SiteChains, rep.Persons, rep.PersonBlocks, rep.Head.Hash, rep.Head.StateHash)
-			if replay {
-				fmt.Fprintf(e.stdout, "replay: every block re-applied; every state hash matches\n")
-			}
-			return nil
+			return e.printVerify(v, asJSON)
 		},
 	}
 	homeFlag(c, &dir)
@@ -116,44 +81,59 @@ URL to have a running node verify its chain.`,
 	return c
 }
 
-// verifyFailed prints why the store failed verification (FAILED, exit 1):
-// a bad block or chain, blocks acknowledged but missing, or a damaged
-// file. Any other error is returned as it is.
-func (e *env) verifyFailed(err error, asJSON bool) error {
-	fail := func(line string, fields map[string]any) error {
-		if asJSON {
-			fields["ok"] = false
-			if fields["file"] == "" {
-				delete(fields, "file")
+// verifyStore verifies the home's store, read-only, and with replay
+// re-applies every block: damage is a reply that says where (see
+// api.VerifyResult), anything else an error.
+func (e *env) verifyStore(h *home.Home, replay bool) (api.VerifyReply, error) {
+	n, err := e.openNode(h, node.Options{ReadOnly: true})
+	if err != nil {
+		return api.VerifyResult(nil, err)
+	}
+	defer n.Close()
+	g := h.Genesis
+	var prog func(uint64, uint64)
+	if f, ok := e.stderr.(*os.File); ok && isTerminal(f) {
+		prog = func(h, head uint64) {
+			if h%100 == 0 || h == head {
+				fmt.Fprintf(f, "\rverifying block %d/%d", h, head)
 			}
-			e.printJSON(fields)
-		} else {
-			fmt.Fprintln(e.stdout, line)
+			if h == head {
+				fmt.Fprintln(f)
+			}
 		}
+	}
+	rep, err := chain.Verify(n.DB, &g, prog)
+	if err == nil && replay {
+		err = replayInto(n, &g)
+	}
+	v, err := api.VerifyResult(rep, err)
+	v.Replayed = v.OK && replay
+	return v, err
+}
+
+// printVerify prints a verification, locally or by a node, the same way;
+// a failed one exits 1.
+func (e *env) printVerify(v api.VerifyReply, asJSON bool) error {
+	switch {
+	case asJSON:
+		e.printJSON(v)
+	case v.OK:
+		fmt.Fprintf(e.stdout, "ok: %d blocks, %d transactions, %d signatures verified\ndouble chain: %d site chains, %d person chains with %d person blocks\nhead %s\nstate %s\n",
+			v.Blocks, v.Txs, v.Signatures, v.SiteChains, v.Persons, v.PersonBlocks, v.Head, v.StateHash)
+		if v.Replayed {
+			fmt.Fprintf(e.stdout, "replay: every block re-applied; every state hash matches\n")
+		}
+	case v.View != "":
+		fmt.Fprintf(e.stdout, "FAILED: %s of %s, %s\n", v.View, v.Where, v.Reason)
+	case v.BadHeight != 0 && v.Acked == 0:
+		fmt.Fprintf(e.stdout, "FAILED at height %d: %s\n", v.BadHeight, v.Reason)
+	default:
+		fmt.Fprintf(e.stdout, "FAILED: %s\n", v.Reason)
+	}
+	if !v.OK {
 		return &exitError{code: 1}
 	}
-	var file string
-	var ce *store.CorruptionError
-	if errors.As(err, &ce) {
-		file = ce.Path
-	}
-	var bad *chain.BadBlockError
-	var badChain *chain.BadChainError
-	var lost *chain.LostBlocksError
-	switch {
-	case errors.As(err, &bad):
-		return fail(fmt.Sprintf("FAILED at height %d: %s", bad.Height, bad.Reason),
-			map[string]any{"bad_height": bad.Height, "reason": bad.Reason, "file": file})
-	case errors.As(err, &badChain):
-		return fail(fmt.Sprintf("FAILED: %s", badChain),
-			map[string]any{"view": badChain.View, "where": badChain.Where, "entry": badChain.Seq, "reason": badChain.Reason})
-	case errors.As(err, &lost):
-		return fail(fmt.Sprintf("FAILED: %s", lost),
-			map[string]any{"bad_height": lost.Have + 1, "acked": lost.Acked, "have": lost.Have, "reason": lost.Error()})
-	case errors.Is(err, store.ErrCorrupt):
-		return fail(fmt.Sprintf("FAILED: %v", err), map[string]any{"reason": err.Error(), "file": file})
-	}
-	return err
+	return nil
 }
 
 // replayInto replays the node's chain into a scratch store.
