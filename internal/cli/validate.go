@@ -146,7 +146,8 @@ hashes to its stated hash, matches its entries' Merkle root and links to
 the block before it; every entry's inclusion proof checks against its
 ledger header; every entry names the person directly or through a proven
 alias binding. Compare the ledger header hashes with headers you trust to
-tie the chain to the ledger.`,
+tie the chain to the ledger. A file without a person block proves nothing:
+it prints NOTHING CHECKED and exits 1, as an invalid one does.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			b, err := os.ReadFile(args[0])
@@ -160,6 +161,12 @@ tie the chain to the ledger.`,
 			blocks, entries, err := v.Check()
 			if err != nil {
 				fmt.Fprintf(e.stdout, "INVALID: %v\n", err)
+				return &exitError{code: 1}
+			}
+			if blocks == 0 {
+				// Nothing checked proves nothing: never "ok" (issue 12, point 4).
+				fmt.Fprintf(e.stdout, "NOTHING CHECKED: no person block of pseudonym %s… from %s to %s, so this file proves nothing about that period (ask validate person-chain for a window with records)\n",
+					v.Pseudonym[:16], v.From, v.To)
 				return &exitError{code: 1}
 			}
 			fmt.Fprintf(e.stdout, "ok: %d person blocks, %d entries, %d alias bindings verified for pseudonym %s…\n", blocks, entries, len(v.Bindings), v.Pseudonym[:16])

@@ -122,21 +122,15 @@ func later(a, b *state.Case) bool {
 // non-empty onset, as the start of that day in loc; ok is false when no
 // report gives one.
 func (iv *Investigator) Onset(p ledger.Pseudonym, loc *time.Location) (t int64, ok bool, err error) {
-	cs, err := iv.q.CasesOf(p)
-	if err != nil {
+	c, ok, err := iv.q.CaseOf(p)
+	if err != nil || !ok || c.Onset == "" {
 		return 0, false, err
 	}
-	for _, c := range cs {
-		if c.Onset == "" {
-			continue
-		}
-		d, err := time.ParseInLocation("2006-01-02", c.Onset, loc)
-		if err != nil {
-			return 0, false, fmt.Errorf("%w: case onset %q", store.ErrCorrupt, c.Onset)
-		}
-		return d.Unix(), true, nil
+	d, err := time.ParseInLocation("2006-01-02", c.Onset, loc)
+	if err != nil {
+		return 0, false, fmt.Errorf("%w: case onset %q", store.ErrCorrupt, c.Onset)
 	}
-	return 0, false, nil
+	return d.Unix(), true, nil
 }
 
 // visits returns the person's visible visits (not movements) overlapping

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/epiledger/epiledger/internal/report"
 )
 
 // short turns 2020-01-20T08:00:00+08:00 into 2020-01-20 08:00.
@@ -42,9 +44,13 @@ func WriteChainTable(w io.Writer, r *ChainReport) error {
 	if r.Infectious != "" {
 		inf = "for " + r.Infectious
 	}
-	fmt.Fprintf(w, "Chains of transmission from %s, %s to %s, %d layers (latent %s, then infectious %s; at least %s together off transport)\n",
-		name(r.Person, r.Pseudonym), short(r.From), short(r.To), r.Depth, r.Latent, inf, r.MinOverlap)
-	fmt.Fprintf(w, "persons per layer: %v; %d edges\n\n", r.Layers, len(r.Edges))
+	encounters := false
+	for _, e := range r.Edges {
+		encounters = encounters || e.SiteKind == report.EncounterKind
+	}
+	fmt.Fprintf(w, "Chains of transmission from %s, %s to %s, %d layers (latent %s, then infectious %s; contacts: %s)\n",
+		name(r.Person, r.Pseudonym), short(r.From), short(r.To), r.Depth, r.Latent, inf, report.ContactRule(r.MinOverlap, encounters))
+	fmt.Fprintf(w, "%spersons per layer: %v; %d edges\n\n", r.WindowBasis.Line(), r.Layers, len(r.Edges))
 	names := map[string]string{}
 	for _, n := range r.Nodes {
 		names[n.Pseudonym] = name(n.Person, n.Pseudonym)
@@ -71,7 +77,13 @@ func WriteChainTable(w io.Writer, r *ChainReport) error {
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", n.Layer, names[n.Pseudonym], short(n.Exposure), dash(n.Case), via, at, tx)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if r.Note != "" {
+		fmt.Fprintf(w, "\n%s\n", r.Note)
+	}
+	return nil
 }
 
 // WriteChainDOT prints a chain as a Graphviz digraph: nodes labelled with
@@ -232,13 +244,20 @@ func WriteRiskSites(w io.Writer, r *RiskReport) error {
 
 // WriteFollowUp prints the follow-up list.
 func WriteFollowUp(w io.Writer, r *FollowUpReport) error {
-	fmt.Fprintf(w, "Follow-up of the contacts of %s, %s to %s (%d days after the last exposure): %d persons, most recently exposed first\n\n",
-		name(r.Person, r.Pseudonym), short(r.From), short(r.To), r.Days, len(r.Contacts))
+	fmt.Fprintf(w, "Follow-up of the contacts of %s, %s to %s (%d days after the last exposure; contacts: %s): %d persons, most recently exposed first\n%s\n",
+		name(r.Person, r.Pseudonym), short(r.From), short(r.To), r.Days, report.ContactRule(r.MinOverlap, r.Encounters > 0), len(r.Contacts), r.WindowBasis.Line())
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "#\tPERSON\tCASE\tLAST EXPOSURE\tUNTIL\tFIRST EXPOSURE\tMEETINGS\tSITES")
+	// ALIASES (phone numbers first) say how to reach each contact.
+	fmt.Fprintln(tw, "#\tPERSON\tCASE\tLAST EXPOSURE\tUNTIL\tFIRST EXPOSURE\tMEETINGS\tSITES\tALIASES")
 	for i, c := range r.Contacts {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", i+1, name(c.Person, c.Pseudonym), dash(c.Case), short(c.Last), c.UntilDate,
-			short(c.First), c.Meetings, strings.Join(c.Sites, ", "))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", i+1, name(c.Person, c.Pseudonym), dash(c.Case), short(c.Last), c.UntilDate,
+			short(c.First), c.Meetings, strings.Join(c.Sites, ", "), dash(strings.Join(c.Aliases, ", ")))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if r.Note != "" {
+		fmt.Fprintf(w, "\n%s\n", r.Note)
+	}
+	return nil
 }

@@ -61,18 +61,22 @@ type ChainEdge struct {
 
 // ChainReport is a chain of transmission as a graph.
 type ChainReport struct {
-	Person     string      `json:"person"`
-	Pseudonym  string      `json:"pseudonym"`
-	From       string      `json:"from"`
-	To         string      `json:"to"`
-	Depth      int         `json:"depth"`
-	MinOverlap string      `json:"min_overlap"`
-	Latent     string      `json:"latent"`
-	Infectious string      `json:"infectious"` // "" : until the end of the window
-	AllEdges   bool        `json:"all_edges"`
-	Layers     []int       `json:"layers"` // persons per layer, the case's first
-	Nodes      []ChainNode `json:"nodes"`
-	Edges      []ChainEdge `json:"edges"`
+	Person     string `json:"person"`
+	Pseudonym  string `json:"pseudonym"`
+	From       string `json:"from"`
+	To         string `json:"to"`
+	Depth      int    `json:"depth"`
+	MinOverlap string `json:"min_overlap"`
+	Latent     string `json:"latent"`
+	Infectious string `json:"infectious"` // "" : until the end of the window
+	AllEdges   bool   `json:"all_edges"`
+	report.WindowBasis
+	// Note says why the chain reaches nobody: the window, and when the
+	// case's records run.
+	Note   string      `json:"note,omitempty"`
+	Layers []int       `json:"layers"` // persons per layer, the case's first
+	Nodes  []ChainNode `json:"nodes"`
+	Edges  []ChainEdge `json:"edges"`
 }
 
 // SourcesRequest asks where one or more cases were infected.
@@ -285,29 +289,39 @@ type FollowUpRequest struct {
 	MinOverlap string `json:"min_overlap,omitempty"`
 }
 
-// FollowUpRow is a contact to call.
+// FollowUpRow is a contact to call: Aliases are how to reach them, the
+// aliases the vault holds of them and the ledger binds to them (phone
+// numbers first; node.Aliases), read with their ids in the audited read.
 type FollowUpRow struct {
 	MetRow
-	Until     string `json:"until"`
-	UntilDate string `json:"until_date"`
+	Aliases   []string `json:"aliases"`
+	Until     string   `json:"until"`
+	UntilDate string   `json:"until_date"`
 }
 
 // FollowUpReport is the follow-up list of a case.
 type FollowUpReport struct {
-	Person     string        `json:"person"`
-	Pseudonym  string        `json:"pseudonym"`
-	From       string        `json:"from"`
-	To         string        `json:"to"`
-	Days       int           `json:"days"`
-	MinOverlap string        `json:"min_overlap"`
+	Person     string `json:"person"`
+	Pseudonym  string `json:"pseudonym"`
+	From       string `json:"from"`
+	To         string `json:"to"`
+	Days       int    `json:"days"`
+	MinOverlap string `json:"min_overlap"`
+	report.WindowBasis
+	// Encounters counts the meetings in the list that a proximity device
+	// reported (any time together counts for them).
+	Encounters int           `json:"encounters"`
 	Contacts   []FollowUpRow `json:"contacts"`
+	// Note says why the list is empty: the window, and when the case's
+	// records run.
+	Note string `json:"note,omitempty"`
 }
 
 // Defaults.
 const (
 	DefaultDepth         = 2
 	DefaultIncubationMin = 2
-	DefaultIncubationMax = 14
+	DefaultIncubationMax = report.DefaultIncubationMaxDays
 	DefaultFollowUpDays  = 14
 	maxDays              = 366
 	maxSourceCases       = 100
@@ -327,12 +341,7 @@ func one(route string, p ledger.Pseudonym, w report.Window) []node.Subject {
 }
 
 func (b *Builder) window(from, to string) (report.Window, error) {
-	c := b.N.Home.Config
-	end, err := report.DefaultEnd(b.N, b.Now)
-	if err != nil {
-		return report.Window{}, err
-	}
-	return report.ParseWindow(from, to, end, c.Trace.Lookback.Duration, c.Location())
+	return report.DefaultWindow(b.N, b.Now, from, to)
 }
 
 func (b *Builder) ts(t int64) string {
@@ -437,6 +446,9 @@ func (b *Builder) Chain(r ChainRequest) (*node.Read[*ChainReport], error) {
 	if err != nil {
 		return nil, err
 	}
+	if w, err = report.PersonWindow(b.N, w, p); err != nil {
+		return nil, err
+	}
 	return node.NewRead(b.N, one("trace chain", p, w), func(rc *node.Receipt) (*ChainReport, error) {
 		return b.chain(rc, r, p, w, min, latent, infectious)
 	}), nil
@@ -457,7 +469,7 @@ func (b *Builder) chain(rc *node.Receipt, r ChainRequest, p ledger.Pseudonym, w 
 		return nil, err
 	}
 	out := &ChainReport{Person: root.Person, Pseudonym: root.Pseudonym, From: b.ts(w.From.Unix()), To: b.ts(w.To.Unix()), Depth: r.Depth,
-		MinOverlap: min.String(), Latent: latent.String(), AllEdges: r.AllEdges, Nodes: []ChainNode{}, Edges: []ChainEdge{}, Layers: make([]int, r.Depth+1)}
+		MinOverlap: min.String(), Latent: latent.String(), AllEdges: r.AllEdges, WindowBasis: w.WindowBasis, Nodes: []ChainNode{}, Edges: []ChainEdge{}, Layers: make([]int, r.Depth+1)}
 	if infectious > 0 {
 		out.Infectious = infectious.String()
 	}
@@ -472,6 +484,11 @@ func (b *Builder) chain(rc *node.Receipt, r ChainRequest, p ledger.Pseudonym, w 
 	for _, e := range g.Edges {
 		out.Edges = append(out.Edges, ChainEdge{From: e.From.String(), To: e.To.String(), Site: e.Site, SiteKind: e.SiteKind,
 			Start: b.ts(e.Start), End: b.ts(e.End), Tx: e.TxID.String(), FromTx: e.FromTxID.String()})
+	}
+	if len(out.Edges) == 0 {
+		if out.Note, err = report.EmptyNote(b.N, p, w, "contact"); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
@@ -788,7 +805,14 @@ func (b *Builder) FollowUp(r FollowUpRequest) (*node.Read[*FollowUpReport], erro
 	if err != nil {
 		return nil, err
 	}
-	return node.NewRead(b.N, one("trace follow-up", p, w), func(rc *node.Receipt) (*FollowUpReport, error) {
+	if w, err = report.PersonWindow(b.N, w, p); err != nil {
+		return nil, err
+	}
+	// The list is for calling: its read opens each contact's aliases in
+	// the vault, and its audit record says so.
+	subjects := one("trace follow-up", p, w)
+	subjects[0].Aliases = true
+	return node.NewRead(b.N, subjects, func(rc *node.Receipt) (*FollowUpReport, error) {
 		return b.followUp(rc, r, p, w, min)
 	}), nil
 }
@@ -803,7 +827,7 @@ func (b *Builder) followUp(rc *node.Receipt, r FollowUpRequest, p ledger.Pseudon
 		return nil, err
 	}
 	out := &FollowUpReport{Person: ref.Person, Pseudonym: ref.Pseudonym, From: b.ts(w.From.Unix()), To: b.ts(w.To.Unix()), Days: r.Days,
-		MinOverlap: min.String(), Contacts: []FollowUpRow{}}
+		MinOverlap: min.String(), WindowBasis: w.WindowBasis, Contacts: []FollowUpRow{}}
 	ms := make([]Met, len(fs))
 	for i, f := range fs {
 		ms[i] = f.Met
@@ -813,8 +837,24 @@ func (b *Builder) followUp(rc *node.Receipt, r FollowUpRequest, p ledger.Pseudon
 		return nil, err
 	}
 	for i, f := range fs {
+		as, err := b.N.Aliases(rc, f.Person)
+		if err != nil {
+			return nil, err
+		}
 		until := b.ts(f.Until)
-		out.Contacts = append(out.Contacts, FollowUpRow{MetRow: rows[i], Until: until, UntilDate: until[:10]})
+		out.Contacts = append(out.Contacts, FollowUpRow{MetRow: rows[i], Aliases: as, Until: until, UntilDate: until[:10]})
 	}
+	if len(out.Contacts) == 0 {
+		if out.Note, err = report.EmptyNote(b.N, p, w, "contact"); err != nil {
+			return nil, err
+		}
+	}
+	// Each encounter in the window is a meeting in the list: any time
+	// together counts for it.
+	es, err := b.N.Query.Encounters(p, w.From.Unix(), w.To.Unix())
+	if err != nil {
+		return nil, err
+	}
+	out.Encounters = len(es)
 	return out, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/epiledger/epiledger/internal/node"
 	"github.com/epiledger/epiledger/internal/record"
 	"github.com/epiledger/epiledger/internal/state"
+	"github.com/epiledger/epiledger/internal/trace"
 	"github.com/epiledger/epiledger/internal/validate"
 )
 
@@ -31,9 +32,10 @@ type Query struct {
 	All bool `json:"all,omitempty"`
 }
 
-// Window is a resolved query window.
+// Window is a resolved query window, and where it came from.
 type Window struct {
 	From, To time.Time
+	WindowBasis
 }
 
 // ParseWindow parses --from/--to (RFC 3339 or YYYY-MM-DD; a date as --to
@@ -88,11 +90,12 @@ type Entry struct {
 
 // Trajectory is a person's trajectory in a window.
 type Trajectory struct {
-	Person    string  `json:"person"`
-	Pseudonym string  `json:"pseudonym"`
-	From      string  `json:"from"`
-	To        string  `json:"to"`
-	Entries   []Entry `json:"entries"`
+	Person    string `json:"person"`
+	Pseudonym string `json:"pseudonym"`
+	From      string `json:"from"`
+	To        string `json:"to"`
+	WindowBasis
+	Entries []Entry `json:"entries"`
 	// Note says why the answer is empty: the window, and when the
 	// person's records run.
 	Note string `json:"note,omitempty"`
@@ -114,13 +117,14 @@ type Contact struct {
 
 // Contacts is the close-contact list of a person in a window.
 type Contacts struct {
-	Person     string    `json:"person"`
-	Pseudonym  string    `json:"pseudonym"`
-	From       string    `json:"from"`
-	To         string    `json:"to"`
-	MinOverlap string    `json:"min_overlap"`
-	Persons    int       `json:"persons"`
-	Contacts   []Contact `json:"contacts"`
+	Person     string `json:"person"`
+	Pseudonym  string `json:"pseudonym"`
+	From       string `json:"from"`
+	To         string `json:"to"`
+	MinOverlap string `json:"min_overlap"`
+	WindowBasis
+	Persons  int       `json:"persons"`
+	Contacts []Contact `json:"contacts"`
 	// Note says why the answer is empty (see Trajectory.Note).
 	Note string `json:"note,omitempty"`
 }
@@ -152,35 +156,7 @@ func subject(route string, p ledger.Pseudonym, w Window) []node.Subject {
 }
 
 func (b *Builder) window(q Query) (Window, error) {
-	c := b.N.Home.Config
-	end, err := DefaultEnd(b.N, b.Now)
-	if err != nil {
-		return Window{}, err
-	}
-	return ParseWindow(q.From, q.To, end, c.Trace.Lookback.Duration, c.Location())
-}
-
-// DefaultEnd is where a window without --to ends: the end of the day of
-// the ledger's latest record (its data clock) when that is earlier than
-// now (clock; nil: time.Now), so that a query on data from another month
-// finds it rather than an empty last 30 days; now on a ledger without
-// records.
-func DefaultEnd(n *node.Node, clock func() time.Time) (time.Time, error) {
-	now := time.Now()
-	if clock != nil {
-		now = clock()
-	}
-	t, ok, err := n.Query.DataClock()
-	if err != nil || !ok || t >= now.Unix() {
-		return now, err
-	}
-	// The end of that record's day, so that the day's records are whole.
-	y, m, d := time.Unix(t, 0).In(n.Home.Config.Location()).Date()
-	end := time.Date(y, m, d+1, 0, 0, 0, 0, n.Home.Config.Location()).Add(-time.Second)
-	if end.After(now) {
-		return now, nil
-	}
-	return end, nil
+	return DefaultWindow(b.N, b.Now, q.From, q.To)
 }
 
 func (b *Builder) ts(t int64) string {
@@ -211,6 +187,9 @@ func (b *Builder) Trajectory(q Query) (*node.Read[*Trajectory], error) {
 	if err != nil {
 		return nil, err
 	}
+	if w, err = PersonWindow(b.N, w, p); err != nil {
+		return nil, err
+	}
 	return node.NewRead(b.N, subject("trace trajectory", p, w), func(rc *node.Receipt) (*Trajectory, error) {
 		return b.trajectory(rc, p, w, q.All)
 	}), nil
@@ -225,7 +204,7 @@ func (b *Builder) trajectory(rc *node.Receipt, p ledger.Pseudonym, w Window, all
 	if err != nil {
 		return nil, err
 	}
-	out := &Trajectory{Person: id, Pseudonym: p.String(), From: b.ts(w.From.Unix()), To: b.ts(w.To.Unix()), Entries: []Entry{}}
+	out := &Trajectory{Person: id, Pseudonym: p.String(), From: b.ts(w.From.Unix()), To: b.ts(w.To.Unix()), WindowBasis: w.WindowBasis, Entries: []Entry{}}
 	for _, e := range es {
 		row := Entry{Status: e.Status, Kind: e.Kind, Site: e.Site, SiteKind: e.SiteKind, To: e.To,
 			In: b.ts(e.In), Out: b.ts(e.Out), Via: e.Via, Role: e.Role, Tx: e.TxID.String()}
@@ -252,7 +231,7 @@ func (b *Builder) trajectory(rc *node.Receipt, p ledger.Pseudonym, w Window, all
 		out.Entries = append(out.Entries, row)
 	}
 	if len(out.Entries) == 0 {
-		if out.Note, err = b.emptyNote(p, w, "record"); err != nil {
+		if out.Note, err = EmptyNote(b.N, p, w, "record"); err != nil {
 			return nil, err
 		}
 	}
@@ -300,6 +279,9 @@ func (b *Builder) Contacts(q Query) (*node.Read[*Contacts], error) {
 	if err != nil {
 		return nil, err
 	}
+	if w, err = PersonWindow(b.N, w, p); err != nil {
+		return nil, err
+	}
 	return node.NewRead(b.N, subject("trace contacts", p, w), func(rc *node.Receipt) (*Contacts, error) {
 		return b.contacts(rc, p, w, min)
 	}), nil
@@ -317,7 +299,7 @@ func (b *Builder) contacts(rc *node.Receipt, p ledger.Pseudonym, w Window, min t
 	if min < 0 {
 		min = b.N.Query.Rules().MinOverlap
 	}
-	out := &Contacts{Person: id, Pseudonym: p.String(), From: b.ts(w.From.Unix()), To: b.ts(w.To.Unix()), MinOverlap: min.String(), Contacts: []Contact{}}
+	out := &Contacts{Person: id, Pseudonym: p.String(), From: b.ts(w.From.Unix()), To: b.ts(w.To.Unix()), MinOverlap: min.String(), WindowBasis: w.WindowBasis, Contacts: []Contact{}}
 	persons := map[ledger.Pseudonym]bool{}
 	for _, c := range cs {
 		cid, err := b.realID(rc, c.Person)
@@ -331,7 +313,7 @@ func (b *Builder) contacts(rc *node.Receipt, p ledger.Pseudonym, w Window, min t
 	}
 	out.Persons = len(persons)
 	if len(out.Contacts) == 0 {
-		if out.Note, err = b.emptyNote(p, w, "contact"); err != nil {
+		if out.Note, err = EmptyNote(b.N, p, w, "contact"); err != nil {
 			return nil, err
 		}
 	}
@@ -350,15 +332,18 @@ func (b *Builder) contacts(rc *node.Receipt, p ledger.Pseudonym, w Window, min t
 	return out, nil
 }
 
-// emptyNote says why a report of p over w is empty: when p's records run,
-// so that an investigator widens the window rather than reading "none".
-func (b *Builder) emptyNote(p ledger.Pseudonym, w Window, what string) (string, error) {
-	first, last, ok, err := b.N.Query.Span(p)
+// EmptyNote says why a report of p over w on n is empty: the window, and
+// when p's records run, so that an investigator widens the window rather
+// than reading "none". what names what is missing ("contact").
+func EmptyNote(n *node.Node, p ledger.Pseudonym, w Window, what string) (string, error) {
+	first, last, ok, err := n.Query.Span(p)
 	if err != nil || !ok {
 		return "no " + what + " in the window: the ledger holds no presence, movement or encounter of this person", err
 	}
+	loc := n.Home.Config.Location()
+	ts := func(t int64) string { return time.Unix(t, 0).In(loc).Format("2006-01-02 15:04") }
 	return fmt.Sprintf("no %s from %s to %s: this person's records run from %s to %s", what,
-		short(b.ts(w.From.Unix())), short(b.ts(w.To.Unix())), short(b.ts(first)), short(b.ts(last))), nil
+		ts(w.From.Unix()), ts(w.To.Unix()), ts(first), ts(last)), nil
 }
 
 // IsBadInput reports whether err is the caller's fault (a 4xx), as opposed
@@ -386,7 +371,7 @@ func name(id, pseudonym string) string {
 // WriteTrajectory prints a trajectory as a table, each row ending with
 // its record's whole transaction id (for tx proof and correct).
 func WriteTrajectory(w io.Writer, t *Trajectory) error {
-	fmt.Fprintf(w, "Trajectory of %s from %s to %s: %d records\n\n", name(t.Person, t.Pseudonym), short(t.From), short(t.To), len(t.Entries))
+	fmt.Fprintf(w, "Trajectory of %s from %s to %s: %d records\n%s\n", name(t.Person, t.Pseudonym), short(t.From), short(t.To), len(t.Entries), t.WindowBasis.Line())
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "#\tIN\tOUT\tSITE\tKIND\tVIA\tROLE\tSTATUS\tTX")
 	var reasons []string
@@ -415,8 +400,12 @@ func WriteTrajectory(w io.Writer, t *Trajectory) error {
 // WriteContacts prints a contact list as a table, each row ending with
 // the whole transaction id of the contact's record of the meeting.
 func WriteContacts(w io.Writer, c *Contacts) error {
-	fmt.Fprintf(w, "Close contacts of %s from %s to %s (at least %s together; any overlap on transport): %d persons, %d contacts\n\n",
-		name(c.Person, c.Pseudonym), short(c.From), short(c.To), c.MinOverlap, c.Persons, len(c.Contacts))
+	encounters := false
+	for _, x := range c.Contacts {
+		encounters = encounters || x.SiteKind == EncounterKind
+	}
+	fmt.Fprintf(w, "Close contacts of %s from %s to %s (%s): %d persons, %d contacts\n%s\n",
+		name(c.Person, c.Pseudonym), short(c.From), short(c.To), ContactRule(c.MinOverlap, encounters), c.Persons, len(c.Contacts), c.WindowBasis.Line())
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "#\tPERSON\tSITE\tKIND\tFROM\tTO\tOVERLAP\tROLE\tTX")
 	for i, x := range c.Contacts {
@@ -436,4 +425,20 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// EncounterKind is the site kind of a contact that a proximity device
+// reported (trace.EncounterKind).
+const EncounterKind = trace.EncounterKind
+
+// ContactRule says how a table's contacts were counted, for its heading:
+// at least min together at a site, any overlap on transport and, when
+// some of its rows are encounters, every encounter a proximity device
+// reported however short (a SocioPatterns tag's 20 s window is one).
+func ContactRule(min string, encounters bool) string {
+	r := "at least " + min + " together at a site; any overlap on transport"
+	if encounters {
+		r += "; every encounter a proximity device reported, however short"
+	}
+	return r
 }

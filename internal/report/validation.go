@@ -44,6 +44,9 @@ func (b *Builder) PersonChain(q Query) (*node.Read[*chain.PersonChainView], erro
 	if err != nil {
 		return nil, err
 	}
+	if w, err = PersonWindow(b.N, w, p); err != nil {
+		return nil, err
+	}
 	return node.NewRead(b.N, subject("validate person-chain", p, w), func(rc *node.Receipt) (*chain.PersonChainView, error) {
 		return b.personChain(rc, p, w)
 	}), nil
@@ -122,10 +125,11 @@ type DecisionView struct {
 
 // Decisions lists the person's validation decisions.
 type Decisions struct {
-	Person    string         `json:"person"`
-	Pseudonym string         `json:"pseudonym"`
-	From      string         `json:"from"`
-	To        string         `json:"to"`
+	Person    string `json:"person"`
+	Pseudonym string `json:"pseudonym"`
+	From      string `json:"from"`
+	To        string `json:"to"`
+	WindowBasis
 	Decisions []DecisionView `json:"decisions"`
 }
 
@@ -145,6 +149,9 @@ func (b *Builder) Decisions(q Query) (*node.Read[*Decisions], error) {
 	if err != nil {
 		return nil, err
 	}
+	if w, err = PersonWindow(b.N, w, p); err != nil {
+		return nil, err
+	}
 	return node.NewRead(b.N, subject("validate decisions", p, w), func(rc *node.Receipt) (*Decisions, error) {
 		return b.decisions(rc, p, w)
 	}), nil
@@ -159,7 +166,7 @@ func (b *Builder) decisions(rc *node.Receipt, p ledger.Pseudonym, w Window) (*De
 	if err != nil {
 		return nil, err
 	}
-	out := &Decisions{Person: id, Pseudonym: p.String(), From: b.ts(w.From.Unix()), To: b.ts(w.To.Unix()), Decisions: []DecisionView{}}
+	out := &Decisions{Person: id, Pseudonym: p.String(), From: b.ts(w.From.Unix()), To: b.ts(w.To.Unix()), WindowBasis: w.WindowBasis, Decisions: []DecisionView{}}
 	for _, d := range ds {
 		if d.WindowStart > w.To.Unix() {
 			continue
@@ -229,7 +236,7 @@ func sortedPseudonyms(m map[ledger.Pseudonym]bool) []ledger.Pseudonym {
 
 // WriteDecisions prints decisions as text.
 func WriteDecisions(w interface{ Write([]byte) (int, error) }, d *Decisions) {
-	fmt.Fprintf(w, "Validation decisions for %s from %s to %s: %d\n", name(d.Person, d.Pseudonym), short(d.From), short(d.To), len(d.Decisions))
+	fmt.Fprintf(w, "Validation decisions for %s from %s to %s: %d\n%s", name(d.Person, d.Pseudonym), short(d.From), short(d.To), len(d.Decisions), d.WindowBasis.Line())
 	for _, x := range d.Decisions {
 		fmt.Fprintf(w, "\nwindow %s to %s (decided at block %d, person block #%d %s…)\n", short(x.WindowStart), short(x.WindowEnd), x.Height, x.PersonBlock, x.PersonBlockHash[:12])
 		fmt.Fprintf(w, "  winner: %d records, weight %d\n  rival:  %d records, weight %d\n  z = %d, P(rival is true) = %.7f at q = %g\n", len(x.Chain), x.Weight, len(x.Rival), x.RivalWeight, x.Z, x.Probability, x.Q)

@@ -574,3 +574,33 @@ func (q *Querier) DataClock() (t int64, ok bool, err error) {
 	}
 	return int64(binary.BigEndian.Uint64(v)), true, nil
 }
+
+// CaseSummary is what a person's case reports say of their case.
+type CaseSummary struct {
+	// Status is the latest report's status ("cleared" ends a case).
+	Status string
+	// FirstReported and LastReported are the times of the first and the
+	// latest report (Unix seconds).
+	FirstReported, LastReported int64
+	// Onset is the first non-empty onset reported (YYYY-MM-DD), "" when no
+	// report gives one.
+	Onset string
+}
+
+// CaseOf summarises a person's case reports, in the order CasesOf reads
+// them (by reported time, then transaction id: the last is the latest);
+// ok is false when the person has none.
+func (q *Querier) CaseOf(p ledger.Pseudonym) (s CaseSummary, ok bool, err error) {
+	cs, err := q.CasesOf(p)
+	if err != nil || len(cs) == 0 {
+		return s, false, err
+	}
+	s = CaseSummary{Status: cs[len(cs)-1].Status, FirstReported: cs[0].Reported, LastReported: cs[len(cs)-1].Reported}
+	for _, c := range cs {
+		if c.Onset != "" {
+			s.Onset = c.Onset
+			break
+		}
+	}
+	return s, true, nil
+}
