@@ -74,7 +74,7 @@ func TestAliasesOpenOnlyForAReadThatSaysSo(t *testing.T) {
 	if id, ok, err := n.RealID(rc, a); err != nil || !ok || id != "4201" {
 		t.Errorf("RealID of an identity with aliases: %q %v %v", id, ok, err)
 	}
-	if as, err := n.Aliases(rc, n.Pseud.Person("nobody")); err != nil || len(as) != 0 {
+	if as, err := n.Aliases(rc, n.Pseud.Person("nobody")); err != nil || as == nil || len(as) != 0 {
 		t.Errorf("aliases of a person the vault does not hold: %q, %v", as, err)
 	}
 	audits, err := n.Query.Audits(-1<<62, 1<<62)

@@ -332,20 +332,25 @@ func (n *Node) RealID(rc *Receipt, p ledger.Pseudonym) (string, bool, error) {
 // reach a person. It needs the receipt of a read whose audit record says
 // it reads aliases (a Subject with Aliases set): with any other, or none,
 // it opens nothing and returns an error wrapping ErrNoAudit. An alias the
-// ledger has since bound to someone else, or to nobody, is left out.
+// ledger binds to someone else (its binding to p was refused), or to
+// nobody, is left out; a
+// person without any is an empty list, never nil.
 func (n *Node) Aliases(rc *Receipt, p ledger.Pseudonym) ([]string, error) {
 	if !rc.valid(n) || !rc.readsAliases() {
 		return nil, fmt.Errorf("%w: the vault's aliases open only for a read whose audit record says it reads them", ErrNoAudit)
 	}
+	out := []string{}
 	v, ok, err := n.DB.Get(store.VaultKey(p))
-	if err != nil || !ok {
+	if err != nil {
 		return nil, err
+	}
+	if !ok {
+		return out, nil
 	}
 	id, err := n.Vault.OpenIdentity(p, v)
 	if err != nil {
 		return nil, fmt.Errorf("vault entry of %s: %w", p.Short(), err)
 	}
-	out := []string{}
 	for _, a := range id.Aliases {
 		r, err := n.Pseud.Ref("alias", a)
 		if err != nil {
