@@ -1,7 +1,7 @@
 // Package identity turns raw personal identifiers into the pseudonyms the
 // ledger uses, and seals the raw canonical ids into the authority's vault.
-// Raw identifiers enter here and leave only through Vault.Open, to the
-// authority.
+// Raw identifiers enter here and leave only through Vault.OpenIdentity
+// (or Open), to the authority.
 package identity
 
 import (
@@ -105,9 +105,10 @@ func CanonicalID(ref string) (string, bool) {
 	return strings.CutPrefix(ref, "id:")
 }
 
-// Vault seals raw canonical ids with AES-256-GCM under a key derived from
-// the authority's secret; the person pseudonym is the associated data, so a
-// sealed id cannot be moved to another person.
+// Vault seals raw canonical ids (and, with SealIdentity, the aliases bound
+// to them) with AES-256-GCM under a key derived from the authority's
+// secret; the person pseudonym is the associated data, so a sealed id
+// cannot be moved to another person.
 type Vault struct {
 	aead cipher.AEAD
 }
@@ -141,7 +142,9 @@ func (v *Vault) Seal(person ledger.Pseudonym, canonicalID string) []byte {
 // person or tampered bytes.
 var ErrSealed = errors.New("identity: sealed id does not open")
 
-// Open decrypts a sealed id of person.
+// Open decrypts what was sealed for person, as it was sealed: a bare id
+// from Seal, the encoded Identity from SealIdentity. Readers of the vault
+// use OpenIdentity, which reads both.
 func (v *Vault) Open(person ledger.Pseudonym, sealed []byte) (string, error) {
 	n := v.aead.NonceSize()
 	if len(sealed) < n {
