@@ -130,9 +130,9 @@ func TestWindowBasis(t *testing.T) {
 		{name: "contacts_of_a_case_from_given", path: "/v1/trace/contacts", body: `{"person":"id:` + idA + `","from":"2020-01-20"}`,
 			want: report.WindowGiven, from: "2020-01-20T00:00:00+08:00", to: "2020-01-21T23:59:59+08:00"},
 		{name: "contacts_of_a_case_to_given", path: "/v1/trace/contacts", body: `{"person":"id:` + idA + `","to":"2020-01-20"}`,
-			want: report.WindowGiven, from: "2019-12-21T23:59:59+08:00", to: "2020-01-20T23:59:59+08:00"},
+			want: report.WindowGiven, from: "2019-12-22T00:00:00+08:00", to: "2020-01-20T23:59:59+08:00"},
 		{name: "contacts_of_no_case", path: "/v1/trace/contacts", body: `{"person":"id:` + idB + `"}`,
-			want: report.WindowLatest, from: "2019-12-22T23:59:59+08:00", to: "2020-01-21T23:59:59+08:00"},
+			want: report.WindowLatest, from: "2019-12-23T00:00:00+08:00", to: "2020-01-21T23:59:59+08:00"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -53,7 +53,7 @@ func TestCaseWindowByDefault(t *testing.T) {
 	// B is no case: the 30 days up to the ledger's latest record, A's
 	// report.
 	out := mustRun(t, append([]string{"trace", "contacts"}, b...)...)
-	if !strings.Contains(out, "from 2019-12-26 23:59 to 2020-01-25 23:59") ||
+	if !strings.Contains(out, "from 2019-12-27 00:00 to 2020-01-25 23:59") ||
 		!strings.Contains(out, "Window: the default, the 30 days (trace.lookback) up to the end of the day of the ledger's latest record (2020-01-25)") {
 		t.Errorf("contacts of a person who is no case:\n%s", out)
 	}

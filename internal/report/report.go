@@ -50,7 +50,9 @@ func ParseWindow(from, to string, now time.Time, lookback time.Duration, loc *ti
 		return w, err
 	}
 	if from == "" {
-		w.From = w.To.Add(-lookback)
+		// The lookback ending at to, both ends included: before the end of
+		// a day (23:59:59), whole days from a midnight.
+		w.From = w.To.Add(-lookback + time.Second)
 	} else if w.From, err = parseTime("from", from, loc, false); err != nil {
 		return w, err
 	}
