@@ -156,3 +156,16 @@ func TestEncounterRuleInHeadings(t *testing.T) {
 		}
 	}
 }
+
+// TestImportKeepsAliases: an identity record's aliases reach the vault
+// when the authority imports it, so the follow-up list shows the phone
+// of a contact known only from the import (issue 12, point 7).
+func TestImportKeepsAliases(t *testing.T) {
+	t.Parallel()
+	dir := outbreakHome(t)
+	out := mustRun(t, "trace", "follow-up", "--home", dir, "--person", "id:420100199001010007")
+	if !has(out, "id:420100199001010001 confirmed 2020-01-17 15:00 2020-01-31 2020-01-17 14:00 1 mall-1 phone:13800000001\n") ||
+		!has(out, "id:420100199001010009 - 2020-01-17 14:50 2020-01-31 2020-01-17 14:10 1 mall-1 -\n") {
+		t.Errorf("follow-up after an import of identities with aliases:\n%s", out)
+	}
+}

@@ -103,6 +103,8 @@ type job struct {
 	// resolved, in the same order.
 	refs  []string
 	build func([]ledger.PersonRef) ledger.Body
+	// ident is an identity record's id and aliases, for the vault.
+	ident *identity.Identity
 	tx    *ledger.Tx
 	raw   []byte // pre-signed bytes, when the line carried them
 	keys  []ed25519.PrivateKey
@@ -352,6 +354,7 @@ func (im *Importer) identity(j *job, id *record.Identity) error {
 		return b
 	}
 	j.keys = []ed25519.PrivateKey{auth}
+	j.ident = &identity.Identity{ID: id.ID, Aliases: id.Aliases}
 	return nil
 }
 
@@ -439,7 +442,25 @@ func (im *Importer) resolve(chunk []*job) error {
 		for i, r := range j.refs {
 			mine[i] = ps[index[r]]
 		}
+		if j.ident != nil {
+			// The vault keeps the aliases with the id (an identity
+			// record is the authority's: its resolver keeps them).
+			keeper, ok := im.refs.(IdentityKeeper)
+			if !ok {
+				j.err = ErrNoAuthority
+				continue
+			}
+			if err := keeper.KeepIdentity(mine[0].Ref, *j.ident); err != nil {
+				j.err = &record.FieldError{Field: "aliases", Msg: "cannot be sealed into the vault"}
+				continue
+			}
+		}
 		j.tx = ledger.NewTx(j.build(mine))
+	}
+	if keeper, ok := im.refs.(IdentityKeeper); ok {
+		if err := keeper.Flush(); err != nil {
+			return fmt.Errorf("import: vault: %w", err)
+		}
 	}
 	return nil
 }

@@ -100,6 +100,16 @@ type VaultWriter interface {
 	PutVault(es []node.VaultEntry) error
 }
 
+// IdentityKeeper keeps an identity record's canonical id with its
+// aliases in the vault, so that a read that may show them (the follow-up
+// list's phones) finds them. A home's resolver is one: identity records
+// are the authority's, imported on its home. KeepIdentity seals one;
+// Flush stores those kept since the last Flush.
+type IdentityKeeper interface {
+	KeepIdentity(p ledger.Pseudonym, id identity.Identity) error
+	Flush() error
+}
+
 // homeResolver makes pseudonyms with a home's secret and seals each
 // canonical id the first time it sees it into the vault through vault.
 type homeResolver struct {
@@ -107,6 +117,28 @@ type homeResolver struct {
 	seal    *identity.Vault
 	vault   VaultWriter
 	vaulted map[ledger.Pseudonym]bool
+	kept    []node.VaultEntry
+}
+
+// KeepIdentity implements IdentityKeeper.
+func (r *homeResolver) KeepIdentity(p ledger.Pseudonym, id identity.Identity) error {
+	sealed, err := r.seal.SealIdentity(p, id)
+	if err != nil {
+		return err
+	}
+	r.vaulted[p] = true
+	r.kept = append(r.kept, node.VaultEntry{Person: p, Sealed: sealed})
+	return nil
+}
+
+// Flush implements IdentityKeeper.
+func (r *homeResolver) Flush() error {
+	if len(r.kept) == 0 {
+		return nil
+	}
+	err := r.vault.PutVault(r.kept)
+	r.kept = nil
+	return err
 }
 
 // NewHomeResolver returns a Resolver that computes pseudonyms with h's
