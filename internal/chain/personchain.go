@@ -19,6 +19,9 @@ type PersonChainView struct {
 	To        string            `json:"to"`
 	Blocks    []PersonBlockView `json:"blocks"`
 	Bindings  []ProofView       `json:"bindings"`
+	// Note says why a chain holds no person block (the window, when the
+	// person's records run); a check of such a chain proves nothing.
+	Note string `json:"note,omitempty"`
 }
 
 // PersonBlockView is one person block with its entries' proofs.

@@ -59,7 +59,7 @@ func commonFlags(c *cobra.Command, dir, nodeURL *string, asJSON *bool) {
 
 func windowFlags(c *cobra.Command, from, to *string) {
 	c.Flags().StringVar(from, "from", "", "start of the window (RFC 3339 or YYYY-MM-DD)")
-	c.Flags().StringVar(to, "to", "", "end of the window (RFC 3339 or YYYY-MM-DD; default: the day of the ledger's latest record)")
+	c.Flags().StringVar(to, "to", "", "end of the window (RFC 3339 or YYYY-MM-DD; default: a reported case's own window, else the day of the ledger's latest record)")
 }
 
 func minOverlapFlag(c *cobra.Command, dst *string) {

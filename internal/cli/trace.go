@@ -19,9 +19,13 @@ to the ledger (who, when, --case, --purpose, what was asked), locally or
 through the node; without --case and --purpose it does not run.
 
 Windows: --from and --to take RFC 3339 times or dates (YYYY-MM-DD, --to is the
-end of that day). Without them the window is the trace.lookback (30 days by
-default) up to the end of the day of the ledger's latest record (or now, if
-that is earlier).`,
+end of that day); either one given sets the window. Without them, for a
+reported case the window is the case's own: from 14 days (the longest
+incubation) before its onset to the end of the day of its latest report;
+for anyone else, the trace.lookback (30 days by default) up to the end of
+the day of the ledger's latest record. Each answer says which window it
+used and why ("Window:" under a table's heading, window_basis and
+window_note in JSON).`,
 	}
 	c.AddCommand(e.traceSub("trajectory", "The person's time-ordered presences and movements in the window"),
 		e.traceSub("contacts", "Everyone present at the same site as the person with overlapping time"))
@@ -59,7 +63,7 @@ func (e *env) traceSub(what, short string) *cobra.Command {
 	homeFlag(c, &dir)
 	c.Flags().StringVar(&q.Person, "person", "", "the person: id:<canonical id> or a bound alias such as phone:<number> (required)")
 	c.Flags().StringVar(&q.From, "from", "", "start of the window (RFC 3339 or YYYY-MM-DD)")
-	c.Flags().StringVar(&q.To, "to", "", "end of the window (RFC 3339 or YYYY-MM-DD; default: the day of the ledger's latest record)")
+	c.Flags().StringVar(&q.To, "to", "", "end of the window (RFC 3339 or YYYY-MM-DD; default: a reported case's own window, else the day of the ledger's latest record)")
 	c.Flags().StringVar(&nodeURL, "node", "", "query the running node at this URL instead of opening the store")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON (the API's format)")
 	if what == "trajectory" {

@@ -82,7 +82,7 @@ func personQuery(c *cobra.Command, dir, nodeURL *string, q *report.Query) {
 	homeFlag(c, dir)
 	c.Flags().StringVar(&q.Person, "person", "", "the person: id:<canonical id>, a bound alias, or a pseudonym (required)")
 	c.Flags().StringVar(&q.From, "from", "", "start of the window (RFC 3339 or YYYY-MM-DD)")
-	c.Flags().StringVar(&q.To, "to", "", "end of the window (default: the day of the ledger's latest record)")
+	c.Flags().StringVar(&q.To, "to", "", "end of the window (default: a reported case's own window, else the day of the ledger's latest record)")
 	c.Flags().StringVar(nodeURL, "node", "", "ask the running node at this URL instead of opening the store")
 	c.MarkFlagRequired("person")
 }
@@ -128,6 +128,9 @@ Check it anywhere with "epiledger validate check-person-chain FILE".`,
 			v, err := ask(e, dir, nodeURL, func(cl *client.Client) (*chain.PersonChainView, error) { return cl.PersonChain(e.ctx, q) })
 			if err != nil {
 				return err
+			}
+			if v.Note != "" {
+				fmt.Fprintf(e.stderr, "epiledger: note: %s\n", v.Note)
 			}
 			return e.printJSON(v)
 		},

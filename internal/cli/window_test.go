@@ -67,7 +67,11 @@ func TestCheckOfNothingIsNotOK(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "home")
 	mustRun(t, "init", "--home", dir)
 	mustRun(t, "import", "--home", dir, "-q", writeFile(t, "w.ndjson", world))
-	pc := mustRun(t, "validate", "person-chain", "--home", dir, "--person", "id:420100199001011234", "--from", "2020-02-01", "--to", "2020-02-02")
+	pc, errs, code := run(t, "validate", "person-chain", "--home", dir, "--person", "id:420100199001011234", "--from", "2020-02-01", "--to", "2020-02-02")
+	if code != 0 || !strings.Contains(errs, "epiledger: note: no person block from 2020-02-01 00:00 to 2020-02-02 23:59: this person's records run from 2020-01-") ||
+		!strings.Contains(errs, "sealed only when its window closes") {
+		t.Errorf("person-chain of an empty window says why on stderr: exit %d\n%s", code, errs)
+	}
 	var v chain.PersonChainView
 	if err := json.Unmarshal([]byte(pc), &v); err != nil || len(v.Blocks) != 0 {
 		t.Fatalf("person-chain of an empty window: %v\n%s", err, pc)

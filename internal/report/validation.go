@@ -103,6 +103,13 @@ func (b *Builder) personChain(rc *node.Receipt, p ledger.Pseudonym, w Window) (*
 		}
 		out.Bindings = append(out.Bindings, chain.ProofJSON(pr))
 	}
+	if len(out.Blocks) == 0 {
+		note, err := EmptyNote(b.N, p, w, "person block")
+		if err != nil {
+			return nil, err
+		}
+		out.Note = note + "; a person block is sealed only when its window closes (validate close)"
+	}
 	return out, nil
 }
 
