@@ -108,3 +108,16 @@ func TestPattern(t *testing.T) {
 		}
 	}
 }
+
+func TestBackground(t *testing.T) {
+	for text, want := range map[string]bool{
+		"./epiledger node --home ./node > node.log 2>&1 &":              true,
+		"for i in 1 2 3; do ./epiledger privacy participant & done":     true,
+		"./epiledger trace clusters --home ./node > c.txt 2>&1":         false,
+		"[ -d x ] && ./epiledger trace clusters --home ./node &> c.txt": false,
+	} {
+		if got := (readme.Command{Text: text}).Background(); got != want {
+			t.Errorf("%q: background %v, want %v", text, got, want)
+		}
+	}
+}

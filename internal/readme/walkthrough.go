@@ -169,6 +169,13 @@ func (c Command) code() string {
 	return strings.TrimSpace(b.String())
 }
 
+var ampersandRE = regexp.MustCompile(`(^|[^&>])&([^&>]|$)`)
+
+// Background reports whether the command starts something in the
+// background (a & that is not && or a redirection), e.g. "cmd &" or
+// "for ...; do cmd & done".
+func (c Command) Background() bool { return ampersandRE.MatchString(c.code()) }
+
 func (c Command) background() bool {
 	s := c.code()
 	return strings.HasSuffix(s, "&") && !strings.HasSuffix(s, "&&")

@@ -24,7 +24,7 @@ import (
 const address = "127.0.0.1:7070"
 
 // budget is how long the whole walkthrough may take.
-const budget = 8 * time.Minute
+const budget = 6 * time.Minute
 
 // TestWalkthrough runs the README's walkthrough blocks, in order, with bash
 // (set -euo pipefail) in a fresh directory holding nothing but an epiledger
@@ -152,8 +152,22 @@ func TestWalkthrough(t *testing.T) {
 	if errors.As(runErr, &ee) && !timedOut {
 		what = fmt.Sprintf("failed (exit %d)", ee.ExitCode())
 	}
-	t.Fatalf("README.md:%d: %s\n%s\n%s after %s; its standard error:\n%s\nthe walkthrough's output ended with:\n%s",
-		n, text[n], strings.Repeat("-", 40), what, took, indent(string(stderr)), indent(tail(stdout.String(), 25)))
+	// What ran beside it: the background commands' errors (a participant
+	// that failed leaves the next command waiting) and the logs.
+	var more strings.Builder
+	for _, c := range cmds {
+		if b, _ := os.ReadFile(filepath.Join(state, fmt.Sprintf("stderr.%d", c.Line))); c.Background() && c.Line != n && len(bytes.TrimSpace(b)) > 0 {
+			fmt.Fprintf(&more, "the standard error of README.md:%d (in the background):\n%s\n", c.Line, indent(tail(string(b), 10)))
+		}
+	}
+	logs, _ := filepath.Glob(filepath.Join(work, "*.log"))
+	for _, l := range logs {
+		if b, _ := os.ReadFile(l); len(b) > 0 {
+			fmt.Fprintf(&more, "%s ends with:\n%s\n", filepath.Base(l), indent(tail(string(b), 10)))
+		}
+	}
+	t.Fatalf("README.md:%d: %s\n%s\n%s after %s; its standard error:\n%s\nthe walkthrough's output ended with:\n%s\n%s",
+		n, text[n], strings.Repeat("-", 40), what, took, indent(string(stderr)), indent(tail(stdout.String(), 25)), more.String())
 }
 
 // repoRoot is the directory of go.mod above the test's.
