@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/epiledger/epiledger/internal/identity"
-	"github.com/epiledger/epiledger/internal/investigate"
 	"github.com/epiledger/epiledger/internal/node"
 	"github.com/epiledger/epiledger/internal/report"
 )
@@ -50,7 +49,7 @@ func TestFollowUpReachesContacts(t *testing.T) {
 	if status != 200 {
 		t.Fatalf("follow-up: %d %s", status, body)
 	}
-	var fu investigate.FollowUpReport
+	var fu report.FollowUpReport
 	if err := json.Unmarshal(body, &fu); err != nil {
 		t.Fatal(err)
 	}

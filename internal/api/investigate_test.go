@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/epiledger/epiledger/internal/importer"
-	"github.com/epiledger/epiledger/internal/investigate"
+	"github.com/epiledger/epiledger/internal/report"
 )
 
 // The outbreak scenario (internal/investigate/testdata/README.md): index
@@ -62,7 +62,7 @@ func TestInvestigationsScenario(t *testing.T) {
 	// and K first, D through B's lunch after B's exposure, E through D's
 	// tag; C (met B before B's exposure) and H (met G before G's) are not
 	// reached.
-	var ch investigate.ChainReport
+	var ch report.ChainReport
 	post("/v1/trace/chain", `{"person":"phone:13800000001","from":"2020-01-15","to":"2020-01-22","depth":3}`, &ch)
 	got := map[string]string{}
 	for _, n := range ch.Nodes {
@@ -88,7 +88,7 @@ func TestInvestigationsScenario(t *testing.T) {
 	if ch.Person != outA || ch.Nodes[0].Person != outA || ch.Layers[0] != 1 || ch.Layers[1] != 4 || ch.Layers[2] != 1 || ch.Layers[3] != 1 {
 		t.Errorf("chain head %s %v", ch.Person, ch.Layers)
 	}
-	var enc *investigate.ChainEdge
+	var enc *report.ChainEdge
 	for i, e := range ch.Edges {
 		if e.SiteKind == "encounter" {
 			enc = &ch.Edges[i]
@@ -107,7 +107,7 @@ func TestInvestigationsScenario(t *testing.T) {
 	// Sources of A (onset 01-24: exposures 01-10 .. 01-22): G, a case,
 	// first; the mall, where G was, first among sites; the home is
 	// listed (the investigator sees everything).
-	var src investigate.SourcesReport
+	var src report.SourcesReport
 	post("/v1/trace/sources", `{"persons":["`+outA+`"]}`, &src)
 	c := src.Cases[0]
 	if c.From != "2020-01-10T00:00:00+08:00" || c.To != "2020-01-22T23:59:59+08:00" || c.Onset != "2020-01-24" {
@@ -136,7 +136,7 @@ func TestInvestigationsScenario(t *testing.T) {
 
 	// Clusters: G and H at the cinema, A and G at the mall, merged by G;
 	// K exposed at the mall. Confirmed cases only: just the mall.
-	var cl investigate.ClustersReport
+	var cl report.ClustersReport
 	post("/v1/trace/clusters", `{"from":"2020-01-15","to":"2020-01-25"}`, &cl)
 	if len(cl.Clusters) != 1 || len(cl.Clusters[0].Cases) != 3 || len(cl.Clusters[0].Sites) != 2 ||
 		cl.Clusters[0].Sites[0].Site != "mall-1/cinema" || cl.Clusters[0].Sites[1].Site != "mall-1" ||
@@ -150,7 +150,7 @@ func TestInvestigationsScenario(t *testing.T) {
 
 	// Risk sites: no home, no person, no pseudonym; GeoJSON points.
 	r := f.call(t, "POST", "/v1/trace/risk-sites", f.token, `{"from":"2020-01-15","to":"2020-01-25"}`)
-	var rs investigate.RiskReport
+	var rs report.RiskReport
 	decodeOK(t, r, &rs)
 	var names []string
 	for _, s := range rs.Sites {
@@ -174,7 +174,7 @@ func TestInvestigationsScenario(t *testing.T) {
 	noPersons(t, f, "geojson", r.body)
 
 	// Follow-up of A, 14 days: F, B, G, K, most recent first.
-	var fu investigate.FollowUpReport
+	var fu report.FollowUpReport
 	post("/v1/trace/follow-up", `{"person":"`+outA+`","from":"2020-01-15","to":"2020-01-22"}`, &fu)
 	var rows []string
 	for _, c := range fu.Contacts {

@@ -11,8 +11,8 @@ import (
 
 	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/identity"
-	"github.com/epiledger/epiledger/internal/investigate"
 	"github.com/epiledger/epiledger/internal/node"
+	"github.com/epiledger/epiledger/internal/report"
 )
 
 // callWorld: case A (onset 2020-01-19, reported 2020-01-21) spent 30
@@ -82,7 +82,7 @@ func TestFollowUpShowsHowToReach(t *testing.T) {
 	if strings.Contains(errs, "139000") {
 		t.Errorf("stderr carries a phone: %s", errs)
 	}
-	var fu investigate.FollowUpReport
+	var fu report.FollowUpReport
 	if err := json.Unmarshal([]byte(mustRun(t, append(caseA, "--json")...)), &fu); err != nil {
 		t.Fatal(err)
 	}

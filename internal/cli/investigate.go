@@ -10,6 +10,7 @@ import (
 	"github.com/epiledger/epiledger/internal/client"
 	"github.com/epiledger/epiledger/internal/importer"
 	"github.com/epiledger/epiledger/internal/investigate"
+	"github.com/epiledger/epiledger/internal/report"
 )
 
 // socioPatternsOptions checks import's --format and --start; it returns
@@ -69,7 +70,7 @@ func minOverlapFlag(c *cobra.Command, dst *string) {
 func (e *env) chainCmd() *cobra.Command {
 	var dir, nodeURL, format string
 	var asJSON bool
-	var q investigate.ChainRequest
+	var q report.ChainRequest
 	c := &cobra.Command{
 		Use:   "chain --home DIR --person REF [--depth N] [--from T] [--to T] [--format table|json|dot]",
 		Short: "Chains of transmission from a case, several layers deep, time-respecting",
@@ -100,21 +101,21 @@ meeting through which one person of the chain can have exposed another.
 			return e.investigation(dir, nodeURL,
 				func(cl *client.Client) (any, error) { return cl.Chain(e.ctx, q) },
 				func(v any) error {
-					r := v.(*investigate.ChainReport)
+					r := v.(*report.ChainReport)
 					switch format {
 					case "json":
 						return e.printJSON(r)
 					case "dot":
-						return investigate.WriteChainDOT(e.stdout, r)
+						return report.WriteChainDOT(e.stdout, r)
 					}
-					return investigate.WriteChainTable(e.stdout, r)
+					return report.WriteChainTable(e.stdout, r)
 				})
 		},
 	}
 	commonFlags(c, &dir, &nodeURL, &asJSON)
 	c.Flags().StringVar(&q.Person, "person", "", "the case: id:<canonical id> or a bound alias (required)")
 	windowFlags(c, &q.From, &q.To)
-	c.Flags().IntVar(&q.Depth, "depth", investigate.DefaultDepth, fmt.Sprintf("layers of contacts to follow (1 to %d)", investigate.MaxDepth))
+	c.Flags().IntVar(&q.Depth, "depth", report.DefaultDepth, fmt.Sprintf("layers of contacts to follow (1 to %d)", investigate.MaxDepth))
 	minOverlapFlag(c, &q.MinOverlap)
 	c.Flags().StringVar(&q.Latent, "latent", "", "time after exposure before a contact passes it on (e.g. 24h or 2d; default 0)")
 	c.Flags().StringVar(&q.Infectious, "infectious", "", "how long a contact then stays infectious (e.g. 5d; default until --to)")
@@ -127,7 +128,7 @@ meeting through which one person of the chain can have exposed another.
 func (e *env) sourcesCmd() *cobra.Command {
 	var dir, nodeURL string
 	var asJSON bool
-	var q investigate.SourcesRequest
+	var q report.SourcesRequest
 	var lo, hi int
 	c := &cobra.Command{
 		Use:   "sources --home DIR --person REF [--person REF ...] [--onset YYYY-MM-DD]",
@@ -152,15 +153,15 @@ window, most shared first.`,
 					if asJSON {
 						return e.printJSON(v)
 					}
-					return investigate.WriteSources(e.stdout, v.(*investigate.SourcesReport))
+					return report.WriteSources(e.stdout, v.(*report.SourcesReport))
 				})
 		},
 	}
 	commonFlags(c, &dir, &nodeURL, &asJSON)
 	c.Flags().StringArrayVar(&q.Persons, "person", nil, "a case (repeat for the common exposures of several cases; required)")
 	c.Flags().StringVar(&q.Onset, "onset", "", "the onset date YYYY-MM-DD, instead of the reported one (one person only)")
-	c.Flags().IntVar(&lo, "incubation-min", investigate.DefaultIncubationMin, "shortest incubation, days")
-	c.Flags().IntVar(&hi, "incubation-max", investigate.DefaultIncubationMax, "longest incubation, days")
+	c.Flags().IntVar(&lo, "incubation-min", report.DefaultIncubationMin, "shortest incubation, days")
+	c.Flags().IntVar(&hi, "incubation-max", report.DefaultIncubationMax, "longest incubation, days")
 	minOverlapFlag(c, &q.MinOverlap)
 	c.MarkFlagRequired("person")
 	return c
@@ -169,7 +170,7 @@ window, most shared first.`,
 func (e *env) clustersCmd() *cobra.Command {
 	var dir, nodeURL string
 	var asJSON bool
-	var q investigate.ClustersRequest
+	var q report.ClustersRequest
 	c := &cobra.Command{
 		Use:   "clusters --home DIR [--from T] [--to T] [--within DURATION] [--min-cases N]",
 		Short: "Sites where two or more cases were present, with everyone exposed there",
@@ -187,7 +188,7 @@ case are merged into one. Cases are persons whose latest report is not
 					if asJSON {
 						return e.printJSON(v)
 					}
-					return investigate.WriteClusters(e.stdout, v.(*investigate.ClustersReport))
+					return report.WriteClusters(e.stdout, v.(*report.ClustersReport))
 				})
 		},
 	}
@@ -204,7 +205,7 @@ func (e *env) riskSitesCmd() *cobra.Command {
 	var dir, nodeURL, format string
 	var asJSON bool
 	var exclude []string
-	var q investigate.RiskRequest
+	var q report.RiskRequest
 	c := &cobra.Command{
 		Use:   "risk-sites --home DIR [--from T] [--to T] [--format table|json|geojson]",
 		Short: "The sites cases visited and when, with no personal data, to publish",
@@ -235,14 +236,14 @@ properties, ready for a map.`,
 			return e.investigation(dir, nodeURL,
 				func(cl *client.Client) (any, error) { return cl.RiskSites(e.ctx, q) },
 				func(v any) error {
-					r := v.(*investigate.RiskReport)
+					r := v.(*report.RiskReport)
 					switch format {
 					case "json":
 						return e.printJSON(r)
 					case "geojson":
 						return e.printJSON(r.GeoJSON())
 					}
-					return investigate.WriteRiskSites(e.stdout, r)
+					return report.WriteRiskSites(e.stdout, r)
 				})
 		},
 	}
@@ -257,7 +258,7 @@ properties, ready for a map.`,
 func (e *env) followUpCmd() *cobra.Command {
 	var dir, nodeURL string
 	var asJSON bool
-	var q investigate.FollowUpRequest
+	var q report.FollowUpRequest
 	c := &cobra.Command{
 		Use:   "follow-up --home DIR --person REF [--from T] [--to T] [--days N]",
 		Short: "A case's contacts to call: last exposure and end of their quarantine or observation",
@@ -273,14 +274,14 @@ period, --days (default 14) after the last exposure.`,
 					if asJSON {
 						return e.printJSON(v)
 					}
-					return investigate.WriteFollowUp(e.stdout, v.(*investigate.FollowUpReport))
+					return report.WriteFollowUp(e.stdout, v.(*report.FollowUpReport))
 				})
 		},
 	}
 	commonFlags(c, &dir, &nodeURL, &asJSON)
 	c.Flags().StringVar(&q.Person, "person", "", "the case: id:<canonical id> or a bound alias (required)")
 	windowFlags(c, &q.From, &q.To)
-	c.Flags().IntVar(&q.Days, "days", investigate.DefaultFollowUpDays, "quarantine or observation period after the last exposure, days")
+	c.Flags().IntVar(&q.Days, "days", report.DefaultFollowUpDays, "quarantine or observation period after the last exposure, days")
 	minOverlapFlag(c, &q.MinOverlap)
 	c.MarkFlagRequired("person")
 	return c

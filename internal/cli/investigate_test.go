@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/epiledger/epiledger/internal/investigate"
+	"github.com/epiledger/epiledger/internal/report"
 )
 
 var spaces = regexp.MustCompile(`[ \t]+`)
@@ -47,7 +47,7 @@ func TestInvestigateScenario(t *testing.T) {
 			t.Errorf("chain table lacks %q:\n%s", want, out)
 		}
 	}
-	var ch investigate.ChainReport
+	var ch report.ChainReport
 	if err := json.Unmarshal([]byte(mustRun(t, append([]string{"trace", "chain", "--person", "id:420100199001010001", "--depth", "1", "--json"}, win...)...)), &ch); err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func TestInvestigateScenario(t *testing.T) {
 		t.Errorf("clusters:\n%s", out)
 	}
 	out = mustRun(t, "trace", "risk-sites", "--home", dir, "--from", "2020-01-15", "--to", "2020-01-25", "--format", "geojson")
-	var gj investigate.GeoJSON
+	var gj report.GeoJSON
 	if err := json.Unmarshal([]byte(out), &gj); err != nil || gj.Type != "FeatureCollection" || len(gj.Features) != 4 || strings.Contains(out, "4201001990") {
 		t.Errorf("risk-sites geojson (%v):\n%s", err, out)
 	}

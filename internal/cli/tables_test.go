@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/epiledger/epiledger/internal/investigate"
+	"github.com/epiledger/epiledger/internal/report"
 )
 
 // txCell is a whole transaction id in a table, as tx proof and correct
@@ -56,7 +56,7 @@ func TestInvestigationTablesNameTx(t *testing.T) {
 
 	t.Run("chain", func(t *testing.T) {
 		args := append([]string{"trace", "chain", "--person", "id:420100199001010001", "--depth", "3"}, win...)
-		var r investigate.ChainReport
+		var r report.ChainReport
 		if err := json.Unmarshal([]byte(mustRun(t, append(args, "--json")...)), &r); err != nil {
 			t.Fatal(err)
 		}
@@ -84,7 +84,7 @@ func TestInvestigationTablesNameTx(t *testing.T) {
 
 	t.Run("sources", func(t *testing.T) {
 		args := []string{"trace", "sources", "--home", dir, "--person", "id:420100199001010001", "--person", "id:420100199001010007"}
-		var r investigate.SourcesReport
+		var r report.SourcesReport
 		if err := json.Unmarshal([]byte(mustRun(t, append(args, "--json")...)), &r); err != nil {
 			t.Fatal(err)
 		}
@@ -113,7 +113,7 @@ func TestInvestigationTablesNameTx(t *testing.T) {
 
 	t.Run("clusters", func(t *testing.T) {
 		args := []string{"trace", "clusters", "--home", dir, "--from", "2020-01-15", "--to", "2020-01-25"}
-		var r investigate.ClustersReport
+		var r report.ClustersReport
 		if err := json.Unmarshal([]byte(mustRun(t, append(args, "--json")...)), &r); err != nil {
 			t.Fatal(err)
 		}

@@ -367,7 +367,10 @@ func name(id, pseudonym string) string {
 	if id != "" {
 		return id
 	}
-	return "pseudonym:" + pseudonym[:16]
+	if len(pseudonym) > 16 {
+		pseudonym = pseudonym[:16]
+	}
+	return "pseudonym:" + pseudonym
 }
 
 // WriteTrajectory prints a trajectory as a table, each row ending with

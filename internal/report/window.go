@@ -27,7 +27,7 @@ const (
 
 // DefaultIncubationMaxDays is the longest incubation, in days: how far a
 // case's own window reaches back before its onset, and the default of a
-// source search (investigate.DefaultIncubationMax).
+// source search (DefaultIncubationMax).
 const DefaultIncubationMaxDays = 14
 
 // WindowBasis says where a report's window came from (Basis, one of the

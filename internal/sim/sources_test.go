@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/epiledger/epiledger/internal/investigate"
 	"github.com/epiledger/epiledger/internal/record"
+	"github.com/epiledger/epiledger/internal/report"
 	"github.com/epiledger/epiledger/internal/sim"
 	"github.com/epiledger/epiledger/internal/testnode"
 )
@@ -47,8 +47,8 @@ func sourcesWindow(t *testing.T, onset string, loc *time.Location) (from, to tim
 	if err != nil {
 		t.Fatalf("onset %q: %v", onset, err)
 	}
-	return o.AddDate(0, 0, -investigate.DefaultIncubationMax),
-		o.AddDate(0, 0, -investigate.DefaultIncubationMin+1).Add(-time.Second)
+	return o.AddDate(0, 0, -report.DefaultIncubationMax),
+		o.AddDate(0, 0, -report.DefaultIncubationMin+1).Add(-time.Second)
 }
 
 // TestCaseSourcesWindowOverlapsPeriod checks that every case's default
@@ -89,9 +89,9 @@ func TestCaseSourcesFindSomething(t *testing.T) {
 	if res := testnode.Import(t, h, n, string(data)); res.Rejected != 0 {
 		t.Fatalf("import: %d rejected: %v", res.Rejected, res.Rejections)
 	}
-	b := &investigate.Builder{N: n}
+	b := &report.Builder{N: n}
 	for _, c := range cases {
-		rd, err := b.Sources(investigate.SourcesRequest{Persons: []string{c.Person}})
+		rd, err := b.Sources(report.SourcesRequest{Persons: []string{c.Person}})
 		rep, err := testnode.Perform(t, n, rd, err)
 		if err != nil {
 			t.Fatalf("sources of %s: %v", c.Person, err)

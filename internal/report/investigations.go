@@ -1,16 +1,17 @@
-package investigate
+package report
 
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/epiledger/epiledger/internal/investigate"
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/node"
 	"github.com/epiledger/epiledger/internal/record"
-	"github.com/epiledger/epiledger/internal/report"
 )
 
 // The requests and reports below are the JSON of the HTTP API (POST
@@ -35,7 +36,7 @@ type ChainRequest struct {
 	AllEdges bool `json:"all_edges,omitempty"`
 }
 
-// ChainNode is a person in a chain report.
+// ChainNode is a person in a chain
 type ChainNode struct {
 	Person    string `json:"person"`
 	Pseudonym string `json:"pseudonym"`
@@ -70,7 +71,7 @@ type ChainReport struct {
 	Latent     string `json:"latent"`
 	Infectious string `json:"infectious"` // "" : until the end of the window
 	AllEdges   bool   `json:"all_edges"`
-	report.WindowBasis
+	WindowBasis
 	// Note says why the chain reaches nobody: the window, and when the
 	// case's records run.
 	Note   string      `json:"note,omitempty"`
@@ -89,7 +90,7 @@ type SourcesRequest struct {
 	MinOverlap        string `json:"min_overlap,omitempty"`
 }
 
-// PersonRef names a person in a report.
+// PersonRef names a person in a
 type PersonRef struct {
 	Person    string `json:"person"`
 	Pseudonym string `json:"pseudonym"`
@@ -307,7 +308,7 @@ type FollowUpReport struct {
 	To         string `json:"to"`
 	Days       int    `json:"days"`
 	MinOverlap string `json:"min_overlap"`
-	report.WindowBasis
+	WindowBasis
 	// Encounters counts the meetings in the list that a proximity device
 	// reported (any time together counts for them).
 	Encounters int           `json:"encounters"`
@@ -321,43 +322,21 @@ type FollowUpReport struct {
 const (
 	DefaultDepth         = 2
 	DefaultIncubationMin = 2
-	DefaultIncubationMax = report.DefaultIncubationMaxDays
+	DefaultIncubationMax = DefaultIncubationMaxDays
 	DefaultFollowUpDays  = 14
 	maxDays              = 366
 	maxSourceCases       = 100
 )
 
-// Builder builds investigation reports from an open node.
-type Builder struct {
-	N *node.Node
-	// Now is the clock for default windows; nil means time.Now.
-	Now func() time.Time
-}
+func (b *Builder) inv() *investigate.Investigator { return investigate.New(b.N.DB, b.N.Query) }
 
-func (b *Builder) inv() *Investigator { return New(b.N.DB, b.N.Query) }
-
-func one(route string, p ledger.Pseudonym, w report.Window) []node.Subject {
-	return []node.Subject{{Route: route, Person: p, From: w.From.Unix(), To: w.To.Unix()}}
-}
-
-func (b *Builder) window(from, to string) (report.Window, error) {
-	return report.DefaultWindow(b.N, b.Now, from, to)
-}
-
-func (b *Builder) ts(t int64) string {
-	return time.Unix(t, 0).In(b.N.Home.Config.Location()).Format(time.RFC3339)
+func (b *Builder) windowOf(from, to string) (Window, error) {
+	return DefaultWindow(b.N, b.Now, from, to)
 }
 
 func (b *Builder) ref(rc *node.Receipt, p ledger.Pseudonym) (PersonRef, error) {
-	id, ok, err := b.N.RealID(rc, p)
-	if err != nil {
-		return PersonRef{}, err
-	}
-	r := PersonRef{Pseudonym: p.String()}
-	if ok {
-		r.Person = "id:" + id
-	}
-	return r, nil
+	id, err := b.realID(rc, p)
+	return PersonRef{Person: id, Pseudonym: p.String()}, err
 }
 
 func fieldErr(field, format string, args ...any) error {
@@ -408,24 +387,24 @@ func dur(seconds int64) string { return (time.Duration(seconds) * time.Second).S
 
 // caseStatus is a person's latest case status, "" for no case (cleared
 // counts as no case).
-func caseStatus(cs Cases, p ledger.Pseudonym) string {
+func caseStatus(cs investigate.Cases, p ledger.Pseudonym) string {
 	if !cs.IsCase(p) {
 		return ""
 	}
 	return cs[p].Status
 }
 
-// Chain checks a chain request and returns its read: the chain report.
+// Chain checks a chain request and returns its read: the chain
 func (b *Builder) Chain(r ChainRequest) (*node.Read[*ChainReport], error) {
-	w, err := b.window(r.From, r.To)
+	w, err := b.windowOf(r.From, r.To)
 	if err != nil {
 		return nil, err
 	}
 	if r.Depth == 0 {
 		r.Depth = DefaultDepth
 	}
-	if r.Depth < 1 || r.Depth > MaxDepth {
-		return nil, fieldErr("depth", "must be 1 to %d", MaxDepth)
+	if r.Depth < 1 || r.Depth > investigate.MaxDepth {
+		return nil, fieldErr("depth", "must be 1 to %d", investigate.MaxDepth)
 	}
 	min, err := b.minOverlap(r.MinOverlap)
 	if err != nil {
@@ -446,16 +425,16 @@ func (b *Builder) Chain(r ChainRequest) (*node.Read[*ChainReport], error) {
 	if err != nil {
 		return nil, err
 	}
-	if w, err = report.PersonWindow(b.N, w, p); err != nil {
+	if w, err = PersonWindow(b.N, w, p); err != nil {
 		return nil, err
 	}
-	return node.NewRead(b.N, one("trace chain", p, w), func(rc *node.Receipt) (*ChainReport, error) {
+	return node.NewRead(b.N, subject("trace chain", p, w), func(rc *node.Receipt) (*ChainReport, error) {
 		return b.chain(rc, r, p, w, min, latent, infectious)
 	}), nil
 }
 
-func (b *Builder) chain(rc *node.Receipt, r ChainRequest, p ledger.Pseudonym, w report.Window, min, latent, infectious time.Duration) (*ChainReport, error) {
-	g, err := b.inv().Chain(ChainQuery{Person: p, From: w.From.Unix(), To: w.To.Unix(), Depth: r.Depth, MinOverlap: min,
+func (b *Builder) chain(rc *node.Receipt, r ChainRequest, p ledger.Pseudonym, w Window, min, latent, infectious time.Duration) (*ChainReport, error) {
+	g, err := b.inv().Chain(investigate.ChainQuery{Person: p, From: w.From.Unix(), To: w.To.Unix(), Depth: r.Depth, MinOverlap: min,
 		Latent: int64(latent / time.Second), Infectious: int64(infectious / time.Second), AllEdges: r.AllEdges})
 	if err != nil {
 		return nil, err
@@ -486,14 +465,14 @@ func (b *Builder) chain(rc *node.Receipt, r ChainRequest, p ledger.Pseudonym, w 
 			Start: b.ts(e.Start), End: b.ts(e.End), Tx: e.TxID.String(), FromTx: e.FromTxID.String()})
 	}
 	if len(out.Edges) == 0 {
-		if out.Note, err = report.EmptyNote(b.N, p, w, "contact"); err != nil {
+		if out.Note, err = EmptyNote(b.N, p, w, "contact"); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
 }
 
-// Sources builds the source-search report. Each case's window runs from
+// Sources builds the source-search  Each case's window runs from
 // the start of the day incubation_max_days before its onset to the end
 // of the day incubation_min_days before it.
 func (b *Builder) Sources(r SourcesRequest) (*node.Read[*SourcesReport], error) {
@@ -524,7 +503,7 @@ func (b *Builder) Sources(r SourcesRequest) (*node.Read[*SourcesReport], error) 
 		return nil, err
 	}
 	loc := b.N.Home.Config.Location()
-	var sq SourcesQuery
+	var sq investigate.SourcesQuery
 	sq.MinOverlap = min
 	onsets := make([]time.Time, len(r.Persons))
 	seen := map[ledger.Pseudonym]bool{}
@@ -556,7 +535,7 @@ func (b *Builder) Sources(r SourcesRequest) (*node.Read[*SourcesReport], error) 
 		onsets[i] = onset
 		from := onset.AddDate(0, 0, -hi)
 		to := onset.AddDate(0, 0, -lo+1).Add(-time.Second)
-		sq.Cases = append(sq.Cases, SourceCase{Person: p, From: from.Unix(), To: to.Unix()})
+		sq.Cases = append(sq.Cases, investigate.SourceCase{Person: p, From: from.Unix(), To: to.Unix()})
 	}
 	var subjects []node.Subject
 	for _, c := range sq.Cases {
@@ -567,7 +546,7 @@ func (b *Builder) Sources(r SourcesRequest) (*node.Read[*SourcesReport], error) 
 	}), nil
 }
 
-func (b *Builder) sources(rc *node.Receipt, sq SourcesQuery, onsets []time.Time, lo, hi int) (*SourcesReport, error) {
+func (b *Builder) sources(rc *node.Receipt, sq investigate.SourcesQuery, onsets []time.Time, lo, hi int) (*SourcesReport, error) {
 	min := sq.MinOverlap
 	res, err := b.inv().Sources(sq)
 	if err != nil {
@@ -630,7 +609,7 @@ func (b *Builder) sources(rc *node.Receipt, sq SourcesQuery, onsets []time.Time,
 	return out, nil
 }
 
-func (b *Builder) metRows(rc *node.Receipt, ms []Met) ([]MetRow, error) {
+func (b *Builder) metRows(rc *node.Receipt, ms []investigate.Met) ([]MetRow, error) {
 	cases, err := b.inv().Cases()
 	if err != nil {
 		return nil, err
@@ -648,9 +627,10 @@ func (b *Builder) metRows(rc *node.Receipt, ms []Met) ([]MetRow, error) {
 }
 
 // Clusters checks a clusters request and returns its read: the clusters
-// report. It reads every case, so its audit record names no person.
+//
+//	It reads every case, so its audit record names no person.
 func (b *Builder) Clusters(r ClustersRequest) (*node.Read[*ClustersReport], error) {
-	w, err := b.window(r.From, r.To)
+	w, err := b.windowOf(r.From, r.To)
 	if err != nil {
 		return nil, err
 	}
@@ -671,13 +651,13 @@ func (b *Builder) Clusters(r ClustersRequest) (*node.Read[*ClustersReport], erro
 	if err != nil {
 		return nil, err
 	}
-	return node.NewRead(b.N, one("trace clusters", ledger.Pseudonym{}, w), func(rc *node.Receipt) (*ClustersReport, error) {
+	return node.NewRead(b.N, subject("trace clusters", ledger.Pseudonym{}, w), func(rc *node.Receipt) (*ClustersReport, error) {
 		return b.clusters(rc, r, w, within, min)
 	}), nil
 }
 
-func (b *Builder) clusters(rc *node.Receipt, r ClustersRequest, w report.Window, within, min time.Duration) (*ClustersReport, error) {
-	cls, err := b.inv().Clusters(ClusterQuery{From: w.From.Unix(), To: w.To.Unix(), Status: r.Status, Within: int64(within / time.Second),
+func (b *Builder) clusters(rc *node.Receipt, r ClustersRequest, w Window, within, min time.Duration) (*ClustersReport, error) {
+	cls, err := b.inv().Clusters(investigate.ClusterQuery{From: w.From.Unix(), To: w.To.Unix(), Status: r.Status, Within: int64(within / time.Second),
 		MinCases: r.MinCases, MinOverlap: min})
 	if err != nil {
 		return nil, err
@@ -734,9 +714,9 @@ func checkStatus(s string) error {
 	return fieldErr("status", "one of %s", strings.Join(record.CaseStatuses, ", "))
 }
 
-// RiskSites builds the risk-site report. It holds no personal data.
+// RiskSites builds the risk-site  It holds no personal data.
 func (b *Builder) RiskSites(r RiskRequest) (*RiskReport, error) {
-	w, err := b.window(r.From, r.To)
+	w, err := b.windowOf(r.From, r.To)
 	if err != nil {
 		return nil, err
 	}
@@ -750,16 +730,16 @@ func (b *Builder) RiskSites(r RiskRequest) (*RiskReport, error) {
 	}
 	// The report is made to be published, by any role: a case's home
 	// (personal data) is never in it, whatever the request asks.
-	exclude := append([]string{}, DefaultPrivateKinds...)
+	exclude := append([]string{}, investigate.DefaultPrivateKinds...)
 	for i, k := range r.ExcludeKinds {
-		if !contains(record.SiteKinds, k) {
+		if !slices.Contains(record.SiteKinds, k) {
 			return nil, fieldErr(fmt.Sprintf("exclude_kinds[%d]", i), "unknown site kind")
 		}
-		if !contains(exclude, k) {
+		if !slices.Contains(exclude, k) {
 			exclude = append(exclude, k)
 		}
 	}
-	rs, err := b.inv().RiskSites(RiskQuery{From: w.From.Unix(), To: w.To.Unix(), Status: r.Status, Exclude: exclude})
+	rs, err := b.inv().RiskSites(investigate.RiskQuery{From: w.From.Unix(), To: w.To.Unix(), Status: r.Status, Exclude: exclude})
 	if err != nil {
 		return nil, err
 	}
@@ -787,7 +767,7 @@ func (r *RiskReport) GeoJSON() *GeoJSON {
 // FollowUp checks a follow-up request and returns its read: the
 // follow-up list.
 func (b *Builder) FollowUp(r FollowUpRequest) (*node.Read[*FollowUpReport], error) {
-	w, err := b.window(r.From, r.To)
+	w, err := b.windowOf(r.From, r.To)
 	if err != nil {
 		return nil, err
 	}
@@ -805,20 +785,20 @@ func (b *Builder) FollowUp(r FollowUpRequest) (*node.Read[*FollowUpReport], erro
 	if err != nil {
 		return nil, err
 	}
-	if w, err = report.PersonWindow(b.N, w, p); err != nil {
+	if w, err = PersonWindow(b.N, w, p); err != nil {
 		return nil, err
 	}
 	// The list is for calling: its read opens each contact's aliases in
 	// the vault, and its audit record says so.
-	subjects := one("trace follow-up", p, w)
+	subjects := subject("trace follow-up", p, w)
 	subjects[0].Aliases = true
 	return node.NewRead(b.N, subjects, func(rc *node.Receipt) (*FollowUpReport, error) {
 		return b.followUp(rc, r, p, w, min)
 	}), nil
 }
 
-func (b *Builder) followUp(rc *node.Receipt, r FollowUpRequest, p ledger.Pseudonym, w report.Window, min time.Duration) (*FollowUpReport, error) {
-	fs, err := b.inv().FollowUp(FollowUpQuery{Person: p, From: w.From.Unix(), To: w.To.Unix(), Days: r.Days, MinOverlap: min})
+func (b *Builder) followUp(rc *node.Receipt, r FollowUpRequest, p ledger.Pseudonym, w Window, min time.Duration) (*FollowUpReport, error) {
+	fs, err := b.inv().FollowUp(investigate.FollowUpQuery{Person: p, From: w.From.Unix(), To: w.To.Unix(), Days: r.Days, MinOverlap: min})
 	if err != nil {
 		return nil, err
 	}
@@ -828,7 +808,7 @@ func (b *Builder) followUp(rc *node.Receipt, r FollowUpRequest, p ledger.Pseudon
 	}
 	out := &FollowUpReport{Person: ref.Person, Pseudonym: ref.Pseudonym, From: b.ts(w.From.Unix()), To: b.ts(w.To.Unix()), Days: r.Days,
 		MinOverlap: min.String(), WindowBasis: w.WindowBasis, Contacts: []FollowUpRow{}}
-	ms := make([]Met, len(fs))
+	ms := make([]investigate.Met, len(fs))
 	for i, f := range fs {
 		ms[i] = f.Met
 	}
@@ -845,7 +825,7 @@ func (b *Builder) followUp(rc *node.Receipt, r FollowUpRequest, p ledger.Pseudon
 		out.Contacts = append(out.Contacts, FollowUpRow{MetRow: rows[i], Aliases: as, Until: until, UntilDate: until[:10]})
 	}
 	if len(out.Contacts) == 0 {
-		if out.Note, err = report.EmptyNote(b.N, p, w, "contact"); err != nil {
+		if out.Note, err = EmptyNote(b.N, p, w, "contact"); err != nil {
 			return nil, err
 		}
 	}

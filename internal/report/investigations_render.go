@@ -1,4 +1,4 @@
-package investigate
+package report
 
 import (
 	"fmt"
@@ -6,36 +6,7 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
-
-	"github.com/epiledger/epiledger/internal/report"
 )
-
-// short turns 2020-01-20T08:00:00+08:00 into 2020-01-20 08:00.
-func short(ts string) string {
-	if len(ts) >= 16 {
-		return strings.Replace(ts[:16], "T", " ", 1)
-	}
-	return ts
-}
-
-// name is a person's real id, or the start of the pseudonym when the vault
-// has none.
-func name(id, pseudonym string) string {
-	if id != "" {
-		return id
-	}
-	if len(pseudonym) > 16 {
-		pseudonym = pseudonym[:16]
-	}
-	return "pseudonym:" + pseudonym
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
 
 // WriteChainTable prints a chain as a list of persons by layer and the
 // edges that reach them.
@@ -46,10 +17,10 @@ func WriteChainTable(w io.Writer, r *ChainReport) error {
 	}
 	encounters := false
 	for _, e := range r.Edges {
-		encounters = encounters || e.SiteKind == report.EncounterKind
+		encounters = encounters || e.SiteKind == EncounterKind
 	}
 	fmt.Fprintf(w, "Chains of transmission from %s, %s to %s, %d layers (latent %s, then infectious %s; contacts: %s)\n",
-		name(r.Person, r.Pseudonym), short(r.From), short(r.To), r.Depth, r.Latent, inf, report.ContactRule(r.MinOverlap, encounters))
+		name(r.Person, r.Pseudonym), short(r.From), short(r.To), r.Depth, r.Latent, inf, ContactRule(r.MinOverlap, encounters))
 	fmt.Fprintf(w, "%spersons per layer: %v; %d edges\n\n", r.WindowBasis.Line(), r.Layers, len(r.Edges))
 	names := map[string]string{}
 	for _, n := range r.Nodes {
@@ -245,7 +216,7 @@ func WriteRiskSites(w io.Writer, r *RiskReport) error {
 // WriteFollowUp prints the follow-up list.
 func WriteFollowUp(w io.Writer, r *FollowUpReport) error {
 	fmt.Fprintf(w, "Follow-up of the contacts of %s, %s to %s (%d days after the last exposure; contacts: %s): %d persons, most recently exposed first\n%s\n",
-		name(r.Person, r.Pseudonym), short(r.From), short(r.To), r.Days, report.ContactRule(r.MinOverlap, r.Encounters > 0), len(r.Contacts), r.WindowBasis.Line())
+		name(r.Person, r.Pseudonym), short(r.From), short(r.To), r.Days, ContactRule(r.MinOverlap, r.Encounters > 0), len(r.Contacts), r.WindowBasis.Line())
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	// ALIASES (phone numbers first) say how to reach each contact.
 	fmt.Fprintln(tw, "#\tPERSON\tCASE\tLAST EXPOSURE\tUNTIL\tFIRST EXPOSURE\tMEETINGS\tSITES\tALIASES")
