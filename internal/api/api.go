@@ -22,11 +22,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/epiledger/epiledger/internal/chain"
+	"github.com/epiledger/epiledger/internal/blocks"
 	"github.com/epiledger/epiledger/internal/engine"
 	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/ndjson"
 	"github.com/epiledger/epiledger/internal/node"
-	"github.com/epiledger/epiledger/internal/record"
 	"github.com/epiledger/epiledger/internal/report"
 	"github.com/epiledger/epiledger/internal/state"
 	"github.com/epiledger/epiledger/internal/store"
@@ -96,7 +96,7 @@ var halted = &Error{Status: http.StatusServiceUnavailable, Code: "halted", Msg: 
 func (s *Server) toError(err error) *Error {
 	var e *Error
 	var rj *state.Rejection
-	var fe *record.FieldError
+	var fe *ndjson.FieldError
 	var mbe *http.MaxBytesError
 	var ure *node.UnknownRefError
 	switch {
@@ -110,7 +110,7 @@ func (s *Server) toError(err error) *Error {
 		return &Error{Status: http.StatusNotFound, Code: "unknown_person", Field: ure.Field, Msg: ure.Reason()}
 	case errors.Is(err, node.ErrUnknownPerson):
 		return &Error{Status: http.StatusNotFound, Code: "unknown_person", Field: "person", Msg: "the reference is not bound to any identity"}
-	case errors.Is(err, chain.ErrNotFound):
+	case errors.Is(err, blocks.ErrNotFound):
 		return &Error{Status: http.StatusNotFound, Code: "not_found", Msg: err.Error()}
 	case errors.As(err, &mbe):
 		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Msg: fmt.Sprintf("request body over %d bytes, this route's limit", mbe.Limit)}
@@ -318,7 +318,7 @@ func (s *Server) getTx(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := chain.Prove(s.n.DB, id)
+	p, err := blocks.Prove(s.n.DB, id)
 	if err != nil {
 		return nil, err
 	}
@@ -334,11 +334,11 @@ func (s *Server) proof(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := chain.Prove(s.n.DB, id)
+	p, err := blocks.Prove(s.n.DB, id)
 	if err != nil {
 		return nil, err
 	}
-	return chain.ProofJSON(p), nil
+	return blocks.ProofJSON(p), nil
 }
 
 func (s *Server) block(r *http.Request) (any, error) {
@@ -349,11 +349,11 @@ func (s *Server) block(r *http.Request) (any, error) {
 	if err != nil || h == 0 {
 		return nil, errf(http.StatusBadRequest, "invalid", "height", "want a block height >= 1")
 	}
-	hdr, err := chain.Header(s.n.DB, h)
+	hdr, err := blocks.Header(s.n.DB, h)
 	if err != nil {
 		return nil, err
 	}
-	return chain.HeaderJSON(hdr), nil
+	return blocks.HeaderJSON(hdr), nil
 }
 
 // VaultRequest carries sealed identities.
@@ -428,8 +428,8 @@ func (s *Server) cases(r *http.Request) (reader, error) {
 		return nil, err
 	}
 	status := r.URL.Query().Get("status")
-	if status != "" && !slices.Contains(record.CaseStatuses, status) {
-		return nil, errf(http.StatusBadRequest, "invalid", "status", "one of %s", strings.Join(record.CaseStatuses, ", "))
+	if status != "" && !slices.Contains(ndjson.CaseStatuses, status) {
+		return nil, errf(http.StatusBadRequest, "invalid", "status", "one of %s", strings.Join(ndjson.CaseStatuses, ", "))
 	}
 	subject := []node.Subject{{Route: "cases", From: -ledger.MaxWindow, To: ledger.MaxWindow}}
 	return node.NewRead(s.n, subject, func(rc *node.Receipt) (any, error) {
@@ -483,15 +483,15 @@ type VerifyReply struct {
 // acknowledged but missing, a damaged file) is a reply with OK false that
 // says where; any other error is returned as it is. The node's
 // GET /v1/verify and epiledger verify on the store both answer with it.
-func VerifyResult(rep *chain.VerifyReport, err error) (VerifyReply, error) {
+func VerifyResult(rep *blocks.VerifyReport, err error) (VerifyReply, error) {
 	var file string
 	var ce *store.CorruptionError
 	if errors.As(err, &ce) {
 		file = ce.Path
 	}
-	var bad *chain.BadBlockError
-	var badChain *chain.BadChainError
-	var lost *chain.LostBlocksError
+	var bad *blocks.BadBlockError
+	var badChain *blocks.BadChainError
+	var lost *blocks.LostBlocksError
 	switch {
 	case err == nil:
 		return VerifyReply{OK: true, Blocks: rep.Blocks, Txs: rep.Txs, Signatures: rep.Signatures, SiteChains: rep.SiteChains,
@@ -515,9 +515,9 @@ func (s *Server) verify(r *http.Request) (any, error) {
 		return nil, err
 	}
 	g := s.n.Home.Genesis
-	rep, err := chain.Verify(s.n.DB, &g, nil)
-	var bad *chain.BadBlockError
-	var badChain *chain.BadChainError
+	rep, err := blocks.Verify(s.n.DB, &g, nil)
+	var bad *blocks.BadBlockError
+	var badChain *blocks.BadChainError
 	if err != nil && !errors.As(err, &bad) && !errors.As(err, &badChain) {
 		// Damage below the chain's own checks (a file of the store) halts
 		// the node like any corruption found while serving (toError).

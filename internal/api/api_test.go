@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/epiledger/epiledger/internal/api"
-	"github.com/epiledger/epiledger/internal/chain"
+	"github.com/epiledger/epiledger/internal/blocks"
 	"github.com/epiledger/epiledger/internal/client"
 	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/importer"
@@ -454,7 +454,7 @@ func TestBadInput(t *testing.T) {
 	head := f.n.Engine.Head()
 	var raws [][]byte
 	for h := headBefore.Height + 1; h <= head.Height; h++ {
-		txs, err := chain.Txs(f.n.DB, h)
+		txs, err := blocks.Txs(f.n.DB, h)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -738,7 +738,7 @@ func TestProof(t *testing.T) {
 		t.Run(e.Kind+"_"+e.Site, func(t *testing.T) {
 			t.Parallel()
 			r := f.call(t, "GET", "/v1/tx/"+e.Tx+"/proof", f.token, "")
-			var v chain.ProofView
+			var v blocks.ProofView
 			decodeOK(t, r, &v)
 			noSecrets(t, "proof", r.body)
 			p, err := v.Proof()
@@ -752,7 +752,7 @@ func TestProof(t *testing.T) {
 				t.Errorf("proof of %s, want %s", v.Tx, e.Tx)
 			}
 			// The header is the block's, as GET /v1/blocks/{height} serves it.
-			var hv chain.HeaderView
+			var hv blocks.HeaderView
 			decodeOK(t, f.call(t, "GET", "/v1/blocks/"+jsonNum(v.Header.Height), f.token, ""), &hv)
 			if hv != v.Header {
 				t.Errorf("proof header %+v, block %+v", v.Header, hv)
@@ -1003,7 +1003,7 @@ func TestVerifyEndpoint(t *testing.T) {
 	if !v.OK || v.Blocks != head.Height || v.Head != head.Hash.String() {
 		t.Fatalf("verify: %+v, head %d", v, head.Height)
 	}
-	raws, err := chain.Txs(f.n.DB, 1)
+	raws, err := blocks.Txs(f.n.DB, 1)
 	if err != nil || len(raws) == 0 {
 		t.Fatal(err)
 	}

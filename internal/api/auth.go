@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/epiledger/epiledger/internal/chain"
+	"github.com/epiledger/epiledger/internal/blocks"
 	"github.com/epiledger/epiledger/internal/engine"
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/node"
@@ -377,11 +377,11 @@ func Roles(n *node.Node, loc *time.Location) ([]RoleView, error) {
 	}
 	for _, gr := range grants {
 		id := gr.TxID()
-		height, _, err := chain.Locate(n.DB, id)
+		height, _, err := blocks.Locate(n.DB, id)
 		if err != nil {
 			return nil, fmt.Errorf("role of %x: %w", gr.Key[:8], err)
 		}
-		hd, err := chain.Header(n.DB, height)
+		hd, err := blocks.Header(n.DB, height)
 		if err != nil {
 			return nil, err
 		}

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/epiledger/epiledger/internal/api"
-	"github.com/epiledger/epiledger/internal/chain"
+	"github.com/epiledger/epiledger/internal/blocks"
 	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/store"
@@ -30,7 +30,7 @@ import (
 func verifyStore(t *testing.T, f *fixture) {
 	t.Helper()
 	g := f.h.Genesis
-	if _, err := chain.Verify(f.n.DB, &g, nil); err != nil {
+	if _, err := blocks.Verify(f.n.DB, &g, nil); err != nil {
 		t.Fatalf("verify: %v", err)
 	}
 	dir := filepath.Join(t.TempDir(), "replay")
@@ -42,10 +42,10 @@ func verifyStore(t *testing.T, f *fixture) {
 		t.Fatal(err)
 	}
 	defer dst.Close()
-	if _, err := chain.Replay(f.n.DB, dst, &g, f.n.Machine.Params(), nil); err != nil {
+	if _, err := blocks.Replay(f.n.DB, dst, &g, f.n.Machine.Params(), nil); err != nil {
 		t.Fatalf("verify --replay: %v", err)
 	}
-	if err := chain.CompareState(f.n.DB, dst); err != nil {
+	if err := blocks.CompareState(f.n.DB, dst); err != nil {
 		t.Fatalf("verify --replay: %v", err)
 	}
 }

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/epiledger/epiledger/internal/api"
-	"github.com/epiledger/epiledger/internal/chain"
+	"github.com/epiledger/epiledger/internal/blocks"
 	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/testnode"
@@ -64,7 +64,7 @@ func TestRoleMatrix(t *testing.T) {
 		return resp.StatusCode, string(b)
 	}
 	// A transaction and a pseudonym to ask about.
-	raws, err := chain.Txs(n.DB, 1)
+	raws, err := blocks.Txs(n.DB, 1)
 	if err != nil || len(raws) == 0 {
 		t.Fatal(err)
 	}

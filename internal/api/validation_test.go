@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/epiledger/epiledger/internal/api"
-	"github.com/epiledger/epiledger/internal/chain"
+	"github.com/epiledger/epiledger/internal/blocks"
 	"github.com/epiledger/epiledger/internal/report"
 	"github.com/epiledger/epiledger/internal/testnode"
 )
@@ -67,12 +67,12 @@ func TestValidationEndpoints(t *testing.T) {
 	}
 	for _, ref := range []string{"id:P1", ds.Pseudonym} {
 		code, body = call("GET", "/v1/persons/"+ref+"/chain?from=2020-01-20&to=2020-01-20", "", true)
-		var v chain.PersonChainView
+		var v blocks.PersonChainView
 		if code != 200 || json.Unmarshal(body, &v) != nil {
 			t.Fatalf("chain by %s: %d %s", ref, code, body)
 		}
-		if blocks, entries, err := v.Check(); err != nil || blocks != 1 || entries != 3 || len(v.Bindings) != 1 {
-			t.Fatalf("chain by %s: %d blocks %d entries %d bindings: %v", ref, blocks, entries, len(v.Bindings), err)
+		if nblocks, entries, err := v.Check(); err != nil || nblocks != 1 || entries != 3 || len(v.Bindings) != 1 {
+			t.Fatalf("chain by %s: %d blocks %d entries %d bindings: %v", ref, nblocks, entries, len(v.Bindings), err)
 		}
 	}
 	if code, body = call("GET", "/v1/persons/not-a-ref/chain", "", true); code != 400 || !strings.Contains(string(body), `"field":"person"`) {

@@ -30,8 +30,8 @@ import (
 	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/importer"
 	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/ndjson"
 	"github.com/epiledger/epiledger/internal/node"
-	"github.com/epiledger/epiledger/internal/record"
 	"github.com/epiledger/epiledger/internal/sim"
 	"github.com/epiledger/epiledger/internal/timeline"
 )
@@ -145,7 +145,7 @@ func Run(cfg Config) (*Result, error) {
 
 	st.next("simulate a city of %d people over %d days", cfg.People, cfg.Days)
 	var buf bytes.Buffer
-	truth, err := sim.Generate(sim.Config{People: cfg.People, Days: cfg.Days, Seed: cfg.Seed}, record.NewWriter(&buf))
+	truth, err := sim.Generate(sim.Config{People: cfg.People, Days: cfg.Days, Seed: cfg.Seed}, ndjson.NewWriter(&buf))
 	if err != nil {
 		return nil, err
 	}
@@ -361,7 +361,7 @@ func ingestOnly(dir string, world []byte, validation, resident bool) (float64, e
 // validation clock past the day's end plus the grace period.
 func closeWindows(cfg Config, res *Result) error {
 	var buf bytes.Buffer
-	if _, err := sim.Generate(sim.Config{People: cfg.ClosePersons, Days: 1, Seed: cfg.Seed}, record.NewWriter(&buf)); err != nil {
+	if _, err := sim.Generate(sim.Config{People: cfg.ClosePersons, Days: 1, Seed: cfg.Seed}, ndjson.NewWriter(&buf)); err != nil {
 		return err
 	}
 	h, c, err := signed(filepath.Join(cfg.Dir, "close"), buf.Bytes(), true)
@@ -394,14 +394,14 @@ func closeWindows(cfg Config, res *Result) error {
 func countPending(n *node.Node) int { return n.Machine.PendingWindows() }
 
 // identities lists the canonical ids of a world's identity records.
-func identities(ndjson []byte) []string {
+func identities(data []byte) []string {
 	var out []string
-	for _, line := range bytes.Split(ndjson, []byte("\n")) {
+	for _, line := range bytes.Split(data, []byte("\n")) {
 		if !bytes.Contains(line, []byte(`"type":"identity"`)) {
 			continue
 		}
-		if v, err := record.Parse(line); err == nil {
-			out = append(out, v.(*record.Identity).ID)
+		if v, err := ndjson.Parse(line); err == nil {
+			out = append(out, v.(*ndjson.Identity).ID)
 		}
 	}
 	return out
@@ -410,11 +410,11 @@ func identities(ndjson []byte) []string {
 // signedVisits signs k fresh visits at a new site (registered first).
 func signedVisits(h *home.Home, site string, k int) ([][]byte, error) {
 	var lines bytes.Buffer
-	w := record.NewWriter(&lines)
-	w.Write(&record.Site{Site: site, Kind: "office", Lat: 30.5, Lon: 114.3})
+	w := ndjson.NewWriter(&lines)
+	w.Write(&ndjson.Site{Site: site, Kind: "office", Lat: 30.5, Lon: 114.3})
 	base := time.Date(2020, 3, 1, 8, 0, 0, 0, time.UTC)
 	for i := 0; i < k; i++ {
-		w.Write(&record.Visit{Site: site, Person: fmt.Sprintf("id:%s-%07d", site, i), In: base.Add(time.Duration(i) * time.Second), Out: base.Add(time.Duration(i+1800) * time.Second)})
+		w.Write(&ndjson.Visit{Site: site, Person: fmt.Sprintf("id:%s-%07d", site, i), In: base.Add(time.Duration(i) * time.Second), Out: base.Add(time.Duration(i+1800) * time.Second)})
 	}
 	cap := &importer.Collector{}
 	if _, err := importer.New(h, cap).Import(&lines); err != nil {

@@ -23,8 +23,8 @@ import (
 	"github.com/epiledger/epiledger/internal/importer"
 	"github.com/epiledger/epiledger/internal/investigate"
 	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/ndjson"
 	"github.com/epiledger/epiledger/internal/node"
-	"github.com/epiledger/epiledger/internal/record"
 	"github.com/epiledger/epiledger/internal/sim"
 	"github.com/epiledger/epiledger/internal/timeline"
 	"github.com/epiledger/epiledger/internal/trace"
@@ -533,7 +533,7 @@ func investigateCity(ctx context.Context, cfg *InvestigateConfig, res *Investiga
 	}
 	defer os.Remove(cityFile)
 	bw := bufio.NewWriterSize(f, 1<<20)
-	if _, err := sim.Generate(sim.Config{People: cfg.People, Days: cfg.Days, Seed: cfg.Seed}, record.NewWriter(bw)); err != nil {
+	if _, err := sim.Generate(sim.Config{People: cfg.People, Days: cfg.Days, Seed: cfg.Seed}, ndjson.NewWriter(bw)); err != nil {
 		f.Close()
 		return nil, err
 	}

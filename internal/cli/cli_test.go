@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/epiledger/epiledger/internal/chain"
+	"github.com/epiledger/epiledger/internal/blocks"
 	"github.com/epiledger/epiledger/internal/cli"
 	"github.com/epiledger/epiledger/internal/report"
 )
@@ -121,12 +121,12 @@ func TestWorkflow(t *testing.T) {
 	if out := mustRun(t, "tx", "check", pf); !strings.HasPrefix(out, "ok: transaction "+tr.Entries[0].Tx) {
 		t.Errorf("tx check: %s", out)
 	}
-	for name, alter := range map[string]func(*chain.ProofView){
-		"leaf index":  func(v *chain.ProofView) { v.Index ^= 1 },
-		"header time": func(v *chain.ProofView) { v.Header.Time++ },
-		"tree size":   func(v *chain.ProofView) { v.Size++ },
+	for name, alter := range map[string]func(*blocks.ProofView){
+		"leaf index":  func(v *blocks.ProofView) { v.Index ^= 1 },
+		"header time": func(v *blocks.ProofView) { v.Header.Time++ },
+		"tree size":   func(v *blocks.ProofView) { v.Size++ },
 	} {
-		var pv chain.ProofView
+		var pv blocks.ProofView
 		json.Unmarshal([]byte(proof), &pv)
 		alter(&pv)
 		bad, _ := json.Marshal(pv)

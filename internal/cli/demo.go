@@ -9,11 +9,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/epiledger/epiledger/internal/chain"
+	"github.com/epiledger/epiledger/internal/blocks"
 	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/importer"
+	"github.com/epiledger/epiledger/internal/ndjson"
 	"github.com/epiledger/epiledger/internal/node"
-	"github.com/epiledger/epiledger/internal/record"
 	"github.com/epiledger/epiledger/internal/report"
 	"github.com/epiledger/epiledger/internal/sim"
 )
@@ -73,7 +73,7 @@ func (e *env) demo(dir string, cfg sim.Config) error {
 
 	e.step("2. simulate a city of %d people over %d days", cfg.People, cfg.Days)
 	cityFile := filepath.Join(dir, "city.ndjson")
-	city, err := writeSim(cityFile, func(rw *record.Writer) (*sim.Truth, error) { return sim.Generate(cfg, rw) })
+	city, err := writeSim(cityFile, func(rw *ndjson.Writer) (*sim.Truth, error) { return sim.Generate(cfg, rw) })
 	if err != nil {
 		return err
 	}
@@ -157,14 +157,14 @@ func (e *env) demo(dir string, cfg sim.Config) error {
 	}
 	defer vn.Close()
 	g := h.Genesis
-	rep, err := chain.Verify(vn.DB, &g, nil)
+	rep, err := blocks.Verify(vn.DB, &g, nil)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "verify: ok, %d blocks, %d transactions, %d signatures\n", rep.Blocks, rep.Txs, rep.Signatures)
 	if caseTx != "" {
 		id, _ := parseHash(caseTx)
-		p, err := chain.Prove(vn.DB, id)
+		p, err := blocks.Prove(vn.DB, id)
 		if err != nil {
 			return err
 		}

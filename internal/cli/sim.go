@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/epiledger/epiledger/internal/record"
+	"github.com/epiledger/epiledger/internal/ndjson"
 	"github.com/epiledger/epiledger/internal/sim"
 )
 
@@ -18,13 +18,13 @@ func truthPath(out string) string {
 	return strings.TrimSuffix(out, ".ndjson") + ".truth.json"
 }
 
-func writeSim(out string, gen func(*record.Writer) (*sim.Truth, error)) (*sim.Truth, error) {
+func writeSim(out string, gen func(*ndjson.Writer) (*sim.Truth, error)) (*sim.Truth, error) {
 	f, err := os.Create(out)
 	if err != nil {
 		return nil, err
 	}
 	bw := bufio.NewWriterSize(f, 1<<20)
-	truth, err := gen(record.NewWriter(bw))
+	truth, err := gen(ndjson.NewWriter(bw))
 	if err == nil {
 		err = bw.Flush()
 	}
@@ -83,7 +83,7 @@ close contacts and the patient's car at a far-away toll gate.`,
 			if worked {
 				truth, err = writeSim(out, sim.WorkedCase)
 			} else {
-				truth, err = writeSim(out, func(w *record.Writer) (*sim.Truth, error) { return sim.Generate(cfg, w) })
+				truth, err = writeSim(out, func(w *ndjson.Writer) (*sim.Truth, error) { return sim.Generate(cfg, w) })
 			}
 			if err != nil {
 				return err

@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/epiledger/epiledger/internal/chain"
+	"github.com/epiledger/epiledger/internal/blocks"
 	"github.com/epiledger/epiledger/internal/client"
 	"github.com/epiledger/epiledger/internal/ledger"
 )
@@ -30,7 +30,7 @@ func (e *env) txCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			p, err := ask(e, dir, nodeURL, func(cl *client.Client) (*chain.ProofView, error) { return cl.Proof(e.ctx, id.String()) })
+			p, err := ask(e, dir, nodeURL, func(cl *client.Client) (*blocks.ProofView, error) { return cl.Proof(e.ctx, id.String()) })
 			if err != nil {
 				return err
 			}
@@ -54,7 +54,7 @@ header you trust (GET /v1/blocks/{height}).`,
 			if err != nil {
 				return err
 			}
-			var v chain.ProofView
+			var v blocks.ProofView
 			if err := json.Unmarshal(b, &v); err != nil {
 				return fmt.Errorf("%s: not a proof: %w", args[0], err)
 			}

@@ -10,9 +10,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/epiledger/epiledger/internal/api"
-	"github.com/epiledger/epiledger/internal/chain"
+	"github.com/epiledger/epiledger/internal/blocks"
 	"github.com/epiledger/epiledger/internal/client"
-	"github.com/epiledger/epiledger/internal/record"
+	"github.com/epiledger/epiledger/internal/ndjson"
 	"github.com/epiledger/epiledger/internal/report"
 )
 
@@ -50,7 +50,7 @@ one table at most %d rows.`, report.MaxProbabilityZ, report.MaxProbabilityRows),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			q, from, to, err := report.ParseProbability(qs, zs)
-			var fe *record.FieldError
+			var fe *ndjson.FieldError
 			if errors.As(err, &fe) {
 				return withHint(fmt.Errorf("--%s: %s", fe.Field, fe.Msg), "e.g. --q 0.1 --z 1..10")
 			}
@@ -125,7 +125,7 @@ name the person by an alias, the proof of the binding transaction too.
 Check it anywhere with "epiledger validate check-person-chain FILE".`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			v, err := ask(e, dir, nodeURL, func(cl *client.Client) (*chain.PersonChainView, error) { return cl.PersonChain(e.ctx, q) })
+			v, err := ask(e, dir, nodeURL, func(cl *client.Client) (*blocks.PersonChainView, error) { return cl.PersonChain(e.ctx, q) })
 			if err != nil {
 				return err
 			}
@@ -157,22 +157,22 @@ it prints NOTHING CHECKED and exits 1, as an invalid one does.`,
 			if err != nil {
 				return err
 			}
-			var v chain.PersonChainView
+			var v blocks.PersonChainView
 			if err := json.Unmarshal(b, &v); err != nil {
 				return fmt.Errorf("%s: not a person chain: %w", args[0], err)
 			}
-			blocks, entries, err := v.Check()
+			nblocks, entries, err := v.Check()
 			if err != nil {
 				fmt.Fprintf(e.stdout, "INVALID: %v\n", err)
 				return &exitError{code: 1}
 			}
-			if blocks == 0 {
+			if nblocks == 0 {
 				// Nothing checked proves nothing: never "ok" (issue 12, point 4).
 				fmt.Fprintf(e.stdout, "NOTHING CHECKED: no person block of pseudonym %s… from %s to %s, so this file proves nothing about that period (ask validate person-chain for a window with records)\n",
 					v.Pseudonym[:16], v.From, v.To)
 				return &exitError{code: 1}
 			}
-			fmt.Fprintf(e.stdout, "ok: %d person blocks, %d entries, %d alias bindings verified for pseudonym %s…\n", blocks, entries, len(v.Bindings), v.Pseudonym[:16])
+			fmt.Fprintf(e.stdout, "ok: %d person nblocks, %d entries, %d alias bindings verified for pseudonym %s…\n", nblocks, entries, len(v.Bindings), v.Pseudonym[:16])
 			return nil
 		},
 	}

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/epiledger/epiledger/internal/chain"
+	"github.com/epiledger/epiledger/internal/blocks"
 	"github.com/epiledger/epiledger/internal/report"
 )
 
@@ -146,7 +146,7 @@ func TestTollGateScenario(t *testing.T) {
 	if out := mustRun(t, "validate", "check-person-chain", pf); !strings.HasPrefix(out, "ok: 1 person blocks, 5 entries") {
 		t.Fatalf("check-person-chain: %s", out)
 	}
-	var v chain.PersonChainView
+	var v blocks.PersonChainView
 	json.Unmarshal([]byte(pc), &v)
 	v.Blocks[0].Entries[0], v.Blocks[0].Entries[1] = v.Blocks[0].Entries[1], v.Blocks[0].Entries[0]
 	bad, _ := json.Marshal(v)

@@ -7,7 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/epiledger/epiledger/internal/api"
-	"github.com/epiledger/epiledger/internal/chain"
+	"github.com/epiledger/epiledger/internal/blocks"
 	"github.com/epiledger/epiledger/internal/client"
 	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/node"
@@ -102,7 +102,7 @@ func (e *env) verifyStore(h *home.Home, replay bool) (api.VerifyReply, error) {
 			}
 		}
 	}
-	rep, err := chain.Verify(n.DB, &g, prog)
+	rep, err := blocks.Verify(n.DB, &g, prog)
 	if err == nil && replay {
 		err = replayInto(n, &g)
 	}
@@ -148,8 +148,8 @@ func replayInto(n *node.Node, g *state.Genesis) error {
 		return err
 	}
 	defer dst.Close()
-	if _, err := chain.Replay(n.DB, dst, g, n.Machine.Params(), nil); err != nil {
+	if _, err := blocks.Replay(n.DB, dst, g, n.Machine.Params(), nil); err != nil {
 		return err
 	}
-	return chain.CompareState(n.DB, dst)
+	return blocks.CompareState(n.DB, dst)
 }

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/epiledger/epiledger/internal/chain"
+	"github.com/epiledger/epiledger/internal/blocks"
 	"github.com/epiledger/epiledger/internal/report"
 )
 
@@ -45,7 +45,7 @@ func TestCaseWindowByDefault(t *testing.T) {
 			t.Errorf("%s --from 2020-01-20 is not the window asked:\n%s", tc.name, given)
 		}
 	}
-	var pc chain.PersonChainView
+	var pc blocks.PersonChainView
 	if err := json.Unmarshal([]byte(mustRun(t, append([]string{"validate", "person-chain"}, a...)...)), &pc); err != nil ||
 		pc.From != "2020-01-10T00:00:00+08:00" || pc.To != "2020-01-25T23:59:59+08:00" {
 		t.Errorf("person-chain of a case: %s to %s, %v", pc.From, pc.To, err)
@@ -72,7 +72,7 @@ func TestCheckOfNothingIsNotOK(t *testing.T) {
 		!strings.Contains(errs, "sealed only when its window closes") {
 		t.Errorf("person-chain of an empty window says why on stderr: exit %d\n%s", code, errs)
 	}
-	var v chain.PersonChainView
+	var v blocks.PersonChainView
 	if err := json.Unmarshal([]byte(pc), &v); err != nil || len(v.Blocks) != 0 {
 		t.Fatalf("person-chain of an empty window: %v\n%s", err, pc)
 	}

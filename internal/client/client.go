@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/epiledger/epiledger/internal/api"
-	"github.com/epiledger/epiledger/internal/chain"
+	"github.com/epiledger/epiledger/internal/blocks"
 	"github.com/epiledger/epiledger/internal/engine"
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/node"
@@ -249,8 +249,8 @@ func (c *Client) Decisions(ctx context.Context, q report.Query) (*report.Decisio
 }
 
 // PersonChain fetches a person's chain with its proofs.
-func (c *Client) PersonChain(ctx context.Context, q report.Query) (*chain.PersonChainView, error) {
-	var v chain.PersonChainView
+func (c *Client) PersonChain(ctx context.Context, q report.Query) (*blocks.PersonChainView, error) {
+	var v blocks.PersonChainView
 	path := "/v1/persons/" + url.PathEscape(q.Person) + "/chain?from=" + url.QueryEscape(q.From) + "&to=" + url.QueryEscape(q.To)
 	return &v, c.do(ctx, "GET", path, nil, &v)
 }

@@ -4,12 +4,12 @@ import (
 	"context"
 
 	"github.com/epiledger/epiledger/internal/api"
-	"github.com/epiledger/epiledger/internal/chain"
+	"github.com/epiledger/epiledger/internal/blocks"
 )
 
 // Proof fetches a transaction's inclusion proof (GET /v1/tx/{hash}/proof).
-func (c *Client) Proof(ctx context.Context, tx string) (*chain.ProofView, error) {
-	var v chain.ProofView
+func (c *Client) Proof(ctx context.Context, tx string) (*blocks.ProofView, error) {
+	var v blocks.ProofView
 	return &v, c.do(ctx, "GET", "/v1/tx/"+tx+"/proof", nil, &v)
 }
 

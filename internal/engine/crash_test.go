@@ -16,13 +16,13 @@ import (
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
-	"github.com/epiledger/epiledger/internal/chain"
+	"github.com/epiledger/epiledger/internal/blocks"
 	"github.com/epiledger/epiledger/internal/engine"
 	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/importer"
 	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/ndjson"
 	"github.com/epiledger/epiledger/internal/node"
-	"github.com/epiledger/epiledger/internal/record"
 	"github.com/epiledger/epiledger/internal/store"
 )
 
@@ -38,11 +38,11 @@ func crashHome(t *testing.T, n int) (*home.Home, [][]byte) {
 	}
 	h.Config.Trace.Resident = false
 	var buf bytes.Buffer
-	w := record.NewWriter(&buf)
-	w.Write(&record.Site{Site: "s", Kind: "shop", Lat: 1, Lon: 1})
+	w := ndjson.NewWriter(&buf)
+	w.Write(&ndjson.Site{Site: "s", Kind: "shop", Lat: 1, Lon: 1})
 	base := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := 0; i < n-1; i++ {
-		w.Write(&record.Visit{Site: "s", Person: fmt.Sprintf("id:%d", i), In: base.Add(time.Duration(i) * time.Minute), Out: base.Add(time.Duration(i+1) * time.Minute)})
+		w.Write(&ndjson.Visit{Site: "s", Person: fmt.Sprintf("id:%d", i), In: base.Add(time.Duration(i) * time.Minute), Out: base.Add(time.Duration(i+1) * time.Minute)})
 	}
 	c := &importer.Collector{}
 	if _, err := importer.New(h, c).Import(&buf); err != nil {
@@ -138,7 +138,7 @@ func TestCrashKeepsAcknowledged(t *testing.T) {
 				t.Fatalf("acked head after the crash: %v %v", ok, err)
 			}
 			for _, id := range before {
-				height, _, err := chain.Locate(n2.DB, id)
+				height, _, err := blocks.Locate(n2.DB, id)
 				if err != nil {
 					t.Fatalf("acknowledged transaction %s lost in the crash: %v", id.String()[:16], err)
 				}
@@ -146,7 +146,7 @@ func TestCrashKeepsAcknowledged(t *testing.T) {
 					t.Fatalf("transaction %s of block %d acknowledged before the acked head (%d) recorded it", id.String()[:16], height, ah.Height)
 				}
 			}
-			if _, err := chain.Verify(n2.DB, &h.Genesis, nil); err != nil {
+			if _, err := blocks.Verify(n2.DB, &h.Genesis, nil); err != nil {
 				t.Fatalf("verify after the crash: %v", err)
 			}
 		})
@@ -213,7 +213,7 @@ func TestDamagedWALRefused(t *testing.T) {
 					t.Errorf("refusal %q lacks %q", err, w)
 				}
 			}
-			var lost *chain.LostBlocksError
+			var lost *blocks.LostBlocksError
 			if !errors.As(err, &lost) || lost.Acked != head || lost.Have >= head {
 				t.Errorf("refusal is %#v, want a *chain.LostBlocksError of %d acknowledged", err, head)
 			}

@@ -11,7 +11,7 @@ import (
 	"github.com/epiledger/epiledger/internal/engine"
 	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/importer"
-	"github.com/epiledger/epiledger/internal/record"
+	"github.com/epiledger/epiledger/internal/ndjson"
 	"github.com/epiledger/epiledger/internal/sim"
 	"github.com/epiledger/epiledger/internal/state"
 	"github.com/epiledger/epiledger/internal/testnode"
@@ -24,11 +24,11 @@ func TestSubmitOrderAndReceipts(t *testing.T) {
 	t.Parallel()
 	h, n := testnode.New(t)
 	var buf bytes.Buffer
-	w := record.NewWriter(&buf)
-	w.Write(&record.Site{Site: "s", Kind: "shop", Lat: 1, Lon: 1})
+	w := ndjson.NewWriter(&buf)
+	w.Write(&ndjson.Site{Site: "s", Kind: "shop", Lat: 1, Lon: 1})
 	base := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := 0; i < 300; i++ {
-		w.Write(&record.Visit{Site: "s", Person: fmt.Sprintf("id:%d", i), In: base.Add(time.Duration(i) * time.Minute), Out: base.Add(time.Duration(i+1) * time.Minute)})
+		w.Write(&ndjson.Visit{Site: "s", Person: fmt.Sprintf("id:%d", i), In: base.Add(time.Duration(i) * time.Minute), Out: base.Add(time.Duration(i+1) * time.Minute)})
 	}
 	c := &importer.Collector{}
 	if _, err := importer.New(h, c).Import(&buf); err != nil {
@@ -87,7 +87,7 @@ func BenchmarkIngestCityPlain(b *testing.B) { benchIngest(b, 10000, 14, testnode
 
 func benchIngest(b *testing.B, people, days int, opt func(*home.Config)) {
 	var buf bytes.Buffer
-	if _, err := sim.Generate(sim.Config{People: people, Days: days, Seed: 1}, record.NewWriter(&buf)); err != nil {
+	if _, err := sim.Generate(sim.Config{People: people, Days: days, Seed: 1}, ndjson.NewWriter(&buf)); err != nil {
 		b.Fatal(err)
 	}
 	text := buf.Bytes()

@@ -8,7 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/epiledger/epiledger/internal/chain"
+	"github.com/epiledger/epiledger/internal/blocks"
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/state"
 	"github.com/epiledger/epiledger/internal/store"
@@ -83,7 +83,7 @@ type Solo struct {
 	closeMu sync.RWMutex
 	closed  bool
 	headMu  sync.RWMutex
-	head    chain.Head
+	head    blocks.Head
 	fatal   atomic.Pointer[error]
 }
 
@@ -92,7 +92,7 @@ var _ Engine = (*Solo)(nil)
 // NewSolo starts a solo engine on db, resuming from the stored head.
 func NewSolo(db *store.DB, m *state.Machine, cfg SoloConfig, log *slog.Logger) (*Solo, error) {
 	gen := m.Genesis()
-	head, err := chain.ReadHead(db, &gen)
+	head, err := blocks.ReadHead(db, &gen)
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +115,7 @@ func NewSolo(db *store.DB, m *state.Machine, cfg SoloConfig, log *slog.Logger) (
 }
 
 // Head returns the committed tip.
-func (s *Solo) Head() chain.Head {
+func (s *Solo) Head() blocks.Head {
 	s.headMu.RLock()
 	defer s.headMu.RUnlock()
 	return s.head
@@ -407,7 +407,7 @@ func (s *Solo) commit(v verified) (applied, error) {
 		NumTxs: uint32(len(raws)), TxBytes: size,
 		StateHash: stateHash,
 	}
-	if err := chain.WriteBlock(b, &s.gen, h, raws); err != nil {
+	if err := blocks.WriteBlock(b, &s.gen, h, raws); err != nil {
 		return applied{}, err
 	}
 	wait, err := b.CommitAsync()
@@ -419,7 +419,7 @@ func (s *Solo) commit(v verified) (applied, error) {
 	// this one syncs. Its receipts wait for the sync (in ack).
 	blk.Committed()
 	s.headMu.Lock()
-	s.head = chain.Head{Height: height, Hash: h.Hash(), StateHash: h.StateHash, Time: now}
+	s.head = blocks.Head{Height: height, Hash: h.Hash(), StateHash: h.StateHash, Time: now}
 	s.headMu.Unlock()
 	return applied{items: v.items, receipts: receipts, wait: wait, header: h}, nil
 }

@@ -15,7 +15,7 @@ import (
 	"strings"
 
 	"github.com/epiledger/epiledger/internal/ledger"
-	"github.com/epiledger/epiledger/internal/record"
+	"github.com/epiledger/epiledger/internal/ndjson"
 )
 
 // Pseudonymizer computes keyed pseudonyms. Without its key nobody can link a
@@ -88,7 +88,7 @@ func CheckRef(field, ref string) (string, error) {
 		return "", err
 	}
 	ref = Normalize(ref)
-	if err := record.CheckRef(field, ref); err != nil {
+	if err := ndjson.CheckRef(field, ref); err != nil {
 		return "", err
 	}
 	return ref, nil

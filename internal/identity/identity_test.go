@@ -9,7 +9,7 @@ import (
 
 	"github.com/epiledger/epiledger/internal/identity"
 	"github.com/epiledger/epiledger/internal/ledger"
-	"github.com/epiledger/epiledger/internal/record"
+	"github.com/epiledger/epiledger/internal/ndjson"
 )
 
 var (
@@ -233,7 +233,7 @@ func TestRef(t *testing.T) {
 				}
 				return
 			}
-			var fe *record.FieldError
+			var fe *ndjson.FieldError
 			if !errors.As(err, &fe) || fe.Field != tc.field {
 				t.Fatalf("Ref = %+v, %v; want a FieldError for %q", got, err, tc.field)
 			}
@@ -287,7 +287,7 @@ func FuzzNormalize(f *testing.F) {
 			t.Fatalf("Normalize is not idempotent: %q -> %q -> %q", ref, n, nn)
 		}
 		r, err := p.Ref("person", ref)
-		if (err == nil) != (ledger.CheckText("person", ref) == nil && record.CheckRef("person", n) == nil) {
+		if (err == nil) != (ledger.CheckText("person", ref) == nil && ndjson.CheckRef("person", n) == nil) {
 			t.Fatalf("Ref(%q) = %v, but CheckText and CheckRef(Normalize) disagree", ref, err)
 		}
 		if err == nil && r.Ref != p.Of(n) {

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/epiledger/epiledger/internal/ledger"
-	"github.com/epiledger/epiledger/internal/record"
+	"github.com/epiledger/epiledger/internal/ndjson"
 )
 
 // Identity is what the vault holds of a person: the canonical id and the
@@ -87,7 +87,7 @@ func (id Identity) clean() (Identity, error) {
 	out := Identity{ID: id.ID, Aliases: make([]string, 0, len(id.Aliases))}
 	for i, a := range id.Aliases {
 		n := Normalize(a)
-		if err := record.CheckRef("alias", n); err != nil {
+		if err := ndjson.CheckRef("alias", n); err != nil {
 			return Identity{}, fmt.Errorf("%w: aliases[%d]", ErrIdentity, i)
 		}
 		out.Aliases = append(out.Aliases, n)

@@ -25,8 +25,8 @@ import (
 	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/identity"
 	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/ndjson"
 	"github.com/epiledger/epiledger/internal/node"
-	"github.com/epiledger/epiledger/internal/record"
 	"github.com/epiledger/epiledger/internal/state"
 )
 
@@ -183,7 +183,7 @@ const CodeAuthorityOnly = "authority_only"
 
 func toRejection(line int, err error) Rejection {
 	var rj *state.Rejection
-	var fe *record.FieldError
+	var fe *ndjson.FieldError
 	var ae *authorityError
 	switch {
 	case errors.As(err, &rj):
@@ -241,8 +241,8 @@ func (im *Importer) authority(what string) (ed25519.PrivateKey, error) {
 // blank line.
 func (im *Importer) prepare(line int, b []byte) *job {
 	j := &job{line: line}
-	v, err := record.Parse(b)
-	if errors.Is(err, record.ErrEmpty) {
+	v, err := ndjson.Parse(b)
+	if errors.Is(err, ndjson.ErrEmpty) {
 		return nil
 	}
 	if err != nil {
@@ -250,20 +250,20 @@ func (im *Importer) prepare(line int, b []byte) *job {
 		return j
 	}
 	switch v := v.(type) {
-	case *record.Site:
+	case *ndjson.Site:
 		j.err = im.site(j, v)
-	case *record.Identity:
+	case *ndjson.Identity:
 		j.err = im.identity(j, v)
-	case *record.Visit:
+	case *ndjson.Visit:
 		j.err = im.visitTx(j, v)
-	case *record.Move:
+	case *ndjson.Move:
 		j.err = im.moveTx(j, v)
-	case *record.Case:
+	case *ndjson.Case:
 		j.err = im.caseTx(j, v)
-	case *record.SignedTx:
+	case *ndjson.SignedTx:
 		raw, err := base64.StdEncoding.DecodeString(v.Tx)
 		if err != nil {
-			j.err = &record.FieldError{Field: "tx", Msg: "not base64"}
+			j.err = &ndjson.FieldError{Field: "tx", Msg: "not base64"}
 		}
 		j.raw = raw
 	}
@@ -281,7 +281,7 @@ func (im *Importer) siteKey(field, site string) (ed25519.PrivateKey, error) {
 	return k, nil
 }
 
-func (im *Importer) site(j *job, s *record.Site) error {
+func (im *Importer) site(j *job, s *ndjson.Site) error {
 	auth, err := im.authority("site")
 	if err != nil {
 		return err
@@ -294,7 +294,7 @@ func (im *Importer) site(j *job, s *record.Site) error {
 		// The operator holds the site's key: the site is registered with
 		// its public key and this home keeps none.
 		if _, err := hex.Decode(b.Key[:], []byte(s.Key)); err != nil {
-			return &record.FieldError{Field: "key", Msg: "want 64 hex digits"}
+			return &ndjson.FieldError{Field: "key", Msg: "want 64 hex digits"}
 		}
 	} else {
 		k, err := im.keys.NewSite(s.Site)
@@ -329,7 +329,7 @@ func (j *job) checkRefs(fields []string, refs []string) error {
 	return nil
 }
 
-func (im *Importer) identity(j *job, id *record.Identity) error {
+func (im *Importer) identity(j *job, id *ndjson.Identity) error {
 	auth, err := im.authority("identity")
 	if err != nil {
 		return err
@@ -358,7 +358,7 @@ func (im *Importer) identity(j *job, id *record.Identity) error {
 	return nil
 }
 
-func (im *Importer) visitTx(j *job, v *record.Visit) error {
+func (im *Importer) visitTx(j *job, v *ndjson.Visit) error {
 	k, err := im.siteKey("site", v.Site)
 	if err != nil {
 		return err
@@ -373,7 +373,7 @@ func (im *Importer) visitTx(j *job, v *record.Visit) error {
 	return nil
 }
 
-func (im *Importer) moveTx(j *job, m *record.Move) error {
+func (im *Importer) moveTx(j *job, m *ndjson.Move) error {
 	kf, err := im.siteKey("from", m.From)
 	if err != nil {
 		return err
@@ -392,7 +392,7 @@ func (im *Importer) moveTx(j *job, m *record.Move) error {
 	return nil
 }
 
-func (im *Importer) caseTx(j *job, c *record.Case) error {
+func (im *Importer) caseTx(j *job, c *ndjson.Case) error {
 	k, err := im.siteKey("by", c.By)
 	if err != nil {
 		return err
@@ -451,7 +451,7 @@ func (im *Importer) resolve(chunk []*job) error {
 				continue
 			}
 			if err := keeper.KeepIdentity(mine[0].Ref, *j.ident); err != nil {
-				j.err = &record.FieldError{Field: "aliases", Msg: "cannot be sealed into the vault"}
+				j.err = &ndjson.FieldError{Field: "aliases", Msg: "cannot be sealed into the vault"}
 				continue
 			}
 		}

@@ -14,7 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/epiledger/epiledger/internal/ledger"
-	"github.com/epiledger/epiledger/internal/record"
+	"github.com/epiledger/epiledger/internal/ndjson"
 )
 
 // SocioPatternsWindow is the resolution of SocioPatterns contact data: a
@@ -45,7 +45,7 @@ func SocioPatternsDevice(path string) string {
 	}
 	id := "sociopatterns-" + base
 	// Cut at a character boundary: half a character is not text.
-	for len(id) > record.MaxSiteIDLen || !utf8.ValidString(id) {
+	for len(id) > ndjson.MaxSiteIDLen || !utf8.ValidString(id) {
 		id = id[:len(id)-1]
 	}
 	return id
@@ -162,8 +162,8 @@ func (im *Importer) ImportSocioPatterns(r io.Reader, o SocioPatterns) (*Result, 
 	if o.Device == "" {
 		o.Device = "sociopatterns"
 	}
-	if len(o.Device) > record.MaxSiteIDLen {
-		return nil, &record.FieldError{Field: "device", Msg: fmt.Sprintf("longer than %d bytes", record.MaxSiteIDLen)}
+	if len(o.Device) > ndjson.MaxSiteIDLen {
+		return nil, &ndjson.FieldError{Field: "device", Msg: fmt.Sprintf("longer than %d bytes", ndjson.MaxSiteIDLen)}
 	}
 	if err := ledger.CheckText("device", o.Device); err != nil {
 		return nil, err

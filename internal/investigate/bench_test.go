@@ -17,8 +17,8 @@ import (
 	"github.com/epiledger/epiledger/internal/importer"
 	"github.com/epiledger/epiledger/internal/investigate"
 	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/ndjson"
 	"github.com/epiledger/epiledger/internal/node"
-	"github.com/epiledger/epiledger/internal/record"
 	"github.com/epiledger/epiledger/internal/sim"
 )
 
@@ -62,7 +62,7 @@ func benchCity(b *testing.B) *city {
 func buildCity() (*city, error) {
 	people, days := envInt("EPILEDGER_BENCH_PEOPLE", 2000), envInt("EPILEDGER_BENCH_DAYS", 7)
 	var buf bytes.Buffer
-	truth, err := sim.Generate(sim.Config{People: people, Days: days, Seed: 1}, record.NewWriter(&buf))
+	truth, err := sim.Generate(sim.Config{People: people, Days: days, Seed: 1}, ndjson.NewWriter(&buf))
 	if err != nil {
 		return nil, err
 	}

@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/epiledger/epiledger/internal/ledger"
-	"github.com/epiledger/epiledger/internal/record"
+	"github.com/epiledger/epiledger/internal/ndjson"
 	"github.com/epiledger/epiledger/internal/state"
 	"github.com/epiledger/epiledger/internal/store"
 	"github.com/epiledger/epiledger/internal/trace"
@@ -52,7 +52,7 @@ func (iv *Investigator) minOverlap(d time.Duration) int64 {
 // anyOverlap reports whether any time together makes a contact of this
 // kind: transport and proximity encounters.
 func anyOverlap(siteKind string) bool {
-	return siteKind == trace.EncounterKind || record.TransportKinds[siteKind]
+	return siteKind == trace.EncounterKind || ndjson.TransportKinds[siteKind]
 }
 
 // counts reports whether a meeting [f, t] clipped to [lo, hi] is still a

@@ -11,8 +11,8 @@ import (
 
 	"github.com/epiledger/epiledger/internal/investigate"
 	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/ndjson"
 	"github.com/epiledger/epiledger/internal/node"
-	"github.com/epiledger/epiledger/internal/record"
 )
 
 // The brute-force twins below read the world's plain lists: every visit
@@ -421,7 +421,7 @@ func (w *world) bruteClusters(cq investigate.ClusterQuery, min int64) []string {
 				}
 				for _, c := range e.pres {
 					f, t := max(c.in, o.in), minI(c.out, o.out)
-					if t <= f || !record.TransportKinds[k] && t-f < min {
+					if t <= f || !ndjson.TransportKinds[k] && t-f < min {
 						continue
 					}
 					r := exposed[o.person]

@@ -11,8 +11,8 @@ import (
 	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/investigate"
 	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/ndjson"
 	"github.com/epiledger/epiledger/internal/node"
-	"github.com/epiledger/epiledger/internal/record"
 	"github.com/epiledger/epiledger/internal/testnode"
 )
 
@@ -201,7 +201,7 @@ func (w *world) contactsOf(u int, from, to, min int64) []meeting {
 			f := max(a.in, o.in, from)
 			t := minI(a.out, o.out, to)
 			k := w.kinds[a.site]
-			if t > f && (record.TransportKinds[k] || t-f >= min) {
+			if t > f && (ndjson.TransportKinds[k] || t-f >= min) {
 				out = append(out, meeting{other: o.person, site: fmt.Sprint("s", a.site), kind: k, start: f, end: t})
 			}
 		}

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/epiledger/epiledger/internal/chain"
+	"github.com/epiledger/epiledger/internal/blocks"
 	"github.com/epiledger/epiledger/internal/engine"
 	"github.com/epiledger/epiledger/internal/node"
 	"github.com/epiledger/epiledger/internal/store"
@@ -21,30 +21,30 @@ func TestOpenChecksAckedHead(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name string
-		file func(head chain.Head) []byte // nil: no file
+		file func(head blocks.Head) []byte // nil: no file
 		ok   bool
 		is   func(error) bool
 	}{
 		{name: "no file", ok: true},
-		{name: "the store's head", ok: true, file: func(h chain.Head) []byte {
+		{name: "the store's head", ok: true, file: func(h blocks.Head) []byte {
 			return store.MarshalAckedHead(store.AckedHead{Height: h.Height, Hash: h.Hash})
 		}},
-		{name: "behind the store", ok: true, file: func(h chain.Head) []byte {
+		{name: "behind the store", ok: true, file: func(h blocks.Head) []byte {
 			return store.MarshalAckedHead(store.AckedHead{Height: 0})
 		}},
-		{name: "ahead of the store", file: func(h chain.Head) []byte {
+		{name: "ahead of the store", file: func(h blocks.Head) []byte {
 			return store.MarshalAckedHead(store.AckedHead{Height: h.Height + 3, Hash: h.Hash})
 		}, is: func(err error) bool {
-			var lost *chain.LostBlocksError
+			var lost *blocks.LostBlocksError
 			return errors.As(err, &lost) && lost.Acked == lost.Have+3 && errors.Is(err, store.ErrCorrupt)
 		}},
-		{name: "another block at that height", file: func(h chain.Head) []byte {
+		{name: "another block at that height", file: func(h blocks.Head) []byte {
 			return store.MarshalAckedHead(store.AckedHead{Height: h.Height, Hash: [32]byte{1}})
 		}, is: func(err error) bool {
-			var bad *chain.BadBlockError
+			var bad *blocks.BadBlockError
 			return errors.As(err, &bad)
 		}},
-		{name: "damaged file", file: func(h chain.Head) []byte {
+		{name: "damaged file", file: func(h blocks.Head) []byte {
 			b := store.MarshalAckedHead(store.AckedHead{Height: h.Height, Hash: h.Hash})
 			b[30] ^= 1
 			return b

@@ -16,7 +16,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
-	"github.com/epiledger/epiledger/internal/chain"
+	"github.com/epiledger/epiledger/internal/blocks"
 	"github.com/epiledger/epiledger/internal/engine"
 	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/identity"
@@ -88,7 +88,7 @@ func Open(h *home.Home, log *slog.Logger, o Options) (*Node, error) {
 		db.Close()
 		return nil, err
 	} else if ok {
-		if err := chain.CheckAcked(db, &h.Genesis, ah, acked.Path()); err != nil {
+		if err := blocks.CheckAcked(db, &h.Genesis, ah, acked.Path()); err != nil {
 			db.Close()
 			return nil, err
 		}

@@ -10,8 +10,8 @@ import (
 
 	"github.com/epiledger/epiledger/internal/investigate"
 	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/ndjson"
 	"github.com/epiledger/epiledger/internal/node"
-	"github.com/epiledger/epiledger/internal/record"
 )
 
 // The requests and reports below are the JSON of the HTTP API (POST
@@ -340,7 +340,7 @@ func (b *Builder) ref(rc *node.Receipt, p ledger.Pseudonym) (PersonRef, error) {
 }
 
 func fieldErr(field, format string, args ...any) error {
-	return &record.FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
+	return &ndjson.FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
 }
 
 // UnknownPersonError says which request field names nobody (and the
@@ -706,12 +706,12 @@ func checkStatus(s string) error {
 	if s == "" {
 		return nil
 	}
-	for _, k := range record.CaseStatuses {
+	for _, k := range ndjson.CaseStatuses {
 		if k == s {
 			return nil
 		}
 	}
-	return fieldErr("status", "one of %s", strings.Join(record.CaseStatuses, ", "))
+	return fieldErr("status", "one of %s", strings.Join(ndjson.CaseStatuses, ", "))
 }
 
 // RiskSites builds the risk-site  It holds no personal data.
@@ -732,7 +732,7 @@ func (b *Builder) RiskSites(r RiskRequest) (*RiskReport, error) {
 	// (personal data) is never in it, whatever the request asks.
 	exclude := append([]string{}, investigate.DefaultPrivateKinds...)
 	for i, k := range r.ExcludeKinds {
-		if !slices.Contains(record.SiteKinds, k) {
+		if !slices.Contains(ndjson.SiteKinds, k) {
 			return nil, fieldErr(fmt.Sprintf("exclude_kinds[%d]", i), "unknown site kind")
 		}
 		if !slices.Contains(exclude, k) {

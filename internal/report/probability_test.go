@@ -5,7 +5,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/epiledger/epiledger/internal/record"
+	"github.com/epiledger/epiledger/internal/ndjson"
 	"github.com/epiledger/epiledger/internal/report"
 )
 
@@ -37,7 +37,7 @@ func TestParseProbability(t *testing.T) {
 		{"", "x", "z", 0, 0, 0},
 	} {
 		q, from, to, err := report.ParseProbability(c.q, c.z)
-		var fe *record.FieldError
+		var fe *ndjson.FieldError
 		switch {
 		case c.field == "" && (err != nil || q != c.wantQ || from != c.from || to != c.to):
 			t.Errorf("q=%q z=%q: %v %d..%d %v", c.q, c.z, q, from, to, err)
@@ -56,7 +56,7 @@ func TestProbabilityTableCancelled(t *testing.T) {
 	if rows, err := report.ProbabilityTable(ctx, 0.4, 90001, 100000); !errors.Is(err, context.Canceled) || rows != nil {
 		t.Errorf("cancelled: %d rows, %v", len(rows), err)
 	}
-	var fe *record.FieldError
+	var fe *ndjson.FieldError
 	if _, err := report.ProbabilityTable(context.Background(), 0.1, 0, 2000000000); !errors.As(err, &fe) || fe.Field != "z" {
 		t.Errorf("z = 2e9: %v", err)
 	}

@@ -13,12 +13,12 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/epiledger/epiledger/internal/feasibility"
 	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/ndjson"
 	"github.com/epiledger/epiledger/internal/node"
-	"github.com/epiledger/epiledger/internal/record"
 	"github.com/epiledger/epiledger/internal/state"
 	"github.com/epiledger/epiledger/internal/trace"
-	"github.com/epiledger/epiledger/internal/validate"
 )
 
 // Query is a trace request.
@@ -57,7 +57,7 @@ func ParseWindow(from, to string, now time.Time, lookback time.Duration, loc *ti
 		return w, err
 	}
 	if w.To.Before(w.From) {
-		return w, &record.FieldError{Field: "to", Msg: "is before from"}
+		return w, &ndjson.FieldError{Field: "to", Msg: "is before from"}
 	}
 	return w, nil
 }
@@ -72,7 +72,7 @@ func parseTime(field, s string, loc *time.Location, end bool) (time.Time, error)
 		}
 		return d, nil
 	}
-	return time.Time{}, &record.FieldError{Field: field, Msg: "not an RFC 3339 time or a date YYYY-MM-DD"}
+	return time.Time{}, &ndjson.FieldError{Field: field, Msg: "not an RFC 3339 time or a date YYYY-MM-DD"}
 }
 
 // Entry is a trajectory row.
@@ -145,10 +145,10 @@ type Builder struct {
 // request is never half-read: uses says which optional fields it takes.
 func (q Query) check(minOverlap, all bool) error {
 	if q.MinOverlap != "" && !minOverlap {
-		return &record.FieldError{Field: "min_overlap", Msg: "applies to contacts only"}
+		return &ndjson.FieldError{Field: "min_overlap", Msg: "applies to contacts only"}
 	}
 	if q.All && !all {
-		return &record.FieldError{Field: "all", Msg: "applies to trajectories only"}
+		return &ndjson.FieldError{Field: "all", Msg: "applies to trajectories only"}
 	}
 	return nil
 }
@@ -259,7 +259,7 @@ func CorrectionText(c *state.Correction) string {
 func (b *Builder) reason(d *state.Decision) string {
 	q := b.N.Home.Config.Validation.Q
 	return fmt.Sprintf("off the winning chain of the window %s (person block #%d %s…): the winner has %d records (weight %d), the best rival %d (weight %d); z = %d, P(rival is true) = %.7f at q = %g",
-		short(b.ts(d.WindowStart)), d.PersonBlock, d.PersonBlockH.String()[:12], len(d.Chain), d.Weight, len(d.Rival), d.RivalWeight, d.Z, validate.CatchUp(q, int(d.Z)), q)
+		short(b.ts(d.WindowStart)), d.PersonBlock, d.PersonBlockH.String()[:12], len(d.Chain), d.Weight, len(d.Rival), d.RivalWeight, d.Z, feasibility.CatchUp(q, int(d.Z)), q)
 }
 
 // Contacts checks a contacts request and returns its read.
@@ -274,7 +274,7 @@ func (b *Builder) Contacts(q Query) (*node.Read[*Contacts], error) {
 	min := time.Duration(-1)
 	if q.MinOverlap != "" {
 		if min, err = time.ParseDuration(q.MinOverlap); err != nil || min < 0 {
-			return nil, &record.FieldError{Field: "min_overlap", Msg: "not a non-negative duration (e.g. 15m)"}
+			return nil, &ndjson.FieldError{Field: "min_overlap", Msg: "not a non-negative duration (e.g. 15m)"}
 		}
 	}
 	p, err := b.N.Resolve("person", q.Person)
@@ -351,7 +351,7 @@ func EmptyNote(n *node.Node, p ledger.Pseudonym, w Window, what string) (string,
 // IsBadInput reports whether err is the caller's fault (a 4xx), as opposed
 // to a failure of the node.
 func IsBadInput(err error) bool {
-	var fe *record.FieldError
+	var fe *ndjson.FieldError
 	return errors.As(err, &fe) || errors.Is(err, node.ErrUnknownPerson)
 }
 

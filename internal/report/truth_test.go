@@ -5,7 +5,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/epiledger/epiledger/internal/record"
+	"github.com/epiledger/epiledger/internal/ndjson"
 	"github.com/epiledger/epiledger/internal/report"
 	"github.com/epiledger/epiledger/internal/sim"
 	"github.com/epiledger/epiledger/internal/testnode"
@@ -21,7 +21,7 @@ func TestCityContactsEqualGroundTruth(t *testing.T) {
 	}
 	t.Parallel()
 	var buf bytes.Buffer
-	truth, err := sim.Generate(sim.Config{People: 10000, Days: 14, Seed: 42}, record.NewWriter(&buf))
+	truth, err := sim.Generate(sim.Config{People: 10000, Days: 14, Seed: 42}, ndjson.NewWriter(&buf))
 	if err != nil {
 		t.Fatal(err)
 	}

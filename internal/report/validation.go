@@ -8,12 +8,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/epiledger/epiledger/internal/chain"
+	"github.com/epiledger/epiledger/internal/blocks"
+	"github.com/epiledger/epiledger/internal/feasibility"
 	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/ndjson"
 	"github.com/epiledger/epiledger/internal/node"
-	"github.com/epiledger/epiledger/internal/record"
 	"github.com/epiledger/epiledger/internal/state"
-	"github.com/epiledger/epiledger/internal/validate"
 )
 
 // resolveAny accepts a person reference ("id:...", an alias) or a
@@ -22,7 +22,7 @@ func (b *Builder) resolveAny(ref string) (ledger.Pseudonym, error) {
 	if !strings.Contains(ref, ":") {
 		h, err := ledger.ParseHash(ref)
 		if err != nil {
-			return ledger.Pseudonym{}, &record.FieldError{Field: "person", Msg: "must be a reference such as id:<canonical id> or phone:<number>, or a 64-hex-digit pseudonym"}
+			return ledger.Pseudonym{}, &ndjson.FieldError{Field: "person", Msg: "must be a reference such as id:<canonical id> or phone:<number>, or a 64-hex-digit pseudonym"}
 		}
 		return ledger.Pseudonym(h), b.N.Seen("person", ledger.Pseudonym(h), ledger.Pseudonym(h))
 	}
@@ -32,7 +32,7 @@ func (b *Builder) resolveAny(ref string) (ledger.Pseudonym, error) {
 // PersonChain checks a person-chain request and returns its read: the
 // person's chain for the window, with every proof needed to check it
 // offline.
-func (b *Builder) PersonChain(q Query) (*node.Read[*chain.PersonChainView], error) {
+func (b *Builder) PersonChain(q Query) (*node.Read[*blocks.PersonChainView], error) {
 	if err := q.check(false, false); err != nil {
 		return nil, err
 	}
@@ -47,13 +47,13 @@ func (b *Builder) PersonChain(q Query) (*node.Read[*chain.PersonChainView], erro
 	if w, err = PersonWindow(b.N, w, p); err != nil {
 		return nil, err
 	}
-	return node.NewRead(b.N, subject("validate person-chain", p, w), func(rc *node.Receipt) (*chain.PersonChainView, error) {
+	return node.NewRead(b.N, subject("validate person-chain", p, w), func(rc *node.Receipt) (*blocks.PersonChainView, error) {
 		return b.personChain(rc, p, w)
 	}), nil
 }
 
-func (b *Builder) personChain(rc *node.Receipt, p ledger.Pseudonym, w Window) (*chain.PersonChainView, error) {
-	blocks, err := b.N.Query.PersonBlocks(p, w.From.Unix(), w.To.Unix())
+func (b *Builder) personChain(rc *node.Receipt, p ledger.Pseudonym, w Window) (*blocks.PersonChainView, error) {
+	pbs, err := b.N.Query.PersonBlocks(p, w.From.Unix(), w.To.Unix())
 	if err != nil {
 		return nil, err
 	}
@@ -61,19 +61,19 @@ func (b *Builder) personChain(rc *node.Receipt, p ledger.Pseudonym, w Window) (*
 	if err != nil {
 		return nil, err
 	}
-	out := &chain.PersonChainView{Person: id, Pseudonym: p.String(), From: b.ts(w.From.Unix()), To: b.ts(w.To.Unix()),
-		Blocks: []chain.PersonBlockView{}, Bindings: []chain.ProofView{}}
-	prover := chain.NewProver(b.N.DB)
+	out := &blocks.PersonChainView{Person: id, Pseudonym: p.String(), From: b.ts(w.From.Unix()), To: b.ts(w.To.Unix()),
+		Blocks: []blocks.PersonBlockView{}, Bindings: []blocks.ProofView{}}
+	prover := blocks.NewProver(b.N.DB)
 	aliases := map[ledger.Pseudonym]bool{}
-	for _, pb := range blocks {
-		bv := chain.PersonBlockView{Seq: pb.Seq, Hash: pb.Hash().String(), WindowStart: pb.WindowStart, WindowEnd: pb.WindowEnd,
-			Bytes: base64.StdEncoding.EncodeToString(pb.Bytes()), Entries: []chain.ProofView{}}
+	for _, pb := range pbs {
+		bv := blocks.PersonBlockView{Seq: pb.Seq, Hash: pb.Hash().String(), WindowStart: pb.WindowStart, WindowEnd: pb.WindowEnd,
+			Bytes: base64.StdEncoding.EncodeToString(pb.Bytes()), Entries: []blocks.ProofView{}}
 		for _, e := range pb.Entries {
 			pr, err := prover.Prove(e)
 			if err != nil {
 				return nil, err
 			}
-			bv.Entries = append(bv.Entries, chain.ProofJSON(pr))
+			bv.Entries = append(bv.Entries, blocks.ProofJSON(pr))
 			tx, err := ledger.DecodeTx(pr.Tx)
 			if err != nil {
 				return nil, err
@@ -101,7 +101,7 @@ func (b *Builder) personChain(rc *node.Receipt, p ledger.Pseudonym, w Window) (*
 		if err != nil {
 			return nil, err
 		}
-		out.Bindings = append(out.Bindings, chain.ProofJSON(pr))
+		out.Bindings = append(out.Bindings, blocks.ProofJSON(pr))
 	}
 	if len(out.Blocks) == 0 {
 		note, err := EmptyNote(b.N, p, w, "person block")
@@ -194,7 +194,7 @@ func (b *Builder) decisionView(d *state.Decision) DecisionView {
 	}
 	return DecisionView{WindowStart: b.ts(d.WindowStart), WindowEnd: b.ts(d.WindowEnd), Height: d.Height, Chain: hex(d.Chain),
 		Rejected: hex(d.Rejected), Rival: hex(d.Rival), Weight: d.Weight, RivalWeight: d.RivalWeight, Z: d.Z, Q: q,
-		Probability: validate.CatchUp(q, int(d.Z)), PersonBlock: d.PersonBlock, PersonBlockHash: d.PersonBlockH.String()}
+		Probability: feasibility.CatchUp(q, int(d.Z)), PersonBlock: d.PersonBlock, PersonBlockHash: d.PersonBlockH.String()}
 }
 
 // ProbabilityRow is one row of the catch-up table.
@@ -224,7 +224,7 @@ func ProbabilityTable(ctx context.Context, q float64, from, to int) ([]Probabili
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		out = append(out, ProbabilityRow{Z: z, P: validate.CatchUp(q, z)})
+		out = append(out, ProbabilityRow{Z: z, P: feasibility.CatchUp(q, z)})
 	}
 	return out, nil
 }
@@ -261,7 +261,7 @@ func ParseProbability(qs, zs string) (q float64, from, to int, err error) {
 	q = 0.1
 	if qs != "" {
 		if q, err = strconv.ParseFloat(qs, 64); err != nil || !(q > 0 && q < 1) {
-			return 0, 0, 0, &record.FieldError{Field: "q", Msg: "must be a probability in (0, 1), e.g. 0.1"}
+			return 0, 0, 0, &ndjson.FieldError{Field: "q", Msg: "must be a probability in (0, 1), e.g. 0.1"}
 		}
 	}
 	from, to = 1, 10
@@ -274,7 +274,7 @@ func ParseProbability(qs, zs string) (q float64, from, to int, err error) {
 		from, err1 = strconv.Atoi(a)
 		to, err2 = strconv.Atoi(b)
 		if err1 != nil || err2 != nil {
-			return 0, 0, 0, &record.FieldError{Field: "z", Msg: "must be N or N..M (whole numbers)"}
+			return 0, 0, 0, &ndjson.FieldError{Field: "z", Msg: "must be N or N..M (whole numbers)"}
 		}
 	}
 	if err := checkProbability(q, from, to); err != nil {
@@ -286,11 +286,11 @@ func ParseProbability(qs, zs string) (q float64, from, to int, err error) {
 func checkProbability(q float64, from, to int) error {
 	switch {
 	case !(q > 0 && q < 1):
-		return &record.FieldError{Field: "q", Msg: "must be a probability in (0, 1), e.g. 0.1"}
+		return &ndjson.FieldError{Field: "q", Msg: "must be a probability in (0, 1), e.g. 0.1"}
 	case from < 0 || to < from || to > MaxProbabilityZ:
-		return &record.FieldError{Field: "z", Msg: fmt.Sprintf("must be N or N..M with 0 <= N <= M <= %d", MaxProbabilityZ)}
+		return &ndjson.FieldError{Field: "z", Msg: fmt.Sprintf("must be N or N..M with 0 <= N <= M <= %d", MaxProbabilityZ)}
 	case to-from >= MaxProbabilityRows:
-		return &record.FieldError{Field: "z", Msg: fmt.Sprintf("at most %d rows: N..M with M - N < %d", MaxProbabilityRows, MaxProbabilityRows)}
+		return &ndjson.FieldError{Field: "z", Msg: fmt.Sprintf("at most %d rows: N..M with M - N < %d", MaxProbabilityRows, MaxProbabilityRows)}
 	}
 	return nil
 }

@@ -5,7 +5,7 @@ import (
 	"bytes"
 	"testing"
 
-	"github.com/epiledger/epiledger/internal/record"
+	"github.com/epiledger/epiledger/internal/ndjson"
 )
 
 // TestCityAndWorkedCaseDisjoint: the demo imports a city and the worked case
@@ -13,23 +13,23 @@ import (
 // alias (a shared alias would be refused as bound to another person).
 func TestCityAndWorkedCaseDisjoint(t *testing.T) {
 	t.Parallel()
-	names := func(gen func(*record.Writer) error) map[string]bool {
+	names := func(gen func(*ndjson.Writer) error) map[string]bool {
 		var buf bytes.Buffer
-		if err := gen(record.NewWriter(&buf)); err != nil {
+		if err := gen(ndjson.NewWriter(&buf)); err != nil {
 			t.Fatal(err)
 		}
 		out := map[string]bool{}
 		sc := bufio.NewScanner(&buf)
 		sc.Buffer(nil, 1<<20)
 		for sc.Scan() {
-			v, err := record.Parse(sc.Bytes())
+			v, err := ndjson.Parse(sc.Bytes())
 			if err != nil {
 				t.Fatal(err)
 			}
 			switch v := v.(type) {
-			case *record.Site:
+			case *ndjson.Site:
 				out["site "+v.Site] = true
-			case *record.Identity:
+			case *ndjson.Identity:
 				out["id "+v.ID] = true
 				for _, a := range v.Aliases {
 					out["alias "+a] = true
@@ -38,11 +38,11 @@ func TestCityAndWorkedCaseDisjoint(t *testing.T) {
 		}
 		return out
 	}
-	city := names(func(w *record.Writer) error {
+	city := names(func(w *ndjson.Writer) error {
 		_, err := Generate(Config{People: 20000, Days: 1, Seed: 3}, w)
 		return err
 	})
-	worked := names(func(w *record.Writer) error { _, err := WorkedCase(w); return err })
+	worked := names(func(w *ndjson.Writer) error { _, err := WorkedCase(w); return err })
 	for k := range worked {
 		if city[k] {
 			t.Errorf("city and worked case share %s", k)

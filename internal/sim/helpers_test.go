@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/epiledger/epiledger/internal/record"
+	"github.com/epiledger/epiledger/internal/ndjson"
 )
 
 // output is what a test can learn from the NDJSON alone, with every person
@@ -18,18 +18,18 @@ import (
 // simulator's internal state, so the checks below are independent of it.
 type output struct {
 	lines     int
-	sites     map[string]*record.Site
+	sites     map[string]*ndjson.Site
 	siteOrder []string
 	owner     map[string]string // "id:X" or alias -> canonical id
 	ids       []string
 	visits    []visit // in output order
-	moves     []*record.Move
-	cases     []*record.Case
+	moves     []*ndjson.Move
+	cases     []*ndjson.Case
 	caseIDs   []string // canonical ids of the case records' persons
 }
 
 type visit struct {
-	*record.Visit
+	*ndjson.Visit
 	id string // canonical id of Person
 }
 
@@ -39,7 +39,7 @@ type visit struct {
 // sites and person references exist.
 func parseOutput(t testing.TB, data []byte) *output {
 	t.Helper()
-	o := &output{sites: map[string]*record.Site{}, owner: map[string]string{}}
+	o := &output{sites: map[string]*ndjson.Site{}, owner: map[string]string{}}
 	phase := 0 // 0 sites, 1 identities, 2 events
 	var last time.Time
 	resolve := func(ref string) string {
@@ -65,12 +65,12 @@ func parseOutput(t testing.TB, data []byte) *output {
 	sc.Buffer(make([]byte, 1<<16), 1<<20)
 	for sc.Scan() {
 		o.lines++
-		v, err := record.Parse(sc.Bytes())
+		v, err := ndjson.Parse(sc.Bytes())
 		if err != nil {
 			t.Fatalf("line %d: %v: %s", o.lines, err, sc.Text())
 		}
 		switch r := v.(type) {
-		case *record.Site:
+		case *ndjson.Site:
 			if phase != 0 {
 				t.Fatalf("line %d: site after identities or events", o.lines)
 			}
@@ -82,7 +82,7 @@ func parseOutput(t testing.TB, data []byte) *output {
 			}
 			o.sites[r.Site] = r
 			o.siteOrder = append(o.siteOrder, r.Site)
-		case *record.Identity:
+		case *ndjson.Identity:
 			if phase > 1 {
 				t.Fatalf("line %d: identity after events", o.lines)
 			}
@@ -97,17 +97,17 @@ func parseOutput(t testing.TB, data []byte) *output {
 				o.owner[ref] = r.ID
 			}
 			o.ids = append(o.ids, r.ID)
-		case *record.Visit:
+		case *ndjson.Visit:
 			order(r.In)
 			needSite(r.Site)
 			o.visits = append(o.visits, visit{Visit: r, id: resolve(r.Person)})
-		case *record.Move:
+		case *ndjson.Move:
 			order(r.Depart)
 			needSite(r.From)
 			needSite(r.To)
 			resolve(r.Person)
 			o.moves = append(o.moves, r)
-		case *record.Case:
+		case *ndjson.Case:
 			order(r.Reported)
 			needSite(r.By)
 			o.cases = append(o.cases, r)
@@ -123,7 +123,7 @@ func parseOutput(t testing.TB, data []byte) *output {
 }
 
 // haversineKm is the great-circle distance between two sites.
-func haversineKm(a, b *record.Site) float64 {
+func haversineKm(a, b *ndjson.Site) float64 {
 	rad := func(d float64) float64 { return d * math.Pi / 180 }
 	dlat, dlon := rad(b.Lat-a.Lat), rad(b.Lon-a.Lon)
 	h := math.Pow(math.Sin(dlat/2), 2) + math.Cos(rad(a.Lat))*math.Cos(rad(b.Lat))*math.Pow(math.Sin(dlon/2), 2)
@@ -155,7 +155,7 @@ func bruteContacts(o *output, minOverlap time.Duration) map[string][]Contact {
 			if !to.After(from) {
 				continue
 			}
-			if !record.TransportKinds[o.sites[pc.Site].Kind] && to.Sub(from) < minOverlap {
+			if !ndjson.TransportKinds[o.sites[pc.Site].Kind] && to.Sub(from) < minOverlap {
 				continue
 			}
 			out[pc.id] = append(out[pc.id], Contact{Case: pc.id, Other: q.id, Site: pc.Site, From: from, To: to})

@@ -7,7 +7,7 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/epiledger/epiledger/internal/record"
+	"github.com/epiledger/epiledger/internal/ndjson"
 )
 
 // Config describes a synthetic city. The zero values of Start, MinOverlap
@@ -106,7 +106,7 @@ func (c Config) normalized() (Config, error) {
 // with Days. An invalid cfg gives an error wrapping ErrConfig and writes
 // nothing; a write error is returned wrapped, after which w holds a prefix
 // of the output.
-func Generate(cfg Config, w *record.Writer) (*Truth, error) {
+func Generate(cfg Config, w *ndjson.Writer) (*Truth, error) {
 	cfg, err := cfg.normalized()
 	if err != nil {
 		return nil, err
@@ -200,7 +200,7 @@ type gen struct {
 // pcgStream is the PCG stream constant; the Seed selects the state.
 const pcgStream = 0x65706c6467722f31 // "epldgr/1"
 
-func newGen(cfg Config, w *record.Writer) *gen {
+func newGen(cfg Config, w *ndjson.Writer) *gen {
 	g := &gen{
 		cfg: cfg,
 		rng: rand.New(rand.NewPCG(cfg.Seed, pcgStream)),
@@ -235,7 +235,7 @@ func (g *gen) addSites(n int, kind, idFmt, nameFmt string, radiusKm float64) []i
 	out := make([]int32, n)
 	for i := range out {
 		lat, lon := g.spot(cityLat, cityLon, radiusKm)
-		s := record.Site{Site: fmt.Sprintf(idFmt, i+1), Kind: kind, Lat: lat, Lon: lon, Region: cityRegion}
+		s := ndjson.Site{Site: fmt.Sprintf(idFmt, i+1), Kind: kind, Lat: lat, Lon: lon, Region: cityRegion}
 		if nameFmt != "" {
 			s.Name = fmt.Sprintf(nameFmt, i+1)
 		}
@@ -336,9 +336,9 @@ func (g *gen) populate() {
 	for m := 1; m <= nMalls; m++ {
 		lat, lon := g.spot(cityLat, cityLon, 5)
 		id := fmt.Sprintf("mall-%d", m)
-		ml := mall{site: g.wd.addSite(record.Site{Site: id, Kind: "mall", Name: fmt.Sprintf("Mall %d", m), Lat: lat, Lon: lon, Region: cityRegion})}
+		ml := mall{site: g.wd.addSite(ndjson.Site{Site: id, Kind: "mall", Name: fmt.Sprintf("Mall %d", m), Lat: lat, Lon: lon, Region: cityRegion})}
 		for _, v := range venueNames {
-			vi := g.wd.addSite(record.Site{Site: id + "/" + v, Kind: "venue", Lat: lat, Lon: lon, Region: cityRegion, Parent: id})
+			vi := g.wd.addSite(ndjson.Site{Site: id + "/" + v, Kind: "venue", Lat: lat, Lon: lon, Region: cityRegion, Parent: id})
 			ml.venues = append(ml.venues, vi)
 			if v != "ferris-wheel-cabin-01" && v != "ferris-wheel-cabin-02" {
 				g.retail = append(g.retail, vi)
@@ -350,7 +350,7 @@ func (g *gen) populate() {
 	for line := 1; line <= 4; line++ {
 		for c := 1; c <= carsPerLine; c++ {
 			lat, lon := g.spot(cityLat, cityLon, 7)
-			g.metro = append(g.metro, g.wd.addSite(record.Site{
+			g.metro = append(g.metro, g.wd.addSite(ndjson.Site{
 				Site: fmt.Sprintf("M%d-%02d", line, c), Kind: "metro",
 				Name: fmt.Sprintf("Metro line %d car %d", line, c), Lat: lat, Lon: lon, Region: cityRegion,
 			}))
@@ -359,7 +359,7 @@ func (g *gen) populate() {
 	nPairs := max(1, min(12, n/3000))
 	for i := range 2 * nPairs {
 		num := fmt.Sprintf("G%d", 1001+(i/2)*26+i%2) // odd outbound, even inbound
-		ts := g.wd.addSite(record.Site{Site: num, Kind: "train", Name: num, Lat: stationLat, Lon: stationLon, Region: cityRegion})
+		ts := g.wd.addSite(ndjson.Site{Site: num, Kind: "train", Name: num, Lat: stationLat, Lon: stationLon, Region: cityRegion})
 		tr := train{outbound: i%2 == 0}
 		if tr.outbound {
 			tr.at = hm(6, 30) + int64((i/2)*37%240)*secPerMin
@@ -369,7 +369,7 @@ func (g *gen) populate() {
 			g.inbound = append(g.inbound, len(g.trains))
 		}
 		for c := 1; c <= 8; c++ {
-			tr.cars = append(tr.cars, g.wd.addSite(record.Site{
+			tr.cars = append(tr.cars, g.wd.addSite(ndjson.Site{
 				Site: fmt.Sprintf("%s/%02d", num, c), Kind: "train_carriage", Name: fmt.Sprintf("%s car %d", num, c),
 				Lat: stationLat, Lon: stationLon, Region: cityRegion, Parent: g.wd.sites[ts].rec.Site,
 			}))
@@ -384,7 +384,7 @@ func (g *gen) populate() {
 			lat, lon, radius = stationLat, stationLon, 1.5
 		}
 		lat, lon = g.spot(lat, lon, radius)
-		taxiSites[i] = g.wd.addSite(record.Site{
+		taxiSites[i] = g.wd.addSite(ndjson.Site{
 			Site: fmt.Sprintf("taxi-%04d", i+1), Kind: "taxi", Name: fmt.Sprintf("Taxi %d", i+1),
 			Lat: lat, Lon: lon, Region: cityRegion,
 		})

@@ -9,13 +9,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/epiledger/epiledger/internal/record"
+	"github.com/epiledger/epiledger/internal/ndjson"
 )
 
 func generate(t testing.TB, cfg Config) ([]byte, *Truth) {
 	t.Helper()
 	var buf bytes.Buffer
-	tr, err := Generate(cfg, record.NewWriter(&buf))
+	tr, err := Generate(cfg, ndjson.NewWriter(&buf))
 	if err != nil {
 		t.Fatalf("Generate(%+v): %v", cfg, err)
 	}
@@ -50,7 +50,7 @@ func TestGenerateOutputIsValid(t *testing.T) {
 			if len(o.ids) != tc.cfg.People {
 				t.Errorf("%d identities, want %d", len(o.ids), tc.cfg.People)
 			}
-			center := &record.Site{Lat: cityLat, Lon: cityLon}
+			center := &ndjson.Site{Lat: cityLat, Lon: cityLon}
 			for _, id := range o.siteOrder {
 				s := o.sites[id]
 				if d := haversineKm(center, s); d > 15 {
@@ -346,7 +346,7 @@ func TestGenerateRejectsBadConfig(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			_, err := Generate(tc.cfg, record.NewWriter(&buf))
+			_, err := Generate(tc.cfg, ndjson.NewWriter(&buf))
 			if !errors.Is(err, ErrConfig) {
 				t.Errorf("err = %v, want ErrConfig", err)
 			}
@@ -369,7 +369,7 @@ func (f *failWriter) Write(p []byte) (int, error) {
 func TestGenerateReportsWriteErrors(t *testing.T) {
 	t.Parallel()
 	for _, after := range []int{0, 10, 1000} {
-		_, err := Generate(Config{People: 200, Days: 2}, record.NewWriter(&failWriter{n: after}))
+		_, err := Generate(Config{People: 200, Days: 2}, ndjson.NewWriter(&failWriter{n: after}))
 		if err == nil || !strings.Contains(err.Error(), "disk full") {
 			t.Errorf("failing after %d lines: err = %v", after, err)
 		}
@@ -473,7 +473,7 @@ func BenchmarkGenerate10k14d(b *testing.B) {
 	var lines countingWriter
 	for b.Loop() {
 		lines = 0
-		if _, err := Generate(cfg, record.NewWriter(io.MultiWriter(io.Discard, &lines))); err != nil {
+		if _, err := Generate(cfg, ndjson.NewWriter(io.MultiWriter(io.Discard, &lines))); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -7,28 +7,28 @@ import (
 	"testing"
 	"time"
 
-	"github.com/epiledger/epiledger/internal/record"
+	"github.com/epiledger/epiledger/internal/ndjson"
 	"github.com/epiledger/epiledger/internal/report"
 	"github.com/epiledger/epiledger/internal/sim"
 	"github.com/epiledger/epiledger/internal/testnode"
 )
 
 // cityCases generates cfg and returns its NDJSON and its case records.
-func cityCases(t *testing.T, cfg sim.Config) ([]byte, []*record.Case) {
+func cityCases(t *testing.T, cfg sim.Config) ([]byte, []*ndjson.Case) {
 	t.Helper()
 	var buf bytes.Buffer
-	if _, err := sim.Generate(cfg, record.NewWriter(&buf)); err != nil {
+	if _, err := sim.Generate(cfg, ndjson.NewWriter(&buf)); err != nil {
 		t.Fatal(err)
 	}
-	var cases []*record.Case
+	var cases []*ndjson.Case
 	sc := bufio.NewScanner(bytes.NewReader(buf.Bytes()))
 	sc.Buffer(make([]byte, 1<<16), 1<<20)
 	for sc.Scan() {
-		v, err := record.Parse(sc.Bytes())
+		v, err := ndjson.Parse(sc.Bytes())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c, ok := v.(*record.Case); ok {
+		if c, ok := v.(*ndjson.Case); ok {
 			cases = append(cases, c)
 		}
 	}

@@ -5,7 +5,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/epiledger/epiledger/internal/record"
+	"github.com/epiledger/epiledger/internal/ndjson"
 )
 
 // WorkedCasePatient is the canonical id of patient A ("甲") in WorkedCase.
@@ -51,20 +51,20 @@ const (
 // of the neighbouring cabin, cabin-12 riders before and after A, and
 // hospital patients who do not overlap A. A's walk through the mall is not
 // recorded by the mall: only the cabin recorded A.
-func WorkedCase(w *record.Writer) (*Truth, error) {
+func WorkedCase(w *ndjson.Writer) (*Truth, error) {
 	cst := time.FixedZone("CST", 8*3600)
 	start := time.Date(2020, 1, 20, 0, 0, 0, 0, cst)
 	wd := newWorld(start, start.Add(48*time.Hour), w)
 
 	// Sites, parents first.
 	site := func(id, kind, name string, lat, lon float64, region, parent string) int32 {
-		return wd.addSite(record.Site{Site: id, Kind: kind, Name: name, Lat: lat, Lon: lon, Region: region, Parent: parent})
+		return wd.addSite(ndjson.Site{Site: id, Kind: kind, Name: name, Lat: lat, Lon: lon, Region: region, Parent: parent})
 	}
 	const shLat, shLon = 31.2497, 121.4555 // Shanghai railway station
 	// The train's route (Wuhan station to Shanghai station) places a
 	// passenger at Wuhan when boarding and at Shanghai when alighting; its
 	// carriages inherit it.
-	wd.addSite(record.Site{Site: wcTrain, Kind: "train", Name: "G1234 Wuhan-Shanghai", Lat: shLat, Lon: shLon, Region: "310100",
+	wd.addSite(ndjson.Site{Site: wcTrain, Kind: "train", Name: "G1234 Wuhan-Shanghai", Lat: shLat, Lon: shLon, Region: "310100",
 		Origin: &[2]float64{30.6070, 114.4244}, Destination: &[2]float64{shLat, shLon}})
 	car4 := site(wcCar4, "train_carriage", "G1234 car 4", shLat, shLon, "310100", wcTrain)
 	car5 := site(wcCar5, "train_carriage", "G1234 car 5", shLat, shLon, "310100", wcTrain)

@@ -6,13 +6,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/epiledger/epiledger/internal/record"
+	"github.com/epiledger/epiledger/internal/ndjson"
 )
 
 func TestWorkedCase(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
-	tr, err := WorkedCase(record.NewWriter(&buf))
+	tr, err := WorkedCase(ndjson.NewWriter(&buf))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +118,7 @@ func TestWorkedCase(t *testing.T) {
 func TestWorkedCaseTrajectory(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
-	if _, err := WorkedCase(record.NewWriter(&buf)); err != nil {
+	if _, err := WorkedCase(ndjson.NewWriter(&buf)); err != nil {
 		t.Fatal(err)
 	}
 	o := parseOutput(t, buf.Bytes())
@@ -129,10 +129,10 @@ func TestWorkedCaseTrajectory(t *testing.T) {
 func TestWorkedCaseDeterministic(t *testing.T) {
 	t.Parallel()
 	var a, b bytes.Buffer
-	if _, err := WorkedCase(record.NewWriter(&a)); err != nil {
+	if _, err := WorkedCase(ndjson.NewWriter(&a)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := WorkedCase(record.NewWriter(&b)); err != nil {
+	if _, err := WorkedCase(ndjson.NewWriter(&b)); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(a.Bytes(), b.Bytes()) {

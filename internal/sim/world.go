@@ -21,7 +21,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/epiledger/epiledger/internal/record"
+	"github.com/epiledger/epiledger/internal/ndjson"
 )
 
 // Via codes: how a site identified the person. viaNone writes no via.
@@ -76,7 +76,7 @@ const (
 // its position in radians (for travel times) and whether any overlap on it
 // counts as a contact.
 type site struct {
-	rec       record.Site
+	rec       ndjson.Site
 	lat, lon  float64 // radians
 	cosLat    float64
 	transport bool
@@ -118,19 +118,19 @@ type world struct {
 	idents []ident
 	events []event
 	seq    uint64
-	w      *record.Writer
+	w      *ndjson.Writer
 	sweep  *sweeper
 	cases  []int32
 }
 
-func newWorld(start, end time.Time, w *record.Writer) *world {
+func newWorld(start, end time.Time, w *ndjson.Writer) *world {
 	return &world{start: start, end: end, w: w}
 }
 
 // addSite registers a site and returns its index. Coordinates are rounded
 // to 1e-6 degrees first, so that travel times are computed from exactly the
 // coordinates written.
-func (wd *world) addSite(s record.Site) int32 {
+func (wd *world) addSite(s ndjson.Site) int32 {
 	s.Lat = math.Round(s.Lat*1e6) / 1e6
 	s.Lon = math.Round(s.Lon*1e6) / 1e6
 	lat := s.Lat * math.Pi / 180
@@ -139,7 +139,7 @@ func (wd *world) addSite(s record.Site) int32 {
 		lat:       lat,
 		lon:       s.Lon * math.Pi / 180,
 		cosLat:    math.Cos(lat),
-		transport: record.TransportKinds[s.Kind],
+		transport: ndjson.TransportKinds[s.Kind],
 	})
 	return int32(len(wd.sites) - 1)
 }
@@ -196,7 +196,7 @@ func (wd *world) writeDirectory(minOverlap time.Duration) error {
 	}
 	for i := range wd.idents {
 		id := &wd.idents[i]
-		if err := wd.w.Write(&record.Identity{ID: id.id, Aliases: id.refs[1:]}); err != nil {
+		if err := wd.w.Write(&ndjson.Identity{ID: id.id, Aliases: id.refs[1:]}); err != nil {
 			return fmt.Errorf("sim: write identity: %w", err)
 		}
 	}
@@ -230,19 +230,19 @@ func (wd *world) writeEvent(e *event) error {
 	var err error
 	switch e.kind {
 	case evVisit:
-		v := record.Visit{Site: wd.sites[e.site].rec.Site, Person: ref, In: wd.at(e.key), Out: wd.at(e.t2), Via: viaName(e.via)}
+		v := ndjson.Visit{Site: wd.sites[e.site].rec.Site, Person: ref, In: wd.at(e.key), Out: wd.at(e.t2), Via: viaName(e.via)}
 		if e.staff {
 			v.Role = "staff"
 		}
 		wd.sweep.add(e.site, e.person, e.key, e.t2)
 		err = wd.w.Write(&v)
 	case evMove:
-		err = wd.w.Write(&record.Move{
+		err = wd.w.Write(&ndjson.Move{
 			Person: ref, From: wd.sites[e.site].rec.Site, To: wd.sites[e.site2].rec.Site,
 			Depart: wd.at(e.key), Arrive: wd.at(e.t2), Via: viaName(e.via),
 		})
 	case evCase:
-		err = wd.w.Write(&record.Case{
+		err = wd.w.Write(&ndjson.Case{
 			Person: ref, Status: "confirmed",
 			Onset:    wd.start.Add(time.Duration(e.t2) * 24 * time.Hour).Format("2006-01-02"),
 			Reported: wd.at(e.key), By: wd.sites[e.site].rec.Site,

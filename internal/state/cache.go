@@ -8,9 +8,9 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/epiledger/epiledger/internal/feasibility"
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/store"
-	"github.com/epiledger/epiledger/internal/validate"
 )
 
 // The machine keeps in memory what the write path reads for nearly every
@@ -330,7 +330,7 @@ type openWindow struct {
 // winRec is a record of an open window and what validation sees of it.
 type winRec struct {
 	pr  Presence
-	rec validate.Rec
+	rec feasibility.Rec
 }
 
 // maxCachedWindows bounds the windows that hold their records; past it

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/epiledger/epiledger/internal/ledger"
-	"github.com/epiledger/epiledger/internal/record"
+	"github.com/epiledger/epiledger/internal/ndjson"
 	"github.com/epiledger/epiledger/internal/store"
 )
 
@@ -379,8 +379,8 @@ func (blk *Block) registerSite(tx *ledger.Tx, b *ledger.RegisterSite) error {
 	if err := blk.requireAuthority(tx); err != nil {
 		return err
 	}
-	if b.Site == "" || len(b.Site) > record.MaxSiteIDLen {
-		return reject(CodeInvalid, "site", "site id must be 1 to %d bytes", record.MaxSiteIDLen)
+	if b.Site == "" || len(b.Site) > ndjson.MaxSiteIDLen {
+		return reject(CodeInvalid, "site", "site id must be 1 to %d bytes", ndjson.MaxSiteIDLen)
 	}
 	if !knownKind(b.Kind_) {
 		return reject(CodeInvalid, "kind", "unknown site kind %q", b.Kind_)
@@ -441,7 +441,7 @@ func (blk *Block) registerSite(tx *ledger.Tx, b *ledger.RegisterSite) error {
 }
 
 func knownKind(k string) bool {
-	for _, s := range record.SiteKinds {
+	for _, s := range ndjson.SiteKinds {
 		if s == k {
 			return true
 		}
@@ -615,7 +615,7 @@ func (blk *Block) reportCase(tx *ledger.Tx, id ledger.Hash, b *ledger.Case) erro
 		return reject(CodeWrongSigner, "by", "site %q is a %s; only a hospital or clinic reports cases", b.By, s.Kind)
 	}
 	okStatus := false
-	for _, st := range record.CaseStatuses {
+	for _, st := range ndjson.CaseStatuses {
 		okStatus = okStatus || st == b.Status
 	}
 	if !okStatus {

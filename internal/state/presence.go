@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/epiledger/epiledger/internal/feasibility"
 	"github.com/epiledger/epiledger/internal/geo"
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/store"
-	"github.com/epiledger/epiledger/internal/validate"
 )
 
 func (blk *Block) visit(tx *ledger.Tx, id ledger.Hash, b *ledger.Visit) error {
@@ -136,7 +136,7 @@ func (blk *Block) recorded(pr *Presence, a *admitted, sites ...uint32) error {
 // opens it (so that it is decided when it closes; the block's window log
 // makes that durable) and starts its cache entry; later ones join the
 // entry.
-func (blk *Block) pendingWindow(pr *Presence, rec *validate.Rec, end int64) error {
+func (blk *Block) pendingWindow(pr *Presence, rec *feasibility.Rec, end int64) error {
 	k := winKey{end: end, person: pr.Person}
 	if w, ok := blk.openWindow(k); ok {
 		if w.cached && !blk.noWin[k.person] {
@@ -220,14 +220,14 @@ func (blk *Block) admit(pr *Presence) (*admitted, error) {
 // admitted is what admission learned of a record, for its bookkeeping:
 // the record as validation sees it and the person's validation state.
 type admitted struct {
-	rec validate.Rec
+	rec feasibility.Rec
 	val personVal
 }
 
 // door checks an admitted record, as validation sees it (rec), against
 // the person's settled records and open movements (head is the person's
 // validation state).
-func (blk *Block) door(pr *Presence, rec *validate.Rec, head *personVal) error {
+func (blk *Block) door(pr *Presence, rec *feasibility.Rec, head *personVal) error {
 	v := &blk.m.params.Validation
 	rules := blk.m.rules()
 	// A movement between two known places must be possible in itself.
@@ -254,7 +254,7 @@ func (blk *Block) door(pr *Presence, rec *validate.Rec, head *personVal) error {
 	}
 	horizon := int64(v.Horizon / time.Second)
 	lo, hi := store.PersonRange(pr.Person, pr.In-horizon, pr.Out+horizon)
-	var settled []validate.Rec
+	var settled []feasibility.Rec
 	var settledP []Presence
 	var derr error
 	err := blk.b.Scan(lo, hi, func(k, val []byte) bool {
@@ -278,7 +278,7 @@ func (blk *Block) door(pr *Presence, rec *validate.Rec, head *personVal) error {
 		if !settledRec {
 			// An open movement: the person is travelling between two
 			// sites that both confirmed it.
-			if !validate.Compatible(&r, rec, rules) {
+			if !feasibility.Compatible(&r, rec, rules) {
 				derr = blk.conflict(&o, "while the person is travelling on it")
 				return false
 			}
@@ -308,7 +308,7 @@ func (blk *Block) door(pr *Presence, rec *validate.Rec, head *personVal) error {
 	for i := range chain {
 		chain[i] = i
 	}
-	if bad := validate.FirstInvalid(sortedRecs(rs, idx), chain, rules); bad >= 0 {
+	if bad := feasibility.FirstInvalid(sortedRecs(rs, idx), chain, rules); bad >= 0 {
 		// The culprit is the settled record next to the new one.
 		pos := -1
 		for i, j := range idx {
@@ -338,9 +338,9 @@ func (blk *Block) door(pr *Presence, rec *validate.Rec, head *personVal) error {
 
 // conflictTail names the settled record a new record conflicts with: the
 // last one or the cover when incompatible, else the last.
-func (blk *Block) conflictTail(p ledger.Pseudonym, t *validate.Tail, rec *validate.Rec, rules validate.Rules) error {
+func (blk *Block) conflictTail(p ledger.Pseudonym, t *feasibility.Tail, rec *feasibility.Rec, rules feasibility.Rules) error {
 	culprit := t.Last
-	if validate.Compatible(t.Last, rec, rules) && !validate.Compatible(t.Cover, rec, rules) {
+	if feasibility.Compatible(t.Last, rec, rules) && !feasibility.Compatible(t.Cover, rec, rules) {
 		culprit = t.Cover
 	}
 	id := ledger.Hash([]byte(culprit.Key))
@@ -381,7 +381,7 @@ func (blk *Block) conflict(o *Presence, how string) error {
 
 func ts(t int64) string { return time.Unix(t, 0).UTC().Format("2006-01-02T15:04Z") }
 
-func sortIdx(rs []validate.Rec, idx []int) {
+func sortIdx(rs []feasibility.Rec, idx []int) {
 	// Insertion sort by (In, Key): the slices are short.
 	for i := 1; i < len(idx); i++ {
 		for j := i; j > 0; j-- {
@@ -394,8 +394,8 @@ func sortIdx(rs []validate.Rec, idx []int) {
 	}
 }
 
-func sortedRecs(rs []validate.Rec, idx []int) []validate.Rec {
-	out := make([]validate.Rec, len(idx))
+func sortedRecs(rs []feasibility.Rec, idx []int) []feasibility.Rec {
+	out := make([]feasibility.Rec, len(idx))
 	for i, j := range idx {
 		out[i] = rs[j]
 	}
@@ -405,12 +405,12 @@ func sortedRecs(rs []validate.Rec, idx []int) []validate.Rec {
 // recOf turns a presence into what validation sees: where the person was
 // at the start and end, the place group, whether it is a vehicle, the
 // speed bound and the reliability.
-func (blk *Block) recOf(pr *Presence, site func(uint32) (*Site, error)) (validate.Rec, error) {
+func (blk *Block) recOf(pr *Presence, site func(uint32) (*Site, error)) (feasibility.Rec, error) {
 	return recOf(&blk.m.params.Validation, pr, site)
 }
 
-func recOf(v *Validation, pr *Presence, site func(uint32) (*Site, error)) (validate.Rec, error) {
-	r := validate.Rec{In: pr.In, Out: pr.Out, Key: string(pr.TxID[:])}
+func recOf(v *Validation, pr *Presence, site func(uint32) (*Site, error)) (feasibility.Rec, error) {
+	r := feasibility.Rec{In: pr.In, Out: pr.Out, Key: string(pr.TxID[:])}
 	s, err := site(pr.Site)
 	if err != nil {
 		return r, err

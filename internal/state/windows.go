@@ -9,10 +9,10 @@ import (
 	"sort"
 	"time"
 
+	"github.com/epiledger/epiledger/internal/feasibility"
 	"github.com/epiledger/epiledger/internal/geo"
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/store"
-	"github.com/epiledger/epiledger/internal/validate"
 )
 
 // PersonHead is the tip of a person's chain: the end of the last closed
@@ -56,7 +56,7 @@ type personVal struct {
 	ClosedEnd int64
 	Seq       uint64      // person blocks sealed so far
 	Hash      ledger.Hash // the last person block's hash
-	Tail      validate.Tail
+	Tail      feasibility.Tail
 	Stale     bool
 	MoveLo    int64
 	MoveHi    int64
@@ -120,7 +120,7 @@ func decodePersonVal(v []byte) (personVal, error) {
 		}
 	}
 	if x.u8() == 1 {
-		h.Tail.Anchor = validate.Anchor{OK: true, T: x.i64(), P: decodeSeg(&x), Speed: x.i64()}
+		h.Tail.Anchor = feasibility.Anchor{OK: true, T: x.i64(), P: decodeSeg(&x), Speed: x.i64()}
 	}
 	if err := x.err("validation state"); err != nil {
 		return personVal{}, err
@@ -139,7 +139,7 @@ func decodeSeg(x *r) geo.Segment {
 	return geo.Segment{A: geo.Point{LatE6: x.i64(), LonE6: x.i64()}, B: geo.Point{LatE6: x.i64(), LonE6: x.i64()}}
 }
 
-func encodeRec(x *w, rc *validate.Rec) {
+func encodeRec(x *w, rc *feasibility.Rec) {
 	x.i64(rc.In)
 	x.i64(rc.Out)
 	x.raw([]byte(rc.Key))
@@ -161,8 +161,8 @@ func encodeRec(x *w, rc *validate.Rec) {
 	}
 }
 
-func decodeRec(x *r) *validate.Rec {
-	rc := &validate.Rec{In: x.i64(), Out: x.i64()}
+func decodeRec(x *r) *feasibility.Rec {
+	rc := &feasibility.Rec{In: x.i64(), Out: x.i64()}
 	rc.Key = string(x.take(32))
 	rc.Group = [2]uint32{x.u32(), x.u32()}
 	rc.Speed = x.i64()
@@ -361,7 +361,7 @@ var checkWindowCache bool
 
 // sameRecords compares a cached window with the stored one: the same
 // records, and the same validation view of each.
-func sameRecords(cached, stored []Presence, cachedRs, storedRs []validate.Rec) error {
+func sameRecords(cached, stored []Presence, cachedRs, storedRs []feasibility.Rec) error {
 	if len(cached) != len(stored) {
 		return fmt.Errorf("%d records cached, %d stored", len(cached), len(stored))
 	}
@@ -463,10 +463,10 @@ func (blk *Block) closeWindow(cur *store.Cursor, wk winKey) error {
 		return err
 	}
 	var ps []Presence
-	var rs []validate.Rec
+	var rs []feasibility.Rec
 	cached, ok := blk.windowRecords(wk)
 	if ok {
-		ps, rs = make([]Presence, len(cached), len(cached)+1), make([]validate.Rec, len(cached), len(cached)+1)
+		ps, rs = make([]Presence, len(cached), len(cached)+1), make([]feasibility.Rec, len(cached), len(cached)+1)
 		for i := range cached {
 			ps[i], rs[i] = cached[i].pr, cached[i].rec
 		}
@@ -476,7 +476,7 @@ func (blk *Block) closeWindow(cur *store.Cursor, wk winKey) error {
 		if err != nil {
 			return err
 		}
-		storedRs := make([]validate.Rec, len(stored), len(stored)+1)
+		storedRs := make([]feasibility.Rec, len(stored), len(stored)+1)
 		for i := range stored {
 			if storedRs[i], err = blk.recOf(&stored[i], blk.siteAt); err != nil {
 				return err
@@ -509,12 +509,12 @@ func (blk *Block) closeWindow(cur *store.Cursor, wk winKey) error {
 		r.Forced, r.Weight = true, 0
 		rs = append(rs, r)
 	}
-	validate.Sort(rs)
+	feasibility.Sort(rs)
 	startTail := val.Tail
 	if val.Stale {
-		startTail = validate.Tail{}
+		startTail = feasibility.Tail{}
 	}
-	d, ok := validate.DecideFrom(startTail, rs, blk.m.rules())
+	d, ok := feasibility.DecideFrom(startTail, rs, blk.m.rules())
 	if !ok {
 		// Cannot happen: a single forced anchor is always a chain.
 		return fmt.Errorf("state: no chain holds the anchor of a window")
@@ -620,7 +620,7 @@ func (blk *Block) flush() error {
 }
 
 // rules converts the validation parameters for the validate package.
-func (m *Machine) rules() validate.Rules {
+func (m *Machine) rules() feasibility.Rules {
 	v := &m.params.Validation
-	return validate.Rules{Speed: v.Speed, Radius: v.Radius, Slack: int64(v.Slack / time.Second)}
+	return feasibility.Rules{Speed: v.Speed, Radius: v.Radius, Slack: int64(v.Slack / time.Second)}
 }

@@ -60,9 +60,9 @@ func Open(t testing.TB, h *home.Home) *node.Node {
 }
 
 // Import imports NDJSON text through the node's engine.
-func Import(t testing.TB, h *home.Home, n *node.Node, ndjson string) *importer.Result {
+func Import(t testing.TB, h *home.Home, n *node.Node, text string) *importer.Result {
 	t.Helper()
-	res, err := importer.New(h, importer.EngineSink{Node: n}).Import(strings.NewReader(ndjson))
+	res, err := importer.New(h, importer.EngineSink{Node: n}).Import(strings.NewReader(text))
 	if err != nil {
 		t.Fatal(err)
 	}

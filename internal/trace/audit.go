@@ -3,7 +3,7 @@ package trace
 import (
 	"fmt"
 
-	"github.com/epiledger/epiledger/internal/chain"
+	"github.com/epiledger/epiledger/internal/blocks"
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/store"
 )
@@ -41,7 +41,7 @@ func (q *Querier) Audits(from, to int64) ([]AuditEntry, error) {
 		err = derr
 	}
 	for i := range out {
-		if h, _, err := chain.Locate(q.r, out[i].TxID); err == nil {
+		if h, _, err := blocks.Locate(q.r, out[i].TxID); err == nil {
 			out[i].Height = h
 		}
 	}

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"testing"
 
-	"github.com/epiledger/epiledger/internal/record"
+	"github.com/epiledger/epiledger/internal/ndjson"
 	"github.com/epiledger/epiledger/internal/sim"
 	"github.com/epiledger/epiledger/internal/testnode"
 )
@@ -13,7 +13,7 @@ import (
 // simulated city (2,000 people, 7 days) over the whole period.
 func BenchmarkContacts(b *testing.B) {
 	var buf bytes.Buffer
-	truth, err := sim.Generate(sim.Config{People: 2000, Days: 7, Seed: 1}, record.NewWriter(&buf))
+	truth, err := sim.Generate(sim.Config{People: 2000, Days: 7, Seed: 1}, ndjson.NewWriter(&buf))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func BenchmarkContacts(b *testing.B) {
 // BenchmarkTrajectory times a case's 7-day trajectory.
 func BenchmarkTrajectory(b *testing.B) {
 	var buf bytes.Buffer
-	truth, err := sim.Generate(sim.Config{People: 2000, Days: 7, Seed: 1}, record.NewWriter(&buf))
+	truth, err := sim.Generate(sim.Config{People: 2000, Days: 7, Seed: 1}, ndjson.NewWriter(&buf))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/epiledger/epiledger/internal/ledger"
-	"github.com/epiledger/epiledger/internal/record"
+	"github.com/epiledger/epiledger/internal/ndjson"
 	"github.com/epiledger/epiledger/internal/state"
 	"github.com/epiledger/epiledger/internal/store"
 	"github.com/epiledger/epiledger/internal/timeline"
@@ -290,7 +290,7 @@ func (q *Querier) Contacts(person ledger.Pseudonym, from, to int64, minOverlap t
 		if err != nil {
 			return nil, err
 		}
-		transport := record.TransportKinds[s.Kind]
+		transport := ndjson.TransportKinds[s.Kind]
 		l, ok := longest[p.Site]
 		if !ok {
 			if l, err = q.longest(p.Site); err != nil {

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/epiledger/epiledger/internal/ndjson"
 	"github.com/epiledger/epiledger/internal/node"
-	"github.com/epiledger/epiledger/internal/record"
 	"github.com/epiledger/epiledger/internal/testnode"
 	"github.com/epiledger/epiledger/internal/trace"
 )
@@ -134,7 +134,7 @@ func bruteContacts(vs []visit, kindOf map[string]string, who string, from, to, m
 			if t <= f {
 				continue
 			}
-			if record.TransportKinds[kindOf[a.site]] || t-f >= min {
+			if ndjson.TransportKinds[kindOf[a.site]] || t-f >= min {
 				out = append(out, fmt.Sprintf("%s %s %d %d", o.person, a.site, f, t))
 			}
 		}

@@ -1,4 +1,4 @@
-package chain_test
+package blocks_test
 
 import "github.com/epiledger/epiledger/internal/ledger"
 

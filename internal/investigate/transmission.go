@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/epiledger/epiledger/internal/ledger"
-	"github.com/epiledger/epiledger/internal/record"
+	"github.com/epiledger/epiledger/internal/ndjson"
 	"github.com/epiledger/epiledger/internal/timeline"
 	"github.com/epiledger/epiledger/internal/trace"
 )
@@ -439,7 +439,7 @@ func (c *chainRun) meet(bySite map[uint32][]probe, k int) ([][]cand, error) {
 			if err != nil {
 				return nil, err
 			}
-			c.transport[n] = record.TransportKinds[s.Kind]
+			c.transport[n] = ndjson.TransportKinds[s.Kind]
 		}
 	}
 	slices.Sort(nums)

@@ -1,4 +1,4 @@
-package record_test
+package ndjson_test
 
 import (
 	"bytes"
@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/epiledger/epiledger/internal/record"
+	"github.com/epiledger/epiledger/internal/ndjson"
 )
 
 // secret is a personal identifier that no error message may repeat.
@@ -23,39 +23,39 @@ func TestParseAccepts(t *testing.T) {
 		want any
 	}{
 		{name: "site_shop", line: `{"type":"site","site":"shop-1","kind":"shop","name":"Corner","lat":30.59,"lon":114.3,"region":"420100"}`,
-			want: &record.Site{Site: "shop-1", Kind: "shop", Name: "Corner", Lat: 30.59, Lon: 114.3, Region: "420100"}},
+			want: &ndjson.Site{Site: "shop-1", Kind: "shop", Name: "Corner", Lat: 30.59, Lon: 114.3, Region: "420100"}},
 		{name: "site_lat_0_lon_0_with_parent", line: `{"type":"site","site":"car-7","kind":"train_carriage","lat":0,"lon":0,"parent":"train-G79"}`,
-			want: &record.Site{Site: "car-7", Kind: "train_carriage", Parent: "train-G79"}},
+			want: &ndjson.Site{Site: "car-7", Kind: "train_carriage", Parent: "train-G79"}},
 		{name: "site_lat_-90_lon_180", line: `{"type":"site","site":"pole","kind":"venue","lat":-90,"lon":180}`,
-			want: &record.Site{Site: "pole", Kind: "venue", Lat: -90, Lon: 180}},
+			want: &ndjson.Site{Site: "pole", Kind: "venue", Lat: -90, Lon: 180}},
 		{name: "site_key_upper_case_hex", line: `{"type":"site","site":"shop-2","kind":"shop","lat":0,"lon":0,"key":"` + strings.Repeat("AB", 32) + `"}`,
-			want: &record.Site{Site: "shop-2", Kind: "shop", Key: strings.Repeat("ab", 32)}},
+			want: &ndjson.Site{Site: "shop-2", Kind: "shop", Key: strings.Repeat("ab", 32)}},
 		{name: "identity_two_aliases", line: `{"type":"identity","id":"420100","aliases":["phone:138","plate:E1"]}`,
-			want: &record.Identity{ID: "420100", Aliases: []string{"phone:138", "plate:E1"}}},
-		{name: "identity_no_aliases", line: `{"type":"identity","id":"420100"}`, want: &record.Identity{ID: "420100"}},
+			want: &ndjson.Identity{ID: "420100", Aliases: []string{"phone:138", "plate:E1"}}},
+		{name: "identity_no_aliases", line: `{"type":"identity","id":"420100"}`, want: &ndjson.Identity{ID: "420100"}},
 		{name: "visit_cst", line: `{"type":"visit","site":"shop-1","person":"id:420100","in":"2020-01-20T08:00:00+08:00","out":"2020-01-20T09:00:00+08:00","via":"qr","role":"staff"}`,
-			want: &record.Visit{Site: "shop-1", Person: "id:420100", In: time.Date(2020, 1, 20, 8, 0, 0, 0, cst),
+			want: &ndjson.Visit{Site: "shop-1", Person: "id:420100", In: time.Date(2020, 1, 20, 8, 0, 0, 0, cst),
 				Out: time.Date(2020, 1, 20, 9, 0, 0, 0, cst), Via: "qr", Role: "staff"}},
 		{name: "visit_out_equals_in_utc", line: `{"type":"visit","site":"s","person":"phone:1","in":"2020-01-20T00:00:00Z","out":"2020-01-20T00:00:00Z"}`,
-			want: &record.Visit{Site: "s", Person: "phone:1", In: time.Date(2020, 1, 20, 0, 0, 0, 0, time.UTC), Out: time.Date(2020, 1, 20, 0, 0, 0, 0, time.UTC)}},
+			want: &ndjson.Visit{Site: "s", Person: "phone:1", In: time.Date(2020, 1, 20, 0, 0, 0, 0, time.UTC), Out: time.Date(2020, 1, 20, 0, 0, 0, 0, time.UTC)}},
 		{name: "visit_unknown_field", line: `{"type":"visit","site":"s","person":"phone:1","in":"2020-01-20T00:00:00Z","out":"2020-01-20T00:00:00Z","temperature":37.2}`,
-			want: &record.Visit{Site: "s", Person: "phone:1", In: time.Date(2020, 1, 20, 0, 0, 0, 0, time.UTC), Out: time.Date(2020, 1, 20, 0, 0, 0, 0, time.UTC)}},
+			want: &ndjson.Visit{Site: "s", Person: "phone:1", In: time.Date(2020, 1, 20, 0, 0, 0, 0, time.UTC), Out: time.Date(2020, 1, 20, 0, 0, 0, 0, time.UTC)}},
 		{name: "move_train", line: `{"type":"move","person":"id:1","from":"a","to":"b","depart":"2020-01-20T08:00:00Z","arrive":"2020-01-20T12:00:00Z","via":"train"}`,
-			want: &record.Move{Person: "id:1", From: "a", To: "b", Depart: time.Date(2020, 1, 20, 8, 0, 0, 0, time.UTC),
+			want: &ndjson.Move{Person: "id:1", From: "a", To: "b", Depart: time.Date(2020, 1, 20, 8, 0, 0, 0, time.UTC),
 				Arrive: time.Date(2020, 1, 20, 12, 0, 0, 0, time.UTC), Via: "train"}},
 		{name: "case_confirmed_with_onset", line: `{"type":"case","person":"id:1","status":"confirmed","onset":"2020-01-18","reported":"2020-01-20T08:00:00Z","by":"hosp"}`,
-			want: &record.Case{Person: "id:1", Status: "confirmed", Onset: "2020-01-18", Reported: time.Date(2020, 1, 20, 8, 0, 0, 0, time.UTC), By: "hosp"}},
-		{name: "tx_base64", line: `{"type":"tx","tx":"AQIDBA=="}`, want: &record.SignedTx{Tx: "AQIDBA=="}},
-		{name: "surrounding_space", line: " \t{\"type\":\"tx\",\"tx\":\"AA==\"}\r\n", want: &record.SignedTx{Tx: "AA=="}},
+			want: &ndjson.Case{Person: "id:1", Status: "confirmed", Onset: "2020-01-18", Reported: time.Date(2020, 1, 20, 8, 0, 0, 0, time.UTC), By: "hosp"}},
+		{name: "tx_base64", line: `{"type":"tx","tx":"AQIDBA=="}`, want: &ndjson.SignedTx{Tx: "AQIDBA=="}},
+		{name: "surrounding_space", line: " \t{\"type\":\"tx\",\"tx\":\"AA==\"}\r\n", want: &ndjson.SignedTx{Tx: "AA=="}},
 		{name: "visit_at_1970_and_9999", line: `{"type":"visit","site":"s","person":"phone:1","in":"1970-01-01T00:00:00Z","out":"9999-12-31T23:59:59Z"}`,
-			want: &record.Visit{Site: "s", Person: "phone:1", In: time.Unix(0, 0).UTC(), Out: time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)}},
+			want: &ndjson.Visit{Site: "s", Person: "phone:1", In: time.Unix(0, 0).UTC(), Out: time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)}},
 		{name: "site_name_cjk", line: `{"type":"site","site":"hosp-1","kind":"hospital","name":"武汉协和医院","lat":30.59,"lon":114.27}`,
-			want: &record.Site{Site: "hosp-1", Kind: "hospital", Name: "武汉协和医院", Lat: 30.59, Lon: 114.27}},
+			want: &ndjson.Site{Site: "hosp-1", Kind: "hospital", Name: "武汉协和医院", Lat: 30.59, Lon: 114.27}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := record.Parse([]byte(tc.line))
+			got, err := ndjson.Parse([]byte(tc.line))
 			if err != nil {
 				t.Fatalf("Parse = %v", err)
 			}
@@ -70,19 +70,19 @@ func TestParseAccepts(t *testing.T) {
 func equalRecords(a, b any) bool {
 	norm := func(v any) any {
 		switch r := v.(type) {
-		case *record.Visit:
+		case *ndjson.Visit:
 			c := *r
 			c.In, c.Out = c.In.UTC(), c.Out.UTC()
 			return &c
-		case *record.Move:
+		case *ndjson.Move:
 			c := *r
 			c.Depart, c.Arrive = c.Depart.UTC(), c.Arrive.UTC()
 			return &c
-		case *record.Case:
+		case *ndjson.Case:
 			c := *r
 			c.Reported = c.Reported.UTC()
 			return &c
-		case *record.Identity:
+		case *ndjson.Identity:
 			c := *r
 			if len(c.Aliases) == 0 {
 				c.Aliases = nil // the writer omits an empty list
@@ -206,14 +206,14 @@ func TestParseRejects(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			v, err := record.Parse([]byte(tc.line))
+			v, err := ndjson.Parse([]byte(tc.line))
 			if err == nil {
 				t.Fatalf("Parse = %+v, want an error", v)
 			}
 			if !unusable(v) {
 				t.Errorf("Parse returned %+v with its error", v)
 			}
-			var fe *record.FieldError
+			var fe *ndjson.FieldError
 			switch {
 			case tc.field == "" && errors.As(err, &fe):
 				t.Errorf("Parse = FieldError %v, want another error", err)
@@ -255,7 +255,7 @@ func TestParseErrorIsUntypedNil(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			v, err := record.Parse([]byte(tc.line))
+			v, err := ndjson.Parse([]byte(tc.line))
 			if err == nil {
 				t.Fatalf("Parse = %+v, want an error", v)
 			}
@@ -283,7 +283,7 @@ func TestCheckRefNeverEchoes(t *testing.T) {
 	for _, ref := range cases {
 		t.Run(ref, func(t *testing.T) {
 			t.Parallel()
-			err := record.CheckRef("person", ref)
+			err := ndjson.CheckRef("person", ref)
 			if err == nil {
 				t.Fatal("CheckRef = nil, want an error")
 			}
@@ -305,15 +305,15 @@ func TestWriterPutsTypeFirst(t *testing.T) {
 		v    any
 		want string
 	}{
-		{name: "site_value", v: record.Site{Site: "s", Kind: "shop", Lat: 1.5, Lon: -2}, want: `{"type":"site","site":"s","kind":"shop","lat":1.5,"lon":-2}` + "\n"},
-		{name: "tx_pointer", v: &record.SignedTx{Tx: "AA=="}, want: `{"type":"tx","tx":"AA=="}` + "\n"},
-		{name: "identity_without_aliases", v: &record.Identity{ID: "1"}, want: `{"type":"identity","id":"1"}` + "\n"},
+		{name: "site_value", v: ndjson.Site{Site: "s", Kind: "shop", Lat: 1.5, Lon: -2}, want: `{"type":"site","site":"s","kind":"shop","lat":1.5,"lon":-2}` + "\n"},
+		{name: "tx_pointer", v: &ndjson.SignedTx{Tx: "AA=="}, want: `{"type":"tx","tx":"AA=="}` + "\n"},
+		{name: "identity_without_aliases", v: &ndjson.Identity{ID: "1"}, want: `{"type":"identity","id":"1"}` + "\n"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			var buf bytes.Buffer
-			if err := record.NewWriter(&buf).Write(tc.v); err != nil {
+			if err := ndjson.NewWriter(&buf).Write(tc.v); err != nil {
 				t.Fatal(err)
 			}
 			if buf.String() != tc.want {
@@ -321,7 +321,7 @@ func TestWriterPutsTypeFirst(t *testing.T) {
 			}
 		})
 	}
-	if err := record.NewWriter(new(bytes.Buffer)).Write(42); err == nil {
+	if err := ndjson.NewWriter(new(bytes.Buffer)).Write(42); err == nil {
 		t.Error("Write(42) = nil, want an error")
 	}
 }
@@ -329,7 +329,7 @@ func TestWriterPutsTypeFirst(t *testing.T) {
 func write(t *testing.T, v any) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := record.NewWriter(&buf).Write(v); err != nil {
+	if err := ndjson.NewWriter(&buf).Write(v); err != nil {
 		t.Fatalf("Write(%+v) = %v", v, err)
 	}
 	return buf.Bytes()
@@ -353,7 +353,7 @@ func FuzzParse(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, line []byte) {
-		v, err := record.Parse(line)
+		v, err := ndjson.Parse(line)
 		if err != nil {
 			if !unusable(v) {
 				t.Fatalf("Parse returned %+v with error %v", v, err)
@@ -364,7 +364,7 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Parse accepted a zone offset of 24 hours or more: %q", line)
 		}
 		w1 := write(t, v)
-		v2, err := record.Parse(w1)
+		v2, err := ndjson.Parse(w1)
 		if err != nil {
 			t.Fatalf("Parse(Write(Parse(line))) = %v\nline:    %q\nwritten: %q", err, line, w1)
 		}
@@ -382,11 +382,11 @@ func FuzzParse(f *testing.F) {
 func offsetOutOfRange(r any) bool {
 	var ts []time.Time
 	switch r := r.(type) {
-	case *record.Visit:
+	case *ndjson.Visit:
 		ts = []time.Time{r.In, r.Out}
-	case *record.Move:
+	case *ndjson.Move:
 		ts = []time.Time{r.Depart, r.Arrive}
-	case *record.Case:
+	case *ndjson.Case:
 		ts = []time.Time{r.Reported}
 	}
 	for _, t := range ts {
@@ -419,7 +419,7 @@ func TestParseTimeOffsets(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.in, func(t *testing.T) {
 			t.Parallel()
-			tm, err := record.ParseTime("in", tc.in)
+			tm, err := ndjson.ParseTime("in", tc.in)
 			if tc.ok != (err == nil) {
 				t.Fatalf("ParseTime(%q) = %v, %v; want ok=%v", tc.in, tm, err, tc.ok)
 			}

@@ -1,4 +1,4 @@
-// Package record holds the NDJSON import format: one JSON object per line,
+// Package ndjson holds the NDJSON import format: one JSON object per line,
 // each a site, an identity, a visit, a movement, a case or a pre-signed
 // transaction. It parses and validates lines into typed values and writes them
 // back; it knows nothing about keys or pseudonyms, and of the ledger only
@@ -8,7 +8,7 @@
 // Validation here is only what a line can say about itself (required fields,
 // time order, known kinds). Whether a site or alias exists is the state
 // machine's business.
-package record
+package ndjson
 
 import (
 	"bytes"

@@ -1,10 +1,13 @@
-// Package validate decides which of a person's records are physically
+// Package feasibility decides which of a person's records are physically
 // possible together: the feasibility of two presences in sequence or at the
 // same time, and the longest-chain rule of seed 000 sec. 2.6 — of all
 // sequences of records in which every step is feasible, the one with the
 // greatest total reliability wins; records off it are rejected. It is pure
 // and deterministic (integers only), so the state machine can call it.
-package validate
+//
+// It was "validate", the name of the CLI command that shows its
+// decisions; it holds the rule, so it is named for it.
+package feasibility
 
 import (
 	"sort"

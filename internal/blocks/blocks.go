@@ -1,7 +1,10 @@
-// Package chain stores blocks (headers and the exact bytes of their
-// transactions), reads them back, builds inclusion proofs and verifies a
-// whole store: hash links, Merkle roots and every signature.
-package chain
+// Package blocks holds the ledger's blocks: it stores them (headers and
+// the exact bytes of their transactions), reads them back, builds
+// inclusion proofs, verifies a whole store (hash links, Merkle roots, every
+// signature, the site and person chains) and replays it. It was "chain",
+// a word that also names the person and site chains, the longest-chain
+// rule and chains of transmission.
+package blocks
 
 import (
 	"encoding/binary"

@@ -1,4 +1,4 @@
-package validate
+package feasibility
 
 // Decision is the outcome of the longest-chain rule for one person and
 // window.

@@ -1,4 +1,4 @@
-package chain_test
+package blocks_test
 
 import (
 	"encoding/json"
@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/epiledger/epiledger/internal/chain"
+	"github.com/epiledger/epiledger/internal/blocks"
 	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/node"
 	"github.com/epiledger/epiledger/internal/state"
@@ -50,7 +50,7 @@ func TestVerifyReplayProofs(t *testing.T) {
 	t.Parallel()
 	h, n, total := world(t)
 	g := h.Genesis
-	rep, err := chain.Verify(n.DB, &g, nil)
+	rep, err := blocks.Verify(n.DB, &g, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestVerifyReplayProofs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer dst.Close()
-	final, err := chain.Replay(n.DB, dst, &g, n.Machine.Params(), nil)
+	final, err := blocks.Replay(n.DB, dst, &g, n.Machine.Params(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,18 +73,18 @@ func TestVerifyReplayProofs(t *testing.T) {
 	// Every transaction has a proof that checks offline, also after a JSON
 	// round trip, and fails for altered bytes.
 	for height := uint64(1); height <= rep.Blocks; height++ {
-		raws, err := chain.Txs(n.DB, height)
+		raws, err := blocks.Txs(n.DB, height)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, raw := range raws {
 			tx, _ := decode(raw)
-			p, err := chain.Prove(n.DB, tx)
+			p, err := blocks.Prove(n.DB, tx)
 			if err != nil {
 				t.Fatal(err)
 			}
-			js, _ := json.Marshal(chain.ProofJSON(p))
-			var v chain.ProofView
+			js, _ := json.Marshal(blocks.ProofJSON(p))
+			var v blocks.ProofView
 			json.Unmarshal(js, &v)
 			p2, err := v.Proof()
 			if err != nil {
@@ -114,7 +114,7 @@ func TestVerifyFindsTampering(t *testing.T) {
 		height := 1 + rng.Uint64N(head)
 		var key, old []byte
 		if trial%2 == 0 {
-			raws, _ := chain.Txs(n.DB, height)
+			raws, _ := blocks.Txs(n.DB, height)
 			i := rng.IntN(len(raws))
 			key = store.TxKey(height, uint32(i))
 			old = raws[i]
@@ -125,8 +125,8 @@ func TestVerifyFindsTampering(t *testing.T) {
 		bad := append([]byte(nil), old...)
 		bad[rng.IntN(len(bad))] ^= byte(1 + rng.IntN(255))
 		put(t, n.DB, key, bad)
-		_, err := chain.Verify(n.DB, &g, nil)
-		var be *chain.BadBlockError
+		_, err := blocks.Verify(n.DB, &g, nil)
+		var be *blocks.BadBlockError
 		if !errors.As(err, &be) {
 			t.Fatalf("trial %d: tampering block %d not found: %v", trial, height, err)
 		}
@@ -136,7 +136,7 @@ func TestVerifyFindsTampering(t *testing.T) {
 		}
 		put(t, n.DB, key, old)
 	}
-	if _, err := chain.Verify(n.DB, &g, nil); err != nil {
+	if _, err := blocks.Verify(n.DB, &g, nil); err != nil {
 		t.Fatalf("after restoring: %v", err)
 	}
 }
@@ -161,7 +161,7 @@ func TestVerifyFindsDoubleChainTampering(t *testing.T) {
 	t.Parallel()
 	h, n, _ := world(t)
 	g := h.Genesis
-	rep, err := chain.Verify(n.DB, &g, nil)
+	rep, err := blocks.Verify(n.DB, &g, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,8 +189,8 @@ func TestVerifyFindsDoubleChainTampering(t *testing.T) {
 		}
 		bad[at] ^= byte(1 + rng.IntN(255))
 		put(t, n.DB, key, bad)
-		_, err := chain.Verify(n.DB, &g, nil)
-		var be *chain.BadChainError
+		_, err := blocks.Verify(n.DB, &g, nil)
+		var be *blocks.BadChainError
 		if !errors.As(err, &be) || be.View != tb.view {
 			t.Fatalf("trial %d: tampered %s key %x, verify says %v", trial, tb.view, key, err)
 		}
@@ -200,7 +200,7 @@ func TestVerifyFindsDoubleChainTampering(t *testing.T) {
 		}
 		put(t, n.DB, key, old)
 	}
-	if _, err := chain.Verify(n.DB, &g, nil); err != nil {
+	if _, err := blocks.Verify(n.DB, &g, nil); err != nil {
 		t.Fatalf("after restoring: %v", err)
 	}
 }
@@ -229,12 +229,12 @@ func TestReplayFindsStateTampering(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := chain.Replay(n.DB, dst, &g, n.Machine.Params(), nil); err != nil {
+		if _, err := blocks.Replay(n.DB, dst, &g, n.Machine.Params(), nil); err != nil {
 			t.Fatal(err)
 		}
-		err = chain.CompareState(n.DB, dst)
+		err = blocks.CompareState(n.DB, dst)
 		dst.Close()
-		var be *chain.BadChainError
+		var be *blocks.BadChainError
 		if !errors.As(err, &be) || be.View != "state" || !strings.Contains(be.Where, fmt.Sprintf("table %q", tab)) {
 			t.Fatalf("tampered table %q: %v", tab, err)
 		}

@@ -1,4 +1,4 @@
-package chain
+package blocks
 
 import (
 	"encoding/base64"
