@@ -274,11 +274,17 @@ func (e *env) ledger(dir, url string) (*client.Client, func() error, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if c := e.runningNode(h); c != nil {
-		return c, func() error { return nil }, nil
-	}
 	n, err := e.openNode(h, nodeOptions())
 	if err != nil {
+		// Only a store that is held, by the node its node.json names,
+		// sends the command there: a node.json left behind (its process
+		// gone, its port or its pid taken by another) is never trusted.
+		var le *lockedError
+		if errors.As(err, &le) {
+			if c := e.runningNode(h); c != nil {
+				return c, func() error { return nil }, nil
+			}
+		}
 		return nil, nil, err
 	}
 	handler, err := api.New(n, e.logger(slog.LevelWarn))
@@ -293,7 +299,8 @@ func (e *env) ledger(dir, url string) (*client.Client, func() error, error) {
 }
 
 // runningNode returns a client of the node that serves the home h, as
-// its node.json names it, when that node answers for the home's chain:
+// its node.json names it, when that node answers for the home's chain
+// (asked only once the home's store is found held by another process):
 // the command then goes there, signed by the home's chain authority as it
 // would run locally, and says so on stderr. Otherwise (no record, its
 // process gone, no answer, another chain) it returns nil and the command

@@ -3,10 +3,13 @@ package cli_test
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/epiledger/epiledger/internal/home"
@@ -65,4 +68,37 @@ func TestRunningNode(t *testing.T) {
 		t.Errorf("the node left its record: %v", err)
 	}
 	mustRun(t, q...)
+
+	// A node.json that names a server which answers for the chain, while
+	// no node holds the store (left behind, its pid and port taken by
+	// others): never trusted. The commands run on the store; the server
+	// is sent nothing but health checks, if that.
+	h, err := home.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var asked []string
+	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		asked = append(asked, r.Method+" "+r.URL.Path)
+		mu.Unlock()
+		fmt.Fprintf(w, `{"status":"ok","chain_id":%q,"height":999}`, h.Genesis.ChainID)
+	}))
+	defer fake.Close()
+	b, _ = json.Marshal(home.Running{PID: os.Getpid(), Listen: strings.TrimPrefix(fake.URL, "http://"), Started: "2020-01-01T00:00:00Z"})
+	if err := os.WriteFile(filepath.Join(dir, home.RunningFile), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{q, {"verify", "--home", dir}, {"role", "list", "--home", dir}} {
+		out, errs, code := run(t, args...)
+		if code != 0 || strings.Contains(errs, "through the node") || strings.Contains(out, "999") {
+			t.Errorf("%s with a forged node.json: exit %d\n%s%s", args[0], code, out, errs)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(asked) != 0 {
+		t.Errorf("the server a forged node.json names was asked %v", asked)
+	}
 }

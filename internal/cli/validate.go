@@ -172,7 +172,7 @@ it prints NOTHING CHECKED and exits 1, as an invalid one does.`,
 					v.Pseudonym[:16], v.From, v.To)
 				return &exitError{code: 1}
 			}
-			fmt.Fprintf(e.stdout, "ok: %d person nblocks, %d entries, %d alias bindings verified for pseudonym %s…\n", nblocks, entries, len(v.Bindings), v.Pseudonym[:16])
+			fmt.Fprintf(e.stdout, "ok: %d person blocks, %d entries, %d alias bindings verified for pseudonym %s…\n", nblocks, entries, len(v.Bindings), v.Pseudonym[:16])
 			return nil
 		},
 	}

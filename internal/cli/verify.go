@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -54,22 +55,31 @@ URL to have a running node verify its chain.`,
 				}
 				cl = c
 			}
-			h, err := loadHome(dir)
-			if cl == nil && err != nil {
-				return err
-			}
-			if cl == nil && !replay {
-				cl = e.runningNode(h)
-			}
 			var v api.VerifyReply
+			if cl == nil {
+				h, err := loadHome(dir)
+				if err != nil {
+					return err
+				}
+				v, err = e.verifyStore(h, replay)
+				var le *lockedError
+				if errors.As(err, &le) && !replay {
+					// The store is held: by the node node.json names, ask it.
+					cl = e.runningNode(h)
+				}
+				if cl == nil && err != nil {
+					if errors.As(err, &le) && replay {
+						return withHint(err, "--replay reads the store itself: stop the node first")
+					}
+					return err
+				}
+			}
 			if cl != nil {
 				r, err := cl.Verify(e.ctx)
 				if err != nil {
 					return err
 				}
 				v = *r
-			} else if v, err = e.verifyStore(h, replay); err != nil {
-				return err
 			}
 			return e.printVerify(v, asJSON)
 		},

@@ -116,7 +116,20 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	if out == nil {
 		return nil
 	}
-	return json.NewDecoder(resp.Body).Decode(out)
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("node at %s: a reply that is not the API's: %w", c.base, err)
+	}
+	return nil
+}
+
+// committed checks a reply that says a transaction was committed: one
+// that names no transaction or block is not the API's (a node.json that
+// named another server, say), whatever its status.
+func (c *Client) committed(r *api.TxResult, err error) (*api.TxResult, error) {
+	if err == nil && (r.Tx == "" || r.Height == 0) {
+		err = fmt.Errorf("node at %s: a reply that names no committed transaction", c.base)
+	}
+	return r, err
 }
 
 // Status asks for the node's status.
@@ -258,13 +271,14 @@ func (c *Client) PersonChain(ctx context.Context, q report.Query) (*blocks.Perso
 // Close advances the validation clock.
 func (c *Client) Close(ctx context.Context, until string) (*api.CloseReply, error) {
 	var r api.CloseReply
-	return &r, c.do(ctx, "POST", "/v1/validate/close", api.CloseRequest{Until: until}, &r)
+	_, err := c.committed(&r.TxResult, c.do(ctx, "POST", "/v1/validate/close", api.CloseRequest{Until: until}, &r))
+	return &r, err
 }
 
 // SubmitOne submits one transaction and waits for its block.
 func (c *Client) SubmitOne(ctx context.Context, raw []byte) (*api.TxResult, error) {
 	var r api.TxResult
-	return &r, c.do(ctx, "POST", "/v1/tx", api.SingleRequest{Tx: base64.StdEncoding.EncodeToString(raw)}, &r)
+	return c.committed(&r, c.do(ctx, "POST", "/v1/tx", api.SingleRequest{Tx: base64.StdEncoding.EncodeToString(raw)}, &r))
 }
 
 // Audits lists the audit trail (GET /v1/audit).

@@ -21,5 +21,5 @@ func (c *Client) Roles(ctx context.Context) ([]api.RoleView, error) {
 // caller needs the administrator role).
 func (c *Client) GrantRole(ctx context.Context, req api.RoleRequest) (*api.TxResult, error) {
 	var r api.TxResult
-	return &r, c.do(ctx, "POST", "/v1/roles", req, &r)
+	return c.committed(&r, c.do(ctx, "POST", "/v1/roles", req, &r))
 }
