@@ -246,7 +246,7 @@ func (s *Server) submitTxs(r *http.Request) (any, error) {
 			continue
 		}
 		i := i
-		if err := s.n.Engine.SubmitAsync(raw, func(rc engine.Receipt) { out[i] = s.result(rc); done <- struct{}{} }); err != nil {
+		if err := s.n.Engine.SubmitAsync(raw, func(rc engine.Receipt) { out[i] = s.resultFor(r, rc); done <- struct{}{} }); err != nil {
 			return nil, err
 		}
 	}
@@ -288,9 +288,33 @@ func (s *Server) submitTx(r *http.Request) (any, error) {
 	}
 	rc := s.n.Engine.Submit(r.Context(), raw)
 	if rc.Err != nil {
-		return nil, rc.Err
+		return nil, forWriter(principalOf(r), s.toError(rc.Err))
 	}
 	return s.result(rc), nil
+}
+
+// resultFor is the result of rc as the caller of r may see it.
+func (s *Server) resultFor(r *http.Request, rc engine.Receipt) TxResult {
+	res := s.result(rc)
+	res.Error = forWriter(principalOf(r), res.Error)
+	return res
+}
+
+// forWriter keeps what a site or a hospital learns from the refusal of a
+// record it submitted to what concerns that record: a record that is
+// impossible given another record of the person is refused without naming
+// that record, its site or its times, which would tell a site where anyone
+// it names has been (an investigator reads them, audited). Other callers,
+// and other refusals, are unchanged.
+func forWriter(p *Principal, e *Error) *Error {
+	if e == nil || p == nil || (p.Role != ledger.RoleSite && p.Role != ledger.RoleHospital) {
+		return e
+	}
+	if e.Code == state.CodeConflict && e.Field == "person" {
+		return &Error{Status: e.Status, Code: e.Code, Field: e.Field,
+			Msg: "physically impossible given another record of this person on the ledger (which one is for investigators to read)"}
+	}
+	return e
 }
 
 func hashParam(r *http.Request) (ledger.Hash, error) {

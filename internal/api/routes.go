@@ -272,6 +272,12 @@ func withPrincipal(r *http.Request, p *Principal) *http.Request {
 	return r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
 }
 
+// principalOf is the caller admit attached to r (nil on a public route).
+func principalOf(r *http.Request) *Principal {
+	p, _ := r.Context().Value(principalKey{}).(*Principal)
+	return p
+}
+
 // caller is p as an audit record names it, reading route.
 func (p *Principal) caller(route string) node.Caller {
 	return node.Caller{Key: p.Key, Role: p.Role, Case: p.Case, Purpose: p.Purpose, Route: route, Time: p.Time,
