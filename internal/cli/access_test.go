@@ -32,7 +32,7 @@ func TestAccessThroughCLI(t *testing.T) {
 	if !strings.Contains(out, `"contacts"`) {
 		t.Fatalf("investigator read: %s", out)
 	}
-	if _, errs, code := runBare(t, append(q, "--as", keys["investigator"])...); code != 1 || !strings.Contains(errs, "Epiledger-Case") || !strings.Contains(errs, "hint: a read of personal data is audited with its case and purpose: --case") {
+	if _, errs, code := runBare(t, append(q, "--as", keys["investigator"])...); code != 1 || !strings.Contains(errs, "invalid: --case: a read of personal data names its case") || strings.Contains(errs, "Epiledger-Case") || !strings.Contains(errs, "hint: a read of personal data is audited with its case and purpose: --case") {
 		t.Fatalf("read without a case: %d %s", code, errs)
 	}
 	if _, errs, code := run(t, append(q, "--as", keys["site"])...); code != 1 || !strings.Contains(errs, "forbidden") || strings.Contains(errs, "420100199001011234") {

@@ -71,14 +71,25 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	if errors.As(err, &ee) {
 		return ee.code
 	}
-	fmt.Fprintf(stderr, "epiledger: error: %v\n", err)
+	msg := err.Error()
+	var fe *client.APIError
+	if errors.As(err, &fe) {
+		msg = strings.NewReplacer(api.HeaderCase, "--case", api.HeaderPurpose, "--purpose").Replace(msg)
+	}
+	fmt.Fprintf(stderr, "epiledger: error: %s\n", msg)
 	var he *hintError
 	var ae *client.APIError
 	if errors.As(err, &he) {
 		fmt.Fprintf(stderr, "epiledger: hint: %s\n", he.hint)
 	} else if errors.As(err, &ae) && (ae.Body.Field == api.HeaderCase || ae.Body.Field == api.HeaderPurpose) {
+		// Not the header's name: the flag that sets it.
 		fmt.Fprintf(stderr, "epiledger: hint: a read of personal data is audited with its case and purpose: --case case-2020-0117 --purpose \"contact tracing\" (or EPILEDGER_CASE, EPILEDGER_PURPOSE)\n")
-	} else if strings.Contains(err.Error(), "unknown flag") || strings.Contains(err.Error(), "required flag") || strings.Contains(err.Error(), "unknown command") {
+	} else if strings.Contains(err.Error(), "unknown command") {
+		// The words so far name no command: their parent's help lists
+		// the ones there are.
+		words := firstWords(args)
+		fmt.Fprintf(stderr, "epiledger: hint: run \"%s --help\"\n", strings.Join(append([]string{"epiledger"}, words[:max(len(words)-1, 0)]...), " "))
+	} else if strings.Contains(err.Error(), "unknown flag") || strings.Contains(err.Error(), "required flag") {
 		fmt.Fprintf(stderr, "epiledger: hint: run \"epiledger %s --help\"\n", strings.Join(firstWords(args), " "))
 	}
 	return 1
@@ -111,7 +122,8 @@ Start with "epiledger demo", or:
   epiledger init   --home ./node
   epiledger sim    --people 10000 --days 14 --out city.ndjson
   epiledger import --home ./node city.ndjson
-  epiledger trace contacts --home ./node --person id:<ID> --from 2020-01-06 --to 2020-01-20
+  epiledger trace cases    --home ./node --case case-2020-0117 --purpose "contact tracing"
+  epiledger trace contacts --home ./node --case case-2020-0117 --purpose "contact tracing" --person id:<ID>
   epiledger verify --home ./node`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -123,7 +135,26 @@ Start with "epiledger demo", or:
 	root.PersistentFlags().StringVar(&e.as, "as", os.Getenv("EPILEDGER_AS"), "with --node: act as the holder of this key file (an investigator, an auditor, a site, a hospital, the administrator): it signs the requests, and no home is needed (env EPILEDGER_AS)")
 	root.PersistentFlags().StringVar(&e.purpose, "purpose", os.Getenv("EPILEDGER_PURPOSE"), "why personal data is read (\"contact tracing\"); goes into the audit record (env EPILEDGER_PURPOSE)")
 	root.AddCommand(e.initCmd(), e.nodeCmd(), e.importCmd(), e.traceCmd(), e.verifyCmd(), e.simCmd(), e.demoCmd(), e.txCmd(), e.benchCmd(), e.validateCmd(), e.correctCmd(), e.keygenCmd(), e.roleCmd(), e.auditCmd(), e.privacyCmd())
+	groups(root)
 	return root
+}
+
+// groups makes every command that only groups others (trace, validate,
+// role, ...) refuse a word that names none of them, as the root does,
+// rather than print its help and exit 0.
+func groups(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		groups(sub)
+	}
+	if c.HasParent() && c.HasSubCommands() && c.Run == nil && c.RunE == nil {
+		c.Args = cobra.ArbitraryArgs
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return fmt.Errorf("unknown command %q for %q", args[0], cmd.CommandPath())
+			}
+			return cmd.Help()
+		}
+	}
 }
 
 // homeFlag adds --home with its default.

@@ -143,6 +143,10 @@ func (e *env) importer(dir, nodeURL string) (*importer.Importer, func() error, e
 		return importer.NewWith(importer.KeySigner{Chain: cl.ChainID, Key: cl.Key}, pseudonyms, cl), none, nil
 	}
 	h, err := loadHome(dir)
+	if err != nil && nodeURL != "" {
+		return nil, nil, withHint(fmt.Errorf("no home at %s: with --node, a site or a hospital imports with its own key: add --as KEY", dir),
+			"or pass the authority's --home DIR")
+	}
 	if err != nil {
 		return nil, nil, err
 	}

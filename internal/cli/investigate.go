@@ -264,8 +264,11 @@ func (e *env) followUpCmd() *cobra.Command {
 		Short: "A case's contacts to call: last exposure and end of their quarantine or observation",
 		Long: `follow-up lists the case's contacts in the window (co-presence and
 encounters), one row per person, most recently exposed first: first and last
-exposure, meetings, sites, and the end of their quarantine or observation
-period, --days (default 14) after the last exposure.`,
+exposure, meetings, sites, the end of their quarantine or observation
+period, --days (default 14) after the last exposure, and how to reach them:
+their phone and other aliases from the vault (ALIASES; "aliases" in JSON).
+Its audit record says the aliases were read (its route ends
+" + vault aliases").`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return e.investigation(dir, nodeURL,

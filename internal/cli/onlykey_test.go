@@ -40,6 +40,7 @@ func TestInvestigatorWithOnlyTheKey(t *testing.T) {
 		append([]string{"trace", "contacts"}, person...),
 		append([]string{"trace", "follow-up"}, person...),
 		append([]string{"trace", "chain", "--depth", "2"}, person...),
+		{"trace", "cases"},
 		{"trace", "clusters", "--from", "2020-01-19", "--to", "2020-01-21"},
 		{"trace", "risk-sites", "--from", "2020-01-19", "--to", "2020-01-21"},
 		append([]string{"validate", "decisions"}, person...),

@@ -56,6 +56,9 @@ func TestLocalAndNodeAlike(t *testing.T) {
 		append(append([]string{"validate", "person-chain"}, case1...), window...),
 		{"role", "list"},
 		{"role", "list", "--json"},
+		{"trace", "cases"},
+		{"trace", "cases", "--json", "--status", "confirmed"},
+		{"trace", "cases", "--status", "nope"},
 		{"tx", "proof", tx},
 		{"correct", "show", "--tx", tx},
 		// Refusals: the same error, named the same way.

@@ -29,6 +29,7 @@ window_note in JSON).`,
 	}
 	c.AddCommand(e.traceSub("trajectory", "The person's time-ordered presences and movements in the window"),
 		e.traceSub("contacts", "Everyone present at the same site as the person with overlapping time"))
+	c.AddCommand(e.casesCmd())
 	c.AddCommand(e.investigateCmds()...)
 	return c
 }
