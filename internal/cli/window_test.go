@@ -54,7 +54,7 @@ func TestCaseWindowByDefault(t *testing.T) {
 	// report.
 	out := mustRun(t, append([]string{"trace", "contacts"}, b...)...)
 	if !strings.Contains(out, "from 2019-12-27 00:00 to 2020-01-25 23:59") ||
-		!strings.Contains(out, "Window: the default, the 30 days (trace.lookback) up to the end of the day of the ledger's latest record (2020-01-25)") {
+		!strings.Contains(out, "Window: the default, the 30 days (trace.lookback) up to the end of the day of the ledger's latest record (2020-01-25; or of a later validate close --until)") {
 		t.Errorf("contacts of a person who is no case:\n%s", out)
 	}
 }

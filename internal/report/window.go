@@ -64,7 +64,7 @@ func DefaultWindow(n *node.Node, clock func() time.Time, from, to string) (Windo
 	}
 	upTo := "now: the ledger holds no record yet"
 	if fromData {
-		upTo = "the end of the day of the ledger's latest record (" + w.To.Format("2006-01-02") + ")"
+		upTo = "the end of the day of the ledger's latest record (" + w.To.Format("2006-01-02") + "; or of a later validate close --until)"
 	} else if _, ok, err := n.Query.DataClock(); err != nil {
 		return Window{}, err
 	} else if ok {
