@@ -13,6 +13,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/ndjson"
@@ -91,7 +93,29 @@ func CheckRef(field, ref string) (string, error) {
 	if err := ndjson.CheckRef(field, ref); err != nil {
 		return "", err
 	}
+	if msg := lookAlike(ref); msg != "" {
+		return "", &ledger.FieldError{Field: field, Msg: msg}
+	}
 	return ref, nil
+}
+
+// lookAlike names what makes ref print like another reference it is not:
+// an invisible or direction-changing character (Unicode format
+// characters: zero-width spaces, right-to-left overrides), anywhere; a
+// character outside ASCII in a canonical id or a phone number (full-width
+// digits). Such a reference would be a person of its own whose rows read
+// as someone else's.
+func lookAlike(ref string) string {
+	scheme, _, _ := strings.Cut(ref, ":")
+	for _, r := range ref {
+		if unicode.Is(unicode.Cf, r) {
+			return "holds an invisible or direction-changing character"
+		}
+		if r >= utf8.RuneSelf && (scheme == "id" || scheme == "phone") {
+			return "a canonical id or phone number is ASCII letters and digits"
+		}
+	}
+	return ""
 }
 
 // Checked returns the ledger form of a reference that CheckRef returned.

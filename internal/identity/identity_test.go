@@ -295,3 +295,34 @@ func FuzzNormalize(f *testing.F) {
 		}
 	})
 }
+
+// TestLookAlikeRefs: a reference that prints like another (an invisible
+// or direction-changing character, full-width digits in an id or a phone)
+// is refused, so that no row reads as a person it is not; ordinary
+// references, non-ASCII aliases among them, pass.
+func TestLookAlikeRefs(t *testing.T) {
+	for _, tc := range []struct {
+		ref string
+		ok  bool
+	}{
+		{"id:420100199001011234", true},
+		{"id:42010019900101123X", true},
+		{"phone:13800000000", true},
+		{"plate:鄂A12345", true},
+		{"wechat:小明", true},
+		{"id:420100199001011234\u200b", false},
+		{"id:\u202e4321110109910010024", false},
+		{"id:\ufeff420100199001011234", false},
+		{"id:４２０１００１９９００１０１１２３４", false},
+		{"phone:１３８００００００００", false},
+		{"plate:鄂A\u200d12345", false},
+	} {
+		_, err := identity.CheckRef("person", tc.ref)
+		if (err == nil) != tc.ok {
+			t.Errorf("%q: %v, want ok %v", tc.ref, err, tc.ok)
+		}
+		if err != nil && strings.Contains(err.Error(), strings.TrimPrefix(tc.ref, "id:")) {
+			t.Errorf("%q: the error repeats the reference: %v", tc.ref, err)
+		}
+	}
+}
