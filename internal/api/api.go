@@ -38,6 +38,9 @@ type Error struct {
 	Code   string `json:"code"`
 	Msg    string `json:"message"`
 	Field  string `json:"field,omitempty"`
+	// RetryAfter, when positive, is sent as the Retry-After header (a
+	// 429: when the caller may try again).
+	RetryAfter time.Duration `json:"-"`
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Msg }
@@ -57,6 +60,8 @@ type Server struct {
 	// that run at once (see slot).
 	publicBulk, publicSmall chan struct{}
 	mux                     *http.ServeMux
+	// ids is the quota of POST /v1/pseudonyms.
+	ids *idQuota
 
 	// privacy
 	priv *privacyState
@@ -79,7 +84,8 @@ func newServer(n *node.Node, log *slog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("api: %w", err)
 	}
 	s := &Server{n: n, log: log, token: n.Home.APIToken(), rb: &report.Builder{N: n, Now: time.Now}, replay: rg,
-		publicBulk: make(chan struct{}, publicBulk), publicSmall: make(chan struct{}, publicSmall), mux: http.NewServeMux()}
+		publicBulk: make(chan struct{}, publicBulk), publicSmall: make(chan struct{}, publicSmall), mux: http.NewServeMux(),
+		ids: newIDQuota(PseudonymQuota, PseudonymWindow)}
 	s.routes(s.mux)
 	return s, nil
 }

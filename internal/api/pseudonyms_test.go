@@ -1,11 +1,20 @@
 package api_test
 
 import (
+	"bytes"
 	"crypto/ed25519"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/epiledger/epiledger/internal/api"
 	"github.com/epiledger/epiledger/internal/store"
@@ -132,3 +141,152 @@ func TestPseudonyms(t *testing.T) {
 		t.Errorf("unsigned: %d %s", r.status, r.body)
 	}
 }
+
+// TestPseudonymsSameWorkAndQuota (issue 12, adversarial pass): POST
+// /v1/pseudonyms does the same work whether or not the vault holds an id
+// (every call, with or without new entries, commits the caller's
+// latest-call record in its synced write); the vault's log says which key
+// had which ids sealed, and only the new ones; a site's or a hospital's
+// key may send at most its quota of distinct ids, counted whether the
+// vault held them or not (else a key at its limit would learn which ids
+// are known), and is then refused with a 429 naming refs and the limit,
+// with Retry-After, storing nothing; aliases cost nothing, each key has
+// its own quota, the administrator none; the quota comes back with time.
+func TestPseudonymsSameWorkAndQuota(t *testing.T) {
+	t.Parallel()
+	f := serve(t, registry)
+	h, err := api.NewWithQuota(f.n, slog.New(slog.NewTextHandler(io.Discard, nil)), 3, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.srv = httptest.NewServer(h)
+	t.Cleanup(f.srv.Close)
+	site, hospital, admin := f.grant(t, "site"), f.grant(t, "hospital"), f.grant(t, "administrator")
+	pseud := f.h.Pseudonymizer()
+	const id1, id2, id3 = "110101200001010044", "110101200001010055", "110101200001010066"
+	call := func(key ed25519.PrivateKey, refs ...string) reply {
+		t.Helper()
+		b, _ := json.Marshal(api.PseudonymsRequest{Refs: refs})
+		req, err := http.NewRequest("POST", f.srv.URL+"/v1/pseudonyms", bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		api.SignRequest(req, f.h.Genesis.ChainID, key, "", "", b, time.Now())
+		r := f.do(t, req)
+		for _, s := range append(secrets, id1, id2, id3) {
+			if strings.Contains(string(r.body), s) && r.status != 200 {
+				t.Errorf("a refusal repeats a reference: %s", r.body)
+			}
+		}
+		return r
+	}
+	pub := func(k ed25519.PrivateKey) (p [32]byte) { copy(p[:], k.Public().(ed25519.PublicKey)); return p }
+	latest := func(k ed25519.PrivateKey) []byte {
+		t.Helper()
+		v, _, err := f.n.DB.Get(store.VaultCallKey(pub(k)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	logged := func(k ed25519.PrivateKey) (ps []string) {
+		t.Helper()
+		lo, hi := store.VaultLogPrefix(pub(k))
+		if err := f.n.DB.Scan(lo, hi, func(_, v []byte) bool {
+			for ; len(v) >= 32; v = v[32:] {
+				ps = append(ps, fmt.Sprintf("%x", v[:32]))
+			}
+			return true
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return ps
+	}
+	held := func(id string) bool {
+		_, ok, err := f.n.DB.Get(store.VaultKey(pseud.Person(id)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+
+	// Two distinct ids (one twice) and an alias: 2 of the 3.
+	if r := call(site, "id:"+id1, "id:"+id1, "ID: "+id2, "phone:"+phoneA); r.status != 200 {
+		t.Fatalf("site: %d %s", r.status, r.body)
+	}
+	if got, want := logged(site), []string{pseud.Person(id1).String(), pseud.Person(id2).String()}; !slices.Equal(sorted(got), sorted(want)) {
+		t.Errorf("the log of the site's key: %v, want %v", got, want)
+	}
+	if n := binary.BigEndian.Uint32(latest(site)[8:]); n != 2 {
+		t.Errorf("the site's latest call sealed %d, want 2", n)
+	}
+	// A call naming only held ids, or only aliases, writes all the same:
+	// the latest-call record is rewritten; the log gains nothing.
+	before := latest(site)
+	if r := call(site, "phone:"+phoneA); r.status != 200 {
+		t.Fatalf("aliases: %d %s", r.status, r.body)
+	}
+	if after := latest(site); bytes.Equal(before, after) || binary.BigEndian.Uint32(after[8:]) != 0 {
+		t.Errorf("a call sealing nothing did not write its record: %x then %x", before, after)
+	}
+	before = latest(hospital)
+	if r := call(hospital, "id:"+idA); r.status != 200 {
+		t.Fatalf("hospital, a held id: %d %s", r.status, r.body)
+	}
+	if after := latest(hospital); bytes.Equal(before, after) || len(logged(hospital)) != 0 {
+		t.Errorf("a call of a held id: record %x then %x, log %v", before, after, logged(hospital))
+	}
+
+	// The site has 1 id left: two ids are refused, held or not, and
+	// nothing is sealed.
+	for _, refs := range [][]string{{"id:" + id3, "phone:" + phoneA, "id:" + idC}, {"id:" + idA, "id:" + idB}} {
+		r := call(site, refs...)
+		if r.status != 429 {
+			t.Fatalf("over the quota: %d %s", r.status, r.body)
+		}
+		var e struct{ Error api.Error }
+		if err := json.Unmarshal(r.body, &e); err != nil || e.Error.Field != "refs" || e.Error.Code != "quota" ||
+			!strings.Contains(e.Error.Msg, "at most 3 distinct id: references in 1h") {
+			t.Errorf("over the quota: %s", r.body)
+		}
+		if ra, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || ra < 1 || ra > 3600 {
+			t.Errorf("Retry-After %q", r.header.Get("Retry-After"))
+		}
+	}
+	if held(id3) || len(logged(site)) != 2 {
+		t.Error("a refused call sealed an id")
+	}
+	if r := call(site, "phone:"+phoneC, "plate:"+phoneX); r.status != 200 {
+		t.Errorf("aliases over the quota: %d %s", r.status, r.body)
+	}
+	if r := call(hospital, "id:"+id3, "id:"+idB); r.status != 200 {
+		t.Errorf("another key: %d %s", r.status, r.body)
+	}
+	many := []string{"id:" + idA, "id:" + idB, "id:" + idC, "id:" + id1, "id:" + id2, "id:" + id3}
+	for range 2 {
+		if r := call(admin, many...); r.status != 200 {
+			t.Errorf("the administrator: %d %s", r.status, r.body)
+		}
+	}
+
+	// A quota of 2 in 2s: back after a second.
+	h, err = api.NewWithQuota(f.n, slog.New(slog.NewTextHandler(io.Discard, nil)), 2, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.srv = httptest.NewServer(h)
+	t.Cleanup(f.srv.Close)
+	if r := call(site, "id:"+id1, "id:"+id2); r.status != 200 {
+		t.Fatalf("a fresh quota: %d %s", r.status, r.body)
+	}
+	r := call(site, "id:"+id3)
+	if r.status != 429 || r.header.Get("Retry-After") != "1" {
+		t.Fatalf("quota used: %d %q %s", r.status, r.header.Get("Retry-After"), r.body)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if r := call(site, "id:"+id3); r.status != 200 {
+		t.Errorf("after Retry-After: %d %s", r.status, r.body)
+	}
+}
+
+func sorted(s []string) []string { s = slices.Clone(s); slices.Sort(s); return s }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -202,6 +203,9 @@ func (s *Server) serve(limit int64, h func(http.ResponseWriter, *http.Request) (
 		if err != nil {
 			e := s.toError(err)
 			status, v = e.Status, map[string]*Error{"error": e}
+			if e.RetryAfter > 0 {
+				w.Header().Set("Retry-After", strconv.FormatInt(int64((e.RetryAfter+time.Second-1)/time.Second), 10))
+			}
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")

@@ -497,9 +497,10 @@ func (l pebbleLogger) Fatalf(format string, args ...any) {
 	panic("pebble: fatal: " + msg)
 }
 
-// SetLocal writes keys of node-local tables (the vault) outside any block,
-// atomically and durably: all or none. State goes through blocks only. A
-// halted store (see Halt) refuses it.
+// SetLocal writes keys of node-local tables (the vault, its log) outside
+// any block, atomically and durably (one synced commit): all or none.
+// State goes through blocks only. A halted store (see Halt) refuses it. A
+// key outside the local tables is a bug: it panics.
 func (db *DB) SetLocal(kvs [][2][]byte) error {
 	if err := db.Halted(); err != nil {
 		return err
@@ -507,8 +508,8 @@ func (db *DB) SetLocal(kvs [][2][]byte) error {
 	b := db.pdb.NewBatch()
 	defer b.Close()
 	for _, kv := range kvs {
-		if kv[0][0] != TabVault {
-			panic("store: SetLocal is only for the vault")
+		if len(kv[0]) == 0 || !localTables[kv[0][0]] {
+			panic("store: SetLocal outside the local tables")
 		}
 		if err := b.Set(kv[0], kv[1], nil); err != nil {
 			return err

@@ -53,7 +53,8 @@ const (
 	TabCounter  = 'g'
 	TabVault    = 'v'
 	// TabReplay ('R', node-local) is in local.go: signatures of signed
-	// API requests, by minute of their signed time.
+	// API requests, by minute of their signed time. So is TabVaultLog
+	// ('V', node-local): which key had the node seal which ids.
 	TabPublish  = 'u'
 	TabCommit   = 'k'
 	TabPending  = 'w'

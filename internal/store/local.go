@@ -15,8 +15,35 @@ import (
 //	R bucket sig -> (empty)   bucket: the request's signed time / width, as TimeKey
 const TabReplay = 'R'
 
+// TabVaultLog records which key had the node seal which canonical ids
+// into the vault (POST /v1/pseudonyms), node-local like the vault:
+//
+//	V 0 key                       -> the key's latest call: time (Unix ns), ids it sealed (uint32)
+//	V 1 key time first[:8]        -> the pseudonyms that call sealed, 32 bytes each
+//
+// time is the call's time in Unix nanoseconds, as TimeKey; first is the
+// first pseudonym it sealed. The latest-call record is rewritten by every
+// call, so that every call writes (see node.PseudonymsBy); a call that
+// sealed nothing adds no log entry.
+const TabVaultLog = 'V'
+
 // localTables are the tables written outside blocks.
-var localTables = [256]bool{TabVault: true, TabReplay: true}
+var localTables = [256]bool{TabVault: true, TabReplay: true, TabVaultLog: true}
+
+// VaultCallKey is the key of by's latest call.
+func VaultCallKey(by [32]byte) []byte { return key(TabVaultLog, []byte{0}, by[:]) }
+
+// VaultLogKey is the key of what a call of by at t (Unix ns) sealed,
+// first being the first pseudonym it sealed.
+func VaultLogKey(by [32]byte, t int64, first [32]byte) []byte {
+	return key(TabVaultLog, []byte{1}, by[:], u64(TimeKey(t)), first[:8])
+}
+
+// VaultLogPrefix bounds every log entry of by.
+func VaultLogPrefix(by [32]byte) (lo, hi []byte) {
+	lo = key(TabVaultLog, []byte{1}, by[:])
+	return lo, PrefixEnd(lo)
+}
 
 // ReplayKey is the key of signature sig in bucket.
 func ReplayKey(bucket int64, sig [64]byte) []byte {
