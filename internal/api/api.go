@@ -323,6 +323,7 @@ func forWriter(p *Principal, e *Error) *Error {
 	return e
 }
 
+// hashParam is the path's {hash}: 64 hex digits, either case (docs/API.md).
 func hashParam(r *http.Request) (ledger.Hash, error) {
 	if err := onlyParams(r); err != nil {
 		return ledger.Hash{}, err

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/epiledger/epiledger/internal/blocks"
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/state"
 )
@@ -38,10 +39,15 @@ type PartyView struct {
 
 // corrections lists the corrections proposed for a record, applied or
 // pending, oldest first. A correction names records and parties, never
-// persons: it is no personal read.
+// persons: it is no personal read. A hash that names no transaction on
+// the ledger is a 404, as for GET /v1/tx/{hash} (the same lookup), not an
+// empty list.
 func (s *Server) corrections(r *http.Request) (any, error) {
 	h, err := hashParam(r)
 	if err != nil {
+		return nil, err
+	}
+	if _, _, err := blocks.Locate(s.n.DB, h); err != nil {
 		return nil, err
 	}
 	cs, err := s.n.Query.CorrectionsOf(h)
