@@ -147,3 +147,42 @@ func TestWindowBasis(t *testing.T) {
 		})
 	}
 }
+
+// TestFollowUpDays (issue 12, adversarial pass): "days" omitted is 14;
+// given, it must be 1 to 366, and 0 is a 400 naming days like -1 and 367,
+// not a silent 14.
+func TestFollowUpDays(t *testing.T) {
+	t.Parallel()
+	f := serve(t, world)
+	const person = `"person":"id:` + idA + `","from":"2020-01-15","to":"2020-01-22"`
+	for _, c := range []struct {
+		days   string
+		status int
+		want   int
+	}{
+		{"", 200, 14},
+		{`,"days":null`, 200, 14},
+		{`,"days":1`, 200, 1},
+		{`,"days":366`, 200, 366},
+		{`,"days":0`, 400, 0},
+		{`,"days":-1`, 400, 0},
+		{`,"days":367`, 400, 0},
+	} {
+		r := f.call(t, "POST", "/v1/trace/follow-up", f.token, "{"+person+c.days+"}")
+		if r.status != c.status {
+			t.Errorf("days %q: %d, want %d: %s", c.days, r.status, c.status, r.body)
+			continue
+		}
+		if c.status != 200 {
+			if e := apiError(t, r); e.Field != "days" || e.Msg != "must be 1 to 366" {
+				t.Errorf("days %q: %+v", c.days, e)
+			}
+			continue
+		}
+		var fu report.FollowUpReport
+		decodeOK(t, r, &fu)
+		if fu.Days != c.want {
+			t.Errorf("days %q: the list used %d, want %d", c.days, fu.Days, c.want)
+		}
+	}
+}

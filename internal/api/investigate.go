@@ -24,7 +24,8 @@ func (s *Server) investigateRoutes(mux *http.ServeMux) {
 		return investigated(r, &q, func() (reader, error) { return planned(b.Clusters(q)) })
 	}))
 	mux.HandleFunc("POST /v1/trace/follow-up", s.personal(investigator, func(r *http.Request) (reader, error) {
-		var q report.FollowUpRequest
+		// Omitted, days is 14; given, even 0, it is checked.
+		q := report.NewFollowUpRequest()
 		return investigated(r, &q, func() (reader, error) { return planned(b.FollowUp(q)) })
 	}))
 	// No personal data: made to be published. Any role may ask.

@@ -282,13 +282,23 @@ type GeoPoint struct {
 }
 
 // FollowUpRequest asks for the contacts of a case to follow up.
+//
+// Days must be 1 to 366, 0 included in what is refused: a JSON request
+// without "days" gets DefaultFollowUpDays because it is decoded into a
+// NewFollowUpRequest, which holds it, so that an explicit 0 stays 0 and is
+// a 400 rather than silently 14. Days is always sent (no omitempty): a Go
+// caller sets it (the CLI's --days defaults to 14).
 type FollowUpRequest struct {
 	Person     string `json:"person"`
 	From       string `json:"from,omitempty"`
 	To         string `json:"to,omitempty"`
-	Days       int    `json:"days,omitempty"` // default 14
+	Days       int    `json:"days"`
 	MinOverlap string `json:"min_overlap,omitempty"`
 }
+
+// NewFollowUpRequest is the request a JSON body is decoded into: Days is
+// DefaultFollowUpDays unless the body gives it.
+func NewFollowUpRequest() FollowUpRequest { return FollowUpRequest{Days: DefaultFollowUpDays} }
 
 // FollowUpRow is a contact to call: Aliases are how to reach them, the
 // aliases the vault holds of them and the ledger binds to them (phone
@@ -770,9 +780,6 @@ func (b *Builder) FollowUp(r FollowUpRequest) (*node.Read[*FollowUpReport], erro
 	w, err := b.windowOf(r.From, r.To)
 	if err != nil {
 		return nil, err
-	}
-	if r.Days == 0 {
-		r.Days = DefaultFollowUpDays
 	}
 	if r.Days < 1 || r.Days > maxDays {
 		return nil, fieldErr("days", "must be 1 to %d", maxDays)
