@@ -98,6 +98,12 @@ registered to sign them. Rejections name the line where a meeting starts.`,
 			if im.Progress != nil {
 				im.Progress(-1, 0)
 			}
+			if err != nil && res != nil && res.Lines > 0 {
+				// What came before the failure is on the ledger: say so,
+				// so that a rerun is understood (its records are replays).
+				return withHint(err, "the import stopped there: of the %d lines before it, %d were accepted and %d rejected, and stay so; a rerun reports the accepted ones as replay",
+					res.Lines, res.Accepted, res.Rejected)
+			}
 			if err != nil {
 				return err
 			}

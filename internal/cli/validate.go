@@ -144,13 +144,26 @@ func (e *env) checkPersonChainCmd() *cobra.Command {
 		Use:   "check-person-chain FILE",
 		Short: "Check a person chain offline (no node, no store)",
 		Long: `check-person-chain verifies a file from "validate person-chain" or
-GET /v1/persons/{ref}/chain with nothing else: every person block decodes,
-hashes to its stated hash, matches its entries' Merkle root and links to
-the block before it; every entry's inclusion proof checks against its
-ledger header; every entry names the person directly or through a proven
-alias binding. Compare the ledger header hashes with headers you trust to
-tie the chain to the ledger. A file without a person block proves nothing:
-it prints NOTHING CHECKED and exits 1, as an invalid one does.`,
+GET /v1/persons/{ref}/chain with nothing else: its blocks are consecutive
+blocks of the person's chain, in order, each linking to the one before;
+the first and the last overlap the period (from, to: RFC 3339); every
+block of the period decodes, hashes to its stated hash, has its stated seq
+and window and matches its entries' Merkle root; every entry's inclusion
+proof checks against its ledger header and names the person directly or
+through a proven alias binding. At the start, the block before them (by
+its header) must lie outside the period, unless the first is the chain's
+first; at the end, the block after them must too, or the file must say
+the chain had no block after them at its ledger height: that last is the
+file's word, which nothing offline can prove. A late record gets its own
+block when it arrives, whatever its window, so blocks of the period can
+lie beyond a block outside it: a file cut at such a block, which then
+shows it as the block before or after, still checks (without late
+records the windows run in seq order, and the two ends are proven). The
+ok line says which blocks of the chain were checked and what holds at
+each end. Compare
+the ledger header hashes with headers you trust to tie the chain to the
+ledger. A file without a person block proves nothing: it prints NOTHING
+CHECKED and exits 1, as an invalid one does.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			b, err := os.ReadFile(args[0])
@@ -172,7 +185,23 @@ it prints NOTHING CHECKED and exits 1, as an invalid one does.`,
 					v.Pseudonym[:16], v.From, v.To)
 				return &exitError{code: 1}
 			}
-			fmt.Fprintf(e.stdout, "ok: %d person blocks, %d entries, %d alias bindings verified for pseudonym %s…\n", nblocks, entries, len(v.Bindings), v.Pseudonym[:16])
+			first, last := v.Blocks[0].Seq, v.Blocks[len(v.Blocks)-1].Seq
+			fmt.Fprintf(e.stdout, "ok: %d person blocks, %d entries, %d alias bindings verified for pseudonym %s… from %s to %s: blocks %d..%d of its person chain\n",
+				nblocks, entries, len(v.Bindings), v.Pseudonym[:16], v.From, v.To, first, last)
+			if n := len(v.Blocks) - nblocks; n > 0 {
+				fmt.Fprintf(e.stdout, "  between them, %d late record blocks outside the period, checked by their headers\n", n)
+			}
+			if v.Before != nil {
+				fmt.Fprintf(e.stdout, "  start: block %d, just before them, lies outside the period\n", v.Before.Seq)
+			} else {
+				fmt.Fprintf(e.stdout, "  start: block 0 is the chain's first\n")
+			}
+			if v.After != nil {
+				fmt.Fprintf(e.stdout, "  end: block %d, just after them, lies outside the period\n", v.After.Seq)
+			} else {
+				fmt.Fprintf(e.stdout, "  end: NOT PROVEN: the file says block %d was the chain's last at ledger height %d; nothing offline can prove that (ask the node again)\n", last, v.Height)
+			}
+			fmt.Fprintf(e.stdout, "  not proven: that the ledger headers are the chain's (compare their hashes with headers you trust), nor that no block of the period lies beyond a late record's block (see --help)\n")
 			return nil
 		},
 	}
@@ -194,6 +223,10 @@ moves it to T, so the last days are decided too.`,
 				return withHint(fmt.Errorf("--until: want an RFC 3339 time"), "e.g. --until 2020-01-22T06:00:00+08:00")
 			}
 			res, err := ask(e, dir, nodeURL, func(cl *client.Client) (*api.CloseReply, error) { return cl.Close(e.ctx, until) })
+			var ae *client.APIError
+			if errors.As(err, &ae) && ae.Body.Code == "replay" {
+				return withHint(err, "the ledger was already closed up to %s: give a later --until", until)
+			}
 			if err != nil {
 				return err
 			}

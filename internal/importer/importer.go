@@ -11,6 +11,7 @@ package importer
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/hex"
@@ -131,8 +132,7 @@ func (im *Importer) Import(r io.Reader) (*Result, error) {
 		res.Rejections = append(res.Rejections, toRejection(line, err))
 	}
 	cr := &countingReader{r: r}
-	sc := bufio.NewScanner(cr)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	br := bufio.NewReaderSize(cr, 64<<10)
 	line := 0
 	var chunk []*job
 	submit := func() error {
@@ -145,10 +145,20 @@ func (im *Importer) Import(r io.Reader) (*Result, error) {
 		chunk = chunk[:0]
 		return nil
 	}
-	for sc.Scan() {
+	for {
+		b, tooLong, err := readLine(br, MaxLine)
+		if err == io.EOF && b == nil && !tooLong {
+			break
+		}
+		if err != nil && err != io.EOF {
+			return res, fmt.Errorf("import: read: %w", err)
+		}
 		line++
-		j := im.prepare(line, sc.Bytes())
-		if j == nil {
+		var j *job
+		if tooLong {
+			// One bad line is refused, as any other: the rest goes on.
+			j = &job{line: line, err: &ndjson.FieldError{Field: "line", Msg: fmt.Sprintf("longer than %d bytes", MaxLine)}}
+		} else if j = im.prepare(line, b); j == nil {
 			continue
 		}
 		chunk = append(chunk, j)
@@ -157,12 +167,9 @@ func (im *Importer) Import(r io.Reader) (*Result, error) {
 				return res, err
 			}
 		}
-	}
-	if err := sc.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			return res, fmt.Errorf("import: line %d is longer than 1 MiB", line+1)
+		if err == io.EOF {
+			break
 		}
-		return res, fmt.Errorf("import: read: %w", err)
 	}
 	if err := submit(); err != nil {
 		return res, err
@@ -174,6 +181,45 @@ func (im *Importer) Import(r io.Reader) (*Result, error) {
 	res.Lines = line
 	sort.Slice(res.Rejections, func(i, j int) bool { return res.Rejections[i].Line < res.Rejections[j].Line })
 	return res, nil
+}
+
+// MaxLine bounds an import line: a longer one is refused, and the import
+// goes on with the next.
+const MaxLine = 1 << 20
+
+// readLine returns the next line of br without its end (\n or \r\n). A
+// line over max bytes is tooLong: its bytes are read and dropped. The last
+// line may end without \n; err is io.EOF after it (with the line) or at
+// the end (with none).
+func readLine(br *bufio.Reader, max int) (line []byte, tooLong bool, err error) {
+	var buf []byte
+	for {
+		frag, err := br.ReadSlice('\n')
+		if !tooLong {
+			if len(buf)+len(frag) > max+2 {
+				tooLong, buf = true, nil
+			} else {
+				buf = append(buf, frag...)
+			}
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err == io.EOF && len(buf) == 0 && !tooLong {
+			return nil, false, io.EOF
+		}
+		buf = bytes.TrimSuffix(bytes.TrimSuffix(buf, []byte("\n")), []byte("\r"))
+		if !tooLong && len(buf) > max {
+			tooLong, buf = true, nil
+		}
+		if tooLong {
+			return nil, true, err
+		}
+		if buf == nil {
+			buf = []byte{}
+		}
+		return buf, false, err
+	}
 }
 
 // CodeAuthorityOnly is the rejection code of a record that only the chain
