@@ -1,7 +1,9 @@
 // Package api serves a node over HTTP under /v1: JSON in and out, errors as
-// {"error":{"code","message","field"}}. Requests that read personal data
-// carry the authority's bearer token; a transaction submission needs none,
-// because every transaction carries the signatures that authorise it.
+// {"error":{"code","message","field"}}. Every route but GET /v1/health and
+// the privacy protocols' device routes is called by a request signed with
+// a key holding one of the route's roles, or with the operator's token
+// (routes.go registers each with its roles; docs/API.md lists who may call
+// what). Transactions carry their own signatures besides.
 //
 // Persons are never put in URLs (which end up in logs and histories): trace
 // queries are POSTs with a JSON body.
