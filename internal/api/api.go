@@ -22,6 +22,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/epiledger/epiledger/internal/blocks"
@@ -64,6 +65,12 @@ type Server struct {
 	mux                     *http.ServeMux
 	// ids is the quota of POST /v1/pseudonyms.
 	ids *idQuota
+	// verifying holds the one GET /v1/verify that may run at a time;
+	// verifyChain runs it (blocks.VerifyContext on the node's store);
+	// lastVerify is how long the last one that finished took.
+	verifying   chan struct{}
+	verifyChain func(context.Context) (*blocks.VerifyReport, error)
+	lastVerify  atomic.Int64
 
 	// privacy
 	priv *privacyState
@@ -87,7 +94,11 @@ func newServer(n *node.Node, log *slog.Logger) (*Server, error) {
 	}
 	s := &Server{n: n, log: log, token: n.Home.APIToken(), rb: &report.Builder{N: n, Now: time.Now}, replay: rg,
 		publicBulk: make(chan struct{}, publicBulk), publicSmall: make(chan struct{}, publicSmall), mux: http.NewServeMux(),
-		ids: newIDQuota(PseudonymQuota, PseudonymWindow)}
+		ids: newIDQuota(PseudonymQuota, PseudonymWindow), verifying: make(chan struct{}, 1)}
+	s.verifyChain = func(ctx context.Context) (*blocks.VerifyReport, error) {
+		g := n.Home.Genesis
+		return blocks.VerifyContext(ctx, n.DB, &g, nil)
+	}
 	s.routes(s.mux)
 	return s, nil
 }
@@ -542,13 +553,32 @@ func VerifyResult(rep *blocks.VerifyReport, err error) (VerifyReply, error) {
 }
 
 // verify re-checks the live chain up to the head it sees when it starts;
-// blocks below the head never change, so this runs beside the engine.
+// blocks below the head never change, so this runs beside the engine. It
+// takes seconds on a city (about 13 s), so one runs at a time: a second
+// request while one runs is a 429, with the last run's duration as
+// Retry-After; and a run stops when its request is cancelled (the caller
+// gone), rather than spending the node's CPU for nobody.
 func (s *Server) verify(r *http.Request) (any, error) {
 	if err := onlyParams(r); err != nil {
 		return nil, err
 	}
-	g := s.n.Home.Genesis
-	rep, err := blocks.Verify(s.n.DB, &g, nil)
+	select {
+	case s.verifying <- struct{}{}:
+		defer func() { <-s.verifying }()
+	default:
+		last, took := time.Duration(s.lastVerify.Load()), ""
+		if last > 0 {
+			took = fmt.Sprintf(" (the last took %s)", last.Round(time.Second))
+		}
+		e := errf(http.StatusTooManyRequests, "busy", "", "a verify of the chain is already running, and one runs at a time%s: retry when it is done", took)
+		e.RetryAfter = max(last, time.Second)
+		return nil, e
+	}
+	start := time.Now()
+	rep, err := s.verifyChain(r.Context())
+	if r.Context().Err() == nil {
+		s.lastVerify.Store(int64(time.Since(start)))
+	}
 	var bad *blocks.BadBlockError
 	var badChain *blocks.BadChainError
 	if err != nil && !errors.As(err, &bad) && !errors.As(err, &badChain) {

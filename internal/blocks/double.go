@@ -2,6 +2,7 @@ package blocks
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"fmt"
 
@@ -155,8 +156,8 @@ func (sc *siteChains) finish() error {
 // one before, match their entries' roots and name only transactions on the
 // chain; the chain head kept in the person's validation state must name
 // the last block (the rest of that state is derived, and checked by
-// replay).
-func verifyPersonChains(r store.Reader) (persons, blocks uint64, err error) {
+// replay). Once ctx is done it stops with ctx's error.
+func verifyPersonChains(ctx context.Context, r store.Reader) (persons, blocks uint64, err error) {
 	type tip struct {
 		seq     uint64
 		hash    ledger.Hash
@@ -178,6 +179,10 @@ func verifyPersonChains(r store.Reader) (persons, blocks uint64, err error) {
 		}
 		fail := func(reason string) bool {
 			bad = &BadChainError{View: "person chain", Where: p.Short(), Seq: seq, Reason: reason}
+			return false
+		}
+		if blocks%4096 == 0 && ctx.Err() != nil {
+			bad = ctx.Err()
 			return false
 		}
 		if seq != t.seq {

@@ -1,6 +1,7 @@
 package blocks
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -48,6 +49,13 @@ type VerifyReport struct {
 // transactions on the chain. It returns a *BadBlockError naming the first
 // bad height, or a *BadChainError naming the site or person.
 func Verify(r store.Reader, gen *state.Genesis, progress func(height, head uint64)) (*VerifyReport, error) {
+	return VerifyContext(context.Background(), r, gen, progress)
+}
+
+// VerifyContext is Verify that stops once ctx is done (a request
+// cancelled, a node shutting down): between blocks, and every few
+// thousand person blocks, it returns ctx's error, wrapped.
+func VerifyContext(ctx context.Context, r store.Reader, gen *state.Genesis, progress func(height, head uint64)) (*VerifyReport, error) {
 	head, err := ReadHead(r, gen)
 	if err != nil {
 		return nil, err
@@ -57,6 +65,9 @@ func Verify(r store.Reader, gen *state.Genesis, progress func(height, head uint6
 	prev := gen.Hash()
 	prevTime := int64(0)
 	for h := uint64(1); h <= head.Height; h++ {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("verify stopped at block %d: %w", h, err)
+		}
 		bad := func(format string, args ...any) error {
 			return &BadBlockError{Height: h, Reason: fmt.Sprintf(format, args...)}
 		}
@@ -154,7 +165,10 @@ func Verify(r store.Reader, gen *state.Genesis, progress func(height, head uint6
 		return nil, doubleChainErr("site chains", err)
 	}
 	rep.SiteChains = len(sites.cursors)
-	if rep.Persons, rep.PersonBlocks, err = verifyPersonChains(r); err != nil {
+	if rep.Persons, rep.PersonBlocks, err = verifyPersonChains(ctx, r); err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("verify stopped in the person chains: %w", err)
+		}
 		return nil, doubleChainErr("person chains", err)
 	}
 	return rep, nil
