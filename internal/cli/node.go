@@ -25,33 +25,45 @@ into blocks (at most every engine.block_interval, default 200ms, or sooner when
 a block is full), commits each block durably before acknowledging it, and
 serves the HTTP API:
 
-  GET  /v1/health                 status, height, head hash, state hash
-  POST /v1/txs    {"txs":[b64]}   submit signed transactions (results in order)
-  POST /v1/tx     {"tx":b64}      submit one and wait for its block
-  GET  /v1/tx/{hash}              a stored transaction        (token)
-  GET  /v1/tx/{hash}/proof        its RFC 6962 inclusion proof (token)
-  GET  /v1/blocks/{height}        a block header              (token)
-  POST /v1/trace/trajectory       {"person","from","to"}      (token)
-  POST /v1/trace/contacts         {"person","from","to","min_overlap"} (token)
-  GET  /v1/cases[?status=]        reported cases              (token)
-  GET  /v1/verify                 re-check the whole chain    (token)
-  GET  /v1/persons/{ref}/chain    a person chain with proofs   (token)
-  POST /v1/validate/decisions     longest-chain decisions      (token)
-  POST /v1/validate/close         advance the validation clock (token)
-  GET  /v1/audit                  the audit trail              (auditor)
-  POST /v1/roles                  grant a role to a key        (administrator)
-  GET  /v1/roles                  who holds which role         (auditor)
+  GET  /v1/health                 status, height, head hash, state hash (public)
+  GET  /v1/status                 the same                       (any role)
+  POST /v1/txs    {"txs":[b64]}   submit signed transactions, results in order
+                                                  (site, hospital, administrator)
+  POST /v1/tx     {"tx":b64}      submit one and wait for its block (the same)
+  POST /v1/pseudonyms {"refs"}    the pseudonyms of persons to record, sealing
+                                  new ids into the vault; quota per key
+                                                  (site, hospital, administrator)
+  GET  /v1/tx/{hash}              a stored transaction
+  GET  /v1/tx/{hash}/proof        its RFC 6962 inclusion proof
+  GET  /v1/tx/{hash}/corrections  the corrections proposed for it
+  GET  /v1/blocks/{height}        a block header
+                                  (these four: investigator, auditor, administrator)
+  POST /v1/trace/trajectory       {"person","from","to"}           (investigator)
+  POST /v1/trace/contacts         {"person","from","to","min_overlap"} (investigator)
   POST /v1/trace/chain|sources|clusters|follow-up   investigations (investigator)
-  POST /v1/trace/risk-sites       publishable risk sites (any role)
-  /v1/privacy/...                 set union/intersection, commitments, exposure check
-  PUT  /v1/vault                  sealed identities           (token)
+  GET  /v1/cases[?status=]        reported cases                   (investigator)
+  GET  /v1/persons/{ref}/chain    a person chain with proofs       (investigator)
+  POST /v1/validate/decisions     longest-chain decisions          (investigator)
+  POST /v1/trace/risk-sites       publishable risk sites           (any role)
+  GET  /v1/validate/probability   the rival chain's probability    (any role)
+  GET  /v1/verify                 re-check the whole chain, one at a time
+                                                  (auditor, administrator)
+  GET  /v1/audit                  the audit trail        (auditor, administrator)
+  GET  /v1/roles                  who holds which role   (auditor, administrator)
+  POST /v1/roles                  grant a role to a key            (administrator)
+  POST /v1/validate/close         advance the validation clock     (administrator)
+  PUT  /v1/vault                  sealed identities                (administrator)
+  /v1/privacy/...                 set union/intersection, commitments, exposure
+                                  check (docs/PRIVACY.md)
 
-Every call but /v1/health is a signed request by a key the administrator
-registered with a role (see "epiledger role --help" and docs/API.md), or
+Every call but /v1/health and the privacy protocols' device routes is a
+signed request by a key the administrator registered with a role (see
+"epiledger role --help"; docs/API.md says who may call each route), or
 carries the operator's bearer token (derived from the home's secret: the
-chain authority). Every read of personal data first commits an audit record
-(Epiledger-Case and Epiledger-Purpose headers). Stop the node with Ctrl-C (SIGINT) or SIGTERM:
-it commits what it admitted, then exits.
+chain authority, which holds every role). Every read of personal data first
+commits an audit record (Epiledger-Case and Epiledger-Purpose headers).
+Stop the node with Ctrl-C (SIGINT) or SIGTERM: it commits what it admitted,
+then exits.
 
 While it serves, the node holds the home's store and records itself in
 HOME/node.json (pid, listen address, start time; removed when it stops
