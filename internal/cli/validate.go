@@ -153,17 +153,16 @@ proof checks against its ledger header and names the person directly or
 through a proven alias binding. At the start, the block before them (by
 its header) must lie outside the period, unless the first is the chain's
 first; at the end, the block after them must too, or the file must say
-the chain had no block after them at its ledger height: that last is the
+the chain had no block after them when it was read: that last is the
 file's word, which nothing offline can prove. A late record gets its own
 block when it arrives, whatever its window, so blocks of the period can
 lie beyond a block outside it: a file cut at such a block, which then
 shows it as the block before or after, still checks (without late
 records the windows run in seq order, and the two ends are proven). The
 ok line says which blocks of the chain were checked and what holds at
-each end. Compare
-the ledger header hashes with headers you trust to tie the chain to the
-ledger. A file without a person block proves nothing: it prints NOTHING
-CHECKED and exits 1, as an invalid one does.`,
+each end. Compare the ledger header hashes with headers you trust to tie
+the chain to the ledger. A file without a person block proves nothing: it
+prints NOTHING CHECKED and exits 1, as an invalid one does.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			b, err := os.ReadFile(args[0])
@@ -199,7 +198,7 @@ CHECKED and exits 1, as an invalid one does.`,
 			if v.After != nil {
 				fmt.Fprintf(e.stdout, "  end: block %d, just after them, lies outside the period\n", v.After.Seq)
 			} else {
-				fmt.Fprintf(e.stdout, "  end: NOT PROVEN: the file says block %d was the chain's last at ledger height %d; nothing offline can prove that (ask the node again)\n", last, v.Height)
+				fmt.Fprintf(e.stdout, "  end: NOT PROVEN: the file says block %d was the chain's last when it was read; nothing offline can prove that (ask the node again)\n", last)
 			}
 			fmt.Fprintf(e.stdout, "  not proven: that the ledger headers are the chain's (compare their hashes with headers you trust), nor that no block of the period lies beyond a late record's block (see --help)\n")
 			return nil

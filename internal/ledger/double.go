@@ -102,6 +102,25 @@ func (b *PersonBlock) Bytes() []byte {
 // entries match the count; whether they match the root is Check's job.
 func DecodePersonBlock(raw []byte) (*PersonBlock, error) {
 	d := decoder{b: raw}
+	b := decodePersonHeader(&d)
+	if d.err == nil && len(d.b) != int(b.Count)*32 {
+		d.fail("%d entries announced, %d bytes follow", b.Count, len(d.b))
+	}
+	for i := 0; i < int(b.Count) && d.err == nil; i++ {
+		b.Entries = append(b.Entries, d.hash("entry"))
+	}
+	return finishPersonBlock(b, &d)
+}
+
+// DecodePersonBlockHeader parses HeaderBytes: a person block without its
+// entries (Entries is nil, Count says how many it has). The header is all
+// that Hash covers, so it is enough to check a link and a window.
+func DecodePersonBlockHeader(raw []byte) (*PersonBlock, error) {
+	d := decoder{b: raw}
+	return finishPersonBlock(decodePersonHeader(&d), &d)
+}
+
+func decodePersonHeader(d *decoder) *PersonBlock {
 	b := &PersonBlock{}
 	b.Version = d.u32("version")
 	b.Person = Pseudonym(d.hash("person"))
@@ -112,12 +131,10 @@ func DecodePersonBlock(raw []byte) (*PersonBlock, error) {
 	b.EntryRoot = d.hash("entry root")
 	b.Count = d.u32("count")
 	b.Height = d.u64("height")
-	if d.err == nil && len(d.b) != int(b.Count)*32 {
-		d.fail("%d entries announced, %d bytes follow", b.Count, len(d.b))
-	}
-	for i := 0; i < int(b.Count) && d.err == nil; i++ {
-		b.Entries = append(b.Entries, d.hash("entry"))
-	}
+	return b
+}
+
+func finishPersonBlock(b *PersonBlock, d *decoder) (*PersonBlock, error) {
 	if err := d.done(); err != nil {
 		return nil, fmt.Errorf("person block: %w", err)
 	}

@@ -237,13 +237,22 @@ func FuzzDecodeHeader(f *testing.F) {
 	})
 }
 
-// FuzzDecodePersonBlock: what decodes re-encodes to exactly the input.
+// FuzzDecodePersonBlock: what decodes re-encodes to exactly the input,
+// as a whole block and as a header alone.
 func FuzzDecodePersonBlock(f *testing.F) {
 	pb := &PersonBlock{Version: PersonBlockVersion, Person: Pseudonym{1}, Seq: 3, WindowStart: 10, WindowEnd: 20,
 		PrevHash: Hash{2}, Count: 2, Height: 7, Entries: []Hash{{3}, {4}}}
 	pb.EntryRoot = EntriesRoot(pb.Entries)
 	f.Add(pb.Bytes())
+	f.Add(pb.HeaderBytes())
 	f.Fuzz(func(t *testing.T, b []byte) {
+		if h, err := DecodePersonBlockHeader(b); err != nil {
+			if h != nil {
+				t.Fatal("error with a header")
+			}
+		} else if !bytes.Equal(h.HeaderBytes(), b) || h.Entries != nil {
+			t.Fatal("header not canonical")
+		}
 		got, err := DecodePersonBlock(b)
 		if err != nil {
 			if got != nil {

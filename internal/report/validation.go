@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/epiledger/epiledger/internal/ndjson"
 	"github.com/epiledger/epiledger/internal/node"
 	"github.com/epiledger/epiledger/internal/state"
+	"github.com/epiledger/epiledger/internal/store"
 )
 
 // resolveAny accepts a person reference ("id:...", an alias) or a
@@ -53,19 +55,58 @@ func (b *Builder) PersonChain(q Query) (*node.Read[*blocks.PersonChainView], err
 }
 
 func (b *Builder) personChain(rc *node.Receipt, p ledger.Pseudonym, w Window) (*blocks.PersonChainView, error) {
-	pbs, err := b.N.Query.PersonBlocks(p, w.From.Unix(), w.To.Unix())
+	// The whole chain in one scan: its length is that of the blocks read.
+	all, err := b.N.Query.PersonBlocks(p, math.MinInt64, math.MaxInt64)
 	if err != nil {
 		return nil, err
+	}
+	for i, pb := range all {
+		if pb.Seq != uint64(i) {
+			return nil, fmt.Errorf("%w: person chain of %s: block %d at position %d", store.ErrCorrupt, p.String()[:16], pb.Seq, i)
+		}
+	}
+	// The period's blocks: from the first whose window overlaps it to the
+	// last, with every block between (a late record's block, sealed when
+	// it arrived, may lie outside the period), and the blocks just before
+	// and after them, by their headers, so that a verifier sees that none
+	// of the period's is missing at either end.
+	first, last := -1, -1
+	for i, pb := range all {
+		if blocks.InPeriod(pb.WindowStart, pb.WindowEnd, w.From.Unix(), w.To.Unix()) {
+			if first < 0 {
+				first = i
+			}
+			last = i
+		}
 	}
 	id, err := b.realID(rc, p)
 	if err != nil {
 		return nil, err
 	}
 	out := &blocks.PersonChainView{Person: id, Pseudonym: p.String(), From: b.ts(w.From.Unix()), To: b.ts(w.To.Unix()),
-		Blocks: []blocks.PersonBlockView{}, Bindings: []blocks.ProofView{}}
+		Blocks: []blocks.PersonBlockView{}, Bindings: []blocks.ProofView{}, ChainLength: uint64(len(all))}
+	header := func(pb *ledger.PersonBlock) *blocks.PersonBlockView {
+		return &blocks.PersonBlockView{Seq: pb.Seq, Hash: pb.Hash().String(), WindowStart: pb.WindowStart, WindowEnd: pb.WindowEnd,
+			Bytes: base64.StdEncoding.EncodeToString(pb.HeaderBytes()), Entries: []blocks.ProofView{}}
+	}
+	if first >= 0 {
+		if first > 0 {
+			out.Before = header(all[first-1])
+		}
+		if last+1 < len(all) {
+			out.After = header(all[last+1])
+		}
+		all = all[first : last+1]
+	} else {
+		all = nil
+	}
 	prover := blocks.NewProver(b.N.DB)
 	aliases := map[ledger.Pseudonym]bool{}
-	for _, pb := range pbs {
+	for _, pb := range all {
+		if !blocks.InPeriod(pb.WindowStart, pb.WindowEnd, w.From.Unix(), w.To.Unix()) {
+			out.Blocks = append(out.Blocks, *header(pb))
+			continue
+		}
 		bv := blocks.PersonBlockView{Seq: pb.Seq, Hash: pb.Hash().String(), WindowStart: pb.WindowStart, WindowEnd: pb.WindowEnd,
 			Bytes: base64.StdEncoding.EncodeToString(pb.Bytes()), Entries: []blocks.ProofView{}}
 		for _, e := range pb.Entries {
