@@ -19,7 +19,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -454,47 +453,13 @@ func (s *Server) contacts(r *http.Request) (reader, error) {
 	return planned(s.rb.Contacts(q))
 }
 
-// CaseInfo is a case in the case list.
-type CaseInfo struct {
-	Person    string `json:"person"`
-	Pseudonym string `json:"pseudonym"`
-	Status    string `json:"status"`
-	Onset     string `json:"onset,omitempty"`
-	Reported  string `json:"reported"`
-	By        string `json:"by"`
-	Tx        string `json:"tx"`
-}
-
-// cases lists every case with its real id: a read of every case's
-// identity, audited as one record naming no person.
+// cases lists every case with its real id: GET /v1/cases (see
+// report.Builder.Cases).
 func (s *Server) cases(r *http.Request) (reader, error) {
 	if err := onlyParams(r, "status"); err != nil {
 		return nil, err
 	}
-	status := r.URL.Query().Get("status")
-	if status != "" && !slices.Contains(ndjson.CaseStatuses, status) {
-		return nil, errf(http.StatusBadRequest, "invalid", "status", "one of %s", strings.Join(ndjson.CaseStatuses, ", "))
-	}
-	subject := []node.Subject{{Route: "cases", From: -ledger.MaxWindow, To: ledger.MaxWindow}}
-	return node.NewRead(s.n, subject, func(rc *node.Receipt) (any, error) {
-		cs, err := s.n.Query.Cases(status, -ledger.MaxWindow, ledger.MaxWindow)
-		if err != nil {
-			return nil, err
-		}
-		out := []CaseInfo{}
-		for _, c := range cs {
-			id, _, err := s.n.RealID(rc, c.Person)
-			if err != nil {
-				return nil, err
-			}
-			if id != "" {
-				id = "id:" + id
-			}
-			out = append(out, CaseInfo{Person: id, Pseudonym: c.Person.String(), Status: c.Status, Onset: c.Onset,
-				Reported: time.Unix(c.Reported, 0).In(s.n.Home.Config.Location()).Format(time.RFC3339), By: c.By, Tx: c.TxID.String()})
-		}
-		return map[string]any{"cases": out}, nil
-	}), nil
+	return planned(s.rb.Cases(r.URL.Query().Get("status")))
 }
 
 // VerifyReply is the outcome of GET /v1/verify.

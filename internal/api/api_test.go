@@ -829,7 +829,7 @@ func jsonNum(u uint64) string {
 func TestCases(t *testing.T) {
 	t.Parallel()
 	f := serve(t, world)
-	want := api.CaseInfo{Person: "id:" + idA, Pseudonym: pseudonymHex(f.h, idA), Status: "confirmed", Onset: "2020-01-19",
+	want := report.CaseInfo{Person: "id:" + idA, Pseudonym: pseudonymHex(f.h, idA), Status: "confirmed", Onset: "2020-01-19",
 		Reported: "2020-01-21T10:00:00+08:00", By: "hospital-1"}
 	for _, c := range []struct {
 		query string
@@ -838,7 +838,7 @@ func TestCases(t *testing.T) {
 		t.Run("status"+c.query, func(t *testing.T) {
 			t.Parallel()
 			var got struct {
-				Cases []api.CaseInfo `json:"cases"`
+				Cases []report.CaseInfo `json:"cases"`
 			}
 			decodeOK(t, f.call(t, "GET", "/v1/cases"+c.query, f.token, ""), &got)
 			if got.Cases == nil || len(got.Cases) != c.n {

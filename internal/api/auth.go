@@ -8,14 +8,12 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/epiledger/epiledger/internal/blocks"
 	"github.com/epiledger/epiledger/internal/engine"
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/node"
@@ -62,9 +60,6 @@ const (
 
 // MaxSkew is how far a request's time may be from the node's clock.
 const MaxSkew = 5 * time.Minute
-
-// roleAuthority is the chain authority: it holds every role.
-const roleAuthority = "authority"
 
 // Principal is an authenticated caller.
 type Principal struct {
@@ -159,7 +154,7 @@ func (s *Server) identify(r *http.Request) (p *Principal, bodyHash string, err e
 		if !s.authorised(r) {
 			return nil, "", unauth("Authorization", "the bearer token is not the node operator's")
 		}
-		return &Principal{Key: s.n.Home.Genesis.Authority, Role: roleAuthority, Name: "chain authority (operator token)",
+		return &Principal{Key: s.n.Home.Genesis.Authority, Role: report.RoleAuthority, Name: "chain authority (operator token)",
 			Case: r.Header.Get(HeaderCase), Purpose: r.Header.Get(HeaderPurpose), Time: time.Now().Unix()}, "", nil
 	}
 	kh, th, sh := r.Header.Get(HeaderKey), r.Header.Get(HeaderTime), r.Header.Get(HeaderSignature)
@@ -225,7 +220,7 @@ func (s *Server) checkSignature(r *http.Request, p *Principal, bodyHash string) 
 // allowed reports whether p may call a route open to roles (nil: any
 // role).
 func allowed(p *Principal, roles []string) bool {
-	if p.Role == roleAuthority || roles == nil {
+	if p.Role == report.RoleAuthority || roles == nil {
 		return true
 	}
 	for _, r := range roles {
@@ -261,55 +256,16 @@ func checkCasePurpose(p *Principal) error {
 	return err
 }
 
-// AuditView is an audit record in JSON.
-type AuditView struct {
-	Tx        string `json:"tx"`
-	Height    uint64 `json:"height"`
-	Recorded  string `json:"recorded"`
-	Caller    string `json:"caller"`
-	Role      string `json:"role"`
-	Name      string `json:"name,omitempty"`
-	Case      string `json:"case"`
-	Purpose   string `json:"purpose"`
-	Route     string `json:"route"`
-	Pseudonym string `json:"pseudonym,omitempty"`
-	From      string `json:"from,omitempty"`
-	To        string `json:"to,omitempty"`
-	Request   string `json:"request"`
-}
-
 // audits lists the audit trail: GET /v1/audit?from=&to=.
 func (s *Server) audits(r *http.Request) (any, error) {
 	if err := onlyParams(r, "from", "to"); err != nil {
 		return nil, err
 	}
-	w, err := report.ParseWindow(r.URL.Query().Get("from"), r.URL.Query().Get("to"), time.Now(), 100*365*24*time.Hour, s.n.Home.Config.Location())
+	vs, err := s.rb.Audits(r.URL.Query().Get("from"), r.URL.Query().Get("to"))
 	if err != nil {
 		return nil, err
 	}
-	es, err := s.n.Query.Audits(w.From.Unix(), w.To.Unix())
-	if err != nil {
-		return nil, err
-	}
-	loc := s.n.Home.Config.Location()
-	g := s.n.Home.Genesis
-	out := []AuditView{}
-	for _, e := range es {
-		a := e.Audit
-		v := AuditView{Tx: e.TxID.String(), Height: e.Height, Recorded: time.Unix(e.Block, 0).In(loc).Format(time.RFC3339),
-			Caller: hex.EncodeToString(a.Caller[:]), Role: a.Role, Case: a.Case, Purpose: a.Purpose, Route: a.Route, Request: a.Request.String()}
-		if _, name, err := state.RoleOf(s.n.DB, &g, a.Caller); err == nil {
-			v.Name = name
-		}
-		if a.Person != (ledger.Pseudonym{}) {
-			v.Pseudonym = a.Person.String()
-		}
-		if a.From != 0 || a.To != 0 {
-			v.From, v.To = time.Unix(a.From, 0).In(loc).Format(time.RFC3339), time.Unix(a.To, 0).In(loc).Format(time.RFC3339)
-		}
-		out = append(out, v)
-	}
-	return map[string]any{"audits": out}, nil
+	return map[string]any{"audits": vs}, nil
 }
 
 // RoleRequest grants a role: POST /v1/roles (administrator). The node signs
@@ -350,54 +306,13 @@ func (s *Server) commitAsAuthority(r *http.Request, body ledger.Body) (engine.Re
 	return rc, rc.Err
 }
 
-// RoleView is a key holding a role, in JSON: GET /v1/roles lists them.
-// Height and Tx name the grant_role transaction that gave the role, and
-// Granted its block's time; the chain authority holds every role from
-// the genesis (height 0, no transaction).
-type RoleView struct {
-	Key     string `json:"key"`
-	Role    string `json:"role"`
-	Name    string `json:"name"`
-	Height  uint64 `json:"height"`
-	Tx      string `json:"tx,omitempty"`
-	Granted string `json:"granted"`
-}
-
-// Roles lists who holds which role on n's chain: the chain authority
-// first, then every key granted a role and not revoked, in key order.
-// Times are in loc. A grant whose transaction the chain does not hold is
-// an error (the state and the chain disagree).
-func Roles(n *node.Node, loc *time.Location) ([]RoleView, error) {
-	g := n.Home.Genesis
-	out := []RoleView{{Key: hex.EncodeToString(g.Authority[:]), Role: roleAuthority, Name: "chain authority (holds every role)",
-		Granted: time.Unix(g.Time, 0).In(loc).Format(time.RFC3339)}}
-	grants, err := state.Roles(n.DB)
-	if err != nil {
-		return nil, err
-	}
-	for _, gr := range grants {
-		id := gr.TxID()
-		height, _, err := blocks.Locate(n.DB, id)
-		if err != nil {
-			return nil, fmt.Errorf("role of %x: %w", gr.Key[:8], err)
-		}
-		hd, err := blocks.Header(n.DB, height)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, RoleView{Key: hex.EncodeToString(gr.Key[:]), Role: gr.Role, Name: gr.Name, Height: height, Tx: id.String(),
-			Granted: time.Unix(0, hd.Time).In(loc).Format(time.RFC3339)})
-	}
-	return out, nil
-}
-
 // listRoles lists who holds which role: GET /v1/roles (auditor,
 // administrator).
 func (s *Server) listRoles(r *http.Request) (any, error) {
 	if err := onlyParams(r); err != nil {
 		return nil, err
 	}
-	vs, err := Roles(s.n, s.n.Home.Config.Location())
+	vs, err := s.rb.Roles()
 	if err != nil {
 		return nil, err
 	}

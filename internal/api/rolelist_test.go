@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/epiledger/epiledger/internal/api"
+	"github.com/epiledger/epiledger/internal/report"
 )
 
 // TestRoleList: GET /v1/roles lists the chain authority and every key
@@ -50,7 +50,7 @@ func TestRoleList(t *testing.T) {
 				return
 			}
 			var v struct {
-				Roles []api.RoleView `json:"roles"`
+				Roles []report.RoleView `json:"roles"`
 			}
 			if err := json.Unmarshal(b, &v); err != nil {
 				t.Fatal(err)
@@ -58,7 +58,7 @@ func TestRoleList(t *testing.T) {
 			if len(v.Roles) != 6 || v.Roles[0].Role != "authority" || v.Roles[0].Key != hex.EncodeToString(f.h.Genesis.Authority[:]) {
 				t.Fatalf("want the authority and 5 grants: %s", b)
 			}
-			held := map[string]api.RoleView{}
+			held := map[string]report.RoleView{}
 			for _, r := range v.Roles[1:] {
 				held[r.Key] = r
 			}

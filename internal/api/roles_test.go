@@ -18,6 +18,7 @@ import (
 	"github.com/epiledger/epiledger/internal/blocks"
 	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/report"
 	"github.com/epiledger/epiledger/internal/testnode"
 )
 
@@ -126,7 +127,7 @@ func TestRoleMatrix(t *testing.T) {
 	// The audit trail holds one record per personal-data read, with who,
 	// case and purpose; refusals wrote none.
 	code, body := call(keys["auditor"], "GET", "/v1/audit", "")
-	var trail struct{ Audits []api.AuditView }
+	var trail struct{ Audits []report.AuditView }
 	if code != 200 || json.Unmarshal([]byte(body), &trail) != nil {
 		t.Fatalf("audit list: %d %s", code, body)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/epiledger/epiledger/internal/api"
 	"github.com/epiledger/epiledger/internal/client"
 	"github.com/epiledger/epiledger/internal/home"
+	"github.com/epiledger/epiledger/internal/report"
 )
 
 func (e *env) roleCmd() *cobra.Command {
@@ -70,13 +71,13 @@ genesis. With --node it asks the running node (the caller needs the auditor
 or administrator role: --as signs with such a key file).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			views, err := ask(e, dir, nodeURL, func(cl *client.Client) ([]api.RoleView, error) { return cl.Roles(e.ctx) })
+			views, err := ask(e, dir, nodeURL, func(cl *client.Client) ([]report.RoleView, error) { return cl.Roles(e.ctx) })
 			if err != nil {
 				return err
 			}
 			if asJSON {
 				if views == nil {
-					views = []api.RoleView{}
+					views = []report.RoleView{}
 				}
 				return e.printJSON(map[string]any{"roles": views})
 			}
@@ -117,13 +118,13 @@ With --node it asks the running node (the caller needs the auditor role:
 --as signs with an auditor's key file).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			views, err := ask(e, dir, nodeURL, func(cl *client.Client) ([]api.AuditView, error) { return cl.Audits(e.ctx, from, to) })
+			views, err := ask(e, dir, nodeURL, func(cl *client.Client) ([]report.AuditView, error) { return cl.Audits(e.ctx, from, to) })
 			if err != nil {
 				return err
 			}
 			if asJSON {
 				if views == nil {
-					views = []api.AuditView{}
+					views = []report.AuditView{}
 				}
 				return e.printJSON(map[string]any{"audits": views})
 			}

@@ -6,8 +6,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/epiledger/epiledger/internal/api"
 	"github.com/epiledger/epiledger/internal/client"
+	"github.com/epiledger/epiledger/internal/report"
 )
 
 // casesCmd lists the reported cases: where an investigation starts.
@@ -25,13 +25,13 @@ it prints are what trace trajectory, contacts, chain, sources and follow-up
 take as --person.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cs, err := ask(e, dir, nodeURL, func(cl *client.Client) ([]api.CaseInfo, error) { return cl.Cases(e.ctx, status) })
+			cs, err := ask(e, dir, nodeURL, func(cl *client.Client) ([]report.CaseInfo, error) { return cl.Cases(e.ctx, status) })
 			if err != nil {
 				return err
 			}
 			if asJSON {
 				if cs == nil {
-					cs = []api.CaseInfo{}
+					cs = []report.CaseInfo{}
 				}
 				return e.printJSON(map[string]any{"cases": cs})
 			}

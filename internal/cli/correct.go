@@ -10,10 +10,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/epiledger/epiledger/internal/api"
 	"github.com/epiledger/epiledger/internal/client"
 	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/report"
 )
 
 func (e *env) keygenCmd() *cobra.Command {
@@ -134,7 +134,7 @@ original stays visible ("trace trajectory --all") with its history.`,
 			if err != nil {
 				return fmt.Errorf("--tx: %w", err)
 			}
-			cs, err := ask(e, dir, nodeURL, func(cl *client.Client) ([]api.CorrectionView, error) { return cl.Corrections(e.ctx, t.String()) })
+			cs, err := ask(e, dir, nodeURL, func(cl *client.Client) ([]report.CorrectionView, error) { return cl.Corrections(e.ctx, t.String()) })
 			if err != nil {
 				return err
 			}
@@ -159,7 +159,7 @@ original stays visible ("trace trajectory --all") with its history.`,
 // reason, then each party whose approval counts (named by the regions it
 // is the authority of, or as the administrator, with its key's prefix) and
 // whether it has approved.
-func writeCorrection(w io.Writer, c *api.CorrectionView) {
+func writeCorrection(w io.Writer, c *report.CorrectionView) {
 	st := fmt.Sprintf("pending, %d more approval(s) needed", c.Quorum-c.Approvals)
 	if c.Applied != 0 {
 		st = fmt.Sprintf("in effect since height %d", c.Applied)

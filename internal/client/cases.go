@@ -4,14 +4,14 @@ import (
 	"context"
 	"net/url"
 
-	"github.com/epiledger/epiledger/internal/api"
+	"github.com/epiledger/epiledger/internal/report"
 )
 
 // Cases lists the reported cases, each by its latest report, with real
 // ids (GET /v1/cases; an investigator's audited read of every case).
-func (c *Client) Cases(ctx context.Context, status string) ([]api.CaseInfo, error) {
+func (c *Client) Cases(ctx context.Context, status string) ([]report.CaseInfo, error) {
 	var v struct {
-		Cases []api.CaseInfo `json:"cases"`
+		Cases []report.CaseInfo `json:"cases"`
 	}
 	path := "/v1/cases"
 	if status != "" {

@@ -282,9 +282,9 @@ func (c *Client) SubmitOne(ctx context.Context, raw []byte) (*api.TxResult, erro
 }
 
 // Audits lists the audit trail (GET /v1/audit).
-func (c *Client) Audits(ctx context.Context, from, to string) ([]api.AuditView, error) {
+func (c *Client) Audits(ctx context.Context, from, to string) ([]report.AuditView, error) {
 	var v struct {
-		Audits []api.AuditView `json:"audits"`
+		Audits []report.AuditView `json:"audits"`
 	}
 	err := c.do(ctx, "GET", "/v1/audit?from="+url.QueryEscape(from)+"&to="+url.QueryEscape(to), nil, &v)
 	return v.Audits, err

@@ -4,13 +4,14 @@ import (
 	"context"
 
 	"github.com/epiledger/epiledger/internal/api"
+	"github.com/epiledger/epiledger/internal/report"
 )
 
 // Roles lists who holds which role on the node's chain (GET /v1/roles;
 // the caller needs the auditor or administrator role).
-func (c *Client) Roles(ctx context.Context) ([]api.RoleView, error) {
+func (c *Client) Roles(ctx context.Context) ([]report.RoleView, error) {
 	var v struct {
-		Roles []api.RoleView `json:"roles"`
+		Roles []report.RoleView `json:"roles"`
 	}
 	err := c.do(ctx, "GET", "/v1/roles", nil, &v)
 	return v.Roles, err
