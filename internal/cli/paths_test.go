@@ -76,6 +76,9 @@ func TestLocalAndNodeAlike(t *testing.T) {
 		{"role", "grant", "--key", pub, "--role", "emperor", "--name", "CDC 17"},
 		{"validate", "close", "--until", "2020-01-28T06:00:00+08:00"},
 		{"validate", "close", "--until", "2020-01-28T06:00:00Z"},
+		{"correct", "propose", "--tx", tx, "--annul", "--reason", "lent card"},
+		{"correct", "propose", "--tx", tx, "--annul", "--reason", "lent card"},
+		{"correct", "show", "--tx", tx},
 	}
 
 	type answer struct {
