@@ -110,22 +110,31 @@ func WriteSources(w io.Writer, r *SourcesReport) error {
 		return nil
 	}
 	fmt.Fprintf(w, "Common exposures of the %d cases: %d sites, %d persons\n", len(r.Cases), len(r.CommonSites), len(r.CommonPersons))
-	// One row a visit, so that each names its record; a site's name and
-	// count head its first visit.
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SITE\tKIND\tCASES\tVISIT BY\tIN\tTX")
-	for _, s := range r.CommonSites {
-		site, kind, n := s.Site, s.SiteKind, fmt.Sprint(s.Cases)
-		for _, v := range s.Visits {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", site, kind, n, name(v.Person, v.Pseudonym), short(v.In), v.Tx)
-			site, kind, n = "", "", ""
-		}
-	}
-	if err := tw.Flush(); err != nil {
+	if len(r.CommonSites) == 0 && len(r.CommonPersons) == 0 {
+		_, err := fmt.Fprintln(w, "No site or person is common to two or more of them, each in its own window.")
 		return err
 	}
-	fmt.Fprintln(w)
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	// One row a visit, so that each names its record; a site's name and
+	// count head its first visit. A table with no row is left out.
+	if len(r.CommonSites) > 0 {
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "SITE\tKIND\tCASES\tVISIT BY\tIN\tTX")
+		for _, s := range r.CommonSites {
+			site, kind, n := s.Site, s.SiteKind, fmt.Sprint(s.Cases)
+			for _, v := range s.Visits {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", site, kind, n, name(v.Person, v.Pseudonym), short(v.In), v.Tx)
+				site, kind, n = "", "", ""
+			}
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		if len(r.CommonPersons) == 0 {
+			return nil
+		}
+		fmt.Fprintln(w)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "PERSON\tCASE\tCASES\tFIRST MET BY")
 	for _, p := range r.CommonPersons {
 		var ms []string

@@ -285,6 +285,11 @@ func sortedPseudonyms(m map[ledger.Pseudonym]bool) []ledger.Pseudonym {
 // WriteDecisions prints decisions as text.
 func WriteDecisions(w interface{ Write([]byte) (int, error) }, d *Decisions) {
 	fmt.Fprintf(w, "Validation decisions for %s from %s to %s: %d\n%s", name(d.Person, d.Pseudonym), short(d.From), short(d.To), len(d.Decisions), d.WindowBasis.Line())
+	if len(d.Decisions) == 0 {
+		// A decision is kept only for a window where the longest-chain rule
+		// had to choose: say so, lest none read as nothing checked.
+		fmt.Fprintf(w, "No window of this period had records in conflict: every closed window kept all its records (an open window is decided when it closes; validate close)\n")
+	}
 	for _, x := range d.Decisions {
 		fmt.Fprintf(w, "\nwindow %s to %s (decided at block %d, person block #%d %s…)\n", short(x.WindowStart), short(x.WindowEnd), x.Height, x.PersonBlock, x.PersonBlockHash[:12])
 		fmt.Fprintf(w, "  winner: %d records, weight %d\n  rival:  %d records, weight %d\n  z = %d, P(rival is true) = %.7f at q = %g\n", len(x.Chain), x.Weight, len(x.Rival), x.RivalWeight, x.Z, x.Probability, x.Q)
