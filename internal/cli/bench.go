@@ -29,7 +29,7 @@ func (e *env) benchCmd() *cobra.Command {
     commit), in records per second;
   - commit latency (submit to durable acknowledgement) at saturation, at
     half the measured ingest rate (paced), and for single transactions
-    submitted one at a time (bounded by engine.block_interval, 200 ms);
+    submitted one at a time (a block as soon as the last is durable);
   - contact-query latency over the whole period, for every confirmed case
     and for random people;
   - bytes on disk per record;

@@ -21,8 +21,8 @@ func (e *env) nodeCmd() *cobra.Command {
 		Use:   "node --home DIR [--listen ADDR]",
 		Short: "Run an embedded node (solo engine) and serve the HTTP API under /v1",
 		Long: `node runs one embedded node: the solo engine batches admitted transactions
-into blocks (at most every engine.block_interval, default 200ms, or sooner when
-a block is full), commits each block durably before acknowledging it, and
+into blocks (as soon as the previous block is durable, or when a block is
+full, at the latest every engine.block_interval, default 200ms), commits each block durably before acknowledging it, and
 serves the HTTP API:
 
   GET  /v1/health                 status, height, head hash, state hash (public)

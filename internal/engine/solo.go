@@ -16,8 +16,9 @@ import (
 
 // SoloConfig tunes the solo engine.
 type SoloConfig struct {
-	// Interval is the most a block waits for more transactions once one is
-	// pending and the previous block is at least this old.
+	// Interval is the most a pending transaction waits for a block when
+	// the previous block is not yet durable (once it is, the next block is
+	// cut at once: group commit).
 	Interval time.Duration
 	// MaxTxs and MaxBytes bound a block.
 	MaxTxs   int
@@ -36,7 +37,8 @@ type SoloConfig struct {
 	Acked *store.HeadFile
 }
 
-// DefaultSoloConfig: a block at most every 200 ms, or sooner when full.
+// DefaultSoloConfig: a block as soon as the previous one is durable, when
+// full, or at the latest 200 ms after the last.
 func DefaultSoloConfig() SoloConfig {
 	return SoloConfig{Interval: 200 * time.Millisecond, MaxTxs: 4096, MaxBytes: 4 << 20}
 }
@@ -85,6 +87,12 @@ type Solo struct {
 	headMu  sync.RWMutex
 	head    blocks.Head
 	fatal   atomic.Pointer[error]
+
+	// inflight counts the blocks cut and not yet durable; durable wakes
+	// the collector when a group of them is (group commit: a block is
+	// cut as soon as the previous one is durable).
+	inflight atomic.Int64
+	durable  chan struct{}
 }
 
 var _ Engine = (*Solo)(nil)
@@ -106,7 +114,8 @@ func NewSolo(db *store.DB, m *state.Machine, cfg SoloConfig, log *slog.Logger) (
 		cfg.MaxBytes = DefaultSoloConfig().MaxBytes
 	}
 	s := &Solo{db: db, m: m, gen: gen, cfg: cfg, log: log, head: head,
-		in: make(chan item, 2*cfg.MaxTxs), cut: make(chan verified, 1), acks: make(chan applied, 4), quit: make(chan struct{})}
+		in: make(chan item, 2*cfg.MaxTxs), cut: make(chan verified, 1), acks: make(chan applied, 4), quit: make(chan struct{}),
+		durable: make(chan struct{}, 1)}
 	s.wg.Add(3)
 	go s.collect()
 	go s.apply()
@@ -155,9 +164,12 @@ func (s *Solo) SubmitAsync(raw []byte, done func(Receipt)) error {
 	return nil
 }
 
-// collect cuts blocks: when MaxTxs are pending, or when something is
-// pending and Interval has passed since the last block; then verifies the
-// block's signatures in parallel and hands it to apply.
+// collect cuts blocks: when MaxTxs (or MaxBytes) are pending; when
+// something is pending and every block cut before is durable (group
+// commit: a lone record does not wait for Interval, and under load the
+// records that arrive while a block commits make the next one); or when
+// something is pending and Interval has passed since the last block. It
+// then verifies the block's signatures in parallel and hands it to apply.
 func (s *Solo) collect() {
 	defer s.wg.Done()
 	defer close(s.cut)
@@ -175,6 +187,7 @@ func (s *Solo) collect() {
 			txs[i] = it.tx
 		}
 		errs, leaves := ledger.VerifyAndHash(s.gen.ChainID, txs)
+		s.inflight.Add(1)
 		s.cut <- verified{items: pending, errs: errs, leaves: leaves}
 		pending, size, last = nil, 0, time.Now()
 	}
@@ -190,6 +203,7 @@ func (s *Solo) collect() {
 			select {
 			case it := <-s.in:
 				add(it)
+			case <-s.durable:
 			case <-s.quit:
 				s.drain(add)
 				flush()
@@ -198,7 +212,7 @@ func (s *Solo) collect() {
 			continue
 		}
 		wait := s.cfg.Interval - time.Since(last)
-		if wait <= 0 {
+		if wait <= 0 || s.inflight.Load() == 0 {
 			// Take whatever is already queued, then cut.
 			for more := true; more && len(pending) > 0; {
 				select {
@@ -216,6 +230,7 @@ func (s *Solo) collect() {
 		case it := <-s.in:
 			add(it)
 		case <-timer.C:
+		case <-s.durable:
 		case <-s.quit:
 			s.drain(add)
 			flush()
@@ -307,6 +322,12 @@ func (s *Solo) ack() {
 			for i, it := range a.items {
 				it.done(a.receipts[i])
 			}
+		}
+		// The group is durable: the collector may cut the next block.
+		s.inflight.Add(-int64(len(group)))
+		select {
+		case s.durable <- struct{}{}:
+		default:
 		}
 	}
 }

@@ -27,8 +27,9 @@ listen = "127.0.0.1:7070"
 operator_token = true
 
 [engine]
-# The solo engine cuts a block at most every block_interval, or sooner when
-# it holds max_block_txs transactions or max_block_bytes bytes.
+# The solo engine cuts a block as soon as the previous one is durable (group
+# commit), when it holds max_block_txs transactions or max_block_bytes
+# bytes, and at the latest block_interval after the last block.
 block_interval = "200ms"
 max_block_txs = 4096
 max_block_bytes = 4194304
