@@ -4,6 +4,7 @@ package cli
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -232,18 +233,15 @@ func (e *env) nodeClient(dir, url string) (*client.Client, error) {
 	if h, err := home.Load(dir); err == nil {
 		return e.remote(h, url)
 	}
-	k, err := home.LoadKeyFile(e.as)
+	k, err := e.asKey()
 	if err != nil {
-		return nil, withHint(fmt.Errorf("--as: %w", err), "give the key file written by \"epiledger keygen --out FILE\" that the administrator granted a role")
+		return nil, err
 	}
-	c := client.New(url, "")
-	st, err := c.Health(e.ctx)
+	st, err := client.New(url, "").Health(e.ctx)
 	if err != nil {
 		return nil, withHint(fmt.Errorf("--node %s: %w", url, err), "is the node running? (epiledger node --home DIR --listen ADDR)")
 	}
-	c.Case, c.Purpose = e.caseRef, e.purpose
-	c.Key, c.ChainID = k, st.ChainID
-	return c, nil
+	return e.signedClient(url, k, st.ChainID), nil
 }
 
 func (e *env) remote(h *home.Home, url string) (*client.Client, error) {
@@ -252,14 +250,30 @@ func (e *env) remote(h *home.Home, url string) (*client.Client, error) {
 		c.Case, c.Purpose = e.caseRef, e.purpose
 		return c, nil
 	}
+	k, err := e.asKey()
+	if err != nil {
+		return nil, err
+	}
+	return e.signedClient(url, k, h.Genesis.ChainID), nil
+}
+
+// asKey loads the --as key file; one that does not load stops the
+// command (it never runs as anyone else).
+func (e *env) asKey() (ed25519.PrivateKey, error) {
 	k, err := home.LoadKeyFile(e.as)
 	if err != nil {
 		return nil, withHint(fmt.Errorf("--as: %w", err), "give the key file written by \"epiledger keygen --out FILE\" that the administrator granted a role")
 	}
+	return k, nil
+}
+
+// signedClient is a client of the node at url whose requests key signs
+// for chainID, with --case and --purpose.
+func (e *env) signedClient(url string, key ed25519.PrivateKey, chainID string) *client.Client {
 	c := client.New(url, "")
 	c.Case, c.Purpose = e.caseRef, e.purpose
-	c.Key, c.ChainID = k, h.Genesis.ChainID
-	return c, nil
+	c.Key, c.ChainID = key, chainID
+	return c
 }
 
 // checkAs refuses --as (or EPILEDGER_AS) where it would not sign: a
@@ -341,9 +355,7 @@ func (e *env) runningNode(h *home.Home) *client.Client {
 	if err != nil || r == nil || !r.Alive() {
 		return nil
 	}
-	c := client.New("http://"+r.Listen, "")
-	c.Key, c.ChainID = h.Authority(), h.Genesis.ChainID
-	c.Case, c.Purpose = e.caseRef, e.purpose
+	c := e.signedClient("http://"+r.Listen, h.Authority(), h.Genesis.ChainID)
 	if st, err := c.Health(e.ctx); err != nil || st.ChainID != h.Genesis.ChainID {
 		return nil
 	}
