@@ -42,7 +42,7 @@ func verifyStore(t *testing.T, f *fixture) {
 		t.Fatal(err)
 	}
 	defer dst.Close()
-	if _, err := blocks.Replay(f.n.DB, dst, &g, f.n.Machine.Params(), nil); err != nil {
+	if _, err := blocks.Replay(f.n.DB, dst, &g, nil); err != nil {
 		t.Fatalf("verify --replay: %v", err)
 	}
 	if err := blocks.CompareState(f.n.DB, dst); err != nil {

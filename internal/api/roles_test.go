@@ -16,7 +16,6 @@ import (
 
 	"github.com/epiledger/epiledger/internal/api"
 	"github.com/epiledger/epiledger/internal/blocks"
-	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/report"
 	"github.com/epiledger/epiledger/internal/testnode"
@@ -214,7 +213,7 @@ func decodeID(raw []byte) (string, error) {
 // the authority's own key included.
 func TestSignedOnly(t *testing.T) {
 	t.Parallel()
-	h, n := testnode.New(t, func(c *home.Config) { c.Node.OperatorToken = false })
+	h, n := testnode.New(t, func(s *testnode.Setup) { s.Config.Node.OperatorToken = false })
 	srv := httptest.NewServer(handler(t, n, slog.New(slog.NewTextHandler(io.Discard, nil))))
 	defer srv.Close()
 	req, _ := http.NewRequest("GET", srv.URL+"/v1/status", nil)

@@ -33,6 +33,7 @@ import (
 	"github.com/epiledger/epiledger/internal/ndjson"
 	"github.com/epiledger/epiledger/internal/node"
 	"github.com/epiledger/epiledger/internal/sim"
+	"github.com/epiledger/epiledger/internal/state"
 	"github.com/epiledger/epiledger/internal/timeline"
 )
 
@@ -312,11 +313,12 @@ func medianOf(xs []float64) float64 {
 // signed creates a home in dir (validation on or off) and signs the world's
 // records for it.
 func signed(dir string, world []byte, validation bool) (*home.Home, *importer.Collector, error) {
-	h, err := home.Init(dir, home.InitOptions{ChainID: "epiledger-bench", Region: "420100"})
+	rules := state.DefaultParams()
+	rules.Validation.Enabled = validation
+	h, err := home.Init(dir, home.InitOptions{ChainID: "epiledger-bench", Region: "420100", Rules: &rules})
 	if err != nil {
 		return nil, nil, err
 	}
-	h.Config.Validation.Enabled = validation
 	c := &importer.Collector{}
 	if _, err := importer.New(h, c).Import(bytes.NewReader(world)); err != nil {
 		return nil, nil, err
@@ -378,7 +380,7 @@ func closeWindows(cfg Config, res *Result) error {
 	}
 	pending := countPending(n)
 	start := sim.DefaultStart()
-	tx := ledger.NewTx(&ledger.CloseWindows{Until: start.Add(24*time.Hour + h.Config.Validation.Grace.Duration + time.Hour).Unix()})
+	tx := ledger.NewTx(&ledger.CloseWindows{Until: start.Add(24*time.Hour + h.Genesis.Params.Validation.Grace + time.Hour).Unix()})
 	tx.Sign(h.Genesis.ChainID, h.Authority())
 	t0 := time.Now()
 	if rc := n.Engine.Submit(contextBackground(), tx.Bytes()); rc.Err != nil {

@@ -225,7 +225,7 @@ func Investigate(ctx context.Context, cfg InvestigateConfig) (*InvestigateResult
 	}
 	cases := cs.Select("")
 	res.Cases = len(cases)
-	res.Validation = n.Home.Config.Validation.Enabled
+	res.Validation = n.Home.Genesis.Params.Validation.Enabled
 	start := sim.DefaultStart()
 	from, to := start.Unix(), start.Add(time.Duration(cfg.Days)*24*time.Hour).Unix()
 	minOverlap := int64(n.Query.Rules().MinOverlap / time.Second)

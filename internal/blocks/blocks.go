@@ -40,7 +40,7 @@ func ReadHead(r store.Reader, gen *state.Genesis) (Head, error) {
 		return Head{}, err
 	}
 	if ok && ledger.Hash(v) != gh {
-		return Head{}, fmt.Errorf("chain: the store belongs to another genesis (chain id or authority differ)")
+		return Head{}, fmt.Errorf("chain: the store belongs to another genesis (its chain id, authority, correction rule or consensus rules differ from genesis.json: the rules are fixed once block 1 is written)")
 	}
 	v, ok, err = r.Get(store.MetaKey("head"))
 	if err != nil {

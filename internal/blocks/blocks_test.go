@@ -63,7 +63,7 @@ func TestVerifyReplayProofs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer dst.Close()
-	final, err := blocks.Replay(n.DB, dst, &g, n.Machine.Params(), nil)
+	final, err := blocks.Replay(n.DB, dst, &g, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +229,7 @@ func TestReplayFindsStateTampering(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := blocks.Replay(n.DB, dst, &g, n.Machine.Params(), nil); err != nil {
+		if _, err := blocks.Replay(n.DB, dst, &g, nil); err != nil {
 			t.Fatal(err)
 		}
 		err = blocks.CompareState(n.DB, dst)

@@ -16,12 +16,12 @@ import (
 // deterministic on this chain and that src's blocks produce its recorded
 // state; any transaction the machine now refuses is reported as a bad
 // block. progress, if not nil, is called after each block.
-func Replay(src store.Reader, dst *store.DB, gen *state.Genesis, params state.Params, progress func(height, head uint64)) (ledger.Hash, error) {
+func Replay(src store.Reader, dst *store.DB, gen *state.Genesis, progress func(height, head uint64)) (ledger.Hash, error) {
 	head, err := ReadHead(src, gen)
 	if err != nil {
 		return ledger.Hash{}, err
 	}
-	m := state.New(dst, *gen, params)
+	m := state.New(dst, *gen)
 	var stateHash ledger.Hash
 	for h := uint64(1); h <= head.Height; h++ {
 		bad := func(format string, args ...any) error {

@@ -389,7 +389,10 @@ func (e *env) initCmd() *cobra.Command {
 		Use:   "init --home DIR",
 		Short: "Create a node home: chain id, authority key pair, keystore, config",
 		Long: `init creates a node home directory holding:
-  genesis.json         chain id, region, authority public key, genesis time
+  genesis.json         chain id, region, authority public key, genesis time,
+                       who may correct records, and the chain's rules
+                       ("rules": presence limits, trajectory validation,
+                       site kinds and case statuses)
   keys/authority.key   the authority's Ed25519 key (signs sites and identities)
   keys/secret.key      the authority's secret (pseudonyms, identity vault, API token)
   keystore/            the signing keys of the sites this home registers
@@ -402,7 +405,13 @@ directory holding anything else, and then writes nothing.
 genesis.json also fixes who may correct records: a correction of a record
 needs the approvals of the authorities of its origin and destination
 regions and of the system administrator (--authority, --administrator,
---correction-quorum).`,
+--correction-quorum).
+
+The rules in genesis.json are the chain's consensus rules: every node of
+the chain holds the same genesis, and its hash (block 1's previous hash)
+commits to them. Edit them, if the defaults do not fit, before the first
+block; after it, a genesis whose rules differ is another chain, and the
+node refuses the store.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o := home.InitOptions{ChainID: chainID, Region: region, Authorities: map[string][32]byte{}, Quorum: quorum}

@@ -212,7 +212,7 @@ func (e *env) closeCmd() *cobra.Command {
 		Use:   "close --home DIR --until T",
 		Short: "Advance the validation clock so that windows ending before T - grace are decided",
 		Long: `Windows close when the block time and the latest record time on the ledger
-are both past their end plus the grace period (validation.grace). After
+are both past their end plus the grace period (rules.validation.grace in genesis.json). After
 importing historical data, nothing later arrives to move the record time
 on; close signs a close_windows transaction with the authority's key that
 moves it to T, so the last days are decided too.`,

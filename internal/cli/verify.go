@@ -158,7 +158,7 @@ func replayInto(n *node.Node, g *state.Genesis) error {
 		return err
 	}
 	defer dst.Close()
-	if _, err := blocks.Replay(n.DB, dst, g, n.Machine.Params(), nil); err != nil {
+	if _, err := blocks.Replay(n.DB, dst, g, nil); err != nil {
 		return err
 	}
 	return blocks.CompareState(n.DB, dst)

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/epiledger/epiledger/internal/engine"
-	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/importer"
 	"github.com/epiledger/epiledger/internal/ndjson"
 	"github.com/epiledger/epiledger/internal/sim"
@@ -85,7 +84,7 @@ func BenchmarkIngestCity(b *testing.B) { benchIngest(b, 10000, 14, nil) }
 // BenchmarkIngestCityPlain is BenchmarkIngestCity without validation.
 func BenchmarkIngestCityPlain(b *testing.B) { benchIngest(b, 10000, 14, testnode.NoValidation) }
 
-func benchIngest(b *testing.B, people, days int, opt func(*home.Config)) {
+func benchIngest(b *testing.B, people, days int, opt testnode.Option) {
 	var buf bytes.Buffer
 	if _, err := sim.Generate(sim.Config{People: people, Days: days, Seed: 1}, ndjson.NewWriter(&buf)); err != nil {
 		b.Fatal(err)
@@ -98,7 +97,7 @@ func benchIngest(b *testing.B, people, days int, opt func(*home.Config)) {
 	for i := 0; i < b.N; i++ {
 		// The engine and state alone: no resident timeline (epiledger
 		// bench --resident measures what one costs).
-		opts := []func(*home.Config){testnode.StoreOnly}
+		opts := []testnode.Option{testnode.StoreOnly}
 		if opt != nil {
 			opts = append(opts, opt)
 		}

@@ -57,6 +57,9 @@ type InitOptions struct {
 	// Quorum is how many of a correction's required parties must approve
 	// (0: all).
 	Quorum int
+	// Rules are the chain's consensus rules; nil means the defaults
+	// (state.DefaultParams). They are written into genesis.json.
+	Rules *state.Params
 }
 
 // ErrExists is returned by Init when the directory already holds a home.
@@ -76,6 +79,9 @@ type genesisFile struct {
 	Authority   string         `json:"authority_public_key"`
 	Time        string         `json:"genesis_time"`
 	Corrections correctionFile `json:"corrections"`
+	// Rules are the chain's consensus rules (state.Params); a genesis
+	// written before they moved here has none and runs on the defaults.
+	Rules *state.Params `json:"rules,omitempty"`
 }
 
 type correctionFile struct {
@@ -138,7 +144,14 @@ func Init(dir string, o InitOptions) (*Home, error) {
 	if err := writeSecret(filepath.Join(dir, "keys", "secret.key"), hex.EncodeToString(secret)); err != nil {
 		return nil, err
 	}
-	g := genesisFile{ChainID: o.ChainID, Region: o.Region, Authority: hex.EncodeToString(pub), Time: o.Time.UTC().Truncate(time.Second).Format(time.RFC3339),
+	rules := state.DefaultParams()
+	if o.Rules != nil {
+		rules = *o.Rules
+	}
+	if err := rules.Check(); err != nil {
+		return nil, fmt.Errorf("home: %w", err)
+	}
+	g := genesisFile{ChainID: o.ChainID, Region: o.Region, Authority: hex.EncodeToString(pub), Time: o.Time.UTC().Truncate(time.Second).Format(time.RFC3339), Rules: &rules,
 		Corrections: correctionFile{Administrator: hex.EncodeToString(pub), Authorities: map[string]string{o.Region: hex.EncodeToString(pub)}, Quorum: o.Quorum}}
 	if o.Administrator != ([32]byte{}) {
 		g.Corrections.Administrator = hex.EncodeToString(o.Administrator[:])
@@ -219,6 +232,13 @@ func Load(dir string) (*Home, error) {
 	copy(h.Genesis.Authority[:], pub)
 	if h.Genesis.Corrections, err = g.Corrections.rule(h.Genesis.Authority); err != nil {
 		return nil, fmt.Errorf("home: genesis.json: %w", err)
+	}
+	if g.Rules == nil {
+		h.Genesis.Params, h.Genesis.LegacyRules = state.DefaultParams(), true
+	} else if err := g.Rules.Check(); err != nil {
+		return nil, fmt.Errorf("home: genesis.json: %w", err)
+	} else {
+		h.Genesis.Params = *g.Rules
 	}
 	seed, err := readHex(filepath.Join(dir, "keys", "authority.key"), ed25519.SeedSize)
 	if err != nil {

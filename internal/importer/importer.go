@@ -77,6 +77,10 @@ type Importer struct {
 	// Progress, if set, is called with the bytes read so far and the
 	// number of lines done.
 	Progress func(bytes int64, lines int)
+	// Vocabulary, if set, is the chain's (its genesis's), which lines are
+	// checked against; nil means the default one (an importer that works
+	// through a node without its genesis: the node checks them again).
+	Vocabulary *ledger.Vocabulary
 }
 
 // New returns an importer that signs with h's keys (the authority's,
@@ -85,6 +89,7 @@ type Importer struct {
 func New(h *home.Home, sink Sink) *Importer {
 	im := NewWith(HomeSigner{H: h}, NewHomeResolver(h, sink), sink)
 	im.Region = h.Genesis.Region
+	im.Vocabulary = &h.Genesis.Params.Vocabulary
 	return im
 }
 
@@ -287,7 +292,7 @@ func (im *Importer) authority(what string) (ed25519.PrivateKey, error) {
 // blank line.
 func (im *Importer) prepare(line int, b []byte) *job {
 	j := &job{line: line}
-	v, err := ndjson.Parse(b)
+	v, err := ndjson.ParseWith(b, im.Vocabulary)
 	if errors.Is(err, ndjson.ErrEmpty) {
 		return nil
 	}

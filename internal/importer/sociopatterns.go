@@ -45,7 +45,7 @@ func SocioPatternsDevice(path string) string {
 	}
 	id := "sociopatterns-" + base
 	// Cut at a character boundary: half a character is not text.
-	for len(id) > ndjson.MaxSiteIDLen || !utf8.ValidString(id) {
+	for len(id) > ledger.DefaultMaxSiteIDLen || !utf8.ValidString(id) {
 		id = id[:len(id)-1]
 	}
 	return id
@@ -162,8 +162,8 @@ func (im *Importer) ImportSocioPatterns(r io.Reader, o SocioPatterns) (*Result, 
 	if o.Device == "" {
 		o.Device = "sociopatterns"
 	}
-	if len(o.Device) > ndjson.MaxSiteIDLen {
-		return nil, &ndjson.FieldError{Field: "device", Msg: fmt.Sprintf("longer than %d bytes", ndjson.MaxSiteIDLen)}
+	if len(o.Device) > ledger.DefaultMaxSiteIDLen {
+		return nil, &ndjson.FieldError{Field: "device", Msg: fmt.Sprintf("longer than %d bytes", ledger.DefaultMaxSiteIDLen)}
 	}
 	if err := ledger.CheckText("device", o.Device); err != nil {
 		return nil, err

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/investigate"
 	"github.com/epiledger/epiledger/internal/node"
 	"github.com/epiledger/epiledger/internal/testnode"
@@ -63,7 +62,7 @@ func TestResidentMatchesStore(t *testing.T) {
 			w := randomWorld(rng)
 			w.moreCases(rng)
 			// Odd seeds with validation: records of every status.
-			opts := []func(*home.Config){testnode.StoreOnly, testnode.NoValidation}
+			opts := []testnode.Option{testnode.StoreOnly, testnode.NoValidation}
 			if w.validated = seed%2 == 1; w.validated {
 				opts = opts[:1]
 			}

@@ -24,28 +24,19 @@ import (
 	"github.com/epiledger/epiledger/internal/ledger"
 )
 
-// Kinds of sites the ledger knows. Transport kinds count any overlap as a
-// contact; the others need the configured minimum overlap.
-var SiteKinds = []string{
-	"home", "hotel", "office", "school", "shop", "restaurant", "mall", "venue",
-	"hospital", "train", "train_carriage", "flight", "bus", "metro", "taxi",
-	"toll_gate", "ride", "station", "airport", "clinic", "device",
-}
-
 // TransportKinds are the site kinds on which any overlap is a contact.
 var TransportKinds = map[string]bool{
 	"train_carriage": true, "flight": true, "bus": true, "metro": true, "taxi": true,
 }
 
 // Limits on field sizes, so that a single line cannot blow up the ledger.
-// Names and tags are the ledger's limits; site ids and aliases are
-// tighter.
+// Names and tags are the ledger's limits; site ids (the vocabulary's
+// MaxSiteIDLen) and aliases are tighter.
 const (
-	MaxSiteIDLen = 64
-	MaxNameLen   = ledger.MaxNameLen
-	MaxRefLen    = 128
-	MaxTagLen    = ledger.MaxTagLen
-	MaxAliases   = 32
+	MaxNameLen = ledger.MaxNameLen
+	MaxRefLen  = 128
+	MaxTagLen  = ledger.MaxTagLen
+	MaxAliases = 32
 )
 
 // FieldError says which field of a line is wrong and why. Its message never
@@ -120,9 +111,6 @@ type SignedTx struct {
 	Tx string `json:"tx"`
 }
 
-// CaseStatuses are the statuses a hospital may report.
-var CaseStatuses = []string{"suspected", "confirmed", "recovered", "deceased", "cleared"}
-
 // raw is the union of all fields, used for decoding with a strict field set.
 type raw struct {
 	Type     string      `json:"type"`
@@ -157,11 +145,22 @@ type raw struct {
 // ErrEmpty is returned by Parse for a blank line, which importers skip.
 var ErrEmpty = errors.New("record: empty line")
 
-// Parse decodes and validates one NDJSON line. It returns *Site, *Identity,
-// *Visit, *Move, *Case or *SignedTx, or an error (a *FieldError when one
-// field is at fault). Unknown fields are allowed ("more fields are
-// welcome") and ignored.
-func Parse(line []byte) (any, error) {
+// Parse decodes and validates one NDJSON line against the default
+// vocabulary (ParseWith).
+func Parse(line []byte) (any, error) { return ParseWith(line, nil) }
+
+// ParseWith decodes and validates one NDJSON line. It returns *Site,
+// *Identity, *Visit, *Move, *Case or *SignedTx, or an error (a *FieldError
+// when one field is at fault). Site kinds, case statuses and the length
+// of site ids are checked against voc, the chain's vocabulary (its
+// genesis's); nil means ledger.DefaultVocabulary, for a caller that does
+// not know the chain (the state machine checks them again in any case).
+// Unknown fields are allowed ("more fields are welcome") and ignored.
+func ParseWith(line []byte, voc *ledger.Vocabulary) (any, error) {
+	if voc == nil {
+		d := ledger.DefaultVocabulary()
+		voc = &d
+	}
 	line = bytes.TrimSpace(line)
 	if len(line) == 0 {
 		return nil, ErrEmpty
@@ -172,15 +171,15 @@ func Parse(line []byte) (any, error) {
 	}
 	switch r.Type {
 	case "site":
-		return nonNil(parseSite(&r))
+		return nonNil(parseSite(&r, voc))
 	case "identity":
 		return nonNil(parseIdentity(&r))
 	case "visit":
-		return nonNil(parseVisit(&r))
+		return nonNil(parseVisit(&r, voc))
 	case "move":
-		return nonNil(parseMove(&r))
+		return nonNil(parseMove(&r, voc))
 	case "case":
-		return nonNil(parseCase(&r))
+		return nonNil(parseCase(&r, voc))
 	case "tx":
 		if r.Tx == "" {
 			return nil, fieldErr("tx", "required")
@@ -229,25 +228,25 @@ func clip(s string) string {
 	return s[:i] + "..."
 }
 
-func checkSiteID(field, s string) error {
+func checkSiteID(voc *ledger.Vocabulary, field, s string) error {
 	if s == "" {
 		return fieldErr(field, "required")
 	}
-	if len(s) > MaxSiteIDLen {
-		return fieldErr(field, "longer than %d bytes", MaxSiteIDLen)
+	if len(s) > voc.MaxSiteIDLen {
+		return fieldErr(field, "longer than %d bytes", voc.MaxSiteIDLen)
 	}
 	return ledger.CheckText(field, s)
 }
 
-func parseSite(r *raw) (*Site, error) {
-	if err := checkSiteID("site", r.Site); err != nil {
+func parseSite(r *raw, voc *ledger.Vocabulary) (*Site, error) {
+	if err := checkSiteID(voc, "site", r.Site); err != nil {
 		return nil, err
 	}
-	if !knownKind(r.Kind) {
+	if !voc.KnownKind(r.Kind) {
 		if r.Kind == "" {
 			return nil, fieldErr("kind", "required")
 		}
-		return nil, fieldErr("kind", "unknown site kind %q (known: %s)", clip(r.Kind), strings.Join(SiteKinds, ", "))
+		return nil, fieldErr("kind", "unknown site kind %q (known: %s)", clip(r.Kind), strings.Join(voc.SiteKinds, ", "))
 	}
 	if len(r.Name) > MaxNameLen {
 		return nil, fieldErr("name", "longer than %d bytes", MaxNameLen)
@@ -271,7 +270,7 @@ func parseSite(r *raw) (*Site, error) {
 		return nil, err
 	}
 	if r.Parent != "" {
-		if err := checkSiteID("parent", r.Parent); err != nil {
+		if err := checkSiteID(voc, "parent", r.Parent); err != nil {
 			return nil, err
 		}
 	}
@@ -296,15 +295,6 @@ func parseSite(r *raw) (*Site, error) {
 	}
 	return &Site{Site: r.Site, Kind: r.Kind, Name: r.Name, Lat: *r.Lat, Lon: *r.Lon, Region: r.Region, Parent: r.Parent, Origin: r.Origin, Destination: r.Dest,
 		Key: strings.ToLower(r.Key)}, nil
-}
-
-func knownKind(k string) bool {
-	for _, s := range SiteKinds {
-		if s == k {
-			return true
-		}
-	}
-	return false
 }
 
 // CheckRef validates a person reference "scheme:value" such as
@@ -388,8 +378,8 @@ func checkTag(field, s string) error {
 	return ledger.CheckText(field, s)
 }
 
-func parseVisit(r *raw) (*Visit, error) {
-	if err := checkSiteID("site", r.Site); err != nil {
+func parseVisit(r *raw, voc *ledger.Vocabulary) (*Visit, error) {
+	if err := checkSiteID(voc, "site", r.Site); err != nil {
 		return nil, err
 	}
 	if err := CheckRef("person", r.Person); err != nil {
@@ -415,14 +405,14 @@ func parseVisit(r *raw) (*Visit, error) {
 	return &Visit{Site: r.Site, Person: r.Person, In: in, Out: out, Via: r.Via, Role: r.Role}, nil
 }
 
-func parseMove(r *raw) (*Move, error) {
+func parseMove(r *raw, voc *ledger.Vocabulary) (*Move, error) {
 	if err := CheckRef("person", r.Person); err != nil {
 		return nil, err
 	}
-	if err := checkSiteID("from", r.From); err != nil {
+	if err := checkSiteID(voc, "from", r.From); err != nil {
 		return nil, err
 	}
-	if err := checkSiteID("to", r.To); err != nil {
+	if err := checkSiteID(voc, "to", r.To); err != nil {
 		return nil, err
 	}
 	if r.From == r.To {
@@ -445,16 +435,12 @@ func parseMove(r *raw) (*Move, error) {
 	return &Move{Person: r.Person, From: r.From, To: r.To, Depart: dep, Arrive: arr, Via: r.Via}, nil
 }
 
-func parseCase(r *raw) (*Case, error) {
+func parseCase(r *raw, voc *ledger.Vocabulary) (*Case, error) {
 	if err := CheckRef("person", r.Person); err != nil {
 		return nil, err
 	}
-	ok := false
-	for _, s := range CaseStatuses {
-		ok = ok || s == r.Status
-	}
-	if !ok {
-		return nil, fieldErr("status", "must be one of %s", strings.Join(CaseStatuses, ", "))
+	if !voc.KnownStatus(r.Status) {
+		return nil, fieldErr("status", "must be one of %s", strings.Join(voc.CaseStatuses, ", "))
 	}
 	if r.Onset != "" {
 		if err := ledger.CheckDate("onset", r.Onset); err != nil {
@@ -465,7 +451,7 @@ func parseCase(r *raw) (*Case, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkSiteID("by", r.By); err != nil {
+	if err := checkSiteID(voc, "by", r.By); err != nil {
 		return nil, err
 	}
 	return &Case{Person: r.Person, Status: r.Status, Onset: r.Onset, Reported: rep, By: r.By}, nil

@@ -93,8 +93,8 @@ func Open(h *home.Home, log *slog.Logger, o Options) (*Node, error) {
 			return nil, err
 		}
 	}
-	params := h.Config.Params()
-	m := state.New(db, h.Genesis, params)
+	params := h.Genesis.Params
+	m := state.New(db, h.Genesis)
 	n := &Node{Home: h, DB: db, Machine: m, Log: log, Pseud: h.Pseudonymizer(), Vault: h.Vault(),
 		Query: trace.New(db, trace.Rules{MinOverlap: h.Config.Trace.MinOverlap.Duration, MaxPresence: params.MaxPresence, Validation: params.Validation})}
 	if !o.NoEngine && !o.ReadOnly {

@@ -644,7 +644,7 @@ func (b *Builder) Clusters(r ClustersRequest) (*node.Read[*ClustersReport], erro
 	if err != nil {
 		return nil, err
 	}
-	if err := checkStatus(r.Status); err != nil {
+	if err := b.checkStatus(r.Status); err != nil {
 		return nil, err
 	}
 	within, err := ParseDuration("within", r.Within, 0)
@@ -712,16 +712,17 @@ func (b *Builder) clusters(rc *node.Receipt, r ClustersRequest, w Window, within
 	return out, nil
 }
 
-func checkStatus(s string) error {
-	if s == "" {
-		return nil
+// checkStatus refuses a status the chain's vocabulary does not know.
+func (b *Builder) checkStatus(s string) error {
+	if voc := b.vocabulary(); s != "" && !voc.KnownStatus(s) {
+		return fieldErr("status", "one of %s", strings.Join(voc.CaseStatuses, ", "))
 	}
-	for _, k := range ndjson.CaseStatuses {
-		if k == s {
-			return nil
-		}
-	}
-	return fieldErr("status", "one of %s", strings.Join(ndjson.CaseStatuses, ", "))
+	return nil
+}
+
+// vocabulary is the chain's (its genesis's).
+func (b *Builder) vocabulary() *ledger.Vocabulary {
+	return &b.N.Home.Genesis.Params.Vocabulary
 }
 
 // RiskSites builds the risk-site  It holds no personal data.
@@ -730,7 +731,7 @@ func (b *Builder) RiskSites(r RiskRequest) (*RiskReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkStatus(r.Status); err != nil {
+	if err := b.checkStatus(r.Status); err != nil {
 		return nil, err
 	}
 	switch r.Format {
@@ -742,7 +743,7 @@ func (b *Builder) RiskSites(r RiskRequest) (*RiskReport, error) {
 	// (personal data) is never in it, whatever the request asks.
 	exclude := append([]string{}, investigate.DefaultPrivateKinds...)
 	for i, k := range r.ExcludeKinds {
-		if !slices.Contains(ndjson.SiteKinds, k) {
+		if !b.vocabulary().KnownKind(k) {
 			return nil, fieldErr(fmt.Sprintf("exclude_kinds[%d]", i), "unknown site kind")
 		}
 		if !slices.Contains(exclude, k) {

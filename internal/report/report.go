@@ -257,7 +257,7 @@ func CorrectionText(c *state.Correction) string {
 // reason says why a record was rejected: which chain won, by how much,
 // and how likely the rival is to be the true story.
 func (b *Builder) reason(d *state.Decision) string {
-	q := b.N.Home.Config.Validation.Q
+	q := b.N.Home.Genesis.Params.Validation.Q
 	return fmt.Sprintf("off the winning chain of the window %s (person block #%d %s…): the winner has %d records (weight %d), the best rival %d (weight %d); z = %d, P(rival is true) = %.7f at q = %g",
 		short(b.ts(d.WindowStart)), d.PersonBlock, d.PersonBlockH.String()[:12], len(d.Chain), d.Weight, len(d.Rival), d.RivalWeight, d.Z, feasibility.CatchUp(q, int(d.Z)), q)
 }

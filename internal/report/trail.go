@@ -3,13 +3,11 @@ package report
 import (
 	"encoding/hex"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/epiledger/epiledger/internal/blocks"
 	"github.com/epiledger/epiledger/internal/ledger"
-	"github.com/epiledger/epiledger/internal/ndjson"
 	"github.com/epiledger/epiledger/internal/node"
 	"github.com/epiledger/epiledger/internal/state"
 )
@@ -215,8 +213,8 @@ type CasesReport struct {
 // latest report has status) and returns its read: every case's real id
 // from the vault, audited as one read of every case.
 func (b *Builder) Cases(status string) (*node.Read[*CasesReport], error) {
-	if status != "" && !slices.Contains(ndjson.CaseStatuses, status) {
-		return nil, &ndjson.FieldError{Field: "status", Msg: "one of " + strings.Join(ndjson.CaseStatuses, ", ")}
+	if err := b.checkStatus(status); err != nil {
+		return nil, err
 	}
 	subject := []node.Subject{{Route: "cases", From: -ledger.MaxWindow, To: ledger.MaxWindow}}
 	return node.NewRead(b.N, subject, func(rc *node.Receipt) (*CasesReport, error) {

@@ -206,7 +206,7 @@ func (b *Builder) Decisions(q Query) (*node.Read[*Decisions], error) {
 }
 
 func (b *Builder) decisions(rc *node.Receipt, p ledger.Pseudonym, w Window) (*Decisions, error) {
-	ds, err := b.N.Query.Decisions(p, w.From.Unix(), w.To.Unix()+int64(b.N.Home.Config.Validation.Window.Duration/time.Second))
+	ds, err := b.N.Query.Decisions(p, w.From.Unix(), w.To.Unix()+int64(b.N.Home.Genesis.Params.Validation.Window/time.Second))
 	if err != nil {
 		return nil, err
 	}
@@ -225,7 +225,7 @@ func (b *Builder) decisions(rc *node.Receipt, p ledger.Pseudonym, w Window) (*De
 }
 
 func (b *Builder) decisionView(d *state.Decision) DecisionView {
-	q := b.N.Home.Config.Validation.Q
+	q := b.N.Home.Genesis.Params.Validation.Q
 	hex := func(hs []ledger.Hash) []string {
 		out := make([]string, len(hs))
 		for i, h := range hs {

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/epiledger/epiledger/internal/ledger"
-	"github.com/epiledger/epiledger/internal/ndjson"
 	"github.com/epiledger/epiledger/internal/store"
 )
 
@@ -30,6 +29,12 @@ type Genesis struct {
 	Time      int64    `json:"time"` // Unix seconds
 	// Corrections says whose approvals make a correction take effect.
 	Corrections CorrectionRule `json:"-"`
+	// Params are the chain's rules (genesis.json "rules").
+	Params Params `json:"-"`
+	// LegacyRules marks a genesis written before the rules moved into it
+	// (it has no "rules"): it runs on the default rules and its hash is
+	// taken as before, without them, so that its blocks still verify.
+	LegacyRules bool `json:"-"`
 }
 
 // CorrectionRule is the deployment's k-of-n rule for corrections (seed 000
@@ -75,6 +80,15 @@ func (g *Genesis) Hash() ledger.Hash {
 		h.Write([]byte(a.Region))
 		h.Write([]byte{0})
 		h.Write(a.Key[:])
+	}
+	if !g.LegacyRules {
+		rules, err := g.Params.MarshalJSON()
+		if err != nil {
+			panic(err) // plain values: cannot fail
+		}
+		h.Write([]byte("rules\x00"))
+		binary.Write(h, binary.BigEndian, uint64(len(rules)))
+		h.Write(rules)
 	}
 	var out ledger.Hash
 	h.Sum(out[:0])
@@ -136,16 +150,16 @@ type Machine struct {
 	c caches
 }
 
-// New returns a machine over db.
-func New(db *store.DB, gen Genesis, params Params) *Machine {
-	return &Machine{db: db, gen: gen, params: params, sites: map[string]*Site{}, byNum: map[uint32]*Site{},
+// New returns a machine over db, on the rules of gen.
+func New(db *store.DB, gen Genesis) *Machine {
+	return &Machine{db: db, gen: gen, params: gen.Params, sites: map[string]*Site{}, byNum: map[uint32]*Site{},
 		c: caches{vals: map[ledger.Pseudonym]personVal{}, aliases: map[ledger.Pseudonym]ledger.Pseudonym{}, dur: map[uint32]int64{}}}
 }
 
 // Genesis returns the chain's genesis.
 func (m *Machine) Genesis() Genesis { return m.gen }
 
-// Params returns the consensus parameters.
+// Params returns the chain's rules (the genesis's).
 func (m *Machine) Params() Params { return m.params }
 
 // Block applies the transactions of one block into a batch. Use it from one
@@ -379,11 +393,12 @@ func (blk *Block) registerSite(tx *ledger.Tx, b *ledger.RegisterSite) error {
 	if err := blk.requireAuthority(tx); err != nil {
 		return err
 	}
-	if b.Site == "" || len(b.Site) > ndjson.MaxSiteIDLen {
-		return reject(CodeInvalid, "site", "site id must be 1 to %d bytes", ndjson.MaxSiteIDLen)
+	voc := &blk.m.params.Vocabulary
+	if b.Site == "" || len(b.Site) > voc.MaxSiteIDLen {
+		return reject(CodeInvalid, "site", "site id must be 1 to %d bytes", voc.MaxSiteIDLen)
 	}
-	if !knownKind(b.Kind_) {
-		return reject(CodeInvalid, "kind", "unknown site kind %q", b.Kind_)
+	if !voc.KnownKind(b.Kind_) {
+		return reject(CodeInvalid, "kind", "unknown site kind %q (the genesis knows: %s)", b.Kind_, strings.Join(voc.SiteKinds, ", "))
 	}
 	if b.LatE6 < -90e6 || b.LatE6 > 90e6 {
 		return reject(CodeInvalid, "lat", "must be within [-90, 90] degrees")
@@ -438,15 +453,6 @@ func (blk *Block) registerSite(tx *ledger.Tx, b *ledger.RegisterSite) error {
 	blk.added[s.ID] = s
 	blk.byNum[s.Num] = s
 	return blk.set(store.CounterKey("sites"), n[:])
-}
-
-func knownKind(k string) bool {
-	for _, s := range ndjson.SiteKinds {
-		if s == k {
-			return true
-		}
-	}
-	return false
 }
 
 func (blk *Block) bindIdentity(tx *ledger.Tx, b *ledger.BindIdentity) error {
@@ -614,12 +620,8 @@ func (blk *Block) reportCase(tx *ledger.Tx, id ledger.Hash, b *ledger.Case) erro
 	if s.Kind != "hospital" && s.Kind != "clinic" {
 		return reject(CodeWrongSigner, "by", "site %q is a %s; only a hospital or clinic reports cases", b.By, s.Kind)
 	}
-	okStatus := false
-	for _, st := range ndjson.CaseStatuses {
-		okStatus = okStatus || st == b.Status
-	}
-	if !okStatus {
-		return reject(CodeInvalid, "status", "unknown status %q", b.Status)
+	if voc := &blk.m.params.Vocabulary; !voc.KnownStatus(b.Status) {
+		return reject(CodeInvalid, "status", "unknown status %q (the genesis knows: %s)", b.Status, strings.Join(voc.CaseStatuses, ", "))
 	}
 	if err := blk.checkNotFuture("reported", b.Reported); err != nil {
 		return err

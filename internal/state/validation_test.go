@@ -167,8 +167,8 @@ func newVFixture(t testing.TB, quorum int) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	gen := state.Genesis{ChainID: chainID, Region: "420100", Authority: pub(authKey), Time: t0, Corrections: vRule(quorum)}
-	return &fixture{t: t, db: db, gen: gen, m: state.New(db, gen, state.DefaultParams()), hashes: []ledger.Hash{gen.Hash()}}
+	gen := state.Genesis{ChainID: chainID, Region: "420100", Authority: pub(authKey), Time: t0, Corrections: vRule(quorum), Params: state.DefaultParams()}
+	return &fixture{t: t, db: db, gen: gen, m: state.New(db, gen), hashes: []ledger.Hash{gen.Hash()}}
 }
 
 // vWorldFixture is a fixture whose block 1, at the start of day 1, holds
@@ -1532,7 +1532,7 @@ func TestValidationRestart(t *testing.T) {
 			b := newVFixture(t, 0)
 			vRun(t, b, steps[:k])
 			open := b.m.PendingWindows()
-			b.m = state.New(b.db, b.gen, state.DefaultParams())
+			b.m = state.New(b.db, b.gen)
 			vRun(t, b, steps[k:])
 			for h := 1; h < len(a.hashes); h++ {
 				if a.hashes[h] != b.hashes[h] {
@@ -1570,7 +1570,7 @@ func TestLegacyPendingMarker(t *testing.T) {
 	if err := b.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	f.m = state.New(f.db, f.gen, state.DefaultParams())
+	f.m = state.New(f.db, f.gen)
 	vMust(f, vAt(1, 12, 0), vVisit("wh-shop", vBob, vAt(1, 12, 0), vAt(1, 12, 5), "payment")) // loads the open set
 	if !f.m.Pending(vEnd(1), vAlice) {
 		t.Fatal("the marker's window is not open after the restart")

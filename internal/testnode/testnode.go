@@ -16,30 +16,44 @@ import (
 	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/importer"
 	"github.com/epiledger/epiledger/internal/node"
+	"github.com/epiledger/epiledger/internal/state"
 )
 
+// Setup is what an Option may change: the genesis rules the home is
+// written with, and its config (in memory, after init).
+type Setup struct {
+	Rules  *state.Params
+	Config *home.Config
+}
+
+// Option changes a test home.
+type Option func(*Setup)
+
 // New returns an initialised home and an open node on it, closed at the
-// end of the test. Options, if given, change the home's config first.
-func New(t testing.TB, opts ...func(*home.Config)) (*home.Home, *node.Node) {
+// end of the test. Options, if given, change the home's genesis rules and
+// config first.
+func New(t testing.TB, opts ...Option) (*home.Home, *node.Node) {
 	t.Helper()
+	rules, cfg := state.DefaultParams(), home.DefaultConfig()
+	for _, o := range opts {
+		o(&Setup{Rules: &rules, Config: &cfg})
+	}
 	h, err := home.Init(filepath.Join(t.TempDir(), "home"), home.InitOptions{ChainID: "test-chain", Region: "420100",
-		Time: time.Date(2019, 1, 1, 0, 0, 0, 0, time.UTC)})
+		Time: time.Date(2019, 1, 1, 0, 0, 0, 0, time.UTC), Rules: &rules})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, o := range opts {
-		o(&h.Config)
-	}
+	h.Config = cfg // init wrote the default config: the options change it in memory
 	return h, Open(t, h)
 }
 
 // StoreOnly makes the node read the store for every query: no resident
 // timeline (tests that build their own, or test the store's path).
-func StoreOnly(c *home.Config) { c.Trace.Resident = false }
+func StoreOnly(s *Setup) { s.Config.Trace.Resident = false }
 
-// NoValidation turns trajectory validation off (for tests of the plain
-// indexes on worlds that are not physically consistent).
-func NoValidation(c *home.Config) { c.Validation.Enabled = false }
+// NoValidation turns trajectory validation off in the genesis (for tests
+// of the plain indexes on worlds that are not physically consistent).
+func NoValidation(s *Setup) { s.Rules.Validation.Enabled = false }
 
 // Open opens a node on h with a short block interval.
 func Open(t testing.TB, h *home.Home) *node.Node {
