@@ -76,7 +76,7 @@ func WriteBlock(b *store.Batch, gen *state.Genesis, h *ledger.Header, txs [][]by
 	if err := b.Set(store.HeaderKey(h.Height), h.Bytes()); err != nil {
 		return err
 	}
-	return b.Set(store.MetaKey("head"), encodeHead(Head{Height: h.Height, Hash: h.Hash(), StateHash: h.StateHash, Time: h.Time}))
+	return b.Set(store.MetaKey("head"), encodeHead(Next(h)))
 }
 
 // ErrNotFound is returned for a block or transaction that is not on the

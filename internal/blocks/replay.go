@@ -23,6 +23,7 @@ func Replay(src store.Reader, dst *store.DB, gen *state.Genesis, progress func(h
 	}
 	m := state.New(dst, *gen)
 	var stateHash ledger.Hash
+	prev := Head{Hash: gen.Hash(), Time: gen.Time * 1e9}
 	for h := uint64(1); h <= head.Height; h++ {
 		bad := func(format string, args ...any) error {
 			return &BadBlockError{Height: h, Reason: fmt.Sprintf(format, args...)}
@@ -41,36 +42,32 @@ func Replay(src store.Reader, dst *store.DB, gen *state.Genesis, progress func(h
 				return stateHash, bad("transaction %d does not decode: %v", i, err)
 			}
 		}
-		sigErrs := ledger.VerifyAll(gen.ChainID, txs)
 		b := dst.NewBatch()
-		blk, err := m.Begin(b, h, hdr.Time)
+		built, err := Apply(m, b, prev, hdr.Time, Ordered{Txs: txs}, true)
 		if err != nil {
 			b.Discard()
 			return stateHash, err
 		}
-		for i, tx := range txs {
-			if err := blk.Apply(tx, sigErrs[i]); err != nil {
+		for i, err := range built.Results {
+			if err != nil {
 				b.Discard()
 				return stateHash, bad("transaction %d is refused on replay: %v", i, err)
 			}
 		}
-		next, err := blk.Finish(stateHash)
-		if err != nil {
-			b.Discard()
-			return stateHash, err
-		}
+		next := built.Header.StateHash
 		if next != hdr.StateHash {
 			b.Discard()
 			return stateHash, bad("replayed state hash %s differs from the header's %s", next.String()[:16], hdr.StateHash.String()[:16])
 		}
-		if err := WriteBlock(b, gen, hdr, raws); err != nil {
+		if built.Header.Hash() != hdr.Hash() {
 			b.Discard()
-			return stateHash, err
+			return stateHash, bad("the replayed block's header differs from the stored one")
 		}
 		if err := b.Commit(); err != nil {
 			return stateHash, err
 		}
-		blk.Committed()
+		built.Committed()
+		prev = Next(built.Header)
 		stateHash = next
 		if progress != nil {
 			progress(h, head.Height)

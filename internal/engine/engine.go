@@ -2,13 +2,15 @@
 // into blocks, applies them, stores the blocks and acknowledges each
 // transaction only after its block is durably committed. Solo is the
 // embedded single-node engine; a CometBFT engine implements the same
-// interface for a consortium.
+// interface for a consortium. Both build blocks with blocks.Apply, the one
+// block application over the state machine.
 package engine
 
 import (
 	"context"
 	"errors"
 
+	"github.com/epiledger/epiledger/internal/blocks"
 	"github.com/epiledger/epiledger/internal/ledger"
 )
 
@@ -30,6 +32,11 @@ type Engine interface {
 	// receipt, from the engine's goroutine, so it must be quick. It blocks
 	// while the queue is full and fails only if the engine is closed.
 	SubmitAsync(raw []byte, done func(Receipt)) error
+	// Head is the committed tip of the chain.
+	Head() blocks.Head
+	// Halted says why the engine stopped accepting transactions (an error
+	// wrapping ErrHalted), or nil while it runs.
+	Halted() error
 	// Close stops accepting, commits what was accepted and stops.
 	Close() error
 }

@@ -375,74 +375,46 @@ func failAll(items []item, err error) {
 	}
 }
 
+// commit applies a verified block (blocks.Apply: the block application
+// every engine shares) and commits it without waiting for its sync.
 func (s *Solo) commit(v verified) (applied, error) {
 	head := s.Head()
-	height := head.Height + 1
 	now := s.cfg.Clock().UnixNano()
 	if now <= head.Time {
 		now = head.Time + 1
 	}
+	txs := make([]*ledger.Tx, len(v.items))
+	for i, it := range v.items {
+		txs[i] = it.tx
+	}
 	b := s.db.NewBatch()
-	defer func() {
-		if b != nil {
-			b.Discard()
-		}
-	}()
-	blk, err := s.m.Begin(b, height, now)
+	built, err := blocks.Apply(s.m, b, head, now, blocks.Ordered{Txs: txs, Errs: v.errs, Leaves: v.leaves}, false)
 	if err != nil {
+		b.Discard()
 		return applied{}, err
 	}
 	receipts := make([]Receipt, len(v.items))
-	var raws [][]byte
-	var leaves []ledger.Hash
-	var size uint64
-	for i, it := range v.items {
-		id := it.tx.ID()
-		receipts[i].TxID = id
-		idx := blk.Index()
-		err := blk.Apply(it.tx, v.errs[i])
-		if _, ok := state.IsRejection(err); ok {
-			receipts[i].Err = err
-			continue
+	for i, tx := range txs {
+		receipts[i] = Receipt{TxID: tx.ID(), Err: built.Results[i]}
+		if built.Results[i] == nil {
+			receipts[i].Height, receipts[i].Index = head.Height+1, built.Index[i]
 		}
-		if err != nil {
-			return applied{}, err
-		}
-		receipts[i].Height, receipts[i].Index = height, idx
-		raw := it.tx.Bytes()
-		raws = append(raws, raw)
-		leaves = append(leaves, v.leaves[i])
-		size += uint64(len(raw))
 	}
-	if len(raws) == 0 {
+	if built.Header == nil {
+		b.Discard()
 		return applied{items: v.items, receipts: receipts}, nil // nothing accepted: no block
 	}
-	stateHash, err := blk.Finish(head.StateHash)
-	if err != nil {
-		return applied{}, err
-	}
-	h := &ledger.Header{
-		Version: ledger.BlockVersion, Height: height, PrevHash: head.Hash,
-		MerkleRoot: ledger.MerkleRoot(leaves), Time: now,
-		ChainID: s.gen.ChainID, Region: s.gen.Region,
-		NumTxs: uint32(len(raws)), TxBytes: size,
-		StateHash: stateHash,
-	}
-	if err := blocks.WriteBlock(b, &s.gen, h, raws); err != nil {
-		return applied{}, err
-	}
 	wait, err := b.CommitAsync()
-	b = nil
 	if err != nil {
 		return applied{}, err
 	}
 	// The block is applied and visible; the next one builds on it while
 	// this one syncs. Its receipts wait for the sync (in ack).
-	blk.Committed()
+	built.Committed()
 	s.headMu.Lock()
-	s.head = blocks.Head{Height: height, Hash: h.Hash(), StateHash: h.StateHash, Time: now}
+	s.head = blocks.Next(built.Header)
 	s.headMu.Unlock()
-	return applied{items: v.items, receipts: receipts, wait: wait, header: h}, nil
+	return applied{items: v.items, receipts: receipts, wait: wait, header: built.Header}, nil
 }
 
 // Close implements Engine: it stops admission, commits everything admitted

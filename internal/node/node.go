@@ -32,7 +32,7 @@ type Node struct {
 	Home    *home.Home
 	DB      *store.DB
 	Machine *state.Machine
-	Engine  *engine.Solo
+	Engine  engine.Engine
 	Query   *trace.Querier
 	Pseud   *identity.Pseudonymizer
 	Vault   *identity.Vault
