@@ -15,15 +15,23 @@ import (
 )
 
 func (e *env) nodeCmd() *cobra.Command {
-	var dir, listen string
+	var dir, listen, engineKind string
 	var verbose bool
 	c := &cobra.Command{
-		Use:   "node --home DIR [--listen ADDR]",
-		Short: "Run an embedded node (solo engine) and serve the HTTP API under /v1",
-		Long: `node runs one embedded node: the solo engine batches admitted transactions
-into blocks (as soon as the previous block is durable, or when a block is
-full, at the latest every engine.block_interval, default 200ms), commits each block durably before acknowledging it, and
-serves the HTTP API:
+		Use:   "node --home DIR [--listen ADDR] [--engine solo|cometbft]",
+		Short: "Run a node (solo engine, or a consortium's validator on CometBFT) and serve the HTTP API under /v1",
+		Long: `node runs one node. With the solo engine (the embedded default) it decides
+the blocks alone: it batches admitted transactions into blocks (as soon as
+the previous block is durable, or when a block is full, at the latest every
+engine.block_interval, default 200ms) and commits each block durably before
+acknowledging it. With --engine cometbft (or engine.kind = "cometbft" in
+config.toml) it is one validator of a consortium: CometBFT v0.38 orders the
+transactions, more than 2/3 of the validators' voting power commits each
+block, and every validator applies it with the same state machine; the
+home's cometbft/ directory (written by epiledger testnet) holds its
+CometBFT config, keys and genesis. A transaction is acknowledged once its
+block is committed and durable on this node. Either way it serves the HTTP
+API:
 
   GET  /v1/health                 status, height, head hash, state hash (public)
   GET  /v1/status                 the same                       (any role)
@@ -85,6 +93,10 @@ cleanly): a command run on the home without --node then says
 			log := e.logger(level)
 			opts := nodeOptions()
 			opts.Resident = h.Config.Trace.Resident
+			opts.Engine, opts.Serving = engineKind, true
+			if engineKind != "" && engineKind != "solo" && engineKind != "cometbft" {
+				return fmt.Errorf("--engine: solo or cometbft")
+			}
 			n, err := e.openNode(h, opts)
 			if err != nil {
 				return err
@@ -105,7 +117,7 @@ cleanly): a command run on the home without --node then says
 			}
 			defer h.RemoveRunning(os.Getpid())
 			head := n.Engine.Head()
-			log.Info("node started", "chain_id", h.Genesis.ChainID, "height", head.Height, "listen", ln.Addr().String())
+			log.Info("node started", "chain_id", h.Genesis.ChainID, "engine", engineName(h, engineKind), "height", head.Height, "listen", ln.Addr().String())
 			fmt.Fprintf(e.stdout, "listening on http://%s\n", ln.Addr())
 			srv := api.Serve(ln, handler)
 			select {
@@ -119,6 +131,7 @@ cleanly): a command run on the home without --node then says
 	}
 	homeFlag(c, &dir)
 	c.Flags().StringVar(&listen, "listen", "", "address to serve the API on (default: node.listen in config.toml)")
+	c.Flags().StringVar(&engineKind, "engine", "", "solo or cometbft (default: engine.kind in config.toml, solo)")
 	c.Flags().BoolVarP(&verbose, "verbose", "v", false, "log every request (method, route, status; never bodies)")
 	return c
 }
@@ -131,4 +144,11 @@ func reachable(a net.Addr) string {
 		return a.String()
 	}
 	return net.JoinHostPort("127.0.0.1", strconv.Itoa(ta.Port))
+}
+
+func engineName(h *home.Home, flag string) string {
+	if flag != "" {
+		return flag
+	}
+	return h.Config.Engine.Kind
 }

@@ -25,6 +25,11 @@ listen = "127.0.0.1:7070"
 operator_token = true
 
 [engine]
+# kind is "solo" (one process decides the blocks: the embedded default) or
+# "cometbft" (a consortium of validators, each organisation running one,
+# agree on every block: the home then has a cometbft/ directory, written by
+# epiledger testnet; see the README). "epiledger node --engine" overrides it.
+kind = "solo"
 # The solo engine cuts a block as soon as the previous one is durable (group
 # commit), when it holds max_block_txs transactions or max_block_bytes
 # bytes, and at the latest block_interval after the last block.
@@ -62,6 +67,7 @@ type Config struct {
 		OperatorToken bool   `toml:"operator_token"`
 	} `toml:"node"`
 	Engine struct {
+		Kind          string   `toml:"kind"`
 		BlockInterval Duration `toml:"block_interval"`
 		MaxBlockTxs   int      `toml:"max_block_txs"`
 		MaxBlockBytes int      `toml:"max_block_bytes"`
@@ -129,6 +135,9 @@ func LoadConfig(path string) (Config, error) {
 	}
 	if _, err := time.Parse("-07:00", c.Trace.DisplayOffset); err != nil {
 		return c, fmt.Errorf("config: %s: trace.display_offset must look like +08:00", path)
+	}
+	if c.Engine.Kind != "solo" && c.Engine.Kind != "cometbft" {
+		return c, fmt.Errorf("config: %s: engine.kind must be \"solo\" or \"cometbft\"", path)
 	}
 	if c.Engine.MaxBlockTxs <= 0 || c.Engine.BlockInterval.Duration <= 0 {
 		return c, fmt.Errorf("config: %s: engine.block_interval and engine.max_block_txs must be positive", path)

@@ -460,3 +460,69 @@ func LoadKeyFile(path string) (ed25519.PrivateKey, error) {
 	}
 	return ed25519.NewKeyFromSeed(seed), nil
 }
+
+// CheckEmpty returns nil if dir does not exist or is an empty directory,
+// else an error wrapping ErrNotEmpty.
+func CheckEmpty(dir string) error { return checkEmpty(dir) }
+
+// Clone writes a new home in dir (new or empty) for another node of src's
+// chain: the same genesis, the same keys (keys/), the same config, an
+// empty keystore and store. It is for nodes on one machine run by the
+// holder of src's keys (epiledger testnet).
+func Clone(src *Home, dir string) (*Home, error) {
+	if err := checkEmpty(dir); err != nil {
+		return nil, err
+	}
+	for _, d := range []string{dir, filepath.Join(dir, "keys"), filepath.Join(dir, "keystore"), filepath.Join(dir, "data")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("home: %w", err)
+		}
+	}
+	for _, f := range []struct {
+		name string
+		mode os.FileMode
+	}{{"genesis.json", 0o644}, {"config.toml", 0o644}, {filepath.Join("keys", "authority.key"), 0o600}, {filepath.Join("keys", "secret.key"), 0o600}} {
+		b, err := os.ReadFile(filepath.Join(src.Dir, f.name))
+		if err != nil {
+			return nil, fmt.Errorf("home: %w", err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f.name), b, f.mode); err != nil {
+			return nil, fmt.Errorf("home: %w", err)
+		}
+	}
+	return Load(dir)
+}
+
+// SetConfig sets settings of the home's config.toml, each named by its
+// key (unique in the file, e.g. "listen", "kind") to a TOML value, keeping
+// the file's comments, and reloads the config.
+func (h *Home) SetConfig(values map[string]string) error {
+	path := filepath.Join(h.Dir, "config.toml")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("home: %w", err)
+	}
+	lines := strings.Split(string(b), "\n")
+	for key, v := range values {
+		found := false
+		for i, l := range lines {
+			if k, _, ok := strings.Cut(l, "="); ok && strings.TrimSpace(k) == key && !strings.HasPrefix(strings.TrimSpace(l), "#") {
+				lines[i] = key + " = " + v
+				found = true
+				break
+			}
+		}
+		if !found {
+			return fmt.Errorf("home: config.toml has no setting %q", key)
+		}
+	}
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
+		return fmt.Errorf("home: %w", err)
+	}
+	c, err := LoadConfig(path)
+	if err != nil {
+		return err
+	}
+	h.Config = c
+	return nil
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/epiledger/epiledger/internal/blocks"
+	"github.com/epiledger/epiledger/internal/comet"
 	"github.com/epiledger/epiledger/internal/engine"
 	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/identity"
@@ -66,7 +67,21 @@ type Options struct {
 	// FS is the file system of the store and the acked-head file; nil
 	// means the real one (tests pass a crashable memory file system).
 	FS vfs.FS
+	// Engine is "solo" or "cometbft"; empty means the home's
+	// engine.kind.
+	Engine string
+	// Serving says the node is opened to run (epiledger node): only then
+	// does a consortium home start its CometBFT engine. A command that
+	// would write through a consortium home's own engine is refused: it
+	// must go through the running node (--node).
+	Serving bool
+	// Poison is a test hook for the CometBFT engine (comet.Options).
+	Poison []byte
 }
+
+// ErrConsortium is returned when a command would write through the engine
+// of a consortium home that is not the running node.
+var ErrConsortium = errors.New("node: this home runs the consortium engine (engine.kind = \"cometbft\"): writes go through its running node; start it with epiledger node and pass --node URL")
 
 // AckedHeadFile is the file in the home that records the last block the
 // node acknowledged (see store.HeadFile).
@@ -97,7 +112,20 @@ func Open(h *home.Home, log *slog.Logger, o Options) (*Node, error) {
 	m := state.New(db, h.Genesis)
 	n := &Node{Home: h, DB: db, Machine: m, Log: log, Pseud: h.Pseudonymizer(), Vault: h.Vault(),
 		Query: trace.New(db, trace.Rules{MinOverlap: h.Config.Trace.MinOverlap.Duration, MaxPresence: params.MaxPresence, Validation: params.Validation})}
-	if !o.NoEngine && !o.ReadOnly {
+	kind := h.Config.Engine.Kind
+	if o.Engine != "" {
+		kind = o.Engine
+	}
+	if !o.NoEngine && !o.ReadOnly && kind == "cometbft" {
+		if !o.Serving {
+			db.Close()
+			return nil, ErrConsortium
+		}
+		if n.Engine, err = comet.Start(h, db, m, log, comet.Options{Acked: acked, Poison: o.Poison}); err != nil {
+			db.Close()
+			return nil, err
+		}
+	} else if !o.NoEngine && !o.ReadOnly {
 		cfg := engine.SoloConfig{Interval: h.Config.Engine.BlockInterval.Duration, MaxTxs: h.Config.Engine.MaxBlockTxs, MaxBytes: h.Config.Engine.MaxBlockBytes}
 		if o.Solo != nil {
 			cfg = *o.Solo

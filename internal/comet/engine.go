@@ -1,0 +1,214 @@
+package comet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	cmtcfg "github.com/cometbft/cometbft/config"
+	"github.com/cometbft/cometbft/mempool"
+	nm "github.com/cometbft/cometbft/node"
+	"github.com/cometbft/cometbft/p2p"
+	"github.com/cometbft/cometbft/privval"
+	"github.com/cometbft/cometbft/proxy"
+
+	"github.com/epiledger/epiledger/internal/blocks"
+	"github.com/epiledger/epiledger/internal/engine"
+	"github.com/epiledger/epiledger/internal/home"
+	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/state"
+	"github.com/epiledger/epiledger/internal/store"
+)
+
+// Engine is the CometBFT engine: a CometBFT node in process, driving the
+// App. A submitted transaction goes through this node's mempool (CheckTx,
+// then gossip to the other validators) and is acknowledged once the block
+// that holds it is committed and durable here.
+type Engine struct {
+	app  *App
+	node *nm.Node
+	db   *store.DB
+	log  *slog.Logger
+
+	mu      sync.Mutex
+	closed  bool
+	waiters map[ledger.Hash][]func(engine.Receipt)
+	fatal   atomic.Pointer[error]
+	done    chan struct{}
+}
+
+var _ engine.Engine = (*Engine)(nil)
+
+// Options tune Start.
+type Options struct {
+	// Acked, if set, records the head of each committed block (as the solo
+	// engine does), for the node's check at its next start.
+	Acked *store.HeadFile
+	// Poison, a test hook: this node, when it proposes, puts these bytes
+	// into its proposal as a transaction (a faulty proposer whose
+	// proposals the others must refuse).
+	Poison []byte
+}
+
+// Start starts the CometBFT node of home h (its cometbft directory) over
+// the application's store db and machine m.
+func Start(h *home.Home, db *store.DB, m *state.Machine, log *slog.Logger, o Options) (*Engine, error) {
+	cfg, err := LoadConfig(h)
+	if err != nil {
+		return nil, err
+	}
+	app, err := NewApp(db, m, log)
+	if err != nil {
+		return nil, err
+	}
+	app.poison = o.Poison
+	e := &Engine{app: app, db: db, log: log, waiters: map[ledger.Hash][]func(engine.Receipt){}, done: make(chan struct{})}
+	app.fatal = e.stop
+	app.committed = func(height uint64, txs []*ledger.Tx, built *blocks.Built) {
+		if o.Acked != nil {
+			if err := o.Acked.Write(store.AckedHead{Height: height, Hash: built.Header.Hash()}); err != nil {
+				e.stop(err)
+				return
+			}
+		}
+		for j, tx := range txs {
+			rc := engine.Receipt{TxID: tx.ID(), Err: built.Results[j]}
+			if rc.Err == nil {
+				rc.Height, rc.Index = height, built.Index[j]
+			}
+			e.resolve(rc)
+		}
+	}
+	app.rechecked = func(id ledger.Hash, r *state.Rejection) { e.resolve(engine.Receipt{TxID: id, Err: r}) }
+	pv := privval.LoadFilePV(cfg.PrivValidatorKeyFile(), cfg.PrivValidatorStateFile())
+	nodeKey, err := p2p.LoadNodeKey(cfg.NodeKeyFile())
+	if err != nil {
+		return nil, fmt.Errorf("comet: node key: %w", err)
+	}
+	n, err := nm.NewNode(cfg, pv, nodeKey, proxy.NewLocalClientCreator(app),
+		nm.DefaultGenesisDocProviderFunc(cfg), cmtcfg.DefaultDBProvider, nm.DefaultMetricsProvider(cfg.Instrumentation), newLogger(log))
+	if err != nil {
+		return nil, fmt.Errorf("comet: %w", err)
+	}
+	if err := n.Start(); err != nil {
+		return nil, fmt.Errorf("comet: start: %w", err)
+	}
+	e.node = n
+	return e, nil
+}
+
+// Head implements engine.Engine.
+func (e *Engine) Head() blocks.Head { return e.app.Head() }
+
+// Halted implements engine.Engine.
+func (e *Engine) Halted() error {
+	if p := e.fatal.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+func (e *Engine) stop(err error) {
+	var ferr error = fmt.Errorf("%w: %v", engine.ErrHalted, err)
+	if e.fatal.CompareAndSwap(nil, &ferr) {
+		e.log.Error("comet: storage failure; writes stop", "err", err)
+	}
+}
+
+// Submit implements engine.Engine.
+func (e *Engine) Submit(ctx context.Context, raw []byte) engine.Receipt {
+	ch := make(chan engine.Receipt, 1)
+	if err := e.SubmitAsync(raw, func(r engine.Receipt) { ch <- r }); err != nil {
+		return engine.Receipt{Err: err}
+	}
+	select {
+	case r := <-ch:
+		return r
+	case <-ctx.Done():
+		return engine.Receipt{Err: ctx.Err()}
+	}
+}
+
+// SubmitAsync implements engine.Engine: the transaction enters this
+// node's mempool; done is called with its receipt when the block holding
+// it is committed here, or at once when the mempool refuses it.
+func (e *Engine) SubmitAsync(raw []byte, done func(engine.Receipt)) error {
+	tx, err := ledger.DecodeTx(raw)
+	if err != nil {
+		done(engine.Receipt{Err: &state.Rejection{Code: state.CodeInvalid, Field: "tx", Msg: err.Error()}})
+		return nil
+	}
+	if err := e.Halted(); err != nil {
+		return err
+	}
+	id := tx.ID()
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return engine.ErrClosed
+	}
+	e.waiters[id] = append(e.waiters[id], done)
+	e.mu.Unlock()
+	err = e.node.Mempool().CheckTx(raw, func(res *abci.ResponseCheckTx) {
+		if res.Code != abci.CodeTypeOK {
+			e.resolve(engine.Receipt{TxID: id, Err: Rejection(res.Code, res.Log)})
+		}
+	}, mempool.TxInfo{})
+	switch {
+	case err == nil:
+	case errors.Is(err, mempool.ErrTxInCache):
+		// In the mempool already (its receipt comes with its block), or
+		// recently committed: then it is a replay.
+		if height, _, lerr := blocks.Locate(e.db, id); lerr == nil {
+			e.resolve(engine.Receipt{TxID: id, Err: &state.Rejection{Code: state.CodeReplay,
+				Msg: fmt.Sprintf("transaction %s is already on the ledger at height %d", id.String()[:16], height)}})
+		}
+	default:
+		e.resolve(engine.Receipt{TxID: id, Err: fmt.Errorf("comet: mempool: %w", err)})
+	}
+	return nil
+}
+
+// resolve gives a receipt to everyone waiting for its transaction.
+func (e *Engine) resolve(rc engine.Receipt) {
+	e.mu.Lock()
+	ws := e.waiters[rc.TxID]
+	delete(e.waiters, rc.TxID)
+	e.mu.Unlock()
+	for _, w := range ws {
+		w(rc)
+	}
+}
+
+// Close implements engine.Engine: it stops the CometBFT node. Waiting
+// submitters are told the engine closed; what this node acknowledged is
+// durable, and what it did not is still in the other validators'
+// mempools or lost with this one's, as in any CometBFT node.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		<-e.done
+		return e.Halted()
+	}
+	e.closed = true
+	ws := e.waiters
+	e.waiters = map[ledger.Hash][]func(engine.Receipt){}
+	e.mu.Unlock()
+	var err error
+	if e.node != nil && e.node.IsRunning() {
+		err = e.node.Stop()
+		e.node.Wait()
+	}
+	for id, list := range ws {
+		for _, w := range list {
+			w(engine.Receipt{TxID: id, Err: engine.ErrClosed})
+		}
+	}
+	close(e.done)
+	return errors.Join(err, e.Halted())
+}
