@@ -36,12 +36,21 @@ type Engine struct {
 
 	mu      sync.Mutex
 	closed  bool
-	waiters map[ledger.Hash][]func(engine.Receipt)
+	waiters map[ledger.Hash][]waiter
 	fatal   atomic.Pointer[error]
 	done    chan struct{}
 }
 
 var _ engine.Engine = (*Engine)(nil)
+
+// waiter is a submitter waiting for its transaction's block. A duplicate
+// submitted the same bytes while they were already in the mempool: as on
+// the solo engine, only the first submission is the one accepted, and the
+// duplicate learns where it is as a replay.
+type waiter struct {
+	done      func(engine.Receipt)
+	duplicate bool
+}
 
 // Options tune Start.
 type Options struct {
@@ -53,6 +62,10 @@ type Options struct {
 	// proposals the others must refuse).
 	Poison []byte
 }
+
+// testPoison is Options.Poison for every node of a test process (set by
+// the tests only, through SetTestPoison).
+var testPoison []byte
 
 // Start starts the CometBFT node of home h (its cometbft directory) over
 // the application's store db and machine m.
@@ -66,7 +79,10 @@ func Start(h *home.Home, db *store.DB, m *state.Machine, log *slog.Logger, o Opt
 		return nil, err
 	}
 	app.poison = o.Poison
-	e := &Engine{app: app, db: db, log: log, waiters: map[ledger.Hash][]func(engine.Receipt){}, done: make(chan struct{})}
+	if app.poison == nil {
+		app.poison = testPoison
+	}
+	e := &Engine{app: app, db: db, log: log, waiters: map[ledger.Hash][]waiter{}, done: make(chan struct{})}
 	app.fatal = e.stop
 	app.committed = func(height uint64, txs []*ledger.Tx, built *blocks.Built) {
 		if o.Acked != nil {
@@ -84,6 +100,9 @@ func Start(h *home.Home, db *store.DB, m *state.Machine, log *slog.Logger, o Opt
 		}
 	}
 	app.rechecked = func(id ledger.Hash, r *state.Rejection) { e.resolve(engine.Receipt{TxID: id, Err: r}) }
+	if err := keysPresent(cfg); err != nil {
+		return nil, err
+	}
 	pv := privval.LoadFilePV(cfg.PrivValidatorKeyFile(), cfg.PrivValidatorStateFile())
 	nodeKey, err := p2p.LoadNodeKey(cfg.NodeKeyFile())
 	if err != nil {
@@ -151,7 +170,7 @@ func (e *Engine) SubmitAsync(raw []byte, done func(engine.Receipt)) error {
 		e.mu.Unlock()
 		return engine.ErrClosed
 	}
-	e.waiters[id] = append(e.waiters[id], done)
+	e.waiters[id] = append(e.waiters[id], waiter{done: done})
 	e.mu.Unlock()
 	err = e.node.Mempool().CheckTx(raw, func(res *abci.ResponseCheckTx) {
 		if res.Code != abci.CodeTypeOK {
@@ -163,9 +182,9 @@ func (e *Engine) SubmitAsync(raw []byte, done func(engine.Receipt)) error {
 	case errors.Is(err, mempool.ErrTxInCache):
 		// In the mempool already (its receipt comes with its block), or
 		// recently committed: then it is a replay.
+		e.markDuplicate(id)
 		if height, _, lerr := blocks.Locate(e.db, id); lerr == nil {
-			e.resolve(engine.Receipt{TxID: id, Err: &state.Rejection{Code: state.CodeReplay,
-				Msg: fmt.Sprintf("transaction %s is already on the ledger at height %d", id.String()[:16], height)}})
+			e.resolve(engine.Receipt{TxID: id, Height: height})
 		}
 	default:
 		e.resolve(engine.Receipt{TxID: id, Err: fmt.Errorf("comet: mempool: %w", err)})
@@ -173,14 +192,29 @@ func (e *Engine) SubmitAsync(raw []byte, done func(engine.Receipt)) error {
 	return nil
 }
 
-// resolve gives a receipt to everyone waiting for its transaction.
+// markDuplicate marks the last waiter of id as a duplicate submission.
+func (e *Engine) markDuplicate(id ledger.Hash) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if ws := e.waiters[id]; len(ws) > 0 {
+		ws[len(ws)-1].duplicate = true
+	}
+}
+
+// resolve gives a receipt to everyone waiting for its transaction; a
+// duplicate submission of a committed transaction gets a replay refusal.
 func (e *Engine) resolve(rc engine.Receipt) {
 	e.mu.Lock()
 	ws := e.waiters[rc.TxID]
 	delete(e.waiters, rc.TxID)
 	e.mu.Unlock()
 	for _, w := range ws {
-		w(rc)
+		if w.duplicate && rc.Err == nil {
+			w.done(engine.Receipt{TxID: rc.TxID, Err: &state.Rejection{Code: state.CodeReplay,
+				Msg: fmt.Sprintf("transaction %s is already on the ledger at height %d", rc.TxID.String()[:16], rc.Height)}})
+			continue
+		}
+		w.done(rc)
 	}
 }
 
@@ -197,7 +231,7 @@ func (e *Engine) Close() error {
 	}
 	e.closed = true
 	ws := e.waiters
-	e.waiters = map[ledger.Hash][]func(engine.Receipt){}
+	e.waiters = map[ledger.Hash][]waiter{}
 	e.mu.Unlock()
 	var err error
 	if e.node != nil && e.node.IsRunning() {
@@ -206,7 +240,7 @@ func (e *Engine) Close() error {
 	}
 	for id, list := range ws {
 		for _, w := range list {
-			w(engine.Receipt{TxID: id, Err: engine.ErrClosed})
+			w.done(engine.Receipt{TxID: id, Err: engine.ErrClosed})
 		}
 	}
 	close(e.done)

@@ -139,16 +139,11 @@ func InitNode(h *home.Home, o NodeOptions) (Validator, error) {
 	// second copy of every record.
 	cfg.TxIndex.Indexer = "null"
 	cmtcfg.WriteConfigFile(filepath.Join(dir, "config", "config.toml"), cfg)
-	nk, err := p2p.LoadOrGenNodeKey(cfg.NodeKeyFile())
-	if err != nil {
+	if _, err := p2p.LoadOrGenNodeKey(cfg.NodeKeyFile()); err != nil {
 		return Validator{}, fmt.Errorf("comet: node key: %w", err)
 	}
-	pv := privval.LoadOrGenFilePV(cfg.PrivValidatorKeyFile(), cfg.PrivValidatorStateFile())
-	pub, err := pv.GetPubKey()
-	if err != nil {
-		return Validator{}, fmt.Errorf("comet: validator key: %w", err)
-	}
-	return Validator{PubKey: pub, Power: 10, Name: o.Moniker, NodeID: string(nk.ID())}, nil
+	privval.LoadOrGenFilePV(cfg.PrivValidatorKeyFile(), cfg.PrivValidatorStateFile())
+	return validatorOf(cfg)
 }
 
 // WriteGenesis writes the CometBFT genesis of home h: the chain's
@@ -183,4 +178,46 @@ func (g logger) Info(msg string, kv ...any)  { g.l.Debug(msg, kv...) }
 func (g logger) Error(msg string, kv ...any) { g.l.Error(msg, kv...) }
 func (g logger) With(kv ...any) cmtlog.Logger {
 	return logger{g.l.With(kv...)}
+}
+
+// ReadValidator reads the validator and node id of home h's CometBFT node
+// (written by InitNode), for a genesis that names it.
+func ReadValidator(h *home.Home) (Validator, error) {
+	cfg, err := LoadConfig(h)
+	if err != nil && !errors.Is(err, ErrNotConfigured) {
+		return Validator{}, err
+	}
+	if cfg == nil {
+		cfg = cmtcfg.DefaultConfig()
+		cfg.SetRoot(Dir(h))
+	}
+	return validatorOf(cfg)
+}
+
+// validatorOf reads the node's keys: its validator (power 10) and node id.
+func validatorOf(cfg *cmtcfg.Config) (Validator, error) {
+	if err := keysPresent(cfg); err != nil {
+		return Validator{}, err
+	}
+	nk, err := p2p.LoadNodeKey(cfg.NodeKeyFile())
+	if err != nil {
+		return Validator{}, fmt.Errorf("comet: node key: %w", err)
+	}
+	pv := privval.LoadFilePV(cfg.PrivValidatorKeyFile(), cfg.PrivValidatorStateFile())
+	pub, err := pv.GetPubKey()
+	if err != nil {
+		return Validator{}, fmt.Errorf("comet: validator key: %w", err)
+	}
+	return Validator{PubKey: pub, Power: 10, Name: cfg.Moniker, NodeID: string(nk.ID())}, nil
+}
+
+// keysPresent checks that the node's validator key and state are there:
+// CometBFT's loader exits the process when they are not.
+func keysPresent(cfg *cmtcfg.Config) error {
+	for _, f := range []string{cfg.PrivValidatorKeyFile(), cfg.PrivValidatorStateFile()} {
+		if _, err := os.Stat(f); err != nil {
+			return fmt.Errorf("comet: the validator's key files are not all there: %w", err)
+		}
+	}
+	return nil
 }

@@ -203,6 +203,8 @@ type Block struct {
 	// Closed counts the person windows this block closed (for metrics and
 	// benchmarks).
 	Closed int
+	// writes counts the state writes (set and del) of the block.
+	writes int
 }
 
 // Begin starts applying the block at height with the header time (Unix
@@ -249,6 +251,7 @@ func (m *Machine) Begin(b *store.Batch, height uint64, timeNanos int64) (*Block,
 
 // set writes into the batch and the state hash.
 func (blk *Block) set(k, v []byte) error {
+	blk.writes++
 	var n [4]byte
 	binary.BigEndian.PutUint32(n[:], uint32(len(k)))
 	blk.h.Write(n[:])
@@ -261,6 +264,7 @@ func (blk *Block) set(k, v []byte) error {
 
 // del deletes a key through the batch and the state hash.
 func (blk *Block) del(k []byte) error {
+	blk.writes++
 	var n [4]byte
 	binary.BigEndian.PutUint32(n[:], uint32(len(k)))
 	blk.h.Write([]byte{0xff})
@@ -272,8 +276,10 @@ func (blk *Block) del(k []byte) error {
 // Finish ends the block: it closes the validation windows that are due
 // (the longest-chain rule, person blocks), writes what the block cached,
 // and returns the state hash after the block: a hash chain over the
-// previous state hash and every state write of the block, in order. An
-// error is a store failure; the block must be abandoned.
+// previous state hash and every state write of the block, in order. A
+// block that writes nothing (an empty block that closes no window, as
+// CometBFT makes) leaves the state, and so its hash, as it was. An error
+// is a store failure; the block must be abandoned.
 func (blk *Block) Finish(prev ledger.Hash) (ledger.Hash, error) {
 	if blk.m.params.Validation.Enabled {
 		if err := blk.closeWindows(); err != nil {
@@ -282,6 +288,9 @@ func (blk *Block) Finish(prev ledger.Hash) (ledger.Hash, error) {
 	}
 	if err := blk.flush(); err != nil {
 		return ledger.Hash{}, err
+	}
+	if blk.writes == 0 {
+		return prev, nil
 	}
 	h := sha256.New()
 	h.Write([]byte("epiledger/v1/state\x00"))
