@@ -83,7 +83,7 @@ func TestRunningNode(t *testing.T) {
 		mu.Lock()
 		asked = append(asked, r.Method+" "+r.URL.Path)
 		mu.Unlock()
-		fmt.Fprintf(w, `{"status":"ok","chain_id":%q,"height":999}`, h.Genesis.ChainID)
+		fmt.Fprintf(w, `{"status":"ok","chain_id":%q,"height":987654321}`, h.Genesis.ChainID)
 	}))
 	defer fake.Close()
 	b, _ = json.Marshal(home.Running{PID: os.Getpid(), Listen: strings.TrimPrefix(fake.URL, "http://"), Started: "2020-01-01T00:00:00Z"})
@@ -92,7 +92,7 @@ func TestRunningNode(t *testing.T) {
 	}
 	for _, args := range [][]string{q, {"verify", "--home", dir}, {"role", "list", "--home", dir}} {
 		out, errs, code := run(t, args...)
-		if code != 0 || strings.Contains(errs, "through the node") || strings.Contains(out, "999") {
+		if code != 0 || strings.Contains(errs, "through the node") || strings.Contains(out, "987654321") {
 			t.Errorf("%s with a forged node.json: exit %d\n%s%s", args[0], code, out, errs)
 		}
 	}
