@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/epiledger/epiledger/internal/bench"
+	"github.com/epiledger/epiledger/internal/home"
 )
 
 func (e *env) benchCmd() *cobra.Command {
@@ -101,6 +102,94 @@ bytes on disk per record         %.0f (%.0f in tables, the rest write-ahead log)
 	c.PersistentFlags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (read it with go tool pprof)")
 	c.AddCommand(e.benchPrivacyCmd())
 	c.AddCommand(e.benchInvestigateCmd())
+	c.AddCommand(e.benchConsortiumCmd())
+	return c
+}
+
+func (e *env) benchConsortiumCmd() *cobra.Command {
+	cfg := bench.ConsortiumConfig{Log: e.stderr}
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "consortium [--validators N] [--people N] [--days D] [--json]",
+		Short: "Measure a CometBFT consortium of N validator processes on this machine, beside the solo engine",
+		Long: `bench consortium writes a testnet of --validators homes in a scratch
+directory (as epiledger testnet does, loopback ports chosen free), simulates
+a city and signs its records with the chain authority's key, then in one run:
+  - solo engine, on a clone of the same genesis: the same records ingested
+    at once (records/s), then --singles records committed one at a time
+    (commit latency p50, p99: a block as soon as the last is durable), and
+    bytes on disk per record;
+  - consortium: every validator started as its own process ("epiledger node
+    --home ..."); the sites and identities are committed through node0, then
+    the city's records are offered all at once, spread over every validator's
+    API in batches of 500 (records/s committed, each checked by every
+    validator: CheckTx where it arrives or is gossiped, then the block on
+    every node), then records offered at half that rate, paced, one per
+    request, for --half (commit latency p50, p99, from the request to the
+    node's answer that its block is durable);
+  - every validator agrees on the head and state hash at the end;
+  - bytes on disk per record on node0: our store plus CometBFT's data
+    directory (block store, state, consensus WAL).
+Progress goes to stderr, results to stdout.
+Quote medians and ratios from one run: the machine is shared and noisy.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if cfg.Validators < 1 || cfg.Validators > 16 {
+				return fmt.Errorf("--validators: 1 to 16")
+			}
+			if cfg.People < 10 || cfg.Days < 1 {
+				return fmt.Errorf("--people: at least 10; --days: at least 1")
+			}
+			if cfg.Dir == "" {
+				dir, err := os.MkdirTemp("", "epiledger-bench-consortium-")
+				if err != nil {
+					return err
+				}
+				defer os.RemoveAll(dir)
+				cfg.Dir = dir
+			} else if err := home.CheckEmpty(cfg.Dir); err != nil {
+				return fmt.Errorf("--dir: %w", err)
+			}
+			if exe := os.Getenv("EPILEDGER_BENCH_NODE"); exe != "" { // tests: the binary that runs a node
+				cfg.Command = []string{exe}
+				cfg.Env = []string{"EPILEDGER_TEST_CLI=1"}
+			}
+			res, err := bench.Consortium(e.ctx, cfg)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return e.printJSON(res)
+			}
+			agree := "every validator at the same head and state hash " + res.StateHash[:16]
+			if !res.SameState {
+				agree = "THE VALIDATORS DISAGREE"
+			}
+			fmt.Fprintf(e.stdout, `machine                          %s
+city                             %d people, %d days, %d signed records (%d of them registrations, committed first)
+solo engine, saturated           %.0f records/s
+solo engine, one at a time       p50 %.1f ms, p99 %.1f ms
+solo engine, disk                %.0f bytes per record
+consortium                       %d validators, separate processes, timeout_commit %s
+consortium, saturated            %.0f records/s committed (%.2f s, %d blocks; %.0f%% of the solo rate), latency p50 %.0f ms, p99 %.0f ms
+consortium, half load            p50 %.0f ms, p99 %.0f ms (%.0f records/s offered, paced)
+validator disk                   %.0f bytes per record (%.0f our store, %.0f CometBFT's data)
+agreement                        %s
+`, res.Machine, res.People, res.Days, res.Records, res.SetupRecords, res.SoloPerSec, res.SoloSingleP50, res.SoloSingleP99, res.SoloBytesPerRecord,
+				res.Validators, res.TimeoutCommit, res.CommitPerSec, res.CommitSeconds, res.Blocks, 100*res.CommitPerSec/res.SoloPerSec, res.LoadP50, res.LoadP99,
+				res.HalfP50, res.HalfP99, res.HalfRate, res.DiskPerRecord, res.StorePerRecord, res.CometBFTPerRecord, agree)
+			return nil
+		},
+	}
+	c.Flags().IntVar(&cfg.Validators, "validators", 4, "validators, each its own process")
+	c.Flags().IntVar(&cfg.People, "people", 3000, "people in the simulated city")
+	c.Flags().IntVar(&cfg.Days, "days", 7, "days simulated")
+	c.Flags().Uint64Var(&cfg.Seed, "seed", 1, "random seed")
+	c.Flags().DurationVar(&cfg.TimeoutCommit, "timeout-commit", 100*time.Millisecond, "each validator's pause after a block (CometBFT's timeout_commit)")
+	c.Flags().DurationVar(&cfg.Half, "half", 5*time.Second, "how long records are offered at half load")
+	c.Flags().StringVar(&cfg.Dir, "dir", "", "write the homes and the nodes' logs here (new or empty) and keep them (default: a scratch directory, removed)")
+	c.Flags().IntVar(&cfg.Singles, "singles", 100, "records the solo engine commits one at a time")
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return c
 }
 

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -17,11 +16,6 @@ import (
 	"github.com/epiledger/epiledger/internal/comet"
 	"github.com/epiledger/epiledger/internal/home"
 )
-
-// testnetNode is one node of a testnet, as testnet prints it.
-type testnetNode struct {
-	Org, Home, API, P2P, RPC, NodeID string
-}
 
 func (e *env) testnetCmd() *cobra.Command {
 	var dir, chainID, region, orgs string
@@ -83,7 +77,7 @@ investigations work against any of them (--node http://127.0.0.1:PORT).`,
 					names[i] = strings.TrimSpace(n)
 				}
 			}
-			nodes, err := writeTestnet(dir, chainID, region, names, basePort, apiPort, timeoutCommit)
+			nodes, err := comet.WriteTestnet(dir, comet.TestnetOptions{Init: home.InitOptions{ChainID: chainID, Region: region}, Orgs: names, BasePort: basePort, APIPort: apiPort, TimeoutCommit: timeoutCommit})
 			if err != nil {
 				return err
 			}
@@ -121,61 +115,9 @@ func chainIDOf(dir string) string {
 	return h.Genesis.ChainID
 }
 
-// writeTestnet writes the homes; see testnetCmd.
-func writeTestnet(dir, chainID, region string, orgs []string, basePort, apiPort int, timeoutCommit time.Duration) ([]testnetNode, error) {
-	if err := home.CheckEmpty(dir); err != nil {
-		return nil, err
-	}
-	first, err := home.Init(filepath.Join(dir, "node0"), home.InitOptions{ChainID: chainID, Region: region})
-	if err != nil {
-		return nil, err
-	}
-	homes := []*home.Home{first}
-	for i := 1; i < len(orgs); i++ {
-		h, err := home.Clone(first, filepath.Join(dir, fmt.Sprintf("node%d", i)))
-		if err != nil {
-			return nil, err
-		}
-		homes = append(homes, h)
-	}
-	nodes := make([]testnetNode, len(orgs))
-	for i, h := range homes {
-		nodes[i] = testnetNode{Org: orgs[i], Home: h.Dir,
-			API: fmt.Sprintf("127.0.0.1:%d", apiPort+i),
-			P2P: fmt.Sprintf("127.0.0.1:%d", basePort+2*i), RPC: fmt.Sprintf("127.0.0.1:%d", basePort+2*i+1)}
-	}
-	// Keys first (each node's own), then the peers and the genesis that
-	// name them all.
-	vals := make([]comet.Validator, len(homes))
-	for i, h := range homes {
-		if vals[i], err = comet.InitNode(h, comet.NodeOptions{Moniker: orgs[i], P2P: nodes[i].P2P, RPC: nodes[i].RPC, Loopback: true, TimeoutCommit: timeoutCommit}); err != nil {
-			return nil, err
-		}
-		nodes[i].NodeID = vals[i].NodeID
-	}
-	for i, h := range homes {
-		var peers []string
-		for j := range homes {
-			if j != i {
-				peers = append(peers, vals[j].NodeID+"@"+nodes[j].P2P)
-			}
-		}
-		if _, err := comet.InitNode(h, comet.NodeOptions{Moniker: orgs[i], P2P: nodes[i].P2P, RPC: nodes[i].RPC, Peers: peers, Loopback: true, TimeoutCommit: timeoutCommit}); err != nil {
-			return nil, err
-		}
-		if err := comet.WriteGenesis(h, vals); err != nil {
-			return nil, err
-		}
-		if err := h.SetConfig(map[string]string{"listen": strconv.Quote(nodes[i].API), "kind": strconv.Quote("cometbft")}); err != nil {
-			return nil, err
-		}
-	}
-	return nodes, nil
-}
-
 // runTestnet runs every node as its own process until the command's
 // context ends, then stops them (SIGTERM) and waits.
-func (e *env) runTestnet(nodes []testnetNode) error {
+func (e *env) runTestnet(nodes []comet.TestnetNode) error {
 	self, err := os.Executable()
 	if err != nil {
 		return err

@@ -1,0 +1,459 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/epiledger/epiledger/internal/api"
+	"github.com/epiledger/epiledger/internal/client"
+	"github.com/epiledger/epiledger/internal/comet"
+	"github.com/epiledger/epiledger/internal/engine"
+	"github.com/epiledger/epiledger/internal/home"
+	"github.com/epiledger/epiledger/internal/importer"
+	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/ndjson"
+	"github.com/epiledger/epiledger/internal/node"
+	"github.com/epiledger/epiledger/internal/sim"
+	"github.com/epiledger/epiledger/internal/state"
+)
+
+// ConsortiumConfig says what `epiledger bench consortium` measures.
+type ConsortiumConfig struct {
+	Validators   int
+	People, Days int
+	Seed         uint64
+	// TimeoutCommit is each validator's pause after a block (CometBFT's
+	// timeout_commit).
+	TimeoutCommit time.Duration
+	// Half is how long the half-load phase offers records.
+	Half time.Duration
+	// Singles is how many records the solo engine commits one at a time.
+	Singles int
+	// Dir is the scratch directory (the caller removes it).
+	Dir string
+	// Command runs one node: it gets "node --home DIR" appended; Env is
+	// added to its environment. Empty: this executable.
+	Command []string
+	Env     []string
+	// Log, if not nil, is told of each step.
+	Log io.Writer
+}
+
+// ConsortiumResult holds every figure of one run.
+type ConsortiumResult struct {
+	Machine       string  `json:"machine"`
+	Validators    int     `json:"validators"`
+	People        int     `json:"people"`
+	Days          int     `json:"days"`
+	Records       int     `json:"records"`
+	TimeoutCommit string  `json:"timeout_commit"`
+	SetupRecords  int     `json:"setup_records"`
+	CommitPerSec  float64 `json:"consortium_records_per_sec"`
+	CommitSeconds float64 `json:"consortium_seconds"`
+	Blocks        uint64  `json:"consortium_blocks"`
+	// LoadP50/P99: submit to acknowledgement with everything offered at once.
+	LoadP50 float64 `json:"consortium_latency_saturated_p50_ms"`
+	LoadP99 float64 `json:"consortium_latency_saturated_p99_ms"`
+	// Half load: records offered at half CommitPerSec, paced.
+	HalfRate float64 `json:"consortium_half_load_offered_per_sec"`
+	HalfP50  float64 `json:"consortium_latency_half_load_p50_ms"`
+	HalfP99  float64 `json:"consortium_latency_half_load_p99_ms"`
+	// Disk per record on one validator (node0), everything counted: our
+	// store and CometBFT's data (block store, state, consensus WAL).
+	DiskPerRecord      float64 `json:"validator_bytes_per_record"`
+	StorePerRecord     float64 `json:"validator_store_bytes_per_record"`
+	CometBFTPerRecord  float64 `json:"validator_cometbft_bytes_per_record"`
+	SameState          bool    `json:"validators_agree"`
+	StateHash          string  `json:"state_hash"`
+	SoloPerSec         float64 `json:"solo_records_per_sec"`
+	SoloSingleP50      float64 `json:"solo_single_commit_p50_ms"`
+	SoloSingleP99      float64 `json:"solo_single_commit_p99_ms"`
+	SoloBytesPerRecord float64 `json:"solo_bytes_per_record"`
+}
+
+func (cfg *ConsortiumConfig) logf(format string, args ...any) {
+	if cfg.Log != nil {
+		fmt.Fprintf(cfg.Log, "bench consortium: "+format+"\n", args...)
+	}
+}
+
+// Consortium runs a city's signed records through Validators CometBFT
+// validators, each its own process on this machine, and the same records
+// through the solo engine, in one run.
+func Consortium(ctx context.Context, cfg ConsortiumConfig) (*ConsortiumResult, error) {
+	if cfg.Validators < 1 {
+		return nil, errors.New("bench consortium: at least one validator")
+	}
+	res := &ConsortiumResult{Machine: fmt.Sprintf("%s/%s, %d CPUs, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version()),
+		Validators: cfg.Validators, People: cfg.People, Days: cfg.Days, TimeoutCommit: cfg.TimeoutCommit.String()}
+
+	cfg.logf("simulate a city of %d people over %d days", cfg.People, cfg.Days)
+	var buf bytes.Buffer
+	if _, err := sim.Generate(sim.Config{People: cfg.People, Days: cfg.Days, Seed: cfg.Seed}, ndjson.NewWriter(&buf)); err != nil {
+		return nil, err
+	}
+	base, err := freePorts(3 * cfg.Validators)
+	if err != nil {
+		return nil, err
+	}
+	orgs := make([]string, cfg.Validators)
+	for i := range orgs {
+		orgs[i] = fmt.Sprintf("org%d", i)
+	}
+	rules := state.DefaultParams()
+	nodes, err := comet.WriteTestnet(filepath.Join(cfg.Dir, "testnet"), comet.TestnetOptions{
+		Init: home.InitOptions{ChainID: "epiledger-bench", Region: "420100", Rules: &rules},
+		Orgs: orgs, BasePort: base, APIPort: base + 2*cfg.Validators, TimeoutCommit: cfg.TimeoutCommit})
+	if err != nil {
+		return nil, err
+	}
+	h0, err := home.Load(nodes[0].Home)
+	if err != nil {
+		return nil, err
+	}
+	cfg.logf("sign the city's records")
+	cap := &importer.Collector{}
+	if _, err := importer.New(h0, cap).Import(bytes.NewReader(buf.Bytes())); err != nil {
+		return nil, err
+	}
+	res.Records = len(cap.Txs)
+	setup, records, err := splitSetup(cap.Txs)
+	if err != nil {
+		return nil, err
+	}
+	res.SetupRecords = len(setup)
+	// Records for the half-load phase, at a site of their own.
+	half, err := signedVisits(h0, "bench-half", max(1000, int(5000*cfg.Half.Seconds())))
+	if err != nil {
+		return nil, err
+	}
+
+	// The solo engine first, on a clone of the same genesis: the same
+	// signed records.
+	if err := soloFigures(ctx, cfg, h0, cap.Txs, res); err != nil {
+		return nil, err
+	}
+
+	cfg.logf("start %d validators", cfg.Validators)
+	procs, err := startNodes(cfg, nodes)
+	defer stopNodes(procs)
+	if err != nil {
+		return nil, err
+	}
+	clients := make([]*client.Client, len(nodes))
+	for i, n := range nodes {
+		clients[i] = client.New("http://"+n.API, h0.APIToken())
+	}
+	if err := waitHealthy(ctx, clients, procs); err != nil {
+		return nil, err
+	}
+	cfg.logf("register the sites and identities (%d records) through node0", len(setup))
+	if _, err := offer(ctx, [][]*client.Client{{clients[0]}}, setup, 0, 500); err != nil {
+		return nil, err
+	}
+	// Every validator holds them before a record that names them arrives.
+	if err := agree(ctx, clients, res); err != nil {
+		return nil, err
+	}
+	start0 := status(ctx, clients[0])
+
+	cfg.logf("offer %d records at once, spread over the %d validators", len(records), len(nodes))
+	var pool [][]*client.Client
+	for _, n := range nodes {
+		var cs []*client.Client
+		for k := 0; k < 4; k++ {
+			cs = append(cs, client.New("http://"+n.API, h0.APIToken()))
+		}
+		pool = append(pool, cs)
+	}
+	t0 := time.Now()
+	lat, err := offer(ctx, pool, records, 0, 500)
+	if err != nil {
+		return nil, err
+	}
+	el := time.Since(t0)
+	res.CommitSeconds = el.Seconds()
+	res.CommitPerSec = float64(len(records)) / el.Seconds()
+	res.LoadP50, res.LoadP99 = pct(lat)
+	if end := status(ctx, clients[0]); start0 != nil && end != nil {
+		res.Blocks = end.Height - start0.Height
+	}
+
+	res.HalfRate = res.CommitPerSec / 2
+	k := min(len(half)-1, int(res.HalfRate*cfg.Half.Seconds()))
+	cfg.logf("offer %d records at %.0f/s (half load), paced", k, res.HalfRate)
+	if _, err := offer(ctx, [][]*client.Client{{clients[0]}}, half[:1], 0, 1); err != nil { // the site
+		return nil, err
+	}
+	hl, err := offer(ctx, pool, half[1:1+k], res.HalfRate, 0)
+	if err != nil {
+		return nil, err
+	}
+	res.HalfP50, res.HalfP99 = pct(hl)
+
+	cfg.logf("wait for every validator to agree")
+	if err := agree(ctx, clients, res); err != nil {
+		return nil, err
+	}
+	stopNodes(procs)
+	procs = nil
+	store := dirSize(h0.DataDir(), "")
+	cmt := dirSize(filepath.Join(nodes[0].Home, "cometbft", "data"), "")
+	total := float64(res.Records + 1 + k)
+	res.StorePerRecord, res.CometBFTPerRecord = float64(store)/total, float64(cmt)/total
+	res.DiskPerRecord = res.StorePerRecord + res.CometBFTPerRecord
+	return res, nil
+}
+
+// splitSetup separates the registrations (sites, identities, roles) from
+// the records that refer to them: the registrations are committed first,
+// so that a record sent to any validator finds its site there.
+func splitSetup(txs [][]byte) (setup, records [][]byte, err error) {
+	for _, raw := range txs {
+		tx, err := ledger.DecodeTx(raw)
+		if err != nil {
+			return nil, nil, err
+		}
+		switch tx.Body.Kind() {
+		case ledger.KindRegisterSite, ledger.KindBindIdentity, ledger.KindGrantRole:
+			setup = append(setup, raw)
+		default:
+			records = append(records, raw)
+		}
+	}
+	return setup, records, nil
+}
+
+// soloFigures measures the solo engine on a clone of h's genesis: the
+// saturated rate of the same records, single commits and bytes on disk.
+func soloFigures(ctx context.Context, cfg ConsortiumConfig, h *home.Home, txs [][]byte, res *ConsortiumResult) error {
+	cfg.logf("solo engine: ingest the same %d records", len(txs))
+	solo, err := home.Clone(h, filepath.Join(cfg.Dir, "solo"))
+	if err != nil {
+		return err
+	}
+	if err := solo.SetConfig(map[string]string{"kind": strconv.Quote("solo")}); err != nil {
+		return err
+	}
+	n, err := node.Open(solo, slog.New(slog.NewTextHandler(io.Discard, nil)), node.Options{})
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	t0 := time.Now()
+	if _, err := submitAll(n, txs, 0); err != nil {
+		return err
+	}
+	res.SoloPerSec = float64(len(txs)) / time.Since(t0).Seconds()
+	if err := n.DB.Flush(); err != nil {
+		return err
+	}
+	res.SoloBytesPerRecord = float64(dirSize(solo.DataDir(), "")) / float64(len(txs))
+	cfg.logf("solo engine: %d records one at a time", cfg.Singles)
+	single, err := singleCommits(solo, n, cfg.Singles)
+	if err != nil {
+		return err
+	}
+	res.SoloSingleP50, res.SoloSingleP99 = pct(single)
+	return n.Close()
+}
+
+// offer submits txs spread over the nodes (pool[i] are node i's clients;
+// consecutive runs of batch records go to one client), at rate per second
+// if rate > 0 (each record as its own request when batch is 0), else all
+// at once; it returns each record's submit-to-acknowledgement latency.
+// Any refusal is an error.
+func offer(ctx context.Context, pool [][]*client.Client, txs [][]byte, rate float64, batch int) ([]time.Duration, error) {
+	lat := make([]time.Duration, len(txs))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var fail error
+	var all []*client.Client
+	for _, cs := range pool {
+		all = append(all, cs...)
+	}
+	for _, c := range all {
+		if batch > 0 {
+			c.BatchSize = batch
+		} else {
+			c.BatchSize = 1
+		}
+	}
+	start := time.Now()
+	for i, raw := range txs {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if rate > 0 {
+			if wait := time.Until(start.Add(time.Duration(float64(i) / rate * float64(time.Second)))); wait > 0 {
+				time.Sleep(wait)
+			}
+		}
+		var c *client.Client
+		if batch > 0 {
+			// Node by run of records, then one of its clients.
+			run := i / batch
+			c = pool[run%len(pool)][(run/len(pool))%len(pool[run%len(pool)])]
+		} else {
+			c = all[i%len(all)]
+		}
+		wg.Add(1)
+		t0 := time.Now()
+		if err := c.SubmitAsync(raw, func(rc engine.Receipt) {
+			lat[i] = time.Since(t0)
+			if rc.Err != nil {
+				mu.Lock()
+				if fail == nil {
+					fail = fmt.Errorf("record %d refused: %w", i, rc.Err)
+				}
+				mu.Unlock()
+			}
+			wg.Done()
+		}); err != nil {
+			return nil, err
+		}
+	}
+	for _, c := range all {
+		if err := c.Flush(); err != nil {
+			return nil, err
+		}
+	}
+	wg.Wait()
+	return lat, fail
+}
+
+// freePorts finds n consecutive free loopback ports.
+func freePorts(n int) (int, error) {
+	for try := 0; try < 50; try++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, err
+		}
+		base := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if base+n > 65535 {
+			continue
+		}
+		ok := true
+		for p := base; p < base+n && ok; p++ {
+			l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+			if err != nil {
+				ok = false
+				continue
+			}
+			l.Close()
+		}
+		if ok {
+			return base, nil
+		}
+	}
+	return 0, errors.New("bench consortium: no run of free loopback ports")
+}
+
+func startNodes(cfg ConsortiumConfig, nodes []comet.TestnetNode) ([]*exec.Cmd, error) {
+	command := cfg.Command
+	if len(command) == 0 {
+		self, err := os.Executable()
+		if err != nil {
+			return nil, err
+		}
+		command = []string{self}
+	}
+	var procs []*exec.Cmd
+	for _, n := range nodes {
+		logf, err := os.Create(filepath.Join(n.Home, "node.log"))
+		if err != nil {
+			return procs, err
+		}
+		p := exec.Command(command[0], append(command[1:], "node", "--home", n.Home)...)
+		p.Env = append(os.Environ(), cfg.Env...)
+		p.Stdout, p.Stderr = logf, logf
+		err = p.Start()
+		logf.Close()
+		if err != nil {
+			return procs, fmt.Errorf("start %s: %w", n.Org, err)
+		}
+		procs = append(procs, p)
+	}
+	return procs, nil
+}
+
+// stopNodes stops the nodes (SIGTERM: a clean stop) and waits for them.
+func stopNodes(procs []*exec.Cmd) {
+	for _, p := range procs {
+		p.Process.Signal(syscall.SIGTERM)
+	}
+	for _, p := range procs {
+		p.Wait()
+	}
+}
+
+func status(ctx context.Context, c *client.Client) *api.Status {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	s, err := c.Status(ctx)
+	if err != nil {
+		return nil
+	}
+	return s
+}
+
+// waitHealthy waits until every node answers (a minute at most).
+func waitHealthy(ctx context.Context, clients []*client.Client, procs []*exec.Cmd) error {
+	deadline := time.Now().Add(time.Minute)
+	for i, c := range clients {
+		for status(ctx, c) == nil {
+			if time.Now().After(deadline) {
+				return fmt.Errorf("bench consortium: node%d does not answer (its log: node.log in its home)", i)
+			}
+			if procs[i].ProcessState != nil {
+				return fmt.Errorf("bench consortium: node%d exited", i)
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
+
+// agree waits until every node is at the same height with the same head
+// and state hash (a minute at most).
+func agree(ctx context.Context, clients []*client.Client, res *ConsortiumResult) error {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		first := status(ctx, clients[0])
+		same := first != nil
+		for _, c := range clients[1:] {
+			s := status(ctx, c)
+			same = same && s != nil && s.Height == first.Height && s.Head == first.Head && s.StateHash == first.StateHash
+		}
+		if same {
+			res.SameState, res.StateHash = true, first.StateHash
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return errors.New("bench consortium: the validators do not agree after a minute")
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
