@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -22,6 +23,9 @@ import (
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/node"
 	"github.com/epiledger/epiledger/internal/privacy"
+	"github.com/epiledger/epiledger/internal/state"
+	"github.com/epiledger/epiledger/internal/store"
+	"github.com/epiledger/epiledger/internal/trace"
 )
 
 // The privacy endpoints (docs/PRIVACY.md): universes of places,
@@ -35,30 +39,49 @@ import (
 // each record with their own Ed25519 key; the exposure check is open to
 // anyone and rate-limited per client address.
 
-// Ledger topics of the privacy records.
+// Ledger topics of the privacy records (privacy/records.go).
 const (
-	TopicUniverse = "privacy/universe"
-	TopicPSU      = "privacy/psu"
-	TopicOpening  = "privacy/opening"
-	TopicRisk     = "privacy/risk"
+	TopicUniverse   = privacy.TopicUniverse
+	TopicPSU        = privacy.TopicPSU
+	TopicOpening    = privacy.TopicOpening
+	TopicRisk       = privacy.TopicRisk
+	TopicRiskTokens = privacy.TopicRiskTokens
 )
 
 // Limits of the privacy endpoints.
 const (
-	MaxWait        = 30 * time.Second // longest ?wait=
-	MaxEvaluate    = 1024             // blinded visits per exposure-check request
-	MaxRiskVisits  = 200000           // risk visits (hour slots) in one publication
-	MaxOpenPeriods = 2000             // periods in one opening
+	MaxWait        = 30 * time.Second       // longest ?wait=
+	MaxEvaluate    = 1024                   // blinded visits per exposure-check request
+	MaxRiskVisits  = privacy.MaxRiskTokens  // risk visits (hour slots) in one publication
+	MaxOpenPeriods = privacy.MaxOpenPeriods // periods in one opening
 )
 
+// privacyState is what the privacy endpoints keep on this node. What
+// every node must answer alike (universes, sessions' requests and
+// results, risk publications, commitment roots) is decided by the state
+// machine and read from the ledger; what is here is node-local by
+// nature (docs/PRIVACY.md, "Shared and node-local state"): the session
+// mailboxes of the sessions this node started, the commitments devices
+// uploaded to it, its exposure-check key, the rate limiter, and caches
+// of ledger records.
 type privacyState struct {
 	sessions *privacy.Sessions
 	commits  *privacy.CommitStore
 	risk     *privacy.RiskStore
 	limit    *privacy.Limiter
 
-	mu        sync.Mutex // serialises publications that must be unique
+	// universes caches universes read from the ledger (a published
+	// universe never changes); riskCache the current risk tokens read
+	// from it, by version.
+	cmu       sync.Mutex
 	universes map[string]*universeEntry
+	riskCache *riskTokens
+}
+
+// riskTokens are a publication's tokens as read from the ledger.
+type riskTokens struct {
+	version uint64
+	tokens  []byte
 }
 
 type universeEntry struct {
@@ -79,6 +102,7 @@ func (s *Server) privacyRoutes(mux *http.ServeMux) {
 	// anyone enumerating sites and hours.
 	s.priv = &privacyState{sessions: privacy.NewSessions(), commits: privacy.NewCommitStore(dir), risk: privacy.NewRiskStore(dir),
 		limit: privacy.NewLimiter(0.5, 2048), universes: map[string]*universeEntry{}}
+
 	mux.HandleFunc("POST /v1/privacy/universes", s.signed(admins, MaxBody, s.createUniverse))
 	mux.HandleFunc("GET /v1/privacy/universes/{name}", s.public(SmallBody, s.getUniverse))
 
@@ -231,17 +255,52 @@ func (s *Server) publish(ctx context.Context, topic string, v any) (string, erro
 	return s.submitAuthority(ctx, &ledger.Publish{Topic: topic, Payload: b})
 }
 
-func (s *Server) submitAuthority(ctx context.Context, body ledger.Body) (string, error) {
+// authorityTx builds and signs a transaction as the chain authority.
+func (s *Server) authorityTx(body ledger.Body) ([]byte, error) {
 	tx, err := ledger.Build(body)
+	if err != nil {
+		return nil, err
+	}
+	tx.Sign(s.n.Home.Genesis.ChainID, s.n.Home.Authority())
+	return tx.Bytes(), nil
+}
+
+// submitAuthority submits a transaction as the chain authority and waits
+// for it; the state machine's refusal of a privacy record is mapped by
+// privRefusal.
+func (s *Server) submitAuthority(ctx context.Context, body ledger.Body) (string, error) {
+	raw, err := s.authorityTx(body)
 	if err != nil {
 		return "", err
 	}
-	tx.Sign(s.n.Home.Genesis.ChainID, s.n.Home.Authority())
-	rc := s.n.Engine.Submit(ctx, tx.Bytes())
+	rc := s.n.Engine.Submit(ctx, raw)
 	if rc.Err != nil {
-		return "", rc.Err
+		return "", privRefusal(rc.Err)
 	}
 	return rc.TxID.String(), nil
+}
+
+// privRefusal maps the state machine's refusals of privacy records to
+// the statuses of the same refusals the API finds first: the ledger is
+// the judge, and another node may have written first.
+func privRefusal(err error) error {
+	rj, ok := state.IsRejection(err)
+	if !ok {
+		return err
+	}
+	switch rj.Code {
+	case state.CodeConflict:
+		return errf(http.StatusConflict, "conflict", rj.Field, "%s", rj.Msg)
+	case state.CodeTooEarly:
+		return errf(http.StatusConflict, "not_over", rj.Field, "%s", rj.Msg)
+	case state.CodeNotAnchored:
+		return errf(http.StatusConflict, "not_anchored", rj.Field, "%s", rj.Msg)
+	case state.CodeUnknownUniverse:
+		return errf(http.StatusNotFound, "unknown_universe", rj.Field, "%s", rj.Msg)
+	case state.CodeUnknownSession:
+		return errf(http.StatusNotFound, "no_session", rj.Field, "%s", rj.Msg)
+	}
+	return err
 }
 
 // ---- universes
@@ -260,15 +319,6 @@ type UniverseInfo struct {
 	Digest string   `json:"digest"`
 	Places []string `json:"places"`
 	Tx     string   `json:"tx,omitempty"`
-}
-
-// universeRecord is the universe's ledger record.
-type universeRecord struct {
-	V      int      `json:"v"`
-	Name   string   `json:"name"`
-	Period int64    `json:"period"`
-	Digest string   `json:"digest"`
-	Places []string `json:"places"`
 }
 
 func universeInfo(u *privacy.Universe, tx string) *UniverseInfo {
@@ -292,64 +342,48 @@ func (s *Server) createUniverse(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, privErr(err, "")
 	}
-	s.priv.mu.Lock()
-	defer s.priv.mu.Unlock()
-	if _, err := s.universe(u.Name); err == nil {
-		return nil, errf(http.StatusConflict, "conflict", "name", "a universe of that name is already published (universes never change: publish one under a new name)")
-	} else if !isNotFound(err) {
+	// The ledger says whether the name is free; the state machine
+	// decides (a second universe of a name is refused on every node).
+	if e, err := s.universe(u.Name); err != nil {
 		return nil, err
+	} else if e != nil {
+		return nil, errf(http.StatusConflict, "conflict", "name", "a universe of that name is already published (universes never change: publish one under a new name)")
 	}
-	d := u.Digest()
-	tx, err := s.publish(r.Context(), TopicUniverse, universeRecord{V: 1, Name: u.Name, Period: u.Period, Digest: hex.EncodeToString(d[:]), Places: u.Places})
+	tx, err := s.publish(r.Context(), TopicUniverse, privacy.NewUniverseRecord(u))
 	if err != nil {
 		return nil, err
 	}
-	s.priv.universes[u.Name] = &universeEntry{u: u}
 	return universeInfo(u, tx), nil
 }
 
-func isNotFound(err error) bool {
-	var e *Error
-	return errors.As(err, &e) && e.Status == http.StatusNotFound
-}
-
-// universe returns a published universe, from the cache or the ledger.
+// universe returns the universe published under name on the ledger, or
+// nil; the cache holds only what the ledger returned.
 func (s *Server) universe(name string) (*universeEntry, error) {
-	if e, ok := s.cachedUniverse(name); ok {
+	s.priv.cmu.Lock()
+	e := s.priv.universes[name]
+	s.priv.cmu.Unlock()
+	if e != nil {
 		return e, nil
 	}
-	pubs, err := s.n.Query.Publications(TopicUniverse)
-	if err != nil {
+	u, err := s.n.Query.Universe(name)
+	if err != nil || u == nil {
 		return nil, err
 	}
-	for _, p := range pubs {
-		var rec universeRecord
-		if json.Unmarshal(p.Payload, &rec) != nil || rec.Name != name {
-			continue
-		}
-		u, err := privacy.NewUniverse(rec.Name, time.Duration(rec.Period)*time.Second, rec.Places)
-		if err != nil {
-			continue
-		}
-		e := &universeEntry{u: u}
-		s.priv.universes[name] = e // callers hold priv.mu
+	s.priv.cmu.Lock()
+	defer s.priv.cmu.Unlock()
+	if e := s.priv.universes[name]; e != nil {
 		return e, nil
 	}
-	return nil, errf(http.StatusNotFound, "unknown_universe", "universe", "no universe of that name is published")
+	e = &universeEntry{u: u}
+	s.priv.universes[name] = e
+	return e, nil
 }
 
-func (s *Server) cachedUniverse(name string) (*universeEntry, bool) {
-	e, ok := s.priv.universes[name]
-	return e, ok
-}
-
+// lookupUniverse returns a published universe, or a 404 naming field.
 func (s *Server) lookupUniverse(field, name string) (*universeEntry, error) {
-	s.priv.mu.Lock()
-	defer s.priv.mu.Unlock()
 	e, err := s.universe(name)
-	var ae *Error
-	if errors.As(err, &ae) && ae.Field != "" {
-		ae.Field = field
+	if err == nil && e == nil {
+		err = errf(http.StatusNotFound, "unknown_universe", field, "no universe of that name is published")
 	}
 	return e, err
 }
@@ -417,25 +451,6 @@ type SessionInfo struct {
 	Index          *int   `json:"index,omitempty"` // the caller's position (participants)
 }
 
-// psuRecord is a session's ledger record: the request, then the result.
-type psuRecord struct {
-	V              int      `json:"v"`
-	Type           string   `json:"type"`
-	Session        string   `json:"session"`
-	Op             string   `json:"op"`
-	Universe       string   `json:"universe"`
-	UniverseDigest string   `json:"universe_digest"`
-	Participants   int      `json:"participants"`
-	Shares         int      `json:"shares"`
-	Key            string   `json:"key,omitempty"`
-	EncE           string   `json:"enc_e,omitempty"`
-	Proof          string   `json:"proof,omitempty"`
-	Result         []int    `json:"result,omitempty"`  // place indices in the universe
-	Members        *int     `json:"members,omitempty"` // len(Result)
-	Uploads        []string `json:"uploads,omitempty"` // SHA-256 of each upload
-	Product        string   `json:"product,omitempty"` // SHA-256 of the cloud's product
-}
-
 func (s *Server) createSession(r *http.Request) (any, error) {
 	var req SessionRequest
 	if err := decode(r, &req); err != nil {
@@ -463,11 +478,20 @@ func (s *Server) createSession(r *http.Request) (any, error) {
 	if err := p.Validate(); err != nil {
 		return nil, privErr(err, "")
 	}
-	if s.priv.sessions.Reserved(p.Session) {
-		return nil, errf(http.StatusConflict, "conflict", "session", "the session id is taken, or too many sessions are open")
+	// The ledger says whether the id is free, the state machine decides
+	// (on every node); how many mailboxes this node keeps open is its
+	// own limit.
+	if st, err := s.n.Query.Session(p.Session); err != nil {
+		return nil, err
+	} else if st != nil {
+		return nil, errf(http.StatusConflict, "conflict", "session", "the session id is taken")
 	}
-	tx, err := s.publish(r.Context(), TopicPSU, psuRecord{V: 1, Type: "request", Session: p.Session, Op: op.String(), Universe: ue.u.Name,
-		UniverseDigest: hex.EncodeToString(p.Universe[:]), Participants: p.Participants, Shares: p.Shares, Key: req.Key, EncE: req.EncE, Proof: req.Proof})
+	if s.priv.sessions.Reserved(p.Session) {
+		return nil, errf(http.StatusConflict, "conflict", "session", "the session id is taken, or too many sessions are open on this node")
+	}
+	tx, err := s.publish(r.Context(), TopicPSU, privacy.SessionRecord{V: 1, Type: privacy.SessionRequest, Session: p.Session, Op: op.String(), Universe: ue.u.Name,
+		UniverseDigest: hex.EncodeToString(p.Universe[:]), Participants: p.Participants, Shares: p.Shares,
+		Key: enc(p.Key.Bytes()), EncE: enc(p.EncE.Bytes()), Proof: enc(p.Proof.Bytes())})
 	if err != nil {
 		return nil, err
 	}
@@ -810,16 +834,15 @@ func (s *Server) postResult(r *http.Request, c caller) (any, error) {
 	if err != nil {
 		return nil, privErr(err, "")
 	}
-	s.priv.mu.Lock()
-	defer s.priv.mu.Unlock()
-	if v, err := s.priv.sessions.View(c.id); err != nil || v.Result != "" {
-		if err != nil {
-			return nil, privErr(err, "")
-		}
-		return nil, errf(http.StatusConflict, "conflict", "result", "the result is already published in %s", v.Result)
+	// The ledger holds the session's result at most once: the state
+	// machine refuses a second, whichever node sends it.
+	if st, err := s.n.Query.Session(c.id); err != nil {
+		return nil, err
+	} else if st != nil && st.Result != nil {
+		return nil, errf(http.StatusConflict, "conflict", "result", "the result is already published")
 	}
 	p := v.Params
-	rec := psuRecord{V: 1, Type: "result", Session: p.Session, Op: p.Op.String(), Universe: ue.u.Name, UniverseDigest: hex.EncodeToString(p.Universe[:]),
+	rec := privacy.SessionRecord{V: 1, Type: privacy.SessionResult, Session: p.Session, Op: p.Op.String(), Universe: ue.u.Name, UniverseDigest: hex.EncodeToString(p.Universe[:]),
 		Participants: p.Participants, Shares: p.Shares, Result: idx, Product: hex.EncodeToString(prod[:])}
 	n := len(idx)
 	rec.Members = &n
@@ -862,19 +885,26 @@ func parseCommitment(u *privacy.Universe, req *CommitmentUpload) (*privacy.Commi
 }
 
 // anchoredRoots returns the roots on the ledger of a universe's periods in
-// [from, to].
-func (s *Server) anchoredRoots(u *privacy.Universe, from, to int64) (map[int64]ledger.Hash, error) {
+// [from, to] (one per period: the state machine refuses a second).
+func (s *Server) anchoredRoots(u *privacy.Universe, from, to int64) (map[int64]trace.CommitmentRoot, error) {
 	roots, err := s.n.Query.CommitmentRoots(u.Scheme(), from, to)
 	if err != nil {
 		return nil, err
 	}
-	out := map[int64]ledger.Hash{}
+	out := map[int64]trace.CommitmentRoot{}
 	for _, r := range roots {
 		if _, dup := out[r.Period]; !dup {
-			out[r.Period] = r.Root
+			out[r.Period] = r
 		}
 	}
 	return out, nil
+}
+
+// notHeld answers for a period whose commitments were uploaded to
+// another node: the records are the cloud's storage, held where devices
+// uploaded them; the root on the ledger is everyone's.
+func (s *Server) notHeld(period int64) error {
+	return errf(http.StatusConflict, "not_held", "period", "this node does not hold the commitments of period %s: they were uploaded to the node that anchored it (ask that node)", s.formatTime(period))
 }
 
 func (s *Server) postCommitment(r *http.Request) (any, error) {
@@ -930,9 +960,8 @@ func (s *Server) anchor(r *http.Request) (any, error) {
 	if f.err != nil {
 		return nil, f.err
 	}
-	if period+ue.u.Period > time.Now().Unix() {
-		return nil, errf(http.StatusConflict, "not_over", "period", "the period is not over yet: devices may still upload for it")
-	}
+	// Whether the period is over is the state machine's to say, by the
+	// block's time (not this node's clock): a refusal is a 409 not_over.
 	if roots, err := s.anchoredRoots(ue.u, period, period); err != nil {
 		return nil, err
 	} else if len(roots) > 0 {
@@ -988,6 +1017,13 @@ func (s *Server) commitmentProof(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, s.storageErr(err)
 	}
+	roots, err := s.anchoredRoots(ue.u, period, period)
+	if err != nil {
+		return nil, err
+	}
+	if root, ok := roots[period]; ok && len(recs) == 0 && root.Count > 0 {
+		return nil, s.notHeld(period)
+	}
 	if i < 0 {
 		return nil, errf(http.StatusNotFound, "not_found", "device", "no commitment of this device for this period")
 	}
@@ -1003,12 +1039,8 @@ func (s *Server) commitmentProof(r *http.Request) (any, error) {
 	for _, h := range path {
 		out.Path = append(out.Path, h.String())
 	}
-	roots, err := s.anchoredRoots(ue.u, period, period)
-	if err != nil {
-		return nil, err
-	}
 	if root, ok := roots[period]; ok {
-		out.AnchoredRoot = root.String()
+		out.AnchoredRoot = root.Root.String()
 	}
 	return out, nil
 }
@@ -1043,24 +1075,6 @@ type OpeningReply struct {
 	Product  string   `json:"product"`
 	Reopened string   `json:"reopened"`
 	Tx       string   `json:"tx"`
-}
-
-// openingRecord is the verdict's ledger record: no counts, only their
-// digest, so the evidence binds the opening without publishing it.
-type openingRecord struct {
-	V             int      `json:"v"`
-	Universe      string   `json:"universe"`
-	Device        string   `json:"device"`
-	From          int64    `json:"from"`
-	To            int64    `json:"to"`
-	Periods       int      `json:"periods"`
-	Missing       []int64  `json:"missing,omitempty"`
-	Verdict       string   `json:"verdict"`
-	Product       string   `json:"product"`
-	Reopened      string   `json:"reopened"`
-	OpeningDigest string   `json:"opening_digest"`
-	Commitments   []string `json:"commitments"` // leaf hashes, each under its period's anchored root
-	At            string   `json:"at"`
 }
 
 func (s *Server) verifyOpening(r *http.Request) (any, error) {
@@ -1103,7 +1117,10 @@ func (s *Server) verifyOpening(r *http.Request) (any, error) {
 		if err != nil {
 			return nil, s.storageErr(err)
 		}
-		if privacy.Root(recs) != root {
+		if len(recs) == 0 && root.Count > 0 {
+			return nil, s.notHeld(p)
+		}
+		if privacy.Root(recs) != root.Root {
 			return nil, s.storageErr(fmt.Errorf("%w: period %s", privacy.ErrTampered, s.formatTime(p)))
 		}
 		if i < 0 {
@@ -1121,7 +1138,7 @@ func (s *Server) verifyOpening(r *http.Request) (any, error) {
 		return nil, err
 	}
 	od := openingDigest(o)
-	rec := openingRecord{V: 1, Universe: u.Name, Device: hex.EncodeToString(dev), From: from, To: to, Periods: len(cs), Missing: missing, Verdict: verdict,
+	rec := privacy.OpeningRecord{V: 1, Universe: u.Name, Device: hex.EncodeToString(dev), From: from, To: to, Periods: len(cs), Missing: missing, Verdict: verdict,
 		Product: hex.EncodeToString(prod[:]), Reopened: hex.EncodeToString(reopened[:]), OpeningDigest: hex.EncodeToString(od[:]), Commitments: leaves,
 		At: time.Now().UTC().Format(time.RFC3339Nano)}
 	tx, err := s.publish(r.Context(), TopicOpening, rec)
@@ -1176,14 +1193,6 @@ type RiskInfo struct {
 	Tokens  string `json:"tokens,omitempty"` // sorted tokens, concatenated, base64
 }
 
-type riskRecord struct {
-	V       int    `json:"v"`
-	Version uint64 `json:"version"`
-	Count   int    `json:"count"`
-	Key     string `json:"key"`
-	Digest  string `json:"digest"`
-}
-
 func (s *Server) publishRisk(r *http.Request) (any, error) {
 	var req RiskRequest
 	if err := decode(r, &req); err != nil {
@@ -1208,28 +1217,135 @@ func (s *Server) publishRisk(r *http.Request) (any, error) {
 			return nil, errf(http.StatusBadRequest, "invalid", "visits", "more than %d hour slots", MaxRiskVisits)
 		}
 	}
-	var tx string
-	var info RiskInfo
-	_, _, err := s.priv.risk.Replace(visits, func(version uint64, count int, digest [32]byte, key []byte) error {
-		info = RiskInfo{Version: version, Count: count, Key: enc(key), Digest: hex.EncodeToString(digest[:])}
-		var err error
-		tx, err = s.publish(r.Context(), TopicRisk, riskRecord{V: 1, Version: version, Count: count, Key: info.Key, Digest: info.Digest})
-		return err
-	})
+	// The ledger holds the chain's key (the first publication's) and the
+	// latest version; a node that does not hold that key cannot publish
+	// under it, and the state machine refuses another key or an old
+	// version whichever node sends it.
+	st, _, err := s.n.Query.Risk()
 	if err != nil {
 		return nil, err
 	}
-	info.Tx = tx
-	return &info, nil
+	var key *privacy.RiskKey
+	if st.Latest == 0 {
+		key, err = s.priv.risk.KeyOrNew()
+	} else {
+		key, err = s.heldRiskKey(st)
+	}
+	if err != nil {
+		return nil, err
+	}
+	tokens := key.Tokens(visits)
+	d := sha256.Sum256(tokens)
+	rec := privacy.RiskRecord{V: 2, Version: st.Latest + 1, Count: len(tokens) / privacy.ElementSize, Key: enc(key.Public()), Digest: hex.EncodeToString(d[:])}
+	tx, err := s.publish(r.Context(), TopicRisk, rec)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.publishTokens(rec.Version, tokens); err != nil {
+		return nil, err
+	}
+	return &RiskInfo{Version: rec.Version, Count: rec.Count, Key: rec.Key, Digest: rec.Digest, Tx: tx}, nil
+}
+
+// publishTokens puts a publication's tokens on the ledger after its
+// record, in order (each engine keeps the order of one submitter's
+// transactions), and waits for all of them: the publication is current
+// once the last is committed.
+func (s *Server) publishTokens(version uint64, tokens []byte) error {
+	chunks := privacy.SplitTokens(version, tokens)
+	errs := make([]error, len(chunks))
+	var wg sync.WaitGroup
+	for i, c := range chunks {
+		raw, err := s.authorityTx(&ledger.Publish{Topic: TopicRiskTokens, Payload: c.Bytes()})
+		if err != nil {
+			errs[i] = err
+			break
+		}
+		wg.Add(1)
+		if err := s.n.Engine.SubmitAsync(raw, func(rc engine.Receipt) { errs[i] = rc.Err; wg.Done() }); err != nil {
+			errs[i] = err
+			wg.Done()
+			break
+		}
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			s.log.Error("privacy: a risk token record was refused; the publication is incomplete and the previous one stays current", "version", version, "record", i, "err", err)
+			return privRefusal(err)
+		}
+	}
+	return nil
+}
+
+// heldRiskKey returns this node's exposure-check key if it is the one the
+// ledger's publications are under (a 409 key_not_held otherwise).
+func (s *Server) heldRiskKey(st *state.RiskState) (*privacy.RiskKey, error) {
+	key, err := s.priv.risk.Key()
+	if err != nil {
+		return nil, err
+	}
+	if key == nil || !bytes.Equal(key.Public(), st.Key[:]) {
+		return nil, errf(http.StatusConflict, "key_not_held", "", "this node does not hold the exposure-check key of the ledger's risk publications: the node that published them answers exposure checks and publishes new versions")
+	}
+	return key, nil
 }
 
 func (s *Server) riskTokens(r *http.Request) (any, error) {
-	tokens, version, key, err := s.priv.risk.Current()
+	st, _, err := s.n.Query.Risk()
 	if err != nil {
 		return nil, err
 	}
-	d := sha256.Sum256(tokens)
-	return &RiskInfo{Version: version, Count: len(tokens) / privacy.ElementSize, Key: enc(key.Public()), Digest: hex.EncodeToString(d[:]), Tokens: enc(tokens)}, nil
+	if st.Current == 0 {
+		d := sha256.Sum256(nil)
+		info := &RiskInfo{Digest: hex.EncodeToString(d[:])}
+		if st.Latest > 0 {
+			info.Key = enc(st.Key[:])
+		}
+		return info, nil
+	}
+	rec, err := s.n.Query.RiskRecord(st.Current, st.CurrentTime)
+	if err != nil {
+		return nil, err
+	}
+	tokens, err := s.currentTokens(st, rec)
+	if err != nil {
+		return nil, err
+	}
+	return &RiskInfo{Version: rec.Version, Count: rec.Count, Key: rec.Key, Digest: rec.Digest, Tokens: enc(tokens)}, nil
+}
+
+// currentTokens returns the tokens of the current publication rec: from
+// the ledger (cached by version), or, for a record version 1 publication,
+// from the file of the node that published it if it is this one.
+func (s *Server) currentTokens(st *state.RiskState, rec *privacy.RiskRecord) ([]byte, error) {
+	if rec.V == 1 {
+		tokens, version, err := s.priv.risk.LegacyTokens()
+		if err != nil {
+			return nil, err
+		}
+		if d := sha256.Sum256(tokens); version != rec.Version || hex.EncodeToString(d[:]) != rec.Digest {
+			return nil, errf(http.StatusConflict, "not_held", "", "the current risk publication (record version 1) kept its tokens on the node that published it, not on the ledger: ask that node, or publish a new version")
+		}
+		return tokens, nil
+	}
+	s.priv.cmu.Lock()
+	c := s.priv.riskCache
+	s.priv.cmu.Unlock()
+	if c != nil && c.version == rec.Version {
+		return c.tokens, nil
+	}
+	tokens, err := s.n.Query.RiskTokens(st)
+	if err != nil {
+		return nil, err
+	}
+	if d := sha256.Sum256(tokens); hex.EncodeToString(d[:]) != rec.Digest || len(tokens) != rec.Count*privacy.ElementSize {
+		return nil, fmt.Errorf("%w: the risk tokens of version %d do not hash to their record's digest", store.ErrCorrupt, rec.Version)
+	}
+	s.priv.cmu.Lock()
+	s.priv.riskCache = &riskTokens{version: rec.Version, tokens: tokens}
+	s.priv.cmu.Unlock()
+	return tokens, nil
 }
 
 // EvaluateRequest carries blinded visits (concatenated elements, base64).
@@ -1257,16 +1373,23 @@ func (s *Server) evaluate(r *http.Request) (any, error) {
 	if n > MaxEvaluate {
 		return nil, errf(http.StatusBadRequest, "invalid", "blinded", "more than %d elements in one request", MaxEvaluate)
 	}
+	st, _, err := s.n.Query.Risk()
+	if err != nil {
+		return nil, err
+	}
+	if st.Latest == 0 {
+		return nil, errf(http.StatusConflict, "not_published", "", "no risk tokens are published on the ledger: there is nothing to check against")
+	}
+	key, err := s.heldRiskKey(st)
+	if err != nil {
+		return nil, err
+	}
 	client, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		client = r.RemoteAddr
 	}
 	if ok, retry := s.priv.limit.Allow(client, n); !ok {
 		return nil, errf(http.StatusTooManyRequests, "rate_limited", "blinded", "too many exposure checks from this address; retry in %d s", int(retry.Seconds())+1)
-	}
-	key, err := s.priv.risk.Key()
-	if err != nil {
-		return nil, err
 	}
 	ev, proof, err := key.Evaluate(b, nil)
 	if err != nil {

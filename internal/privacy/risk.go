@@ -1,7 +1,7 @@
 package privacy
 
 import (
-	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -11,36 +11,44 @@ import (
 	"sync"
 )
 
-// RiskStore keeps the exposure-check server's key and its current risk
-// tokens under a directory (key in psi.key, tokens in psi-tokens.bin,
-// both replaced atomically). The key is made on first use and kept, so
-// a device's earlier answers stay comparable. Safe for concurrent use.
+// RiskStore keeps the exposure-check server's secret key under a
+// directory (psi.key). The key is made when this node first publishes
+// risk tokens, and kept, so that a device's earlier answers stay
+// comparable; everything the node publishes with it (the key's public
+// half, the tokens) is on the ledger, and the state machine holds every
+// publication to the first one's key. A node that never published holds
+// no key. The tokens of publications made before they went on the ledger
+// (record version 1) stay readable from psi-tokens.bin. Safe for
+// concurrent use.
 type RiskStore struct {
 	dir string
 
-	mu      sync.Mutex
-	key     *RiskKey
-	tokens  []byte
-	version uint64
-	loaded  bool
+	mu  sync.Mutex
+	key *RiskKey
 }
 
 // NewRiskStore returns the store under dir.
 func NewRiskStore(dir string) *RiskStore { return &RiskStore{dir: dir} }
 
-func (rs *RiskStore) load() error {
-	if rs.loaded {
+// load reads psi.key; with create, a node without one makes it.
+func (rs *RiskStore) load(create bool) error {
+	if rs.key != nil {
 		return nil
 	}
 	b, err := os.ReadFile(filepath.Join(rs.dir, "psi.key"))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		if rs.key, err = NewRiskKey(nil); err != nil {
+		if !create {
+			return nil
+		}
+		k, err := NewRiskKey(nil)
+		if err != nil {
 			return err
 		}
-		if err := writeAtomic(filepath.Join(rs.dir, "psi.key"), []byte(hex.EncodeToString(rs.key.Bytes())+"\n")); err != nil {
+		if err := writeAtomic(filepath.Join(rs.dir, "psi.key"), []byte(hex.EncodeToString(k.Bytes())+"\n")); err != nil {
 			return err
 		}
+		rs.key = k
 	case err != nil:
 		return err
 	default:
@@ -52,21 +60,45 @@ func (rs *RiskStore) load() error {
 			return fmt.Errorf("privacy: psi.key: %w", err)
 		}
 	}
-	t, err := os.ReadFile(filepath.Join(rs.dir, "psi-tokens.bin"))
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	if len(t) >= 8 {
-		for _, c := range t[:8] {
-			rs.version = rs.version<<8 | uint64(c)
-		}
-		rs.tokens = t[8:]
-		if err := CheckTokens(rs.tokens); err != nil {
-			return fmt.Errorf("privacy: psi-tokens.bin: %w", err)
-		}
-	}
-	rs.loaded = true
 	return nil
+}
+
+// Key returns this node's key, or nil if it has none.
+func (rs *RiskStore) Key() (*RiskKey, error) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if err := rs.load(false); err != nil {
+		return nil, err
+	}
+	return rs.key, nil
+}
+
+// KeyOrNew returns this node's key, making it if it has none (to
+// publish).
+func (rs *RiskStore) KeyOrNew() (*RiskKey, error) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if err := rs.load(true); err != nil {
+		return nil, err
+	}
+	return rs.key, nil
+}
+
+// LegacyTokens returns the tokens a record version 1 publication left in
+// psi-tokens.bin, with their version (0: no file).
+func (rs *RiskStore) LegacyTokens() (tokens []byte, version uint64, err error) {
+	t, err := os.ReadFile(filepath.Join(rs.dir, "psi-tokens.bin"))
+	if errors.Is(err, fs.ErrNotExist) || (err == nil && len(t) < 8) {
+		return nil, 0, nil
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	tokens = t[8:]
+	if err := CheckTokens(tokens); err != nil {
+		return nil, 0, fmt.Errorf("privacy: psi-tokens.bin: %w", err)
+	}
+	return tokens, binary.BigEndian.Uint64(t[:8]), nil
 }
 
 func trimNL(b []byte) []byte {
@@ -103,51 +135,4 @@ func writeSyncClose(f *os.File, b []byte) error {
 		err = cerr
 	}
 	return err
-}
-
-// Key returns the server's key (made on first use).
-func (rs *RiskStore) Key() (*RiskKey, error) {
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	if err := rs.load(); err != nil {
-		return nil, err
-	}
-	return rs.key, nil
-}
-
-// Current returns the risk tokens, their version (0: none published) and
-// the key.
-func (rs *RiskStore) Current() (tokens []byte, version uint64, key *RiskKey, err error) {
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	if err := rs.load(); err != nil {
-		return nil, 0, nil, err
-	}
-	return rs.tokens, rs.version, rs.key, nil
-}
-
-// Replace computes and stores the tokens of visits as the next version,
-// returning it with the tokens' digest. publish runs before the store is
-// changed (it records the version on the ledger); if it fails, nothing
-// changes.
-func (rs *RiskStore) Replace(visits []Visit, publish func(version uint64, count int, digest [32]byte, key []byte) error) (uint64, []byte, error) {
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	if err := rs.load(); err != nil {
-		return 0, nil, err
-	}
-	tokens := rs.key.Tokens(visits)
-	v := rs.version + 1
-	if err := publish(v, len(tokens)/ElementSize, sha256.Sum256(tokens), rs.key.Public()); err != nil {
-		return 0, nil, err
-	}
-	b := make([]byte, 8, 8+len(tokens))
-	for i := 0; i < 8; i++ {
-		b[i] = byte(v >> (56 - 8*i))
-	}
-	if err := writeAtomic(filepath.Join(rs.dir, "psi-tokens.bin"), append(b, tokens...)); err != nil {
-		return 0, nil, err
-	}
-	rs.tokens, rs.version = tokens, v
-	return v, tokens, nil
 }

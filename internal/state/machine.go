@@ -200,6 +200,10 @@ type Block struct {
 	closedAll  bool
 	nextMinEnd int64
 
+	// priv is the overlay of the privacy records this block accepted
+	// (privacy.go), made on first use.
+	priv *privBlock
+
 	// Closed counts the person windows this block closed (for metrics and
 	// benchmarks).
 	Closed int
@@ -661,7 +665,8 @@ func validTopic(field, t string) error {
 	return nil
 }
 
-// publish stores public information under its topic, in block order.
+// publish stores public information under its topic, in block order;
+// the privacy protocols' topics are checked first (privacy.go).
 func (blk *Block) publish(tx *ledger.Tx, id ledger.Hash, b *ledger.Publish) error {
 	if err := blk.requireAuthority(tx); err != nil {
 		return err
@@ -669,15 +674,22 @@ func (blk *Block) publish(tx *ledger.Tx, id ledger.Hash, b *ledger.Publish) erro
 	if err := validTopic("topic", b.Topic); err != nil {
 		return err
 	}
+	if err := blk.checkPublication(b); err != nil {
+		return err
+	}
 	return blk.set(store.PublishKey(b.Topic, blk.now, id), b.Payload)
 }
 
-// commitRoot anchors a period's commitment root.
+// commitRoot anchors a period's commitment root, once per scheme and
+// period (privacy.go).
 func (blk *Block) commitRoot(tx *ledger.Tx, id ledger.Hash, b *ledger.CommitRoot) error {
 	if err := blk.requireAuthority(tx); err != nil {
 		return err
 	}
 	if err := validTopic("scheme", b.Scheme); err != nil {
+		return err
+	}
+	if err := blk.checkCommitRoot(b); err != nil {
 		return err
 	}
 	v := make([]byte, 0, 36)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/privacy"
+	"github.com/epiledger/epiledger/internal/state"
 	"github.com/epiledger/epiledger/internal/store"
 )
 
@@ -56,3 +58,28 @@ func (q *Querier) CommitmentRoots(scheme string, from, to int64) ([]CommitmentRo
 	}
 	return out, err
 }
+
+// The privacy protocols' shared state, as the state machine keeps it
+// (state/privacy.go): the API answers from these, never from what one
+// node decided alone.
+
+// Universe returns the universe published under name, or nil.
+func (q *Querier) Universe(name string) (*privacy.Universe, error) { return state.Universe(q.r, name) }
+
+// Session returns a set-operation session's records on the ledger, or
+// nil.
+func (q *Querier) Session(id string) (*state.SessionState, error) { return state.Session(q.r, id) }
+
+// Risk returns the exposure check's state on the ledger (legacy: only
+// record version 1 publications, whose tokens stayed with their node).
+func (q *Querier) Risk() (s *state.RiskState, legacy bool, err error) { return state.Risk(q.r) }
+
+// RiskRecord returns the record of risk publication version, published
+// at block time t.
+func (q *Querier) RiskRecord(version uint64, t int64) (*privacy.RiskRecord, error) {
+	return state.RiskRecord(q.r, version, t)
+}
+
+// RiskTokens returns the tokens of s's current publication, from the
+// ledger.
+func (q *Querier) RiskTokens(s *state.RiskState) ([]byte, error) { return state.RiskTokens(q.r, s) }
