@@ -35,7 +35,9 @@ type PseudonymsReply struct {
 
 // The quota of POST /v1/pseudonyms: a site's or a hospital's key may send
 // at most PseudonymQuota distinct canonical ids ("id:" references) in
-// PseudonymWindow, each of which may add one entry to the vault. It counts
+// PseudonymWindow, each of which may add one entry to the vault, and the
+// blinded elements of POST /v1/pseudonyms/oblivious draw from the same
+// bucket (every element counts there: see oblivious). It counts
 // what the requests name, not what the vault lacked: counting only new
 // entries would tell a key that had used up its quota whether an id is
 // known (refused if new, served if held). A key may use the whole quota
@@ -67,8 +69,9 @@ func newIDQuota(limit int, window time.Duration) *idQuota {
 }
 
 // take takes n tokens of key's bucket at now, or none and a 429 naming
-// the limit and when n will be available.
-func (q *idQuota) take(key [32]byte, n int, now time.Time) error {
+// field, the limit in units (what the route counts, with note) and when
+// n will be available.
+func (q *idQuota) take(key [32]byte, n int, now time.Time, field, units, note string) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	b := q.keys[key]
@@ -85,9 +88,9 @@ func (q *idQuota) take(key [32]byte, n int, now time.Time) error {
 		return nil
 	}
 	wait := (time.Duration((float64(n)-b.tokens)/q.limit*float64(q.window)) + time.Second - 1).Truncate(time.Second)
-	e := errf(http.StatusTooManyRequests, "quota", "refs",
-		"quota: a key may send this route at most %d distinct id: references in %s, known to the vault or not; %d are left and this request names %d: retry in %s",
-		int(q.limit), windowText(q.window), int(b.tokens), n, wait)
+	e := errf(http.StatusTooManyRequests, "quota", field,
+		"quota: a key may send at most %d %s in %s (%s); %d are left and this request holds %d: retry in %s",
+		int(q.limit), units, windowText(q.window), note, int(b.tokens), n, wait)
 	e.RetryAfter = wait
 	return e
 }
@@ -126,7 +129,10 @@ func (s *Server) pseudonyms(r *http.Request) (any, error) {
 	p := principalOf(r)
 	var admit func(int) error
 	if p.Role == ledger.RoleSite || p.Role == ledger.RoleHospital {
-		admit = func(ids int) error { return s.ids.take(p.Key, ids, time.Now()) }
+		admit = func(ids int) error {
+			return s.ids.take(p.Key, ids, time.Now(), "refs", "distinct id: references",
+				"known to the vault or not, and blinded elements sent to POST /v1/pseudonyms/oblivious")
+		}
 	}
 	ps, err := s.n.PseudonymsBy(p.Key, "refs", req.Refs, admit)
 	if err != nil {

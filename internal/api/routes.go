@@ -16,8 +16,9 @@ import (
 // Routes (issue 11). Every route says, where it is registered, which of
 // three kinds it is, so that no route inherits a policy by accident:
 //
-//   - public: no caller identity (GET /v1/health; the privacy protocols'
-//     device routes, which check their own session tokens).
+//   - public: no caller identity (GET /v1/health, GET /v1/pseudonyms/key;
+//     the privacy protocols' device routes, which check their own
+//     session tokens).
 //   - signed: a caller holding one of the route's roles; reads no
 //     personal data.
 //   - personal: a read of personal data by a caller holding one of the
@@ -107,6 +108,11 @@ func (s *Server) routes(mux *http.ServeMux) {
 	// references it sends and nothing else (no personal data it did not
 	// send, nothing about the ledger); see pseudonyms.
 	mux.HandleFunc("POST /v1/pseudonyms", s.signed(writers, MediumBody, s.pseudonyms))
+	// Signed, not personal: the node sees blinded elements, never a
+	// reference, and audits each request (who, how many) before it
+	// evaluates; see oblivious.
+	mux.HandleFunc("POST /v1/pseudonyms/oblivious", s.signed(writers, SmallBody, s.oblivious))
+	mux.HandleFunc("GET /v1/pseudonyms/key", s.public(SmallBody, s.pseudonymKey))
 	mux.HandleFunc("POST /v1/validate/close", s.signed(admins, SmallBody, s.closeWindows))
 	mux.HandleFunc("GET /v1/validate/probability", s.signed(anyRole, SmallBody, s.probability))
 	mux.HandleFunc("GET /v1/audit", s.signed(auditors, SmallBody, s.audits))

@@ -135,7 +135,7 @@ Start with "epiledger demo", or:
 	root.PersistentFlags().StringVar(&e.caseRef, "case", os.Getenv("EPILEDGER_CASE"), "the case a read of personal data is for (a case reference, never a person); goes into the audit record (env EPILEDGER_CASE)")
 	root.PersistentFlags().StringVar(&e.as, "as", os.Getenv("EPILEDGER_AS"), "with --node: act as the holder of this key file (an investigator, an auditor, a site, a hospital, the administrator): it signs the requests, and no home is needed (env EPILEDGER_AS)")
 	root.PersistentFlags().StringVar(&e.purpose, "purpose", os.Getenv("EPILEDGER_PURPOSE"), "why personal data is read (\"contact tracing\"); goes into the audit record (env EPILEDGER_PURPOSE)")
-	root.AddCommand(e.initCmd(), e.nodeCmd(), e.importCmd(), e.traceCmd(), e.verifyCmd(), e.simCmd(), e.demoCmd(), e.txCmd(), e.benchCmd(), e.validateCmd(), e.correctCmd(), e.keygenCmd(), e.roleCmd(), e.auditCmd(), e.privacyCmd(), e.testnetCmd())
+	root.AddCommand(e.initCmd(), e.nodeCmd(), e.importCmd(), e.traceCmd(), e.verifyCmd(), e.simCmd(), e.demoCmd(), e.txCmd(), e.benchCmd(), e.validateCmd(), e.correctCmd(), e.keygenCmd(), e.roleCmd(), e.auditCmd(), e.privacyCmd(), e.testnetCmd(), e.pseudonymCmd())
 	groups(root)
 	return root
 }
@@ -392,7 +392,10 @@ func (e *env) initCmd() *cobra.Command {
   genesis.json         chain id, region, authority public key, genesis time,
                        who may correct records, and the chain's rules
                        ("rules": presence limits, trajectory validation,
-                       site kinds and case statuses)
+                       site kinds and case statuses), and the VOPRF
+                       pseudonym key ("pseudonyms": the public key that
+                       sites check the nodes' proofs against when they
+                       obtain pseudonyms obliviously: epiledger pseudonym)
   keys/authority.key   the authority's Ed25519 key (signs sites and identities)
   keys/secret.key      the authority's secret (pseudonyms, identity vault, API token)
   keystore/            the signing keys of the sites this home registers
@@ -437,7 +440,8 @@ node refuses the store.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stdout, "initialised %s\n  chain id   %s\n  region     %s\n  authority  %x\nnext: epiledger node --home %s\n", dir, h.Genesis.ChainID, h.Genesis.Region, h.Genesis.Authority, dir)
+			fmt.Fprintf(e.stdout, "initialised %s\n  chain id   %s\n  region     %s\n  authority  %x\n  pseudonym key %x (sites pin it: --pseudonym-key)\nnext: epiledger node --home %s\n",
+				dir, h.Genesis.ChainID, h.Genesis.Region, h.Genesis.Authority, h.Genesis.PseudonymKey, dir)
 			return nil
 		},
 	}

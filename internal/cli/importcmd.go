@@ -21,8 +21,9 @@ func nodeOptions() node.Options { return node.Options{} }
 func (e *env) importCmd() *cobra.Command {
 	var dir, nodeURL, format, spStart string
 	var asJSON, quiet bool
+	var pf pseudonymFlags
 	c := &cobra.Command{
-		Use:   "import --home DIR [--node URL [--as KEY]] [--format ndjson|sociopatterns --start T] FILE",
+		Use:   "import --home DIR [--node URL [--as KEY [--pseudonym-key HEX] [--seal-ids]]] [--format ndjson|sociopatterns --start T] FILE",
 		Short: "Load NDJSON records into the ledger, signed by the sites that record them",
 		Long: `import reads NDJSON (one JSON object per line; FILE "-" is standard input)
 and submits each record as a signed transaction, in file order:
@@ -46,11 +47,20 @@ is registered with it, and this home keeps no key for it.
 A site operator or a hospital imports its own records with nothing but its
 key file, from any directory (no home): --node URL --as site.key. The key
 must hold the site or hospital role and be the registered key of the sites
-its records name: it signs every record, and the node turns persons into
-pseudonyms (POST /v1/pseudonyms) and seals their ids into its vault. A
-record of a site registered with another key is rejected (wrong_signer); a
-site or identity record, which only the chain authority signs, is rejected
-(authority_only): import those on the authority's home.
+its records name: it signs every record. On a chain whose genesis names a
+VOPRF pseudonym key (every chain "epiledger init" makes), the persons'
+references never leave this machine: each is blinded here, the node
+evaluates the blinded elements (POST /v1/pseudonyms/oblivious), and its
+proof is checked against --pseudonym-key HEX (pseudonyms.public_key in the
+chain's genesis.json; without it, the key the node names, printed to
+compare): a proof that does not verify stops the import before anything is
+submitted. The node then holds no raw id of these persons in its vault.
+With --seal-ids, or on a chain of HMAC pseudonyms, the node is sent the
+references (POST /v1/pseudonyms), makes the pseudonyms and seals the ids
+into its vault. Either way each reference counts against the key's daily
+quota. A record of a site registered with another key is rejected
+(wrong_signer); a site or identity record, which only the chain authority
+signs, is rejected (authority_only): import those on the authority's home.
 
 Without --node the import runs an engine in this process on the home's store
 (no node may be running on it); with --node it submits to a running node.
@@ -82,7 +92,7 @@ registered to sign them. Rejections name the line where a meeting starts.`,
 				}
 				in = f
 			}
-			im, closeSink, err := e.importer(dir, nodeURL)
+			im, closeSink, err := e.importer(dir, nodeURL, pf)
 			if err != nil {
 				return err
 			}
@@ -125,16 +135,19 @@ registered to sign them. Rejections name the line where a meeting starts.`,
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress output")
 	c.Flags().StringVar(&format, "format", "ndjson", "input format: ndjson or sociopatterns")
 	c.Flags().StringVar(&spStart, "start", "", "with --format sociopatterns: the time t = 0 stands for (RFC 3339)")
+	pf.add(c)
 	return c
 }
 
 // importer returns the importer of an import command and what closes its
 // sink. With --node and --as and no home at dir, the --as key signs
-// every record and the node makes the pseudonyms (POST /v1/pseudonyms):
-// a site operator or a hospital imports from a directory holding only its
-// key. Otherwise the home's keys sign, its secret makes the pseudonyms,
-// and the records go to the node at nodeURL or to the home's own store.
-func (e *env) importer(dir, nodeURL string) (*importer.Importer, func() error, error) {
+// every record and the node makes the pseudonyms (e.resolver: obliviously
+// on a chain whose genesis names a VOPRF key, unless --seal-ids; else
+// POST /v1/pseudonyms): a site operator or a hospital imports from a
+// directory holding only its key. Otherwise the home's keys sign, its
+// secret makes the pseudonyms, and the records go to the node at nodeURL
+// or to the home's own store.
+func (e *env) importer(dir, nodeURL string, pf pseudonymFlags) (*importer.Importer, func() error, error) {
 	none := func() error { return nil }
 	if _, err := home.Load(dir); err != nil && nodeURL != "" && e.as != "" {
 		cl, err := e.nodeClient(dir, nodeURL)
@@ -145,7 +158,11 @@ func (e *env) importer(dir, nodeURL string) (*importer.Importer, func() error, e
 		if _, err := cl.Status(e.ctx); err != nil {
 			return nil, nil, withHint(err, "the administrator grants the key the site or hospital role: epiledger role grant --key PUBLIC_KEY --role site")
 		}
-		pseudonyms := importer.ResolverFunc(func(refs []string) ([]ledger.PersonRef, error) { return cl.Pseudonyms(e.ctx, refs) })
+		resolve, err := e.resolver(cl, pf)
+		if err != nil {
+			return nil, nil, err
+		}
+		pseudonyms := importer.ResolverFunc(func(refs []string) ([]ledger.PersonRef, error) { return resolve(e.ctx, refs) })
 		return importer.NewWith(importer.KeySigner{Chain: cl.ChainID, Key: cl.Key}, pseudonyms, cl), none, nil
 	}
 	h, err := loadHome(dir)

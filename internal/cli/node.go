@@ -41,6 +41,10 @@ API:
   POST /v1/pseudonyms {"refs"}    the pseudonyms of persons to record, sealing
                                   new ids into the vault; quota per key
                                                   (site, hospital, administrator)
+  POST /v1/pseudonyms/oblivious {"blinded"}  the same without the references:
+                                  blinded elements, evaluated with a proof;
+                                  audited, same quota     (the same roles)
+  GET  /v1/pseudonyms/key         the chain's pseudonym scheme and key (public)
   GET  /v1/tx/{hash}              a stored transaction
   GET  /v1/tx/{hash}/proof        its RFC 6962 inclusion proof
   GET  /v1/tx/{hash}/corrections  the corrections proposed for it

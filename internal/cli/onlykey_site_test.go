@@ -43,8 +43,10 @@ func importResult(t *testing.T, args ...string) (*importer.Result, map[int]strin
 // and a hospital import their records holding nothing but their key file:
 // no home, no authority key, no secret (issue 12, point 1). The authority
 // registers each site with its operator's public key ("key" in the site
-// record); the node makes the pseudonyms and seals the ids, so an
-// investigator sees the records with the real ids. A record of a site
+// record); with --seal-ids the node makes the pseudonyms and seals the
+// ids, so an investigator sees the records with the real ids (without it
+// the references never reach the node: TestSiteObliviousImport). A record
+// of a site
 // registered with another key is rejected as wrong_signer, a site or
 // identity record as authority_only; an --as key that does not load, or
 // holds no role, stops the import before anything is sent.
@@ -90,7 +92,7 @@ func TestSiteAndHospitalWithOnlyTheKey(t *testing.T) {
 {"type":"identity","id":"110101200001010011","aliases":["phone:13900000000"]}
 {"type":"visit","site":"nowhere","person":"id:110101200001010011","in":"2020-01-20T16:00:00+08:00","out":"2020-01-20T16:30:00+08:00"}
 `)
-	res, codes := importResult(t, "--home", siteDesk, "--node", url, "--as", siteKey, visits)
+	res, codes := importResult(t, "--home", siteDesk, "--node", url, "--as", siteKey, "--seal-ids", visits)
 	want := map[int]string{4: "wrong_signer", 5: "authority_only", 6: "authority_only", 7: "unknown_site"}
 	if res.Lines != 7 || res.Accepted != 3 || len(codes) != len(want) {
 		t.Fatalf("site operator: %+v", res)
@@ -108,13 +110,13 @@ func TestSiteAndHospitalWithOnlyTheKey(t *testing.T) {
 			t.Errorf("line %d: the reason does not say where to import it: %s", r.Line, r.Msg)
 		}
 	}
-	out, errs, code := run(t, "import", "-q", "--home", siteDesk, "--node", url, "--as", siteKey, visits)
+	out, errs, code := run(t, "import", "-q", "--home", siteDesk, "--node", url, "--as", siteKey, "--seal-ids", visits)
 	if code != 0 || !strings.Contains(out, "7 lines: 0 accepted, 7 rejected") || !strings.Contains(out, "line 4: wrong_signer") {
 		t.Errorf("import again (all replays or refusals): exit %d\n%s%s", code, out, errs)
 	}
 
 	// The hospital reports a case; a case from the shop is not its to sign.
-	res, codes = importResult(t, "--home", hospitalDesk, "--node", url, "--as", hospitalKey, writeFile(t, "cases.ndjson",
+	res, codes = importResult(t, "--home", hospitalDesk, "--node", url, "--as", hospitalKey, "--seal-ids", writeFile(t, "cases.ndjson",
 		`{"type":"case","person":"id:110101200001010011","status":"confirmed","onset":"2020-01-19","reported":"2020-01-21T10:00:00+08:00","by":"hospital-9"}
 {"type":"case","person":"phone:13800000000","status":"suspected","reported":"2020-01-21T11:00:00+08:00","by":"shop-9"}
 `))

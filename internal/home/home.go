@@ -3,7 +3,7 @@
 // the data directory.
 //
 //	DIR/config.toml          settings, every default written out and commented
-//	DIR/genesis.json         chain id, region, authority public key, time
+//	DIR/genesis.json         chain id, region, authority public key, time, rules, pseudonym key
 //	DIR/keys/authority.key   the authority's Ed25519 seed (hex, mode 0600)
 //	DIR/keys/secret.key      the authority's secret: pseudonym, vault and API keys
 //	DIR/keystore/            one file per site key (mode 0600)
@@ -12,6 +12,7 @@
 package home
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/rand"
@@ -29,6 +30,7 @@ import (
 
 	"github.com/epiledger/epiledger/internal/identity"
 	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/oprf"
 	"github.com/epiledger/epiledger/internal/state"
 )
 
@@ -39,6 +41,7 @@ type Home struct {
 	Genesis   state.Genesis
 	authority ed25519.PrivateKey
 	secret    []byte
+	pseud     *identity.Pseudonymizer
 	Keys      *Keystore
 }
 
@@ -60,6 +63,11 @@ type InitOptions struct {
 	// Rules are the chain's consensus rules; nil means the defaults
 	// (state.DefaultParams). They are written into genesis.json.
 	Rules *state.Params
+	// HMACPseudonyms writes a genesis that names no VOPRF pseudonym key:
+	// the chain's pseudonyms are HMAC pseudonyms, as every chain's were
+	// before the VOPRF scheme, and no site can obtain them obliviously.
+	// For tests of such chains; a new chain should not.
+	HMACPseudonyms bool
 }
 
 // ErrExists is returned by Init when the directory already holds a home.
@@ -82,6 +90,18 @@ type genesisFile struct {
 	// Rules are the chain's consensus rules (state.Params); a genesis
 	// written before they moved here has none and runs on the defaults.
 	Rules *state.Params `json:"rules,omitempty"`
+	// Pseudonyms names the chain's VOPRF pseudonym key; a genesis
+	// written before the VOPRF scheme has none and its pseudonyms are
+	// HMAC pseudonyms.
+	Pseudonyms *pseudonymsFile `json:"pseudonyms,omitempty"`
+}
+
+// pseudonymsFile is genesis.json "pseudonyms": the scheme
+// (identity.OPRFScheme) and the public key (64 hex digits) that sites
+// check the nodes' proofs against.
+type pseudonymsFile struct {
+	Scheme    string `json:"scheme"`
+	PublicKey string `json:"public_key"`
 }
 
 type correctionFile struct {
@@ -153,6 +173,13 @@ func Init(dir string, o InitOptions) (*Home, error) {
 	}
 	g := genesisFile{ChainID: o.ChainID, Region: o.Region, Authority: hex.EncodeToString(pub), Time: o.Time.UTC().Truncate(time.Second).Format(time.RFC3339), Rules: &rules,
 		Corrections: correctionFile{Administrator: hex.EncodeToString(pub), Authorities: map[string]string{o.Region: hex.EncodeToString(pub)}, Quorum: o.Quorum}}
+	if !o.HMACPseudonyms {
+		p, err := identity.NewOPRFPseudonymizer(secret)
+		if err != nil {
+			return nil, fmt.Errorf("home: %w", err)
+		}
+		g.Pseudonyms = &pseudonymsFile{Scheme: identity.OPRFScheme, PublicKey: hex.EncodeToString(p.PublicKey().Bytes())}
+	}
 	if o.Administrator != ([32]byte{}) {
 		g.Corrections.Administrator = hex.EncodeToString(o.Administrator[:])
 	}
@@ -251,6 +278,9 @@ func Load(dir string) (*Home, error) {
 	if h.secret, err = readHex(filepath.Join(dir, "keys", "secret.key"), 32); err != nil {
 		return nil, err
 	}
+	if h.Genesis.PseudonymKey, h.pseud, err = pseudonymsOf(g.Pseudonyms, h.secret); err != nil {
+		return nil, err
+	}
 	if h.Config, err = LoadConfig(filepath.Join(dir, "config.toml")); err != nil {
 		return nil, err
 	}
@@ -264,13 +294,40 @@ func (h *Home) DataDir() string { return filepath.Join(h.Dir, "data") }
 // Authority returns the authority's signing key.
 func (h *Home) Authority() ed25519.PrivateKey { return h.authority }
 
-// Pseudonymizer returns the home's pseudonymizer.
-func (h *Home) Pseudonymizer() *identity.Pseudonymizer {
-	p, err := identity.NewPseudonymizer(h.secret)
-	if err != nil {
-		panic(err) // the secret's length was checked by Load
+// Pseudonymizer returns the home's pseudonymizer, of the scheme its
+// genesis names: VOPRF pseudonyms under the genesis's key, or HMAC
+// pseudonyms for a genesis that names none. It is the same value on every
+// call (safe for concurrent use).
+func (h *Home) Pseudonymizer() *identity.Pseudonymizer { return h.pseud }
+
+// pseudonymsOf checks genesis.json "pseudonyms" against the home's
+// secret and returns the genesis's pseudonym key (nil for none) and the
+// home's pseudonymizer. A key that the secret does not derive stops the
+// load (fail closed): this node's pseudonyms would not be the chain's,
+// and a site would refuse every proof it made.
+func pseudonymsOf(f *pseudonymsFile, secret []byte) ([]byte, *identity.Pseudonymizer, error) {
+	if f == nil {
+		p, err := identity.NewPseudonymizer(secret)
+		return nil, p, err
 	}
-	return p
+	if f.Scheme != identity.OPRFScheme {
+		return nil, nil, fmt.Errorf("home: genesis.json: pseudonyms.scheme %q: this node knows only %q", f.Scheme, identity.OPRFScheme)
+	}
+	key, err := hex.DecodeString(f.PublicKey)
+	if err != nil || len(key) != oprf.ElementSize {
+		return nil, nil, errors.New("home: genesis.json: pseudonyms.public_key must be 64 hex digits")
+	}
+	if _, err := oprf.ParsePublicKey(key); err != nil {
+		return nil, nil, fmt.Errorf("home: genesis.json: pseudonyms.public_key: %w", err)
+	}
+	p, err := identity.NewOPRFPseudonymizer(secret)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !bytes.Equal(p.PublicKey().Bytes(), key) {
+		return nil, nil, errors.New("home: keys/secret.key does not derive the genesis's pseudonym key (genesis.json pseudonyms.public_key): this home's secret is not the chain's")
+	}
+	return key, p, nil
 }
 
 // Vault returns the home's identity vault cipher.

@@ -18,12 +18,21 @@ import (
 
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/ndjson"
+	"github.com/epiledger/epiledger/internal/oprf"
 )
 
 // Pseudonymizer computes keyed pseudonyms. Without its key nobody can link a
-// pseudonym to an identifier, not even by trying every phone number.
+// pseudonym to an identifier, not even by trying every phone number. It
+// holds one of two schemes, the one the chain's genesis names: HMAC-SHA256
+// (NewPseudonymizer; a genesis that names no pseudonym key) or the VOPRF
+// scheme (NewOPRFPseudonymizer; see oblivious.go), whose pseudonyms a
+// site can obtain without showing the node the reference. Safe for
+// concurrent use.
 type Pseudonymizer struct {
-	key []byte
+	key []byte // HMAC scheme
+	// VOPRF scheme: the key, and a cache of recent pseudonyms.
+	sk    *oprf.PrivateKey
+	cache *outputCache
 }
 
 // NewPseudonymizer keeps a copy of a secret of at least 32 bytes.
@@ -53,6 +62,9 @@ func Normalize(ref string) string {
 
 // Of returns the pseudonym of a normalized reference.
 func (p *Pseudonymizer) Of(ref string) ledger.Pseudonym {
+	if p.sk != nil {
+		return p.ofOPRF(ref)
+	}
 	m := hmac.New(sha256.New, p.key)
 	m.Write([]byte("epiledger/v1/person\x00"))
 	m.Write([]byte(ref))
@@ -120,8 +132,12 @@ func lookAlike(ref string) string {
 
 // Checked returns the ledger form of a reference that CheckRef returned.
 func (p *Pseudonymizer) Checked(ref string) ledger.PersonRef {
-	return ledger.PersonRef{Ref: p.Of(ref), Alias: !strings.HasPrefix(ref, "id:")}
+	return ledger.PersonRef{Ref: p.Of(ref), Alias: !isCanonical(ref)}
 }
+
+// isCanonical reports whether a checked reference is a canonical id
+// ("id:...") rather than an alias.
+func isCanonical(ref string) bool { return strings.HasPrefix(ref, "id:") }
 
 // CanonicalID returns the canonical id an "id:" reference (as CheckRef
 // returned it) names, and false for an alias.

@@ -101,3 +101,13 @@ func randomScalar(r io.Reader) (*scalar.Scalar, error) {
 	}
 	return nil, fmt.Errorf("%w: only zero scalars", ErrRandom)
 }
+
+// CheckElement reports whether b is an element BlindEvaluate accepts as a
+// blinded element (and FinalizeVerify as an evaluated one): the canonical
+// 32-byte encoding of a ristretto255 element other than the identity. The
+// error wraps ErrLength, ErrEncoding or ErrIdentity. A server checks each
+// element of a request with it, to name the one that fails.
+func CheckElement(b []byte) error {
+	_, err := decodeElement(b)
+	return err
+}

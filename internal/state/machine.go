@@ -35,6 +35,13 @@ type Genesis struct {
 	// (it has no "rules"): it runs on the default rules and its hash is
 	// taken as before, without them, so that its blocks still verify.
 	LegacyRules bool `json:"-"`
+	// PseudonymKey is the chain's VOPRF pseudonym key (RFC 9497,
+	// ristretto255-SHA512, the 32-byte encoding of its public key:
+	// identity.OPRFScheme), which sites check the nodes' proofs against;
+	// nil for a genesis that names none, whose pseudonyms are HMAC
+	// pseudonyms (every genesis written before the VOPRF scheme). Part
+	// of the hash only when set, so that older genesis hashes stay.
+	PseudonymKey []byte `json:"-"`
 }
 
 // CorrectionRule is the deployment's k-of-n rule for corrections (seed 000
@@ -89,6 +96,11 @@ func (g *Genesis) Hash() ledger.Hash {
 		h.Write([]byte("rules\x00"))
 		binary.Write(h, binary.BigEndian, uint64(len(rules)))
 		h.Write(rules)
+	}
+	if g.PseudonymKey != nil {
+		h.Write([]byte("pseudonyms\x00voprf-ristretto255-sha512/v1\x00"))
+		binary.Write(h, binary.BigEndian, uint64(len(g.PseudonymKey)))
+		h.Write(g.PseudonymKey)
 	}
 	var out ledger.Hash
 	h.Sum(out[:0])
