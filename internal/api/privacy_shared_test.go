@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -238,5 +239,51 @@ func TestUniqueWithoutTheMutex(t *testing.T) {
 	pubs, _ := a.n.Query.Publications(api.TopicUniverse)
 	if ok != 1 || len(pubs) != 1 {
 		t.Errorf("%d accepted, %d on the ledger; want 1 and 1", ok, len(pubs))
+	}
+}
+
+// TestLegacyRiskPublication: a chain whose risk publication predates the
+// tokens on the ledger (record version 1, tokens in the publishing
+// node's psi-tokens.bin) stays readable there, with the same tokens; a
+// node without that file says so rather than answer other tokens; the
+// next publication puts its tokens on the ledger for every node.
+func TestLegacyRiskPublication(t *testing.T) {
+	t.Parallel()
+	a, ca := privFixture(t)
+	ctx := context.Background()
+	key, _ := privacy.NewRiskKey(nil)
+	tokens := key.Tokens(privacy.Slots("shop-1", 1579500000, 1579507200))
+	dir := filepath.Join(a.h.Dir, "privacy")
+	os.MkdirAll(dir, 0o700)
+	os.WriteFile(filepath.Join(dir, "psi.key"), []byte(fmt.Sprintf("%x\n", key.Bytes())), 0o600)
+	os.WriteFile(filepath.Join(dir, "psi-tokens.bin"), append([]byte{0, 0, 0, 0, 0, 0, 0, 1}, tokens...), 0o600)
+	d := sha256.Sum256(tokens)
+	rec := privacy.RiskRecord{V: 1, Version: 1, Count: len(tokens) / 32, Key: base64.StdEncoding.EncodeToString(key.Public()), Digest: fmt.Sprintf("%x", d)}
+	p, _ := json.Marshal(rec)
+	if rc := a.n.Engine.Submit(ctx, signed(a, &ledger.Publish{Topic: privacy.TopicRisk, Payload: p})); rc.Err != nil {
+		t.Fatal(rc.Err)
+	}
+	var info api.RiskInfo
+	r := a.call(t, "GET", "/v1/privacy/risk", "", "")
+	if json.Unmarshal(r.body, &info); r.status != 200 || info.Version != 1 || info.Tokens != base64.StdEncoding.EncodeToString(tokens) {
+		t.Fatalf("legacy publication on its node: %d %s", r.status, r.body)
+	}
+	ex, err := client.CheckExposure(ctx, client.New(a.srv.URL, ""), privacy.Slots("shop-1", 1579503600, 1579503600))
+	if err != nil || len(ex.Matches) != 1 {
+		t.Fatalf("exposure against the legacy publication: %+v %v", ex, err)
+	}
+	b := secondNode(t, a)
+	if r := b.call(t, "GET", "/v1/privacy/risk", "", ""); r.status != 409 || apiError(t, r).Code != "not_held" {
+		t.Errorf("legacy publication on another node: %d %s", r.status, r.body)
+	}
+	// The next version, from the node holding the key, is on the ledger.
+	info2, err := ca.PublishRisk(ctx, []api.RiskVisit{{Site: "shop-2", In: "2020-01-20T13:30:00+08:00", Out: "2020-01-20T13:40:00+08:00"}})
+	if err != nil || info2.Version != 2 || info2.Key != rec.Key {
+		t.Fatalf("next publication: %+v %v", info2, err)
+	}
+	b2 := secondNode(t, a)
+	ra, rb := a.call(t, "GET", "/v1/privacy/risk", "", ""), b2.call(t, "GET", "/v1/privacy/risk", "", "")
+	if ra.status != 200 || string(ra.body) != string(rb.body) {
+		t.Errorf("version 2: node A %d %s, node B %d %s", ra.status, ra.body, rb.status, rb.body)
 	}
 }
