@@ -372,18 +372,6 @@ func (s *Server) getTx(r *http.Request) (any, error) {
 	return TxInfo{Tx: id.String(), Kind: tx.Body.Kind().String(), Height: p.Header.Height, Index: uint32(p.Index), Bytes: base64.StdEncoding.EncodeToString(p.Tx)}, nil
 }
 
-func (s *Server) proof(r *http.Request) (any, error) {
-	id, err := hashParam(r)
-	if err != nil {
-		return nil, err
-	}
-	p, err := blocks.Prove(s.n.DB, id)
-	if err != nil {
-		return nil, err
-	}
-	return blocks.ProofJSON(p), nil
-}
-
 func (s *Server) block(r *http.Request) (any, error) {
 	if err := onlyParams(r); err != nil {
 		return nil, err

@@ -1,15 +1,17 @@
 package cli
 
 import (
-	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/epiledger/epiledger/internal/blocks"
 	"github.com/epiledger/epiledger/internal/client"
+	"github.com/epiledger/epiledger/internal/consortium"
 	"github.com/epiledger/epiledger/internal/ledger"
 )
 
@@ -24,52 +26,119 @@ func (e *env) txCmd() *cobra.Command {
 	prove := &cobra.Command{
 		Use:   "proof --home DIR [--node URL] HASH",
 		Short: "Print the inclusion proof of a transaction as JSON (the API's format)",
-		Args:  cobra.ExactArgs(1),
+		Long: `proof prints the inclusion proof of an accepted transaction. From a node of
+a CometBFT consortium it also holds the consortium section: what ties the
+block to the chain the validators signed (see "epiledger tx check"). The
+block after the transaction's signs its result and the state after it:
+until it is committed (a moment after), the node answers "too early", and
+proof asks again for up to 30 seconds.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := ledger.ParseHash(args[0])
 			if err != nil {
 				return err
 			}
-			p, err := ask(e, dir, nodeURL, func(cl *client.Client) (*blocks.ProofView, error) { return cl.Proof(e.ctx, id.String()) })
-			if err != nil {
-				return err
+			deadline := time.Now().Add(30 * time.Second)
+			for {
+				p, err := ask(e, dir, nodeURL, func(cl *client.Client) (*consortium.TxProof, error) { return cl.Proof(e.ctx, id.String()) })
+				var ae *client.APIError
+				if errors.As(err, &ae) && ae.Status == http.StatusTooEarly && time.Now().Before(deadline) {
+					select {
+					case <-time.After(200 * time.Millisecond):
+						continue
+					case <-e.ctx.Done():
+						return e.ctx.Err()
+					}
+				}
+				if err != nil {
+					return err
+				}
+				return e.printJSON(p)
 			}
-			return e.printJSON(p)
 		},
 	}
 	homeFlag(prove, &dir)
 	prove.Flags().StringVar(&nodeURL, "node", "", "ask the running node at this URL")
+	var genesis string
 	check := &cobra.Command{
-		Use:   "check FILE",
+		Use:   "check FILE [--genesis COMETBFT_GENESIS]",
 		Short: "Check an inclusion proof offline (no node, no store)",
 		Long: `check reads a proof (from "epiledger tx proof" or GET /v1/tx/{hash}/proof) and
 checks, with nothing but the file: the transaction bytes decode canonically
 and hash to the claimed id, the header fields hash to the stated block hash,
 and the RFC 6962 audit path leads from the transaction to the header's
 Merkle root. To tie the block to a chain, compare the block hash with a
-header you trust (GET /v1/blocks/{height}).`,
+header you trust (GET /v1/blocks/{height}).
+
+A proof from a node of a CometBFT consortium has a consortium section, and
+check ties it to the consortium with --genesis, the consortium's CometBFT
+genesis (HOME/cometbft/config/genesis.json of any of its nodes): from the
+genesis validators, each signed header in the proof follows from the one
+before by CometBFT's light-client rules, down to block H+1 (H the
+transaction's block), signed by more than 2/3 of its validators' voting
+power; header H is the one H+1 follows; the transaction is in CometBFT's
+block H and its result there is "accepted" (code 0, under H+1's results
+hash); and our block H has CometBFT's height and time, and the state hash
+H+1 signs. Without --genesis, a consortium proof is not checked (the
+signatures mean nothing until tied to the consortium's validators) and
+check exits 1. With --genesis, a proof without a consortium section is
+refused. Exit status 0: valid; 1: INVALID (or not checked).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			b, err := os.ReadFile(args[0])
 			if err != nil {
 				return err
 			}
-			var v blocks.ProofView
-			if err := json.Unmarshal(b, &v); err != nil {
-				return fmt.Errorf("%s: not a proof: %w", args[0], err)
+			var g *consortium.Genesis
+			if genesis != "" {
+				gb, err := os.ReadFile(genesis)
+				if err != nil {
+					return err
+				}
+				if g, err = consortium.ParseGenesis(gb); err != nil {
+					return fmt.Errorf("%s: %w", genesis, err)
+				}
 			}
-			p, err := v.Proof()
-			if err == nil {
-				err = p.Check()
-			}
-			if err != nil {
+			invalid := func(err error) error {
 				fmt.Fprintf(e.stdout, "INVALID: %v\n", err)
 				return &exitError{code: 1}
 			}
+			p, c, err := consortium.ParseTxProof(b)
+			if err != nil {
+				return invalid(err)
+			}
+			if err := p.Check(); err != nil {
+				return invalid(err)
+			}
+			switch {
+			case c == nil && g != nil:
+				return invalid(fmt.Errorf("the proof has no consortium section, and --genesis asks for one: it proves inclusion in a block, not that the consortium %q signed it", g.ChainID))
+			case c != nil && g == nil:
+				fmt.Fprintf(e.stdout, "NOT CHECKED: the proof has a consortium section (CometBFT chain %q): its signatures prove nothing until tied to the consortium's validators; pass --genesis with the consortium's CometBFT genesis (HOME/cometbft/config/genesis.json)\n", c.ChainID)
+				return &exitError{code: 1}
+			}
+			var r *consortium.Report
+			if c != nil {
+				if r, err = consortium.Verify(g, p, c); err != nil {
+					return invalid(err)
+				}
+			}
 			fmt.Fprintf(e.stdout, "ok: transaction %s is leaf %d of %d in block %d (hash %s)\n", p.TxID, p.Index, p.Size, p.Header.Height, p.Header.Hash())
+			if r == nil {
+				return nil
+			}
+			sets := "the genesis validators"
+			if r.Sets > 1 {
+				sets = fmt.Sprintf("%d validator sets from the genesis's", r.Sets)
+			}
+			fmt.Fprintf(e.stdout, "ok: consortium %s: block %d signed by %d of %d voting power (%d of %d validators, more than 2/3), reached from %s\n",
+				r.ChainID, r.Height+1, r.Signed, r.Total, r.Signers, r.Validators, sets)
+			fmt.Fprintf(e.stdout, "ok: CometBFT block %d holds the transaction at position %d, accepted (result code 0, under block %d's results hash); our block %d has its height, its time and the state hash block %d signs\n",
+				r.Height, r.Index, r.Height+1, r.Height, r.Height+1)
 			return nil
 		},
 	}
+	check.Flags().StringVar(&genesis, "genesis", "", "the consortium's CometBFT genesis.json: check the proof's consortium section against its validators")
 	c.AddCommand(prove, check)
 	return c
 }

@@ -3,13 +3,16 @@ package client
 import (
 	"context"
 
-	"github.com/epiledger/epiledger/internal/blocks"
+	"github.com/epiledger/epiledger/internal/consortium"
 	"github.com/epiledger/epiledger/internal/report"
 )
 
-// Proof fetches a transaction's inclusion proof (GET /v1/tx/{hash}/proof).
-func (c *Client) Proof(ctx context.Context, tx string) (*blocks.ProofView, error) {
-	var v blocks.ProofView
+// Proof fetches a transaction's inclusion proof (GET /v1/tx/{hash}/proof),
+// with its consortium section when the node runs the CometBFT engine. A
+// consortium node answers 425 too_early (an *APIError) while the block
+// after the transaction's is not committed.
+func (c *Client) Proof(ctx context.Context, tx string) (*consortium.TxProof, error) {
+	var v consortium.TxProof
 	return &v, c.do(ctx, "GET", "/v1/tx/"+tx+"/proof", nil, &v)
 }
 

@@ -39,6 +39,10 @@ type Engine struct {
 	waiters map[ledger.Hash][]waiter
 	fatal   atomic.Pointer[error]
 	done    chan struct{}
+
+	// proofs reads the CometBFT node's stores for consortium proofs
+	// (proof.go), opened at the first one.
+	proofs func() (*proofSource, error)
 }
 
 var _ engine.Engine = (*Engine)(nil)
@@ -117,6 +121,7 @@ func Start(h *home.Home, db *store.DB, m *state.Machine, log *slog.Logger, o Opt
 		return nil, fmt.Errorf("comet: start: %w", err)
 	}
 	e.node = n
+	e.proofs = sync.OnceValues(func() (*proofSource, error) { return newProofSource(n) })
 	return e, nil
 }
 

@@ -17,6 +17,7 @@ import (
 	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/spf13/viper"
 
+	"github.com/epiledger/epiledger/internal/consortium"
 	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/state"
 )
@@ -38,20 +39,11 @@ var ErrNotConfigured = errors.New("comet: this home has no CometBFT node (no com
 // bytes of its genesis hash, so that a node whose genesis differs in
 // anything (its rules, its authority) is on another network, and its
 // peers refuse it at the handshake. CometBFT allows 50 bytes.
-func ChainID(g *state.Genesis) string {
-	gh := g.Hash()
-	id := g.ChainID
-	if len(id) > cmttypes.MaxChainIDLen-9 {
-		id = id[:cmttypes.MaxChainIDLen-9]
-	}
-	return fmt.Sprintf("%s-%x", id, gh[:4])
-}
+func ChainID(g *state.Genesis) string { return consortium.ChainID(g.ChainID, g.Hash()) }
 
 // AppState is the app_state of the CometBFT genesis: the hash of the
 // epiledger genesis every node of the consortium must hold.
-type AppState struct {
-	GenesisHash string `json:"epiledger_genesis_hash"`
-}
+type AppState = consortium.AppState
 
 // LoadConfig reads the CometBFT config of home h.
 func LoadConfig(h *home.Home) (*cmtcfg.Config, error) {

@@ -1,0 +1,48 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/epiledger/epiledger/internal/blocks"
+	"github.com/epiledger/epiledger/internal/consortium"
+)
+
+// consortiumProver is an engine that ties a block to a consortium's
+// signed chain (the CometBFT engine).
+type consortiumProver interface {
+	ConsortiumProof(height uint64, tx []byte) (*consortium.Proof, error)
+}
+
+// proof serves GET /v1/tx/{hash}/proof: the inclusion proof of an
+// accepted transaction and, on a consortium node, the consortium section
+// (docs/API.md). While the block after the transaction's is not committed
+// (its header signs the transaction's result and the state after it), the
+// answer is 425 too_early, field "consortium", with a Retry-After.
+func (s *Server) proof(r *http.Request) (any, error) {
+	id, err := hashParam(r)
+	if err != nil {
+		return nil, err
+	}
+	p, err := blocks.Prove(s.n.DB, id)
+	if err != nil {
+		return nil, err
+	}
+	out := consortium.TxProof{ProofView: blocks.ProofJSON(p)}
+	if cp, ok := s.n.Engine.(consortiumProver); ok {
+		c, err := cp.ConsortiumProof(p.Header.Height, p.Tx)
+		if errors.Is(err, consortium.ErrPending) {
+			return nil, &Error{Status: http.StatusTooEarly, Code: "too_early", Field: "consortium", RetryAfter: time.Second,
+				Msg: "block " + strconv.FormatUint(p.Header.Height+1, 10) + ", whose signed header commits to this transaction's result and to the state after it, is not committed yet: ask again in a moment"}
+		}
+		if err != nil {
+			return nil, err
+		}
+		if out.Consortium, err = consortium.ViewOf(c); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}

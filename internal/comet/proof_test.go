@@ -1,0 +1,86 @@
+package comet_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/epiledger/epiledger/internal/cli"
+)
+
+// TestConsortiumProof: a record's proof from a consortium node, as a user
+// types it (epiledger tx proof --node URL), checks offline against the
+// consortium's CometBFT genesis (epiledger tx check --genesis): the block
+// after the record's signed by all four validators' power. The same
+// record's proof from another node checks too. Without --genesis the
+// check refuses to vouch; a refused record claimed accepted, or a proof
+// checked against another consortium's genesis, is INVALID.
+func TestConsortiumProof(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts four validator processes")
+	}
+	c := newCluster(t, 4)
+	all := []int{0, 1, 2, 3}
+	for _, i := range all {
+		c.start(i)
+	}
+	c.agree(all, 1)
+	txs := c.workload(8, 1, 5)[:12]
+	rs := c.submit(1, txs)
+	if n := accepted(rs); n != len(txs) {
+		t.Fatalf("%d of %d accepted: %v", n, len(txs), firstErr(rs))
+	}
+	last := rs[len(rs)-1]
+	genesis := filepath.Join(c.homes[2], "cometbft", "config", "genesis.json")
+	dir := t.TempDir()
+	run := func(args ...string) (string, int) {
+		var out, errb bytes.Buffer
+		code := cli.Main(context.Background(), args, nil, &out, &errb)
+		return out.String() + errb.String(), code
+	}
+	var files []string
+	for _, i := range []int{0, 3} {
+		// Asked at once: the block after the record's may not be
+		// committed yet, and tx proof waits for it.
+		out, code := run("tx", "proof", "--home", c.homes[0], "--node", c.apis[i], last.TxID.String())
+		if code != 0 {
+			t.Fatalf("tx proof from node%d: exit %d: %s", i, code, out)
+		}
+		f := filepath.Join(dir, "proof"+c.apis[i][len(c.apis[i])-1:]+".json")
+		if err := os.WriteFile(f, []byte(out), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+		out, code = run("tx", "check", "--genesis", genesis, f)
+		if code != 0 || !strings.Contains(out, "signed by 40 of 40 voting power (4 of 4 validators") && !strings.Contains(out, "signed by 30 of 40 voting power (3 of 4 validators") {
+			t.Fatalf("tx check of node%d's proof: exit %d:\n%s", i, code, out)
+		}
+		t.Logf("node%d's proof:\n%s", i, out)
+	}
+
+	out, code := run("tx", "check", files[0])
+	if code != 1 || !strings.HasPrefix(out, "NOT CHECKED") {
+		t.Fatalf("a consortium proof without --genesis: exit %d: %s", code, out)
+	}
+
+	b, _ := os.ReadFile(files[0])
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["consortium"].(map[string]any)["result"].(map[string]any)["code"] = 2
+	bad, _ := json.Marshal(m)
+	f := filepath.Join(dir, "bad.json")
+	os.WriteFile(f, bad, 0o644)
+	if out, code := run("tx", "check", "--genesis", genesis, f); code != 1 || !strings.HasPrefix(out, "INVALID") {
+		t.Fatalf("a result code changed: exit %d: %s", code, out)
+	}
+	other := newCluster(t, 1)
+	if out, code := run("tx", "check", "--genesis", filepath.Join(other.homes[0], "cometbft", "config", "genesis.json"), files[1]); code != 1 || !strings.HasPrefix(out, "INVALID") {
+		t.Fatalf("against another consortium's genesis: exit %d: %s", code, out)
+	}
+}
