@@ -48,6 +48,12 @@ type ConsortiumConfig struct {
 	// added to its environment. Empty: this executable.
 	Command []string
 	Env     []string
+	// ToAll sends every record to every validator (as a site that wants
+	// no single node to be able to drop its records would); otherwise the
+	// records are spread over them and reach the others by gossip.
+	ToAll bool
+	// Verbose makes the nodes log at debug level (CometBFT's every vote).
+	Verbose bool
 	// Log, if not nil, is told of each step.
 	Log io.Writer
 }
@@ -61,6 +67,7 @@ type ConsortiumResult struct {
 	Records       int     `json:"records"`
 	TimeoutCommit string  `json:"timeout_commit"`
 	SetupRecords  int     `json:"setup_records"`
+	ToAll         bool    `json:"each_record_to_every_validator"`
 	CommitPerSec  float64 `json:"consortium_records_per_sec"`
 	CommitSeconds float64 `json:"consortium_seconds"`
 	Blocks        uint64  `json:"consortium_blocks"`
@@ -98,7 +105,7 @@ func Consortium(ctx context.Context, cfg ConsortiumConfig) (*ConsortiumResult, e
 		return nil, errors.New("bench consortium: at least one validator")
 	}
 	res := &ConsortiumResult{Machine: fmt.Sprintf("%s/%s, %d CPUs, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version()),
-		Validators: cfg.Validators, People: cfg.People, Days: cfg.Days, TimeoutCommit: cfg.TimeoutCommit.String()}
+		Validators: cfg.Validators, ToAll: cfg.ToAll, People: cfg.People, Days: cfg.Days, TimeoutCommit: cfg.TimeoutCommit.String()}
 
 	cfg.logf("simulate a city of %d people over %d days", cfg.People, cfg.Days)
 	var buf bytes.Buffer
@@ -154,14 +161,17 @@ func Consortium(ctx context.Context, cfg ConsortiumConfig) (*ConsortiumResult, e
 		return nil, err
 	}
 	clients := make([]*client.Client, len(nodes))
+	urls := make([]string, len(nodes))
+	token := h0.APIToken()
 	for i, n := range nodes {
-		clients[i] = client.New("http://"+n.API, h0.APIToken())
+		urls[i] = "http://" + n.API
+		clients[i] = client.New(urls[i], token)
 	}
 	if err := waitHealthy(ctx, clients, procs); err != nil {
 		return nil, err
 	}
 	cfg.logf("register the sites and identities (%d records) through node0", len(setup))
-	if _, err := offer(ctx, [][]*client.Client{{clients[0]}}, setup, 0, 500); err != nil {
+	if _, err := offer(ctx, urls[:1], token, setup, 0, 500, 1, false); err != nil {
 		return nil, err
 	}
 	// Every validator holds them before a record that names them arrives.
@@ -171,16 +181,8 @@ func Consortium(ctx context.Context, cfg ConsortiumConfig) (*ConsortiumResult, e
 	start0 := status(ctx, clients[0])
 
 	cfg.logf("offer %d records at once, spread over the %d validators", len(records), len(nodes))
-	var pool [][]*client.Client
-	for _, n := range nodes {
-		var cs []*client.Client
-		for k := 0; k < 4; k++ {
-			cs = append(cs, client.New("http://"+n.API, h0.APIToken()))
-		}
-		pool = append(pool, cs)
-	}
 	t0 := time.Now()
-	lat, err := offer(ctx, pool, records, 0, 500)
+	lat, err := offer(ctx, urls, token, records, 0, 500, 4, cfg.ToAll)
 	if err != nil {
 		return nil, err
 	}
@@ -195,10 +197,13 @@ func Consortium(ctx context.Context, cfg ConsortiumConfig) (*ConsortiumResult, e
 	res.HalfRate = res.CommitPerSec / 2
 	k := min(len(half)-1, int(res.HalfRate*cfg.Half.Seconds()))
 	cfg.logf("offer %d records at %.0f/s (half load), paced", k, res.HalfRate)
-	if _, err := offer(ctx, [][]*client.Client{{clients[0]}}, half[:1], 0, 1); err != nil { // the site
+	if _, err := offer(ctx, urls[:1], token, half[:1], 0, 1, 1, false); err != nil { // the site
 		return nil, err
 	}
-	hl, err := offer(ctx, pool, half[1:1+k], res.HalfRate, 0)
+	if err := agree(ctx, clients, res); err != nil {
+		return nil, err
+	}
+	hl, err := offer(ctx, urls, token, half[1:1+k], res.HalfRate, 0, 0, cfg.ToAll)
 	if err != nil {
 		return nil, err
 	}
@@ -271,64 +276,117 @@ func soloFigures(ctx context.Context, cfg ConsortiumConfig, h *home.Home, txs []
 	return n.Close()
 }
 
-// offer submits txs spread over the nodes (pool[i] are node i's clients;
-// consecutive runs of batch records go to one client), at rate per second
-// if rate > 0 (each record as its own request when batch is 0), else all
-// at once; it returns each record's submit-to-acknowledgement latency.
-// Any refusal is an error.
-func offer(ctx context.Context, pool [][]*client.Client, txs [][]byte, rate float64, batch int) ([]time.Duration, error) {
+// offer submits txs spread over the nodes' APIs, in requests of up to
+// batch records, each node's requests sent inflight at a time, and
+// returns each record's latency: from when it was due to the answer that
+// its block is durable. With rate > 0, record i is due at start + i/rate
+// and is sent with the records due in the same tick (20 ms), the ticks'
+// requests going to the nodes in turn; else every record is due at once.
+// With toAll, every request goes to every node (and a record's latency
+// is its first acknowledgement's). Any refusal is an error.
+func offer(ctx context.Context, urls []string, token string, txs [][]byte, rate float64, batch, inflight int, toAll bool) ([]time.Duration, error) {
 	lat := make([]time.Duration, len(txs))
-	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var fail error
-	var all []*client.Client
-	for _, cs := range pool {
-		all = append(all, cs...)
+	failed := func(err error) {
+		mu.Lock()
+		if fail == nil {
+			fail = err
+		}
+		mu.Unlock()
 	}
-	for _, c := range all {
-		if batch > 0 {
-			c.BatchSize = batch
-		} else {
-			c.BatchSize = 1
-		}
-	}
-	start := time.Now()
-	for i, raw := range txs {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		if rate > 0 {
-			if wait := time.Until(start.Add(time.Duration(float64(i) / rate * float64(time.Second)))); wait > 0 {
-				time.Sleep(wait)
-			}
-		}
-		var c *client.Client
-		if batch > 0 {
-			// Node by run of records, then one of its clients.
-			run := i / batch
-			c = pool[run%len(pool)][(run/len(pool))%len(pool[run%len(pool)])]
-		} else {
-			c = all[i%len(all)]
-		}
-		wg.Add(1)
-		t0 := time.Now()
-		if err := c.SubmitAsync(raw, func(rc engine.Receipt) {
-			lat[i] = time.Since(t0)
-			if rc.Err != nil {
-				mu.Lock()
-				if fail == nil {
-					fail = fmt.Errorf("record %d refused: %w", i, rc.Err)
+	// post posts txs[lo:hi] to url and waits for every receipt; a
+	// record's latency is its first acknowledgement's.
+	var latMu sync.Mutex
+	post := func(url string, lo, hi int, due []time.Time) {
+		c := client.New(url, token)
+		c.BatchSize = hi - lo
+		for i := lo; i < hi; i++ {
+			i := i
+			if err := c.SubmitAsync(txs[i], func(rc engine.Receipt) {
+				d := time.Since(due[i])
+				latMu.Lock()
+				if lat[i] == 0 || d < lat[i] {
+					lat[i] = d
 				}
-				mu.Unlock()
+				latMu.Unlock()
+				if rc.Err != nil {
+					failed(fmt.Errorf("record %d refused by %s: %w", i, url, rc.Err))
+				}
+			}); err != nil {
+				failed(err)
+				return
 			}
-			wg.Done()
-		}); err != nil {
-			return nil, err
+		}
+		if err := c.Flush(); err != nil {
+			failed(err)
 		}
 	}
-	for _, c := range all {
-		if err := c.Flush(); err != nil {
+	// send sends txs[lo:hi] to url, or with toAll to every node at once.
+	send := func(url string, lo, hi int, due []time.Time) {
+		if !toAll {
+			post(url, lo, hi, due)
+			return
+		}
+		var wg sync.WaitGroup
+		for _, u := range urls {
+			wg.Add(1)
+			go func() { defer wg.Done(); post(u, lo, hi, due) }()
+		}
+		wg.Wait()
+	}
+	due := make([]time.Time, len(txs))
+	start := time.Now()
+	var wg sync.WaitGroup
+	if rate <= 0 {
+		for i := range due {
+			due[i] = start
+		}
+		// Node k takes the runs of batch records k, k+N, k+2N, ...,
+		// inflight requests at a time.
+		for k, url := range urls {
+			runs := make(chan int, len(txs)/batch+1)
+			for lo := k * batch; lo < len(txs); lo += len(urls) * batch {
+				runs <- lo
+			}
+			close(runs)
+			for w := 0; w < inflight; w++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for lo := range runs {
+						send(url, lo, min(lo+batch, len(txs)), due)
+					}
+				}()
+			}
+		}
+		wg.Wait()
+		return lat, fail
+	}
+	const tick = 20 * time.Millisecond
+	next := 0
+	for t := 0; next < len(txs); t++ {
+		if err := ctx.Err(); err != nil {
+			wg.Wait()
 			return nil, err
+		}
+		at := start.Add(time.Duration(t) * tick)
+		time.Sleep(time.Until(at))
+		lo := next
+		for next < len(txs) {
+			d := start.Add(time.Duration(float64(next) / rate * float64(time.Second)))
+			if d.After(at) {
+				break
+			}
+			due[next] = d
+			next++
+		}
+		if next > lo {
+			wg.Add(1)
+			go func(url string, lo, hi int) {
+				defer wg.Done()
+				send(url, lo, hi, due)
+			}(urls[t%len(urls)], lo, next)
 		}
 	}
 	wg.Wait()
@@ -378,7 +436,11 @@ func startNodes(cfg ConsortiumConfig, nodes []comet.TestnetNode) ([]*exec.Cmd, e
 		if err != nil {
 			return procs, err
 		}
-		p := exec.Command(command[0], append(command[1:], "node", "--home", n.Home)...)
+		args := append(command[1:], "node", "--home", n.Home)
+		if cfg.Verbose {
+			args = append(args, "--verbose")
+		}
+		p := exec.Command(command[0], args...)
 		p.Env = append(os.Environ(), cfg.Env...)
 		p.Stdout, p.Stderr = logf, logf
 		err = p.Start()

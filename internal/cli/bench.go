@@ -188,6 +188,8 @@ agreement                        %s
 	c.Flags().DurationVar(&cfg.TimeoutCommit, "timeout-commit", 100*time.Millisecond, "each validator's pause after a block (CometBFT's timeout_commit)")
 	c.Flags().DurationVar(&cfg.Half, "half", 5*time.Second, "how long records are offered at half load")
 	c.Flags().StringVar(&cfg.Dir, "dir", "", "write the homes and the nodes' logs here (new or empty) and keep them (default: a scratch directory, removed)")
+	c.Flags().BoolVar(&cfg.ToAll, "to-all", true, "send every record to every validator (false: spread them, one validator each, and let gossip carry them)")
+	c.Flags().BoolVar(&cfg.Verbose, "verbose", false, "the nodes log at debug level, CometBFT's every vote included (with --dir, to read node.log in each home)")
 	c.Flags().IntVar(&cfg.Singles, "singles", 100, "records the solo engine commits one at a time")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return c

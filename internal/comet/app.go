@@ -60,15 +60,17 @@ func Rejection(code uint32, log string) *state.Rejection {
 // App is the ABCI application: the state machine of one node.
 //
 // CometBFT calls it on several connections; the local client creator the
-// engine uses serialises every call, so App holds its own lock only for
-// what the engine reads between calls (the head).
+// engine uses serialises every call. App holds its own lock for what the
+// engine reads between calls (the head) and for the mempool's view, which
+// CheckTx may reach between a block's FinalizeBlock and its Commit.
 type App struct {
 	abci.BaseApplication
 
-	db  *store.DB
-	m   *state.Machine
-	gen state.Genesis
-	log *slog.Logger
+	db   *store.DB
+	m    *state.Machine
+	sigs *sigCache
+	gen  state.Genesis
+	log  *slog.Logger
 
 	mu   sync.Mutex
 	head blocks.Head
@@ -103,7 +105,7 @@ func NewApp(db *store.DB, m *state.Machine, log *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &App{db: db, m: m, gen: gen, log: log, head: head}, nil
+	return &App{db: db, m: m, sigs: newSigCache(), gen: gen, log: log, head: head}, nil
 }
 
 // Head is the last committed block of ours.
@@ -162,15 +164,28 @@ func clip(s string) string {
 // it on the committed state plus what the mempool already admitted (the
 // signer's role, replays, contradictions with settled records).
 func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
 	tx, err := ledger.DecodeTx(req.Tx)
 	if err != nil {
 		return refusedCheck(&state.Rejection{Code: state.CodeInvalid, Field: "tx", Msg: err.Error()}), nil
 	}
 	var sigErr error
 	if req.Type != abci.CheckTxType_Recheck {
-		sigErr = ledger.VerifyAll(a.gen.ChainID, []*ledger.Tx{tx})[0]
+		sigErr = a.sigs.verifyOne(a.gen.ChainID, tx)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.pending != nil {
+		// Between FinalizeBlock and Commit the committed state is about
+		// to change: a view over it would be stale, and the machine's
+		// caches are the finalized block's until it commits (a view
+		// begun here made validators fork: TestMempoolNeverForks). The
+		// door checks what needs no state; the recheck after Commit
+		// applies the transaction to the new state, and drops it if it
+		// is refused there.
+		if sigErr != nil {
+			return refusedCheck(&state.Rejection{Code: state.CodeBadSignature, Field: "signature", Msg: sigErr.Error()}), nil
+		}
+		return &abci.ResponseCheckTx{Code: abci.CodeTypeOK}, nil
 	}
 	if a.check == nil {
 		if err := a.beginCheck(); err != nil {
@@ -237,7 +252,7 @@ func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposa
 		}
 		txs, raws = append(txs, tx), append(raws, raw)
 	}
-	errs := ledger.VerifyAll(a.gen.ChainID, txs)
+	errs, _ := a.sigs.verify(a.gen.ChainID, txs)
 	if a.poison != nil {
 		out, size = append(out, a.poison), int64(len(a.poison))
 	}
@@ -269,7 +284,8 @@ func (a *App) ProcessProposal(_ context.Context, req *abci.RequestProcessProposa
 		}
 		txs[i] = tx
 	}
-	for i, err := range ledger.VerifyAll(a.gen.ChainID, txs) {
+	errs, _ := a.sigs.verify(a.gen.ChainID, txs)
+	for i, err := range errs {
 		if err != nil {
 			a.log.Warn("comet: proposal refused: a signature does not verify", "height", req.Height, "index", i)
 			return &abci.ResponseProcessProposal{Status: abci.ResponseProcessProposal_REJECT}, nil
@@ -311,7 +327,8 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 		now = a.head.Time + 1 // CometBFT's times increase; kept so for a bad clock
 	}
 	b := a.db.NewBatch()
-	built, err := blocks.Apply(a.m, b, a.head, now, blocks.Ordered{Txs: ok}, true)
+	errs, leaves := a.sigs.verify(a.gen.ChainID, ok)
+	built, err := blocks.Apply(a.m, b, a.head, now, blocks.Ordered{Txs: ok, Errs: errs, Leaves: leaves}, true)
 	if err != nil {
 		b.Discard()
 		a.halt(err)

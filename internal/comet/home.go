@@ -117,7 +117,20 @@ func InitNode(h *home.Home, o NodeOptions) (Validator, error) {
 	if o.Loopback {
 		cfg.P2P.AddrBookStrict = false
 		cfg.P2P.AllowDuplicateIP = true
+		// On one machine a message crosses in microseconds: CometBFT's
+		// default 100 ms flush throttle and gossip sleeps (made for the
+		// open internet) would be most of every height.
+		cfg.P2P.FlushThrottleTimeout = 10 * time.Millisecond
+		cfg.Consensus.PeerGossipSleepDuration = 10 * time.Millisecond
+		cfg.Consensus.PeerQueryMaj23SleepDuration = 200 * time.Millisecond
 	}
+	// A consortium's validators are a few known organisations on good
+	// links: 5 MB/s per peer (the default) would cap a block of a few
+	// thousand records at several hundred milliseconds of transfer.
+	cfg.P2P.SendRate, cfg.P2P.RecvRate = 50<<20, 50<<20
+	// Room for a burst of imports from several sites at once: 5,000 (the
+	// default) is one large import batch.
+	cfg.Mempool.Size = 100000
 	if o.TimeoutCommit > 0 {
 		cfg.Consensus.TimeoutCommit = o.TimeoutCommit
 	}
