@@ -472,7 +472,7 @@ func checkTxs(t *testing.T, c *cluster, nodes []int, want uint64) {
 	for _, i := range nodes {
 		v, err := c.client(i).Verify(context.Background())
 		if err != nil || v.Txs != want {
-			t.Fatalf("node%d holds %d records, want %d (%v)", i, v.Txs, want, err)
+			t.Fatalf("node%d holds %d records, want %d (%v): %+v", i, v.Txs, want, err, v)
 		}
 	}
 }

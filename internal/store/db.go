@@ -517,3 +517,45 @@ func (db *DB) SetLocal(kvs [][2][]byte) error {
 	}
 	return db.check(b.Commit(pebble.Sync))
 }
+
+// Snapshot is a read-only, unchanging view of the committed state at the
+// moment it was taken: a whole-store read (verify) sees one head and the
+// blocks up to it, while blocks keep being committed. Close it when done.
+type Snapshot struct {
+	s  *pebble.Snapshot
+	db *DB
+}
+
+var _ Reader = (*Snapshot)(nil)
+
+// Snapshot takes a snapshot of the committed state.
+func (db *DB) Snapshot() *Snapshot { return &Snapshot{s: db.pdb.NewSnapshot(), db: db} }
+
+// Get returns a copy of the value at key, or ok=false if absent.
+func (s *Snapshot) Get(key []byte) ([]byte, bool, error) {
+	v, ok, err := get(s.s, key)
+	return v, ok, s.db.check(err)
+}
+
+// Scan calls fn for every key in [lo, hi) in order until fn returns false.
+func (s *Snapshot) Scan(lo, hi []byte, fn func(k, v []byte) bool) error {
+	return s.db.check(scan(s.s, lo, hi, fn))
+}
+
+// Last returns the greatest key in [lo, hi) and its value.
+func (s *Snapshot) Last(lo, hi []byte) (k, v []byte, ok bool, err error) {
+	k, v, ok, err = last(s.s, lo, hi)
+	return k, v, ok, s.db.check(err)
+}
+
+// Cursor opens a cursor over [lo, hi) of the snapshot.
+func (s *Snapshot) Cursor(lo, hi []byte) (*Cursor, error) {
+	it, err := s.s.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return nil, s.db.check(err)
+	}
+	return &Cursor{it: it, db: s.db}, nil
+}
+
+// Close releases the snapshot.
+func (s *Snapshot) Close() error { return s.s.Close() }
