@@ -121,12 +121,14 @@ a city and signs its records with the chain authority's key, then in one run:
     bytes on disk per record;
   - consortium: every validator started as its own process ("epiledger node
     --home ..."); the sites and identities are committed through node0, then
-    the city's records are offered all at once, spread over every validator's
-    API in batches of 500 (records/s committed, each checked by every
-    validator: CheckTx where it arrives or is gossiped, then the block on
-    every node), then records offered at half that rate, paced, one per
-    request, for --half (commit latency p50, p99, from the request to the
-    node's answer that its block is durable);
+    the city's records are offered all at once in requests of 500, each
+    request sent to every validator's API (--to-all; or spread, one
+    validator each, gossip carrying them to the others): records/s
+    committed, each checked by every validator (CheckTx, then the block on
+    every node); then records offered at half that rate, paced, those due
+    in each 20 ms sent together, for --half: commit latency p50, p99, from
+    when a record is due to the first node's answer that its block is
+    durable;
   - every validator agrees on the head and state hash at the end;
   - bytes on disk per record on node0: our store plus CometBFT's data
     directory (block store, state, consensus WAL).

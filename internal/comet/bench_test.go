@@ -1,0 +1,44 @@
+package comet_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"testing"
+
+	"github.com/epiledger/epiledger/internal/bench"
+	"github.com/epiledger/epiledger/internal/cli"
+)
+
+// TestBenchConsortium runs `epiledger bench consortium` on a tiny city:
+// four validator processes (this test binary as the CLI), every record
+// committed, the validators agreeing at the end, every figure present.
+// It asserts no speed: that is for the benchmark's readers.
+func TestBenchConsortium(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts four validator processes")
+	}
+	t.Setenv("EPILEDGER_BENCH_NODE", os.Args[0])
+	var out, errb bytes.Buffer
+	args := []string{"bench", "consortium", "--validators", "4", "--people", "60", "--days", "1", "--half", "1s", "--singles", "5", "--timeout-commit", "50ms", "--json"}
+	if code := cli.Main(context.Background(), args, nil, &out, &errb); code != 0 {
+		t.Fatalf("bench consortium: exit %d\n%s%s", code, out.String(), errb.String())
+	}
+	var res bench.ConsortiumResult
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if !res.SameState || res.StateHash == "" || res.Validators != 4 || !res.ToAll {
+		t.Errorf("validators: %+v", res)
+	}
+	if res.Records == 0 || res.SetupRecords == 0 || res.SetupRecords >= res.Records || res.Blocks == 0 {
+		t.Errorf("records and blocks: %+v", res)
+	}
+	for name, v := range map[string]float64{"consortium rate": res.CommitPerSec, "latency p50": res.LoadP50, "half-load p99": res.HalfP99,
+		"disk": res.DiskPerRecord, "CometBFT's disk": res.CometBFTPerRecord, "solo rate": res.SoloPerSec, "solo single p99": res.SoloSingleP99} {
+		if !(v > 0) {
+			t.Errorf("%s: %v", name, v)
+		}
+	}
+}
