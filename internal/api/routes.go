@@ -101,6 +101,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/tx/{hash}", s.signed(readers, SmallBody, s.getTx))
 	mux.HandleFunc("GET /v1/tx/{hash}/proof", s.signed(readers, SmallBody, s.proof))
 	mux.HandleFunc("GET /v1/tx/{hash}/corrections", s.signed(readers, SmallBody, s.corrections))
+	mux.HandleFunc("GET /v1/consortium/validators", s.signed(readers, SmallBody, s.validators))
 	mux.HandleFunc("GET /v1/blocks/{height}", s.signed(readers, SmallBody, s.block))
 	mux.HandleFunc("GET /v1/verify", s.signed(auditors, SmallBody, s.verify))
 	mux.HandleFunc("PUT /v1/vault", s.signed(admins, MaxBody, s.putVault))

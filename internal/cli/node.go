@@ -48,8 +48,9 @@ API:
   GET  /v1/tx/{hash}              a stored transaction
   GET  /v1/tx/{hash}/proof        its RFC 6962 inclusion proof
   GET  /v1/tx/{hash}/corrections  the corrections proposed for it
+  GET  /v1/consortium/validators the validator set and its proposed changes
   GET  /v1/blocks/{height}        a block header
-                                  (these four: investigator, auditor, administrator)
+                                  (these five: investigator, auditor, administrator)
   POST /v1/trace/trajectory       {"person","from","to"}           (investigator)
   POST /v1/trace/contacts         {"person","from","to","min_overlap"} (investigator)
   POST /v1/trace/chain|sources|clusters|follow-up   investigations (investigator)

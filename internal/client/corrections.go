@@ -25,3 +25,10 @@ func (c *Client) Corrections(ctx context.Context, tx string) ([]report.Correctio
 	err := c.do(ctx, "GET", "/v1/tx/"+tx+"/corrections", nil, &v)
 	return v.Corrections, err
 }
+
+// Validators reads the consortium's validator set and its proposed
+// changes (GET /v1/consortium/validators).
+func (c *Client) Validators(ctx context.Context) (*report.ValidatorsView, error) {
+	var v report.ValidatorsView
+	return &v, c.do(ctx, "GET", "/v1/consortium/validators", nil, &v)
+}

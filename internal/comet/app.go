@@ -149,6 +149,9 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 	if req.ChainId != ChainID(&a.gen) {
 		return nil, fmt.Errorf("comet: CometBFT chain id %q, want %q", req.ChainId, ChainID(&a.gen))
 	}
+	if err := checkInitValidators(&a.gen, req.Validators); err != nil {
+		return nil, err
+	}
 	return &abci.ResponseInitChain{AppHash: want[:]}, nil
 }
 
@@ -342,8 +345,15 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 			results[i] = &abci.ExecTxResult{Code: abci.CodeTypeOK, Data: id[:]}
 		}
 	}
+	// Validator changes the block decided (validators.go).
+	vups, err := validatorUpdates(b, uint64(req.Height))
+	if err != nil {
+		b.Discard()
+		a.halt(err)
+		return nil, err
+	}
 	a.pending, a.built, a.pendingTxs, a.pendingTime = b, built, ok, now
-	return &abci.ResponseFinalizeBlock{TxResults: results, AppHash: built.Header.StateHash[:]}, nil
+	return &abci.ResponseFinalizeBlock{TxResults: results, AppHash: built.Header.StateHash[:], ValidatorUpdates: vups}, nil
 }
 
 func execRefused(r *state.Rejection) *abci.ExecTxResult {

@@ -65,7 +65,15 @@ func WriteTestnet(dir string, o TestnetOptions) ([]TestnetNode, error) {
 		}
 		nodes[i].NodeID = vals[i].NodeID
 	}
+	// The genesis names the organisations and their validators.
+	gv, err := GenesisValidators(vals)
+	if err != nil {
+		return nil, err
+	}
 	for i, h := range homes {
+		if err := h.SetValidators(gv); err != nil {
+			return nil, err
+		}
 		var peers []string
 		for j := range homes {
 			if j != i {

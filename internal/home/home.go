@@ -94,6 +94,10 @@ type genesisFile struct {
 	// written before the VOPRF scheme has none and its pseudonyms are
 	// HMAC pseudonyms.
 	Pseudonyms *pseudonymsFile `json:"pseudonyms,omitempty"`
+	// Validators name the consortium's organisations, their validators'
+	// consensus keys and powers (validators.go); a genesis written before
+	// them, or of a solo chain, has none.
+	Validators []validatorFile `json:"validators,omitempty"`
 }
 
 // pseudonymsFile is genesis.json "pseudonyms": the scheme
@@ -280,6 +284,9 @@ func Load(dir string) (*Home, error) {
 	}
 	if h.Genesis.PseudonymKey, h.pseud, err = pseudonymsOf(g.Pseudonyms, h.secret); err != nil {
 		return nil, err
+	}
+	if h.Genesis.Validators, err = validatorsOf(g.Validators); err != nil {
+		return nil, fmt.Errorf("home: genesis.json: %w", err)
 	}
 	if h.Config, err = LoadConfig(filepath.Join(dir, "config.toml")); err != nil {
 		return nil, err
@@ -530,6 +537,10 @@ func Clone(src *Home, dir string) (*Home, error) {
 	if err := checkEmpty(dir); err != nil {
 		return nil, err
 	}
+	return cloneInto(src, dir)
+}
+
+func cloneInto(src *Home, dir string) (*Home, error) {
 	for _, d := range []string{dir, filepath.Join(dir, "keys"), filepath.Join(dir, "keystore"), filepath.Join(dir, "data")} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("home: %w", err)

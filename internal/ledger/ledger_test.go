@@ -31,6 +31,7 @@ func sampleTxs() []*Tx {
 		&CloseWindows{Until: 1579600000},
 		&Correction{Target: Hash{1}, Action: ActionAmend, In: 10, Out: 20, Site: "s", Reason: "lent card"},
 		&Approval{Correction: Hash{2}},
+		&ValidatorChange{Org: "transport", Key: [32]byte{7}, Power: 10, Reason: "joins"},
 		&RegisterSite{Site: "G1234", Kind_: "train", LatE6: 30590000, LonE6: 114300000, Key: [32]byte{8}, Route: &Route{30610000, 114420000, 31250000, 121460000}},
 		&Encounter{Device: "tag-7", A: PersonRef{Ref: Pseudonym{1}}, B: ref, Start: 1579478400, Duration: 140, DistanceCM: 150},
 	}

@@ -29,6 +29,9 @@ const (
 	KindEncounter    Kind = 11 // a reporting device records two persons meeting
 	KindGrantRole    Kind = 12 // the administrator grants (or revokes) a role to a key
 	KindAudit        Kind = 13 // a node records a read of personal data before it runs
+	// KindValidatorChange: an authority proposes that an organisation
+	// join the validators, change its power or leave (validator.go).
+	KindValidatorChange Kind = 14
 )
 
 func (k Kind) String() string {
@@ -59,6 +62,8 @@ func (k Kind) String() string {
 		return "grant_role"
 	case KindAudit:
 		return "audit"
+	case KindValidatorChange:
+		return "validator_change"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -521,6 +526,8 @@ func newBody(k Kind) Body {
 		return new(GrantRole)
 	case KindAudit:
 		return new(Audit)
+	case KindValidatorChange:
+		return new(ValidatorChange)
 	}
 	return nil
 }

@@ -39,12 +39,7 @@ func encodeCorrection(c *Correction) []byte {
 	x.str(c.Regions[0])
 	x.str(c.Regions[1])
 	x.u8(uint8(c.Quorum))
-	for _, l := range [][][32]byte{c.Required, c.Approvals} {
-		x.u8(uint8(len(l)))
-		for _, k := range l {
-			x.raw(k[:])
-		}
-	}
+	x.keyLists(c.Required, c.Approvals)
 	x.i64(int64(c.Proposed))
 	x.i64(int64(c.Applied))
 	return x.b
@@ -67,14 +62,7 @@ func DecodeCorrection(b []byte) (*Correction, error) {
 	}
 	c.Regions = [2]string{x.str(), x.str()}
 	c.Quorum = int(x.u8())
-	for _, l := range []*[][32]byte{&c.Required, &c.Approvals} {
-		m := int(x.u8())
-		for i := 0; i < m && !x.bad; i++ {
-			var k [32]byte
-			copy(k[:], x.take(32))
-			*l = append(*l, k)
-		}
-	}
+	x.keyLists(&c.Required, &c.Approvals)
 	c.Proposed, c.Applied = uint64(x.i64()), uint64(x.i64())
 	if err := x.err("correction"); err != nil {
 		return nil, err
@@ -151,6 +139,12 @@ func (blk *Block) requiredParties(pr *Presence) ([2]string, [][32]byte, error) {
 		}
 		keys = append(keys, k)
 	}
+	return regions, distinctKeys(keys), nil
+}
+
+// distinctKeys sorts keys (at least one) and drops repeats: one party
+// holding two roles approves once.
+func distinctKeys(keys [][32]byte) [][32]byte {
 	sort.Slice(keys, func(i, j int) bool { return bytes.Compare(keys[i][:], keys[j][:]) < 0 })
 	out := keys[:1]
 	for _, k := range keys[1:] {
@@ -158,7 +152,29 @@ func (blk *Block) requiredParties(pr *Presence) ([2]string, [][32]byte, error) {
 			out = append(out, k)
 		}
 	}
-	return regions, out, nil
+	return out
+}
+
+// keyLists writes lists of keys, each after its one-byte count.
+func (x *w) keyLists(ls ...[][32]byte) {
+	for _, l := range ls {
+		x.u8(uint8(len(l)))
+		for _, k := range l {
+			x.raw(k[:])
+		}
+	}
+}
+
+// keyLists reads lists of keys written by w.keyLists.
+func (x *r) keyLists(ls ...*[][32]byte) {
+	for _, l := range ls {
+		m := int(x.u8())
+		for i := 0; i < m && !x.bad; i++ {
+			var k [32]byte
+			copy(k[:], x.take(32))
+			*l = append(*l, k)
+		}
+	}
 }
 
 func contains(keys [][32]byte, k [32]byte) bool {
@@ -232,7 +248,15 @@ func (blk *Block) approve(tx *ledger.Tx, b *ledger.Approval) error {
 		return err
 	}
 	if !ok {
-		return reject(CodeInvalid, "correction", "no correction %s… on the ledger", b.Correction.String()[:16])
+		// An approval names a correction or a validator change.
+		p, err := ReadValidatorProposal(blk.b, b.Correction)
+		if err != nil {
+			return err
+		}
+		if p != nil {
+			return blk.approveValidator(tx, p)
+		}
+		return reject(CodeInvalid, "correction", "no correction or validator change %s… on the ledger", b.Correction.String()[:16])
 	}
 	c, err := DecodeCorrection(v)
 	if err != nil {

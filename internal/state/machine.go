@@ -42,6 +42,11 @@ type Genesis struct {
 	// pseudonyms (every genesis written before the VOPRF scheme). Part
 	// of the hash only when set, so that older genesis hashes stay.
 	PseudonymKey []byte `json:"-"`
+	// Validators are the consortium's validators at genesis (issue 13,
+	// point 6): organisation, CometBFT consensus key, power; none for a
+	// genesis written before them, whose set is not on the ledger. Part
+	// of the hash only when set, so that older genesis hashes stay.
+	Validators []GenesisValidator `json:"-"`
 }
 
 // CorrectionRule is the deployment's k-of-n rule for corrections (seed 000
@@ -101,6 +106,16 @@ func (g *Genesis) Hash() ledger.Hash {
 		h.Write([]byte("pseudonyms\x00voprf-ristretto255-sha512/v1\x00"))
 		binary.Write(h, binary.BigEndian, uint64(len(g.PseudonymKey)))
 		h.Write(g.PseudonymKey)
+	}
+	if len(g.Validators) > 0 {
+		h.Write([]byte("validators\x00"))
+		binary.Write(h, binary.BigEndian, uint64(len(g.Validators)))
+		for _, v := range g.Validators {
+			h.Write([]byte(v.Org))
+			h.Write([]byte{0})
+			h.Write(v.Key[:])
+			binary.Write(h, binary.BigEndian, v.Power)
+		}
 	}
 	var out ledger.Hash
 	h.Sum(out[:0])
@@ -377,6 +392,8 @@ func (blk *Block) Apply(tx *ledger.Tx, sigErr error) error {
 		err = blk.propose(tx, id, b)
 	case *ledger.Approval:
 		err = blk.approve(tx, b)
+	case *ledger.ValidatorChange:
+		err = blk.proposeValidator(tx, id, b)
 	case *ledger.Encounter:
 		err = blk.encounter(tx, id, b)
 	case *ledger.GrantRole:

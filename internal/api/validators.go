@@ -1,0 +1,9 @@
+package api
+
+import "net/http"
+
+// validators answers GET /v1/consortium/validators: the validator set the
+// ledger records and every proposed change with its approvals.
+func (s *Server) validators(r *http.Request) (any, error) {
+	return s.rb.Validators()
+}

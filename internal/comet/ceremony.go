@@ -1,0 +1,228 @@
+package comet
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	cmtcfg "github.com/cometbft/cometbft/config"
+	"github.com/cometbft/cometbft/crypto/ed25519"
+	cmttypes "github.com/cometbft/cometbft/types"
+
+	"github.com/epiledger/epiledger/internal/home"
+)
+
+// The ceremony that makes a consortium (README, "A consortium of
+// organisations"): each organisation generates its keys on its own
+// machine (Keygen) and sends its card; the chain authority names every
+// card's validator in the genesis (WriteConsortiumGenesis) and hands each
+// organisation the kit (WriteKit); each organisation makes its node's
+// home from the kit beside its keys (Setup).
+
+// KeyCard is what an organisation sends the others: its name, its
+// validator's consensus public key (Ed25519, 64 hex digits), the power
+// it asks for, its CometBFT node id and p2p address. Nothing secret.
+type KeyCard struct {
+	Org       string `json:"organisation"`
+	PublicKey string `json:"public_key"`
+	Power     int64  `json:"power"`
+	NodeID    string `json:"node_id"`
+	P2P       string `json:"p2p"`
+}
+
+// Peer is the card's persistent-peer address, "id@host:port".
+func (c KeyCard) Peer() string { return c.NodeID + "@" + c.P2P }
+
+// Keygen writes, under dir (a node home to be, new or holding only its
+// cometbft/), the CometBFT config of an organisation's node and
+// generates its node and validator keys on this machine; the keys never
+// leave it. Run again, it keeps the keys and prints the same card.
+func Keygen(dir string, o NodeOptions) (KeyCard, error) {
+	if _, err := os.Stat(filepath.Join(dir, "genesis.json")); err == nil {
+		return KeyCard{}, fmt.Errorf("comet: %s is already a node home: keygen prepares the keys of a home to be (choose another --home)", dir)
+	}
+	if err := home.CheckEmpty(dir); err != nil {
+		if _, serr := os.Stat(filepath.Join(dir, "cometbft")); serr != nil {
+			return KeyCard{}, err
+		}
+	}
+	v, err := InitNode(&home.Home{Dir: dir}, o)
+	if err != nil {
+		return KeyCard{}, err
+	}
+	return KeyCard{Org: o.Moniker, PublicKey: hex.EncodeToString(v.PubKey.Bytes()), Power: v.Power, NodeID: v.NodeID, P2P: o.P2P}, nil
+}
+
+// ReadCard reads a card (JSON, as keygen prints it).
+func ReadCard(path string) (KeyCard, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return KeyCard{}, fmt.Errorf("comet: %w", err)
+	}
+	var c KeyCard
+	d := json.NewDecoder(strings.NewReader(string(b)))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&c); err != nil {
+		return KeyCard{}, fmt.Errorf("comet: card %s: %w", path, err)
+	}
+	if c.Power == 0 {
+		c.Power = 10
+	}
+	return c, nil
+}
+
+// validator is the card's validator.
+func (c KeyCard) validator() (Validator, error) {
+	k, err := hex.DecodeString(c.PublicKey)
+	if err != nil || len(k) != ed25519.PubKeySize {
+		return Validator{}, fmt.Errorf("comet: card of %q: public_key must be 64 hex digits", c.Org)
+	}
+	return Validator{PubKey: ed25519.PubKey(k), Power: c.Power, Name: c.Org, NodeID: c.NodeID}, nil
+}
+
+// WriteConsortiumGenesis names the cards' organisations and validators
+// in the genesis of home h (before its first block) and writes the
+// CometBFT genesis beside it (h's cometbft/config/genesis.json).
+func WriteConsortiumGenesis(h *home.Home, cards []KeyCard) error {
+	if len(cards) == 0 {
+		return errors.New("comet: no cards: the genesis needs at least one validator")
+	}
+	vals := make([]Validator, len(cards))
+	for i, c := range cards {
+		v, err := c.validator()
+		if err != nil {
+			return err
+		}
+		vals[i] = v
+	}
+	gv, err := GenesisValidators(vals)
+	if err != nil {
+		return err
+	}
+	if err := h.SetValidators(gv); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(Dir(h), "config"), 0o700); err != nil {
+		return fmt.Errorf("comet: %w", err)
+	}
+	return WriteGenesis(h, vals)
+}
+
+// Kit files: what the chain authority hands an organisation.
+const (
+	KitCometGenesis = "cometbft-genesis.json"
+	KitPeers        = "peers"
+)
+
+// WriteKit writes into out (new or empty) what a new node of h's chain
+// needs: genesis.json, config.toml and keys/ (as Clone: every node of
+// the chain holds the chain's keys, see the README), the CometBFT
+// genesis and peers (one "id@host:port" per line). Send it over a
+// channel only the organisation reads: keys/ is secret.
+func WriteKit(h *home.Home, out string, peers []string) error {
+	if !Configured(h) {
+		return ErrNotConfigured
+	}
+	if _, err := home.Clone(h, out); err != nil {
+		return err
+	}
+	for _, d := range []string{"data", "keystore"} {
+		os.Remove(filepath.Join(out, d))
+	}
+	b, err := os.ReadFile(filepath.Join(Dir(h), "config", "genesis.json"))
+	if err != nil {
+		return fmt.Errorf("comet: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(out, KitCometGenesis), b, 0o644); err != nil {
+		return fmt.Errorf("comet: %w", err)
+	}
+	return os.WriteFile(filepath.Join(out, KitPeers), []byte(strings.Join(peers, "\n")+"\n"), 0o644)
+}
+
+// NodePeers are the peers a node of home h knows: itself and its
+// persistent peers (for a kit written from a running node's home).
+func NodePeers(h *home.Home) ([]string, error) {
+	cfg, err := LoadConfig(h)
+	if err != nil {
+		return nil, err
+	}
+	v, err := validatorOf(cfg)
+	if err != nil {
+		return nil, err
+	}
+	peers := []string{v.NodeID + "@" + strings.TrimPrefix(cfg.P2P.ListenAddress, "tcp://")}
+	for _, p := range strings.Split(cfg.P2P.PersistentPeers, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			peers = append(peers, p)
+		}
+	}
+	return peers, nil
+}
+
+// SetupOptions say how Setup makes a node's home.
+type SetupOptions struct {
+	// Peers replace the kit's peers when given.
+	Peers []string
+	// API is the address the node's API listens on ("127.0.0.1:7070").
+	API string
+}
+
+// Setup makes dir, which holds the keys Keygen generated, the home of a
+// node of the kit's chain: the kit's genesis, config and keys, the
+// CometBFT genesis (refused unless it is this genesis's), the peers,
+// engine.kind = "cometbft". The node starts as a non-validator unless the
+// genesis names its key; it syncs the chain from its peers.
+func Setup(dir, kit string, o SetupOptions) (*home.Home, error) {
+	cardHome := &home.Home{Dir: dir}
+	cfg := cmtcfg.DefaultConfig()
+	cfg.SetRoot(Dir(cardHome))
+	if err := keysPresent(cfg); err != nil {
+		return nil, fmt.Errorf("%w (run epiledger consortium keygen --home %s first)", err, dir)
+	}
+	src, err := home.Load(kit)
+	if err != nil {
+		return nil, fmt.Errorf("comet: kit: %w", err)
+	}
+	doc, err := cmttypes.GenesisDocFromFile(filepath.Join(kit, KitCometGenesis))
+	if err != nil {
+		return nil, fmt.Errorf("comet: kit: %w", err)
+	}
+	var st AppState
+	if err := json.Unmarshal(doc.AppState, &st); err != nil || st.GenesisHash != src.Genesis.Hash().String() || doc.ChainID != ChainID(&src.Genesis) {
+		return nil, errors.New("comet: kit: the CometBFT genesis is not the kit genesis.json's (its app_state or chain id differs)")
+	}
+	peers := o.Peers
+	if len(peers) == 0 {
+		b, err := os.ReadFile(filepath.Join(kit, KitPeers))
+		if err != nil {
+			return nil, fmt.Errorf("comet: kit: %w", err)
+		}
+		peers = strings.Fields(string(b))
+	}
+	h, err := home.CloneBeside(src, dir, "cometbft")
+	if err != nil {
+		return nil, err
+	}
+	if err := doc.SaveAs(filepath.Join(Dir(h), "config", "genesis.json")); err != nil {
+		return nil, fmt.Errorf("comet: %w", err)
+	}
+	c, err := LoadConfig(h)
+	if err != nil {
+		return nil, err
+	}
+	c.P2P.PersistentPeers = strings.Join(peers, ",")
+	cmtcfg.WriteConfigFile(filepath.Join(Dir(h), "config", "config.toml"), c)
+	set := map[string]string{"kind": strconv.Quote("cometbft")}
+	if o.API != "" {
+		set["listen"] = strconv.Quote(o.API)
+	}
+	if err := h.SetConfig(set); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
