@@ -417,24 +417,9 @@ block; after it, a genesis whose rules differ is another chain, and the
 node refuses the store.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o := home.InitOptions{ChainID: chainID, Region: region, Authorities: map[string][32]byte{}, Quorum: quorum}
-			for _, a := range authorities {
-				reg, hexKey, ok := strings.Cut(a, "=")
-				if !ok || reg == "" {
-					return withHint(fmt.Errorf("--authority: want REGION=PUBLIC_KEY"), "create a key with: epiledger keygen --out region.key")
-				}
-				k, err := home.ParseKey(hexKey)
-				if err != nil {
-					return fmt.Errorf("--authority %s: %w", reg, err)
-				}
-				o.Authorities[reg] = k
-			}
-			if admin != "" {
-				k, err := home.ParseKey(admin)
-				if err != nil {
-					return fmt.Errorf("--administrator: %w", err)
-				}
-				o.Administrator = k
+			o := home.InitOptions{ChainID: chainID, Region: region}
+			if err := authorityOptions(&o, authorities, admin, quorum); err != nil {
+				return err
 			}
 			h, err := home.Init(dir, o)
 			if err != nil {
@@ -448,8 +433,39 @@ node refuses the store.`,
 	homeFlag(c, &dir)
 	c.Flags().StringVar(&chainID, "chain-id", "", "chain id (default: epiledger-<random>)")
 	c.Flags().StringVar(&region, "region", "000000", "administrative region code of this chain (e.g. 420100)")
-	c.Flags().StringArrayVar(&authorities, "authority", nil, "REGION=PUBLIC_KEY of a regional authority that approves corrections (repeatable; the chain authority is the authority of --region unless given)")
-	c.Flags().StringVar(&admin, "administrator", "", "public key of the system administrator, who approves every correction (default: the chain authority)")
-	c.Flags().IntVar(&quorum, "correction-quorum", 0, "how many of a correction's required parties (origin authority, destination authority, administrator) must approve; 0 = all")
+	authorityFlags(c, &authorities, &admin, &quorum)
 	return c
+}
+
+// authorityFlags are init's and testnet's flags naming the authorities
+// that approve corrections and validator changes.
+func authorityFlags(c *cobra.Command, authorities *[]string, admin *string, quorum *int) {
+	c.Flags().StringArrayVar(authorities, "authority", nil, "REGION=PUBLIC_KEY of a regional authority that approves corrections and validator changes (repeatable; the chain authority is the authority of --region unless given)")
+	c.Flags().StringVar(admin, "administrator", "", "public key of the system administrator, who approves every correction (default: the chain authority)")
+	c.Flags().IntVar(quorum, "correction-quorum", 0, "how many of a correction's required parties (origin authority, destination authority, administrator) must approve, and of a validator change's (every authority and the administrator); 0 = all")
+}
+
+// authorityOptions sets o's authorities, administrator and quorum from
+// the flags of authorityFlags.
+func authorityOptions(o *home.InitOptions, authorities []string, admin string, quorum int) error {
+	o.Authorities, o.Quorum = map[string][32]byte{}, quorum
+	for _, a := range authorities {
+		reg, hexKey, ok := strings.Cut(a, "=")
+		if !ok || reg == "" {
+			return withHint(fmt.Errorf("--authority: want REGION=PUBLIC_KEY"), "create a key with: epiledger keygen --out region.key")
+		}
+		k, err := home.ParseKey(hexKey)
+		if err != nil {
+			return fmt.Errorf("--authority %s: %w", reg, err)
+		}
+		o.Authorities[reg] = k
+	}
+	if admin != "" {
+		k, err := home.ParseKey(admin)
+		if err != nil {
+			return fmt.Errorf("--administrator: %w", err)
+		}
+		o.Administrator = k
+	}
+	return nil
 }

@@ -22,6 +22,9 @@ func (e *env) testnetCmd() *cobra.Command {
 	var validators, basePort, apiPort int
 	var timeoutCommit time.Duration
 	var start bool
+	var authorities []string
+	var admin string
+	var quorum int
 	c := &cobra.Command{
 		Use:   "testnet --validators N --dir DIR [--start]",
 		Short: "Write the homes of an N-validator CometBFT consortium on this machine (and run them)",
@@ -77,7 +80,11 @@ investigations work against any of them (--node http://127.0.0.1:PORT).`,
 					names[i] = strings.TrimSpace(n)
 				}
 			}
-			nodes, err := comet.WriteTestnet(dir, comet.TestnetOptions{Init: home.InitOptions{ChainID: chainID, Region: region}, Orgs: names, BasePort: basePort, APIPort: apiPort, TimeoutCommit: timeoutCommit})
+			init := home.InitOptions{ChainID: chainID, Region: region}
+			if err := authorityOptions(&init, authorities, admin, quorum); err != nil {
+				return err
+			}
+			nodes, err := comet.WriteTestnet(dir, comet.TestnetOptions{Init: init, Orgs: names, BasePort: basePort, APIPort: apiPort, TimeoutCommit: timeoutCommit})
 			if err != nil {
 				return err
 			}
@@ -104,6 +111,7 @@ investigations work against any of them (--node http://127.0.0.1:PORT).`,
 	c.Flags().IntVar(&apiPort, "api-port", 7070, "first API port: node i serves on api-port+i")
 	c.Flags().DurationVar(&timeoutCommit, "timeout-commit", 300*time.Millisecond, "CometBFT's timeout_commit: the pause after each block")
 	c.Flags().BoolVar(&start, "start", false, "run every node as a separate process until Ctrl-C")
+	authorityFlags(c, &authorities, &admin, &quorum)
 	return c
 }
 

@@ -86,13 +86,14 @@ func freeBase(t *testing.T, n int) int {
 	return 0
 }
 
-func newCluster(t *testing.T, n int) *cluster {
+func newCluster(t *testing.T, n int, testnetArgs ...string) *cluster {
 	t.Helper()
 	dir := t.TempDir()
 	base := freeBase(t, 3*n)
 	var out, errb bytes.Buffer
 	args := []string{"testnet", "--validators", strconv.Itoa(n), "--dir", dir, "--chain-id", "faults", "--region", "420100",
 		"--base-port", strconv.Itoa(base), "--api-port", strconv.Itoa(base + 2*n), "--timeout-commit", "100ms"}
+	args = append(args, testnetArgs...)
 	if code := cli.Main(context.Background(), args, nil, &out, &errb); code != 0 {
 		t.Fatalf("testnet: %s%s", out.String(), errb.String())
 	}
