@@ -17,6 +17,7 @@ import (
 	"github.com/epiledger/epiledger/internal/api"
 	"github.com/epiledger/epiledger/internal/cli"
 	"github.com/epiledger/epiledger/internal/comet"
+	"github.com/epiledger/epiledger/internal/engine"
 	"github.com/epiledger/epiledger/internal/report"
 )
 
@@ -218,6 +219,27 @@ func TestValidatorJoinAndLeave(t *testing.T) {
 		}
 	}
 	c.sameAnswers([]int{0, 1, 2, 4})
+
+	// A record committed after both changes has a proof that checks from
+	// the genesis validators across them (the light client's bisection).
+	var last *engine.Receipt
+	for last == nil {
+		if len(work) == 0 {
+			t.Fatal("the workload ran out")
+		}
+		rs := c.submit(4, work[:1])
+		work = work[1:]
+		if rs[0].Err == nil {
+			last = &rs[0]
+		}
+	}
+	proof := filepath.Join(d, "proof.json")
+	writeTestFile(t, proof, epiledger(t, "tx", "proof", "--home", c.homes[0], "--node", c.apis[4], last.TxID.String()))
+	check := epiledger(t, "tx", "check", "--genesis", filepath.Join(c.homes[1], "cometbft", "config", "genesis.json"), proof)
+	if !strings.Contains(check, "3 of 4 validators") && !strings.Contains(check, "4 of 4 validators") {
+		t.Fatalf("tx check across the validator changes:\n%s", check)
+	}
+	t.Logf("tx check:\n%s", check)
 	t.Logf("agreed at height %d, state %s", st.Height, st.StateHash)
 }
 
