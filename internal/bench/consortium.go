@@ -180,7 +180,11 @@ func Consortium(ctx context.Context, cfg ConsortiumConfig) (*ConsortiumResult, e
 	}
 	start0 := status(ctx, clients[0])
 
-	cfg.logf("offer %d records at once, spread over the %d validators", len(records), len(nodes))
+	how := "spread over the %d validators"
+	if cfg.ToAll {
+		how = "each to all %d validators"
+	}
+	cfg.logf("offer %d records at once, "+how, len(records), len(nodes))
 	t0 := time.Now()
 	lat, err := offer(ctx, urls, token, records, 0, 500, 4, cfg.ToAll)
 	if err != nil {
