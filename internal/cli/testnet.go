@@ -36,7 +36,10 @@ naming every validator with power 10, its own validator and node keys
 and its own loopback ports: the API on --api-port + i, CometBFT's p2p on
 --base-port + 2i and its RPC on --base-port + 2i + 1 (CometBFT's own
 testnet gives every node the same ports: it assumes one host per node).
-Every node lists the others as persistent peers.
+Every node lists the others as persistent peers. genesis.json names the
+organisations and their validators too; --authority, --administrator and
+--correction-quorum name the authorities who approve corrections and
+validator changes (epiledger consortium propose), as for init.
 
 node0 is the chain authority's home (epiledger init); on this one machine
 every home holds the authority's keys (keys/), so that each node can write
