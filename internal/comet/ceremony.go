@@ -1,10 +1,12 @@
 package comet
 
 import (
+	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,6 +17,7 @@ import (
 	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/epiledger/epiledger/internal/home"
+	"github.com/epiledger/epiledger/internal/ledger"
 )
 
 // The ceremony that makes a consortium (README, "A consortium of
@@ -58,20 +61,57 @@ func Keygen(dir string, o NodeOptions) (KeyCard, error) {
 	return KeyCard{Org: o.Moniker, PublicKey: hex.EncodeToString(v.PubKey.Bytes()), Power: v.Power, NodeID: v.NodeID, P2P: o.P2P}, nil
 }
 
-// ReadCard reads a card (JSON, as keygen prints it).
+// ReadCard reads a card (JSON, as keygen prints it) from a file.
 func ReadCard(path string) (KeyCard, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return KeyCard{}, fmt.Errorf("comet: %w", err)
 	}
+	c, err := ParseCard(b)
+	if err != nil {
+		return KeyCard{}, fmt.Errorf("card %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// ErrBadCard is returned by ParseCard for a card that does not read.
+var ErrBadCard = errors.New("comet: bad card")
+
+// ParseCard parses a card: one JSON object with no other field, an
+// organisation name the ledger accepts, a 64-hex-digit Ed25519 key, a
+// power from 1 to ledger.MaxValidatorPower (10 if absent), a node id of
+// 40 hex digits and a HOST:PORT address. A card that does not is
+// ErrBadCard, naming the field, and no card.
+func ParseCard(b []byte) (KeyCard, error) {
 	var c KeyCard
-	d := json.NewDecoder(strings.NewReader(string(b)))
+	d := json.NewDecoder(bytes.NewReader(b))
 	d.DisallowUnknownFields()
 	if err := d.Decode(&c); err != nil {
-		return KeyCard{}, fmt.Errorf("comet: card %s: %w", path, err)
+		return KeyCard{}, fmt.Errorf("%w: %v", ErrBadCard, err)
+	}
+	if d.More() {
+		return KeyCard{}, fmt.Errorf("%w: more than one JSON value", ErrBadCard)
 	}
 	if c.Power == 0 {
 		c.Power = 10
+	}
+	bad := func(field, msg string) (KeyCard, error) {
+		return KeyCard{}, fmt.Errorf("%w: %s: %s", ErrBadCard, field, msg)
+	}
+	if c.Org == "" || len(c.Org) > ledger.MaxNameLen || ledger.CheckText("organisation", c.Org) != nil {
+		return bad("organisation", fmt.Sprintf("1 to %d bytes of text", ledger.MaxNameLen))
+	}
+	if k, err := hex.DecodeString(c.PublicKey); err != nil || len(k) != ed25519.PubKeySize {
+		return bad("public_key", "64 hex digits")
+	}
+	if c.Power < 1 || c.Power > ledger.MaxValidatorPower {
+		return bad("power", fmt.Sprintf("1 to %d", int64(ledger.MaxValidatorPower)))
+	}
+	if id, err := hex.DecodeString(c.NodeID); err != nil || len(id) != 20 {
+		return bad("node_id", "40 hex digits")
+	}
+	if host, port, err := net.SplitHostPort(c.P2P); err != nil || host == "" || port == "" {
+		return bad("p2p", "HOST:PORT")
 	}
 	return c, nil
 }
