@@ -35,6 +35,13 @@ func TestConsortiumProof(t *testing.T) {
 		t.Fatalf("%d of %d accepted: %v", n, len(txs), firstErr(rs))
 	}
 	last := rs[len(rs)-1]
+	// node1 acknowledged them; node0 and node3 hold them once they have
+	// committed that block too.
+	var top uint64
+	for _, r := range rs {
+		top = max(top, r.Height)
+	}
+	c.agree(all, top)
 	genesis := filepath.Join(c.homes[2], "cometbft", "config", "genesis.json")
 	dir := t.TempDir()
 	run := func(args ...string) (string, int) {
