@@ -201,6 +201,27 @@ func (c *cluster) agree(nodes []int, min uint64) api.Status {
 	return st
 }
 
+// raceRegistrations sends two registrations of one site id ("raced",
+// two keys, both signed by the authority) to node0 and node1 at once and
+// returns them with their receipts.
+func (c *cluster) raceRegistrations() (racers [2][]byte, race [2][]engine.Receipt) {
+	for k := range racers {
+		_, key, _ := ed25519.GenerateKey(nil)
+		var pub [32]byte
+		copy(pub[:], key.Public().(ed25519.PublicKey))
+		tx := ledger.NewTx(&ledger.RegisterSite{Site: "raced", Kind_: "shop", Region: "420100", Key: pub})
+		tx.Sign(c.node0.Genesis.ChainID, c.node0.Authority())
+		racers[k] = tx.Bytes()
+	}
+	var wg sync.WaitGroup
+	for k := range racers {
+		wg.Add(1)
+		go func() { defer wg.Done(); race[k] = c.submit(k, [][]byte{racers[k]}) }()
+	}
+	wg.Wait()
+	return racers, race
+}
+
 // sameAnswers checks that the nodes answer the same queries alike: the
 // whole-chain verification (blocks, transactions, head, state, chains)
 // and every block header.
@@ -354,22 +375,7 @@ func TestConsortiumFaults(t *testing.T) {
 	}
 	// Two registrations of one site id, sent to two nodes at once: both
 	// may pass their node's door, the block refuses one of them.
-	racers := [2][]byte{}
-	for k := range racers {
-		_, key, _ := ed25519.GenerateKey(nil)
-		var pub [32]byte
-		copy(pub[:], key.Public().(ed25519.PublicKey))
-		tx := ledger.NewTx(&ledger.RegisterSite{Site: "raced", Kind_: "shop", Region: "420100", Key: pub})
-		tx.Sign(c.node0.Genesis.ChainID, c.node0.Authority())
-		racers[k] = tx.Bytes()
-	}
-	var race [2][]engine.Receipt
-	var wg sync.WaitGroup
-	for k := range racers {
-		wg.Add(1)
-		go func() { defer wg.Done(); race[k] = c.submit(k, [][]byte{racers[k]}) }()
-	}
-	wg.Wait()
+	_, race := c.raceRegistrations()
 	if n := accepted(race[0]) + accepted(race[1]); n != 1 {
 		t.Fatalf("%d of two registrations of one site accepted: %v / %v", n, race[0][0].Err, race[1][0].Err)
 	}

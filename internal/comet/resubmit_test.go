@@ -2,15 +2,11 @@ package comet_test
 
 import (
 	"context"
-	"crypto/ed25519"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/epiledger/epiledger/internal/client"
-	"github.com/epiledger/epiledger/internal/engine"
-	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/state"
 )
 
@@ -28,22 +24,7 @@ func TestResubmitted(t *testing.T) {
 	c.agree(all, 1)
 	// Two registrations of one site id, sent to two validators at once:
 	// one is accepted, the other refused, at its door or in the block.
-	var racers [2][]byte
-	for k := range racers {
-		_, key, _ := ed25519.GenerateKey(nil)
-		var pub [32]byte
-		copy(pub[:], key.Public().(ed25519.PublicKey))
-		tx := ledger.NewTx(&ledger.RegisterSite{Site: "raced", Kind_: "shop", Region: "420100", Key: pub})
-		tx.Sign(c.node0.Genesis.ChainID, c.node0.Authority())
-		racers[k] = tx.Bytes()
-	}
-	var race [2][]engine.Receipt
-	var wg sync.WaitGroup
-	for k := range racers {
-		wg.Add(1)
-		go func() { defer wg.Done(); race[k] = c.submit(k, [][]byte{racers[k]}) }()
-	}
-	wg.Wait()
+	racers, race := c.raceRegistrations()
 	if accepted(race[0])+accepted(race[1]) != 1 {
 		t.Fatalf("two registrations of one site: %v / %v", race[0][0].Err, race[1][0].Err)
 	}
