@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -112,7 +111,7 @@ func Consortium(ctx context.Context, cfg ConsortiumConfig) (*ConsortiumResult, e
 	if _, err := sim.Generate(sim.Config{People: cfg.People, Days: cfg.Days, Seed: cfg.Seed}, ndjson.NewWriter(&buf)); err != nil {
 		return nil, err
 	}
-	base, err := freePorts(3 * cfg.Validators)
+	base, err := comet.FreePorts(3 * cfg.Validators)
 	if err != nil {
 		return nil, err
 	}
@@ -395,34 +394,6 @@ func offer(ctx context.Context, urls []string, token string, txs [][]byte, rate 
 	}
 	wg.Wait()
 	return lat, fail
-}
-
-// freePorts finds n consecutive free loopback ports.
-func freePorts(n int) (int, error) {
-	for try := 0; try < 50; try++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		base := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		if base+n > 65535 {
-			continue
-		}
-		ok := true
-		for p := base; p < base+n && ok; p++ {
-			l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
-			if err != nil {
-				ok = false
-				continue
-			}
-			l.Close()
-		}
-		if ok {
-			return base, nil
-		}
-	}
-	return 0, errors.New("bench consortium: no run of free loopback ports")
 }
 
 func startNodes(cfg ConsortiumConfig, nodes []comet.TestnetNode) ([]*exec.Cmd, error) {

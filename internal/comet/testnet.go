@@ -1,9 +1,14 @@
 package comet
 
 import (
+	"errors"
 	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/epiledger/epiledger/internal/home"
@@ -91,4 +96,48 @@ func WriteTestnet(dir string, o TestnetOptions) ([]TestnetNode, error) {
 		}
 	}
 	return nodes, nil
+}
+
+// FreePorts finds n consecutive loopback ports free now, below the
+// kernel's ephemeral range: a port inside it can be taken between this
+// check and the node's listen by any outgoing connection on the machine
+// (a peer dialling, a test's HTTP client), which CI saw as "address
+// already in use". Two callers racing for one run can still collide;
+// the random base makes it rare.
+func FreePorts(n int) (int, error) {
+	hi := ephemeralLow() - n
+	const lo = 10000
+	if hi <= lo {
+		return 0, errors.New("no loopback ports below the ephemeral range")
+	}
+	for try := 0; try < 100; try++ {
+		base := lo + rand.IntN(hi-lo)
+		ok := true
+		for p := base; p < base+n && ok; p++ {
+			l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+			if err != nil {
+				ok = false
+				continue
+			}
+			l.Close()
+		}
+		if ok {
+			return base, nil
+		}
+	}
+	return 0, fmt.Errorf("no run of %d free loopback ports", n)
+}
+
+// ephemeralLow is the first port of the kernel's ephemeral range (Linux's
+// default 32768 where it cannot be read).
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if v, err := strconv.Atoi(f[0]); err == nil && v > 1024 {
+				return v
+			}
+		}
+	}
+	return 32768
 }

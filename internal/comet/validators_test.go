@@ -174,6 +174,9 @@ func TestValidatorJoinAndLeave(t *testing.T) {
 		}
 		return v
 	}
+	// node0 acknowledged the proposal once it committed it; node1 (asked
+	// next, and the approver) holds it once it reaches that height too.
+	c.agree([]int{0, 1, 2, 3, 4}, c.health(0).Height)
 	if v := list(1); len(v.Changes) != 1 || v.Changes[0].Decided != 0 || len(v.Validators) != 4 {
 		t.Fatalf("after one approval of 2: %+v", v)
 	}
@@ -204,6 +207,7 @@ func TestValidatorJoinAndLeave(t *testing.T) {
 		}
 	}
 	out = epiledger(t, "consortium", "propose", "--home", c.homes[0], "--node", c.apis[0], "--org", "org3", "--validator-key", org3Key, "--power", "0", "--reason", "org3 leaves")
+	c.agree([]int{0, 1, 2, 3, 4}, c.health(0).Height)
 	epiledger(t, "consortium", "approve", "--home", c.homes[4], "--node", c.apis[4], "--change", strings.Fields(out)[2], "--key", shKey)
 	k3, _ := hex.DecodeString(org3Key)
 	c.waitFor("CometBFT to drop org3", func() bool {
