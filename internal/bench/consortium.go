@@ -53,6 +53,9 @@ type ConsortiumConfig struct {
 	ToAll bool
 	// Verbose makes the nodes log at debug level (CometBFT's every vote).
 	Verbose bool
+	// CPUProfile, if set, has node i write its CPU profile to
+	// CPUProfile.node<i> (go tool pprof), from its start to its stop.
+	CPUProfile string
 	// Log, if not nil, is told of each step.
 	Log io.Writer
 }
@@ -406,7 +409,7 @@ func startNodes(cfg ConsortiumConfig, nodes []comet.TestnetNode) ([]*exec.Cmd, e
 		command = []string{self}
 	}
 	var procs []*exec.Cmd
-	for _, n := range nodes {
+	for i, n := range nodes {
 		logf, err := os.Create(filepath.Join(n.Home, "node.log"))
 		if err != nil {
 			return procs, err
@@ -414,6 +417,9 @@ func startNodes(cfg ConsortiumConfig, nodes []comet.TestnetNode) ([]*exec.Cmd, e
 		args := append(command[1:], "node", "--home", n.Home)
 		if cfg.Verbose {
 			args = append(args, "--verbose")
+		}
+		if cfg.CPUProfile != "" {
+			args = append(args, "--cpuprofile", fmt.Sprintf("%s.node%d", cfg.CPUProfile, i))
 		}
 		p := exec.Command(command[0], args...)
 		p.Env = append(os.Environ(), cfg.Env...)

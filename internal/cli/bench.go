@@ -132,6 +132,9 @@ a city and signs its records with the chain authority's key, then in one run:
   - every validator agrees on the head and state hash at the end;
   - bytes on disk per record on node0: our store plus CometBFT's data
     directory (block store, state, consensus WAL).
+With --cpuprofile FILE each validator writes its own CPU profile to
+FILE.node0, FILE.node1, ... when it stops (go tool pprof FILE.node0): where
+a validator's time per record goes.
 Progress goes to stderr, results to stdout.
 Quote medians and ratios from one run: the machine is shared and noisy.`,
 		Args: cobra.NoArgs,
@@ -156,6 +159,7 @@ Quote medians and ratios from one run: the machine is shared and noisy.`,
 				cfg.Command = []string{exe}
 				cfg.Env = []string{"EPILEDGER_TEST_CLI=1"}
 			}
+			cfg.CPUProfile, _ = cmd.Flags().GetString("cpuprofile")
 			res, err := bench.Consortium(e.ctx, cfg)
 			if err != nil {
 				return err

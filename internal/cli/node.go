@@ -15,7 +15,7 @@ import (
 )
 
 func (e *env) nodeCmd() *cobra.Command {
-	var dir, listen, engineKind string
+	var dir, listen, engineKind, cpuProfile string
 	var verbose bool
 	c := &cobra.Command{
 		Use:   "node --home DIR [--listen ADDR] [--engine solo|cometbft]",
@@ -102,6 +102,13 @@ cleanly): a command run on the home without --node then says
 			if engineKind != "" && engineKind != "solo" && engineKind != "cometbft" {
 				return fmt.Errorf("--engine: solo or cometbft")
 			}
+			if cpuProfile != "" {
+				stop, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			n, err := e.openNode(h, opts)
 			if err != nil {
 				return err
@@ -138,6 +145,7 @@ cleanly): a command run on the home without --node then says
 	c.Flags().StringVar(&listen, "listen", "", "address to serve the API on (default: node.listen in config.toml)")
 	c.Flags().StringVar(&engineKind, "engine", "", "solo or cometbft (default: engine.kind in config.toml, solo)")
 	c.Flags().BoolVarP(&verbose, "verbose", "v", false, "log every request (method, route, status; never bodies)")
+	c.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile from start to a clean stop to this file (read it with go tool pprof)")
 	return c
 }
 

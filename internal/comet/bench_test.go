@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/epiledger/epiledger/internal/bench"
@@ -21,7 +23,8 @@ func TestBenchConsortium(t *testing.T) {
 	}
 	t.Setenv("EPILEDGER_BENCH_NODE", os.Args[0])
 	var out, errb bytes.Buffer
-	args := []string{"bench", "consortium", "--validators", "4", "--people", "60", "--days", "1", "--half", "1s", "--singles", "5", "--timeout-commit", "50ms", "--json"}
+	prof := filepath.Join(t.TempDir(), "cpu")
+	args := []string{"bench", "consortium", "--validators", "4", "--people", "60", "--days", "1", "--half", "1s", "--singles", "5", "--timeout-commit", "50ms", "--json", "--cpuprofile", prof}
 	if code := cli.Main(context.Background(), args, nil, &out, &errb); code != 0 {
 		t.Fatalf("bench consortium: exit %d\n%s%s", code, out.String(), errb.String())
 	}
@@ -34,6 +37,14 @@ func TestBenchConsortium(t *testing.T) {
 	}
 	if res.Records == 0 || res.SetupRecords == 0 || res.SetupRecords >= res.Records || res.Blocks == 0 {
 		t.Errorf("records and blocks: %+v", res)
+	}
+	// Each validator wrote its own CPU profile (gzipped protobuf) when it
+	// stopped.
+	for i := 0; i < 4; i++ {
+		b, err := os.ReadFile(fmt.Sprintf("%s.node%d", prof, i))
+		if err != nil || len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+			t.Errorf("node%d's CPU profile: %v (%d bytes)", i, err, len(b))
+		}
 	}
 	for name, v := range map[string]float64{"consortium rate": res.CommitPerSec, "latency p50": res.LoadP50, "half-load p99": res.HalfP99,
 		"disk": res.DiskPerRecord, "CometBFT's disk": res.CometBFTPerRecord, "solo rate": res.SoloPerSec, "solo single p99": res.SoloSingleP99} {
