@@ -10,12 +10,6 @@ import (
 	"github.com/epiledger/epiledger/internal/consortium"
 )
 
-// consortiumProver is an engine that ties a block to a consortium's
-// signed chain (the CometBFT engine).
-type consortiumProver interface {
-	ConsortiumProof(height uint64, tx []byte) (*consortium.Proof, error)
-}
-
 // proof serves GET /v1/tx/{hash}/proof: the inclusion proof of an
 // accepted transaction and, on a consortium node, the consortium section
 // (docs/API.md). While the block after the transaction's is not committed
@@ -31,7 +25,11 @@ func (s *Server) proof(r *http.Request) (any, error) {
 		return nil, err
 	}
 	out := consortium.TxProof{ProofView: blocks.ProofJSON(p)}
-	if cp, ok := s.n.Engine.(consortiumProver); ok {
+	cp, err := s.n.Prover()
+	if err != nil {
+		return nil, err
+	}
+	if cp != nil {
 		c, err := cp.ConsortiumProof(p.Header.Height, p.Tx)
 		if errors.Is(err, consortium.ErrPending) {
 			return nil, &Error{Status: http.StatusTooEarly, Code: "too_early", Field: "consortium", RetryAfter: time.Second,

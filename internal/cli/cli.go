@@ -311,6 +311,13 @@ func (e *env) checkAs(cmd *cobra.Command) error {
 // alike both ways (issue 12, point 2). A home that a node serves is
 // reached through that node (runningNode).
 func (e *env) ledger(dir, url string) (*client.Client, func() error, error) {
+	return e.ledgerWith(dir, url, nodeOptions())
+}
+
+// ledgerWith is ledger opening a local store with opts (a query that
+// writes nothing, as tx proof, opens a stopped consortium home with
+// NoEngine).
+func (e *env) ledgerWith(dir, url string, opts node.Options) (*client.Client, func() error, error) {
 	if url != "" {
 		c, err := e.nodeClient(dir, url)
 		return c, func() error { return nil }, err
@@ -319,7 +326,7 @@ func (e *env) ledger(dir, url string) (*client.Client, func() error, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	n, err := e.openNode(h, nodeOptions())
+	n, err := e.openNode(h, opts)
 	if err != nil {
 		// Only a store that is held, by the node its node.json names,
 		// sends the command there: a node.json left behind (its process
@@ -366,8 +373,12 @@ func (e *env) runningNode(h *home.Home) *client.Client {
 // ask runs one request of a command on the ledger at dir or nodeURL (see
 // ledger).
 func ask[T any](e *env, dir, nodeURL string, request func(*client.Client) (T, error)) (T, error) {
+	return askWith(e, dir, nodeURL, nodeOptions(), request)
+}
+
+func askWith[T any](e *env, dir, nodeURL string, opts node.Options, request func(*client.Client) (T, error)) (T, error) {
 	var zero T
-	cl, done, err := e.ledger(dir, nodeURL)
+	cl, done, err := e.ledgerWith(dir, nodeURL, opts)
 	if err != nil {
 		return zero, err
 	}

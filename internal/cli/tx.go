@@ -31,7 +31,9 @@ a CometBFT consortium it also holds the consortium section: what ties the
 block to the chain the validators signed (see "epiledger tx check"). The
 block after the transaction's signs its result and the state after it:
 until it is committed (a moment after), the node answers "too early", and
-proof asks again for up to 30 seconds.`,
+proof asks again for up to 30 seconds. On the home of a stopped consortium
+node, proof reads the stores it left (ours and CometBFT's) and gives the
+same answer as the node would.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := ledger.ParseHash(args[0])
@@ -40,7 +42,7 @@ proof asks again for up to 30 seconds.`,
 			}
 			deadline := time.Now().Add(30 * time.Second)
 			for {
-				p, err := ask(e, dir, nodeURL, func(cl *client.Client) (*consortium.TxProof, error) { return cl.Proof(e.ctx, id.String()) })
+				p, err := askWith(e, dir, nodeURL, nodeOptionsQuery(), func(cl *client.Client) (*consortium.TxProof, error) { return cl.Proof(e.ctx, id.String()) })
 				var ae *client.APIError
 				if errors.As(err, &ae) && ae.Status == http.StatusTooEarly && time.Now().Before(deadline) {
 					select {

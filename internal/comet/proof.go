@@ -4,12 +4,16 @@ import (
 	"errors"
 	"fmt"
 
+	dbm "github.com/cometbft/cometbft-db"
 	abci "github.com/cometbft/cometbft/abci/types"
+	cmtcfg "github.com/cometbft/cometbft/config"
 	nm "github.com/cometbft/cometbft/node"
 	sm "github.com/cometbft/cometbft/state"
+	"github.com/cometbft/cometbft/store"
 	"github.com/cometbft/cometbft/types"
 
 	"github.com/epiledger/epiledger/internal/consortium"
+	"github.com/epiledger/epiledger/internal/home"
 )
 
 // ConsortiumProof builds the consortium section of the proof of tx (its
@@ -81,4 +85,66 @@ func (s *proofSource) Results(h int64) ([]*abci.ExecTxResult, error) {
 		return nil, errors.New("not kept (storage.discard_abci_responses)")
 	}
 	return r.TxResults, nil
+}
+
+// Proofs builds consortium sections from a stopped node's CometBFT stores
+// (its block store and state store, opened here), for `tx proof --home`
+// on a consortium home whose node is not running. Close it when done.
+type Proofs struct {
+	src    *proofSource
+	closer []func() error
+}
+
+// OpenProofs opens the CometBFT stores of h. A running node holds them:
+// then ask it (tx proof --node).
+func OpenProofs(h *home.Home) (*Proofs, error) {
+	cfg, err := LoadConfig(h)
+	if err != nil {
+		return nil, err
+	}
+	gd, err := types.GenesisDocFromFile(cfg.GenesisFile())
+	if err != nil {
+		return nil, fmt.Errorf("comet: %w", err)
+	}
+	g, err := consortium.GenesisOf(gd)
+	if err != nil {
+		return nil, err
+	}
+	p := &Proofs{}
+	open := func(id string) (dbm.DB, error) {
+		db, err := cmtcfg.DefaultDBProvider(&cmtcfg.DBContext{ID: id, Config: cfg})
+		if err != nil {
+			p.Close()
+			return nil, fmt.Errorf("comet: open the %s (is the node running? then ask it with --node): %w", id, err)
+		}
+		p.closer = append(p.closer, db.Close)
+		return db, nil
+	}
+	bdb, err := open("blockstore")
+	if err != nil {
+		return nil, err
+	}
+	sdb, err := open("state")
+	if err != nil {
+		return nil, err
+	}
+	p.src = &proofSource{blocks: store.NewBlockStore(bdb), state: sm.NewStore(sdb, sm.StoreOptions{}), genesis: g}
+	return p, nil
+}
+
+// ConsortiumProof is Engine.ConsortiumProof on the stopped node's stores.
+func (p *Proofs) ConsortiumProof(height uint64, tx []byte) (*consortium.Proof, error) {
+	return consortium.Build(p.src, p.src.genesis, int64(height), tx)
+}
+
+// Close closes the stores.
+func (p *Proofs) Close() error {
+	var first error
+	for _, c := range p.closer {
+		if err := c(); err != nil && first == nil {
+			first = err
+		}
+	}
+	p.closer = nil
+	return first
 }

@@ -86,6 +86,18 @@ func TestConsortiumProof(t *testing.T) {
 	if out, code := run("tx", "check", "--genesis", genesis, f); code != 1 || !strings.HasPrefix(out, "INVALID") {
 		t.Fatalf("a result code changed: exit %d: %s", code, out)
 	}
+	// A stopped node's home gives the proof from the stores it left
+	// (ours and CometBFT's), and it checks the same.
+	c.kill(3)
+	out, code = run("tx", "proof", "--home", c.homes[3], last.TxID.String())
+	if code != 0 {
+		t.Fatalf("tx proof --home on a stopped node: exit %d: %s", code, out)
+	}
+	f = filepath.Join(dir, "stopped.json")
+	os.WriteFile(f, []byte(out), 0o644)
+	if out, code := run("tx", "check", "--genesis", genesis, f); code != 0 || !strings.Contains(out, "ok: consortium") {
+		t.Fatalf("tx check of the stopped node's proof: exit %d:\n%s", code, out)
+	}
 	other := newCluster(t, 1)
 	if out, code := run("tx", "check", "--genesis", filepath.Join(other.homes[0], "cometbft", "config", "genesis.json"), files[1]); code != 1 || !strings.HasPrefix(out, "INVALID") {
 		t.Fatalf("against another consortium's genesis: exit %d: %s", code, out)

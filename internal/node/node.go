@@ -22,6 +22,7 @@ import (
 	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/identity"
 	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/consortium"
 	"github.com/epiledger/epiledger/internal/state"
 	"github.com/epiledger/epiledger/internal/store"
 	"github.com/epiledger/epiledger/internal/timeline"
@@ -43,6 +44,12 @@ type Node struct {
 
 	stopLoad context.CancelFunc
 	loaded   chan struct{}
+
+	// consortium: the home runs the CometBFT engine; proofs are its
+	// stores opened by Prover when the node itself is not running.
+	consortium bool
+	proofsMu   sync.Mutex
+	proofs     *comet.Proofs
 
 	closeOnce sync.Once
 	closeErr  error
@@ -116,6 +123,7 @@ func Open(h *home.Home, log *slog.Logger, o Options) (*Node, error) {
 	if o.Engine != "" {
 		kind = o.Engine
 	}
+	n.consortium = kind == "cometbft"
 	if !o.NoEngine && !o.ReadOnly && kind == "cometbft" {
 		if !o.Serving {
 			db.Close()
@@ -201,6 +209,35 @@ func (n *Node) TimelineStatus() string {
 	}
 }
 
+// Prover ties a block to a consortium's signed chain: CometBFT's proofs of
+// a transaction and its result, and the signed headers from the genesis
+// validators (issue 13, point 8).
+type Prover interface {
+	ConsortiumProof(height uint64, tx []byte) (*consortium.Proof, error)
+}
+
+// Prover returns the consortium prover of a consortium home: its running
+// engine, or, opened for queries while the node is stopped (tx proof
+// --home), the CometBFT stores it left. A solo home has none (nil, nil).
+func (n *Node) Prover() (Prover, error) {
+	if p, ok := n.Engine.(Prover); ok {
+		return p, nil
+	}
+	if !n.consortium {
+		return nil, nil
+	}
+	n.proofsMu.Lock()
+	defer n.proofsMu.Unlock()
+	if n.proofs == nil {
+		p, err := comet.OpenProofs(n.Home)
+		if err != nil {
+			return nil, err
+		}
+		n.proofs = p
+	}
+	return n.proofs, nil
+}
+
 // Close stops the engine (committing what it admitted) and closes the
 // store. Calling it again returns the first call's result.
 func (n *Node) Close() error {
@@ -214,6 +251,12 @@ func (n *Node) Close() error {
 			<-n.loaded
 			n.Timeline.Close()
 		}
+		n.proofsMu.Lock()
+		if n.proofs != nil {
+			err = errors.Join(err, n.proofs.Close())
+			n.proofs = nil
+		}
+		n.proofsMu.Unlock()
 		n.closeErr = errors.Join(err, n.DB.Close())
 	})
 	return n.closeErr
