@@ -26,6 +26,7 @@ import (
 
 	"github.com/epiledger/epiledger/internal/blocks"
 	"github.com/epiledger/epiledger/internal/engine"
+	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/ndjson"
 	"github.com/epiledger/epiledger/internal/node"
@@ -108,6 +109,11 @@ func newServer(n *node.Node, log *slog.Logger) (*Server, error) {
 }
 
 func (s *Server) authorised(r *http.Request) bool {
+	if s.token == "" {
+		// A member's node has no operator token (no secret to derive it
+		// from): every request is signed, none passes on a bare "Bearer ".
+		return false
+	}
 	got := r.Header.Get("Authorization")
 	want := "Bearer " + s.token
 	return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
@@ -122,6 +128,7 @@ func (s *Server) toError(err error) *Error {
 	var fe *ndjson.FieldError
 	var mbe *http.MaxBytesError
 	var ure *node.UnknownRefError
+	var nae *node.NotAuthorityError
 	switch {
 	case errors.As(err, &e):
 		return e
@@ -131,6 +138,10 @@ func (s *Server) toError(err error) *Error {
 		return &Error{Status: http.StatusBadRequest, Code: "invalid", Field: fe.Field, Msg: fe.Msg}
 	case errors.As(err, &ure):
 		return &Error{Status: http.StatusNotFound, Code: "unknown_person", Field: ure.Field, Msg: ure.Reason()}
+	case errors.As(err, &nae):
+		return &Error{Status: http.StatusForbidden, Code: "not_authority", Field: nae.Field, Msg: nae.Error()}
+	case errors.Is(err, home.ErrNotAuthority):
+		return &Error{Status: http.StatusForbidden, Code: "not_authority", Msg: err.Error()}
 	case errors.Is(err, node.ErrUnknownPerson):
 		return &Error{Status: http.StatusNotFound, Code: "unknown_person", Field: "person", Msg: "the reference is not bound to any identity"}
 	case errors.Is(err, blocks.ErrNotFound):

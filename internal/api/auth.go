@@ -297,6 +297,9 @@ func (s *Server) grantRole(r *http.Request) (any, error) {
 // commitAsAuthority builds body (which checks the ledger's limits), signs it
 // with the chain authority's key and commits it.
 func (s *Server) commitAsAuthority(r *http.Request, body ledger.Body) (engine.Receipt, error) {
+	if s.n.Home.Authority() == nil {
+		return engine.Receipt{}, &node.NotAuthorityError{Field: "role", What: "sign role grants as the chain authority (grant at the authority's node)"}
+	}
 	tx, err := ledger.Build(body)
 	if err != nil {
 		return engine.Receipt{}, err

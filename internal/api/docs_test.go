@@ -50,7 +50,7 @@ func TestDocsSayWhoMayCall(t *testing.T) {
 	}
 
 	f := serve(t, world)
-	roles := []string{"site", "hospital", "investigator", "auditor", "administrator"}
+	roles := []string{"site", "hospital", "investigator", "auditor", "administrator", "node"}
 	keys := map[string]ed25519.PrivateKey{}
 	for _, r := range roles {
 		keys[r] = f.grant(t, r)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/epiledger/epiledger/internal/identity"
 	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/node"
 	"github.com/epiledger/epiledger/internal/oprf"
 )
 
@@ -109,6 +110,9 @@ func DecodeOblivious(body []byte) ([][]byte, error) {
 // has no identifier to seal.
 func (s *Server) oblivious(r *http.Request) (any, error) {
 	pz := s.n.Pseud
+	if pz == nil {
+		return nil, &node.NotAuthorityError{Field: "blinded", What: "evaluate pseudonyms (the chain's pseudonym secret is on the chain authority's nodes)"}
+	}
 	pub := pz.PublicKey()
 	if pub == nil {
 		return nil, errf(http.StatusConflict, "not_oblivious", "",
@@ -170,8 +174,8 @@ func (s *Server) pseudonymKey(r *http.Request) (any, error) {
 	}
 	g := s.n.Home.Genesis
 	out := PseudonymKey{ChainID: g.ChainID, Genesis: g.Hash().String(), Scheme: HMACScheme}
-	if k := s.n.Pseud.PublicKey(); k != nil {
-		out.Scheme, out.Key = identity.OPRFScheme, hex.EncodeToString(k.Bytes())
+	if k := g.PseudonymKey; k != nil {
+		out.Scheme, out.Key = identity.OPRFScheme, hex.EncodeToString(k)
 	}
 	return out, nil
 }

@@ -257,6 +257,9 @@ func (s *Server) publish(ctx context.Context, topic string, v any) (string, erro
 
 // authorityTx builds and signs a transaction as the chain authority.
 func (s *Server) authorityTx(body ledger.Body) ([]byte, error) {
+	if s.n.Home.Authority() == nil {
+		return nil, &node.NotAuthorityError{What: "sign the privacy protocols' records as the chain authority"}
+	}
 	tx, err := ledger.Build(body)
 	if err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -84,10 +85,13 @@ func planned[T any](rd *node.Read[T], err error) (reader, error) {
 
 // Role sets.
 var (
-	anyRole      []string // nil: every role holder
-	writers      = []string{ledger.RoleSite, ledger.RoleHospital, ledger.RoleAdmin}
+	anyRole []string // nil: every role holder
+	writers = []string{ledger.RoleSite, ledger.RoleHospital, ledger.RoleAdmin}
+	// relays submit transactions their own signers signed (the state
+	// machine checks those signatures): a member's node key may relay.
+	relays       = append(slices.Clip(writers), ledger.RoleNode)
 	investigator = []string{ledger.RoleInvestigator}
-	readers      = []string{ledger.RoleInvestigator, ledger.RoleAuditor, ledger.RoleAdmin}
+	readers      = []string{ledger.RoleInvestigator, ledger.RoleAuditor, ledger.RoleAdmin, ledger.RoleNode}
 	auditors     = []string{ledger.RoleAuditor, ledger.RoleAdmin}
 	admins       = []string{ledger.RoleAdmin}
 )
@@ -96,8 +100,8 @@ var (
 func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/health", s.public(SmallBody, s.health))
 	mux.HandleFunc("GET /v1/status", s.signed(anyRole, SmallBody, s.health))
-	mux.HandleFunc("POST /v1/txs", s.signed(writers, MaxBody, s.submitTxs))
-	mux.HandleFunc("POST /v1/tx", s.signed(writers, SmallBody, s.submitTx))
+	mux.HandleFunc("POST /v1/txs", s.signed(relays, MaxBody, s.submitTxs))
+	mux.HandleFunc("POST /v1/tx", s.signed(relays, SmallBody, s.submitTx))
 	mux.HandleFunc("GET /v1/tx/{hash}", s.signed(readers, SmallBody, s.getTx))
 	mux.HandleFunc("GET /v1/tx/{hash}/proof", s.signed(readers, SmallBody, s.proof))
 	mux.HandleFunc("GET /v1/tx/{hash}/corrections", s.signed(readers, SmallBody, s.corrections))

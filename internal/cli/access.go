@@ -49,7 +49,7 @@ The chain authority of the node's home holds every role. Revoke with role "none"
 	}
 	homeFlag(grant, &dir)
 	grant.Flags().StringVar(&keyHex, "key", "", "the public key (hex) to grant the role to (required)")
-	grant.Flags().StringVar(&role, "role", "", "site, hospital, investigator, auditor, administrator or none (required)")
+	grant.Flags().StringVar(&role, "role", "", "site, hospital, investigator, auditor, administrator, node (a consortium organisation's node: signs the audit records of the reads it serves) or none (required)")
 	grant.Flags().StringVar(&name, "name", "", "who holds the key, e.g. \"CDC Wuhan, investigator 17\" (public)")
 	grant.Flags().StringVar(&nodeURL, "node", "", "submit through the running node at this URL")
 	grant.MarkFlagRequired("key")

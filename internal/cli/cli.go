@@ -246,6 +246,11 @@ func (e *env) nodeClient(dir, url string) (*client.Client, error) {
 
 func (e *env) remote(h *home.Home, url string) (*client.Client, error) {
 	if e.as == "" {
+		if h.Member() {
+			// No operator token on a member's home: its node key signs
+			// (the role node: the chain's status, not personal data).
+			return e.signedClient(url, h.Signer(), h.Genesis.ChainID), nil
+		}
 		c := client.New(url, h.APIToken())
 		c.Case, c.Purpose = e.caseRef, e.purpose
 		return c, nil
@@ -345,7 +350,7 @@ func (e *env) ledgerWith(dir, url string, opts node.Options) (*client.Client, fu
 		return nil, nil, err
 	}
 	c := client.NewInProcess(handler)
-	c.Key, c.ChainID = h.Authority(), h.Genesis.ChainID
+	c.Key, c.ChainID = h.Signer(), h.Genesis.ChainID
 	c.Case, c.Purpose = e.caseRef, e.purpose
 	return c, n.Close, nil
 }
@@ -362,7 +367,7 @@ func (e *env) runningNode(h *home.Home) *client.Client {
 	if err != nil || r == nil || !r.Alive() {
 		return nil
 	}
-	c := e.signedClient("http://"+r.Listen, h.Authority(), h.Genesis.ChainID)
+	c := e.signedClient("http://"+r.Listen, h.Signer(), h.Genesis.ChainID)
 	if st, err := c.Health(e.ctx); err != nil || st.ChainID != h.Genesis.ChainID {
 		return nil
 	}

@@ -133,12 +133,18 @@ func (e *env) consortiumKitCmd() *cobra.Command {
 	var dir, out, peers string
 	c := &cobra.Command{
 		Use:   "kit --home DIR --out KIT [--peers ID@HOST:PORT,...]",
-		Short: "Write what a new node of the chain needs: genesis, CometBFT genesis, keys, peers",
-		Long: `kit writes into KIT (new or empty) genesis.json, config.toml and keys/ of
-the home DIR, its CometBFT genesis (cometbft-genesis.json) and the peers
-to dial (peers: --peers, else DIR's node and its persistent peers). keys/
-holds the chain's secret keys, which every node of the chain holds: send
-the kit only over a channel the organisation alone reads.`,
+		Short: "Write what a new node of the chain needs: genesis, CometBFT genesis, peers",
+		Long: `kit writes into KIT (new or empty) genesis.json and config.toml of the home
+DIR, its CometBFT genesis (cometbft-genesis.json) and the peers to dial
+(peers: --peers, else DIR's node and its persistent peers). Nothing in it
+is secret: the chain authority's key and the chain's secret (pseudonyms,
+vault, operator token) stay in DIR. The organisation's node signs the
+audit records of the reads it serves with its own node key (its card's
+node_key), once the administrator grants that key the role node:
+  epiledger role grant --home DIR --key NODE_KEY --role node --name ORG
+Its node answers signed requests only (no operator token), and refuses
+what needs the secret (raw identifiers, the vault, oblivious pseudonyms)
+with 403 not_authority: ask the chain authority's node for those.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
@@ -157,7 +163,7 @@ the kit only over a channel the organisation alone reads.`,
 			if err := comet.WriteKit(h, out, ps); err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stdout, "kit written to %s (%d peers); it holds the chain's keys: send it privately\n", out, len(ps))
+			fmt.Fprintf(e.stdout, "kit written to %s (%d peers); it holds no secret\n", out, len(ps))
 			return nil
 		},
 	}
@@ -183,7 +189,8 @@ func (e *env) consortiumSetupCmd() *cobra.Command {
 		Use:   "setup --home DIR --kit KIT --listen HOST:PORT [--peers ...]",
 		Short: "Make the node home DIR (keys from keygen) from the chain's kit",
 		Long: `setup makes DIR, where keygen generated this organisation's keys, the home
-of a node of the kit's chain: the kit's genesis, config and keys, its
+of a node of the kit's chain: the kit's genesis and config beside the
+organisation's own keys (no chain authority key, no chain secret), its
 CometBFT genesis (refused unless it is this genesis's), the peers, the
 API on --listen and engine.kind = "cometbft". Start it with
 "epiledger node --home DIR": it syncs the chain from its peers, and

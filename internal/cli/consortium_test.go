@@ -1,7 +1,11 @@
 package cli_test
 
 import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -132,6 +136,25 @@ func TestConsortiumValidators(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(rail, "cometbft", "config", "genesis.json")); err != nil {
 		t.Fatal(err)
+	}
+	// Neither the kit nor the railway's home holds the chain authority's
+	// key or the chain's secret: the railway's node signs with its own
+	// node key, the one its card names.
+	for _, f := range []string{filepath.Join(kit, "keys"), filepath.Join(rail, "keys", "authority.key"), filepath.Join(rail, "keys", "secret.key")} {
+		if _, err := os.Stat(f); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s: %v, want none", f, err)
+		}
+	}
+	var railCard comet.KeyCard
+	if b, err := os.ReadFile(cards[4]); err != nil || json.Unmarshal(b, &railCard) != nil {
+		t.Fatalf("card: %v", err)
+	}
+	if !rh.Member() || rh.Authority() != nil || rh.Vault() != nil || rh.APIToken() != "" || rh.Pseudonymizer() != nil ||
+		hex.EncodeToString(rh.Signer().Public().(ed25519.PublicKey)) != railCard.NodeKey {
+		t.Fatalf("the railway's home is not a member's holding its card's node key")
+	}
+	if !bytes.Equal(rh.Genesis.PseudonymKey, h.Genesis.PseudonymKey) {
+		t.Fatal("the member's genesis lost the pseudonym key")
 	}
 	_, errs, code = run(t, "consortium", "setup", "--home", filepath.Join(d, "nokeys"), "--kit", kit)
 	if code != 1 || !strings.Contains(errs, "consortium keygen") {

@@ -212,7 +212,9 @@ func (e *env) submitSigned(dir, nodeURL, keyFile string, body ledger.Body, what 
 		if err != nil {
 			return withHint(err, "without a home, sign with --key FILE")
 		}
-		key = h.Authority()
+		if key = h.Authority(); key == nil {
+			return withHint(home.ErrNotAuthority, "sign with --key FILE (the key of an authority the correction rule names)")
+		}
 	}
 	chainID := cl.ChainID
 	if chainID == "" {

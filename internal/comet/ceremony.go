@@ -29,13 +29,16 @@ import (
 
 // KeyCard is what an organisation sends the others: its name, its
 // validator's consensus public key (Ed25519, 64 hex digits), the power
-// it asks for, its CometBFT node id and p2p address. Nothing secret.
+// it asks for, its CometBFT node id and p2p address, and its node key
+// (keys/node.key's public half: the key its node signs audit records
+// with, once the administrator grants it the role node). Nothing secret.
 type KeyCard struct {
 	Org       string `json:"organisation"`
 	PublicKey string `json:"public_key"`
 	Power     int64  `json:"power"`
 	NodeID    string `json:"node_id"`
 	P2P       string `json:"p2p"`
+	NodeKey   string `json:"node_key,omitempty"`
 }
 
 // Peer is the card's persistent-peer address, "id@host:port".
@@ -58,7 +61,12 @@ func Keygen(dir string, o NodeOptions) (KeyCard, error) {
 	if err != nil {
 		return KeyCard{}, err
 	}
-	return KeyCard{Org: o.Moniker, PublicKey: hex.EncodeToString(v.PubKey.Bytes()), Power: v.Power, NodeID: v.NodeID, P2P: o.P2P}, nil
+	nk, err := home.NodeKey(dir)
+	if err != nil {
+		return KeyCard{}, err
+	}
+	return KeyCard{Org: o.Moniker, PublicKey: hex.EncodeToString(v.PubKey.Bytes()), Power: v.Power, NodeID: v.NodeID, P2P: o.P2P,
+		NodeKey: hex.EncodeToString(nk)}, nil
 }
 
 // ReadCard reads a card (JSON, as keygen prints it) from a file.
@@ -113,6 +121,9 @@ func ParseCard(b []byte) (KeyCard, error) {
 	if host, port, err := net.SplitHostPort(c.P2P); err != nil || host == "" || port == "" {
 		return bad("p2p", "HOST:PORT")
 	}
+	if k, err := hex.DecodeString(c.NodeKey); c.NodeKey != "" && (err != nil || len(k) != ed25519.PubKeySize) {
+		return bad("node_key", "64 hex digits")
+	}
 	return c, nil
 }
 
@@ -160,19 +171,16 @@ const (
 )
 
 // WriteKit writes into out (new or empty) what a new node of h's chain
-// needs: genesis.json, config.toml and keys/ (as Clone: every node of
-// the chain holds the chain's keys, see the README), the CometBFT
-// genesis and peers (one "id@host:port" per line). Send it over a
-// channel only the organisation reads: keys/ is secret.
+// needs: genesis.json and config.toml, the CometBFT genesis and peers
+// (one "id@host:port" per line). Nothing in it is secret: the chain
+// authority's key and the chain's secret stay on the authority's
+// machine; the organisation's node signs with its own node key.
 func WriteKit(h *home.Home, out string, peers []string) error {
 	if !Configured(h) {
 		return ErrNotConfigured
 	}
-	if _, err := home.Clone(h, out); err != nil {
+	if err := home.WriteKitFiles(h, out); err != nil {
 		return err
-	}
-	for _, d := range []string{"data", "keystore"} {
-		os.Remove(filepath.Join(out, d))
 	}
 	b, err := os.ReadFile(filepath.Join(Dir(h), "config", "genesis.json"))
 	if err != nil {
@@ -224,17 +232,9 @@ func Setup(dir, kit string, o SetupOptions) (*home.Home, error) {
 	if err := keysPresent(cfg); err != nil {
 		return nil, fmt.Errorf("%w (run epiledger consortium keygen --home %s first)", err, dir)
 	}
-	src, err := home.Load(kit)
-	if err != nil {
-		return nil, fmt.Errorf("comet: kit: %w", err)
-	}
 	doc, err := cmttypes.GenesisDocFromFile(filepath.Join(kit, KitCometGenesis))
 	if err != nil {
 		return nil, fmt.Errorf("comet: kit: %w", err)
-	}
-	var st AppState
-	if err := json.Unmarshal(doc.AppState, &st); err != nil || st.GenesisHash != src.Genesis.Hash().String() || doc.ChainID != ChainID(&src.Genesis) {
-		return nil, errors.New("comet: kit: the CometBFT genesis is not the kit genesis.json's (its app_state or chain id differs)")
 	}
 	peers := o.Peers
 	if len(peers) == 0 {
@@ -244,9 +244,13 @@ func Setup(dir, kit string, o SetupOptions) (*home.Home, error) {
 		}
 		peers = strings.Fields(string(b))
 	}
-	h, err := home.CloneBeside(src, dir, "cometbft")
+	h, err := home.FromKit(kit, dir, "cometbft", "keys")
 	if err != nil {
 		return nil, err
+	}
+	var st AppState
+	if err := json.Unmarshal(doc.AppState, &st); err != nil || st.GenesisHash != h.Genesis.Hash().String() || doc.ChainID != ChainID(&h.Genesis) {
+		return nil, errors.New("comet: kit: the CometBFT genesis is not the kit genesis.json's (its app_state or chain id differs)")
 	}
 	if err := doc.SaveAs(filepath.Join(Dir(h), "config", "genesis.json")); err != nil {
 		return nil, fmt.Errorf("comet: %w", err)

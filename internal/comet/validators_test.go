@@ -7,12 +7,14 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/epiledger/epiledger/internal/api"
 	"github.com/epiledger/epiledger/internal/cli"
@@ -194,6 +196,51 @@ func TestValidatorJoinAndLeave(t *testing.T) {
 			t.Fatalf("the railway signs none of the commits up to %d", st.Height)
 		}
 	}
+	// The railway's node holds neither the chain authority's key nor the
+	// chain's secret: it signs the audit records of the reads it serves
+	// with its own node key (its card's), once the administrator grants
+	// that key the role node; until then it serves no personal data (fail
+	// closed), and it never derives a pseudonym from a raw identifier.
+	read := func(method, path, body string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, c.apis[4]+path, strings.NewReader(body))
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		api.SignRequest(req, c.node0.Genesis.ChainID, c.node0.Authority(), "case-7", "the railway's node", []byte(body), time.Now())
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	for _, tok := range []string{"", c.token} {
+		// No operator token on a member's node: a bare "Bearer " and the
+		// chain authority's token are refused alike.
+		req, _ := http.NewRequest("GET", c.apis[4]+"/v1/status", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("a bearer token %q on the railway's node: %s", tok, res.Status)
+		}
+	}
+	if code, body := read("GET", "/v1/cases", ""); code == http.StatusOK || !strings.Contains(body, "audit") {
+		t.Fatalf("a personal read on the railway's node before its key holds the role node: %d %s", code, body)
+	}
+	epiledger(t, "role", "grant", "--home", c.homes[0], "--node", c.apis[0], "--key", kc.NodeKey, "--role", "node", "--name", "railway's node")
+	c.agree([]int{0, 1, 2, 3, 4}, c.health(0).Height)
+	if code, body := read("GET", "/v1/cases", ""); code != http.StatusOK {
+		t.Fatalf("a personal read on the railway's node: %d %s", code, body)
+	}
+	if code, body := read("POST", "/v1/trace/contacts", `{"person":"id:420101199001011234"}`); code != http.StatusForbidden || !strings.Contains(body, "not_authority") {
+		t.Fatalf("a raw identifier on the railway's node: %d %s", code, body)
+	}
 	if v := list(4); v.Changes[0].Decided == 0 || len(v.Validators) != 5 {
 		t.Fatalf("after the join: %+v", v)
 	}
@@ -238,7 +285,7 @@ func TestValidatorJoinAndLeave(t *testing.T) {
 		}
 	}
 	proof := filepath.Join(d, "proof.json")
-	writeTestFile(t, proof, epiledger(t, "tx", "proof", "--home", c.homes[0], "--node", c.apis[4], last.TxID.String()))
+	writeTestFile(t, proof, epiledger(t, "tx", "proof", "--home", c.homes[4], "--node", c.apis[4], last.TxID.String()))
 	check := epiledger(t, "tx", "check", "--genesis", filepath.Join(c.homes[1], "cometbft", "config", "genesis.json"), proof)
 	if !strings.Contains(check, "3 of 4 validators") && !strings.Contains(check, "4 of 4 validators") {
 		t.Fatalf("tx check across the validator changes:\n%s", check)

@@ -6,6 +6,9 @@
 //	DIR/genesis.json         chain id, region, authority public key, time, rules, pseudonym key
 //	DIR/keys/authority.key   the authority's Ed25519 seed (hex, mode 0600)
 //	DIR/keys/secret.key      the authority's secret: pseudonym, vault and API keys
+//	DIR/keys/node.key        an organisation's node key (Ed25519 seed), in
+//	                         place of the two above on a consortium member's
+//	                         node (epiledger consortium keygen)
 //	DIR/keystore/            one file per site key (mode 0600)
 //	DIR/data/                the Pebble store
 //	DIR/node.json            the running node: pid, listen address, start time
@@ -42,8 +45,19 @@ type Home struct {
 	authority ed25519.PrivateKey
 	secret    []byte
 	pseud     *identity.Pseudonymizer
-	Keys      *Keystore
+	// nodeKey signs what a member's node writes (audit records) when the
+	// home holds no authority key.
+	nodeKey ed25519.PrivateKey
+	Keys    *Keystore
 }
+
+// NodeKeyFile is where a consortium member's node key lives in its home.
+const NodeKeyFile = "node.key"
+
+// ErrNotAuthority is returned for what only a home holding the chain
+// authority's key and secret can do (sign as the authority, derive
+// pseudonyms, open the vault, the operator's token) on a member's home.
+var ErrNotAuthority = errors.New("this home is a consortium member's node (keys/node.key): it holds neither the chain authority's key nor the chain's secret")
 
 // InitOptions configure Init.
 type InitOptions struct {
@@ -271,19 +285,34 @@ func Load(dir string) (*Home, error) {
 	} else {
 		h.Genesis.Params = *g.Rules
 	}
-	seed, err := readHex(filepath.Join(dir, "keys", "authority.key"), ed25519.SeedSize)
-	if err != nil {
+	if member, err := loadNodeKey(dir); err != nil {
 		return nil, err
-	}
-	h.authority = ed25519.NewKeyFromSeed(seed)
-	if !h.authority.Public().(ed25519.PublicKey).Equal(ed25519.PublicKey(pub)) {
-		return nil, errors.New("home: keys/authority.key does not match the genesis authority key")
-	}
-	if h.secret, err = readHex(filepath.Join(dir, "keys", "secret.key"), 32); err != nil {
-		return nil, err
-	}
-	if h.Genesis.PseudonymKey, h.pseud, err = pseudonymsOf(g.Pseudonyms, h.secret); err != nil {
-		return nil, err
+	} else if member != nil {
+		// A member's node: its own key, no authority key, no secret.
+		for _, f := range []string{"authority.key", "secret.key"} {
+			if _, err := os.Stat(filepath.Join(dir, "keys", f)); err == nil {
+				return nil, fmt.Errorf("home: keys/ holds both %s and node.key: a home is the chain authority's or a member's, not both", f)
+			}
+		}
+		h.nodeKey = member
+		if h.Genesis.PseudonymKey, err = pseudonymKeyOf(g.Pseudonyms); err != nil {
+			return nil, err
+		}
+	} else {
+		seed, err := readHex(filepath.Join(dir, "keys", "authority.key"), ed25519.SeedSize)
+		if err != nil {
+			return nil, err
+		}
+		h.authority = ed25519.NewKeyFromSeed(seed)
+		if !h.authority.Public().(ed25519.PublicKey).Equal(ed25519.PublicKey(pub)) {
+			return nil, errors.New("home: keys/authority.key does not match the genesis authority key")
+		}
+		if h.secret, err = readHex(filepath.Join(dir, "keys", "secret.key"), 32); err != nil {
+			return nil, err
+		}
+		if h.Genesis.PseudonymKey, h.pseud, err = pseudonymsOf(g.Pseudonyms, h.secret); err != nil {
+			return nil, err
+		}
 	}
 	if h.Genesis.Validators, err = validatorsOf(g.Validators); err != nil {
 		return nil, fmt.Errorf("home: genesis.json: %w", err)
@@ -298,14 +327,86 @@ func Load(dir string) (*Home, error) {
 // DataDir is where the store lives.
 func (h *Home) DataDir() string { return filepath.Join(h.Dir, "data") }
 
-// Authority returns the authority's signing key.
+// Authority returns the authority's signing key; nil on a member's home
+// (Member), which must refuse what needs it (ErrNotAuthority).
 func (h *Home) Authority() ed25519.PrivateKey { return h.authority }
+
+// Member says the home is a consortium member's node: it holds its own
+// node key (keys/node.key) and neither the chain authority's key nor the
+// chain's secret.
+func (h *Home) Member() bool { return h.nodeKey != nil }
+
+// Signer is the key this home's node signs its own records with: the
+// chain authority's, or on a member's home its node key (which the
+// administrator grants the role node).
+func (h *Home) Signer() ed25519.PrivateKey {
+	if h.nodeKey != nil {
+		return h.nodeKey
+	}
+	return h.authority
+}
+
+// loadNodeKey reads keys/node.key, or returns nil if there is none.
+func loadNodeKey(dir string) (ed25519.PrivateKey, error) {
+	path := filepath.Join(dir, "keys", NodeKeyFile)
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	seed, err := readHex(path, ed25519.SeedSize)
+	if err != nil {
+		return nil, err
+	}
+	return ed25519.NewKeyFromSeed(seed), nil
+}
+
+// NodeKey returns the node key of the home at dir (keys/node.key),
+// writing a new one if there is none: an organisation's node signs its
+// audit records with it (epiledger consortium keygen).
+func NodeKey(dir string) (ed25519.PublicKey, error) {
+	k, err := loadNodeKey(dir)
+	if err != nil || k != nil {
+		if err != nil {
+			return nil, err
+		}
+		return k.Public().(ed25519.PublicKey), nil
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "keys"), 0o700); err != nil {
+		return nil, fmt.Errorf("home: %w", err)
+	}
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeSecret(filepath.Join(dir, "keys", NodeKeyFile), hex.EncodeToString(priv.Seed())); err != nil {
+		return nil, err
+	}
+	return pub, nil
+}
 
 // Pseudonymizer returns the home's pseudonymizer, of the scheme its
 // genesis names: VOPRF pseudonyms under the genesis's key, or HMAC
 // pseudonyms for a genesis that names none. It is the same value on every
 // call (safe for concurrent use).
 func (h *Home) Pseudonymizer() *identity.Pseudonymizer { return h.pseud }
+
+// pseudonymKeyOf reads genesis.json "pseudonyms" on a home with no
+// secret: the public key only (nil for none).
+func pseudonymKeyOf(f *pseudonymsFile) ([]byte, error) {
+	if f == nil {
+		return nil, nil
+	}
+	if f.Scheme != identity.OPRFScheme {
+		return nil, fmt.Errorf("home: genesis.json: pseudonyms.scheme %q: this node knows only %q", f.Scheme, identity.OPRFScheme)
+	}
+	key, err := hex.DecodeString(f.PublicKey)
+	if err != nil || len(key) != oprf.ElementSize {
+		return nil, errors.New("home: genesis.json: pseudonyms.public_key must be 64 hex digits")
+	}
+	if _, err := oprf.ParsePublicKey(key); err != nil {
+		return nil, fmt.Errorf("home: genesis.json: pseudonyms.public_key: %w", err)
+	}
+	return key, nil
+}
 
 // pseudonymsOf checks genesis.json "pseudonyms" against the home's
 // secret and returns the genesis's pseudonym key (nil for none) and the
@@ -317,15 +418,9 @@ func pseudonymsOf(f *pseudonymsFile, secret []byte) ([]byte, *identity.Pseudonym
 		p, err := identity.NewPseudonymizer(secret)
 		return nil, p, err
 	}
-	if f.Scheme != identity.OPRFScheme {
-		return nil, nil, fmt.Errorf("home: genesis.json: pseudonyms.scheme %q: this node knows only %q", f.Scheme, identity.OPRFScheme)
-	}
-	key, err := hex.DecodeString(f.PublicKey)
-	if err != nil || len(key) != oprf.ElementSize {
-		return nil, nil, errors.New("home: genesis.json: pseudonyms.public_key must be 64 hex digits")
-	}
-	if _, err := oprf.ParsePublicKey(key); err != nil {
-		return nil, nil, fmt.Errorf("home: genesis.json: pseudonyms.public_key: %w", err)
+	key, err := pseudonymKeyOf(f)
+	if err != nil {
+		return nil, nil, err
 	}
 	p, err := identity.NewOPRFPseudonymizer(secret)
 	if err != nil {
@@ -337,8 +432,11 @@ func pseudonymsOf(f *pseudonymsFile, secret []byte) ([]byte, *identity.Pseudonym
 	return key, p, nil
 }
 
-// Vault returns the home's identity vault cipher.
+// Vault returns the home's identity vault cipher; nil on a member's home.
 func (h *Home) Vault() *identity.Vault {
+	if h.secret == nil {
+		return nil
+	}
 	v, err := identity.NewVault(h.secret)
 	if err != nil {
 		panic(err)
@@ -347,8 +445,12 @@ func (h *Home) Vault() *identity.Vault {
 }
 
 // APIToken is the bearer token that authenticates the authority to its
-// node's HTTP API. It is derived, never stored on its own.
+// node's HTTP API. It is derived, never stored on its own. A member's
+// home has none (""): its node accepts signed requests only.
 func (h *Home) APIToken() string {
+	if h.secret == nil {
+		return ""
+	}
 	m := hmac.New(sha256.New, h.secret)
 	m.Write([]byte("epiledger/v1/api-token"))
 	return hex.EncodeToString(m.Sum(nil))

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/epiledger/epiledger/internal/state"
 )
@@ -104,4 +105,68 @@ func CloneBeside(src *Home, dir string, keep ...string) (*Home, error) {
 		}
 	}
 	return cloneInto(src, dir)
+}
+
+// WriteKitFiles writes into out (new or empty) the files of h that a
+// consortium member's node needs and no secret: genesis.json and
+// config.toml.
+func WriteKitFiles(h *Home, out string) error {
+	if err := checkEmpty(out); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(out, 0o700); err != nil {
+		return fmt.Errorf("home: %w", err)
+	}
+	for _, f := range []string{"genesis.json", "config.toml"} {
+		b, err := os.ReadFile(filepath.Join(h.Dir, f))
+		if err != nil {
+			return fmt.Errorf("home: %w", err)
+		}
+		if err := os.WriteFile(filepath.Join(out, f), b, 0o644); err != nil {
+			return fmt.Errorf("home: %w", err)
+		}
+	}
+	return nil
+}
+
+// FromKit makes dir a consortium member's home from a kit (WriteKitFiles):
+// the kit's genesis.json and config.toml beside the keys already in dir
+// (keys/node.key, which must be there, and the entries named in keep),
+// an empty keystore and store. The home holds no authority key and no
+// secret (Member).
+func FromKit(kit, dir string, keep ...string) (*Home, error) {
+	if _, err := os.Stat(filepath.Join(dir, "keys", NodeKeyFile)); err != nil {
+		return nil, fmt.Errorf("home: %s has no keys/%s (run epiledger consortium keygen --home %s first): %w", dir, NodeKeyFile, dir, err)
+	}
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("home: %w", err)
+	}
+	for _, e := range es {
+		if !slices.Contains(keep, e.Name()) {
+			return nil, fmt.Errorf("%w: %s holds %s", ErrNotEmpty, dir, e.Name())
+		}
+	}
+	for _, d := range []string{filepath.Join(dir, "keystore"), filepath.Join(dir, "data")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("home: %w", err)
+		}
+	}
+	for _, f := range []string{"genesis.json", "config.toml"} {
+		b, err := os.ReadFile(filepath.Join(kit, f))
+		if err != nil {
+			return nil, fmt.Errorf("home: kit: %w", err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+			return nil, fmt.Errorf("home: %w", err)
+		}
+	}
+	h, err := Load(dir)
+	if err != nil {
+		return nil, fmt.Errorf("home: kit: %w", err)
+	}
+	if !h.Member() {
+		return nil, errors.New("home: kit: the home is not a member's")
+	}
+	return h, nil
 }

@@ -3,6 +3,7 @@ package importer
 import (
 	"crypto/ed25519"
 	"errors"
+	"fmt"
 
 	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/identity"
@@ -43,7 +44,12 @@ var _ Signer = HomeSigner{}
 func (s HomeSigner) ChainID() string { return s.H.Genesis.ChainID }
 
 // Authority implements Signer.
-func (s HomeSigner) Authority() (ed25519.PrivateKey, error) { return s.H.Authority(), nil }
+func (s HomeSigner) Authority() (ed25519.PrivateKey, error) {
+	if k := s.H.Authority(); k != nil {
+		return k, nil
+	}
+	return nil, ErrNoAuthority
+}
 
 // Site implements Signer.
 func (s HomeSigner) Site(site string) (ed25519.PrivateKey, error) { return s.H.Keys.Get(site) }
@@ -149,6 +155,9 @@ func NewHomeResolver(h *home.Home, vault VaultWriter) Resolver {
 }
 
 func (r *homeResolver) Resolve(refs []string) ([]ledger.PersonRef, error) {
+	if r.pseud == nil || r.seal == nil {
+		return nil, fmt.Errorf("%w: it cannot derive pseudonyms; import as a site (--as KEY), which obtains them obliviously", home.ErrNotAuthority)
+	}
 	out := make([]ledger.PersonRef, len(refs))
 	var es []node.VaultEntry
 	for i, ref := range refs {

@@ -438,7 +438,11 @@ const (
 	RoleInvestigator = "investigator" // CDC, police: reads personal data, every read audited
 	RoleAuditor      = "auditor"      // reads the audit trail and the chain
 	RoleAdmin        = "administrator"
-	RoleNone         = "none" // revokes
+	// RoleNode is an organisation's node in a consortium: it signs the
+	// audit records of the reads it serves, with its own key (keys/node.key),
+	// since it holds neither the chain authority's key nor its secret.
+	RoleNode = "node"
+	RoleNone = "none" // revokes
 )
 
 // GrantRole gives a key a role for the API (or, with RoleNone, takes it

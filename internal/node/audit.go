@@ -183,7 +183,7 @@ func (n *Node) AuditRead(ctx context.Context, c Caller, subjects []Subject) (*Re
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrNoAudit, err)
 		}
-		tx.Sign(n.Home.Genesis.ChainID, n.Home.Authority())
+		tx.Sign(n.Home.Genesis.ChainID, n.Home.Signer())
 		r := n.Engine.Submit(ctx, tx.Bytes())
 		if r.Err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrNoAudit, r.Err)

@@ -293,6 +293,9 @@ func (e *UnknownRefError) Reason() string {
 // Resolve turns a raw reference ("id:..." or an alias) into the person's
 // pseudonym.
 func (n *Node) Resolve(field, ref string) (ledger.Pseudonym, error) {
+	if n.Pseud == nil {
+		return ledger.Pseudonym{}, notHeld(field, "derive pseudonyms from raw identifiers")
+	}
 	r, err := n.Pseud.Ref(field, ref)
 	if err != nil {
 		return ledger.Pseudonym{}, err
@@ -306,6 +309,20 @@ func (n *Node) Resolve(field, ref string) (ledger.Pseudonym, error) {
 	}
 	return p, n.Seen(field, p, r.Ref)
 }
+
+// NotAuthorityError is what a consortium member's node answers for what
+// needs the chain authority's key or the chain's secret, which it does
+// not hold (home.ErrNotAuthority): Field names what was asked, What what
+// it would have taken.
+type NotAuthorityError struct{ Field, What string }
+
+func (e *NotAuthorityError) Error() string {
+	return fmt.Sprintf("%v: it cannot %s; ask a node of the chain authority", home.ErrNotAuthority, e.What)
+}
+
+func (e *NotAuthorityError) Unwrap() error { return home.ErrNotAuthority }
+
+func notHeld(field, what string) error { return &NotAuthorityError{Field: field, What: what} }
 
 // Seen returns an *UnknownRefError (Unseen) when the ledger holds no
 // record of p at all: no presence, movement, encounter or case report.
@@ -345,6 +362,9 @@ func (e *SealedError) Error() string {
 // lacks aliases the stored one has (a later import that names the person
 // by id only) is stored with them, sealed again.
 func (n *Node) PutVault(es []VaultEntry) error {
+	if n.Vault == nil {
+		return notHeld("vault", "hold sealed identities")
+	}
 	ids := map[ledger.Pseudonym]identity.Identity{}
 	var order []ledger.Pseudonym
 	sealed := map[ledger.Pseudonym][]byte{}
@@ -384,6 +404,9 @@ func (n *Node) PutVault(es []VaultEntry) error {
 // It needs the receipt of the read it serves (see Read): without one it
 // opens nothing and returns an error wrapping ErrNoAudit.
 func (n *Node) RealID(rc *Receipt, p ledger.Pseudonym) (string, bool, error) {
+	if n.Vault == nil {
+		return "", false, notHeld("vault", "open sealed identities")
+	}
 	if !rc.valid(n) {
 		return "", false, fmt.Errorf("%w: the vault opens only for an audited read", ErrNoAudit)
 	}
@@ -407,6 +430,9 @@ func (n *Node) RealID(rc *Receipt, p ledger.Pseudonym) (string, bool, error) {
 // nobody, is left out; a
 // person without any is an empty list, never nil.
 func (n *Node) Aliases(rc *Receipt, p ledger.Pseudonym) ([]string, error) {
+	if n.Vault == nil || n.Pseud == nil {
+		return nil, notHeld("vault", "open sealed identities")
+	}
 	if !rc.valid(n) || !rc.readsAliases() {
 		return nil, fmt.Errorf("%w: the vault's aliases open only for a read whose audit record says it reads them", ErrNoAudit)
 	}

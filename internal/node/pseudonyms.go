@@ -44,6 +44,9 @@ func (n *Node) Pseudonyms(field string, refs []string) ([]ledger.PersonRef, erro
 // (two callers may seal the same id; both entries open to it, and both
 // calls log it).
 func (n *Node) PseudonymsBy(by [32]byte, field string, refs []string, admit func(ids int) error) ([]ledger.PersonRef, error) {
+	if n.Pseud == nil || n.Vault == nil {
+		return nil, notHeld(field, "derive pseudonyms from raw identifiers")
+	}
 	checked := make([]string, len(refs))
 	for i, r := range refs {
 		c, err := identity.CheckRef(fmt.Sprintf("%s[%d]", field, i), r)

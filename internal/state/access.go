@@ -7,7 +7,7 @@ import (
 
 // Roles the API knows; see ledger.RoleSite and friends.
 var knownRoles = map[string]bool{ledger.RoleSite: true, ledger.RoleHospital: true, ledger.RoleInvestigator: true,
-	ledger.RoleAuditor: true, ledger.RoleAdmin: true, ledger.RoleNone: true}
+	ledger.RoleAuditor: true, ledger.RoleAdmin: true, ledger.RoleNode: true, ledger.RoleNone: true}
 
 // isAdministrator reports whether key administers the chain: the chain
 // authority or the administrator of the correction rule.
@@ -20,7 +20,7 @@ func (blk *Block) grantRole(tx *ledger.Tx, b *ledger.GrantRole) error {
 		return reject(CodeWrongSigner, "signature", "only the administrator grants roles")
 	}
 	if !knownRoles[b.Role] {
-		return reject(CodeInvalid, "role", "unknown role %q (site, hospital, investigator, auditor, administrator, none)", b.Role)
+		return reject(CodeInvalid, "role", "unknown role %q (site, hospital, investigator, auditor, administrator, node, none)", b.Role)
 	}
 	if b.Key == blk.m.gen.Authority {
 		return reject(CodeInvalid, "key", "the chain authority holds every role already")
@@ -54,8 +54,16 @@ func r2(v []byte) *r { return &r{b: v} }
 // audit stores an audit record under its block time. Only the chain
 // authority (the node) writes them.
 func (blk *Block) audit(tx *ledger.Tx, id ledger.Hash, b *ledger.Audit) error {
-	if tx.Sigs[0].Key != blk.m.gen.Authority {
-		return reject(CodeWrongSigner, "signature", "audit records are written by the node's chain authority")
+	if k := tx.Sigs[0].Key; k != blk.m.gen.Authority {
+		// A consortium organisation's node signs with its own key, which
+		// the administrator granted the role node.
+		role, _, err := RoleOf(blk.b, &blk.m.gen, k)
+		if err != nil {
+			return err
+		}
+		if role != ledger.RoleNode {
+			return reject(CodeWrongSigner, "signature", "audit records are written by the chain authority or by a node whose key holds the role node")
+		}
 	}
 	if b.Case == "" || b.Purpose == "" {
 		return reject(CodeInvalid, "case", "an audit record names its case and purpose")
