@@ -161,3 +161,40 @@ func TestConsortiumValidators(t *testing.T) {
 		t.Fatalf("setup without keys: exit %d, %s", code, errs)
 	}
 }
+
+// TestConsortiumAuthorityNode: the chain authority's organisation runs
+// its node on the authority's own home (the one node that holds the
+// chain's secret): keygen there prints a card naming no node key (the
+// same card when run again), and the genesis that names it makes the home
+// that node's (engine cometbft, the other cards as its peers).
+func TestConsortiumAuthorityNode(t *testing.T) {
+	t.Parallel()
+	d := t.TempDir()
+	dir := filepath.Join(d, "authority")
+	mustRun(t, "init", "--home", dir, "--region", "420100")
+	out := mustRun(t, "consortium", "keygen", "--home", dir, "--org", "health-commission", "--p2p", "127.0.0.1:27100", "--loopback")
+	var own comet.KeyCard
+	if err := json.Unmarshal([]byte(out), &own); err != nil || own.NodeKey != "" || own.Org != "health-commission" || own.NodeID == "" {
+		t.Fatalf("the authority's card %q: %v", out, err)
+	}
+	if again := mustRun(t, "consortium", "keygen", "--home", dir, "--org", "health-commission", "--p2p", "127.0.0.1:27100"); again != out {
+		t.Fatalf("keygen run again on the authority's home: %s, then %s", out, again)
+	}
+	cdc := mustRun(t, "consortium", "keygen", "--home", filepath.Join(d, "cdc"), "--org", "cdc", "--p2p", "127.0.0.1:27102", "--loopback")
+	var cc comet.KeyCard
+	if err := json.Unmarshal([]byte(cdc), &cc); err != nil || len(cc.NodeKey) != 64 {
+		t.Fatalf("cdc's card %q: %v", cdc, err)
+	}
+	mustRun(t, "consortium", "genesis", "--home", dir, writeFile(t, "health.json", out), writeFile(t, "cdc.json", cdc))
+	h, err := home.Load(dir)
+	if err != nil || h.Member() || h.Authority() == nil || h.Config.Engine.Kind != "cometbft" || len(h.Genesis.Validators) != 2 {
+		t.Fatalf("the authority's home after the genesis: %v %+v", err, h.Config.Engine)
+	}
+	cfg, err := comet.LoadConfig(h)
+	if err != nil || cfg.P2P.PersistentPeers != cc.Peer() {
+		t.Fatalf("the authority's node's peers: %q, want %q (%v)", cfg.P2P.PersistentPeers, cc.Peer(), err)
+	}
+	if _, errs, code := run(t, "consortium", "keygen", "--home", dir, "--org", "other", "--p2p", "127.0.0.1:27104"); code != 0 || errs != "" {
+		t.Fatalf("keygen again after the genesis: exit %d %s", code, errs)
+	}
+}

@@ -50,7 +50,7 @@ func (c KeyCard) Peer() string { return c.NodeID + "@" + c.P2P }
 // leave it. Run again, it keeps the keys and prints the same card.
 func Keygen(dir string, o NodeOptions) (KeyCard, error) {
 	if _, err := os.Stat(filepath.Join(dir, "genesis.json")); err == nil {
-		return KeyCard{}, fmt.Errorf("comet: %s is already a node home: keygen prepares the keys of a home to be (choose another --home)", dir)
+		return authorityKeygen(dir, o)
 	}
 	if err := home.CheckEmpty(dir); err != nil {
 		if _, serr := os.Stat(filepath.Join(dir, "cometbft")); serr != nil {
@@ -67,6 +67,35 @@ func Keygen(dir string, o NodeOptions) (KeyCard, error) {
 	}
 	return KeyCard{Org: o.Moniker, PublicKey: hex.EncodeToString(v.PubKey.Bytes()), Power: v.Power, NodeID: v.NodeID, P2P: o.P2P,
 		NodeKey: hex.EncodeToString(nk)}, nil
+}
+
+// authorityKeygen is Keygen on the chain authority's own home: the
+// organisation that holds the chain's keys (the health commission) runs
+// its node on that home, so that one node of the consortium holds the
+// secret (raw identifiers, the vault, oblivious pseudonyms). Its card
+// names no node key: that node signs with the chain authority's key.
+func authorityKeygen(dir string, o NodeOptions) (KeyCard, error) {
+	h, err := home.Load(dir)
+	if err != nil {
+		return KeyCard{}, err
+	}
+	if h.Member() {
+		return KeyCard{}, fmt.Errorf("comet: %s is already a member's node home (consortium setup): its card is the one keygen printed", dir)
+	}
+	var v Validator
+	if cfg, err := LoadConfig(h); err == nil && keysPresent(cfg) == nil {
+		// Run again: the same keys, the same card.
+		if v, err = validatorOf(cfg); err != nil {
+			return KeyCard{}, err
+		}
+		o.P2P = strings.TrimPrefix(cfg.P2P.ListenAddress, "tcp://")
+		o.Moniker = cfg.Moniker
+	} else if Configured(h) {
+		return KeyCard{}, fmt.Errorf("comet: %s already has a CometBFT genesis: its node is configured", dir)
+	} else if v, err = InitNode(h, o); err != nil {
+		return KeyCard{}, err
+	}
+	return KeyCard{Org: o.Moniker, PublicKey: hex.EncodeToString(v.PubKey.Bytes()), Power: v.Power, NodeID: v.NodeID, P2P: o.P2P}, nil
 }
 
 // ReadCard reads a card (JSON, as keygen prints it) from a file.
@@ -161,7 +190,33 @@ func WriteConsortiumGenesis(h *home.Home, cards []KeyCard) error {
 	if err := os.MkdirAll(filepath.Join(Dir(h), "config"), 0o700); err != nil {
 		return fmt.Errorf("comet: %w", err)
 	}
-	return WriteGenesis(h, vals)
+	if err := WriteGenesis(h, vals); err != nil {
+		return err
+	}
+	return ownNode(h, cards)
+}
+
+// ownNode makes the chain authority's home, when keygen gave it its own
+// node keys, the home of that node: its peers are the other cards'
+// nodes, its engine CometBFT.
+func ownNode(h *home.Home, cards []KeyCard) error {
+	cfg, err := LoadConfig(h)
+	if err != nil || keysPresent(cfg) != nil {
+		return nil // the genesis maker runs no node of its own
+	}
+	self, err := validatorOf(cfg)
+	if err != nil {
+		return err
+	}
+	var peers []string
+	for _, c := range cards {
+		if c.NodeID != self.NodeID {
+			peers = append(peers, c.Peer())
+		}
+	}
+	cfg.P2P.PersistentPeers = strings.Join(peers, ",")
+	cmtcfg.WriteConfigFile(filepath.Join(Dir(h), "config", "config.toml"), cfg)
+	return h.SetConfig(map[string]string{"kind": strconv.Quote("cometbft")})
 }
 
 // Kit files: what the chain authority hands an organisation.
