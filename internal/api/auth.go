@@ -148,6 +148,9 @@ func (s *Server) admit(r *http.Request, roles []string, limit int64) (*http.Requ
 // signature covers, which the body read next must match.
 func (s *Server) identify(r *http.Request) (p *Principal, bodyHash string, err error) {
 	if strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
+		if s.token == "" {
+			return nil, "", unauth("Authorization", "this node is a consortium member's (no chain secret, so no operator token): sign with a key that holds a role (--as KEY)")
+		}
 		if !s.n.Home.Config.Node.OperatorToken {
 			return nil, "", unauth("Authorization", "this node accepts signed requests only (node.operator_token = false): sign with a key that holds a role")
 		}

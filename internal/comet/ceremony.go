@@ -299,7 +299,7 @@ func Setup(dir, kit string, o SetupOptions) (*home.Home, error) {
 		}
 		peers = strings.Fields(string(b))
 	}
-	h, err := home.FromKit(kit, dir, "cometbft", "keys")
+	h, err := home.FromKit(kit, dir, "cometbft")
 	if err != nil {
 		return nil, err
 	}

@@ -131,7 +131,7 @@ func WriteKitFiles(h *Home, out string) error {
 
 // FromKit makes dir a consortium member's home from a kit (WriteKitFiles):
 // the kit's genesis.json and config.toml beside the keys already in dir
-// (keys/node.key, which must be there, and the entries named in keep),
+// (keys/, which must hold node.key, and the entries named in keep),
 // an empty keystore and store. The home holds no authority key and no
 // secret (Member).
 func FromKit(kit, dir string, keep ...string) (*Home, error) {
@@ -143,7 +143,7 @@ func FromKit(kit, dir string, keep ...string) (*Home, error) {
 		return nil, fmt.Errorf("home: %w", err)
 	}
 	for _, e := range es {
-		if !slices.Contains(keep, e.Name()) {
+		if e.Name() != "keys" && !slices.Contains(keep, e.Name()) {
 			return nil, fmt.Errorf("%w: %s holds %s", ErrNotEmpty, dir, e.Name())
 		}
 	}

@@ -124,6 +124,10 @@ func Open(h *home.Home, log *slog.Logger, o Options) (*Node, error) {
 		kind = o.Engine
 	}
 	n.consortium = kind == "cometbft"
+	if h.Member() && !n.consortium && !o.NoEngine && !o.ReadOnly {
+		db.Close()
+		return nil, errors.New("node: this home is a consortium member's (keys/node.key): it runs the consortium engine only (engine.kind = \"cometbft\"), never a chain of its own")
+	}
 	if !o.NoEngine && !o.ReadOnly && kind == "cometbft" {
 		if !o.Serving {
 			db.Close()

@@ -1,6 +1,7 @@
 package state_test
 
 import (
+	"crypto/ed25519"
 	"math"
 	"strings"
 	"testing"
@@ -97,4 +98,28 @@ func TestApplyRefusesNonText(t *testing.T) {
 		{name: "publish_topic_nul", txs: one(sign(&ledger.Publish{Topic: "privacy\x00x"}, authKey)), code: state.CodeInvalid, field: "topic"},
 	}
 	runApplyCases(t, cases)
+}
+
+// TestAuditSigners: an audit record is signed by the chain authority or by
+// a consortium member's node key holding the role node; a key holding
+// another role, a revoked node key or a stranger is refused (issue 13).
+func TestAuditSigners(t *testing.T) {
+	t.Parallel()
+	nodeKey, invKey := key("railway-node"), key("investigator-7")
+	grant := func(k ed25519.PrivateKey, role string) *ledger.Tx {
+		return sign(&ledger.GrantRole{Key: pub(k), Role: role, Name: role}, authKey)
+	}
+	audit := func(k ed25519.PrivateKey, n byte) *ledger.Tx {
+		return sign(&ledger.Audit{Caller: pub(invKey), Role: ledger.RoleInvestigator, Case: "c", Purpose: "p", Route: "r", Request: ledger.Hash{n}, Time: now2}, k)
+	}
+	runApplyCases(t, []applyCase{
+		{name: "authority", txs: one(audit(authKey, 1))},
+		{name: "node_role", prior: one(grant(nodeKey, ledger.RoleNode)), txs: one(audit(nodeKey, 2))},
+		// A grant counts from the next block (the role is read from the
+		// committed state), so an audit in the grant's own block is refused.
+		{name: "node_role_granted_in_the_same_block", txs: []*ledger.Tx{grant(nodeKey, ledger.RoleNode), audit(nodeKey, 3)}, code: state.CodeWrongSigner, field: "signature"},
+		{name: "investigator_role", prior: one(grant(invKey, ledger.RoleInvestigator)), txs: one(audit(invKey, 4)), code: state.CodeWrongSigner, field: "signature"},
+		{name: "node_role_revoked", prior: []*ledger.Tx{grant(nodeKey, ledger.RoleNode), grant(nodeKey, ledger.RoleNone)}, txs: one(audit(nodeKey, 5)), code: state.CodeWrongSigner, field: "signature"},
+		{name: "stranger", txs: one(audit(nodeKey, 6)), code: state.CodeWrongSigner, field: "signature"},
+	})
 }
