@@ -130,7 +130,7 @@ With --node it asks the running node (the caller needs the auditor role:
 			}
 			fmt.Fprintf(e.stdout, "%d audit records\n\n", len(views))
 			tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "RECORDED\tCALLER\tROLE\tCASE\tPURPOSE\tROUTE\tPERSON (PSEUDONYM)\tFROM\tTO")
+			fmt.Fprintln(tw, "RECORDED\tCALLER\tROLE\tCASE\tPURPOSE\tROUTE\tPERSON (PSEUDONYM)\tFROM\tTO\tSERVED BY")
 			for _, v := range views {
 				who := v.Caller[:16] + "…"
 				if v.Name != "" {
@@ -140,7 +140,7 @@ With --node it asks the running node (the caller needs the auditor role:
 				if v.Pseudonym != "" {
 					p = v.Pseudonym[:16] + "…"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.Recorded, who, v.Role, v.Case, v.Purpose, v.Route, p, windowEnd(v.From), windowEnd(v.To))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.Recorded, who, v.Role, v.Case, v.Purpose, v.Route, p, windowEnd(v.From), windowEnd(v.To), v.Node)
 			}
 			return tw.Flush()
 		},

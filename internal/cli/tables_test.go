@@ -166,14 +166,14 @@ func TestClusterTimesDatedInOrder(t *testing.T) {
 }
 
 // TestAuditListWindow: audit list prints the window each read asked for,
-// as short local times ("-" for a read with none), locally and through a
-// node as an auditor alike.
+// as short local times ("-" for a read with none), and the node that
+// served it, locally and through a node as an auditor alike.
 func TestAuditListWindow(t *testing.T) {
 	t.Parallel()
 	d := t.TempDir()
 	dir, auditor := worldHome(t, d, "auditor")
 	mustRun(t, "trace", "contacts", "--home", dir, "--person", "id:420100199001011234", "--from", "2020-01-20", "--to", "2020-01-21")
-	want := []string{"FROM TO\n", "POST /v1/trace/contacts", " 2020-01-20 00:00 2020-01-21 23:59\n"}
+	want := []string{"FROM TO SERVED BY\n", "POST /v1/trace/contacts", " 2020-01-20 00:00 2020-01-21 23:59 chain authority\n"}
 	local := mustRun(t, "audit", "list", "--home", dir)
 	for _, w := range want {
 		if !has(local, w) {

@@ -241,6 +241,19 @@ func TestValidatorJoinAndLeave(t *testing.T) {
 	if code, body := read("POST", "/v1/trace/contacts", `{"person":"id:420101199001011234"}`); code != http.StatusForbidden || !strings.Contains(body, "not_authority") {
 		t.Fatalf("a raw identifier on the railway's node: %d %s", code, body)
 	}
+	// The audit trail, read on another node, says which node served it.
+	c.agree([]int{0, 1, 2, 3, 4}, c.health(4).Height)
+	audits, err := c.client(0).Audits(context.Background(), "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := map[string]int{}
+	for _, a := range audits {
+		served[a.Node]++
+	}
+	if served["railway's node"] != 1 {
+		t.Fatalf("audit records by the node that served them: %v", served)
+	}
 	if v := list(4); v.Changes[0].Decided == 0 || len(v.Validators) != 5 {
 		t.Fatalf("after the join: %+v", v)
 	}

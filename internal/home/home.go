@@ -57,7 +57,7 @@ const NodeKeyFile = "node.key"
 // ErrNotAuthority is returned for what only a home holding the chain
 // authority's key and secret can do (sign as the authority, derive
 // pseudonyms, open the vault, the operator's token) on a member's home.
-var ErrNotAuthority = errors.New("this home is a consortium member's node (keys/node.key): it holds neither the chain authority's key nor the chain's secret")
+var ErrNotAuthority = errors.New("this node is a consortium member's (keys/node.key): it holds neither the chain authority's key nor the chain's secret")
 
 // InitOptions configure Init.
 type InitOptions struct {

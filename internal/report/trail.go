@@ -32,6 +32,10 @@ type AuditView struct {
 	From      string `json:"from,omitempty"`
 	To        string `json:"to,omitempty"`
 	Request   string `json:"request"`
+	// Node is the node that served the read and signed this record: the
+	// chain authority's ("chain authority") or a consortium member's
+	// node, by the name its role node was granted under.
+	Node string `json:"node"`
 }
 
 // Audits lists the audit records committed from from to to (as
@@ -54,6 +58,13 @@ func (b *Builder) Audits(from, to string) ([]AuditView, error) {
 			Caller: hex.EncodeToString(a.Caller[:]), Role: a.Role, Case: a.Case, Purpose: a.Purpose, Route: a.Route, Request: a.Request.String()}
 		if _, name, err := state.RoleOf(b.N.DB, &g, a.Caller); err == nil {
 			v.Name = name
+		}
+		if e.Signer == g.Authority {
+			v.Node = "chain authority"
+		} else if _, name, err := state.RoleOf(b.N.DB, &g, e.Signer); err == nil && name != "" {
+			v.Node = name
+		} else {
+			v.Node = hex.EncodeToString(e.Signer[:8])
 		}
 		if a.Person != (ledger.Pseudonym{}) {
 			v.Pseudonym = a.Person.String()

@@ -14,6 +14,9 @@ type AuditEntry struct {
 	Height uint64
 	Block  int64 // block time, Unix seconds
 	Audit  *ledger.Audit
+	// Signer is the key that signed the record: the node that served the
+	// read (the chain authority's, or a member's node key).
+	Signer [32]byte
 }
 
 // Audits lists the audit records with block time in [from, to], in order.
@@ -34,7 +37,7 @@ func (q *Querier) Audits(from, to int64) ([]AuditEntry, error) {
 			derr = fmt.Errorf("%w: audit record holds a %s", store.ErrCorrupt, tx.Body.Kind())
 			return false
 		}
-		out = append(out, AuditEntry{TxID: tx.ID(), Block: store.TimeFromKey(beU64(k[1:9])), Audit: a})
+		out = append(out, AuditEntry{TxID: tx.ID(), Block: store.TimeFromKey(beU64(k[1:9])), Audit: a, Signer: tx.Sigs[0].Key})
 		return true
 	})
 	if err == nil {
