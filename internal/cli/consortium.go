@@ -50,12 +50,18 @@ func (e *env) consortiumKeygenCmd() *cobra.Command {
 		Use:   "keygen --home DIR --org NAME --p2p HOST:PORT",
 		Short: "Generate this organisation's validator and node keys here; print the card to send",
 		Long: `keygen writes DIR/cometbft (CometBFT's config, node key and validator key)
-for a node home to be, on the machine that will run it; the keys never
-leave it. It prints the organisation's card (JSON): its name, its
-validator's public key, the power it asks for (10), its node id and p2p
-address. Send the card to the chain authority (and, to join a running
-chain, to the authorities who approve it). Run again, it prints the same
-card.`,
+and DIR/keys/node.key (the key this organisation's node signs the audit
+records of its reads with) for a node home to be, on the machine that will
+run it; the keys never leave it. It prints the organisation's card (JSON):
+its name, its validator's public key, the power it asks for (10), its node
+id and p2p address, and its node key. Send the card to the chain authority
+(and, to join a running chain, to the authorities who approve it). Run
+again, it prints the same card.
+
+Run on the chain authority's own home (made by epiledger init), it gives
+that home a CometBFT node of its own and no node key: the organisation
+holding the chain's keys runs its node there, the one node that holds the
+chain's secret; consortium genesis then makes the home that node's.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if dir == "" {
@@ -76,7 +82,7 @@ card.`,
 			return nil
 		},
 	}
-	c.Flags().StringVar(&dir, "home", "", "the node home to be (new, or holding only its cometbft/)")
+	c.Flags().StringVar(&dir, "home", "", "the node home to be (new, or holding only its cometbft/ and keys/), or the chain authority's home")
 	c.Flags().StringVar(&org, "org", "", "the organisation's name (required)")
 	c.Flags().StringVar(&p2p, "p2p", "", "CometBFT p2p address the other nodes reach (required)")
 	c.Flags().StringVar(&rpc, "rpc", "127.0.0.1:26657", "CometBFT RPC address (keep it local)")
