@@ -211,6 +211,7 @@ validates once the genesis or a decided validator change names its key.`,
 				return err
 			}
 			fmt.Fprintf(e.stdout, "node home %s of chain %s ready: epiledger node --home %s\n", h.Dir, h.Genesis.ChainID, h.Dir)
+			fmt.Fprintf(e.stdout, "its node key, for the administrator to grant the role node (until then it serves no personal data):\n  epiledger role grant --home AUTHORITY_HOME --node URL --key %x --role node --name NAME\n", h.Signer().Public())
 			return nil
 		},
 	}
