@@ -20,7 +20,6 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/epiledger/epiledger/internal/ledger"
-	"github.com/epiledger/epiledger/internal/ndjson"
 	"github.com/epiledger/epiledger/internal/state"
 	"github.com/epiledger/epiledger/internal/store"
 	"github.com/epiledger/epiledger/internal/trace"
@@ -470,7 +469,7 @@ func pgLoad(ctx context.Context, conn *pgx.Conn, d *pgData, city string, logf fu
 	}
 	if err := copyRows("sites", []string{"num", "id", "kind", "transport", "longest"}, len(nums), func(i int) []any {
 		s := d.sites[nums[i]]
-		return []any{int32(nums[i]), s.ID, s.Kind, ndjson.TransportKinds[s.Kind], longest[int32(nums[i])]}
+		return []any{int32(nums[i]), s.ID, s.Kind, slices.Contains(ledger.DefaultTransportKinds, s.Kind), longest[int32(nums[i])]}
 	}); err != nil {
 		return 0, 0, err
 	}
@@ -486,7 +485,7 @@ func pgLoad(ctx context.Context, conn *pgx.Conn, d *pgData, city string, logf fu
 			logf("postgres: copied %d of %d visits", i, total)
 		}
 		vr := &d.viaRoles[v.viaRole]
-		return []any{v.person, d.persons[v.person][:], v.site, ndjson.TransportKinds[d.sites[uint32(v.site)].Kind], v.in, v.out, v.txid[:], vr.via, vr.role}
+		return []any{v.person, d.persons[v.person][:], v.site, slices.Contains(ledger.DefaultTransportKinds, d.sites[uint32(v.site)].Kind), v.in, v.out, v.txid[:], vr.via, vr.role}
 	}); err != nil {
 		return 0, 0, err
 	}

@@ -198,3 +198,40 @@ func TestConsortiumAuthorityNode(t *testing.T) {
 		t.Fatalf("keygen again after the genesis: exit %d %s", code, errs)
 	}
 }
+
+// TestTransportKinds: a chain names its own transport kinds in its
+// genesis (rules.vocabulary.transport_kinds): two minutes together in a
+// Ferris-wheel cabin are a contact on a chain that lists the cabin, and
+// not on one that only knows the kind (the 15-minute minimum applies).
+func TestTransportKinds(t *testing.T) {
+	t.Parallel()
+	lines := `{"type":"site","site":"wheel-7","kind":"ferris_wheel_cabin","lat":30.59,"lon":114.30}
+{"type":"visit","site":"wheel-7","person":"id:420100199001011234","in":"2020-01-20T10:00:00+08:00","out":"2020-01-20T10:10:00+08:00","via":"ticket"}
+{"type":"visit","site":"wheel-7","person":"id:310101198001010011","in":"2020-01-20T10:08:00+08:00","out":"2020-01-20T10:20:00+08:00","via":"ticket"}
+`
+	data := writeFile(t, "wheel.ndjson", lines)
+	for _, transport := range []bool{true, false} {
+		dir := filepath.Join(t.TempDir(), "h")
+		mustRun(t, "init", "--home", dir, "--region", "420100")
+		p := filepath.Join(dir, "genesis.json")
+		var g map[string]any
+		b, _ := os.ReadFile(p)
+		if err := json.Unmarshal(b, &g); err != nil {
+			t.Fatal(err)
+		}
+		voc := g["rules"].(map[string]any)["vocabulary"].(map[string]any)
+		voc["site_kinds"] = append(voc["site_kinds"].([]any), "ferris_wheel_cabin")
+		if transport {
+			voc["transport_kinds"] = []any{"taxi", "ferris_wheel_cabin"}
+		}
+		b, _ = json.Marshal(g)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		mustRun(t, "import", "--home", dir, data)
+		out := mustRun(t, "trace", "contacts", "--home", dir, "--person", "id:420100199001011234", "--from", "2020-01-20", "--to", "2020-01-20", "--json")
+		if got := strings.Contains(out, "id:310101198001010011"); got != transport {
+			t.Errorf("transport_kinds names the cabin: %v; the two minutes together a contact: %v\n%s", transport, got, out)
+		}
+	}
+}

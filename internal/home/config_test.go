@@ -5,10 +5,12 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/state"
 )
 
@@ -47,6 +49,10 @@ func TestGenesisHoldsTheRules(t *testing.T) {
 		{"site kinds", func(p *state.Params) { p.Vocabulary.SiteKinds = append(p.Vocabulary.SiteKinds, "ferry") }},
 		{"case statuses", func(p *state.Params) { p.Vocabulary.CaseStatuses = []string{"confirmed"} }},
 		{"site id length", func(p *state.Params) { p.Vocabulary.MaxSiteIDLen = 32 }},
+		{"transport kinds", func(p *state.Params) {
+			p.Vocabulary.SiteKinds = append(p.Vocabulary.SiteKinds, "ferris_wheel_cabin")
+			p.Vocabulary.TransportKinds = append(slices.Clone(ledger.DefaultTransportKinds), "ferris_wheel_cabin")
+		}},
 	} {
 		rules := state.DefaultParams()
 		c.change(&rules)
@@ -86,6 +92,9 @@ func TestGenesisRulesRefused(t *testing.T) {
 		{"no kinds", func(r, v, w map[string]any) { w["site_kinds"] = []any{} }, "rules.vocabulary.site_kinds"},
 		{"repeated status", func(r, v, w map[string]any) { w["case_statuses"] = []any{"confirmed", "confirmed"} }, "rules.vocabulary.case_statuses: a word is repeated"},
 		{"long site ids", func(r, v, w map[string]any) { w["max_site_id_bytes"] = 129 }, "rules.vocabulary.max_site_id_bytes"},
+		{"unknown transport kind", func(r, v, w map[string]any) { w["transport_kinds"] = []any{"taxi", "ferris_wheel_cabin"} }, `rules.vocabulary.transport_kinds: "ferris_wheel_cabin" is not one of the site kinds`},
+		{"no transport kinds", func(r, v, w map[string]any) { w["transport_kinds"] = []any{} }, "rules.vocabulary.transport_kinds: name at least one"},
+		{"repeated transport kind", func(r, v, w map[string]any) { w["transport_kinds"] = []any{"taxi", "taxi"} }, "rules.vocabulary.transport_kinds: a word is repeated"},
 		{"max presence", func(r, v, w map[string]any) { r["max_presence"] = "0s" }, "rules.max_presence"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/epiledger/epiledger/internal/ledger"
-	"github.com/epiledger/epiledger/internal/ndjson"
 	"github.com/epiledger/epiledger/internal/state"
 )
 
@@ -197,7 +196,7 @@ func (iv *Investigator) Clusters(cq ClusterQuery) ([]Cluster, error) {
 			e := &eps[i]
 			cl.Sites = append(cl.Sites, e.site)
 			cl.From, cl.To = min2(cl.From, e.site.From), max(cl.To, e.site.To)
-			transport := ndjson.TransportKinds[e.site.SiteKind]
+			transport := iv.q.Transport(e.site.SiteKind)
 			err := iv.atSite(e.num, e.site.From, e.site.To, func(o *state.Presence) {
 				if inCluster[o.Person] {
 					return

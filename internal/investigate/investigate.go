@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/epiledger/epiledger/internal/ledger"
-	"github.com/epiledger/epiledger/internal/ndjson"
 	"github.com/epiledger/epiledger/internal/state"
 	"github.com/epiledger/epiledger/internal/store"
 	"github.com/epiledger/epiledger/internal/trace"
@@ -47,22 +46,6 @@ func (iv *Investigator) minOverlap(d time.Duration) int64 {
 		d = iv.q.Rules().MinOverlap
 	}
 	return int64(d / time.Second)
-}
-
-// anyOverlap reports whether any time together makes a contact of this
-// kind: transport and proximity encounters.
-func anyOverlap(siteKind string) bool {
-	return siteKind == trace.EncounterKind || ndjson.TransportKinds[siteKind]
-}
-
-// counts reports whether a meeting [f, t] clipped to [lo, hi] is still a
-// contact, and the clipped interval.
-func counts(c *trace.Contact, lo, hi, min int64) (f, t int64, ok bool) {
-	f, t = max(c.From, lo), min2(c.To, hi)
-	if t <= f {
-		return f, t, false
-	}
-	return f, t, anyOverlap(c.SiteKind) || t-f >= min
 }
 
 func min2(a, b int64) int64 {

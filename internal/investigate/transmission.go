@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/epiledger/epiledger/internal/ledger"
-	"github.com/epiledger/epiledger/internal/ndjson"
 	"github.com/epiledger/epiledger/internal/timeline"
 	"github.com/epiledger/epiledger/internal/trace"
 )
@@ -439,7 +438,7 @@ func (c *chainRun) meet(bySite map[uint32][]probe, k int) ([][]cand, error) {
 			if err != nil {
 				return nil, err
 			}
-			c.transport[n] = ndjson.TransportKinds[s.Kind]
+			c.transport[n] = c.iv.q.Transport(s.Kind)
 		}
 	}
 	slices.Sort(nums)

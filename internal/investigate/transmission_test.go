@@ -4,12 +4,12 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/epiledger/epiledger/internal/investigate"
 	"github.com/epiledger/epiledger/internal/ledger"
-	"github.com/epiledger/epiledger/internal/ndjson"
 )
 
 type bNode struct {
@@ -53,7 +53,7 @@ func (w *world) bruteWalks(root int, from, to int64, depth int, minOv, latent, i
 				continue
 			}
 			f, t := max(m.start, lo), minI(m.end, hi)
-			if t <= f || !(m.kind == "encounter" || ndjson.TransportKinds[m.kind]) && t-f < minOv {
+			if t <= f || !(m.kind == "encounter" || slices.Contains(ledger.DefaultTransportKinds, m.kind)) && t-f < minOv {
 				continue
 			}
 			k := bEdge{u, m.other, m.site}
@@ -100,7 +100,7 @@ func (w *world) bruteChain(root int, from, to int64, depth int, minOv, latent, i
 			}
 			for _, m := range contacts[u] {
 				f, t := max(m.start, lo), minI(m.end, hi)
-				if m.other == root || t <= f || !(m.kind == "encounter" || ndjson.TransportKinds[m.kind]) && t-f < minOv {
+				if m.other == root || t <= f || !(m.kind == "encounter" || slices.Contains(ledger.DefaultTransportKinds, m.kind)) && t-f < minOv {
 					continue
 				}
 				if old, ok := edges[bEdge{u, m.other, m.site}]; !ok || f < old {

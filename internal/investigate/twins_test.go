@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -11,7 +12,6 @@ import (
 
 	"github.com/epiledger/epiledger/internal/investigate"
 	"github.com/epiledger/epiledger/internal/ledger"
-	"github.com/epiledger/epiledger/internal/ndjson"
 	"github.com/epiledger/epiledger/internal/node"
 )
 
@@ -421,7 +421,7 @@ func (w *world) bruteClusters(cq investigate.ClusterQuery, min int64) []string {
 				}
 				for _, c := range e.pres {
 					f, t := max(c.in, o.in), minI(c.out, o.out)
-					if t <= f || !ndjson.TransportKinds[k] && t-f < min {
+					if t <= f || !slices.Contains(ledger.DefaultTransportKinds, k) && t-f < min {
 						continue
 					}
 					r := exposed[o.person]

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +12,6 @@ import (
 	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/investigate"
 	"github.com/epiledger/epiledger/internal/ledger"
-	"github.com/epiledger/epiledger/internal/ndjson"
 	"github.com/epiledger/epiledger/internal/node"
 	"github.com/epiledger/epiledger/internal/testnode"
 )
@@ -201,7 +201,7 @@ func (w *world) contactsOf(u int, from, to, min int64) []meeting {
 			f := max(a.in, o.in, from)
 			t := minI(a.out, o.out, to)
 			k := w.kinds[a.site]
-			if t > f && (ndjson.TransportKinds[k] || t-f >= min) {
+			if t > f && (slices.Contains(ledger.DefaultTransportKinds, k) || t-f >= min) {
 				out = append(out, meeting{other: o.person, site: fmt.Sprint("s", a.site), kind: k, start: f, end: t})
 			}
 		}

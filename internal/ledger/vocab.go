@@ -18,6 +18,24 @@ type Vocabulary struct {
 	// MaxSiteIDLen is the longest site id, in bytes (at most MaxIDLen,
 	// which the encoding allows).
 	MaxSiteIDLen int `json:"max_site_id_bytes"`
+	// TransportKinds are the site kinds where any time together is a
+	// contact (a carriage, a taxi, a Ferris-wheel cabin), where elsewhere
+	// it takes the minimum overlap. Nil (left out of the genesis, and so
+	// of its hash, as in every genesis written before it existed) means
+	// DefaultTransportKinds.
+	TransportKinds []string `json:"transport_kinds,omitempty"`
+}
+
+// DefaultTransportKinds are the transport kinds of a genesis that names none.
+var DefaultTransportKinds = []string{"train_carriage", "flight", "bus", "metro", "taxi"}
+
+// Transport reports whether any time together at a site of kind k is a
+// contact.
+func (v *Vocabulary) Transport(k string) bool {
+	if v.TransportKinds == nil {
+		return slices.Contains(DefaultTransportKinds, k)
+	}
+	return slices.Contains(v.TransportKinds, k)
 }
 
 // DefaultMaxSiteIDLen is the default longest site id.
@@ -60,6 +78,17 @@ func (v *Vocabulary) Check() error {
 			if slices.Contains(l.words[:i], w) {
 				return &FieldError{Field: l.field, Msg: "a word is repeated"}
 			}
+		}
+	}
+	if v.TransportKinds != nil && len(v.TransportKinds) == 0 {
+		return &FieldError{Field: "transport_kinds", Msg: "name at least one site kind, or leave it out for the defaults"}
+	}
+	for i, w := range v.TransportKinds {
+		if !v.KnownKind(w) {
+			return &FieldError{Field: "transport_kinds", Msg: fmt.Sprintf("%q is not one of the site kinds", w)}
+		}
+		if slices.Contains(v.TransportKinds[:i], w) {
+			return &FieldError{Field: "transport_kinds", Msg: "a word is repeated"}
 		}
 	}
 	if v.MaxSiteIDLen < 1 || v.MaxSiteIDLen > MaxIDLen {

@@ -24,11 +24,6 @@ import (
 	"github.com/epiledger/epiledger/internal/ledger"
 )
 
-// TransportKinds are the site kinds on which any overlap is a contact.
-var TransportKinds = map[string]bool{
-	"train_carriage": true, "flight": true, "bus": true, "metro": true, "taxi": true,
-}
-
 // Limits on field sizes, so that a single line cannot blow up the ledger.
 // Names and tags are the ledger's limits; site ids (the vocabulary's
 // MaxSiteIDLen) and aliases are tighter.

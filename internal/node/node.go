@@ -118,7 +118,8 @@ func Open(h *home.Home, log *slog.Logger, o Options) (*Node, error) {
 	params := h.Genesis.Params
 	m := state.New(db, h.Genesis)
 	n := &Node{Home: h, DB: db, Machine: m, Log: log, Pseud: h.Pseudonymizer(), Vault: h.Vault(),
-		Query: trace.New(db, trace.Rules{MinOverlap: h.Config.Trace.MinOverlap.Duration, MaxPresence: params.MaxPresence, Validation: params.Validation})}
+		Query: trace.New(db, trace.Rules{MinOverlap: h.Config.Trace.MinOverlap.Duration, MaxPresence: params.MaxPresence, Validation: params.Validation,
+			Vocabulary: params.Vocabulary})}
 	kind := h.Config.Engine.Kind
 	if o.Engine != "" {
 		kind = o.Engine

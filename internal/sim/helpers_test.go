@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/ndjson"
 )
 
@@ -155,7 +156,7 @@ func bruteContacts(o *output, minOverlap time.Duration) map[string][]Contact {
 			if !to.After(from) {
 				continue
 			}
-			if !ndjson.TransportKinds[o.sites[pc.Site].Kind] && to.Sub(from) < minOverlap {
+			if !slices.Contains(ledger.DefaultTransportKinds, o.sites[pc.Site].Kind) && to.Sub(from) < minOverlap {
 				continue
 			}
 			out[pc.id] = append(out[pc.id], Contact{Case: pc.id, Other: q.id, Site: pc.Site, From: from, To: to})

@@ -21,6 +21,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/ndjson"
 )
 
@@ -139,7 +140,7 @@ func (wd *world) addSite(s ndjson.Site) int32 {
 		lat:       lat,
 		lon:       s.Lon * math.Pi / 180,
 		cosLat:    math.Cos(lat),
-		transport: ndjson.TransportKinds[s.Kind],
+		transport: slices.Contains(ledger.DefaultTransportKinds, s.Kind),
 	})
 	return int32(len(wd.sites) - 1)
 }

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/epiledger/epiledger/internal/ledger"
-	"github.com/epiledger/epiledger/internal/ndjson"
 	"github.com/epiledger/epiledger/internal/state"
 	"github.com/epiledger/epiledger/internal/timeline"
 )
@@ -136,7 +135,7 @@ func (cq *contactQuery) site(num uint32) (int32, error) {
 	}
 	j := int32(len(cq.sites))
 	cq.sj[num] = j
-	cq.sites = append(cq.sites, siteMet{num: num, id: s.ID, kind: s.Kind, transport: ndjson.TransportKinds[s.Kind]})
+	cq.sites = append(cq.sites, siteMet{num: num, id: s.ID, kind: s.Kind, transport: cq.q.Transport(s.Kind)})
 	return j, nil
 }
 

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/epiledger/epiledger/internal/ledger"
-	"github.com/epiledger/epiledger/internal/ndjson"
 	"github.com/epiledger/epiledger/internal/state"
 	"github.com/epiledger/epiledger/internal/store"
 	"github.com/epiledger/epiledger/internal/timeline"
@@ -29,7 +28,14 @@ type Rules struct {
 	MaxPresence time.Duration
 	// Validation are the chain's validation rules (windows, for status).
 	Validation state.Validation
+	// Vocabulary is the chain's (its transport kinds: any time together
+	// there is a contact).
+	Vocabulary ledger.Vocabulary
 }
+
+// Transport reports whether any time together at a site of kind k is a
+// contact on this chain (its genesis's transport kinds).
+func (q *Querier) Transport(k string) bool { return q.rules.Vocabulary.Transport(k) }
 
 // Querier runs queries on a store. It is safe for concurrent use.
 type Querier struct {
@@ -290,7 +296,7 @@ func (q *Querier) Contacts(person ledger.Pseudonym, from, to int64, minOverlap t
 		if err != nil {
 			return nil, err
 		}
-		transport := ndjson.TransportKinds[s.Kind]
+		transport := q.Transport(s.Kind)
 		l, ok := longest[p.Site]
 		if !ok {
 			if l, err = q.longest(p.Site); err != nil {

@@ -3,12 +3,13 @@ package trace_test
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/epiledger/epiledger/internal/ndjson"
+	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/node"
 	"github.com/epiledger/epiledger/internal/testnode"
 	"github.com/epiledger/epiledger/internal/trace"
@@ -134,7 +135,7 @@ func bruteContacts(vs []visit, kindOf map[string]string, who string, from, to, m
 			if t <= f {
 				continue
 			}
-			if ndjson.TransportKinds[kindOf[a.site]] || t-f >= min {
+			if slices.Contains(ledger.DefaultTransportKinds, kindOf[a.site]) || t-f >= min {
 				out = append(out, fmt.Sprintf("%s %s %d %d", o.person, a.site, f, t))
 			}
 		}
