@@ -272,6 +272,9 @@ func (s *Server) submitTxs(r *http.Request) (any, error) {
 	}
 	out := make([]TxResult, len(req.Txs))
 	done := make(chan struct{}, len(req.Txs))
+	batcher, batched := s.n.Engine.(engine.Batcher)
+	var raws [][]byte
+	var at []int
 	for i, b64 := range req.Txs {
 		raw, err := base64.StdEncoding.DecodeString(b64)
 		if err != nil {
@@ -279,8 +282,20 @@ func (s *Server) submitTxs(r *http.Request) (any, error) {
 			done <- struct{}{}
 			continue
 		}
+		if batched {
+			raws, at = append(raws, raw), append(at, i)
+			continue
+		}
 		i := i
 		if err := s.n.Engine.SubmitAsync(raw, func(rc engine.Receipt) { out[i] = s.resultFor(r, rc); done <- struct{}{} }); err != nil {
+			return nil, err
+		}
+	}
+	if len(raws) > 0 {
+		// The engine takes the request's records together (the CometBFT
+		// engine bundles them).
+		err := batcher.SubmitBatch(raws, func(j int, rc engine.Receipt) { out[at[j]] = s.resultFor(r, rc); done <- struct{}{} })
+		if err != nil {
 			return nil, err
 		}
 	}

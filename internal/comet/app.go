@@ -17,8 +17,10 @@ import (
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+	"github.com/cometbft/cometbft/types"
 
 	"github.com/epiledger/epiledger/internal/blocks"
+	"github.com/epiledger/epiledger/internal/consortium"
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/state"
 	"github.com/epiledger/epiledger/internal/store"
@@ -84,6 +86,18 @@ type App struct {
 	// committed; it starts over after each block.
 	check      *state.Block
 	checkBatch *store.Batch
+	// inView holds the ids of the records the mempool's view holds (the
+	// transactions it admitted since the last block), so that a batch
+	// submitted to several nodes waits for its records in another
+	// node's bundle instead of being refused as their replay.
+	inView map[ledger.Hash]struct{}
+	// viewGen counts the views; prechecked holds the bundles precheck
+	// applied to view viewGen, which CheckTx then admits as they are.
+	viewGen    uint64
+	prechecked map[types.TxKey]uint64
+	// committedCond is signalled at each Commit and at a halt.
+	committedCond *sync.Cond
+	halted        bool
 
 	// committed, if set, is called after each block is durable, with its
 	// height, transactions and their results (under mu: keep it short).
@@ -105,7 +119,10 @@ func NewApp(db *store.DB, m *state.Machine, log *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &App{db: db, m: m, sigs: newSigCache(), gen: gen, log: log, head: head}, nil
+	a := &App{db: db, m: m, sigs: newSigCache(), gen: gen, log: log, head: head,
+		inView: map[ledger.Hash]struct{}{}, prechecked: map[types.TxKey]uint64{}}
+	a.committedCond = sync.NewCond(&a.mu)
+	return a, nil
 }
 
 // Head is the last committed block of ours.
@@ -162,18 +179,62 @@ func clip(s string) string {
 	return s
 }
 
+// decodeTx reads one CometBFT transaction as our records: a lone record,
+// or a bundle's (consortium.Bundle), none of which may repeat another.
+func decodeTx(raw []byte) ([]*ledger.Tx, error) {
+	if !consortium.IsBundle(raw) {
+		tx, err := ledger.DecodeTx(raw)
+		if err != nil {
+			return nil, err
+		}
+		return []*ledger.Tx{tx}, nil
+	}
+	recs, err := consortium.Unbundle(raw)
+	if err != nil {
+		return nil, err
+	}
+	txs := make([]*ledger.Tx, len(recs))
+	seen := make(map[ledger.Hash]int, len(recs))
+	for i, r := range recs {
+		tx, err := ledger.DecodeTx(r)
+		if err != nil {
+			return nil, fmt.Errorf("bundle record %d: %w", i, err)
+		}
+		id := tx.ID()
+		if j, dup := seen[id]; dup {
+			return nil, fmt.Errorf("%w: record %d repeats record %d", consortium.ErrBundle, i, j)
+		}
+		seen[id] = i
+		txs[i] = tx
+	}
+	return txs, nil
+}
+
 // CheckTx is the door: the transaction decodes, its signatures verify (not
 // again on a recheck: they cannot change), and the state machine accepts
 // it on the committed state plus what the mempool already admitted (the
-// signer's role, replays, contradictions with settled records).
+// signer's role, replays, contradictions with settled records). A bundle
+// is admitted if every signature in it verifies and the view accepts at
+// least one of its records (the block refuses the others, record by
+// record); the node that bundled a submission checked it record by
+// record first (precheck), and CheckTx admits that bundle as it is.
 func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
-	tx, err := ledger.DecodeTx(req.Tx)
+	txs, err := decodeTx(req.Tx)
 	if err != nil {
 		return refusedCheck(&state.Rejection{Code: state.CodeInvalid, Field: "tx", Msg: err.Error()}), nil
 	}
 	var sigErr error
 	if req.Type != abci.CheckTxType_Recheck {
-		sigErr = a.sigs.verifyOne(a.gen.ChainID, tx)
+		errs, _ := a.sigs.verify(a.gen.ChainID, txs)
+		for i, e := range errs {
+			if e != nil {
+				sigErr = e
+				if len(txs) > 1 {
+					sigErr = fmt.Errorf("bundle record %d: %w", i, e)
+				}
+				break
+			}
+		}
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -195,18 +256,148 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.Respon
 			return nil, err
 		}
 	}
-	err = a.check.Apply(tx, sigErr)
-	if r, ok := state.IsRejection(err); ok {
+	if sigErr != nil {
+		return refusedCheck(&state.Rejection{Code: state.CodeBadSignature, Field: "signature", Msg: sigErr.Error()}), nil
+	}
+	key := types.Tx(req.Tx).Key()
+	if gen, ok := a.prechecked[key]; ok {
+		delete(a.prechecked, key)
+		if gen == a.viewGen && req.Type == abci.CheckTxType_New {
+			return &abci.ResponseCheckTx{Code: abci.CodeTypeOK}, nil
+		}
+	}
+	if len(txs) > 1 {
+		// A bundle another node made: that node's door checked its
+		// records one by one; here every signature verified, and the
+		// block applies each record (refusing any the state refuses).
+		// Applying them to this view as well would be the state
+		// machine's work a third time per record. The view notes them,
+		// so that the same records submitted here wait for that bundle.
+		for _, tx := range txs {
+			a.inView[tx.ID()] = struct{}{}
+		}
+		return &abci.ResponseCheckTx{Code: abci.CodeTypeOK}, nil
+	}
+	r, err := a.applyToView(txs[0])
+	if err != nil {
+		return nil, err
+	}
+	if r != nil {
 		if req.Type == abci.CheckTxType_Recheck && a.rechecked != nil {
-			a.rechecked(tx.ID(), r)
+			a.rechecked(txs[0].ID(), r)
 		}
 		return refusedCheck(r), nil
+	}
+	return &abci.ResponseCheckTx{Code: abci.CodeTypeOK}, nil
+}
+
+// applyToView applies one record whose signatures verified to the view
+// (under mu, the view begun): its rejection, or nil if the view took it.
+// A record the view holds already is refused as its replay.
+func (a *App) applyToView(tx *ledger.Tx) (*state.Rejection, error) {
+	id := tx.ID()
+	if _, ok := a.inView[id]; ok {
+		return &state.Rejection{Code: state.CodeReplay, Msg: fmt.Sprintf("transaction %s is already waiting for a block", id.String()[:16])}, nil
+	}
+	err := a.check.Apply(tx, nil)
+	if r, ok := state.IsRejection(err); ok {
+		return r, nil
 	}
 	if err != nil {
 		a.halt(err)
 		return nil, err
 	}
-	return &abci.ResponseCheckTx{Code: abci.CodeTypeOK}, nil
+	a.inView[id] = struct{}{}
+	return nil, nil
+}
+
+// Prechecked is what precheck found for a submitted batch.
+type Prechecked struct {
+	// Refused holds, per record, its rejection, or nil.
+	Refused []*state.Rejection
+	// Waiting marks the records the mempool holds already (submitted
+	// here before, or in another node's bundle): they come with a block.
+	Waiting []bool
+	// Tx is the CometBFT transaction of the records the view accepted
+	// (a bundle, a lone record, or nil if none), and Kept their indexes.
+	Tx   []byte
+	Kept []int
+	// Busy says a block was between FinalizeBlock and Commit: nothing was
+	// checked; wait for the commit (waitCommitted) and ask again.
+	Busy bool
+}
+
+// precheck is the door for a batch of records submitted to this node,
+// whose signatures verified (sigErrs): it applies them to the mempool's
+// view one by one, as CheckTx would, and bundles those it accepted, in
+// their order, as the one CometBFT transaction CheckTx will admit as it
+// is. The caller holds the mempool's lock, so that no block's recheck
+// runs in between.
+func (a *App) precheck(txs []*ledger.Tx, sigErrs []error) (*Prechecked, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.pending != nil {
+		return &Prechecked{Busy: true}, nil
+	}
+	if a.check == nil {
+		if err := a.beginCheck(); err != nil {
+			return nil, err
+		}
+	}
+	p := &Prechecked{Refused: make([]*state.Rejection, len(txs)), Waiting: make([]bool, len(txs))}
+	var raws [][]byte
+	for i, tx := range txs {
+		if sigErrs[i] != nil {
+			p.Refused[i] = &state.Rejection{Code: state.CodeBadSignature, Field: "signature", Msg: sigErrs[i].Error()}
+			continue
+		}
+		if _, ok := a.inView[tx.ID()]; ok {
+			p.Waiting[i] = true
+			continue
+		}
+		r, err := a.applyToView(tx)
+		if err != nil {
+			return nil, err
+		}
+		if r != nil {
+			p.Refused[i] = r
+			continue
+		}
+		p.Kept, raws = append(p.Kept, i), append(raws, tx.Bytes())
+	}
+	switch len(raws) {
+	case 0:
+	case 1:
+		p.Tx = raws[0]
+	default:
+		b, err := consortium.Bundle(raws)
+		if err != nil {
+			return nil, err
+		}
+		p.Tx = b
+	}
+	if p.Tx != nil {
+		a.prechecked[types.Tx(p.Tx).Key()] = a.viewGen
+	}
+	return p, nil
+}
+
+// dropView ends the mempool's view: the next check begins another over
+// the committed state.
+func (a *App) dropView() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.endCheck()
+}
+
+// waitCommitted waits until no block is between FinalizeBlock and Commit,
+// or the node halted.
+func (a *App) waitCommitted() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for a.pending != nil && !a.halted {
+		a.committedCond.Wait()
+	}
 }
 
 func refusedCheck(r *state.Rejection) *abci.ResponseCheckTx {
@@ -218,6 +409,7 @@ func refusedCheck(r *state.Rejection) *abci.ResponseCheckTx {
 // is the clock's: admission is local, and the block's own time decides.
 func (a *App) beginCheck() error {
 	a.endCheck()
+	a.viewGen++
 	a.checkBatch = a.db.NewBatch()
 	now := time.Now().UnixNano()
 	if now <= a.head.Time {
@@ -238,29 +430,39 @@ func (a *App) endCheck() {
 		a.checkBatch.Discard()
 	}
 	a.check, a.checkBatch = nil, nil
+	clear(a.inView)
+	clear(a.prechecked)
 }
 
 // PrepareProposal proposes the mempool's transactions that decode and
 // whose signatures verify (checked in parallel batches), up to the size
-// CometBFT allows.
+// CometBFT allows. A bundle goes whole or not at all.
 func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposal) (*abci.ResponsePrepareProposal, error) {
 	var out [][]byte
 	var size int64
-	txs := make([]*ledger.Tx, 0, len(req.Txs))
+	var all []*ledger.Tx
 	raws := make([][]byte, 0, len(req.Txs))
+	ends := make([]int, 0, len(req.Txs)) // raws[i]'s records end at all[ends[i]]
 	for _, raw := range req.Txs {
-		tx, err := ledger.DecodeTx(raw)
+		txs, err := decodeTx(raw)
 		if err != nil {
 			continue
 		}
-		txs, raws = append(txs, tx), append(raws, raw)
+		all = append(all, txs...)
+		raws, ends = append(raws, raw), append(ends, len(all))
 	}
-	errs, _ := a.sigs.verify(a.gen.ChainID, txs)
+	errs, _ := a.sigs.verify(a.gen.ChainID, all)
 	if a.poison != nil {
 		out, size = append(out, a.poison), int64(len(a.poison))
 	}
+	from := 0
 	for i, raw := range raws {
-		if errs[i] != nil {
+		bad := false
+		for _, e := range errs[from:ends[i]] {
+			bad = bad || e != nil
+		}
+		from = ends[i]
+		if bad {
 			continue
 		}
 		if size+int64(len(raw)) > req.MaxTxBytes {
@@ -272,25 +474,26 @@ func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposa
 }
 
 // ProcessProposal refuses a proposal holding a transaction that does not
-// decode or whose signatures do not verify: an honest proposer never
-// proposes one (PrepareProposal drops them), so such a proposal is the
-// proposer's fault and the round moves on without it. A transaction the
-// state machine refuses for what the ledger holds (a replay, a conflict)
-// may be in a block: it is refused there with its result code.
+// decode (a bundle that does not read, or a record in it) or whose
+// signatures do not verify: an honest proposer never proposes one
+// (PrepareProposal drops them), so such a proposal is the proposer's
+// fault and the round moves on without it. A record the state machine
+// refuses for what the ledger holds (a replay, a conflict) may be in a
+// block: it is refused there with its result code.
 func (a *App) ProcessProposal(_ context.Context, req *abci.RequestProcessProposal) (*abci.ResponseProcessProposal, error) {
-	txs := make([]*ledger.Tx, len(req.Txs))
+	var all []*ledger.Tx
 	for i, raw := range req.Txs {
-		tx, err := ledger.DecodeTx(raw)
+		txs, err := decodeTx(raw)
 		if err != nil {
-			a.log.Warn("comet: proposal refused: a transaction does not decode", "height", req.Height, "index", i)
+			a.log.Warn("comet: proposal refused: a transaction does not decode", "height", req.Height, "index", i, "err", err)
 			return &abci.ResponseProcessProposal{Status: abci.ResponseProcessProposal_REJECT}, nil
 		}
-		txs[i] = tx
+		all = append(all, txs...)
 	}
-	errs, _ := a.sigs.verify(a.gen.ChainID, txs)
+	errs, _ := a.sigs.verify(a.gen.ChainID, all)
 	for i, err := range errs {
 		if err != nil {
-			a.log.Warn("comet: proposal refused: a signature does not verify", "height", req.Height, "index", i)
+			a.log.Warn("comet: proposal refused: a signature does not verify", "height", req.Height, "record", i)
 			return &abci.ResponseProcessProposal{Status: abci.ResponseProcessProposal_REJECT}, nil
 		}
 	}
@@ -299,8 +502,9 @@ func (a *App) ProcessProposal(_ context.Context, req *abci.RequestProcessProposa
 
 // FinalizeBlock applies the decided block with the block's time: every
 // height is a block of ours (an empty one if nothing was accepted), and
-// the application hash is its state hash. Nothing is committed before
-// Commit.
+// the application hash is its state hash. Our block holds the accepted
+// records of CometBFT's block in its order, a bundle's in the bundle's.
+// Nothing is committed before Commit.
 func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (*abci.ResponseFinalizeBlock, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -312,18 +516,20 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 		a.pending.Discard()
 		a.pending = nil
 	}
-	txs := make([]*ledger.Tx, len(req.Txs))
 	results := make([]*abci.ExecTxResult, len(req.Txs))
 	var ok []*ledger.Tx
-	var pos []int
+	var from []int // ok[j] is a record of req.Txs[from[j]]
+	bundled := make([]bool, len(req.Txs))
 	for i, raw := range req.Txs {
-		tx, err := ledger.DecodeTx(raw)
+		txs, err := decodeTx(raw)
 		if err != nil {
 			results[i] = execRefused(&state.Rejection{Code: state.CodeInvalid, Field: "tx", Msg: err.Error()})
 			continue
 		}
-		txs[i] = tx
-		ok, pos = append(ok, tx), append(pos, i)
+		bundled[i] = consortium.IsBundle(raw)
+		for _, tx := range txs {
+			ok, from = append(ok, tx), append(from, i)
+		}
 	}
 	now := req.Time.UnixNano()
 	if now <= a.head.Time {
@@ -337,11 +543,26 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 		a.halt(err)
 		return nil, err
 	}
-	for j, i := range pos {
-		if r, refused := state.IsRejection(built.Results[j]); refused {
+	var codes []uint32
+	var refusals []*state.Rejection
+	for j, i := range from {
+		r, refused := state.IsRejection(built.Results[j])
+		if bundled[i] {
+			c := uint32(abci.CodeTypeOK)
+			if refused {
+				c = resultCode(r)
+			}
+			codes, refusals = append(codes, c), append(refusals, r)
+			if j+1 == len(from) || from[j+1] != i {
+				results[i] = bundleResult(codes, refusals)
+				codes, refusals = nil, nil
+			}
+			continue
+		}
+		if refused {
 			results[i] = execRefused(r)
 		} else {
-			id := txs[i].ID()
+			id := ok[j].ID()
 			results[i] = &abci.ExecTxResult{Code: abci.CodeTypeOK, Data: id[:]}
 		}
 	}
@@ -354,6 +575,20 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	}
 	a.pending, a.built, a.pendingTxs, a.pendingTime = b, built, ok, now
 	return &abci.ResponseFinalizeBlock{TxResults: results, AppHash: built.Header.StateHash[:], ValidatorUpdates: vups}, nil
+}
+
+// bundleResult is a bundle's result: applied (code 0), with each record's
+// code as its data and the refusals, as JSON, in its log.
+func bundleResult(codes []uint32, refusals []*state.Rejection) *abci.ExecTxResult {
+	res := &abci.ExecTxResult{Code: abci.CodeTypeOK, Data: consortium.BundleResults(codes)}
+	for _, r := range refusals {
+		if r != nil {
+			b, _ := json.Marshal(refusals)
+			res.Codespace, res.Log = Codespace, string(b)
+			break
+		}
+	}
+	return res
 }
 
 func execRefused(r *state.Rejection) *abci.ExecTxResult {
@@ -381,10 +616,14 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 		a.committed(a.head.Height, a.pendingTxs, a.built)
 	}
 	a.pending, a.built, a.pendingTxs = nil, nil, nil
+	a.committedCond.Broadcast()
 	return &abci.ResponseCommit{}, nil
 }
 
+// halt stops the node on a storage failure (under mu).
 func (a *App) halt(err error) {
+	a.halted = true
+	a.committedCond.Broadcast()
 	if a.fatal != nil {
 		a.fatal(err)
 	}

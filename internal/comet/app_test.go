@@ -16,6 +16,7 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
+	"github.com/epiledger/epiledger/internal/consortium"
 	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/state"
@@ -71,15 +72,7 @@ func TestCheckTxLeavesNoTrace(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		db, err := store.Open(h.DataDir(), store.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		app, err := NewApp(db, state.New(db, h.Genesis), slog.New(slog.NewTextHandler(io.Discard, nil)))
-		if err != nil {
-			t.Fatal(err)
-		}
+		app := openApp(t, h)
 		var hash []byte
 		for b, txs := range blocks {
 			check(app, "before", b)
@@ -152,4 +145,147 @@ func TestCheckTxLeavesNoTrace(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestBundles: a bundle's records are applied one by one, in its order,
+// each accepted or refused on its own; its result carries a code per
+// record. A proposal holding a bundle with a bad signature, a repeated
+// record or a malformed encoding is refused. At the door, a node checks
+// a batch record by record (precheck) and admits the bundle of those it
+// accepted as it is; records in a bundle from another node wait for it.
+func TestBundles(t *testing.T) {
+	h, err := home.Init(filepath.Join(t.TempDir(), "a"), home.InitOptions{ChainID: "bundles", Region: "420100", Time: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := openApp(t, h)
+	chain := h.Genesis.ChainID
+	_, siteKey, _ := ed25519.GenerateKey(nil)
+	var pub [32]byte
+	copy(pub[:], siteKey.Public().(ed25519.PublicKey))
+	reg := ledger.NewTx(&ledger.RegisterSite{Site: "s1", Kind_: "office", LatE6: 30500000, LonE6: 114300000, Region: "420100", Key: pub})
+	reg.Sign(chain, h.Authority())
+	base := time.Date(2020, 3, 1, 8, 0, 0, 0, time.UTC)
+	visit := func(i int, key ed25519.PrivateKey) *ledger.Tx {
+		in := base.Add(time.Duration(i) * time.Hour)
+		v := ledger.NewTx(&ledger.Visit{Site: "s1", Person: ledger.PersonRef{Ref: ledger.Pseudonym(sha256.Sum256([]byte(fmt.Sprint("p", i))))}, In: in.Unix(), Out: in.Add(30 * time.Minute).Unix()})
+		v.Sign(chain, key)
+		return v
+	}
+	bundle := func(txs ...*ledger.Tx) []byte {
+		raws := make([][]byte, len(txs))
+		for i, tx := range txs {
+			raws[i] = tx.Bytes()
+		}
+		b, err := consortium.Bundle(raws)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	height := int64(0)
+	block := func(txs ...[]byte) []*abci.ExecTxResult {
+		t.Helper()
+		height++
+		res, err := app.FinalizeBlock(context.Background(), &abci.RequestFinalizeBlock{Txs: txs, Height: height, Time: base.Add(48*time.Hour + time.Duration(height)*time.Minute)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := app.Commit(context.Background(), &abci.RequestCommit{}); err != nil {
+			t.Fatal(err)
+		}
+		return res.TxResults
+	}
+	v := []*ledger.Tx{visit(0, siteKey), visit(1, siteKey), visit(2, siteKey), visit(3, siteKey)}
+	block(reg.Bytes())
+	res := block(bundle(v[0], v[1], v[2]))
+	if res[0].Code != 0 || !bytes.Equal(res[0].Data, []byte{0, 0, 0}) {
+		t.Fatalf("a bundle of three good records: code %d, data %v", res[0].Code, res[0].Data)
+	}
+	res = block(bundle(v[1], v[3]))
+	if res[0].Code != 0 || !bytes.Equal(res[0].Data, []byte{byte(codes[state.CodeReplay]), 0}) {
+		t.Fatalf("a replayed record and a new one: code %d, data %v, log %s", res[0].Code, res[0].Data, res[0].Log)
+	}
+	if got := app.Head(); got.Height != 3 {
+		t.Fatalf("head %d", got.Height)
+	}
+
+	// Proposals.
+	_, otherKey, _ := ed25519.GenerateKey(nil)
+	badSig := visit(7, siteKey)
+	badSig.Sigs[0].Sig[0] ^= 1
+	repeated := append([]byte{consortium.BundleMark, 0, 2}, append(lenPrefixed(v[0].Bytes()), lenPrefixed(v[0].Bytes())...)...)
+	for _, tc := range []struct {
+		name string
+		txs  [][]byte
+		want abci.ResponseProcessProposal_ProposalStatus
+	}{
+		{"good bundles", [][]byte{bundle(visit(5, siteKey), visit(6, siteKey)), visit(8, siteKey).Bytes()}, abci.ResponseProcessProposal_ACCEPT},
+		{"a record signed by an unknown key (the block refuses it)", [][]byte{bundle(visit(5, siteKey), visit(9, otherKey))}, abci.ResponseProcessProposal_ACCEPT},
+		{"a bad signature in a bundle", [][]byte{bundle(visit(5, siteKey), badSig)}, abci.ResponseProcessProposal_REJECT},
+		{"a repeated record", [][]byte{repeated}, abci.ResponseProcessProposal_REJECT},
+		{"a malformed bundle", [][]byte{{consortium.BundleMark, 0, 2, 0}}, abci.ResponseProcessProposal_REJECT},
+	} {
+		r, err := app.ProcessProposal(context.Background(), &abci.RequestProcessProposal{Txs: tc.txs, Height: height + 1})
+		if err != nil || r.Status != tc.want {
+			t.Errorf("%s: %v %v, want %v", tc.name, r.Status, err, tc.want)
+		}
+	}
+
+	// The door.
+	peer := []*ledger.Tx{visit(10, siteKey), visit(11, siteKey)}
+	if r, _ := app.CheckTx(context.Background(), &abci.RequestCheckTx{Tx: bundle(peer...), Type: abci.CheckTxType_New}); r.Code != 0 {
+		t.Fatalf("another node's bundle: %s", r.Log)
+	}
+	if r, _ := app.CheckTx(context.Background(), &abci.RequestCheckTx{Tx: bundle(visit(12, siteKey), badSig), Type: abci.CheckTxType_New}); r.Code != codes[state.CodeBadSignature] {
+		t.Fatalf("a bundle with a bad signature: code %d", r.Code)
+	}
+	batch := []*ledger.Tx{peer[1], visit(13, siteKey), v[2], visit(14, otherKey), visit(15, siteKey)}
+	p, err := app.precheck(batch, make([]error, len(batch)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.Waiting[0] || p.Refused[0] != nil {
+		t.Errorf("a record in another node's bundle: waiting %v, refused %v", p.Waiting[0], p.Refused[0])
+	}
+	if p.Refused[2] == nil || p.Refused[2].Code != state.CodeReplay {
+		t.Errorf("a committed record: %v, want a replay", p.Refused[2])
+	}
+	if p.Refused[3] == nil {
+		t.Error("a record signed by an unknown key passed the door")
+	}
+	if fmt.Sprint(p.Kept) != "[1 4]" || !bytes.Equal(p.Tx, bundle(batch[1], batch[4])) {
+		t.Fatalf("kept %v", p.Kept)
+	}
+	if r, _ := app.CheckTx(context.Background(), &abci.RequestCheckTx{Tx: p.Tx, Type: abci.CheckTxType_New}); r.Code != 0 {
+		t.Fatalf("the prechecked bundle: %s", r.Log)
+	}
+	// Submitted again (another node's API, or this one's): its records
+	// wait for the bundle the mempool holds.
+	if p2, _ := app.precheck(batch[1:2], []error{nil}); !p2.Waiting[0] || p2.Tx != nil {
+		t.Errorf("a record prechecked before: %+v", p2)
+	}
+	res = block(bundle(peer...), p.Tx)
+	if !bytes.Equal(res[0].Data, []byte{0, 0}) || !bytes.Equal(res[1].Data, []byte{0, 0}) {
+		t.Fatalf("the block of both bundles: %v %v", res[0].Data, res[1].Data)
+	}
+}
+
+func lenPrefixed(b []byte) []byte {
+	return append([]byte{byte(len(b) >> 24), byte(len(b) >> 16), byte(len(b) >> 8), byte(len(b))}, b...)
+}
+
+// openApp opens the application over h's store, closed when the test ends.
+func openApp(t *testing.T, h *home.Home) *App {
+	t.Helper()
+	db, err := store.Open(h.DataDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	app, err := NewApp(db, state.New(db, h.Genesis), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return app
 }

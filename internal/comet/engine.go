@@ -17,6 +17,7 @@ import (
 	"github.com/cometbft/cometbft/proxy"
 
 	"github.com/epiledger/epiledger/internal/blocks"
+	"github.com/epiledger/epiledger/internal/consortium"
 	"github.com/epiledger/epiledger/internal/engine"
 	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/ledger"
@@ -50,7 +51,10 @@ type Engine struct {
 	stopping, admitted chan struct{}
 }
 
-var _ engine.Engine = (*Engine)(nil)
+var (
+	_ engine.Engine  = (*Engine)(nil)
+	_ engine.Batcher = (*Engine)(nil)
+)
 
 // waiter is a submitter waiting for its transaction's block. A duplicate
 // submitted the same bytes while they were already in the mempool: as on
@@ -198,11 +202,69 @@ func (e *Engine) SubmitAsync(raw []byte, done func(engine.Receipt)) error {
 	return nil
 }
 
-// submission is a transaction on its way to the mempool.
+// SubmitBatch implements engine.Batcher: the records of one submission
+// (a site's batch), in order. The node checks them one by one at its door
+// (precheck) and puts those it admits into the mempool as one CometBFT
+// transaction, a bundle of up to consortium.MaxBundle records
+// (consortium.Bundle), so that CometBFT's costs per transaction are paid
+// per batch. The same batch submitted to several nodes makes the same
+// bundle at each: CometBFT keeps one. done(i, receipt) is called once
+// per record, as SubmitAsync's done.
+func (e *Engine) SubmitBatch(raws [][]byte, done func(i int, r engine.Receipt)) error {
+	if err := e.Halted(); err != nil {
+		return err
+	}
+	items := make([]submission, 0, len(raws))
+	type bad struct {
+		i   int
+		err error
+	}
+	var invalid []bad
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return engine.ErrClosed
+	}
+	seen := make(map[ledger.Hash]bool, len(raws))
+	for i, raw := range raws {
+		tx, err := ledger.DecodeTx(raw)
+		if err != nil {
+			invalid = append(invalid, bad{i, err})
+			continue
+		}
+		id := tx.ID()
+		// A record repeated in one batch is accepted once; its repeats
+		// learn where it is, as replays.
+		e.waiters[id] = append(e.waiters[id], waiter{done: func(r engine.Receipt) { done(i, r) }, duplicate: seen[id]})
+		if !seen[id] {
+			seen[id] = true
+			items = append(items, submission{raw: raw, tx: tx, id: id})
+		}
+	}
+	e.mu.Unlock()
+	for _, b := range invalid {
+		done(b.i, engine.Receipt{Err: &state.Rejection{Code: state.CodeInvalid, Field: "tx", Msg: b.err.Error()}})
+	}
+	if len(items) == 0 {
+		return nil
+	}
+	select {
+	case e.queue <- submission{batch: items}:
+	case <-e.stopping:
+		for _, it := range items {
+			e.resolve(engine.Receipt{TxID: it.id, Err: engine.ErrClosed})
+		}
+	}
+	return nil
+}
+
+// submission is a transaction on its way to the mempool, or a batch of
+// them to bundle.
 type submission struct {
-	raw []byte
-	tx  *ledger.Tx
-	id  ledger.Hash
+	raw   []byte
+	tx    *ledger.Tx
+	id    ledger.Hash
+	batch []submission
 }
 
 // maxAdmit is the most submissions admit takes at once.
@@ -223,22 +285,112 @@ func (e *Engine) admit() {
 		case <-e.stopping:
 			return
 		}
+		n := len(batch[0].batch) + 1
 	more:
-		for len(batch) < maxAdmit {
+		for n < maxAdmit {
 			select {
 			case s := <-e.queue:
 				batch = append(batch, s)
+				n += len(s.batch) + 1
 			default:
 				break more
 			}
 		}
-		txs := make([]*ledger.Tx, len(batch))
-		for i, s := range batch {
-			txs[i] = s.tx
-		}
-		e.app.sigs.verify(e.app.gen.ChainID, txs)
+		var txs []*ledger.Tx
 		for _, s := range batch {
-			e.checkTx(s.raw, s.id)
+			if s.batch == nil {
+				txs = append(txs, s.tx)
+			}
+			for _, it := range s.batch {
+				txs = append(txs, it.tx)
+			}
+		}
+		errs, _ := e.app.sigs.verify(e.app.gen.ChainID, txs)
+		at := 0
+		for _, s := range batch {
+			if s.batch == nil {
+				e.checkTx(s.raw, s.id)
+				at++
+				continue
+			}
+			e.checkBatch(s.batch, errs[at:at+len(s.batch)])
+			at += len(s.batch)
+		}
+	}
+}
+
+// checkBatch puts a batch into the mempool, bundled, MaxBundle records at
+// a time: each record the door refuses has its receipt at once; the
+// others come with their block.
+func (e *Engine) checkBatch(items []submission, sigErrs []error) {
+	for len(items) > 0 {
+		n := min(len(items), consortium.MaxBundle)
+		chunk, errs := items[:n], sigErrs[:n]
+		items, sigErrs = items[n:], sigErrs[n:]
+		txs := make([]*ledger.Tx, n)
+		for i, it := range chunk {
+			txs[i] = it.tx
+		}
+		var p *Prechecked
+		var err error
+		for {
+			// The mempool's lock keeps a block's recheck from running
+			// between the door's checks and the bundle's admission.
+			mp := e.node.Mempool()
+			mp.Lock()
+			p, err = e.app.precheck(txs, errs)
+			mp.Unlock()
+			if err != nil || !p.Busy {
+				break
+			}
+			e.app.waitCommitted()
+		}
+		if err != nil {
+			for _, it := range chunk {
+				e.resolve(engine.Receipt{TxID: it.id, Err: err})
+			}
+			continue
+		}
+		for i, r := range p.Refused {
+			if r != nil {
+				e.resolve(engine.Receipt{TxID: chunk[i].id, Err: r})
+			}
+		}
+		if p.Tx == nil {
+			continue
+		}
+		ids := make([]ledger.Hash, len(p.Kept))
+		for j, i := range p.Kept {
+			ids[j] = chunk[i].id
+		}
+		e.checkBundle(p.Tx, ids)
+	}
+}
+
+// checkBundle puts a prechecked transaction, a bundle or a lone record,
+// into the mempool.
+func (e *Engine) checkBundle(raw []byte, ids []ledger.Hash) {
+	err := e.node.Mempool().CheckTx(raw, func(res *abci.ResponseCheckTx) {
+		if res.Code != abci.CodeTypeOK {
+			for _, id := range ids {
+				e.resolve(engine.Receipt{TxID: id, Err: Rejection(res.Code, res.Log)})
+			}
+		}
+	}, mempool.TxInfo{})
+	switch {
+	case err == nil:
+	case errors.Is(err, mempool.ErrTxInCache):
+		for _, id := range ids {
+			if height, _, lerr := blocks.Locate(e.db, id); lerr == nil {
+				e.markDuplicate(id)
+				e.resolve(engine.Receipt{TxID: id, Height: height})
+			}
+		}
+	default:
+		// The view took records the mempool did not: start it over.
+		e.app.dropView()
+		for _, id := range ids {
+			e.resolve(engine.Receipt{TxID: id, Err: fmt.Errorf("comet: mempool: %w", err)})
 		}
 	}
 }

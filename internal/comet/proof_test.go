@@ -3,6 +3,7 @@ package comet_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -74,17 +75,38 @@ func TestConsortiumProof(t *testing.T) {
 		t.Fatalf("a consortium proof without --genesis: exit %d: %s", code, out)
 	}
 
+	// The records were submitted together: they travelled as one bundle,
+	// and the proof carries it. Any change to the bundle's part is caught.
 	b, _ := os.ReadFile(files[0])
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	m["consortium"].(map[string]any)["result"].(map[string]any)["code"] = 2
-	bad, _ := json.Marshal(m)
 	f := filepath.Join(dir, "bad.json")
-	os.WriteFile(f, bad, 0o644)
-	if out, code := run("tx", "check", "--genesis", genesis, f); code != 1 || !strings.HasPrefix(out, "INVALID") {
-		t.Fatalf("a result code changed: exit %d: %s", code, out)
+	for _, tc := range []struct {
+		name   string
+		change func(cons map[string]any)
+	}{
+		{"a result code changed", func(cons map[string]any) { cons["result"].(map[string]any)["code"] = 2 }},
+		{"another member of the bundle", func(cons map[string]any) { cons["bundle_member"] = 3 }},
+		{"the bundle's result refuses the record", func(cons map[string]any) {
+			res := cons["result"].(map[string]any)
+			data, _ := base64.StdEncoding.DecodeString(res["data"].(string))
+			data[len(data)-1] = 7
+			res["data"] = base64.StdEncoding.EncodeToString(data)
+		}},
+		{"no bundle", func(cons map[string]any) { delete(cons, "bundle"); delete(cons, "bundle_member") }},
+	} {
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		cons := m["consortium"].(map[string]any)
+		if _, ok := cons["bundle"]; !ok {
+			t.Fatalf("the proof of a record submitted in a batch carries no bundle: %s", b)
+		}
+		tc.change(cons)
+		bad, _ := json.Marshal(m)
+		os.WriteFile(f, bad, 0o644)
+		if out, code := run("tx", "check", "--genesis", genesis, f); code != 1 || !strings.HasPrefix(out, "INVALID") {
+			t.Fatalf("%s: exit %d: %s", tc.name, code, out)
+		}
 	}
 	// A stopped node's home gives the proof from the stores it left
 	// (ours and CometBFT's), and it checks the same.

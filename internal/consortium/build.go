@@ -34,11 +34,26 @@ func Build(src Source, g *Genesis, height int64, tx []byte) (*Proof, error) {
 	if b == nil {
 		return nil, fmt.Errorf("consortium: CometBFT block %d is not in this node's store", height)
 	}
-	idx := -1
+	idx, member := -1, -1
 	for i, t := range b.Data.Txs {
 		if bytes.Equal(t, tx) {
 			idx = i
 			break
+		}
+		if IsBundle(t) {
+			recs, err := Unbundle(t)
+			if err != nil {
+				continue
+			}
+			for j, r := range recs {
+				if bytes.Equal(r, tx) {
+					idx, member = i, j
+					break
+				}
+			}
+			if idx >= 0 {
+				break
+			}
 		}
 	}
 	if idx < 0 {
@@ -57,6 +72,9 @@ func Build(src Source, g *Genesis, height int64, tx []byte) (*Proof, error) {
 	rs := types.NewResults(results)
 	p := &Proof{ChainID: g.ChainID, Height: height, Index: uint32(idx), Header: &b.Header,
 		TxProof: b.Data.Txs.Proof(idx).Proof, Result: *rs[idx], ResultProof: rs.ProveResult(idx)}
+	if member >= 0 {
+		p.Bundle, p.Member = b.Data.Txs[idx], uint32(member)
+	}
 	if p.Chain, err = chain(src, g, height+1); err != nil {
 		return nil, err
 	}

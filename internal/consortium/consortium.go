@@ -11,6 +11,9 @@
 //     header H's DataHash;
 //   - T's result (code 0, accepted; its data T's id) and its Merkle proof
 //     against header H+1's LastResultsHash;
+//   - or, if T travelled in a bundle (Bundle), the bundle, T's position
+//     in it, the bundle's position, Merkle proof and result (code 0, its
+//     data a code per record, T's 0);
 //   - header H, whose hash is header H+1's LastBlockID;
 //   - a chain of signed headers from the genesis validators to H+1, each
 //     checked against the one before by CometBFT's light-client rules; the
@@ -61,6 +64,11 @@ type Proof struct {
 	Height int64
 	// Index is its position among CometBFT block H's transactions.
 	Index uint32
+	// Bundle, if the record travelled in a bundle (a batch submitted
+	// together), is that CometBFT transaction, and Member the record's
+	// position in it; TxProof and Result are then the bundle's.
+	Bundle []byte
+	Member uint32
 	// TxProof proves the transaction under header H's DataHash.
 	TxProof merkle.Proof
 	// Result is its result's deterministic fields (types.NewResults).
@@ -206,14 +214,33 @@ func Verify(g *Genesis, ours *blocks.Proof, p *Proof) (r *Report, err error) {
 		return nil, fmt.Errorf("consortium: the transaction proof (%d of %d) and the result proof (%d of %d) are not both for position %d",
 			p.TxProof.Index, p.TxProof.Total, p.ResultProof.Index, p.ResultProof.Total, p.Index)
 	}
-	tp := types.TxProof{RootHash: p.Header.DataHash, Data: ours.Tx, Proof: p.TxProof}
+	data := ours.Tx
+	if p.Bundle != nil {
+		recs, err := Unbundle(p.Bundle)
+		if err != nil {
+			return nil, err
+		}
+		if int(p.Member) >= len(recs) || !bytes.Equal(recs[p.Member], ours.Tx) {
+			return nil, fmt.Errorf("consortium: record %d of the bundle is not the transaction", p.Member)
+		}
+		data = p.Bundle
+	}
+	tp := types.TxProof{RootHash: p.Header.DataHash, Data: data, Proof: p.TxProof}
 	if err := tp.Validate(p.Header.DataHash); err != nil {
 		return nil, fmt.Errorf("consortium: transaction %d of CometBFT block %d: %w", p.Index, p.Height, err)
 	}
 	if p.Result.Code != abci.CodeTypeOK {
 		return nil, fmt.Errorf("consortium: the transaction's result code is %d: refused", p.Result.Code)
 	}
-	if !bytes.Equal(p.Result.Data, ours.TxID[:]) {
+	if p.Bundle != nil {
+		recs, _ := Unbundle(p.Bundle)
+		switch {
+		case len(p.Result.Data) != len(recs):
+			return nil, fmt.Errorf("consortium: the bundle's result has %d codes for %d records", len(p.Result.Data), len(recs))
+		case p.Result.Data[p.Member] != 0:
+			return nil, fmt.Errorf("consortium: the bundle's result refuses record %d (code %d)", p.Member, p.Result.Data[p.Member])
+		}
+	} else if !bytes.Equal(p.Result.Data, ours.TxID[:]) {
 		return nil, fmt.Errorf("consortium: the result's data is not the transaction's id")
 	}
 	leaf, err := resultBytes(&p.Result)

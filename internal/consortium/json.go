@@ -33,6 +33,8 @@ type View struct {
 	ChainID     string          `json:"chain_id"`
 	Height      int64           `json:"height"`
 	Index       uint32          `json:"tx_index"`
+	Bundle      []byte          `json:"bundle,omitempty"`
+	Member      uint32          `json:"bundle_member,omitempty"`
 	TxProof     json.RawMessage `json:"tx_proof"`
 	Result      ResultView      `json:"result"`
 	ResultProof json.RawMessage `json:"result_proof"`
@@ -57,7 +59,7 @@ type HopView struct {
 
 // ViewOf converts p for JSON.
 func ViewOf(p *Proof) (*View, error) {
-	v := &View{Version: Version, ChainID: p.ChainID, Height: p.Height, Index: p.Index,
+	v := &View{Version: Version, ChainID: p.ChainID, Height: p.Height, Index: p.Index, Bundle: p.Bundle, Member: p.Member,
 		Result: ResultView{Code: p.Result.Code, Data: p.Result.Data, GasWanted: p.Result.GasWanted, GasUsed: p.Result.GasUsed},
 		Chain:  make([]HopView, len(p.Chain))}
 	var err error
@@ -88,7 +90,10 @@ func (v *View) Proof() (p *Proof, err error) {
 	if v.Version != Version {
 		return nil, fmt.Errorf("consortium.version: %q, want %q", v.Version, Version)
 	}
-	p = &Proof{ChainID: v.ChainID, Height: v.Height, Index: v.Index,
+	if v.Bundle == nil && v.Member != 0 {
+		return nil, errors.New("consortium.bundle_member: a member of no bundle")
+	}
+	p = &Proof{ChainID: v.ChainID, Height: v.Height, Index: v.Index, Bundle: v.Bundle, Member: v.Member,
 		Result: abci.ExecTxResult{Code: v.Result.Code, Data: v.Result.Data, GasWanted: v.Result.GasWanted, GasUsed: v.Result.GasUsed}}
 	if err := decodeProof("consortium.tx_proof", v.TxProof, &p.TxProof); err != nil {
 		return nil, err

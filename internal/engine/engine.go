@@ -41,5 +41,14 @@ type Engine interface {
 	Close() error
 }
 
+// Batcher is an engine that takes a submission's transactions together
+// (the CometBFT engine bundles them into one of its transactions).
+type Batcher interface {
+	// SubmitBatch enqueues raws, in order; done(i, receipt) is called
+	// once for each, as SubmitAsync's done. It fails only if the engine
+	// is closed or halted, and then calls no done.
+	SubmitBatch(raws [][]byte, done func(i int, r Receipt)) error
+}
+
 // ErrClosed is returned after Close.
 var ErrClosed = errors.New("engine: closed")

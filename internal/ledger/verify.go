@@ -62,7 +62,11 @@ func verifyRange(chainID string, txs []*Tx, errs []error) {
 		for _, t := range txs[lo:hi] {
 			msg := t.SignBytes(chainID)
 			for _, s := range t.Sigs {
-				bv.AddWithOptions(s.Key[:], msg, s.Sig[:], verifyOpts)
+				if ek := expandedKey(s.Key); ek != nil {
+					bv.AddExpandedWithOptions(ek, msg, s.Sig[:], verifyOpts)
+				} else {
+					bv.AddWithOptions(s.Key[:], msg, s.Sig[:], verifyOpts)
+				}
 			}
 		}
 		if bv.VerifyBatchOnly(nil) {
@@ -72,4 +76,46 @@ func verifyRange(chainID string, txs []*Tx, errs []error) {
 			errs[lo+i] = t.VerifySigs(chainID)
 		}
 	}
+}
+
+// expandedKeys holds the expanded form (decompressed, with its
+// precomputed table) of the public keys verified lately. A site signs
+// thousands of records with one key: batch verification with the
+// expanded key skips the key's decompression and uses its table, about
+// 30% less work per signature (BenchmarkVerifyAll). The expanded key
+// gives the same verdicts as the compressed one (the check of A is
+// cached, not changed). Bounded: past expandedKeysMax keys it starts over.
+var expandedKeys = struct {
+	sync.Mutex
+	m map[[32]byte]*voi.ExpandedPublicKey
+}{m: map[[32]byte]*voi.ExpandedPublicKey{}}
+
+const expandedKeysMax = 1 << 13 // about 12 MiB
+
+// noExpandedKeys turns the cache off (for BenchmarkVerifyAll's baseline).
+var noExpandedKeys = false
+
+// expandedKey is key expanded, or nil if it does not decompress (the
+// batch then judges it from its bytes).
+func expandedKey(key [32]byte) *voi.ExpandedPublicKey {
+	if noExpandedKeys {
+		return nil
+	}
+	expandedKeys.Lock()
+	ek, ok := expandedKeys.m[key]
+	expandedKeys.Unlock()
+	if ok {
+		return ek
+	}
+	ek, err := voi.NewExpandedPublicKey(key[:])
+	if err != nil {
+		return nil
+	}
+	expandedKeys.Lock()
+	if len(expandedKeys.m) >= expandedKeysMax {
+		clear(expandedKeys.m)
+	}
+	expandedKeys.m[key] = ek
+	expandedKeys.Unlock()
+	return ek
 }
