@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -158,7 +159,11 @@ func Consortium(ctx context.Context, cfg ConsortiumConfig) (*ConsortiumResult, e
 
 	cfg.logf("start %d validators", cfg.Validators)
 	procs, err := startNodes(cfg, nodes)
-	defer stopNodes(procs)
+	defer func() {
+		if procs != nil {
+			stopNodes(procs, nodes)
+		}
+	}()
 	if err != nil {
 		return nil, err
 	}
@@ -219,8 +224,11 @@ func Consortium(ctx context.Context, cfg ConsortiumConfig) (*ConsortiumResult, e
 	if err := agree(ctx, clients, res); err != nil {
 		return nil, err
 	}
-	stopNodes(procs)
+	err = stopNodes(procs, nodes)
 	procs = nil
+	if err != nil {
+		return nil, err
+	}
 	store := dirSize(h0.DataDir(), "")
 	cmt := dirSize(filepath.Join(nodes[0].Home, "cometbft", "data"), "")
 	total := float64(res.Records + 1 + k)
@@ -316,6 +324,12 @@ func offer(ctx context.Context, urls []string, token string, txs [][]byte, rate 
 					lat[i] = d
 				}
 				latMu.Unlock()
+				// Sent to every node, a record may be committed through
+				// another before this one reads it: this node then says
+				// it is on the ledger already (a replay).
+				if r, ok := rc.Err.(*state.Rejection); ok && toAll && r.Code == state.CodeReplay {
+					return
+				}
 				if rc.Err != nil {
 					failed(fmt.Errorf("record %d refused by %s: %w", i, url, rc.Err))
 				}
@@ -434,14 +448,30 @@ func startNodes(cfg ConsortiumConfig, nodes []comet.TestnetNode) ([]*exec.Cmd, e
 	return procs, nil
 }
 
-// stopNodes stops the nodes (SIGTERM: a clean stop) and waits for them.
-func stopNodes(procs []*exec.Cmd) {
+// stopNodes stops the nodes (SIGTERM: a clean stop) and waits for them;
+// a node that does not exit cleanly is an error, with the end of its log.
+func stopNodes(procs []*exec.Cmd, nodes []comet.TestnetNode) error {
 	for _, p := range procs {
 		p.Process.Signal(syscall.SIGTERM)
 	}
-	for _, p := range procs {
-		p.Wait()
+	var errs []error
+	for i, p := range procs {
+		if err := p.Wait(); err != nil {
+			errs = append(errs, fmt.Errorf("validator %d did not stop cleanly (%v); the end of %s:\n%s",
+				i, err, filepath.Join(nodes[i].Home, "node.log"), logTail(filepath.Join(nodes[i].Home, "node.log"), 30)))
+		}
 	}
+	return errors.Join(errs...)
+}
+
+// logTail is the last n lines of the file at path.
+func logTail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 func status(ctx context.Context, c *client.Client) *api.Status {

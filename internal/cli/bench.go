@@ -121,11 +121,14 @@ a city and signs its records with the chain authority's key, then in one run:
     bytes on disk per record;
   - consortium: every validator started as its own process ("epiledger node
     --home ..."); the sites and identities are committed through node0, then
-    the city's records are offered all at once in requests of 500, each
-    request sent to every validator's API (--to-all; or spread, one
-    validator each, gossip carrying them to the others): records/s
-    committed, each checked by every validator (CheckTx, then the block on
-    every node); then records offered at half that rate, paced, those due
+    the city's records are offered all at once in requests of 500 (a
+    site's batch), spread over the validators' APIs, one validator each, as
+    sites that each send to a node of the consortium (--to-all: each
+    request to every validator, as a site that trusts no single node to
+    pass its records on): records/s committed, each record checked by
+    every validator (its signatures at each node's door, the state machine
+    in the block on every node; the node a batch was sent to checks it
+    record by record at its door too); then records offered at half that rate, paced, those due
     in each 20 ms sent together, for --half: commit latency p50, p99, from
     when a record is due to the first node's answer that its block is
     durable;
@@ -176,13 +179,13 @@ city                             %d people, %d days, %d signed records (%d of th
 solo engine, saturated           %.0f records/s
 solo engine, one at a time       p50 %.1f ms, p99 %.1f ms
 solo engine, disk                %.0f bytes per record
-consortium                       %d validators, separate processes, timeout_commit %s
+consortium                       %d validators, separate processes, timeout_commit %s, %s
 consortium, saturated            %.0f records/s committed (%.2f s, %d blocks; %.0f%% of the solo rate), latency p50 %.0f ms, p99 %.0f ms
 consortium, half load            p50 %.0f ms, p99 %.0f ms (%.0f records/s offered, paced)
 validator disk                   %.0f bytes per record (%.0f our store, %.0f CometBFT's data)
 agreement                        %s
 `, res.Machine, res.People, res.Days, res.Records, res.SetupRecords, res.SoloPerSec, res.SoloSingleP50, res.SoloSingleP99, res.SoloBytesPerRecord,
-				res.Validators, res.TimeoutCommit, res.CommitPerSec, res.CommitSeconds, res.Blocks, 100*res.CommitPerSec/res.SoloPerSec, res.LoadP50, res.LoadP99,
+				res.Validators, res.TimeoutCommit, offered(res.ToAll), res.CommitPerSec, res.CommitSeconds, res.Blocks, 100*res.CommitPerSec/res.SoloPerSec, res.LoadP50, res.LoadP99,
 				res.HalfP50, res.HalfP99, res.HalfRate, res.DiskPerRecord, res.StorePerRecord, res.CometBFTPerRecord, agree)
 			return nil
 		},
@@ -194,7 +197,7 @@ agreement                        %s
 	c.Flags().DurationVar(&cfg.TimeoutCommit, "timeout-commit", 100*time.Millisecond, "each validator's pause after a block (CometBFT's timeout_commit)")
 	c.Flags().DurationVar(&cfg.Half, "half", 5*time.Second, "how long records are offered at half load")
 	c.Flags().StringVar(&cfg.Dir, "dir", "", "write the homes and the nodes' logs here (new or empty) and keep them (default: a scratch directory, removed)")
-	c.Flags().BoolVar(&cfg.ToAll, "to-all", true, "send every record to every validator (false: spread them, one validator each, and let gossip carry them)")
+	c.Flags().BoolVar(&cfg.ToAll, "to-all", false, "send every request to every validator (default: spread the requests, one validator each, and let gossip carry them)")
 	c.Flags().BoolVar(&cfg.Verbose, "verbose", false, "the nodes log at debug level, CometBFT's every vote included (with --dir, to read node.log in each home)")
 	c.Flags().IntVar(&cfg.Singles, "singles", 100, "records the solo engine commits one at a time")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -335,4 +338,12 @@ func pairsText(res *bench.Result) string {
 		fmt.Fprintf(&b, "\nresident timeline, %d runs          median %.0f%% of the validated ingest without it (%s)", len(res.ResidentRatios), 100*res.ResidentMedian, percents(res.ResidentRatios))
 	}
 	return b.String()
+}
+
+// offered says how bench consortium offered the records.
+func offered(toAll bool) string {
+	if toAll {
+		return "each request to every validator"
+	}
+	return "requests spread over the validators"
 }

@@ -289,3 +289,38 @@ func openApp(t *testing.T, h *home.Home) *App {
 	}
 	return app
 }
+
+// TestBundleLen: a batch is cut into bundles of at most MaxBundle records
+// and maxBundleBytes, in order; a record larger than that travels alone.
+func TestBundleLen(t *testing.T) {
+	of := func(sizes ...int) []submission {
+		out := make([]submission, len(sizes))
+		for i, n := range sizes {
+			out[i].raw = make([]byte, n)
+		}
+		return out
+	}
+	many := make([]int, 600)
+	for i := range many {
+		many[i] = 200
+	}
+	for _, tc := range []struct {
+		name  string
+		items []submission
+		want  []int
+	}{
+		{"one", of(100), []int{1}},
+		{"600 small records", of(many...), []int{consortium.MaxBundle, consortium.MaxBundle, 600 - 2*consortium.MaxBundle}},
+		{"large records", of(200<<10, 200<<10, 200<<10, 10), []int{2, 2}},
+		{"one larger than a bundle", of(10, 600<<10, 10), []int{1, 1, 1}},
+	} {
+		var got []int
+		for items := tc.items; len(items) > 0; {
+			n := bundleLen(items)
+			got, items = append(got, n), items[n:]
+		}
+		if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("%s: bundles of %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -16,7 +16,9 @@ import (
 // TestBenchConsortium runs `epiledger bench consortium` on a tiny city:
 // four validator processes (this test binary as the CLI), every record
 // committed, the validators agreeing at the end, every figure present.
-// It asserts no speed: that is for the benchmark's readers.
+// Each request goes to every validator (--to-all), so that the same
+// batch reaches each node by its API and by gossip. It asserts no speed:
+// that is for the benchmark's readers.
 func TestBenchConsortium(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts four validator processes")
@@ -24,7 +26,7 @@ func TestBenchConsortium(t *testing.T) {
 	t.Setenv("EPILEDGER_BENCH_NODE", os.Args[0])
 	var out, errb bytes.Buffer
 	prof := filepath.Join(t.TempDir(), "cpu")
-	args := []string{"bench", "consortium", "--validators", "4", "--people", "60", "--days", "1", "--half", "1s", "--singles", "5", "--timeout-commit", "50ms", "--json", "--cpuprofile", prof}
+	args := []string{"bench", "consortium", "--validators", "4", "--people", "60", "--days", "1", "--half", "1s", "--singles", "5", "--timeout-commit", "50ms", "--to-all", "--json", "--cpuprofile", prof}
 	if code := cli.Main(context.Background(), args, nil, &out, &errb); code != 0 {
 		t.Fatalf("bench consortium: exit %d\n%s%s", code, out.String(), errb.String())
 	}

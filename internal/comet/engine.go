@@ -319,12 +319,17 @@ func (e *Engine) admit() {
 	}
 }
 
-// checkBatch puts a batch into the mempool, bundled, MaxBundle records at
-// a time: each record the door refuses has its receipt at once; the
-// others come with their block.
+// maxBundleBytes bounds a bundle's records' bytes, well under CometBFT's
+// largest transaction (mempool.max_tx_bytes, 1 MiB by default): a batch
+// of large records makes several bundles.
+const maxBundleBytes = 512 << 10
+
+// checkBatch puts a batch into the mempool, bundled, up to MaxBundle
+// records or maxBundleBytes at a time: each record the door refuses has
+// its receipt at once; the others come with their block.
 func (e *Engine) checkBatch(items []submission, sigErrs []error) {
 	for len(items) > 0 {
-		n := min(len(items), consortium.MaxBundle)
+		n := bundleLen(items)
 		chunk, errs := items[:n], sigErrs[:n]
 		items, sigErrs = items[n:], sigErrs[n:]
 		txs := make([]*ledger.Tx, n)
@@ -365,6 +370,18 @@ func (e *Engine) checkBatch(items []submission, sigErrs []error) {
 		}
 		e.checkBundle(p.Tx, ids)
 	}
+}
+
+// bundleLen is how many of items, from the first, make the next bundle:
+// at least one, at most MaxBundle, at most maxBundleBytes unless the first
+// alone is larger.
+func bundleLen(items []submission) int {
+	n, size := 1, len(items[0].raw)
+	for n < len(items) && n < consortium.MaxBundle && size+len(items[n].raw) <= maxBundleBytes {
+		size += len(items[n].raw)
+		n++
+	}
+	return n
 }
 
 // checkBundle puts a prechecked transaction, a bundle or a lone record,
