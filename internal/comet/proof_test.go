@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/epiledger/epiledger/internal/cli"
+	"github.com/epiledger/epiledger/internal/consortium"
+	"github.com/epiledger/epiledger/internal/state"
 )
 
 // TestConsortiumProof: a record's proof from a consortium node, as a user
@@ -30,12 +32,33 @@ func TestConsortiumProof(t *testing.T) {
 		c.start(i)
 	}
 	c.agree(all, 1)
-	txs := c.workload(8, 1, 5)[:12]
+	world := c.workload(8, 1, 5)
+	txs := world[:12]
 	rs := c.submit(1, txs)
 	if n := accepted(rs); n != len(txs) {
 		t.Fatalf("%d of %d accepted: %v", n, len(txs), firstErr(rs))
 	}
 	last := rs[len(rs)-1]
+	// A client cannot hand a node a bundle of its own: the API takes
+	// records, and a bundle is none. A record repeated in one request is
+	// accepted once; its repeat, and a resubmission, learn it is there.
+	more := world[12:14]
+	bundled, err := consortium.Bundle(more)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs2 := c.submit(2, [][]byte{bundled, more[0], more[0], txs[0]})
+	if r, ok := rs2[0].Err.(*state.Rejection); !ok || r.Code != state.CodeInvalid {
+		t.Errorf("a bundle sent to the API: %v, want invalid", rs2[0].Err)
+	}
+	if rs2[1].Err != nil {
+		t.Errorf("a new record: %v", rs2[1].Err)
+	}
+	for i, what := range map[int]string{2: "a record repeated in the request", 3: "a record committed before"} {
+		if r, ok := rs2[i].Err.(*state.Rejection); !ok || r.Code != state.CodeReplay {
+			t.Errorf("%s: %v, want a replay", what, rs2[i].Err)
+		}
+	}
 	// node1 acknowledged them; node0 and node3 hold them once they have
 	// committed that block too.
 	var top uint64
