@@ -21,6 +21,7 @@ import (
 
 	"github.com/epiledger/epiledger/internal/blocks"
 	"github.com/epiledger/epiledger/internal/consortium"
+	"github.com/epiledger/epiledger/internal/engine"
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/state"
 	"github.com/epiledger/epiledger/internal/store"
@@ -336,6 +337,9 @@ type Prechecked struct {
 func (a *App) precheck(txs []*ledger.Tx, sigErrs []error) (*Prechecked, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if a.halted {
+		return nil, fmt.Errorf("%w: a storage failure stopped this node", engine.ErrHalted)
+	}
 	if a.pending != nil {
 		return &Prechecked{Busy: true}, nil
 	}

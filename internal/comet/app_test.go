@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/epiledger/epiledger/internal/consortium"
+	"github.com/epiledger/epiledger/internal/engine"
 	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/state"
@@ -268,6 +270,13 @@ func TestBundles(t *testing.T) {
 	res = block(bundle(peer...), p.Tx)
 	if !bytes.Equal(res[0].Data, []byte{0, 0}) || !bytes.Equal(res[1].Data, []byte{0, 0}) {
 		t.Fatalf("the block of both bundles: %v %v", res[0].Data, res[1].Data)
+	}
+	// A node a storage failure stopped takes nothing more at its door.
+	app.mu.Lock()
+	app.halt(errors.New("disk gone"))
+	app.mu.Unlock()
+	if _, err := app.precheck([]*ledger.Tx{visit(20, siteKey)}, []error{nil}); !errors.Is(err, engine.ErrHalted) {
+		t.Errorf("precheck on a halted node: %v", err)
 	}
 }
 
