@@ -71,6 +71,8 @@ type Server struct {
 	verifying   chan struct{}
 	verifyChain func(context.Context) (*blocks.VerifyReport, error)
 	lastVerify  atomic.Int64
+	// metrics are served at GET /metrics (metrics.go).
+	metrics *metrics
 
 	// privacy
 	priv *privacyState
@@ -94,7 +96,7 @@ func newServer(n *node.Node, log *slog.Logger) (*Server, error) {
 	}
 	s := &Server{n: n, log: log, token: n.Home.APIToken(), rb: &report.Builder{N: n, Now: time.Now}, replay: rg,
 		publicBulk: make(chan struct{}, publicBulk), publicSmall: make(chan struct{}, publicSmall), mux: http.NewServeMux(),
-		ids: newIDQuota(PseudonymQuota, PseudonymWindow), verifying: make(chan struct{}, 1)}
+		ids: newIDQuota(PseudonymQuota, PseudonymWindow), verifying: make(chan struct{}, 1), metrics: newMetrics(n)}
 	s.verifyChain = func(ctx context.Context) (*blocks.VerifyReport, error) {
 		// On a snapshot: blocks committed while it runs (a consortium
 		// commits whenever its validators do) are not a block "past the
@@ -270,8 +272,14 @@ func (s *Server) submitTxs(r *http.Request) (any, error) {
 	if len(req.Txs) > MaxSubmit {
 		return nil, errf(http.StatusBadRequest, "invalid", "txs", "more than %d transactions in one request", MaxSubmit)
 	}
+	start := time.Now()
 	out := make([]TxResult, len(req.Txs))
 	done := make(chan struct{}, len(req.Txs))
+	result := func(i int, rc engine.Receipt) {
+		out[i] = s.resultFor(r, rc)
+		s.metrics.record(out[i].Error, start)
+		done <- struct{}{}
+	}
 	batcher, batched := s.n.Engine.(engine.Batcher)
 	var raws [][]byte
 	var at []int
@@ -279,6 +287,7 @@ func (s *Server) submitTxs(r *http.Request) (any, error) {
 		raw, err := base64.StdEncoding.DecodeString(b64)
 		if err != nil {
 			out[i].Error = errf(http.StatusBadRequest, "invalid", fmt.Sprintf("txs[%d]", i), "not base64")
+			s.metrics.record(out[i].Error, start)
 			done <- struct{}{}
 			continue
 		}
@@ -287,14 +296,14 @@ func (s *Server) submitTxs(r *http.Request) (any, error) {
 			continue
 		}
 		i := i
-		if err := s.n.Engine.SubmitAsync(raw, func(rc engine.Receipt) { out[i] = s.resultFor(r, rc); done <- struct{}{} }); err != nil {
+		if err := s.n.Engine.SubmitAsync(raw, func(rc engine.Receipt) { result(i, rc) }); err != nil {
 			return nil, err
 		}
 	}
 	if len(raws) > 0 {
 		// The engine takes the request's records together (the CometBFT
 		// engine bundles them).
-		err := batcher.SubmitBatch(raws, func(j int, rc engine.Receipt) { out[at[j]] = s.resultFor(r, rc); done <- struct{}{} })
+		err := batcher.SubmitBatch(raws, func(j int, rc engine.Receipt) { result(at[j], rc) })
 		if err != nil {
 			return nil, err
 		}
@@ -335,10 +344,14 @@ func (s *Server) submitTx(r *http.Request) (any, error) {
 	if err != nil || req.Tx == "" {
 		return nil, errf(http.StatusBadRequest, "invalid", "tx", "want the transaction's bytes in base64")
 	}
+	start := time.Now()
 	rc := s.n.Engine.Submit(r.Context(), raw)
 	if rc.Err != nil {
-		return nil, forWriter(principalOf(r), s.toError(rc.Err))
+		e := forWriter(principalOf(r), s.toError(rc.Err))
+		s.metrics.record(e, start)
+		return nil, e
 	}
+	s.metrics.record(nil, start)
 	return s.result(rc), nil
 }
 

@@ -99,6 +99,9 @@ var (
 // routes registers every route of the API on mux.
 func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/health", s.public(SmallBody, s.health))
+	// Prometheus's text format, unauthenticated as scrapers expect: counts,
+	// latencies and states, no personal data (metrics.go).
+	mux.Handle("GET /metrics", s.metrics.handler())
 	mux.HandleFunc("GET /v1/status", s.signed(anyRole, SmallBody, s.health))
 	mux.HandleFunc("POST /v1/txs", s.signed(relays, MaxBody, s.submitTxs))
 	mux.HandleFunc("POST /v1/tx", s.signed(relays, SmallBody, s.submitTx))
@@ -191,6 +194,7 @@ func (s *Server) personal(roles []string, plan func(*http.Request) (reader, erro
 		if err != nil {
 			return nil, s.auditFailed(r, err)
 		}
+		s.metrics.audited.WithLabelValues(r.Pattern).Inc()
 		return rd.RunAny(rc)
 	})
 }
@@ -198,6 +202,7 @@ func (s *Server) personal(roles []string, plan func(*http.Request) (reader, erro
 // auditFailed logs why an audit record was not committed and refuses the
 // read.
 func (s *Server) auditFailed(r *http.Request, err error) error {
+	s.metrics.auditFail.Inc()
 	s.log.Error("audit record not written; read refused", "route", r.Pattern, "err", err)
 	return errf(http.StatusServiceUnavailable, "audit_failed", "", "the audit record could not be written, so the read does not run")
 }
@@ -222,6 +227,7 @@ func (s *Server) serve(limit int64, h func(http.ResponseWriter, *http.Request) (
 		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(status)
 		json.NewEncoder(w).Encode(v)
+		s.metrics.request(r.Pattern, status, time.Since(start))
 		s.log.Debug("http", "method", r.Method, "pattern", r.Pattern, "status", status, "ms", time.Since(start).Milliseconds())
 	}
 }
