@@ -118,6 +118,7 @@ func (s *Server) admit(r *http.Request, roles []string, limit int64) (*http.Requ
 	if err != nil {
 		return r, nil, err
 	}
+	noteRole(r, p.Role)
 	if !allowed(p, roles) {
 		return r, nil, errf(http.StatusForbidden, "forbidden", "", "this route needs one of the roles %s; the key holds %q", strings.Join(roles, ", "), p.Role)
 	}

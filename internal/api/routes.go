@@ -2,6 +2,8 @@ package api
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -208,10 +210,16 @@ func (s *Server) auditFailed(r *http.Request, err error) error {
 }
 
 // serve bounds the body, runs h and writes its value or error as JSON. It
-// logs method, path pattern, status and duration: never bodies.
+// logs one line per request at Info: its id (also the answer's
+// Epiledger-Request-Id header, for a caller to quote), method, route (the
+// pattern, never the path, which may carry a person's reference), the
+// caller's role, status and duration; never bodies.
 func (s *Server) serve(limit int64, h func(http.ResponseWriter, *http.Request) (any, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		info := &requestInfo{id: newRequestID()}
+		r = r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info))
+		w.Header().Set(HeaderRequestID, info.id)
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		http.NewResponseController(w).SetReadDeadline(start.Add(bodyDeadline(limit)))
 		v, err := h(w, r)
@@ -228,7 +236,39 @@ func (s *Server) serve(limit int64, h func(http.ResponseWriter, *http.Request) (
 		w.WriteHeader(status)
 		json.NewEncoder(w).Encode(v)
 		s.metrics.request(r.Pattern, status, time.Since(start))
-		s.log.Debug("http", "method", r.Method, "pattern", r.Pattern, "status", status, "ms", time.Since(start).Milliseconds())
+		role := info.role
+		if role == "" {
+			role = "-"
+		}
+		s.log.Info("request", "id", info.id, "method", r.Method, "route", r.Pattern, "role", role, "status", status,
+			"ms", float64(time.Since(start).Microseconds())/1000)
+	}
+}
+
+// HeaderRequestID names the answer's header that carries the request's
+// id, the one its log line has.
+const HeaderRequestID = "Epiledger-Request-Id"
+
+// requestInfo is what serve logs of a request that the handler learns:
+// the caller's role, once admitted.
+type requestInfo struct {
+	id   string
+	role string
+}
+
+type requestInfoKey struct{}
+
+// newRequestID is 8 random bytes in hex.
+func newRequestID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// noteRole records the admitted caller's role for the request's log line.
+func noteRole(r *http.Request, role string) {
+	if info, ok := r.Context().Value(requestInfoKey{}).(*requestInfo); ok {
+		info.role = role
 	}
 }
 

@@ -184,12 +184,31 @@ func (e *env) logger(level slog.Level) *slog.Logger {
 	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
 }
 
+// loggerAs is logger in a format: "text" (key=value) or "json" (one
+// object per line, for a log collector).
+func (e *env) loggerAs(level slog.Level, format string) (*slog.Logger, error) {
+	o := &slog.HandlerOptions{Level: level}
+	switch format {
+	case "", "text":
+		return slog.New(slog.NewTextHandler(e.stderr, o)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(e.stderr, o)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: text or json", format)
+}
+
 // openNode opens the home's store in this process. A store another
 // process holds is an error that says which: the node the home's
 // node.json names, with the --node flag that reaches it, or (no record,
 // or its process gone) some other process.
 func (e *env) openNode(h *home.Home, opts node.Options) (*node.Node, error) {
-	n, err := node.Open(h, e.logger(slog.LevelWarn), opts)
+	return e.openNodeLog(h, opts, e.logger(slog.LevelWarn))
+}
+
+// openNodeLog is openNode with the node's logger (a served node logs what
+// its --verbose and --log-format ask; other commands only warnings).
+func (e *env) openNodeLog(h *home.Home, opts node.Options, log *slog.Logger) (*node.Node, error) {
+	n, err := node.Open(h, log, opts)
 	if err != nil && (errors.Is(err, node.ErrLocked) || errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EWOULDBLOCK)) {
 		r, rerr := home.ReadRunning(h.Dir)
 		if rerr == nil && r != nil && r.Alive() {

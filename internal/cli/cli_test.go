@@ -159,6 +159,7 @@ func TestErrors(t *testing.T) {
 		{"missing file", []string{"import", "--home", dir, "/nonexistent.ndjson"}, []string{"no such file"}},
 		{"node down", []string{"import", "--home", dir, "--node", "http://127.0.0.1:1", writeFile(t, "x.ndjson", "")}, []string{"hint: is the node running?"}},
 		{"unknown command", []string{"frobnicate"}, []string{"unknown command"}},
+		{"log format", []string{"node", "--home", dir, "--log-format", "xml"}, []string{`--log-format "xml": text or json`}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -189,6 +190,22 @@ func TestHelp(t *testing.T) {
 		if len(out) < 200 || !strings.Contains(out, "Usage:") {
 			t.Errorf("epiledger %v --help is too thin:\n%s", cmd, out)
 		}
+	}
+}
+
+// TestCompletion: the shells' completion scripts are there (epiledger
+// completion bash|zsh|fish) and complete the commands.
+func TestCompletion(t *testing.T) {
+	t.Parallel()
+	for _, sh := range []string{"bash", "zsh", "fish"} {
+		out, errs, code := runBare(t, "completion", sh)
+		if code != 0 || !strings.Contains(out, "epiledger") || len(out) < 1000 {
+			t.Errorf("completion %s: exit %d, %d bytes %s", sh, code, len(out), errs)
+		}
+	}
+	out, _, code := runBare(t, "__complete", "tr")
+	if code != 0 || !strings.Contains(out, "trace") {
+		t.Errorf("completing \"tr\": exit %d\n%s", code, out)
 	}
 }
 

@@ -15,7 +15,7 @@ import (
 )
 
 func (e *env) nodeCmd() *cobra.Command {
-	var dir, listen, engineKind, cpuProfile string
+	var dir, listen, engineKind, cpuProfile, logFormat string
 	var verbose bool
 	c := &cobra.Command{
 		Use:   "node --home DIR [--listen ADDR] [--engine solo|cometbft]",
@@ -84,6 +84,14 @@ cleanly): a command run on the home without --node then says
 "a node is running on this home (pid N, listening on ADDR): add --node http://ADDR".`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			level := slog.LevelInfo
+			if verbose {
+				level = slog.LevelDebug
+			}
+			log, err := e.loggerAs(level, logFormat)
+			if err != nil {
+				return err
+			}
 			h, err := loadHome(dir)
 			if err != nil {
 				return err
@@ -91,11 +99,6 @@ cleanly): a command run on the home without --node then says
 			if listen == "" {
 				listen = h.Config.Node.Listen
 			}
-			level := slog.LevelInfo
-			if verbose {
-				level = slog.LevelDebug
-			}
-			log := e.logger(level)
 			opts := nodeOptions()
 			opts.Resident = h.Config.Trace.Resident
 			opts.Engine, opts.Serving = engineKind, true
@@ -109,7 +112,7 @@ cleanly): a command run on the home without --node then says
 				}
 				defer stop()
 			}
-			n, err := e.openNode(h, opts)
+			n, err := e.openNodeLog(h, opts, log)
 			if err != nil {
 				return err
 			}
@@ -144,7 +147,8 @@ cleanly): a command run on the home without --node then says
 	homeFlag(c, &dir)
 	c.Flags().StringVar(&listen, "listen", "", "address to serve the API on (default: node.listen in config.toml)")
 	c.Flags().StringVar(&engineKind, "engine", "", "solo or cometbft (default: engine.kind in config.toml, solo)")
-	c.Flags().BoolVarP(&verbose, "verbose", "v", false, "log every request (method, route, status; never bodies)")
+	c.Flags().BoolVarP(&verbose, "verbose", "v", false, "log at debug level: the engine's and CometBFT's steps too (every request is logged at info: id, route, role, status, duration; never bodies or paths)")
+	c.Flags().StringVar(&logFormat, "log-format", "text", "text (key=value) or json (one object per line, for a log collector)")
 	c.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile from start to a clean stop to this file (read it with go tool pprof)")
 	return c
 }
