@@ -33,7 +33,6 @@ type metrics struct {
 
 	mu       sync.Mutex
 	lastTime int64 // the last block's time seen by the tap
-	untap    func()
 }
 
 // latencyBuckets span a lone record's commit (a few ms) to a consortium's
@@ -90,7 +89,9 @@ func newMetrics(n *node.Node) *metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
-	m.untap = n.DB.Tap([]byte{store.TabHeader}, m.headers)
+	// The tap lives as long as the store: a server serves its node until
+	// the process ends.
+	n.DB.Tap([]byte{store.TabHeader}, m.headers)
 	return m
 }
 
