@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/epiledger/epiledger/internal/api"
+	"github.com/epiledger/epiledger/internal/backup"
 )
 
 // TestMetrics scrapes GET /metrics after records were submitted (accepted
@@ -130,4 +132,33 @@ func readDoc(t *testing.T, name string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestBackupRoute: POST /v1/backup is the administrator's: without a
+// caller 401, an investigator 403, and the chain authority gets a tar
+// stream whose first entry is the manifest of this chain at its head.
+func TestBackupRoute(t *testing.T) {
+	t.Parallel()
+	f := serve(t, registry)
+	if r := f.call(t, "POST", "/v1/backup", "", ""); r.status != 401 {
+		t.Errorf("no caller: %d %s", r.status, r.body)
+	}
+	key := f.grant(t, "investigator")
+	if status, body, _ := f.signedCall(t, key, "POST", "/v1/backup", nil); status != 403 {
+		t.Errorf("an investigator: %d %s", status, body)
+	}
+	if r := f.call(t, "POST", "/v1/backup?x=1", f.token, ""); r.status != 400 {
+		t.Errorf("an unknown parameter: %d %s", r.status, r.body)
+	}
+	r := f.call(t, "POST", "/v1/backup", f.token, "")
+	if r.status != 200 || r.header.Get("Content-Type") != "application/x-tar" {
+		t.Fatalf("the authority: %d %s", r.status, r.header.Get("Content-Type"))
+	}
+	man, err := backup.Extract(bytes.NewReader(r.body), filepath.Join(t.TempDir(), "b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if head := f.n.Engine.Head(); man.Height != head.Height || man.Head != head.Hash.String() || man.GenesisHash != f.h.Genesis.Hash().String() {
+		t.Errorf("manifest %+v, head %d %s", man, head.Height, head.Hash)
+	}
 }

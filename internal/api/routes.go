@@ -114,6 +114,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/blocks/{height}", s.signed(readers, SmallBody, s.block))
 	mux.HandleFunc("GET /v1/verify", s.signed(auditors, SmallBody, s.verify))
 	mux.HandleFunc("PUT /v1/vault", s.signed(admins, MaxBody, s.putVault))
+	mux.HandleFunc("POST /v1/backup", s.backup)
 	// Signed, not personal: a site or hospital gets the pseudonyms of the
 	// references it sends and nothing else (no personal data it did not
 	// send, nothing about the ledger); see pseudonyms.
@@ -216,33 +217,50 @@ func (s *Server) auditFailed(r *http.Request, err error) error {
 // caller's role, status and duration; never bodies.
 func (s *Server) serve(limit int64, h func(http.ResponseWriter, *http.Request) (any, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		info := &requestInfo{id: newRequestID()}
-		r = r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info))
-		w.Header().Set(HeaderRequestID, info.id)
-		r.Body = http.MaxBytesReader(w, r.Body, limit)
-		http.NewResponseController(w).SetReadDeadline(start.Add(bodyDeadline(limit)))
+		r, info := s.begin(w, r, limit)
 		v, err := h(w, r)
-		status := http.StatusOK
-		if err != nil {
-			e := s.toError(err)
-			status, v = e.Status, map[string]*Error{"error": e}
-			if e.RetryAfter > 0 {
-				w.Header().Set("Retry-After", strconv.FormatInt(int64((e.RetryAfter+time.Second-1)/time.Second), 10))
-			}
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "no-store")
-		w.WriteHeader(status)
-		json.NewEncoder(w).Encode(v)
-		s.metrics.request(r.Pattern, status, time.Since(start))
-		role := info.role
-		if role == "" {
-			role = "-"
-		}
-		s.log.Info("request", "id", info.id, "method", r.Method, "route", r.Pattern, "role", role, "status", status,
-			"ms", float64(time.Since(start).Microseconds())/1000)
+		s.reply(w, r, info, v, err)
 	}
+}
+
+// begin starts serving r: its id (and the answer's header), its body
+// bounded by limit, its deadline.
+func (s *Server) begin(w http.ResponseWriter, r *http.Request, limit int64) (*http.Request, *requestInfo) {
+	info := &requestInfo{id: newRequestID(), start: time.Now()}
+	r = r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info))
+	w.Header().Set(HeaderRequestID, info.id)
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	http.NewResponseController(w).SetReadDeadline(info.start.Add(bodyDeadline(limit)))
+	return r, info
+}
+
+// reply writes v, or err as the API's error, as JSON, and ends r (done).
+func (s *Server) reply(w http.ResponseWriter, r *http.Request, info *requestInfo, v any, err error) {
+	status := http.StatusOK
+	if err != nil {
+		e := s.toError(err)
+		status, v = e.Status, map[string]*Error{"error": e}
+		if e.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.FormatInt(int64((e.RetryAfter+time.Second-1)/time.Second), 10))
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+	s.done(r, info, status)
+}
+
+// done logs r's line and counts it in the metrics.
+func (s *Server) done(r *http.Request, info *requestInfo, status int) {
+	d := time.Since(info.start)
+	s.metrics.request(r.Pattern, status, d)
+	role := info.role
+	if role == "" {
+		role = "-"
+	}
+	s.log.Info("request", "id", info.id, "method", r.Method, "route", r.Pattern, "role", role, "status", status,
+		"ms", float64(d.Microseconds())/1000)
 }
 
 // HeaderRequestID names the answer's header that carries the request's
@@ -252,8 +270,9 @@ const HeaderRequestID = "Epiledger-Request-Id"
 // requestInfo is what serve logs of a request that the handler learns:
 // the caller's role, once admitted.
 type requestInfo struct {
-	id   string
-	role string
+	id    string
+	start time.Time
+	role  string
 }
 
 type requestInfoKey struct{}

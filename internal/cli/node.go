@@ -66,8 +66,13 @@ API:
   POST /v1/roles                  grant a role to a key            (administrator)
   POST /v1/validate/close         advance the validation clock     (administrator)
   PUT  /v1/vault                  sealed identities                (administrator)
+  POST /v1/backup                 a copy of the store (epiledger backup)
+                                                          (administrator)
   /v1/privacy/...                 set union/intersection, commitments, exposure
                                   check (docs/PRIVACY.md)
+
+GET /metrics serves Prometheus's metrics, no personal data
+(docs/OPERATIONS.md).
 
 Every call but /v1/health and the privacy protocols' device routes is a
 signed request by a key the administrator registered with a role (see

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -86,9 +87,26 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		}
 		raw = b
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(raw))
+	resp, err := c.send(ctx, c.hc, method, path, raw)
 	if err != nil {
 		return err
+	}
+	defer resp.Body.Close()
+	if out == nil {
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("node at %s: a reply that is not the API's: %w", c.base, err)
+	}
+	return nil
+}
+
+// send sends one request with hc, signed or with the token, and returns
+// the answer if its status is a success, else the API's error.
+func (c *Client) send(ctx context.Context, hc *http.Client, method, path string, raw []byte) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(raw))
+	if err != nil {
+		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	switch {
@@ -99,27 +117,32 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		req.Header.Set(api.HeaderCase, c.Case)
 		req.Header.Set(api.HeaderPurpose, c.Purpose)
 	}
-	resp, err := c.hc.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("node at %s: %w", c.base, err)
+		return nil, fmt.Errorf("node at %s: %w", c.base, err)
 	}
-	defer resp.Body.Close()
 	if resp.StatusCode >= 300 {
+		defer resp.Body.Close()
 		var e struct {
 			Error api.Error `json:"error"`
 		}
 		if json.NewDecoder(resp.Body).Decode(&e) != nil || e.Error.Code == "" {
-			return &APIError{Status: resp.StatusCode, Body: api.Error{Code: "http", Msg: resp.Status}}
+			return nil, &APIError{Status: resp.StatusCode, Body: api.Error{Code: "http", Msg: resp.Status}}
 		}
-		return &APIError{Status: resp.StatusCode, Body: e.Error}
+		return nil, &APIError{Status: resp.StatusCode, Body: e.Error}
 	}
-	if out == nil {
-		return nil
+	return resp, nil
+}
+
+// Backup asks the node for a backup of its store (POST /v1/backup, the
+// administrator's) and returns the tar stream, which the caller reads to
+// its end and closes. No time limit but ctx's: a large store takes long.
+func (c *Client) Backup(ctx context.Context) (io.ReadCloser, error) {
+	resp, err := c.send(ctx, &http.Client{}, "POST", "/v1/backup", nil)
+	if err != nil {
+		return nil, err
 	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("node at %s: a reply that is not the API's: %w", c.base, err)
-	}
-	return nil
+	return resp.Body, nil
 }
 
 // committed checks a reply that says a transaction was committed: one

@@ -132,6 +132,11 @@ func TestConsortiumProof(t *testing.T) {
 			t.Fatalf("%s: exit %d: %s", tc.name, code, out)
 		}
 	}
+	// A validator's store is not backed up alone (it goes with CometBFT's
+	// block store): the backup is refused, saying why.
+	if out, code := run("backup", "--home", c.homes[0], "--node", c.apis[0], "--out", filepath.Join(dir, "backup")); code != 1 || !strings.Contains(out, "not_supported") {
+		t.Errorf("a validator's backup: exit %d %s", code, out)
+	}
 	// A stopped node's home gives the proof from the stores it left
 	// (ours and CometBFT's), and it checks the same.
 	c.kill(3)

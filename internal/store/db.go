@@ -260,6 +260,17 @@ func (db *DB) SizeOnDisk() uint64 {
 	return m.DiskSpaceUsage()
 }
 
+// Checkpoint writes a consistent copy of the store, as of one moment,
+// into dir (which must not exist), while writes go on: Pebble hard-links
+// the table files it can and copies the rest, the write-ahead log flushed
+// first. Opened as a store, dir is the store at that moment.
+func (db *DB) Checkpoint(dir string) error {
+	if err := db.pdb.Checkpoint(dir, pebble.WithFlushedWAL()); err != nil {
+		return fmt.Errorf("store: checkpoint: %w", err)
+	}
+	return nil
+}
+
 // Flush flushes memtables to disk (for size measurements).
 func (db *DB) Flush() error { return db.pdb.Flush() }
 
