@@ -8,6 +8,7 @@ import (
 
 	"github.com/epiledger/epiledger/internal/backup"
 	"github.com/epiledger/epiledger/internal/blocks"
+	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/node"
 	"github.com/epiledger/epiledger/internal/store"
 )
@@ -16,12 +17,17 @@ import (
 // the node's store, taken while it runs (a Pebble checkpoint), as a tar
 // stream: the manifest, then the store's files under data/. The copy holds
 // what the store holds, the vault's sealed entries included (sealed with
-// the chain's secret, which is not in it). One at a time.
+// the chain's secret, which is not in it), so it names its case and
+// purpose and its audit record is committed before anything is copied.
+// One at a time.
 func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
 	r, info := s.begin(w, r, SmallBody)
-	r, _, err := s.admit(r, admins, SmallBody)
+	r, p, err := s.admit(r, admins, SmallBody)
 	if err == nil {
 		err = onlyParams(r)
+	}
+	if err == nil {
+		err = checkCasePurpose(p)
 	}
 	if _, ok := s.n.Engine.(node.Prover); ok && err == nil {
 		err = errf(http.StatusConflict, "not_supported", "", "a consortium validator's store goes with CometBFT's block store at the same height: back up the home's keys and config, and restore a validator from its peers (it catches up)")
@@ -37,6 +43,14 @@ func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
 		s.reply(w, r, info, nil, errf(http.StatusConflict, "busy", "", "a backup of this node is under way"))
 		return
 	}
+	// The copy holds every record of every person: its audit record is
+	// committed first, as for any read of personal data, or nothing is
+	// copied.
+	if _, err := s.n.AuditRead(r.Context(), p.caller(r.Pattern), []node.Subject{{Route: "backup", From: -ledger.MaxWindow, To: ledger.MaxWindow}}); err != nil {
+		s.reply(w, r, info, nil, s.auditFailed(r, err))
+		return
+	}
+	s.metrics.audited.WithLabelValues(r.Pattern).Inc()
 	tmp, man, err := s.checkpoint()
 	if tmp != "" {
 		defer os.RemoveAll(tmp)

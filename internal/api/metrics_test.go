@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -135,8 +136,9 @@ func readDoc(t *testing.T, name string) string {
 }
 
 // TestBackupRoute: POST /v1/backup is the administrator's: without a
-// caller 401, an investigator 403, and the chain authority gets a tar
-// stream whose first entry is the manifest of this chain at its head.
+// caller 401, an investigator 403, without a case 400; the chain
+// authority gets a tar stream whose first entry is the manifest of this
+// chain at its head, and the audit trail holds the backup's record.
 func TestBackupRoute(t *testing.T) {
 	t.Parallel()
 	f := serve(t, registry)
@@ -150,6 +152,12 @@ func TestBackupRoute(t *testing.T) {
 	if r := f.call(t, "POST", "/v1/backup?x=1", f.token, ""); r.status != 400 {
 		t.Errorf("an unknown parameter: %d %s", r.status, r.body)
 	}
+	// It names its case and purpose (its audit record does).
+	req, _ := http.NewRequest("POST", f.srv.URL+"/v1/backup", nil)
+	req.Header.Set("Authorization", "Bearer "+f.token)
+	if r := f.do(t, req); r.status != 400 || !strings.Contains(string(r.body), `"field":"Epiledger-Case"`) {
+		t.Errorf("no case: %d %s", r.status, r.body)
+	}
 	r := f.call(t, "POST", "/v1/backup", f.token, "")
 	if r.status != 200 || r.header.Get("Content-Type") != "application/x-tar" {
 		t.Fatalf("the authority: %d %s", r.status, r.header.Get("Content-Type"))
@@ -157,6 +165,11 @@ func TestBackupRoute(t *testing.T) {
 	man, err := backup.Extract(bytes.NewReader(r.body), filepath.Join(t.TempDir(), "b"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Its audit record was committed before the copy was taken: the
+	// audit trail shows it.
+	if a := f.call(t, "GET", "/v1/audit", f.token, ""); a.status != 200 || !strings.Contains(string(a.body), `"POST /v1/backup"`) {
+		t.Errorf("the audit trail has no backup: %d %s", a.status, a.body)
 	}
 	if head := f.n.Engine.Head(); man.Height != head.Height || man.Head != head.Hash.String() || man.GenesisHash != f.h.Genesis.Hash().String() {
 		t.Errorf("manifest %+v, head %d %s", man, head.Height, head.Hash)

@@ -19,7 +19,9 @@ administrator's: the chain authority's home, or --as the administrator's
 key) and writes it into --out, a new directory: MANIFEST.json (the chain,
 its genesis hash, the block the copy ends at) and data/, the store's files.
 The node takes the copy while it runs (a Pebble checkpoint: consistent as
-of one block, writes go on).
+of one block, writes go on), after it has committed the copy's audit
+record (route "backup", the whole ledger; --case and --purpose, by default
+"backup" and "backup of the node's store").
 
 The copy holds what the store holds: every record, the indexes, and the
 vault's contact details sealed with the chain's secret (not in the copy:
@@ -37,6 +39,14 @@ Restore it into a home with "epiledger restore", then "epiledger verify".`,
 			cl, err := e.nodeClient(dir, nodeURL)
 			if err != nil {
 				return err
+			}
+			// The copy is a read of every record: its audit record names
+			// a case and a purpose, by default these.
+			if cl.Case == "" {
+				cl.Case = "backup"
+			}
+			if cl.Purpose == "" {
+				cl.Purpose = "backup of the node's store"
 			}
 			if err := os.MkdirAll(out, 0o700); err != nil {
 				return err
