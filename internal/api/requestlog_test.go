@@ -1,32 +1,12 @@
 package api_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"log/slog"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 )
-
-// lockedBuffer is a log sink the server writes and the test reads.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestRequestLog: every request is one JSON log line at info, with the
 // id the answer's Epiledger-Request-Id header carries, the route as its
@@ -36,7 +16,7 @@ func (l *lockedBuffer) String() string {
 func TestRequestLog(t *testing.T) {
 	t.Parallel()
 	f := serve(t, world)
-	var logs lockedBuffer
+	var logs syncBuffer
 	srv := httptest.NewServer(handler(t, f.n, slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))))
 	t.Cleanup(srv.Close)
 	f.srv = srv
