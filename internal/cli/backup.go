@@ -53,7 +53,7 @@ Restore it into a home with "epiledger restore", then "epiledger verify".`,
 			}
 			body, err := cl.Backup(e.ctx)
 			if err != nil {
-				return err
+				return nodeErr(err, nodeURL)
 			}
 			defer body.Close()
 			man, err := backup.Extract(body, out)
