@@ -71,6 +71,9 @@ type Principal struct {
 	Time      int64
 	Signature [64]byte
 	Request   ledger.Hash
+	// Session is set for a console session's call; Signature is then the
+	// login request's.
+	Session bool
 }
 
 // RequestMessage is what a caller signs for body.
@@ -162,6 +165,18 @@ func (s *Server) identify(r *http.Request) (p *Principal, bodyHash string, err e
 			Case: r.Header.Get(HeaderCase), Purpose: r.Header.Get(HeaderPurpose), Time: time.Now().Unix()}, "", nil
 	}
 	kh, th, sh := r.Header.Get(HeaderKey), r.Header.Get(HeaderTime), r.Header.Get(HeaderSignature)
+	if kh == "" && th == "" && sh == "" {
+		// A console session (console.go): its cookie, and its CSRF
+		// header checked by fromSession.
+		sess, err := s.sessionOf(r)
+		if err != nil {
+			return nil, "", err
+		}
+		if sess != nil {
+			p, err := s.fromSession(r, sess)
+			return p, "", err
+		}
+	}
 	if kh == "" || th == "" || sh == "" {
 		return nil, "", unauth(HeaderSignature, "sign the request: headers %s, %s and %s (see docs/API.md)", HeaderKey, HeaderTime, HeaderSignature)
 	}

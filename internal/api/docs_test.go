@@ -84,6 +84,21 @@ func TestDocsSayWhoMayCall(t *testing.T) {
 		req.Header.Set(api.HeaderPurpose, "checking the docs")
 	}
 	for rt, w := range who {
+		if w == "any role's key" {
+			// Keys of every role; the operator's token is refused (403).
+			if st := send(rt, byToken); st != 403 {
+				t.Errorf("%s: documented %q, answers the operator's token %d, not 403", rt, w, st)
+			}
+			for _, r := range roles {
+				if st := send(rt, byKey(keys[r])); st == 401 || st == 403 {
+					t.Errorf("%s: documented %q, answers a %s key %d", rt, w, r, st)
+				}
+			}
+			if unsigned := send(rt, nil); unsigned != 401 {
+				t.Errorf("%s: documented %q, answers an unsigned request %d, not 401", rt, w, unsigned)
+			}
+			continue
+		}
 		session, token := strings.HasPrefix(w, "session:"), strings.Contains(w, "operator token")
 		switch unsigned := send(rt, nil); {
 		case w == "public" && (unsigned == 401 || unsigned == 403):

@@ -101,6 +101,7 @@ var (
 // routes registers every route of the API on mux.
 func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/health", s.public(SmallBody, s.health))
+	s.consoleRoutes(mux)
 	// Prometheus's text format, unauthenticated as scrapers expect: counts,
 	// latencies and states, no personal data (metrics.go).
 	mux.Handle("GET /metrics", s.metrics.handler())
@@ -198,6 +199,12 @@ func (s *Server) personal(roles []string, plan func(*http.Request) (reader, erro
 			return nil, s.auditFailed(r, err)
 		}
 		s.metrics.audited.WithLabelValues(r.Pattern).Inc()
+		// The caller sees that the read was recorded, and where (the
+		// console shows it): the first audit transaction and how many.
+		if txs := rc.Txs(); len(txs) > 0 {
+			w.Header().Set(HeaderAuditTx, txs[0].String())
+			w.Header().Set(HeaderAuditRecords, strconv.Itoa(len(txs)))
+		}
 		return rd.RunAny(rc)
 	})
 }
@@ -262,6 +269,14 @@ func (s *Server) done(r *http.Request, info *requestInfo, status int) {
 	s.log.Info("request", "id", info.id, "method", r.Method, "route", r.Pattern, "role", role, "status", status,
 		"ms", float64(d.Microseconds())/1000)
 }
+
+// HeaderAuditTx and HeaderAuditRecords name the headers of a personal
+// read's answer that say which audit transaction recorded it (the first,
+// when it took several) and how many did.
+const (
+	HeaderAuditTx      = "Epiledger-Audit-Tx"
+	HeaderAuditRecords = "Epiledger-Audit-Records"
+)
 
 // HeaderRequestID names the answer's header that carries the request's
 // id, the one its log line has.

@@ -68,11 +68,16 @@ API:
   PUT  /v1/vault                  sealed identities                (administrator)
   POST /v1/backup                 a copy of the store (epiledger backup)
                                                           (administrator)
+  GET  /v1/public/risk-sites      risk sites as GeoJSON            (public)
+  GET  /v1/console/challenge      a console login's challenge      (public)
+  POST /v1/console/login          a signed challenge: a one-time URL (any role's key)
+  GET  /v1/console/session        the console session's role and CSRF token
+  POST /v1/console/logout         end it                 (the console's cookie)
   /v1/privacy/...                 set union/intersection, commitments, exposure
                                   check (docs/PRIVACY.md)
 
 GET /metrics serves Prometheus's metrics, no personal data
-(docs/OPERATIONS.md).
+(docs/OPERATIONS.md). GET / serves the console (epiledger console).
 
 Every call but /v1/health and the privacy protocols' device routes is a
 signed request by a key the administrator registered with a role (see

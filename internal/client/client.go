@@ -312,3 +312,33 @@ func (c *Client) Audits(ctx context.Context, from, to string) ([]report.AuditVie
 	err := c.do(ctx, "GET", "/v1/audit?from="+url.QueryEscape(from)+"&to="+url.QueryEscape(to), nil, &v)
 	return v.Audits, err
 }
+
+// ConsoleLogin is the node's answer to a console login: the one-time URL
+// (absolute) that opens a browser session, when it expires, and the role
+// the session has.
+type ConsoleLogin struct {
+	URL     string `json:"url"`
+	Expires string `json:"expires"`
+	Role    string `json:"role"`
+}
+
+// ConsoleLogin logs in to the node's console with the client's key: it
+// asks for a challenge, then sends it in a signed request, and returns the
+// one-time URL the node answers.
+func (c *Client) ConsoleLogin(ctx context.Context) (*ConsoleLogin, error) {
+	if c.Key == nil {
+		return nil, errors.New("the console logs in with a key that holds a role (--as KEY), not the operator's token")
+	}
+	var ch struct {
+		Challenge string `json:"challenge"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/v1/console/challenge", nil, &ch); err != nil {
+		return nil, err
+	}
+	var out ConsoleLogin
+	if err := c.do(ctx, http.MethodPost, "/v1/console/login", api.ConsoleLogin{Challenge: ch.Challenge}, &out); err != nil {
+		return nil, err
+	}
+	out.URL = c.base + out.URL
+	return &out, nil
+}

@@ -296,8 +296,18 @@ func (e *UnknownRefError) Reason() string {
 }
 
 // Resolve turns a raw reference ("id:..." or an alias) into the person's
-// pseudonym.
+// pseudonym. "pn:" and a pseudonym's 64 hex digits names the person by
+// pseudonym: what a report already showed, so that a link (the console's)
+// or a member's node, which holds no chain secret, can name a person
+// without a raw identifier.
 func (n *Node) Resolve(field, ref string) (ledger.Pseudonym, error) {
+	if h, ok := strings.CutPrefix(ref, PseudonymRef); ok {
+		p, err := ledger.ParseHash(h)
+		if err != nil {
+			return ledger.Pseudonym{}, &ledger.FieldError{Field: field, Msg: "pn: takes a pseudonym, 64 hex digits"}
+		}
+		return ledger.Pseudonym(p), n.Seen(field, ledger.Pseudonym(p), ledger.Pseudonym(p))
+	}
 	if n.Pseud == nil {
 		return ledger.Pseudonym{}, notHeld(field, "derive pseudonyms from raw identifiers")
 	}
@@ -314,6 +324,9 @@ func (n *Node) Resolve(field, ref string) (ledger.Pseudonym, error) {
 	}
 	return p, n.Seen(field, p, r.Ref)
 }
+
+// PseudonymRef prefixes a person reference that is a pseudonym (Resolve).
+const PseudonymRef = "pn:"
 
 // NotAuthorityError is what a consortium member's node answers for what
 // needs the chain authority's key or the chain's secret, which it does

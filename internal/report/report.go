@@ -88,6 +88,13 @@ type Entry struct {
 	Via      string `json:"via,omitempty"`
 	Role     string `json:"role,omitempty"`
 	Tx       string `json:"tx"`
+	// Lat and Lon place Site, ToLat and ToLon the arrival site of a
+	// move (degrees; absent for a site registered without a place), so
+	// that a map can draw the trajectory.
+	Lat   float64 `json:"lat,omitempty"`
+	Lon   float64 `json:"lon,omitempty"`
+	ToLat float64 `json:"to_lat,omitempty"`
+	ToLon float64 `json:"to_lon,omitempty"`
 }
 
 // Trajectory is a person's trajectory in a window.
@@ -161,6 +168,15 @@ func (b *Builder) window(q Query) (Window, error) {
 	return DefaultWindow(b.N, b.Now, q.From, q.To)
 }
 
+// place is where site id is, in degrees (zeros for an unknown site).
+func (b *Builder) place(id string) (lat, lon float64, err error) {
+	s, ok, err := b.N.Query.SiteByID(id)
+	if err != nil || !ok {
+		return 0, 0, err
+	}
+	return float64(s.LatE6) / 1e6, float64(s.LonE6) / 1e6, nil
+}
+
 func (b *Builder) ts(t int64) string {
 	return time.Unix(t, 0).In(b.N.Home.Config.Location()).Format(time.RFC3339)
 }
@@ -210,6 +226,14 @@ func (b *Builder) trajectory(rc *node.Receipt, p ledger.Pseudonym, w Window, all
 	for _, e := range es {
 		row := Entry{Status: e.Status, Kind: e.Kind, Site: e.Site, SiteKind: e.SiteKind, To: e.To,
 			In: b.ts(e.In), Out: b.ts(e.Out), Via: e.Via, Role: e.Role, Tx: e.TxID.String()}
+		if row.Lat, row.Lon, err = b.place(e.Site); err != nil {
+			return nil, err
+		}
+		if e.To != "" {
+			if row.ToLat, row.ToLon, err = b.place(e.To); err != nil {
+				return nil, err
+			}
+		}
 		switch e.Status {
 		case "rejected":
 			d, err := b.N.Query.DecisionOf(e.TxID)

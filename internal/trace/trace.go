@@ -95,6 +95,16 @@ func (q *Querier) Site(num uint32) (*state.Site, error) {
 	return s, nil
 }
 
+// SiteByID returns the site registered as id; ok is false for none.
+func (q *Querier) SiteByID(id string) (s *state.Site, ok bool, err error) {
+	v, ok, err := q.r.Get(store.SiteKey(id))
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	s, err = state.DecodeSite(v)
+	return s, err == nil, err
+}
+
 // Resolve turns a ledger person reference into the person's pseudonym;
 // ok is false for an alias that is not bound.
 func (q *Querier) Resolve(ref ledger.PersonRef) (p ledger.Pseudonym, ok bool, err error) {

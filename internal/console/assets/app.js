@@ -1,0 +1,758 @@
+// The epiledger console: one page, views by the URL's fragment (#/view/ref),
+// every datum from the node's own /v1 API with the console session (cookie
+// and CSRF header). It holds no data of its own: a reload asks again, and
+// each read of personal data is audited by the node as any API call is.
+// Persons appear in links only as "pn:" and their pseudonym, never by a raw
+// identifier.
+(function () {
+  "use strict";
+
+  var state = { session: null, lang: "en" };
+  var main = document.getElementById("main");
+  var t = window.epiI18n.t;
+
+  // ---- small helpers -------------------------------------------------
+
+  function el(tag, attrs, children) {
+    var e = document.createElement(tag);
+    if (attrs) {
+      Object.keys(attrs).forEach(function (k) {
+        var v = attrs[k];
+        if (v === undefined || v === null || v === false) return;
+        if (k === "text") e.textContent = v;
+        else if (k === "on") Object.keys(v).forEach(function (ev) { e.addEventListener(ev, v[ev]); });
+        else e.setAttribute(k, v === true ? "" : String(v));
+      });
+    }
+    (children || []).forEach(function (c) {
+      if (c === null || c === undefined) return;
+      e.appendChild(typeof c === "string" ? document.createTextNode(c) : c);
+    });
+    return e;
+  }
+
+  function esc(s) {
+    return String(s === undefined || s === null ? "" : s).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  }
+
+  function short(h) { return h ? String(h).slice(0, 12) + "…" : ""; }
+  function pnRef(pseudonym) { return "pn:" + pseudonym; }
+  function who(p) { return p.person || t("unknown.id"); }
+
+  function show(node) {
+    main.replaceChildren(node);
+  }
+
+  function showError(msg) {
+    var box = document.getElementById("error");
+    if (!msg) { box.hidden = true; box.textContent = ""; return; }
+    box.hidden = false;
+    box.textContent = msg;
+  }
+
+  function showAudit(h, personal) {
+    var box = document.getElementById("audit");
+    if (!personal || !h) { box.hidden = true; return; }
+    var tx = h.get("Epiledger-Audit-Tx");
+    var n = h.get("Epiledger-Audit-Records");
+    if (!tx) { box.hidden = true; return; }
+    box.hidden = false;
+    box.textContent = t("audited", { n: n, tx: short(tx), case: caseRef(), purpose: purpose() });
+    box.setAttribute("data-tx", tx);
+  }
+
+  function caseRef() { return document.getElementById("case").value.trim(); }
+  function purpose() { return document.getElementById("purposeText").value.trim(); }
+
+  function hasRole(need) {
+    var r = state.session && state.session.role;
+    if (!r) return false;
+    if (r === "authority" || r === "administrator") return true;
+    if (need === "investigator") return r === "investigator";
+    if (need === "auditor") return r === "auditor";
+    return true;
+  }
+
+  // api calls the node; personal marks a read of personal data, which
+  // needs the case and purpose and shows its audit record.
+  function api(method, path, body, personal) {
+    var headers = { "Content-Type": "application/json" };
+    if (state.session) headers["Epiledger-CSRF"] = state.session.csrf;
+    if (personal) {
+      headers["Epiledger-Case"] = caseRef();
+      headers["Epiledger-Purpose"] = purpose();
+    }
+    var opts = { method: method, headers: headers, credentials: "same-origin" };
+    if (body !== undefined) opts.body = JSON.stringify(body);
+    return fetch(path, opts).then(function (resp) {
+      return resp.json().catch(function () { return {}; }).then(function (data) {
+        if (!resp.ok) {
+          var e = data && data.error ? data.error : { code: "http", message: resp.statusText };
+          var err = new Error((e.field ? e.field + ": " : "") + e.message);
+          err.status = resp.status;
+          err.code = e.code;
+          throw err;
+        }
+        showAudit(resp.headers, personal);
+        return data;
+      });
+    });
+  }
+
+  // needCase refuses to run a personal view until case and purpose are
+  // given; it shows a form that runs it once they are.
+  function needCase(run) {
+    if (caseRef() && purpose()) return run();
+    var f = el("form", { class: "inline", id: "case-form" }, [
+      el("p", { text: t("case.needed") }),
+      el("button", { type: "submit", class: "primary", text: t("continue") })
+    ]);
+    f.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      if (!caseRef()) { document.getElementById("case").focus(); return; }
+      if (!purpose()) { document.getElementById("purposeText").focus(); return; }
+      run();
+    });
+    show(el("div", {}, [el("h1", { text: t("case.title") }), f]));
+    document.getElementById(caseRef() ? "purposeText" : "case").focus();
+  }
+
+  function fail(err) {
+    if (err && err.status === 401) {
+      state.session = null;
+      renderChrome();
+    }
+    showError(err && err.message ? err.message : String(err));
+    show(el("div", {}, [el("h1", { text: t("error.title") }), el("p", { class: "muted", text: t("error.hint") })]));
+  }
+
+  function table(columns, rows, opts) {
+    // columns: [{key, label, get(row) -> string|Node, sort(row) -> value}]
+    opts = opts || {};
+    var sortKey = opts.sortKey || null, asc = true;
+    var tb = el("tbody");
+    var head = el("tr", {}, columns.map(function (c) {
+      var b = el("button", { type: "button", text: c.label, "aria-label": t("sort.by", { col: c.label }) });
+      b.addEventListener("click", function () {
+        asc = sortKey === c.key ? !asc : true;
+        sortKey = c.key;
+        fill();
+      });
+      return el("th", { scope: "col" }, [b]);
+    }));
+    function fill() {
+      var list = rows.slice();
+      if (sortKey) {
+        var col = columns.filter(function (c) { return c.key === sortKey; })[0];
+        var get = col.sort || function (r) { return r[col.key]; };
+        list.sort(function (a, b) {
+          var x = get(a), y = get(b);
+          if (x === y) return 0;
+          return (x < y ? -1 : 1) * (asc ? 1 : -1);
+        });
+      }
+      var frag = document.createDocumentFragment();
+      list.forEach(function (r) {
+        var tr = document.createElement("tr");
+        columns.forEach(function (c) {
+          var td = document.createElement("td");
+          var v = c.get ? c.get(r) : r[c.key];
+          if (v instanceof Node) td.appendChild(v);
+          else td.textContent = v === undefined || v === null ? "" : String(v);
+          if (c.cls) td.className = c.cls;
+          tr.appendChild(td);
+        });
+        frag.appendChild(tr);
+      });
+      tb.replaceChildren(frag);
+    }
+    fill();
+    var tab = el("table", { id: opts.id }, [el("thead", {}, [head]), tb]);
+    tab.refill = function (newRows) { rows = newRows; fill(); };
+    return tab;
+  }
+
+  function csv(filename, columns, rows) {
+    var q = function (v) {
+      v = v === undefined || v === null ? "" : String(v);
+      // A cell that a spreadsheet would run as a formula is quoted as text.
+      if (/^[=+\-@\t\r]/.test(v)) v = "'" + v;
+      return /[",\n\r]/.test(v) || v !== v.trim() ? '"' + v.replace(/"/g, '""') + '"' : v;
+    };
+    var lines = [columns.map(function (c) { return q(c.key); }).join(",")];
+    rows.forEach(function (r) {
+      lines.push(columns.map(function (c) { return q(c.csv ? c.csv(r) : r[c.key]); }).join(","));
+    });
+    var blob = new Blob([lines.join("\r\n") + "\r\n"], { type: "text/csv;charset=utf-8" });
+    var a = el("a", { href: URL.createObjectURL(blob), download: filename });
+    document.body.appendChild(a);
+    a.click();
+    setTimeout(function () { URL.revokeObjectURL(a.href); a.remove(); }, 0);
+  }
+
+  function personLink(p, view) {
+    return el("a", { href: "#/" + (view || "trajectory") + "/" + pnRef(p.pseudonym), text: who(p) });
+  }
+
+  function tabs(ref) {
+    return el("nav", { class: "tabs", "aria-label": t("case.views") }, ["trajectory", "contacts", "chain", "sources", "followup"].map(function (v) {
+      var a = el("a", { href: "#/" + v + "/" + ref, text: t("view." + v) });
+      if (location.hash.indexOf("#/" + v + "/") === 0) a.setAttribute("aria-current", "page");
+      return a;
+    }));
+  }
+
+  function facts(pairs) {
+    var dl = el("dl", { class: "facts" });
+    pairs.forEach(function (p) {
+      dl.appendChild(el("dt", { text: p[0] }));
+      dl.appendChild(el("dd", { id: p[2] }, [p[1] instanceof Node ? p[1] : String(p[1] === undefined ? "" : p[1])]));
+    });
+    return dl;
+  }
+
+  // ---- map -----------------------------------------------------------
+
+  var world = null;
+  function baseMap(div) {
+    var map = L.map(div, { zoomControl: true, attributionControl: true, preferCanvas: true, keyboard: true });
+    map.attributionControl.setPrefix("Leaflet");
+    map.attributionControl.addAttribution("Natural Earth");
+    var add = function (w) {
+      L.geoJSON(topojson.feature(w, w.objects.countries), {
+        style: { color: "#8aa0b4", weight: 1, fillColor: "#ffffff", fillOpacity: 1 }, interactive: false
+      }).addTo(map).bringToBack();
+    };
+    if (world) add(world);
+    else fetch("/console/vendor/countries-50m.json").then(function (r) { return r.json(); }).then(function (w) { world = w; add(w); });
+    return map;
+  }
+
+  function fit(map, latlngs) {
+    if (latlngs.length === 0) map.setView([30.59, 114.3], 10);
+    else if (latlngs.length === 1) map.setView(latlngs[0], 13);
+    else map.fitBounds(L.latLngBounds(latlngs).pad(0.15));
+  }
+
+  // ---- views -----------------------------------------------------------
+
+  var views = {};
+
+  views.status = function () {
+    return api("GET", "/v1/status").then(function (st) {
+      var box = el("div", {}, [el("h1", { text: t("status.title") }), facts([
+        [t("status.chain"), st.chain_id, "st-chain"], [t("status.region"), st.region, "st-region"],
+        [t("status.height"), st.height, "st-height"], [t("status.head"), st.head, "st-head"],
+        [t("status.state"), st.state_hash, "st-state"], [t("status.timeline"), st.timeline, "st-timeline"],
+        [t("status.health"), st.status, "st-health"]
+      ])]);
+      show(box);
+      if (!hasRole("auditor") && !hasRole("investigator") && state.session.role !== "node") return;
+      return api("GET", "/v1/consortium/validators").then(function (v) {
+        box.appendChild(el("h2", { text: t("status.validators") }));
+        if (!v.validators || v.validators.length === 0) {
+          box.appendChild(el("p", { class: "muted", text: t("status.solo") }));
+          return;
+        }
+        box.appendChild(table([
+          { key: "organisation", label: t("col.name") }, { key: "power", label: t("col.power") },
+          { key: "decided", label: t("col.height") }, { key: "public_key", label: t("col.key"), cls: "mono", get: function (r) { return short(r.public_key); } }
+        ], v.validators, { id: "validators" }));
+      }).catch(function () { /* a role that may not list validators sees the rest */ });
+    });
+  };
+
+  views.search = function () {
+    var input = el("input", { id: "person", name: "person", "aria-label": t("search.label"), placeholder: "phone:13800000000", autocomplete: "off" });
+    var f = el("form", { class: "inline", id: "search" }, [
+      el("label", { for: "person", text: t("search.label") }), input,
+      el("button", { type: "submit", class: "primary", text: t("search.go") })
+    ]);
+    f.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var ref = input.value.trim();
+      if (!ref) { input.focus(); return; }
+      needCase(function () { trajectory(ref, false, true); });
+    });
+    var list = el("div", { id: "cases" });
+    var casesBtn = el("button", { type: "button", id: "list-cases", text: t("cases.list") });
+    casesBtn.addEventListener("click", function () {
+      needCase(function () {
+        api("GET", "/v1/cases", undefined, true).then(function (d) {
+          views.search();
+          var l = document.getElementById("cases");
+          l.appendChild(el("h2", {}, [t("cases.title") + " ", el("span", { class: "count", id: "cases-count", text: String(d.cases.length) })]));
+          l.appendChild(table([
+            { key: "person", label: t("col.person"), get: function (r) { return personLink(r); } },
+            { key: "status", label: t("col.status") }, { key: "onset", label: t("col.onset") },
+            { key: "reported", label: t("col.reported") }, { key: "by", label: t("col.by") }
+          ], d.cases, { id: "cases-table" }));
+        }).catch(fail);
+      });
+    });
+    show(el("div", {}, [el("h1", { text: t("search.title") }), f, el("p", { class: "muted", text: t("search.help") }),
+      el("div", { class: "toolbar" }, [casesBtn]), list]));
+    input.focus();
+    return Promise.resolve();
+  };
+
+  function trajectory(ref, all, fromSearch) {
+    return api("POST", "/v1/trace/trajectory", { person: ref, all: !!all }, true).then(function (d) {
+      var pn = pnRef(d.pseudonym);
+      if (fromSearch) history.replaceState(null, "", "#/trajectory/" + pn);
+      var counted = d.entries.filter(function (e) { return e.status === "accepted" || e.status === "pending"; });
+      var refused = d.entries.filter(function (e) { return !(e.status === "accepted" || e.status === "pending"); });
+      var toggle = el("a", { href: "#/trajectory/" + pn + (all ? "" : "?all=1"), id: "toggle-refused", text: all ? t("traj.hide") : t("traj.show") });
+      var mapDiv = el("div", { class: "map", id: "map", role: "region", "aria-label": t("traj.map") });
+      var box = el("div", {}, [
+        el("h1", { text: t("traj.title", { who: who(d) }) }), tabs(pn),
+        facts([[t("col.window"), d.from + " — " + d.to], [t("col.basis"), d.window_note || d.window_basis || ""],
+          [t("traj.records"), String(counted.length), "traj-count"]].concat(all ? [[t("traj.refused"), String(refused.length), "traj-refused"]] : [])),
+        el("div", { class: "toolbar" }, [toggle]),
+        d.note ? el("p", { class: "muted", text: d.note }) : null,
+        el("div", { class: "split" }, [el("div", {}, [el("h2", { text: t("traj.timeline") }), timeline(counted.concat(all ? refused : []))]), mapDiv]),
+        el("h2", { text: t("traj.records") }),
+        entriesTable(counted, "traj-table"),
+        all ? el("h2", { text: t("traj.refused") }) : null,
+        all ? entriesTable(refused, "traj-refused-table") : null
+      ]);
+      show(box);
+      var map = baseMap(mapDiv);
+      var pts = [];
+      counted.forEach(function (e) {
+        if (e.lat || e.lon) {
+          pts.push([e.lat, e.lon]);
+          L.circleMarker([e.lat, e.lon], { radius: 6, color: e.kind === "move" ? "#7f8c8d" : "#1f6fb2" }).addTo(map)
+            .bindTooltip(e.site + " (" + e.site_kind + ") " + e.in);
+        }
+        if (e.kind === "move" && (e.to_lat || e.to_lon) && (e.lat || e.lon)) {
+          pts.push([e.to_lat, e.to_lon]);
+          L.polyline([[e.lat, e.lon], [e.to_lat, e.to_lon]], { color: "#555", weight: 2, dashArray: "4 4" }).addTo(map);
+        }
+      });
+      if (all) refused.forEach(function (e) {
+        if (e.lat || e.lon) L.circleMarker([e.lat, e.lon], { radius: 6, color: "#c0392b" }).addTo(map).bindTooltip(e.site + ": " + e.status);
+      });
+      fit(map, pts);
+    });
+  }
+
+  function entriesTable(entries, id) {
+    return table([
+      { key: "status", label: t("col.status"), get: function (r) { return el("span", { class: "status-" + r.status, text: t("status." + r.status) }); }, sort: function (r) { return r.status; } },
+      { key: "kind", label: t("col.kind") }, { key: "site", label: t("col.site") }, { key: "site_kind", label: t("col.sitekind") },
+      { key: "to_site", label: t("col.to") }, { key: "in", label: t("col.in") }, { key: "out", label: t("col.out") },
+      { key: "via", label: t("col.via") }, { key: "reason", label: t("col.reason") },
+      { key: "tx", label: t("col.tx"), cls: "mono", get: function (r) { return short(r.tx); } }
+    ], entries, { id: id, sortKey: "in" });
+  }
+
+  // timeline draws each day's visits and moves as bars on a 24-hour line.
+  function timeline(entries) {
+    var days = {};
+    entries.forEach(function (e) {
+      var d = e.in.slice(0, 10);
+      (days[d] = days[d] || []).push(e);
+    });
+    var box = el("div", { class: "timeline", id: "timeline" });
+    Object.keys(days).sort().forEach(function (d) {
+      var bar = el("div", { class: "bar", role: "img", "aria-label": d + ": " + days[d].length });
+      days[d].forEach(function (e) {
+        var a = minutes(e.in), b = e.out.slice(0, 10) === d ? minutes(e.out) : 1440;
+        var s = el("span", { class: e.kind + " " + e.status, title: e.site + " " + e.in.slice(11, 16) + "–" + e.out.slice(11, 16) });
+        s.style.left = (a / 14.4) + "%";
+        s.style.width = Math.max(0.3, (b - a) / 14.4) + "%";
+        bar.appendChild(s);
+      });
+      box.appendChild(el("div", { class: "day" }, [el("span", { class: "mono", text: d }), bar]));
+    });
+    return el("div", {}, [box, el("div", { class: "legend" }, [
+      el("span", {}, [el("i", { style: "background:#1f6fb2" }), t("legend.visit")]),
+      el("span", {}, [el("i", { style: "background:#7f8c8d" }), t("legend.move")]),
+      el("span", {}, [el("i", { style: "background:#c0392b" }), t("legend.refused")])])]);
+  }
+
+  function minutes(ts) { return parseInt(ts.slice(11, 13), 10) * 60 + parseInt(ts.slice(14, 16), 10); }
+
+  function durMinutes(d) {
+    // Go durations as the API writes them: 1h2m3s, 15m0s, 45s.
+    var m = 0, re = /(\d+(?:\.\d+)?)(h|m|s)/g, x;
+    while ((x = re.exec(d || "")) !== null) m += parseFloat(x[1]) * ({ h: 60, m: 1, s: 1 / 60 })[x[2]];
+    return m;
+  }
+
+  views.trajectory = function (ref, q) {
+    return needCase(function () { return trajectory(ref, q.all === "1").catch(fail); });
+  };
+
+  views.contacts = function (ref) {
+    return needCase(function () {
+      return api("POST", "/v1/trace/contacts", { person: ref }, true).then(function (d) {
+        var pn = pnRef(d.pseudonym);
+        var rows = d.contacts;
+        var kinds = Array.from(new Set(rows.map(function (r) { return r.site_kind; }))).sort();
+        var kindSel = el("select", { id: "kind-filter", "aria-label": t("filter.kind") }, [el("option", { value: "", text: t("filter.allkinds") })].concat(
+          kinds.map(function (k) { return el("option", { value: k, text: k }); })));
+        var minIn = el("input", { id: "overlap-filter", type: "number", min: "0", step: "5", value: "0", style: "width:80px", "aria-label": t("filter.overlap") });
+        var shown = el("span", { class: "count", id: "contacts-shown", text: String(rows.length) });
+        var cols = [
+          { key: "person", label: t("col.person"), get: function (r) { return personLink(r, "contacts"); } },
+          { key: "pseudonym", label: t("col.pseudonym"), cls: "mono", get: function (r) { return short(r.pseudonym); } },
+          { key: "site", label: t("col.site") }, { key: "site_kind", label: t("col.sitekind") },
+          { key: "from", label: t("col.from") }, { key: "to", label: t("col.until") },
+          { key: "overlap", label: t("col.overlap"), sort: function (r) { return durMinutes(r.overlap); } },
+          { key: "via", label: t("col.via") }, { key: "tx", label: t("col.tx"), cls: "mono", get: function (r) { return short(r.tx); } }
+        ];
+        var tab = table(cols, rows, { id: "contacts-table", sortKey: "from" });
+        var filtered = function () {
+          var k = kindSel.value, m = parseFloat(minIn.value) || 0;
+          return rows.filter(function (r) { return (!k || r.site_kind === k) && durMinutes(r.overlap) >= m; });
+        };
+        var apply = function () { var f = filtered(); tab.refill(f); shown.textContent = String(f.length); };
+        kindSel.addEventListener("change", apply);
+        minIn.addEventListener("input", apply);
+        var exp = el("button", { type: "button", id: "contacts-csv", text: t("csv") });
+        exp.addEventListener("click", function () { csv("contacts.csv", cols, filtered()); });
+        show(el("div", {}, [
+          el("h1", { text: t("contacts.title", { who: who(d) }) }), tabs(pn),
+          facts([[t("col.window"), d.from + " — " + d.to], [t("col.minoverlap"), d.min_overlap],
+            [t("contacts.persons"), String(d.persons), "contacts-persons"], [t("contacts.rows"), String(rows.length), "contacts-rows"]]),
+          d.note ? el("p", { class: "muted", text: d.note }) : null,
+          el("div", { class: "toolbar" }, [el("label", {}, [t("filter.kind") + " ", kindSel]),
+            el("label", {}, [t("filter.overlap") + " ", minIn]), el("span", {}, [t("shown") + " ", shown]), exp]),
+          tab]));
+      }).catch(fail);
+    });
+  };
+
+  // The chain graph shows each layer in full up to AGG persons; a bigger
+  // layer is one aggregate node that opens PAGE persons per activation.
+  var AGG = 60, PAGE = 60;
+
+  views.chain = function (ref, q) {
+    var depth = Math.min(10, Math.max(1, parseInt(q.depth || "2", 10) || 2));
+    return needCase(function () {
+      return api("POST", "/v1/trace/chain", { person: ref, depth: depth }, true).then(function (d) {
+        var pn = pnRef(d.pseudonym);
+        var depthSel = el("select", { id: "depth", "aria-label": t("chain.depth") }, [1, 2, 3, 4, 5].map(function (n) {
+          return el("option", { value: String(n), text: String(n), selected: n === depth });
+        }));
+        depthSel.addEventListener("change", function () { location.hash = "#/chain/" + pn + "?depth=" + depthSel.value; });
+        var layerSel = el("select", { id: "layer-filter", "aria-label": t("filter.layer") }, [el("option", { value: "", text: t("filter.alllayers") })].concat(
+          d.layers.map(function (n, i) { return el("option", { value: String(i), text: t("chain.layer", { k: i, n: n }) }); })));
+        var graphDiv = el("div", { class: "graph", id: "graph", role: "region", "aria-label": t("chain.graph"), tabindex: "0" });
+        var nodeCols = [
+          { key: "person", label: t("col.person"), get: function (r) { return personLink(r, "contacts"); } },
+          { key: "layer", label: t("col.layer") }, { key: "exposure", label: t("col.exposure") },
+          { key: "case", label: t("col.case"), get: function (r) { return r.case ? el("span", { class: "case", text: r.case }) : ""; } }
+        ];
+        var nodeTab = table(nodeCols, d.nodes.slice(0, 2000), { id: "chain-nodes", sortKey: "layer" });
+        layerSel.addEventListener("change", function () {
+          var v = layerSel.value;
+          nodeTab.refill(d.nodes.filter(function (n) { return v === "" || String(n.layer) === v; }).slice(0, 2000));
+        });
+        show(el("div", {}, [
+          el("h1", { text: t("chain.title", { who: who(d) }) }), tabs(pn),
+          facts([[t("col.window"), d.from + " — " + d.to], [t("chain.layers"), d.layers.join(" · "), "chain-layers"],
+            [t("chain.persons"), String(d.nodes.length), "chain-persons"], [t("chain.edges"), String(d.edges.length), "chain-edges"]]),
+          el("div", { class: "toolbar" }, [el("label", {}, [t("chain.depth") + " ", depthSel]), el("label", {}, [t("filter.layer") + " ", layerSel])]),
+          el("div", { class: "legend" }, [
+            el("span", {}, [el("i", { style: "background:#c0392b" }), t("legend.case")]),
+            el("span", {}, [el("i", { style: "background:#1f6fb2" }), t("legend.contact")]),
+            el("span", {}, [el("i", { style: "background:#8e44ad" }), t("legend.aggregate")]),
+            el("span", {}, ["— " + t("legend.site") + "  - - " + t("legend.encounter")])]),
+          graphDiv, el("h2", { text: t("chain.nodes") }), nodeTab]));
+        drawChain(graphDiv, d);
+      }).catch(fail);
+    });
+  };
+
+  function drawChain(div, d) {
+    var byLayer = [];
+    d.nodes.forEach(function (n) { (byLayer[n.layer] = byLayer[n.layer] || []).push(n); });
+    var shownCount = byLayer.map(function (l) { return l && l.length > AGG ? 0 : (l ? l.length : 0); });
+    var inEdge = {};
+    d.edges.forEach(function (e) { if (!inEdge[e.to]) inEdge[e.to] = e; });
+    var cy = cytoscape({
+      container: div, wheelSensitivity: 0.3, minZoom: 0.05,
+      style: [
+        { selector: "node", style: { label: "data(label)", "font-size": 9, width: 14, height: 14, "background-color": "#1f6fb2", "text-valign": "bottom", color: "#333" } },
+        { selector: "node.case", style: { "background-color": "#c0392b", width: 18, height: 18 } },
+        { selector: "node.agg", style: { shape: "round-rectangle", "background-color": "#8e44ad", width: 120, height: 28, "text-valign": "center", color: "#fff", "font-size": 10 } },
+        { selector: "node:selected", style: { "border-width": 3, "border-color": "#f5a623" } },
+        { selector: "edge", style: { width: 1, "line-color": "#9aa7b4", "curve-style": "bezier", "target-arrow-shape": "triangle", "target-arrow-color": "#9aa7b4", "arrow-scale": 0.6 } },
+        { selector: "edge.encounter", style: { "line-style": "dashed" } }
+      ]
+    });
+    var visible = {};
+    function rebuild() {
+      var els = [];
+      visible = {};
+      byLayer.forEach(function (list, k) {
+        if (!list) return;
+        var n = shownCount[k];
+        list.slice(0, n).forEach(function (p) {
+          visible[p.pseudonym] = true;
+          els.push({ group: "nodes", data: { id: p.pseudonym, label: (p.person || short(p.pseudonym)).slice(0, 22), layer: k }, classes: p.case ? "case" : "" });
+        });
+        if (n < list.length) {
+          els.push({ group: "nodes", data: { id: "agg-" + k, label: t("chain.more", { n: list.length - n, k: k }), layer: k }, classes: "agg" });
+        }
+      });
+      var seen = {};
+      d.edges.forEach(function (e) {
+        var src = visible[e.from] ? e.from : aggOf(e.from), dst = visible[e.to] ? e.to : aggOf(e.to);
+        if (!src || !dst || src === dst) return;
+        var id = src + ">" + dst;
+        if (seen[id]) return;
+        seen[id] = true;
+        els.push({ group: "edges", data: { id: id, source: src, target: dst }, classes: e.site_kind === "encounter" ? "encounter" : "" });
+      });
+      cy.elements().remove();
+      cy.add(els);
+      cy.layout({ name: "dagre", rankDir: "LR", nodeSep: 6, rankSep: 120, animate: false }).run();
+    }
+    var layerOf = {};
+    d.nodes.forEach(function (n) { layerOf[n.pseudonym] = n.layer; });
+    function aggOf(p) { var k = layerOf[p]; return k === undefined ? null : "agg-" + k; }
+    cy.on("tap", "node", function (ev) {
+      var id = ev.target.id();
+      if (id.indexOf("agg-") === 0) {
+        var k = parseInt(id.slice(4), 10);
+        shownCount[k] = Math.min(byLayer[k].length, shownCount[k] + PAGE);
+        rebuild();
+        return;
+      }
+      location.hash = "#/contacts/pn:" + id;
+    });
+    rebuild();
+    div.cy = cy;
+    // Keyboard: Enter on the graph opens the next page of the first
+    // aggregated layer.
+    div.addEventListener("keydown", function (ev) {
+      if (ev.key !== "Enter") return;
+      var agg = cy.nodes(".agg")[0];
+      if (agg) agg.emit("tap");
+    });
+  }
+
+  views.sources = function (ref) {
+    return needCase(function () {
+      return api("POST", "/v1/trace/sources", { persons: [ref] }, true).then(function (d) {
+        var c = d.cases[0];
+        var pn = pnRef(c.pseudonym);
+        show(el("div", {}, [
+          el("h1", { text: t("sources.title", { who: who(c) }) }), tabs(pn),
+          facts([[t("col.onset"), c.onset], [t("col.window"), c.from + " — " + c.to], [t("sources.persons"), String(c.persons.length), "sources-persons"],
+            [t("sources.sites"), String(c.sites.length), "sources-sites"]]),
+          el("h2", { text: t("sources.met") }),
+          table([
+            { key: "person", label: t("col.person"), get: function (r) { return personLink(r, "contacts"); } },
+            { key: "case", label: t("col.case"), get: function (r) { return r.case ? el("span", { class: "case", text: r.case }) : ""; } },
+            { key: "first", label: t("col.first") }, { key: "last", label: t("col.last") },
+            { key: "together", label: t("col.together"), sort: function (r) { return durMinutes(r.together); } },
+            { key: "meetings", label: t("col.meetings") }, { key: "sites", label: t("col.sites"), get: function (r) { return (r.sites || []).join(", "); } }
+          ], c.persons, { id: "sources-persons-table" }),
+          el("h2", { text: t("sources.visited") }),
+          table([
+            { key: "site", label: t("col.site") }, { key: "site_kind", label: t("col.sitekind") },
+            { key: "in", label: t("col.in") }, { key: "out", label: t("col.out") },
+            { key: "cases", label: t("col.cases"), get: function (r) { return (r.cases || []).map(function (x) { return x.person || short(x.pseudonym); }).join(", "); } }
+          ], c.sites, { id: "sources-sites-table" })]));
+      }).catch(fail);
+    });
+  };
+
+  views.followup = function (ref) {
+    return needCase(function () {
+      return api("POST", "/v1/trace/follow-up", { person: ref }, true).then(function (d) {
+        var pn = pnRef(d.pseudonym);
+        var cols = [
+          { key: "person", label: t("col.person") },
+          { key: "aliases", label: t("col.reach"), get: function (r) { return (r.aliases || []).join(", "); }, csv: function (r) { return (r.aliases || []).join(" "); } },
+          { key: "first", label: t("col.first") }, { key: "last", label: t("col.last") },
+          { key: "together", label: t("col.together"), sort: function (r) { return durMinutes(r.together); } },
+          { key: "sites", label: t("col.sites"), get: function (r) { return (r.sites || []).join(", "); }, csv: function (r) { return (r.sites || []).join(" "); } },
+          { key: "until_date", label: t("col.quarantine") }
+        ];
+        var exp = el("button", { type: "button", id: "followup-csv", text: t("csv") });
+        exp.addEventListener("click", function () { csv("follow-up.csv", cols, d.contacts); });
+        var pr = el("button", { type: "button", id: "followup-print", text: t("print") });
+        pr.addEventListener("click", function () { window.print(); });
+        show(el("div", {}, [
+          el("h1", { text: t("followup.title", { who: who(d) }) }), tabs(pn),
+          facts([[t("col.window"), d.from + " — " + d.to], [t("followup.days"), String(d.days)],
+            [t("followup.count"), String(d.contacts.length), "followup-count"]]),
+          el("div", { class: "toolbar" }, [exp, pr]),
+          table(cols, d.contacts, { id: "followup-table", sortKey: "until_date" })]));
+      }).catch(fail);
+    });
+  };
+
+  views.clusters = function () {
+    return needCase(function () {
+      return api("POST", "/v1/trace/clusters", {}, true).then(function (d) {
+        var box = el("div", {}, [el("h1", { text: t("clusters.title") }),
+          facts([[t("col.window"), d.from + " — " + d.to], [t("clusters.count"), String(d.clusters.length), "clusters-count"]])]);
+        d.clusters.forEach(function (c) {
+          box.appendChild(el("h2", { text: t("clusters.one", { id: c.id, from: c.from, to: c.to }) }));
+          box.appendChild(el("p", {}, [t("clusters.cases") + ": "].concat(c.cases.map(function (p, i) {
+            return el("span", {}, [i ? ", " : "", personLink(p, "sources")]);
+          }))));
+          box.appendChild(table([
+            { key: "site", label: t("col.site") }, { key: "site_kind", label: t("col.sitekind") },
+            { key: "exposed", label: t("col.exposed"), get: function (r) { return String((r.exposed || []).length); }, sort: function (r) { return (r.exposed || []).length; } }
+          ], c.sites || []));
+        });
+        show(box);
+      }).catch(fail);
+    });
+  };
+
+  views.risk = function () {
+    return api("GET", "/v1/public/risk-sites").then(function (g) {
+      var mapDiv = el("div", { class: "map", id: "risk-map", role: "region", "aria-label": t("risk.map") });
+      var rows = g.features.map(function (f) { return f.properties; });
+      show(el("div", {}, [el("h1", { text: t("risk.title") }), el("p", { class: "muted", text: t("risk.help") }),
+        facts([[t("risk.count"), String(rows.length), "risk-count"]]), mapDiv,
+        table([
+          { key: "site", label: t("col.site") }, { key: "name", label: t("col.name") }, { key: "kind", label: t("col.sitekind") },
+          { key: "periods", label: t("col.periods"), get: function (r) { return (r.periods || []).map(function (p) { return p.from + " — " + p.to; }).join("; "); } }
+        ], rows, { id: "risk-table" })]));
+      var map = baseMap(mapDiv);
+      var pts = [];
+      rows.forEach(function (r) {
+        pts.push([r.lat, r.lon]);
+        L.circleMarker([r.lat, r.lon], { radius: 6, color: "#c0392b" }).addTo(map).bindTooltip((r.name || r.site) + " (" + r.kind + ")");
+      });
+      fit(map, pts);
+    });
+  };
+
+  views.audit = function () {
+    return api("GET", "/v1/audit").then(function (d) {
+      var rows = d.audits || [];
+      var filter = el("input", { id: "audit-filter", "aria-label": t("filter.text"), placeholder: t("filter.text") });
+      var tab = table([
+        { key: "recorded", label: t("col.time") }, { key: "role", label: t("col.role") },
+        { key: "caller", label: t("col.caller"), get: function (r) { return r.name || short(r.caller); } },
+        { key: "case", label: t("col.case") }, { key: "purpose", label: t("purpose") }, { key: "route", label: t("col.route") },
+        { key: "pseudonym", label: t("col.subject"), cls: "mono", get: function (r) { return short(r.pseudonym); } },
+        { key: "tx", label: t("col.tx"), cls: "mono", get: function (r) { return el("span", { "data-tx": r.tx, text: short(r.tx) }); }, sort: function (r) { return r.tx; } }
+      ], rows, { id: "audit-table", sortKey: "recorded" });
+      filter.addEventListener("input", function () {
+        var q = filter.value.toLowerCase();
+        tab.refill(rows.filter(function (r) { return !q || JSON.stringify(r).toLowerCase().indexOf(q) >= 0; }));
+      });
+      show(el("div", {}, [el("h1", { text: t("audit.title") }), facts([[t("audit.count"), String(rows.length), "audit-count"]]),
+        el("div", { class: "toolbar" }, [filter]), tab]));
+    });
+  };
+
+  views.roles = function () {
+    return api("GET", "/v1/roles").then(function (d) {
+      var rows = d.roles || [];
+      show(el("div", {}, [el("h1", { text: t("roles.title") }), facts([[t("roles.count"), String(rows.length), "roles-count"]]),
+        table([
+          { key: "name", label: t("col.name") }, { key: "role", label: t("col.role") },
+          { key: "key", label: t("col.key"), cls: "mono", get: function (r) { return short(r.key); } },
+          { key: "height", label: t("col.height") }, { key: "tx", label: t("col.tx"), cls: "mono", get: function (r) { return short(r.tx); } }
+        ], rows, { id: "roles-table" })]));
+    });
+  };
+
+  function loginPage() {
+    show(el("div", { class: "login" }, [el("h1", { text: t("login.title") }), el("p", { text: t("login.how") }),
+      el("pre", { text: "epiledger console --node " + location.origin + " --as YOUR.key" }),
+      el("p", {}, [el("a", { href: "#/risk", text: t("login.public") })])]));
+  }
+
+  // ---- routing -------------------------------------------------------
+
+  var personal = { trajectory: 1, contacts: 1, chain: 1, sources: 1, followup: 1, clusters: 1, search: 1 };
+  var needs = { search: "investigator", trajectory: "investigator", contacts: "investigator", chain: "investigator", sources: "investigator",
+    followup: "investigator", clusters: "investigator", audit: "auditor", roles: "auditor" };
+
+  function route() {
+    showError(null);
+    document.getElementById("audit").hidden = true;
+    var h = location.hash.replace(/^#\/?/, "");
+    var qpos = h.indexOf("?");
+    var q = {};
+    if (qpos >= 0) {
+      h.slice(qpos + 1).split("&").forEach(function (kv) { var p = kv.split("="); q[decodeURIComponent(p[0])] = decodeURIComponent(p[1] || ""); });
+      h = h.slice(0, qpos);
+    }
+    var parts = h.split("/");
+    var name = parts[0] || "status";
+    var ref = parts.slice(1).join("/");
+    if (name === "open") name = "status";
+    document.querySelectorAll("#nav a").forEach(function (a) {
+      var target = a.getAttribute("href").replace(/^#\//, "").split("/")[0] || "status";
+      if (target === name || (target === "search" && personal[name] && name !== "clusters")) a.setAttribute("aria-current", "page");
+      else a.removeAttribute("aria-current");
+    });
+    var v = views[name];
+    if (!v) { show(el("p", { text: t("notfound") })); return; }
+    if (name !== "risk" && !state.session) { loginPage(); return; }
+    if (needs[name] && !hasRole(needs[name])) {
+      show(el("div", {}, [el("h1", { text: t("forbidden.title") }), el("p", { id: "forbidden", text: t("forbidden.text", { role: state.session.role }) })]));
+      return;
+    }
+    document.getElementById("purpose").hidden = !personal[name];
+    var p = v(decodeURIComponent(ref), q);
+    if (p && p.catch) p.catch(fail);
+    main.focus({ preventScroll: true });
+  }
+
+  function renderChrome() {
+    var s = state.session;
+    document.getElementById("who").textContent = s ? (s.name || "") + " · " + t("role." + s.role) : t("notloggedin");
+    document.getElementById("logout").hidden = !s;
+    document.querySelectorAll("#nav a[data-need]").forEach(function (a) {
+      a.hidden = !s || !hasRole(a.getAttribute("data-need"));
+    });
+  }
+
+  function applyLang() {
+    document.documentElement.lang = state.lang === "zh" ? "zh-CN" : "en";
+    window.epiI18n.setLang(state.lang);
+    document.querySelectorAll("[data-i18n]").forEach(function (n) { n.textContent = t(n.getAttribute("data-i18n")); });
+    document.getElementById("lang").textContent = state.lang === "zh" ? "English" : "中文";
+    renderChrome();
+  }
+
+  document.getElementById("lang").addEventListener("click", function () {
+    state.lang = state.lang === "zh" ? "en" : "zh";
+    try { localStorage.setItem("epiledger.lang", state.lang); } catch (e) { /* private mode */ }
+    applyLang();
+    route();
+  });
+
+  document.getElementById("logout").addEventListener("click", function () {
+    api("POST", "/v1/console/logout", {}).catch(function () { /* ended already */ }).then(function () {
+      state.session = null;
+      sessionStorage.clear();
+      renderChrome();
+      location.hash = "#/";
+      loginPage();
+    });
+  });
+
+  ["case", "purposeText"].forEach(function (id) {
+    var n = document.getElementById(id);
+    n.value = sessionStorage.getItem("epiledger." + id) || "";
+    n.addEventListener("change", function () { sessionStorage.setItem("epiledger." + id, n.value.trim()); });
+  });
+
+  window.addEventListener("hashchange", route);
+  try { state.lang = localStorage.getItem("epiledger.lang") || (navigator.language || "").indexOf("zh") === 0 && "zh" || "en"; } catch (e) { state.lang = "en"; }
+  applyLang();
+  fetch("/v1/console/session", { credentials: "same-origin" }).then(function (r) { return r.ok ? r.json() : null; }).then(function (s) {
+    state.session = s;
+    renderChrome();
+    route();
+  }, function () { route(); });
+})();
