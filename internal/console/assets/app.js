@@ -220,6 +220,9 @@
     var map = L.map(div, { zoomControl: true, attributionControl: true, preferCanvas: true, keyboard: true });
     map.attributionControl.setPrefix("Leaflet");
     map.attributionControl.addAttribution("Natural Earth");
+    // A view before any layer: the canvas renderer places paths only on
+    // a map that has one.
+    map.setView([30.59, 114.3], 10);
     var add = function (w) {
       L.geoJSON(topojson.feature(w, w.objects.countries), {
         style: { color: "#8aa0b4", weight: 1, fillColor: "#ffffff", fillOpacity: 1 }, interactive: false
@@ -335,6 +338,7 @@
       if (all) refused.forEach(function (e) {
         if (e.lat || e.lon) L.circleMarker([e.lat, e.lon], { radius: 6, color: "#c0392b" }).addTo(map).bindTooltip(e.site + ": " + e.status);
       });
+      mapDiv.dataset.points = String(pts.length);
       fit(map, pts);
     });
   }
@@ -429,7 +433,7 @@
 
   // The chain graph shows each layer in full up to AGG persons; a bigger
   // layer is one aggregate node that opens PAGE persons per activation.
-  var AGG = 60, PAGE = 60;
+  var AGG = 40, PAGE = 40;
 
   views.chain = function (ref, q) {
     var depth = Math.min(10, Math.max(1, parseInt(q.depth || "2", 10) || 2));
