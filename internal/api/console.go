@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -208,7 +209,7 @@ func (s *Server) consoleOpen(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info("console session opened", "role", pl.s.role, "key", hex.EncodeToString(pl.s.key[:4]))
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: id, Path: "/", MaxAge: int(SessionTTL / time.Second),
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: overTLS(r)})
 	http.Redirect(w, r, "/#/", http.StatusSeeOther)
 }
 
@@ -303,7 +304,7 @@ func (s *Server) consoleLogout(w http.ResponseWriter, r *http.Request) (any, err
 	s.console.mu.Lock()
 	delete(s.console.sessions, sha256.Sum256([]byte(c.Value)))
 	s.console.mu.Unlock()
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: overTLS(r)})
 	return map[string]any{"status": "logged out"}, nil
 }
 
@@ -352,4 +353,11 @@ func (s *Server) publicRiskSites(r *http.Request) (any, error) {
 		return nil, err
 	}
 	return rep.GeoJSON(), nil
+}
+
+// overTLS reports whether the browser reached the node over TLS: directly,
+// or through a terminator that says so. The header only ever makes the
+// cookie stricter (Secure), so trusting it gives a forger nothing.
+func overTLS(r *http.Request) bool {
+	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
 }

@@ -20,6 +20,8 @@ type browser struct {
 	f    *fixture
 	hc   *http.Client
 	csrf string
+	// header is sent with every request (a TLS terminator's, say).
+	header http.Header
 }
 
 func newBrowser(f *fixture) *browser {
@@ -34,6 +36,9 @@ func (b *browser) call(t *testing.T, method, path, body string, withCSRF bool) r
 	req, err := http.NewRequest(method, b.f.srv.URL+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
+	}
+	for k, v := range b.header {
+		req.Header[k] = v
 	}
 	if withCSRF {
 		req.Header.Set(api.HeaderCSRF, b.csrf)
@@ -73,6 +78,14 @@ func (b *browser) login(t *testing.T, key ed25519.PrivateKey) (string, [64]byte)
 		t.Fatalf("open: %d %v %s", r.status, r.header, r.body)
 	}
 	sc := r.header.Get("Set-Cookie")
+	if secure := strings.Contains(sc, "Secure"); secure != (b.header.Get("X-Forwarded-Proto") == "https") {
+		t.Errorf("session cookie %q: Secure %v behind %v", sc, secure, b.header)
+	}
+	if b.header.Get("X-Forwarded-Proto") == "https" {
+		// The jar keeps a Secure cookie from plain http: the test goes
+		// no further.
+		return lg.URL, sig
+	}
 	for _, want := range []string{api.SessionCookie + "=", "HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=3600"} {
 		if !strings.Contains(sc, want) {
 			t.Errorf("session cookie %q lacks %q", sc, want)
@@ -180,6 +193,11 @@ func TestConsoleSession(t *testing.T) {
 	if r := sb.call(t, "GET", "/v1/status", "", true); r.status != 200 {
 		t.Errorf("site session reading the status: %d %s", r.status, r.body)
 	}
+
+	// Behind a TLS terminator the cookie is Secure.
+	tb := newBrowser(f)
+	tb.header = http.Header{"X-Forwarded-Proto": {"https"}}
+	tb.login(t, inv)
 
 	// Revoking the key's role ends what the session may do.
 	if r := f.call(t, "POST", "/v1/roles", f.token, `{"key":"`+hex.EncodeToString(site.Public().(ed25519.PublicKey))+`","role":"none","name":"revoked"}`); r.status != 200 {

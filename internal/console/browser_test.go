@@ -25,6 +25,7 @@ import (
 	"github.com/epiledger/epiledger/internal/client"
 	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/ndjson"
+	"github.com/epiledger/epiledger/internal/node"
 	"github.com/epiledger/epiledger/internal/sim"
 	"github.com/epiledger/epiledger/internal/testnode"
 )
@@ -71,6 +72,12 @@ func newCity(t *testing.T) *city {
 	if res := testnode.Import(t, h, n, buf.String()); res.Rejected != 0 {
 		t.Fatalf("import rejected %d: %v", res.Rejected, res.Rejections)
 	}
+	return serveCity(t, h, n, "investigator", "auditor", "site")
+}
+
+// serveCity serves n's API and grants a fresh key each role.
+func serveCity(t testing.TB, h *home.Home, n *node.Node, roles ...string) *city {
+	t.Helper()
 	hd, err := api.New(n, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +85,7 @@ func newCity(t *testing.T) *city {
 	srv := httptest.NewServer(hd)
 	t.Cleanup(srv.Close)
 	c := &city{h: h, srv: srv, keys: map[string]ed25519.PrivateKey{}}
-	for _, role := range []string{"investigator", "auditor", "site"} {
+	for _, role := range roles {
 		pub, key, _ := ed25519.GenerateKey(nil)
 		body := fmt.Sprintf(`{"key":%q,"role":%q,"name":"test %s"}`, hex.EncodeToString(pub), role, role)
 		req, _ := http.NewRequest("POST", srv.URL+"/v1/roles", strings.NewReader(body))
@@ -102,7 +109,7 @@ func (c *city) client(role string) *client.Client {
 }
 
 // loginURL is a fresh one-time URL for role, as epiledger console gets it.
-func (c *city) loginURL(t *testing.T, role string) string {
+func (c *city) loginURL(t testing.TB, role string) string {
 	t.Helper()
 	lg, err := c.client(role).ConsoleLogin(context.Background())
 	if err != nil {
@@ -112,7 +119,7 @@ func (c *city) loginURL(t *testing.T, role string) string {
 }
 
 // signed calls the API as role and decodes the answer into out.
-func (c *city) signed(t *testing.T, role, method, path, body string, out any) {
+func (c *city) signed(t testing.TB, role, method, path, body string, out any) {
 	t.Helper()
 	req, _ := http.NewRequest(method, c.srv.URL+path, strings.NewReader(body))
 	api.SignRequest(req, c.h.Genesis.ChainID, c.keys[role], "case-browser", "checking the console", []byte(body), time.Now())
@@ -132,7 +139,7 @@ func (c *city) signed(t *testing.T, role, method, path, body string, out any) {
 
 // browser starts a fresh headless Chromium (its own empty profile: no
 // cookie of another test) with a 1280x800 window.
-func browser(t *testing.T) context.Context {
+func browser(t testing.TB) context.Context {
 	t.Helper()
 	path := browserPath()
 	if path == "" && os.Getenv("EPILEDGER_REQUIRE_BROWSER") != "" {
@@ -158,7 +165,7 @@ func browser(t *testing.T) context.Context {
 
 // screenshot writes the page as PNG for a person to look at: into
 // $EPILEDGER_SCREENSHOTS, else a folder under the system's temp dir.
-func screenshot(t *testing.T, ctx context.Context, name string) {
+func screenshot(t testing.TB, ctx context.Context, name string) {
 	t.Helper()
 	dir := os.Getenv("EPILEDGER_SCREENSHOTS")
 	if dir == "" {
@@ -180,7 +187,7 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 
 // run runs actions in the tab; a failure says what the console's error
 // line said.
-func run(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
+func run(t testing.TB, ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
@@ -191,7 +198,7 @@ func run(t *testing.T, ctx context.Context, what string, actions ...chromedp.Act
 }
 
 // text waits for sel to be visible and returns its text.
-func text(t *testing.T, ctx context.Context, sel string) string {
+func text(t testing.TB, ctx context.Context, sel string) string {
 	t.Helper()
 	run(t, ctx, "wait for "+sel, chromedp.WaitVisible(chromedp.CSS(sel)))
 	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
@@ -202,7 +209,7 @@ func text(t *testing.T, ctx context.Context, sel string) string {
 }
 
 // eval evaluates js in the page, awaiting a promise.
-func eval[T any](t *testing.T, ctx context.Context, js string) T {
+func eval[T any](t testing.TB, ctx context.Context, js string) T {
 	t.Helper()
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))
 	if err != nil {
@@ -375,7 +382,7 @@ func TestConsoleInvestigator(t *testing.T) {
 
 // tabTo presses Tab until the focused element matches sel, at most n
 // times.
-func tabTo(t *testing.T, ctx context.Context, sel string, n int) bool {
+func tabTo(t testing.TB, ctx context.Context, sel string, n int) bool {
 	t.Helper()
 	for i := 0; i < n; i++ {
 		run(t, ctx, "Tab", chromedp.KeyEvent("\t"))

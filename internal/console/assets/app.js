@@ -128,6 +128,8 @@
     show(el("div", {}, [el("h1", { text: t("error.title") }), el("p", { class: "muted", text: t("error.hint") })]));
   }
 
+  var PAGE_ROWS = 250;
+
   function table(columns, rows, opts) {
     // columns: [{key, label, get(row) -> string|Node, sort(row) -> value}]
     opts = opts || {};
@@ -142,6 +144,12 @@
       });
       return el("th", { scope: "col" }, [b]);
     }));
+    // Rows are drawn a page at a time (PAGE_ROWS, then more on demand):
+    // a table of 5,000 contacts is on screen at once, and sorting and
+    // filtering still work on every row.
+    var limit = PAGE_ROWS;
+    var more = el("button", { type: "button", class: "more", hidden: true });
+    more.addEventListener("click", function () { limit += PAGE_ROWS * 4; fill(); });
     function fill() {
       var list = rows.slice();
       if (sortKey) {
@@ -154,6 +162,10 @@
         });
       }
       var frag = document.createDocumentFragment();
+      var total = list.length;
+      list = list.slice(0, limit);
+      more.hidden = total <= limit;
+      more.textContent = t("more.rows", { n: Math.min(PAGE_ROWS * 4, total - limit), shown: list.length, total: total });
       list.forEach(function (r) {
         var tr = document.createElement("tr");
         columns.forEach(function (c) {
@@ -170,8 +182,9 @@
     }
     fill();
     var tab = el("table", { id: opts.id }, [el("thead", {}, [head]), tb]);
-    tab.refill = function (newRows) { rows = newRows; fill(); };
-    return tab;
+    var box = el("div", { class: "table" }, [tab, more]);
+    box.refill = function (newRows) { rows = newRows; limit = PAGE_ROWS; fill(); };
+    return box;
   }
 
   function csv(filename, columns, rows) {
@@ -328,7 +341,7 @@
         if (e.lat || e.lon) {
           pts.push([e.lat, e.lon]);
           L.circleMarker([e.lat, e.lon], { radius: 6, color: e.kind === "move" ? "#7f8c8d" : "#1f6fb2" }).addTo(map)
-            .bindTooltip(e.site + " (" + e.site_kind + ") " + e.in);
+            .bindTooltip(esc(e.site + " (" + e.site_kind + ") " + e.in));
         }
         if (e.kind === "move" && (e.to_lat || e.to_lon) && (e.lat || e.lon)) {
           pts.push([e.to_lat, e.to_lon]);
@@ -336,7 +349,7 @@
         }
       });
       if (all) refused.forEach(function (e) {
-        if (e.lat || e.lon) L.circleMarker([e.lat, e.lon], { radius: 6, color: "#c0392b" }).addTo(map).bindTooltip(e.site + ": " + e.status);
+        if (e.lat || e.lon) L.circleMarker([e.lat, e.lon], { radius: 6, color: "#c0392b" }).addTo(map).bindTooltip(esc(e.site + ": " + e.status));
       });
       mapDiv.dataset.points = String(pts.length);
       fit(map, pts);
@@ -452,10 +465,10 @@
           { key: "layer", label: t("col.layer") }, { key: "exposure", label: t("col.exposure") },
           { key: "case", label: t("col.case"), get: function (r) { return r.case ? el("span", { class: "case", text: r.case }) : ""; } }
         ];
-        var nodeTab = table(nodeCols, d.nodes.slice(0, 2000), { id: "chain-nodes", sortKey: "layer" });
+        var nodeTab = table(nodeCols, d.nodes, { id: "chain-nodes", sortKey: "layer" });
         layerSel.addEventListener("change", function () {
           var v = layerSel.value;
-          nodeTab.refill(d.nodes.filter(function (n) { return v === "" || String(n.layer) === v; }).slice(0, 2000));
+          nodeTab.refill(d.nodes.filter(function (n) { return v === "" || String(n.layer) === v; }));
         });
         show(el("div", {}, [
           el("h1", { text: t("chain.title", { who: who(d) }) }), tabs(pn),
@@ -629,7 +642,7 @@
       var pts = [];
       rows.forEach(function (r) {
         pts.push([r.lat, r.lon]);
-        L.circleMarker([r.lat, r.lon], { radius: 6, color: "#c0392b" }).addTo(map).bindTooltip((r.name || r.site) + " (" + r.kind + ")");
+        L.circleMarker([r.lat, r.lon], { radius: 6, color: "#c0392b" }).addTo(map).bindTooltip(esc((r.name || r.site) + " (" + r.kind + ")"));
       });
       fit(map, pts);
     });

@@ -53,7 +53,8 @@
     "col.power": "Power", "col.pseudonym": "Pseudonym", "col.quarantine": "Quarantine until", "col.reach": "How to reach", "col.reason": "Why",
     "col.reported": "Reported", "col.role": "Role", "col.route": "Route", "col.site": "Site", "col.sitekind": "Site kind", "col.sites": "Sites",
     "col.status": "Status", "col.subject": "Person read", "col.time": "Time", "col.to": "To", "col.together": "Together", "col.tx": "Record",
-    "col.until": "Until", "col.via": "Identified by", "col.window": "Window"
+    "col.until": "Until", "col.via": "Identified by", "col.window": "Window",
+    "more.rows": "Show {n} more ({shown} of {total} shown)"
   };
   var zh = {
     "skip": "跳到正文", "logout": "退出", "case": "案件", "purpose": "用途",
@@ -104,7 +105,8 @@
     "col.power": "权重", "col.pseudonym": "假名", "col.quarantine": "隔离至", "col.reach": "联系方式", "col.reason": "原因",
     "col.reported": "报告时间", "col.role": "角色", "col.route": "路由", "col.site": "场所", "col.sitekind": "场所类型", "col.sites": "场所",
     "col.status": "状态", "col.subject": "被读取人员", "col.time": "时间", "col.to": "到", "col.together": "共处时长", "col.tx": "记录",
-    "col.until": "结束", "col.via": "识别方式", "col.window": "时间窗口"
+    "col.until": "结束", "col.via": "识别方式", "col.window": "时间窗口",
+    "more.rows": "再显示 {n} 行（已显示 {shown}／{total}）"
   };
   var dicts = { en: en, zh: zh };
   var lang = "en";
