@@ -77,6 +77,8 @@ type Server struct {
 	backingUp chan struct{}
 	// console holds the console's challenges and sessions (console.go).
 	console *consoleSessions
+	// riskCache serves GET /v1/public/risk-sites (console.go).
+	riskCache riskCache
 
 	// privacy
 	priv *privacyState
@@ -101,7 +103,7 @@ func newServer(n *node.Node, log *slog.Logger) (*Server, error) {
 	s := &Server{n: n, log: log, token: n.Home.APIToken(), rb: &report.Builder{N: n, Now: time.Now}, replay: rg,
 		publicBulk: make(chan struct{}, publicBulk), publicSmall: make(chan struct{}, publicSmall), mux: http.NewServeMux(),
 		ids: newIDQuota(PseudonymQuota, PseudonymWindow), verifying: make(chan struct{}, 1), metrics: newMetrics(n),
-		backingUp: make(chan struct{}, 1), console: newConsoleSessions()}
+		backingUp: make(chan struct{}, 1), console: newConsoleSessions(), riskCache: riskCache{turn: make(chan struct{}, 1)}}
 	s.verifyChain = func(ctx context.Context) (*blocks.VerifyReport, error) {
 		// On a snapshot: blocks committed while it runs (a consortium
 		// commits whenever its validators do) are not a block "past the

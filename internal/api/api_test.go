@@ -88,14 +88,15 @@ func serve(t testing.TB, text string) *fixture {
 	return &fixture{h: h, n: n, srv: srv, token: h.APIToken()}
 }
 
-// handler returns the API handler of n.
+// handler returns the API handler of n, every request and answer
+// checked against openapi.json (contract, openapi_test.go).
 func handler(t testing.TB, n *node.Node, log *slog.Logger) http.Handler {
 	t.Helper()
 	h, err := api.New(n, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return h
+	return contract(t, h)
 }
 
 type reply struct {

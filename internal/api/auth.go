@@ -328,6 +328,19 @@ func (s *Server) commitAsAuthority(r *http.Request, body ledger.Body) (engine.Re
 	return rc, rc.Err
 }
 
+// listSites lists the registered sites (homes and devices left out): GET
+// /v1/sites?kind= (auditor, administrator).
+func (s *Server) listSites(r *http.Request) (any, error) {
+	if err := onlyParams(r, "kind"); err != nil {
+		return nil, err
+	}
+	vs, truncated, err := s.rb.Sites(r.URL.Query().Get("kind"))
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"sites": vs, "truncated": truncated}, nil
+}
+
 // listRoles lists who holds which role: GET /v1/roles (auditor,
 // administrator).
 func (s *Server) listRoles(r *http.Request) (any, error) {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/epiledger/epiledger/internal/console"
+	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/report"
 	"github.com/epiledger/epiledger/internal/state"
 )
@@ -341,18 +342,46 @@ func (s *Server) consoleRoutes(mux *http.ServeMux) {
 }
 
 // publicRiskSites is GET /v1/public/risk-sites?from=&to=: the risk sites
-// as GeoJSON, no login.
+// as GeoJSON, no login. Anyone may ask, so one report is computed at a
+// time, and the last one is answered again while the ledger's head has
+// not moved: a flood of requests costs one scan per block, not one each.
 func (s *Server) publicRiskSites(r *http.Request) (any, error) {
 	if err := onlyParams(r, "from", "to"); err != nil {
 		return nil, err
 	}
 	q := report.RiskRequest{From: r.URL.Query().Get("from"), To: r.URL.Query().Get("to"), Format: "geojson"}
+	c := &s.riskCache
+	select {
+	case c.turn <- struct{}{}:
+		defer func() { <-c.turn }()
+	case <-r.Context().Done():
+		return nil, r.Context().Err()
+	}
+	head := s.n.Engine.Head().Hash
+	// A default window ends "now" (the ledger's latest day): the same
+	// head and day give the same answer.
+	day := time.Now().UTC().Format(time.DateOnly)
+	if c.ok && c.q.From == q.From && c.q.To == q.To && c.head == head && c.day == day {
+		return c.v, nil
+	}
 	b := &report.Builder{N: s.n, Now: s.rb.Now}
 	rep, err := b.RiskSites(q)
 	if err != nil {
 		return nil, err
 	}
-	return rep.GeoJSON(), nil
+	c.q, c.head, c.day, c.v, c.ok = q, head, day, rep.GeoJSON(), true
+	return c.v, nil
+}
+
+// riskCache is the last public risk-site report, and the turn to compute
+// one.
+type riskCache struct {
+	turn chan struct{}
+	ok   bool
+	q    report.RiskRequest
+	head ledger.Hash
+	day  string
+	v    any
 }
 
 // overTLS reports whether the browser reached the node over TLS: directly,

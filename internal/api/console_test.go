@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/epiledger/epiledger/internal/api"
+	"github.com/epiledger/epiledger/internal/testnode"
 )
 
 // browser is a console session's client: a cookie jar, no redirects
@@ -258,6 +259,17 @@ func TestConsolePages(t *testing.T) {
 		if strings.Contains(string(r.body), s) {
 			t.Errorf("public risk sites carry an identifier")
 		}
+	}
+	// Asked again, the same answer (computed once per head); after a new
+	// block in which a case visits another site, that site too.
+	if again := f.call(t, "GET", "/v1/public/risk-sites", "", ""); string(again.body) != string(r.body) {
+		t.Errorf("the same head answered differently")
+	}
+	testnode.Import(t, f.h, f.n, `{"type":"site","site":"shop-77","kind":"shop","lat":30.59,"lon":114.3,"region":"420100"}
+{"type":"visit","site":"shop-77","person":"id:`+idA+`","in":"2020-01-21T08:00:00+08:00","out":"2020-01-21T08:20:00+08:00","via":"payment"}
+`)
+	if after := f.call(t, "GET", "/v1/public/risk-sites", "", ""); !strings.Contains(string(after.body), `"site":"shop-77"`) {
+		t.Errorf("a new risk site is not in the public answer: %s", after.body)
 	}
 	if r := f.call(t, "GET", "/v1/public/risk-sites?person=x", "", ""); r.status != 400 {
 		t.Errorf("unknown parameter: %d %s", r.status, r.body)

@@ -53,7 +53,7 @@ func TestMemberNode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
+	srv := httptest.NewServer(contract(t, h))
 	defer srv.Close()
 
 	do := func(method, path, body string, sign bool, bearer string) (int, api.Error) {

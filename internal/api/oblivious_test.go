@@ -299,7 +299,7 @@ func TestObliviousRefusals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.srv = httptest.NewServer(h)
+	f.srv = httptest.NewServer(contract(t, h))
 	t.Cleanup(f.srv.Close)
 	keys := map[string]ed25519.PrivateKey{}
 	for _, role := range []string{"site", "hospital", "administrator", "investigator", "auditor"} {

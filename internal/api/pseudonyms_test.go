@@ -159,7 +159,7 @@ func TestPseudonymsSameWorkAndQuota(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.srv = httptest.NewServer(h)
+	f.srv = httptest.NewServer(contract(t, h))
 	t.Cleanup(f.srv.Close)
 	site, hospital, admin := f.grant(t, "site"), f.grant(t, "hospital"), f.grant(t, "administrator")
 	pseud := f.h.Pseudonymizer()
@@ -274,7 +274,7 @@ func TestPseudonymsSameWorkAndQuota(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.srv = httptest.NewServer(h)
+	f.srv = httptest.NewServer(contract(t, h))
 	t.Cleanup(f.srv.Close)
 	if r := call(site, "id:"+id1, "id:"+id2); r.status != 200 {
 		t.Fatalf("a fresh quota: %d %s", r.status, r.body)

@@ -101,6 +101,7 @@ var (
 // routes registers every route of the API on mux.
 func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/health", s.public(SmallBody, s.health))
+	mux.HandleFunc("GET /v1/openapi.json", s.public(SmallBody, s.openAPI))
 	s.consoleRoutes(mux)
 	// Prometheus's text format, unauthenticated as scrapers expect: counts,
 	// latencies and states, no personal data (metrics.go).
@@ -130,6 +131,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/audit", s.signed(auditors, SmallBody, s.audits))
 	mux.HandleFunc("POST /v1/roles", s.signed(admins, SmallBody, s.grantRole))
 	mux.HandleFunc("GET /v1/roles", s.signed(auditors, SmallBody, s.listRoles))
+	mux.HandleFunc("GET /v1/sites", s.signed(auditors, SmallBody, s.listSites))
 
 	mux.HandleFunc("POST /v1/trace/trajectory", s.personal(investigator, s.trajectory))
 	mux.HandleFunc("POST /v1/trace/contacts", s.personal(investigator, s.contacts))

@@ -41,7 +41,7 @@ func TestVerifyOneAtATimeStopsWhenCancelled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.srv = httptest.NewServer(h)
+	f.srv = httptest.NewServer(contract(t, h))
 	t.Cleanup(f.srv.Close)
 
 	ctx, cancel := context.WithCancel(context.Background())

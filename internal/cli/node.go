@@ -35,6 +35,7 @@ API:
 
   GET  /v1/health                 status, height, head hash, state hash (public)
   GET  /v1/status                 the same                       (any role)
+  GET  /v1/openapi.json           this API as an OpenAPI 3.1 document (public)
   POST /v1/txs    {"txs":[b64]}   submit signed transactions, results in order
                                                   (site, hospital, administrator)
   POST /v1/tx     {"tx":b64}      submit one and wait for its block (the same)
@@ -63,6 +64,7 @@ API:
                                                   (auditor, administrator)
   GET  /v1/audit                  the audit trail        (auditor, administrator)
   GET  /v1/roles                  who holds which role   (auditor, administrator)
+  GET  /v1/sites[?kind=]          registered sites, not homes (auditor, administrator)
   POST /v1/roles                  grant a role to a key            (administrator)
   POST /v1/validate/close         advance the validation clock     (administrator)
   PUT  /v1/vault                  sealed identities                (administrator)

@@ -351,8 +351,28 @@ func TestConsoleInvestigator(t *testing.T) {
 	run(t, ctx, "back to English", chromedp.Click(chromedp.CSS("#lang")))
 
 	// The follow-up list and the public map.
+	var fu struct{ Contacts []json.RawMessage }
+	c.signed(t, "investigator", "POST", "/v1/trace/follow-up", `{"person":"`+workedPhone+`"}`, &fu)
 	run(t, ctx, "follow-up", chromedp.Click(chromedp.CSS(`a[href^="#/followup/"]`)), chromedp.WaitVisible(chromedp.CSS("#followup-count")))
+	if got := text(t, ctx, "#followup-count"); got != strconv.Itoa(len(fu.Contacts)) {
+		t.Errorf("follow-up on screen %s, the API's %d", got, len(fu.Contacts))
+	}
 	screenshot(t, ctx, "08-follow-up")
+	var src struct {
+		Cases []struct{ Persons, Sites []json.RawMessage }
+	}
+	c.signed(t, "investigator", "POST", "/v1/trace/sources", `{"persons":["`+workedPhone+`"]}`, &src)
+	run(t, ctx, "sources", chromedp.Click(chromedp.CSS(`a[href^="#/sources/"]`)), chromedp.WaitVisible(chromedp.CSS("#sources-persons")))
+	if got := text(t, ctx, "#sources-persons") + "/" + text(t, ctx, "#sources-sites"); got != fmt.Sprintf("%d/%d", len(src.Cases[0].Persons), len(src.Cases[0].Sites)) {
+		t.Errorf("sources on screen %s, the API's %d/%d", got, len(src.Cases[0].Persons), len(src.Cases[0].Sites))
+	}
+	var cl struct{ Clusters []json.RawMessage }
+	c.signed(t, "investigator", "POST", "/v1/trace/clusters", `{}`, &cl)
+	run(t, ctx, "clusters", chromedp.Navigate(c.srv.URL+"/#/clusters"), chromedp.WaitVisible(chromedp.CSS("#clusters-count")))
+	if got := text(t, ctx, "#clusters-count"); got != strconv.Itoa(len(cl.Clusters)) {
+		t.Errorf("clusters on screen %s, the API's %d", got, len(cl.Clusters))
+	}
+	screenshot(t, ctx, "08b-clusters")
 	run(t, ctx, "risk sites", chromedp.Navigate(c.srv.URL+"/#/risk"), chromedp.WaitVisible(chromedp.CSS("#risk-count")))
 	screenshot(t, ctx, "09-risk-sites")
 
@@ -371,6 +391,13 @@ func TestConsoleInvestigator(t *testing.T) {
 		}
 	}
 	screenshot(t, actx, "10-audit")
+	var sites struct{ Sites []json.RawMessage }
+	c.signed(t, "auditor", "GET", "/v1/sites", "", &sites)
+	run(t, actx, "roles and sites", chromedp.Navigate(c.srv.URL+"/#/roles"), chromedp.WaitVisible(chromedp.CSS("#sites-count")))
+	if got := text(t, actx, "#sites-count"); got != strconv.Itoa(len(sites.Sites)) {
+		t.Errorf("sites on screen %s, the API's %d", got, len(sites.Sites))
+	}
+	screenshot(t, actx, "11-roles-and-sites")
 
 	// Logout ends the session.
 	run(t, ctx, "logout", chromedp.Navigate(c.srv.URL+"/#/"), chromedp.WaitVisible(chromedp.CSS("#logout")), chromedp.Click(chromedp.CSS("#logout")),
@@ -408,7 +435,7 @@ func TestConsoleSiteKey(t *testing.T) {
 		"followup/pn:" + traj.Pseudonym, "sources/pn:" + traj.Pseudonym, "clusters", "audit", "roles"} {
 		run(t, ctx, view, chromedp.Navigate(c.srv.URL+"/#/"+view), chromedp.WaitVisible(chromedp.CSS("#forbidden")))
 	}
-	screenshot(t, ctx, "11-site-forbidden")
+	screenshot(t, ctx, "12-site-forbidden")
 	// The page's own checks aside, the node refuses the read.
 	js := `(async () => {
 	  const s = await (await fetch("/v1/console/session")).json();

@@ -3,13 +3,16 @@ package report
 import (
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/epiledger/epiledger/internal/blocks"
+	"github.com/epiledger/epiledger/internal/investigate"
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/node"
 	"github.com/epiledger/epiledger/internal/state"
+	"github.com/epiledger/epiledger/internal/store"
 )
 
 // The ledger's own records as every caller sees them: the audit trail,
@@ -244,4 +247,63 @@ func (b *Builder) Cases(status string) (*node.Read[*CasesReport], error) {
 		}
 		return out, nil
 	}), nil
+}
+
+// SiteView is a registered site, as administrators and auditors list
+// them (GET /v1/sites).
+type SiteView struct {
+	Site   string  `json:"site"`
+	Kind   string  `json:"kind"`
+	Name   string  `json:"name,omitempty"`
+	Region string  `json:"region,omitempty"`
+	Parent string  `json:"parent,omitempty"`
+	Lat    float64 `json:"lat"`
+	Lon    float64 `json:"lon"`
+	// Key is the key that signs the site's records (hex), if it has its
+	// own.
+	Key string `json:"key,omitempty"`
+}
+
+// MaxSitesListed bounds one listing of sites.
+const MaxSitesListed = 20000
+
+// Sites lists the registered sites of kind (every kind if ""), by id, at
+// most MaxSitesListed (truncated says there were more). Homes and
+// devices are left out: where a person lives, or which device is theirs,
+// is personal data, and this list names no case and purpose.
+func (b *Builder) Sites(kind string) (out []SiteView, truncated bool, err error) {
+	if kind != "" && !b.vocabulary().KnownKind(kind) {
+		return nil, false, fieldErr("kind", "unknown site kind")
+	}
+	if slices.Contains(investigate.DefaultPrivateKinds, kind) {
+		return nil, false, fieldErr("kind", "homes and devices are not listed (personal data)")
+	}
+	lo, hi := store.TablePrefix(store.TabSite)
+	out = []SiteView{}
+	var derr error
+	err = b.N.DB.Scan(lo, hi, func(_, v []byte) bool {
+		s, err := state.DecodeSite(v)
+		if err != nil {
+			derr = err
+			return false
+		}
+		if (kind != "" && s.Kind != kind) || slices.Contains(investigate.DefaultPrivateKinds, s.Kind) {
+			return true
+		}
+		if len(out) == MaxSitesListed {
+			truncated = true
+			return false
+		}
+		sv := SiteView{Site: s.ID, Kind: s.Kind, Name: s.Name, Region: s.Region, Parent: s.Parent,
+			Lat: float64(s.LatE6) / 1e6, Lon: float64(s.LonE6) / 1e6}
+		if s.Key != ([32]byte{}) {
+			sv.Key = hex.EncodeToString(s.Key[:])
+		}
+		out = append(out, sv)
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	return out, truncated, err
 }

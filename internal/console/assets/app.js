@@ -669,14 +669,22 @@
   };
 
   views.roles = function () {
-    return api("GET", "/v1/roles").then(function (d) {
-      var rows = d.roles || [];
+    return Promise.all([api("GET", "/v1/roles"), api("GET", "/v1/sites")]).then(function (res) {
+      var rows = res[0].roles || [], sites = res[1].sites || [];
       show(el("div", {}, [el("h1", { text: t("roles.title") }), facts([[t("roles.count"), String(rows.length), "roles-count"]]),
         table([
           { key: "name", label: t("col.name") }, { key: "role", label: t("col.role") },
           { key: "key", label: t("col.key"), cls: "mono", get: function (r) { return short(r.key); } },
           { key: "height", label: t("col.height") }, { key: "tx", label: t("col.tx"), cls: "mono", get: function (r) { return short(r.tx); } }
-        ], rows, { id: "roles-table" })]));
+        ], rows, { id: "roles-table" }),
+        el("h2", { text: t("sites.title") }), facts([[t("sites.count"), String(sites.length) + (res[1].truncated ? "+" : ""), "sites-count"]]),
+        el("p", { class: "muted", text: t("sites.help") }),
+        table([
+          { key: "site", label: t("col.site") }, { key: "kind", label: t("col.sitekind") }, { key: "name", label: t("col.name") },
+          { key: "region", label: t("col.region") }, { key: "parent", label: t("col.parent") },
+          { key: "lat", label: "lat" }, { key: "lon", label: "lon" },
+          { key: "key", label: t("col.key"), cls: "mono", get: function (r) { return short(r.key); } }
+        ], sites, { id: "sites-table", sortKey: "site" })]));
     });
   };
 

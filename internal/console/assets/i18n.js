@@ -8,7 +8,7 @@
     "skip": "Skip to content", "logout": "Log out", "case": "Case", "purpose": "Purpose",
     "audited.note": "Every read of personal data names its case and purpose and is recorded on the ledger before it runs.",
     "audited": "Audited: this read was recorded on the ledger first ({n} record(s), {tx}) for case “{case}”, purpose “{purpose}”.",
-    "nav.status": "Chain", "nav.search": "Cases", "nav.clusters": "Clusters", "nav.risk": "Risk sites", "nav.audit": "Audit trail", "nav.roles": "Roles",
+    "nav.status": "Chain", "nav.search": "Cases", "nav.clusters": "Clusters", "nav.risk": "Risk sites", "nav.audit": "Audit trail", "nav.roles": "Roles and sites",
     "notloggedin": "not logged in", "continue": "Continue",
     "case.title": "Case and purpose", "case.needed": "This view reads personal data. Give the case it is for and the purpose above; the read is recorded on the ledger under them.",
     "case.views": "views of this person",
@@ -54,13 +54,15 @@
     "col.reported": "Reported", "col.role": "Role", "col.route": "Route", "col.site": "Site", "col.sitekind": "Site kind", "col.sites": "Sites",
     "col.status": "Status", "col.subject": "Person read", "col.time": "Time", "col.to": "To", "col.together": "Together", "col.tx": "Record",
     "col.until": "Until", "col.via": "Identified by", "col.window": "Window",
-    "more.rows": "Show {n} more ({shown} of {total} shown)"
+    "more.rows": "Show {n} more ({shown} of {total} shown)",
+    "sites.title": "Sites", "sites.count": "Sites", "sites.help": "Registered sites; homes and devices are never listed (personal data).",
+    "col.region": "Region", "col.parent": "Within"
   };
   var zh = {
     "skip": "跳到正文", "logout": "退出", "case": "案件", "purpose": "用途",
     "audited.note": "每次读取个人数据都须注明案件和用途，并在读取前记入账本。",
     "audited": "已审计：本次读取已先记入账本（{n} 条记录，{tx}），案件“{case}”，用途“{purpose}”。",
-    "nav.status": "链状态", "nav.search": "病例", "nav.clusters": "聚集", "nav.risk": "风险场所", "nav.audit": "审计记录", "nav.roles": "角色",
+    "nav.status": "链状态", "nav.search": "病例", "nav.clusters": "聚集", "nav.risk": "风险场所", "nav.audit": "审计记录", "nav.roles": "角色与场所",
     "notloggedin": "未登录", "continue": "继续",
     "case.title": "案件与用途", "case.needed": "此视图读取个人数据。请在上方填写案件和用途；读取将以此记入账本。",
     "case.views": "此人的视图",
@@ -106,7 +108,9 @@
     "col.reported": "报告时间", "col.role": "角色", "col.route": "路由", "col.site": "场所", "col.sitekind": "场所类型", "col.sites": "场所",
     "col.status": "状态", "col.subject": "被读取人员", "col.time": "时间", "col.to": "到", "col.together": "共处时长", "col.tx": "记录",
     "col.until": "结束", "col.via": "识别方式", "col.window": "时间窗口",
-    "more.rows": "再显示 {n} 行（已显示 {shown}／{total}）"
+    "more.rows": "再显示 {n} 行（已显示 {shown}／{total}）",
+    "sites.title": "场所", "sites.count": "场所数", "sites.help": "已登记的场所；住宅和设备从不列出（个人数据）。",
+    "col.region": "地区", "col.parent": "所属"
   };
   var dicts = { en: en, zh: zh };
   var lang = "en";
