@@ -275,3 +275,18 @@ func TestConsolePages(t *testing.T) {
 		t.Errorf("unknown parameter: %d %s", r.status, r.body)
 	}
 }
+
+// TestConsoleLoginFlood: challenges outstanding are bounded (1,024): the
+// next is a 429 with Retry-After, not memory without end.
+func TestConsoleLoginFlood(t *testing.T) {
+	f := serve(t, world)
+	for i := 0; i < 1024; i++ {
+		if r := f.call(t, "GET", "/v1/console/challenge", "", ""); r.status != 200 {
+			t.Fatalf("challenge %d: %d %s", i+1, r.status, r.body)
+		}
+	}
+	r := f.call(t, "GET", "/v1/console/challenge", "", "")
+	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" {
+		t.Errorf("challenge 1025: %d %v %s", r.status, r.header, r.body)
+	}
+}

@@ -302,7 +302,7 @@
           l.appendChild(el("h2", {}, [t("cases.title") + " ", el("span", { class: "count", id: "cases-count", text: String(d.cases.length) })]));
           l.appendChild(table([
             { key: "person", label: t("col.person"), get: function (r) { return personLink(r); } },
-            { key: "status", label: t("col.status") }, { key: "onset", label: t("col.onset") },
+            { key: "status", label: t("col.status"), get: function (r) { return t("case." + r.status); }, sort: function (r) { return r.status; } }, { key: "onset", label: t("col.onset") },
             { key: "reported", label: t("col.reported") }, { key: "by", label: t("col.by") }
           ], d.cases, { id: "cases-table" }));
         }).catch(fail);
@@ -463,7 +463,7 @@
         var nodeCols = [
           { key: "person", label: t("col.person"), get: function (r) { return personLink(r, "contacts"); } },
           { key: "layer", label: t("col.layer") }, { key: "exposure", label: t("col.exposure") },
-          { key: "case", label: t("col.case"), get: function (r) { return r.case ? el("span", { class: "case", text: r.case }) : ""; } }
+          { key: "case", label: t("col.case"), get: function (r) { return r.case ? el("span", { class: "case", text: t("case." + r.case) }) : ""; } }
         ];
         var nodeTab = table(nodeCols, d.nodes, { id: "chain-nodes", sortKey: "layer" });
         layerSel.addEventListener("change", function () {
@@ -567,7 +567,7 @@
           el("h2", { text: t("sources.met") }),
           table([
             { key: "person", label: t("col.person"), get: function (r) { return personLink(r, "contacts"); } },
-            { key: "case", label: t("col.case"), get: function (r) { return r.case ? el("span", { class: "case", text: r.case }) : ""; } },
+            { key: "case", label: t("col.case"), get: function (r) { return r.case ? el("span", { class: "case", text: t("case." + r.case) }) : ""; } },
             { key: "first", label: t("col.first") }, { key: "last", label: t("col.last") },
             { key: "together", label: t("col.together"), sort: function (r) { return durMinutes(r.together); } },
             { key: "meetings", label: t("col.meetings") }, { key: "sites", label: t("col.sites"), get: function (r) { return (r.sites || []).join(", "); } }

@@ -56,7 +56,8 @@
     "col.until": "Until", "col.via": "Identified by", "col.window": "Window",
     "more.rows": "Show {n} more ({shown} of {total} shown)",
     "sites.title": "Sites", "sites.count": "Sites", "sites.help": "Registered sites; homes and devices are never listed (personal data).",
-    "col.region": "Region", "col.parent": "Within"
+    "col.region": "Region", "col.parent": "Within",
+    "case.suspected": "suspected", "case.confirmed": "confirmed", "case.recovered": "recovered", "case.deceased": "deceased", "case.cleared": "cleared"
   };
   var zh = {
     "skip": "跳到正文", "logout": "退出", "case": "案件", "purpose": "用途",
@@ -110,7 +111,8 @@
     "col.until": "结束", "col.via": "识别方式", "col.window": "时间窗口",
     "more.rows": "再显示 {n} 行（已显示 {shown}／{total}）",
     "sites.title": "场所", "sites.count": "场所数", "sites.help": "已登记的场所；住宅和设备从不列出（个人数据）。",
-    "col.region": "地区", "col.parent": "所属"
+    "col.region": "地区", "col.parent": "所属",
+    "case.suspected": "疑似", "case.confirmed": "确诊", "case.recovered": "痊愈", "case.deceased": "死亡", "case.cleared": "排除"
   };
   var dicts = { en: en, zh: zh };
   var lang = "en";
