@@ -10,6 +10,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"encoding/base64"
@@ -19,8 +20,10 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -178,10 +181,22 @@ func (s *Server) toError(err error) *Error {
 	return &Error{Status: http.StatusInternalServerError, Code: "internal", Msg: "internal error (see the node's log)"}
 }
 
-// decode reads a JSON body strictly into v: one object, known fields
-// only, nothing after it.
+// decode reads a JSON body strictly into v: one object (not null, not an
+// array), known fields only, named exactly (encoding/json alone would take
+// "PERSON" for "person"), nothing after it.
 func decode(r *http.Request, v any) error {
-	dec := json.NewDecoder(r.Body)
+	raw, err := io.ReadAll(r.Body)
+	if err != nil {
+		return err
+	}
+	lead := bytes.TrimLeft(raw, " \t\r\n")
+	if len(lead) == 0 {
+		return errf(http.StatusBadRequest, "invalid", "", "empty body: want a JSON object")
+	}
+	if lead[0] != '{' {
+		return errf(http.StatusBadRequest, "invalid", "", "want a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		if f, ok := strings.CutPrefix(err.Error(), `json: unknown field "`); ok {
@@ -205,8 +220,63 @@ func decode(r *http.Request, v any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return errf(http.StatusBadRequest, "invalid", "", "unexpected data after the JSON object")
 	}
+	return exactNames(raw, v)
+}
+
+// exactNames refuses a top-level field of raw that v's struct type names
+// only in another case.
+func exactNames(raw []byte, v any) error {
+	names := jsonNames(reflect.TypeOf(v))
+	if names == nil {
+		return nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return errf(http.StatusBadRequest, "invalid", "", "malformed JSON: %s", clean(err))
+	}
+	for k := range m {
+		if !names[k] {
+			f := echoable(k, "body")
+			return errf(http.StatusBadRequest, "invalid", f, "unknown field %q (field names are case-sensitive)", f)
+		}
+	}
 	return nil
 }
+
+// jsonNames are the JSON names of struct type t's fields (through a
+// pointer, and embedded structs); nil for a type that is not a struct.
+func jsonNames(t reflect.Type) map[string]bool {
+	if n, ok := jsonNameCache.Load(t); ok {
+		return n.(map[string]bool)
+	}
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() != reflect.Struct {
+		return nil
+	}
+	names := map[string]bool{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case tag == "-":
+		case f.Anonymous && tag == "":
+			for k := range jsonNames(f.Type) {
+				names[k] = true
+			}
+		case !f.IsExported():
+		case tag != "":
+			names[tag] = true
+		default:
+			names[f.Name] = true
+		}
+	}
+	jsonNameCache.Store(t, names)
+	return names
+}
+
+var jsonNameCache sync.Map
 
 // clean keeps a JSON decoder's message but never echoes input values.
 func clean(err error) string {

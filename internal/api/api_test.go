@@ -399,6 +399,11 @@ func TestBadInput(t *testing.T) {
 		{name: "block_height_negative", method: "GET", path: "/v1/blocks/-1", token: tok, status: 400, code: "invalid", field: "height"},
 		{name: "block_height_overflow", method: "GET", path: "/v1/blocks/18446744073709551616", token: tok, status: 400, code: "invalid", field: "height"},
 		{name: "block_height_past_head", method: "GET", path: "/v1/blocks/1000000", token: tok, status: 404, code: "not_found"},
+		// Bodies: one JSON object, its fields named exactly.
+		{name: "body_null", method: "POST", path: "/v1/trace/trajectory", token: tok, body: `null`, status: 400, code: "invalid"},
+		{name: "body_array", method: "POST", path: "/v1/trace/trajectory", token: tok, body: `[{"person":"id:` + idA + `"}]`, status: 400, code: "invalid"},
+		{name: "field_in_capitals", method: "POST", path: "/v1/trace/trajectory", token: tok, body: `{"PERSON":"id:` + idA + `"}`, status: 400, code: "invalid", field: "body", msgHasNot: []string{idA}},
+		{name: "field_capitalised", method: "POST", path: "/v1/roles", token: tok, body: `{"Key":"` + strings.Repeat("ab", 32) + `","role":"site","name":"x"}`, status: 400, code: "invalid", field: "body"},
 		// Trace queries.
 		{name: "trajectory_unknown_alias", method: "POST", path: "/v1/trace/trajectory", token: tok, body: `{"person":"phone:` + phoneX + `","from":"2020-01-20","to":"2020-01-20"}`, status: 404, code: "unknown_person", field: "person", msgHasNot: []string{phoneX}},
 		{name: "contacts_unknown_alias", method: "POST", path: "/v1/trace/contacts", token: tok, body: `{"person":"phone:` + phoneX + `","from":"2020-01-20","to":"2020-01-20"}`, status: 404, code: "unknown_person", field: "person", msgHasNot: []string{phoneX}},
@@ -417,7 +422,7 @@ func TestBadInput(t *testing.T) {
 		// Routes.
 		{name: "unknown_route", method: "GET", path: "/v1/persons/id:" + idA, status: 404, code: "not_found"},
 		{name: "unknown_version", method: "GET", path: "/v2/health", status: 404, code: "not_found"},
-		{name: "root", method: "GET", path: "/", status: 404, code: "not_found"},
+		{name: "root_by_post", method: "POST", path: "/", status: 404, code: "not_found"},
 		{name: "trace_by_get", method: "GET", path: "/v1/trace/contacts", token: tok, status: 404, code: "not_found"},
 		{name: "delete_vault", method: "DELETE", path: "/v1/vault", token: tok, status: 404, code: "not_found"},
 	}

@@ -72,8 +72,16 @@ func (b *Builder) Audits(from, to string) ([]AuditView, error) {
 		if a.Person != (ledger.Pseudonym{}) {
 			v.Pseudonym = a.Person.String()
 		}
+		// A read of every record (the case list, a backup) has the
+		// whole ledger as its window, ±ledger.MaxWindow: no time to
+		// write, and the open side is left out.
 		if a.From != 0 || a.To != 0 {
-			v.From, v.To = time.Unix(a.From, 0).In(loc).Format(time.RFC3339), time.Unix(a.To, 0).In(loc).Format(time.RFC3339)
+			if a.From > -ledger.MaxWindow {
+				v.From = time.Unix(a.From, 0).In(loc).Format(time.RFC3339)
+			}
+			if a.To < ledger.MaxWindow {
+				v.To = time.Unix(a.To, 0).In(loc).Format(time.RFC3339)
+			}
 		}
 		out = append(out, v)
 	}
