@@ -338,6 +338,14 @@ func TestConsoleInvestigator(t *testing.T) {
 		}
 	}
 	screenshot(t, ctx, "06-chain")
+	// The compact layout draws the same persons.
+	drawn := eval[int](t, ctx, `document.getElementById("graph").cy.nodes().length`)
+	run(t, ctx, "compact layout", chromedp.SetValue(chromedp.CSS("#layout"), "dagre"))
+	eval[bool](t, ctx, `document.getElementById("layout").dispatchEvent(new Event("change"))`)
+	if again := eval[int](t, ctx, `document.getElementById("graph").cy.nodes().length`); again != drawn {
+		t.Errorf("the compact layout draws %d nodes, the layered one %d", again, drawn)
+	}
+	screenshot(t, ctx, "06b-chain-compact")
 
 	// Chinese.
 	run(t, ctx, "switch to Chinese", chromedp.Click(chromedp.CSS("#lang")), chromedp.WaitVisible(chromedp.CSS("#chain-layers")))

@@ -460,6 +460,9 @@
         var layerSel = el("select", { id: "layer-filter", "aria-label": t("filter.layer") }, [el("option", { value: "", text: t("filter.alllayers") })].concat(
           d.layers.map(function (n, i) { return el("option", { value: String(i), text: t("chain.layer", { k: i, n: n }) }); })));
         var graphDiv = el("div", { class: "graph", id: "graph", role: "region", "aria-label": t("chain.graph"), tabindex: "0" });
+        var layoutSel = el("select", { id: "layout", "aria-label": t("chain.layout") }, [
+          el("option", { value: "time", text: t("chain.bytime") }), el("option", { value: "dagre", text: t("chain.compact") })]);
+        layoutSel.addEventListener("change", function () { graphDiv.relayout(layoutSel.value); });
         var nodeCols = [
           { key: "person", label: t("col.person"), get: function (r) { return personLink(r, "contacts"); } },
           { key: "layer", label: t("col.layer") }, { key: "exposure", label: t("col.exposure") },
@@ -474,7 +477,8 @@
           el("h1", { text: t("chain.title", { who: who(d) }) }), tabs(pn),
           facts([[t("col.window"), d.from + " — " + d.to], [t("chain.layers"), d.layers.join(" · "), "chain-layers"],
             [t("chain.persons"), String(d.nodes.length), "chain-persons"], [t("chain.edges"), String(d.edges.length), "chain-edges"]]),
-          el("div", { class: "toolbar" }, [el("label", {}, [t("chain.depth") + " ", depthSel]), el("label", {}, [t("filter.layer") + " ", layerSel])]),
+          el("div", { class: "toolbar" }, [el("label", {}, [t("chain.depth") + " ", depthSel]), el("label", {}, [t("filter.layer") + " ", layerSel]),
+            el("label", {}, [t("chain.layout") + " ", layoutSel])]),
           el("div", { class: "legend" }, [
             el("span", {}, [el("i", { style: "background:#c0392b" }), t("legend.case")]),
             el("span", {}, [el("i", { style: "background:#1f6fb2" }), t("legend.contact")]),
@@ -487,8 +491,12 @@
   };
 
   function drawChain(div, d) {
+    // Each layer in the order its persons were exposed: the graph reads
+    // by layer from left to right and by time from top to bottom.
     var byLayer = [];
     d.nodes.forEach(function (n) { (byLayer[n.layer] = byLayer[n.layer] || []).push(n); });
+    byLayer.forEach(function (l) { if (l) l.sort(function (a, b) { return a.exposure < b.exposure ? -1 : a.exposure > b.exposure ? 1 : 0; }); });
+    var layout = "time";
     var shownCount = byLayer.map(function (l) { return l && l.length > AGG ? 0 : (l ? l.length : 0); });
     var inEdge = {};
     d.edges.forEach(function (e) { if (!inEdge[e.to]) inEdge[e.to] = e; });
@@ -529,8 +537,22 @@
       });
       cy.elements().remove();
       cy.add(els);
-      cy.layout({ name: "dagre", rankDir: "LR", nodeSep: 6, rankSep: 120, animate: false }).run();
+      if (layout === "dagre") {
+        cy.layout({ name: "dagre", rankDir: "LR", nodeSep: 6, rankSep: 120, animate: false }).run();
+        return;
+      }
+      // Layers left to right; within one, persons top to bottom by
+      // exposure, in columns of ROWS; an aggregate last.
+      var ROWS = 20, count = [], seenIn = [], left = [], x = 0;
+      cy.nodes().forEach(function (n) { var k = n.data("layer"); count[k] = (count[k] || 0) + 1; });
+      count.forEach(function (c, k) { left[k] = x; x += 180 + Math.ceil((c || 1) / ROWS) * 120; });
+      cy.layout({ name: "preset", animate: false, fit: true, padding: 20, positions: function (n) {
+        var k = n.data("layer"), i = seenIn[k] || 0;
+        seenIn[k] = i + 1;
+        return { x: left[k] + Math.floor(i / ROWS) * 120, y: (i % ROWS) * 30 };
+      } }).run();
     }
+    div.relayout = function (name) { layout = name; rebuild(); };
     var layerOf = {};
     d.nodes.forEach(function (n) { layerOf[n.pseudonym] = n.layer; });
     function aggOf(p) { var k = layerOf[p]; return k === undefined ? null : "agg-" + k; }
