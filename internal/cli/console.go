@@ -17,12 +17,13 @@ func (e *env) consoleCmd() *cobra.Command {
 node issued) and prints a one-time URL: opened in a browser within two
 minutes, it starts a console session with the key's role and nothing
 more, for one hour or until you log out. The link works once; run the
-command again for another.
+command again for another. Open it where the browser reaches the node at
+the address --node gives.
 
 The console (served by the node at /) shows a case's trajectory on a time
 line and a map, its contacts, its chains of transmission as a graph,
 sources, clusters, the follow-up list, and, by role, the audit trail, the
-roles, and the chain's state. Every view that reads personal data asks for
+roles and sites, and the chain's state, in English and Chinese. Every view that reads personal data asks for
 its case and purpose and is audited as the API is. The map of risk sites
 at /#/risk needs no login.`,
 		Example: `  epiledger console --node http://127.0.0.1:7070 --as investigator.key
