@@ -146,6 +146,18 @@ func TestConsoleSession(t *testing.T) {
 		{"the one-time URL again", func() reply { return b.call(t, "GET", once, "", false) }, 401, ""},
 		{"a made-up token", func() reply { return b.call(t, "GET", "/console/open?token=x", "", false) }, 401, ""},
 		{"a pseudonym that is not 64 hex digits", func() reply { return b.call(t, "POST", "/v1/trace/trajectory", `{"person":"pn:12"}`, true) }, 400, "person"},
+		{"a challenge that is a number", func() reply {
+			s, body, _ := f.signedCall(t, inv, "POST", "/v1/console/login", []byte(`{"challenge":5}`))
+			return reply{status: s, body: body}
+		}, 400, "challenge"},
+		{"a login body with another field", func() reply {
+			s, body, _ := f.signedCall(t, inv, "POST", "/v1/console/login", []byte(`{"challenge":"x","role":"administrator"}`))
+			return reply{status: s, body: body}
+		}, 400, "role"},
+		{"a login body of null", func() reply {
+			s, body, _ := f.signedCall(t, inv, "POST", "/v1/console/login", []byte(`null`))
+			return reply{status: s, body: body}
+		}, 400, ""},
 		{"an unknown challenge", func() reply {
 			s, body, _ := f.signedCall(t, inv, "POST", "/v1/console/login", []byte(`{"challenge":"nope"}`))
 			return reply{status: s, body: body}
