@@ -37,7 +37,10 @@ func sampleTxs() []*Tx {
 	}
 	bodies = append(bodies, &GrantRole{Key: [32]byte{3}, Role: RoleInvestigator, Name: "CDC Wuhan 17"},
 		&Audit{Caller: [32]byte{3}, Role: RoleInvestigator, Case: "case-2020-0117", Purpose: "contact tracing", Route: "POST /v1/trace/contacts",
-			Person: Pseudonym{4}, From: 1, To: 2, Request: Hash{5}, Time: 1579500000})
+			Person: Pseudonym{4}, From: 1, To: 2, Request: Hash{5}, Time: 1579500000},
+		&RegisterChild{ChainID: "wuhan-jiangan", Region: "420102", Genesis: Hash{6}, Engine: EngineSolo, Authority: [32]byte{7}},
+		AnchorOf(&Header{Version: 1, Height: 12, PrevHash: Hash{8}, MerkleRoot: Hash{9}, Time: 1579500000e9, ChainID: "wuhan-jiangan",
+			Region: "420102", NumTxs: 3, TxBytes: 900, StateHash: Hash{10}}))
 	var out []*Tx
 	for i, b := range bodies {
 		t := NewTx(b)
@@ -285,5 +288,16 @@ func TestHashesMatchRFC6962(t *testing.T) {
 	a, b := LeafHash([]byte("a")), LeafHash([]byte("b"))
 	if got, want := hashChildren(&a, &b), rfc6962.DefaultHasher.HashChildren(a[:], b[:]); !bytes.Equal(got[:], want) {
 		t.Errorf("hashChildren = %x, want %x", got, want)
+	}
+}
+
+// TestAnchorCarriesHeader: an anchor gives back the header it was made
+// of, with the same hash.
+func TestAnchorCarriesHeader(t *testing.T) {
+	h := Header{Version: 1, Height: 7, PrevHash: Hash{1}, MerkleRoot: Hash{2}, Time: 1579500000123456789, ChainID: "wuhan-jiangan",
+		Region: "420102", NumTxs: 4, TxBytes: 1234, StateHash: Hash{3}}
+	got := AnchorOf(&h).Header()
+	if got != h || got.Hash() != h.Hash() {
+		t.Errorf("anchor's header %+v, want %+v", got, h)
 	}
 }

@@ -32,6 +32,11 @@ const (
 	// KindValidatorChange: an authority proposes that an organisation
 	// join the validators, change its power or leave (validator.go).
 	KindValidatorChange Kind = 14
+	// KindRegisterChild and KindAnchor: a parent chain registers a child
+	// region's chain, and the child's headers are anchored into it
+	// (issue 15; anchor.go).
+	KindRegisterChild Kind = 15
+	KindAnchor        Kind = 16
 )
 
 func (k Kind) String() string {
@@ -64,6 +69,10 @@ func (k Kind) String() string {
 		return "audit"
 	case KindValidatorChange:
 		return "validator_change"
+	case KindRegisterChild:
+		return "register_child"
+	case KindAnchor:
+		return "anchor"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -532,6 +541,10 @@ func newBody(k Kind) Body {
 		return new(Audit)
 	case KindValidatorChange:
 		return new(ValidatorChange)
+	case KindRegisterChild:
+		return &RegisterChild{}
+	case KindAnchor:
+		return &Anchor{}
 	}
 	return nil
 }

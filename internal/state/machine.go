@@ -400,6 +400,10 @@ func (blk *Block) Apply(tx *ledger.Tx, sigErr error) error {
 		err = blk.grantRole(tx, b)
 	case *ledger.Audit:
 		err = blk.audit(tx, id, b)
+	case *ledger.RegisterChild:
+		err = blk.registerChild(tx, b)
+	case *ledger.Anchor:
+		err = blk.anchor(tx, id, b)
 	case *ledger.CloseWindows:
 		err = blk.requireAuthority(tx)
 		if err == nil {
