@@ -45,7 +45,7 @@ func TestApplyRegisterChild(t *testing.T) {
 		{name: "no authority key", txs: one(sign(&ledger.RegisterChild{ChainID: childChain, Region: "420102", Engine: ledger.EngineSolo}, authKey)),
 			code: state.CodeInvalid, field: "authority"},
 		{name: "twice", prior: one(sign(reg("420102", ledger.EngineSolo), authKey)),
-			txs: one(sign(&ledger.RegisterChild{ChainID: childChain, Region: "420103", Engine: ledger.EngineSolo, Authority: pub(childKey)}, authKey)),
+			txs:  one(sign(&ledger.RegisterChild{ChainID: childChain, Region: "420103", Engine: ledger.EngineSolo, Authority: pub(childKey)}, authKey)),
 			code: state.CodeConflict, field: "chain_id"},
 	})
 }
