@@ -91,7 +91,7 @@ var (
 	writers = []string{ledger.RoleSite, ledger.RoleHospital, ledger.RoleAdmin}
 	// relays submit transactions their own signers signed (the state
 	// machine checks those signatures): a member's node key may relay.
-	relays       = append(slices.Clip(writers), ledger.RoleNode)
+	relays       = append(slices.Clip(writers), ledger.RoleNode, ledger.RoleRelay)
 	investigator = []string{ledger.RoleInvestigator}
 	readers      = []string{ledger.RoleInvestigator, ledger.RoleAuditor, ledger.RoleAdmin, ledger.RoleNode}
 	auditors     = []string{ledger.RoleAuditor, ledger.RoleAdmin}
@@ -132,6 +132,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/roles", s.signed(admins, SmallBody, s.grantRole))
 	mux.HandleFunc("GET /v1/roles", s.signed(auditors, SmallBody, s.listRoles))
 	mux.HandleFunc("GET /v1/sites", s.signed(auditors, SmallBody, s.listSites))
+	mux.HandleFunc("POST /v1/children", s.signed(admins, SmallBody, s.registerChild))
+	mux.HandleFunc("GET /v1/children", s.signed(readers, SmallBody, s.listChildren))
+	mux.HandleFunc("GET /v1/children/{chain}/anchors", s.signed(readers, SmallBody, s.childAnchors))
 
 	mux.HandleFunc("POST /v1/trace/trajectory", s.personal(investigator, s.trajectory))
 	mux.HandleFunc("POST /v1/trace/contacts", s.personal(investigator, s.contacts))

@@ -25,6 +25,8 @@ registered on the ledger with a role:
   investigator   reads personal data (CDC, police); every read is audited
   auditor        reads the audit trail, blocks and proofs, verifies
   administrator  registers sites, grants roles, closes windows
+  node           a consortium member's node (signs the audit records of its reads)
+  relay          submits what others signed: a child chain's anchors (issue 15)
 The chain authority of the node's home holds every role. Revoke with role "none".`,
 	}
 	var dir, nodeURL, keyHex, role, name string
@@ -49,7 +51,7 @@ The chain authority of the node's home holds every role. Revoke with role "none"
 	}
 	homeFlag(grant, &dir)
 	grant.Flags().StringVar(&keyHex, "key", "", "the public key (hex) to grant the role to (required)")
-	grant.Flags().StringVar(&role, "role", "", "site, hospital, investigator, auditor, administrator, node (a consortium organisation's node: signs the audit records of the reads it serves) or none (required)")
+	grant.Flags().StringVar(&role, "role", "", "site, hospital, investigator, auditor, administrator, node (a consortium organisation's node: signs the audit records of the reads it serves), relay (submits a child chain's anchors) or none (required)")
 	grant.Flags().StringVar(&name, "name", "", "who holds the key, e.g. \"CDC Wuhan, investigator 17\" (public)")
 	grant.Flags().StringVar(&nodeURL, "node", "", "submit through the running node at this URL")
 	grant.MarkFlagRequired("key")

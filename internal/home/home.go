@@ -260,31 +260,12 @@ func Load(dir string) (*Home, error) {
 	if err != nil {
 		return nil, fmt.Errorf("home: %w", err)
 	}
-	var g genesisFile
-	if err := json.Unmarshal(gb, &g); err != nil {
-		return nil, fmt.Errorf("home: genesis.json: %w", err)
-	}
-	pub, err := hex.DecodeString(g.Authority)
-	if err != nil || len(pub) != 32 {
-		return nil, errors.New("home: genesis.json: authority_public_key must be 64 hex digits")
-	}
-	gt, err := time.Parse(time.RFC3339, g.Time)
+	g, gen, err := parseGenesis(gb)
 	if err != nil {
-		return nil, errors.New("home: genesis.json: genesis_time must be RFC 3339")
+		return nil, err
 	}
 	h := &Home{Dir: dir}
-	h.Genesis = state.Genesis{ChainID: g.ChainID, Region: g.Region, Time: gt.Unix()}
-	copy(h.Genesis.Authority[:], pub)
-	if h.Genesis.Corrections, err = g.Corrections.rule(h.Genesis.Authority); err != nil {
-		return nil, fmt.Errorf("home: genesis.json: %w", err)
-	}
-	if g.Rules == nil {
-		h.Genesis.Params, h.Genesis.LegacyRules = state.DefaultParams(), true
-	} else if err := g.Rules.Check(); err != nil {
-		return nil, fmt.Errorf("home: genesis.json: %w", err)
-	} else {
-		h.Genesis.Params = *g.Rules
-	}
+	h.Genesis = gen
 	if member, err := loadNodeKey(dir); err != nil {
 		return nil, err
 	} else if member != nil {
@@ -304,7 +285,7 @@ func Load(dir string) (*Home, error) {
 			return nil, err
 		}
 		h.authority = ed25519.NewKeyFromSeed(seed)
-		if !h.authority.Public().(ed25519.PublicKey).Equal(ed25519.PublicKey(pub)) {
+		if !h.authority.Public().(ed25519.PublicKey).Equal(ed25519.PublicKey(gen.Authority[:])) {
 			return nil, errors.New("home: keys/authority.key does not match the genesis authority key")
 		}
 		if h.secret, err = readHex(filepath.Join(dir, "keys", "secret.key"), 32); err != nil {
@@ -314,14 +295,60 @@ func Load(dir string) (*Home, error) {
 			return nil, err
 		}
 	}
-	if h.Genesis.Validators, err = validatorsOf(g.Validators); err != nil {
-		return nil, fmt.Errorf("home: genesis.json: %w", err)
-	}
 	if h.Config, err = LoadConfig(filepath.Join(dir, "config.toml")); err != nil {
 		return nil, err
 	}
 	h.Keys = &Keystore{dir: filepath.Join(dir, "keystore"), keys: map[string]ed25519.PrivateKey{}}
 	return h, nil
+}
+
+// ReadGenesis reads a chain's genesis.json (another chain's, say: a
+// parent registers a child from the child's genesis file) into the
+// genesis its state machine runs with, whose Hash is block 1's PrevHash.
+func ReadGenesis(path string) (state.Genesis, error) {
+	gb, err := os.ReadFile(path)
+	if err != nil {
+		return state.Genesis{}, fmt.Errorf("home: %w", err)
+	}
+	_, gen, err := parseGenesis(gb)
+	return gen, err
+}
+
+// parseGenesis checks and reads genesis.json's public content: chain id,
+// region, authority, time, correction rule, rules, the pseudonym scheme's
+// public key, validators.
+func parseGenesis(gb []byte) (*genesisFile, state.Genesis, error) {
+	var g genesisFile
+	if err := json.Unmarshal(gb, &g); err != nil {
+		return nil, state.Genesis{}, fmt.Errorf("home: genesis.json: %w", err)
+	}
+	pub, err := hex.DecodeString(g.Authority)
+	if err != nil || len(pub) != 32 {
+		return nil, state.Genesis{}, errors.New("home: genesis.json: authority_public_key must be 64 hex digits")
+	}
+	gt, err := time.Parse(time.RFC3339, g.Time)
+	if err != nil {
+		return nil, state.Genesis{}, errors.New("home: genesis.json: genesis_time must be RFC 3339")
+	}
+	gen := state.Genesis{ChainID: g.ChainID, Region: g.Region, Time: gt.Unix()}
+	copy(gen.Authority[:], pub)
+	if gen.Corrections, err = g.Corrections.rule(gen.Authority); err != nil {
+		return nil, state.Genesis{}, fmt.Errorf("home: genesis.json: %w", err)
+	}
+	if g.Rules == nil {
+		gen.Params, gen.LegacyRules = state.DefaultParams(), true
+	} else if err := g.Rules.Check(); err != nil {
+		return nil, state.Genesis{}, fmt.Errorf("home: genesis.json: %w", err)
+	} else {
+		gen.Params = *g.Rules
+	}
+	if gen.PseudonymKey, err = pseudonymKeyOf(g.Pseudonyms); err != nil {
+		return nil, state.Genesis{}, err
+	}
+	if gen.Validators, err = validatorsOf(g.Validators); err != nil {
+		return nil, state.Genesis{}, fmt.Errorf("home: genesis.json: %w", err)
+	}
+	return &g, gen, nil
 }
 
 // DataDir is where the store lives.

@@ -451,7 +451,10 @@ const (
 	// audit records of the reads it serves, with its own key (keys/node.key),
 	// since it holds neither the chain authority's key nor its secret.
 	RoleNode = "node"
-	RoleNone = "none" // revokes
+	// RoleRelay submits transactions that others signed: a child chain's
+	// node relaying its anchors to this, its parent (issue 15).
+	RoleRelay = "relay"
+	RoleNone  = "none" // revokes
 )
 
 // GrantRole gives a key a role for the API (or, with RoleNone, takes it

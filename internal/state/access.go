@@ -7,7 +7,7 @@ import (
 
 // Roles the API knows; see ledger.RoleSite and friends.
 var knownRoles = map[string]bool{ledger.RoleSite: true, ledger.RoleHospital: true, ledger.RoleInvestigator: true,
-	ledger.RoleAuditor: true, ledger.RoleAdmin: true, ledger.RoleNode: true, ledger.RoleNone: true}
+	ledger.RoleAuditor: true, ledger.RoleAdmin: true, ledger.RoleNode: true, ledger.RoleRelay: true, ledger.RoleNone: true}
 
 // isAdministrator reports whether key administers the chain: the chain
 // authority or the administrator of the correction rule.
@@ -20,7 +20,7 @@ func (blk *Block) grantRole(tx *ledger.Tx, b *ledger.GrantRole) error {
 		return reject(CodeWrongSigner, "signature", "only the administrator grants roles")
 	}
 	if !knownRoles[b.Role] {
-		return reject(CodeInvalid, "role", "unknown role %q (site, hospital, investigator, auditor, administrator, node, none)", b.Role)
+		return reject(CodeInvalid, "role", "unknown role %q (site, hospital, investigator, auditor, administrator, node, relay, none)", b.Role)
 	}
 	if b.Key == blk.m.gen.Authority {
 		return reject(CodeInvalid, "key", "the chain authority holds every role already")

@@ -86,8 +86,9 @@ func Children(rd store.Reader) ([]*Child, error) {
 	return out, err
 }
 
-// Anchors lists child chainID's anchored headers from height from to to.
-func Anchors(rd store.Reader, chainID string, from, to uint64) ([]AnchorRecord, error) {
+// Anchors lists child chainID's anchored headers from height from to to,
+// at most limit of them (0: all).
+func Anchors(rd store.Reader, chainID string, from, to uint64, limit int) ([]AnchorRecord, error) {
 	lo, hi := store.AnchorRange(chainID, from, to)
 	var out []AnchorRecord
 	var derr error
@@ -103,7 +104,7 @@ func Anchors(rd store.Reader, chainID string, from, to uint64) ([]AnchorRecord, 
 		}
 		a.Height = beU64(k[len(k)-8:])
 		out = append(out, a)
-		return true
+		return limit == 0 || len(out) < limit
 	})
 	if err == nil {
 		err = derr

@@ -100,14 +100,17 @@ func TestAnchorsKept(t *testing.T) {
 	if c := cs[0]; c.ChainID != childChain || c.Region != "420102" || c.Height != 2 || c.Hash != h2.Hash() || c.Time != h2.Time {
 		t.Errorf("child: %+v", c)
 	}
-	as, err := state.Anchors(f.db, childChain, 0, ^uint64(0))
+	as, err := state.Anchors(f.db, childChain, 0, ^uint64(0), 0)
 	if err != nil || len(as) != 2 {
 		t.Fatalf("anchors: %v %v", as, err)
 	}
 	if a := as[1]; a.Height != 2 || a.Hash != h2.Hash() || a.StateHash != h2.StateHash || a.Tx != a2.ID() {
 		t.Errorf("anchor 2: %+v", a)
 	}
-	if one, _ := state.Anchors(f.db, childChain, 2, 2); len(one) != 1 || one[0].Height != 2 {
+	if one, _ := state.Anchors(f.db, childChain, 2, 2, 0); len(one) != 1 || one[0].Height != 2 {
 		t.Errorf("anchors 2..2: %+v", one)
+	}
+	if first, _ := state.Anchors(f.db, childChain, 0, ^uint64(0), 1); len(first) != 1 || first[0].Height != 1 {
+		t.Errorf("the first anchor: %+v", first)
 	}
 }
