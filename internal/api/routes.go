@@ -95,6 +95,7 @@ var (
 	investigator = []string{ledger.RoleInvestigator}
 	readers      = []string{ledger.RoleInvestigator, ledger.RoleAuditor, ledger.RoleAdmin, ledger.RoleNode}
 	auditors     = []string{ledger.RoleAuditor, ledger.RoleAdmin}
+	childReaders = append(slices.Clip(readers), ledger.RoleRelay)
 	admins       = []string{ledger.RoleAdmin}
 )
 
@@ -133,8 +134,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/roles", s.signed(auditors, SmallBody, s.listRoles))
 	mux.HandleFunc("GET /v1/sites", s.signed(auditors, SmallBody, s.listSites))
 	mux.HandleFunc("POST /v1/children", s.signed(admins, SmallBody, s.registerChild))
-	mux.HandleFunc("GET /v1/children", s.signed(readers, SmallBody, s.listChildren))
-	mux.HandleFunc("GET /v1/children/{chain}/anchors", s.signed(readers, SmallBody, s.childAnchors))
+	// A child's relay reads what its parent holds of it.
+	mux.HandleFunc("GET /v1/children", s.signed(childReaders, SmallBody, s.listChildren))
+	mux.HandleFunc("GET /v1/children/{chain}/anchors", s.signed(childReaders, SmallBody, s.childAnchors))
 
 	mux.HandleFunc("POST /v1/trace/trajectory", s.personal(investigator, s.trajectory))
 	mux.HandleFunc("POST /v1/trace/contacts", s.personal(investigator, s.contacts))

@@ -68,7 +68,7 @@ API:
   POST /v1/children               register a child region's chain  (administrator)
   GET  /v1/children               the child chains and their latest anchors
   GET  /v1/children/{chain}/anchors  a child's anchored headers
-                                  (these two: investigator, auditor, administrator)
+                                  (these two: investigator, auditor, administrator, relay)
   POST /v1/roles                  grant a role to a key            (administrator)
   POST /v1/validate/close         advance the validation clock     (administrator)
   PUT  /v1/vault                  sealed identities                (administrator)

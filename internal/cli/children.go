@@ -1,0 +1,212 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/epiledger/epiledger/internal/api"
+	"github.com/epiledger/epiledger/internal/client"
+	"github.com/epiledger/epiledger/internal/home"
+	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/region"
+)
+
+// childCmd registers and lists a parent chain's child regions (issue 15,
+// docs/REGIONS.md).
+func (e *env) childCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "child",
+		Short: "Register and list the chains of this chain's child regions (a hierarchy of chains)",
+		Long: `A chain serves one region, named by its GB/T 2260 code: a district
+(320115), a city (3201), a province (32) or the nation. Each child region's
+chain is registered on its parent's (one level up), and its headers are
+then anchored there ("epiledger anchor relay"), so that the parent holds,
+per child, the block and state hashes it can prove records against
+(docs/REGIONS.md).`,
+	}
+	var dir, nodeURL, genesis string
+	reg := &cobra.Command{
+		Use:   "register --home DIR [--node URL] --genesis CHILD/genesis.json",
+		Short: "Register a child region's chain from its genesis file (the administrator)",
+		Long: `register reads the child chain's genesis.json (its chain id, region,
+authority key and genesis hash) and registers it on this chain: the node
+signs a register_child transaction as the chain authority. The child's
+region must be one level below this chain's.`,
+		Example: `  epiledger child register --home ./wuhan --genesis ./jiangan/genesis.json`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			g, err := home.ReadGenesis(genesis)
+			if err != nil {
+				return fmt.Errorf("--genesis: %w", err)
+			}
+			if len(g.Validators) > 0 {
+				return withHint(errors.New("--genesis: a CometBFT child is not anchored yet"), "docs/REGIONS.md, step 4")
+			}
+			cl, done, err := e.ledger(dir, nodeURL)
+			if err != nil {
+				return err
+			}
+			defer done()
+			res, err := cl.RegisterChild(e.ctx, api.ChildRequest{ChainID: g.ChainID, Region: g.Region, Genesis: g.Hash().String(),
+				Engine: ledger.EngineSolo, Authority: ledger.Hash(g.Authority).String()})
+			if err != nil {
+				return nodeErr(err, nodeURL)
+			}
+			fmt.Fprintf(e.stdout, "registered child chain %s (region %s) at height %d, tx %s\n", g.ChainID, shortRegion(g.Region), res.Height, res.Tx)
+			return nil
+		},
+	}
+	homeFlag(reg, &dir)
+	reg.Flags().StringVar(&nodeURL, "node", "", "the parent's node (default: the home's running node, or the home itself)")
+	reg.Flags().StringVar(&genesis, "genesis", "", "the child chain's genesis.json (required)")
+	reg.MarkFlagRequired("genesis")
+
+	var ldir, lnode string
+	list := &cobra.Command{
+		Use:   "list --home DIR [--node URL]",
+		Short: "List the child chains and their latest anchored headers",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, done, err := e.ledger(ldir, lnode)
+			if err != nil {
+				return err
+			}
+			defer done()
+			cs, err := cl.Children(e.ctx)
+			if err != nil {
+				return nodeErr(err, lnode)
+			}
+			if len(cs) == 0 {
+				fmt.Fprintln(e.stdout, "no child chains registered")
+				return nil
+			}
+			for _, ch := range cs {
+				fmt.Fprintf(e.stdout, "%s\tregion %s (%s)\t%s\tanchored to height %d\t%s\n", ch.ChainID, shortRegion(ch.Region), ch.Level, ch.Engine, ch.Height, ch.Hash)
+			}
+			return nil
+		},
+	}
+	homeFlag(list, &ldir)
+	list.Flags().StringVar(&lnode, "node", "", "the parent's node (default: the home's running node, or the home itself)")
+	c.AddCommand(reg, list)
+	return c
+}
+
+func shortRegion(s string) string {
+	if c, err := region.Parse(s); err == nil {
+		return c.Short()
+	}
+	return s
+}
+
+// anchorCmd relays a child chain's headers to its parent.
+func (e *env) anchorCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "anchor",
+		Short: "Anchor this chain's headers into its parent's chain",
+	}
+	var dir, nodeURL, parentURL, relayKey string
+	var once bool
+	var every time.Duration
+	relay := &cobra.Command{
+		Use:   "relay --home DIR --node URL --parent URL --relay-key FILE [--once]",
+		Short: "Anchor the chain's latest header into its parent, once or as blocks come",
+		Long: `relay reads this chain's head from its node (--node, with the home's
+operator token), signs an anchor of its latest header with the chain
+authority's key (the home's), and submits it to the parent's node
+(--parent) with --relay-key, a key the parent's administrator granted the
+role relay. It anchors the latest header only: the parent accepts gaps,
+each header vouched for by this chain's authority, and a proof fills them
+with this chain's headers. Without --once it keeps going, every --every,
+until interrupted. The parent must have registered this chain first
+("epiledger child register --genesis HOME/genesis.json" on the parent).`,
+		Example: `  epiledger anchor relay --home ./jiangan --node http://127.0.0.1:7071 --parent http://127.0.0.1:7070 --relay-key relay.key --once`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			h, err := loadHome(dir)
+			if err != nil {
+				return err
+			}
+			if h.Authority() == nil {
+				return withHint(errors.New("anchors are signed by the chain authority's key, which this home does not hold"), "run it on the chain authority's home")
+			}
+			child, err := e.nodeClient(dir, nodeURL)
+			if err != nil {
+				return err
+			}
+			k, err := home.LoadKeyFile(relayKey)
+			if err != nil {
+				return fmt.Errorf("--relay-key: %w", err)
+			}
+			pst, err := client.New(parentURL, "").Health(e.ctx)
+			if err != nil {
+				return withHint(fmt.Errorf("--parent %s: %w", parentURL, err), "is the parent's node running?")
+			}
+			parent := client.New(parentURL, "")
+			parent.Key, parent.ChainID = k, pst.ChainID
+			for {
+				if err := e.relayOnce(h, child, parent, pst.ChainID); err != nil {
+					return err
+				}
+				if once {
+					return nil
+				}
+				select {
+				case <-e.ctx.Done():
+					return nil
+				case <-time.After(every):
+				}
+			}
+		},
+	}
+	homeFlag(relay, &dir)
+	relay.Flags().StringVar(&nodeURL, "node", "", "this chain's node (required)")
+	relay.MarkFlagRequired("node")
+	relay.Flags().StringVar(&parentURL, "parent", "", "the parent chain's node (required)")
+	relay.MarkFlagRequired("parent")
+	relay.Flags().StringVar(&relayKey, "relay-key", "", "a key file the parent granted the role relay (required)")
+	relay.MarkFlagRequired("relay-key")
+	relay.Flags().BoolVar(&once, "once", false, "anchor once and stop")
+	relay.Flags().DurationVar(&every, "every", 5*time.Second, "how often to look for a new head")
+	c.AddCommand(relay)
+	return c
+}
+
+// relayOnce anchors the child's head into the parent, if the parent does
+// not hold it yet.
+func (e *env) relayOnce(h *home.Home, child, parent *client.Client, parentChain string) error {
+	ctx, cancel := context.WithTimeout(e.ctx, time.Minute)
+	defer cancel()
+	st, err := child.Status(ctx)
+	if err != nil {
+		return fmt.Errorf("this chain's node: %w", err)
+	}
+	reg, ok, err := parent.Child(ctx, h.Genesis.ChainID)
+	if err != nil {
+		return fmt.Errorf("the parent: %w", err)
+	}
+	if !ok {
+		return withHint(fmt.Errorf("the parent (%s) has not registered chain %s", parentChain, h.Genesis.ChainID),
+			"its administrator runs: epiledger child register --genesis %s/genesis.json", h.Dir)
+	}
+	if st.Height <= reg.Height {
+		fmt.Fprintf(e.stdout, "%s: the parent holds block %d already\n", h.Genesis.ChainID, reg.Height)
+		return nil
+	}
+	hdr, err := child.Block(ctx, st.Height)
+	if err != nil {
+		return err
+	}
+	tx := ledger.NewTx(ledger.AnchorOf(hdr))
+	tx.Sign(parentChain, h.Authority())
+	res, err := parent.SubmitOne(ctx, tx.Bytes())
+	if err != nil {
+		return fmt.Errorf("anchoring block %d: %w", hdr.Height, err)
+	}
+	fmt.Fprintf(e.stdout, "%s: anchored block %d (%s) into %s at height %d\n", h.Genesis.ChainID, hdr.Height, hdr.Hash().String()[:16], parentChain, res.Height)
+	return nil
+}

@@ -1,0 +1,75 @@
+package cli_test
+
+import (
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestAnchorRelay: a district's chain (Jiang'an, 420102) is registered on
+// its city's (Wuhan, 420100) from its genesis file; its relay anchors its
+// head into the city's node, again after new blocks, and says when there
+// is nothing new; a relay signing with another chain's authority, a
+// chain the parent does not know, or a key without the role relay is
+// refused.
+func TestAnchorRelay(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	city, district := filepath.Join(root, "wuhan"), filepath.Join(root, "jiangan")
+	mustRun(t, "init", "--home", city, "--chain-id", "wuhan-1", "--region", "420100")
+	mustRun(t, "init", "--home", district, "--chain-id", "jiangan-1", "--region", "420102")
+	mustRun(t, "import", "--home", district, "-q", writeFile(t, "w.ndjson", world))
+	cityURL, stopCity := startNode(t, city)
+	defer stopCity()
+	districtURL, stopDistrict := startNode(t, district)
+	defer stopDistrict()
+
+	relayKey := filepath.Join(root, "relay.key")
+	pub := strings.TrimSpace(mustRun(t, "keygen", "--out", relayKey))
+	relay := []string{"anchor", "relay", "--home", district, "--node", districtURL, "--parent", cityURL, "--relay-key", relayKey, "--once"}
+
+	// A key without the role relay, then a chain not yet registered.
+	if _, errs, code := run(t, relay...); code == 0 || !strings.Contains(errs, "no role") {
+		t.Errorf("relay with a key holding no role: exit %d %s", code, errs)
+	}
+	mustRun(t, "role", "grant", "--home", city, "--node", cityURL, "--key", pub, "--role", "relay", "--name", "Jiang'an relay")
+	if _, errs, code := run(t, relay...); code == 0 || !strings.Contains(errs, "has not registered chain jiangan-1") {
+		t.Errorf("relay before registration: exit %d %s", code, errs)
+	}
+	out := mustRun(t, "child", "register", "--home", city, "--node", cityURL, "--genesis", filepath.Join(district, "genesis.json"))
+	if !strings.Contains(out, "registered child chain jiangan-1 (region 420102)") {
+		t.Fatalf("register: %s", out)
+	}
+
+	out = mustRun(t, relay...)
+	m := regexp.MustCompile(`anchored block (\d+) `).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("relay: %s", out)
+	}
+	list := mustRun(t, "child", "list", "--home", city, "--node", cityURL)
+	if !strings.Contains(list, "jiangan-1\tregion 420102 (district)\tsolo\tanchored to height "+m[1]) {
+		t.Errorf("child list after the relay: %s", list)
+	}
+	if again := mustRun(t, relay...); !strings.Contains(again, "holds block "+m[1]+" already") {
+		t.Errorf("a second relay with nothing new: %s", again)
+	}
+	mustRun(t, "role", "grant", "--home", district, "--node", districtURL, "--key", pub, "--role", "auditor", "--name", "a new block")
+	if more := mustRun(t, relay...); !strings.Contains(more, "anchored block ") || strings.Contains(more, "anchored block "+m[1]+" ") {
+		t.Errorf("relay after a new block: %s", more)
+	}
+
+	// Another chain that claims the district's chain id: its authority's
+	// anchors are refused.
+	forger := filepath.Join(root, "forger")
+	mustRun(t, "init", "--home", forger, "--chain-id", "jiangan-1", "--region", "420102")
+	mustRun(t, "import", "--home", forger, "-q", writeFile(t, "w.ndjson", world))
+	forgerURL, stopForger := startNode(t, forger)
+	defer stopForger()
+	for _, r := range []string{"auditor", "investigator", "site"} {
+		mustRun(t, "role", "grant", "--home", forger, "--node", forgerURL, "--key", pub, "--role", r, "--name", "a block ahead")
+	}
+	if _, errs, code := run(t, "anchor", "relay", "--home", forger, "--node", forgerURL, "--parent", cityURL, "--relay-key", relayKey, "--once"); code == 0 || !strings.Contains(errs, "wrong_signer") {
+		t.Errorf("a forged chain's anchor: exit %d %s", code, errs)
+	}
+}

@@ -1,0 +1,62 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+
+	"github.com/epiledger/epiledger/internal/api"
+	"github.com/epiledger/epiledger/internal/blocks"
+	"github.com/epiledger/epiledger/internal/ledger"
+)
+
+// RegisterChild registers a child region's chain (POST /v1/children; the
+// caller needs the administrator role).
+func (c *Client) RegisterChild(ctx context.Context, req api.ChildRequest) (*api.TxResult, error) {
+	var r api.TxResult
+	return c.committed(&r, c.do(ctx, "POST", "/v1/children", req, &r))
+}
+
+// Children lists the registered child chains (GET /v1/children).
+func (c *Client) Children(ctx context.Context) ([]api.ChildView, error) {
+	var v struct {
+		Children []api.ChildView `json:"children"`
+	}
+	err := c.do(ctx, "GET", "/v1/children", nil, &v)
+	return v.Children, err
+}
+
+// Child returns the registered child chain chainID; ok is false for none.
+func (c *Client) Child(ctx context.Context, chainID string) (v api.ChildView, ok bool, err error) {
+	cs, err := c.Children(ctx)
+	for _, ch := range cs {
+		if ch.ChainID == chainID {
+			return ch, true, nil
+		}
+	}
+	return api.ChildView{}, false, err
+}
+
+// ChildAnchors lists a child's anchored headers from height from (GET
+// /v1/children/{chain}/anchors).
+func (c *Client) ChildAnchors(ctx context.Context, chainID string, from uint64) ([]api.AnchorView, error) {
+	var v struct {
+		Anchors []api.AnchorView `json:"anchors"`
+	}
+	err := c.do(ctx, "GET", fmt.Sprintf("/v1/children/%s/anchors?from=%d", url.PathEscape(chainID), from), nil, &v)
+	return v.Anchors, err
+}
+
+// Block returns the header of the block at height (GET /v1/blocks/{height}),
+// checked against the hash the node gives with it.
+func (c *Client) Block(ctx context.Context, height uint64) (*ledger.Header, error) {
+	var v blocks.HeaderView
+	if err := c.do(ctx, "GET", fmt.Sprintf("/v1/blocks/%d", height), nil, &v); err != nil {
+		return nil, err
+	}
+	h, err := v.Header()
+	if err != nil {
+		return nil, fmt.Errorf("node at %s: block %d: %w", c.base, height, err)
+	}
+	return h, nil
+}
