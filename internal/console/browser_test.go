@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -24,6 +25,7 @@ import (
 	"github.com/epiledger/epiledger/internal/api"
 	"github.com/epiledger/epiledger/internal/client"
 	"github.com/epiledger/epiledger/internal/home"
+	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/ndjson"
 	"github.com/epiledger/epiledger/internal/node"
 	"github.com/epiledger/epiledger/internal/sim"
@@ -106,6 +108,23 @@ func (c *city) client(role string) *client.Client {
 	cl.Key, cl.ChainID = c.keys[role], c.h.Genesis.ChainID
 	cl.Case, cl.Purpose = "case-browser", "checking the console"
 	return cl
+}
+
+// token calls the API with the node operator's token and wants 200
+// without an error in the answer.
+func (c *city) token(t testing.TB, method, path, body string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, c.srv.URL+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+c.h.APIToken())
+	resp, err := c.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || strings.Contains(string(b), `"error"`) {
+		t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, b)
+	}
 }
 
 // loginURL is a fresh one-time URL for role, as epiledger console gets it.
@@ -406,6 +425,25 @@ func TestConsoleInvestigator(t *testing.T) {
 		t.Errorf("sites on screen %s, the API's %d", got, len(sites.Sites))
 	}
 	screenshot(t, actx, "11-roles-and-sites")
+
+	// A child region's chain, registered and anchored here, in the
+	// regions view.
+	childPub, childKey, _ := ed25519.GenerateKey(nil)
+	genesis := ledger.Hash{0xab}
+	c.token(t, "POST", "/v1/children", fmt.Sprintf(`{"chain_id":"jiangan-1","region":"420102","genesis":%q,"authority":%q}`, genesis, hex.EncodeToString(childPub)))
+	h1 := ledger.Header{Version: 1, Height: 1, PrevHash: genesis, Time: time.Now().Add(-time.Minute).UnixNano(), ChainID: "jiangan-1", Region: "420102"}
+	anchor := ledger.NewTx(ledger.AnchorOf(&h1))
+	anchor.Sign(c.h.Genesis.ChainID, childKey)
+	c.token(t, "POST", "/v1/txs", `{"txs":["`+base64.StdEncoding.EncodeToString(anchor.Bytes())+`"]}`)
+	run(t, actx, "regions", chromedp.Navigate(c.srv.URL+"/#/regions"), chromedp.WaitVisible(chromedp.CSS("#regions-count")))
+	if got := text(t, actx, "#regions-count"); got != "1" {
+		t.Errorf("child chains on screen %s, want 1", got)
+	}
+	run(t, actx, "a child's anchors", chromedp.Click(chromedp.CSS(`#regions-table a`)), chromedp.WaitVisible(chromedp.CSS("#anchors-count")))
+	if got := text(t, actx, "#anchors-height"); got != "1" {
+		t.Errorf("anchored height on screen %s, want 1", got)
+	}
+	screenshot(t, actx, "11b-regions")
 
 	// Logout ends the session.
 	run(t, ctx, "logout", chromedp.Navigate(c.srv.URL+"/#/"), chromedp.WaitVisible(chromedp.CSS("#logout")), chromedp.Click(chromedp.CSS("#logout")),

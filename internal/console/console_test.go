@@ -59,6 +59,7 @@ func TestWords(t *testing.T) {
 	// Keys made at run time: a prefix and a known set of names.
 	for _, k := range []string{"status.accepted", "status.pending", "status.rejected", "status.annulled", "status.amended",
 		"role.investigator", "role.auditor", "role.administrator", "role.site", "role.hospital", "role.node", "role.authority",
+		"level.national", "level.province", "level.city", "level.district",
 		"case.suspected", "case.confirmed", "case.recovered", "case.deceased", "case.cleared",
 		"view.trajectory", "view.contacts", "view.chain", "view.sources", "view.followup"} {
 		if !en[k] {

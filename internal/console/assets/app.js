@@ -72,6 +72,7 @@
     if (r === "authority" || r === "administrator") return true;
     if (need === "investigator") return r === "investigator";
     if (need === "auditor") return r === "auditor";
+    if (need === "reader") return r === "investigator" || r === "auditor" || r === "node";
     return true;
   }
 
@@ -690,6 +691,34 @@
     });
   };
 
+  // The child regions' chains anchored into this one (docs/REGIONS.md).
+  views.regions = function (ref) {
+    if (ref) {
+      return api("GET", "/v1/children/" + encodeURIComponent(ref) + "/anchors").then(function (d) {
+        show(el("div", {}, [el("h1", { text: t("regions.anchors", { chain: d.child.chain_id }) }),
+          facts([[t("col.region"), d.child.region + " (" + t("level." + d.child.level) + ")"], [t("regions.height"), String(d.child.height), "anchors-height"],
+            [t("regions.count"), String(d.anchors.length) + (d.truncated ? "+" : ""), "anchors-count"]]),
+          table([
+            { key: "height", label: t("col.height") }, { key: "time", label: t("col.time") },
+            { key: "hash", label: t("regions.hash"), cls: "mono", get: function (r) { return short(r.hash); } },
+            { key: "state_hash", label: t("regions.state"), cls: "mono", get: function (r) { return short(r.state_hash); } },
+            { key: "tx", label: t("col.tx"), cls: "mono", get: function (r) { return short(r.tx); } }
+          ], d.anchors, { id: "anchors-table", sortKey: "height" })]));
+      });
+    }
+    return Promise.all([api("GET", "/v1/status"), api("GET", "/v1/children")]).then(function (res) {
+      var st = res[0], rows = res[1].children || [];
+      show(el("div", {}, [el("h1", { text: t("regions.title") }), el("p", { class: "muted", text: t("regions.help") }),
+        facts([[t("status.region"), st.region], [t("regions.children"), String(rows.length), "regions-count"]]),
+        table([
+          { key: "chain_id", label: t("status.chain"), get: function (r) { return el("a", { href: "#/regions/" + encodeURIComponent(r.chain_id), text: r.chain_id }); } },
+          { key: "region", label: t("col.region"), get: function (r) { return r.region + " (" + t("level." + r.level) + ")"; } },
+          { key: "engine", label: t("regions.engine") }, { key: "height", label: t("regions.height") },
+          { key: "time", label: t("col.time") }, { key: "hash", label: t("regions.hash"), cls: "mono", get: function (r) { return short(r.hash); } }
+        ], rows, { id: "regions-table", sortKey: "chain_id" })]));
+    });
+  };
+
   views.roles = function () {
     return Promise.all([api("GET", "/v1/roles"), api("GET", "/v1/sites")]).then(function (res) {
       var rows = res[0].roles || [], sites = res[1].sites || [];
@@ -720,7 +749,7 @@
 
   var personal = { trajectory: 1, contacts: 1, chain: 1, sources: 1, followup: 1, clusters: 1, search: 1 };
   var needs = { search: "investigator", trajectory: "investigator", contacts: "investigator", chain: "investigator", sources: "investigator",
-    followup: "investigator", clusters: "investigator", audit: "auditor", roles: "auditor" };
+    followup: "investigator", clusters: "investigator", audit: "auditor", roles: "auditor", regions: "reader" };
 
   function route() {
     showError(null);

@@ -58,6 +58,10 @@
     "more.rows": "Show {n} more ({shown} of {total} shown)",
     "sites.title": "Sites", "sites.count": "Sites", "sites.help": "Registered sites; homes and devices are never listed (personal data).",
     "col.region": "Region", "col.parent": "Within",
+    "nav.regions": "Regions", "regions.title": "Child regions", "regions.help": "The chains of this chain's child regions and the latest of their headers anchored here (docs/REGIONS.md).",
+    "regions.children": "Child chains", "regions.engine": "Engine", "regions.height": "Anchored to height", "regions.hash": "Block hash",
+    "regions.state": "State hash", "regions.anchors": "Headers of {chain} anchored here", "regions.count": "Anchors",
+    "level.national": "national", "level.province": "province", "level.city": "city", "level.district": "district",
     "case.suspected": "suspected", "case.confirmed": "confirmed", "case.recovered": "recovered", "case.deceased": "deceased", "case.cleared": "cleared"
   };
   var zh = {
@@ -114,6 +118,10 @@
     "more.rows": "再显示 {n} 行（已显示 {shown}／{total}）",
     "sites.title": "场所", "sites.count": "场所数", "sites.help": "已登记的场所；住宅和设备从不列出（个人数据）。",
     "col.region": "地区", "col.parent": "所属",
+    "nav.regions": "区域", "regions.title": "下级区域", "regions.help": "本链下级区域的链，及其锚定在本链的最新区块头（docs/REGIONS.md）。",
+    "regions.children": "下级链", "regions.engine": "引擎", "regions.height": "已锚定高度", "regions.hash": "区块哈希",
+    "regions.state": "状态哈希", "regions.anchors": "{chain} 锚定在本链的区块头", "regions.count": "锚定数",
+    "level.national": "国家", "level.province": "省", "level.city": "市", "level.district": "区县",
     "case.suspected": "疑似", "case.confirmed": "确诊", "case.recovered": "痊愈", "case.deceased": "死亡", "case.cleared": "排除"
   };
   var dicts = { en: en, zh: zh };
