@@ -65,11 +65,14 @@ type ChildView struct {
 	Height uint64 `json:"height"`
 	Hash   string `json:"hash"`
 	Time   string `json:"time,omitempty"`
+	// RegisteredTx is the register_child transaction's id.
+	RegisteredTx string `json:"registered_tx"`
 }
 
 func (s *Server) childView(c *state.Child) ChildView {
 	v := ChildView{ChainID: c.ChainID, Region: c.Region, Engine: c.Engine, Genesis: c.Genesis.String(),
-		Authority: ledger.Hash(c.Authority).String(), Height: c.Height, Hash: c.Hash.String()}
+		Authority: ledger.Hash(c.Authority).String(), Height: c.Height, Hash: c.Hash.String(),
+		RegisteredTx: c.Registered.String()}
 	if code, err := region.Parse(c.Region); err == nil {
 		v.Level = code.Level().String()
 	}

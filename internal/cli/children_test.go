@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -54,9 +55,42 @@ func TestAnchorRelay(t *testing.T) {
 	if again := mustRun(t, relay...); !strings.Contains(again, "holds block "+m[1]+" already") {
 		t.Errorf("a second relay with nothing new: %s", again)
 	}
-	mustRun(t, "role", "grant", "--home", district, "--node", districtURL, "--key", pub, "--role", "auditor", "--name", "a new block")
+	// An auditor of both chains; its grant on the district is the record
+	// proven up to the city below.
+	audKey := filepath.Join(root, "auditor.key")
+	audPub := strings.TrimSpace(mustRun(t, "keygen", "--out", audKey))
+	mustRun(t, "role", "grant", "--home", city, "--node", cityURL, "--key", audPub, "--role", "auditor", "--name", "national auditor")
+	grant := mustRun(t, "role", "grant", "--home", district, "--node", districtURL, "--key", audPub, "--role", "auditor", "--name", "national auditor")
+	rec := regexp.MustCompile(`grant ([0-9a-f]{64}) committed`).FindStringSubmatch(grant)
+	if rec == nil {
+		t.Fatalf("grant: %s", grant)
+	}
+	prove := []string{"tx", "proof", "--node", districtURL, "--as", audKey, "--up", cityURL, rec[1]}
+	if _, errs, code := run(t, prove...); code == 0 || !strings.Contains(errs, "no anchor of block") {
+		t.Errorf("a proof up before the block is anchored: exit %d %s", code, errs)
+	}
 	if more := mustRun(t, relay...); !strings.Contains(more, "anchored block ") || strings.Contains(more, "anchored block "+m[1]+" ") {
 		t.Errorf("relay after a new block: %s", more)
+	}
+	upJSON := writeFile(t, "up.json", mustRun(t, prove...))
+	if ok := mustRun(t, "tx", "check", upJSON, "--root", filepath.Join(city, "genesis.json")); !strings.Contains(ok, "anchored up 1 level(s)") || !strings.Contains(ok, `of "wuhan-1"`) {
+		t.Errorf("tx check of the proof up: %s", ok)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"tx", "check", upJSON}, "NOT CHECKED"},
+		{[]string{"tx", "check", upJSON, "--root", filepath.Join(district, "genesis.json")}, "INVALID"},
+	} {
+		if out, _, code := run(t, c.args...); code != 1 || !strings.Contains(out, c.want) {
+			t.Errorf("%v: exit %d %s", c.args, code, out)
+		}
+	}
+	raw, _ := os.ReadFile(upJSON)
+	tampered := regexp.MustCompile(`"state_hash": "[0-9a-f]{64}"`).ReplaceAllString(string(raw), `"state_hash": "`+strings.Repeat("0", 64)+`"`)
+	if out, _, code := run(t, "tx", "check", writeFile(t, "tampered.json", tampered), "--root", filepath.Join(city, "genesis.json")); code != 1 || !strings.Contains(out, "INVALID") {
+		t.Errorf("a tampered proof up: exit %d %s", code, out)
 	}
 
 	// Another chain that claims the district's chain id: its authority's

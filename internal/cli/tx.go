@@ -23,8 +23,9 @@ func (e *env) txCmd() *cobra.Command {
 		Short: "Inclusion proofs: fetch one for a transaction, check one offline",
 	}
 	var dir, nodeURL string
+	var up []string
 	prove := &cobra.Command{
-		Use:   "proof --home DIR [--node URL] HASH",
+		Use:   "proof --home DIR [--node URL] [--up PARENT_URL ...] HASH",
 		Short: "Print the inclusion proof of a transaction as JSON (the API's format)",
 		Long: `proof prints the inclusion proof of an accepted transaction. From a node of
 a CometBFT consortium it also holds the consortium section: what ties the
@@ -33,7 +34,13 @@ block after the transaction's signs its result and the state after it:
 until it is committed (a moment after), the node answers "too early", and
 proof asks again for up to 30 seconds. On the home of a stopped consortium
 node, proof reads the stores it left (ours and CometBFT's) and gives the
-same answer as the node would.`,
+same answer as the node would.
+
+With --up, the proof goes up the hierarchy of regions (docs/REGIONS.md):
+for each parent given, lowest first, the chain's headers from the record's
+block to the one the parent anchored, the parent's proof of that anchor,
+and its proof of the register_child that named the key the anchor is
+signed with. "epiledger tx check --root TOP/genesis.json" checks it.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := ledger.ParseHash(args[0])
@@ -55,15 +62,19 @@ same answer as the node would.`,
 				if err != nil {
 					return err
 				}
+				if len(up) > 0 {
+					return e.proveUp(dir, nodeURL, p, up)
+				}
 				return e.printJSON(p)
 			}
 		},
 	}
 	homeFlag(prove, &dir)
 	prove.Flags().StringVar(&nodeURL, "node", "", "ask the running node at this URL")
-	var genesis string
+	prove.Flags().StringSliceVar(&up, "up", nil, "carry the proof up the hierarchy of regions: the parent's node, then the grandparent's... (repeat, lowest first; with --as, a key holding a reader's role on each)")
+	var genesis, root string
 	check := &cobra.Command{
-		Use:   "check FILE [--genesis COMETBFT_GENESIS]",
+		Use:   "check FILE [--genesis COMETBFT_GENESIS] [--root TOP/genesis.json]",
 		Short: "Check an inclusion proof offline (no node, no store)",
 		Long: `check reads a proof (from "epiledger tx proof" or GET /v1/tx/{hash}/proof) and
 checks, with nothing but the file: the transaction bytes decode canonically
@@ -84,12 +95,22 @@ hash); and our block H has CometBFT's height and time, and the state hash
 H+1 signs. Without --genesis, a consortium proof is not checked (the
 signatures mean nothing until tied to the consortium's validators) and
 check exits 1. With --genesis, a proof without a consortium section is
-refused. Exit status 0: valid; 1: INVALID (or not checked).`,
+refused. Exit status 0: valid; 1: INVALID (or not checked).
+
+A proof up the hierarchy of regions ("tx proof --up") needs --root, the
+genesis.json of the chain at its top: check verifies every level (the
+record's inclusion, the headers linking it to the anchored one, the
+anchor's and the registration's inclusion and signatures) and that the
+registrations' signers lead to the root's authority; then compare the top
+block it names with a header of that chain you trust.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			b, err := os.ReadFile(args[0])
 			if err != nil {
 				return err
+			}
+			if isUpProof(b) {
+				return e.checkUp(b, root)
 			}
 			var g *consortium.Genesis
 			if genesis != "" {
@@ -141,6 +162,7 @@ refused. Exit status 0: valid; 1: INVALID (or not checked).`,
 		},
 	}
 	check.Flags().StringVar(&genesis, "genesis", "", "the consortium's CometBFT genesis.json: check the proof's consortium section against its validators")
+	check.Flags().StringVar(&root, "root", "", "for a proof up the hierarchy of regions: the genesis.json of the chain at its top")
 	c.AddCommand(prove, check)
 	return c
 }

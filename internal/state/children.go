@@ -21,6 +21,9 @@ type Child struct {
 	Height uint64
 	Hash   ledger.Hash
 	Time   int64 // Unix nanoseconds
+	// Registered is the register_child transaction's id: its proof binds
+	// the child authority's key for an offline proof up the hierarchy.
+	Registered ledger.Hash
 }
 
 // AnchorRecord is one anchored header of a child, as the parent keeps it.
@@ -41,6 +44,7 @@ func encodeChild(c *Child) []byte {
 	x.i64(int64(c.Height))
 	x.raw(c.Hash[:])
 	x.i64(c.Time)
+	x.raw(c.Registered[:])
 	return x.b
 }
 
@@ -53,6 +57,7 @@ func decodeChild(chainID string, v []byte) (*Child, error) {
 	c.Height = uint64(x.i64())
 	copy(c.Hash[:], x.take(32))
 	c.Time = x.i64()
+	copy(c.Registered[:], x.take(32))
 	return c, x.err("child chain")
 }
 
@@ -114,7 +119,7 @@ func Anchors(rd store.Reader, chainID string, from, to uint64, limit int) ([]Anc
 
 // registerChild registers a child region's chain: signed by this chain's
 // authority; the child's region one level below this chain's.
-func (blk *Block) registerChild(tx *ledger.Tx, b *ledger.RegisterChild) error {
+func (blk *Block) registerChild(tx *ledger.Tx, id ledger.Hash, b *ledger.RegisterChild) error {
 	if tx.Sigs[0].Key != blk.m.gen.Authority {
 		return reject(CodeWrongSigner, "signature", "only the chain authority registers child chains")
 	}
@@ -144,7 +149,7 @@ func (blk *Block) registerChild(tx *ledger.Tx, b *ledger.RegisterChild) error {
 		return reject(CodeConflict, "chain_id", "child chain %q is registered already", b.ChainID)
 	}
 	return blk.set(store.ChildKey(b.ChainID), encodeChild(&Child{Region: string(cr), Genesis: b.Genesis, Engine: b.Engine,
-		Authority: b.Authority, Hash: b.Genesis}))
+		Authority: b.Authority, Hash: b.Genesis, Registered: id}))
 }
 
 // anchor records a child's header: signed by the child's authority, of

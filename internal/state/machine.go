@@ -401,7 +401,7 @@ func (blk *Block) Apply(tx *ledger.Tx, sigErr error) error {
 	case *ledger.Audit:
 		err = blk.audit(tx, id, b)
 	case *ledger.RegisterChild:
-		err = blk.registerChild(tx, b)
+		err = blk.registerChild(tx, id, b)
 	case *ledger.Anchor:
 		err = blk.anchor(tx, id, b)
 	case *ledger.CloseWindows:
