@@ -52,6 +52,53 @@ func (s *Server) registerChild(r *http.Request) (any, error) {
 	return s.result(rc), nil
 }
 
+// registerParent registers this chain's parent: POST /v1/parent
+// (administrator; a register_parent signed by the chain authority). The
+// same body as POST /v1/children.
+func (s *Server) registerParent(r *http.Request) (any, error) {
+	var req ChildRequest
+	if err := decode(r, &req); err != nil {
+		return nil, err
+	}
+	g, err := ledger.ParseHash(req.Genesis)
+	if err != nil {
+		return nil, errf(http.StatusBadRequest, "invalid", "genesis", "want the parent's genesis hash, 64 hex digits")
+	}
+	k, err := ledger.ParseHash(req.Authority)
+	if err != nil {
+		return nil, errf(http.StatusBadRequest, "invalid", "authority", "want the parent authority's public key, 64 hex digits")
+	}
+	code, err := region.Parse(req.Region)
+	if err != nil {
+		return nil, errf(http.StatusBadRequest, "invalid", "region", "%v", err)
+	}
+	if req.Engine == "" {
+		req.Engine = ledger.EngineSolo
+	}
+	rc, err := s.commitAsAuthority(r, &ledger.RegisterParent{RegisterChild: ledger.RegisterChild{ChainID: req.ChainID, Region: string(code),
+		Genesis: g, Engine: req.Engine, Authority: k}})
+	if err != nil {
+		return nil, err
+	}
+	return s.result(rc), nil
+}
+
+// parent shows this chain's parent and its latest anchored header: GET
+// /v1/parent (404 when none is registered).
+func (s *Server) parent(r *http.Request) (any, error) {
+	if err := onlyParams(r); err != nil {
+		return nil, err
+	}
+	p, ok, err := state.ParentOf(s.n.DB)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, errf(http.StatusNotFound, "not_found", "", "this chain has registered no parent (POST /v1/parent)")
+	}
+	return s.childView(p), nil
+}
+
 // ChildView is a child chain as GET /v1/children lists it.
 type ChildView struct {
 	ChainID   string `json:"chain_id"`

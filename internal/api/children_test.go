@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -89,5 +90,37 @@ func TestChildren(t *testing.T) {
 	site := f.grant(t, "site")
 	if status, rb, _ := f.signedCall(t, site, "POST", "/v1/children", []byte(body("420103"))); status != 403 {
 		t.Errorf("a site registering a child: %d %s", status, rb)
+	}
+}
+
+// TestParent: this chain's parent, registered and shown; refused when it
+// is not the region above.
+func TestParent(t *testing.T) {
+	f := serve(t, world)
+	pub, _, _ := ed25519.GenerateKey(nil)
+	body := func(region string) string {
+		return fmt.Sprintf(`{"chain_id":"hubei-1","region":%q,"genesis":%q,"authority":%q}`, region, ledger.Hash{0xcd}, hex.EncodeToString(pub))
+	}
+	if r := f.call(t, "GET", "/v1/parent", f.token, ""); r.status != 404 {
+		t.Errorf("no parent yet: %d %s", r.status, r.body)
+	}
+	if r := f.call(t, "POST", "/v1/parent", f.token, body("43")); r.status < 400 || r.status >= 500 || !strings.Contains(string(r.body), `"field":"region"`) {
+		t.Errorf("another province: %d %s", r.status, r.body)
+	}
+	if r := f.call(t, "POST", "/v1/parent", f.token, body("42")); r.status != 200 {
+		t.Fatalf("register the parent: %d %s", r.status, r.body)
+	}
+	var p struct {
+		ChainID       string `json:"chain_id"`
+		Region, Level string
+	}
+	decodeOK(t, f.call(t, "GET", "/v1/parent", f.token, ""), &p)
+	if p.ChainID != "hubei-1" || p.Region != "420000" || p.Level != "province" {
+		t.Errorf("parent: %+v", p)
+	}
+	var list struct{ Children []json.RawMessage }
+	decodeOK(t, f.call(t, "GET", "/v1/children", f.token, ""), &list)
+	if len(list.Children) != 0 {
+		t.Errorf("the parent listed among the children: %s", list.Children)
 	}
 }

@@ -137,6 +137,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	// A child's relay reads what its parent holds of it.
 	mux.HandleFunc("GET /v1/children", s.signed(childReaders, SmallBody, s.listChildren))
 	mux.HandleFunc("GET /v1/children/{chain}/anchors", s.signed(childReaders, SmallBody, s.childAnchors))
+	mux.HandleFunc("POST /v1/parent", s.signed(admins, SmallBody, s.registerParent))
+	mux.HandleFunc("GET /v1/parent", s.signed(childReaders, SmallBody, s.parent))
 
 	mux.HandleFunc("POST /v1/trace/trajectory", s.personal(investigator, s.trajectory))
 	mux.HandleFunc("POST /v1/trace/contacts", s.personal(investigator, s.contacts))

@@ -96,6 +96,50 @@ region must be one level below this chain's.`,
 	return c
 }
 
+// parentCmd registers this chain's parent, whose headers it follows.
+func (e *env) parentCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "parent",
+		Short: "Register this chain's parent region's chain, whose headers it follows",
+	}
+	var dir, nodeURL, genesis string
+	reg := &cobra.Command{
+		Use:   "register --home DIR [--node URL] --genesis PARENT/genesis.json",
+		Short: "Register the parent region's chain from its genesis file (the administrator)",
+		Long: `register reads the parent chain's genesis.json and registers it on this
+chain (a register_parent transaction signed as the chain authority): its
+region must be the one above this chain's. The parent's relay then
+anchors the parent's headers here ("epiledger anchor relay" on the
+parent's authority home, --to this chain's node).`,
+		Example: `  epiledger parent register --home ./jiangan --genesis ./wuhan/genesis.json`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			g, err := home.ReadGenesis(genesis)
+			if err != nil {
+				return fmt.Errorf("--genesis: %w", err)
+			}
+			cl, done, err := e.ledger(dir, nodeURL)
+			if err != nil {
+				return err
+			}
+			defer done()
+			res, err := cl.RegisterParent(e.ctx, api.ChildRequest{ChainID: g.ChainID, Region: g.Region, Genesis: g.Hash().String(),
+				Engine: ledger.EngineSolo, Authority: ledger.Hash(g.Authority).String()})
+			if err != nil {
+				return nodeErr(err, nodeURL)
+			}
+			fmt.Fprintf(e.stdout, "registered parent chain %s (region %s) at height %d, tx %s\n", g.ChainID, shortRegion(g.Region), res.Height, res.Tx)
+			return nil
+		},
+	}
+	homeFlag(reg, &dir)
+	reg.Flags().StringVar(&nodeURL, "node", "", "this chain's node (default: the home's running node, or the home itself)")
+	reg.Flags().StringVar(&genesis, "genesis", "", "the parent chain's genesis.json (required)")
+	reg.MarkFlagRequired("genesis")
+	c.AddCommand(reg)
+	return c
+}
+
 func shortRegion(s string) string {
 	if c, err := region.Parse(s); err == nil {
 		return c.Short()
@@ -127,6 +171,9 @@ until interrupted. The parent must have registered this chain first
 		Example: `  epiledger anchor relay --home ./jiangan --node http://127.0.0.1:7071 --parent http://127.0.0.1:7070 --relay-key relay.key --once`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if parentURL == "" {
+				return errors.New("anchor relay: --parent URL (or --to URL) is required: the node that keeps the anchors")
+			}
 			h, err := loadHome(dir)
 			if err != nil {
 				return err
@@ -166,8 +213,8 @@ until interrupted. The parent must have registered this chain first
 	homeFlag(relay, &dir)
 	relay.Flags().StringVar(&nodeURL, "node", "", "this chain's node (required)")
 	relay.MarkFlagRequired("node")
-	relay.Flags().StringVar(&parentURL, "parent", "", "the parent chain's node (required)")
-	relay.MarkFlagRequired("parent")
+	relay.Flags().StringVar(&parentURL, "parent", "", "the node of the chain that keeps the anchors: the parent's (required; --to is the same)")
+	relay.Flags().StringVar(&parentURL, "to", "", "the same as --parent: for a parent's relay, its child's node")
 	relay.Flags().StringVar(&relayKey, "relay-key", "", "a key file the parent granted the role relay (required)")
 	relay.MarkFlagRequired("relay-key")
 	relay.Flags().BoolVar(&once, "once", false, "anchor once and stop")
@@ -186,6 +233,14 @@ func (e *env) relayOnce(h *home.Home, child, parent *client.Client, parentChain 
 		return fmt.Errorf("this chain's node: %w", err)
 	}
 	reg, ok, err := parent.Child(ctx, h.Genesis.ChainID)
+	if err == nil && !ok {
+		// A parent's relay: the target follows this chain as its parent.
+		var p api.ChildView
+		if p, ok, err = parent.Parent(ctx); ok && p.ChainID != h.Genesis.ChainID {
+			ok = false
+		}
+		reg = p
+	}
 	if err != nil {
 		return fmt.Errorf("the parent: %w", err)
 	}

@@ -93,6 +93,19 @@ func TestAnchorRelay(t *testing.T) {
 		t.Errorf("a tampered proof up: exit %d %s", code, out)
 	}
 
+	// The district follows its city (step 5): it registers the city as
+	// its parent, and the city's relay anchors the city's head there.
+	if out := mustRun(t, "parent", "register", "--home", district, "--node", districtURL, "--genesis", filepath.Join(city, "genesis.json")); !strings.Contains(out, "registered parent chain wuhan-1 (region 4201)") {
+		t.Errorf("parent register: %s", out)
+	}
+	if _, errs, code := run(t, "parent", "register", "--home", district, "--node", districtURL, "--genesis", filepath.Join(city, "genesis.json")); code == 0 || !strings.Contains(errs, "already") {
+		t.Errorf("a second parent: exit %d %s", code, errs)
+	}
+	mustRun(t, "role", "grant", "--home", district, "--node", districtURL, "--key", pub, "--role", "relay", "--name", "Wuhan relay")
+	if down := mustRun(t, "anchor", "relay", "--home", city, "--node", cityURL, "--to", districtURL, "--relay-key", relayKey, "--once"); !strings.Contains(down, "wuhan-1: anchored block ") || !strings.Contains(down, "into jiangan-1") {
+		t.Errorf("the city's relay to the district: %s", down)
+	}
+
 	// Another chain that claims the district's chain id: its authority's
 	// anchors are refused.
 	forger := filepath.Join(root, "forger")

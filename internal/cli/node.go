@@ -67,8 +67,10 @@ API:
   GET  /v1/sites[?kind=]          registered sites, not homes (auditor, administrator)
   POST /v1/children               register a child region's chain  (administrator)
   GET  /v1/children               the child chains and their latest anchors
-  GET  /v1/children/{chain}/anchors  a child's anchored headers
-                                  (these two: investigator, auditor, administrator, relay)
+  GET  /v1/children/{chain}/anchors  a child's (or the parent's) anchored headers
+  POST /v1/parent                 register this chain's parent     (administrator)
+  GET  /v1/parent                 the parent and its latest anchor
+                                  (these three: investigator, auditor, administrator, relay)
   POST /v1/roles                  grant a role to a key            (administrator)
   POST /v1/validate/close         advance the validation clock     (administrator)
   PUT  /v1/vault                  sealed identities                (administrator)

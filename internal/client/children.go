@@ -2,7 +2,9 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 
 	"github.com/epiledger/epiledger/internal/api"
@@ -15,6 +17,23 @@ import (
 func (c *Client) RegisterChild(ctx context.Context, req api.ChildRequest) (*api.TxResult, error) {
 	var r api.TxResult
 	return c.committed(&r, c.do(ctx, "POST", "/v1/children", req, &r))
+}
+
+// RegisterParent registers this chain's parent (POST /v1/parent).
+func (c *Client) RegisterParent(ctx context.Context, req api.ChildRequest) (*api.TxResult, error) {
+	var r api.TxResult
+	return c.committed(&r, c.do(ctx, "POST", "/v1/parent", req, &r))
+}
+
+// Parent returns this chain's registered parent (GET /v1/parent); ok is
+// false for none.
+func (c *Client) Parent(ctx context.Context) (v api.ChildView, ok bool, err error) {
+	err = c.do(ctx, "GET", "/v1/parent", nil, &v)
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
+		return api.ChildView{}, false, nil
+	}
+	return v, err == nil, err
 }
 
 // Children lists the registered child chains (GET /v1/children).

@@ -36,6 +36,14 @@ func (b *RegisterChild) fields(c *codec) {
 	c.bytes32(&b.Authority, "authority")
 }
 
+// RegisterParent registers, on a child chain, its parent region's chain,
+// whose headers the child then follows through anchors (it needs them to
+// check what comes from above). The same fields as RegisterChild; the
+// region is the one above this chain's. The child's authority signs it.
+type RegisterParent struct{ RegisterChild }
+
+func (*RegisterParent) Kind() Kind { return KindRegisterParent }
+
 // Anchor carries a child chain's block header into its parent: signed by
 // the child's registered authority (a solo child), it tells the parent
 // that block Height of chain ChainID has this hash and this state hash.

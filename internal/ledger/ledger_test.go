@@ -39,6 +39,7 @@ func sampleTxs() []*Tx {
 		&Audit{Caller: [32]byte{3}, Role: RoleInvestigator, Case: "case-2020-0117", Purpose: "contact tracing", Route: "POST /v1/trace/contacts",
 			Person: Pseudonym{4}, From: 1, To: 2, Request: Hash{5}, Time: 1579500000},
 		&RegisterChild{ChainID: "wuhan-jiangan", Region: "420102", Genesis: Hash{6}, Engine: EngineSolo, Authority: [32]byte{7}},
+		&RegisterParent{RegisterChild{ChainID: "hubei-1", Region: "420000", Genesis: Hash{6}, Engine: EngineSolo, Authority: [32]byte{7}}},
 		AnchorOf(&Header{Version: 1, Height: 12, PrevHash: Hash{8}, MerkleRoot: Hash{9}, Time: 1579500000e9, ChainID: "wuhan-jiangan",
 			Region: "420102", NumTxs: 3, TxBytes: 900, StateHash: Hash{10}}))
 	var out []*Tx

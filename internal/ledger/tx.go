@@ -37,6 +37,9 @@ const (
 	// (issue 15; anchor.go).
 	KindRegisterChild Kind = 15
 	KindAnchor        Kind = 16
+	// KindRegisterParent: a child registers its parent's chain, whose
+	// headers it then follows through anchors (issue 15, step 5).
+	KindRegisterParent Kind = 17
 )
 
 func (k Kind) String() string {
@@ -73,6 +76,8 @@ func (k Kind) String() string {
 		return "register_child"
 	case KindAnchor:
 		return "anchor"
+	case KindRegisterParent:
+		return "register_parent"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -548,6 +553,8 @@ func newBody(k Kind) Body {
 		return &RegisterChild{}
 	case KindAnchor:
 		return &Anchor{}
+	case KindRegisterParent:
+		return &RegisterParent{}
 	}
 	return nil
 }

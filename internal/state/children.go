@@ -24,6 +24,9 @@ type Child struct {
 	// Registered is the register_child transaction's id: its proof binds
 	// the child authority's key for an offline proof up the hierarchy.
 	Registered ledger.Hash
+	// Parent is set for this chain's parent (register_parent): its
+	// headers are anchored here the same way a child's are.
+	Parent bool
 }
 
 // AnchorRecord is one anchored header of a child, as the parent keeps it.
@@ -45,6 +48,11 @@ func encodeChild(c *Child) []byte {
 	x.raw(c.Hash[:])
 	x.i64(c.Time)
 	x.raw(c.Registered[:])
+	if c.Parent {
+		x.u8(1)
+	} else {
+		x.u8(0)
+	}
 	return x.b
 }
 
@@ -58,6 +66,7 @@ func decodeChild(chainID string, v []byte) (*Child, error) {
 	copy(c.Hash[:], x.take(32))
 	c.Time = x.i64()
 	copy(c.Registered[:], x.take(32))
+	c.Parent = x.u8() == 1
 	return c, x.err("child chain")
 }
 
@@ -73,6 +82,29 @@ func ChildOf(rd store.Reader, chainID string) (c *Child, ok bool, err error) {
 
 // Children lists the registered child chains, by chain id.
 func Children(rd store.Reader) ([]*Child, error) {
+	all, err := linked(rd)
+	var out []*Child
+	for _, c := range all {
+		if !c.Parent {
+			out = append(out, c)
+		}
+	}
+	return out, err
+}
+
+// ParentOf returns this chain's registered parent; ok is false for none.
+func ParentOf(rd store.Reader) (c *Child, ok bool, err error) {
+	all, err := linked(rd)
+	for _, c := range all {
+		if c.Parent {
+			return c, true, err
+		}
+	}
+	return nil, false, err
+}
+
+// linked lists every registered chain, children and parent, by chain id.
+func linked(rd store.Reader) ([]*Child, error) {
 	lo, hi := store.ChildRange()
 	var out []*Child
 	var derr error
@@ -150,6 +182,46 @@ func (blk *Block) registerChild(tx *ledger.Tx, id ledger.Hash, b *ledger.Registe
 	}
 	return blk.set(store.ChildKey(b.ChainID), encodeChild(&Child{Region: string(cr), Genesis: b.Genesis, Engine: b.Engine,
 		Authority: b.Authority, Hash: b.Genesis, Registered: id}))
+}
+
+// registerParent registers this chain's parent: signed by this chain's
+// authority; the parent's region the one above this chain's; one parent.
+func (blk *Block) registerParent(tx *ledger.Tx, id ledger.Hash, b *ledger.RegisterParent) error {
+	if tx.Sigs[0].Key != blk.m.gen.Authority {
+		return reject(CodeWrongSigner, "signature", "only the chain authority registers its parent's chain")
+	}
+	if b.ChainID == blk.m.gen.ChainID {
+		return reject(CodeInvalid, "chain_id", "a chain is not its own parent")
+	}
+	own, err := region.Parse(blk.m.gen.Region)
+	if err != nil {
+		return reject(CodeInvalid, "region", "this chain's region %q is not a GB/T 2260 code: it has no parent region", blk.m.gen.Region)
+	}
+	pr, err := region.Parse(b.Region)
+	if err != nil {
+		return reject(CodeInvalid, "region", "%v", err)
+	}
+	if p, ok := own.Parent(); !ok || p != pr {
+		return reject(CodeInvalid, "region", "region %s is not the parent of this chain's region %s", pr.Short(), own.Short())
+	}
+	if b.Engine != ledger.EngineSolo {
+		return reject(CodeInvalid, "engine", "only solo chains are followed so far (docs/REGIONS.md, step 4)")
+	}
+	if b.Authority == ([32]byte{}) {
+		return reject(CodeInvalid, "authority", "a solo parent names its chain authority's key")
+	}
+	if _, ok, err := ParentOf(blk.b); err != nil {
+		return err
+	} else if ok {
+		return reject(CodeConflict, "chain_id", "this chain's parent is registered already")
+	}
+	if _, ok, err := ChildOf(blk.b, b.ChainID); err != nil {
+		return err
+	} else if ok {
+		return reject(CodeConflict, "chain_id", "chain %q is registered already (as a child)", b.ChainID)
+	}
+	return blk.set(store.ChildKey(b.ChainID), encodeChild(&Child{Region: string(pr), Genesis: b.Genesis, Engine: b.Engine,
+		Authority: b.Authority, Hash: b.Genesis, Registered: id, Parent: true}))
 }
 
 // anchor records a child's header: signed by the child's authority, of

@@ -114,3 +114,43 @@ func TestAnchorsKept(t *testing.T) {
 		t.Errorf("the first anchor: %+v", first)
 	}
 }
+
+// The test chain's parent: Hubei province (420000).
+var parentKey = key("parent-authority")
+
+func registerParent(region string) *ledger.RegisterParent {
+	return &ledger.RegisterParent{RegisterChild: ledger.RegisterChild{ChainID: "hubei-1", Region: region, Genesis: ledger.Hash{0xd1},
+		Engine: ledger.EngineSolo, Authority: pub(parentKey)}}
+}
+
+func TestApplyRegisterParent(t *testing.T) {
+	hubei := ledger.Header{Version: 1, Height: 1, PrevHash: ledger.Hash{0xd1}, Time: (t0 + 10) * 1e9, ChainID: "hubei-1", Region: "420000"}
+	runApplyCases(t, []applyCase{
+		{name: "the province above", txs: one(sign(registerParent("420000"), authKey))},
+		{name: "its short form", txs: one(sign(registerParent("42"), authKey))},
+		{name: "signed by a site", txs: one(sign(registerParent("420000"), shopKey)), code: state.CodeWrongSigner, field: "signature"},
+		{name: "another province", txs: one(sign(registerParent("430000"), authKey)), code: state.CodeInvalid, field: "region"},
+		{name: "the nation, two levels up", txs: one(sign(registerParent("national"), authKey)), code: state.CodeInvalid, field: "region"},
+		{name: "a second parent", prior: one(sign(registerParent("420000"), authKey)),
+			txs:  one(sign(&ledger.RegisterParent{RegisterChild: ledger.RegisterChild{ChainID: "hubei-2", Region: "420000", Engine: ledger.EngineSolo, Authority: pub(parentKey)}}, authKey)),
+			code: state.CodeConflict, field: "chain_id"},
+		{name: "the parent's header, anchored", prior: one(sign(registerParent("420000"), authKey)), txs: one(sign(ledger.AnchorOf(&hubei), parentKey))},
+		{name: "the parent's header signed by another", prior: one(sign(registerParent("420000"), authKey)), txs: one(sign(ledger.AnchorOf(&hubei), childKey)),
+			code: state.CodeWrongSigner, field: "signature"},
+	})
+}
+
+// TestParentApart: the parent is not listed among the children.
+func TestParentApart(t *testing.T) {
+	f := newFixture(t)
+	f.mustBlock(world()...)
+	f.mustBlock(sign(registerChild("420102", ledger.EngineSolo), authKey), sign(registerParent("420000"), authKey))
+	cs, err := state.Children(f.db)
+	if err != nil || len(cs) != 1 || cs[0].ChainID != childChain {
+		t.Errorf("children: %v %v", cs, err)
+	}
+	p, ok, err := state.ParentOf(f.db)
+	if err != nil || !ok || p.ChainID != "hubei-1" || p.Region != "420000" || !p.Parent {
+		t.Errorf("parent: %+v %v %v", p, ok, err)
+	}
+}

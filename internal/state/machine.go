@@ -404,6 +404,8 @@ func (blk *Block) Apply(tx *ledger.Tx, sigErr error) error {
 		err = blk.registerChild(tx, id, b)
 	case *ledger.Anchor:
 		err = blk.anchor(tx, id, b)
+	case *ledger.RegisterParent:
+		err = blk.registerParent(tx, id, b)
 	case *ledger.CloseWindows:
 		err = blk.requireAuthority(tx)
 		if err == nil {
