@@ -26,57 +26,52 @@ type ChildRequest struct {
 }
 
 func (s *Server) registerChild(r *http.Request) (any, error) {
-	var req ChildRequest
-	if err := decode(r, &req); err != nil {
+	b, err := chainRequest(r, "child")
+	if err != nil {
 		return nil, err
 	}
-	g, err := ledger.ParseHash(req.Genesis)
-	if err != nil {
-		return nil, errf(http.StatusBadRequest, "invalid", "genesis", "want the child's genesis hash, 64 hex digits")
-	}
-	k, err := ledger.ParseHash(req.Authority)
-	if err != nil {
-		return nil, errf(http.StatusBadRequest, "invalid", "authority", "want the child authority's public key, 64 hex digits")
-	}
-	code, err := region.Parse(req.Region)
-	if err != nil {
-		return nil, errf(http.StatusBadRequest, "invalid", "region", "%v", err)
-	}
-	if req.Engine == "" {
-		req.Engine = ledger.EngineSolo
-	}
-	rc, err := s.commitAsAuthority(r, &ledger.RegisterChild{ChainID: req.ChainID, Region: string(code), Genesis: g, Engine: req.Engine, Authority: k})
+	rc, err := s.commitAsAuthority(r, &b)
 	if err != nil {
 		return nil, err
 	}
 	return s.result(rc), nil
 }
 
-// registerParent registers this chain's parent: POST /v1/parent
-// (administrator; a register_parent signed by the chain authority). The
-// same body as POST /v1/children.
-func (s *Server) registerParent(r *http.Request) (any, error) {
+// chainRequest reads the body of POST /v1/children or /v1/parent: the
+// other chain, of relation ("child", "parent"), as a register_child's
+// fields.
+func chainRequest(r *http.Request, relation string) (ledger.RegisterChild, error) {
 	var req ChildRequest
 	if err := decode(r, &req); err != nil {
-		return nil, err
+		return ledger.RegisterChild{}, err
 	}
 	g, err := ledger.ParseHash(req.Genesis)
 	if err != nil {
-		return nil, errf(http.StatusBadRequest, "invalid", "genesis", "want the parent's genesis hash, 64 hex digits")
+		return ledger.RegisterChild{}, errf(http.StatusBadRequest, "invalid", "genesis", "want the %s's genesis hash, 64 hex digits", relation)
 	}
 	k, err := ledger.ParseHash(req.Authority)
 	if err != nil {
-		return nil, errf(http.StatusBadRequest, "invalid", "authority", "want the parent authority's public key, 64 hex digits")
+		return ledger.RegisterChild{}, errf(http.StatusBadRequest, "invalid", "authority", "want the %s authority's public key, 64 hex digits", relation)
 	}
 	code, err := region.Parse(req.Region)
 	if err != nil {
-		return nil, errf(http.StatusBadRequest, "invalid", "region", "%v", err)
+		return ledger.RegisterChild{}, errf(http.StatusBadRequest, "invalid", "region", "%v", err)
 	}
 	if req.Engine == "" {
 		req.Engine = ledger.EngineSolo
 	}
-	rc, err := s.commitAsAuthority(r, &ledger.RegisterParent{RegisterChild: ledger.RegisterChild{ChainID: req.ChainID, Region: string(code),
-		Genesis: g, Engine: req.Engine, Authority: k}})
+	return ledger.RegisterChild{ChainID: req.ChainID, Region: string(code), Genesis: g, Engine: req.Engine, Authority: k}, nil
+}
+
+// registerParent registers this chain's parent: POST /v1/parent
+// (administrator; a register_parent signed by the chain authority). The
+// same body as POST /v1/children.
+func (s *Server) registerParent(r *http.Request) (any, error) {
+	b, err := chainRequest(r, "parent")
+	if err != nil {
+		return nil, err
+	}
+	rc, err := s.commitAsAuthority(r, &ledger.RegisterParent{RegisterChild: b})
 	if err != nil {
 		return nil, err
 	}

@@ -39,25 +39,7 @@ region must be one level below this chain's.`,
 		Example: `  epiledger child register --home ./wuhan --genesis ./jiangan/genesis.json`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			g, err := home.ReadGenesis(genesis)
-			if err != nil {
-				return fmt.Errorf("--genesis: %w", err)
-			}
-			if len(g.Validators) > 0 {
-				return withHint(errors.New("--genesis: a CometBFT child is not anchored yet"), "docs/REGIONS.md, step 4")
-			}
-			cl, done, err := e.ledger(dir, nodeURL)
-			if err != nil {
-				return err
-			}
-			defer done()
-			res, err := cl.RegisterChild(e.ctx, api.ChildRequest{ChainID: g.ChainID, Region: g.Region, Genesis: g.Hash().String(),
-				Engine: ledger.EngineSolo, Authority: ledger.Hash(g.Authority).String()})
-			if err != nil {
-				return nodeErr(err, nodeURL)
-			}
-			fmt.Fprintf(e.stdout, "registered child chain %s (region %s) at height %d, tx %s\n", g.ChainID, shortRegion(g.Region), res.Height, res.Tx)
-			return nil
+			return e.registerChain(dir, nodeURL, genesis, "child", (*client.Client).RegisterChild)
 		},
 	}
 	homeFlag(reg, &dir)
@@ -114,22 +96,7 @@ parent's authority home, --to this chain's node).`,
 		Example: `  epiledger parent register --home ./jiangan --genesis ./wuhan/genesis.json`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			g, err := home.ReadGenesis(genesis)
-			if err != nil {
-				return fmt.Errorf("--genesis: %w", err)
-			}
-			cl, done, err := e.ledger(dir, nodeURL)
-			if err != nil {
-				return err
-			}
-			defer done()
-			res, err := cl.RegisterParent(e.ctx, api.ChildRequest{ChainID: g.ChainID, Region: g.Region, Genesis: g.Hash().String(),
-				Engine: ledger.EngineSolo, Authority: ledger.Hash(g.Authority).String()})
-			if err != nil {
-				return nodeErr(err, nodeURL)
-			}
-			fmt.Fprintf(e.stdout, "registered parent chain %s (region %s) at height %d, tx %s\n", g.ChainID, shortRegion(g.Region), res.Height, res.Tx)
-			return nil
+			return e.registerChain(dir, nodeURL, genesis, "parent", (*client.Client).RegisterParent)
 		},
 	}
 	homeFlag(reg, &dir)
@@ -138,6 +105,31 @@ parent's authority home, --to this chain's node).`,
 	reg.MarkFlagRequired("genesis")
 	c.AddCommand(reg)
 	return c
+}
+
+// registerChain registers the chain whose genesis file is genesis as this
+// chain's relation ("child" or "parent") through register.
+func (e *env) registerChain(dir, nodeURL, genesis, relation string,
+	register func(*client.Client, context.Context, api.ChildRequest) (*api.TxResult, error)) error {
+	g, err := home.ReadGenesis(genesis)
+	if err != nil {
+		return fmt.Errorf("--genesis: %w", err)
+	}
+	if len(g.Validators) > 0 {
+		return withHint(fmt.Errorf("--genesis: a CometBFT %s is not anchored yet", relation), "docs/REGIONS.md, step 4")
+	}
+	cl, done, err := e.ledger(dir, nodeURL)
+	if err != nil {
+		return err
+	}
+	defer done()
+	res, err := register(cl, e.ctx, api.ChildRequest{ChainID: g.ChainID, Region: g.Region, Genesis: g.Hash().String(),
+		Engine: ledger.EngineSolo, Authority: ledger.Hash(g.Authority).String()})
+	if err != nil {
+		return nodeErr(err, nodeURL)
+	}
+	fmt.Fprintf(e.stdout, "registered %s chain %s (region %s) at height %d, tx %s\n", relation, g.ChainID, shortRegion(g.Region), res.Height, res.Tx)
+	return nil
 }
 
 func shortRegion(s string) string {
