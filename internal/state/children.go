@@ -152,76 +152,68 @@ func Anchors(rd store.Reader, chainID string, from, to uint64, limit int) ([]Anc
 // registerChild registers a child region's chain: signed by this chain's
 // authority; the child's region one level below this chain's.
 func (blk *Block) registerChild(tx *ledger.Tx, id ledger.Hash, b *ledger.RegisterChild) error {
-	if tx.Sigs[0].Key != blk.m.gen.Authority {
-		return reject(CodeWrongSigner, "signature", "only the chain authority registers child chains")
-	}
-	if b.ChainID == blk.m.gen.ChainID {
-		return reject(CodeInvalid, "chain_id", "a chain is not its own child")
-	}
-	own, err := region.Parse(blk.m.gen.Region)
+	c, err := blk.linkedChain(tx, id, b, "child")
 	if err != nil {
-		return reject(CodeInvalid, "region", "this chain's region %q is not a GB/T 2260 code: it has no child regions", blk.m.gen.Region)
-	}
-	cr, err := region.Parse(b.Region)
-	if err != nil {
-		return reject(CodeInvalid, "region", "%v", err)
-	}
-	if p, ok := cr.Parent(); !ok || p != own {
-		return reject(CodeInvalid, "region", "region %s is not a child of this chain's region %s", cr.Short(), own.Short())
-	}
-	if b.Engine != ledger.EngineSolo {
-		return reject(CodeInvalid, "engine", "only solo children are anchored so far (docs/REGIONS.md, step 4)")
-	}
-	if b.Authority == ([32]byte{}) {
-		return reject(CodeInvalid, "authority", "a solo child names its chain authority's key")
-	}
-	if _, ok, err := ChildOf(blk.b, b.ChainID); err != nil {
 		return err
-	} else if ok {
-		return reject(CodeConflict, "chain_id", "child chain %q is registered already", b.ChainID)
 	}
-	return blk.set(store.ChildKey(b.ChainID), encodeChild(&Child{Region: string(cr), Genesis: b.Genesis, Engine: b.Engine,
-		Authority: b.Authority, Hash: b.Genesis, Registered: id}))
+	return blk.set(store.ChildKey(b.ChainID), encodeChild(c))
 }
 
 // registerParent registers this chain's parent: signed by this chain's
 // authority; the parent's region the one above this chain's; one parent.
 func (blk *Block) registerParent(tx *ledger.Tx, id ledger.Hash, b *ledger.RegisterParent) error {
-	if tx.Sigs[0].Key != blk.m.gen.Authority {
-		return reject(CodeWrongSigner, "signature", "only the chain authority registers its parent's chain")
-	}
-	if b.ChainID == blk.m.gen.ChainID {
-		return reject(CodeInvalid, "chain_id", "a chain is not its own parent")
-	}
-	own, err := region.Parse(blk.m.gen.Region)
+	c, err := blk.linkedChain(tx, id, &b.RegisterChild, "parent")
 	if err != nil {
-		return reject(CodeInvalid, "region", "this chain's region %q is not a GB/T 2260 code: it has no parent region", blk.m.gen.Region)
-	}
-	pr, err := region.Parse(b.Region)
-	if err != nil {
-		return reject(CodeInvalid, "region", "%v", err)
-	}
-	if p, ok := own.Parent(); !ok || p != pr {
-		return reject(CodeInvalid, "region", "region %s is not the parent of this chain's region %s", pr.Short(), own.Short())
-	}
-	if b.Engine != ledger.EngineSolo {
-		return reject(CodeInvalid, "engine", "only solo chains are followed so far (docs/REGIONS.md, step 4)")
-	}
-	if b.Authority == ([32]byte{}) {
-		return reject(CodeInvalid, "authority", "a solo parent names its chain authority's key")
+		return err
 	}
 	if _, ok, err := ParentOf(blk.b); err != nil {
 		return err
 	} else if ok {
 		return reject(CodeConflict, "chain_id", "this chain's parent is registered already")
 	}
-	if _, ok, err := ChildOf(blk.b, b.ChainID); err != nil {
-		return err
-	} else if ok {
-		return reject(CodeConflict, "chain_id", "chain %q is registered already (as a child)", b.ChainID)
+	c.Parent = true
+	return blk.set(store.ChildKey(b.ChainID), encodeChild(c))
+}
+
+// linkedChain checks the registration of another chain as this chain's
+// relation ("child": its region one level below this chain's; "parent":
+// the one above) and returns its record: signed by this chain's
+// authority, not this chain, a solo chain naming its authority's key, not
+// registered yet.
+func (blk *Block) linkedChain(tx *ledger.Tx, id ledger.Hash, b *ledger.RegisterChild, relation string) (*Child, error) {
+	if tx.Sigs[0].Key != blk.m.gen.Authority {
+		return nil, reject(CodeWrongSigner, "signature", "only the chain authority registers a %s chain", relation)
 	}
-	return blk.set(store.ChildKey(b.ChainID), encodeChild(&Child{Region: string(pr), Genesis: b.Genesis, Engine: b.Engine,
-		Authority: b.Authority, Hash: b.Genesis, Registered: id, Parent: true}))
+	if b.ChainID == blk.m.gen.ChainID {
+		return nil, reject(CodeInvalid, "chain_id", "a chain is not its own %s", relation)
+	}
+	own, err := region.Parse(blk.m.gen.Region)
+	if err != nil {
+		return nil, reject(CodeInvalid, "region", "this chain's region %q is not a GB/T 2260 code: it has no %s region", blk.m.gen.Region, relation)
+	}
+	other, err := region.Parse(b.Region)
+	if err != nil {
+		return nil, reject(CodeInvalid, "region", "%v", err)
+	}
+	below, above := other, own
+	if relation == "parent" {
+		below, above = own, other
+	}
+	if p, ok := below.Parent(); !ok || p != above {
+		return nil, reject(CodeInvalid, "region", "region %s is not the %s of this chain's region %s", other.Short(), relation, own.Short())
+	}
+	if b.Engine != ledger.EngineSolo {
+		return nil, reject(CodeInvalid, "engine", "only solo chains are anchored so far (docs/REGIONS.md, step 4)")
+	}
+	if b.Authority == ([32]byte{}) {
+		return nil, reject(CodeInvalid, "authority", "a solo %s names its chain authority's key", relation)
+	}
+	if _, ok, err := ChildOf(blk.b, b.ChainID); err != nil {
+		return nil, err
+	} else if ok {
+		return nil, reject(CodeConflict, "chain_id", "chain %q is registered already", b.ChainID)
+	}
+	return &Child{Region: string(other), Genesis: b.Genesis, Engine: b.Engine, Authority: b.Authority, Hash: b.Genesis, Registered: id}, nil
 }
 
 // anchor records a child's header: signed by the child's authority, of
