@@ -39,6 +39,7 @@ import (
 
 	"github.com/epiledger/epiledger/internal/blocks"
 	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/lightclient"
 )
 
 // Version labels the consortium section's format.
@@ -106,12 +107,7 @@ type AppState struct {
 // ChainID is the CometBFT chain id of the epiledger chain id and genesis
 // hash: the id (cut to fit) and the first bytes of the hash, so that a
 // genesis that differs in anything is another CometBFT network.
-func ChainID(id string, genesisHash ledger.Hash) string {
-	if len(id) > types.MaxChainIDLen-9 {
-		id = id[:types.MaxChainIDLen-9]
-	}
-	return fmt.Sprintf("%s-%x", id, genesisHash[:4])
-}
+func ChainID(id string, genesisHash ledger.Hash) string { return lightclient.ChainID(id, genesisHash) }
 
 // ParseGenesis reads a consortium's CometBFT genesis.json.
 func ParseGenesis(b []byte) (g *Genesis, err error) {

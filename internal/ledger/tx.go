@@ -40,6 +40,9 @@ const (
 	// KindRegisterParent: a child registers its parent's chain, whose
 	// headers it then follows through anchors (issue 15, step 5).
 	KindRegisterParent Kind = 17
+	// KindLightAnchor: a CometBFT child's signed header, verified by the
+	// parent with CometBFT's light-client rules.
+	KindLightAnchor Kind = 18
 )
 
 func (k Kind) String() string {
@@ -78,6 +81,8 @@ func (k Kind) String() string {
 		return "anchor"
 	case KindRegisterParent:
 		return "register_parent"
+	case KindLightAnchor:
+		return "light_anchor"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -555,6 +560,8 @@ func newBody(k Kind) Body {
 		return &Anchor{}
 	case KindRegisterParent:
 		return &RegisterParent{}
+	case KindLightAnchor:
+		return &LightAnchor{}
 	}
 	return nil
 }

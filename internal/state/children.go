@@ -1,9 +1,12 @@
 package state
 
 import (
+	"bytes"
+	"errors"
 	"time"
 
 	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/lightclient"
 	"github.com/epiledger/epiledger/internal/region"
 	"github.com/epiledger/epiledger/internal/store"
 )
@@ -27,6 +30,32 @@ type Child struct {
 	// Parent is set for this chain's parent (register_parent): its
 	// headers are anchored here the same way a child's are.
 	Parent bool
+	// Light is a CometBFT chain's light client; nil for a solo chain.
+	Light *Light
+}
+
+// Light is what a parent keeps to verify a CometBFT child's headers:
+// its light client's parameters, the trust root before its first
+// anchor, and whether a fork froze it.
+type Light struct {
+	// CometChainID is the child's CometBFT chain id.
+	CometChainID                  string
+	TrustingPeriod, MaxClockDrift int64 // seconds
+	// GenesisValidators is the hash of the child's genesis validator set;
+	// GenesisTime its genesis time (Unix nanoseconds).
+	GenesisValidators ledger.Hash
+	GenesisTime       int64
+	// Frozen is the height of this chain at which two verified headers
+	// of one height froze the child (0: not frozen); Evidence the anchor
+	// transaction that brought the second.
+	Frozen   uint64
+	Evidence ledger.Hash
+}
+
+// Client is the light client's parameters.
+func (l *Light) Client() lightclient.Client {
+	return lightclient.Client{ChainID: l.CometChainID, TrustingPeriod: time.Duration(l.TrustingPeriod) * time.Second,
+		MaxClockDrift: time.Duration(l.MaxClockDrift) * time.Second}
 }
 
 // AnchorRecord is one anchored header of a child, as the parent keeps it.
@@ -36,6 +65,10 @@ type AnchorRecord struct {
 	StateHash ledger.Hash
 	Time      int64 // the child block's, Unix nanoseconds
 	Tx        ledger.Hash
+	// Light is the verified header's consensus, for a CometBFT child (its
+	// Hash is the CometBFT block hash, its StateHash the application hash,
+	// the child's state after the block before).
+	Light *lightclient.Consensus
 }
 
 func encodeChild(c *Child) []byte {
@@ -53,6 +86,15 @@ func encodeChild(c *Child) []byte {
 	} else {
 		x.u8(0)
 	}
+	if l := c.Light; l != nil {
+		x.str(l.CometChainID)
+		x.i64(l.TrustingPeriod)
+		x.i64(l.MaxClockDrift)
+		x.raw(l.GenesisValidators[:])
+		x.i64(l.GenesisTime)
+		x.i64(int64(l.Frozen))
+		x.raw(l.Evidence[:])
+	}
 	return x.b
 }
 
@@ -67,6 +109,14 @@ func decodeChild(chainID string, v []byte) (*Child, error) {
 	c.Time = x.i64()
 	copy(c.Registered[:], x.take(32))
 	c.Parent = x.u8() == 1
+	if c.Engine == ledger.EngineCometBFT {
+		l := &Light{CometChainID: x.str(), TrustingPeriod: x.i64(), MaxClockDrift: x.i64()}
+		copy(l.GenesisValidators[:], x.take(32))
+		l.GenesisTime = x.i64()
+		l.Frozen = uint64(x.i64())
+		copy(l.Evidence[:], x.take(32))
+		c.Light = l
+	}
 	return c, x.err("child chain")
 }
 
@@ -136,10 +186,13 @@ func Anchors(rd store.Reader, chainID string, from, to uint64, limit int) ([]Anc
 		copy(a.StateHash[:], x.take(32))
 		a.Time = x.i64()
 		copy(a.Tx[:], x.take(32))
+		a.Height = beU64(k[len(k)-8:])
+		if len(x.b) > 0 {
+			a.Light = decodeConsensus(x, &a)
+		}
 		if derr = x.err("anchor"); derr != nil {
 			return false
 		}
-		a.Height = beU64(k[len(k)-8:])
 		out = append(out, a)
 		return limit == 0 || len(out) < limit
 	})
@@ -202,10 +255,21 @@ func (blk *Block) linkedChain(tx *ledger.Tx, id ledger.Hash, b *ledger.RegisterC
 	if p, ok := below.Parent(); !ok || p != above {
 		return nil, reject(CodeInvalid, "region", "region %s is not the %s of this chain's region %s", other.Short(), relation, own.Short())
 	}
-	if b.Engine != ledger.EngineSolo {
-		return nil, reject(CodeInvalid, "engine", "only solo chains are anchored so far (docs/REGIONS.md, step 4)")
-	}
-	if b.Authority == ([32]byte{}) {
+	var light *Light
+	if b.Engine == ledger.EngineCometBFT {
+		vals := make([]lightclient.Validator, len(b.Validators))
+		for i, v := range b.Validators {
+			vals[i] = lightclient.Validator{Key: v.Key, Power: v.Power}
+		}
+		set, err := lightclient.GenesisSet(vals)
+		if err != nil {
+			return nil, reject(CodeInvalid, "validators", "%v", err)
+		}
+		root := lightclient.Genesis(1, time.Unix(b.GenesisTime, 0), set)
+		light = &Light{CometChainID: lightclient.ChainID(b.ChainID, b.Genesis), TrustingPeriod: b.TrustingPeriod,
+			MaxClockDrift: b.MaxClockDrift, GenesisTime: root.Time}
+		copy(light.GenesisValidators[:], root.NextValidatorsHash)
+	} else if b.Authority == ([32]byte{}) {
 		return nil, reject(CodeInvalid, "authority", "a solo %s names its chain authority's key", relation)
 	}
 	if _, ok, err := ChildOf(blk.b, b.ChainID); err != nil {
@@ -213,7 +277,11 @@ func (blk *Block) linkedChain(tx *ledger.Tx, id ledger.Hash, b *ledger.RegisterC
 	} else if ok {
 		return nil, reject(CodeConflict, "chain_id", "chain %q is registered already", b.ChainID)
 	}
-	return &Child{Region: string(other), Genesis: b.Genesis, Engine: b.Engine, Authority: b.Authority, Hash: b.Genesis, Registered: id}, nil
+	c := &Child{Region: string(other), Genesis: b.Genesis, Engine: b.Engine, Authority: b.Authority, Hash: b.Genesis, Registered: id, Light: light}
+	if light != nil {
+		c.Time = light.GenesisTime
+	}
+	return c, nil
 }
 
 // anchor records a child's header: signed by the child's authority, of
@@ -227,6 +295,9 @@ func (blk *Block) anchor(tx *ledger.Tx, id ledger.Hash, b *ledger.Anchor) error 
 	}
 	if !ok {
 		return reject(CodeInvalid, "chain_id", "no child chain %q is registered here", b.ChainID)
+	}
+	if c.Light != nil {
+		return reject(CodeInvalid, "chain_id", "chain %q runs on CometBFT: its headers come as light anchors, signed by its validators", b.ChainID)
 	}
 	if tx.Sigs[0].Key != c.Authority {
 		return reject(CodeWrongSigner, "signature", "an anchor of %q is signed by that chain's authority", b.ChainID)
@@ -260,4 +331,116 @@ func (blk *Block) anchor(tx *ledger.Tx, id ledger.Hash, b *ledger.Anchor) error 
 	x.i64(b.Time)
 	x.raw(id[:])
 	return blk.set(store.AnchorKey(b.ChainID, h), x.b)
+}
+
+// lightAnchor verifies a CometBFT child's signed header with CometBFT's
+// light-client rules, from the child's header at the trusted height that
+// this chain verified before (or its genesis), with this block's time as
+// now, and records it above the latest. A verified header that
+// contradicts a recorded one (another block at a recorded height, or a
+// later height with an earlier time) is a fork: it freezes the child,
+// keeping this transaction as the evidence, and no anchor of it is
+// accepted after.
+func (blk *Block) lightAnchor(tx *ledger.Tx, id ledger.Hash, b *ledger.LightAnchor) error {
+	c, ok, err := ChildOf(blk.b, b.ChainID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return reject(CodeInvalid, "chain_id", "no child chain %q is registered here", b.ChainID)
+	}
+	if c.Light == nil {
+		return reject(CodeInvalid, "chain_id", "chain %q is a solo chain: its headers come as anchors signed by its authority", b.ChainID)
+	}
+	if role, _, err := RoleOf(blk.b, &blk.m.gen, tx.Sigs[0].Key); err != nil {
+		return err
+	} else if role != ledger.RoleRelay && role != "authority" {
+		return reject(CodeWrongSigner, "signature", "a light anchor is submitted by a key with the role relay")
+	}
+	l := c.Light
+	if l.Frozen != 0 {
+		return reject(CodeConflict, "chain_id", "child chain %q is frozen since height %d: two of its verified headers contradict each other (evidence tx %s)",
+			b.ChainID, l.Frozen, l.Evidence)
+	}
+	trusted := lightclient.Consensus{Height: 0, Time: l.GenesisTime, NextValidatorsHash: l.GenesisValidators[:]}
+	if b.TrustedHeight != 0 {
+		rec, ok, err := anchorAt(blk.b, b.ChainID, uint64(b.TrustedHeight))
+		if err != nil {
+			return err
+		}
+		if !ok || rec.Light == nil {
+			return reject(CodeInvalid, "trusted_height", "no verified header of %q at height %d", b.ChainID, b.TrustedHeight)
+		}
+		trusted = *rec.Light
+	}
+	cons, err := lightclient.Verify(l.Client(), trusted, lightclient.Anchor{SignedHeader: b.SignedHeader, Validators: b.Validators,
+		TrustedValidators: b.TrustedValidators}, time.Unix(0, blk.nowNanos))
+	switch {
+	case errors.Is(err, lightclient.ErrUntrusted):
+		return reject(CodeInvalid, "trusted_height", "%v: anchor a header in between first", err)
+	case errors.Is(err, lightclient.ErrExpired):
+		return reject(CodeInvalid, "trusted_height", "%v", err)
+	case errors.Is(err, lightclient.ErrTrustedSet):
+		return reject(CodeInvalid, "trusted_validators", "%v", err)
+	case err != nil:
+		return reject(CodeInvalid, "signed_header", "%v", err)
+	}
+	if len(cons.BlockHash) != 32 || len(cons.AppHash) != 32 {
+		return reject(CodeInvalid, "signed_header", "an epiledger chain's block and application hashes are 32 bytes")
+	}
+	h := uint64(cons.Height)
+	var hash ledger.Hash
+	copy(hash[:], cons.BlockHash)
+	freeze := false
+	switch {
+	case h <= c.Height:
+		rec, ok, err := anchorAt(blk.b, b.ChainID, h)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return reject(CodeConflict, "signed_header", "child chain %q is anchored up to height %d: anchor a later header", b.ChainID, c.Height)
+		}
+		if rec.Hash == hash {
+			return reject(CodeConflict, "signed_header", "header %d of %q is anchored already", h, b.ChainID)
+		}
+		freeze = true
+	case cons.Time <= c.Time:
+		freeze = true // later in height, not in time: another history
+	}
+	if freeze {
+		l.Frozen, l.Evidence = blk.height, id
+		return blk.set(store.ChildKey(b.ChainID), encodeChild(c))
+	}
+	c.Height, c.Hash, c.Time = h, hash, cons.Time
+	if err := blk.set(store.ChildKey(b.ChainID), encodeChild(c)); err != nil {
+		return err
+	}
+	var x w
+	x.raw(hash[:])
+	x.raw(cons.AppHash)
+	x.i64(cons.Time)
+	x.raw(id[:])
+	for _, p := range [][]byte{cons.ValidatorsHash, cons.NextValidatorsHash, cons.LastBlockHash, cons.LastResultsHash, cons.DataHash} {
+		x.blob(p)
+	}
+	return blk.set(store.AnchorKey(b.ChainID, h), x.b)
+}
+
+// decodeConsensus reads the rest of a CometBFT child's anchor record a.
+func decodeConsensus(x *r, a *AnchorRecord) *lightclient.Consensus {
+	l := &lightclient.Consensus{Height: int64(a.Height), Time: a.Time, BlockHash: bytes.Clone(a.Hash[:]), AppHash: bytes.Clone(a.StateHash[:])}
+	for _, p := range []*[]byte{&l.ValidatorsHash, &l.NextValidatorsHash, &l.LastBlockHash, &l.LastResultsHash, &l.DataHash} {
+		*p = bytes.Clone(x.blob())
+	}
+	return l
+}
+
+// anchorAt is child chainID's anchored header at height h.
+func anchorAt(rd store.Reader, chainID string, h uint64) (AnchorRecord, bool, error) {
+	recs, err := Anchors(rd, chainID, h, h, 1)
+	if err != nil || len(recs) == 0 {
+		return AnchorRecord{}, false, err
+	}
+	return recs[0], true, nil
 }

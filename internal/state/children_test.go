@@ -38,7 +38,6 @@ func TestApplyRegisterChild(t *testing.T) {
 		{name: "a district of another city", txs: one(sign(reg("420202", ledger.EngineSolo), authKey)), code: state.CodeInvalid, field: "region"},
 		{name: "the province above", txs: one(sign(reg("42", ledger.EngineSolo), authKey)), code: state.CodeInvalid, field: "region"},
 		{name: "not a code", txs: one(sign(reg("jiangan", ledger.EngineSolo), authKey)), code: state.CodeInvalid, field: "region"},
-		{name: "a CometBFT child (step 4)", txs: one(sign(reg("420102", ledger.EngineCometBFT), authKey)), code: state.CodeInvalid, field: "engine"},
 		{name: "an unknown engine", txs: one(sign(reg("420102", "raft"), authKey)), code: state.CodeInvalid, field: "engine"},
 		{name: "itself", txs: one(sign(&ledger.RegisterChild{ChainID: chainID, Region: "420102", Engine: ledger.EngineSolo, Authority: pub(childKey)}, authKey)),
 			code: state.CodeInvalid, field: "chain_id"},

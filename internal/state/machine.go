@@ -197,11 +197,13 @@ type Block struct {
 	b      *store.Batch
 	height uint64
 	now    int64 // block time, Unix seconds
-	idx    uint32
-	h      hash.Hash
-	added  map[string]*Site // sites registered in this block
-	byNum  map[uint32]*Site
-	nsites uint32
+	// nowNanos is the block time in Unix nanoseconds (a light client's now).
+	nowNanos int64
+	idx      uint32
+	h        hash.Hash
+	added    map[string]*Site // sites registered in this block
+	byNum    map[uint32]*Site
+	nsites   uint32
 
 	open       map[winKey]openWindow     // pending windows opened or extended in this block (see openWindow)
 	noWin      map[ledger.Pseudonym]bool // persons whose windows a correction touched in this block
@@ -241,7 +243,7 @@ type Block struct {
 // Begin starts applying the block at height with the header time (Unix
 // nanoseconds) into batch b.
 func (m *Machine) Begin(b *store.Batch, height uint64, timeNanos int64) (*Block, error) {
-	blk := &Block{m: m, b: b, height: height, now: timeNanos / 1e9, h: sha256.New(), added: map[string]*Site{}, byNum: map[uint32]*Site{},
+	blk := &Block{m: m, b: b, height: height, now: timeNanos / 1e9, nowNanos: timeNanos, h: sha256.New(), added: map[string]*Site{}, byNum: map[uint32]*Site{},
 		open: map[winKey]openWindow{}, noWin: map[ledger.Pseudonym]bool{}, siteHeads: map[uint32]*siteHead{}, clock: minTime, vals: map[ledger.Pseudonym]personVal{},
 		seen: map[ledger.Hash]bool{}, dur: map[uint32]int64{}, boundHere: map[ledger.Pseudonym]struct{}{}}
 	if err := m.loadFilter(b); err != nil {
@@ -406,6 +408,8 @@ func (blk *Block) Apply(tx *ledger.Tx, sigErr error) error {
 		err = blk.anchor(tx, id, b)
 	case *ledger.RegisterParent:
 		err = blk.registerParent(tx, id, b)
+	case *ledger.LightAnchor:
+		err = blk.lightAnchor(tx, id, b)
 	case *ledger.CloseWindows:
 		err = blk.requireAuthority(tx)
 		if err == nil {

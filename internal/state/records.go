@@ -119,6 +119,15 @@ func (x *w) u8(v uint8)   { x.b = append(x.b, v) }
 func (x *w) u32(v uint32) { x.b = binary.BigEndian.AppendUint32(x.b, v) }
 func (x *w) i64(v int64)  { x.b = binary.BigEndian.AppendUint64(x.b, uint64(v)) }
 func (x *w) raw(p []byte) { x.b = append(x.b, p...) }
+
+// blob is a byte string of at most 255 bytes (a hash).
+func (x *w) blob(p []byte) {
+	if len(p) > 255 {
+		panic("state: blob over 255 bytes")
+	}
+	x.b = append(x.b, uint8(len(p)))
+	x.b = append(x.b, p...)
+}
 func (x *w) str(s string) {
 	if len(s) > 255 {
 		panic("state: string over 255 bytes") // the ledger decoder caps strings at 128
@@ -141,9 +150,10 @@ func (x *r) take(n int) []byte {
 	x.b = x.b[n:]
 	return p
 }
-func (x *r) u8() uint8   { return x.take(1)[0] }
-func (x *r) u32() uint32 { return binary.BigEndian.Uint32(x.take(4)) }
-func (x *r) i64() int64  { return int64(binary.BigEndian.Uint64(x.take(8))) }
+func (x *r) u8() uint8    { return x.take(1)[0] }
+func (x *r) u32() uint32  { return binary.BigEndian.Uint32(x.take(4)) }
+func (x *r) i64() int64   { return int64(binary.BigEndian.Uint64(x.take(8))) }
+func (x *r) blob() []byte { return x.take(int(x.u8())) }
 func (x *r) str() string {
 	n := int(x.u8())
 	p := x.take(n)
