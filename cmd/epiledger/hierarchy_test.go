@@ -15,14 +15,7 @@ import (
 func TestHierarchyProcesses(t *testing.T) {
 	t.Parallel()
 	root := t.TempDir()
-	must := func(args ...string) string {
-		t.Helper()
-		out, errs, code := run(t, args...)
-		if code != 0 {
-			t.Fatalf("epiledger %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errs)
-		}
-		return out
-	}
+	must := func(args ...string) string { t.Helper(); return mustRun(t, args...) }
 	chains := []struct{ name, id, region string }{{"hubei", "hubei-1", "420000"}, {"wuhan", "wuhan-1", "420100"}, {"jiangan", "jiangan-1", "420102"}}
 	dirs, urls := map[string]string{}, map[string]string{}
 	for _, c := range chains {

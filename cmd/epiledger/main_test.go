@@ -56,6 +56,16 @@ func run(t *testing.T, args ...string) (string, string, int) {
 	return out.String(), errb.String(), code
 }
 
+// mustRun runs the binary and returns stdout; a non-zero exit fails t.
+func mustRun(t *testing.T, args ...string) string {
+	t.Helper()
+	out, errs, code := run(t, args...)
+	if code != 0 {
+		t.Fatalf("epiledger %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errs)
+	}
+	return out
+}
+
 // nodeProc is a running "epiledger node".
 type nodeProc struct {
 	cmd *exec.Cmd

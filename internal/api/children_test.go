@@ -10,7 +10,12 @@ import (
 	"testing"
 	"time"
 
+	cmted "github.com/cometbft/cometbft/crypto/ed25519"
+
+	"github.com/epiledger/epiledger/internal/api"
 	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/lightclient"
+	"github.com/epiledger/epiledger/internal/lightclient/lctest"
 )
 
 // TestChildren: the administrator registers a child region's chain; its
@@ -28,7 +33,9 @@ func TestChildren(t *testing.T) {
 		{body("nowhere"), "region"},
 		{strings.Replace(body("420102"), `"genesis":"`, `"genesis":"zz`, 1), "genesis"},
 		{strings.Replace(body("420102"), `"authority":"`, `"authority":"1`, 1), "authority"},
-		{strings.Replace(body("420102"), `"region"`, `"engine":"cometbft","region"`, 1), "engine"},
+		{strings.Replace(body("420102"), `"region"`, `"engine":"cometbft","region"`, 1), "validators"},
+		{strings.Replace(body("420102"), `"region"`, `"engine":"raft","region"`, 1), "engine"},
+		{strings.Replace(body("420102"), `"region"`, `"genesis_time":1600000000,"region"`, 1), "validators"},
 	} {
 		if r := f.call(t, "POST", "/v1/children", f.token, c.body); r.status < 400 || r.status >= 500 || !strings.Contains(string(r.body), `"field":"`+c.field+`"`) {
 			t.Errorf("%s: %d %s", c.body, r.status, r.body)
@@ -122,5 +129,86 @@ func TestParent(t *testing.T) {
 	decodeOK(t, f.call(t, "GET", "/v1/children", f.token, ""), &list)
 	if len(list.Children) != 0 {
 		t.Errorf("the parent listed among the children: %s", list.Children)
+	}
+}
+
+// TestCometChild: a CometBFT child registered through the API, its signed
+// headers anchored by a relay as light anchors and listed with what the
+// parent keeps of them; forged ones refused naming their field.
+func TestCometChild(t *testing.T) {
+	f := serve(t, world)
+	genesis := ledger.Hash{0xae}
+	keys := lctest.Keys(3)
+	c := lctest.NewChain(lightclient.ChainID("wuhan-qiaokou", genesis), time.Now().Add(-time.Minute).Truncate(time.Second).UTC(), 4,
+		func(int64) []cmted.PrivKey { return keys })
+	vals, _ := c.Genesis()
+	var vs []string
+	for _, v := range vals {
+		vs = append(vs, fmt.Sprintf(`{"key":"%x","power":%d}`, v.Key, v.Power))
+	}
+	body := fmt.Sprintf(`{"chain_id":"wuhan-qiaokou","region":"420104","genesis":%q,"engine":"cometbft","validators":[%s],"genesis_time":%d}`,
+		genesis, strings.Join(vs, ","), c.T0.Unix())
+	if r := f.call(t, "POST", "/v1/children", f.token, strings.Replace(body, `"power":10`, `"power":0`, 1)); r.status != 400 || !strings.Contains(string(r.body), `"field":"validators.power"`) {
+		t.Errorf("a validator without power: %d %s", r.status, r.body)
+	}
+	if r := f.call(t, "POST", "/v1/children", f.token, strings.Replace(body, `"validators":[`, `"validators":[{"key":"zz","power":1},`, 1)); r.status != 400 || !strings.Contains(string(r.body), `"field":"validators"`) {
+		t.Errorf("a validator key that is not hex: %d %s", r.status, r.body)
+	}
+	if r := f.call(t, "POST", "/v1/children", f.token, body); r.status != 200 {
+		t.Fatalf("register: %d %s", r.status, r.body)
+	}
+	relay := f.grant(t, "relay")
+	anchor := func(an lightclient.Anchor, trusted int64) (int, string) {
+		tx := ledger.NewTx(&ledger.LightAnchor{ChainID: "wuhan-qiaokou", TrustedHeight: trusted, SignedHeader: an.SignedHeader,
+			Validators: an.Validators, TrustedValidators: an.TrustedValidators})
+		tx.Sign(f.h.Genesis.ChainID, relay)
+		status, rb, _ := f.signedCall(t, relay, "POST", "/v1/tx", []byte(`{"tx":"`+base64.StdEncoding.EncodeToString(tx.Bytes())+`"}`))
+		return status, string(rb)
+	}
+	if status, rb := anchor(c.Anchor(2, 0), 0); status != 200 {
+		t.Fatalf("header 2: %d %s", status, rb)
+	}
+	for name, x := range map[string]struct {
+		an      lightclient.Anchor
+		trusted int64
+		field   string
+	}{
+		"signed by one of three": {c.SignedBy(3, 2, keys[:1]), 2, "signed_header"},
+		"forged by strangers":    {c.ForgedBy(4, 2, lctest.Keys(3), c.Vals(3)), 2, "trusted_height"},
+		"a stale trusted set":    {c.ForgedBy(4, 2, lctest.Keys(3), lctest.SetOf(lctest.Keys(3))), 2, "trusted_validators"},
+		"from an unknown height": {c.Anchor(4, 3), 3, "trusted_height"},
+	} {
+		if status, rb := anchor(x.an, x.trusted); status != 422 && status != 409 && status != 400 || !strings.Contains(rb, `"field":"`+x.field+`"`) {
+			t.Errorf("%s: %d %s", name, status, rb)
+		}
+	}
+	if status, rb := anchor(c.Anchor(4, 2), 2); status != 200 {
+		t.Fatalf("header 4: %d %s", status, rb)
+	}
+	var list struct {
+		Anchors []struct {
+			Height                            uint64
+			Hash                              string
+			StateHash                         string `json:"state_hash"`
+			NextValidatorsHash, LastBlockHash string
+		}
+		Child struct {
+			Height   uint64
+			CometBFT struct {
+				ChainID        string `json:"chain_id"`
+				TrustingPeriod int64  `json:"trusting_period"`
+			}
+		}
+	}
+	decodeOK(t, f.call(t, "GET", "/v1/children/wuhan-qiaokou/anchors", f.token, ""), &list)
+	if len(list.Anchors) != 2 || list.Child.Height != 4 || list.Child.CometBFT.ChainID != c.ChainID || list.Child.CometBFT.TrustingPeriod != api.DefaultTrustingPeriod ||
+		list.Anchors[1].Hash != hex.EncodeToString(c.Signed(4).Hash()) || list.Anchors[1].StateHash != hex.EncodeToString(lctest.AppHash(c.ChainID, 4)) {
+		t.Errorf("anchors: %+v", list)
+	}
+	// A solo node has no light blocks.
+	for path, want := range map[string]int{"/v1/light-blocks/1": 404, "/v1/light-blocks/0": 400, "/v1/light-blocks/x": 400, "/v1/light-blocks/1?full=1": 400} {
+		if r := f.call(t, "GET", path, f.token, ""); r.status != want {
+			t.Errorf("GET %s: %d %s, want %d", path, r.status, r.body, want)
+		}
 	}
 }

@@ -139,6 +139,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/children/{chain}/anchors", s.signed(childReaders, SmallBody, s.childAnchors))
 	mux.HandleFunc("POST /v1/parent", s.signed(admins, SmallBody, s.registerParent))
 	mux.HandleFunc("GET /v1/parent", s.signed(childReaders, SmallBody, s.parent))
+	mux.HandleFunc("GET /v1/light-blocks/{height}", s.signed(childReaders, SmallBody, s.lightBlock))
 
 	mux.HandleFunc("POST /v1/trace/trajectory", s.personal(investigator, s.trajectory))
 	mux.HandleFunc("POST /v1/trace/contacts", s.personal(investigator, s.contacts))

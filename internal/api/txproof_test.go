@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/cometbft/cometbft/types"
+
 	"github.com/epiledger/epiledger/internal/blocks"
 	"github.com/epiledger/epiledger/internal/consortium"
 	"github.com/epiledger/epiledger/internal/engine"
@@ -19,6 +21,10 @@ type pendingEngine struct{ engine.Engine }
 
 func (pendingEngine) ConsortiumProof(height uint64, tx []byte) (*consortium.Proof, error) {
 	return nil, fmt.Errorf("%w (block %d)", consortium.ErrPending, height+1)
+}
+
+func (pendingEngine) LightBlock(h int64) (*types.SignedHeader, *types.ValidatorSet, error) {
+	return nil, nil, fmt.Errorf("signed header %d is not committed yet", h)
 }
 
 // TestProofConsortium: a solo node's proof has no consortium section; a

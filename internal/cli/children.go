@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"time"
@@ -29,19 +30,28 @@ per child, the block and state hashes it can prove records against
 (docs/REGIONS.md).`,
 	}
 	var dir, nodeURL, genesis string
+	var lf lightFlags
 	reg := &cobra.Command{
 		Use:   "register --home DIR [--node URL] --genesis CHILD/genesis.json",
 		Short: "Register a child region's chain from its genesis file (the administrator)",
 		Long: `register reads the child chain's genesis.json (its chain id, region,
 authority key and genesis hash) and registers it on this chain: the node
 signs a register_child transaction as the chain authority. The child's
-region must be one level below this chain's.`,
-		Example: `  epiledger child register --home ./wuhan --genesis ./jiangan/genesis.json`,
-		Args:    cobra.NoArgs,
+region must be one level below this chain's.
+
+A CometBFT child (a genesis that names validators: a consortium's) is
+registered with its genesis validators and time instead of its
+authority: its headers are verified here by CometBFT's light-client
+rules, trusted for --trusting-period after each verified one, and
+accepted up to --max-clock-drift ahead of this chain's block time.`,
+		Example: `  epiledger child register --home ./wuhan --genesis ./jiangan/genesis.json
+  epiledger child register --home ./hubei --genesis ./wuhan/node0/genesis.json --trusting-period 168h`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.registerChain(dir, nodeURL, genesis, "child", (*client.Client).RegisterChild)
+			return e.registerChain(dir, nodeURL, genesis, "child", lf, (*client.Client).RegisterChild)
 		},
 	}
+	lf.add(reg)
 	homeFlag(reg, &dir)
 	reg.Flags().StringVar(&nodeURL, "node", "", "the parent's node (default: the home's running node, or the home itself)")
 	reg.Flags().StringVar(&genesis, "genesis", "", "the child chain's genesis.json (required)")
@@ -85,6 +95,7 @@ func (e *env) parentCmd() *cobra.Command {
 		Short: "Register this chain's parent region's chain, whose headers it follows",
 	}
 	var dir, nodeURL, genesis string
+	var lf lightFlags
 	reg := &cobra.Command{
 		Use:   "register --home DIR [--node URL] --genesis PARENT/genesis.json",
 		Short: "Register the parent region's chain from its genesis file (the administrator)",
@@ -96,9 +107,10 @@ parent's authority home, --to this chain's node).`,
 		Example: `  epiledger parent register --home ./jiangan --genesis ./wuhan/genesis.json`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.registerChain(dir, nodeURL, genesis, "parent", (*client.Client).RegisterParent)
+			return e.registerChain(dir, nodeURL, genesis, "parent", lf, (*client.Client).RegisterParent)
 		},
 	}
+	lf.add(reg)
 	homeFlag(reg, &dir)
 	reg.Flags().StringVar(&nodeURL, "node", "", "this chain's node (default: the home's running node, or the home itself)")
 	reg.Flags().StringVar(&genesis, "genesis", "", "the parent chain's genesis.json (required)")
@@ -107,24 +119,45 @@ parent's authority home, --to this chain's node).`,
 	return c
 }
 
+// lightFlags are a CometBFT chain's light-client parameters.
+type lightFlags struct{ trusting, drift time.Duration }
+
+func (l *lightFlags) add(c *cobra.Command) {
+	c.Flags().DurationVar(&l.trusting, "trusting-period", api.DefaultTrustingPeriod*time.Second,
+		"a CometBFT chain's headers are trusted this long after each verified one (whole seconds)")
+	c.Flags().DurationVar(&l.drift, "max-clock-drift", api.DefaultMaxClockDrift*time.Second,
+		"how far ahead of this chain's block time a CometBFT chain's header may be (whole seconds)")
+}
+
 // registerChain registers the chain whose genesis file is genesis as this
 // chain's relation ("child" or "parent") through register.
-func (e *env) registerChain(dir, nodeURL, genesis, relation string,
+func (e *env) registerChain(dir, nodeURL, genesis, relation string, lf lightFlags,
 	register func(*client.Client, context.Context, api.ChildRequest) (*api.TxResult, error)) error {
 	g, err := home.ReadGenesis(genesis)
 	if err != nil {
 		return fmt.Errorf("--genesis: %w", err)
 	}
+	req := api.ChildRequest{ChainID: g.ChainID, Region: g.Region, Genesis: g.Hash().String(),
+		Engine: ledger.EngineSolo, Authority: ledger.Hash(g.Authority).String()}
 	if len(g.Validators) > 0 {
-		return withHint(fmt.Errorf("--genesis: a CometBFT %s is not anchored yet", relation), "docs/REGIONS.md, step 4")
+		if lf.trusting < time.Second || lf.trusting%time.Second != 0 || lf.trusting > ledger.MaxTrustingPeriod*time.Second {
+			return fmt.Errorf("--trusting-period: whole seconds, from 1s to %s", ledger.MaxTrustingPeriod*time.Second)
+		}
+		if lf.drift < time.Second || lf.drift%time.Second != 0 || lf.drift > ledger.MaxClockDrift*time.Second {
+			return fmt.Errorf("--max-clock-drift: whole seconds, from 1s to %s", ledger.MaxClockDrift*time.Second)
+		}
+		req.Engine, req.Authority, req.GenesisTime = ledger.EngineCometBFT, "", g.Time
+		req.TrustingPeriod, req.MaxClockDrift = int64(lf.trusting/time.Second), int64(lf.drift/time.Second)
+		for _, v := range g.Validators {
+			req.Validators = append(req.Validators, api.ChildValidator{Key: ledger.Hash(v.Key).String(), Power: v.Power})
+		}
 	}
 	cl, done, err := e.ledger(dir, nodeURL)
 	if err != nil {
 		return err
 	}
 	defer done()
-	res, err := register(cl, e.ctx, api.ChildRequest{ChainID: g.ChainID, Region: g.Region, Genesis: g.Hash().String(),
-		Engine: ledger.EngineSolo, Authority: ledger.Hash(g.Authority).String()})
+	res, err := register(cl, e.ctx, req)
 	if err != nil {
 		return nodeErr(err, nodeURL)
 	}
@@ -152,14 +185,24 @@ func (e *env) anchorCmd() *cobra.Command {
 		Use:   "relay --home DIR --node URL --parent URL --relay-key FILE [--once]",
 		Short: "Anchor the chain's latest header into its parent, once or as blocks come",
 		Long: `relay reads this chain's head from its node (--node, with the home's
-operator token), signs an anchor of its latest header with the chain
-authority's key (the home's), and submits it to the parent's node
-(--parent) with --relay-key, a key the parent's administrator granted the
-role relay. It anchors the latest header only: the parent accepts gaps,
-each header vouched for by this chain's authority, and a proof fills them
-with this chain's headers. Without --once it keeps going, every --every,
-until interrupted. The parent must have registered this chain first
-("epiledger child register --genesis HOME/genesis.json" on the parent).`,
+operator token) and anchors it into the parent's node (--parent), with
+--relay-key, a key the parent's administrator granted the role relay.
+
+A solo chain's anchor is signed with the chain authority's key (the
+home's): run it on the authority's home. It anchors the latest header
+only: the parent accepts gaps, each header vouched for by this chain's
+authority, and a proof fills them with this chain's headers.
+
+A CometBFT chain's header is vouched for by its validators' signatures:
+relay carries the signed header and validator sets (GET
+/v1/light-blocks/{height}) as a light anchor signed with --relay-key, and
+runs on any node's home. The parent verifies it from the last header it
+holds; where the validators changed too much for that, relay anchors a
+header in between first (CometBFT's bisection).
+
+Without --once it keeps going, every --every, until interrupted. The
+parent must have registered this chain first ("epiledger child register
+--genesis HOME/genesis.json" on the parent).`,
 		Example: `  epiledger anchor relay --home ./jiangan --node http://127.0.0.1:7071 --parent http://127.0.0.1:7070 --relay-key relay.key --once`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -169,9 +212,6 @@ until interrupted. The parent must have registered this chain first
 			h, err := loadHome(dir)
 			if err != nil {
 				return err
-			}
-			if h.Authority() == nil {
-				return withHint(errors.New("anchors are signed by the chain authority's key, which this home does not hold"), "run it on the chain authority's home")
 			}
 			child, err := e.nodeClient(dir, nodeURL)
 			if err != nil {
@@ -188,7 +228,7 @@ until interrupted. The parent must have registered this chain first
 			parent := client.New(parentURL, "")
 			parent.Key, parent.ChainID = k, pst.ChainID
 			for {
-				if err := e.relayOnce(h, child, parent, pst.ChainID); err != nil {
+				if err := e.relayOnce(h, child, parent, pst.ChainID, k); err != nil {
 					return err
 				}
 				if once {
@@ -217,7 +257,7 @@ until interrupted. The parent must have registered this chain first
 
 // relayOnce anchors the child's head into the parent, if the parent does
 // not hold it yet.
-func (e *env) relayOnce(h *home.Home, child, parent *client.Client, parentChain string) error {
+func (e *env) relayOnce(h *home.Home, child, parent *client.Client, parentChain string, relayKey ed25519.PrivateKey) error {
 	ctx, cancel := context.WithTimeout(e.ctx, time.Minute)
 	defer cancel()
 	st, err := child.Status(ctx)
@@ -244,6 +284,12 @@ func (e *env) relayOnce(h *home.Home, child, parent *client.Client, parentChain 
 		fmt.Fprintf(e.stdout, "%s: the parent holds block %d already\n", h.Genesis.ChainID, reg.Height)
 		return nil
 	}
+	if reg.CometBFT != nil {
+		return e.relayLight(ctx, h, child, parent, parentChain, relayKey, int64(reg.Height), int64(st.Height))
+	}
+	if h.Authority() == nil {
+		return withHint(errors.New("a solo chain's anchors are signed by its chain authority's key, which this home does not hold"), "run it on the chain authority's home")
+	}
 	hdr, err := child.Block(ctx, st.Height)
 	if err != nil {
 		return err
@@ -255,5 +301,45 @@ func (e *env) relayOnce(h *home.Home, child, parent *client.Client, parentChain 
 		return fmt.Errorf("anchoring block %d: %w", hdr.Height, err)
 	}
 	fmt.Fprintf(e.stdout, "%s: anchored block %d (%s) into %s at height %d\n", h.Genesis.ChainID, hdr.Height, hdr.Hash().String()[:16], parentChain, res.Height)
+	return nil
+}
+
+// relayLight anchors a CometBFT chain's signed header at height latest
+// into the parent, which holds it up to height held: verified from held,
+// or, where the validators changed too much for that, from a header in
+// between first (CometBFT's light-client bisection), each submitted as a
+// light anchor signed with the relay key.
+func (e *env) relayLight(ctx context.Context, h *home.Home, child, parent *client.Client, parentChain string, key ed25519.PrivateKey, held, latest int64) error {
+	target := latest
+	for held < latest {
+		lb, err := child.LightBlock(ctx, target)
+		if err != nil {
+			return fmt.Errorf("this chain's node: signed header %d: %w", target, err)
+		}
+		b := &ledger.LightAnchor{ChainID: h.Genesis.ChainID, TrustedHeight: held, SignedHeader: lb.SignedHeader, Validators: lb.Validators}
+		if target != held+1 {
+			// The trusted header's next validators are those of the
+			// height after it.
+			next, err := child.LightBlock(ctx, held+1)
+			if err != nil {
+				return fmt.Errorf("this chain's node: validators of height %d: %w", held+1, err)
+			}
+			b.TrustedValidators = next.Validators
+		}
+		tx := ledger.NewTx(b)
+		tx.Sign(parentChain, key)
+		res, err := parent.SubmitOne(ctx, tx.Bytes())
+		var ae *client.APIError
+		if errors.As(err, &ae) && ae.Body.Field == "trusted_height" && target > held+1 {
+			target = held + (target-held)/2
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("anchoring signed header %d: %w", target, err)
+		}
+		fmt.Fprintf(e.stdout, "%s: anchored block %d (signed by its validators, verified from %d) into %s at height %d\n",
+			h.Genesis.ChainID, target, held, parentChain, res.Height)
+		held, target = target, latest
+	}
 	return nil
 }

@@ -70,6 +70,7 @@ API:
   GET  /v1/children/{chain}/anchors  a child's (or the parent's) anchored headers
   POST /v1/parent                 register this chain's parent     (administrator)
   GET  /v1/parent                 the parent and its latest anchor
+  GET  /v1/light-blocks/{height}  a CometBFT chain's signed header, for relays
                                   (these three: investigator, auditor, administrator, relay)
   POST /v1/roles                  grant a role to a key            (administrator)
   POST /v1/validate/close         advance the validation clock     (administrator)

@@ -79,3 +79,13 @@ func (c *Client) Block(ctx context.Context, height uint64) (*ledger.Header, erro
 	}
 	return h, nil
 }
+
+// LightBlock returns a CometBFT chain's signed header at height with the
+// validator set that signed it (GET /v1/light-blocks/{height}).
+func (c *Client) LightBlock(ctx context.Context, height int64) (*api.LightBlockView, error) {
+	var v api.LightBlockView
+	if err := c.do(ctx, "GET", fmt.Sprintf("/v1/light-blocks/%d", height), nil, &v); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}

@@ -30,6 +30,16 @@ func (e *Engine) ConsortiumProof(height uint64, tx []byte) (*consortium.Proof, e
 	return consortium.Build(src, src.genesis, int64(height), tx)
 }
 
+// LightBlock is signed header h with the validator set that signed it
+// (GET /v1/light-blocks/{height}, for a relay into a parent chain).
+func (e *Engine) LightBlock(h int64) (*types.SignedHeader, *types.ValidatorSet, error) {
+	src, err := e.proofs()
+	if err != nil {
+		return nil, nil, err
+	}
+	return consortium.LightBlock(src, h)
+}
+
 // proofSource reads the CometBFT node's block and state stores.
 type proofSource struct {
 	blocks  sm.BlockStore
@@ -135,6 +145,11 @@ func OpenProofs(h *home.Home) (*Proofs, error) {
 // ConsortiumProof is Engine.ConsortiumProof on the stopped node's stores.
 func (p *Proofs) ConsortiumProof(height uint64, tx []byte) (*consortium.Proof, error) {
 	return consortium.Build(p.src, p.src.genesis, int64(height), tx)
+}
+
+// LightBlock is Engine.LightBlock on the stopped node's stores.
+func (p *Proofs) LightBlock(h int64) (*types.SignedHeader, *types.ValidatorSet, error) {
+	return consortium.LightBlock(p.src, h)
 }
 
 // Close closes the stores.

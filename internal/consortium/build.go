@@ -122,3 +122,10 @@ func load(src Source, h int64) (Hop, error) {
 	}
 	return Hop{Signed: sh, Validators: vals}, nil
 }
+
+// LightBlock is signed header h from src with the validator set that
+// signed it: what a relay carries into a parent chain (issue 15).
+func LightBlock(src Source, h int64) (*types.SignedHeader, *types.ValidatorSet, error) {
+	hop, err := load(src, h)
+	return hop.Signed, hop.Validators, err
+}

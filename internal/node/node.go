@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
+	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/epiledger/epiledger/internal/blocks"
 	"github.com/epiledger/epiledger/internal/comet"
@@ -219,6 +220,9 @@ func (n *Node) TimelineStatus() string {
 // validators (issue 13, point 8).
 type Prover interface {
 	ConsortiumProof(height uint64, tx []byte) (*consortium.Proof, error)
+	// LightBlock is signed header h with the validator set that signed
+	// it, for a relay into a parent chain (issue 15).
+	LightBlock(h int64) (*cmttypes.SignedHeader, *cmttypes.ValidatorSet, error)
 }
 
 // Prover returns the consortium prover of a consortium home: its running

@@ -1,0 +1,187 @@
+package main_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	cmted "github.com/cometbft/cometbft/crypto/ed25519"
+	"github.com/cometbft/cometbft/privval"
+	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
+	"github.com/cometbft/cometbft/types"
+
+	"github.com/epiledger/epiledger/internal/client"
+	"github.com/epiledger/epiledger/internal/comet"
+	"github.com/epiledger/epiledger/internal/home"
+	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/lightclient"
+	"github.com/epiledger/epiledger/internal/lightclient/lctest"
+)
+
+// TestHierarchyCometBFT (issue 15, step 4): a three-level hierarchy in
+// separate processes where the city runs on CometBFT: Jiang'an district
+// (solo, 420102) anchors into Wuhan city (a consortium of three
+// validators, each its own node process, 420100), whose signed headers
+// are relayed into Hubei province (solo, 420000) as light anchors and
+// verified there by CometBFT's light-client rules. Forged anchors are
+// refused: signed by less than 2/3 of the validators, a header of another
+// chain signed by the same validators, and a header whose trusted
+// validator set is not the one the province holds.
+func TestHierarchyCometBFT(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	must := func(args ...string) string { t.Helper(); return mustRun(t, args...) }
+	hubei, jiangan, wuhan := filepath.Join(root, "hubei"), filepath.Join(root, "jiangan"), filepath.Join(root, "wuhan")
+	must("init", "--home", hubei, "--chain-id", "hubei-1", "--region", "420000")
+	must("init", "--home", jiangan, "--chain-id", "jiangan-1", "--region", "420102")
+	hubeiURL, jianganURL := startNode(t, hubei).url, startNode(t, jiangan).url
+	base, err := comet.FreePorts(9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	must("testnet", "--validators", "3", "--dir", wuhan, "--chain-id", "wuhan-bft", "--region", "420100",
+		"--base-port", strconv.Itoa(base), "--api-port", strconv.Itoa(base+6), "--timeout-commit", "200ms")
+	nodes := make([]string, 3)
+	var wurl [3]string
+	for i := range nodes {
+		nodes[i] = filepath.Join(wuhan, fmt.Sprintf("node%d", i))
+		wurl[i] = startNode(t, nodes[i]).url
+	}
+	h1, err := home.Load(nodes[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	city := client.New(wurl[1], h1.APIToken())
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	height := func() uint64 {
+		t.Helper()
+		st, err := city.Status(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Height
+	}
+
+	relayKey := filepath.Join(root, "relay.key")
+	relayPub := strings.TrimSpace(must("keygen", "--out", relayKey))
+	must("role", "grant", "--home", hubei, "--node", hubeiURL, "--key", relayPub, "--role", "relay", "--name", "relay")
+	must("role", "grant", "--home", jiangan, "--node", jianganURL, "--key", relayPub, "--role", "relay", "--name", "relay")
+	must("role", "grant", "--home", nodes[0], "--node", wurl[0], "--key", relayPub, "--role", "relay", "--name", "relay")
+	if out := must("child", "register", "--home", hubei, "--node", hubeiURL, "--genesis", filepath.Join(nodes[0], "genesis.json")); !strings.Contains(out, "registered child chain wuhan-bft") {
+		t.Fatalf("register the city: %s", out)
+	}
+	must("child", "register", "--home", nodes[0], "--node", wurl[0], "--genesis", filepath.Join(jiangan, "genesis.json"))
+
+	// The district anchors into the CometBFT city; the city, from a
+	// node that is not the chain authority's, into the province.
+	if out := must("anchor", "relay", "--home", jiangan, "--node", jianganURL, "--parent", wurl[0], "--relay-key", relayKey, "--once"); !strings.Contains(out, "anchored block ") {
+		t.Fatalf("relay the district: %s", out)
+	}
+	relayCity := func() string {
+		t.Helper()
+		out := must("anchor", "relay", "--home", nodes[1], "--node", wurl[1], "--parent", hubeiURL, "--relay-key", relayKey, "--once")
+		if !strings.Contains(out, "signed by its validators") {
+			t.Fatalf("relay the city: %s", out)
+		}
+		return out
+	}
+	relayCity()
+	// More blocks, then again: verified from the last anchored header.
+	must("role", "grant", "--home", nodes[0], "--node", wurl[0], "--key", strings.Repeat("ab", 32), "--role", "investigator", "--name", "an investigator")
+	if out := relayCity(); !regexp.MustCompile(`verified from [1-9]`).MatchString(out) {
+		t.Errorf("the second relay did not verify from the first anchor: %s", out)
+	}
+	k, err := home.LoadKeyFile(relayKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	province := client.New(hubeiURL, "")
+	province.Key, province.ChainID = k, "hubei-1"
+	child := func() (held int64) {
+		t.Helper()
+		ch, ok, err := province.Child(ctx, "wuhan-bft")
+		if err != nil || !ok || ch.CometBFT == nil || ch.CometBFT.FrozenAt != 0 {
+			t.Fatalf("the city on the province: %+v %v %v", ch, ok, err)
+		}
+		return int64(ch.Height)
+	}
+	held := child()
+	for height() <= uint64(held) {
+		must("role", "grant", "--home", nodes[0], "--node", wurl[0], "--key", strings.Repeat("cd", 32), "--role", "investigator", "--name", "another investigator")
+	}
+	next := held + 1
+	lb, err := city.LightBlock(ctx, next)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Forgeries, each submitted by the relay as a light anchor.
+	submit := func(name string, an lightclient.Anchor, field string) {
+		t.Helper()
+		tx := ledger.NewTx(&ledger.LightAnchor{ChainID: "wuhan-bft", TrustedHeight: held, SignedHeader: an.SignedHeader,
+			Validators: an.Validators, TrustedValidators: an.TrustedValidators})
+		tx.Sign("hubei-1", k)
+		_, err := province.SubmitOne(ctx, tx.Bytes())
+		var ae *client.APIError
+		if !errors.As(err, &ae) || ae.Body.Field != field {
+			t.Errorf("%s: %v, want a refusal naming %s", name, err, field)
+		}
+	}
+	// Signed by one validator of three.
+	var p cmtproto.SignedHeader
+	if err := p.Unmarshal(lb.SignedHeader); err != nil {
+		t.Fatal(err)
+	}
+	sh, err := types.SignedHeaderFromProto(&p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed := 0
+	for i, s := range sh.Commit.Signatures {
+		if s.BlockIDFlag == types.BlockIDFlagCommit {
+			if signed++; signed > 1 {
+				sh.Commit.Signatures[i] = types.NewCommitSigAbsent()
+			}
+		}
+	}
+	b, err := sh.ToProto().Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	submit("signed by one of three validators", lightclient.Anchor{SignedHeader: b, Validators: lb.Validators}, "signed_header")
+
+	// Another chain's header, signed by the city's own validators.
+	var keys []cmted.PrivKey
+	for _, n := range nodes {
+		dir := filepath.Join(n, "cometbft", "config")
+		pv := privval.LoadFilePVEmptyState(filepath.Join(dir, "priv_validator_key.json"), "")
+		keys = append(keys, pv.Key.PrivKey.(cmted.PrivKey))
+	}
+	other := lctest.NewChain("wuhan-elsewhere", time.Now().Add(-time.Duration(next)*time.Second), next+1, func(int64) []cmted.PrivKey { return keys })
+	submit("another chain's header, signed by the same validators", other.Anchor(next, held), "signed_header")
+
+	// A header made up by strangers, who name themselves the trusted set.
+	strangers := lctest.Keys(3)
+	fake := lctest.NewChain(sh.ChainID, time.Now().Add(-time.Duration(next)*time.Second), next+1, func(int64) []cmted.PrivKey { return strangers })
+	submit("strangers naming themselves the trusted set", fake.ForgedBy(next+1, held, strangers, lctest.SetOf(strangers)), "trusted_validators")
+	submit("strangers, adjacent", fake.ForgedBy(next, held, strangers, nil), "signed_header")
+
+	// None of them froze the city or moved it; the honest relay goes on.
+	if child() != held {
+		t.Fatal("a forged anchor moved the city")
+	}
+	relayCity()
+	if out := must("child", "list", "--home", hubei, "--node", hubeiURL); !strings.Contains(out, "wuhan-bft") || !strings.Contains(out, "cometbft") {
+		t.Errorf("child list: %s", out)
+	}
+	if out := must("child", "list", "--home", nodes[0], "--node", wurl[0]); !strings.Contains(out, "jiangan-1") {
+		t.Errorf("the city's children: %s", out)
+	}
+}
