@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -72,7 +73,16 @@ func TestHierarchyCometBFT(t *testing.T) {
 	relayKey := filepath.Join(root, "relay.key")
 	relayPub := strings.TrimSpace(must("keygen", "--out", relayKey))
 	must("role", "grant", "--home", hubei, "--node", hubeiURL, "--key", relayPub, "--role", "relay", "--name", "relay")
-	must("role", "grant", "--home", jiangan, "--node", jianganURL, "--key", relayPub, "--role", "relay", "--name", "relay")
+	rec := regexp.MustCompile(`grant ([0-9a-f]{64}) committed`).FindStringSubmatch(
+		must("role", "grant", "--home", jiangan, "--node", jianganURL, "--key", relayPub, "--role", "relay", "--name", "relay"))
+	if rec == nil {
+		t.Fatal("no record on the district")
+	}
+	audKey := filepath.Join(root, "auditor.key")
+	audPub := strings.TrimSpace(must("keygen", "--out", audKey))
+	for _, c := range [][2]string{{hubei, hubeiURL}, {jiangan, jianganURL}, {nodes[0], wurl[0]}} {
+		must("role", "grant", "--home", c[0], "--node", c[1], "--key", audPub, "--role", "auditor", "--name", "auditor")
+	}
 	must("role", "grant", "--home", nodes[0], "--node", wurl[0], "--key", relayPub, "--role", "relay", "--name", "relay")
 	if out := must("child", "register", "--home", hubei, "--node", hubeiURL, "--genesis", filepath.Join(nodes[0], "genesis.json")); !strings.Contains(out, "registered child chain wuhan-bft") {
 		t.Fatalf("register the city: %s", out)
@@ -178,6 +188,29 @@ func TestHierarchyCometBFT(t *testing.T) {
 		t.Fatal("a forged anchor moved the city")
 	}
 	relayCity()
+
+	// The district's record, proven to the province offline: its
+	// anchor is in the city's CometBFT blocks, signed from the genesis
+	// validators the province registered, up to a header the province
+	// verified.
+	up := must("tx", "proof", "--node", jianganURL, "--as", audKey, "--up", wurl[1], "--up", hubeiURL, rec[1])
+	file := filepath.Join(root, "up.json")
+	if err := os.WriteFile(file, []byte(up), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if ok := must("tx", "check", file, "--root", filepath.Join(hubei, "genesis.json")); !strings.Contains(ok, "anchored up 2 level(s)") || !strings.Contains(ok, `of "hubei-1"`) {
+		t.Errorf("tx check: %s", ok)
+	}
+	tampered := strings.Replace(up, `"code": 0`, `"code": 1`, 1)
+	if tampered == up {
+		t.Fatalf("no result code to tamper with in %s", up)
+	}
+	if err := os.WriteFile(file, []byte(tampered), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, _, code := run(t, "tx", "check", file, "--root", filepath.Join(hubei, "genesis.json")); code != 1 || !strings.Contains(out, "INVALID") {
+		t.Errorf("a tampered CometBFT level: exit %d %s", code, out)
+	}
 	if out := must("child", "list", "--home", hubei, "--node", hubeiURL); !strings.Contains(out, "wuhan-bft") || !strings.Contains(out, "cometbft") {
 		t.Errorf("child list: %s", out)
 	}

@@ -2,6 +2,7 @@ package blocks
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 
 	"github.com/epiledger/epiledger/internal/ledger"
@@ -27,14 +28,26 @@ type UpLink struct {
 	Headers  []*ledger.Header
 	Anchor   *Proof
 	Register *Proof
+	// Comet, when the lower chain runs on CometBFT (the anchor is a
+	// light anchor), proves the transaction proven below in that chain's
+	// signed blocks and links them to the anchored header (Headers is then
+	// empty). Its format is the consortium package's (consortium.Anchored):
+	// CheckUp hands it to a CometCheck.
+	Comet json.RawMessage
 }
+
+// CometCheck checks link, a CometBFT level of an up proof: that below,
+// the proof of a transaction on the CometBFT chain reg registered, is in
+// that chain's signed blocks up to the header the light anchor carries.
+type CometCheck func(below *Proof, link json.RawMessage, anchor *ledger.LightAnchor, reg *ledger.RegisterChild) error
 
 // CheckUp verifies p and returns the top header: the block of the
 // highest chain, which the auditor compares with a header of that chain
 // they trust. root is the top chain's authority key (its genesis's): the
 // top register_child must be signed with it, and each lower one with the
-// key its parent's own registration names.
-func (p *UpProof) CheckUp(root [32]byte) (*ledger.Header, error) {
+// key its parent's own registration names. comet checks the levels whose
+// lower chain runs on CometBFT (nil: such a level is refused).
+func (p *UpProof) CheckUp(root [32]byte, comet CometCheck) (*ledger.Header, error) {
 	if p.Record == nil || p.Record.Header == nil {
 		return nil, fmt.Errorf("up proof: no record proof")
 	}
@@ -72,12 +85,15 @@ func (p *UpProof) CheckUp(root [32]byte) (*ledger.Header, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: the anchor: %w", at, err)
 		}
-		a, ok := atx.Body.(*ledger.Anchor)
-		if !ok {
-			return nil, fmt.Errorf("%s: the anchor's transaction is a %s", at, atx.Body.Kind())
-		}
-		if ah := a.Header(); !bytes.Equal(ah.Bytes(), cur.Bytes()) {
-			return nil, fmt.Errorf("%s: the anchor carries block %d of %q, not the header proven below", at, ah.Height, ah.ChainID)
+		light, isLight := atx.Body.(*ledger.LightAnchor)
+		if !isLight {
+			a, ok := atx.Body.(*ledger.Anchor)
+			if !ok {
+				return nil, fmt.Errorf("%s: the anchor's transaction is a %s", at, atx.Body.Kind())
+			}
+			if ah := a.Header(); !bytes.Equal(ah.Bytes(), cur.Bytes()) {
+				return nil, fmt.Errorf("%s: the anchor carries block %d of %q, not the header proven below", at, ah.Height, ah.ChainID)
+			}
 		}
 		rtx, err := ledger.DecodeTx(l.Register.Tx)
 		if err != nil {
@@ -90,7 +106,23 @@ func (p *UpProof) CheckUp(root [32]byte) (*ledger.Header, error) {
 		if rb.ChainID != cur.ChainID || rb.Region != cur.Region {
 			return nil, fmt.Errorf("%s: the registration is of %q (region %s), the anchor of %q (region %s)", at, rb.ChainID, rb.Region, cur.ChainID, cur.Region)
 		}
-		if atx.Sigs[0].Key != rb.Authority {
+		if isLight {
+			below := p.Record
+			if i > 0 {
+				below = p.Links[i-1].Anchor
+			}
+			switch {
+			case rb.Engine != ledger.EngineCometBFT || light.ChainID != rb.ChainID:
+				return nil, fmt.Errorf("%s: a light anchor of %q under the registration of a %s chain %q", at, light.ChainID, rb.Engine, rb.ChainID)
+			case len(l.Headers) != 0:
+				return nil, fmt.Errorf("%s: a CometBFT level links its blocks by CometBFT's headers, not ours", at)
+			case comet == nil:
+				return nil, fmt.Errorf("%s: a CometBFT level is not checked here", at)
+			}
+			if err := comet(below, l.Comet, light, rb); err != nil {
+				return nil, fmt.Errorf("%s: %w", at, err)
+			}
+		} else if atx.Sigs[0].Key != rb.Authority {
 			return nil, fmt.Errorf("%s: the anchor is not signed by the key the registration names", at)
 		}
 		if err := atx.VerifySigs(parent); err != nil {
@@ -122,16 +154,17 @@ type UpProofView struct {
 
 // UpLinkView is an UpLink in JSON.
 type UpLinkView struct {
-	Headers  []HeaderView `json:"headers"`
-	Anchor   ProofView    `json:"anchor"`
-	Register ProofView    `json:"register"`
+	Headers  []HeaderView    `json:"headers"`
+	Anchor   ProofView       `json:"anchor"`
+	Register ProofView       `json:"register"`
+	Comet    json.RawMessage `json:"cometbft,omitempty"`
 }
 
 // UpProofJSON converts p for JSON.
 func UpProofJSON(p *UpProof) UpProofView {
 	v := UpProofView{Record: ProofJSON(p.Record), Links: []UpLinkView{}}
 	for _, l := range p.Links {
-		lv := UpLinkView{Headers: []HeaderView{}, Anchor: ProofJSON(l.Anchor), Register: ProofJSON(l.Register)}
+		lv := UpLinkView{Headers: []HeaderView{}, Anchor: ProofJSON(l.Anchor), Register: ProofJSON(l.Register), Comet: l.Comet}
 		for _, h := range l.Headers {
 			lv.Headers = append(lv.Headers, HeaderJSON(h))
 		}
@@ -148,7 +181,7 @@ func (v UpProofView) UpProof() (*UpProof, error) {
 	}
 	p := &UpProof{Record: rec}
 	for i, lv := range v.Links {
-		var l UpLink
+		l := UpLink{Comet: lv.Comet}
 		for j, hv := range lv.Headers {
 			h, err := hv.Header()
 			if err != nil {

@@ -50,7 +50,7 @@ func TestCheckUp(t *testing.T) {
 		return &blocks.UpProof{Record: rec, Links: []blocks.UpLink{link}}
 	}
 	for _, extra := range []int{0, 2} {
-		top, err := build(districtKey, cityKey, extra).CheckUp(cityPub)
+		top, err := build(districtKey, cityKey, extra).CheckUp(cityPub, nil)
 		if err != nil || top.ChainID != "wuhan-1" || top.Height != 3 {
 			t.Errorf("a true proof with %d headers between: %v %v", extra, top, err)
 		}
@@ -59,7 +59,7 @@ func TestCheckUp(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := v.CheckUp(cityPub); err != nil {
+		if _, err := v.CheckUp(cityPub, nil); err != nil {
 			t.Errorf("through JSON: %v", err)
 		}
 	}
@@ -84,7 +84,7 @@ func TestCheckUp(t *testing.T) {
 		}(), cityPub, "not the header proven below"},
 		{"no link", func() *blocks.UpProof { p := build(districtKey, cityKey, 0); p.Links = nil; return p }(), cityPub, "no link"},
 	} {
-		if _, err := c.p.CheckUp(c.root); err == nil || !strings.Contains(err.Error(), c.want) {
+		if _, err := c.p.CheckUp(c.root, nil); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want %q", c.name, err, c.want)
 		}
 	}
@@ -111,7 +111,7 @@ func FuzzCheckUp(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if top, err := p.CheckUp(pub); err == nil && top == nil {
+		if top, err := p.CheckUp(pub, nil); err == nil && top == nil {
 			t.Fatal("no error and no top header")
 		}
 	})

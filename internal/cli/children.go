@@ -146,7 +146,9 @@ func (e *env) registerChain(dir, nodeURL, genesis, relation string, lf lightFlag
 		if lf.drift < time.Second || lf.drift%time.Second != 0 || lf.drift > ledger.MaxClockDrift*time.Second {
 			return fmt.Errorf("--max-clock-drift: whole seconds, from 1s to %s", ledger.MaxClockDrift*time.Second)
 		}
-		req.Engine, req.Authority, req.GenesisTime = ledger.EngineCometBFT, "", g.Time
+		// The authority stays: it signs the registrations of the
+		// CometBFT chain's own children, which an up proof checks.
+		req.Engine, req.GenesisTime = ledger.EngineCometBFT, g.Time
 		req.TrustingPeriod, req.MaxClockDrift = int64(lf.trusting/time.Second), int64(lf.drift/time.Second)
 		for _, v := range g.Validators {
 			req.Validators = append(req.Validators, api.ChildValidator{Key: ledger.Hash(v.Key).String(), Power: v.Power})

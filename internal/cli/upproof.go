@@ -11,6 +11,7 @@ import (
 	"github.com/epiledger/epiledger/internal/client"
 	"github.com/epiledger/epiledger/internal/consortium"
 	"github.com/epiledger/epiledger/internal/home"
+	"github.com/epiledger/epiledger/internal/lightclient"
 )
 
 // proveUp carries rec, a record's proof from the chain at dir/nodeURL, up
@@ -36,6 +37,9 @@ func (e *env) proveUp(dir, nodeURL string, rec *consortium.TxProof, ups []string
 	}
 	up := &blocks.UpProof{Record: r}
 	cur := r.Header
+	// below is the consortium section of the transaction proven at the
+	// current level, when its chain runs on CometBFT.
+	below := rec.Consortium
 	for _, u := range ups {
 		st, err := client.New(u, "").Health(ctx)
 		if err != nil {
@@ -49,25 +53,46 @@ func (e *env) proveUp(dir, nodeURL string, rec *consortium.TxProof, ups []string
 		if !ok {
 			return fmt.Errorf("--up %s: chain %q is not registered on %q", u, cur.ChainID, st.ChainID)
 		}
-		as, err := parent.ChildAnchors(ctx, cur.ChainID, cur.Height)
+		// A solo chain's record is under its block's header, which an
+		// anchor at or above it reaches through our headers; a CometBFT
+		// chain's is under CometBFT's headers from the next block on.
+		from := cur.Height
+		if ch.CometBFT != nil {
+			if below == nil {
+				return fmt.Errorf("--up %s: %q runs on CometBFT and its node gave no consortium section", u, cur.ChainID)
+			}
+			from = uint64(below.Height) + 1
+		}
+		as, err := parent.ChildAnchors(ctx, cur.ChainID, from)
 		if err != nil {
 			return nodeErr(err, u)
 		}
 		if len(as) == 0 {
-			return withHint(fmt.Errorf("--up %s: %q has no anchor of block %d of %q or later yet", u, st.ChainID, cur.Height, cur.ChainID),
-				"run epiledger anchor relay on %q's authority home", cur.ChainID)
+			return withHint(fmt.Errorf("--up %s: %q has no anchor of block %d of %q or later yet", u, st.ChainID, from, cur.ChainID),
+				"run epiledger anchor relay for %q", cur.ChainID)
 		}
 		var l blocks.UpLink
-		for h := cur.Height + 1; h <= as[0].Height; h++ {
-			hdr, err := lower.Block(ctx, h)
-			if err != nil {
+		if ch.CometBFT != nil {
+			if l.Comet, err = cometLink(ctx, lower, below, int64(as[0].Height)); err != nil {
 				return err
 			}
-			l.Headers = append(l.Headers, hdr)
+		} else {
+			for h := cur.Height + 1; h <= as[0].Height; h++ {
+				hdr, err := lower.Block(ctx, h)
+				if err != nil {
+					return err
+				}
+				l.Headers = append(l.Headers, hdr)
+			}
 		}
-		if l.Anchor, err = proofOf(ctx, parent, as[0].Tx); err != nil {
+		ap, err := parent.Proof(ctx, as[0].Tx)
+		if err == nil {
+			l.Anchor, err = ap.ProofView.Proof()
+		}
+		if err != nil {
 			return fmt.Errorf("--up %s: the anchor: %w", u, err)
 		}
+		below = ap.Consortium
 		if l.Register, err = proofOf(ctx, parent, ch.RegisteredTx); err != nil {
 			return fmt.Errorf("--up %s: the registration: %w", u, err)
 		}
@@ -75,6 +100,29 @@ func (e *env) proveUp(dir, nodeURL string, rec *consortium.TxProof, ups []string
 		cur, lower = l.Anchor.Header, parent
 	}
 	return e.printJSON(blocks.UpProofJSON(up))
+}
+
+// cometLink is the CometBFT level of an up proof: the consortium section
+// of the transaction proven below and the CometBFT headers from the one
+// after its last signed header to the anchored one, anchored.
+func cometLink(ctx context.Context, lower *client.Client, below *consortium.View, anchored int64) (json.RawMessage, error) {
+	var hdrs [][]byte
+	for h := below.Height + 2; h < anchored; h++ {
+		lb, err := lower.LightBlock(ctx, h)
+		if err != nil {
+			return nil, fmt.Errorf("CometBFT header %d: %w", h, err)
+		}
+		sh, err := lightclient.DecodeSignedHeader(lb.SignedHeader)
+		if err != nil {
+			return nil, fmt.Errorf("CometBFT header %d: %w", h, err)
+		}
+		b, err := sh.Header.ToProto().Marshal()
+		if err != nil {
+			return nil, err
+		}
+		hdrs = append(hdrs, b)
+	}
+	return json.Marshal(consortium.Anchored{Consortium: below, Headers: hdrs})
 }
 
 func proofOf(ctx context.Context, cl *client.Client, tx string) (*blocks.Proof, error) {
@@ -116,7 +164,7 @@ func (e *env) checkUp(b []byte, root string) error {
 	if err != nil {
 		return invalid(err)
 	}
-	top, err := p.CheckUp(g.Authority)
+	top, err := p.CheckUp(g.Authority, consortium.CheckAnchored)
 	if err != nil {
 		return invalid(err)
 	}

@@ -234,6 +234,10 @@ func classify(err error) error {
 	return fmt.Errorf("%w: %v", ErrInvalid, err)
 }
 
+// DecodeSignedHeader reads a signed header as an anchor carries it: both
+// its header and its commit present and well formed.
+func DecodeSignedHeader(b []byte) (*types.SignedHeader, error) { return decodeHeader(b) }
+
 func decodeHeader(b []byte) (*types.SignedHeader, error) {
 	if len(b) == 0 {
 		return nil, fmt.Errorf("%w: no signed header", ErrMalformed)
