@@ -95,7 +95,7 @@ func signedTx(chainID, site string) []byte {
 // newChain builds and signs heights 1..n: sets(h) are the validators of
 // height h, blk(h) what block h holds; absent(h) validators (the last in
 // the set's order) do not sign h's commit.
-func newChain(t *testing.T, n int64, sets func(h int64) []val, blk func(h int64) content, absent func(h int64) int) *testChain {
+func newChain(t testing.TB, n int64, sets func(h int64) []val, blk func(h int64) content, absent func(h int64) int) *testChain {
 	t.Helper()
 	c := &testChain{ourChainID: "test", chainID: consortium.ChainID("test", genesisHash),
 		t0:     time.Date(2020, 1, 20, 0, 0, 0, 0, time.UTC),
@@ -194,7 +194,7 @@ func (c *testChain) sign(h int64, id types.BlockID, absent int) *types.Commit {
 
 // ours is our inclusion proof of block h's accepted transaction raw, in
 // our block h as the CometBFT engine writes it.
-func (c *testChain) ours(t *testing.T, h int64, raw []byte) *blocks.Proof {
+func (c *testChain) ours(t testing.TB, h int64, raw []byte) *blocks.Proof {
 	t.Helper()
 	var accepted [][]byte
 	var leaves []ledger.Hash
@@ -231,7 +231,7 @@ func (c *testChain) ours(t *testing.T, h int64, raw []byte) *blocks.Proof {
 	return &blocks.Proof{TxID: tx.ID(), Tx: raw, Index: uint64(idx), Size: uint64(len(accepted)), Path: path, Header: hdr}
 }
 
-func (c *testChain) genesisOf(t *testing.T) *consortium.Genesis {
+func (c *testChain) genesisOf(t testing.TB) *consortium.Genesis {
 	t.Helper()
 	g, err := consortium.ParseGenesis(c.genesis)
 	if err != nil {
