@@ -81,6 +81,8 @@ func TestApplyLightAnchor(t *testing.T) {
 		{name: "a solo anchor of a CometBFT child", prior: reg,
 			txs: one(sign(&ledger.Anchor{Version: 1, Height: 1, ChainID: cometChild, Region: "420102", Time: t0 * 1e9}, authKey)), code: state.CodeInvalid, field: "chain_id"},
 		{name: "a fork freezes the child", prior: at(lightTx(c.Anchor(2, 0), 0)), txs: one(lightTx(c.Fork(2, 0), 0))},
+		{name: "a later header with an earlier time freezes it", prior: at(lightTx(c.Anchor(2, 0), 0), lightTx(c.Anchor(4, 2), 2)),
+			txs: one(lightTx(c.Backdated(5, 2, c.Time(3).Add(time.Second/2)), 2))},
 		{name: "and then nothing is anchored", prior: at(lightTx(c.Anchor(2, 0), 0), lightTx(c.Fork(2, 0), 0)), txs: one(lightTx(c.Anchor(3, 2), 2)),
 			code: state.CodeConflict, field: "chain_id"},
 	})
@@ -116,5 +118,14 @@ func TestLightAnchorsKept(t *testing.T) {
 	ch, _, _ = state.ChildOf(f.db, cometChild)
 	if ch.Light.Frozen == 0 || ch.Light.Evidence != fork.ID() || ch.Height != 4 {
 		t.Errorf("after the fork: %+v", ch.Light)
+	}
+	// A backdated header froze another copy of the chain the same way.
+	g := newFixture(t)
+	g.mustBlock(world()...)
+	g.mustBlock(sign(registerComet(c), authKey), lightTx(c.Anchor(2, 0), 0), lightTx(c.Anchor(4, 2), 2))
+	back := lightTx(c.Backdated(5, 2, c.Time(3).Add(time.Second/2)), 2)
+	g.mustBlock(back)
+	if ch, _, _ := state.ChildOf(g.db, cometChild); ch.Light.Frozen == 0 || ch.Light.Evidence != back.ID() || ch.Height != 4 {
+		t.Errorf("after a backdated header: %+v", ch.Light)
 	}
 }

@@ -145,6 +145,16 @@ func (c *Chain) anchorOf(sh *types.SignedHeader, h, t int64) lightclient.Anchor 
 	return a
 }
 
+// Backdated is an anchor of another header at height h whose time is tm,
+// signed by the height's validators, verified from trusted height t: a
+// header later in height but, if tm is early, not in time.
+func (c *Chain) Backdated(h, t int64, tm time.Time) lightclient.Anchor {
+	hdr := *c.headers[h].Header
+	hdr.Time = tm
+	id := types.BlockID{Hash: hdr.Hash(), PartSetHeader: c.headers[h].Commit.BlockID.PartSetHeader}
+	return c.anchorOf(&types.SignedHeader{Header: &hdr, Commit: c.sign(h, id, c.sets[h])}, h, t)
+}
+
 // Fork is an anchor of another header at height h (another application
 // hash), signed by the height's validators: a fork, as a light-client
 // attack would bring it.
