@@ -40,9 +40,9 @@ signs a register_child transaction as the chain authority. The child's
 region must be one level below this chain's.
 
 A CometBFT child (a genesis that names validators: a consortium's) is
-registered with its genesis validators and time instead of its
-authority: its headers are verified here by CometBFT's light-client
-rules, trusted for --trusting-period after each verified one, and
+registered with its genesis validators and time as well: its headers are
+signed by its validators, not its authority, and verified here by
+CometBFT's light-client rules, trusted for --trusting-period after each verified one, and
 accepted up to --max-clock-drift ahead of this chain's block time.`,
 		Example: `  epiledger child register --home ./wuhan --genesis ./jiangan/genesis.json
   epiledger child register --home ./hubei --genesis ./wuhan/node0/genesis.json --trusting-period 168h`,
