@@ -43,6 +43,10 @@ const (
 	// KindLightAnchor: a CometBFT child's signed header, verified by the
 	// parent with CometBFT's light-client rules.
 	KindLightAnchor Kind = 18
+	// KindIntel and KindIntelPolicy: an outbreak intelligence record,
+	// endorsed by the chain's N2s, and how many endorsements it needs.
+	KindIntel       Kind = 19
+	KindIntelPolicy Kind = 20
 )
 
 func (k Kind) String() string {
@@ -83,6 +87,10 @@ func (k Kind) String() string {
 		return "register_parent"
 	case KindLightAnchor:
 		return "light_anchor"
+	case KindIntel:
+		return "intel"
+	case KindIntelPolicy:
+		return "intel_policy"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -464,7 +472,13 @@ const (
 	// RoleRelay submits transactions that others signed: a child chain's
 	// node relaying its anchors to this, its parent (issue 15).
 	RoleRelay = "relay"
-	RoleNone  = "none" // revokes
+	// The intelligence roles of seed 002 (docs/REGIONS.md): N3 submits
+	// records, N2 endorses them (co-signs), N1, on the national chain,
+	// verifies and authorises.
+	RoleN3   = "n3"
+	RoleN2   = "n2"
+	RoleN1   = "n1"
+	RoleNone = "none" // revokes
 )
 
 // GrantRole gives a key a role for the API (or, with RoleNone, takes it
@@ -562,6 +576,10 @@ func newBody(k Kind) Body {
 		return &RegisterParent{}
 	case KindLightAnchor:
 		return &LightAnchor{}
+	case KindIntel:
+		return &Intel{}
+	case KindIntelPolicy:
+		return &IntelPolicy{}
 	}
 	return nil
 }

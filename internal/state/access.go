@@ -2,12 +2,14 @@ package state
 
 import (
 	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/region"
 	"github.com/epiledger/epiledger/internal/store"
 )
 
 // Roles the API knows; see ledger.RoleSite and friends.
 var knownRoles = map[string]bool{ledger.RoleSite: true, ledger.RoleHospital: true, ledger.RoleInvestigator: true,
-	ledger.RoleAuditor: true, ledger.RoleAdmin: true, ledger.RoleNode: true, ledger.RoleRelay: true, ledger.RoleNone: true}
+	ledger.RoleAuditor: true, ledger.RoleAdmin: true, ledger.RoleNode: true, ledger.RoleRelay: true,
+	ledger.RoleN3: true, ledger.RoleN2: true, ledger.RoleN1: true, ledger.RoleNone: true}
 
 // isAdministrator reports whether key administers the chain: the chain
 // authority or the administrator of the correction rule.
@@ -20,7 +22,12 @@ func (blk *Block) grantRole(tx *ledger.Tx, b *ledger.GrantRole) error {
 		return reject(CodeWrongSigner, "signature", "only the administrator grants roles")
 	}
 	if !knownRoles[b.Role] {
-		return reject(CodeInvalid, "role", "unknown role %q (site, hospital, investigator, auditor, administrator, node, relay, none)", b.Role)
+		return reject(CodeInvalid, "role", "unknown role %q (site, hospital, investigator, auditor, administrator, node, relay, n3, n2, n1, none)", b.Role)
+	}
+	if b.Role == ledger.RoleN1 {
+		if c, err := region.Parse(blk.m.gen.Region); err != nil || c != region.National {
+			return reject(CodeInvalid, "role", "the role n1 is held on the national chain only")
+		}
 	}
 	if b.Key == blk.m.gen.Authority {
 		return reject(CodeInvalid, "key", "the chain authority holds every role already")

@@ -410,6 +410,10 @@ func (blk *Block) Apply(tx *ledger.Tx, sigErr error) error {
 		err = blk.registerParent(tx, id, b)
 	case *ledger.LightAnchor:
 		err = blk.lightAnchor(tx, id, b)
+	case *ledger.Intel:
+		err = blk.intel(tx, id, b)
+	case *ledger.IntelPolicy:
+		err = blk.intelPolicy(tx, b)
 	case *ledger.CloseWindows:
 		err = blk.requireAuthority(tx)
 		if err == nil {
