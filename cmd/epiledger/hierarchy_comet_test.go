@@ -61,13 +61,33 @@ func TestHierarchyCometBFT(t *testing.T) {
 	city := client.New(wurl[1], h1.APIToken())
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	height := func() uint64 {
+	h0, err := home.Load(nodes[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	authority := client.New(wurl[0], h0.APIToken())
+	// caughtUp waits until node 1, which the relay reads, has every block
+	// node 0 (where records are submitted) has, and returns its height.
+	caughtUp := func() uint64 {
 		t.Helper()
-		st, err := city.Status(ctx)
+		want, err := authority.Status(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return st.Height
+		for {
+			st, err := city.Status(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Height >= want.Height {
+				return st.Height
+			}
+			select {
+			case <-ctx.Done():
+				t.Fatalf("node 1 stays at height %d, node 0 is at %d", st.Height, want.Height)
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
 	}
 
 	relayKey := filepath.Join(root, "relay.key")
@@ -96,6 +116,7 @@ func TestHierarchyCometBFT(t *testing.T) {
 	}
 	relayCity := func() string {
 		t.Helper()
+		caughtUp()
 		out := must("anchor", "relay", "--home", nodes[1], "--node", wurl[1], "--parent", hubeiURL, "--relay-key", relayKey, "--once")
 		if !strings.Contains(out, "signed by its validators") {
 			t.Fatalf("relay the city: %s", out)
@@ -123,8 +144,9 @@ func TestHierarchyCometBFT(t *testing.T) {
 		return int64(ch.Height)
 	}
 	held := child()
-	for height() <= uint64(held) {
-		must("role", "grant", "--home", nodes[0], "--node", wurl[0], "--key", strings.Repeat("cd", 32), "--role", "investigator", "--name", "another investigator")
+	must("role", "grant", "--home", nodes[0], "--node", wurl[0], "--key", strings.Repeat("cd", 32), "--role", "investigator", "--name", "another investigator")
+	if h := caughtUp(); h <= uint64(held) {
+		t.Fatalf("the city is at height %d after a record, the province holds %d", h, held)
 	}
 	next := held + 1
 	lb, err := city.LightBlock(ctx, next)
