@@ -91,12 +91,15 @@ var (
 	writers = []string{ledger.RoleSite, ledger.RoleHospital, ledger.RoleAdmin}
 	// relays submit transactions their own signers signed (the state
 	// machine checks those signatures): a member's node key may relay.
-	relays       = append(slices.Clip(writers), ledger.RoleNode, ledger.RoleRelay)
+	relays       = append(slices.Clip(writers), ledger.RoleNode, ledger.RoleRelay, ledger.RoleN3, ledger.RoleN2, ledger.RoleN1)
 	investigator = []string{ledger.RoleInvestigator}
 	readers      = []string{ledger.RoleInvestigator, ledger.RoleAuditor, ledger.RoleAdmin, ledger.RoleNode}
 	auditors     = []string{ledger.RoleAuditor, ledger.RoleAdmin}
 	childReaders = append(slices.Clip(readers), ledger.RoleRelay)
 	admins       = []string{ledger.RoleAdmin}
+	// intelReaders read outbreak intelligence (details as its secrecy
+	// allows them).
+	intelReaders = append(slices.Clip(readers), ledger.RoleN3, ledger.RoleN2, ledger.RoleN1)
 )
 
 // routes registers every route of the API on mux.
@@ -140,6 +143,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/parent", s.signed(admins, SmallBody, s.registerParent))
 	mux.HandleFunc("GET /v1/parent", s.signed(childReaders, SmallBody, s.parent))
 	mux.HandleFunc("GET /v1/light-blocks/{height}", s.signed(childReaders, SmallBody, s.lightBlock))
+	mux.HandleFunc("GET /v1/intel", s.signed(intelReaders, SmallBody, s.intelList))
+	mux.HandleFunc("GET /v1/intel/{tx}", s.signed(intelReaders, SmallBody, s.intelRecord))
+	mux.HandleFunc("POST /v1/intel/policy", s.signed(admins, SmallBody, s.intelPolicy))
 
 	mux.HandleFunc("POST /v1/trace/trajectory", s.personal(investigator, s.trajectory))
 	mux.HandleFunc("POST /v1/trace/contacts", s.personal(investigator, s.contacts))

@@ -27,6 +27,9 @@ registered on the ledger with a role:
   administrator  registers sites, grants roles, closes windows
   node           a consortium member's node (signs the audit records of its reads)
   relay          submits what others signed: a child chain's anchors (issue 15)
+  n3             submits outbreak intelligence (an airport's epidemic team, customs)
+  n2             endorses intelligence (the health commission): co-signs it
+  n1             the national chain's: verifies intelligence (national chain only)
 The chain authority of the node's home holds every role. Revoke with role "none".`,
 	}
 	var dir, nodeURL, keyHex, role, name string
@@ -51,7 +54,7 @@ The chain authority of the node's home holds every role. Revoke with role "none"
 	}
 	homeFlag(grant, &dir)
 	grant.Flags().StringVar(&keyHex, "key", "", "the public key (hex) to grant the role to (required)")
-	grant.Flags().StringVar(&role, "role", "", "site, hospital, investigator, auditor, administrator, node (a consortium organisation's node: signs the audit records of the reads it serves), relay (submits a child chain's anchors) or none (required)")
+	grant.Flags().StringVar(&role, "role", "", "site, hospital, investigator, auditor, administrator, node (a consortium organisation's node: signs the audit records of the reads it serves), relay (submits a child chain's anchors), n3, n2, n1 (outbreak intelligence: submits, endorses, the national chain's) or none (required)")
 	grant.Flags().StringVar(&name, "name", "", "who holds the key, e.g. \"CDC Wuhan, investigator 17\" (public)")
 	grant.Flags().StringVar(&nodeURL, "node", "", "submit through the running node at this URL")
 	grant.MarkFlagRequired("key")

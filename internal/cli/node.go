@@ -71,6 +71,9 @@ API:
   POST /v1/parent                 register this chain's parent     (administrator)
   GET  /v1/parent                 the parent and its latest anchor
   GET  /v1/light-blocks/{height}  a CometBFT chain's signed header, for relays
+  GET  /v1/intel                  outbreak intelligence (details as secrecy allows)
+  GET  /v1/intel/{tx}             one intelligence record
+  POST /v1/intel/policy           N2 endorsements a record needs   (administrator)
                                   (these three: investigator, auditor, administrator, relay)
   POST /v1/roles                  grant a role to a key            (administrator)
   POST /v1/validate/close         advance the validation clock     (administrator)

@@ -10,6 +10,7 @@ import (
 	"github.com/epiledger/epiledger/internal/api"
 	"github.com/epiledger/epiledger/internal/blocks"
 	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/report"
 )
 
 // RegisterChild registers a child region's chain (POST /v1/children; the
@@ -88,4 +89,42 @@ func (c *Client) LightBlock(ctx context.Context, height int64) (*api.LightBlockV
 		return nil, err
 	}
 	return &v, nil
+}
+
+// IntelList is GET /v1/intel's answer.
+type IntelList struct {
+	Intel        []report.IntelView `json:"intel"`
+	Truncated    bool               `json:"truncated"`
+	Endorsements int                `json:"endorsements"`
+}
+
+// Intel lists intelligence records (GET /v1/intel).
+func (c *Client) Intel(ctx context.Context, from, to, dimension string, maxLevel int) (*IntelList, error) {
+	q := url.Values{}
+	for k, v := range map[string]string{"from": from, "to": to, "dimension": dimension} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	if maxLevel != 0 {
+		q.Set("max_level", fmt.Sprint(maxLevel))
+	}
+	var v IntelList
+	path := "/v1/intel"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	return &v, c.do(ctx, "GET", path, nil, &v)
+}
+
+// IntelRecord shows one record (GET /v1/intel/{tx}).
+func (c *Client) IntelRecord(ctx context.Context, tx string) (*report.IntelView, error) {
+	var v report.IntelView
+	return &v, c.do(ctx, "GET", "/v1/intel/"+url.PathEscape(tx), nil, &v)
+}
+
+// IntelPolicy sets the endorsement policy (POST /v1/intel/policy).
+func (c *Client) IntelPolicy(ctx context.Context, req api.IntelPolicyRequest) (*api.TxResult, error) {
+	var r api.TxResult
+	return c.committed(&r, c.do(ctx, "POST", "/v1/intel/policy", req, &r))
 }
