@@ -131,3 +131,124 @@ func (b *IntelPolicy) fields(c *codec) {
 		c.fail("endorsements", "from 1 to %d N2 signatures", MaxEndorsements)
 	}
 }
+
+// IntelDigest is what a summary of a record says, level by level up the
+// hierarchy (and, once the national N1 confirms it, down to every
+// region): the chain where the record was submitted and its id there,
+// the moment, the place and the counts as far as its secrecy lets them
+// travel (confidential and secret: no counts; secret: the place only as
+// the confirming chain's region), its dimension, response level and
+// secrecy. The details stay on the origin chain.
+type IntelDigest struct {
+	Origin                         string
+	Record                         Hash
+	Time                           int64
+	Region                         string
+	Dimension                      string
+	Level                          uint8
+	Secrecy                        string
+	Involved, Confirmed, Suspected uint32
+}
+
+func (d *IntelDigest) fields(c *codec) {
+	c.str(&d.Origin, "origin", MaxChainIDLen)
+	c.bytes32((*[32]byte)(&d.Record), "record")
+	c.time(&d.Time, "time")
+	c.str(&d.Region, "region", MaxTagLen)
+	c.str(&d.Dimension, "dimension", MaxTagLen)
+	c.u8(&d.Level, "level")
+	c.str(&d.Secrecy, "secrecy", MaxTagLen)
+	c.u32(&d.Involved, "involved")
+	c.u32(&d.Confirmed, "confirmed")
+	c.u32(&d.Suspected, "suspected")
+}
+
+// IntelConfirm is an N2's confirmation of a record on its chain (its own,
+// or a summary that came up from a child): the digest that goes up with
+// the anchors to the parent. On the national chain an N1's confirmation
+// with Broadcast set goes down instead, to every region. Of is the
+// confirmed transaction on this chain (an intel or an intel_summary).
+type IntelConfirm struct {
+	Of        Hash
+	Digest    IntelDigest
+	Broadcast bool
+}
+
+func (*IntelConfirm) Kind() Kind   { return KindIntelConfirm }
+func (*IntelConfirm) Signers() int { return 1 }
+func (b *IntelConfirm) fields(c *codec) {
+	c.bytes32((*[32]byte)(&b.Of), "of")
+	b.Digest.fields(c)
+	c.flag(&b.Broadcast, "broadcast")
+}
+
+// MaxIntelPath bounds an inclusion path (a block of 2^64 transactions).
+const MaxIntelPath = 64
+
+// IntelSummary carries a confirmation from a linked chain (a child, going
+// up; the parent, for a broadcast going down) into this one: the header
+// of the block that holds it, which this chain has anchored, and the
+// transaction's inclusion proof under it. Tx is that chain's intel_confirm
+// (from a child, or a broadcast from the parent) or, going further down,
+// the parent's own intel_summary of a broadcast. Any key with the role
+// relay submits it.
+type IntelSummary struct {
+	From   string
+	Header []byte
+	Tx     []byte
+	Index  uint64
+	Size   uint64
+	Path   []Hash
+	// Links are the headers after Header up to one this chain anchored,
+	// each linked to the one before (none when Header itself was).
+	Links [][]byte
+}
+
+// MaxIntelLinks bounds the headers between a confirmation's block and an
+// anchored one: relays anchor far more often.
+const MaxIntelLinks = 32
+
+func (*IntelSummary) Kind() Kind   { return KindIntelSummary }
+func (*IntelSummary) Signers() int { return 1 }
+func (b *IntelSummary) fields(c *codec) {
+	c.str(&b.From, "from", MaxChainIDLen)
+	c.blob(&b.Header, "header", 1024)
+	c.blob(&b.Tx, "tx", MaxBodyBytes/2)
+	c.u64(&b.Index, "index")
+	c.u64(&b.Size, "size")
+	n := len(b.Path)
+	c.count(&n, "path", MaxIntelPath)
+	if !c.ok() {
+		return
+	}
+	if c.reading() {
+		b.Path = make([]Hash, n)
+	}
+	for i := range b.Path {
+		c.bytes32((*[32]byte)(&b.Path[i]), "path")
+	}
+	n = len(b.Links)
+	c.count(&n, "links", MaxIntelLinks)
+	if !c.ok() {
+		return
+	}
+	if c.reading() {
+		b.Links = make([][]byte, n)
+	}
+	for i := range b.Links {
+		c.blob(&b.Links[i], "links", 1024)
+	}
+}
+
+// Redacted is d as it may travel from a chain serving chainRegion: the
+// counts only for a public or internal record, the place only as
+// chainRegion for a secret one. A confirmation carries exactly this.
+func (d IntelDigest) Redacted(chainRegion string) IntelDigest {
+	if d.Secrecy != "public" && d.Secrecy != "internal" {
+		d.Involved, d.Confirmed, d.Suspected = 0, 0, 0
+	}
+	if d.Secrecy == "secret" {
+		d.Region = chainRegion
+	}
+	return d
+}

@@ -47,6 +47,11 @@ const (
 	// endorsed by the chain's N2s, and how many endorsements it needs.
 	KindIntel       Kind = 19
 	KindIntelPolicy Kind = 20
+	// KindIntelConfirm and KindIntelSummary: an N2's (or the national
+	// N1's) confirmation of a record's digest, and that confirmation
+	// carried into the parent (or, a broadcast, into a child).
+	KindIntelConfirm Kind = 21
+	KindIntelSummary Kind = 22
 )
 
 func (k Kind) String() string {
@@ -91,6 +96,10 @@ func (k Kind) String() string {
 		return "intel"
 	case KindIntelPolicy:
 		return "intel_policy"
+	case KindIntelConfirm:
+		return "intel_confirm"
+	case KindIntelSummary:
+		return "intel_summary"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -580,6 +589,10 @@ func newBody(k Kind) Body {
 		return &Intel{}
 	case KindIntelPolicy:
 		return &IntelPolicy{}
+	case KindIntelConfirm:
+		return &IntelConfirm{}
+	case KindIntelSummary:
+		return &IntelSummary{}
 	}
 	return nil
 }

@@ -95,7 +95,7 @@ func (b *Builder) Intel(from, to, role, dimension string, maxLevel int) (views [
 	if dimension != "" && !slices.Contains(ledger.IntelDimensions, dimension) {
 		return nil, false, &ledger.FieldError{Field: "dimension", Msg: "one of epidemic, medical, government, public, opinion"}
 	}
-	ss, err := state.IntelSummaries(b.N.DB, w.From.Unix(), w.To.Unix(), 0)
+	ss, err := state.IntelEntries(b.N.DB, w.From.Unix(), w.To.Unix(), 0)
 	if err != nil {
 		return nil, false, err
 	}
@@ -141,7 +141,7 @@ func (b *Builder) IntelRecord(id ledger.Hash, role string) (IntelView, error) {
 	return v, nil
 }
 
-func (b *Builder) intelView(s state.IntelSummary, role string) (IntelView, error) {
+func (b *Builder) intelView(s state.IntelEntry, role string) (IntelView, error) {
 	v := IntelView{Tx: s.Tx.String(), Time: time.Unix(s.Time, 0).In(b.N.Home.Config.Location()).Format(time.RFC3339),
 		Dimension: s.Dimension, Level: int(s.Level), Response: responseLevels[s.Level], Secrecy: s.Secrecy}
 	if !IntelCleared(role, s.Secrecy) {

@@ -63,7 +63,7 @@ func TestIntelKept(t *testing.T) {
 	f.mustBlock(intelRoles()...)
 	rec := sign(δ(2), airportKey, n2aKey, n2bKey)
 	f.mustBlock(rec)
-	got, err := state.IntelSummaries(f.db, t0, t0+60, 0)
+	got, err := state.IntelEntries(f.db, t0, t0+60, 0)
 	if err != nil || len(got) != 1 {
 		t.Fatalf("summaries: %+v %v", got, err)
 	}
@@ -72,7 +72,7 @@ func TestIntelKept(t *testing.T) {
 		len(s.Endorsers) != 2 || s.Endorsers[1] != pub(n2bKey) || s.Secrecy != "internal" || s.Dimension != "epidemic" {
 		t.Errorf("summary: %+v", s)
 	}
-	if none, _ := state.IntelSummaries(f.db, t0+31, t0+60, 0); len(none) != 0 {
+	if none, _ := state.IntelEntries(f.db, t0+31, t0+60, 0); len(none) != 0 {
 		t.Errorf("a window after it: %+v", none)
 	}
 	if n, err := state.IntelPolicy(f.db); err != nil || n != 1 {

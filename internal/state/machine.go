@@ -414,6 +414,10 @@ func (blk *Block) Apply(tx *ledger.Tx, sigErr error) error {
 		err = blk.intel(tx, id, b)
 	case *ledger.IntelPolicy:
 		err = blk.intelPolicy(tx, b)
+	case *ledger.IntelConfirm:
+		err = blk.intelConfirm(tx, id, b)
+	case *ledger.IntelSummary:
+		err = blk.intelSummary(tx, id, b)
 	case *ledger.CloseWindows:
 		err = blk.requireAuthority(tx)
 		if err == nil {
