@@ -13,6 +13,7 @@ import (
 	cmted "github.com/cometbft/cometbft/crypto/ed25519"
 
 	"github.com/epiledger/epiledger/internal/api"
+	"github.com/epiledger/epiledger/internal/blocks"
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/lightclient"
 	"github.com/epiledger/epiledger/internal/lightclient/lctest"
@@ -97,6 +98,21 @@ func TestChildren(t *testing.T) {
 	site := f.grant(t, "site")
 	if status, rb, _ := f.signedCall(t, site, "POST", "/v1/children", []byte(body("420103"))); status != 403 {
 		t.Errorf("a site registering a child: %d %s", status, rb)
+	}
+	// The relay reads the proof of what it carries, and of nothing else.
+	if status, rb, _ := f.signedCall(t, relay, "GET", "/v1/tx/"+tx2.ID().String()+"/proof", nil); status != 200 {
+		t.Errorf("the relay reading an anchor's proof: %d %s", status, rb)
+	}
+	first, err := blocks.Txs(f.n.DB, 1)
+	if err != nil || len(first) == 0 {
+		t.Fatal(err)
+	}
+	other, err := ledger.DecodeTx(first[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, rb, _ := f.signedCall(t, relay, "GET", "/v1/tx/"+other.ID().String()+"/proof", nil); status != 403 {
+		t.Errorf("the relay reading a %s's proof: %d %s", other.Body.Kind(), status, rb)
 	}
 }
 

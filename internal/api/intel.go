@@ -81,3 +81,42 @@ func (s *Server) intelPolicy(r *http.Request) (any, error) {
 	}
 	return s.result(rc), nil
 }
+
+// ConfirmationView is one confirmation made on this chain.
+type ConfirmationView struct {
+	Tx        string `json:"tx"`
+	Height    uint64 `json:"height"`
+	Broadcast bool   `json:"broadcast"`
+}
+
+// MaxConfirmationsListed bounds one listing of confirmations.
+const MaxConfirmationsListed = 10000
+
+// intelConfirmations lists the confirmations made here from a height on:
+// GET /v1/intel/confirmations?from_height=, for relays.
+func (s *Server) intelConfirmations(r *http.Request) (any, error) {
+	if err := onlyParams(r, "from_height"); err != nil {
+		return nil, err
+	}
+	from := uint64(1)
+	if v := r.URL.Query().Get("from_height"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil || n < 1 {
+			return nil, errf(http.StatusBadRequest, "invalid", "from_height", "want a height, a whole number from 1")
+		}
+		from = n
+	}
+	cs, err := state.IntelConfirmations(s.n.DB, from, MaxConfirmationsListed+1)
+	if err != nil {
+		return nil, err
+	}
+	truncated := len(cs) > MaxConfirmationsListed
+	if truncated {
+		cs = cs[:MaxConfirmationsListed]
+	}
+	out := []ConfirmationView{}
+	for _, c := range cs {
+		out = append(out, ConfirmationView{Tx: c.Tx.String(), Height: c.Height, Broadcast: c.Broadcast})
+	}
+	return map[string]any{"confirmations": out, "truncated": truncated}, nil
+}

@@ -74,14 +74,16 @@ func TestIntel(t *testing.T) {
 		t.Errorf("another dimension: %+v", v)
 	}
 	for path, want := range map[string]int{
-		"/v1/intel/" + secret.ID().String():    403,
-		"/v1/intel/" + internal.ID().String():  200,
-		"/v1/intel/" + strings.Repeat("0", 64): 404,
-		"/v1/intel/xyz":                        400,
-		"/v1/intel?max_level=5":                400,
-		"/v1/intel?dimension=weather":          400,
-		"/v1/intel?from=yesterday":             400,
-		"/v1/intel?level=1":                    400,
+		"/v1/intel/" + secret.ID().String():     403,
+		"/v1/intel/" + internal.ID().String():   200,
+		"/v1/intel/" + strings.Repeat("0", 64):  404,
+		"/v1/intel/xyz":                         400,
+		"/v1/intel?max_level=5":                 400,
+		"/v1/intel?dimension=weather":           400,
+		"/v1/intel?from=yesterday":              400,
+		"/v1/intel?level=1":                     400,
+		"/v1/intel/confirmations":               200,
+		"/v1/intel/confirmations?from_height=0": 400,
 	} {
 		if status, b, _ := f.signedCall(t, n3, "GET", path, nil); status != want {
 			t.Errorf("GET %s as the N3: %d %s, want %d", path, status, b, want)

@@ -100,6 +100,7 @@ var (
 	// intelReaders read outbreak intelligence (details as its secrecy
 	// allows them).
 	intelReaders = append(slices.Clip(readers), ledger.RoleN3, ledger.RoleN2, ledger.RoleN1)
+	intelRelays  = append(slices.Clip(intelReaders), ledger.RoleRelay)
 )
 
 // routes registers every route of the API on mux.
@@ -114,7 +115,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/txs", s.signed(relays, MaxBody, s.submitTxs))
 	mux.HandleFunc("POST /v1/tx", s.signed(relays, SmallBody, s.submitTx))
 	mux.HandleFunc("GET /v1/tx/{hash}", s.signed(readers, SmallBody, s.getTx))
-	mux.HandleFunc("GET /v1/tx/{hash}/proof", s.signed(readers, SmallBody, s.proof))
+	mux.HandleFunc("GET /v1/tx/{hash}/proof", s.signed(childReaders, SmallBody, s.proof))
 	mux.HandleFunc("GET /v1/tx/{hash}/corrections", s.signed(readers, SmallBody, s.corrections))
 	mux.HandleFunc("GET /v1/consortium/validators", s.signed(readers, SmallBody, s.validators))
 	mux.HandleFunc("GET /v1/blocks/{height}", s.signed(readers, SmallBody, s.block))
@@ -143,7 +144,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/parent", s.signed(admins, SmallBody, s.registerParent))
 	mux.HandleFunc("GET /v1/parent", s.signed(childReaders, SmallBody, s.parent))
 	mux.HandleFunc("GET /v1/light-blocks/{height}", s.signed(childReaders, SmallBody, s.lightBlock))
-	mux.HandleFunc("GET /v1/intel", s.signed(intelReaders, SmallBody, s.intelList))
+	mux.HandleFunc("GET /v1/intel", s.signed(intelRelays, SmallBody, s.intelList))
+	mux.HandleFunc("GET /v1/intel/confirmations", s.signed(intelRelays, SmallBody, s.intelConfirmations))
 	mux.HandleFunc("GET /v1/intel/{tx}", s.signed(intelReaders, SmallBody, s.intelRecord))
 	mux.HandleFunc("POST /v1/intel/policy", s.signed(admins, SmallBody, s.intelPolicy))
 

@@ -8,7 +8,23 @@ import (
 
 	"github.com/epiledger/epiledger/internal/blocks"
 	"github.com/epiledger/epiledger/internal/consortium"
+	"github.com/epiledger/epiledger/internal/ledger"
 )
+
+// relayable says whether a relay may read the proof of raw: an anchor,
+// a register_child or register_parent, or an intelligence confirmation
+// or digest: what relays carry between chains.
+func relayable(raw []byte) bool {
+	tx, err := ledger.DecodeTx(raw)
+	if err != nil {
+		return false
+	}
+	switch tx.Body.Kind() {
+	case ledger.KindAnchor, ledger.KindLightAnchor, ledger.KindRegisterChild, ledger.KindRegisterParent, ledger.KindIntelConfirm, ledger.KindIntelSummary:
+		return true
+	}
+	return false
+}
 
 // proof serves GET /v1/tx/{hash}/proof: the inclusion proof of an
 // accepted transaction and, on a consortium node, the consortium section
@@ -23,6 +39,11 @@ func (s *Server) proof(r *http.Request) (any, error) {
 	p, err := blocks.Prove(s.n.DB, id)
 	if err != nil {
 		return nil, err
+	}
+	if principalOf(r).Role == ledger.RoleRelay && !relayable(p.Tx) {
+		// A relay proves what it carries to another chain, nothing else:
+		// other transactions may name persons.
+		return nil, errf(http.StatusForbidden, "forbidden", "", "a relay reads the proofs of anchors and intelligence confirmations and digests only")
 	}
 	out := consortium.TxProof{ProofView: blocks.ProofJSON(p)}
 	cp, err := s.n.Prover()

@@ -65,7 +65,8 @@ is about, when, and how grave.
 
 ` + intelFormat,
 	}
-	c.AddCommand(e.intelDraftCmd(), e.intelEndorseCmd(), e.intelListCmd(), e.intelShowCmd(), e.intelPolicyCmd())
+	c.AddCommand(e.intelDraftCmd(), e.intelEndorseCmd(), e.intelListCmd(), e.intelShowCmd(), e.intelPolicyCmd(),
+		e.intelConfirmCmd(), e.intelRelayCmd())
 	return c
 }
 

@@ -72,6 +72,7 @@ API:
   GET  /v1/parent                 the parent and its latest anchor
   GET  /v1/light-blocks/{height}  a CometBFT chain's signed header, for relays
   GET  /v1/intel                  outbreak intelligence (details as secrecy allows)
+  GET  /v1/intel/confirmations    confirmations made here, for relays
   GET  /v1/intel/{tx}             one intelligence record
   POST /v1/intel/policy           N2 endorsements a record needs   (administrator)
                                   (these three: investigator, auditor, administrator, relay)

@@ -128,3 +128,13 @@ func (c *Client) IntelPolicy(ctx context.Context, req api.IntelPolicyRequest) (*
 	var r api.TxResult
 	return c.committed(&r, c.do(ctx, "POST", "/v1/intel/policy", req, &r))
 }
+
+// IntelConfirmations lists the confirmations made on the chain from block
+// from on (GET /v1/intel/confirmations).
+func (c *Client) IntelConfirmations(ctx context.Context, from uint64) ([]api.ConfirmationView, error) {
+	var v struct {
+		Confirmations []api.ConfirmationView `json:"confirmations"`
+	}
+	err := c.do(ctx, "GET", fmt.Sprintf("/v1/intel/confirmations?from_height=%d", from), nil, &v)
+	return v.Confirmations, err
+}

@@ -39,13 +39,32 @@ var responseLevels = [...]string{"", "I", "II", "III", "IV"}
 // about, how grave and how secret, for every reader; its details only for
 // a reader its secrecy clears.
 type IntelView struct {
-	Tx        string        `json:"tx"`
-	Time      string        `json:"time"`
-	Dimension string        `json:"dimension"`
-	Level     int           `json:"level"`
-	Response  string        `json:"response"`
-	Secrecy   string        `json:"secrecy"`
-	Details   *IntelDetails `json:"details,omitempty"`
+	Tx        string `json:"tx"`
+	Time      string `json:"time"`
+	Dimension string `json:"dimension"`
+	Level     int    `json:"level"`
+	Response  string `json:"response"`
+	Secrecy   string `json:"secrecy"`
+	// Origin is the chain the record was submitted on and Record its id
+	// there; From the linked chain its digest came from (absent for a
+	// record submitted here), Broadcast set for the national broadcast.
+	Origin    string `json:"origin"`
+	Record    string `json:"record"`
+	From      string `json:"from,omitempty"`
+	Broadcast bool   `json:"broadcast,omitempty"`
+	// Digest is the place and counts, for a role the secrecy clears (as
+	// redacted on their way, for a digest from elsewhere); Details the
+	// rest, for a record submitted here.
+	Digest  *IntelDigestView `json:"digest,omitempty"`
+	Details *IntelDetails    `json:"details,omitempty"`
+}
+
+// IntelDigestView is a record's place and counts.
+type IntelDigestView struct {
+	Region    string `json:"region"`
+	Involved  uint32 `json:"involved"`
+	Confirmed uint32 `json:"confirmed"`
+	Suspected uint32 `json:"suspected"`
 }
 
 // IntelDetails is the rest of a record: δ's event and opinion, and who
@@ -116,11 +135,37 @@ func (b *Builder) Intel(from, to, role, dimension string, maxLevel int) (views [
 	return views, false, nil
 }
 
-// IntelRecord is record id with the details a caller of role may read;
-// ErrIntelNotCleared (with the view's summary) when its secrecy does not
-// clear the role, blocks.ErrNotFound when there is no such record.
+// IntelRecord is entry id (a record submitted here, or a digest carried
+// in) with what a caller of role may read; ErrIntelNotCleared (with the
+// view's summary) when its secrecy does not clear the role,
+// blocks.ErrNotFound when there is no such entry.
 func (b *Builder) IntelRecord(id ledger.Hash, role string) (IntelView, error) {
-	height, idx, err := blocks.Locate(b.N.DB, id)
+	e, ok, err := state.IntelEntryOf(b.N.DB, id)
+	if err != nil {
+		return IntelView{}, err
+	}
+	if !ok {
+		return IntelView{}, fmt.Errorf("%w: no intelligence record %s", blocks.ErrNotFound, id.String()[:16])
+	}
+	v, err := b.intelView(e, role)
+	if err == nil && !IntelCleared(role, e.Secrecy) {
+		err = ErrIntelNotCleared
+	}
+	return v, err
+}
+
+func (b *Builder) intelView(e state.IntelEntry, role string) (IntelView, error) {
+	v := IntelView{Tx: e.Tx.String(), Time: time.Unix(e.Time, 0).In(b.N.Home.Config.Location()).Format(time.RFC3339),
+		Dimension: e.Dimension, Level: int(e.Level), Response: responseLevels[e.Level], Secrecy: e.Secrecy,
+		Origin: e.Origin, Record: e.OriginTx.String(), From: e.From, Broadcast: e.Broadcast}
+	if !IntelCleared(role, e.Secrecy) {
+		return v, nil
+	}
+	v.Digest = &IntelDigestView{Region: e.Region, Involved: e.Involved, Confirmed: e.Confirmed, Suspected: e.Suspected}
+	if e.From != "" {
+		return v, nil
+	}
+	height, idx, err := blocks.Locate(b.N.DB, e.Tx)
 	if err != nil {
 		return IntelView{}, err
 	}
@@ -130,28 +175,10 @@ func (b *Builder) IntelRecord(id ledger.Hash, role string) (IntelView, error) {
 	}
 	d, ok := tx.Body.(*ledger.Intel)
 	if !ok {
-		return IntelView{}, fmt.Errorf("%w: transaction %s is a %s, not an intelligence record", blocks.ErrNotFound, id.String()[:16], tx.Body.Kind())
-	}
-	v := IntelView{Tx: id.String(), Time: time.Unix(d.Time, 0).In(b.N.Home.Config.Location()).Format(time.RFC3339),
-		Dimension: d.Dimension, Level: int(d.Level), Response: responseLevels[d.Level], Secrecy: d.Secrecy}
-	if !IntelCleared(role, d.Secrecy) {
-		return v, ErrIntelNotCleared
+		return IntelView{}, fmt.Errorf("%w: intelligence entry %s is a %s", store.ErrCorrupt, e.Tx.String()[:16], tx.Body.Kind())
 	}
 	v.Details = b.intelDetails(height, tx, d)
 	return v, nil
-}
-
-func (b *Builder) intelView(s state.IntelEntry, role string) (IntelView, error) {
-	v := IntelView{Tx: s.Tx.String(), Time: time.Unix(s.Time, 0).In(b.N.Home.Config.Location()).Format(time.RFC3339),
-		Dimension: s.Dimension, Level: int(s.Level), Response: responseLevels[s.Level], Secrecy: s.Secrecy}
-	if !IntelCleared(role, s.Secrecy) {
-		return v, nil
-	}
-	full, err := b.IntelRecord(s.Tx, role)
-	if err != nil {
-		return IntelView{}, err
-	}
-	return full, nil
 }
 
 func (b *Builder) txAt(height uint64, idx uint32) (*ledger.Tx, error) {

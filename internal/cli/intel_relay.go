@@ -1,0 +1,253 @@
+package cli
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/epiledger/epiledger/internal/client"
+	"github.com/epiledger/epiledger/internal/home"
+	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/report"
+)
+
+// intelConfirmCmd confirms an entry's digest for the parent (or, the
+// national N1, broadcasts it).
+func (e *env) intelConfirmCmd() *cobra.Command {
+	var keyFile, nodeURL string
+	var broadcast bool
+	c := &cobra.Command{
+		Use:   "confirm TX --key N2.key --node URL [--broadcast]",
+		Short: "Confirm a record's digest for the region above (N2), or broadcast it (the national N1)",
+		Long: `confirm reads entry TX on the chain of --node (a record submitted there,
+or a digest that came up from a child), and signs with --key (role n2) an
+intel_confirm carrying its digest as it may leave the chain: the time,
+dimension, response level and secrecy, the place and the counts for a
+public or internal record; no counts for a confidential or secret one,
+and a secret one's place only as this chain's region. "epiledger intel
+relay" then carries it up. On the national chain, --broadcast with a key
+of role n1 sends it down to every region instead.`,
+		Example: `  epiledger intel confirm 3f1c...e9 --key commission.key --node http://127.0.0.1:7070`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := ledger.ParseHash(args[0])
+			if err != nil {
+				return fmt.Errorf("TX: %w", err)
+			}
+			k, err := home.LoadKeyFile(keyFile)
+			if err != nil {
+				return fmt.Errorf("--key: %w", err)
+			}
+			ctx, cancel := context.WithTimeout(e.ctx, time.Minute)
+			defer cancel()
+			st, err := client.New(nodeURL, "").Health(ctx)
+			if err != nil {
+				return withHint(fmt.Errorf("--node %s: %w", nodeURL, err), "is the node running?")
+			}
+			cl := e.signedClient(nodeURL, k, st.ChainID)
+			v, err := cl.IntelRecord(ctx, id.String())
+			if err != nil {
+				return nodeErr(err, nodeURL)
+			}
+			d, err := digestOf(v)
+			if err != nil {
+				return err
+			}
+			tx := ledger.NewTx(&ledger.IntelConfirm{Of: id, Digest: d.Redacted(st.Region), Broadcast: broadcast})
+			tx.Sign(st.ChainID, k)
+			res, err := cl.SubmitOne(ctx, tx.Bytes())
+			if err != nil {
+				return nodeErr(err, nodeURL)
+			}
+			what := "confirmed for the region above"
+			if broadcast {
+				what = "broadcast to every region"
+			}
+			fmt.Fprintf(e.stdout, "intel %s %s: tx %s at height %d\n", args[0][:16], what, res.Tx, res.Height)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&keyFile, "key", "", "the confirming key file (role n2; n1 with --broadcast) (required)")
+	c.MarkFlagRequired("key")
+	c.Flags().StringVar(&nodeURL, "node", "", "a node of the chain that holds the entry (required)")
+	c.MarkFlagRequired("node")
+	c.Flags().BoolVar(&broadcast, "broadcast", false, "the national N1's broadcast to every region")
+	return c
+}
+
+// digestOf is the unredacted digest of an entry as a cleared reader sees
+// it.
+func digestOf(v *report.IntelView) (ledger.IntelDigest, error) {
+	if v.Digest == nil {
+		return ledger.IntelDigest{}, errors.New("the entry's place and counts are not for this key's role: confirm with an n2's key")
+	}
+	t, err := time.Parse(time.RFC3339, v.Time)
+	if err != nil {
+		return ledger.IntelDigest{}, fmt.Errorf("the entry's time: %w", err)
+	}
+	rec, err := ledger.ParseHash(v.Record)
+	if err != nil {
+		return ledger.IntelDigest{}, fmt.Errorf("the entry's record: %w", err)
+	}
+	return ledger.IntelDigest{Origin: v.Origin, Record: rec, Time: t.Unix(), Region: v.Digest.Region, Dimension: v.Dimension,
+		Level: uint8(v.Level), Secrecy: v.Secrecy, Involved: v.Digest.Involved, Confirmed: v.Digest.Confirmed, Suspected: v.Digest.Suspected}, nil
+}
+
+// intelRelayCmd carries confirmations to the parent, and broadcasts to a
+// child.
+func (e *env) intelRelayCmd() *cobra.Command {
+	var nodeURL, toURL, keyFile string
+	c := &cobra.Command{
+		Use:   "relay --node URL --to URL --relay-key FILE",
+		Short: "Carry this chain's confirmations up to its parent, or broadcasts down to a child",
+		Long: `relay lists the confirmations made on the chain of --node and carries
+them into the chain of --to as intel_summary transactions, each proven
+under a header --to has anchored ("epiledger anchor relay" first): to the
+parent, the N2s' confirmations; to a child (--to a chain that registered
+this one as its parent), the national N1's broadcasts and the broadcasts
+this chain received from its own parent. --relay-key signs on both chains:
+a key both administrators granted the role relay. A digest the other
+chain holds already is skipped.`,
+		Example: `  epiledger intel relay --node http://127.0.0.1:7071 --to http://127.0.0.1:7070 --relay-key relay.key`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			k, err := home.LoadKeyFile(keyFile)
+			if err != nil {
+				return fmt.Errorf("--relay-key: %w", err)
+			}
+			ctx, cancel := context.WithTimeout(e.ctx, 5*time.Minute)
+			defer cancel()
+			here, err := client.New(nodeURL, "").Health(ctx)
+			if err != nil {
+				return withHint(fmt.Errorf("--node %s: %w", nodeURL, err), "is the node running?")
+			}
+			there, err := client.New(toURL, "").Health(ctx)
+			if err != nil {
+				return withHint(fmt.Errorf("--to %s: %w", toURL, err), "is the node running?")
+			}
+			src, dst := e.signedClient(nodeURL, k, here.ChainID), e.signedClient(toURL, k, there.ChainID)
+			return e.relayIntel(ctx, src, dst, here.ChainID, there.ChainID, k)
+		},
+	}
+	c.Flags().StringVar(&nodeURL, "node", "", "this chain's node (required)")
+	c.MarkFlagRequired("node")
+	c.Flags().StringVar(&toURL, "to", "", "the parent's node, or a child's for broadcasts (required)")
+	c.MarkFlagRequired("to")
+	c.Flags().StringVar(&keyFile, "relay-key", "", "a key file granted the role relay on both chains (required)")
+	c.MarkFlagRequired("relay-key")
+	return c
+}
+
+func (e *env) relayIntel(ctx context.Context, src, dst *client.Client, chain, target string, k ed25519.PrivateKey) error {
+	// Up to the parent, or down to a child?
+	_, up, err := dst.Child(ctx, chain)
+	if err != nil {
+		return fmt.Errorf("--to: %w", err)
+	}
+	if !up {
+		p, ok, err := dst.Parent(ctx)
+		if err != nil {
+			return fmt.Errorf("--to: %w", err)
+		}
+		if !ok || p.ChainID != chain {
+			return fmt.Errorf("--to: chain %q has registered %q neither as a child nor as its parent", target, chain)
+		}
+	}
+	var txs []string
+	cs, err := src.IntelConfirmations(ctx, 1)
+	if err != nil {
+		return fmt.Errorf("--node: %w", err)
+	}
+	for _, c := range cs {
+		if c.Broadcast != up {
+			txs = append(txs, c.Tx)
+		}
+	}
+	if !up {
+		// Broadcasts that came down from this chain's parent go on down.
+		all, err := src.Intel(ctx, "1970-01-01T00:00:00Z", "", "", 0)
+		if err != nil {
+			return fmt.Errorf("--node: %w", err)
+		}
+		for _, v := range all.Intel {
+			if v.Broadcast && v.From != "" {
+				txs = append(txs, v.Tx)
+			}
+		}
+	}
+	carried, held, waiting := 0, 0, 0
+	for _, id := range txs {
+		b, err := e.intelSummaryOf(ctx, src, dst, chain, id)
+		if errors.Is(err, errNotAnchored) {
+			waiting++
+			fmt.Fprintf(e.stderr, "%s: %v\n", id[:16], err)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		tx := ledger.NewTx(b)
+		tx.Sign(target, k)
+		res, err := dst.SubmitOne(ctx, tx.Bytes())
+		var ae *client.APIError
+		if errors.As(err, &ae) && ae.Status == http.StatusConflict {
+			held++
+			continue
+		}
+		if errors.As(err, &ae) && ae.Body.Code == "replay" {
+			held++
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("carrying %s: %w", id[:16], err)
+		}
+		carried++
+		fmt.Fprintf(e.stdout, "%s: carried into %s at height %d (tx %s)\n", id[:16], target, res.Height, res.Tx)
+	}
+	fmt.Fprintf(e.stdout, "%d carried, %d held there already, %d waiting for an anchor\n", carried, held, waiting)
+	if waiting > 0 {
+		return withHint(fmt.Errorf("%d digest(s) are in blocks %q has not anchored yet", waiting, target), "run epiledger anchor relay first, then this again")
+	}
+	return nil
+}
+
+var errNotAnchored = errors.New("its block is not anchored there yet")
+
+// intelSummaryOf is the intel_summary that carries transaction id of
+// chain (on src) into dst: its inclusion proof, and this chain's headers
+// from its block to the first one dst anchored.
+func (e *env) intelSummaryOf(ctx context.Context, src, dst *client.Client, chain, id string) (*ledger.IntelSummary, error) {
+	pv, err := src.Proof(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("the proof of %s: %w", id[:16], err)
+	}
+	p, err := pv.ProofView.Proof()
+	if err != nil {
+		return nil, err
+	}
+	as, err := dst.ChildAnchors(ctx, chain, p.Header.Height)
+	if err != nil {
+		return nil, err
+	}
+	if len(as) == 0 {
+		return nil, fmt.Errorf("block %d: %w", p.Header.Height, errNotAnchored)
+	}
+	if as[0].Height-p.Header.Height > ledger.MaxIntelLinks {
+		return nil, fmt.Errorf("block %d is %d blocks below the first anchored one: more than an intel_summary links (%d); anchor more often",
+			p.Header.Height, as[0].Height-p.Header.Height, ledger.MaxIntelLinks)
+	}
+	b := &ledger.IntelSummary{From: chain, Header: p.Header.Bytes(), Tx: p.Tx, Index: p.Index, Size: p.Size, Path: p.Path}
+	for h := p.Header.Height + 1; h <= as[0].Height; h++ {
+		hdr, err := src.Block(ctx, h)
+		if err != nil {
+			return nil, err
+		}
+		b.Links = append(b.Links, hdr.Bytes())
+	}
+	return b, nil
+}
