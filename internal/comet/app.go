@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"sync"
 	"time"
 
@@ -440,7 +441,11 @@ func (a *App) endCheck() {
 
 // PrepareProposal proposes the mempool's transactions that decode and
 // whose signatures verify (checked in parallel batches), up to the size
-// CometBFT allows. A bundle goes whole or not at all.
+// CometBFT allows, the most urgent first (engine.Urgency: intelligence of
+// response level I, then II, III, IV; everything else keeps its order
+// after them). A bundle goes whole or not at all, as urgent as its most
+// urgent record. The urgency orders what the mempool hands over; CometBFT
+// reaps the mempool in arrival order up to the block's size.
 func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposal) (*abci.ResponsePrepareProposal, error) {
 	var out [][]byte
 	var size int64
@@ -459,20 +464,29 @@ func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposa
 	if a.poison != nil {
 		out, size = append(out, a.poison), int64(len(a.poison))
 	}
+	type candidate struct {
+		raw     []byte
+		urgency int
+	}
+	var good []candidate
 	from := 0
 	for i, raw := range raws {
-		bad := false
-		for _, e := range errs[from:ends[i]] {
+		bad, urgency := false, 0
+		for j, e := range errs[from:ends[i]] {
 			bad = bad || e != nil
+			urgency = max(urgency, engine.Urgency(all[from+j]))
 		}
 		from = ends[i]
-		if bad {
-			continue
+		if !bad {
+			good = append(good, candidate{raw, urgency})
 		}
-		if size+int64(len(raw)) > req.MaxTxBytes {
+	}
+	sort.SliceStable(good, func(i, j int) bool { return good[i].urgency > good[j].urgency })
+	for _, c := range good {
+		if size+int64(len(c.raw)) > req.MaxTxBytes {
 			break
 		}
-		out, size = append(out, raw), size+int64(len(raw))
+		out, size = append(out, c.raw), size+int64(len(c.raw))
 	}
 	return &abci.ResponsePrepareProposal{Txs: out}, nil
 }

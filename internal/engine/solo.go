@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,6 +36,9 @@ type SoloConfig struct {
 	// every block it acknowledged (see chain.CheckAcked). One write covers
 	// the blocks whose syncs completed together.
 	Acked *store.HeadFile
+	// Paused starts the engine taking submissions but cutting no block
+	// until Resume: a backlog to order, for tests and benchmarks.
+	Paused bool
 }
 
 // DefaultSoloConfig: a block as soon as the previous one is durable, when
@@ -44,8 +48,26 @@ func DefaultSoloConfig() SoloConfig {
 }
 
 type item struct {
-	tx   *ledger.Tx
-	done func(Receipt)
+	tx      *ledger.Tx
+	done    func(Receipt)
+	urgency int
+}
+
+// Urgency is how far ahead of the queue a transaction goes when a block
+// is cut (seed 002's "gas price" as urgency, issue 15): an intelligence
+// record or confirmation of response level I goes first (4), then II, III
+// and IV (1); every other transaction is 0 and comes after them. A block
+// is cut from the most urgent pending transactions, each level in the
+// order they arrived; with nothing urgent pending, the order is the
+// arrival order, as always.
+func Urgency(tx *ledger.Tx) int {
+	switch b := tx.Body.(type) {
+	case *ledger.Intel:
+		return 5 - int(b.Level)
+	case *ledger.IntelConfirm:
+		return 5 - int(b.Digest.Level)
+	}
+	return 0
 }
 
 type verified struct {
@@ -93,6 +115,9 @@ type Solo struct {
 	// cut as soon as the previous one is durable).
 	inflight atomic.Int64
 	durable  chan struct{}
+	// resume is closed by Resume (a paused engine cuts no block before).
+	resume     chan struct{}
+	resumeOnce sync.Once
 }
 
 var _ Engine = (*Solo)(nil)
@@ -115,7 +140,10 @@ func NewSolo(db *store.DB, m *state.Machine, cfg SoloConfig, log *slog.Logger) (
 	}
 	s := &Solo{db: db, m: m, gen: gen, cfg: cfg, log: log, head: head,
 		in: make(chan item, 2*cfg.MaxTxs), cut: make(chan verified, 1), acks: make(chan applied, 4), quit: make(chan struct{}),
-		durable: make(chan struct{}, 1)}
+		durable: make(chan struct{}, 1), resume: make(chan struct{})}
+	if !cfg.Paused {
+		close(s.resume)
+	}
 	s.wg.Add(3)
 	go s.collect()
 	go s.apply()
@@ -160,8 +188,19 @@ func (s *Solo) SubmitAsync(raw []byte, done func(Receipt)) error {
 	if err := s.fatalErr(); err != nil {
 		return err
 	}
-	s.in <- item{tx: tx, done: done}
+	s.in <- item{tx: tx, done: done, urgency: Urgency(tx)}
 	return nil
+}
+
+// Resume lets a paused engine cut blocks (a no-op otherwise).
+func (s *Solo) Resume() {
+	s.resumeOnce.Do(func() {
+		select {
+		case <-s.resume:
+		default:
+			close(s.resume)
+		}
+	})
 }
 
 // collect cuts blocks: when MaxTxs (or MaxBytes) are pending; when
@@ -174,29 +213,56 @@ func (s *Solo) collect() {
 	defer s.wg.Done()
 	defer close(s.cut)
 	var pending []item
-	size := 0
+	size, urgent := 0, 0
 	last := time.Time{}
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	take := func(it item) {
+		pending = append(pending, it)
+		size += len(it.tx.Bytes())
+		if it.urgency > 0 {
+			urgent++
+		}
+	}
+	// flush cuts a block of at most MaxTxs (and MaxBytes) pending
+	// transactions, the most urgent first when any is urgent (then it
+	// looks at everything queued too); the rest wait for the next block.
 	flush := func() {
 		if len(pending) == 0 {
 			return
 		}
-		txs := make([]*ledger.Tx, len(pending))
-		for i, it := range pending {
+		if urgent > 0 {
+			s.drain(take)
+			sort.SliceStable(pending, func(i, j int) bool { return pending[i].urgency > pending[j].urgency })
+		}
+		n, bytes := 0, 0
+		for n < len(pending) && n < s.cfg.MaxTxs && (n == 0 || bytes+len(pending[n].tx.Bytes()) <= s.cfg.MaxBytes) {
+			bytes += len(pending[n].tx.Bytes())
+			n++
+		}
+		block := pending[:n:n]
+		txs := make([]*ledger.Tx, len(block))
+		for i, it := range block {
 			txs[i] = it.tx
 		}
 		errs, leaves := ledger.VerifyAndHash(s.gen.ChainID, txs)
 		s.inflight.Add(1)
-		s.cut <- verified{items: pending, errs: errs, leaves: leaves}
-		pending, size, last = nil, 0, time.Now()
+		s.cut <- verified{items: block, errs: errs, leaves: leaves}
+		rest := pending[n:]
+		pending, size, urgent, last = nil, 0, 0, time.Now()
+		for _, it := range rest {
+			take(it)
+		}
 	}
 	add := func(it item) {
-		pending = append(pending, it)
-		size += len(it.tx.Bytes())
+		take(it)
 		if len(pending) >= s.cfg.MaxTxs || size >= s.cfg.MaxBytes {
 			flush()
 		}
+	}
+	select {
+	case <-s.resume:
+	case <-s.quit:
 	}
 	for {
 		if len(pending) == 0 {
@@ -206,7 +272,9 @@ func (s *Solo) collect() {
 			case <-s.durable:
 			case <-s.quit:
 				s.drain(add)
-				flush()
+				for len(pending) > 0 {
+					flush()
+				}
 				return
 			}
 			continue
@@ -233,7 +301,9 @@ func (s *Solo) collect() {
 		case <-s.durable:
 		case <-s.quit:
 			s.drain(add)
-			flush()
+			for len(pending) > 0 {
+				flush()
+			}
 			timer.Stop()
 			return
 		}
