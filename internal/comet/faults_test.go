@@ -338,6 +338,19 @@ func accepted(rs []engine.Receipt) (n int) {
 	return n
 }
 
+// refusals names the distinct errors of rs, for a failure message.
+func refusals(rs []engine.Receipt) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, r := range rs {
+		if r.Err != nil && !seen[r.Err.Error()] {
+			seen[r.Err.Error()] = true
+			out = append(out, r.Err.Error())
+		}
+	}
+	return out
+}
+
 // TestConsortiumFaults runs four validators as processes on loopback and
 // checks, by state hashes and record counts, never by timing: a workload
 // with refused records leaves every node with the same state and the same
@@ -570,8 +583,8 @@ func TestFaultyProposer(t *testing.T) {
 	parts := 8
 	for k := 0; k < parts; k++ {
 		part := world[len(world)*k/parts : len(world)*(k+1)/parts]
-		if n := accepted(c.submit(1+k%3, part)); n != len(part) {
-			t.Fatalf("part %d: %d of %d accepted", k, n, len(part))
+		if rs := c.submit(1+k%3, part); accepted(rs) != len(part) {
+			t.Fatalf("part %d: %d of %d accepted; refused: %q", k, accepted(rs), len(part), refusals(rs))
 		}
 	}
 	st := c.agree(all, uint64(parts))
