@@ -469,7 +469,7 @@ node refuses the store.`,
 	}
 	homeFlag(c, &dir)
 	c.Flags().StringVar(&chainID, "chain-id", "", "chain id (default: epiledger-<random>)")
-	c.Flags().StringVar(&region, "region", "000000", "administrative region code of this chain (e.g. 420100)")
+	c.Flags().StringVar(&region, "region", "000000", "administrative region code of this chain (e.g. 420100; a GB/T 2260 code is kept in its six-digit form: 3201 is 320100)")
 	authorityFlags(c, &authorities, &admin, &quorum)
 	return c
 }

@@ -55,6 +55,7 @@ With --keep DIR the home is kept for further commands.`,
 	c.Flags().IntVar(&days, "days", 7, "days simulated")
 	c.Flags().Uint64Var(&seed, "seed", 1, "random seed")
 	c.Flags().StringVar(&keep, "keep", "", "keep the demo's home in this directory (must not exist yet)")
+	c.AddCommand(e.demoHierarchyCmd())
 	return c
 }
 

@@ -34,6 +34,7 @@ import (
 	"github.com/epiledger/epiledger/internal/identity"
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/oprf"
+	"github.com/epiledger/epiledger/internal/region"
 	"github.com/epiledger/epiledger/internal/state"
 )
 
@@ -145,6 +146,11 @@ func Init(dir string, o InitOptions) (*Home, error) {
 	}
 	if o.Region == "" {
 		o.Region = "000000"
+	}
+	if c, err := region.Parse(o.Region); err == nil {
+		// A GB/T 2260 code in its six-digit form ("3201" is 320100), as
+		// parents register it and anchors must match.
+		o.Region = string(c)
 	}
 	// Every header carries the chain id and every site the region: the
 	// ledger's limits apply, or the chain's own blocks would not decode.
