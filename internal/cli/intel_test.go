@@ -39,6 +39,11 @@ func TestIntelFlow(t *testing.T) {
 	if _, errs, code := run(t, "intel", "draft", writeFile(t, "bad.json", strings.Replace(rec, `"level":1`, `"level":7`, 1)), "--key", keys["airport"], "--node", url); code == 0 || !strings.Contains(errs, "level") {
 		t.Errorf("a level 7 record: exit %d %s", code, errs)
 	}
+	idRec := strings.Replace(rec, "9 positives", "9 positives, among them 420101199001011234", 1)
+	if _, errs, code := run(t, "intel", "draft", writeFile(t, "id.json", idRec), "--key", keys["airport"], "--node", url); code == 0 ||
+		!strings.Contains(errs, "facts: seems to hold an ID number") || strings.Contains(errs, "420101199001011234") {
+		t.Errorf("an ID number in the facts: exit %d %s", code, errs)
+	}
 	half := filepath.Join(root, "half.json")
 	mustRun(t, "intel", "endorse", draft, "--key", keys["c1"], "--node", url, "--out", half)
 	if _, errs, code := run(t, "intel", "endorse", half, "--key", keys["c1"], "--node", url); code == 0 || !strings.Contains(errs, "signed the draft already") {

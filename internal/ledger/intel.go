@@ -80,6 +80,11 @@ func (b *Intel) fields(c *codec) {
 	c.u32(&b.Suspected, "suspected")
 	c.str(&b.Spread, "spread", MaxIntelSpread)
 	c.str(&b.Facts, "facts", MaxIntelFacts)
+	if c.mode == checking {
+		if field, kind := b.Identifier(); kind != "" {
+			c.fail(field, "seems to hold %s: intelligence names no person (counts only)", kind)
+		}
+	}
 	n := len(b.Topics)
 	c.count(&n, "topics", MaxIntelTopics)
 	if !c.ok() {
@@ -114,6 +119,22 @@ func (b *Intel) fields(c *codec) {
 	if b.Endorsements < 1 || b.Endorsements > MaxEndorsements {
 		c.fail("endorsements", "from 1 to %d N2 signatures", MaxEndorsements)
 	}
+}
+
+// Identifier names the first free-text field of b that seems to hold a
+// raw personal identifier, and what kind (IdentifierIn); "" for none.
+func (b *Intel) Identifier() (field, kind string) {
+	for _, f := range []struct{ name, text string }{{"place", b.Place}, {"spread", b.Spread}, {"facts", b.Facts}} {
+		if k := IdentifierIn(f.text); k != "" {
+			return f.name, k
+		}
+	}
+	for _, t := range b.Topics {
+		if k := IdentifierIn(t); k != "" {
+			return "topics", k
+		}
+	}
+	return "", ""
 }
 
 // IntelPolicy sets how many of the chain's N2s must endorse an

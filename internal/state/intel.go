@@ -76,6 +76,11 @@ func (blk *Block) intel(tx *ledger.Tx, id ledger.Hash, b *ledger.Intel) error {
 	if role != ledger.RoleN3 && role != ledger.RoleN2 && role != ledger.RoleN1 {
 		return reject(CodeWrongSigner, "signature", "intelligence is submitted by a key with the role n3 (or n2, n1)")
 	}
+	// The ledger checks this when a record is built; a record built by
+	// other means is refused here all the same.
+	if field, kind := b.Identifier(); kind != "" {
+		return reject(CodeInvalid, field, "seems to hold %s: intelligence names no person (counts only)", kind)
+	}
 	need, err := IntelPolicy(blk.b)
 	if err != nil {
 		return err

@@ -32,6 +32,8 @@ func δ(endorsements uint8) *ledger.Intel {
 		Topics: []string{"airport"}, Endorsements: endorsements}
 }
 
+func withFacts(f string) *ledger.Intel { d := δ(1); d.Facts = f; return d }
+
 func TestApplyIntel(t *testing.T) {
 	roles := intelRoles()
 	withRegion := func(r string) *ledger.Intel { d := δ(1); d.Region = r; return d }
@@ -53,6 +55,7 @@ func TestApplyIntel(t *testing.T) {
 		{name: "the province above", prior: roles, txs: one(sign(withRegion("420000"), airportKey, n2aKey)), code: state.CodeInvalid, field: "region"},
 		{name: "not a region", prior: roles, txs: one(sign(withRegion("airport"), airportKey, n2aKey)), code: state.CodeInvalid, field: "region"},
 		{name: "in the future", prior: roles, txs: one(sign(future, airportKey, n2aKey)), code: state.CodeInvalid, field: "time"},
+		{name: "a phone number in the facts", prior: roles, txs: one(sign(withFacts("call 13800138000"), airportKey, n2aKey)), code: state.CodeInvalid, field: "facts"},
 		{name: "n1 on a city's chain", txs: one(grantTx(n2aKey, ledger.RoleN1)), code: state.CodeInvalid, field: "role"},
 	})
 }
