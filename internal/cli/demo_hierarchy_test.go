@@ -39,3 +39,18 @@ func TestDemoHierarchy(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchHierarchy: bench hierarchy relays each record up three levels
+// and reports each level's percentiles and the bytes per anchor.
+func TestBenchHierarchy(t *testing.T) {
+	t.Parallel()
+	out := mustRun(t, "bench", "hierarchy", "--records", "3")
+	for _, want := range []string{"anchored on wuhan", "anchored on hubei", "anchored on national", "national chain: 3 anchors"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("bench hierarchy: no %q in\n%s", want, out)
+		}
+	}
+	if _, errs, code := run(t, "bench", "hierarchy", "--records", "0"); code == 0 || !strings.Contains(errs, "--records") {
+		t.Errorf("--records 0: exit %d %s", code, errs)
+	}
+}
