@@ -130,7 +130,6 @@ func (e *env) benchHierarchy(dir string, records int) error {
 	return nil
 }
 
-
 // benchRecord is record k of the district: a role grant by its authority.
 func benchRecord(h *home.Home, k int) []byte {
 	var key [32]byte
