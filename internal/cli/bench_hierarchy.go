@@ -145,13 +145,7 @@ func anchorHead(ctx context.Context, h *home.Home, child, parent *client.Client)
 	if err != nil {
 		return err
 	}
-	hdr, err := child.Block(ctx, st.Height)
-	if err != nil {
-		return err
-	}
-	tx := ledger.NewTx(ledger.AnchorOf(hdr))
-	tx.Sign(parent.ChainID, h.Authority())
-	_, err = parent.SubmitOne(ctx, tx.Bytes())
+	_, _, err = anchorBlock(ctx, h, child, parent, parent.ChainID, st.Height)
 	return err
 }
 

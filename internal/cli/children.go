@@ -292,18 +292,29 @@ func (e *env) relayOnce(h *home.Home, child, parent *client.Client, parentChain 
 	if h.Authority() == nil {
 		return withHint(errors.New("a solo chain's anchors are signed by its chain authority's key, which this home does not hold"), "run it on the chain authority's home")
 	}
-	hdr, err := child.Block(ctx, st.Height)
+	hdr, res, err := anchorBlock(ctx, h, child, parent, parentChain, st.Height)
 	if err != nil {
 		return err
+	}
+	fmt.Fprintf(e.stdout, "%s: anchored block %d (%s) into %s at height %d\n", h.Genesis.ChainID, hdr.Height, hdr.Hash().String()[:16], parentChain, res.Height)
+	return nil
+}
+
+// anchorBlock anchors block height of the chain of home h (its node
+// child) into parent: the header, signed by h's chain authority for
+// parentChain.
+func anchorBlock(ctx context.Context, h *home.Home, child, parent *client.Client, parentChain string, height uint64) (*ledger.Header, *api.TxResult, error) {
+	hdr, err := child.Block(ctx, height)
+	if err != nil {
+		return nil, nil, err
 	}
 	tx := ledger.NewTx(ledger.AnchorOf(hdr))
 	tx.Sign(parentChain, h.Authority())
 	res, err := parent.SubmitOne(ctx, tx.Bytes())
 	if err != nil {
-		return fmt.Errorf("anchoring block %d: %w", hdr.Height, err)
+		return nil, nil, fmt.Errorf("anchoring block %d: %w", hdr.Height, err)
 	}
-	fmt.Fprintf(e.stdout, "%s: anchored block %d (%s) into %s at height %d\n", h.Genesis.ChainID, hdr.Height, hdr.Hash().String()[:16], parentChain, res.Height)
-	return nil
+	return hdr, res, nil
 }
 
 // relayLight anchors a CometBFT chain's signed header at height latest

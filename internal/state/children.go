@@ -352,10 +352,8 @@ func (blk *Block) lightAnchor(tx *ledger.Tx, id ledger.Hash, b *ledger.LightAnch
 	if c.Light == nil {
 		return reject(CodeInvalid, "chain_id", "chain %q is a solo chain: its headers come as anchors signed by its authority", b.ChainID)
 	}
-	if role, _, err := RoleOf(blk.b, &blk.m.gen, tx.Sigs[0].Key); err != nil {
+	if err := blk.requireRelay(tx, "a light anchor is submitted"); err != nil {
 		return err
-	} else if role != ledger.RoleRelay && role != "authority" {
-		return reject(CodeWrongSigner, "signature", "a light anchor is submitted by a key with the role relay")
 	}
 	l := c.Light
 	if l.Frozen != 0 {
@@ -425,6 +423,19 @@ func (blk *Block) lightAnchor(tx *ledger.Tx, id ledger.Hash, b *ledger.LightAnch
 		x.blob(p)
 	}
 	return blk.set(store.AnchorKey(b.ChainID, h), x.b)
+}
+
+// requireRelay refuses tx unless its signer holds the role relay (or is
+// the chain authority); what says what the relay does, for the message.
+func (blk *Block) requireRelay(tx *ledger.Tx, what string) error {
+	role, _, err := RoleOf(blk.b, &blk.m.gen, tx.Sigs[0].Key)
+	if err != nil {
+		return err
+	}
+	if role != ledger.RoleRelay && role != "authority" {
+		return reject(CodeWrongSigner, "signature", "%s by a key with the role relay", what)
+	}
+	return nil
 }
 
 // decodeConsensus reads the rest of a CometBFT child's anchor record a.

@@ -99,10 +99,8 @@ const maxIntelNesting = 4
 // an intel_confirm going up; from the parent, a broadcast: the national
 // N1's intel_confirm, or the parent's own intel_summary of one.
 func (blk *Block) intelSummary(tx *ledger.Tx, id ledger.Hash, b *ledger.IntelSummary) error {
-	if role, _, err := RoleOf(blk.b, &blk.m.gen, tx.Sigs[0].Key); err != nil {
+	if err := blk.requireRelay(tx, "a digest is carried in"); err != nil {
 		return err
-	} else if role != ledger.RoleRelay && role != "authority" {
-		return reject(CodeWrongSigner, "signature", "a digest is carried in by a key with the role relay")
 	}
 	c, ok, err := ChildOf(blk.b, b.From)
 	if err != nil {
