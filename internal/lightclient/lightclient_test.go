@@ -23,15 +23,7 @@ func client(c *lctest.Chain) lightclient.Client {
 // anchor can lie.
 func TestVerify(t *testing.T) {
 	a, b := lctest.Keys(4), lctest.Keys(4)
-	sets := func(h int64) []cmted.PrivKey {
-		switch {
-		case h <= 4:
-			return a
-		case h == 5:
-			return append(append([]cmted.PrivKey{}, a...), b...)
-		}
-		return b
-	}
+	sets := lctest.Handover(a, b)
 	c := lctest.NewChain("nanjing-9a8b7c6d", t0, 12, sets)
 	other := lctest.NewChain("suzhou-01020304", t0, 12, sets)
 	cl := client(c)

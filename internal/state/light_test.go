@@ -21,15 +21,7 @@ var cometGenesis = ledger.Hash{0xc2}
 
 func cometChain(t testing.TB) (*lctest.Chain, []cmted.PrivKey) {
 	a, b := lctest.Keys(4), lctest.Keys(4)
-	sets := func(h int64) []cmted.PrivKey {
-		switch {
-		case h <= 4:
-			return a
-		case h == 5:
-			return append(append([]cmted.PrivKey{}, a...), b...)
-		}
-		return b
-	}
+	sets := lctest.Handover(a, b)
 	return lctest.NewChain(lightclient.ChainID(cometChild, cometGenesis), time.Unix(t0, 0).UTC(), 10, sets), a
 }
 

@@ -55,6 +55,20 @@ func NewChain(chainID string, t0 time.Time, n int64, sets func(h int64) []cmted.
 	return c
 }
 
+// Handover is the validators of a chain whose set changes entirely: a
+// until height 4, a and b together at 5, b from 6 on.
+func Handover(a, b []cmted.PrivKey) func(h int64) []cmted.PrivKey {
+	return func(h int64) []cmted.PrivKey {
+		switch {
+		case h <= 4:
+			return a
+		case h == 5:
+			return append(append([]cmted.PrivKey{}, a...), b...)
+		}
+		return b
+	}
+}
+
 // SetOf is the validator set of keys, power 10 each.
 func SetOf(keys []cmted.PrivKey) *types.ValidatorSet {
 	var list []*types.Validator
