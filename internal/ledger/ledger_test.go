@@ -41,7 +41,9 @@ func sampleTxs() []*Tx {
 		&RegisterChild{ChainID: "wuhan-jiangan", Region: "420102", Genesis: Hash{6}, Engine: EngineSolo, Authority: [32]byte{7}},
 		&RegisterParent{RegisterChild{ChainID: "hubei-1", Region: "420000", Genesis: Hash{6}, Engine: EngineSolo, Authority: [32]byte{7}}},
 		AnchorOf(&Header{Version: 1, Height: 12, PrevHash: Hash{8}, MerkleRoot: Hash{9}, Time: 1579500000e9, ChainID: "wuhan-jiangan",
-			Region: "420102", NumTxs: 3, TxBytes: 900, StateHash: Hash{10}}))
+			Region: "420102", NumTxs: 3, TxBytes: 900, StateHash: Hash{10}}),
+		&AccessRequest{Scope: sampleScope(), Reason: "the Lukou cluster reaches Yangzhou"},
+		&AccessGrant{Request: Hash{11}, Grantee: [32]byte{12}, Scope: sampleScope(), Expires: 1579600000})
 	var out []*Tx
 	for i, b := range bodies {
 		t := NewTx(b)
@@ -51,6 +53,11 @@ func sampleTxs() []*Tx {
 		out = append(out, t)
 	}
 	return out
+}
+
+func sampleScope() AccessScope {
+	return AccessScope{Chains: []string{"yangzhou-1"}, Reads: []string{"intel", "trace"}, Records: []Hash{{13}},
+		Dimensions: []string{"epidemic"}, Persons: []Pseudonym{{14}}, From: 1579478400, To: 1579600000}
 }
 
 func TestTxRoundTrip(t *testing.T) {

@@ -52,6 +52,11 @@ const (
 	// carried into the parent (or, a broadcast, into a child).
 	KindIntelConfirm Kind = 21
 	KindIntelSummary Kind = 22
+	// KindAccessRequest and KindAccessGrant: a region's N2 asks, on the
+	// national chain, to read other regions' records, and the national
+	// N1 grants it with a scope and an expiry (docs/REGIONS.md step 8).
+	KindAccessRequest Kind = 23
+	KindAccessGrant   Kind = 24
 )
 
 func (k Kind) String() string {
@@ -100,6 +105,10 @@ func (k Kind) String() string {
 		return "intel_confirm"
 	case KindIntelSummary:
 		return "intel_summary"
+	case KindAccessRequest:
+		return "access_request"
+	case KindAccessGrant:
+		return "access_grant"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -593,6 +602,10 @@ func newBody(k Kind) Body {
 		return &IntelConfirm{}
 	case KindIntelSummary:
 		return &IntelSummary{}
+	case KindAccessRequest:
+		return &AccessRequest{}
+	case KindAccessGrant:
+		return &AccessGrant{}
 	}
 	return nil
 }

@@ -134,9 +134,16 @@ func (blk *Block) intelSummary(tx *ledger.Tx, id ledger.Hash, b *ledger.IntelSum
 	if err := ledger.VerifyInclusion(b.Tx, b.Index, b.Size, b.Path, hdr.MerkleRoot); err != nil {
 		return reject(CodeInvalid, "tx", "not in block %d of %q: %v", hdr.Height, b.From, err)
 	}
-	confirm, err := unwrapConfirm(b.Tx)
+	inner, origin, err := unwrapCarried(b.Tx, b.From)
 	if err != nil {
 		return reject(CodeInvalid, "tx", "%v", err)
+	}
+	if g, ok := inner.Body.(*ledger.AccessGrant); ok {
+		return blk.carriedGrant(b.From, origin, inner, g, c.Parent)
+	}
+	confirm, ok := inner.Body.(*ledger.IntelConfirm)
+	if !ok {
+		return reject(CodeInvalid, "tx", "carries a %s: a digest carries an intelligence confirmation or an access grant", inner.Body.Kind())
 	}
 	if confirm.Broadcast != c.Parent {
 		if c.Parent {
@@ -169,24 +176,26 @@ func (blk *Block) intelSummary(tx *ledger.Tx, id ledger.Hash, b *ledger.IntelSum
 		Origin: d.Origin, OriginTx: d.Record, From: b.From, Broadcast: confirm.Broadcast})
 }
 
-// unwrapConfirm reads the confirmation raw carries: an intel_confirm, or
-// a broadcast wrapped in the intel_summary transactions of the chains it
-// came down through (each accepted by its chain's state machine, which
-// checked the one inside).
-func unwrapConfirm(raw []byte) (*ledger.IntelConfirm, error) {
+// unwrapCarried reads the transaction raw carries: an intel_confirm or
+// an access_grant, possibly wrapped in the intel_summary transactions of
+// the chains it came down through (each accepted by its chain's state
+// machine, which checked the one inside). origin is the chain it was made
+// on (from for one not wrapped).
+func unwrapCarried(raw []byte, from string) (inner *ledger.Tx, origin string, err error) {
+	origin = from
 	for i := 0; i < maxIntelNesting; i++ {
 		t, err := ledger.DecodeTx(raw)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		switch b := t.Body.(type) {
-		case *ledger.IntelConfirm:
-			return b, nil
+		case *ledger.IntelConfirm, *ledger.AccessGrant:
+			return t, origin, nil
 		case *ledger.IntelSummary:
-			raw = b.Tx
+			raw, origin = b.Tx, b.From
 		default:
-			return nil, errors.New("not an intelligence confirmation: a " + t.Body.Kind().String())
+			return nil, "", errors.New("neither an intelligence confirmation nor an access grant: a " + t.Body.Kind().String())
 		}
 	}
-	return nil, errors.New("a broadcast wrapped more deeply than the hierarchy is")
+	return nil, "", errors.New("wrapped more deeply than the hierarchy is")
 }

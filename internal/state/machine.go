@@ -418,6 +418,10 @@ func (blk *Block) Apply(tx *ledger.Tx, sigErr error) error {
 		err = blk.intelConfirm(tx, id, b)
 	case *ledger.IntelSummary:
 		err = blk.intelSummary(tx, id, b)
+	case *ledger.AccessRequest:
+		err = blk.accessRequest(tx, id, b)
+	case *ledger.AccessGrant:
+		err = blk.accessGrant(tx, id, b)
 	case *ledger.CloseWindows:
 		err = blk.requireAuthority(tx)
 		if err == nil {

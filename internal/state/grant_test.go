@@ -1,0 +1,143 @@
+package state_test
+
+import (
+	"testing"
+
+	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/state"
+)
+
+var n1Key = key("national n1")
+
+// nationalFixture is a fixture whose chain serves the nation.
+func nationalFixture(t *testing.T) *fixture {
+	f := newFixture(t)
+	f.gen.Region = "000000"
+	f.m = state.New(f.db, f.gen)
+	f.hashes[0] = f.gen.Hash()
+	return f
+}
+
+func scope() ledger.AccessScope {
+	return ledger.AccessScope{Chains: []string{chainID, childChain}, Reads: []string{"intel", "trace"}, Dimensions: []string{"epidemic"},
+		Persons: []ledger.Pseudonym{{7}}, From: t0, To: t0 + 86400}
+}
+
+// TestApplyAccess: on the national chain an N2 asks and an N1 grants,
+// within the request and before its expiry; nowhere else.
+func TestApplyAccess(t *testing.T) {
+	req := sign(&ledger.AccessRequest{Scope: scope(), Reason: "the Lukou cluster"}, n2aKey)
+	grant := func(edit func(*ledger.AccessGrant), by ...string) *ledger.Tx {
+		g := &ledger.AccessGrant{Request: req.ID(), Grantee: pub(n2aKey), Scope: scope(), Expires: now2 + 3600}
+		if edit != nil {
+			edit(g)
+		}
+		k := n1Key
+		if len(by) > 0 {
+			k = key(by[0])
+		}
+		return sign(g, k)
+	}
+	for _, tc := range []struct {
+		name        string
+		txs         []*ledger.Tx
+		code, field string
+	}{
+		{name: "asked and granted", txs: []*ledger.Tx{req, grant(nil)}},
+		{name: "granted narrower", txs: []*ledger.Tx{req, grant(func(g *ledger.AccessGrant) { g.Scope.Reads = []string{"intel"}; g.Scope.To-- })}},
+		{name: "asked by an N3", txs: one(sign(&ledger.AccessRequest{Scope: scope(), Reason: "x"}, airportKey)), code: state.CodeWrongSigner, field: "signature"},
+		{name: "granted by an N2", txs: []*ledger.Tx{req, sign(&ledger.AccessGrant{Request: req.ID(), Grantee: pub(n2aKey), Scope: scope(), Expires: now2 + 1}, n2bKey)},
+			code: state.CodeWrongSigner, field: "signature"},
+		{name: "no such request", txs: one(grant(func(g *ledger.AccessGrant) { g.Request = ledger.Hash{1} })), code: state.CodeInvalid, field: "request"},
+		{name: "to another key", txs: []*ledger.Tx{req, grant(func(g *ledger.AccessGrant) { g.Grantee = pub(n2bKey) })}, code: state.CodeInvalid, field: "grantee"},
+		{name: "wider than asked", txs: []*ledger.Tx{req, grant(func(g *ledger.AccessGrant) { g.Scope.Chains = append(g.Scope.Chains, "suzhou-1") })},
+			code: state.CodeInvalid, field: "chains"},
+		{name: "any dimension", txs: []*ledger.Tx{req, grant(func(g *ledger.AccessGrant) { g.Scope.Dimensions = nil })}, code: state.CodeInvalid, field: "dimensions"},
+		{name: "expired", txs: []*ledger.Tx{req, grant(func(g *ledger.AccessGrant) { g.Expires = now2 })}, code: state.CodeInvalid, field: "expires"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := nationalFixture(t)
+			f.mustBlock(world()...)
+			f.mustBlock(append(intelRoles(), grantTx(n1Key, ledger.RoleN1))...)
+			errs, _ := f.block(tc.txs)
+			for i, err := range errs[:len(errs)-1] {
+				if err != nil {
+					t.Fatalf("setup tx %d: %v", i, err)
+				}
+			}
+			checkResult(t, errs[len(errs)-1], tc.code, tc.field)
+			if tc.code != "" {
+				return
+			}
+			last := tc.txs[len(tc.txs)-1]
+			g, ok, err := state.GrantOf(f.db, last.ID())
+			if err != nil || !ok || g.Origin != chainID || g.From != "" || g.Grantee != pub(n2aKey) {
+				t.Fatalf("the grant held: %+v %v %v", g, ok, err)
+			}
+			gs, err := state.Grants(f.db, pub(n2aKey))
+			if err != nil || len(gs) != 1 || gs[0].ID != last.ID() {
+				t.Fatalf("the grantee's grants: %+v %v", gs, err)
+			}
+			if gs, _ := state.Grants(f.db, pub(n2bKey)); len(gs) != 0 {
+				t.Fatalf("another key holds %d grants", len(gs))
+			}
+		})
+	}
+	// Anywhere but on the national chain, neither is taken.
+	runApplyCases(t, []applyCase{
+		{name: "asked on a city chain", prior: intelRoles(), txs: one(req), code: state.CodeInvalid, field: "tx"},
+		{name: "granted on a city chain", prior: intelRoles(), txs: one(grant(nil)), code: state.CodeInvalid, field: "tx"},
+	})
+}
+
+// TestApplyCarriedGrant: a grant comes down from the parent, proven under
+// an anchored header, to a chain it names (or whose child it names).
+func TestApplyCarriedGrant(t *testing.T) {
+	g := func(chains []string, expires int64) *ledger.Tx {
+		s := scope()
+		s.Chains = chains
+		return sign(&ledger.AccessGrant{Request: ledger.Hash{0xa0}, Grantee: pub(n2aKey), Scope: s, Expires: expires}, parentKey)
+	}
+	// down carries grant in the parent's block 1, anchored here.
+	down := func(grant *ledger.Tx, child bool) []*ledger.Tx {
+		hubei := ledger.Header{Version: 1, Height: 1, PrevHash: ledger.Hash{0xd1}, Time: (t0 + 10) * 1e9, ChainID: "hubei-1", Region: "420000"}
+		hubei.MerkleRoot = ledger.MerkleRoot([]ledger.Hash{ledger.LeafHash(grant.Bytes())})
+		txs := []*ledger.Tx{sign(registerParent("420000"), authKey), sign(ledger.AnchorOf(&hubei), parentKey)}
+		if child {
+			txs = append(txs, sign(registerChild("420102", ledger.EngineSolo), authKey))
+		}
+		return append(txs, summaryTx("hubei-1", hubei, grant))
+	}
+	named := g([]string{chainID}, blockTime(3)+60)
+	relay := one(grantTx(relayKey, ledger.RoleRelay))
+	hubei := ledger.Header{Version: 1, Height: 1, PrevHash: ledger.Hash{0xd1}, Time: (t0 + 10) * 1e9, ChainID: "hubei-1", Region: "420000"}
+	hubei.MerkleRoot = ledger.MerkleRoot([]ledger.Hash{ledger.LeafHash(named.Bytes())})
+	hubei2 := ledger.Header{Version: 1, Height: 2, PrevHash: hubei.Hash(), Time: (t0 + 20) * 1e9, ChainID: "hubei-1", Region: "420000"}
+	runApplyCases(t, []applyCase{
+		{name: "naming this chain", prior: relay, txs: down(named, false)},
+		{name: "naming a child", prior: relay, txs: down(g([]string{"suzhou-1", childChain}, blockTime(3)+60), true)},
+		{name: "naming neither", prior: relay, txs: down(g([]string{"suzhou-1"}, blockTime(3)+60), true), code: state.CodeInvalid, field: "tx"},
+		{name: "expired", prior: relay, txs: down(g([]string{chainID}, blockTime(3)), false), code: state.CodeInvalid, field: "tx"},
+		{name: "twice", prior: relay, txs: append(down(named, false), sign(ledger.AnchorOf(&hubei2), parentKey), summaryTx("hubei-1", hubei, named, hubei2)),
+			code: state.CodeConflict, field: "tx"},
+	})
+	// From a child, a grant is refused: grants come down.
+	d := g([]string{chainID}, blockTime(3)+60)
+	h1, a1 := childBlock(d, 1, childGenesis, t0+10)
+	runApplyCases(t, []applyCase{
+		{name: "from a child", prior: []*ledger.Tx{grantTx(relayKey, ledger.RoleRelay), sign(registerChild("420102", ledger.EngineSolo), authKey)},
+			txs: []*ledger.Tx{a1, summaryTx(childChain, h1, d)}, code: state.CodeInvalid, field: "tx"},
+	})
+	// Held, it is the grantee's.
+	f := newFixture(t)
+	f.mustBlock(append(world(), relay...)...)
+	f.mustBlock(down(named, false)...)
+	gs, err := state.Grants(f.db, pub(n2aKey))
+	if err != nil || len(gs) != 1 || gs[0].ID != named.ID() || gs[0].From != "hubei-1" || gs[0].Origin != "hubei-1" || gs[0].Expired(now2) {
+		t.Fatalf("the carried grant: %+v %v", gs, err)
+	}
+	if !gs[0].Expired(blockTime(3) + 60) {
+		t.Fatal("a grant is not expired at its expiry")
+	}
+}
