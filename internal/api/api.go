@@ -57,11 +57,15 @@ func errf(status int, code, field, format string, args ...any) *Error {
 
 // Server holds the handlers' dependencies.
 type Server struct {
-	n      *node.Node
-	log    *slog.Logger
-	token  string
-	rb     *report.Builder
-	replay *replayGuard
+	n     *node.Node
+	log   *slog.Logger
+	token string
+	rb    *report.Builder
+	// rbCross builds the reports of reads under a grant: pseudonyms
+	// only, the vault stays closed.
+	rbCross  *report.Builder
+	refusals refusalLimiter
+	replay   *replayGuard
 	// publicBulk and publicSmall bound the public requests with a body
 	// that run at once (see slot).
 	publicBulk, publicSmall chan struct{}
@@ -103,7 +107,7 @@ func newServer(n *node.Node, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
-	s := &Server{n: n, log: log, token: n.Home.APIToken(), rb: &report.Builder{N: n, Now: time.Now}, replay: rg,
+	s := &Server{n: n, log: log, token: n.Home.APIToken(), rb: &report.Builder{N: n, Now: time.Now}, rbCross: &report.Builder{N: n, Now: time.Now, Pseudonymous: true}, replay: rg,
 		publicBulk: make(chan struct{}, publicBulk), publicSmall: make(chan struct{}, publicSmall), mux: http.NewServeMux(),
 		ids: newIDQuota(PseudonymQuota, PseudonymWindow), verifying: make(chan struct{}, 1), metrics: newMetrics(n),
 		backingUp: make(chan struct{}, 1), console: newConsoleSessions(), riskCache: riskCache{turn: make(chan struct{}, 1)}}
@@ -593,7 +597,7 @@ func (s *Server) trajectory(r *http.Request) (reader, error) {
 	if err := decode(r, &q); err != nil {
 		return nil, err
 	}
-	return planned(s.rb.Trajectory(q))
+	return planned(s.builder(r).Trajectory(q))
 }
 
 func (s *Server) contacts(r *http.Request) (reader, error) {
@@ -601,7 +605,7 @@ func (s *Server) contacts(r *http.Request) (reader, error) {
 	if err := decode(r, &q); err != nil {
 		return nil, err
 	}
-	return planned(s.rb.Contacts(q))
+	return planned(s.builder(r).Contacts(q))
 }
 
 // cases lists every case with its real id: GET /v1/cases (see

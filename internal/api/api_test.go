@@ -79,7 +79,13 @@ type fixture struct {
 // line must be accepted.
 func serve(t testing.TB, text string) *fixture {
 	t.Helper()
-	h, n := testnode.New(t)
+	return serveWith(t, text)
+}
+
+// serveWith is serve on a home the options change.
+func serveWith(t testing.TB, text string, opts ...testnode.Option) *fixture {
+	t.Helper()
+	h, n := testnode.New(t, opts...)
 	if res := testnode.Import(t, h, n, text); res.Rejected != 0 {
 		t.Fatalf("setup rejected: %v", res.Rejections)
 	}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -74,6 +75,9 @@ type Principal struct {
 	// Session is set for a console session's call; Signature is then the
 	// login request's.
 	Session bool
+	// Grant is the grant a key without a role here reads under (Role
+	// RoleGrantee; grants.go).
+	Grant ledger.Hash
 }
 
 // RequestMessage is what a caller signs for body.
@@ -210,7 +214,14 @@ func (s *Server) identify(r *http.Request) (p *Principal, bodyHash string, err e
 		return nil, "", err
 	}
 	if p.Role == ledger.RoleNone {
-		return nil, "", errf(http.StatusForbidden, "forbidden", HeaderKey, "this key holds no role on this chain")
+		id, ok, err := grantParam(r)
+		if err != nil {
+			return nil, "", err
+		}
+		if !ok {
+			return nil, "", errf(http.StatusForbidden, "forbidden", HeaderKey, "this key holds no role on this chain (a reader from another region names its grant: ?grant=ID)")
+		}
+		p.Role, p.Name, p.Grant = RoleGrantee, "reader under a national grant", id
 	}
 	if err := s.checkSignature(r, p, bodyHash); err != nil {
 		return nil, "", err
@@ -239,6 +250,11 @@ func (s *Server) checkSignature(r *http.Request, p *Principal, bodyHash string) 
 // allowed reports whether p may call a route open to roles (nil: any
 // role).
 func allowed(p *Principal, roles []string) bool {
+	if p.isGrantee() {
+		// Only the routes that name the grantee serve one: never "any
+		// role".
+		return slices.Contains(roles, RoleGrantee)
+	}
 	if p.Role == report.RoleAuthority || roles == nil {
 		return true
 	}

@@ -44,12 +44,20 @@ func (s *Server) intelList(r *http.Request) (any, error) {
 // intelRecord shows one record: GET /v1/intel/{tx}; 403 naming secrecy
 // when the caller's role is not cleared for its details.
 func (s *Server) intelRecord(r *http.Request) (any, error) {
-	if err := onlyParams(r); err != nil {
+	p := principalOf(r)
+	params := []string{}
+	if p.isGrantee() {
+		params = append(params, "grant")
+	}
+	if err := onlyParams(r, params...); err != nil {
 		return nil, err
 	}
 	id, err := ledger.ParseHash(r.PathValue("tx"))
 	if err != nil {
 		return nil, errf(http.StatusBadRequest, "invalid", "tx", "want a transaction id, 64 hex digits")
+	}
+	if p.isGrantee() {
+		return s.crossIntel(r, p, id)
 	}
 	v, err := s.rb.IntelRecord(id, principalOf(r).Role)
 	if errors.Is(err, report.ErrIntelNotCleared) {

@@ -146,11 +146,12 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/light-blocks/{height}", s.signed(childReaders, SmallBody, s.lightBlock))
 	mux.HandleFunc("GET /v1/intel", s.signed(intelRelays, SmallBody, s.intelList))
 	mux.HandleFunc("GET /v1/intel/confirmations", s.signed(intelRelays, SmallBody, s.intelConfirmations))
-	mux.HandleFunc("GET /v1/intel/{tx}", s.signed(intelReaders, SmallBody, s.intelRecord))
+	mux.HandleFunc("GET /v1/intel/{tx}", s.signed(granted(intelReaders), SmallBody, s.intelRecord))
+	mux.HandleFunc("GET /v1/grants", s.signed(grantReaders, SmallBody, s.listGrants))
 	mux.HandleFunc("POST /v1/intel/policy", s.signed(admins, SmallBody, s.intelPolicy))
 
-	mux.HandleFunc("POST /v1/trace/trajectory", s.personal(investigator, s.trajectory))
-	mux.HandleFunc("POST /v1/trace/contacts", s.personal(investigator, s.contacts))
+	mux.HandleFunc("POST /v1/trace/trajectory", s.personal(granted(investigator), s.trajectory))
+	mux.HandleFunc("POST /v1/trace/contacts", s.personal(granted(investigator), s.contacts))
 	mux.HandleFunc("GET /v1/cases", s.personal(investigator, s.cases))
 	mux.HandleFunc("GET /v1/persons/{ref}/chain", s.personal(investigator, s.personChain))
 	mux.HandleFunc("POST /v1/validate/decisions", s.personal(investigator, s.decisions))
@@ -211,6 +212,12 @@ func (s *Server) personal(roles []string, plan func(*http.Request) (reader, erro
 				return nil, s.auditFailed(r, err)
 			}
 			return nil, err
+		}
+		if p.isGrantee() {
+			// Within the grant, or refused with an audit record.
+			if err := s.crossTrace(r, p, rd); err != nil {
+				return nil, err
+			}
 		}
 		rc, err := s.n.AuditRead(r.Context(), p.caller(r.Pattern), rd.Subjects())
 		if err != nil {
@@ -393,6 +400,9 @@ func principalOf(r *http.Request) *Principal {
 
 // caller is p as an audit record names it, reading route.
 func (p *Principal) caller(route string) node.Caller {
+	if p.isGrantee() {
+		route = grantRoute(route, p.Grant)
+	}
 	return node.Caller{Key: p.Key, Role: p.Role, Case: p.Case, Purpose: p.Purpose, Route: route, Time: p.Time,
 		Request: p.Request, RequestSig: p.Signature}
 }

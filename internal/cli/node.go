@@ -73,7 +73,8 @@ API:
   GET  /v1/light-blocks/{height}  a CometBFT chain's signed header, for relays
   GET  /v1/intel                  outbreak intelligence (details as secrecy allows)
   GET  /v1/intel/confirmations    confirmations made here, for relays
-  GET  /v1/intel/{tx}             one intelligence record
+  GET  /v1/intel/{tx}             one intelligence record (?grant=ID: a reader from another region)
+  GET  /v1/grants                 the national grants held here
   POST /v1/intel/policy           N2 endorsements a record needs   (administrator)
                                   (these three: investigator, auditor, administrator, relay)
   POST /v1/roles                  grant a role to a key            (administrator)

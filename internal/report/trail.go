@@ -104,6 +104,11 @@ type RoleView struct {
 // RoleAuthority is the role the chain authority holds: every role.
 const RoleAuthority = "authority"
 
+// RoleGrantee is the role of a key from another region reading under a
+// national grant (docs/REGIONS.md step 8): the API has checked the grant
+// and its scope before a report is built for it.
+const RoleGrantee = "grantee"
+
 // Roles lists who holds which role on the chain: the chain authority
 // first, then every key granted a role and not revoked, in key order. A
 // grant whose transaction the chain does not hold is an error (the state

@@ -24,6 +24,9 @@ import (
 type Setup struct {
 	Rules  *state.Params
 	Config *home.Config
+	// Region is the chain's region (420100, Wuhan, unless an option
+	// changes it).
+	Region string
 }
 
 // Option changes a test home.
@@ -35,10 +38,11 @@ type Option func(*Setup)
 func New(t testing.TB, opts ...Option) (*home.Home, *node.Node) {
 	t.Helper()
 	rules, cfg := state.DefaultParams(), home.DefaultConfig()
+	s := Setup{Rules: &rules, Config: &cfg, Region: "420100"}
 	for _, o := range opts {
-		o(&Setup{Rules: &rules, Config: &cfg})
+		o(&s)
 	}
-	h, err := home.Init(filepath.Join(t.TempDir(), "home"), home.InitOptions{ChainID: "test-chain", Region: "420100",
+	h, err := home.Init(filepath.Join(t.TempDir(), "home"), home.InitOptions{ChainID: "test-chain", Region: s.Region,
 		Time: time.Date(2019, 1, 1, 0, 0, 0, 0, time.UTC), Rules: &rules})
 	if err != nil {
 		t.Fatal(err)
@@ -50,6 +54,9 @@ func New(t testing.TB, opts ...Option) (*home.Home, *node.Node) {
 // StoreOnly makes the node read the store for every query: no resident
 // timeline (tests that build their own, or test the store's path).
 func StoreOnly(s *Setup) { s.Config.Trace.Resident = false }
+
+// National makes the chain the nation's (region 000000).
+func National(s *Setup) { s.Region = "000000" }
 
 // NoValidation turns trajectory validation off in the genesis (for tests
 // of the plain indexes on worlds that are not physically consistent).
