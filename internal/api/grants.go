@@ -213,13 +213,8 @@ func (s *Server) crossTrace(r *http.Request, p *Principal, rd reader) error {
 	return nil
 }
 
-// GrantView is a grant held on this chain.
-type GrantView struct {
-	ID         string   `json:"id"`
-	Origin     string   `json:"origin"`
-	From       string   `json:"from,omitempty"`
-	Request    string   `json:"request"`
-	Grantee    string   `json:"grantee"`
+// ScopeView is an access scope as the API shows it.
+type ScopeView struct {
 	Chains     []string `json:"chains"`
 	Reads      []string `json:"reads"`
 	Records    []string `json:"records"`
@@ -227,30 +222,78 @@ type GrantView struct {
 	Persons    []string `json:"persons"`
 	WindowFrom string   `json:"window_from"`
 	WindowTo   string   `json:"window_to"`
-	Expires    string   `json:"expires"`
-	Expired    bool     `json:"expired"`
 }
 
-func (s *Server) grantView(g state.AccessGrantHeld, now time.Time) GrantView {
-	ts := func(t int64) string {
-		return time.Unix(t, 0).In(s.n.Home.Config.Location()).Format(time.RFC3339)
+// crossPerson checks that a grantee's trace read names a person within
+// its grant, when the read names someone this chain has not seen: nil
+// when it does (the 404 follows), else the audited refusal.
+func (s *Server) crossPerson(r *http.Request, p *Principal, person ledger.Pseudonym) error {
+	g, refusal, err := s.grantOf(p, "trace", p.now())
+	if err != nil {
+		return err
 	}
-	v := GrantView{ID: g.ID.String(), Origin: g.Origin, From: g.From, Request: g.Request.String(), Grantee: hex.EncodeToString(g.Grantee[:]),
-		Chains: g.Scope.Chains, Reads: g.Scope.Reads, Records: []string{}, Dimensions: g.Scope.Dimensions, Persons: []string{},
-		WindowFrom: ts(g.Scope.From), WindowTo: ts(g.Scope.To), Expires: ts(g.Expires), Expired: g.Expired(now.Unix())}
+	if refusal == nil && !slices.Contains(g.Scope.Persons, person) {
+		refusal = &crossRefusal{"person", "out of the grant's scope: a person it does not name"}
+	}
+	if refusal != nil {
+		return s.refuse(r, p, *refusal)
+	}
+	return nil
+}
+
+// GrantView is a grant held on this chain.
+type GrantView struct {
+	ID      string `json:"id"`
+	Origin  string `json:"origin"`
+	From    string `json:"from,omitempty"`
+	Carrier string `json:"carrier"`
+	Request string `json:"request"`
+	Grantee string `json:"grantee"`
+	ScopeView
+	Expires string `json:"expires"`
+	Expired bool   `json:"expired"`
+}
+
+// AccessRequestView is an access request made on this chain.
+type AccessRequestView struct {
+	ID     string `json:"id"`
+	Signer string `json:"signer"`
+	ScopeView
+	Reason string `json:"reason"`
+}
+
+// GrantsView answers GET /v1/grants.
+type GrantsView struct {
+	Grants   []GrantView         `json:"grants"`
+	Requests []AccessRequestView `json:"requests"`
+}
+
+func (s *Server) stamp(t int64) string {
+	return time.Unix(t, 0).In(s.n.Home.Config.Location()).Format(time.RFC3339)
+}
+
+func (s *Server) scopeView(sc *ledger.AccessScope) ScopeView {
+	v := ScopeView{Chains: sc.Chains, Reads: sc.Reads, Records: []string{}, Dimensions: sc.Dimensions, Persons: []string{},
+		WindowFrom: s.stamp(sc.From), WindowTo: s.stamp(sc.To)}
 	if v.Dimensions == nil {
 		v.Dimensions = []string{}
 	}
-	for _, h := range g.Scope.Records {
+	for _, h := range sc.Records {
 		v.Records = append(v.Records, h.String())
 	}
-	for _, ps := range g.Scope.Persons {
+	for _, ps := range sc.Persons {
 		v.Persons = append(v.Persons, ledger.Hash(ps).String())
 	}
 	return v
 }
 
-// listGrants lists the grants held here: GET /v1/grants?grantee=KEY.
+func (s *Server) grantView(g state.AccessGrantHeld, now time.Time) GrantView {
+	return GrantView{ID: g.ID.String(), Origin: g.Origin, From: g.From, Carrier: g.Carrier.String(), Request: g.Request.String(),
+		Grantee: hex.EncodeToString(g.Grantee[:]), ScopeView: s.scopeView(&g.Scope), Expires: s.stamp(g.Expires), Expired: g.Expired(now.Unix())}
+}
+
+// listGrants lists the grants held here and the access requests made
+// here: GET /v1/grants?grantee=KEY.
 func (s *Server) listGrants(r *http.Request) (any, error) {
 	if err := onlyParams(r, "grantee"); err != nil {
 		return nil, err
@@ -267,12 +310,22 @@ func (s *Server) listGrants(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now()
-	out := []GrantView{}
-	for _, g := range gs {
-		out = append(out, s.grantView(g, now))
+	rs, err := state.AccessRequests(s.n.DB)
+	if err != nil {
+		return nil, err
 	}
-	return map[string]any{"grants": out}, nil
+	now := time.Now()
+	out := GrantsView{Grants: []GrantView{}, Requests: []AccessRequestView{}}
+	for _, g := range gs {
+		out.Grants = append(out.Grants, s.grantView(g, now))
+	}
+	for _, q := range rs {
+		if grantee == ([32]byte{}) || q.Signer == grantee {
+			out.Requests = append(out.Requests, AccessRequestView{ID: q.ID.String(), Signer: hex.EncodeToString(q.Signer[:]),
+				ScopeView: s.scopeView(&q.Scope), Reason: q.Reason})
+		}
+	}
+	return out, nil
 }
 
 // now is the time a grant's expiry is checked at: the node's clock, or

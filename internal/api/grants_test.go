@@ -112,7 +112,9 @@ func TestCrossRegionReads(t *testing.T) {
 		{name: "the trajectory of a person in scope", key: reader, method: "POST", path: "/v1/trace/trajectory?grant=" + G, body: trace(a, "2020-01-21"), status: 200, audit: true},
 		{name: "contacts of a person in scope", key: reader, method: "POST", path: "/v1/trace/contacts?grant=" + G, body: trace(a, "2020-01-21"), status: 200, audit: true},
 		{name: "a person out of scope", key: reader, method: "POST", path: "/v1/trace/trajectory?grant=" + G, body: trace(b, "2020-01-21"), status: 403, field: "person", audit: true, refuse: true},
-		{name: "a window past the grant's", key: reader, method: "POST", path: "/v1/trace/trajectory?grant=" + G, body: trace(a, now.Add(time.Hour).Format("2006-01-02")), status: 403, field: "to", audit: true, refuse: true},
+		{name: "a person never seen here, out of scope", key: reader, method: "POST", path: "/v1/trace/trajectory?grant=" + G, body: trace(ledger.Pseudonym{0x5e}, "2020-01-21"), status: 403, field: "person", audit: true, refuse: true},
+		{name: "a raw reference under a grant", key: reader, method: "POST", path: "/v1/trace/contacts?grant=" + G, body: `{"person":"id:` + idA + `","from":"2020-01-19","to":"2020-01-21"}`, status: 400, field: "person"},
+		{name: "a window past the grant's", key: reader, method: "POST", path: "/v1/trace/trajectory?grant=" + G, body: trace(a, now.Add(2*time.Hour).Format(time.RFC3339)), status: 403, field: "to", audit: true, refuse: true},
 		{name: "a grant that opens no trace", key: reader, method: "POST", path: "/v1/trace/trajectory?grant=" + S, body: trace(a, "2020-01-21"), status: 403, field: "grant", audit: true, refuse: true},
 		{name: "an expired grant", key: reader, method: "GET", path: "/v1/intel/" + epidemic.ID().String() + "?grant=" + S, when: now.Add(4 * time.Minute), status: 403, field: "grant", audit: true, refuse: true},
 		{name: "no such grant", key: reader, method: "GET", path: "/v1/intel/" + epidemic.ID().String() + "?grant=" + req.ID().String(), status: 403, field: "grant", audit: true, refuse: true},
@@ -170,9 +172,19 @@ func TestCrossRegionReads(t *testing.T) {
 	}
 	// The grants held, for relays and auditors.
 	status, body, _ := f.signedCall(t, n1, "GET", "/v1/grants", nil)
-	var gs struct{ Grants []api.GrantView }
-	if status != 200 || json.Unmarshal(body, &gs) != nil || len(gs.Grants) != 2 {
+	var gs api.GrantsView
+	if status != 200 || json.Unmarshal(body, &gs) != nil || len(gs.Grants) != 2 || len(gs.Requests) != 1 {
 		t.Fatalf("GET /v1/grants: %d %s", status, body)
+	}
+	// On the national chain each grant is its own carrier, and the request
+	// shows what was asked.
+	if g := gs.Grants[0]; g.Carrier != g.ID || gs.Requests[0].ID != g.Request || gs.Requests[0].Signer != g.Grantee || gs.Requests[0].Reason == "" {
+		t.Errorf("the grant and its request: %+v %+v", g, gs.Requests[0])
+	}
+	other := pubOf(n3)
+	status, body, _ = f.signedCall(t, n1, "GET", "/v1/grants?grantee="+fmt.Sprintf("%x", other[:]), nil)
+	if status != 200 || json.Unmarshal(body, &gs) != nil || len(gs.Grants) != 0 || len(gs.Requests) != 0 {
+		t.Errorf("another key's grants: %d %s", status, body)
 	}
 	if status, body, _ := f.signedCall(t, n1, "GET", "/v1/grants?grantee=zz", nil); status != 400 {
 		t.Errorf("a malformed grantee: %d %s", status, body)

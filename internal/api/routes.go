@@ -205,6 +205,14 @@ func (s *Server) personal(roles []string, plan func(*http.Request) (reader, erro
 			return nil, err
 		}
 		rd, err := plan(r)
+		var unknown *node.UnknownRefError
+		if err != nil && p.isGrantee() && errors.As(err, &unknown) {
+			// Whether a person is seen here is the grant's to open: out
+			// of its scope, the refusal, not the 404.
+			if err := s.crossPerson(r, p, unknown.Ref); err != nil {
+				return nil, err
+			}
+		}
 		if err != nil {
 			// A reference bound to nobody is a lookup all the same: its
 			// record is committed before the 404 is answered.

@@ -138,3 +138,15 @@ func (c *Client) IntelConfirmations(ctx context.Context, from uint64) ([]api.Con
 	err := c.do(ctx, "GET", fmt.Sprintf("/v1/intel/confirmations?from_height=%d", from), nil, &v)
 	return v.Confirmations, err
 }
+
+// Grants lists the national grants the chain holds and the access
+// requests made on it (GET /v1/grants); grantee, if not empty, keeps one
+// key's.
+func (c *Client) Grants(ctx context.Context, grantee string) (*api.GrantsView, error) {
+	var v api.GrantsView
+	path := "/v1/grants"
+	if grantee != "" {
+		path += "?grantee=" + url.QueryEscape(grantee)
+	}
+	return &v, c.do(ctx, "GET", path, nil, &v)
+}

@@ -42,6 +42,9 @@ type Client struct {
 	// Case and Purpose are sent with every request; reads of personal
 	// data need them (they go into the audit record).
 	Case, Purpose string
+	// Grant, when set, names a national grant (its id) on every request:
+	// a key from another region reads under it (docs/REGIONS.md step 8).
+	Grant string
 	// BatchSize is how many transactions go in one POST /v1/txs.
 	BatchSize int
 
@@ -104,6 +107,13 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 // send sends one request with hc, signed or with the token, and returns
 // the answer if its status is a success, else the API's error.
 func (c *Client) send(ctx context.Context, hc *http.Client, method, path string, raw []byte) (*http.Response, error) {
+	if c.Grant != "" {
+		sep := "?"
+		if strings.Contains(path, "?") {
+			sep = "&"
+		}
+		path += sep + "grant=" + url.QueryEscape(c.Grant)
+	}
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(raw))
 	if err != nil {
 		return nil, err

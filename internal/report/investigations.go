@@ -362,6 +362,11 @@ func (b *Builder) resolve(field, ref string) (ledger.Pseudonym, error) {
 	if strings.TrimSpace(ref) == "" {
 		return ledger.Pseudonym{}, fieldErr(field, "required")
 	}
+	if b.Pseudonymous && !strings.HasPrefix(ref, node.PseudonymRef) {
+		// A reader from another region names persons as its grant does:
+		// this node derives no pseudonym for it from a raw identifier.
+		return ledger.Pseudonym{}, fieldErr(field, "under a grant, name the person by pseudonym: pn:<64 hex digits>")
+	}
 	return b.N.Resolve(field, ref)
 }
 

@@ -207,7 +207,7 @@ func (b *Builder) Trajectory(q Query) (*node.Read[*Trajectory], error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := b.N.Resolve("person", q.Person)
+	p, err := b.resolve("person", q.Person)
 	if err != nil {
 		return nil, err
 	}
@@ -307,7 +307,7 @@ func (b *Builder) Contacts(q Query) (*node.Read[*Contacts], error) {
 			return nil, &ndjson.FieldError{Field: "min_overlap", Msg: "not a non-negative duration (e.g. 15m)"}
 		}
 	}
-	p, err := b.N.Resolve("person", q.Person)
+	p, err := b.resolve("person", q.Person)
 	if err != nil {
 		return nil, err
 	}

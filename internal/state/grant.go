@@ -20,10 +20,13 @@ import (
 type AccessGrantHeld struct {
 	// ID is the access_grant's transaction id on the national chain,
 	// Origin that chain; From is the chain it came from ("" when made
-	// here).
-	ID     ledger.Hash
-	Origin string
-	From   string
+	// here). Carrier is the transaction of this chain that holds it (the
+	// access_grant itself, or the intel_summary that carried it here): a
+	// relay proves it to the chains below.
+	ID      ledger.Hash
+	Origin  string
+	From    string
+	Carrier ledger.Hash
 	ledger.AccessGrant
 }
 
@@ -75,6 +78,34 @@ func AccessRequestOf(rd store.Reader, id ledger.Hash) (req *ledger.AccessRequest
 	return req, tx.Sigs[0].Key, true, nil
 }
 
+// AccessRequestKept is an access request made on this chain.
+type AccessRequestKept struct {
+	ID     ledger.Hash
+	Signer [32]byte
+	ledger.AccessRequest
+}
+
+// AccessRequests returns the access requests made on this chain, by id.
+func AccessRequests(rd store.Reader) ([]AccessRequestKept, error) {
+	var out []AccessRequestKept
+	lo, hi := store.AccessRequestRange()
+	var derr error
+	err := rd.Scan(lo, hi, func(k, v []byte) bool {
+		tx, err := ledger.DecodeTx(v)
+		req, ok := tx.Body.(*ledger.AccessRequest)
+		if err != nil || !ok {
+			derr = store.ErrCorrupt
+			return false
+		}
+		out = append(out, AccessRequestKept{ID: ledger.Hash(k[1:]), Signer: tx.Sigs[0].Key, AccessRequest: *req})
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	return out, err
+}
+
 // accessGrant grants a request: on the national chain, by a key with the
 // role n1, to the request's signer, within the request's scope, expiring
 // after this block. A request may be granted again (a renewal, a
@@ -106,14 +137,14 @@ func (blk *Block) accessGrant(tx *ledger.Tx, id ledger.Hash, b *ledger.AccessGra
 	if b.Expires <= blk.now {
 		return reject(CodeInvalid, "expires", "in the past: a grant expires after the block that makes it")
 	}
-	return blk.putGrant(id, blk.m.gen.ChainID, "", tx)
+	return blk.putGrant(id, id, blk.m.gen.ChainID, "", tx)
 }
 
 // carriedGrant takes in a grant carried down from the parent (the
 // national chain's access_grant, or the parent's own intel_summary of
 // one): it must name this chain or one of its children, and not have
 // expired; once per grant.
-func (blk *Block) carriedGrant(from, origin string, inner *ledger.Tx, g *ledger.AccessGrant, fromParent bool) error {
+func (blk *Block) carriedGrant(carrier ledger.Hash, from, origin string, inner *ledger.Tx, g *ledger.AccessGrant, fromParent bool) error {
 	if !fromParent {
 		return reject(CodeInvalid, "tx", "grants come down from the parent")
 	}
@@ -140,13 +171,14 @@ func (blk *Block) carriedGrant(from, origin string, inner *ledger.Tx, g *ledger.
 	} else if dup {
 		return reject(CodeConflict, "tx", "this grant is here already")
 	}
-	return blk.putGrant(id, origin, from, inner)
+	return blk.putGrant(id, carrier, origin, from, inner)
 }
 
-func (blk *Block) putGrant(id ledger.Hash, origin, from string, grant *ledger.Tx) error {
+func (blk *Block) putGrant(id, carrier ledger.Hash, origin, from string, grant *ledger.Tx) error {
 	var x w
 	x.str(origin)
 	x.str(from)
+	x.raw(carrier[:])
 	x.raw(grant.Bytes())
 	if err := blk.set(store.GrantKey(id), x.b); err != nil {
 		return err
@@ -158,6 +190,7 @@ func (blk *Block) putGrant(id ledger.Hash, origin, from string, grant *ledger.Tx
 func decodeGrant(id ledger.Hash, v []byte) (AccessGrantHeld, error) {
 	x := r2(v)
 	g := AccessGrantHeld{ID: id, Origin: x.str(), From: x.str()}
+	copy(g.Carrier[:], x.take(32))
 	raw := x.b
 	x.b = nil
 	if err := x.err("grant"); err != nil {

@@ -72,8 +72,12 @@ func TestApplyAccess(t *testing.T) {
 			}
 			last := tc.txs[len(tc.txs)-1]
 			g, ok, err := state.GrantOf(f.db, last.ID())
-			if err != nil || !ok || g.Origin != chainID || g.From != "" || g.Grantee != pub(n2aKey) {
+			if err != nil || !ok || g.Origin != chainID || g.From != "" || g.Grantee != pub(n2aKey) || g.Carrier != last.ID() {
 				t.Fatalf("the grant held: %+v %v %v", g, ok, err)
+			}
+			rs, err := state.AccessRequests(f.db)
+			if err != nil || len(rs) != 1 || rs[0].ID != g.Request || rs[0].Signer != pub(n2aKey) || rs[0].Reason == "" {
+				t.Fatalf("the requests: %+v %v", rs, err)
 			}
 			gs, err := state.Grants(f.db, pub(n2aKey))
 			if err != nil || len(gs) != 1 || gs[0].ID != last.ID() {
@@ -132,9 +136,11 @@ func TestApplyCarriedGrant(t *testing.T) {
 	// Held, it is the grantee's.
 	f := newFixture(t)
 	f.mustBlock(append(world(), relay...)...)
-	f.mustBlock(down(named, false)...)
+	carried := down(named, false)
+	f.mustBlock(carried...)
 	gs, err := state.Grants(f.db, pub(n2aKey))
-	if err != nil || len(gs) != 1 || gs[0].ID != named.ID() || gs[0].From != "hubei-1" || gs[0].Origin != "hubei-1" || gs[0].Expired(now2) {
+	if err != nil || len(gs) != 1 || gs[0].ID != named.ID() || gs[0].From != "hubei-1" || gs[0].Origin != "hubei-1" || gs[0].Expired(now2) ||
+		gs[0].Carrier != carried[len(carried)-1].ID() {
 		t.Fatalf("the carried grant: %+v %v", gs, err)
 	}
 	if !gs[0].Expired(blockTime(3) + 60) {

@@ -139,7 +139,7 @@ func (blk *Block) intelSummary(tx *ledger.Tx, id ledger.Hash, b *ledger.IntelSum
 		return reject(CodeInvalid, "tx", "%v", err)
 	}
 	if g, ok := inner.Body.(*ledger.AccessGrant); ok {
-		return blk.carriedGrant(b.From, origin, inner, g, c.Parent)
+		return blk.carriedGrant(id, b.From, origin, inner, g, c.Parent)
 	}
 	confirm, ok := inner.Body.(*ledger.IntelConfirm)
 	if !ok {

@@ -18,6 +18,11 @@ const (
 // AccessRequestKey is the key of access request txid.
 func AccessRequestKey(txid [32]byte) []byte { return key(TabAccessRequest, txid[:]) }
 
+// AccessRequestRange bounds every access request kept.
+func AccessRequestRange() (lo, hi []byte) {
+	return []byte{TabAccessRequest}, []byte{TabAccessRequest + 1}
+}
+
 // GrantKey is the key of grant txid.
 func GrantKey(txid [32]byte) []byte { return key(TabGrant, txid[:]) }
 
