@@ -318,7 +318,7 @@ func (e *env) checkAs(cmd *cobra.Command) error {
 	case cmd.Annotations["signs"] != "":
 		// It signs with --as and nothing else (epiledger console).
 	case node != nil && cmd.Flags().Lookup("home") != nil:
-		if node.Value.String() == "" {
+		if v := node.Value.String(); v == "" || v == "[]" { // a string, or a list (trace's --node)
 			return withHint(fmt.Errorf("%s signs requests to a node: without --node, %q would run on the home as its chain authority", name, cmd.CommandPath()),
 				"add --node URL (e.g. --node http://127.0.0.1:7070)")
 		}
@@ -419,7 +419,7 @@ func (e *env) printJSON(v any) error {
 }
 
 func (e *env) initCmd() *cobra.Command {
-	var dir, chainID, region, admin string
+	var dir, chainID, region, admin, pseudonymSecret string
 	var authorities []string
 	var quorum int
 	c := &cobra.Command{
@@ -435,10 +435,13 @@ func (e *env) initCmd() *cobra.Command {
                        obtain pseudonyms obliviously: epiledger pseudonym)
   keys/authority.key   the authority's Ed25519 key (signs sites and identities)
   keys/secret.key      the authority's secret (pseudonyms, identity vault, API token)
+  keys/pseudonym.key   the pseudonym key shared by the regions of one country
+                       (--pseudonym-secret; else secret.key makes them)
   keystore/            the signing keys of the sites this home registers
   config.toml          every setting with its default, commented
   data/                the ledger store (Pebble)
-Keep keys/ private: whoever holds secret.key can link pseudonyms to people.
+Keep keys/ private: whoever holds secret.key, or pseudonym.key where there
+is one, can link pseudonyms to people.
 DIR must be new or empty: init refuses a home (already initialised) and a
 directory holding anything else, and then writes nothing.
 
@@ -451,12 +454,27 @@ The rules in genesis.json are the chain's consensus rules: every node of
 the chain holds the same genesis, and its hash (block 1's previous hash)
 commits to them. Edit them, if the defaults do not fit, before the first
 block; after it, a genesis whose rules differ is another chain, and the
-node refuses the store.`,
+node refuses the store.
+
+Chains made with the same --pseudonym-secret (a file of 64 hex digits, or
+a key file of "epiledger keygen") give every person the same pseudonym,
+and their genesis files name the same pseudonym key: a cross-region
+investigation needs this to join a person's records on two regions'
+chains. The national health authority makes the secret once and gives it
+to each region's chain authority (docs/PRIVACY.md, section 5). The
+identity vault and the API token stay keyed by each home's secret.key.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o := home.InitOptions{ChainID: chainID, Region: region}
 			if err := authorityOptions(&o, authorities, admin, quorum); err != nil {
 				return err
+			}
+			if pseudonymSecret != "" {
+				s, err := home.ReadPseudonymSecret(pseudonymSecret)
+				if err != nil {
+					return withHint(fmt.Errorf("--pseudonym-secret: %w", err), "the national health authority makes the file once: epiledger keygen --out pseudonym.key")
+				}
+				o.PseudonymSecret = s
 			}
 			h, err := home.Init(dir, o)
 			if err != nil {
@@ -471,6 +489,7 @@ node refuses the store.`,
 	c.Flags().StringVar(&chainID, "chain-id", "", "chain id (default: epiledger-<random>)")
 	c.Flags().StringVar(&region, "region", "000000", "administrative region code of this chain (e.g. 420100; a GB/T 2260 code is kept in its six-digit form: 3201 is 320100)")
 	authorityFlags(c, &authorities, &admin, &quorum)
+	c.Flags().StringVar(&pseudonymSecret, "pseudonym-secret", "", "FILE holding the pseudonym secret shared by the regions' chains (64 hex digits, or a key file of epiledger keygen): every chain made with it gives a person the same pseudonym")
 	return c
 }
 

@@ -95,3 +95,65 @@ func listing(t *testing.T, dir string) string {
 	})
 	return strings.Join(names, " ")
 }
+
+// TestInitPseudonymSecret (issue 15): init --pseudonym-secret FILE, in
+// two regions with one file (64 hex digits, or a key file of keygen),
+// makes chains whose genesis files name one pseudonym key, and writes
+// keys/pseudonym.key; a file that is missing or does not hold 32 bytes
+// fails naming the flag, and init writes nothing.
+func TestInitPseudonymSecret(t *testing.T) {
+	t.Parallel()
+	d := t.TempDir()
+	keygenFile := filepath.Join(d, "pseudonym.key")
+	mustRun(t, "keygen", "--out", keygenFile)
+	cases := []struct {
+		name string
+		file string
+		want string // in stderr; "" means init succeeds
+	}{
+		{"hex_file", writeFile(t, "hex.key", strings.Repeat("5a", 32)+"\n"), ""},
+		{"keygen_file", keygenFile, ""},
+		{"short_hex", writeFile(t, "short.key", strings.Repeat("5a", 31)), "want 64 hex digits"},
+		{"not_hex", writeFile(t, "text.key", "a secret\n"), "want 64 hex digits"},
+		{"empty", writeFile(t, "empty.key", ""), "want 64 hex digits"},
+		{"missing", filepath.Join(d, "nope.key"), "no such file"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			if c.want != "" {
+				dir := filepath.Join(t.TempDir(), "home")
+				out, errs, code := run(t, "init", "--home", dir, "--pseudonym-secret", c.file)
+				if code != 1 || !strings.HasPrefix(errs, "epiledger: error: --pseudonym-secret: ") || !strings.Contains(errs, c.file) || !strings.Contains(errs, c.want) {
+					t.Fatalf("exit %d, want 1 naming --pseudonym-secret %s and %q:\n%s%s", code, c.file, c.want, out, errs)
+				}
+				if l := listing(t, dir); l != "" {
+					t.Errorf("init wrote %s", l)
+				}
+				return
+			}
+			var keys []string
+			for _, reg := range []string{"420100", "320100"} {
+				dir := filepath.Join(t.TempDir(), reg)
+				out := mustRun(t, "init", "--home", dir, "--region", reg, "--pseudonym-secret", c.file)
+				_, key, _ := strings.Cut(out, "pseudonym key ")
+				key, _, _ = strings.Cut(key, " ")
+				keys = append(keys, key)
+				if _, err := os.Stat(filepath.Join(dir, "keys", "pseudonym.key")); err != nil {
+					t.Errorf("%s: %v", reg, err)
+				}
+			}
+			plain := filepath.Join(t.TempDir(), "plain")
+			out := mustRun(t, "init", "--home", plain, "--region", "420100")
+			if len(keys[0]) != 64 || keys[0] != keys[1] || strings.Contains(out, keys[0]) {
+				t.Errorf("pseudonym keys %q, want two alike and unlike one made without --pseudonym-secret:\n%s", keys, out)
+			}
+			if _, err := os.Stat(filepath.Join(plain, "keys", "pseudonym.key")); err == nil {
+				t.Error("init without --pseudonym-secret wrote keys/pseudonym.key")
+			}
+		})
+	}
+	if help := mustRun(t, "init", "--help"); !strings.Contains(help, "--pseudonym-secret") || !strings.Contains(help, "keys/pseudonym.key") {
+		t.Errorf("init --help does not name --pseudonym-secret:\n%s", help)
+	}
+}

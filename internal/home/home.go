@@ -6,6 +6,9 @@
 //	DIR/genesis.json         chain id, region, authority public key, time, rules, pseudonym key
 //	DIR/keys/authority.key   the authority's Ed25519 seed (hex, mode 0600)
 //	DIR/keys/secret.key      the authority's secret: pseudonym, vault and API keys
+//	DIR/keys/pseudonym.key   the pseudonym key shared by the regions of one
+//	                         country (InitOptions.PseudonymSecret), in place
+//	                         of secret.key for pseudonyms only; optional
 //	DIR/keys/node.key        an organisation's node key (Ed25519 seed), in
 //	                         place of the two above on a consortium member's
 //	                         node (epiledger consortium keygen)
@@ -55,6 +58,10 @@ type Home struct {
 // NodeKeyFile is where a consortium member's node key lives in its home.
 const NodeKeyFile = "node.key"
 
+// PseudonymKeyFile is where a home's pseudonym secret lives (keys/), when
+// its chain shares one with the other regions' chains: 64 hex digits.
+const PseudonymKeyFile = "pseudonym.key"
+
 // ErrNotAuthority is returned for what only a home holding the chain
 // authority's key and secret can do (sign as the authority, derive
 // pseudonyms, open the vault, the operator's token) on a member's home.
@@ -83,6 +90,13 @@ type InitOptions struct {
 	// before the VOPRF scheme, and no site can obtain them obliviously.
 	// For tests of such chains; a new chain should not.
 	HMACPseudonyms bool
+	// PseudonymSecret is the pseudonym secret (32 bytes) shared by the
+	// chains of one country's regions, so that a person has the same
+	// pseudonym on each; nil means none (the home's secret.key derives
+	// its pseudonyms). Init writes it to keys/pseudonym.key and derives
+	// the genesis's pseudonym key from it; the identity vault and the API
+	// token stay keyed by the home's own secret.key.
+	PseudonymSecret []byte
 }
 
 // ErrExists is returned by Init when the directory already holds a home.
@@ -166,6 +180,9 @@ func Init(dir string, o InitOptions) (*Home, error) {
 	if err := ledger.CheckText("region", o.Region); err != nil {
 		return nil, fmt.Errorf("home: %w", err)
 	}
+	if o.PseudonymSecret != nil && len(o.PseudonymSecret) != 32 {
+		return nil, fmt.Errorf("home: pseudonym secret: %d bytes, want 32", len(o.PseudonymSecret))
+	}
 	if o.Time.IsZero() {
 		o.Time = time.Now()
 	}
@@ -188,6 +205,13 @@ func Init(dir string, o InitOptions) (*Home, error) {
 	if err := writeSecret(filepath.Join(dir, "keys", "secret.key"), hex.EncodeToString(secret)); err != nil {
 		return nil, err
 	}
+	pseudonymSecret := secret
+	if o.PseudonymSecret != nil {
+		pseudonymSecret = o.PseudonymSecret
+		if err := writeSecret(filepath.Join(dir, "keys", PseudonymKeyFile), hex.EncodeToString(pseudonymSecret)); err != nil {
+			return nil, err
+		}
+	}
 	rules := state.DefaultParams()
 	if o.Rules != nil {
 		rules = *o.Rules
@@ -198,7 +222,7 @@ func Init(dir string, o InitOptions) (*Home, error) {
 	g := genesisFile{ChainID: o.ChainID, Region: o.Region, Authority: hex.EncodeToString(pub), Time: o.Time.UTC().Truncate(time.Second).Format(time.RFC3339), Rules: &rules,
 		Corrections: correctionFile{Administrator: hex.EncodeToString(pub), Authorities: map[string]string{o.Region: hex.EncodeToString(pub)}, Quorum: o.Quorum}}
 	if !o.HMACPseudonyms {
-		p, err := identity.NewOPRFPseudonymizer(secret)
+		p, err := identity.NewOPRFPseudonymizer(pseudonymSecret)
 		if err != nil {
 			return nil, fmt.Errorf("home: %w", err)
 		}
@@ -276,7 +300,7 @@ func Load(dir string) (*Home, error) {
 		return nil, err
 	} else if member != nil {
 		// A member's node: its own key, no authority key, no secret.
-		for _, f := range []string{"authority.key", "secret.key"} {
+		for _, f := range []string{"authority.key", "secret.key", PseudonymKeyFile} {
 			if _, err := os.Stat(filepath.Join(dir, "keys", f)); err == nil {
 				return nil, fmt.Errorf("home: keys/ holds both %s and node.key: a home is the chain authority's or a member's, not both", f)
 			}
@@ -297,7 +321,13 @@ func Load(dir string) (*Home, error) {
 		if h.secret, err = readHex(filepath.Join(dir, "keys", "secret.key"), 32); err != nil {
 			return nil, err
 		}
-		if h.Genesis.PseudonymKey, h.pseud, err = pseudonymsOf(g.Pseudonyms, h.secret); err != nil {
+		pseudonymSecret, file := h.secret, "secret.key"
+		if s, err := readHex(filepath.Join(dir, "keys", PseudonymKeyFile), 32); err == nil {
+			pseudonymSecret, file = s, PseudonymKeyFile
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%w (the pseudonym secret shared by the regions' chains)", err)
+		}
+		if h.Genesis.PseudonymKey, h.pseud, err = pseudonymsOf(g.Pseudonyms, pseudonymSecret, file); err != nil {
 			return nil, err
 		}
 	}
@@ -442,11 +472,12 @@ func pseudonymKeyOf(f *pseudonymsFile) ([]byte, error) {
 }
 
 // pseudonymsOf checks genesis.json "pseudonyms" against the home's
-// secret and returns the genesis's pseudonym key (nil for none) and the
-// home's pseudonymizer. A key that the secret does not derive stops the
-// load (fail closed): this node's pseudonyms would not be the chain's,
-// and a site would refuse every proof it made.
-func pseudonymsOf(f *pseudonymsFile, secret []byte) ([]byte, *identity.Pseudonymizer, error) {
+// pseudonym secret, read from keys/file (pseudonym.key, or secret.key on
+// a home without one), and returns the genesis's pseudonym key (nil for
+// none) and the home's pseudonymizer. A key that the secret does not
+// derive stops the load (fail closed): this node's pseudonyms would not be
+// the chain's, and a site would refuse every proof it made.
+func pseudonymsOf(f *pseudonymsFile, secret []byte, file string) ([]byte, *identity.Pseudonymizer, error) {
 	if f == nil {
 		p, err := identity.NewPseudonymizer(secret)
 		return nil, p, err
@@ -460,7 +491,7 @@ func pseudonymsOf(f *pseudonymsFile, secret []byte) ([]byte, *identity.Pseudonym
 		return nil, nil, err
 	}
 	if !bytes.Equal(p.PublicKey().Bytes(), key) {
-		return nil, nil, errors.New("home: keys/secret.key does not derive the genesis's pseudonym key (genesis.json pseudonyms.public_key): this home's secret is not the chain's")
+		return nil, nil, fmt.Errorf("home: keys/%s does not derive the genesis's pseudonym key (genesis.json pseudonyms.public_key): this home's pseudonym secret is not the chain's", file)
 	}
 	return key, p, nil
 }
@@ -660,6 +691,31 @@ func LoadKeyFile(path string) (ed25519.PrivateKey, error) {
 	return ed25519.NewKeyFromSeed(seed), nil
 }
 
+// ReadPseudonymSecret reads a pseudonym secret to give to
+// InitOptions.PseudonymSecret from a file holding 32 bytes: 64 hex digits
+// (surrounding whitespace ignored), as keys/pseudonym.key holds them, or
+// a key file written by GenerateKeyFile ("epiledger keygen"), whose seed
+// is 32 random bytes. Anything else is an error naming path.
+func ReadPseudonymSecret(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	text := strings.TrimSpace(string(b))
+	if strings.HasPrefix(text, "{") {
+		var f KeyFile
+		if err := json.Unmarshal(b, &f); err != nil {
+			return nil, fmt.Errorf("%s: not a key file", path)
+		}
+		text = f.Seed
+	}
+	v, err := hex.DecodeString(text)
+	if err != nil || len(v) != 32 {
+		return nil, fmt.Errorf("%s: want 64 hex digits (32 bytes) or a key file of epiledger keygen", path)
+	}
+	return v, nil
+}
+
 // CheckEmpty returns nil if dir does not exist or is an empty directory,
 // else an error wrapping ErrNotEmpty.
 func CheckEmpty(dir string) error { return checkEmpty(dir) }
@@ -682,10 +738,15 @@ func cloneInto(src *Home, dir string) (*Home, error) {
 		}
 	}
 	for _, f := range []struct {
-		name string
-		mode os.FileMode
-	}{{"genesis.json", 0o644}, {"config.toml", 0o644}, {filepath.Join("keys", "authority.key"), 0o600}, {filepath.Join("keys", "secret.key"), 0o600}} {
+		name     string
+		mode     os.FileMode
+		optional bool
+	}{{"genesis.json", 0o644, false}, {"config.toml", 0o644, false}, {filepath.Join("keys", "authority.key"), 0o600, false}, {filepath.Join("keys", "secret.key"), 0o600, false},
+		{filepath.Join("keys", PseudonymKeyFile), 0o600, true}} {
 		b, err := os.ReadFile(filepath.Join(src.Dir, f.name))
+		if f.optional && errors.Is(err, os.ErrNotExist) {
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("home: %w", err)
 		}
