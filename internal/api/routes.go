@@ -118,7 +118,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/tx/{hash}/proof", s.signed(childReaders, SmallBody, s.proof))
 	mux.HandleFunc("GET /v1/tx/{hash}/corrections", s.signed(readers, SmallBody, s.corrections))
 	mux.HandleFunc("GET /v1/consortium/validators", s.signed(readers, SmallBody, s.validators))
-	mux.HandleFunc("GET /v1/blocks/{height}", s.signed(readers, SmallBody, s.block))
+	// Relays link a carried transaction's block to the anchored one.
+	mux.HandleFunc("GET /v1/blocks/{height}", s.signed(childReaders, SmallBody, s.block))
 	mux.HandleFunc("GET /v1/verify", s.signed(auditors, SmallBody, s.verify))
 	mux.HandleFunc("PUT /v1/vault", s.signed(admins, MaxBody, s.putVault))
 	mux.HandleFunc("POST /v1/backup", s.backup)

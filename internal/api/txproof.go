@@ -12,15 +12,16 @@ import (
 )
 
 // relayable says whether a relay may read the proof of raw: an anchor,
-// a register_child or register_parent, or an intelligence confirmation
-// or digest: what relays carry between chains.
+// a register_child or register_parent, an intelligence confirmation or
+// digest, or an access grant: what relays carry between chains.
 func relayable(raw []byte) bool {
 	tx, err := ledger.DecodeTx(raw)
 	if err != nil {
 		return false
 	}
 	switch tx.Body.Kind() {
-	case ledger.KindAnchor, ledger.KindLightAnchor, ledger.KindRegisterChild, ledger.KindRegisterParent, ledger.KindIntelConfirm, ledger.KindIntelSummary:
+	case ledger.KindAnchor, ledger.KindLightAnchor, ledger.KindRegisterChild, ledger.KindRegisterParent, ledger.KindIntelConfirm, ledger.KindIntelSummary,
+		ledger.KindAccessGrant:
 		return true
 	}
 	return false

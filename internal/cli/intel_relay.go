@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -104,13 +105,15 @@ func (e *env) intelRelayCmd() *cobra.Command {
 	var nodeURL, toURL, keyFile string
 	c := &cobra.Command{
 		Use:   "relay --node URL --to URL --relay-key FILE",
-		Short: "Carry this chain's confirmations up to its parent, or broadcasts down to a child",
+		Short: "Carry this chain's confirmations up to its parent, or broadcasts and grants down to a child",
 		Long: `relay lists the confirmations made on the chain of --node and carries
 them into the chain of --to as intel_summary transactions, each proven
 under a header --to has anchored ("epiledger anchor relay" first): to the
 parent, the N2s' confirmations; to a child (--to a chain that registered
 this one as its parent), the national N1's broadcasts and the broadcasts
-this chain received from its own parent. --relay-key signs on both chains:
+this chain received from its own parent, and the national access grants
+this chain holds that name the child or a chain below it. --relay-key
+signs on both chains:
 a key both administrators granted the role relay. A digest the other
 chain holds already is skipped.`,
 		Example: `  epiledger intel relay --node http://127.0.0.1:7071 --to http://127.0.0.1:7070 --relay-key relay.key`,
@@ -179,6 +182,11 @@ func (e *env) relayIntel(ctx context.Context, src, dst *client.Client, chain, ta
 				txs = append(txs, v.Tx)
 			}
 		}
+		grants, err := grantsFor(ctx, src, dst, target)
+		if err != nil {
+			return err
+		}
+		txs = append(txs, grants...)
 	}
 	carried, held, waiting := 0, 0, 0
 	for _, id := range txs {
@@ -214,6 +222,31 @@ func (e *env) relayIntel(ctx context.Context, src, dst *client.Client, chain, ta
 		return withHint(fmt.Errorf("%d digest(s) are in blocks %q has not anchored yet", waiting, target), "run epiledger anchor relay first, then this again")
 	}
 	return nil
+}
+
+// grantsFor lists the grants held on src's chain that go down to target:
+// not expired, naming target or one of its children; by the transactions
+// that hold them on src's chain.
+func grantsFor(ctx context.Context, src, dst *client.Client, target string) ([]string, error) {
+	gs, err := src.Grants(ctx, "")
+	if err != nil {
+		return nil, fmt.Errorf("--node: %w", err)
+	}
+	kids, err := dst.Children(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("--to: %w", err)
+	}
+	below := map[string]bool{target: true}
+	for _, k := range kids {
+		below[k.ChainID] = true
+	}
+	var txs []string
+	for _, g := range gs.Grants {
+		if !g.Expired && slices.ContainsFunc(g.Chains, func(c string) bool { return below[c] }) {
+			txs = append(txs, g.Carrier)
+		}
+	}
+	return txs, nil
 }
 
 var errNotAnchored = errors.New("its block is not anchored there yet")

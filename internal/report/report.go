@@ -88,6 +88,9 @@ type Entry struct {
 	Via      string `json:"via,omitempty"`
 	Role     string `json:"role,omitempty"`
 	Tx       string `json:"tx"`
+	// Chain is the chain that answered the row: set in a merged national
+	// investigation (MergeTrajectories), never in a node's answer.
+	Chain string `json:"chain,omitempty"`
 	// Lat and Lon place Site, ToLat and ToLon the arrival site of a
 	// move (degrees; absent for a site registered without a place), so
 	// that a map can draw the trajectory.
@@ -122,6 +125,8 @@ type Contact struct {
 	Role      string `json:"role,omitempty"`
 	Via       string `json:"via,omitempty"`
 	Tx        string `json:"tx"`
+	// Chain: see Entry.Chain.
+	Chain string `json:"chain,omitempty"`
 }
 
 // Contacts is the close-contact list of a person in a window.
@@ -415,6 +420,9 @@ func WriteTrajectory(w io.Writer, t *Trajectory) error {
 		if e.Kind == "move" {
 			site, kind = e.Site+" -> "+e.To, "move"
 		}
+		if e.Chain != "" {
+			site = e.Chain + ": " + site
+		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", i+1, short(e.In), short(e.Out), site, kind, dash(e.Via), dash(e.Role), e.Status, e.Tx)
 		if e.Reason != "" {
 			reasons = append(reasons, fmt.Sprintf("  #%d %s: %s", i+1, e.Status, e.Reason))
@@ -444,6 +452,9 @@ func WriteContacts(w io.Writer, c *Contacts) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "#\tPERSON\tSITE\tKIND\tFROM\tTO\tOVERLAP\tROLE\tTX")
 	for i, x := range c.Contacts {
+		if x.Chain != "" {
+			x.Site = x.Chain + ": " + x.Site
+		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", i+1, name(x.Person, x.Pseudonym), x.Site, x.SiteKind, short(x.From), short(x.To), x.Overlap, dash(x.Role), x.Tx)
 	}
 	if err := tw.Flush(); err != nil {
