@@ -23,8 +23,12 @@ the address --node gives.
 The console (served by the node at /) shows a case's trajectory on a time
 line and a map, its contacts, its chains of transmission as a graph,
 sources, clusters, the follow-up list, and, by role, the audit trail, the
-roles and sites, and the chain's state, in English and Chinese. Every view that reads personal data asks for
-its case and purpose and is audited as the API is. The map of risk sites
+roles and sites, the chain's state, the outbreak intelligence feed (n3,
+n2, n1 and the readers: records, digests from below, national
+broadcasts, most urgent first) and the hierarchy of chains (its parent,
+its children's anchored heads, the national grants it holds), in English
+and Chinese. Every view that reads personal data asks for its case and
+purpose and is audited as the API is. The map of risk sites
 at /#/risk needs no login.`,
 		Example: `  epiledger console --node http://127.0.0.1:7070 --as investigator.key
   epiledger console --node http://127.0.0.1:7070 --as auditor.key --open`,

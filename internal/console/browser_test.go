@@ -445,6 +445,62 @@ func TestConsoleInvestigator(t *testing.T) {
 	}
 	screenshot(t, actx, "11b-regions")
 
+	// The hierarchy's state: the parent this chain follows, and the
+	// grants it holds (none on this city chain), as the API says.
+	parentPub, _, _ := ed25519.GenerateKey(nil)
+	c.token(t, "POST", "/v1/parent", fmt.Sprintf(`{"chain_id":"hubei-1","region":"420000","genesis":%q,"authority":%q}`, ledger.Hash{0xcd}, hex.EncodeToString(parentPub)))
+	var grants struct{ Grants []json.RawMessage }
+	c.signed(t, "auditor", "GET", "/v1/grants", "", &grants)
+	run(t, actx, "the hierarchy", chromedp.Navigate(c.srv.URL+"/#/regions"), chromedp.WaitVisible(chromedp.CSS("#grants-count")))
+	if got := text(t, actx, "#regions-parent"); got != "hubei-1 (420000)" {
+		t.Errorf("the parent on screen %q, want hubei-1 (420000)", got)
+	}
+	if got := text(t, actx, "#grants-count"); got != strconv.Itoa(len(grants.Grants)) {
+		t.Errorf("grants on screen %s, the API's %d", got, len(grants.Grants))
+	}
+	screenshot(t, actx, "11c-hierarchy")
+
+	// The intelligence feed: a level I record from the airport's team,
+	// endorsed by the commission, then a level IV one; the most urgent
+	// first, its details one click away.
+	n3Pub, n3, _ := ed25519.GenerateKey(nil)
+	n2Pub, n2, _ := ed25519.GenerateKey(nil)
+	for _, g := range []struct {
+		pub  ed25519.PublicKey
+		role string
+	}{{n3Pub, "n3"}, {n2Pub, "n2"}} {
+		c.token(t, "POST", "/v1/roles", fmt.Sprintf(`{"key":%q,"role":%q,"name":"test %s"}`, hex.EncodeToString(g.pub), g.role, g.role))
+	}
+	for _, r := range []*ledger.Intel{
+		{Dimension: "public", Level: 4, Secrecy: "public", Time: time.Now().Add(-2 * time.Hour).Unix(), Region: "420100", Place: "Hankou station",
+			Involved: 12, Facts: "rumours of a closure", Endorsements: 1},
+		{Dimension: "epidemic", Level: 1, Secrecy: "internal", Time: time.Now().Add(-time.Hour).Unix(), Region: "420100", Place: "Tianhe airport",
+			Involved: 200, Confirmed: 9, Facts: "routine tests of airport staff found 9 positives", Endorsements: 1},
+	} {
+		tx := ledger.NewTx(r)
+		tx.Sign(c.h.Genesis.ChainID, n3)
+		tx.Sign(c.h.Genesis.ChainID, n2)
+		c.token(t, "POST", "/v1/txs", `{"txs":["`+base64.StdEncoding.EncodeToString(tx.Bytes())+`"]}`)
+	}
+	var feed struct{ Intel []struct{ Tx string } }
+	c.signed(t, "investigator", "GET", "/v1/intel", "", &feed)
+	run(t, ctx, "the intelligence feed", chromedp.Navigate(c.srv.URL+"/#/intel"), chromedp.WaitVisible(chromedp.CSS("#intel-count")))
+	if got := text(t, ctx, "#intel-count"); got != strconv.Itoa(len(feed.Intel)) || got != "2" {
+		t.Errorf("records on screen %s, the API's %d", got, len(feed.Intel))
+	}
+	if got := text(t, ctx, "#intel-table tbody tr:first-child .level"); got != "I" {
+		t.Errorf("the first row's response level %q, want I (the most urgent first)", got)
+	}
+	screenshot(t, ctx, "12-intel")
+	run(t, ctx, "an intelligence record", chromedp.Click(chromedp.CSS("#intel-table tbody tr:first-child a")), chromedp.WaitVisible(chromedp.CSS("#intel-facts")))
+	if got := text(t, ctx, "#intel-facts"); got != "routine tests of airport staff found 9 positives" {
+		t.Errorf("the record's facts on screen %q", got)
+	}
+	if got := text(t, ctx, "#intel-counts"); !strings.Contains(got, "9 confirmed") {
+		t.Errorf("the record's counts on screen %q", got)
+	}
+	screenshot(t, ctx, "12b-intel-record")
+
 	// Logout ends the session.
 	run(t, ctx, "logout", chromedp.Navigate(c.srv.URL+"/#/"), chromedp.WaitVisible(chromedp.CSS("#logout")), chromedp.Click(chromedp.CSS("#logout")),
 		chromedp.WaitVisible(chromedp.CSS(".login")))

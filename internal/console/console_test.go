@@ -28,7 +28,7 @@ func TestWords(t *testing.T) {
 	if enAt < 0 || zhAt < enAt || end < zhAt {
 		t.Fatal("i18n.js: the dictionaries en and zh not found")
 	}
-	key := regexp.MustCompile(`"([a-z][a-z.]*)":`)
+	key := regexp.MustCompile(`"([a-z][a-z0-9.]*)":`)
 	keys := func(s string) map[string]bool {
 		m := map[string]bool{}
 		for _, k := range key.FindAllStringSubmatch(s, -1) {
@@ -61,7 +61,8 @@ func TestWords(t *testing.T) {
 		"role.investigator", "role.auditor", "role.administrator", "role.site", "role.hospital", "role.node", "role.authority",
 		"level.national", "level.province", "level.city", "level.district",
 		"case.suspected", "case.confirmed", "case.recovered", "case.deceased", "case.cleared",
-		"view.trajectory", "view.contacts", "view.chain", "view.sources", "view.followup"} {
+		"view.trajectory", "view.contacts", "view.chain", "view.sources", "view.followup",
+		"role.n1", "role.n2", "role.n3", "role.relay", "dim.epidemic", "dim.medical", "dim.government", "dim.public", "dim.opinion"} {
 		if !en[k] {
 			t.Errorf("the dictionaries lack %q", k)
 		}

@@ -73,6 +73,7 @@
     if (need === "investigator") return r === "investigator";
     if (need === "auditor") return r === "auditor";
     if (need === "reader") return r === "investigator" || r === "auditor" || r === "node";
+    if (need === "intel") return ["investigator", "auditor", "node", "n3", "n2", "n1"].indexOf(r) >= 0;
     return true;
   }
 
@@ -691,7 +692,9 @@
     });
   };
 
-  // The child regions' chains anchored into this one (docs/REGIONS.md).
+  // The hierarchy from this chain (docs/REGIONS.md): its parent, whose
+  // headers it follows; the child regions' chains anchored into it; the
+  // national grants it holds for readers from other regions.
   views.regions = function (ref) {
     if (ref) {
       return api("GET", "/v1/children/" + encodeURIComponent(ref) + "/anchors").then(function (d) {
@@ -706,16 +709,82 @@
           ], d.anchors, { id: "anchors-table", sortKey: "height" })]));
       });
     }
-    return Promise.all([api("GET", "/v1/status"), api("GET", "/v1/children")]).then(function (res) {
-      var st = res[0], rows = res[1].children || [];
-      show(el("div", {}, [el("h1", { text: t("regions.title") }), el("p", { class: "muted", text: t("regions.help") }),
-        facts([[t("status.region"), st.region], [t("regions.children"), String(rows.length), "regions-count"]]),
+    var none = function () { return null; };
+    return Promise.all([api("GET", "/v1/status"), api("GET", "/v1/children"), api("GET", "/v1/parent").catch(none), api("GET", "/v1/grants").catch(none)]).then(function (res) {
+      var st = res[0], rows = res[1].children || [], parent = res[2], grants = res[3] ? res[3].grants || [] : null;
+      var box = el("div", {}, [el("h1", { text: t("regions.title") }), el("p", { class: "muted", text: t("regions.help") }),
+        facts([[t("status.chain"), st.chain_id], [t("status.region"), st.region],
+          [t("regions.parent"), parent ? parent.chain_id + " (" + parent.region + ")" : t("regions.noparent"), "regions-parent"],
+          [t("regions.parentheight"), parent ? String(parent.height) : "-", "regions-parent-height"],
+          [t("regions.children"), String(rows.length), "regions-count"]]),
         table([
           { key: "chain_id", label: t("status.chain"), get: function (r) { return el("a", { href: "#/regions/" + encodeURIComponent(r.chain_id), text: r.chain_id }); } },
           { key: "region", label: t("col.region"), get: function (r) { return r.region + " (" + t("level." + r.level) + ")"; } },
           { key: "engine", label: t("regions.engine") }, { key: "height", label: t("regions.height") },
           { key: "time", label: t("col.time") }, { key: "hash", label: t("regions.hash"), cls: "mono", get: function (r) { return short(r.hash); } }
-        ], rows, { id: "regions-table", sortKey: "chain_id" })]));
+        ], rows, { id: "regions-table", sortKey: "chain_id" })]);
+      if (grants) {
+        box.appendChild(el("h2", { text: t("grants.title") }));
+        box.appendChild(el("p", { class: "muted", text: t("grants.help") }));
+        box.appendChild(facts([[t("grants.count"), String(grants.length), "grants-count"]]));
+        box.appendChild(table([
+          { key: "id", label: t("col.tx"), cls: "mono", get: function (r) { return short(r.id); } },
+          { key: "grantee", label: t("grants.grantee"), cls: "mono", get: function (r) { return short(r.grantee); } },
+          { key: "chains", label: t("grants.chains"), get: function (r) { return r.chains.join(", "); } },
+          { key: "reads", label: t("grants.reads"), get: function (r) { return r.reads.join(", "); } },
+          { key: "window_from", label: t("grants.window"), get: function (r) { return r.window_from + " – " + r.window_to; } },
+          { key: "expires", label: t("grants.expires"), get: function (r) { return r.expires + (r.expired ? " (" + t("grants.expired") + ")" : ""); } },
+          { key: "from", label: t("grants.from"), get: function (r) { return r.from || r.origin; } }
+        ], grants, { id: "grants-table", sortKey: "expires" }));
+      }
+      show(box);
+    });
+  };
+
+  // The intelligence feed (seed 002's δ, docs/REGIONS.md step 6): the
+  // records submitted here, the digests come up from the regions below,
+  // and the national broadcasts come down; most urgent first.
+  function level(r) { return el("span", { class: "level level-" + r.level, text: r.response }); }
+
+  views.intel = function (ref, q) {
+    if (ref) {
+      return api("GET", "/v1/intel/" + encodeURIComponent(ref)).then(function (r) {
+        var rows = [[t("col.time"), r.time], [t("intel.level"), r.response, "intel-level"], [t("intel.dimension"), t("dim." + r.dimension)],
+          [t("intel.secrecy"), r.secrecy], [t("intel.origin"), r.origin + (r.from ? " ← " + r.from : ""), "intel-origin"],
+          [t("intel.record"), r.record]];
+        if (r.broadcast) rows.push([t("intel.broadcast"), t("intel.yes")]);
+        if (r.digest) rows.push([t("col.region"), r.digest.region], [t("intel.counts"), t("intel.countsv", r.digest), "intel-counts"]);
+        var d = r.details;
+        if (d) rows.push([t("intel.place"), d.place], [t("intel.spread"), d.spread], [t("intel.facts"), d.facts, "intel-facts"],
+          [t("intel.topics"), (d.topics || []).join(", ")], [t("intel.sentiment"), d.sentiment + " (" + d.strength + ")"],
+          [t("intel.submitter"), d.submitter + " " + short(d.submitter_key)], [t("intel.endorsers"), String((d.endorsers || []).length)],
+          [t("intel.attachments"), String((d.attachments || []).length)]);
+        else rows.push([t("intel.details"), t("intel.notcleared")]);
+        show(el("div", {}, [el("h1", { text: t("intel.one") }), facts(rows)]));
+      });
+    }
+    var from = q && q.from ? q.from : "";
+    return api("GET", "/v1/intel" + (from ? "?from=" + encodeURIComponent(from) : "")).then(function (d) {
+      var rows = d.intel || [];
+      var input = el("input", { id: "intel-from", type: "date", value: from.slice(0, 10), "aria-label": t("intel.from") });
+      input.addEventListener("change", function () { location.hash = "#/intel?from=" + encodeURIComponent(input.value); });
+      var counts = { 1: 0, 2: 0, 3: 0, 4: 0 };
+      rows.forEach(function (r) { counts[r.level]++; });
+      show(el("div", {}, [el("h1", { text: t("intel.title") }), el("p", { class: "muted", text: t("intel.help") }),
+        el("div", { class: "toolbar" }, [el("label", {}, [t("intel.from") + " ", input])]),
+        facts([[t("intel.count"), String(rows.length) + (d.truncated ? "+" : ""), "intel-count"],
+          [t("intel.bylevel"), "I " + counts[1] + " · II " + counts[2] + " · III " + counts[3] + " · IV " + counts[4], "intel-levels"],
+          [t("intel.policy"), String(d.endorsements)]]),
+        table([
+          { key: "level", label: t("intel.level"), get: level },
+          { key: "time", label: t("col.time") },
+          { key: "dimension", label: t("intel.dimension"), get: function (r) { return t("dim." + r.dimension); }, sort: function (r) { return r.dimension; } },
+          { key: "region", label: t("col.region"), get: function (r) { return r.digest ? r.digest.region : "-"; }, sort: function (r) { return r.digest ? r.digest.region : ""; } },
+          { key: "confirmed", label: t("intel.confirmed"), get: function (r) { return r.digest ? String(r.digest.confirmed) : "-"; }, sort: function (r) { return r.digest ? r.digest.confirmed : -1; } },
+          { key: "secrecy", label: t("intel.secrecy") },
+          { key: "origin", label: t("intel.origin"), get: function (r) { return r.origin + (r.from ? " ← " + r.from : "") + (r.broadcast ? " ⇣" : ""); } },
+          { key: "tx", label: t("col.tx"), cls: "mono", get: function (r) { return el("a", { href: "#/intel/" + r.tx, "data-tx": r.tx, text: short(r.tx) }); } }
+        ], rows, { id: "intel-table", sortKey: "level" })]));
     });
   };
 
@@ -749,7 +818,7 @@
 
   var personal = { trajectory: 1, contacts: 1, chain: 1, sources: 1, followup: 1, clusters: 1, search: 1 };
   var needs = { search: "investigator", trajectory: "investigator", contacts: "investigator", chain: "investigator", sources: "investigator",
-    followup: "investigator", clusters: "investigator", audit: "auditor", roles: "auditor", regions: "reader" };
+    followup: "investigator", clusters: "investigator", audit: "auditor", roles: "auditor", regions: "reader", intel: "intel" };
 
   function route() {
     showError(null);
