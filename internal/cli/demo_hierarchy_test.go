@@ -54,3 +54,21 @@ func TestBenchHierarchy(t *testing.T) {
 		t.Errorf("--records 0: exit %d %s", code, errs)
 	}
 }
+
+// TestBenchHierarchySimulate: a whole hierarchy (2 provinces, 2 cities,
+// 4 districts) with every district's digests carried to the nation: two
+// rounds bring 4 anchors and 8 digests there.
+func TestBenchHierarchySimulate(t *testing.T) {
+	t.Parallel()
+	out := mustRun(t, "bench", "hierarchy", "--simulate", "2,2,4", "--rounds", "2")
+	for _, want := range []string{"1 national, 2 provinces, 2 cities, 4 districts (9 chains", "national chain: 4 anchors", "8 digests", "per day"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("bench hierarchy --simulate: no %q in\n%s", want, out)
+		}
+	}
+	for _, bad := range []string{"4,16", "4,10,64", "0,1,1", "x,1,1", "89,89,89"} {
+		if _, errs, code := run(t, "bench", "hierarchy", "--simulate", bad); code == 0 || !strings.Contains(errs, "--simulate") {
+			t.Errorf("--simulate %s: exit %d %s", bad, code, errs)
+		}
+	}
+}
