@@ -6,11 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	fp "path/filepath"
 	"strconv"
 	"strings"
 	"time"
-
-	fp "path/filepath"
 
 	"github.com/epiledger/epiledger/internal/client"
 	"github.com/epiledger/epiledger/internal/home"
