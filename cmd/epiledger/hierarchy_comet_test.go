@@ -240,3 +240,19 @@ func TestHierarchyCometBFT(t *testing.T) {
 		t.Errorf("the city's children: %s", out)
 	}
 }
+
+// TestBenchHierarchyCometBFT: bench hierarchy --cometbft runs the city as
+// three validator processes of this binary, relays each record's block up
+// through it (a light anchor into the province) and stops them.
+func TestBenchHierarchyCometBFT(t *testing.T) {
+	t.Parallel()
+	out := mustRun(t, "bench", "hierarchy", "--records", "3", "--cometbft", "--timeout-commit", "50ms")
+	for _, want := range []string{"the city on CometBFT (3 validators, timeout_commit 50ms)", "anchored on national", "national chain: 3 anchors", "per light anchor"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("bench hierarchy --cometbft: no %q in\n%s", want, out)
+		}
+	}
+	if _, errs, code := run(t, "bench", "hierarchy", "--cometbft", "--timeout-commit", "0s"); code == 0 || !strings.Contains(errs, "--timeout-commit") {
+		t.Errorf("--timeout-commit 0s: exit %d %s", code, errs)
+	}
+}

@@ -2,17 +2,22 @@ package cli
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	fp "path/filepath"
 	"sort"
+	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/epiledger/epiledger/internal/client"
+	"github.com/epiledger/epiledger/internal/comet"
 	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/ledger"
 )
@@ -21,6 +26,8 @@ import (
 func (e *env) benchHierarchyCmd() *cobra.Command {
 	var records, rounds int
 	var simulate string
+	var cometCity bool
+	var timeoutCommit time.Duration
 	c := &cobra.Command{
 		Use:   "hierarchy [--records N] [--simulate P,C,D --rounds N]",
 		Short: "Measure anchoring latency per level, district to national (solo chains on loopback)",
@@ -45,8 +52,15 @@ parent and carries the digests up, its N2 confirming each (every digest
 goes all the way up: the most the national chain can receive). It prints
 the national chain's bytes on disk per anchor, per digest and per round,
 and what a day makes at one anchor per province every 10 s and 24 records
-a day per district.`,
+a day per district.
+
+--cometbft runs the city on CometBFT instead: three validators, each a
+node process of this binary (epiledger testnet, --timeout-commit after
+each block), the district's anchors committed there by consensus and the
+city's signed headers relayed to the province as light anchors, verified
+by CometBFT's light-client rules.`,
 		Example: `  epiledger bench hierarchy --records 500
+  epiledger bench hierarchy --records 200 --cometbft
   epiledger bench hierarchy --simulate 4,16,64 --rounds 10`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -71,16 +85,21 @@ a day per district.`,
 			if simulate != "" {
 				return e.benchHierarchySim(dir, shape, rounds)
 			}
-			return e.benchHierarchy(dir, records)
+			if cometCity && timeoutCommit <= 0 {
+				return errors.New("--timeout-commit: want a positive duration, e.g. 100ms")
+			}
+			return e.benchHierarchy(dir, records, cometCity, timeoutCommit)
 		},
 	}
 	c.Flags().IntVar(&records, "records", 200, "records committed on the district, each relayed to the national chain")
 	c.Flags().StringVar(&simulate, "simulate", "", "simulate a whole hierarchy: provinces, cities and districts in all, e.g. 4,16,64")
 	c.Flags().IntVar(&rounds, "rounds", 10, "with --simulate: rounds of intelligence from every district")
+	c.Flags().BoolVar(&cometCity, "cometbft", false, "run the city on CometBFT: three validators, each a node process")
+	c.Flags().DurationVar(&timeoutCommit, "timeout-commit", 100*time.Millisecond, "with --cometbft: CometBFT's timeout_commit, the pause after each block")
 	return c
 }
 
-func (e *env) benchHierarchy(dir string, records int) error {
+func (e *env) benchHierarchy(dir string, records int, cometCity bool, timeoutCommit time.Duration) error {
 	sc := &Scenario{Chains: []ScenarioChain{{Name: "national", Region: "000000"}, {Name: "hubei", Region: "420000", Parent: "national"},
 		{Name: "wuhan", Region: "420100", Parent: "hubei"}, {Name: "jiangan", Region: "420102", Parent: "wuhan"}}}
 	quiet := *e
@@ -99,7 +118,11 @@ func (e *env) benchHierarchy(dir string, records int) error {
 	homes := map[string]*home.Home{}
 	for _, c := range sc.Chains {
 		r.chain[c.Name] = c
-		if err := r.start(c); err != nil {
+		start := r.start
+		if cometCity && c.Name == "wuhan" {
+			start = func(c ScenarioChain) error { return r.startComet(c, 3, timeoutCommit) }
+		}
+		if err := start(c); err != nil {
 			return err
 		}
 		if err := r.grant(c.Name, relayPub, "relay", "relay"); err != nil {
@@ -131,15 +154,19 @@ func (e *env) benchHierarchy(dir string, records int) error {
 	ctx, cancel := context.WithTimeout(e.ctx, time.Hour)
 	defer cancel()
 	lat := make([][]time.Duration, len(path)) // lat[i]: submitted on the district -> anchored on path[i]; lat[0] unused
-	natBefore := storeBytes(homes["national"])
-	fmt.Fprintf(e.stdout, "%d records on %s, each anchored up %d levels to %s\n", records, path[0], len(path)-1, path[len(path)-1])
+	natBefore, provBefore := storeBytes(homes["national"]), storeBytes(homes["hubei"])
+	engine := "solo chains"
+	if cometCity {
+		engine = fmt.Sprintf("the city on CometBFT (3 validators, timeout_commit %s), the others solo", timeoutCommit)
+	}
+	fmt.Fprintf(e.stdout, "%d records on %s, each anchored up %d levels to %s; %s\n", records, path[0], len(path)-1, path[len(path)-1], engine)
 	for k := 0; k < records; k++ {
 		t0 := time.Now()
 		if _, err := own[0].SubmitOne(ctx, benchRecord(homes["jiangan"], k)); err != nil {
 			return fmt.Errorf("record %d: %w", k, err)
 		}
 		for i := 0; i+1 < len(path); i++ {
-			if err := anchorHead(ctx, homes[path[i]], own[i], parent[i]); err != nil {
+			if err := r.anchorUp(ctx, homes[path[i]], own[i], parent[i], key); err != nil {
 				return fmt.Errorf("record %d, %s -> %s: %w", k, path[i], path[i+1], err)
 			}
 			lat[i+1] = append(lat[i+1], time.Since(t0))
@@ -148,7 +175,7 @@ func (e *env) benchHierarchy(dir string, records int) error {
 			fmt.Fprintf(e.stderr, "%d/%d\n", k+1, records)
 		}
 	}
-	natAfter := storeBytes(homes["national"])
+	natAfter, provAfter := storeBytes(homes["national"]), storeBytes(homes["hubei"])
 	fmt.Fprintf(e.stdout, "%-28s %10s %10s\n", "submitted on jiangan ->", "p50", "p99")
 	for i := 1; i < len(path); i++ {
 		p50, p99 := percentiles(lat[i])
@@ -156,6 +183,11 @@ func (e *env) benchHierarchy(dir string, records int) error {
 	}
 	fmt.Fprintf(e.stdout, "national chain: %d anchors, %.0f bytes on disk per anchor (tables and log, before compaction)\n",
 		records, float64(natAfter-natBefore)/float64(records))
+	kind := "anchor"
+	if cometCity {
+		kind = "light anchor (a CometBFT signed header with its validator set)"
+	}
+	fmt.Fprintf(e.stdout, "province chain: %.0f bytes on disk per %s of the city\n", float64(provAfter-provBefore)/float64(records), kind)
 	return nil
 }
 
@@ -168,14 +200,82 @@ func benchRecord(h *home.Home, k int) []byte {
 	return tx.Bytes()
 }
 
-// anchorHead anchors child's head into parent, as anchor relay --once.
-func anchorHead(ctx context.Context, h *home.Home, child, parent *client.Client) error {
+// anchorUp anchors child's head into parent, as anchor relay --once: a
+// solo chain's header signed by its authority, a CometBFT chain's signed
+// header as a light anchor signed by key.
+func (r *hierarchyRun) anchorUp(ctx context.Context, h *home.Home, child, parent *client.Client, key ed25519.PrivateKey) error {
 	st, err := child.Status(ctx)
 	if err != nil {
 		return err
 	}
+	reg, ok, err := parent.Child(ctx, h.Genesis.ChainID)
+	if err != nil {
+		return err
+	}
+	if ok && reg.CometBFT != nil {
+		return r.e.relayLight(ctx, h, child, parent, parent.ChainID, key, int64(reg.Height), int64(st.Height))
+	}
 	_, _, err = anchorBlock(ctx, h, child, parent, parent.ChainID, st.Height)
 	return err
+}
+
+// startComet starts chain c as a CometBFT consortium of n validators,
+// each a node process of this binary (epiledger testnet's homes), and
+// waits until node 0 answers; c's home is node 0's.
+func (r *hierarchyRun) startComet(c ScenarioChain, n int, timeoutCommit time.Duration) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	base, err := comet.FreePorts(3 * n)
+	if err != nil {
+		return err
+	}
+	dir := fp.Join(r.dir, c.Name)
+	if _, err := r.run("testnet", "--validators", strconv.Itoa(n), "--dir", dir, "--chain-id", c.Name, "--region", mustRegion(c.Region),
+		"--base-port", strconv.Itoa(base), "--api-port", strconv.Itoa(base+2*n), "--timeout-commit", timeoutCommit.String()); err != nil {
+		return err
+	}
+	for i := 0; i < n; i++ {
+		home := fp.Join(dir, fmt.Sprintf("node%d", i))
+		logf, err := os.Create(fp.Join(home, "node.log"))
+		if err != nil {
+			return err
+		}
+		cmd := exec.Command(exe, "node", "--home", home)
+		cmd.Stdout, cmd.Stderr = logf, logf
+		if err := cmd.Start(); err != nil {
+			logf.Close()
+			return fmt.Errorf("starting %s: %w", home, err)
+		}
+		r.stops = append(r.stops, func() {
+			cmd.Process.Signal(syscall.SIGTERM)
+			done := make(chan struct{})
+			go func() { cmd.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				cmd.Process.Kill()
+				<-done
+			}
+			logf.Close()
+		})
+	}
+	r.homes[c.Name], r.urls[c.Name] = fp.Join(dir, "node0"), fmt.Sprintf("http://127.0.0.1:%d", base+2*n)
+	ctx, cancel := context.WithTimeout(r.e.ctx, 2*time.Minute)
+	defer cancel()
+	cl := client.New(r.urls[c.Name], "")
+	for {
+		st, err := cl.Health(ctx)
+		if err == nil && st.Height >= 1 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the CometBFT chain %s did not start (its nodes log to %s/node*/node.log): %v", c.Name, dir, err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 func percentiles(ds []time.Duration) (p50, p99 time.Duration) {
