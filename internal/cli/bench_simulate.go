@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/epiledger/epiledger/internal/client"
+	"github.com/epiledger/epiledger/internal/engine"
 	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/ledger"
 )
@@ -159,8 +160,15 @@ func (e *env) benchHierarchySim(dir string, shape [3]int, rounds int) error {
 			pending[i] = append(pending[i], id)
 		}
 		for lvl := 3; lvl >= 1; lvl-- {
+			// Each chain of the level anchors its head into its parent;
+			// then the relay carries its confirmations up, a batch per
+			// parent (one block or few), and the parent's N2 confirms them
+			// in a batch in turn.
+			up := map[int][][]byte{}
+			var parents []int
 			for i := first[lvl]; i < len(chains) && chains[i].level == lvl; i++ {
-				c, p := chains[i], chains[chains[i].parent]
+				c, pi := chains[i], chains[i].parent
+				p := chains[pi]
 				st, err := c.own.Status(ctx)
 				if err != nil {
 					return err
@@ -177,6 +185,9 @@ func (e *env) benchHierarchySim(dir string, shape [3]int, rounds int) error {
 					anchors++
 					anchorBytes += len(a.Bytes())
 				}
+				if _, seen := up[pi]; !seen {
+					parents = append(parents, pi)
+				}
 				for _, id := range pending[i] {
 					b, err := e.intelSummaryOf(ctx, c.relay, p.relay, c.h.Genesis.ChainID, id)
 					if err != nil {
@@ -184,33 +195,44 @@ func (e *env) benchHierarchySim(dir string, shape [3]int, rounds int) error {
 					}
 					tx := ledger.NewTx(b)
 					tx.Sign(p.h.Genesis.ChainID, relayKey)
-					b0 := storeBytes(p.h)
-					res, err := p.relay.SubmitOne(ctx, tx.Bytes())
-					if err != nil {
-						return fmt.Errorf("%s -> %s: carrying: %w", c.name, p.name, err)
-					}
-					if p == nat {
-						digestDisk += storeBytes(p.h) - b0
+					up[pi] = append(up[pi], tx.Bytes())
+				}
+			}
+			for _, pi := range parents {
+				p := chains[pi]
+				b0 := storeBytes(p.h)
+				rcs, err := submitAll(p.relay, up[pi])
+				if err != nil {
+					return fmt.Errorf("carrying into %s: %w", p.name, err)
+				}
+				if p == nat {
+					digestDisk += storeBytes(p.h) - b0
+					for _, raw := range up[pi] {
 						digests++
-						digestBytes += len(tx.Bytes())
-						continue
+						digestBytes += len(raw)
 					}
-					// The parent's N2 (its authority) confirms it for the level
-					// above: the same digest (an internal record's is not
-					// redacted).
-					inner, err := unwrapDigest(b)
+					continue
+				}
+				// The parent's N2 confirms each for the level above: the
+				// same digest (an internal record's is not redacted).
+				confirms := make([][]byte, len(rcs))
+				for k, rc := range rcs {
+					t, err := ledger.DecodeTx(up[pi][k])
 					if err != nil {
 						return err
 					}
-					sid, err := ledger.ParseHash(res.Tx)
+					inner, err := unwrapDigest(t.Body.(*ledger.IntelSummary))
 					if err != nil {
 						return err
 					}
-					cid, err := p.confirm(ctx, sid, inner)
-					if err != nil {
-						return err
-					}
-					pending[chains[i].parent] = append(pending[chains[i].parent], cid)
+					confirms[k] = p.confirmTx(rc.TxID, inner)
+				}
+				rcs, err = submitAll(p.own, confirms)
+				if err != nil {
+					return fmt.Errorf("%s: confirming: %w", p.name, err)
+				}
+				for _, rc := range rcs {
+					pending[pi] = append(pending[pi], rc.TxID.String())
 				}
 			}
 		}
@@ -250,16 +272,40 @@ func (c *simChain) newKey(k *ed25519.PrivateKey, role, name string) *ledger.Gran
 	return g
 }
 
-// confirm confirms entry of on c for the level above, as its N2, and
-// returns the confirmation's id.
-func (c *simChain) confirm(ctx context.Context, of ledger.Hash, d ledger.IntelDigest) (string, error) {
+// confirmTx is c's N2's confirmation of entry of for the level above.
+func (c *simChain) confirmTx(of ledger.Hash, d ledger.IntelDigest) []byte {
 	tx := ledger.NewTx(&ledger.IntelConfirm{Of: of, Digest: d.Redacted(c.region)})
 	tx.Sign(c.h.Genesis.ChainID, c.n2)
-	res, err := c.own.SubmitOne(ctx, tx.Bytes())
+	return tx.Bytes()
+}
+
+// confirm commits c's N2's confirmation of entry of and returns its id.
+func (c *simChain) confirm(ctx context.Context, of ledger.Hash, d ledger.IntelDigest) (string, error) {
+	res, err := c.own.SubmitOne(ctx, c.confirmTx(of, d))
 	if err != nil {
 		return "", fmt.Errorf("%s: confirming: %w", c.name, err)
 	}
 	return res.Tx, nil
+}
+
+// submitAll commits txs through cl in one request (one block, or a few)
+// and returns their receipts in order; any refusal is an error.
+func submitAll(cl *client.Client, txs [][]byte) ([]engine.Receipt, error) {
+	rcs := make([]engine.Receipt, len(txs))
+	for i, raw := range txs {
+		if err := cl.SubmitAsync(raw, func(rc engine.Receipt) { rcs[i] = rc }); err != nil {
+			return nil, err
+		}
+	}
+	if err := cl.Flush(); err != nil {
+		return nil, err
+	}
+	for i, rc := range rcs {
+		if rc.Err != nil {
+			return nil, fmt.Errorf("transaction %d of %d: %w", i+1, len(txs), rc.Err)
+		}
+	}
+	return rcs, nil
 }
 
 // unwrapDigest is the digest an intel_summary carries.
