@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -33,7 +34,8 @@ import (
 // verified there by CometBFT's light-client rules. Forged anchors are
 // refused: signed by less than 2/3 of the validators, a header of another
 // chain signed by the same validators, and a header whose trusted
-// validator set is not the one the province holds.
+// validator set is not the one the province holds. A validator change
+// inside the city is then followed through the relayed headers.
 func TestHierarchyCometBFT(t *testing.T) {
 	t.Parallel()
 	root := t.TempDir()
@@ -210,6 +212,44 @@ func TestHierarchyCometBFT(t *testing.T) {
 		t.Fatal("a forged anchor moved the city")
 	}
 	relayCity()
+
+	// A validator change inside the city: one organisation's power from
+	// 10 to 13 (under a third of the voting power at once). The relay goes
+	// on, and the province follows the new set through the headers.
+	var vs struct {
+		Validators []struct {
+			Org   string `json:"organisation"`
+			Key   string `json:"public_key"`
+			Power int64
+		}
+	}
+	if err := json.Unmarshal([]byte(must("consortium", "validators", "--home", nodes[0], "--node", wurl[0], "--json")), &vs); err != nil || len(vs.Validators) != 3 {
+		t.Fatalf("the city's validators: %+v %v", vs, err)
+	}
+	v := vs.Validators[2]
+	must("consortium", "propose", "--home", nodes[0], "--node", wurl[0], "--org", v.Org, "--validator-key", v.Key, "--power", "13", "--reason", "a larger share for "+v.Org)
+	firstSet := func() string {
+		t.Helper()
+		as, err := province.ChildAnchors(ctx, "wuhan-bft", 1)
+		if err != nil || len(as) == 0 {
+			t.Fatalf("the city's anchors on the province: %v", err)
+		}
+		return as[0].ValidatorsHash
+	}()
+	followed := false
+	for i := 0; i < 20 && !followed; i++ {
+		must("role", "grant", "--home", nodes[0], "--node", wurl[0], "--key", fmt.Sprintf("%064x", 0xe0+i), "--role", "investigator", "--name", "after the change")
+		relayCity()
+		as, err := province.ChildAnchors(ctx, "wuhan-bft", 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		followed = as[len(as)-1].ValidatorsHash != firstSet
+	}
+	if !followed {
+		t.Fatal("the province never verified a header signed by the changed validator set")
+	}
+	child() // not frozen: the change is the city's own, through its headers
 
 	// The district's record, proven to the province offline: its
 	// anchor is in the city's CometBFT blocks, signed from the genesis
