@@ -116,7 +116,7 @@ func TestIntelHierarchy(t *testing.T) {
 	if _, errs, code := run(t, "intel", "confirm", nat["tx"].(string), "--key", keys["relay"], "--node", urls["national"], "--broadcast"); code == 0 || !strings.Contains(errs, "role") {
 		t.Errorf("a broadcast by a relay: exit %d %s", code, errs)
 	}
-	must("intel", "confirm", nat["tx"].(string), "--key", keys["n1"], "--node", urls["national"], "--broadcast")
+	bcast := txOf(must("intel", "confirm", nat["tx"].(string), "--key", keys["n1"], "--node", urls["national"], "--broadcast"))
 
 	// Down: the nation to Jiangsu, Jiangsu to Suzhou.
 	carry("national", "jiangsu")
@@ -126,6 +126,28 @@ func TestIntelHierarchy(t *testing.T) {
 	sz := entry("suzhou", "suzhou-n2")
 	if sz["origin"] != "nanjing" || sz["from"] != "jiangsu" || sz["broadcast"] != true || sz["response"] != "I" {
 		t.Errorf("suzhou's broadcast: %+v", sz)
+	}
+	// Suzhou proves the broadcast it received, offline: the proof of its
+	// intel_summary leads, through Jiangsu's, to the national block that
+	// holds the N1's broadcast.
+	aud := keygen("auditor")
+	grant("suzhou", aud, "auditor")
+	grant("national", aud, "auditor")
+	proof := filepath.Join(root, "broadcast.json")
+	if err := os.WriteFile(proof, []byte(must("tx", "proof", "--node", urls["suzhou"], "--as", keys["auditor"], sz["tx"].(string))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := must("tx", "check", proof)
+	natProof := filepath.Join(root, "national.json")
+	if err := os.WriteFile(natProof, []byte(must("tx", "proof", "--node", urls["national"], "--as", keys["auditor"], bcast)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	natBlock := regexp.MustCompile(`\(hash ([0-9a-f]{64})\)`).FindStringSubmatch(must("tx", "check", natProof))
+	for _, want := range []string{`carries intel_summary`, `of chain "jiangsu"`, `carries intel_confirm ` + bcast + ` of chain "national"`,
+		`the national broadcast of record ` + record + ` of chain "nanjing"`, "level I", "compare block " + natBlock[1] + ` of chain "national"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("suzhou's proof of the broadcast: no %q in\n%s", want, out)
+		}
 	}
 	// Nanjing's own N2 digest does not go down to Suzhou, and Suzhou's
 	// chain verifies.

@@ -97,6 +97,15 @@ signatures mean nothing until tied to the consortium's validators) and
 check exits 1. With --genesis, a proof without a consortium section is
 refused. Exit status 0: valid; 1: INVALID (or not checked).
 
+A proof of an intel_summary (a digest, a national broadcast or an access
+grant that came to this chain from a linked one) is checked through what
+it carries, level by level: each carried transaction is a leaf of the
+block whose header the summary holds, followed by its linking headers, and
+the transaction at the bottom (the national N1's broadcast, say) has valid
+signatures for its chain. This is how a region proves a broadcast it
+received: compare the national block check names with a national header
+you trust.
+
 A proof up the hierarchy of regions ("tx proof --up") needs --root, the
 genesis.json of the chain at its top: check verifies every level (the
 record's inclusion, the headers linking it to the anchored one, the
@@ -147,6 +156,15 @@ block it names with a header of that chain you trust.`,
 				}
 			}
 			fmt.Fprintf(e.stdout, "ok: transaction %s is leaf %d of %d in block %d (hash %s)\n", p.TxID, p.Index, p.Size, p.Header.Height, p.Header.Hash())
+			if t, err := ledger.DecodeTx(p.Tx); err == nil {
+				lines, err := checkCarried(t)
+				if err != nil {
+					return invalid(err)
+				}
+				for _, l := range lines {
+					fmt.Fprintln(e.stdout, l)
+				}
+			}
 			if r == nil {
 				return nil
 			}
