@@ -101,7 +101,7 @@ func TestApplyCarriedGrant(t *testing.T) {
 	g := func(chains []string, expires int64) *ledger.Tx {
 		s := scope()
 		s.Chains = chains
-		return sign(&ledger.AccessGrant{Request: ledger.Hash{0xa0}, Grantee: pub(n2aKey), Scope: s, Expires: expires}, parentKey)
+		return signFor("hubei-1", &ledger.AccessGrant{Request: ledger.Hash{0xa0}, Grantee: pub(n2aKey), Scope: s, Expires: expires}, parentKey)
 	}
 	// down carries grant in the parent's block 1, anchored here.
 	down := func(grant *ledger.Tx, child bool) []*ledger.Tx {
@@ -127,7 +127,7 @@ func TestApplyCarriedGrant(t *testing.T) {
 			code: state.CodeConflict, field: "tx"},
 	})
 	// From a child, a grant is refused: grants come down.
-	d := g([]string{chainID}, blockTime(3)+60)
+	d := signFor(childChain, &ledger.AccessGrant{Request: ledger.Hash{0xa0}, Grantee: pub(n2aKey), Scope: scope(), Expires: blockTime(3) + 60}, parentKey)
 	h1, a1 := childBlock(d, 1, childGenesis, t0+10)
 	runApplyCases(t, []applyCase{
 		{name: "from a child", prior: []*ledger.Tx{grantTx(relayKey, ledger.RoleRelay), sign(registerChild("420102", ledger.EngineSolo), authKey)},

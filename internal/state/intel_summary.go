@@ -138,6 +138,11 @@ func (blk *Block) intelSummary(tx *ledger.Tx, id ledger.Hash, b *ledger.IntelSum
 	if err != nil {
 		return reject(CodeInvalid, "tx", "%v", err)
 	}
+	// Checked again here, as the chain it was made on checked them: the
+	// chains it passed through vouch for its block, not for its signers.
+	if err := inner.VerifySigs(origin); err != nil {
+		return reject(CodeInvalid, "tx", "the carried %s is not signed for chain %q: %v", inner.Body.Kind(), origin, err)
+	}
 	if g, ok := inner.Body.(*ledger.AccessGrant); ok {
 		return blk.carriedGrant(id, b.From, origin, inner, g, c.Parent)
 	}

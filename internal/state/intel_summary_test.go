@@ -60,27 +60,40 @@ func summaryTx(from string, h ledger.Header, tx *ledger.Tx, links ...ledger.Head
 
 var relayKey = key("relay")
 
+// signFor is sign for another chain: a transaction made on a linked
+// chain, carried here.
+func signFor(chain string, b ledger.Body, keys ...ed25519.PrivateKey) *ledger.Tx {
+	tx := ledger.NewTx(b)
+	for _, k := range keys {
+		tx.Sign(chain, k)
+	}
+	return tx
+}
+
 func TestApplyIntelSummary(t *testing.T) {
 	// The district's N2 confirmed a record of the district's: its
 	// confirmation is in the district's block 1, anchored here.
 	d := ledger.IntelDigest{Origin: childChain, Record: ledger.Hash{0xd0}, Time: t0, Region: "420102", Dimension: "epidemic", Level: 1,
 		Secrecy: "internal", Confirmed: 9}
-	up := sign(&ledger.IntelConfirm{Of: d.Record, Digest: d}, childKey)
+	up := signFor(childChain, &ledger.IntelConfirm{Of: d.Record, Digest: d}, childKey)
 	h1, a1 := childBlock(up, 1, childGenesis, t0+10)
 	h2 := childHeader(2, h1.Hash(), t0+20)
+	// The same confirmation, signed for this chain instead of the child's.
+	wrongChain := sign(&ledger.IntelConfirm{Of: d.Record, Digest: d}, childKey)
+	hw, aw := childBlock(wrongChain, 1, childGenesis, t0+10)
 	base := append(intelRoles(), grantTx(relayKey, ledger.RoleRelay), sign(registerChild("420102", ledger.EngineSolo), authKey))
 	anchored := append(append([]*ledger.Tx{}, base...), a1)
-	bcast := sign(&ledger.IntelConfirm{Of: d.Record, Digest: d, Broadcast: true}, childKey)
+	bcast := signFor(childChain, &ledger.IntelConfirm{Of: d.Record, Digest: d, Broadcast: true}, childKey)
 	hb, ab := childBlock(bcast, 1, childGenesis, t0+10)
 	notIn := h1
 	notIn.MerkleRoot = ledger.Hash{1}
 	// The parent (Hubei) broadcast a national digest down.
 	hubei := ledger.Header{Version: 1, Height: 1, PrevHash: ledger.Hash{0xd1}, Time: (t0 + 10) * 1e9, ChainID: "hubei-1", Region: "420000"}
-	down := sign(&ledger.IntelConfirm{Of: ledger.Hash{0xe0}, Digest: ledger.IntelDigest{Origin: "national-1", Record: ledger.Hash{0xe0}, Time: t0,
+	down := signFor("hubei-1", &ledger.IntelConfirm{Of: ledger.Hash{0xe0}, Digest: ledger.IntelDigest{Origin: "national-1", Record: ledger.Hash{0xe0}, Time: t0,
 		Region: "000000", Dimension: "epidemic", Level: 1, Secrecy: "public"}, Broadcast: true}, parentKey)
 	hubei.MerkleRoot = ledger.MerkleRoot([]ledger.Hash{ledger.LeafHash(down.Bytes())})
 	withParent := append(append([]*ledger.Tx{}, base...), sign(registerParent("420000"), authKey), sign(ledger.AnchorOf(&hubei), parentKey))
-	notBcast := sign(&ledger.IntelConfirm{Of: d.Record, Digest: d}, parentKey)
+	notBcast := signFor("hubei-1", &ledger.IntelConfirm{Of: d.Record, Digest: d}, parentKey)
 	hubeiNB := hubei
 	hubeiNB.MerkleRoot = ledger.MerkleRoot([]ledger.Hash{ledger.LeafHash(notBcast.Bytes())})
 	runApplyCases(t, []applyCase{
@@ -89,6 +102,8 @@ func TestApplyIntelSummary(t *testing.T) {
 		{name: "its block not anchored", prior: base, txs: one(summaryTx(childChain, h1, up)), code: state.CodeInvalid, field: "header"},
 		{name: "not in the block", prior: append(append([]*ledger.Tx{}, base...), anchorTx(notIn)), txs: one(summaryTx(childChain, notIn, up)), code: state.CodeInvalid, field: "tx"},
 		{name: "a broadcast from a child", prior: append(append([]*ledger.Tx{}, base...), ab), txs: one(summaryTx(childChain, hb, bcast)), code: state.CodeInvalid, field: "tx"},
+		{name: "signed for another chain", prior: append(append([]*ledger.Tx{}, base...), aw), txs: one(summaryTx(childChain, hw, wrongChain)),
+			code: state.CodeInvalid, field: "tx"},
 		{name: "from a chain not linked", prior: anchored, txs: one(summaryTx("elsewhere", h1, up)), code: state.CodeInvalid, field: "from"},
 		{name: "carried by a site", prior: anchored, txs: one(sign(&ledger.IntelSummary{From: childChain, Header: h1.Bytes(), Tx: up.Bytes(), Size: 1}, shopKey)),
 			code: state.CodeWrongSigner, field: "signature"},
@@ -109,7 +124,7 @@ func TestIntelUp(t *testing.T) {
 	f.mustBlock(append(intelRoles(), grantTx(relayKey, ledger.RoleRelay), sign(registerChild("420102", ledger.EngineSolo), authKey))...)
 	d := ledger.IntelDigest{Origin: childChain, Record: ledger.Hash{0xd0}, Time: t0, Region: "420102", Dimension: "epidemic", Level: 1,
 		Secrecy: "internal", Confirmed: 9}
-	up := sign(&ledger.IntelConfirm{Of: d.Record, Digest: d}, childKey)
+	up := signFor(childChain, &ledger.IntelConfirm{Of: d.Record, Digest: d}, childKey)
 	h1, a1 := childBlock(up, 1, childGenesis, t0+10)
 	carried := summaryTx(childChain, h1, up)
 	f.mustBlock(a1, carried)
