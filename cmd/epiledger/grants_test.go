@@ -116,7 +116,7 @@ func TestCrossRegionGrant(t *testing.T) {
 	contact := pseudonymIn("nanjing", "320102198502020022")
 
 	// Asked, granted (and a second, short grant), carried down.
-	scope := []string{"--chain", "nanjing", "--chain", "suzhou", "--reads", "trace", "--person", "pn:" + p, "--from", "2020-01-14", "--to", "2020-02-01"}
+	scope := []string{"--chain", "nanjing", "--chain", "suzhou", "--reads", "trace", "--person", "pn:" + p, "--from", "2020-01-15", "--to", "2020-01-31"}
 	req := txOf(must(append([]string{"access", "request", "--node", urls["national"], "--key", keys["jiangsu-n2"],
 		"--reason", "a traveller's cluster spans Nanjing and Suzhou"}, scope...)...))
 	if out := must("access", "list", "--node", urls["national"], "--key", keys["n1"]); !strings.Contains(out, req) || !strings.Contains(out, "spans Nanjing") {
@@ -125,7 +125,7 @@ func TestCrossRegionGrant(t *testing.T) {
 	if _, errs, code := run(t, "access", "grant", req, "--node", urls["national"], "--key", keys["jiangsu-n2"]); code == 0 || !strings.Contains(errs, "n1") {
 		t.Errorf("a grant by an n2: exit %d %s", code, errs)
 	}
-	short := txOf(must("access", "grant", req, "--node", urls["national"], "--key", keys["n1"], "--expires", "8s"))
+	short := txOf(must("access", "grant", req, "--node", urls["national"], "--key", keys["n1"], "--expires", "15s"))
 	g := txOf(must("access", "grant", req, "--node", urls["national"], "--key", keys["n1"], "--expires", "1h"))
 	if out := carry("national", "jiangsu"); !strings.Contains(out, "2 carried") {
 		t.Fatalf("national -> jiangsu: %s", out)
@@ -194,7 +194,7 @@ func TestCrossRegionGrant(t *testing.T) {
 	refused("a window out of scope", "suzhou", "from", "--grant", g, "--person", "pn:"+p, "--from", "2020-01-01")
 	// The short grant expires: wait for the chain to say so (no fixed
 	// sleep), then it opens nothing.
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(45 * time.Second)
 	for !strings.Contains(must("access", "list", "--node", urls["nanjing"], "--key", keys["auditor"], "--json", "--grantee", pubs["jiangsu-n2"]), `"expired": true`) {
 		if time.Now().After(deadline) {
 			t.Fatal("the short grant never expired")

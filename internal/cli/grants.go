@@ -47,7 +47,7 @@ under a grant of the national chain:
 // scopeFlags are the flags that name an access scope.
 type scopeFlags struct {
 	chains, reads, records, dimensions, persons []string
-	from, to                                    string
+	from, to, offset                            string
 }
 
 func (f *scopeFlags) add(c *cobra.Command) {
@@ -56,8 +56,9 @@ func (f *scopeFlags) add(c *cobra.Command) {
 	c.Flags().StringSliceVar(&f.records, "record", nil, "an intelligence record (its tx id) to read; repeat for more (default: any in the window)")
 	c.Flags().StringSliceVar(&f.dimensions, "dimension", nil, "epidemic, medical, government, public or opinion; repeat for more (default: any)")
 	c.Flags().StringSliceVar(&f.persons, "person", nil, "a person to trace, by pseudonym (pn:<64 hex digits>); repeat for more (trace reads need at least one)")
-	c.Flags().StringVar(&f.from, "from", "", "start of the window (RFC 3339, or YYYY-MM-DD in UTC) (required)")
-	c.Flags().StringVar(&f.to, "to", "", "end of the window (RFC 3339, or YYYY-MM-DD in UTC: the end of that day) (required)")
+	c.Flags().StringVar(&f.from, "from", "", "start of the window (RFC 3339, or YYYY-MM-DD: that day's start at --offset) (required)")
+	c.Flags().StringVar(&f.to, "to", "", "end of the window (RFC 3339, or YYYY-MM-DD: that day's end at --offset) (required)")
+	c.Flags().StringVar(&f.offset, "offset", "+08:00", "the UTC offset of dates in --from and --to: the serving nodes' trace.display_offset, so that a trace's dates mean the same days")
 	c.MarkFlagRequired("chain")
 	c.MarkFlagRequired("from")
 	c.MarkFlagRequired("to")
@@ -65,7 +66,12 @@ func (f *scopeFlags) add(c *cobra.Command) {
 
 func (f *scopeFlags) scope() (ledger.AccessScope, error) {
 	s := ledger.AccessScope{Chains: f.chains, Reads: f.reads, Dimensions: f.dimensions}
-	w, err := report.ParseWindow(f.from, f.to, time.Now(), 0, time.UTC)
+	off, err := time.Parse("-07:00", f.offset)
+	if err != nil {
+		return s, fmt.Errorf("--offset %q: want a UTC offset such as +08:00", f.offset)
+	}
+	_, secs := off.Zone()
+	w, err := report.ParseWindow(f.from, f.to, time.Now(), 0, time.FixedZone(f.offset, secs))
 	if err != nil {
 		return s, flagErr(err)
 	}
