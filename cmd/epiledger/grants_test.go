@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -20,23 +19,9 @@ import (
 // scope and after its expiry the reads are refused, each refusal audited.
 func TestCrossRegionGrant(t *testing.T) {
 	t.Parallel()
-	root := t.TempDir()
 	must := func(args ...string) string { t.Helper(); return mustRun(t, args...) }
-	write := func(name, body string) string {
-		t.Helper()
-		p := filepath.Join(root, name)
-		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	keys, pubs := map[string]string{}, map[string]string{}
-	keygen := func(name string) string {
-		keys[name] = filepath.Join(root, name+".key")
-		pubs[name] = strings.TrimSpace(must("keygen", "--out", keys[name]))
-		return pubs[name]
-	}
-	keygen("pseudonyms")
+	secret := filepath.Join(t.TempDir(), "pseudonyms.key")
+	must("keygen", "--out", secret)
 	// The case (420100199001011234 below, a traveller) in Nanjing on the
 	// 20th, with a contact there; in Suzhou on the 22nd, with another.
 	data := map[string]string{
@@ -53,51 +38,25 @@ func TestCrossRegionGrant(t *testing.T) {
 {"type":"visit","site":"szstation","person":"id:320505199103030033","in":"2020-01-22T09:10:00+08:00","out":"2020-01-22T10:30:00+08:00","via":"id_card"}
 `,
 	}
-	chains := []struct{ name, region string }{{"national", "000000"}, {"jiangsu", "320000"}, {"nanjing", "320100"}, {"suzhou", "320500"}}
-	dirs, urls := map[string]string{}, map[string]string{}
-	for _, c := range chains {
-		dirs[c.name] = filepath.Join(root, c.name)
-		must("init", "--home", dirs[c.name], "--chain-id", c.name, "--region", c.region, "--pseudonym-secret", keys["pseudonyms"])
-		if d, ok := data[c.name]; ok {
-			must("import", "--home", dirs[c.name], "-q", write(c.name+".ndjson", d))
+	r := newRegions(t, []string{"--pseudonym-secret", secret}, func(chain, dir string) {
+		if d, ok := data[chain]; ok {
+			file := filepath.Join(t.TempDir(), chain+".ndjson")
+			if err := os.WriteFile(file, []byte(d), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			must("import", "--home", dir, "-q", file)
 		}
-		urls[c.name] = startNode(t, dirs[c.name]).url
-	}
-	grant := func(chain, pub, role string) {
-		must("role", "grant", "--home", dirs[chain], "--node", urls[chain], "--key", pub, "--role", role, "--name", role+" of "+chain)
-	}
-	relay := keygen("relay")
-	for _, c := range chains {
-		grant(c.name, relay, "relay")
-	}
+	})
+	dirs, urls, keys, pubs := r.dirs, r.urls, r.keys, r.pubs
 	// Jiangsu's commission asks on the national chain: n2 there, no role
 	// on the cities' chains.
-	grant("national", keygen("jiangsu-n2"), "n2")
-	grant("national", keygen("n1"), "n1")
-	auditor := keygen("auditor")
-	for _, c := range []string{"nanjing", "suzhou"} {
-		grant(c, auditor, "auditor")
-	}
-	link := func(parent, child string) {
-		must("child", "register", "--home", dirs[parent], "--node", urls[parent], "--genesis", filepath.Join(dirs[child], "genesis.json"))
-		must("parent", "register", "--home", dirs[child], "--node", urls[child], "--genesis", filepath.Join(dirs[parent], "genesis.json"))
-	}
-	link("national", "jiangsu")
-	link("jiangsu", "nanjing")
-	link("jiangsu", "suzhou")
-	carry := func(from, to string) string {
-		t.Helper()
-		must("anchor", "relay", "--home", dirs[from], "--node", urls[from], "--to", urls[to], "--relay-key", keys["relay"], "--once")
-		return must("intel", "relay", "--node", urls[from], "--to", urls[to], "--relay-key", keys["relay"])
-	}
-	txOf := func(out string) string {
-		t.Helper()
-		m := regexp.MustCompile(`[0-9a-f]{64}`).FindString(out)
-		if m == "" {
-			t.Fatalf("no transaction in %q", out)
+	for _, k := range [][3]string{{"national", "jiangsu-n2", "n2"}, {"national", "n1", "n1"}, {"nanjing", "auditor", "auditor"}, {"suzhou", "auditor", "auditor"}} {
+		if r.pubs[k[1]] == "" {
+			r.keygen(k[1])
 		}
-		return m
+		r.grant(k[0], k[1], k[2])
 	}
+	carry, txOf := r.carry, r.txOf
 	inv := []string{"--case", "C-2020-0122", "--purpose", "national investigation"}
 	// One pseudonym per person in both cities: the shared key.
 	pseudonymIn := func(chain, id string) string {

@@ -19,56 +19,15 @@ import (
 // record's origin.
 func TestIntelHierarchy(t *testing.T) {
 	t.Parallel()
-	root := t.TempDir()
+	r := newRegions(t, nil, nil)
+	root, dirs, urls, keys := r.root, r.dirs, r.urls, r.keys
 	must := func(args ...string) string { t.Helper(); return mustRun(t, args...) }
-	chains := []struct{ name, region string }{{"national", "000000"}, {"jiangsu", "320000"}, {"nanjing", "320100"}, {"suzhou", "320500"}}
-	dirs, urls := map[string]string{}, map[string]string{}
-	for _, c := range chains {
-		dirs[c.name] = filepath.Join(root, c.name)
-		must("init", "--home", dirs[c.name], "--chain-id", c.name, "--region", c.region)
-		urls[c.name] = startNode(t, dirs[c.name]).url
+	for _, k := range [][3]string{{"nanjing", "airport", "n3"}, {"nanjing", "nanjing-n2", "n2"}, {"jiangsu", "jiangsu-n2", "n2"},
+		{"national", "n1", "n1"}, {"suzhou", "suzhou-n2", "n2"}} {
+		r.keygen(k[1])
+		r.grant(k[0], k[1], k[2])
 	}
-	keys := map[string]string{}
-	keygen := func(name string) string {
-		keys[name] = filepath.Join(root, name+".key")
-		return strings.TrimSpace(must("keygen", "--out", keys[name]))
-	}
-	grant := func(chain, pub, role string) {
-		must("role", "grant", "--home", dirs[chain], "--node", urls[chain], "--key", pub, "--role", role, "--name", role+" of "+chain)
-	}
-	relay := keygen("relay")
-	for _, c := range chains {
-		grant(c.name, relay, "relay")
-	}
-	grant("nanjing", keygen("airport"), "n3")
-	grant("nanjing", keygen("nanjing-n2"), "n2")
-	grant("jiangsu", keygen("jiangsu-n2"), "n2")
-	grant("national", keygen("n1"), "n1")
-	grant("suzhou", keygen("suzhou-n2"), "n2")
-	link := func(parent, child string) {
-		must("child", "register", "--home", dirs[parent], "--node", urls[parent], "--genesis", filepath.Join(dirs[child], "genesis.json"))
-		must("parent", "register", "--home", dirs[child], "--node", urls[child], "--genesis", filepath.Join(dirs[parent], "genesis.json"))
-	}
-	link("national", "jiangsu")
-	link("jiangsu", "nanjing")
-	link("jiangsu", "suzhou")
-	anchor := func(from, to string) {
-		t.Helper()
-		must("anchor", "relay", "--home", dirs[from], "--node", urls[from], "--to", urls[to], "--relay-key", keys["relay"], "--once")
-	}
-	carry := func(from, to string) string {
-		t.Helper()
-		anchor(from, to)
-		return must("intel", "relay", "--node", urls[from], "--to", urls[to], "--relay-key", keys["relay"])
-	}
-	txOf := func(out string) string {
-		t.Helper()
-		m := regexp.MustCompile(`[0-9a-f]{64}`).FindString(out)
-		if m == "" {
-			t.Fatalf("no transaction in %q", out)
-		}
-		return m
-	}
+	carry, txOf := r.carry, r.txOf
 
 	// Nanjing: submitted, endorsed, confirmed.
 	rec := filepath.Join(root, "lukou.json")
@@ -130,9 +89,9 @@ func TestIntelHierarchy(t *testing.T) {
 	// Suzhou proves the broadcast it received, offline: the proof of its
 	// intel_summary leads, through Jiangsu's, to the national block that
 	// holds the N1's broadcast.
-	aud := keygen("auditor")
-	grant("suzhou", aud, "auditor")
-	grant("national", aud, "auditor")
+	r.keygen("auditor")
+	r.grant("suzhou", "auditor", "auditor")
+	r.grant("national", "auditor", "auditor")
 	proof := filepath.Join(root, "broadcast.json")
 	if err := os.WriteFile(proof, []byte(must("tx", "proof", "--node", urls["suzhou"], "--as", keys["auditor"], sz["tx"].(string))), 0o644); err != nil {
 		t.Fatal(err)
