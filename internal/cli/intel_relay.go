@@ -40,17 +40,12 @@ of role n1 sends it down to every region instead.`,
 			if err != nil {
 				return fmt.Errorf("TX: %w", err)
 			}
-			k, err := home.LoadKeyFile(keyFile)
-			if err != nil {
-				return fmt.Errorf("--key: %w", err)
-			}
 			ctx, cancel := context.WithTimeout(e.ctx, time.Minute)
 			defer cancel()
-			st, err := client.New(nodeURL, "").Health(ctx)
+			cl, st, err := e.signedOn(ctx, nodeURL, keyFile)
 			if err != nil {
-				return withHint(fmt.Errorf("--node %s: %w", nodeURL, err), "is the node running?")
+				return err
 			}
-			cl := e.signedClient(nodeURL, k, st.ChainID)
 			v, err := cl.IntelRecord(ctx, id.String())
 			if err != nil {
 				return nodeErr(err, nodeURL)
@@ -60,7 +55,7 @@ of role n1 sends it down to every region instead.`,
 				return err
 			}
 			tx := ledger.NewTx(&ledger.IntelConfirm{Of: id, Digest: d.Redacted(st.Region), Broadcast: broadcast})
-			tx.Sign(st.ChainID, k)
+			tx.Sign(st.ChainID, cl.Key)
 			res, err := cl.SubmitOne(ctx, tx.Bytes())
 			if err != nil {
 				return nodeErr(err, nodeURL)
