@@ -21,9 +21,9 @@ import (
 	"github.com/cometbft/cometbft/types"
 
 	"github.com/epiledger/epiledger/internal/blocks"
-	"github.com/epiledger/epiledger/internal/consortium"
 	"github.com/epiledger/epiledger/internal/engine"
 	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/lightclient"
 	"github.com/epiledger/epiledger/internal/state"
 	"github.com/epiledger/epiledger/internal/store"
 )
@@ -182,16 +182,16 @@ func clip(s string) string {
 }
 
 // decodeTx reads one CometBFT transaction as our records: a lone record,
-// or a bundle's (consortium.Bundle), none of which may repeat another.
+// or a bundle's (lightclient.Bundle), none of which may repeat another.
 func decodeTx(raw []byte) ([]*ledger.Tx, error) {
-	if !consortium.IsBundle(raw) {
+	if !lightclient.IsBundle(raw) {
 		tx, err := ledger.DecodeTx(raw)
 		if err != nil {
 			return nil, err
 		}
 		return []*ledger.Tx{tx}, nil
 	}
-	recs, err := consortium.Unbundle(raw)
+	recs, err := lightclient.Unbundle(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -204,7 +204,7 @@ func decodeTx(raw []byte) ([]*ledger.Tx, error) {
 		}
 		id := tx.ID()
 		if j, dup := seen[id]; dup {
-			return nil, fmt.Errorf("%w: record %d repeats record %d", consortium.ErrBundle, i, j)
+			return nil, fmt.Errorf("%w: record %d repeats record %d", lightclient.ErrBundle, i, j)
 		}
 		seen[id] = i
 		txs[i] = tx
@@ -375,7 +375,7 @@ func (a *App) precheck(txs []*ledger.Tx, sigErrs []error) (*Prechecked, error) {
 	case 1:
 		p.Tx = raws[0]
 	default:
-		b, err := consortium.Bundle(raws)
+		b, err := lightclient.Bundle(raws)
 		if err != nil {
 			return nil, err
 		}
@@ -544,7 +544,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 			results[i] = execRefused(&state.Rejection{Code: state.CodeInvalid, Field: "tx", Msg: err.Error()})
 			continue
 		}
-		bundled[i] = consortium.IsBundle(raw)
+		bundled[i] = lightclient.IsBundle(raw)
 		for _, tx := range txs {
 			ok, from = append(ok, tx), append(from, i)
 		}
@@ -598,7 +598,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 // bundleResult is a bundle's result: applied (code 0), with each record's
 // code as its data and the refusals, as JSON, in its log.
 func bundleResult(codes []uint32, refusals []*state.Rejection) *abci.ExecTxResult {
-	res := &abci.ExecTxResult{Code: abci.CodeTypeOK, Data: consortium.BundleResults(codes)}
+	res := &abci.ExecTxResult{Code: abci.CodeTypeOK, Data: lightclient.BundleResults(codes)}
 	for _, r := range refusals {
 		if r != nil {
 			b, _ := json.Marshal(refusals)

@@ -17,10 +17,10 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
-	"github.com/epiledger/epiledger/internal/consortium"
 	"github.com/epiledger/epiledger/internal/engine"
 	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/lightclient"
 	"github.com/epiledger/epiledger/internal/state"
 	"github.com/epiledger/epiledger/internal/store"
 )
@@ -179,7 +179,7 @@ func TestBundles(t *testing.T) {
 		for i, tx := range txs {
 			raws[i] = tx.Bytes()
 		}
-		b, err := consortium.Bundle(raws)
+		b, err := lightclient.Bundle(raws)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -216,7 +216,7 @@ func TestBundles(t *testing.T) {
 	_, otherKey, _ := ed25519.GenerateKey(nil)
 	badSig := visit(7, siteKey)
 	badSig.Sigs[0].Sig[0] ^= 1
-	repeated := append([]byte{consortium.BundleMark, 0, 2}, append(lenPrefixed(v[0].Bytes()), lenPrefixed(v[0].Bytes())...)...)
+	repeated := append([]byte{lightclient.BundleMark, 0, 2}, append(lenPrefixed(v[0].Bytes()), lenPrefixed(v[0].Bytes())...)...)
 	for _, tc := range []struct {
 		name string
 		txs  [][]byte
@@ -226,7 +226,7 @@ func TestBundles(t *testing.T) {
 		{"a record signed by an unknown key (the block refuses it)", [][]byte{bundle(visit(5, siteKey), visit(9, otherKey))}, abci.ResponseProcessProposal_ACCEPT},
 		{"a bad signature in a bundle", [][]byte{bundle(visit(5, siteKey), badSig)}, abci.ResponseProcessProposal_REJECT},
 		{"a repeated record", [][]byte{repeated}, abci.ResponseProcessProposal_REJECT},
-		{"a malformed bundle", [][]byte{{consortium.BundleMark, 0, 2, 0}}, abci.ResponseProcessProposal_REJECT},
+		{"a malformed bundle", [][]byte{{lightclient.BundleMark, 0, 2, 0}}, abci.ResponseProcessProposal_REJECT},
 	} {
 		r, err := app.ProcessProposal(context.Background(), &abci.RequestProcessProposal{Txs: tc.txs, Height: height + 1})
 		if err != nil || r.Status != tc.want {
@@ -319,7 +319,7 @@ func TestBundleLen(t *testing.T) {
 		want  []int
 	}{
 		{"one", of(100), []int{1}},
-		{"600 small records", of(many...), []int{consortium.MaxBundle, consortium.MaxBundle, 600 - 2*consortium.MaxBundle}},
+		{"600 small records", of(many...), []int{lightclient.MaxBundle, lightclient.MaxBundle, 600 - 2*lightclient.MaxBundle}},
 		{"large records", of(200<<10, 200<<10, 200<<10, 10), []int{2, 2}},
 		{"one larger than a bundle", of(10, 600<<10, 10), []int{1, 1, 1}},
 	} {

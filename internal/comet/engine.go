@@ -17,10 +17,10 @@ import (
 	"github.com/cometbft/cometbft/proxy"
 
 	"github.com/epiledger/epiledger/internal/blocks"
-	"github.com/epiledger/epiledger/internal/consortium"
 	"github.com/epiledger/epiledger/internal/engine"
 	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/lightclient"
 	"github.com/epiledger/epiledger/internal/state"
 	"github.com/epiledger/epiledger/internal/store"
 )
@@ -205,8 +205,8 @@ func (e *Engine) SubmitAsync(raw []byte, done func(engine.Receipt)) error {
 // SubmitBatch implements engine.Batcher: the records of one submission
 // (a site's batch), in order. The node checks them one by one at its door
 // (precheck) and puts those it admits into the mempool as one CometBFT
-// transaction, a bundle of up to consortium.MaxBundle records
-// (consortium.Bundle), so that CometBFT's costs per transaction are paid
+// transaction, a bundle of up to lightclient.MaxBundle records
+// (lightclient.Bundle), so that CometBFT's costs per transaction are paid
 // per batch. The same batch submitted to several nodes makes the same
 // bundle at each: CometBFT keeps one. done(i, receipt) is called once
 // per record, as SubmitAsync's done.
@@ -377,7 +377,7 @@ func (e *Engine) checkBatch(items []submission, sigErrs []error) {
 // alone is larger.
 func bundleLen(items []submission) int {
 	n, size := 1, len(items[0].raw)
-	for n < len(items) && n < consortium.MaxBundle && size+len(items[n].raw) <= maxBundleBytes {
+	for n < len(items) && n < lightclient.MaxBundle && size+len(items[n].raw) <= maxBundleBytes {
 		size += len(items[n].raw)
 		n++
 	}

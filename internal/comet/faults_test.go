@@ -23,11 +23,11 @@ import (
 	"github.com/epiledger/epiledger/internal/cli"
 	"github.com/epiledger/epiledger/internal/client"
 	"github.com/epiledger/epiledger/internal/comet"
-	"github.com/epiledger/epiledger/internal/consortium"
 	"github.com/epiledger/epiledger/internal/engine"
 	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/importer"
 	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/lightclient"
 	"github.com/epiledger/epiledger/internal/ndjson"
 	"github.com/epiledger/epiledger/internal/sim"
 	"github.com/epiledger/epiledger/internal/state"
@@ -630,11 +630,11 @@ func TestFaultyProposer(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !consortium.IsBundle(raw) {
+			if !lightclient.IsBundle(raw) {
 				inBlocks++
 				continue
 			}
-			recs, err := consortium.Unbundle(raw)
+			recs, err := lightclient.Unbundle(raw)
 			if err != nil {
 				t.Fatalf("block %d: %v", h, err)
 			}

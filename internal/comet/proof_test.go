@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/epiledger/epiledger/internal/cli"
-	"github.com/epiledger/epiledger/internal/consortium"
+	"github.com/epiledger/epiledger/internal/lightclient"
 	"github.com/epiledger/epiledger/internal/state"
 )
 
@@ -51,7 +51,7 @@ func TestConsortiumProof(t *testing.T) {
 	// accepted once; its repeat, and the resubmission of a record every node
 	// has committed, learn it is there.
 	more := world[len(world)-2:]
-	bundled, err := consortium.Bundle(more)
+	bundled, err := lightclient.Bundle(more)
 	if err != nil {
 		t.Fatal(err)
 	}

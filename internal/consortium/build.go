@@ -7,6 +7,8 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/cometbft/cometbft/types"
+
+	"github.com/epiledger/epiledger/internal/lightclient"
 )
 
 // Source is what Build reads: a CometBFT node's block and state stores
@@ -40,8 +42,8 @@ func Build(src Source, g *Genesis, height int64, tx []byte) (*Proof, error) {
 			idx = i
 			break
 		}
-		if IsBundle(t) {
-			recs, err := Unbundle(t)
+		if lightclient.IsBundle(t) {
+			recs, err := lightclient.Unbundle(t)
 			if err != nil {
 				continue
 			}

@@ -212,7 +212,7 @@ func Verify(g *Genesis, ours *blocks.Proof, p *Proof) (r *Report, err error) {
 	}
 	data := ours.Tx
 	if p.Bundle != nil {
-		recs, err := Unbundle(p.Bundle)
+		recs, err := lightclient.Unbundle(p.Bundle)
 		if err != nil {
 			return nil, err
 		}
@@ -229,7 +229,7 @@ func Verify(g *Genesis, ours *blocks.Proof, p *Proof) (r *Report, err error) {
 		return nil, fmt.Errorf("consortium: the transaction's result code is %d: refused", p.Result.Code)
 	}
 	if p.Bundle != nil {
-		recs, _ := Unbundle(p.Bundle)
+		recs, _ := lightclient.Unbundle(p.Bundle)
 		switch {
 		case len(p.Result.Data) != len(recs):
 			return nil, fmt.Errorf("consortium: the bundle's result has %d codes for %d records", len(p.Result.Data), len(recs))

@@ -1,4 +1,4 @@
-package consortium
+package lightclient
 
 import (
 	"encoding/binary"
@@ -27,7 +27,7 @@ const (
 )
 
 // ErrBundle is wrapped by every error of a bundle that does not read.
-var ErrBundle = errors.New("consortium: malformed bundle")
+var ErrBundle = errors.New("lightclient: malformed bundle")
 
 // IsBundle says whether a CometBFT transaction is a bundle (it may still
 // not decode).

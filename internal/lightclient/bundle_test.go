@@ -1,4 +1,4 @@
-package consortium
+package lightclient
 
 import (
 	"bytes"
