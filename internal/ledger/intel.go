@@ -237,27 +237,77 @@ func (b *IntelSummary) fields(c *codec) {
 	c.blob(&b.Tx, "tx", MaxBodyBytes/2)
 	c.u64(&b.Index, "index")
 	c.u64(&b.Size, "size")
-	n := len(b.Path)
-	c.count(&n, "path", MaxIntelPath)
+	c.hashes(&b.Path, "path", MaxIntelPath)
+	c.blobs(&b.Links, "links", MaxIntelLinks, 1024)
+}
+
+// IntelSummaryBFT is an IntelSummary from a CometBFT chain (a child going
+// up, the parent coming down): the transaction, and the proof that the
+// chain accepted it in a block linked to a header this chain verified
+// (lightclient.Carried: CometBFT's header of the block, the transaction
+// under its data hash, its accepting result under the next header's
+// results hash, and the headers up to the verified one). A kind of its
+// own, so that an intel_summary's encoding stays what it was.
+type IntelSummaryBFT struct {
+	From string
+	Tx   []byte
+	// Header is CometBFT header H, protobuf-encoded.
+	Header       []byte
+	Index, Total uint64
+	TxPath       []Hash
+	// Bundle is the CometBFT transaction Tx travelled in, if a bundle;
+	// Member its place there.
+	Bundle     []byte
+	Member     uint32
+	ResultData []byte
+	ResultPath []Hash
+	// Links are CometBFT headers H+1..A, A a height this chain verified.
+	Links [][]byte
+}
+
+func (*IntelSummaryBFT) Kind() Kind   { return KindIntelSummaryBFT }
+func (*IntelSummaryBFT) Signers() int { return 1 }
+func (b *IntelSummaryBFT) fields(c *codec) {
+	c.str(&b.From, "from", MaxChainIDLen)
+	c.blob(&b.Tx, "tx", MaxBodyBytes/4)
+	c.blob(&b.Header, "header", 1024)
+	c.u64(&b.Index, "index")
+	c.u64(&b.Total, "total")
+	c.hashes(&b.TxPath, "tx_path", MaxIntelPath)
+	c.blob(&b.Bundle, "bundle", MaxBodyBytes/4)
+	c.u32(&b.Member, "member")
+	c.blob(&b.ResultData, "result_data", 256)
+	c.hashes(&b.ResultPath, "result_path", MaxIntelPath)
+	c.blobs(&b.Links, "links", MaxIntelLinks, 1024)
+}
+
+// hashes is a list of at most max 32-byte hashes.
+func (c *codec) hashes(p *[]Hash, field string, max int) {
+	n := len(*p)
+	c.count(&n, field, max)
 	if !c.ok() {
 		return
 	}
 	if c.reading() {
-		b.Path = make([]Hash, n)
+		*p = make([]Hash, n)
 	}
-	for i := range b.Path {
-		c.bytes32((*[32]byte)(&b.Path[i]), "path")
+	for i := range *p {
+		c.bytes32((*[32]byte)(&(*p)[i]), field)
 	}
-	n = len(b.Links)
-	c.count(&n, "links", MaxIntelLinks)
+}
+
+// blobs is a list of at most max byte strings of at most size bytes each.
+func (c *codec) blobs(p *[][]byte, field string, max, size int) {
+	n := len(*p)
+	c.count(&n, field, max)
 	if !c.ok() {
 		return
 	}
 	if c.reading() {
-		b.Links = make([][]byte, n)
+		*p = make([][]byte, n)
 	}
-	for i := range b.Links {
-		c.blob(&b.Links[i], "links", 1024)
+	for i := range *p {
+		c.blob(&(*p)[i], field, size)
 	}
 }
 

@@ -43,7 +43,10 @@ func sampleTxs() []*Tx {
 		AnchorOf(&Header{Version: 1, Height: 12, PrevHash: Hash{8}, MerkleRoot: Hash{9}, Time: 1579500000e9, ChainID: "wuhan-jiangan",
 			Region: "420102", NumTxs: 3, TxBytes: 900, StateHash: Hash{10}}),
 		&AccessRequest{Scope: sampleScope(), Reason: "the Lukou cluster reaches Yangzhou"},
-		&AccessGrant{Request: Hash{11}, Grantee: [32]byte{12}, Scope: sampleScope(), Expires: 1579600000})
+		&AccessGrant{Request: Hash{11}, Grantee: [32]byte{12}, Scope: sampleScope(), Expires: 1579600000},
+		&IntelSummary{From: "nanjing-1", Header: []byte{1, 2}, Tx: []byte{3}, Index: 1, Size: 2, Path: []Hash{{15}}, Links: [][]byte{{4}, {5, 6}}},
+		&IntelSummaryBFT{From: "nanjing-1", Tx: []byte{3}, Header: []byte{1, 2}, Index: 1, Total: 3, TxPath: []Hash{{15}, {16}},
+			Bundle: []byte{0xB5, 0, 2}, Member: 1, ResultData: []byte{0, 0}, ResultPath: []Hash{{17}}, Links: [][]byte{{4}}})
 	var out []*Tx
 	for i, b := range bodies {
 		t := NewTx(b)

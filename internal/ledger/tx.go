@@ -57,6 +57,9 @@ const (
 	// N1 grants it with a scope and an expiry (docs/REGIONS.md step 8).
 	KindAccessRequest Kind = 23
 	KindAccessGrant   Kind = 24
+	// KindIntelSummaryBFT: an intel_summary from a CometBFT chain, proven
+	// under its headers (docs/REGIONS.md step 6).
+	KindIntelSummaryBFT Kind = 25
 )
 
 func (k Kind) String() string {
@@ -109,6 +112,8 @@ func (k Kind) String() string {
 		return "access_request"
 	case KindAccessGrant:
 		return "access_grant"
+	case KindIntelSummaryBFT:
+		return "intel_summary_bft"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -606,6 +611,8 @@ func newBody(k Kind) Body {
 		return &AccessRequest{}
 	case KindAccessGrant:
 		return &AccessGrant{}
+	case KindIntelSummaryBFT:
+		return &IntelSummaryBFT{}
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	abci "github.com/cometbft/cometbft/abci/types"
 	cmted "github.com/cometbft/cometbft/crypto/ed25519"
 	"github.com/cometbft/cometbft/crypto/tmhash"
 	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
@@ -36,16 +37,33 @@ type Chain struct {
 	sets    map[int64][]cmted.PrivKey
 	vals    map[int64]*types.ValidatorSet
 	headers map[int64]*types.SignedHeader
+	blocks  map[int64]Block
+}
+
+// Block is what a block holds: its transactions and their results.
+type Block struct {
+	Txs     types.Txs
+	Results []*abci.ExecTxResult
 }
 
 // NewChain signs heights 1..n; sets(h) are the validators of height h
-// (power 10 each), for h up to n+1.
+// (power 10 each), for h up to n+1. Its blocks are empty.
 func NewChain(chainID string, t0 time.Time, n int64, sets func(h int64) []cmted.PrivKey) *Chain {
+	return NewChainOf(chainID, t0, n, sets, nil)
+}
+
+// NewChainOf is NewChain whose block h holds blocks(h) (nil: none): each
+// header's data hash commits to its block's transactions, its last
+// results hash to the results of the block before.
+func NewChainOf(chainID string, t0 time.Time, n int64, sets func(h int64) []cmted.PrivKey, blocks func(h int64) Block) *Chain {
 	c := &Chain{ChainID: chainID, T0: t0, N: n, sets: map[int64][]cmted.PrivKey{}, vals: map[int64]*types.ValidatorSet{},
-		headers: map[int64]*types.SignedHeader{}}
+		headers: map[int64]*types.SignedHeader{}, blocks: map[int64]Block{}}
 	for h := int64(1); h <= n+1; h++ {
 		c.sets[h] = sets(h)
 		c.vals[h] = SetOf(c.sets[h])
+		if blocks != nil {
+			c.blocks[h] = blocks(h)
+		}
 	}
 	var last types.BlockID
 	for h := int64(1); h <= n; h++ {
@@ -92,7 +110,8 @@ func (c *Chain) make(h int64, last types.BlockID, app []byte, signers []cmted.Pr
 	hdr := &types.Header{Height: h}
 	hdr.Populate(cmtversion.Consensus{Block: version.BlockProtocol}, c.ChainID, c.Time(h), last,
 		c.vals[h].Hash(), c.vals[h+1].Hash(), tmhash.Sum([]byte("params")), app, tmhash.Sum(nil), c.vals[h].Validators[0].Address)
-	hdr.DataHash = tmhash.Sum(nil)
+	hdr.DataHash = c.blocks[h].Txs.Hash()
+	hdr.LastResultsHash = types.NewResults(c.blocks[h-1].Results).Hash()
 	hdr.LastCommitHash = tmhash.Sum([]byte(fmt.Sprint("commit ", h-1)))
 	hdr.EvidenceHash = tmhash.Sum(nil)
 	id := types.BlockID{Hash: hdr.Hash(), PartSetHeader: types.PartSetHeader{Total: 1, Hash: tmhash.Sum([]byte(fmt.Sprint("parts ", h)))}}
@@ -123,6 +142,28 @@ func (c *Chain) sign(h int64, id types.BlockID, signers []cmted.PrivKey) *types.
 		commit.Signatures = append(commit.Signatures, vote.CommitSig())
 	}
 	return commit
+}
+
+// Carried is the proof that transaction i of block h (member m of it, a
+// bundle, if m >= 0) was executed, linked by headers up to height a.
+func (c *Chain) Carried(h int64, i, m int, a int64) *lightclient.Carried {
+	b := c.blocks[h]
+	rs := types.NewResults(b.Results)
+	var bundle []byte
+	if m >= 0 {
+		bundle = b.Txs[i]
+	}
+	lc, err := lightclient.CarriedOf(c.headers[h].Header, c.headers[h+1].Header, b.Txs.Proof(i).Proof, rs.ProveResult(i),
+		bundle, uint32(max(m, 0)), b.Results[i].Data)
+	if err != nil {
+		panic(err)
+	}
+	for k := h + 2; k <= a; k++ {
+		if err := lc.Link(c.headers[k].Header); err != nil {
+			panic(err)
+		}
+	}
+	return lc
 }
 
 // Signed is signed header h; Vals the validator set of height h.
