@@ -20,7 +20,7 @@ func relayable(raw []byte) bool {
 		return false
 	}
 	switch tx.Body.Kind() {
-	case ledger.KindAnchor, ledger.KindLightAnchor, ledger.KindRegisterChild, ledger.KindRegisterParent, ledger.KindIntelConfirm, ledger.KindIntelSummary,
+	case ledger.KindAnchor, ledger.KindLightAnchor, ledger.KindRegisterChild, ledger.KindRegisterParent, ledger.KindIntelConfirm, ledger.KindIntelSummary, ledger.KindIntelSummaryBFT,
 		ledger.KindAccessGrant:
 		return true
 	}

@@ -86,7 +86,7 @@ func VerifyCarried(chainID string, tx, id []byte, c *Carried) (height int64, has
 	}
 
 	data := tx
-	if c.Bundle != nil {
+	if len(c.Bundle) != 0 {
 		recs, err := Unbundle(c.Bundle)
 		if err != nil {
 			return 0, nil, fmt.Errorf("%w: %v", ErrCarried, err)

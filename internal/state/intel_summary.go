@@ -1,9 +1,11 @@
 package state
 
 import (
+	"bytes"
 	"errors"
 
 	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/lightclient"
 	"github.com/epiledger/epiledger/internal/region"
 	"github.com/epiledger/epiledger/internal/store"
 )
@@ -110,7 +112,7 @@ func (blk *Block) intelSummary(tx *ledger.Tx, id ledger.Hash, b *ledger.IntelSum
 		return reject(CodeInvalid, "from", "chain %q is neither a child nor the parent of this chain", b.From)
 	}
 	if c.Light != nil {
-		return reject(CodeInvalid, "from", "digests from a CometBFT chain are not carried yet (docs/REGIONS.md, step 6)")
+		return reject(CodeInvalid, "from", "chain %q runs on CometBFT: what it confirmed comes as an intel_summary_bft", b.From)
 	}
 	hdr, err := ledger.DecodeHeader(b.Header)
 	if err != nil || hdr.ChainID != b.From {
@@ -134,7 +136,63 @@ func (blk *Block) intelSummary(tx *ledger.Tx, id ledger.Hash, b *ledger.IntelSum
 	if err := ledger.VerifyInclusion(b.Tx, b.Index, b.Size, b.Path, hdr.MerkleRoot); err != nil {
 		return reject(CodeInvalid, "tx", "not in block %d of %q: %v", hdr.Height, b.From, err)
 	}
-	inner, origin, err := unwrapCarried(b.Tx, b.From)
+	return blk.takeCarried(tx, id, b.From, c.Parent, b.Tx)
+}
+
+// intelSummaryBFT is intelSummary from a CometBFT chain: the transaction
+// is proven accepted in a block linked to a header this chain verified
+// (lightclient.VerifyCarried).
+func (blk *Block) intelSummaryBFT(tx *ledger.Tx, id ledger.Hash, b *ledger.IntelSummaryBFT) error {
+	if err := blk.requireRelay(tx, "a digest is carried in"); err != nil {
+		return err
+	}
+	c, ok, err := ChildOf(blk.b, b.From)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return reject(CodeInvalid, "from", "chain %q is neither a child nor the parent of this chain", b.From)
+	}
+	if c.Light == nil {
+		return reject(CodeInvalid, "from", "chain %q is a solo chain: what it confirmed comes as an intel_summary", b.From)
+	}
+	if c.Light.Frozen != 0 {
+		return reject(CodeConflict, "from", "chain %q is frozen since height %d: two of its verified headers contradict each other", b.From, c.Light.Frozen)
+	}
+	carried, err := ledger.DecodeTx(b.Tx)
+	if err != nil {
+		return reject(CodeInvalid, "tx", "%v", err)
+	}
+	cid := carried.ID()
+	a, hash, err := lightclient.VerifyCarried(c.Light.CometChainID, b.Tx, cid[:], &lightclient.Carried{
+		Header: b.Header, Index: b.Index, Total: b.Total, TxPath: hashBytes(b.TxPath), Bundle: b.Bundle, Member: b.Member,
+		ResultData: b.ResultData, ResultPath: hashBytes(b.ResultPath), Links: b.Links})
+	if err != nil {
+		return reject(CodeInvalid, "tx", "%v", err)
+	}
+	rec, ok, err := anchorAt(blk.b, b.From, uint64(a))
+	if err != nil {
+		return err
+	}
+	if !ok || !bytes.Equal(rec.Hash[:], hash) {
+		return reject(CodeInvalid, "links", "header %d of %q is not one verified here: anchor it first", a, b.From)
+	}
+	return blk.takeCarried(tx, id, b.From, c.Parent, b.Tx)
+}
+
+func hashBytes(hs []ledger.Hash) [][]byte {
+	out := make([][]byte, len(hs))
+	for i := range hs {
+		out[i] = hs[i][:]
+	}
+	return out
+}
+
+// takeCarried takes in raw, a transaction of chain from proven to be in
+// one of its blocks that this chain verified: a child's confirmation of a
+// digest, or a broadcast or grant from the parent (fromParent).
+func (blk *Block) takeCarried(tx *ledger.Tx, id ledger.Hash, from string, fromParent bool, raw []byte) error {
+	inner, origin, err := unwrapCarried(raw, from)
 	if err != nil {
 		return reject(CodeInvalid, "tx", "%v", err)
 	}
@@ -144,14 +202,14 @@ func (blk *Block) intelSummary(tx *ledger.Tx, id ledger.Hash, b *ledger.IntelSum
 		return reject(CodeInvalid, "tx", "the carried %s is not signed for chain %q: %v", inner.Body.Kind(), origin, err)
 	}
 	if g, ok := inner.Body.(*ledger.AccessGrant); ok {
-		return blk.carriedGrant(id, b.From, origin, inner, g, c.Parent)
+		return blk.carriedGrant(id, from, origin, inner, g, fromParent)
 	}
 	confirm, ok := inner.Body.(*ledger.IntelConfirm)
 	if !ok {
 		return reject(CodeInvalid, "tx", "carries a %s: a digest carries an intelligence confirmation or an access grant", inner.Body.Kind())
 	}
-	if confirm.Broadcast != c.Parent {
-		if c.Parent {
+	if confirm.Broadcast != fromParent {
+		if fromParent {
 			return reject(CodeInvalid, "tx", "from the parent come broadcasts only")
 		}
 		return reject(CodeInvalid, "tx", "a broadcast comes from the parent")
@@ -178,7 +236,7 @@ func (blk *Block) intelSummary(tx *ledger.Tx, id ledger.Hash, b *ledger.IntelSum
 	}
 	return blk.putIntel(&IntelEntry{Tx: id, Time: d.Time, Dimension: d.Dimension, Secrecy: d.Secrecy, Region: d.Region, Level: d.Level,
 		Involved: d.Involved, Confirmed: d.Confirmed, Suspected: d.Suspected, Submitter: tx.Sigs[0].Key,
-		Origin: d.Origin, OriginTx: d.Record, From: b.From, Broadcast: confirm.Broadcast})
+		Origin: d.Origin, OriginTx: d.Record, From: from, Broadcast: confirm.Broadcast})
 }
 
 // unwrapCarried reads the transaction raw carries: an intel_confirm or
@@ -197,6 +255,8 @@ func unwrapCarried(raw []byte, from string) (inner *ledger.Tx, origin string, er
 		case *ledger.IntelConfirm, *ledger.AccessGrant:
 			return t, origin, nil
 		case *ledger.IntelSummary:
+			raw, origin = b.Tx, b.From
+		case *ledger.IntelSummaryBFT:
 			raw, origin = b.Tx, b.From
 		default:
 			return nil, "", errors.New("neither an intelligence confirmation nor an access grant: a " + t.Body.Kind().String())

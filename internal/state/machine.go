@@ -418,6 +418,8 @@ func (blk *Block) Apply(tx *ledger.Tx, sigErr error) error {
 		err = blk.intelConfirm(tx, id, b)
 	case *ledger.IntelSummary:
 		err = blk.intelSummary(tx, id, b)
+	case *ledger.IntelSummaryBFT:
+		err = blk.intelSummaryBFT(tx, id, b)
 	case *ledger.AccessRequest:
 		err = blk.accessRequest(tx, id, b)
 	case *ledger.AccessGrant:
