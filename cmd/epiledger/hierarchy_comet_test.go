@@ -279,6 +279,76 @@ func TestHierarchyCometBFT(t *testing.T) {
 	if out := must("child", "list", "--home", nodes[0], "--node", wurl[0]); !strings.Contains(out, "jiangan-1") {
 		t.Errorf("the city's children: %s", out)
 	}
+
+	// Intelligence from the CometBFT city: its airport team (N3) submits,
+	// its health commission (N2) endorses and confirms; the confirmation
+	// goes up as an intel_summary_bft, proven under a header the province
+	// verified, and is a digest on the province.
+	keyOf := func(name string) (file, pub string) {
+		file = filepath.Join(root, name+".key")
+		return file, strings.TrimSpace(must("keygen", "--out", file))
+	}
+	airport, airportPub := keyOf("airport")
+	cityN2, cityN2Pub := keyOf("city-n2")
+	provN2, provN2Pub := keyOf("province-n2")
+	must("role", "grant", "--home", nodes[0], "--node", wurl[0], "--key", airportPub, "--role", "n3", "--name", "Tianhe airport")
+	must("role", "grant", "--home", nodes[0], "--node", wurl[0], "--key", cityN2Pub, "--role", "n2", "--name", "Wuhan health commission")
+	must("role", "grant", "--home", hubei, "--node", hubeiURL, "--key", provN2Pub, "--role", "n2", "--name", "Hubei health commission")
+	recFile, draft := filepath.Join(root, "tianhe.json"), filepath.Join(root, "tianhe.draft.json")
+	if err := os.WriteFile(recFile, []byte(`{"dimension":"epidemic","level":2,"secrecy":"internal","time":"2021-07-28T09:00:00+08:00",
+"region":"420100","place":"Tianhe airport","involved":40,"confirmed":3,"facts":"three cleaners test positive","endorsements":1}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	must("intel", "draft", recFile, "--key", airport, "--node", wurl[0], "--out", draft)
+	txOf := func(out string) string {
+		t.Helper()
+		m := regexp.MustCompile(`[0-9a-f]{64}`).FindString(out)
+		if m == "" {
+			t.Fatalf("no transaction in %q", out)
+		}
+		return m
+	}
+	intelRec := txOf(must("intel", "endorse", draft, "--key", cityN2, "--node", wurl[0]))
+	confirm := txOf(strings.SplitN(must("intel", "confirm", intelRec, "--key", cityN2, "--node", wurl[0]), ": tx ", 2)[1])
+	// Its proof waits for the block after the confirmation's, which signs
+	// its result; then that block is verified on the province.
+	caughtUp()
+	must("tx", "proof", "--node", wurl[1], "--as", audKey, confirm)
+	relayCity()
+	carryIntel := func() string {
+		t.Helper()
+		return must("intel", "relay", "--node", wurl[1], "--to", hubeiURL, "--relay-key", relayKey)
+	}
+	if out := carryIntel(); !strings.Contains(out, "1 carried") {
+		t.Fatalf("wuhan-bft -> hubei: %s", out)
+	}
+	if out := carryIntel(); !strings.Contains(out, "0 carried, 1 held there already") {
+		t.Errorf("carrying again: %s", out)
+	}
+	var list struct{ Intel []map[string]any }
+	if err := json.Unmarshal([]byte(must("intel", "list", "--node", hubeiURL, "--as", provN2, "--from", "2021-07-01", "--json")), &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Intel) != 1 || list.Intel[0]["record"] != intelRec || list.Intel[0]["origin"] != "wuhan-bft" || list.Intel[0]["from"] != "wuhan-bft" ||
+		list.Intel[0]["digest"].(map[string]any)["confirmed"] != 3.0 {
+		t.Fatalf("the province's digest from the CometBFT city: %+v", list.Intel)
+	}
+	// The province proves it offline: its intel_summary_bft holds the
+	// city's confirmation, accepted in a CometBFT block, linked to one the
+	// province verified.
+	digestProof := filepath.Join(root, "digest.json")
+	if err := os.WriteFile(digestProof, []byte(must("tx", "proof", "--node", hubeiURL, "--as", audKey, list.Intel[0]["tx"].(string))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := must("tx", "check", digestProof)
+	for _, want := range []string{`carries intel_confirm ` + confirm + ` of chain "wuhan-bft"`, "of its CometBFT block (chain wuhan-bft-",
+		"a confirmation for the region above of record " + intelRec, "compare CometBFT block "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the province's proof of the digest: no %q in\n%s", want, out)
+		}
+	}
+	// The province's N2 confirms it in turn, for the nation.
+	must("intel", "confirm", list.Intel[0]["tx"].(string), "--key", provN2, "--node", hubeiURL)
 }
 
 // TestBenchHierarchyCometBFT: bench hierarchy --cometbft runs the city as

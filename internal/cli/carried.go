@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/lightclient"
+	"github.com/epiledger/epiledger/internal/state"
 )
 
 // maxCarried bounds the nesting of intel_summary transactions checked
@@ -25,41 +27,66 @@ const maxCarried = 4
 // national node, or an anchor of it you have checked).
 func checkCarried(tx *ledger.Tx) ([]string, error) {
 	var lines []string
-	var chain string
-	var block ledger.Hash // the block of chain that holds tx
+	var chain, block string // the chain and block that hold tx
 	for depth := 0; ; depth++ {
-		b, ok := tx.Body.(*ledger.IntelSummary)
-		if !ok {
+		var from, line string
+		var raw []byte
+		switch b := tx.Body.(type) {
+		case *ledger.IntelSummary:
+			hdr, err := ledger.DecodeHeader(b.Header)
+			if err != nil || hdr.ChainID != b.From {
+				return nil, fmt.Errorf("level %d: not a header of chain %q", depth+1, b.From)
+			}
+			last := hdr
+			for i, raw := range b.Links {
+				h, err := ledger.DecodeHeader(raw)
+				if err != nil || h.ChainID != b.From || h.Height != last.Height+1 || h.PrevHash != last.Hash() {
+					return nil, fmt.Errorf("level %d: link %d does not follow block %d of %q", depth+1, i+1, last.Height, b.From)
+				}
+				last = h
+			}
+			if err := ledger.VerifyInclusion(b.Tx, b.Index, b.Size, b.Path, hdr.MerkleRoot); err != nil {
+				return nil, fmt.Errorf("level %d: the carried transaction is not in block %d of %q: %w", depth+1, hdr.Height, b.From, err)
+			}
+			from, raw = b.From, b.Tx
+			line = fmt.Sprintf("leaf %d of %d in its block %d (hash %s), followed by %d linking header(s) to block %d (hash %s)",
+				b.Index, b.Size, hdr.Height, hdr.Hash(), len(b.Links), last.Height, last.Hash())
+			block = "block " + hdr.Hash().String()
+		case *ledger.IntelSummaryBFT:
+			inner, err := ledger.DecodeTx(b.Tx)
+			if err != nil {
+				return nil, fmt.Errorf("level %d: the carried transaction: %w", depth+1, err)
+			}
+			cid, err := lightclient.HeaderChainID(b.Header)
+			if err != nil {
+				return nil, fmt.Errorf("level %d: %w", depth+1, err)
+			}
+			id := inner.ID()
+			a, hash, err := lightclient.VerifyCarried(cid, b.Tx, id[:], state.CarriedProof(b))
+			if err != nil {
+				return nil, fmt.Errorf("level %d, from chain %q: %w", depth+1, b.From, err)
+			}
+			from, raw = b.From, b.Tx
+			line = fmt.Sprintf("transaction %d of %d of its CometBFT block (chain %s), accepted by the block after, followed by %d header(s) to block %d (hash %X)",
+				b.Index, b.Total, cid, len(b.Links), a, hash)
+			block = fmt.Sprintf("CometBFT block %d (hash %X)", a, hash)
+		default:
+			if depth == 0 {
+				return nil, nil
+			}
+		}
+		if from == "" {
 			break
 		}
 		if depth == maxCarried {
 			return nil, fmt.Errorf("carried more than %d levels deep", maxCarried)
 		}
-		hdr, err := ledger.DecodeHeader(b.Header)
-		if err != nil || hdr.ChainID != b.From {
-			return nil, fmt.Errorf("level %d: not a header of chain %q", depth+1, b.From)
-		}
-		last := hdr
-		for i, raw := range b.Links {
-			h, err := ledger.DecodeHeader(raw)
-			if err != nil || h.ChainID != b.From || h.Height != last.Height+1 || h.PrevHash != last.Hash() {
-				return nil, fmt.Errorf("level %d: link %d does not follow block %d of %q", depth+1, i+1, last.Height, b.From)
-			}
-			last = h
-		}
-		if err := ledger.VerifyInclusion(b.Tx, b.Index, b.Size, b.Path, hdr.MerkleRoot); err != nil {
-			return nil, fmt.Errorf("level %d: the carried transaction is not in block %d of %q: %w", depth+1, hdr.Height, b.From, err)
-		}
-		inner, err := ledger.DecodeTx(b.Tx)
+		inner, err := ledger.DecodeTx(raw)
 		if err != nil {
 			return nil, fmt.Errorf("level %d: the carried transaction: %w", depth+1, err)
 		}
-		lines = append(lines, fmt.Sprintf("ok: it carries %s %s of chain %q: leaf %d of %d in its block %d (hash %s), followed by %d linking header(s) to block %d (hash %s)",
-			inner.Body.Kind(), inner.ID(), b.From, b.Index, b.Size, hdr.Height, hdr.Hash(), len(b.Links), last.Height, last.Hash()))
-		tx, chain, block = inner, b.From, hdr.Hash()
-	}
-	if chain == "" {
-		return nil, nil
+		lines = append(lines, fmt.Sprintf("ok: it carries %s %s of chain %q: %s", inner.Body.Kind(), inner.ID(), from, line))
+		tx, chain = inner, from
 	}
 	if err := tx.VerifySigs(chain); err != nil {
 		return nil, fmt.Errorf("the carried %s's signatures, for chain %q: %w", tx.Body.Kind(), chain, err)
@@ -86,6 +113,6 @@ func checkCarried(tx *ledger.Tx) ([]string, error) {
 	default:
 		return nil, errors.New("it carries a " + tx.Body.Kind().String() + ": a digest carries an intelligence confirmation or an access grant")
 	}
-	lines = append(lines, fmt.Sprintf("compare block %s of chain %q with a header of that chain you trust, and the signers' keys with its roles", block, chain))
+	lines = append(lines, fmt.Sprintf("compare %s of chain %q with a header of that chain you trust, and the signers' keys with its roles", block, chain))
 	return lines, nil
 }

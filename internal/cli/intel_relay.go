@@ -12,9 +12,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/epiledger/epiledger/internal/client"
+	"github.com/epiledger/epiledger/internal/consortium"
 	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/lightclient"
 	"github.com/epiledger/epiledger/internal/report"
+	"github.com/epiledger/epiledger/internal/state"
 )
 
 // intelConfirmCmd confirms an entry's digest for the parent (or, the
@@ -103,7 +106,9 @@ func (e *env) intelRelayCmd() *cobra.Command {
 		Short: "Carry this chain's confirmations up to its parent, or broadcasts and grants down to a child",
 		Long: `relay lists the confirmations made on the chain of --node and carries
 them into the chain of --to as intel_summary transactions, each proven
-under a header --to has anchored ("epiledger anchor relay" first): to the
+under a header --to has anchored ("epiledger anchor relay" first; from a
+CometBFT chain, intel_summary_bft: the transaction, its accepting result
+in the next block, and CometBFT's headers up to one --to verified): to the
 parent, the N2s' confirmations; to a child (--to a chain that registered
 this one as its parent), the national N1's broadcasts and the broadcasts
 this chain received from its own parent, and the national access grants
@@ -248,9 +253,10 @@ var errNotAnchored = errors.New("its block is not anchored there yet")
 
 // intelSummaryOf is the intel_summary that carries transaction id of
 // chain (on src) into dst: its inclusion proof, and this chain's headers
-// from its block to the first one dst anchored.
-func (e *env) intelSummaryOf(ctx context.Context, src, dst *client.Client, chain, id string) (*ledger.IntelSummary, error) {
-	pv, err := src.Proof(ctx, id)
+// from its block to the first one dst anchored. From a CometBFT chain it
+// is an intel_summary_bft (intelSummaryBFT).
+func (e *env) intelSummaryOf(ctx context.Context, src, dst *client.Client, chain, id string) (ledger.Body, error) {
+	pv, err := whenSigned(ctx, func() (*consortium.TxProof, error) { return src.Proof(ctx, id) })
 	if err != nil {
 		return nil, fmt.Errorf("the proof of %s: %w", id[:16], err)
 	}
@@ -258,19 +264,15 @@ func (e *env) intelSummaryOf(ctx context.Context, src, dst *client.Client, chain
 	if err != nil {
 		return nil, err
 	}
-	as, err := dst.ChildAnchors(ctx, chain, p.Header.Height)
+	if pv.Consortium != nil {
+		return intelSummaryBFT(ctx, src, dst, chain, p.Tx, pv.Consortium)
+	}
+	as, err := firstAnchored(ctx, dst, chain, p.Header.Height)
 	if err != nil {
 		return nil, err
 	}
-	if len(as) == 0 {
-		return nil, fmt.Errorf("block %d: %w", p.Header.Height, errNotAnchored)
-	}
-	if as[0].Height-p.Header.Height > ledger.MaxIntelLinks {
-		return nil, fmt.Errorf("block %d is %d blocks below the first anchored one: more than an intel_summary links (%d); anchor more often",
-			p.Header.Height, as[0].Height-p.Header.Height, ledger.MaxIntelLinks)
-	}
 	b := &ledger.IntelSummary{From: chain, Header: p.Header.Bytes(), Tx: p.Tx, Index: p.Index, Size: p.Size, Path: p.Path}
-	for h := p.Header.Height + 1; h <= as[0].Height; h++ {
+	for h := p.Header.Height + 1; h <= as; h++ {
 		hdr, err := src.Block(ctx, h)
 		if err != nil {
 			return nil, err
@@ -278,4 +280,58 @@ func (e *env) intelSummaryOf(ctx context.Context, src, dst *client.Client, chain
 		b.Links = append(b.Links, hdr.Bytes())
 	}
 	return b, nil
+}
+
+// firstAnchored is the first height from h on that dst holds of chain,
+// at most ledger.MaxIntelLinks above h.
+func firstAnchored(ctx context.Context, dst *client.Client, chain string, h uint64) (uint64, error) {
+	as, err := dst.ChildAnchors(ctx, chain, h)
+	if err != nil {
+		return 0, err
+	}
+	if len(as) == 0 {
+		return 0, fmt.Errorf("block %d: %w", h, errNotAnchored)
+	}
+	if as[0].Height-h > ledger.MaxIntelLinks {
+		return 0, fmt.Errorf("block %d is %d blocks below the first anchored one: more than an intel_summary links (%d); anchor more often",
+			h, as[0].Height-h, ledger.MaxIntelLinks)
+	}
+	return as[0].Height, nil
+}
+
+// intelSummaryBFT carries tx of CometBFT chain: its consortium proof
+// (CometBFT's header H, the transaction under its data hash, the result
+// under header H+1's) and the headers from H+1 to the first one dst
+// verified, read from src's light blocks.
+func intelSummaryBFT(ctx context.Context, src, dst *client.Client, chain string, tx []byte, v *consortium.View) (ledger.Body, error) {
+	cp, err := v.Proof()
+	if err != nil {
+		return nil, fmt.Errorf("the consortium proof: %w", err)
+	}
+	if len(cp.Chain) == 0 {
+		return nil, errors.New("the consortium proof has no signed header")
+	}
+	// The result is under header H+1's: the links start there.
+	as, err := firstAnchored(ctx, dst, chain, uint64(cp.Height+1))
+	if err != nil {
+		return nil, err
+	}
+	lc, err := lightclient.CarriedOf(cp.Header, cp.Chain[len(cp.Chain)-1].Signed.Header, cp.TxProof, cp.ResultProof, cp.Bundle, cp.Member, cp.Result.Data)
+	if err != nil {
+		return nil, err
+	}
+	for h := cp.Height + 2; h <= int64(as); h++ {
+		lb, err := src.LightBlock(ctx, h)
+		if err != nil {
+			return nil, fmt.Errorf("--node: light block %d: %w", h, err)
+		}
+		sh, err := lightclient.DecodeSignedHeader(lb.SignedHeader)
+		if err != nil {
+			return nil, fmt.Errorf("--node: light block %d: %w", h, err)
+		}
+		if err := lc.Link(sh.Header); err != nil {
+			return nil, err
+		}
+	}
+	return state.IntelSummaryBFTOf(chain, tx, lc)
 }

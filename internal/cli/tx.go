@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -47,26 +48,16 @@ signed with. "epiledger tx check --root TOP/genesis.json" checks it.`,
 			if err != nil {
 				return err
 			}
-			deadline := time.Now().Add(30 * time.Second)
-			for {
-				p, err := askWith(e, dir, nodeURL, nodeOptionsQuery(), func(cl *client.Client) (*consortium.TxProof, error) { return cl.Proof(e.ctx, id.String()) })
-				var ae *client.APIError
-				if errors.As(err, &ae) && ae.Status == http.StatusTooEarly && time.Now().Before(deadline) {
-					select {
-					case <-time.After(200 * time.Millisecond):
-						continue
-					case <-e.ctx.Done():
-						return e.ctx.Err()
-					}
-				}
-				if err != nil {
-					return err
-				}
-				if len(up) > 0 {
-					return e.proveUp(dir, nodeURL, p, up)
-				}
-				return e.printJSON(p)
+			p, err := whenSigned(e.ctx, func() (*consortium.TxProof, error) {
+				return askWith(e, dir, nodeURL, nodeOptionsQuery(), func(cl *client.Client) (*consortium.TxProof, error) { return cl.Proof(e.ctx, id.String()) })
+			})
+			if err != nil {
+				return err
 			}
+			if len(up) > 0 {
+				return e.proveUp(dir, nodeURL, p, up)
+			}
+			return e.printJSON(p)
 		},
 	}
 	homeFlag(prove, &dir)
@@ -186,3 +177,23 @@ block it names with a header of that chain you trust.`,
 }
 
 func parseHash(s string) (ledger.Hash, error) { return ledger.ParseHash(s) }
+
+// whenSigned asks for a proof until the node can give it: a consortium
+// node answers 425 too_early until the block after the transaction's,
+// which signs its results, is committed (a second or so). It gives up
+// after 30 seconds.
+func whenSigned(ctx context.Context, ask func() (*consortium.TxProof, error)) (*consortium.TxProof, error) {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		p, err := ask()
+		var ae *client.APIError
+		if !errors.As(err, &ae) || ae.Status != http.StatusTooEarly || !time.Now().Before(deadline) {
+			return p, err
+		}
+		select {
+		case <-time.After(200 * time.Millisecond):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}

@@ -126,6 +126,16 @@ func verifyLeaf(index, total uint64, aunts [][]byte, root, leaf []byte) error {
 	return p.Verify(root, leaf)
 }
 
+// HeaderChainID is the chain id CometBFT header b names, for a check
+// offline, which has no registered chain to compare with.
+func HeaderChainID(b []byte) (string, error) {
+	var p cmtproto.Header
+	if err := p.Unmarshal(b); err != nil {
+		return "", fmt.Errorf("%w: header: %v", ErrCarried, err)
+	}
+	return p.ChainID, nil
+}
+
 // decodeBareHeader reads a CometBFT header of chainID, well formed and
 // hashable (a header without a validators hash has no hash).
 func decodeBareHeader(chainID string, b []byte, what string) (*types.Header, error) {

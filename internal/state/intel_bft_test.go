@@ -51,14 +51,9 @@ func bftChain(t testing.TB, chain string, txs []*ledger.Tx, refused map[int]bool
 // bftSummary carries transaction i of block h (member m of a bundle, if
 // m >= 0) of c, linked up to height a, from chain from.
 func bftSummary(c *lctest.Chain, from string, tx *ledger.Tx, h int64, i, m int, a int64) *ledger.IntelSummaryBFT {
-	lc := c.Carried(h, i, m, a)
-	b := &ledger.IntelSummaryBFT{From: from, Tx: tx.Bytes(), Header: lc.Header, Index: lc.Index, Total: lc.Total, Bundle: lc.Bundle,
-		Member: lc.Member, ResultData: lc.ResultData, Links: lc.Links}
-	for _, p := range lc.TxPath {
-		b.TxPath = append(b.TxPath, ledger.Hash(p))
-	}
-	for _, p := range lc.ResultPath {
-		b.ResultPath = append(b.ResultPath, ledger.Hash(p))
+	b, err := state.IntelSummaryBFTOf(from, tx.Bytes(), c.Carried(h, i, m, a))
+	if err != nil {
+		panic(err)
 	}
 	return b
 }
@@ -85,7 +80,9 @@ func TestApplyIntelSummaryBFT(t *testing.T) {
 	inBundle := signFor(cometChild, &ledger.IntelConfirm{Of: d3.Record, Digest: d3}, childKey)
 	filler := signFor(cometChild, &ledger.GrantRole{Key: [32]byte{1}, Role: ledger.RoleRelay}, childKey)
 	wrongChain := sign(&ledger.IntelConfirm{Of: d.Record, Digest: d}, childKey) // signed for this chain, not the child's
-	c := bftChain(t, cometChild, []*ledger.Tx{up, refused, wrongChain}, map[int]bool{1: true}, []*ledger.Tx{filler, inBundle})
+	grantUp := signFor(cometChild, &ledger.AccessGrant{Request: ledger.Hash{11}, Grantee: [32]byte{12}, Expires: t0 + 30*86400,
+		Scope: ledger.AccessScope{Chains: []string{chainID}, Reads: []string{"intel"}, From: t0, To: t0 + 86400}}, childKey)
+	c := bftChain(t, cometChild, []*ledger.Tx{up, refused, wrongChain, grantUp}, map[int]bool{1: true}, []*ledger.Tx{filler, inBundle})
 
 	base := append(intelRoles(), grantTx(relayKey, ledger.RoleRelay), sign(registerComet(c), authKey))
 	at := func(txs ...*ledger.Tx) []*ledger.Tx { return append(append([]*ledger.Tx{}, base...), txs...) }
@@ -100,7 +97,9 @@ func TestApplyIntelSummaryBFT(t *testing.T) {
 	soloUp := signFor(childChain, &ledger.IntelConfirm{Of: d.Record, Digest: d}, childKey)
 	national := ledger.IntelDigest{Origin: "national-1", Record: ledger.Hash{0xe0}, Time: t0, Region: "000000", Dimension: "epidemic", Level: 1, Secrecy: "public"}
 	down := signFor("hubei-bft", &ledger.IntelConfirm{Of: national.Record, Digest: national, Broadcast: true}, parentKey)
-	p := bftChain(t, "hubei-bft", []*ledger.Tx{down}, nil, []*ledger.Tx{filler, inBundle})
+	grant := signFor("hubei-bft", &ledger.AccessGrant{Request: ledger.Hash{11}, Grantee: [32]byte{12}, Expires: t0 + 30*86400,
+		Scope: ledger.AccessScope{Chains: []string{chainID}, Reads: []string{"intel"}, From: t0, To: t0 + 86400}}, parentKey)
+	p := bftChain(t, "hubei-bft", []*ledger.Tx{down, grant}, nil, []*ledger.Tx{filler, inBundle})
 	preg := registerComet(p)
 	preg.ChainID, preg.Region = "hubei-bft", "420000"
 	withParent := append(append([]*ledger.Tx{}, base...), sign(&ledger.RegisterParent{RegisterChild: *preg}, authKey), lightOf(p, "hubei-bft", 4))
@@ -131,6 +130,9 @@ func TestApplyIntelSummaryBFT(t *testing.T) {
 		{name: "from a solo child", prior: []*ledger.Tx{grantTx(relayKey, ledger.RoleRelay), solo, a1},
 			txs: carry(bftSummary(c, childChain, soloUp, 3, 0, -1, 4)), code: state.CodeInvalid, field: "from"},
 		{name: "a broadcast from a CometBFT parent", prior: withParent, txs: carry(bftSummary(p, "hubei-bft", down, 3, 0, -1, 4))},
+		{name: "a grant from a CometBFT parent", prior: withParent, txs: carry(bftSummary(p, "hubei-bft", grant, 3, 1, -1, 4))},
+		{name: "a grant from a CometBFT child", prior: at(lightOf(c, cometChild, 4)), txs: carry(bftSummary(c, cometChild, grantUp, 3, 3, -1, 4)),
+			code: state.CodeInvalid, field: "tx"},
 	})
 }
 

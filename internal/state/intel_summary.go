@@ -3,6 +3,7 @@ package state
 import (
 	"bytes"
 	"errors"
+	"fmt"
 
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/lightclient"
@@ -164,9 +165,7 @@ func (blk *Block) intelSummaryBFT(tx *ledger.Tx, id ledger.Hash, b *ledger.Intel
 		return reject(CodeInvalid, "tx", "%v", err)
 	}
 	cid := carried.ID()
-	a, hash, err := lightclient.VerifyCarried(c.Light.CometChainID, b.Tx, cid[:], &lightclient.Carried{
-		Header: b.Header, Index: b.Index, Total: b.Total, TxPath: hashBytes(b.TxPath), Bundle: b.Bundle, Member: b.Member,
-		ResultData: b.ResultData, ResultPath: hashBytes(b.ResultPath), Links: b.Links})
+	a, hash, err := lightclient.VerifyCarried(c.Light.CometChainID, b.Tx, cid[:], CarriedProof(b))
 	if err != nil {
 		return reject(CodeInvalid, "tx", "%v", err)
 	}
@@ -178,6 +177,38 @@ func (blk *Block) intelSummaryBFT(tx *ledger.Tx, id ledger.Hash, b *ledger.Intel
 		return reject(CodeInvalid, "links", "header %d of %q is not one verified here: anchor it first", a, b.From)
 	}
 	return blk.takeCarried(tx, id, b.From, c.Parent, b.Tx)
+}
+
+// IntelSummaryBFTOf is the intel_summary_bft that carries tx of CometBFT
+// chain from, proven by c.
+func IntelSummaryBFTOf(from string, tx []byte, c *lightclient.Carried) (*ledger.IntelSummaryBFT, error) {
+	b := &ledger.IntelSummaryBFT{From: from, Tx: tx, Header: c.Header, Index: c.Index, Total: c.Total, Bundle: c.Bundle,
+		Member: c.Member, ResultData: c.ResultData, Links: c.Links}
+	var err error
+	if b.TxPath, err = toHashes(c.TxPath); err != nil {
+		return nil, fmt.Errorf("the transaction's path: %w", err)
+	}
+	if b.ResultPath, err = toHashes(c.ResultPath); err != nil {
+		return nil, fmt.Errorf("the result's path: %w", err)
+	}
+	return b, nil
+}
+
+func toHashes(bs [][]byte) ([]ledger.Hash, error) {
+	out := make([]ledger.Hash, len(bs))
+	for i, b := range bs {
+		if len(b) != len(out[i]) {
+			return nil, fmt.Errorf("a hash of %d bytes", len(b))
+		}
+		out[i] = ledger.Hash(b)
+	}
+	return out, nil
+}
+
+// CarriedProof is the proof b holds, as lightclient checks it.
+func CarriedProof(b *ledger.IntelSummaryBFT) *lightclient.Carried {
+	return &lightclient.Carried{Header: b.Header, Index: b.Index, Total: b.Total, TxPath: hashBytes(b.TxPath), Bundle: b.Bundle,
+		Member: b.Member, ResultData: b.ResultData, ResultPath: hashBytes(b.ResultPath), Links: b.Links}
 }
 
 func hashBytes(hs []ledger.Hash) [][]byte {
