@@ -269,7 +269,7 @@ func (*IntelSummaryBFT) Kind() Kind   { return KindIntelSummaryBFT }
 func (*IntelSummaryBFT) Signers() int { return 1 }
 func (b *IntelSummaryBFT) fields(c *codec) {
 	c.str(&b.From, "from", MaxChainIDLen)
-	c.blob(&b.Tx, "tx", MaxBodyBytes/4)
+	c.blob(&b.Tx, "tx", MaxBodyBytes/2)
 	c.blob(&b.Header, "header", 1024)
 	c.u64(&b.Index, "index")
 	c.u64(&b.Total, "total")
