@@ -251,6 +251,33 @@ func TestHierarchyCometBFT(t *testing.T) {
 	}
 	child() // not frozen: the change is the city's own, through its headers
 
+	// A stale validator set: a header after the change presented with the
+	// set from before it (the same keys, the old powers) is refused, and
+	// so is that old set offered as the trusted one.
+	held = child()
+	for i := 0; i < 2; i++ {
+		must("role", "grant", "--home", nodes[0], "--node", wurl[0], "--key", fmt.Sprintf("%064x", 0xf0+i), "--role", "investigator", "--name", "after the anchor")
+	}
+	caughtUp()
+	stale, err := city.LightBlock(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := city.LightBlock(ctx, held+1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	submit("a header after the change with the stale set", lightclient.Anchor{SignedHeader: fresh.SignedHeader, Validators: stale.Validators}, "signed_header")
+	later, err := city.LightBlock(ctx, held+2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	submit("the stale set as the trusted one", lightclient.Anchor{SignedHeader: later.SignedHeader, Validators: later.Validators,
+		TrustedValidators: stale.Validators}, "trusted_validators")
+	if child() != held {
+		t.Fatal("a stale set moved the city")
+	}
+
 	// The district's record, proven to the province offline: its
 	// anchor is in the city's CometBFT blocks, signed from the genesis
 	// validators the province registered, up to a header the province
