@@ -161,4 +161,31 @@ func TestCrossRegionGrant(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	refused("an expired grant", "nanjing", "grant", "--grant", short, "--person", "pn:"+p)
+
+	// The national N1 revokes the long grant before its expiry: Nanjing
+	// refuses it once the revocation came down; Suzhou, which has not
+	// received it yet, still serves, until it has.
+	if _, errs, code := run(t, "access", "revoke", g, "--node", urls["national"], "--key", keys["jiangsu-n2"], "--reason", "closed"); code == 0 || !strings.Contains(errs, "n1") {
+		t.Errorf("a revocation by an n2: exit %d %s", code, errs)
+	}
+	if _, errs, code := run(t, "access", "revoke", g, "--node", urls["national"], "--key", keys["n1"], "--reason", "closed, see 420100199001011234"); code == 0 || !strings.Contains(errs, "--reason") || strings.Contains(errs, "4201001990") {
+		t.Errorf("a reason naming a person: exit %d %s", code, errs)
+	}
+	must("access", "revoke", g, "--node", urls["national"], "--key", keys["n1"], "--reason", "the cluster is closed")
+	if out := carry("national", "jiangsu"); !strings.Contains(out, "1 carried") {
+		t.Fatalf("the revocation, national -> jiangsu: %s", out)
+	}
+	if out := carry("jiangsu", "nanjing"); !strings.Contains(out, "1 carried") {
+		t.Fatalf("the revocation, jiangsu -> nanjing: %s", out)
+	}
+	if out := must("access", "list", "--node", urls["nanjing"], "--key", keys["auditor"]); !strings.Contains(out, "(revoked ") {
+		t.Errorf("nanjing's grants after the revocation: %s", out)
+	}
+	refused("a revoked grant", "nanjing", "grant", "--grant", g, "--person", "pn:"+p)
+	must(append([]string{"trace", "trajectory", "--as", keys["jiangsu-n2"], "--grant", g, "--node", urls["suzhou"], "--person", "pn:" + p,
+		"--from", "2020-01-15", "--to", "2020-01-31"}, inv...)...)
+	if out := carry("jiangsu", "suzhou"); !strings.Contains(out, "1 carried") {
+		t.Fatalf("the revocation, jiangsu -> suzhou: %s", out)
+	}
+	refused("a revoked grant, in Suzhou", "suzhou", "grant", "--grant", g, "--person", "pn:"+p)
 }

@@ -120,7 +120,7 @@ func clip(s string, n int) string {
 }
 
 // grantOf is the grant p presents, checked for a read of kind read on
-// this chain at now: held here, p's, not expired.
+// this chain at now: held here, p's, not revoked, not expired.
 func (s *Server) grantOf(p *Principal, read string, now time.Time) (state.AccessGrantHeld, *crossRefusal, error) {
 	g, ok, err := state.GrantOf(s.n.DB, p.Grant)
 	if err != nil {
@@ -131,6 +131,8 @@ func (s *Server) grantOf(p *Principal, read string, now time.Time) (state.Access
 		return g, &crossRefusal{"grant", "no grant " + p.Grant.String()[:16] + " is held on this chain"}, nil
 	case g.Grantee != p.Key:
 		return g, &crossRefusal{"grant", "grant " + p.Grant.String()[:16] + " is not this key's"}, nil
+	case g.Revoked != (ledger.Hash{}):
+		return g, &crossRefusal{"grant", "grant " + p.Grant.String()[:16] + " was revoked at " + s.stamp(g.RevokedAt)}, nil
 	case g.Expired(now.Unix()):
 		return g, &crossRefusal{"grant", "grant " + p.Grant.String()[:16] + " expired at " + time.Unix(g.Expires, 0).UTC().Format(time.RFC3339)}, nil
 	case !g.Scope.Opens(read, s.n.Home.Genesis.ChainID):
@@ -252,6 +254,10 @@ type GrantView struct {
 	ScopeView
 	Expires string `json:"expires"`
 	Expired bool   `json:"expired"`
+	// Revoked is the transaction here that holds the grant's revocation,
+	// RevokedAt its block's time.
+	Revoked   string `json:"revoked,omitempty"`
+	RevokedAt string `json:"revoked_at,omitempty"`
 }
 
 // AccessRequestView is an access request made on this chain.
@@ -288,8 +294,12 @@ func (s *Server) scopeView(sc *ledger.AccessScope) ScopeView {
 }
 
 func (s *Server) grantView(g state.AccessGrantHeld, now time.Time) GrantView {
-	return GrantView{ID: g.ID.String(), Origin: g.Origin, From: g.From, Carrier: g.Carrier.String(), Request: g.Request.String(),
+	v := GrantView{ID: g.ID.String(), Origin: g.Origin, From: g.From, Carrier: g.Carrier.String(), Request: g.Request.String(),
 		Grantee: hex.EncodeToString(g.Grantee[:]), ScopeView: s.scopeView(&g.Scope), Expires: s.stamp(g.Expires), Expired: g.Expired(now.Unix())}
+	if g.Revoked != (ledger.Hash{}) {
+		v.Revoked, v.RevokedAt = g.Revoked.String(), s.stamp(g.RevokedAt)
+	}
+	return v
 }
 
 // listGrants lists the grants held here and the access requests made

@@ -70,6 +70,11 @@ func TestCrossRegionReads(t *testing.T) {
 	intelOnly.Reads = []string{"intel"}
 	short := signed(&ledger.AccessGrant{Request: req.ID(), Grantee: pubOf(reader), Scope: intelOnly, Expires: time.Now().Add(time.Minute).Unix()}, n1)
 	submit(n1, short)
+	// A third grant, revoked before its expiry.
+	withdrawn := signed(&ledger.AccessGrant{Request: req.ID(), Grantee: pubOf(reader), Scope: scope, Expires: time.Now().Add(time.Hour).Unix() + 1}, n1)
+	submit(n1, withdrawn)
+	revocation := signed(&ledger.AccessRevoke{Grant: withdrawn.ID(), Reason: "asked in error"}, n1)
+	submit(n1, revocation)
 	// The reader's role on this chain is revoked: from here on it is a
 	// key from another region, with its grants.
 	if r := f.call(t, "POST", "/v1/roles", f.token, fmt.Sprintf(`{"key":"%x","role":"none","name":"revoked"}`, reader.Public())); r.status != 200 {
@@ -116,6 +121,7 @@ func TestCrossRegionReads(t *testing.T) {
 		{name: "a raw reference under a grant", key: reader, method: "POST", path: "/v1/trace/contacts?grant=" + G, body: `{"person":"id:` + idA + `","from":"2020-01-19","to":"2020-01-21"}`, status: 400, field: "person"},
 		{name: "a window past the grant's", key: reader, method: "POST", path: "/v1/trace/trajectory?grant=" + G, body: trace(a, now.Add(2*time.Hour).Format(time.RFC3339)), status: 403, field: "to", audit: true, refuse: true},
 		{name: "a grant that opens no trace", key: reader, method: "POST", path: "/v1/trace/trajectory?grant=" + S, body: trace(a, "2020-01-21"), status: 403, field: "grant", audit: true, refuse: true},
+		{name: "a revoked grant", key: reader, method: "GET", path: "/v1/intel/" + epidemic.ID().String() + "?grant=" + withdrawn.ID().String(), status: 403, field: "grant", audit: true, refuse: true},
 		{name: "an expired grant", key: reader, method: "GET", path: "/v1/intel/" + epidemic.ID().String() + "?grant=" + S, when: now.Add(4 * time.Minute), status: 403, field: "grant", audit: true, refuse: true},
 		{name: "no such grant", key: reader, method: "GET", path: "/v1/intel/" + epidemic.ID().String() + "?grant=" + req.ID().String(), status: 403, field: "grant", audit: true, refuse: true},
 		{name: "another key's grant", key: stranger, method: "GET", path: "/v1/intel/" + epidemic.ID().String() + "?grant=" + G, status: 403, field: "grant", audit: true, refuse: true},
@@ -173,8 +179,13 @@ func TestCrossRegionReads(t *testing.T) {
 	// The grants held, for relays and auditors.
 	status, body, _ := f.signedCall(t, n1, "GET", "/v1/grants", nil)
 	var gs api.GrantsView
-	if status != 200 || json.Unmarshal(body, &gs) != nil || len(gs.Grants) != 2 || len(gs.Requests) != 1 {
+	if status != 200 || json.Unmarshal(body, &gs) != nil || len(gs.Grants) != 3 || len(gs.Requests) != 1 {
 		t.Fatalf("GET /v1/grants: %d %s", status, body)
+	}
+	for _, g := range gs.Grants {
+		if revoked := g.ID == withdrawn.ID().String(); revoked != (g.Revoked == revocation.ID().String() && g.RevokedAt != "") {
+			t.Errorf("grant %s: revoked %q at %q", g.ID[:16], g.Revoked, g.RevokedAt)
+		}
 	}
 	// On the national chain each grant is its own carrier, and the request
 	// shows what was asked.

@@ -34,13 +34,15 @@ under a grant of the national chain:
      never widen it);                              epiledger access grant
   3. relays carry the grant down to the chains it names ("epiledger intel
      relay --to CHILD", which carries broadcasts too);
+     an N1 may revoke it before its expiry (epiledger access revoke),
+     and relays carry the revocation down the same way;
   4. the grantee reads there with its key, naming the grant: "epiledger
      trace trajectory --as N2.key --grant ID --node URL [--node URL ...]"
      (several nodes: one investigation merged), or GET /v1/intel/{tx}
      ?grant=ID. Each read, and each refusal, is audited on the serving
      chain; answers carry pseudonyms only.`,
 	}
-	c.AddCommand(e.accessRequestCmd(), e.accessGrantCmd(), e.accessListCmd())
+	c.AddCommand(e.accessRequestCmd(), e.accessGrantCmd(), e.accessRevokeCmd(), e.accessListCmd())
 	return c
 }
 
@@ -273,6 +275,53 @@ func grantOfRequest(req *api.AccessRequestView) (*ledger.AccessGrant, error) {
 	return &ledger.AccessGrant{Request: id, Grantee: signer, Scope: s}, nil
 }
 
+func (e *env) accessRevokeCmd() *cobra.Command {
+	var nodeURL, keyFile, reason string
+	c := &cobra.Command{
+		Use:   "revoke GRANT --node NATIONAL_URL --key N1.key --reason TEXT",
+		Short: "Revoke a grant before its expiry (the national N1)",
+		Long: `revoke signs with --key (a key with the role n1) an access_revoke of
+grant GRANT, made on the national chain of --node, with --reason (naming
+no person). From its block on the national node refuses reads under the
+grant; relays carry the revocation down as they carried the grant
+("epiledger intel relay --to CHILD"), and each chain refuses the grant's
+reads once it holds the revocation (403 naming grant, audited), or the
+grant itself if the revocation came first.`,
+		Example: `  epiledger access revoke 5d0e...a7 --node http://127.0.0.1:7070 --key n1.key --reason "the investigation is closed"`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := ledger.ParseHash(args[0])
+			if err != nil {
+				return fmt.Errorf("GRANT: %w", err)
+			}
+			tx, err := ledger.Build(&ledger.AccessRevoke{Grant: id, Reason: reason})
+			if err != nil {
+				return flagErr(err)
+			}
+			ctx, cancel := context.WithTimeout(e.ctx, time.Minute)
+			defer cancel()
+			cl, st, err := e.signedOn(ctx, nodeURL, keyFile)
+			if err != nil {
+				return err
+			}
+			tx.Sign(st.ChainID, cl.Key)
+			res, err := cl.SubmitOne(ctx, tx.Bytes())
+			if err != nil {
+				return nodeErr(err, nodeURL)
+			}
+			fmt.Fprintf(e.stdout, "access grant %s revoked at height %d (tx %s); carry it down with: epiledger intel relay --to CHILD\n", args[0], res.Height, res.Tx)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&nodeURL, "node", "", "a node of the national chain (required)")
+	c.Flags().StringVar(&keyFile, "key", "", "the revoking key file (role n1) (required)")
+	c.Flags().StringVar(&reason, "reason", "", "why, naming no person (required)")
+	c.MarkFlagRequired("node")
+	c.MarkFlagRequired("key")
+	c.MarkFlagRequired("reason")
+	return c
+}
+
 func (e *env) accessListCmd() *cobra.Command {
 	var nodeURL, keyFile, grantee string
 	var asJSON bool
@@ -303,7 +352,10 @@ auditor, administrator, node, n2, n1 or relay of that chain.`,
 			fmt.Fprintln(tw, "GRANT\tGRANTEE\tCHAINS\tREADS\tWINDOW\tEXPIRES\tFROM")
 			for _, g := range gs.Grants {
 				exp := g.Expires
-				if g.Expired {
+				switch {
+				case g.Revoked != "":
+					exp += " (revoked " + g.RevokedAt + ")"
+				case g.Expired:
 					exp += " (expired)"
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s..%s\t%s\t%s\n", g.ID, g.Grantee[:16], strings.Join(g.Chains, ","), strings.Join(g.Reads, ","),

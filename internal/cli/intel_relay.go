@@ -112,7 +112,8 @@ in the next block, and CometBFT's headers up to one --to verified): to the
 parent, the N2s' confirmations; to a child (--to a chain that registered
 this one as its parent), the national N1's broadcasts and the broadcasts
 this chain received from its own parent, and the national access grants
-this chain holds that name the child or a chain below it. --relay-key
+this chain holds that name the child or a chain below it (for a revoked
+grant, its revocation). --relay-key
 signs on both chains:
 a key both administrators granted the role relay. A digest the other
 chain holds already is skipped.`,
@@ -226,7 +227,7 @@ func (e *env) relayIntel(ctx context.Context, src, dst *client.Client, chain, ta
 
 // grantsFor lists the grants held on src's chain that go down to target:
 // not expired, naming target or one of its children; by the transactions
-// that hold them on src's chain.
+// that hold them on src's chain (for a revoked grant, its revocation's).
 func grantsFor(ctx context.Context, src, dst *client.Client, target string) ([]string, error) {
 	gs, err := src.Grants(ctx, "")
 	if err != nil {
@@ -242,7 +243,12 @@ func grantsFor(ctx context.Context, src, dst *client.Client, target string) ([]s
 	}
 	var txs []string
 	for _, g := range gs.Grants {
-		if !g.Expired && slices.ContainsFunc(g.Chains, func(c string) bool { return below[c] }) {
+		if g.Expired || !slices.ContainsFunc(g.Chains, func(c string) bool { return below[c] }) {
+			continue
+		}
+		if g.Revoked != "" {
+			txs = append(txs, g.Revoked) // the revocation goes down, not the grant
+		} else {
 			txs = append(txs, g.Carrier)
 		}
 	}

@@ -194,3 +194,27 @@ func (b *AccessGrant) fields(c *codec) {
 	b.Scope.fields(c)
 	c.time(&b.Expires, "expires")
 }
+
+// AccessRevoke is the national N1's withdrawal of a grant (Grant, its
+// access_grant's transaction id) before its expiry, with the reason.
+// Carried down as the grant was, it closes the grant on every chain that
+// holds it, and keeps it from being taken where it has not arrived yet.
+type AccessRevoke struct {
+	Grant  Hash
+	Reason string
+}
+
+func (*AccessRevoke) Kind() Kind   { return KindAccessRevoke }
+func (*AccessRevoke) Signers() int { return 1 }
+func (b *AccessRevoke) fields(c *codec) {
+	c.bytes32((*[32]byte)(&b.Grant), "grant")
+	c.str(&b.Reason, "reason", MaxAccessReason)
+	if c.mode == checking && b.Reason == "" {
+		c.fail("reason", "a revocation says why")
+	}
+	if c.mode == checking {
+		if k := IdentifierIn(b.Reason); k != "" {
+			c.fail("reason", "seems to hold %s: a reason names no person", k)
+		}
+	}
+}

@@ -46,7 +46,8 @@ func sampleTxs() []*Tx {
 		&AccessGrant{Request: Hash{11}, Grantee: [32]byte{12}, Scope: sampleScope(), Expires: 1579600000},
 		&IntelSummary{From: "nanjing-1", Header: []byte{1, 2}, Tx: []byte{3}, Index: 1, Size: 2, Path: []Hash{{15}}, Links: [][]byte{{4}, {5, 6}}},
 		&IntelSummaryBFT{From: "nanjing-1", Tx: []byte{3}, Header: []byte{1, 2}, Index: 1, Total: 3, TxPath: []Hash{{15}, {16}},
-			Bundle: []byte{0xB5, 0, 2}, Member: 1, ResultData: []byte{0, 0}, ResultPath: []Hash{{17}}, Links: [][]byte{{4}}})
+			Bundle: []byte{0xB5, 0, 2}, Member: 1, ResultData: []byte{0, 0}, ResultPath: []Hash{{17}}, Links: [][]byte{{4}}},
+		&AccessRevoke{Grant: Hash{18}, Reason: "the investigation is closed"})
 	var out []*Tx
 	for i, b := range bodies {
 		t := NewTx(b)

@@ -60,6 +60,9 @@ const (
 	// KindIntelSummaryBFT: an intel_summary from a CometBFT chain, proven
 	// under its headers (docs/REGIONS.md step 6).
 	KindIntelSummaryBFT Kind = 25
+	// KindAccessRevoke: the national N1 withdraws a grant before its
+	// expiry.
+	KindAccessRevoke Kind = 26
 )
 
 func (k Kind) String() string {
@@ -114,6 +117,8 @@ func (k Kind) String() string {
 		return "access_grant"
 	case KindIntelSummaryBFT:
 		return "intel_summary_bft"
+	case KindAccessRevoke:
+		return "access_revoke"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -613,6 +618,8 @@ func newBody(k Kind) Body {
 		return &AccessGrant{}
 	case KindIntelSummaryBFT:
 		return &IntelSummaryBFT{}
+	case KindAccessRevoke:
+		return &AccessRevoke{}
 	}
 	return nil
 }

@@ -18,6 +18,11 @@ import (
 
 // AccessGrantHeld is an access grant this chain holds.
 type AccessGrantHeld struct {
+	// Revoked, if not zero, is the transaction here that holds its
+	// revocation (access_revoke, or the intel_summary that carried one),
+	// made at block time RevokedAt (Unix seconds).
+	Revoked   ledger.Hash
+	RevokedAt int64
 	// ID is the access_grant's transaction id on the national chain,
 	// Origin that chain; From is the chain it came from ("" when made
 	// here). Carrier is the transaction of this chain that holds it (the
@@ -166,6 +171,11 @@ func (blk *Block) carriedGrant(carrier ledger.Hash, from, origin string, inner *
 		return reject(CodeInvalid, "tx", "the grant has expired")
 	}
 	id := inner.ID()
+	if _, revoked, err := blk.b.Get(store.RevokedKey(id)); err != nil {
+		return err
+	} else if revoked {
+		return reject(CodeConflict, "tx", "this grant is revoked")
+	}
 	if _, dup, err := blk.b.Get(store.GrantKey(id)); err != nil {
 		return err
 	} else if dup {
@@ -208,14 +218,84 @@ func decodeGrant(id ledger.Hash, v []byte) (AccessGrantHeld, error) {
 	return g, nil
 }
 
-// GrantOf returns grant id if this chain holds it.
+// revocation reads grant id's revocation into g, if it has one.
+func revocation(rd store.Reader, g *AccessGrantHeld) error {
+	v, ok, err := rd.Get(store.RevokedKey(g.ID))
+	if err != nil || !ok {
+		return err
+	}
+	x := r2(v)
+	copy(g.Revoked[:], x.take(32))
+	g.RevokedAt = x.i64()
+	return x.err("revocation")
+}
+
+// GrantOf returns grant id if this chain holds it, with its revocation.
 func GrantOf(rd store.Reader, id ledger.Hash) (AccessGrantHeld, bool, error) {
 	v, ok, err := rd.Get(store.GrantKey(id))
 	if err != nil || !ok {
 		return AccessGrantHeld{}, false, err
 	}
 	g, err := decodeGrant(id, v)
+	if err == nil {
+		err = revocation(rd, &g)
+	}
 	return g, err == nil, err
+}
+
+// accessRevoke withdraws a grant made on this chain (the national one),
+// by a key with the role n1, once.
+func (blk *Block) accessRevoke(tx *ledger.Tx, id ledger.Hash, b *ledger.AccessRevoke) error {
+	if err := blk.requireNational("access is revoked on"); err != nil {
+		return err
+	}
+	role, _, err := RoleOf(blk.b, &blk.m.gen, tx.Sigs[0].Key)
+	if err != nil {
+		return err
+	}
+	if role != ledger.RoleN1 {
+		return reject(CodeWrongSigner, "signature", "access is revoked by a key with the role n1")
+	}
+	g, ok, err := GrantOf(blk.b, b.Grant)
+	if err != nil {
+		return err
+	}
+	if !ok || g.Origin != blk.m.gen.ChainID {
+		return reject(CodeInvalid, "grant", "no access grant %s was made on this chain", b.Grant)
+	}
+	return blk.revoke(id, b.Grant)
+}
+
+// carriedRevoke takes in a revocation carried down from the parent. It is
+// kept even for a grant not held here (yet): the grant is then refused
+// when it comes. A grant held here must have been made on the chain the
+// revocation was.
+func (blk *Block) carriedRevoke(carrier ledger.Hash, origin string, b *ledger.AccessRevoke, fromParent bool) error {
+	if !fromParent {
+		return reject(CodeInvalid, "tx", "revocations come down from the parent")
+	}
+	g, ok, err := GrantOf(blk.b, b.Grant)
+	if err != nil {
+		return err
+	}
+	if ok && g.Origin != origin {
+		return reject(CodeInvalid, "tx", "the grant was made on chain %q, the revocation on %q", g.Origin, origin)
+	}
+	return blk.revoke(carrier, b.Grant)
+}
+
+// revoke records grant's revocation, held by transaction carrier; once.
+func (blk *Block) revoke(carrier, grant ledger.Hash) error {
+	k := store.RevokedKey(grant)
+	if _, dup, err := blk.b.Get(k); err != nil {
+		return err
+	} else if dup {
+		return reject(CodeConflict, "grant", "grant %s is revoked already", grant)
+	}
+	var x w
+	x.raw(carrier[:])
+	x.i64(blk.now)
+	return blk.set(k, x.b)
 }
 
 // Grants returns the grants this chain holds, by id; grantee, if not
@@ -234,7 +314,7 @@ func Grants(rd store.Reader, grantee [32]byte) ([]AccessGrantHeld, error) {
 			return nil, err
 		}
 		for _, id := range ids {
-			g, ok, err := GrantOf(rd, id)
+			g, ok, err := GrantOf(rd, id) // with its revocation
 			if err != nil {
 				return nil, err
 			}
@@ -255,6 +335,11 @@ func Grants(rd store.Reader, grantee [32]byte) ([]AccessGrantHeld, error) {
 	})
 	if err == nil {
 		err = derr
+	}
+	for i := range out {
+		if err == nil {
+			err = revocation(rd, &out[i])
+		}
 	}
 	return out, err
 }

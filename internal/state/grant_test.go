@@ -1,6 +1,7 @@
 package state_test
 
 import (
+	"crypto/ed25519"
 	"testing"
 
 	"github.com/epiledger/epiledger/internal/ledger"
@@ -15,6 +16,24 @@ func nationalFixture(t *testing.T) *fixture {
 	f.gen.Region = "000000"
 	f.m = state.New(f.db, f.gen)
 	f.hashes[0] = f.gen.Hash()
+	return f
+}
+
+// applyNational applies txs in one block of a national chain where the
+// intelligence roles and n1Key hold theirs, each but the last accepted,
+// the last's result checked for code and field.
+func applyNational(t *testing.T, txs []*ledger.Tx, code, field string) *fixture {
+	t.Helper()
+	f := nationalFixture(t)
+	f.mustBlock(world()...)
+	f.mustBlock(append(intelRoles(), grantTx(n1Key, ledger.RoleN1))...)
+	errs, _ := f.block(txs)
+	for i, err := range errs[:len(errs)-1] {
+		if err != nil {
+			t.Fatalf("setup tx %d: %v", i, err)
+		}
+	}
+	checkResult(t, errs[len(errs)-1], code, field)
 	return f
 }
 
@@ -57,16 +76,7 @@ func TestApplyAccess(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			f := nationalFixture(t)
-			f.mustBlock(world()...)
-			f.mustBlock(append(intelRoles(), grantTx(n1Key, ledger.RoleN1))...)
-			errs, _ := f.block(tc.txs)
-			for i, err := range errs[:len(errs)-1] {
-				if err != nil {
-					t.Fatalf("setup tx %d: %v", i, err)
-				}
-			}
-			checkResult(t, errs[len(errs)-1], tc.code, tc.field)
+			f := applyNational(t, tc.txs, tc.code, tc.field)
 			if tc.code != "" {
 				return
 			}
@@ -145,5 +155,74 @@ func TestApplyCarriedGrant(t *testing.T) {
 	}
 	if !gs[0].Expired(blockTime(3) + 60) {
 		t.Fatal("a grant is not expired at its expiry")
+	}
+}
+
+// TestApplyAccessRevoke: the national N1 revokes a grant made there,
+// once; a revocation carried down closes the grant where it is held, and
+// keeps it out where it has not come yet.
+func TestApplyAccessRevoke(t *testing.T) {
+	req := sign(&ledger.AccessRequest{Scope: scope(), Reason: "the Lukou cluster"}, n2aKey)
+	grant := sign(&ledger.AccessGrant{Request: req.ID(), Grantee: pub(n2aKey), Scope: scope(), Expires: now2 + 3600}, n1Key)
+	revoke := func(g ledger.Hash, k ed25519.PrivateKey) *ledger.Tx {
+		return sign(&ledger.AccessRevoke{Grant: g, Reason: "the investigation is closed"}, k)
+	}
+	for _, tc := range []struct {
+		name        string
+		txs         []*ledger.Tx
+		code, field string
+	}{
+		{name: "revoked by the N1", txs: []*ledger.Tx{req, grant, revoke(grant.ID(), n1Key)}},
+		{name: "by an N2", txs: []*ledger.Tx{req, grant, revoke(grant.ID(), n2bKey)}, code: state.CodeWrongSigner, field: "signature"},
+		{name: "no such grant", txs: one(revoke(ledger.Hash{1}, n1Key)), code: state.CodeInvalid, field: "grant"},
+		{name: "twice", txs: []*ledger.Tx{req, grant, revoke(grant.ID(), n1Key), sign(&ledger.AccessRevoke{Grant: grant.ID(), Reason: "again"}, n1Key)},
+			code: state.CodeConflict, field: "grant"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := applyNational(t, tc.txs, tc.code, tc.field)
+			if tc.code != "" {
+				return
+			}
+			g, ok, err := state.GrantOf(f.db, grant.ID())
+			if err != nil || !ok || g.Revoked != tc.txs[2].ID() || g.RevokedAt != blockTime(3) {
+				t.Fatalf("the revoked grant: %+v %v %v", g, ok, err)
+			}
+		})
+	}
+	runApplyCases(t, []applyCase{{name: "on a city chain", prior: intelRoles(), txs: one(revoke(grant.ID(), n1Key)), code: state.CodeInvalid, field: "tx"}})
+
+	// Down from Hubei: its block 1 holds the grant, block 2 the
+	// revocation; each carried in an intel_summary.
+	named := signFor("hubei-1", &ledger.AccessGrant{Request: ledger.Hash{0xa0}, Grantee: pub(n2aKey), Scope: scope(), Expires: blockTime(4) + 60}, parentKey)
+	withdrawn := signFor("hubei-1", &ledger.AccessRevoke{Grant: named.ID(), Reason: "closed"}, parentKey)
+	h1 := ledger.Header{Version: 1, Height: 1, PrevHash: ledger.Hash{0xd1}, Time: (t0 + 10) * 1e9, ChainID: "hubei-1", Region: "420000",
+		MerkleRoot: ledger.MerkleRoot([]ledger.Hash{ledger.LeafHash(named.Bytes())})}
+	h2 := ledger.Header{Version: 1, Height: 2, PrevHash: h1.Hash(), Time: (t0 + 20) * 1e9, ChainID: "hubei-1", Region: "420000",
+		MerkleRoot: ledger.MerkleRoot([]ledger.Hash{ledger.LeafHash(withdrawn.Bytes())})}
+	h3 := ledger.Header{Version: 1, Height: 3, PrevHash: h2.Hash(), Time: (t0 + 30) * 1e9, ChainID: "hubei-1", Region: "420000"}
+	linked := []*ledger.Tx{grantTx(relayKey, ledger.RoleRelay), sign(registerParent("420000"), authKey),
+		sign(ledger.AnchorOf(&h1), parentKey), sign(ledger.AnchorOf(&h2), parentKey)}
+	carryGrant, carryRevoke := summaryTx("hubei-1", h1, named, h2), summaryTx("hubei-1", h2, withdrawn)
+	runApplyCases(t, []applyCase{
+		{name: "a carried revocation", prior: linked, txs: []*ledger.Tx{carryGrant, carryRevoke}},
+		{name: "a revocation before its grant", prior: linked, txs: []*ledger.Tx{carryRevoke, carryGrant}, code: state.CodeConflict, field: "tx"},
+		{name: "a revocation carried twice", prior: append(append([]*ledger.Tx{}, linked...), sign(ledger.AnchorOf(&h3), parentKey)),
+			txs: []*ledger.Tx{carryRevoke, summaryTx("hubei-1", h2, withdrawn, h3)}, code: state.CodeConflict, field: "grant"},
+	})
+	// From a child, a revocation is refused: they come down.
+	up := signFor(childChain, &ledger.AccessRevoke{Grant: named.ID(), Reason: "closed"}, childKey)
+	hc, ac := childBlock(up, 1, childGenesis, t0+10)
+	runApplyCases(t, []applyCase{
+		{name: "from a child", prior: []*ledger.Tx{grantTx(relayKey, ledger.RoleRelay), sign(registerChild("420102", ledger.EngineSolo), authKey)},
+			txs: []*ledger.Tx{ac, summaryTx(childChain, hc, up)}, code: state.CodeInvalid, field: "tx"},
+	})
+	f := newFixture(t)
+	f.mustBlock(world()...)
+	f.mustBlock(linked...)
+	f.mustBlock(carryGrant, carryRevoke)
+	g, ok, err := state.GrantOf(f.db, named.ID())
+	if err != nil || !ok || g.Revoked != carryRevoke.ID() {
+		t.Fatalf("the grant after its revocation came down: %+v %v %v", g, ok, err)
 	}
 }

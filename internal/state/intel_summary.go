@@ -232,8 +232,11 @@ func (blk *Block) takeCarried(tx *ledger.Tx, id ledger.Hash, from string, fromPa
 	if err := inner.VerifySigs(origin); err != nil {
 		return reject(CodeInvalid, "tx", "the carried %s is not signed for chain %q: %v", inner.Body.Kind(), origin, err)
 	}
-	if g, ok := inner.Body.(*ledger.AccessGrant); ok {
-		return blk.carriedGrant(id, from, origin, inner, g, fromParent)
+	switch b := inner.Body.(type) {
+	case *ledger.AccessGrant:
+		return blk.carriedGrant(id, from, origin, inner, b, fromParent)
+	case *ledger.AccessRevoke:
+		return blk.carriedRevoke(id, origin, b, fromParent)
 	}
 	confirm, ok := inner.Body.(*ledger.IntelConfirm)
 	if !ok {
@@ -283,14 +286,14 @@ func unwrapCarried(raw []byte, from string) (inner *ledger.Tx, origin string, er
 			return nil, "", err
 		}
 		switch b := t.Body.(type) {
-		case *ledger.IntelConfirm, *ledger.AccessGrant:
+		case *ledger.IntelConfirm, *ledger.AccessGrant, *ledger.AccessRevoke:
 			return t, origin, nil
 		case *ledger.IntelSummary:
 			raw, origin = b.Tx, b.From
 		case *ledger.IntelSummaryBFT:
 			raw, origin = b.Tx, b.From
 		default:
-			return nil, "", errors.New("neither an intelligence confirmation nor an access grant: a " + t.Body.Kind().String())
+			return nil, "", errors.New("neither an intelligence confirmation nor an access grant or revocation: a " + t.Body.Kind().String())
 		}
 	}
 	return nil, "", errors.New("wrapped more deeply than the hierarchy is")

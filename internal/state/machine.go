@@ -424,6 +424,8 @@ func (blk *Block) Apply(tx *ledger.Tx, sigErr error) error {
 		err = blk.accessRequest(tx, id, b)
 	case *ledger.AccessGrant:
 		err = blk.accessGrant(tx, id, b)
+	case *ledger.AccessRevoke:
+		err = blk.accessRevoke(tx, id, b)
 	case *ledger.CloseWindows:
 		err = blk.requireAuthority(tx)
 		if err == nil {

@@ -6,6 +6,7 @@ package store
 //	y txid             -> an access request made here (the national chain): its transaction (state)
 //	G txid             -> a grant held here: made here (national) or carried down; its origin and transaction (state)
 //	K grantee txid     -> the grants a key holds (state)
+//	N txid             -> a grant revoked: the transaction here that holds the revocation, and its block's time (state)
 //
 // A grant's id is its access_grant transaction's id on the national
 // chain, wherever it is held.
@@ -13,7 +14,11 @@ const (
 	TabAccessRequest = 'y'
 	TabGrant         = 'G'
 	TabGrantee       = 'K'
+	TabRevoked       = 'N'
 )
+
+// RevokedKey is the key of grant txid's revocation.
+func RevokedKey(txid [32]byte) []byte { return key(TabRevoked, txid[:]) }
 
 // AccessRequestKey is the key of access request txid.
 func AccessRequestKey(txid [32]byte) []byte { return key(TabAccessRequest, txid[:]) }
@@ -39,7 +44,8 @@ func GranteeRange(grantee [32]byte) (lo, hi []byte) {
 }
 
 func init() {
-	StateTables = append(StateTables, TabAccessRequest, TabGrant, TabGrantee)
-	// A grant may follow its request in the same block.
-	readBack[TabAccessRequest], readBack[TabGrant] = true, true
+	StateTables = append(StateTables, TabAccessRequest, TabGrant, TabGrantee, TabRevoked)
+	// A grant may follow its request in the same block, a revocation its
+	// grant.
+	readBack[TabAccessRequest], readBack[TabGrant], readBack[TabRevoked] = true, true, true
 }

@@ -733,7 +733,10 @@
           { key: "chains", label: t("grants.chains"), get: function (r) { return r.chains.join(", "); } },
           { key: "reads", label: t("grants.reads"), get: function (r) { return r.reads.join(", "); } },
           { key: "window_from", label: t("grants.window"), get: function (r) { return r.window_from + " – " + r.window_to; } },
-          { key: "expires", label: t("grants.expires"), get: function (r) { return r.expires + (r.expired ? " (" + t("grants.expired") + ")" : ""); } },
+          { key: "expires", label: t("grants.expires"), get: function (r) {
+            if (r.revoked) return r.expires + " (" + t("grants.revoked") + " " + r.revoked_at + ")";
+            return r.expires + (r.expired ? " (" + t("grants.expired") + ")" : "");
+          } },
           { key: "from", label: t("grants.from"), get: function (r) { return r.from || r.origin; } }
         ], grants, { id: "grants-table", sortKey: "expires" }));
       }
