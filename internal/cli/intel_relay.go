@@ -273,7 +273,7 @@ func (e *env) intelSummaryOf(ctx context.Context, src, dst *client.Client, chain
 	if pv.Consortium != nil {
 		return intelSummaryBFT(ctx, src, dst, chain, p.Tx, pv.Consortium)
 	}
-	as, err := firstAnchored(ctx, dst, chain, p.Header.Height)
+	as, err := firstAnchored(ctx, dst, chain, p.Header.Height, ledger.MaxIntelLinks)
 	if err != nil {
 		return nil, err
 	}
@@ -289,8 +289,8 @@ func (e *env) intelSummaryOf(ctx context.Context, src, dst *client.Client, chain
 }
 
 // firstAnchored is the first height from h on that dst holds of chain,
-// at most ledger.MaxIntelLinks above h.
-func firstAnchored(ctx context.Context, dst *client.Client, chain string, h uint64) (uint64, error) {
+// at most max above h.
+func firstAnchored(ctx context.Context, dst *client.Client, chain string, h, max uint64) (uint64, error) {
 	as, err := dst.ChildAnchors(ctx, chain, h)
 	if err != nil {
 		return 0, err
@@ -298,9 +298,9 @@ func firstAnchored(ctx context.Context, dst *client.Client, chain string, h uint
 	if len(as) == 0 {
 		return 0, fmt.Errorf("block %d: %w", h, errNotAnchored)
 	}
-	if as[0].Height-h > ledger.MaxIntelLinks {
-		return 0, fmt.Errorf("block %d is %d blocks below the first anchored one: more than an intel_summary links (%d); anchor more often",
-			h, as[0].Height-h, ledger.MaxIntelLinks)
+	if as[0].Height-h > max {
+		return 0, fmt.Errorf("block %d is %d blocks below the first anchored one: more than a digest links (%d); anchor more often",
+			h, as[0].Height-h, max)
 	}
 	return as[0].Height, nil
 }
@@ -318,7 +318,7 @@ func intelSummaryBFT(ctx context.Context, src, dst *client.Client, chain string,
 		return nil, errors.New("the consortium proof has no signed header")
 	}
 	// The result is under header H+1's: the links start there.
-	as, err := firstAnchored(ctx, dst, chain, uint64(cp.Height+1))
+	as, err := firstAnchored(ctx, dst, chain, uint64(cp.Height+1), lightclient.MaxCarriedLinks-1)
 	if err != nil {
 		return nil, err
 	}

@@ -371,8 +371,11 @@ func TestConsoleInvestigator(t *testing.T) {
 	if got := eval[string](t, ctx, "document.documentElement.lang"); got != "zh-CN" {
 		t.Errorf("lang %q after the switch", got)
 	}
-	if h1 := text(t, ctx, "h1"); !strings.Contains(h1, "传播链") {
-		t.Errorf("Chinese heading %q", h1)
+	// The view renders again in Chinese once its data is back: wait for
+	// it, as a reader would, rather than read the page mid-render.
+	if err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](`(document.querySelector("h1") || {textContent: ""}).textContent.includes("传播链")`,
+		chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		t.Errorf("no Chinese heading: %v (it reads %q)", err, text(t, ctx, "h1"))
 	}
 	screenshot(t, ctx, "07-chain-zh")
 	run(t, ctx, "back to English", chromedp.Click(chromedp.CSS("#lang")))
