@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"math/bits"
 )
 
 // Method is one of the three EARS rules of the CDC's Early Aberration
@@ -327,13 +328,15 @@ type baseline struct {
 // counts[end-p.n:end]. C1's baseline of day t ends at t, C2's at t-2.
 func (p params) window(w wide, counts []uint32, end int) baseline {
 	b := baseline{n: int64(p.n)}
-	squares := new(big.Int) // Σ y², up to n·2^64
-	var y2 big.Int
+	var hi, lo uint64 // Σ y² in 128 bits: at most MaxBaseline·2^64
 	for _, y := range counts[end-p.n : end] {
 		b.sum += int64(y) // at most MaxBaseline·2^32: no overflow
-		y2.SetUint64(uint64(y) * uint64(y))
-		squares.Add(squares, &y2)
+		var carry uint64
+		lo, carry = bits.Add64(lo, uint64(y)*uint64(y), 0)
+		hi += carry
 	}
+	squares := new(big.Int).SetUint64(hi)
+	squares.Lsh(squares, 64).Or(squares, new(big.Int).SetUint64(lo))
 	b.mean = new(big.Int).Mul(big.NewInt(b.sum), w.one)
 	b.mean.Quo(b.mean, big.NewInt(b.n))
 

@@ -407,3 +407,21 @@ func FuzzEARS(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkAt is the state machine's daily cost: one day of one region.
+func BenchmarkAt(b *testing.B) {
+	counts := make([]uint32, 60)
+	for i := range counts {
+		counts[i] = uint32(i * 7919 % 100)
+	}
+	for _, m := range []Method{C1, C2, C3} {
+		e := EARS{Method: m}
+		b.Run(m.String(), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := e.At(counts, len(counts)-1); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
