@@ -111,8 +111,8 @@ type Day struct {
 	// largest count that does not alarm. For C3 it is, as earsC 1.20.3
 	// computes it, max(0, y + sigma (z - P)), where y is the day's count,
 	// sigma that of the day's C2 and P the sum of max(0, C2 - 1) over the
-	// 2 days before: so C3 alarms when P > z and y > 0, whatever the
-	// day's own excess. Upper is Undefined where earsC's is NaN (only C3
+	// 2 days before: so C3 alarms when P > z, y > 0 and sigma > 0,
+	// whatever the day's own excess. Upper is Undefined where earsC's is NaN (only C3
 	// with MinSigma 0: a C2 of 0/0 on one of those 2 days, or an infinite
 	// P with a zero sigma), and then Alarm is false where earsC's is NA.
 	Upper Value
