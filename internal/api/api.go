@@ -492,7 +492,7 @@ func (s *Server) resultFor(r *http.Request, rc engine.Receipt) TxResult {
 // it names has been (an investigator reads them, audited). Other callers,
 // and other refusals, are unchanged.
 func forWriter(p *Principal, e *Error) *Error {
-	if e == nil || p == nil || (p.Role != ledger.RoleSite && p.Role != ledger.RoleHospital) {
+	if e == nil || p == nil || !p.writes() {
 		return e
 	}
 	if e.Code == state.CodeConflict && e.Field == "person" {

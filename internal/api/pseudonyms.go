@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"sync"
 	"time"
-
-	"github.com/epiledger/epiledger/internal/ledger"
 )
 
 // MaxPseudonyms is the most references one POST /v1/pseudonyms may carry.
@@ -128,7 +126,7 @@ func (s *Server) pseudonyms(r *http.Request) (any, error) {
 	}
 	p := principalOf(r)
 	var admit func(int) error
-	if p.Role == ledger.RoleSite || p.Role == ledger.RoleHospital {
+	if p.writes() {
 		admit = func(ids int) error {
 			return s.ids.take(p.Key, ids, time.Now(), "refs", "distinct id: references",
 				"known to the vault or not, and blinded elements sent to POST /v1/pseudonyms/oblivious")

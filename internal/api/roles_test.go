@@ -78,8 +78,8 @@ func TestRoleMatrix(t *testing.T) {
 	}{
 		{"GET", "/v1/status", "", roles[:5], false},
 		{"GET", "/v1/validate/probability?z=1..2", "", roles[:5], false},
-		{"POST", "/v1/txs", `{"txs":[]}`, []string{"site", "hospital", "administrator"}, false},
-		{"POST", "/v1/tx", `{"tx":""}`, []string{"site", "hospital", "administrator"}, false},
+		{"POST", "/v1/txs", `{"txs":[]}`, []string{"site", "hospital", "administrator", "investigator"}, false},
+		{"POST", "/v1/tx", `{"tx":""}`, []string{"site", "hospital", "administrator", "investigator"}, false},
 		{"GET", "/v1/tx/" + tx, "", []string{"investigator", "auditor", "administrator"}, false},
 		{"GET", "/v1/tx/" + tx + "/proof", "", []string{"investigator", "auditor", "administrator"}, false},
 		{"GET", "/v1/blocks/1", "", []string{"investigator", "auditor", "administrator"}, false},

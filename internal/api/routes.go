@@ -88,11 +88,14 @@ func planned[T any](rd *node.Read[T], err error) (reader, error) {
 // Role sets.
 var (
 	anyRole []string // nil: every role holder
-	writers = []string{ledger.RoleSite, ledger.RoleHospital, ledger.RoleAdmin}
+	writers = []string{ledger.RoleSite, ledger.RoleHospital, ledger.RoleDoctor, ledger.RoleAdmin}
 	// relays submit transactions their own signers signed (the state
 	// machine checks those signatures): a member's node key may relay.
-	relays       = append(slices.Clip(writers), ledger.RoleNode, ledger.RoleRelay, ledger.RoleN3, ledger.RoleN2, ledger.RoleN1)
+	// An investigator signs card reviews (the CDC's).
+	relays       = append(slices.Clip(writers), ledger.RoleInvestigator, ledger.RoleNode, ledger.RoleRelay, ledger.RoleN3, ledger.RoleN2, ledger.RoleN1)
 	investigator = []string{ledger.RoleInvestigator}
+	// cardReaders: the CDC, and a hospital its own cards (api/cards.go).
+	cardReaders  = []string{ledger.RoleInvestigator, ledger.RoleHospital}
 	readers      = []string{ledger.RoleInvestigator, ledger.RoleAuditor, ledger.RoleAdmin, ledger.RoleNode}
 	auditors     = []string{ledger.RoleAuditor, ledger.RoleAdmin}
 	childReaders = append(slices.Clip(readers), ledger.RoleRelay)
@@ -154,6 +157,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/trace/trajectory", s.personal(granted(investigator), s.trajectory))
 	mux.HandleFunc("POST /v1/trace/contacts", s.personal(granted(investigator), s.contacts))
 	mux.HandleFunc("GET /v1/cases", s.personal(investigator, s.cases))
+	mux.HandleFunc("GET /v1/cards/{id}", s.personal(cardReaders, s.card))
+	mux.HandleFunc("GET /v1/public/stats", s.public(SmallBody, s.publicStats))
 	mux.HandleFunc("GET /v1/persons/{ref}/chain", s.personal(investigator, s.personChain))
 	mux.HandleFunc("POST /v1/validate/decisions", s.personal(investigator, s.decisions))
 	s.investigateRoutes(mux)
@@ -285,8 +290,15 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request, info *requestInfo
 			w.Header().Set("Retry-After", strconv.FormatInt(int64((e.RetryAfter+time.Second-1)/time.Second), 10))
 		}
 	}
-	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
+	if raw, ok := v.(*rawReply); ok {
+		w.Header().Set("Content-Type", raw.contentType)
+		w.WriteHeader(status)
+		w.Write(raw.body)
+		s.done(r, info, status)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
 	s.done(r, info, status)

@@ -294,20 +294,9 @@ grant itself if the revocation came first.`,
 			if err != nil {
 				return fmt.Errorf("GRANT: %w", err)
 			}
-			tx, err := ledger.Build(&ledger.AccessRevoke{Grant: id, Reason: reason})
-			if err != nil {
-				return flagErr(err)
-			}
-			ctx, cancel := context.WithTimeout(e.ctx, time.Minute)
-			defer cancel()
-			cl, st, err := e.signedOn(ctx, nodeURL, keyFile)
+			res, err := e.signAndSubmit(nodeURL, keyFile, &ledger.AccessRevoke{Grant: id, Reason: reason})
 			if err != nil {
 				return err
-			}
-			tx.Sign(st.ChainID, cl.Key)
-			res, err := cl.SubmitOne(ctx, tx.Bytes())
-			if err != nil {
-				return nodeErr(err, nodeURL)
 			}
 			fmt.Fprintf(e.stdout, "access grant %s revoked at height %d (tx %s); carry it down with: epiledger intel relay --to CHILD\n", args[0], res.Height, res.Tx)
 			return nil

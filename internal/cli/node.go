@@ -37,15 +37,17 @@ API:
   GET  /v1/status                 the same                       (any role)
   GET  /v1/openapi.json           this API as an OpenAPI 3.1 document (public)
   POST /v1/txs    {"txs":[b64]}   submit signed transactions, results in order
-                                                  (site, hospital, administrator)
+                                          (site, hospital, doctor, administrator)
   POST /v1/tx     {"tx":b64}      submit one and wait for its block (the same)
   POST /v1/pseudonyms {"refs"}    the pseudonyms of persons to record, sealing
                                   new ids into the vault; quota per key
-                                                  (site, hospital, administrator)
+                                          (site, hospital, doctor, administrator)
   POST /v1/pseudonyms/oblivious {"blinded"}  the same without the references:
                                   blinded elements, evaluated with a proof;
                                   audited, same quota     (the same roles)
   GET  /v1/pseudonyms/key         the chain's pseudonym scheme and key (public)
+  GET  /v1/public/stats          cases per day of ?disease=&from=&to=[&region=]
+                                  [&format=csv], by classification (public)
   GET  /v1/tx/{hash}              a stored transaction
   GET  /v1/tx/{hash}/proof        its RFC 6962 inclusion proof
   GET  /v1/tx/{hash}/corrections  the corrections proposed for it
@@ -56,6 +58,8 @@ API:
   POST /v1/trace/contacts         {"person","from","to","min_overlap"} (investigator)
   POST /v1/trace/chain|sources|clusters|follow-up   investigations (investigator)
   GET  /v1/cases[?status=]        reported cases                   (investigator)
+  GET  /v1/cards/{id}             a report card and its versions
+                                           (investigator; a hospital its own)
   GET  /v1/persons/{ref}/chain    a person chain with proofs       (investigator)
   POST /v1/validate/decisions     longest-chain decisions          (investigator)
   POST /v1/trace/risk-sites       publishable risk sites           (any role)

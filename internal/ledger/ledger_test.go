@@ -47,7 +47,11 @@ func sampleTxs() []*Tx {
 		&IntelSummary{From: "nanjing-1", Header: []byte{1, 2}, Tx: []byte{3}, Index: 1, Size: 2, Path: []Hash{{15}}, Links: [][]byte{{4}, {5, 6}}},
 		&IntelSummaryBFT{From: "nanjing-1", Tx: []byte{3}, Header: []byte{1, 2}, Index: 1, Total: 3, TxPath: []Hash{{15}, {16}},
 			Bundle: []byte{0xB5, 0, 2}, Member: 1, ResultData: []byte{0, 0}, ResultPath: []Hash{{17}}, Links: [][]byte{{4}}},
-		&AccessRevoke{Grant: Hash{18}, Reason: "the investigation is closed"})
+		&AccessRevoke{Grant: Hash{18}, Reason: "the investigation is closed"},
+		&RegisterDoctor{Key: [32]byte{19}, Unit: "320115-jiangning-hospital"},
+		&ReportCard{CardFields: sampleCard()},
+		&CardReview{Card: Hash{20}, Prev: Hash{20}, Action: ReviewVerified},
+		&CardReview{Card: Hash{20}, Prev: Hash{21}, Action: ReviewRevised, Reason: "laboratory result", Fields: sampleCard()})
 	var out []*Tx
 	for i, b := range bodies {
 		t := NewTx(b)
@@ -57,6 +61,10 @@ func sampleTxs() []*Tx {
 		out = append(out, t)
 	}
 	return out
+}
+
+func sampleCard() CardFields {
+	return CardFields{Disease: "pneumonia-unknown", Class: "suspected", Onset: "2020-01-18", Patient: Pseudonym{22}, AgeBand: 11, Sex: "f", Home: "420102"}
 }
 
 func sampleScope() AccessScope {

@@ -63,6 +63,12 @@ const (
 	// KindAccessRevoke: the national N1 withdraws a grant before its
 	// expiry.
 	KindAccessRevoke Kind = 26
+	// KindRegisterDoctor, KindReportCard and KindCardReview: a hospital
+	// registers a doctor's key, the doctor files a report card, and
+	// reviews make its later versions (issue 16, card.go).
+	KindRegisterDoctor Kind = 27
+	KindReportCard     Kind = 28
+	KindCardReview     Kind = 29
 )
 
 func (k Kind) String() string {
@@ -119,6 +125,12 @@ func (k Kind) String() string {
 		return "intel_summary_bft"
 	case KindAccessRevoke:
 		return "access_revoke"
+	case KindRegisterDoctor:
+		return "register_doctor"
+	case KindReportCard:
+		return "report_card"
+	case KindCardReview:
+		return "card_review"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -620,6 +632,12 @@ func newBody(k Kind) Body {
 		return &IntelSummaryBFT{}
 	case KindAccessRevoke:
 		return &AccessRevoke{}
+	case KindRegisterDoctor:
+		return &RegisterDoctor{}
+	case KindReportCard:
+		return &ReportCard{}
+	case KindCardReview:
+		return &CardReview{}
 	}
 	return nil
 }

@@ -32,10 +32,20 @@ func (blk *Block) grantRole(tx *ledger.Tx, b *ledger.GrantRole) error {
 	if b.Key == blk.m.gen.Authority {
 		return reject(CodeInvalid, "key", "the chain authority holds every role already")
 	}
+	if held, _, err := RoleOf(blk.b, &blk.m.gen, b.Key); err != nil {
+		return err
+	} else if held == ledger.RoleDoctor && b.Role != ledger.RoleNone {
+		return reject(CodeConflict, "key", "the key is a doctor's, registered by a hospital: give another key the role")
+	}
+	return blk.setRole(b.Key, b.Role, b.Name)
+}
+
+// setRole gives key role, under name.
+func (blk *Block) setRole(key [32]byte, role, name string) error {
 	var x w
-	x.str(b.Role)
-	x.str(b.Name)
-	return blk.set(store.RoleKey(b.Key), x.b)
+	x.str(role)
+	x.str(name)
+	return blk.set(store.RoleKey(key), x.b)
 }
 
 // RoleOf returns the role and name granted to key; the chain authority

@@ -426,6 +426,12 @@ func (blk *Block) Apply(tx *ledger.Tx, sigErr error) error {
 		err = blk.accessGrant(tx, id, b)
 	case *ledger.AccessRevoke:
 		err = blk.accessRevoke(tx, id, b)
+	case *ledger.RegisterDoctor:
+		err = blk.registerDoctor(tx, b)
+	case *ledger.ReportCard:
+		err = blk.reportCard(tx, id, b)
+	case *ledger.CardReview:
+		err = blk.cardReview(tx, id, b)
 	case *ledger.CloseWindows:
 		err = blk.requireAuthority(tx)
 		if err == nil {

@@ -1,0 +1,394 @@
+package state
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/region"
+	"github.com/epiledger/epiledger/internal/store"
+)
+
+// First reports straight from the doctor (issue 16, docs/WARNING.md). A
+// hospital registers its doctors' keys; a doctor's report card is counted
+// in the block that holds it, with no review to wait for; reviews make
+// its later versions and move its count when they change what it says.
+// The counts are per home region, disease and reporting day, by
+// classification: what the warning rules and the public statistics read.
+
+// DayOffset is the offset of the reporting day: China Standard Time, the
+// one time zone of every region's GB/T 2260 code. Fixed in the state
+// machine, so that every node cuts days alike.
+const DayOffset = 8 * 3600
+
+// DayOf is the reporting day of Unix time t: days since 1970-01-01 at
+// +08:00.
+func DayOf(t int64) uint32 { return uint32((t + DayOffset) / 86400) }
+
+// Doctor is a doctor's key as its hospital registered it.
+type Doctor struct {
+	Key, Hospital [32]byte
+	Unit          string
+}
+
+// DoctorOf returns doctor key's registration, if it has one.
+func DoctorOf(rd store.Reader, key [32]byte) (Doctor, bool, error) {
+	v, ok, err := rd.Get(store.DoctorKey(key))
+	if err != nil || !ok {
+		return Doctor{}, false, err
+	}
+	x := r2(v)
+	d := Doctor{Key: key}
+	copy(d.Hospital[:], x.take(32))
+	d.Unit = x.str()
+	return d, true, x.err("doctor")
+}
+
+// registerDoctor registers (or withdraws) a doctor's key: signed by a
+// hospital; a key registered by another hospital, or holding another
+// role, is refused. The doctor holds the role doctor from the next block.
+func (blk *Block) registerDoctor(tx *ledger.Tx, b *ledger.RegisterDoctor) error {
+	hospital := tx.Sigs[0].Key
+	role, _, err := RoleOf(blk.b, &blk.m.gen, hospital)
+	if err != nil {
+		return err
+	}
+	if role != ledger.RoleHospital && role != "authority" {
+		return reject(CodeWrongSigner, "signature", "doctors are registered by their hospital's key (role hospital)")
+	}
+	if b.Key == blk.m.gen.Authority {
+		return reject(CodeInvalid, "key", "the chain authority holds every role already")
+	}
+	d, known, err := DoctorOf(blk.b, b.Key)
+	if err != nil {
+		return err
+	}
+	if known && d.Hospital != hospital {
+		return reject(CodeConflict, "key", "this doctor is registered by another hospital")
+	}
+	if b.Revoke {
+		if !known {
+			return reject(CodeInvalid, "key", "no doctor of this hospital has this key")
+		}
+		if err := blk.del(store.DoctorKey(b.Key)); err != nil {
+			return err
+		}
+		return blk.setRole(b.Key, ledger.RoleNone, "")
+	}
+	if held, _, err := RoleOf(blk.b, &blk.m.gen, b.Key); err != nil {
+		return err
+	} else if held != ledger.RoleNone && held != ledger.RoleDoctor {
+		return reject(CodeConflict, "key", "the key holds the role %s: a doctor's key is a key of its own", held)
+	}
+	var x w
+	x.raw(hospital[:])
+	x.str(b.Unit)
+	if err := blk.set(store.DoctorKey(b.Key), x.b); err != nil {
+		return err
+	}
+	return blk.setRole(b.Key, ledger.RoleDoctor, b.Unit)
+}
+
+// Card is a report card as it now stands.
+type Card struct {
+	ID ledger.Hash
+	// Version counts the reviews that made it (0: as filed); Latest is
+	// the latest version's transaction (the card's id for version 0).
+	Version uint32
+	Latest  ledger.Hash
+	// Doctor filed it for Unit of Hospital at Reported (the block's
+	// time, Unix seconds), counted on reporting day Day.
+	Doctor, Hospital [32]byte
+	Unit             string
+	Reported         int64
+	Day              uint32
+	// Status is the last review's action ("reported" before any):
+	// a discarded card counts no more.
+	Status string
+	ledger.CardFields
+}
+
+func encodeCard(c *Card) []byte {
+	var x w
+	x.u32(c.Version)
+	x.raw(c.Latest[:])
+	x.raw(c.Doctor[:])
+	x.raw(c.Hospital[:])
+	x.str(c.Unit)
+	x.i64(c.Reported)
+	x.u32(c.Day)
+	x.str(c.Status)
+	f := &c.CardFields
+	x.str(f.Disease)
+	x.str(f.Class)
+	x.str(f.Onset)
+	x.raw(f.Patient[:])
+	x.u8(f.AgeBand)
+	x.str(f.Sex)
+	x.str(f.Home)
+	return x.b
+}
+
+// CardOf returns card id as it now stands.
+func CardOf(rd store.Reader, id ledger.Hash) (Card, bool, error) {
+	v, ok, err := rd.Get(store.CardKey(id))
+	if err != nil || !ok {
+		return Card{}, false, err
+	}
+	c, err := decodeCard(id, v)
+	return c, err == nil, err
+}
+
+func decodeCard(id ledger.Hash, v []byte) (Card, error) {
+	x := r2(v)
+	c := Card{ID: id, Version: x.u32()}
+	copy(c.Latest[:], x.take(32))
+	copy(c.Doctor[:], x.take(32))
+	copy(c.Hospital[:], x.take(32))
+	c.Unit, c.Reported, c.Day, c.Status = x.str(), x.i64(), x.u32(), x.str()
+	f := &c.CardFields
+	f.Disease, f.Class, f.Onset = x.str(), x.str(), x.str()
+	copy(f.Patient[:], x.take(32))
+	f.AgeBand, f.Sex, f.Home = x.u8(), x.str(), x.str()
+	return c, x.err("card")
+}
+
+// CardVersions returns the transactions of card id's versions, from the
+// report itself.
+func CardVersions(rd store.Reader, id ledger.Hash) ([]ledger.Hash, error) {
+	lo, hi := store.CardVersionRange(id)
+	var out []ledger.Hash
+	err := rd.Scan(lo, hi, func(_, v []byte) bool {
+		out = append(out, ledger.Hash(v))
+		return true
+	})
+	return out, err
+}
+
+// checkCard checks what a card says against the block: a district as the
+// home region, an onset not after the reporting day.
+func (blk *Block) checkCard(f *ledger.CardFields) error {
+	code, err := region.Parse(f.Home)
+	if err != nil || code.Level() != region.LevelDistrict || string(code) != f.Home {
+		return reject(CodeInvalid, "home", "the patient's home district, a six-digit GB/T 2260 code")
+	}
+	if onset, err := ledgerDay(f.Onset); err != nil || onset > DayOf(blk.now) {
+		return reject(CodeInvalid, "onset", "after the day of the report")
+	}
+	return nil
+}
+
+// ledgerDay is the day of a YYYY-MM-DD date (validated by the ledger).
+func ledgerDay(s string) (uint32, error) {
+	t, err := time.Parse(ledger.OnsetLayout, s)
+	if err != nil {
+		return 0, err
+	}
+	return uint32(t.Unix() / 86400), nil
+}
+
+// reportCard files a doctor's report card and counts it at once.
+func (blk *Block) reportCard(tx *ledger.Tx, id ledger.Hash, b *ledger.ReportCard) error {
+	d, ok, err := DoctorOf(blk.b, tx.Sigs[0].Key)
+	if err != nil {
+		return err
+	}
+	role, _, err := RoleOf(blk.b, &blk.m.gen, tx.Sigs[0].Key)
+	if err != nil {
+		return err
+	}
+	if !ok || role != ledger.RoleDoctor {
+		return reject(CodeWrongSigner, "signature", "report cards are filed by a doctor's key its hospital registered")
+	}
+	if err := blk.checkCard(&b.CardFields); err != nil {
+		return err
+	}
+	c := &Card{ID: id, Latest: id, Doctor: d.Key, Hospital: d.Hospital, Unit: d.Unit, Reported: blk.now, Day: DayOf(blk.now),
+		Status: "reported", CardFields: b.CardFields}
+	if err := blk.count(&c.CardFields, c.Day, 1); err != nil {
+		return err
+	}
+	if err := blk.set(store.CardVersionKey(id, 0), id[:]); err != nil {
+		return err
+	}
+	return blk.set(store.CardKey(id), encodeCard(c))
+}
+
+// cardReview makes a card's next version.
+func (blk *Block) cardReview(tx *ledger.Tx, id ledger.Hash, b *ledger.CardReview) error {
+	c, ok, err := CardOf(blk.b, b.Card)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return reject(CodeInvalid, "card", "no report card %s on this chain", b.Card.String()[:16])
+	}
+	signer := tx.Sigs[0].Key
+	role, _, err := RoleOf(blk.b, &blk.m.gen, signer)
+	if err != nil {
+		return err
+	}
+	switch {
+	case role == "authority", role == ledger.RoleInvestigator:
+	case role == ledger.RoleHospital && signer == c.Hospital:
+	default:
+		return reject(CodeWrongSigner, "signature", "a card is reviewed by the hospital that reported it or the CDC (an investigator)")
+	}
+	if c.Status == ledger.ReviewDiscarded {
+		return reject(CodeConflict, "card", "the card was discarded")
+	}
+	if b.Prev != c.Latest {
+		return reject(CodeConflict, "prev", "not the card's latest version (%s): review what it now says", c.Latest.String()[:16])
+	}
+	switch b.Action {
+	case ledger.ReviewDiscarded:
+		if err := blk.count(&c.CardFields, c.Day, -1); err != nil {
+			return err
+		}
+	case ledger.ReviewSupplemented, ledger.ReviewRevised:
+		if err := blk.checkCard(&b.Fields); err != nil {
+			return err
+		}
+		if err := blk.count(&c.CardFields, c.Day, -1); err != nil {
+			return err
+		}
+		c.CardFields = b.Fields
+		if err := blk.count(&c.CardFields, c.Day, 1); err != nil {
+			return err
+		}
+	}
+	c.Version++
+	c.Latest, c.Status = id, b.Action
+	if err := blk.set(store.CardVersionKey(c.ID, c.Version), id[:]); err != nil {
+		return err
+	}
+	return blk.set(store.CardKey(c.ID), encodeCard(&c))
+}
+
+// Classification indexes in a count.
+const (
+	classSuspected = iota
+	classClinical
+	classConfirmed
+	nClasses
+)
+
+func classIndex(class string) int {
+	switch class {
+	case "clinical":
+		return classClinical
+	case "confirmed":
+		return classConfirmed
+	}
+	return classSuspected
+}
+
+// DayCount is the cases of one disease reported on one day in one home
+// region, by classification.
+type DayCount struct {
+	Day                            uint32
+	Suspected, Clinical, Confirmed uint32
+}
+
+// Total is the day's cases of every classification.
+func (d DayCount) Total() uint32 { return d.Suspected + d.Clinical + d.Confirmed }
+
+func (d *DayCount) slot(i int) *uint32 {
+	return [...]*uint32{&d.Suspected, &d.Clinical, &d.Confirmed}[i]
+}
+
+// count adds delta to f's bucket on day.
+func (blk *Block) count(f *ledger.CardFields, day uint32, delta int) error {
+	k := store.CountKey(f.Disease, f.Home, day)
+	v, ok, err := blk.b.Get(k)
+	if err != nil {
+		return err
+	}
+	var d DayCount
+	if ok {
+		if d, err = decodeCount(day, v); err != nil {
+			return err
+		}
+	}
+	p := d.slot(classIndex(f.Class))
+	if delta < 0 && *p == 0 {
+		return store.ErrCorrupt // a card leaving a bucket it is not in
+	}
+	*p = uint32(int64(*p) + int64(delta))
+	var x w
+	for i := 0; i < nClasses; i++ {
+		x.u32(*d.slot(i))
+	}
+	return blk.set(k, x.b)
+}
+
+func decodeCount(day uint32, v []byte) (DayCount, error) {
+	x := r2(v)
+	d := DayCount{Day: day}
+	for i := 0; i < nClasses; i++ {
+		*d.slot(i) = x.u32()
+	}
+	return d, x.err("count")
+}
+
+// Counts returns the days from from to to on which disease was reported
+// in home region home (a district), in day order; days without a report
+// are left out.
+func Counts(rd store.Reader, disease, home string, from, to uint32) ([]DayCount, error) {
+	lo, hi := store.CountRange(disease, home, from, to)
+	var out []DayCount
+	var derr error
+	err := rd.Scan(lo, hi, func(k, v []byte) bool {
+		var d DayCount
+		d, derr = decodeCount(beU32(k[len(k)-4:]), v)
+		out = append(out, d)
+		return derr == nil
+	})
+	if err == nil {
+		err = derr
+	}
+	return out, err
+}
+
+// CountsWithin returns, day by day from from to to, the cases of disease
+// reported with a home district within region (the district itself, or
+// a city, province or the nation), summed over its districts.
+func CountsWithin(rd store.Reader, disease string, within region.Code, from, to uint32) ([]DayCount, error) {
+	lo, hi := store.CountPrefix(disease)
+	byDay := map[uint32]*DayCount{}
+	var derr error
+	err := rd.Scan(lo, hi, func(k, v []byte) bool {
+		rest := k[len(lo):]
+		if len(rest) < 1 || len(rest) != 1+int(rest[0])+4 {
+			derr = store.ErrCorrupt
+			return false
+		}
+		home, day := region.Code(rest[1:1+int(rest[0])]), beU32(rest[len(rest)-4:])
+		if day < from || day > to || !home.Within(within) {
+			return true
+		}
+		var d DayCount
+		if d, derr = decodeCount(day, v); derr != nil {
+			return false
+		}
+		sum := byDay[day]
+		if sum == nil {
+			sum = &DayCount{Day: day}
+			byDay[day] = sum
+		}
+		sum.Suspected += d.Suspected
+		sum.Clinical += d.Clinical
+		sum.Confirmed += d.Confirmed
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	out := make([]DayCount, 0, len(byDay))
+	for _, d := range byDay {
+		out = append(out, *d)
+	}
+	slices.SortFunc(out, func(a, b DayCount) int { return cmp.Compare(a.Day, b.Day) })
+	return out, err
+}

@@ -1,0 +1,65 @@
+package store
+
+// Report cards and the daily counts they make (issue 16,
+// docs/WARNING.md), written by the state machine:
+//
+//	E key                                  -> a doctor registered by a hospital: the hospital's key and the unit (state)
+//	F card                                 -> a report card as it now stands: its latest version and fields (state)
+//	I card version                         -> the transaction of each version of a card, from 0 (state)
+//	M len(disease) disease region day      -> the cases reported that day (at +08:00) in that home region, by classification (state)
+//
+// Counts are kept per reporting day, by the card's first version's day;
+// a revision moves its card from one bucket to another that same day.
+const (
+	TabDoctor      = 'E'
+	TabCard        = 'F'
+	TabCardVersion = 'I'
+	TabCount       = 'M'
+)
+
+// DoctorKey is the key of doctor key k's registration.
+func DoctorKey(k [32]byte) []byte { return key(TabDoctor, k[:]) }
+
+// CardKey is the key of card id.
+func CardKey(id [32]byte) []byte { return key(TabCard, id[:]) }
+
+// CardRange bounds every card.
+func CardRange() (lo, hi []byte) { return []byte{TabCard}, []byte{TabCard + 1} }
+
+// CardVersionKey is the key of version n of card id.
+func CardVersionKey(id [32]byte, n uint32) []byte {
+	return key(TabCardVersion, id[:], u32(n))
+}
+
+// CardVersionRange bounds the versions of card id.
+func CardVersionRange(id [32]byte) (lo, hi []byte) {
+	lo = key(TabCardVersion, id[:])
+	return lo, PrefixEnd(lo)
+}
+
+// CountKey is the key of the counts of disease in region on day (days
+// since 1970-01-01 at +08:00).
+func CountKey(disease, region string, day uint32) []byte {
+	return key(TabCount, []byte{byte(len(disease))}, []byte(disease), []byte{byte(len(region))}, []byte(region), u32(day))
+}
+
+// CountRange bounds the counts of disease in region from day from to to.
+func CountRange(disease, region string, from, to uint32) (lo, hi []byte) {
+	lo = CountKey(disease, region, from)
+	if to == ^uint32(0) {
+		return lo, PrefixEnd(key(TabCount, []byte{byte(len(disease))}, []byte(disease), []byte{byte(len(region))}, []byte(region)))
+	}
+	return lo, CountKey(disease, region, to+1)
+}
+
+// CountPrefix bounds the counts of disease in every region.
+func CountPrefix(disease string) (lo, hi []byte) {
+	lo = key(TabCount, []byte{byte(len(disease))}, []byte(disease))
+	return lo, PrefixEnd(lo)
+}
+
+func init() {
+	StateTables = append(StateTables, TabDoctor, TabCard, TabCardVersion, TabCount)
+	// A card reviewed in the block that filed it, two cards in one bucket.
+	readBack[TabDoctor], readBack[TabCard], readBack[TabCardVersion], readBack[TabCount] = true, true, true, true
+}
