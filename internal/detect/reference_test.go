@@ -2,6 +2,7 @@ package detect
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -61,7 +62,11 @@ func runReference(t *testing.T) []byte {
 	if err != nil {
 		missing("no Rscript on PATH")
 	}
-	cmd := exec.CommandContext(t.Context(), rscript, "--vanilla", "testdata/ears.R")
+	// R loads its package in seconds; a hung R stops here, not at go
+	// test's own timeout.
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, rscript, "--vanilla", "testdata/ears.R")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
