@@ -248,6 +248,7 @@ func fixed[T any](c *codec, p *T, field string, put func(*encoder, T), get func(
 
 func (c *codec) i64(p *int64, field string)  { fixed(c, p, field, (*encoder).i64, (*decoder).i64) }
 func (c *codec) i32(p *int32, field string)  { fixed(c, p, field, (*encoder).i32, (*decoder).i32) }
+func (c *codec) u16(p *uint16, field string) { fixed(c, p, field, (*encoder).u16, (*decoder).u16) }
 func (c *codec) u32(p *uint32, field string) { fixed(c, p, field, (*encoder).u32, (*decoder).u32) }
 func (c *codec) u64(p *uint64, field string) { fixed(c, p, field, (*encoder).u64, (*decoder).u64) }
 func (c *codec) u8(p *uint8, field string)   { fixed(c, p, field, (*encoder).u8, (*decoder).u8) }

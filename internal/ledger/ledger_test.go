@@ -51,7 +51,9 @@ func sampleTxs() []*Tx {
 		&RegisterDoctor{Key: [32]byte{19}, Unit: "320115-jiangning-hospital"},
 		&ReportCard{CardFields: sampleCard()},
 		&CardReview{Card: Hash{20}, Prev: Hash{20}, Action: ReviewVerified},
-		&CardReview{Card: Hash{20}, Prev: Hash{21}, Action: ReviewRevised, Reason: "laboratory result", Fields: sampleCard()})
+		&CardReview{Card: Hash{20}, Prev: Hash{21}, Action: ReviewRevised, Reason: "laboratory result", Fields: sampleCard()},
+		&WarningRule{Name: "pneumonia-3-in-7", Disease: "pneumonia-unknown", Method: RuleThreshold, Cases: 3, Days: 7, Level: 2, Active: true},
+		&AlertAction{Alert: Hash{23}, Action: AlertVerify, Assignee: [32]byte{24}, Note: "to the Jianghan CDC"})
 	var out []*Tx
 	for i, b := range bodies {
 		t := NewTx(b)

@@ -69,6 +69,10 @@ const (
 	KindRegisterDoctor Kind = 27
 	KindReportCard     Kind = 28
 	KindCardReview     Kind = 29
+	// KindWarningRule and KindAlertAction: the authorities set a warning
+	// rule; an investigator takes an alert a step further (warning.go).
+	KindWarningRule Kind = 30
+	KindAlertAction Kind = 31
 )
 
 func (k Kind) String() string {
@@ -131,6 +135,10 @@ func (k Kind) String() string {
 		return "report_card"
 	case KindCardReview:
 		return "card_review"
+	case KindWarningRule:
+		return "warning_rule"
+	case KindAlertAction:
+		return "alert_action"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -638,6 +646,10 @@ func newBody(k Kind) Body {
 		return &ReportCard{}
 	case KindCardReview:
 		return &CardReview{}
+	case KindWarningRule:
+		return &WarningRule{}
+	case KindAlertAction:
+		return &AlertAction{}
 	}
 	return nil
 }

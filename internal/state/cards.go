@@ -206,13 +206,16 @@ func (blk *Block) reportCard(tx *ledger.Tx, id ledger.Hash, b *ledger.ReportCard
 	}
 	c := &Card{ID: id, Latest: id, Doctor: d.Key, Hospital: d.Hospital, Unit: d.Unit, Reported: blk.now, Day: DayOf(blk.now),
 		Status: "reported", CardFields: b.CardFields}
-	if err := blk.count(&c.CardFields, c.Day, 1); err != nil {
+	if err := blk.count(id, &c.CardFields, c.Day, 1); err != nil {
 		return err
 	}
 	if err := blk.set(store.CardVersionKey(id, 0), id[:]); err != nil {
 		return err
 	}
-	return blk.set(store.CardKey(id), encodeCard(c))
+	if err := blk.set(store.CardKey(id), encodeCard(c)); err != nil {
+		return err
+	}
+	return blk.runRules(&c.CardFields, c.Day)
 }
 
 // cardReview makes a card's next version.
@@ -243,18 +246,21 @@ func (blk *Block) cardReview(tx *ledger.Tx, id ledger.Hash, b *ledger.CardReview
 	}
 	switch b.Action {
 	case ledger.ReviewDiscarded:
-		if err := blk.count(&c.CardFields, c.Day, -1); err != nil {
+		if err := blk.count(c.ID, &c.CardFields, c.Day, -1); err != nil {
 			return err
 		}
 	case ledger.ReviewSupplemented, ledger.ReviewRevised:
 		if err := blk.checkCard(&b.Fields); err != nil {
 			return err
 		}
-		if err := blk.count(&c.CardFields, c.Day, -1); err != nil {
+		if err := blk.count(c.ID, &c.CardFields, c.Day, -1); err != nil {
 			return err
 		}
 		c.CardFields = b.Fields
-		if err := blk.count(&c.CardFields, c.Day, 1); err != nil {
+		if err := blk.count(c.ID, &c.CardFields, c.Day, 1); err != nil {
+			return err
+		}
+		if err := blk.runRules(&c.CardFields, c.Day); err != nil {
 			return err
 		}
 	}
@@ -298,8 +304,19 @@ func (d *DayCount) slot(i int) *uint32 {
 	return [...]*uint32{&d.Suspected, &d.Clinical, &d.Confirmed}[i]
 }
 
-// count adds delta to f's bucket on day.
-func (blk *Block) count(f *ledger.CardFields, day uint32, delta int) error {
+// count adds delta to f's bucket on day, card entering (1) or leaving
+// (-1) it.
+func (blk *Block) count(card ledger.Hash, f *ledger.CardFields, day uint32, delta int) error {
+	ik := store.CardDayKey(f.Disease, f.Home, day, card)
+	var err error
+	if delta > 0 {
+		err = blk.set(ik, nil)
+	} else {
+		err = blk.del(ik)
+	}
+	if err != nil {
+		return err
+	}
 	k := store.CountKey(f.Disease, f.Home, day)
 	v, ok, err := blk.b.Get(k)
 	if err != nil {

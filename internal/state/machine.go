@@ -432,6 +432,10 @@ func (blk *Block) Apply(tx *ledger.Tx, sigErr error) error {
 		err = blk.reportCard(tx, id, b)
 	case *ledger.CardReview:
 		err = blk.cardReview(tx, id, b)
+	case *ledger.WarningRule:
+		err = blk.setRule(tx, id, b)
+	case *ledger.AlertAction:
+		err = blk.alertAction(tx, id, b)
 	case *ledger.CloseWindows:
 		err = blk.requireAuthority(tx)
 		if err == nil {

@@ -128,6 +128,9 @@ type fixture struct {
 	m      *state.Machine
 	height uint64
 	hashes []ledger.Hash // hashes[h] is the state hash after block h; [0] is the genesis hash
+	// skew moves the blocks from here on later than blockTime (seconds):
+	// days apart, for the daily counts.
+	skew int64
 }
 
 func newFixture(t testing.TB) *fixture {
@@ -153,7 +156,7 @@ func (f *fixture) block(txs []*ledger.Tx, sigErrs ...error) ([]error, ledger.Has
 	f.t.Helper()
 	f.height++
 	b := f.db.NewBatch()
-	blk, err := f.m.Begin(b, f.height, blockTime(f.height)*1e9)
+	blk, err := f.m.Begin(b, f.height, (blockTime(f.height)+f.skew)*1e9)
 	if err != nil {
 		f.t.Fatal(err)
 	}

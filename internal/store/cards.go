@@ -1,5 +1,7 @@
 package store
 
+import "slices"
+
 // Report cards and the daily counts they make (issue 16,
 // docs/WARNING.md), written by the state machine:
 //
@@ -7,6 +9,7 @@ package store
 //	F card                                 -> a report card as it now stands: its latest version and fields (state)
 //	I card version                         -> the transaction of each version of a card, from 0 (state)
 //	M len(disease) disease region day      -> the cases reported that day (at +08:00) in that home region, by classification (state)
+//	f len(disease) disease region day card -> the cards counted in that bucket, for the alerts that name them (state)
 //
 // Counts are kept per reporting day, by the card's first version's day;
 // a revision moves its card from one bucket to another that same day.
@@ -15,7 +18,19 @@ const (
 	TabCard        = 'F'
 	TabCardVersion = 'I'
 	TabCount       = 'M'
+	TabCardDay     = 'f'
 )
+
+// CardDayKey indexes card under its bucket: disease, home region, day.
+func CardDayKey(disease, region string, day uint32, card [32]byte) []byte {
+	return key(TabCardDay, []byte{byte(len(disease))}, []byte(disease), []byte{byte(len(region))}, []byte(region), u32(day), card[:])
+}
+
+// CardDayRange bounds the cards of disease in region from day from to to.
+func CardDayRange(disease, region string, from, to uint32) (lo, hi []byte) {
+	p := key(TabCardDay, []byte{byte(len(disease))}, []byte(disease), []byte{byte(len(region))}, []byte(region))
+	return append(slices.Clip(p), u32(from)...), append(slices.Clip(p), u32(to+1)...)
+}
 
 // DoctorKey is the key of doctor key k's registration.
 func DoctorKey(k [32]byte) []byte { return key(TabDoctor, k[:]) }
@@ -59,7 +74,7 @@ func CountPrefix(disease string) (lo, hi []byte) {
 }
 
 func init() {
-	StateTables = append(StateTables, TabDoctor, TabCard, TabCardVersion, TabCount)
+	StateTables = append(StateTables, TabDoctor, TabCard, TabCardVersion, TabCount, TabCardDay)
 	// A card reviewed in the block that filed it, two cards in one bucket.
-	readBack[TabDoctor], readBack[TabCard], readBack[TabCardVersion], readBack[TabCount] = true, true, true, true
+	readBack[TabDoctor], readBack[TabCard], readBack[TabCardVersion], readBack[TabCount], readBack[TabCardDay] = true, true, true, true, true
 }

@@ -1,0 +1,339 @@
+package state
+
+import (
+	"crypto/sha256"
+	"errors"
+	"slices"
+
+	"github.com/epiledger/epiledger/internal/detect"
+	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/store"
+)
+
+// Warning rules and their alerts (issue 16, docs/WARNING.md). Rules are
+// set by the authorities (the correction rule's k of n); every report
+// card, and every revision that moves one, runs the active rules of its
+// disease on its home district's daily counts, inside the state machine
+// and in integers (internal/detect), so that an alert is committed in the
+// block of the card that tripped it, the same on every node.
+
+// Rule is a warning rule in force (or retired: Active false), with the
+// transaction that set it.
+type Rule struct {
+	ledger.WarningRule
+	Tx ledger.Hash
+}
+
+// setRule keeps a rule, signed by enough of the authorities.
+func (blk *Block) setRule(tx *ledger.Tx, id ledger.Hash, b *ledger.WarningRule) error {
+	parties, quorum := blk.validatorParties()
+	signed := 0
+	var seen [][32]byte
+	for _, s := range tx.Sigs {
+		if slices.Contains(seen, s.Key) {
+			return reject(CodeInvalid, "signature", "a key signs a rule once")
+		}
+		seen = append(seen, s.Key)
+		if slices.Contains(parties, s.Key) || s.Key == blk.m.gen.Authority {
+			signed++
+		}
+	}
+	if signed < quorum {
+		return reject(CodeWrongSigner, "signature", "%d of the authorities signed; a warning rule needs %d (the correction rule's quorum)", signed, quorum)
+	}
+	if b.Method != ledger.RuleThreshold {
+		if _, err := earsOf(b); err != nil {
+			field := "alpha"
+			switch {
+			case errors.Is(err, detect.ErrBaseline):
+				field = "baseline"
+			case errors.Is(err, detect.ErrMinSigma):
+				field = "min_sigma"
+			}
+			return reject(CodeInvalid, field, "%v", err)
+		}
+	}
+	return blk.set(store.RuleKey(b.Name), tx.Bytes())
+}
+
+// earsOf is an EARS rule's method.
+func earsOf(b *ledger.WarningRule) (detect.EARS, error) {
+	m := map[string]detect.Method{ledger.RuleEARSC1: detect.C1, ledger.RuleEARSC2: detect.C2, ledger.RuleEARSC3: detect.C3}[b.Method]
+	e := detect.EARS{Method: m, Baseline: int(b.Baseline), Alpha: detect.Fixed(b.Alpha), MinSigma: detect.Fixed(b.MinSigma)}
+	return e, e.Check()
+}
+
+// Rules returns the warning rules, retired ones too, by name.
+func Rules(rd store.Reader) ([]Rule, error) {
+	lo, hi := store.RuleRange()
+	var out []Rule
+	var derr error
+	err := rd.Scan(lo, hi, func(_, v []byte) bool {
+		tx, err := ledger.DecodeTx(v)
+		b, ok := tx.Body.(*ledger.WarningRule)
+		if err != nil || !ok {
+			derr = store.ErrCorrupt
+			return false
+		}
+		out = append(out, Rule{WarningRule: *b, Tx: tx.ID()})
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	return out, err
+}
+
+// Alert statuses, from the signal on.
+const (
+	AlertSignal       = "signal"
+	AlertVerification = "verification"
+	AlertDiscarded    = "discarded"
+	AlertMonitored    = "monitored"
+	AlertAssessment   = "assessment"
+	AlertConfirmed    = "confirmed"
+	AlertClosed       = "closed"
+)
+
+// alertNext is where each action takes an alert from each status.
+var alertNext = map[string]map[string]string{
+	AlertSignal:       {ledger.AlertVerify: AlertVerification},
+	AlertVerification: {ledger.AlertDiscard: AlertDiscarded, ledger.AlertMonitor: AlertMonitored, ledger.AlertAssess: AlertAssessment},
+	AlertMonitored:    {ledger.AlertAssess: AlertAssessment, ledger.AlertDiscard: AlertDiscarded, ledger.AlertClose: AlertClosed},
+	AlertAssessment:   {ledger.AlertConfirm: AlertConfirmed, ledger.AlertDiscard: AlertDiscarded},
+	AlertConfirmed:    {ledger.AlertClose: AlertClosed},
+}
+
+// MaxAlertRecords bounds the report cards an alert names.
+const MaxAlertRecords = 64
+
+// Alert is an alert a rule raised: for one home district, disease and
+// reporting day, once per rule.
+type Alert struct {
+	ID                     ledger.Hash
+	Rule, Method, Disease  string
+	Region                 string
+	Day                    uint32
+	Level                  uint8
+	Observed               uint32 // the count that tripped it (threshold: in its window)
+	Upper                  int64  // the largest count that would not have (10^-6)
+	Raised                 int64  // block time, Unix seconds
+	Height                 uint64 // the block that raised it
+	Records                []ledger.Hash
+	Status                 string
+	Assignee               [32]byte
+	FirstResponse, Updated int64 // the first action's and the latest's block time (0: none yet)
+	LastAction             ledger.Hash
+}
+
+// AlertID is the id of rule's alert for region on day.
+func AlertID(rule, region string, day uint32) ledger.Hash {
+	h := sha256.New()
+	h.Write([]byte("epiledger/v1/alert\x00"))
+	h.Write([]byte(rule))
+	h.Write([]byte{0})
+	h.Write([]byte(region))
+	h.Write([]byte{0, byte(day >> 24), byte(day >> 16), byte(day >> 8), byte(day)})
+	var out ledger.Hash
+	h.Sum(out[:0])
+	return out
+}
+
+func encodeAlert(a *Alert) []byte {
+	var x w
+	x.str(a.Rule)
+	x.str(a.Method)
+	x.str(a.Disease)
+	x.str(a.Region)
+	x.u32(a.Day)
+	x.u8(a.Level)
+	x.u32(a.Observed)
+	x.i64(a.Upper)
+	x.i64(a.Raised)
+	x.i64(int64(a.Height))
+	x.u8(uint8(len(a.Records)))
+	for _, r := range a.Records {
+		x.raw(r[:])
+	}
+	x.str(a.Status)
+	x.raw(a.Assignee[:])
+	x.i64(a.FirstResponse)
+	x.i64(a.Updated)
+	x.raw(a.LastAction[:])
+	return x.b
+}
+
+func decodeAlert(id ledger.Hash, v []byte) (Alert, error) {
+	x := r2(v)
+	a := Alert{ID: id, Rule: x.str(), Method: x.str(), Disease: x.str(), Region: x.str(), Day: x.u32(), Level: x.u8(), Observed: x.u32(), Upper: x.i64(),
+		Raised: x.i64(), Height: uint64(x.i64())}
+	n := int(x.u8())
+	for i := 0; i < n; i++ {
+		var r ledger.Hash
+		copy(r[:], x.take(32))
+		a.Records = append(a.Records, r)
+	}
+	a.Status = x.str()
+	copy(a.Assignee[:], x.take(32))
+	a.FirstResponse, a.Updated = x.i64(), x.i64()
+	copy(a.LastAction[:], x.take(32))
+	return a, x.err("alert")
+}
+
+// AlertOf returns alert id.
+func AlertOf(rd store.Reader, id ledger.Hash) (Alert, bool, error) {
+	v, ok, err := rd.Get(store.AlertKey(id))
+	if err != nil || !ok {
+		return Alert{}, false, err
+	}
+	a, err := decodeAlert(id, v)
+	return a, err == nil, err
+}
+
+// Alerts returns every alert, by id.
+func Alerts(rd store.Reader) ([]Alert, error) {
+	lo, hi := store.AlertRange()
+	var out []Alert
+	var derr error
+	err := rd.Scan(lo, hi, func(k, v []byte) bool {
+		var a Alert
+		a, derr = decodeAlert(ledger.Hash(k[1:]), v)
+		out = append(out, a)
+		return derr == nil
+	})
+	if err == nil {
+		err = derr
+	}
+	return out, err
+}
+
+// runRules runs the active rules of f's disease on f's home district's
+// counts on day, after a card's count: each that alarms raises its alert
+// for the district and day, or adds the new cards to it.
+func (blk *Block) runRules(f *ledger.CardFields, day uint32) error {
+	rules, err := Rules(blk.b)
+	if err != nil {
+		return err
+	}
+	for i := range rules {
+		r := &rules[i]
+		if !r.Active || r.Disease != f.Disease {
+			continue
+		}
+		alarm, span, observed, upper, err := blk.evaluate(r, f, day)
+		if err != nil {
+			return err
+		}
+		if alarm {
+			if err := blk.raise(r, f, day, span, observed, upper); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// evaluate runs rule r on f's district on day.
+// span is how many days, to day, it looked at.
+func (blk *Block) evaluate(r *Rule, f *ledger.CardFields, day uint32) (alarm bool, span, observed uint32, upper int64, err error) {
+	span = uint32(r.Days)
+	var e detect.EARS
+	if r.Method != ledger.RuleThreshold {
+		if e, err = earsOf(&r.WarningRule); err != nil {
+			return false, 0, 0, 0, store.ErrCorrupt // checked when the rule was set
+		}
+		span = uint32(e.First()) + 1
+	}
+	if span > day+1 {
+		return false, 0, 0, 0, nil // before the first days of the calendar
+	}
+	counts, err := Counts(blk.b, f.Disease, f.Home, day+1-span, day)
+	if err != nil {
+		return false, 0, 0, 0, err
+	}
+	series := make([]uint32, span)
+	for _, c := range counts {
+		series[c.Day-(day+1-span)] = c.Total()
+	}
+	if r.Method == ledger.RuleThreshold {
+		var sum uint64
+		for _, n := range series {
+			sum += uint64(n)
+		}
+		return sum >= uint64(r.Cases), span, uint32(min(sum, 1<<32-1)), int64(r.Cases-1) * int64(detect.One), nil
+	}
+	d, err := e.At(series, int(span-1))
+	if err != nil {
+		return false, 0, 0, 0, err
+	}
+	// An EARS alarm is about the day: its records are the day's cards.
+	return d.Alarm, 1, d.Observed, int64(d.Upper.Fixed), nil
+}
+
+// raise records rule r's alert for f's district on day, naming the
+// cards counted in the days the rule looked at (span), or adds the new
+// ones to the alert already raised.
+func (blk *Block) raise(r *Rule, f *ledger.CardFields, day, span uint32, observed uint32, upper int64) error {
+	id := AlertID(r.Name, f.Home, day)
+	a, ok, err := AlertOf(blk.b, id)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		a = Alert{ID: id, Rule: r.Name, Method: r.Method, Disease: f.Disease, Region: f.Home, Day: day, Level: r.Level,
+			Raised: blk.now, Height: blk.height, Status: AlertSignal}
+	}
+	lo, hi := store.CardDayRange(f.Disease, f.Home, day+1-span, day)
+	err = blk.b.Scan(lo, hi, func(k, _ []byte) bool {
+		c := ledger.Hash(k[len(k)-32:])
+		if !slices.Contains(a.Records, c) {
+			a.Records = append(a.Records, c)
+		}
+		return len(a.Records) < MaxAlertRecords
+	})
+	if err != nil {
+		return err
+	}
+	a.Observed, a.Upper = observed, upper
+	return blk.set(store.AlertKey(id), encodeAlert(&a))
+}
+
+// alertAction takes an alert a step further: by an investigator (the
+// assignee, once assigned) or the chain authority, as alertNext allows.
+func (blk *Block) alertAction(tx *ledger.Tx, id ledger.Hash, b *ledger.AlertAction) error {
+	signer := tx.Sigs[0].Key
+	role, _, err := RoleOf(blk.b, &blk.m.gen, signer)
+	if err != nil {
+		return err
+	}
+	if role != ledger.RoleInvestigator && role != "authority" {
+		return reject(CodeWrongSigner, "signature", "an alert is handled by an investigator (the CDC)")
+	}
+	a, ok, err := AlertOf(blk.b, b.Alert)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return reject(CodeInvalid, "alert", "no alert %s on this chain", b.Alert.String()[:16])
+	}
+	if a.Assignee != ([32]byte{}) && signer != a.Assignee && role != "authority" {
+		return reject(CodeWrongSigner, "signature", "the alert is assigned to another investigator")
+	}
+	next, ok := alertNext[a.Status][b.Action]
+	if !ok {
+		return reject(CodeConflict, "action", "an alert in %s cannot be taken to %s", a.Status, b.Action)
+	}
+	if b.Action == ledger.AlertVerify {
+		if r, _, err := RoleOf(blk.b, &blk.m.gen, b.Assignee); err != nil {
+			return err
+		} else if r != ledger.RoleInvestigator {
+			return reject(CodeInvalid, "assignee", "the assignee holds no investigator's role")
+		}
+		a.Assignee = b.Assignee
+	}
+	if a.FirstResponse == 0 {
+		a.FirstResponse = blk.now
+	}
+	a.Status, a.Updated, a.LastAction = next, blk.now, id
+	return blk.set(store.AlertKey(a.ID), encodeAlert(&a))
+}

@@ -1,0 +1,159 @@
+package state_test
+
+import (
+	"testing"
+
+	"github.com/epiledger/epiledger/internal/detect"
+	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/state"
+)
+
+// threeInSeven is the rule of issue 16's scenario: three pneumonias of
+// unknown cause in one district within 7 days, a level II alert.
+func threeInSeven() *ledger.WarningRule {
+	return &ledger.WarningRule{Name: "pneumonia-3-in-7", Disease: "pneumonia-unknown", Method: ledger.RuleThreshold, Cases: 3, Days: 7, Level: 2, Active: true}
+}
+
+func TestApplyWarningRule(t *testing.T) {
+	ears := &ledger.WarningRule{Name: "hfmd-c2", Disease: "hfmd", Method: ledger.RuleEARSC2, Level: 3, Active: true}
+	oddAlpha := *ears
+	oddAlpha.Alpha = 2000 // 0.002: no quantile for it
+	shortBase := *ears
+	shortBase.Baseline = 2
+	unknown := *ears
+	unknown.Method = "cusum"
+	two := *threeInSeven()
+	two.Cosigners = 1
+	for _, tc := range []struct {
+		name        string
+		tx          *ledger.Tx
+		code, field string
+	}{
+		{name: "a threshold rule by the authority", tx: sign(threeInSeven(), authKey)},
+		{name: "an EARS C2 rule", tx: sign(ears, authKey)},
+		{name: "by the CDC", tx: sign(threeInSeven(), cdcKey), code: state.CodeWrongSigner, field: "signature"},
+		{name: "an alpha with no quantile", tx: sign(&oddAlpha, authKey), code: state.CodeInvalid, field: "alpha"},
+		{name: "a baseline of two days", tx: sign(&shortBase, authKey), code: state.CodeInvalid, field: "baseline"},
+		{name: "an unknown method", tx: sign(&unknown, authKey), code: state.CodeInvalid, field: "method"},
+		{name: "one key twice", tx: sign(&two, authKey, authKey), code: state.CodeInvalid, field: "signature"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			applyCards(t, one(tc.tx), tc.code, tc.field)
+		})
+	}
+}
+
+// TestAlertInTheSameBlock: the third unexplained pneumonia in one
+// district within 7 days raises the rule's alert in the block that holds
+// it, naming the three cards; a fourth card joins it; another district's
+// card raises nothing; then an investigator takes it through its life.
+func TestAlertInTheSameBlock(t *testing.T) {
+	f := newFixture(t)
+	f.mustBlock(world()...)
+	cardWorld(f)
+	f.mustBlock(sign(threeInSeven(), authKey))
+	a := sign(&ledger.ReportCard{CardFields: pneumonia(1, "suspected")}, drZhangKey)
+	b := sign(&ledger.ReportCard{CardFields: pneumonia(2, "suspected")}, drZhangKey)
+	f.mustBlock(a, b)
+	if as, err := state.Alerts(f.db); err != nil || len(as) != 0 {
+		t.Fatalf("two cards raised %+v %v", as, err)
+	}
+	other := pneumonia(9, "suspected")
+	other.Home = "420102"
+	c := sign(&ledger.ReportCard{CardFields: pneumonia(3, "clinical")}, drZhangKey)
+	f.mustBlock(sign(&ledger.ReportCard{CardFields: other}, drLiKey), c)
+	day := state.DayOf(blockTime(f.height))
+	id := state.AlertID("pneumonia-3-in-7", "420106", day)
+	al, ok, err := state.AlertOf(f.db, id)
+	if err != nil || !ok || al.Height != f.height || al.Raised != blockTime(f.height) || al.Status != state.AlertSignal || al.Observed != 3 ||
+		al.Level != 2 || len(al.Records) != 3 || al.Upper != 2*int64(detect.One) {
+		t.Fatalf("the alert: %+v %v %v", al, ok, err)
+	}
+	for _, card := range []*ledger.Tx{a, b, c} {
+		found := false
+		for _, r := range al.Records {
+			found = found || r == card.ID()
+		}
+		if !found {
+			t.Errorf("the alert does not name card %s", card.ID().String()[:16])
+		}
+	}
+	if as, _ := state.Alerts(f.db); len(as) != 1 {
+		t.Errorf("%d alerts, want 1 (not in 420102)", len(as))
+	}
+	d := sign(&ledger.ReportCard{CardFields: pneumonia(4, "suspected")}, drZhangKey)
+	f.mustBlock(d)
+	if al, _, _ := state.AlertOf(f.db, id); len(al.Records) != 4 || al.Observed != 4 || al.Height != f.height-1 {
+		t.Errorf("after a fourth card: %+v", al)
+	}
+
+	// Its life: verified by an assigned investigator, assessed, confirmed,
+	// closed; steps out of order and strangers refused.
+	inv2 := key("cdc investigator 2")
+	f.mustBlock(grantTx(inv2, ledger.RoleInvestigator))
+	act := func(action string, assignee [32]byte, by []byte) *ledger.Tx {
+		return sign(&ledger.AlertAction{Alert: id, Action: action, Assignee: assignee, Note: "field team sent"}, key(string(by)))
+	}
+	for _, step := range []struct {
+		tx          *ledger.Tx
+		code, field string
+		status      string
+	}{
+		{act(ledger.AlertConfirm, [32]byte{}, []byte("district cdc")), state.CodeConflict, "action", state.AlertSignal},
+		{act(ledger.AlertVerify, pub(inv2), []byte("jinyintan hospital")), state.CodeWrongSigner, "signature", state.AlertSignal},
+		{act(ledger.AlertVerify, pub(drZhangKey), []byte("district cdc")), state.CodeInvalid, "assignee", state.AlertSignal},
+		{act(ledger.AlertVerify, pub(inv2), []byte("district cdc")), "", "", state.AlertVerification},
+		{act(ledger.AlertAssess, [32]byte{}, []byte("district cdc")), state.CodeWrongSigner, "signature", state.AlertVerification},
+		{act(ledger.AlertAssess, [32]byte{}, []byte("cdc investigator 2")), "", "", state.AlertAssessment},
+		{act(ledger.AlertConfirm, [32]byte{}, []byte("cdc investigator 2")), "", "", state.AlertConfirmed},
+		{act(ledger.AlertMonitor, [32]byte{}, []byte("cdc investigator 2")), state.CodeConflict, "action", state.AlertConfirmed},
+		{act(ledger.AlertClose, [32]byte{}, []byte("cdc investigator 2")), "", "", state.AlertClosed},
+	} {
+		errs, _ := f.block(one(step.tx))
+		checkResult(t, errs[0], step.code, step.field)
+		if al, _, _ := state.AlertOf(f.db, id); al.Status != step.status {
+			t.Fatalf("after %s: %s, want %s", step.tx.Body.(*ledger.AlertAction).Action, al.Status, step.status)
+		}
+	}
+	al, _, _ = state.AlertOf(f.db, id)
+	if al.FirstResponse <= al.Raised || al.Assignee != pub(inv2) || al.Updated < al.FirstResponse {
+		t.Errorf("the alert's response: %+v", al)
+	}
+}
+
+// TestEARSAlert: an EARS C1 rule (a minimum sigma of 1, so that the
+// first cases after empty days are no alarm) alarms on a day far above
+// the seven before it, and not on an ordinary one.
+func TestEARSAlert(t *testing.T) {
+	f := newFixture(t)
+	f.mustBlock(world()...)
+	cardWorld(f)
+	f.mustBlock(sign(&ledger.WarningRule{Name: "pneumonia-c1", Disease: "pneumonia-unknown", Method: ledger.RuleEARSC1, MinSigma: int64(detect.One),
+		Level: 3, Active: true}, authKey))
+	p := byte(10)
+	day := func(n int) {
+		t.Helper()
+		var txs []*ledger.Tx
+		for i := 0; i < n; i++ {
+			p++
+			txs = append(txs, sign(&ledger.ReportCard{CardFields: pneumonia(p, "suspected")}, drZhangKey))
+		}
+		if len(txs) > 0 {
+			f.mustBlock(txs...)
+		}
+		f.skew += 86400
+	}
+	for _, n := range []int{1, 2, 1, 1, 2, 1, 1} {
+		day(n)
+	}
+	day(2)
+	if as, _ := state.Alerts(f.db); len(as) != 0 {
+		t.Fatalf("an ordinary day alarmed: %+v", as)
+	}
+	day(9)
+	as, err := state.Alerts(f.db)
+	if err != nil || len(as) != 1 || as[0].Rule != "pneumonia-c1" || as[0].Observed != 9 || len(as[0].Records) != 9 {
+		t.Fatalf("the spike: %+v %v", as, err)
+	}
+}
