@@ -63,3 +63,24 @@ func (s *Server) publicStats(r *http.Request) (any, error) {
 	}
 	return st, nil
 }
+
+// rules serves GET /v1/rules: the warning rules, retired ones too.
+func (s *Server) rules(r *http.Request) (any, error) {
+	if err := onlyParams(r); err != nil {
+		return nil, err
+	}
+	rs, err := s.rb.Rules()
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"rules": rs}, nil
+}
+
+// alerts serves GET /v1/alerts: the alerts raised here, the latest
+// first, and how fast each region's were answered. Nothing personal.
+func (s *Server) alerts(r *http.Request) (any, error) {
+	if err := onlyParams(r); err != nil {
+		return nil, err
+	}
+	return s.rb.Alerts()
+}

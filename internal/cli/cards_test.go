@@ -9,6 +9,26 @@ import (
 	"time"
 )
 
+// jianghan starts a node of a district chain (Jianghan, 420103) and
+// makes a key for each name, granting it its role (none for "").
+func jianghan(t *testing.T, roles map[string]string) (district, url string, keys, pubs map[string]string) {
+	t.Helper()
+	root := t.TempDir()
+	district = filepath.Join(root, "jianghan")
+	mustRun(t, "init", "--home", district, "--chain-id", "jianghan-1", "--region", "420103")
+	url, stop := startNode(t, district)
+	t.Cleanup(stop)
+	keys, pubs = map[string]string{}, map[string]string{}
+	for name, role := range roles {
+		keys[name] = filepath.Join(root, name+".key")
+		pubs[name] = strings.TrimSpace(mustRun(t, "keygen", "--out", keys[name]))
+		if role != "" {
+			mustRun(t, "role", "grant", "--home", district, "--node", url, "--key", pubs[name], "--role", role, "--name", name)
+		}
+	}
+	return district, url, keys, pubs
+}
+
 // TestCardFlow (issue 16): Jinyintan hospital registers Dr Zhang; the
 // doctor reports three unexplained pneumonias, counted at once in the open
 // statistics; the CDC reads a card (audited) and revises it to confirmed,
@@ -16,19 +36,7 @@ import (
 // hold is refused.
 func TestCardFlow(t *testing.T) {
 	t.Parallel()
-	root := t.TempDir()
-	district := filepath.Join(root, "jianghan")
-	mustRun(t, "init", "--home", district, "--chain-id", "jianghan-1", "--region", "420103")
-	url, stop := startNode(t, district)
-	defer stop()
-	keys, pubs := map[string]string{}, map[string]string{}
-	for name, role := range map[string]string{"jinyintan": "hospital", "union": "hospital", "cdc": "investigator", "dr-zhang": "", "dr-li": ""} {
-		keys[name] = filepath.Join(root, name+".key")
-		pubs[name] = strings.TrimSpace(mustRun(t, "keygen", "--out", keys[name]))
-		if role != "" {
-			mustRun(t, "role", "grant", "--home", district, "--node", url, "--key", pubs[name], "--role", role, "--name", name)
-		}
-	}
+	district, url, keys, pubs := jianghan(t, map[string]string{"jinyintan": "hospital", "union": "hospital", "cdc": "investigator", "dr-zhang": "", "dr-li": ""})
 	mustRun(t, "doctor", "register", "--node", url, "--key", keys["jinyintan"], "--doctor", pubs["dr-zhang"], "--unit", "420106-jinyintan")
 	if _, errs, code := run(t, "doctor", "register", "--node", url, "--key", keys["cdc"], "--doctor", pubs["dr-li"], "--unit", "x"); code == 0 || !strings.Contains(errs, "hospital") {
 		t.Errorf("a doctor registered by the CDC: exit %d %s", code, errs)

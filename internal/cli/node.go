@@ -60,6 +60,8 @@ API:
   GET  /v1/cases[?status=]        reported cases                   (investigator)
   GET  /v1/cards/{id}             a report card and its versions
                                            (investigator; a hospital its own)
+  GET  /v1/rules                  the warning rules        (readers, n3, n2, n1)
+  GET  /v1/alerts                 the alerts, response times (the same)
   GET  /v1/persons/{ref}/chain    a person chain with proofs       (investigator)
   POST /v1/validate/decisions     longest-chain decisions          (investigator)
   POST /v1/trace/risk-sites       publishable risk sites           (any role)

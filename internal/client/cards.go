@@ -23,3 +23,17 @@ func (c *Client) Stats(ctx context.Context, region, disease, from, to string) (*
 	var v report.Stats
 	return &v, c.do(ctx, "GET", "/v1/public/stats?"+q.Encode(), nil, &v)
 }
+
+// Rules lists the warning rules (GET /v1/rules).
+func (c *Client) Rules(ctx context.Context) ([]report.RuleView, error) {
+	var v struct {
+		Rules []report.RuleView `json:"rules"`
+	}
+	return v.Rules, c.do(ctx, "GET", "/v1/rules", nil, &v)
+}
+
+// Alerts lists the alerts (GET /v1/alerts).
+func (c *Client) Alerts(ctx context.Context) (*report.Alerts, error) {
+	var v report.Alerts
+	return &v, c.do(ctx, "GET", "/v1/alerts", nil, &v)
+}

@@ -1,11 +1,15 @@
 package report
 
 import (
+	"bytes"
+	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
 	"github.com/epiledger/epiledger/internal/blocks"
+	"github.com/epiledger/epiledger/internal/detect"
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/node"
 	"github.com/epiledger/epiledger/internal/region"
@@ -170,4 +174,125 @@ func AgeBandOf(s string) uint8 {
 		}
 	}
 	return ledger.AgeUnknown
+}
+
+// RuleView is a warning rule as GET /v1/rules lists it.
+type RuleView struct {
+	Name     string `json:"name"`
+	Disease  string `json:"disease"`
+	Method   string `json:"method"`
+	Cases    uint32 `json:"cases,omitempty"`
+	Days     uint16 `json:"days,omitempty"`
+	Baseline uint16 `json:"baseline,omitempty"`
+	Alpha    string `json:"alpha,omitempty"`
+	MinSigma string `json:"min_sigma,omitempty"`
+	Response string `json:"response"`
+	Active   bool   `json:"active"`
+	Tx       string `json:"tx"`
+}
+
+// Rules lists the warning rules, retired ones too.
+func (b *Builder) Rules() ([]RuleView, error) {
+	rs, err := state.Rules(b.N.DB)
+	if err != nil {
+		return nil, err
+	}
+	out := []RuleView{}
+	for _, r := range rs {
+		v := RuleView{Name: r.Name, Disease: r.Disease, Method: r.Method, Cases: r.Cases, Days: r.Days, Baseline: r.Baseline,
+			Response: responseLevels[min(r.Level, 4)], Active: r.Active, Tx: r.Tx.String()}
+		if r.Alpha != 0 {
+			v.Alpha = detect.Fixed(r.Alpha).String()
+		}
+		if r.MinSigma != 0 {
+			v.MinSigma = detect.Fixed(r.MinSigma).String()
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// AlertView is an alert as GET /v1/alerts lists it: nothing personal (the
+// cards by id, counts).
+type AlertView struct {
+	ID       string   `json:"id"`
+	Rule     string   `json:"rule"`
+	Method   string   `json:"method"`
+	Disease  string   `json:"disease"`
+	Region   string   `json:"region"`
+	Date     string   `json:"date"`
+	Response string   `json:"response"`
+	Observed uint32   `json:"observed"`
+	Upper    string   `json:"upper"`
+	Raised   string   `json:"raised"`
+	Height   uint64   `json:"height"`
+	Records  []string `json:"records"`
+	Status   string   `json:"status"`
+	Assignee string   `json:"assignee,omitempty"`
+	// ResponseSeconds is the time from the signal to its first action
+	// (absent while none).
+	ResponseSeconds *int64 `json:"response_seconds,omitempty"`
+	Updated         string `json:"updated,omitempty"`
+}
+
+// RegionResponse sums up how fast one region's alerts were answered.
+type RegionResponse struct {
+	Region    string `json:"region"`
+	Alerts    int    `json:"alerts"`
+	Responded int    `json:"responded"`
+	// MedianSeconds is the median time to the first response of those
+	// answered (absent when none is).
+	MedianSeconds *int64 `json:"median_seconds,omitempty"`
+}
+
+// Alerts is GET /v1/alerts's answer.
+type Alerts struct {
+	Alerts  []AlertView      `json:"alerts"`
+	Regions []RegionResponse `json:"regions"`
+}
+
+// Alerts lists the alerts raised on this chain, the latest first, with
+// the response times per region.
+func (b *Builder) Alerts() (*Alerts, error) {
+	as, err := state.Alerts(b.N.DB)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(as, func(x, y state.Alert) int {
+		if x.Height != y.Height {
+			return cmp.Compare(y.Height, x.Height)
+		}
+		return bytes.Compare(x.ID[:], y.ID[:])
+	})
+	out := &Alerts{Alerts: []AlertView{}, Regions: []RegionResponse{}}
+	times := map[string][]int64{}
+	counts := map[string]int{}
+	for _, a := range as {
+		v := AlertView{ID: a.ID.String(), Rule: a.Rule, Method: a.Method, Disease: a.Disease, Region: a.Region,
+			Date: time.Unix(int64(a.Day)*86400, 0).UTC().Format(ledger.OnsetLayout), Response: responseLevels[min(a.Level, 4)],
+			Observed: a.Observed, Upper: detect.Fixed(a.Upper).String(), Raised: b.ts(a.Raised), Height: a.Height, Records: []string{}, Status: a.Status}
+		for _, r := range a.Records {
+			v.Records = append(v.Records, r.String())
+		}
+		if a.Assignee != ([32]byte{}) {
+			v.Assignee = ledger.Hash(a.Assignee).String()
+		}
+		counts[a.Region]++
+		if a.FirstResponse != 0 {
+			s := a.FirstResponse - a.Raised
+			v.ResponseSeconds, v.Updated = &s, b.ts(a.Updated)
+			times[a.Region] = append(times[a.Region], s)
+		}
+		out.Alerts = append(out.Alerts, v)
+	}
+	for _, r := range slices.Sorted(maps.Keys(counts)) {
+		rr := RegionResponse{Region: r, Alerts: counts[r], Responded: len(times[r])}
+		if ts := times[r]; len(ts) > 0 {
+			slices.Sort(ts)
+			m := ts[(len(ts)-1)/2]
+			rr.MedianSeconds = &m
+		}
+		out.Regions = append(out.Regions, rr)
+	}
+	return out, nil
 }
