@@ -159,6 +159,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/cases", s.personal(investigator, s.cases))
 	mux.HandleFunc("GET /v1/cards/{id}", s.personal(cardReaders, s.card))
 	mux.HandleFunc("GET /v1/public/stats", s.public(SmallBody, s.publicStats))
+	mux.HandleFunc("GET /v1/public/stats/proof", s.public(SmallBody, s.publicStatsProof))
 	mux.HandleFunc("GET /v1/rules", s.signed(intelReaders, SmallBody, s.rules))
 	mux.HandleFunc("GET /v1/alerts", s.signed(intelReaders, SmallBody, s.alerts))
 	mux.HandleFunc("GET /v1/persons/{ref}/chain", s.personal(investigator, s.personChain))

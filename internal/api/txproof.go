@@ -46,7 +46,23 @@ func (s *Server) proof(r *http.Request) (any, error) {
 		// other transactions may name persons.
 		return nil, errf(http.StatusForbidden, "forbidden", "", "a relay reads the proofs of anchors and intelligence confirmations and digests only")
 	}
-	out := consortium.TxProof{ProofView: blocks.ProofJSON(p)}
+	return s.withConsortium(p)
+}
+
+// txProof is the inclusion proof of transaction id, with its consortium
+// section on a consortium node.
+func (s *Server) txProof(id ledger.Hash) (*consortium.TxProof, error) {
+	p, err := blocks.Prove(s.n.DB, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.withConsortium(p)
+}
+
+// withConsortium is p as the API answers it: on a consortium node, with
+// the consortium section (425 until the next block signs it).
+func (s *Server) withConsortium(p *blocks.Proof) (*consortium.TxProof, error) {
+	out := &consortium.TxProof{ProofView: blocks.ProofJSON(p)}
 	cp, err := s.n.Prover()
 	if err != nil {
 		return nil, err

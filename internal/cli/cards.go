@@ -1,18 +1,24 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/epiledger/epiledger/internal/api"
 	"github.com/epiledger/epiledger/internal/client"
+	"github.com/epiledger/epiledger/internal/consortium"
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/node"
+	regionpkg "github.com/epiledger/epiledger/internal/region"
 	"github.com/epiledger/epiledger/internal/report"
 )
 
@@ -329,7 +335,8 @@ func (e *env) statsCmd() *cobra.Command {
 (reporting days at +08:00) from --from to --to whose patients live in
 --region (by default the chain's own; any GB/T 2260 code, summed over its
 districts), by classification, with the running total. Counts only;
-anyone may read them.`,
+anyone may read them. "stats proof" gets one day's figures with the
+proofs of their publications; "stats check" checks such a file offline.`,
 		Example: `  epiledger stats --node http://127.0.0.1:7070 --disease pneumonia-unknown --from 2019-12-01 --to 2020-01-31`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -351,6 +358,7 @@ anyone may read them.`,
 			return nil
 		},
 	}
+	c.AddCommand(e.statsProofCmd(), e.statsCheckCmd())
 	c.Flags().StringVar(&nodeURL, "node", "", "a node of the chain (required)")
 	c.Flags().StringVar(&disease, "disease", "", "the disease (required): "+strings.Join(ledger.Diseases, ", "))
 	c.Flags().StringVar(&from, "from", "", "the first day, YYYY-MM-DD (required)")
@@ -361,4 +369,132 @@ anyone may read them.`,
 		c.MarkFlagRequired(n)
 	}
 	return c
+}
+
+func (e *env) statsProofCmd() *cobra.Command {
+	var nodeURL, region, disease, date string
+	c := &cobra.Command{
+		Use:   "proof --node URL --disease D --date DATE [--region CODE] > FILE",
+		Short: "One day's figures with the proofs of their publications (no login)",
+		Long: `proof reads GET /v1/public/stats/proof: the figures of --disease on --date
+in --region (by default the chain's), as the sum of its districts'
+published buckets, each with its publication's inclusion proof and its
+earlier versions (the node publishes a bucket that changed first). Check
+the file offline with "epiledger stats check FILE".`,
+		Example: `  epiledger stats proof --node http://127.0.0.1:7070 --disease pneumonia-unknown --date 2020-01-20 > day.json`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := context.WithTimeout(e.ctx, time.Minute)
+			defer cancel()
+			cl := client.New(nodeURL, "")
+			var p *api.StatsProof
+			_, err := whenSigned(ctx, func() (*consortium.TxProof, error) {
+				var err error
+				p, err = cl.StatsProof(ctx, region, disease, date)
+				return nil, err
+			})
+			if err != nil {
+				return nodeErr(err, nodeURL)
+			}
+			return e.printJSON(p)
+		},
+	}
+	c.Flags().StringVar(&nodeURL, "node", "", "a node of the chain (required)")
+	c.Flags().StringVar(&disease, "disease", "", "the disease (required)")
+	c.Flags().StringVar(&date, "date", "", "the reporting day, YYYY-MM-DD (required)")
+	c.Flags().StringVar(&region, "region", "", "the region counted (default: the chain's)")
+	for _, n := range []string{"node", "disease", "date"} {
+		c.MarkFlagRequired(n)
+	}
+	return c
+}
+
+func (e *env) statsCheckCmd() *cobra.Command {
+	var genesis string
+	c := &cobra.Command{
+		Use:   "check FILE [--genesis COMETBFT_GENESIS]",
+		Short: "Check a day's figures offline: each publication in its block, the sum",
+		Long: `check reads a file of "epiledger stats proof" and checks, with nothing but
+the file: each district bucket's publication is a leaf of its block (and,
+with --genesis, signed by the consortium, as "tx check"), its figures,
+disease, district, day and version are the file's, its history ends with
+it; and the file's figures are the sum of the buckets. Then compare each
+block it names with a header of that chain you trust. Exit status 0:
+valid; 1: INVALID (or not checked).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b, err := os.ReadFile(args[0])
+			if err != nil {
+				return err
+			}
+			g, err := readConsortiumGenesis(genesis)
+			if err != nil {
+				return err
+			}
+			invalid := e.invalid
+			var sp api.StatsProof
+			dec := json.NewDecoder(bytes.NewReader(b))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&sp); err != nil {
+				return invalid(fmt.Errorf("not a stats proof: %w", err))
+			}
+			day, err := ledgerDate(sp.Date)
+			if err != nil {
+				return invalid(err)
+			}
+			within, err := regionpkg.Parse(sp.Region)
+			if err != nil {
+				return invalid(fmt.Errorf("region: %w", err))
+			}
+			var sum [3]uint32
+			for _, bk := range sp.Buckets {
+				raw, err := json.Marshal(bk.Proof)
+				if err != nil {
+					return err
+				}
+				p, r, err := checkTxProof(raw, g)
+				if err != nil {
+					return e.invalid(fmt.Errorf("district %s: %w", bk.District, err))
+				}
+				t, err := ledger.DecodeTx(p.Tx)
+				if err != nil {
+					return invalid(err)
+				}
+				ps, ok := t.Body.(*ledger.PublishStats)
+				switch {
+				case !ok:
+					return invalid(fmt.Errorf("district %s: the proven transaction is a %s, not a publication", bk.District, t.Body.Kind()))
+				case ps.Disease != sp.Disease || ps.Region != bk.District || ps.Day != day || ps.Version != bk.Version:
+					return invalid(fmt.Errorf("district %s: the publication is of %s, %s, day %d, version %d", bk.District, ps.Disease, ps.Region, ps.Day, ps.Version))
+				case !regionpkg.Code(bk.District).Within(within):
+					return invalid(fmt.Errorf("district %s is not within %s", bk.District, sp.Region))
+				case len(bk.History) == 0 || bk.History[len(bk.History)-1].Tx != p.TxID.String() || int(bk.Version) != len(bk.History):
+					return invalid(fmt.Errorf("district %s: the history does not end with the proven publication", bk.District))
+				}
+				sum[0], sum[1], sum[2] = sum[0]+ps.Suspected, sum[1]+ps.Clinical, sum[2]+ps.Confirmed
+				fmt.Fprintf(e.stdout, "ok: district %s: %d suspected, %d clinical, %d confirmed (version %d of %d), publication %s in block %d (hash %s)\n",
+					bk.District, ps.Suspected, ps.Clinical, ps.Confirmed, ps.Version, len(bk.History), p.TxID, p.Header.Height, p.Header.Hash())
+				if r != nil {
+					fmt.Fprintf(e.stdout, "ok: consortium %s signed block %d (%d of %d voting power)\n", r.ChainID, r.Height+1, r.Signed, r.Total)
+				}
+			}
+			if sum != [3]uint32{sp.Suspected, sp.Clinical, sp.Confirmed} {
+				return invalid(fmt.Errorf("the figures %d/%d/%d are not the buckets' sum %d/%d/%d", sp.Suspected, sp.Clinical, sp.Confirmed, sum[0], sum[1], sum[2]))
+			}
+			fmt.Fprintf(e.stdout, "ok: %s in %s on %s: %d suspected, %d clinical, %d confirmed, the sum of %d district bucket(s); compare each block with a header you trust\n",
+				sp.Disease, sp.Region, sp.Date, sum[0], sum[1], sum[2], len(sp.Buckets))
+			return nil
+		},
+	}
+	c.Flags().StringVar(&genesis, "genesis", "", "the consortium's CometBFT genesis.json, for a consortium chain's proofs")
+	return c
+}
+
+// ledgerDate is a YYYY-MM-DD date's day number.
+func ledgerDate(s string) (uint32, error) {
+	t, err := time.Parse(ledger.OnsetLayout, s)
+	if err != nil {
+		return 0, fmt.Errorf("date %q: want YYYY-MM-DD", s)
+	}
+	return uint32(t.Unix() / 86400), nil
 }

@@ -87,6 +87,14 @@ func TestCardFlow(t *testing.T) {
 	if d := stats(); d["suspected"] != "3" || d["new"] != "3" || d["cumulative"] != "3" {
 		t.Errorf("after three reports: %v", d)
 	}
+	proof := func() (string, string) {
+		t.Helper()
+		p := mustRun(t, "stats", "proof", "--node", url, "--disease", "pneumonia-unknown", "--date", today)
+		return p, mustRun(t, "stats", "check", writeFile(t, "day.json", p))
+	}
+	if _, out := proof(); !strings.Contains(out, "ok: pneumonia-unknown in 420103 on "+today+": 3 suspected, 0 clinical, 0 confirmed, the sum of 1 district bucket(s)") {
+		t.Errorf("stats check after three reports:\n%s", out)
+	}
 
 	inv := []string{"--case", "C-2019-1230", "--purpose", "unexplained pneumonia"}
 	var card struct {
@@ -108,6 +116,28 @@ func TestCardFlow(t *testing.T) {
 	}
 	if d := stats(); d["suspected"] != "1" || d["confirmed"] != "1" || d["new"] != "2" {
 		t.Errorf("after a revision and a discard: %v", d)
+	}
+	// The proof now holds the next version, and the history both.
+	p, out := proof()
+	if !strings.Contains(out, ": 1 suspected, 0 clinical, 1 confirmed (version 2 of 2)") {
+		t.Errorf("stats check after the reviews:\n%s", out)
+	}
+	var sp struct {
+		Buckets []struct {
+			History []struct{ Suspected, Confirmed int }
+		}
+	}
+	if err := json.Unmarshal([]byte(p), &sp); err != nil || len(sp.Buckets) != 1 || len(sp.Buckets[0].History) != 2 || sp.Buckets[0].History[0].Suspected != 3 {
+		t.Errorf("the history of the publications: %+v %v", sp, err)
+	}
+	if out, _, code := run(t, "stats", "check", writeFile(t, "lie.json", strings.Replace(p, `"confirmed": 1`, `"confirmed": 0`, 1))); code != 1 || !strings.Contains(out, "INVALID") {
+		t.Errorf("a file whose figures are not its buckets': exit %d %s", code, out)
+	}
+	if out, _, code := run(t, "stats", "check", writeFile(t, "swap.json", strings.Replace(p, `"district": "420103"`, `"district": "420104"`, 1))); code != 1 || !strings.Contains(out, "INVALID") {
+		t.Errorf("a bucket named for another district: exit %d %s", code, out)
+	}
+	if _, errs, code := run(t, "stats", "proof", "--node", url, "--disease", "pneumonia-unknown", "--date", "2020-02-30"); code == 0 || !strings.Contains(errs, "date") {
+		t.Errorf("a date that is no date: exit %d %s", code, errs)
 	}
 	if err := json.Unmarshal([]byte(mustRun(t, append([]string{"card", "show", a, "--node", url, "--as", keys["jinyintan"], "--json"}, inv...)...)), &card); err != nil ||
 		card.Classification != "confirmed" || len(card.Versions) != 2 || card.AgeBand != "55-59" {

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/epiledger/epiledger/internal/blocks"
 	"github.com/epiledger/epiledger/internal/client"
 	"github.com/epiledger/epiledger/internal/consortium"
 	"github.com/epiledger/epiledger/internal/ledger"
@@ -112,39 +113,14 @@ block it names with a header of that chain you trust.`,
 			if isUpProof(b) {
 				return e.checkUp(b, root)
 			}
-			var g *consortium.Genesis
-			if genesis != "" {
-				gb, err := os.ReadFile(genesis)
-				if err != nil {
-					return err
-				}
-				if g, err = consortium.ParseGenesis(gb); err != nil {
-					return fmt.Errorf("%s: %w", genesis, err)
-				}
+			g, err := readConsortiumGenesis(genesis)
+			if err != nil {
+				return err
 			}
-			invalid := func(err error) error {
-				fmt.Fprintf(e.stdout, "INVALID: %v\n", err)
-				return &exitError{code: 1}
-			}
-			p, c, err := consortium.ParseTxProof(b)
+			invalid := e.invalid
+			p, r, err := checkTxProof(b, g)
 			if err != nil {
 				return invalid(err)
-			}
-			if err := p.Check(); err != nil {
-				return invalid(err)
-			}
-			switch {
-			case c == nil && g != nil:
-				return invalid(fmt.Errorf("the proof has no consortium section, and --genesis asks for one: it proves inclusion in a block, not that the consortium %q signed it", g.ChainID))
-			case c != nil && g == nil:
-				fmt.Fprintf(e.stdout, "NOT CHECKED: the proof has a consortium section (CometBFT chain %q): its signatures prove nothing until tied to the consortium's validators; pass --genesis with the consortium's CometBFT genesis (HOME/cometbft/config/genesis.json)\n", c.ChainID)
-				return &exitError{code: 1}
-			}
-			var r *consortium.Report
-			if c != nil {
-				if r, err = consortium.Verify(g, p, c); err != nil {
-					return invalid(err)
-				}
 			}
 			fmt.Fprintf(e.stdout, "ok: transaction %s is leaf %d of %d in block %d (hash %s)\n", p.TxID, p.Index, p.Size, p.Header.Height, p.Header.Hash())
 			if t, err := ledger.DecodeTx(p.Tx); err == nil {
@@ -196,4 +172,66 @@ func whenSigned(ctx context.Context, ask func() (*consortium.TxProof, error)) (*
 			return nil, ctx.Err()
 		}
 	}
+}
+
+// readConsortiumGenesis reads --genesis, if given.
+func readConsortiumGenesis(file string) (*consortium.Genesis, error) {
+	if file == "" {
+		return nil, nil
+	}
+	gb, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	g, err := consortium.ParseGenesis(gb)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	return g, nil
+}
+
+// errNotChecked: a consortium proof checked without the consortium's
+// genesis proves nothing. A *notChecked wraps it and says why.
+var errNotChecked = errors.New("not checked")
+
+type notChecked struct{ why error }
+
+func (n *notChecked) Error() string        { return n.why.Error() }
+func (n *notChecked) Unwrap() error        { return n.why }
+func (n *notChecked) Is(target error) bool { return target == errNotChecked }
+
+// checkTxProof checks an inclusion proof (GET /v1/tx/{hash}/proof's
+// answer) offline: the leaf in its block and, with g, the consortium
+// section against the consortium's validators (then required). An error
+// wrapping errNotChecked is a consortium proof without g.
+func checkTxProof(b []byte, g *consortium.Genesis) (*blocks.Proof, *consortium.Report, error) {
+	p, c, err := consortium.ParseTxProof(b)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := p.Check(); err != nil {
+		return nil, nil, err
+	}
+	switch {
+	case c == nil && g != nil:
+		return nil, nil, fmt.Errorf("the proof has no consortium section, and --genesis asks for one: it proves inclusion in a block, not that the consortium %q signed it", g.ChainID)
+	case c != nil && g == nil:
+		return nil, nil, &notChecked{fmt.Errorf("the proof has a consortium section (CometBFT chain %q): its signatures prove nothing until tied to the consortium's validators; pass --genesis with the consortium's CometBFT genesis (HOME/cometbft/config/genesis.json)", c.ChainID)}
+	case c == nil:
+		return p, nil, nil
+	}
+	r, err := consortium.Verify(g, p, c)
+	return p, r, err
+}
+
+// invalid reports a proof that does not hold (INVALID, exit 1), or one
+// that cannot be checked without the consortium's genesis (NOT CHECKED,
+// exit 1).
+func (e *env) invalid(err error) error {
+	if errors.Is(err, errNotChecked) {
+		fmt.Fprintf(e.stdout, "NOT CHECKED: %v\n", errors.Unwrap(err))
+	} else {
+		fmt.Fprintf(e.stdout, "INVALID: %v\n", err)
+	}
+	return &exitError{code: 1}
 }

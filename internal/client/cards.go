@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/url"
 
+	"github.com/epiledger/epiledger/internal/api"
 	"github.com/epiledger/epiledger/internal/report"
 )
 
@@ -36,4 +37,15 @@ func (c *Client) Rules(ctx context.Context) ([]report.RuleView, error) {
 func (c *Client) Alerts(ctx context.Context) (*report.Alerts, error) {
 	var v report.Alerts
 	return &v, c.do(ctx, "GET", "/v1/alerts", nil, &v)
+}
+
+// StatsProof reads one day's proven figures (GET /v1/public/stats/proof,
+// no login).
+func (c *Client) StatsProof(ctx context.Context, region, disease, date string) (*api.StatsProof, error) {
+	q := url.Values{"disease": {disease}, "date": {date}}
+	if region != "" {
+		q.Set("region", region)
+	}
+	var v api.StatsProof
+	return &v, c.do(ctx, "GET", "/v1/public/stats/proof?"+q.Encode(), nil, &v)
 }

@@ -53,7 +53,8 @@ func sampleTxs() []*Tx {
 		&CardReview{Card: Hash{20}, Prev: Hash{20}, Action: ReviewVerified},
 		&CardReview{Card: Hash{20}, Prev: Hash{21}, Action: ReviewRevised, Reason: "laboratory result", Fields: sampleCard()},
 		&WarningRule{Name: "pneumonia-3-in-7", Disease: "pneumonia-unknown", Method: RuleThreshold, Cases: 3, Days: 7, Level: 2, Active: true},
-		&AlertAction{Alert: Hash{23}, Action: AlertVerify, Assignee: [32]byte{24}, Note: "to the Jianghan CDC"})
+		&AlertAction{Alert: Hash{23}, Action: AlertVerify, Assignee: [32]byte{24}, Note: "to the Jianghan CDC"},
+		&PublishStats{Disease: "pneumonia-unknown", Region: "420106", Day: 18281, Suspected: 2, Confirmed: 1, Version: 1, Last: Hash{25}})
 	var out []*Tx
 	for i, b := range bodies {
 		t := NewTx(b)

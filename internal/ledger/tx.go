@@ -73,6 +73,9 @@ const (
 	// rule; an investigator takes an alert a step further (warning.go).
 	KindWarningRule Kind = 30
 	KindAlertAction Kind = 31
+	// KindPublishStats: a node publishes a bucket of the open statistics,
+	// checked against the state's counts (stats.go).
+	KindPublishStats Kind = 32
 )
 
 func (k Kind) String() string {
@@ -139,6 +142,8 @@ func (k Kind) String() string {
 		return "warning_rule"
 	case KindAlertAction:
 		return "alert_action"
+	case KindPublishStats:
+		return "publish_stats"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -650,6 +655,8 @@ func newBody(k Kind) Body {
 		return &WarningRule{}
 	case KindAlertAction:
 		return &AlertAction{}
+	case KindPublishStats:
+		return &PublishStats{}
 	}
 	return nil
 }

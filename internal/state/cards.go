@@ -206,7 +206,7 @@ func (blk *Block) reportCard(tx *ledger.Tx, id ledger.Hash, b *ledger.ReportCard
 	}
 	c := &Card{ID: id, Latest: id, Doctor: d.Key, Hospital: d.Hospital, Unit: d.Unit, Reported: blk.now, Day: DayOf(blk.now),
 		Status: "reported", CardFields: b.CardFields}
-	if err := blk.count(id, &c.CardFields, c.Day, 1); err != nil {
+	if err := blk.count(id, id, &c.CardFields, c.Day, 1); err != nil {
 		return err
 	}
 	if err := blk.set(store.CardVersionKey(id, 0), id[:]); err != nil {
@@ -246,18 +246,18 @@ func (blk *Block) cardReview(tx *ledger.Tx, id ledger.Hash, b *ledger.CardReview
 	}
 	switch b.Action {
 	case ledger.ReviewDiscarded:
-		if err := blk.count(c.ID, &c.CardFields, c.Day, -1); err != nil {
+		if err := blk.count(id, c.ID, &c.CardFields, c.Day, -1); err != nil {
 			return err
 		}
 	case ledger.ReviewSupplemented, ledger.ReviewRevised:
 		if err := blk.checkCard(&b.Fields); err != nil {
 			return err
 		}
-		if err := blk.count(c.ID, &c.CardFields, c.Day, -1); err != nil {
+		if err := blk.count(id, c.ID, &c.CardFields, c.Day, -1); err != nil {
 			return err
 		}
 		c.CardFields = b.Fields
-		if err := blk.count(c.ID, &c.CardFields, c.Day, 1); err != nil {
+		if err := blk.count(id, c.ID, &c.CardFields, c.Day, 1); err != nil {
 			return err
 		}
 		if err := blk.runRules(&c.CardFields, c.Day); err != nil {
@@ -295,6 +295,9 @@ func classIndex(class string) int {
 type DayCount struct {
 	Day                            uint32
 	Suspected, Clinical, Confirmed uint32
+	// Last is the transaction that last changed the bucket (a district's
+	// only; zero in a sum over districts).
+	Last ledger.Hash
 }
 
 // Total is the day's cases of every classification.
@@ -305,8 +308,8 @@ func (d *DayCount) slot(i int) *uint32 {
 }
 
 // count adds delta to f's bucket on day, card entering (1) or leaving
-// (-1) it.
-func (blk *Block) count(card ledger.Hash, f *ledger.CardFields, day uint32, delta int) error {
+// (-1) it by transaction cause (the report, or a review).
+func (blk *Block) count(cause, card ledger.Hash, f *ledger.CardFields, day uint32, delta int) error {
 	ik := store.CardDayKey(f.Disease, f.Home, day, card)
 	var err error
 	if delta > 0 {
@@ -333,10 +336,12 @@ func (blk *Block) count(card ledger.Hash, f *ledger.CardFields, day uint32, delt
 		return store.ErrCorrupt // a card leaving a bucket it is not in
 	}
 	*p = uint32(int64(*p) + int64(delta))
+	d.Last = cause
 	var x w
 	for i := 0; i < nClasses; i++ {
 		x.u32(*d.slot(i))
 	}
+	x.raw(d.Last[:])
 	return blk.set(k, x.b)
 }
 
@@ -346,6 +351,7 @@ func decodeCount(day uint32, v []byte) (DayCount, error) {
 	for i := 0; i < nClasses; i++ {
 		*d.slot(i) = x.u32()
 	}
+	copy(d.Last[:], x.take(32))
 	return d, x.err("count")
 }
 
@@ -407,5 +413,109 @@ func CountsWithin(rd store.Reader, disease string, within region.Code, from, to 
 		out = append(out, *d)
 	}
 	slices.SortFunc(out, func(a, b DayCount) int { return cmp.Compare(a.Day, b.Day) })
+	return out, err
+}
+
+// Publication is one version of a bucket's published figures.
+type Publication struct {
+	Version                        uint32
+	Tx                             ledger.Hash
+	Suspected, Clinical, Confirmed uint32
+	Last                           ledger.Hash
+}
+
+// Publications returns the publications of a bucket, the first first.
+func Publications(rd store.Reader, disease, home string, day uint32) ([]Publication, error) {
+	lo, hi := store.StatsPubRange(disease, home, day)
+	var out []Publication
+	var derr error
+	err := rd.Scan(lo, hi, func(k, v []byte) bool {
+		x := r2(v)
+		p := Publication{Version: beU32(k[len(k)-4:])}
+		copy(p.Tx[:], x.take(32))
+		p.Suspected, p.Clinical, p.Confirmed = x.u32(), x.u32(), x.u32()
+		copy(p.Last[:], x.take(32))
+		derr = x.err("publication")
+		out = append(out, p)
+		return derr == nil
+	})
+	if err == nil {
+		err = derr
+	}
+	return out, err
+}
+
+// BucketOf returns the counts of one bucket (zero if none).
+func BucketOf(rd store.Reader, disease, home string, day uint32) (DayCount, error) {
+	cs, err := Counts(rd, disease, home, day, day)
+	if err != nil || len(cs) == 0 {
+		return DayCount{Day: day}, err
+	}
+	return cs[0], nil
+}
+
+// publishStats keeps a publication of a bucket: signed by a node (or the
+// chain authority), its figures this state's counts, its version the
+// bucket's next, its Last the bucket's last change; refused otherwise, so
+// that what is published is what every node counted.
+func (blk *Block) publishStats(tx *ledger.Tx, id ledger.Hash, b *ledger.PublishStats) error {
+	role, _, err := RoleOf(blk.b, &blk.m.gen, tx.Sigs[0].Key)
+	if err != nil {
+		return err
+	}
+	if role != ledger.RoleNode && role != "authority" {
+		return reject(CodeWrongSigner, "signature", "the statistics are published by a node")
+	}
+	d, err := BucketOf(blk.b, b.Disease, b.Region, b.Day)
+	if err != nil {
+		return err
+	}
+	if d.Last == (ledger.Hash{}) {
+		return reject(CodeInvalid, "day", "nothing was reported for this disease, district and day")
+	}
+	pubs, err := Publications(blk.b, b.Disease, b.Region, b.Day)
+	if err != nil {
+		return err
+	}
+	if want := uint32(len(pubs)) + 1; b.Version != want {
+		return reject(CodeConflict, "version", "the bucket's next publication is version %d", want)
+	}
+	if len(pubs) > 0 && pubs[len(pubs)-1].Last == d.Last {
+		return reject(CodeConflict, "last", "the bucket has not changed since version %d", len(pubs))
+	}
+	if b.Last != d.Last || b.Suspected != d.Suspected || b.Clinical != d.Clinical || b.Confirmed != d.Confirmed {
+		return reject(CodeInvalid, "last", "not the bucket's counts as they now stand")
+	}
+	var x w
+	x.raw(id[:])
+	x.u32(b.Suspected)
+	x.u32(b.Clinical)
+	x.u32(b.Confirmed)
+	x.raw(b.Last[:])
+	return blk.set(store.StatsPubKey(b.Disease, b.Region, b.Day, b.Version), x.b)
+}
+
+// HomesReporting returns the home districts within region with a bucket
+// of disease on day (cases reported, or once reported and revised away),
+// in code order.
+func HomesReporting(rd store.Reader, disease string, within region.Code, day uint32) ([]string, error) {
+	lo, hi := store.CountPrefix(disease)
+	var out []string
+	var derr error
+	err := rd.Scan(lo, hi, func(k, _ []byte) bool {
+		rest := k[len(lo):]
+		if len(rest) < 1 || len(rest) != 1+int(rest[0])+4 {
+			derr = store.ErrCorrupt
+			return false
+		}
+		home := region.Code(rest[1 : 1+int(rest[0])])
+		if beU32(rest[len(rest)-4:]) == day && home.Within(within) {
+			out = append(out, string(home))
+		}
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
 	return out, err
 }

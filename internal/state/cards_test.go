@@ -110,7 +110,7 @@ func TestCardCounts(t *testing.T) {
 	want := func(what string, home string, s, cl, co uint32) {
 		t.Helper()
 		got, err := state.Counts(f.db, "pneumonia-unknown", home, 0, ^uint32(0))
-		if err != nil || len(got) != 1 || got[0] != (state.DayCount{Day: day, Suspected: s, Clinical: cl, Confirmed: co}) {
+		if err != nil || len(got) != 1 || got[0].Day != day || got[0].Suspected != s || got[0].Clinical != cl || got[0].Confirmed != co {
 			t.Fatalf("%s: counts in %s %+v %v, want %d/%d/%d on day %d", what, home, got, err, s, cl, co, day)
 		}
 	}
@@ -160,6 +160,49 @@ func TestRegisterDoctor(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			applyCards(t, tc.txs, tc.code, tc.field)
+		})
+	}
+}
+
+// TestApplyPublishStats: a bucket is published as the state counted it,
+// version after version, each after a change; anything else is refused.
+func TestApplyPublishStats(t *testing.T) {
+	a := sign(&ledger.ReportCard{CardFields: pneumonia(1, "suspected")}, drZhangKey)
+	b := sign(&ledger.ReportCard{CardFields: pneumonia(2, "confirmed")}, drZhangKey)
+	day := state.DayOf(blockTime(5)) // the block applyCards applies
+	pub := func(s, co, v uint32, last *ledger.Tx, by []byte) *ledger.Tx {
+		return sign(&ledger.PublishStats{Disease: "pneumonia-unknown", Region: "420106", Day: day, Suspected: s, Confirmed: co, Version: v, Last: last.ID()},
+			key(string(by)))
+	}
+	for _, tc := range []struct {
+		name        string
+		txs         []*ledger.Tx
+		code, field string
+	}{
+		{name: "as counted", txs: []*ledger.Tx{a, b, sign(&ledger.PublishStats{Disease: "pneumonia-unknown", Region: "420106", Day: day, Suspected: 1,
+			Confirmed: 1, Version: 1, Last: b.ID()}, authKey)}},
+		{name: "other figures", txs: []*ledger.Tx{a, b, sign(&ledger.PublishStats{Disease: "pneumonia-unknown", Region: "420106", Day: day, Suspected: 2,
+			Version: 1, Last: b.ID()}, authKey)}, code: state.CodeInvalid, field: "last"},
+		{name: "not the last change", txs: []*ledger.Tx{a, b, sign(&ledger.PublishStats{Disease: "pneumonia-unknown", Region: "420106", Day: day, Suspected: 1,
+			Confirmed: 1, Version: 1, Last: a.ID()}, authKey)}, code: state.CodeInvalid, field: "last"},
+		{name: "version 2 first", txs: []*ledger.Tx{a, sign(&ledger.PublishStats{Disease: "pneumonia-unknown", Region: "420106", Day: day, Suspected: 1,
+			Version: 2, Last: a.ID()}, authKey)}, code: state.CodeConflict, field: "version"},
+		{name: "unchanged since", txs: []*ledger.Tx{a, sign(&ledger.PublishStats{Disease: "pneumonia-unknown", Region: "420106", Day: day, Suspected: 1,
+			Version: 1, Last: a.ID()}, authKey), sign(&ledger.PublishStats{Disease: "pneumonia-unknown", Region: "420106", Day: day, Suspected: 1,
+			Version: 2, Last: a.ID()}, authKey)}, code: state.CodeConflict, field: "last"},
+		{name: "a bucket with nothing", txs: one(sign(&ledger.PublishStats{Disease: "pneumonia-unknown", Region: "420106", Day: day, Version: 1}, authKey)),
+			code: state.CodeInvalid, field: "day"},
+		{name: "by a hospital", txs: []*ledger.Tx{a, pub(1, 0, 1, a, []byte("jinyintan hospital"))}, code: state.CodeWrongSigner, field: "signature"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := applyCards(t, tc.txs, tc.code, tc.field)
+			if tc.code == "" {
+				ps, err := state.Publications(f.db, "pneumonia-unknown", "420106", day)
+				if err != nil || len(ps) != 1 || ps[0].Suspected != 1 || ps[0].Confirmed != 1 || ps[0].Last != b.ID() {
+					t.Fatalf("the publication: %+v %v", ps, err)
+				}
+			}
 		})
 	}
 }

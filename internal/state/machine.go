@@ -436,6 +436,8 @@ func (blk *Block) Apply(tx *ledger.Tx, sigErr error) error {
 		err = blk.setRule(tx, id, b)
 	case *ledger.AlertAction:
 		err = blk.alertAction(tx, id, b)
+	case *ledger.PublishStats:
+		err = blk.publishStats(tx, id, b)
 	case *ledger.CloseWindows:
 		err = blk.requireAuthority(tx)
 		if err == nil {

@@ -10,6 +10,7 @@ import "slices"
 //	I card version                         -> the transaction of each version of a card, from 0 (state)
 //	M len(disease) disease region day      -> the cases reported that day (at +08:00) in that home region, by classification (state)
 //	f len(disease) disease region day card -> the cards counted in that bucket, for the alerts that name them (state)
+//	b len(disease) disease region day ver  -> the bucket's publications (publish_stats): figures and transaction (state)
 //
 // Counts are kept per reporting day, by the card's first version's day;
 // a revision moves its card from one bucket to another that same day.
@@ -19,7 +20,19 @@ const (
 	TabCardVersion = 'I'
 	TabCount       = 'M'
 	TabCardDay     = 'f'
+	TabStatsPub    = 'b'
 )
+
+// StatsPubKey is the key of version v of the publication of a bucket.
+func StatsPubKey(disease, region string, day, v uint32) []byte {
+	return key(TabStatsPub, []byte{byte(len(disease))}, []byte(disease), []byte{byte(len(region))}, []byte(region), u32(day), u32(v))
+}
+
+// StatsPubRange bounds the publications of a bucket.
+func StatsPubRange(disease, region string, day uint32) (lo, hi []byte) {
+	lo = key(TabStatsPub, []byte{byte(len(disease))}, []byte(disease), []byte{byte(len(region))}, []byte(region), u32(day))
+	return lo, PrefixEnd(lo)
+}
 
 // CardDayKey indexes card under its bucket: disease, home region, day.
 func CardDayKey(disease, region string, day uint32, card [32]byte) []byte {
@@ -74,7 +87,8 @@ func CountPrefix(disease string) (lo, hi []byte) {
 }
 
 func init() {
-	StateTables = append(StateTables, TabDoctor, TabCard, TabCardVersion, TabCount, TabCardDay)
+	StateTables = append(StateTables, TabDoctor, TabCard, TabCardVersion, TabCount, TabCardDay, TabStatsPub)
 	// A card reviewed in the block that filed it, two cards in one bucket.
 	readBack[TabDoctor], readBack[TabCard], readBack[TabCardVersion], readBack[TabCount], readBack[TabCardDay] = true, true, true, true, true
+	readBack[TabStatsPub] = true
 }
