@@ -57,6 +57,9 @@ type IntelView struct {
 	Record    string `json:"record"`
 	From      string `json:"from,omitempty"`
 	Broadcast bool   `json:"broadcast,omitempty"`
+	// Alert is set for an alert a warning rule raised here (issue 16):
+	// Record is the alert's id (GET /v1/alerts).
+	Alert bool `json:"alert,omitempty"`
 	// Digest is the place and counts, for a role the secrecy clears (as
 	// redacted on their way, for a digest from elsewhere); Details the
 	// rest, for a record submitted here.
@@ -168,6 +171,14 @@ func (b *Builder) intelView(e state.IntelEntry, role string) (IntelView, error) 
 	}
 	v.Digest = &IntelDigestView{Region: e.Region, Involved: e.Involved, Confirmed: e.Confirmed, Suspected: e.Suspected}
 	if e.From != "" {
+		return v, nil
+	}
+	if _, alert, err := state.AlertOf(b.N.DB, e.Tx); err != nil {
+		return IntelView{}, err
+	} else if alert {
+		// An alert a warning rule raised here: its details are the
+		// alert's (GET /v1/alerts), not a record's.
+		v.Alert = true
 		return v, nil
 	}
 	height, idx, err := blocks.Locate(b.N.DB, e.Tx)

@@ -282,6 +282,14 @@ func (blk *Block) raise(r *Rule, f *ledger.CardFields, day, span uint32, observe
 	if !ok {
 		a = Alert{ID: id, Rule: r.Name, Method: r.Method, Disease: f.Disease, Region: f.Home, Day: day, Level: r.Level,
 			Raised: blk.now, Height: blk.height, Status: AlertSignal}
+		// The alert is an intelligence entry of this chain too, so that
+		// it goes up the hierarchy as records do: this chain's N2
+		// confirms its digest (the district, the rule's level, the
+		// count), relays carry it, the national N1 broadcasts it.
+		if err := blk.putIntel(&IntelEntry{Tx: id, Time: blk.now, Dimension: "epidemic", Secrecy: "internal", Region: f.Home, Level: r.Level,
+			Involved: observed, Origin: blk.m.gen.ChainID, OriginTx: id}); err != nil {
+			return err
+		}
 	}
 	lo, hi := store.CardDayRange(f.Disease, f.Home, day+1-span, day)
 	err = blk.b.Scan(lo, hi, func(k, _ []byte) bool {

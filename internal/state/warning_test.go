@@ -82,6 +82,11 @@ func TestAlertInTheSameBlock(t *testing.T) {
 	if as, _ := state.Alerts(f.db); len(as) != 1 {
 		t.Errorf("%d alerts, want 1 (not in 420102)", len(as))
 	}
+	// It is an intelligence entry of this chain, to go up the hierarchy.
+	if e, ok, err := state.IntelEntryOf(f.db, id); err != nil || !ok || e.Level != 2 || e.Region != "420106" || e.Involved != 3 || e.Origin != chainID ||
+		e.OriginTx != id || e.From != "" {
+		t.Errorf("the alert's intelligence entry: %+v %v %v", e, ok, err)
+	}
 	d := sign(&ledger.ReportCard{CardFields: pneumonia(4, "suspected")}, drZhangKey)
 	f.mustBlock(d)
 	if al, _, _ := state.AlertOf(f.db, id); len(al.Records) != 4 || al.Observed != 4 || al.Height != f.height-1 {
