@@ -69,7 +69,10 @@ const maxCached = 1 << 21
 type caches struct {
 	mu     sync.Mutex
 	filter *txFilter
-	vals   map[ledger.Pseudonym]personVal
+	// buckets are committed daily counts (report cards), by key: the
+	// warning rules read a district's last days for every card.
+	buckets map[string]DayCount
+	vals    map[ledger.Pseudonym]personVal
 	// open is the set of open validation windows, exactly: rebuilt from
 	// the window log at the first block (loadOpenWindows), then kept by
 	// merge. Which windows are open is state (the decisions and the
@@ -147,6 +150,12 @@ func (m *Machine) merge(blk *Block) {
 	c.dur = resetIfFull(c.dur)
 	for n, d := range blk.dur {
 		c.dur[n] = d
+	}
+	if c.buckets = resetIfFull(c.buckets); c.buckets == nil {
+		c.buckets = map[string]DayCount{}
+	}
+	for k, d := range blk.buckets {
+		c.buckets[k] = d
 	}
 	for k, w := range blk.open {
 		c.open[k] = w

@@ -215,7 +215,7 @@ func (blk *Block) reportCard(tx *ledger.Tx, id ledger.Hash, b *ledger.ReportCard
 	if err := blk.set(store.CardKey(id), encodeCard(c)); err != nil {
 		return err
 	}
-	return blk.runRules(&c.CardFields, c.Day)
+	return blk.runRules(id, &c.CardFields, c.Day)
 }
 
 // cardReview makes a card's next version.
@@ -260,7 +260,7 @@ func (blk *Block) cardReview(tx *ledger.Tx, id ledger.Hash, b *ledger.CardReview
 		if err := blk.count(id, c.ID, &c.CardFields, c.Day, 1); err != nil {
 			return err
 		}
-		if err := blk.runRules(&c.CardFields, c.Day); err != nil {
+		if err := blk.runRules(c.ID, &c.CardFields, c.Day); err != nil {
 			return err
 		}
 	}
@@ -321,15 +321,9 @@ func (blk *Block) count(cause, card ledger.Hash, f *ledger.CardFields, day uint3
 		return err
 	}
 	k := store.CountKey(f.Disease, f.Home, day)
-	v, ok, err := blk.b.Get(k)
+	d, err := blk.bucket(k, day)
 	if err != nil {
 		return err
-	}
-	var d DayCount
-	if ok {
-		if d, err = decodeCount(day, v); err != nil {
-			return err
-		}
 	}
 	p := d.slot(classIndex(f.Class))
 	if delta < 0 && *p == 0 {
@@ -342,7 +336,39 @@ func (blk *Block) count(cause, card ledger.Hash, f *ledger.CardFields, day uint3
 		x.u32(*d.slot(i))
 	}
 	x.raw(d.Last[:])
+	blk.buckets[string(k)] = d
 	return blk.set(k, x.b)
+}
+
+// bucket is the count at key k (day's), as this block sees it.
+func (blk *Block) bucket(k []byte, day uint32) (DayCount, error) {
+	if d, ok := blk.buckets[string(k)]; ok {
+		return d, nil
+	}
+	if blk.buckets == nil {
+		blk.buckets = map[string]DayCount{}
+	}
+	blk.m.c.mu.Lock()
+	d, ok := blk.m.c.buckets[string(k)]
+	blk.m.c.mu.Unlock()
+	if ok {
+		// Committed, and this block has not written it (else it would
+		// be in blk.buckets).
+		blk.buckets[string(k)] = d
+		return d, nil
+	}
+	d = DayCount{Day: day}
+	v, ok, err := blk.b.Get(k)
+	if err != nil {
+		return d, err
+	}
+	if ok {
+		if d, err = decodeCount(day, v); err != nil {
+			return d, err
+		}
+	}
+	blk.buckets[string(k)] = d
+	return d, nil
 }
 
 func decodeCount(day uint32, v []byte) (DayCount, error) {

@@ -205,15 +205,22 @@ type Block struct {
 	byNum    map[uint32]*Site
 	nsites   uint32
 
-	open       map[winKey]openWindow     // pending windows opened or extended in this block (see openWindow)
-	noWin      map[ledger.Pseudonym]bool // persons whose windows a correction touched in this block
-	vals       map[ledger.Pseudonym]personVal
-	closed     []winKey                      // windows closed in this block
-	txids      []ledger.Hash                 // accepted in this block
-	seen       map[ledger.Hash]bool          // the same, for replays within the block
-	boundHere  map[ledger.Pseudonym]struct{} // aliases bound in this block (not cached until committed)
-	dur        map[uint32]int64              // longest presence per site, this block's view
-	siteHeads  map[uint32]*siteHead
+	open      map[winKey]openWindow     // pending windows opened or extended in this block (see openWindow)
+	noWin     map[ledger.Pseudonym]bool // persons whose windows a correction touched in this block
+	vals      map[ledger.Pseudonym]personVal
+	closed    []winKey                      // windows closed in this block
+	txids     []ledger.Hash                 // accepted in this block
+	seen      map[ledger.Hash]bool          // the same, for replays within the block
+	boundHere map[ledger.Pseudonym]struct{} // aliases bound in this block (not cached until committed)
+	dur       map[uint32]int64              // longest presence per site, this block's view
+	siteHeads map[uint32]*siteHead
+	// rules are the warning rules as this block sees them (nil until a
+	// card first needs them): read once per block, not once per card.
+	rules     []Rule
+	rulesRead bool
+	// buckets are the daily counts this block read or wrote, by key: the
+	// rules read the same days again and again within a block.
+	buckets    map[string]DayCount
 	clock      int64 // the data clock: latest record time seen
 	clockDirty bool
 	// closedUntil: every window ending at or before it has been decided.

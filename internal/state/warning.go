@@ -53,7 +53,29 @@ func (blk *Block) setRule(tx *ledger.Tx, id ledger.Hash, b *ledger.WarningRule) 
 			return reject(CodeInvalid, field, "%v", err)
 		}
 	}
-	return blk.set(store.RuleKey(b.Name), tx.Bytes())
+	if err := blk.set(store.RuleKey(b.Name), tx.Bytes()); err != nil {
+		return err
+	}
+	blk.rulesRead = false // read them again, with this one
+	return nil
+}
+
+// activeRules are the rules of disease in force in this block.
+func (blk *Block) activeRules(disease string) ([]*Rule, error) {
+	if !blk.rulesRead {
+		rs, err := Rules(blk.b)
+		if err != nil {
+			return nil, err
+		}
+		blk.rules, blk.rulesRead = rs, true
+	}
+	var out []*Rule
+	for i := range blk.rules {
+		if r := &blk.rules[i]; r.Active && r.Disease == disease {
+			out = append(out, r)
+		}
+	}
+	return out, nil
 }
 
 // earsOf is an EARS rule's method.
@@ -210,22 +232,18 @@ func Alerts(rd store.Reader) ([]Alert, error) {
 // runRules runs the active rules of f's disease on f's home district's
 // counts on day, after a card's count: each that alarms raises its alert
 // for the district and day, or adds the new cards to it.
-func (blk *Block) runRules(f *ledger.CardFields, day uint32) error {
-	rules, err := Rules(blk.b)
+func (blk *Block) runRules(card ledger.Hash, f *ledger.CardFields, day uint32) error {
+	rules, err := blk.activeRules(f.Disease)
 	if err != nil {
 		return err
 	}
-	for i := range rules {
-		r := &rules[i]
-		if !r.Active || r.Disease != f.Disease {
-			continue
-		}
+	for _, r := range rules {
 		alarm, span, observed, upper, err := blk.evaluate(r, f, day)
 		if err != nil {
 			return err
 		}
 		if alarm {
-			if err := blk.raise(r, f, day, span, observed, upper); err != nil {
+			if err := blk.raise(r, f, day, span, card, observed, upper); err != nil {
 				return err
 			}
 		}
@@ -247,13 +265,14 @@ func (blk *Block) evaluate(r *Rule, f *ledger.CardFields, day uint32) (alarm boo
 	if span > day+1 {
 		return false, 0, 0, 0, nil // before the first days of the calendar
 	}
-	counts, err := Counts(blk.b, f.Disease, f.Home, day+1-span, day)
-	if err != nil {
-		return false, 0, 0, 0, err
-	}
 	series := make([]uint32, span)
-	for _, c := range counts {
-		series[c.Day-(day+1-span)] = c.Total()
+	for i := range series {
+		d := day + 1 - span + uint32(i)
+		c, err := blk.bucket(store.CountKey(f.Disease, f.Home, d), d)
+		if err != nil {
+			return false, 0, 0, 0, err
+		}
+		series[i] = c.Total()
 	}
 	if r.Method == ledger.RuleThreshold {
 		var sum uint64
@@ -271,9 +290,9 @@ func (blk *Block) evaluate(r *Rule, f *ledger.CardFields, day uint32) (alarm boo
 }
 
 // raise records rule r's alert for f's district on day, naming the
-// cards counted in the days the rule looked at (span), or adds the new
-// ones to the alert already raised.
-func (blk *Block) raise(r *Rule, f *ledger.CardFields, day, span uint32, observed uint32, upper int64) error {
+// cards counted in the days the rule looked at (span), or adds card to
+// the alert already raised.
+func (blk *Block) raise(r *Rule, f *ledger.CardFields, day, span uint32, card ledger.Hash, observed uint32, upper int64) error {
 	id := AlertID(r.Name, f.Home, day)
 	a, ok, err := AlertOf(blk.b, id)
 	if err != nil {
@@ -291,16 +310,19 @@ func (blk *Block) raise(r *Rule, f *ledger.CardFields, day, span uint32, observe
 			return err
 		}
 	}
-	lo, hi := store.CardDayRange(f.Disease, f.Home, day+1-span, day)
-	err = blk.b.Scan(lo, hi, func(k, _ []byte) bool {
-		c := ledger.Hash(k[len(k)-32:])
-		if !slices.Contains(a.Records, c) {
-			a.Records = append(a.Records, c)
+	if ok {
+		if !slices.Contains(a.Records, card) && len(a.Records) < MaxAlertRecords {
+			a.Records = append(a.Records, card)
 		}
-		return len(a.Records) < MaxAlertRecords
-	})
-	if err != nil {
-		return err
+	} else {
+		lo, hi := store.CardDayRange(f.Disease, f.Home, day+1-span, day)
+		err = blk.b.Scan(lo, hi, func(k, _ []byte) bool {
+			a.Records = append(a.Records, ledger.Hash(k[len(k)-32:]))
+			return len(a.Records) < MaxAlertRecords
+		})
+		if err != nil {
+			return err
+		}
 	}
 	a.Observed, a.Upper = observed, upper
 	return blk.set(store.AlertKey(id), encodeAlert(&a))

@@ -162,3 +162,45 @@ func TestEARSAlert(t *testing.T) {
 		t.Fatalf("the spike: %+v %v", as, err)
 	}
 }
+
+// TestRuleCachesAgreeWithTheStore: the daily counts and rules the machine
+// keeps between blocks give the state hashes a fresh machine, reading
+// everything from the store, gives (a replay, another node).
+func TestRuleCachesAgreeWithTheStore(t *testing.T) {
+	rules := []*ledger.Tx{sign(threeInSeven(), authKey), sign(&ledger.WarningRule{Name: "c2", Disease: "pneumonia-unknown", Method: ledger.RuleEARSC2,
+		MinSigma: int64(detect.One), Level: 3, Active: true}, authKey)}
+	days := [][]*ledger.Tx{}
+	p := byte(0)
+	for d := 0; d < 12; d++ {
+		var txs []*ledger.Tx
+		for i := 0; i < 1+d%4; i++ {
+			p++
+			f := pneumonia(p, "suspected")
+			if i%2 == 1 {
+				f.Home = "420102"
+			}
+			txs = append(txs, sign(&ledger.ReportCard{CardFields: f}, drZhangKey))
+		}
+		days = append(days, txs)
+	}
+	run := func(restartAt int) []ledger.Hash {
+		f := newFixture(t)
+		f.mustBlock(world()...)
+		cardWorld(f)
+		f.mustBlock(rules...)
+		for d, txs := range days {
+			if d == restartAt {
+				f.m = state.New(f.db, f.gen) // cold caches: everything from the store
+			}
+			f.mustBlock(txs...)
+			f.skew += 86400
+		}
+		return f.hashes
+	}
+	warm, cold := run(-1), run(6)
+	for h := range warm {
+		if warm[h] != cold[h] {
+			t.Fatalf("height %d: the state hash with warm caches %s, with a fresh machine %s", h, warm[h], cold[h])
+		}
+	}
+}

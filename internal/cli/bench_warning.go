@@ -1,0 +1,209 @@
+package cli
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/epiledger/epiledger/internal/engine"
+	"github.com/epiledger/epiledger/internal/home"
+	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/node"
+	"github.com/epiledger/epiledger/internal/state"
+)
+
+// bench warning (issue 16): what the warning rules cost the ingest.
+
+func (e *env) benchWarningCmd() *cobra.Command {
+	var cards, rules, pairs, districts int
+	var dir string
+	c := &cobra.Command{
+		Use:   "warning [--cards N] [--rules R] [--pairs P]",
+		Short: "Measure report-card ingest with R active warning rules against none, in the same run",
+		Long: `bench warning measures what the warning rules cost: a simulated province
+(--districts home districts, every disease) files --cards report cards,
+signed beforehand by 50 doctors, into a fresh embedded chain with no rule,
+then into another with --rules active rules on every disease (a threshold
+rule per disease, and EARS C1, C2, C3 rules on the commonest), each card
+running its disease's rules on its district's counts inside the state
+machine. The two runs alternate --pairs times; it prints each rate in
+cards/s, each ratio (with rules / without) and their median. The issue's
+goal: at least 90%.`,
+		Example: `  epiledger bench warning --cards 50000 --rules 20 --pairs 3`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if cards < 1 || cards > 10_000_000 || rules < 0 || rules > 200 || pairs < 1 || pairs > 20 || districts < 1 || districts > 999 {
+				return errors.New("--cards 1 to 10,000,000, --rules 0 to 200, --pairs 1 to 20, --districts 1 to 999")
+			}
+			if prof, _ := cmd.Flags().GetString("cpuprofile"); prof != "" {
+				stop, err := startCPUProfile(prof)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
+			if dir == "" {
+				d, err := os.MkdirTemp("", "epiledger-bench-warning-")
+				if err != nil {
+					return err
+				}
+				defer os.RemoveAll(d)
+				dir = d
+			}
+			return e.benchWarning(dir, cards, rules, pairs, districts)
+		},
+	}
+	c.Flags().IntVar(&cards, "cards", 20000, "report cards filed in each run")
+	c.Flags().IntVar(&rules, "rules", 20, "active warning rules in the run with rules")
+	c.Flags().IntVar(&pairs, "pairs", 3, "runs without and with rules, alternating")
+	c.Flags().IntVar(&districts, "districts", 96, "home districts of the simulated province")
+	c.Flags().StringVar(&dir, "dir", "", "where the chains are written (default: a temporary directory, removed after)")
+	return c
+}
+
+// benchRules are n warning rules on every disease: a threshold rule per
+// disease, then EARS rules on the diseases in turn.
+func benchRules(n int) []*ledger.WarningRule {
+	var out []*ledger.WarningRule
+	methods := []string{ledger.RuleEARSC1, ledger.RuleEARSC2, ledger.RuleEARSC3}
+	for i := 0; len(out) < n; i++ {
+		d := ledger.Diseases[i%len(ledger.Diseases)]
+		r := &ledger.WarningRule{Name: fmt.Sprintf("rule-%d", i), Disease: d, Level: 3, Active: true}
+		if i < len(ledger.Diseases) {
+			r.Method, r.Cases, r.Days = ledger.RuleThreshold, 50, 7
+		} else {
+			r.Method, r.MinSigma = methods[i%len(methods)], 1_000_000
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func (e *env) benchWarning(dir string, cards, rules, pairs, districts int) error {
+	// The cards, signed once, filed into every run's chain: each run's
+	// genesis differs (its own chain id would change the signatures), so
+	// every run uses one chain id and its own directory.
+	rng := rand.New(rand.NewPCG(1, 2))
+	doctors := make([]ed25519.PrivateKey, 50)
+	for i := range doctors {
+		doctors[i] = ed25519.NewKeyFromSeed(fmt.Appendf(make([]byte, 0, 32), "%032d", i))
+	}
+	hospital := ed25519.NewKeyFromSeed([]byte("bench-warning-hospital-key-seed!"))
+	today := time.Now().In(time.FixedZone("CST", state.DayOffset)).Format(ledger.OnsetLayout)
+	homes := make([]string, districts)
+	for i := range homes {
+		homes[i] = fmt.Sprintf("32%02d%02d", 1+i/12, 2+i%12)
+	}
+	const chainID = "bench-warning"
+	raws := make([][]byte, cards)
+	for i := range raws {
+		var p ledger.Pseudonym
+		for j := range p {
+			p[j] = byte(rng.Uint32())
+		}
+		f := ledger.CardFields{Disease: ledger.Diseases[rng.IntN(len(ledger.Diseases))], Class: ledger.Classifications[rng.IntN(3)], Onset: today,
+			Patient: p, AgeBand: uint8(rng.IntN(21)), Sex: ledger.Sexes[rng.IntN(3)], Home: homes[rng.IntN(len(homes))]}
+		tx, err := ledger.Build(&ledger.ReportCard{CardFields: f})
+		if err != nil {
+			return err
+		}
+		tx.Sign(chainID, doctors[i%len(doctors)])
+		raws[i] = tx.Bytes()
+	}
+	fmt.Fprintf(e.stdout, "bench warning: %d report cards per run, %d home districts, %d rules against none, %d pair(s)\n", cards, districts, rules, pairs)
+	var ratios []float64
+	for p := 0; p < pairs; p++ {
+		var rate [2]float64
+		for k, n := range []int{0, rules} {
+			r, err := benchWarningRun(filepath.Join(dir, fmt.Sprintf("run-%d-%d", p, k)), chainID, hospital, doctors, benchRules(n), raws)
+			if err != nil {
+				return err
+			}
+			rate[k] = r
+		}
+		ratios = append(ratios, rate[1]/rate[0])
+		fmt.Fprintf(e.stdout, "pair %d: no rule %.0f cards/s, %d rules %.0f cards/s: %.1f%%\n", p+1, rate[0], rules, rate[1], 100*rate[1]/rate[0])
+	}
+	slices.Sort(ratios)
+	fmt.Fprintf(e.stdout, "median ratio: %.1f%% of the ingest without rules (goal: at least 90%%)\n", 100*ratios[len(ratios)/2])
+	return nil
+}
+
+// benchWarningRun files raws into a fresh chain with rules set, and
+// returns the cards/s.
+func benchWarningRun(dir, chainID string, hospital ed25519.PrivateKey, doctors []ed25519.PrivateKey, rules []*ledger.WarningRule, raws [][]byte) (float64, error) {
+	h, err := home.Init(dir, home.InitOptions{ChainID: chainID, Region: "320000"})
+	if err != nil {
+		return 0, err
+	}
+	n, err := node.Open(h, slog.New(slog.NewTextHandler(io.Discard, nil)), node.Options{Serving: true})
+	if err != nil {
+		return 0, err
+	}
+	defer n.Close()
+	ctx := context.Background()
+	submit := func(b ledger.Body, keys ...ed25519.PrivateKey) error {
+		tx, err := ledger.Build(b)
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			tx.Sign(chainID, k)
+		}
+		if r := n.Engine.Submit(ctx, tx.Bytes()); r.Err != nil {
+			return fmt.Errorf("bench warning: setting up (%s): %w", b.Kind(), r.Err)
+		}
+		return nil
+	}
+	if err := submit(&ledger.GrantRole{Key: [32]byte(hospital.Public().(ed25519.PublicKey)), Role: ledger.RoleHospital, Name: "bench hospital"}, h.Authority()); err != nil {
+		return 0, err
+	}
+	for _, d := range doctors {
+		if err := submit(&ledger.RegisterDoctor{Key: [32]byte(d.Public().(ed25519.PublicKey)), Unit: "bench"}, hospital); err != nil {
+			return 0, err
+		}
+	}
+	for _, r := range rules {
+		if err := submit(r, h.Authority()); err != nil {
+			return 0, err
+		}
+	}
+	// A block, so that the doctors' roles are in force.
+	if err := submit(&ledger.GrantRole{Key: [32]byte{1}, Role: ledger.RoleAuditor, Name: "bench"}, h.Authority()); err != nil {
+		return 0, err
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var failed error
+	start := time.Now()
+	wg.Add(len(raws))
+	for _, raw := range raws {
+		if err := n.Engine.SubmitAsync(raw, func(r engine.Receipt) {
+			if r.Err != nil {
+				mu.Lock()
+				failed = r.Err
+				mu.Unlock()
+			}
+			wg.Done()
+		}); err != nil {
+			return 0, err
+		}
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if failed != nil {
+		return 0, fmt.Errorf("bench warning: a card was refused: %w", failed)
+	}
+	return float64(len(raws)) / elapsed.Seconds(), nil
+}

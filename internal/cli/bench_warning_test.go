@@ -1,0 +1,20 @@
+package cli_test
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestBenchWarning: bench warning files the cards with and without rules
+// and reports the rates and their ratio; bad sizes are refused.
+func TestBenchWarning(t *testing.T) {
+	t.Parallel()
+	out := mustRun(t, "bench", "warning", "--cards", "300", "--rules", "20", "--pairs", "1", "--districts", "4")
+	if !regexp.MustCompile(`pair 1: no rule \d+ cards/s, 20 rules \d+ cards/s: \d+\.\d%`).MatchString(out) || !strings.Contains(out, "median ratio") {
+		t.Errorf("bench warning:\n%s", out)
+	}
+	if _, errs, code := run(t, "bench", "warning", "--cards", "0"); code == 0 || !strings.Contains(errs, "--cards") {
+		t.Errorf("--cards 0: exit %d %s", code, errs)
+	}
+}
