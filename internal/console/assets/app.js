@@ -791,6 +791,108 @@
     });
   };
 
+  // Early warning (issue 16, docs/WARNING.md): the epidemic curve of a
+  // disease (the open statistics, counts only), the alerts the warning
+  // rules raised, and each alert's life.
+  var alertSteps = ["signal", "verification", "assessment", "confirmed", "closed"];
+
+  function curve(days, from, to) {
+    // A stacked bar per day from..to: suspected, clinical, confirmed.
+    var start = Date.parse(from + "T00:00:00Z"), end = Date.parse(to + "T00:00:00Z");
+    var n = Math.max(1, Math.round((end - start) / 86400000) + 1);
+    var byDate = {};
+    days.forEach(function (d) { byDate[d.date] = d; });
+    var max = 1;
+    days.forEach(function (d) { max = Math.max(max, d.new); });
+    var W = 720, H = 180, pad = 24, bw = (W - pad) / n;
+    var ns = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 " + W + " " + (H + pad));
+    svg.setAttribute("id", "curve");
+    svg.setAttribute("role", "img");
+    svg.setAttribute("aria-label", t("warn.curve"));
+    var classes = [["suspected", "#e0a030"], ["clinical", "#d06030"], ["confirmed", "#a02020"]];
+    for (var i = 0; i < n; i++) {
+      var date = new Date(start + i * 86400000).toISOString().slice(0, 10);
+      var d = byDate[date], y = H;
+      if (!d) continue;
+      classes.forEach(function (c) {
+        var v = d[c[0]];
+        if (!v) return;
+        var h = v / max * (H - 10);
+        var r = document.createElementNS(ns, "rect");
+        r.setAttribute("x", String(pad + i * bw));
+        r.setAttribute("y", String(y - h));
+        r.setAttribute("width", String(Math.max(1, bw - 1)));
+        r.setAttribute("height", String(h));
+        r.setAttribute("fill", c[1]);
+        r.setAttribute("data-date", date);
+        var tip = document.createElementNS(ns, "title");
+        tip.textContent = date + ": " + v + " " + t("case." + c[0]);
+        r.appendChild(tip);
+        svg.appendChild(r);
+        y -= h;
+      });
+    }
+    var axis = document.createElementNS(ns, "text");
+    axis.setAttribute("x", "0");
+    axis.setAttribute("y", "12");
+    axis.setAttribute("font-size", "11");
+    axis.textContent = String(max);
+    svg.appendChild(axis);
+    return svg;
+  }
+
+  views.warning = function (ref, q) {
+    if (ref) {
+      return api("GET", "/v1/alerts").then(function (d) {
+        var a = (d.alerts || []).filter(function (x) { return x.id === ref; })[0];
+        if (!a) { show(el("p", { id: "alert-missing", text: t("warn.noalert") })); return; }
+        var at = alertSteps.indexOf(a.status);
+        var steps = el("ol", { class: "steps", id: "alert-steps" }, alertSteps.map(function (s, i) {
+          return el("li", { class: i < at ? "done" : i === at ? "current" : "", "aria-current": i === at ? "step" : null, text: t("alert." + s) });
+        }));
+        if (at < 0) steps.appendChild(el("li", { class: "current", "aria-current": "step", text: t("alert." + a.status) }));
+        show(el("div", {}, [el("h1", { text: t("warn.alert") }), steps,
+          facts([[t("warn.rule"), a.rule + " (" + a.method + ")"], [t("col.region"), a.region], [t("warn.date"), a.date],
+            [t("intel.level"), a.response], [t("warn.observed"), String(a.observed) + " > " + a.upper, "alert-observed"],
+            [t("warn.status"), t("alert." + a.status), "alert-status"], [t("warn.raised"), a.raised + " · " + t("col.height") + " " + a.height],
+            [t("warn.assignee"), a.assignee ? short(a.assignee) : "-"],
+            [t("warn.answered"), a.response_seconds === undefined ? "-" : String(a.response_seconds) + " s", "alert-answered"],
+            [t("warn.records"), String(a.records.length), "alert-records"]]),
+          el("ul", { class: "mono" }, a.records.map(function (r) { return el("li", { text: r }); }))]));
+      });
+    }
+    var disease = q.disease || "pneumonia-unknown";
+    var to = q.to || new Date(Date.now() + 8 * 3600000).toISOString().slice(0, 10);
+    var from = q.from || new Date(Date.parse(to + "T00:00:00Z") - 29 * 86400000).toISOString().slice(0, 10);
+    var stats = "/v1/public/stats?disease=" + encodeURIComponent(disease) + "&from=" + from + "&to=" + to + (q.region ? "&region=" + encodeURIComponent(q.region) : "");
+    return Promise.all([api("GET", stats), api("GET", "/v1/alerts")]).then(function (res) {
+      var st = res[0], al = res[1];
+      var pick = el("input", { id: "warn-disease", value: disease, "aria-label": t("warn.disease") });
+      var f = el("input", { id: "warn-from", type: "date", value: from, "aria-label": t("warn.from") });
+      var go = function () { location.hash = "#/warning?disease=" + encodeURIComponent(pick.value) + "&from=" + f.value + "&to=" + to; };
+      pick.addEventListener("change", go);
+      f.addEventListener("change", go);
+      var total = 0;
+      st.days.forEach(function (d) { total += d.new; });
+      show(el("div", {}, [el("h1", { text: t("warn.title") }), el("p", { class: "muted", text: t("warn.help") }),
+        el("div", { class: "toolbar" }, [el("label", {}, [t("warn.disease") + " ", pick]), el("label", {}, [t("warn.from") + " ", f])]),
+        facts([[t("col.region"), st.region], [t("warn.cases"), String(total), "warn-cases"]]),
+        curve(st.days, from, to),
+        el("h2", { text: t("warn.alerts") }),
+        facts((al.regions || []).map(function (r) {
+          return [t("warn.region", { region: r.region }), t("warn.regionv", { alerts: r.alerts, responded: r.responded, median: r.median_seconds === undefined ? "-" : r.median_seconds + " s" })];
+        })),
+        table([
+          { key: "raised", label: t("warn.raised") }, { key: "rule", label: t("warn.rule") }, { key: "region", label: t("col.region") },
+          { key: "response", label: t("intel.level") }, { key: "observed", label: t("warn.observed") },
+          { key: "status", label: t("warn.status"), get: function (a) { return t("alert." + a.status); } },
+          { key: "id", label: t("warn.alert"), cls: "mono", get: function (a) { return el("a", { href: "#/warning/" + a.id, text: short(a.id) }); } }
+        ], al.alerts || [], { id: "alerts-table", sortKey: "raised" })]));
+    });
+  };
+
   views.roles = function () {
     return Promise.all([api("GET", "/v1/roles"), api("GET", "/v1/sites")]).then(function (res) {
       var rows = res[0].roles || [], sites = res[1].sites || [];
@@ -821,7 +923,7 @@
 
   var personal = { trajectory: 1, contacts: 1, chain: 1, sources: 1, followup: 1, clusters: 1, search: 1 };
   var needs = { search: "investigator", trajectory: "investigator", contacts: "investigator", chain: "investigator", sources: "investigator",
-    followup: "investigator", clusters: "investigator", audit: "auditor", roles: "auditor", regions: "reader", intel: "intel" };
+    followup: "investigator", clusters: "investigator", audit: "auditor", roles: "auditor", regions: "reader", intel: "intel", warning: "intel" };
 
   function route() {
     showError(null);

@@ -66,6 +66,13 @@
     "grants.title": "National grants held here", "grants.help": "Reads by other regions' keys that the national chain granted and relays carried here; each read under a grant, and each refusal, is audited on this chain.",
     "grants.count": "Grants", "grants.grantee": "Grantee", "grants.chains": "Chains", "grants.reads": "Reads", "grants.window": "Window",
     "grants.expires": "Expires", "grants.expired": "expired", "grants.revoked": "revoked", "grants.from": "Came from",
+    "nav.warning": "Early warning", "warn.title": "Early warning", "warn.help": "The cases doctors reported, per day (the open statistics), and the alerts the warning rules on this chain raised, each in the block of the report that tripped it.",
+    "warn.curve": "Epidemic curve: cases per reporting day, by classification", "warn.disease": "Disease", "warn.from": "Reported from", "warn.cases": "Cases in the window",
+    "warn.alerts": "Alerts", "warn.alert": "Alert", "warn.noalert": "No such alert on this chain.", "warn.rule": "Rule", "warn.date": "Reporting day",
+    "warn.observed": "Observed (above)", "warn.status": "Status", "warn.raised": "Raised", "warn.assignee": "Assigned to", "warn.answered": "First response after",
+    "warn.records": "Report cards", "warn.region": "Region {region}", "warn.regionv": "{alerts} alert(s), {responded} answered, median first response {median}",
+    "alert.signal": "signal", "alert.verification": "verification", "alert.assessment": "risk assessment", "alert.confirmed": "confirmed outbreak",
+    "alert.closed": "closed", "alert.discarded": "discarded", "alert.monitored": "monitored",
     "nav.intel": "Intelligence", "intel.title": "Outbreak intelligence", "intel.help": "Records submitted on this chain, digests come up from the regions below and broadcasts come down from the national chain; response level I is the most urgent.",
     "intel.one": "Intelligence record", "intel.level": "Response", "intel.dimension": "Dimension", "intel.secrecy": "Secrecy", "intel.origin": "Origin",
     "intel.record": "Record on its origin chain", "intel.broadcast": "National broadcast", "intel.yes": "yes", "intel.counts": "People",
@@ -76,7 +83,7 @@
     "intel.count": "Records", "intel.bylevel": "By response level", "intel.policy": "Endorsements required here", "intel.confirmed": "Confirmed",
     "dim.epidemic": "epidemic", "dim.medical": "medical", "dim.government": "government", "dim.public": "public", "dim.opinion": "opinion",
     "role.n1": "N1 (national)", "role.n2": "N2 (health commission)", "role.n3": "N3 (ordinary node)", "role.relay": "relay",
-    "case.suspected": "suspected", "case.confirmed": "confirmed", "case.recovered": "recovered", "case.deceased": "deceased", "case.cleared": "cleared"
+    "case.suspected": "suspected", "case.clinical": "clinically diagnosed", "case.confirmed": "confirmed", "case.recovered": "recovered", "case.deceased": "deceased", "case.cleared": "cleared"
   };
   var zh = {
     "skip": "跳到正文", "logout": "退出", "case": "案件", "purpose": "用途",
@@ -140,6 +147,13 @@
     "grants.title": "本链持有的国家授权", "grants.help": "国家链授予其他区域密钥、经中继送达本链的读取授权；凭授权的每次读取及每次拒绝都在本链审计。",
     "grants.count": "授权数", "grants.grantee": "被授权者", "grants.chains": "链", "grants.reads": "读取", "grants.window": "时间窗口",
     "grants.expires": "到期", "grants.expired": "已过期", "grants.revoked": "已撤销", "grants.from": "来自",
+    "nav.warning": "预警", "warn.title": "预警", "warn.help": "医生报告的病例（按报告日，公开统计），以及本链预警规则发出的预警，每条预警与触发它的报告卡在同一区块。",
+    "warn.curve": "流行曲线：按报告日、按分类的病例数", "warn.disease": "疾病", "warn.from": "报告日起", "warn.cases": "窗口内病例",
+    "warn.alerts": "预警信号", "warn.alert": "预警", "warn.noalert": "本链没有此预警。", "warn.rule": "规则", "warn.date": "报告日",
+    "warn.observed": "观察值（阈值）", "warn.status": "状态", "warn.raised": "发出时间", "warn.assignee": "指派给", "warn.answered": "首次响应用时",
+    "warn.records": "报告卡", "warn.region": "地区 {region}", "warn.regionv": "{alerts} 条预警，{responded} 条已响应，首次响应中位数 {median}",
+    "alert.signal": "信号", "alert.verification": "核实", "alert.assessment": "风险评估", "alert.confirmed": "确认暴发",
+    "alert.closed": "结束", "alert.discarded": "排除", "alert.monitored": "持续监测",
     "nav.intel": "情报", "intel.title": "疫情情报", "intel.help": "本链提交的记录、下级区域上报的摘要及国家链下发的广播；I 级响应最紧急。",
     "intel.one": "情报记录", "intel.level": "响应级别", "intel.dimension": "维度", "intel.secrecy": "密级", "intel.origin": "来源",
     "intel.record": "来源链上的记录", "intel.broadcast": "国家广播", "intel.yes": "是", "intel.counts": "人数",
@@ -150,7 +164,7 @@
     "intel.count": "记录数", "intel.bylevel": "按响应级别", "intel.policy": "本链所需背书数", "intel.confirmed": "确诊",
     "dim.epidemic": "疫情", "dim.medical": "医疗", "dim.government": "政务", "dim.public": "公众", "dim.opinion": "舆情",
     "role.n1": "N1（国家）", "role.n2": "N2（卫健委）", "role.n3": "N3（普通节点）", "role.relay": "中继",
-    "case.suspected": "疑似", "case.confirmed": "确诊", "case.recovered": "痊愈", "case.deceased": "死亡", "case.cleared": "排除"
+    "case.suspected": "疑似", "case.clinical": "临床诊断", "case.confirmed": "确诊", "case.recovered": "痊愈", "case.deceased": "死亡", "case.cleared": "排除"
   };
   var dicts = { en: en, zh: zh };
   var lang = "en";
