@@ -104,6 +104,7 @@ bytes on disk per record         %.0f (%.0f in tables, the rest write-ahead log)
 	c.AddCommand(e.benchInvestigateCmd())
 	c.AddCommand(e.benchConsortiumCmd())
 	c.AddCommand(e.benchHierarchyCmd())
+	c.AddCommand(e.benchDetectCmd())
 	c.AddCommand(e.benchWarningCmd())
 	return c
 }

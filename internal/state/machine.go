@@ -220,7 +220,10 @@ type Block struct {
 	rulesRead bool
 	// buckets are the daily counts this block read or wrote, by key: the
 	// rules read the same days again and again within a block.
-	buckets    map[string]DayCount
+	buckets map[string]DayCount
+	// alerts are the alerts this block read or changed, written at its
+	// end (flushAlerts).
+	alerts     map[ledger.Hash]*Alert
 	clock      int64 // the data clock: latest record time seen
 	clockDirty bool
 	// closedUntil: every window ending at or before it has been decided.
@@ -327,6 +330,9 @@ func (blk *Block) Finish(prev ledger.Hash) (ledger.Hash, error) {
 		}
 	}
 	if err := blk.flush(); err != nil {
+		return ledger.Hash{}, err
+	}
+	if err := blk.flushAlerts(); err != nil {
 		return ledger.Hash{}, err
 	}
 	if blk.writes == 0 {

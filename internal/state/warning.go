@@ -1,8 +1,10 @@
 package state
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"errors"
+	"maps"
 	"slices"
 
 	"github.com/epiledger/epiledger/internal/detect"
@@ -294,12 +296,12 @@ func (blk *Block) evaluate(r *Rule, f *ledger.CardFields, day uint32) (alarm boo
 // the alert already raised.
 func (blk *Block) raise(r *Rule, f *ledger.CardFields, day, span uint32, card ledger.Hash, observed uint32, upper int64) error {
 	id := AlertID(r.Name, f.Home, day)
-	a, ok, err := AlertOf(blk.b, id)
+	a, ok, err := blk.alert(id)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		a = Alert{ID: id, Rule: r.Name, Method: r.Method, Disease: f.Disease, Region: f.Home, Day: day, Level: r.Level,
+		a = &Alert{ID: id, Rule: r.Name, Method: r.Method, Disease: f.Disease, Region: f.Home, Day: day, Level: r.Level,
 			Raised: blk.now, Height: blk.height, Status: AlertSignal}
 		// The alert is an intelligence entry of this chain too, so that
 		// it goes up the hierarchy as records do: this chain's N2
@@ -325,7 +327,42 @@ func (blk *Block) raise(r *Rule, f *ledger.CardFields, day, span uint32, card le
 		}
 	}
 	a.Observed, a.Upper = observed, upper
-	return blk.set(store.AlertKey(id), encodeAlert(&a))
+	blk.touchAlert(a)
+	return nil
+}
+
+// alert is alert id as this block sees it.
+func (blk *Block) alert(id ledger.Hash) (*Alert, bool, error) {
+	if a, ok := blk.alerts[id]; ok {
+		return a, true, nil
+	}
+	a, ok, err := AlertOf(blk.b, id)
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	blk.touchAlert(&a)
+	return &a, true, nil
+}
+
+// touchAlert keeps a, changed, to be written when the block ends: a
+// district's alert gathers many cards in one block, written once.
+func (blk *Block) touchAlert(a *Alert) {
+	if blk.alerts == nil {
+		blk.alerts = map[ledger.Hash]*Alert{}
+	}
+	blk.alerts[a.ID] = a
+}
+
+// flushAlerts writes the alerts this block changed, in id order.
+func (blk *Block) flushAlerts() error {
+	ids := slices.Collect(maps.Keys(blk.alerts))
+	slices.SortFunc(ids, func(x, y ledger.Hash) int { return bytes.Compare(x[:], y[:]) })
+	for _, id := range ids {
+		if err := blk.set(store.AlertKey(id), encodeAlert(blk.alerts[id])); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // alertAction takes an alert a step further: by an investigator (the
@@ -339,7 +376,7 @@ func (blk *Block) alertAction(tx *ledger.Tx, id ledger.Hash, b *ledger.AlertActi
 	if role != ledger.RoleInvestigator && role != "authority" {
 		return reject(CodeWrongSigner, "signature", "an alert is handled by an investigator (the CDC)")
 	}
-	a, ok, err := AlertOf(blk.b, b.Alert)
+	a, ok, err := blk.alert(b.Alert)
 	if err != nil {
 		return err
 	}
@@ -365,5 +402,5 @@ func (blk *Block) alertAction(tx *ledger.Tx, id ledger.Hash, b *ledger.AlertActi
 		a.FirstResponse = blk.now
 	}
 	a.Status, a.Updated, a.LastAction = next, blk.now, id
-	return blk.set(store.AlertKey(a.ID), encodeAlert(&a))
+	return nil
 }
