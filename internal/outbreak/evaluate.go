@@ -141,7 +141,8 @@ type Method struct {
 // Methods returns the rules the benchmark compares: EARS C1, C2 and C3 as
 // earsC's defaults and with a minimum sigma of 1 (Burkom's advice for
 // sparse counts), CIDARS's moving percentile (P80, the current 7 days
-// against 5 weeks of each of years past years), and two fixed thresholds
+// against 5 weeks of each of years past years; and P90 and P95, to show
+// what a higher percentile trades), and two fixed thresholds
 // such as a district sets by hand for DefaultConfig's level (2 cases a day
 // on average, 3 at the season's peak): 9 cases in one day, 30 in 7 days.
 func Methods(years int) []Method {
@@ -153,6 +154,8 @@ func Methods(years int) []Method {
 		{"EARS C2, minSigma 1", detect.EARS{Method: detect.C2, MinSigma: detect.One}},
 		{"EARS C3, minSigma 1", detect.EARS{Method: detect.C3, MinSigma: detect.One}},
 		{fmt.Sprintf("moving percentile P80, %d years (CIDARS)", years), detect.Percentile{Years: years}},
+		{fmt.Sprintf("moving percentile P90, %d years", years), detect.Percentile{Years: years, Percentile: 90}},
+		{fmt.Sprintf("moving percentile P95, %d years", years), detect.Percentile{Years: years, Percentile: 95}},
 		{"fixed threshold, 9 cases in 1 day", detect.Threshold{Cases: 9, Days: 1}},
 		{"fixed threshold, 30 cases in 7 days", detect.Threshold{Cases: 30, Days: 7}},
 	}

@@ -52,31 +52,33 @@ var ErrConfig = errors.New("outbreak: configuration out of range")
 // used as they are (no zero-means-default): start from DefaultConfig.
 type Config struct {
 	// Seed selects the series; a seed gives the same series every time.
-	Seed uint64
+	Seed uint64 `json:"seed"`
 	// Years of history before the evaluated year: 1 to MaxYears.
-	Years int
+	Years int `json:"years"`
 	// Base is the mean number of sporadic cases a day, averaged over a
 	// year: above 0, at most MaxBase.
-	Base float64
+	Base float64 `json:"base"`
 	// Seasonality is the relative amplitude of the yearly cycle, 0 to 1:
 	// the mean of a day is Base·(1 + Seasonality·cos(2π(day − peak)/365.25)),
 	// the peak day drawn from the seed.
-	Seasonality float64
+	Seasonality float64 `json:"seasonality"`
 	// PerYear outbreaks are seeded in each year, history and the evaluated
 	// year alike (past outbreaks are in the baselines, as in real data): 0
 	// to MaxPerYear.
-	PerYear int
+	PerYear int `json:"per_year"`
 	// MinDays and MaxDays bound an outbreak's duration, drawn uniformly:
 	// 1 <= MinDays <= MaxDays <= MaxOutbreakDays.
-	MinDays, MaxDays int
+	MinDays int `json:"min_days"`
+	MaxDays int `json:"max_days"`
 	// MinSize and MaxSize bound the expected number of excess cases of an
 	// outbreak, drawn uniformly: 0 <= MinSize <= MaxSize <= MaxOutbreakSize.
-	MinSize, MaxSize float64
+	MinSize float64 `json:"min_size"`
+	MaxSize float64 `json:"max_size"`
 }
 
 // DefaultConfig is the benchmark's district: 2 sporadic cases a day on
 // average, ±50% over the year, and 4 outbreaks a year of 3 to 14 days and
-// 10 to 40 excess cases (from about 1 a day over two weeks, hard to tell
+// 10 to 40 excess cases (from under 1 a day over two weeks, hard to tell
 // from the season, to 13 a day over three days), 3 years of history.
 func DefaultConfig() Config {
 	return Config{
