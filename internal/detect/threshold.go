@@ -17,9 +17,9 @@ var (
 )
 
 // Threshold is the fixed-threshold rule: an alarm when Cases or more cases
-// are counted in the Days days up to and including a day. CIDARS uses it
-// with 1 case in 1 day for the diseases where a single case is an event
-// (plague, cholera, SARS, ...); with a larger Cases it is the "k cases in
+// are counted in the Days days up to and including a day. With 1 case in
+// 1 day it is CIDARS's fixed-threshold method for the gravest diseases,
+// where a single case is an event; with a larger Cases it is the "k cases in
 // d days" rule that surveillance staff set by hand, the baseline every
 // statistical method should beat. It computes what the state machine's
 // threshold warning rule computes. Both fields are required (no default).
