@@ -32,7 +32,7 @@ func (e *env) ruleCmd() *cobra.Command {
 func (e *env) ruleSetCmd() *cobra.Command {
 	var dir, nodeURL, name, disease, method, alpha, minSigma string
 	var keys []string
-	var cases, days, baseline, level int
+	var cases, days, baseline, level, years, weeks, percentile int
 	var retire bool
 	c := &cobra.Command{
 		Use:   "set --node URL (--home DIR | --key KEY) [--key KEY...] --name N --disease D --method M [parameters] --level L",
@@ -46,6 +46,12 @@ runs it on the card's home district:
   --method ears-c1|ears-c2|ears-c3        CDC's EARS on the daily counts:
                                           [--baseline 7] [--alpha 0.001]
                                           [--min-sigma 0] (docs/WARNING.md)
+  --method percentile                     CIDARS's moving percentile: the
+                                          last --days (7) days' count above
+                                          the --percentile (80) of the same
+                                          weeks (--weeks 2 either side) of
+                                          the past --years (3); at least
+                                          --cases (1) cases
 --level is the response level (1 = I to 4 = IV) its alerts propose.
 --retire retires the rule of that name.`,
 		Example: `  epiledger rule set --node http://127.0.0.1:7070 --home DIR --name pneumonia-3-in-7 \
@@ -71,10 +77,12 @@ runs it on the card's home district:
 				return fmt.Errorf("--home and --key: 1 to %d signers", 1+ledger.MaxRuleCosigners)
 			}
 			b := &ledger.WarningRule{Name: name, Disease: disease, Method: method, Level: uint8(level), Active: !retire, Cosigners: uint8(len(signers) - 1)}
-			if cases < 0 || days < 0 || days > ledger.MaxRuleDays || baseline < 0 || baseline > 1000 || level < 1 || level > 4 {
-				return fmt.Errorf("--cases, --days (at most %d), --baseline (at most 1000) and --level (1 to 4) are small positive numbers", ledger.MaxRuleDays)
+			if cases < 0 || days < 0 || days > ledger.MaxRuleDays || baseline < 0 || baseline > 1000 || level < 1 || level > 4 ||
+				years < 0 || years > 10 || weeks < 0 || weeks > 8 || percentile < 0 || percentile > 100 {
+				return fmt.Errorf("--cases, --days (at most %d), --baseline (at most 1000), --years (10), --weeks (8), --percentile (100) and --level (1 to 4) are small positive numbers", ledger.MaxRuleDays)
 			}
 			b.Cases, b.Days, b.Baseline = uint32(cases), uint16(days), uint16(baseline)
+			b.Years, b.Weeks, b.Percentile = uint8(years), uint8(weeks), uint8(percentile)
 			var err error
 			if b.Alpha, err = parseFixed("--alpha", alpha); err != nil {
 				return err
@@ -109,11 +117,14 @@ runs it on the card's home district:
 	c.Flags().StringVar(&name, "name", "", "the rule's name (required)")
 	c.Flags().StringVar(&disease, "disease", "", "the disease (required): "+strings.Join(ledger.Diseases, ", "))
 	c.Flags().StringVar(&method, "method", "", "threshold, ears-c1, ears-c2 or ears-c3 (required)")
-	c.Flags().IntVar(&cases, "cases", 0, "threshold: this many cases...")
-	c.Flags().IntVar(&days, "days", 0, "threshold: ...within this many days")
+	c.Flags().IntVar(&cases, "cases", 0, "threshold: this many cases... (percentile: the least count that alarms)")
+	c.Flags().IntVar(&days, "days", 0, "threshold: ...within this many days (percentile: the days summed)")
 	c.Flags().IntVar(&baseline, "baseline", 0, "EARS: baseline days (default 7)")
 	c.Flags().StringVar(&alpha, "alpha", "", "EARS: 0.001, 0.005, 0.01, 0.025 or 0.05 (default: earsC's)")
 	c.Flags().StringVar(&minSigma, "min-sigma", "", "EARS: the least standard deviation (default 0)")
+	c.Flags().IntVar(&years, "years", 0, "percentile: past years compared (default 3)")
+	c.Flags().IntVar(&weeks, "weeks", 0, "percentile: weeks either side of the same week (default 2)")
+	c.Flags().IntVar(&percentile, "percentile", 0, "percentile: P, a whole percent (default 80)")
 	c.Flags().IntVar(&level, "level", 0, "the response level its alerts propose, 1 (I) to 4 (IV) (required)")
 	c.Flags().BoolVar(&retire, "retire", false, "retire the rule of this name")
 	for _, n := range []string{"node", "name", "disease", "method", "level"} {
@@ -158,7 +169,11 @@ func (e *env) ruleListCmd() *cobra.Command {
 			fmt.Fprintln(tw, "RULE\tDISEASE\tMETHOD\tPARAMETERS\tRESPONSE\tACTIVE")
 			for _, r := range rs {
 				p := fmt.Sprintf("%d in %d days", r.Cases, r.Days)
-				if r.Method != ledger.RuleThreshold {
+				switch r.Method {
+				case ledger.RuleThreshold:
+				case ledger.RulePercentile:
+					p = fmt.Sprintf("P%d of %d years, %d weeks either side, %d days summed, at least %d", r.Percentile, r.Years, r.Weeks, r.Days, r.Cases)
+				default:
 					p = fmt.Sprintf("baseline %d, alpha %s, min sigma %s", r.Baseline, orDash(r.Alpha), orDash(r.MinSigma))
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\n", r.Name, r.Disease, r.Method, p, r.Response, r.Active)

@@ -14,10 +14,13 @@ const (
 	RuleEARSC1    = "ears-c1"   // CDC's EARS on daily counts (internal/detect)
 	RuleEARSC2    = "ears-c2"
 	RuleEARSC3    = "ears-c3"
+	// RulePercentile: CIDARS's moving percentile, the last Days days'
+	// count against the same weeks of past years (internal/detect).
+	RulePercentile = "percentile"
 )
 
 // RuleMethods lists the rule methods.
-var RuleMethods = []string{RuleThreshold, RuleEARSC1, RuleEARSC2, RuleEARSC3}
+var RuleMethods = []string{RuleThreshold, RuleEARSC1, RuleEARSC2, RuleEARSC3, RulePercentile}
 
 // MaxRuleDays bounds a threshold rule's window.
 const MaxRuleDays = 366
@@ -36,12 +39,17 @@ type WarningRule struct {
 	Days  uint16
 	// Baseline, Alpha and MinSigma are an EARS rule's (internal/detect:
 	// Alpha and MinSigma fixed point, 10^-6; zero for the defaults).
-	Baseline  uint16
-	Alpha     int64
-	MinSigma  int64
-	Level     uint8
-	Active    bool
-	Cosigners uint8
+	Baseline uint16
+	Alpha    int64
+	MinSigma int64
+	// Years, Weeks and Percentile are a percentile rule's (zero for the
+	// defaults: 3 years, 2 weeks either side, P80); its Days is the
+	// window summed (0: 7) and its Cases the least count that alarms
+	// (0: 1).
+	Years, Weeks, Percentile uint8
+	Level                    uint8
+	Active                   bool
+	Cosigners                uint8
 }
 
 // MaxRuleCosigners bounds a rule's signatures.
@@ -58,6 +66,9 @@ func (b *WarningRule) fields(c *codec) {
 	c.u16(&b.Baseline, "baseline")
 	c.i64(&b.Alpha, "alpha")
 	c.i64(&b.MinSigma, "min_sigma")
+	c.u8(&b.Years, "years")
+	c.u8(&b.Weeks, "weeks")
+	c.u8(&b.Percentile, "percentile")
 	c.u8(&b.Level, "level")
 	c.flag(&b.Active, "active")
 	c.u8(&b.Cosigners, "cosigners")
@@ -70,7 +81,7 @@ func (b *WarningRule) fields(c *codec) {
 	case !slices.Contains(Diseases, b.Disease):
 		c.fail("disease", "not a disease code (%v)", Diseases)
 	case !slices.Contains(RuleMethods, b.Method):
-		c.fail("method", "threshold, ears-c1, ears-c2 or ears-c3")
+		c.fail("method", "threshold, ears-c1, ears-c2, ears-c3 or percentile")
 	case b.Level < 1 || b.Level > 4:
 		c.fail("level", "a response level, 1 (I) to 4 (IV)")
 	case b.Cosigners > MaxRuleCosigners:

@@ -186,9 +186,14 @@ type RuleView struct {
 	Baseline uint16 `json:"baseline,omitempty"`
 	Alpha    string `json:"alpha,omitempty"`
 	MinSigma string `json:"min_sigma,omitempty"`
-	Response string `json:"response"`
-	Active   bool   `json:"active"`
-	Tx       string `json:"tx"`
+	// Years, Weeks and Percentile are a percentile rule's, defaults
+	// filled in (Days its window, Cases its least alarming count).
+	Years      int    `json:"years,omitempty"`
+	Weeks      int    `json:"weeks,omitempty"`
+	Percentile int    `json:"percentile,omitempty"`
+	Response   string `json:"response"`
+	Active     bool   `json:"active"`
+	Tx         string `json:"tx"`
 }
 
 // Rules lists the warning rules, retired ones too.
@@ -203,6 +208,10 @@ func (b *Builder) Rules() ([]RuleView, error) {
 			Response: responseLevels[min(r.Level, 4)], Active: r.Active, Tx: r.Tx.String()}
 		if r.Alpha != 0 {
 			v.Alpha = detect.Fixed(r.Alpha).String()
+		}
+		if r.Method == ledger.RulePercentile {
+			v.Years, v.Weeks, v.Percentile = cmp.Or(int(r.Years), 3), cmp.Or(int(r.Weeks), 2), cmp.Or(int(r.WarningRule.Percentile), 80)
+			v.Days, v.Cases = cmp.Or(r.Days, 7), cmp.Or(r.Cases, 1)
 		}
 		if r.MinSigma != 0 {
 			v.MinSigma = detect.Fixed(r.MinSigma).String()

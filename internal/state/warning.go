@@ -43,17 +43,25 @@ func (blk *Block) setRule(tx *ledger.Tx, id ledger.Hash, b *ledger.WarningRule) 
 	if signed < quorum {
 		return reject(CodeWrongSigner, "signature", "%d of the authorities signed; a warning rule needs %d (the correction rule's quorum)", signed, quorum)
 	}
-	if b.Method != ledger.RuleThreshold {
-		if _, err := earsOf(b); err != nil {
-			field := "alpha"
-			switch {
-			case errors.Is(err, detect.ErrBaseline):
-				field = "baseline"
-			case errors.Is(err, detect.ErrMinSigma):
-				field = "min_sigma"
-			}
-			return reject(CodeInvalid, field, "%v", err)
+	if _, err := detectorOf(b); err != nil {
+		field := "alpha"
+		switch {
+		case errors.Is(err, detect.ErrBaseline):
+			field = "baseline"
+		case errors.Is(err, detect.ErrMinSigma):
+			field = "min_sigma"
+		case errors.Is(err, detect.ErrYears):
+			field = "years"
+		case errors.Is(err, detect.ErrWeeks):
+			field = "weeks"
+		case errors.Is(err, detect.ErrPercentile):
+			field = "percentile"
+		case errors.Is(err, detect.ErrWindow), errors.Is(err, detect.ErrDays):
+			field = "days"
+		case errors.Is(err, detect.ErrMinCases), errors.Is(err, detect.ErrCases):
+			field = "cases"
 		}
+		return reject(CodeInvalid, field, "%v", err)
 	}
 	if err := blk.set(store.RuleKey(b.Name), tx.Bytes()); err != nil {
 		return err
@@ -80,11 +88,19 @@ func (blk *Block) activeRules(disease string) ([]*Rule, error) {
 	return out, nil
 }
 
-// earsOf is an EARS rule's method.
-func earsOf(b *ledger.WarningRule) (detect.EARS, error) {
-	m := map[string]detect.Method{ledger.RuleEARSC1: detect.C1, ledger.RuleEARSC2: detect.C2, ledger.RuleEARSC3: detect.C3}[b.Method]
-	e := detect.EARS{Method: m, Baseline: int(b.Baseline), Alpha: detect.Fixed(b.Alpha), MinSigma: detect.Fixed(b.MinSigma)}
-	return e, e.Check()
+// detectorOf is the method a rule runs.
+func detectorOf(b *ledger.WarningRule) (detect.Detector, error) {
+	var d detect.Detector
+	switch b.Method {
+	case ledger.RuleThreshold:
+		d = detect.Threshold{Cases: int(b.Cases), Days: int(b.Days)}
+	case ledger.RulePercentile:
+		d = detect.Percentile{Years: int(b.Years), Weeks: int(b.Weeks), Percentile: int(b.Percentile), Window: int(b.Days), MinCases: int(b.Cases)}
+	default:
+		m := map[string]detect.Method{ledger.RuleEARSC1: detect.C1, ledger.RuleEARSC2: detect.C2, ledger.RuleEARSC3: detect.C3}[b.Method]
+		d = detect.EARS{Method: m, Baseline: int(b.Baseline), Alpha: detect.Fixed(b.Alpha), MinSigma: detect.Fixed(b.MinSigma)}
+	}
+	return d, d.Check()
 }
 
 // Rules returns the warning rules, retired ones too, by name.
@@ -253,42 +269,55 @@ func (blk *Block) runRules(card ledger.Hash, f *ledger.CardFields, day uint32) e
 	return nil
 }
 
-// evaluate runs rule r on f's district on day.
-// span is how many days, to day, it looked at.
+// evaluate runs rule r on f's district on day. span is how many days,
+// to day, its alert's cards are gathered from: the days it counts.
 func (blk *Block) evaluate(r *Rule, f *ledger.CardFields, day uint32) (alarm bool, span, observed uint32, upper int64, err error) {
-	span = uint32(r.Days)
-	var e detect.EARS
-	if r.Method != ledger.RuleThreshold {
-		if e, err = earsOf(&r.WarningRule); err != nil {
-			return false, 0, 0, 0, store.ErrCorrupt // checked when the rule was set
-		}
-		span = uint32(e.First()) + 1
+	d, err := detectorOf(&r.WarningRule)
+	if err != nil {
+		return false, 0, 0, 0, store.ErrCorrupt // checked when the rule was set
 	}
-	if span > day+1 {
+	need := uint32(d.First()) + 1
+	if need > day+1 {
 		return false, 0, 0, 0, nil // before the first days of the calendar
 	}
-	series := make([]uint32, span)
-	for i := range series {
-		d := day + 1 - span + uint32(i)
-		c, err := blk.bucket(store.CountKey(f.Disease, f.Home, d), d)
+	series := make([]uint32, need)
+	if need <= 31 {
+		// A few days, read again by every card of the district: through
+		// the counts kept between blocks.
+		for i := range series {
+			dd := day + 1 - need + uint32(i)
+			c, err := blk.bucket(store.CountKey(f.Disease, f.Home, dd), dd)
+			if err != nil {
+				return false, 0, 0, 0, err
+			}
+			series[i] = c.Total()
+		}
+	} else {
+		// Years of days (a percentile rule): one scan of those reported.
+		cs, err := Counts(blk.b, f.Disease, f.Home, day+1-need, day)
 		if err != nil {
 			return false, 0, 0, 0, err
 		}
-		series[i] = c.Total()
-	}
-	if r.Method == ledger.RuleThreshold {
-		var sum uint64
-		for _, n := range series {
-			sum += uint64(n)
+		for _, c := range cs {
+			series[c.Day-(day+1-need)] = c.Total()
 		}
-		return sum >= uint64(r.Cases), span, uint32(min(sum, 1<<32-1)), int64(r.Cases-1) * int64(detect.One), nil
 	}
-	d, err := e.At(series, int(span-1))
+	res, err := d.At(series, int(need-1))
 	if err != nil {
 		return false, 0, 0, 0, err
 	}
-	// An EARS alarm is about the day: its records are the day's cards.
-	return d.Alarm, 1, d.Observed, int64(d.Upper.Fixed), nil
+	switch r.Method {
+	case ledger.RuleThreshold:
+		span = need
+	case ledger.RulePercentile:
+		span = 7 // its window, by default
+		if r.Days != 0 {
+			span = uint32(r.Days)
+		}
+	default:
+		span = 1 // an EARS alarm is about the day: its cards are the day's
+	}
+	return res.Alarm, span, res.Observed, int64(res.Upper.Fixed), nil
 }
 
 // raise records rule r's alert for f's district on day, naming the

@@ -204,3 +204,54 @@ func TestRuleCachesAgreeWithTheStore(t *testing.T) {
 		}
 	}
 }
+
+// TestPercentileAlert: CIDARS's moving percentile (one past year, a week
+// either side) alarms when the last 7 days hold far more cases than the
+// same weeks of last year, and not while they hold as many.
+func TestPercentileAlert(t *testing.T) {
+	f := newFixture(t)
+	f.mustBlock(world()...)
+	cardWorld(f)
+	f.mustBlock(sign(&ledger.WarningRule{Name: "pneumonia-p80", Disease: "pneumonia-unknown", Method: ledger.RulePercentile, Years: 1, Weeks: 1,
+		Level: 3, Active: true}, authKey))
+	p := uint32(0)
+	file := func(n int) {
+		t.Helper()
+		var txs []*ledger.Tx
+		for i := 0; i < n; i++ {
+			p++
+			f := pneumonia(0, "suspected")
+			f.Patient = ledger.Pseudonym{byte(p), byte(p >> 8), 7}
+			txs = append(txs, sign(&ledger.ReportCard{CardFields: f}, drZhangKey))
+		}
+		f.mustBlock(txs...)
+	}
+	// Last year: two cases a day over the weeks around this one (the
+	// rule, with no year before them, alarms on those days: not counted).
+	for d := 0; d < 24; d++ {
+		file(2)
+		f.skew += 86400
+	}
+	before, _ := state.Alerts(f.db)
+	// This week, a year on from the middle of those: two a day, as then,
+	// then a day of twelve.
+	f.skew += (364 + 12 - 6 - 24) * 86400
+	for d := 0; d < 6; d++ {
+		file(2)
+		f.skew += 86400
+	}
+	if as, _ := state.Alerts(f.db); len(as) != len(before) {
+		t.Fatalf("an ordinary week alarmed: %d alerts, %d before it", len(as), len(before))
+	}
+	file(12)
+	as, err := state.Alerts(f.db)
+	var spike []state.Alert
+	for _, a := range as {
+		if a.Day == state.DayOf(blockTime(f.height)+f.skew) {
+			spike = append(spike, a)
+		}
+	}
+	if err != nil || len(as) != len(before)+1 || len(spike) != 1 || spike[0].Observed != 24 || len(spike[0].Records) != 24 || spike[0].Upper != 14*int64(detect.One) {
+		t.Fatalf("the week of the spike: %+v %v", spike, err)
+	}
+}
