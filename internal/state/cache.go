@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/epiledger/epiledger/internal/detect"
 	"github.com/epiledger/epiledger/internal/feasibility"
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/store"
@@ -70,8 +71,13 @@ type caches struct {
 	mu     sync.Mutex
 	filter *txFilter
 	// buckets are committed daily counts (report cards), by key: the
-	// warning rules read a district's last days for every card.
+	// warning rules read a district's last days for every card. past and
+	// bounds are what blocks read of days before their own (the rules'
+	// series, EARS C1/C2 bounds): valid until a block counts a card on a
+	// day before its own (pastChanged), which drops them all.
 	buckets map[string]DayCount
+	past    map[seriesKey][]uint32
+	bounds  map[boundKey]detect.Value
 	vals    map[ledger.Pseudonym]personVal
 	// open is the set of open validation windows, exactly: rebuilt from
 	// the window log at the first block (loadOpenWindows), then kept by
@@ -156,6 +162,16 @@ func (m *Machine) merge(blk *Block) {
 	}
 	for k, d := range blk.buckets {
 		c.buckets[k] = d
+	}
+	if blk.pastChanged || c.past == nil {
+		c.past, c.bounds = map[seriesKey][]uint32{}, map[boundKey]detect.Value{}
+	}
+	c.past, c.bounds = resetIfFull(c.past), resetIfFull(c.bounds)
+	for k, v := range blk.past {
+		c.past[k] = v
+	}
+	for k, v := range blk.bounds {
+		c.bounds[k] = v
 	}
 	for k, w := range blk.open {
 		c.open[k] = w

@@ -320,6 +320,11 @@ func (blk *Block) count(cause, card ledger.Hash, f *ledger.CardFields, day uint3
 	if err != nil {
 		return err
 	}
+	if day != DayOf(blk.now) {
+		// A day before this block's changed: what was read of it, here
+		// and in the blocks before, is stale.
+		blk.past, blk.bounds, blk.pastChanged = nil, nil, true
+	}
 	k := store.CountKey(f.Disease, f.Home, day)
 	d, err := blk.bucket(k, day)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/epiledger/epiledger/internal/detect"
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/store"
 )
@@ -223,9 +224,14 @@ type Block struct {
 	buckets map[string]DayCount
 	// alerts are the alerts this block read or changed, written at its
 	// end (flushAlerts).
-	alerts     map[ledger.Hash]*Alert
-	clock      int64 // the data clock: latest record time seen
-	clockDirty bool
+	alerts map[ledger.Hash]*Alert
+	// past are the daily totals before their block's day that the rules
+	// read, by district, disease and window (pastSeries).
+	past        map[seriesKey][]uint32
+	bounds      map[boundKey]detect.Value
+	pastChanged bool
+	clock       int64 // the data clock: latest record time seen
+	clockDirty  bool
 	// closedUntil: every window ending at or before it has been decided.
 	closedUntil      int64
 	closedUntilDirty bool

@@ -252,11 +252,15 @@ func Alerts(rd store.Reader) ([]Alert, error) {
 // for the district and day, or adds the new cards to it.
 func (blk *Block) runRules(card ledger.Hash, f *ledger.CardFields, day uint32) error {
 	rules, err := blk.activeRules(f.Disease)
+	if err != nil || len(rules) == 0 {
+		return err
+	}
+	today, err := blk.bucket(store.CountKey(f.Disease, f.Home, day), day)
 	if err != nil {
 		return err
 	}
 	for _, r := range rules {
-		alarm, span, observed, upper, err := blk.evaluate(r, f, day)
+		alarm, span, observed, upper, err := blk.evaluate(r, f, day, today.Total())
 		if err != nil {
 			return err
 		}
@@ -269,9 +273,9 @@ func (blk *Block) runRules(card ledger.Hash, f *ledger.CardFields, day uint32) e
 	return nil
 }
 
-// evaluate runs rule r on f's district on day. span is how many days,
+// evaluate runs rule r on f's district on day, whose count is today. span is how many days,
 // to day, its alert's cards are gathered from: the days it counts.
-func (blk *Block) evaluate(r *Rule, f *ledger.CardFields, day uint32) (alarm bool, span, observed uint32, upper int64, err error) {
+func (blk *Block) evaluate(r *Rule, f *ledger.CardFields, day, today uint32) (alarm bool, span, observed uint32, upper int64, err error) {
 	d, err := detectorOf(&r.WarningRule)
 	if err != nil {
 		return false, 0, 0, 0, store.ErrCorrupt // checked when the rule was set
@@ -281,26 +285,21 @@ func (blk *Block) evaluate(r *Rule, f *ledger.CardFields, day uint32) (alarm boo
 		return false, 0, 0, 0, nil // before the first days of the calendar
 	}
 	series := make([]uint32, need)
-	if need <= 31 {
-		// A few days, read again by every card of the district: through
-		// the counts kept between blocks.
-		for i := range series {
-			dd := day + 1 - need + uint32(i)
-			c, err := blk.bucket(store.CountKey(f.Disease, f.Home, dd), dd)
-			if err != nil {
-				return false, 0, 0, 0, err
-			}
-			series[i] = c.Total()
-		}
-	} else {
-		// Years of days (a percentile rule): one scan of those reported.
-		cs, err := Counts(blk.b, f.Disease, f.Home, day+1-need, day)
+	past, err := blk.pastSeries(f.Disease, f.Home, day, need)
+	if err != nil {
+		return false, 0, 0, 0, err
+	}
+	copy(series, past)
+	series[need-1] = today
+	if e, ok := d.(detect.EARS); ok && (e.Method == detect.C1 || e.Method == detect.C2) {
+		// C1's and C2's bound is the baseline's, before the day: once per
+		// district and day in a block, whatever the day's count.
+		up, err := blk.earsBound(r.Name, f.Home, day, e, series)
 		if err != nil {
 			return false, 0, 0, 0, err
 		}
-		for _, c := range cs {
-			series[c.Day-(day+1-need)] = c.Total()
-		}
+		y := series[need-1]
+		return earsAlarm(up, y), 1, y, int64(up.Fixed), nil
 	}
 	res, err := d.At(series, int(need-1))
 	if err != nil {
@@ -318,6 +317,96 @@ func (blk *Block) evaluate(r *Rule, f *ledger.CardFields, day uint32) (alarm boo
 		span = 1 // an EARS alarm is about the day: its cards are the day's
 	}
 	return res.Alarm, span, res.Observed, int64(res.Upper.Fixed), nil
+}
+
+// pastSeries is the daily totals of a district's disease on the need-1
+// days before day, as this block sees them: the same for every card of
+// that district in the block (kept in blk.past until a card is counted
+// on a day before its block's).
+func (blk *Block) pastSeries(disease, home string, day, need uint32) ([]uint32, error) {
+	key := seriesKey{disease, home, day, need}
+	if s, ok := blk.past[key]; ok {
+		return s, nil
+	}
+	if !blk.pastChanged {
+		blk.m.c.mu.Lock()
+		s, ok := blk.m.c.past[key]
+		blk.m.c.mu.Unlock()
+		if ok {
+			return s, nil
+		}
+	}
+	s := make([]uint32, need-1)
+	if need <= 31 {
+		// A few days, read by every card of the district: through the
+		// counts kept between blocks.
+		for i := range s {
+			dd := day + 1 - need + uint32(i)
+			c, err := blk.bucket(store.CountKey(disease, home, dd), dd)
+			if err != nil {
+				return nil, err
+			}
+			s[i] = c.Total()
+		}
+	} else if need > 1 {
+		// Years of days (a percentile rule): one scan of those reported.
+		cs, err := Counts(blk.b, disease, home, day+1-need, day-1)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cs {
+			s[c.Day-(day+1-need)] = c.Total()
+		}
+	}
+	if blk.past == nil {
+		blk.past = map[seriesKey][]uint32{}
+	}
+	blk.past[key] = s
+	return s, nil
+}
+
+// earsBound is C1's or C2's upper bound for day (the last of series),
+// computed once per rule, district and day in a block: it reads only the
+// baseline, never the day's own count (TestEARSBoundIgnoresTheDay).
+func (blk *Block) earsBound(rule, home string, day uint32, e detect.EARS, series []uint32) (detect.Value, error) {
+	key := boundKey{rule, home, day}
+	if up, ok := blk.bounds[key]; ok {
+		return up, nil
+	}
+	if !blk.pastChanged {
+		blk.m.c.mu.Lock()
+		up, ok := blk.m.c.bounds[key]
+		blk.m.c.mu.Unlock()
+		if ok {
+			return up, nil
+		}
+	}
+	s := slices.Clone(series)
+	s[len(s)-1] = 0
+	res, err := e.At(s, len(s)-1)
+	if err != nil {
+		return detect.Value{}, err
+	}
+	if blk.bounds == nil {
+		blk.bounds = map[boundKey]detect.Value{}
+	}
+	blk.bounds[key] = res.Upper
+	return res.Upper, nil
+}
+
+type seriesKey struct {
+	disease, home string
+	day, need     uint32
+}
+
+type boundKey struct {
+	rule, home string
+	day        uint32
+}
+
+// earsAlarm is detect's alarm for a day's count y against its bound.
+func earsAlarm(up detect.Value, y uint32) bool {
+	return up.Kind == detect.Finite && int64(y)*int64(detect.One) > int64(up.Fixed)
 }
 
 // raise records rule r's alert for f's district on day, naming the
