@@ -52,6 +52,11 @@ runs it on the card's home district:
                                           weeks (--weeks 2 either side) of
                                           the past --years (3); at least
                                           --cases (1) cases
+  --method site-cluster --cases N --days D
+                                          N or more patients of the disease
+                                          who were at one site (the
+                                          mobility ledger's presences)
+                                          within D days (at most 30)
 --level is the response level (1 = I to 4 = IV) its alerts propose.
 --retire retires the rule of that name.`,
 		Example: `  epiledger rule set --node http://127.0.0.1:7070 --home DIR --name pneumonia-3-in-7 \
@@ -171,6 +176,8 @@ func (e *env) ruleListCmd() *cobra.Command {
 				p := fmt.Sprintf("%d in %d days", r.Cases, r.Days)
 				switch r.Method {
 				case ledger.RuleThreshold:
+				case ledger.RuleSiteCluster:
+					p = fmt.Sprintf("%d patients at one site in %d days", r.Cases, r.Days)
 				case ledger.RulePercentile:
 					p = fmt.Sprintf("P%d of %d years, %d weeks either side, %d days summed, at least %d", r.Percentile, r.Years, r.Weeks, r.Days, r.Cases)
 				default:

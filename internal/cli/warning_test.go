@@ -25,6 +25,10 @@ func TestWarningFlow(t *testing.T) {
 		"--alpha", "0.002", "--level", "3"); code == 0 || !strings.Contains(errs, "alpha") {
 		t.Errorf("an alpha with no quantile: exit %d %s", code, errs)
 	}
+	if _, errs, code := run(t, "rule", "set", "--node", url, "--home", district, "--name", "one-at-a-shop", "--disease", "covid-19",
+		"--method", "site-cluster", "--cases", "1", "--days", "7", "--level", "2"); code == 0 || !strings.Contains(errs, "--days") {
+		t.Errorf("a site cluster of one patient: exit %d %s", code, errs)
+	}
 	mustRun(t, "rule", "set", "--node", url, "--home", district, "--name", "pneumonia-3-in-7", "--disease", "pneumonia-unknown",
 		"--method", "threshold", "--cases", "3", "--days", "7", "--level", "2")
 	mustRun(t, "rule", "set", "--node", url, "--home", district, "--name", "pneumonia-c1", "--disease", "pneumonia-unknown",

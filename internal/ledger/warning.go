@@ -17,13 +17,20 @@ const (
 	// RulePercentile: CIDARS's moving percentile, the last Days days'
 	// count against the same weeks of past years (internal/detect).
 	RulePercentile = "percentile"
+	// RuleSiteCluster: Cases or more patients of the disease who were at
+	// one site (the mobility ledger's presences) within Days days.
+	RuleSiteCluster = "site-cluster"
 )
 
 // RuleMethods lists the rule methods.
-var RuleMethods = []string{RuleThreshold, RuleEARSC1, RuleEARSC2, RuleEARSC3, RulePercentile}
+var RuleMethods = []string{RuleThreshold, RuleEARSC1, RuleEARSC2, RuleEARSC3, RulePercentile, RuleSiteCluster}
 
-// MaxRuleDays bounds a threshold rule's window.
-const MaxRuleDays = 366
+// MaxRuleDays bounds a threshold rule's window, MaxSiteClusterDays a
+// site cluster's (a patient's presences are read over it).
+const (
+	MaxRuleDays        = 366
+	MaxSiteClusterDays = 30
+)
 
 // WarningRule sets (or, by its Name, replaces) a warning rule: for
 // Disease, by Method with its parameters, proposing response Level for
@@ -81,13 +88,15 @@ func (b *WarningRule) fields(c *codec) {
 	case !slices.Contains(Diseases, b.Disease):
 		c.fail("disease", "not a disease code (%v)", Diseases)
 	case !slices.Contains(RuleMethods, b.Method):
-		c.fail("method", "threshold, ears-c1, ears-c2, ears-c3 or percentile")
+		c.fail("method", "threshold, ears-c1, ears-c2, ears-c3, percentile or site-cluster")
 	case b.Level < 1 || b.Level > 4:
 		c.fail("level", "a response level, 1 (I) to 4 (IV)")
 	case b.Cosigners > MaxRuleCosigners:
 		c.fail("cosigners", "at most %d", MaxRuleCosigners)
 	case b.Method == RuleThreshold && (b.Cases == 0 || b.Days == 0 || b.Days > MaxRuleDays):
 		c.fail("days", "a threshold rule counts 1 or more cases within 1 to %d days", MaxRuleDays)
+	case b.Method == RuleSiteCluster && (b.Cases < 2 || b.Days == 0 || b.Days > MaxSiteClusterDays):
+		c.fail("days", "a site cluster is 2 or more patients at one site within 1 to %d days", MaxSiteClusterDays)
 	case b.Alpha < 0 || b.MinSigma < 0:
 		c.fail("alpha", "not negative")
 	}

@@ -229,6 +229,7 @@ type AlertView struct {
 	Method   string   `json:"method"`
 	Disease  string   `json:"disease"`
 	Region   string   `json:"region"`
+	Site     string   `json:"site,omitempty"`
 	Date     string   `json:"date"`
 	Response string   `json:"response"`
 	Observed uint32   `json:"observed"`
@@ -277,7 +278,7 @@ func (b *Builder) Alerts() (*Alerts, error) {
 	times := map[string][]int64{}
 	counts := map[string]int{}
 	for _, a := range as {
-		v := AlertView{ID: a.ID.String(), Rule: a.Rule, Method: a.Method, Disease: a.Disease, Region: a.Region,
+		v := AlertView{ID: a.ID.String(), Rule: a.Rule, Method: a.Method, Disease: a.Disease, Region: a.Region, Site: a.Site,
 			Date: time.Unix(int64(a.Day)*86400, 0).UTC().Format(ledger.OnsetLayout), Response: responseLevels[min(a.Level, 4)],
 			Observed: a.Observed, Upper: detect.Fixed(a.Upper).String(), Raised: b.ts(a.Raised), Height: a.Height, Records: []string{}, Status: a.Status}
 		for _, r := range a.Records {

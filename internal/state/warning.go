@@ -9,6 +9,7 @@ import (
 
 	"github.com/epiledger/epiledger/internal/detect"
 	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/region"
 	"github.com/epiledger/epiledger/internal/store"
 )
 
@@ -92,6 +93,8 @@ func (blk *Block) activeRules(disease string) ([]*Rule, error) {
 func detectorOf(b *ledger.WarningRule) (detect.Detector, error) {
 	var d detect.Detector
 	switch b.Method {
+	case ledger.RuleSiteCluster:
+		return nil, nil // not on daily counts: siteCluster
 	case ledger.RuleThreshold:
 		d = detect.Threshold{Cases: int(b.Cases), Days: int(b.Days)}
 	case ledger.RulePercentile:
@@ -153,6 +156,7 @@ type Alert struct {
 	ID                     ledger.Hash
 	Rule, Method, Disease  string
 	Region                 string
+	Site                   string // a site-cluster rule's site ("" for the others)
 	Day                    uint32
 	Level                  uint8
 	Observed               uint32 // the count that tripped it (threshold: in its window)
@@ -185,6 +189,7 @@ func encodeAlert(a *Alert) []byte {
 	x.str(a.Method)
 	x.str(a.Disease)
 	x.str(a.Region)
+	x.str(a.Site)
 	x.u32(a.Day)
 	x.u8(a.Level)
 	x.u32(a.Observed)
@@ -205,7 +210,7 @@ func encodeAlert(a *Alert) []byte {
 
 func decodeAlert(id ledger.Hash, v []byte) (Alert, error) {
 	x := r2(v)
-	a := Alert{ID: id, Rule: x.str(), Method: x.str(), Disease: x.str(), Region: x.str(), Day: x.u32(), Level: x.u8(), Observed: x.u32(), Upper: x.i64(),
+	a := Alert{ID: id, Rule: x.str(), Method: x.str(), Disease: x.str(), Region: x.str(), Site: x.str(), Day: x.u32(), Level: x.u8(), Observed: x.u32(), Upper: x.i64(),
 		Raised: x.i64(), Height: uint64(x.i64())}
 	n := int(x.u8())
 	for i := 0; i < n; i++ {
@@ -260,6 +265,12 @@ func (blk *Block) runRules(card ledger.Hash, f *ledger.CardFields, day uint32) e
 		return err
 	}
 	for _, r := range rules {
+		if r.Method == ledger.RuleSiteCluster {
+			if err := blk.siteCluster(r, card, f, day); err != nil {
+				return err
+			}
+			continue
+		}
 		alarm, span, observed, upper, err := blk.evaluate(r, f, day, today.Total())
 		if err != nil {
 			return err
@@ -520,5 +531,94 @@ func (blk *Block) alertAction(tx *ledger.Tx, id ledger.Hash, b *ledger.AlertActi
 		a.FirstResponse = blk.now
 	}
 	a.Status, a.Updated, a.LastAction = next, blk.now, id
+	return nil
+}
+
+// siteCluster runs a site-cluster rule for card: the sites its patient was
+// at (the mobility ledger's presences on this chain) within the rule's
+// days are noted with the card; a site where as many patients of the
+// disease were within those days as the rule's cases raises the rule's
+// alert for the site and day, naming their cards.
+func (blk *Block) siteCluster(r *Rule, card ledger.Hash, f *ledger.CardFields, day uint32) error {
+	days := uint32(r.Days)
+	if days > day+1 {
+		return nil
+	}
+	from := int64(day+1-days)*86400 - DayOffset
+	to := int64(day+1)*86400 - DayOffset - 1
+	lo, hi := store.PersonRange(f.Patient, from, to)
+	type visit struct{ site, day uint32 }
+	var visits []visit
+	err := blk.b.Scan(lo, hi, func(k, v []byte) bool {
+		var p Presence
+		if DecodePresenceInto(v, &p) == nil && p.Visible() && p.Site != 0 {
+			visits = append(visits, visit{p.Site, DayOf(p.In)}) // an encounter or a refused record does not count
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	at := map[uint32]bool{}
+	for _, v := range visits {
+		if err := blk.set(store.SiteCaseKey(v.site, v.day, f.Patient), card[:]); err != nil {
+			return err
+		}
+		at[v.site] = true
+	}
+	for _, site := range slices.Sorted(maps.Keys(at)) {
+		patients := map[ledger.Pseudonym]ledger.Hash{}
+		lo, hi := store.SiteCaseRange(site, day+1-days, day)
+		if err := blk.b.Scan(lo, hi, func(k, v []byte) bool {
+			patients[ledger.Pseudonym(k[len(k)-32:])] = ledger.Hash(v)
+			return true
+		}); err != nil {
+			return err
+		}
+		if uint32(len(patients)) < r.Cases {
+			continue
+		}
+		s, err := blk.m.SiteByNum(blk.b, site)
+		if err != nil {
+			return err
+		}
+		var cards []ledger.Hash
+		for _, c := range patients {
+			cards = append(cards, c)
+		}
+		slices.SortFunc(cards, func(x, y ledger.Hash) int { return bytes.Compare(x[:], y[:]) })
+		if err := blk.raiseAtSite(r, s, day, cards, uint32(len(patients))); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// raiseAtSite records a site-cluster rule's alert for site s on day.
+func (blk *Block) raiseAtSite(r *Rule, s *Site, day uint32, cards []ledger.Hash, observed uint32) error {
+	id := AlertID(r.Name, "site "+s.ID, day)
+	reg := s.Region
+	if _, err := region.Parse(reg); err != nil || reg == "" {
+		reg = blk.m.gen.Region
+	}
+	a, ok, err := blk.alert(id)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		a = &Alert{ID: id, Rule: r.Name, Method: r.Method, Disease: r.Disease, Region: reg, Site: s.ID, Day: day, Level: r.Level,
+			Raised: blk.now, Height: blk.height, Status: AlertSignal}
+		if err := blk.putIntel(&IntelEntry{Tx: id, Time: blk.now, Dimension: "epidemic", Secrecy: "internal", Region: reg, Level: r.Level,
+			Involved: observed, Origin: blk.m.gen.ChainID, OriginTx: id}); err != nil {
+			return err
+		}
+	}
+	for _, c := range cards {
+		if !slices.Contains(a.Records, c) && len(a.Records) < MaxAlertRecords {
+			a.Records = append(a.Records, c)
+		}
+	}
+	a.Observed, a.Upper = observed, int64(r.Cases-1)*int64(detect.One)
+	blk.touchAlert(a)
 	return nil
 }

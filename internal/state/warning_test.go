@@ -1,6 +1,7 @@
 package state_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/epiledger/epiledger/internal/detect"
@@ -253,5 +254,42 @@ func TestPercentileAlert(t *testing.T) {
 	}
 	if err != nil || len(as) != len(before)+1 || len(spike) != 1 || spike[0].Observed != 24 || len(spike[0].Records) != 24 || spike[0].Upper != 14*int64(detect.One) {
 		t.Fatalf("the week of the spike: %+v %v", spike, err)
+	}
+}
+
+// TestSiteClusterAlert: a site-cluster rule alarms when two patients with
+// a card were at the same shop within its days, naming both cards, and
+// not for a patient alone, nor for patients at different shops.
+func TestSiteClusterAlert(t *testing.T) {
+	f := newFixture(t)
+	f.mustBlock(world()...)
+	cardWorld(f)
+	carol := ps("person/carol")
+	now := blockTime(5)
+	f.mustBlock(sign(&ledger.WarningRule{Name: "shop-2-in-7", Disease: "covid-19", Method: ledger.RuleSiteCluster, Cases: 2, Days: 7, Level: 2,
+		Active: true}, authKey),
+		sign(visit("shop", direct(alice), now-3600, now-3000), shopKey),
+		sign(visit("shop", direct(bob), now-2000, now-1000), shopKey),
+		sign(visit("shop2", direct(carol), now-2000, now-1000), shop2Key))
+	card := func(p ledger.Pseudonym) *ledger.Tx {
+		fl := pneumonia(0, "confirmed")
+		fl.Disease, fl.Patient = "covid-19", p
+		return sign(&ledger.ReportCard{CardFields: fl}, drZhangKey)
+	}
+	a, c := card(alice), card(carol)
+	f.mustBlock(a, c)
+	if as, _ := state.Alerts(f.db); len(as) != 0 {
+		t.Fatalf("one patient per shop alarmed: %+v", as)
+	}
+	b := card(bob)
+	f.mustBlock(b)
+	as, err := state.Alerts(f.db)
+	if err != nil || len(as) != 1 || as[0].Site != "shop" || as[0].Observed != 2 || len(as[0].Records) != 2 || as[0].Rule != "shop-2-in-7" {
+		t.Fatalf("two patients at one shop: %+v %v", as, err)
+	}
+	for _, want := range []*ledger.Tx{a, b} {
+		if !slices.Contains(as[0].Records, want.ID()) {
+			t.Errorf("the alert does not name card %s", want.ID().String()[:16])
+		}
 	}
 }
