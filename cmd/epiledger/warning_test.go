@@ -29,6 +29,10 @@ func TestWarningScenario(t *testing.T) {
 	nj := r.urls["nanjing"]
 	must("rule", "set", "--node", nj, "--home", r.dirs["nanjing"], "--name", "pneumonia-3-in-7", "--disease", "pneumonia-unknown",
 		"--method", "threshold", "--cases", "3", "--days", "7", "--level", "2")
+	// Jiangsu runs the same rule on its level's counts: the districts'
+	// figures its cities publish, carried up.
+	must("rule", "set", "--node", r.urls["jiangsu"], "--home", r.dirs["jiangsu"], "--name", "province-pneumonia-3-in-7", "--disease", "pneumonia-unknown",
+		"--method", "threshold", "--cases", "3", "--days", "7", "--level", "2")
 	must("doctor", "register", "--node", nj, "--key", r.keys["hospital"], "--doctor", r.pubs["doctor"], "--unit", "320115-jiangning-hospital")
 	today := time.Now().In(time.FixedZone("CST", 8*3600)).Format("2006-01-02")
 	for _, id := range []string{"320115196301012345", "320115197002023456", "320115198003034567"} {
@@ -66,6 +70,24 @@ func TestWarningScenario(t *testing.T) {
 		}
 		t.Fatalf("%s holds no digest of alert %s: %+v", chain, alert[:16], v.Intel)
 		return nil
+	}
+	// The day's statistics, published as the relay went, go up with the
+	// next anchor.
+	if out := r.carry("nanjing", "jiangsu"); !strings.Contains(out, "1 carried") {
+		t.Fatalf("the statistics, nanjing -> jiangsu: %s", out)
+	}
+	var prov struct {
+		Alerts []struct {
+			Rule, Region string
+			Records      []string
+		}
+	}
+	if err := json.Unmarshal([]byte(must("alert", "list", "--node", r.urls["jiangsu"], "--as", r.keys["jiangsu-n2"], "--json")), &prov); err != nil ||
+		len(prov.Alerts) != 1 || prov.Alerts[0].Rule != "province-pneumonia-3-in-7" || prov.Alerts[0].Region != "320115" || len(prov.Alerts[0].Records) != 1 {
+		t.Errorf("Jiangsu's own alert on the counts carried up: %+v %v", prov, err)
+	}
+	if out := must("stats", "--node", r.urls["jiangsu"], "--disease", "pneumonia-unknown", "--from", today, "--to", today); !strings.Contains(out, "1 day(s) with reports") {
+		t.Errorf("Jiangsu's statistics of the day:\n%s", out)
 	}
 	js := entry("jiangsu", "jiangsu-n2")
 	must("intel", "confirm", js["tx"].(string), "--key", r.keys["jiangsu-n2"], "--node", r.urls["jiangsu"])

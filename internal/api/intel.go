@@ -95,6 +95,8 @@ type ConfirmationView struct {
 	Tx        string `json:"tx"`
 	Height    uint64 `json:"height"`
 	Broadcast bool   `json:"broadcast"`
+	// Statistics marks a publication of the open statistics.
+	Statistics bool `json:"statistics,omitempty"`
 }
 
 // MaxConfirmationsListed bounds one listing of confirmations.
@@ -124,7 +126,7 @@ func (s *Server) intelConfirmations(r *http.Request) (any, error) {
 	}
 	out := []ConfirmationView{}
 	for _, c := range cs {
-		out = append(out, ConfirmationView{Tx: c.Tx.String(), Height: c.Height, Broadcast: c.Broadcast})
+		out = append(out, ConfirmationView{Tx: c.Tx.String(), Height: c.Height, Broadcast: c.Broadcast, Statistics: c.Stats})
 	}
 	return map[string]any{"confirmations": out, "truncated": truncated}, nil
 }

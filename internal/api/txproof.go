@@ -21,7 +21,7 @@ func relayable(raw []byte) bool {
 	}
 	switch tx.Body.Kind() {
 	case ledger.KindAnchor, ledger.KindLightAnchor, ledger.KindRegisterChild, ledger.KindRegisterParent, ledger.KindIntelConfirm, ledger.KindIntelSummary, ledger.KindIntelSummaryBFT,
-		ledger.KindAccessGrant, ledger.KindAccessRevoke:
+		ledger.KindAccessGrant, ledger.KindAccessRevoke, ledger.KindPublishStats:
 		return true
 	}
 	return false

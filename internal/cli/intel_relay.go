@@ -16,6 +16,7 @@ import (
 	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/lightclient"
+	"github.com/epiledger/epiledger/internal/region"
 	"github.com/epiledger/epiledger/internal/report"
 	"github.com/epiledger/epiledger/internal/state"
 )
@@ -113,7 +114,10 @@ parent, the N2s' confirmations; to a child (--to a chain that registered
 this one as its parent), the national N1's broadcasts and the broadcasts
 this chain received from its own parent, and the national access grants
 this chain holds that name the child or a chain below it (for a revoked
-grant, its revocation). --relay-key
+grant, its revocation). Going up, it first has the node publish what
+changed of today's and yesterday's statistics (publish_stats), which go
+up with the next anchor: the parent counts its children's districts as
+its own. --relay-key
 signs on both chains:
 a key both administrators granted the role relay. A digest the other
 chain holds already is skipped.`,
@@ -162,15 +166,26 @@ func (e *env) relayIntel(ctx context.Context, src, dst *client.Client, chain, ta
 			return fmt.Errorf("--to: chain %q has registered %q neither as a child nor as its parent", target, chain)
 		}
 	}
+	if up {
+		// The day's statistics go up too: publish what changed of
+		// today's and yesterday's buckets first (every home district, a
+		// publication per change), so that they are among what is
+		// carried; the parent counts them as its level's.
+		if err := publishRecent(ctx, src); err != nil {
+			return fmt.Errorf("--node: publishing the statistics: %w", err)
+		}
+	}
 	var txs []string
 	cs, err := src.IntelConfirmations(ctx, 1)
 	if err != nil {
 		return fmt.Errorf("--node: %w", err)
 	}
+	stats := map[string]bool{}
 	for _, c := range cs {
 		if c.Broadcast != up {
 			txs = append(txs, c.Tx)
 		}
+		stats[c.Tx] = c.Statistics
 	}
 	if !up {
 		// Broadcasts that came down from this chain's parent go on down.
@@ -189,9 +204,13 @@ func (e *env) relayIntel(ctx context.Context, src, dst *client.Client, chain, ta
 		}
 		txs = append(txs, grants...)
 	}
-	carried, held, waiting := 0, 0, 0
+	carried, held, waiting, later := 0, 0, 0, 0
 	for _, id := range txs {
 		b, err := e.intelSummaryOf(ctx, src, dst, chain, id)
+		if errors.Is(err, errNotAnchored) && stats[id] {
+			later++ // just published: it goes with the next anchor
+			continue
+		}
 		if errors.Is(err, errNotAnchored) {
 			waiting++
 			fmt.Fprintf(e.stderr, "%s: %v\n", id[:16], err)
@@ -219,6 +238,9 @@ func (e *env) relayIntel(ctx context.Context, src, dst *client.Client, chain, ta
 		fmt.Fprintf(e.stdout, "%s: carried into %s at height %d (tx %s)\n", id[:16], target, res.Height, res.Tx)
 	}
 	fmt.Fprintf(e.stdout, "%d carried, %d held there already, %d waiting for an anchor\n", carried, held, waiting)
+	if later > 0 {
+		fmt.Fprintf(e.stdout, "%d publication(s) of the statistics go up after the next anchor\n", later)
+	}
 	if waiting > 0 {
 		return withHint(fmt.Errorf("%d digest(s) are in blocks %q has not anchored yet", waiting, target), "run epiledger anchor relay first, then this again")
 	}
@@ -340,4 +362,21 @@ func intelSummaryBFT(ctx context.Context, src, dst *client.Client, chain string,
 		}
 	}
 	return state.IntelSummaryBFTOf(chain, tx, lc)
+}
+
+// publishRecent has src's node publish the buckets of today and yesterday
+// (reporting days at +08:00) that changed since their last publication.
+func publishRecent(ctx context.Context, src *client.Client) error {
+	now := time.Now().In(time.FixedZone("CST", state.DayOffset))
+	for _, day := range []time.Time{now.AddDate(0, 0, -1), now} {
+		for _, d := range ledger.Diseases {
+			if _, err := whenSigned(ctx, func() (*consortium.TxProof, error) {
+				_, err := src.StatsProof(ctx, string(region.National), d, day.Format(ledger.OnsetLayout))
+				return nil, err
+			}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -523,7 +523,82 @@ func (blk *Block) publishStats(tx *ledger.Tx, id ledger.Hash, b *ledger.PublishS
 	x.u32(b.Clinical)
 	x.u32(b.Confirmed)
 	x.raw(b.Last[:])
-	return blk.set(store.StatsPubKey(b.Disease, b.Region, b.Day, b.Version), x.b)
+	if err := blk.set(store.StatsPubKey(b.Disease, b.Region, b.Day, b.Version), x.b); err != nil {
+		return err
+	}
+	// Listed with the confirmations, for the relay to carry up: the
+	// parent counts its children's districts as its own level's.
+	return blk.set(store.IntelConfirmKey(blk.height, id), []byte{confirmStats})
+}
+
+// confirmStats marks a publication among the confirmations a relay
+// carries up (0: a confirmation, 1: a broadcast).
+const confirmStats = 2
+
+// carriedStats takes in a child's publication of a bucket (made on the
+// child itself): its figures replace the child's earlier version's in
+// this chain's counts, and this chain's rules run on them.
+func (blk *Block) carriedStats(carrier ledger.Hash, from, origin string, b *ledger.PublishStats, fromParent bool) error {
+	if fromParent || origin != from {
+		return reject(CodeInvalid, "tx", "statistics come up from the child that published them")
+	}
+	k := store.CarriedStatsKey(from, b.Disease, b.Region, b.Day)
+	var old [nClasses]uint32
+	var oldVersion uint32
+	if v, ok, err := blk.b.Get(k); err != nil {
+		return err
+	} else if ok {
+		x := r2(v)
+		oldVersion = x.u32()
+		for i := range old {
+			old[i] = x.u32()
+		}
+		if err := x.err("carried statistics"); err != nil {
+			return err
+		}
+	}
+	if b.Version <= oldVersion {
+		return reject(CodeConflict, "tx", "version %d of this bucket of %q is here already", oldVersion, from)
+	}
+	if _, err := region.Parse(b.Region); err != nil {
+		return reject(CodeInvalid, "tx", "the publication's district: %v", err)
+	}
+	now := [nClasses]uint32{b.Suspected, b.Clinical, b.Confirmed}
+	var x w
+	x.u32(b.Version)
+	for _, n := range now {
+		x.u32(n)
+	}
+	if err := blk.set(k, x.b); err != nil {
+		return err
+	}
+	ck := store.CountKey(b.Disease, b.Region, b.Day)
+	d, err := blk.bucket(ck, b.Day)
+	if err != nil {
+		return err
+	}
+	for i := range now {
+		p := d.slot(i)
+		v := int64(*p) + int64(now[i]) - int64(old[i])
+		if v < 0 {
+			return store.ErrCorrupt // the child's figures were in this bucket
+		}
+		*p = uint32(v)
+	}
+	d.Last = carrier
+	if b.Day != DayOf(blk.now) {
+		blk.past, blk.bounds, blk.pastChanged = nil, nil, true
+	}
+	var y w
+	for i := 0; i < nClasses; i++ {
+		y.u32(*d.slot(i))
+	}
+	y.raw(d.Last[:])
+	blk.buckets[string(ck)] = d
+	if err := blk.set(ck, y.b); err != nil {
+		return err
+	}
+	return blk.runRules(carrier, &ledger.CardFields{Disease: b.Disease, Home: b.Region}, b.Day)
 }
 
 // HomesReporting returns the home districts within region with a bucket

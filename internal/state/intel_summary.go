@@ -26,6 +26,9 @@ type IntelConfirmation struct {
 	Tx        ledger.Hash
 	Height    uint64
 	Broadcast bool
+	// Stats marks a publication of the statistics (publish_stats),
+	// carried up as confirmations are.
+	Stats bool
 }
 
 // intelConfirm records an N2's confirmation of entry b.Of: its digest,
@@ -85,7 +88,7 @@ func IntelConfirmations(rd store.Reader, from uint64, limit int) ([]IntelConfirm
 	lo, hi := store.IntelConfirmRange(from)
 	var out []IntelConfirmation
 	err := rd.Scan(lo, hi, func(k, v []byte) bool {
-		c := IntelConfirmation{Height: beU64(k[1:9]), Broadcast: len(v) == 1 && v[0] == 1}
+		c := IntelConfirmation{Height: beU64(k[1:9]), Broadcast: len(v) == 1 && v[0] == 1, Stats: len(v) == 1 && v[0] == confirmStats}
 		copy(c.Tx[:], k[9:])
 		out = append(out, c)
 		return limit == 0 || len(out) < limit
@@ -237,6 +240,8 @@ func (blk *Block) takeCarried(tx *ledger.Tx, id ledger.Hash, from string, fromPa
 		return blk.carriedGrant(id, from, origin, inner, b, fromParent)
 	case *ledger.AccessRevoke:
 		return blk.carriedRevoke(id, origin, b, fromParent)
+	case *ledger.PublishStats:
+		return blk.carriedStats(id, from, origin, b, fromParent)
 	}
 	confirm, ok := inner.Body.(*ledger.IntelConfirm)
 	if !ok {
@@ -286,7 +291,7 @@ func unwrapCarried(raw []byte, from string) (inner *ledger.Tx, origin string, er
 			return nil, "", err
 		}
 		switch b := t.Body.(type) {
-		case *ledger.IntelConfirm, *ledger.AccessGrant, *ledger.AccessRevoke:
+		case *ledger.IntelConfirm, *ledger.AccessGrant, *ledger.AccessRevoke, *ledger.PublishStats:
 			return t, origin, nil
 		case *ledger.IntelSummary:
 			raw, origin = b.Tx, b.From

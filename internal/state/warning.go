@@ -454,6 +454,11 @@ func (blk *Block) raise(r *Rule, f *ledger.CardFields, day, span uint32, card le
 		if err != nil {
 			return err
 		}
+		// Counts carried up from a child have no card here: the
+		// transaction that carried them is the record.
+		if !slices.Contains(a.Records, card) && len(a.Records) < MaxAlertRecords {
+			a.Records = append(a.Records, card)
+		}
 	}
 	a.Observed, a.Upper = observed, upper
 	blk.touchAlert(a)

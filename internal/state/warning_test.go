@@ -293,3 +293,42 @@ func TestSiteClusterAlert(t *testing.T) {
 		}
 	}
 }
+
+// TestCarriedStatistics: a child's publications, carried up, are this
+// chain's counts of its districts: a newer version replaces the older's
+// figures, an older or repeated one is refused, and this chain's own
+// rules run on them, the alert naming the carrying transaction.
+func TestCarriedStatistics(t *testing.T) {
+	f := newFixture(t)
+	f.mustBlock(world()...)
+	f.mustBlock(grantTx(relayKey, ledger.RoleRelay), sign(registerChild("420102", ledger.EngineSolo), authKey), sign(threeInSeven(), authKey))
+	day := state.DayOf(blockTime(3))
+	pub := func(v, suspected uint32) *ledger.Tx {
+		return signFor(childChain, &ledger.PublishStats{Disease: "pneumonia-unknown", Region: "420102", Day: day, Suspected: suspected, Version: v,
+			Last: ledger.Hash{byte(v)}}, childKey)
+	}
+	prev := childGenesis
+	carry := func(height uint64, tx *ledger.Tx) (*ledger.Tx, *ledger.Tx) {
+		h, a := childBlock(tx, height, prev, t0+int64(height)*10)
+		prev = h.Hash()
+		return a, summaryTx(childChain, h, tx)
+	}
+	a1, s1 := carry(1, pub(1, 2))
+	f.mustBlock(a1, s1)
+	if cs, _ := state.Counts(f.db, "pneumonia-unknown", "420102", day, day); len(cs) != 1 || cs[0].Suspected != 2 {
+		t.Fatalf("the child's first version: %+v", cs)
+	}
+	if as, _ := state.Alerts(f.db); len(as) != 0 {
+		t.Fatalf("two cases raised %+v", as)
+	}
+	a2, s2 := carry(2, pub(2, 3))
+	f.mustBlock(a2, s2)
+	cs, _ := state.Counts(f.db, "pneumonia-unknown", "420102", day, day)
+	as, _ := state.Alerts(f.db)
+	if len(cs) != 1 || cs[0].Suspected != 3 || len(as) != 1 || as[0].Region != "420102" || len(as[0].Records) != 1 || as[0].Records[0] != s2.ID() {
+		t.Fatalf("the second version: counts %+v, alerts %+v", cs, as)
+	}
+	a3, s3 := carry(3, pub(1, 9))
+	errs, _ := f.block([]*ledger.Tx{a3, s3})
+	checkResult(t, errs[1], state.CodeConflict, "tx")
+}

@@ -11,6 +11,7 @@ import "slices"
 //	M len(disease) disease region day      -> the cases reported that day (at +08:00) in that home region, by classification (state)
 //	f len(disease) disease region day card -> the cards counted in that bucket, for the alerts that name them (state)
 //	b len(disease) disease region day ver  -> the bucket's publications (publish_stats): figures and transaction (state)
+//	2 len(chain) chain len(disease) disease region day -> a child's latest publication of a bucket, counted here (state)
 //
 // Counts are kept per reporting day, by the card's first version's day;
 // a revision moves its card from one bucket to another that same day.
@@ -21,7 +22,15 @@ const (
 	TabCount       = 'M'
 	TabCardDay     = 'f'
 	TabStatsPub    = 'b'
+	TabCarriedPub  = '2'
 )
+
+// CarriedStatsKey is the key of child chain's latest publication of a
+// bucket.
+func CarriedStatsKey(chain, disease, region string, day uint32) []byte {
+	return key(TabCarriedPub, []byte{byte(len(chain))}, []byte(chain), []byte{byte(len(disease))}, []byte(disease),
+		[]byte{byte(len(region))}, []byte(region), u32(day))
+}
 
 // StatsPubKey is the key of version v of the publication of a bucket.
 func StatsPubKey(disease, region string, day, v uint32) []byte {
@@ -87,8 +96,8 @@ func CountPrefix(disease string) (lo, hi []byte) {
 }
 
 func init() {
-	StateTables = append(StateTables, TabDoctor, TabCard, TabCardVersion, TabCount, TabCardDay, TabStatsPub)
+	StateTables = append(StateTables, TabDoctor, TabCard, TabCardVersion, TabCount, TabCardDay, TabStatsPub, TabCarriedPub)
 	// A card reviewed in the block that filed it, two cards in one bucket.
 	readBack[TabDoctor], readBack[TabCard], readBack[TabCardVersion], readBack[TabCount], readBack[TabCardDay] = true, true, true, true, true
-	readBack[TabStatsPub] = true
+	readBack[TabStatsPub], readBack[TabCarriedPub] = true, true
 }
