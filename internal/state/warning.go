@@ -336,16 +336,8 @@ func (blk *Block) evaluate(r *Rule, f *ledger.CardFields, day, today uint32) (al
 // on a day before its block's).
 func (blk *Block) pastSeries(disease, home string, day, need uint32) ([]uint32, error) {
 	key := seriesKey{disease, home, day, need}
-	if s, ok := blk.past[key]; ok {
+	if s, ok := memo(blk, blk.past, func(c *caches) map[seriesKey][]uint32 { return c.past }, key); ok {
 		return s, nil
-	}
-	if !blk.pastChanged {
-		blk.m.c.mu.Lock()
-		s, ok := blk.m.c.past[key]
-		blk.m.c.mu.Unlock()
-		if ok {
-			return s, nil
-		}
 	}
 	s := make([]uint32, need-1)
 	if need <= 31 {
@@ -376,21 +368,29 @@ func (blk *Block) pastSeries(disease, home string, day, need uint32) ([]uint32, 
 	return s, nil
 }
 
+// memo looks key up in what this block computed, then, unless a day
+// before this block's changed in it, in what committed blocks did.
+func memo[K comparable, V any](blk *Block, local map[K]V, committed func(*caches) map[K]V, key K) (V, bool) {
+	if v, ok := local[key]; ok {
+		return v, true
+	}
+	var zero V
+	if blk.pastChanged {
+		return zero, false
+	}
+	blk.m.c.mu.Lock()
+	defer blk.m.c.mu.Unlock()
+	v, ok := committed(&blk.m.c)[key]
+	return v, ok
+}
+
 // earsBound is C1's or C2's upper bound for day (the last of series),
 // computed once per rule, district and day in a block: it reads only the
 // baseline, never the day's own count (TestEARSBoundIgnoresTheDay).
 func (blk *Block) earsBound(rule, home string, day uint32, e detect.EARS, series []uint32) (detect.Value, error) {
 	key := boundKey{rule, home, day}
-	if up, ok := blk.bounds[key]; ok {
+	if up, ok := memo(blk, blk.bounds, func(c *caches) map[boundKey]detect.Value { return c.bounds }, key); ok {
 		return up, nil
-	}
-	if !blk.pastChanged {
-		blk.m.c.mu.Lock()
-		up, ok := blk.m.c.bounds[key]
-		blk.m.c.mu.Unlock()
-		if ok {
-			return up, nil
-		}
 	}
 	s := slices.Clone(series)
 	s[len(s)-1] = 0
