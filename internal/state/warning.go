@@ -302,15 +302,19 @@ func (blk *Block) evaluate(r *Rule, f *ledger.CardFields, day, today uint32) (al
 	}
 	copy(series, past)
 	series[need-1] = today
-	if e, ok := d.(detect.EARS); ok && (e.Method == detect.C1 || e.Method == detect.C2) {
-		// C1's and C2's bound is the baseline's, before the day: once per
-		// district and day in a block, whatever the day's count.
+	if e, ok := d.(detect.EARS); ok {
+		// The bound (C1, C2) or the verdict for a positive count (C3) is
+		// the days' before: once per district and day in a block,
+		// whatever the day's count.
 		up, err := blk.earsBound(r.Name, f.Home, day, e, series)
 		if err != nil {
 			return false, 0, 0, 0, err
 		}
 		y := series[need-1]
-		return earsAlarm(up, y), 1, y, int64(up.Fixed), nil
+		if e.Method != detect.C3 || !earsAlarm(up, y) {
+			return earsAlarm(up, y), 1, y, int64(up.Fixed), nil
+		}
+		// A C3 alarm: its real bound, for the alert.
 	}
 	res, err := d.At(series, int(need-1))
 	if err != nil {
@@ -385,8 +389,9 @@ func memo[K comparable, V any](blk *Block, local map[K]V, committed func(*caches
 }
 
 // earsBound is C1's or C2's upper bound for day (the last of series),
-// computed once per rule, district and day in a block: it reads only the
-// baseline, never the day's own count (TestEARSBoundIgnoresTheDay).
+// or C3's verdict on a positive count as a bound, computed once per
+// rule, district and day: it reads only the days before, never the
+// day's own count (TestEARSBoundIgnoresTheDay).
 func (blk *Block) earsBound(rule, home string, day uint32, e detect.EARS, series []uint32) (detect.Value, error) {
 	key := boundKey{rule, home, day}
 	if up, ok := memo(blk, blk.bounds, func(c *caches) map[boundKey]detect.Value { return c.bounds }, key); ok {
@@ -394,15 +399,28 @@ func (blk *Block) earsBound(rule, home string, day uint32, e detect.EARS, series
 	}
 	s := slices.Clone(series)
 	s[len(s)-1] = 0
+	if e.Method == detect.C3 {
+		s[len(s)-1] = 1
+	}
 	res, err := e.At(s, len(s)-1)
 	if err != nil {
 		return detect.Value{}, err
 	}
+	up := res.Upper
+	if e.Method == detect.C3 {
+		// C3's bound is max(0, y + sigma (z - P)): it alarms on a count
+		// y > 0 exactly when it alarms on 1, and never on 0. Kept as the
+		// bound 0 (alarm on any positive count) or an undefined one.
+		up = detect.Value{Kind: detect.Undefined}
+		if res.Alarm {
+			up = detect.Value{Kind: detect.Finite}
+		}
+	}
 	if blk.bounds == nil {
 		blk.bounds = map[boundKey]detect.Value{}
 	}
-	blk.bounds[key] = res.Upper
-	return res.Upper, nil
+	blk.bounds[key] = up
+	return up, nil
 }
 
 type seriesKey struct {
