@@ -33,6 +33,9 @@ func TestWarningScenario(t *testing.T) {
 	// figures its cities publish, carried up.
 	must("rule", "set", "--node", r.urls["jiangsu"], "--home", r.dirs["jiangsu"], "--name", "province-pneumonia-3-in-7", "--disease", "pneumonia-unknown",
 		"--method", "threshold", "--cases", "3", "--days", "7", "--level", "2")
+	// And a rule over the province's total, summed over its districts.
+	must("rule", "set", "--node", r.urls["jiangsu"], "--home", r.dirs["jiangsu"], "--name", "jiangsu-pneumonia-3-in-7", "--disease", "pneumonia-unknown",
+		"--method", "threshold", "--cases", "3", "--days", "7", "--over", "320000", "--level", "2")
 	must("doctor", "register", "--node", nj, "--key", r.keys["hospital"], "--doctor", r.pubs["doctor"], "--unit", "320115-jiangning-hospital")
 	today := time.Now().In(time.FixedZone("CST", 8*3600)).Format("2006-01-02")
 	for _, id := range []string{"320115196301012345", "320115197002023456", "320115198003034567"} {
@@ -83,8 +86,17 @@ func TestWarningScenario(t *testing.T) {
 		}
 	}
 	if err := json.Unmarshal([]byte(must("alert", "list", "--node", r.urls["jiangsu"], "--as", r.keys["jiangsu-n2"], "--json")), &prov); err != nil ||
-		len(prov.Alerts) != 1 || prov.Alerts[0].Rule != "province-pneumonia-3-in-7" || prov.Alerts[0].Region != "320115" || len(prov.Alerts[0].Records) != 1 {
-		t.Errorf("Jiangsu's own alert on the counts carried up: %+v %v", prov, err)
+		len(prov.Alerts) != 2 {
+		t.Errorf("Jiangsu's own alerts on the counts carried up: %+v %v", prov, err)
+	}
+	for _, want := range [][2]string{{"province-pneumonia-3-in-7", "320115"}, {"jiangsu-pneumonia-3-in-7", "320000"}} {
+		found := false
+		for _, a := range prov.Alerts {
+			found = found || a.Rule == want[0] && a.Region == want[1] && len(a.Records) == 1
+		}
+		if !found {
+			t.Errorf("no alert of %s for %s on Jiangsu: %+v", want[0], want[1], prov.Alerts)
+		}
 	}
 	if out := must("stats", "--node", r.urls["jiangsu"], "--disease", "pneumonia-unknown", "--from", today, "--to", today); !strings.Contains(out, "1 day(s) with reports") {
 		t.Errorf("Jiangsu's statistics of the day:\n%s", out)

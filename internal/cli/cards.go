@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -108,8 +109,8 @@ type submitted struct {
 
 // cardFlags are the flags that say what a card says.
 type cardFlags struct {
-	patient, disease, class, onset, sex, home string
-	age                                       int
+	patient, disease, class, onset, sex, home, place string
+	age                                              int
 }
 
 func (f *cardFlags) add(c *cobra.Command, required bool) {
@@ -120,6 +121,7 @@ func (f *cardFlags) add(c *cobra.Command, required bool) {
 	c.Flags().IntVar(&f.age, "age", -1, "the patient's age in years (kept as a five-year band); unknown if not given")
 	c.Flags().StringVar(&f.sex, "sex", "u", "f, m or u (unknown)")
 	c.Flags().StringVar(&f.home, "home", "", "the patient's home district, a six-digit GB/T 2260 code")
+	c.Flags().StringVar(&f.place, "place", "", "where the patient lives (or was found), LAT,LON in degrees: kept to 0.01 degree (about 1 km),\nfor space-time cluster rules; none if not given (\"none\" takes it off in a review)")
 	if required {
 		for _, n := range []string{"patient", "disease", "onset", "home"} {
 			c.MarkFlagRequired(n)
@@ -135,6 +137,13 @@ func (f *cardFlags) fields(ctx context.Context, cl *client.Client) (ledger.CardF
 		return out, fmt.Errorf("--age %d: want years, 0 to 130", f.age)
 	case f.age >= 0:
 		out.AgeBand = uint8(min(f.age/5, ledger.MaxAgeBand))
+	}
+	if f.place != "" && f.place != "none" {
+		cell, err := parseCell(f.place)
+		if err != nil {
+			return out, fmt.Errorf("--place %q: %w", f.place, err)
+		}
+		out.Placed, out.Place = true, cell
 	}
 	if h, ok := strings.CutPrefix(f.patient, node.PseudonymRef); ok {
 		ps, err := ledger.ParseHash(h)
@@ -174,10 +183,10 @@ func (e *env) cardReportCmd() *cobra.Command {
 	var nodeURL, keyFile string
 	var f cardFlags
 	c := &cobra.Command{
-		Use:   "report --node URL --key DOCTOR.key --patient REF --disease D --onset DATE --home CODE [--class C] [--age N] [--sex S]",
+		Use:   "report --node URL --key DOCTOR.key --patient REF --disease D --onset DATE --home CODE [--class C] [--age N] [--sex S] [--place LAT,LON]",
 		Short: "File a report card (a doctor)",
 		Example: `  epiledger card report --node http://127.0.0.1:7070 --key dr-zhang.key --patient id:420106196301012345 \
-    --disease pneumonia-unknown --class suspected --onset 2019-12-27 --age 57 --sex m --home 420106`,
+    --disease pneumonia-unknown --class suspected --onset 2019-12-27 --age 57 --sex m --home 420106 --place 30.62,114.26`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := context.WithTimeout(e.ctx, time.Minute)
@@ -217,8 +226,8 @@ reads it, audited, so it needs --case and --purpose) and signs the next
 version with --key: the reporting hospital's key or an investigator's.
 --action verified confirms it as it is; discarded takes it out of the
 counts; supplemented and revised change what it says: give the fields
-that change (--class, --onset, --disease, --home, --age, --sex, --patient),
-the others stay. A change or discard says why (--reason, naming no
+that change (--class, --onset, --disease, --home, --place, --age, --sex,
+--patient), the others stay. A change or discard says why (--reason, naming no
 person).`,
 		Example: `  epiledger card review 3f1c...e9 --node http://127.0.0.1:7070 --key cdc.key --case C-1 --purpose review \
     --action revised --class confirmed --reason "PCR positive"`,
@@ -278,7 +287,7 @@ func (f *cardFlags) changed(ctx context.Context, cmd *cobra.Command, cl *client.
 		p   *string
 		cur string
 	}{"disease": {&g.disease, cur.Disease}, "class": {&g.class, cur.Classification}, "onset": {&g.onset, cur.Onset},
-		"sex": {&g.sex, cur.Sex}, "home": {&g.home, cur.Home}, "patient": {&g.patient, cur.Patient}} {
+		"sex": {&g.sex, cur.Sex}, "home": {&g.home, cur.Home}, "patient": {&g.patient, cur.Patient}, "place": {&g.place, cur.Place}} {
 		if !set(name) {
 			*keep.p = keep.cur
 		}
@@ -311,8 +320,12 @@ func (e *env) cardShowCmd() *cobra.Command {
 			if asJSON {
 				return e.printJSON(v)
 			}
-			fmt.Fprintf(e.stdout, "card %s: %s, %s, onset %s\npatient %s, age %s, sex %s, home %s\nreported %s by unit %s (doctor %s)\nstatus %s, %d version(s):\n",
-				v.ID, v.Disease, v.Classification, v.Onset, v.Patient, v.AgeBand, v.Sex, v.Home, v.Reported, v.Unit, v.Doctor[:16], v.Status, len(v.Versions))
+			place := ""
+			if v.Place != "" {
+				place = ", place " + v.Place
+			}
+			fmt.Fprintf(e.stdout, "card %s: %s, %s, onset %s\npatient %s, age %s, sex %s, home %s%s\nreported %s by unit %s (doctor %s)\nstatus %s, %d version(s):\n",
+				v.ID, v.Disease, v.Classification, v.Onset, v.Patient, v.AgeBand, v.Sex, v.Home, place, v.Reported, v.Unit, v.Doctor[:16], v.Status, len(v.Versions))
 			for i, t := range v.Versions {
 				fmt.Fprintf(e.stdout, "  %d  %s\n", i, t)
 			}
@@ -323,6 +336,17 @@ func (e *env) cardShowCmd() *cobra.Command {
 	c.Flags().StringVar(&nodeURL, "node", "", "ask the running node at this URL")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON (the API's format)")
 	return c
+}
+
+// parseCell reads LAT,LON in degrees as its 0.01-degree cell.
+func parseCell(s string) (ledger.Cell, error) {
+	la, lo, ok := strings.Cut(s, ",")
+	lat, err1 := strconv.ParseFloat(strings.TrimSpace(la), 64)
+	lon, err2 := strconv.ParseFloat(strings.TrimSpace(lo), 64)
+	if !ok || err1 != nil || err2 != nil {
+		return ledger.Cell{}, fmt.Errorf("want LAT,LON in degrees, e.g. 30.59,114.30")
+	}
+	return ledger.CellOf(lat, lon)
 }
 
 func (e *env) statsCmd() *cobra.Command {

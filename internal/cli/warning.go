@@ -15,6 +15,7 @@ import (
 	"github.com/epiledger/epiledger/internal/detect"
 	"github.com/epiledger/epiledger/internal/home"
 	"github.com/epiledger/epiledger/internal/ledger"
+	regionpkg "github.com/epiledger/epiledger/internal/region"
 	"github.com/epiledger/epiledger/internal/report"
 )
 
@@ -30,9 +31,9 @@ func (e *env) ruleCmd() *cobra.Command {
 }
 
 func (e *env) ruleSetCmd() *cobra.Command {
-	var dir, nodeURL, name, disease, method, alpha, minSigma string
+	var dir, nodeURL, name, disease, method, alpha, minSigma, over string
 	var keys []string
-	var cases, days, baseline, level, years, weeks, percentile int
+	var cases, days, baseline, level, years, weeks, percentile, meters int
 	var retire bool
 	c := &cobra.Command{
 		Use:   "set --node URL (--home DIR | --key KEY) [--key KEY...] --name N --disease D --method M [parameters] --level L",
@@ -57,6 +58,16 @@ runs it on the card's home district:
                                           who were at one site (the
                                           mobility ledger's presences)
                                           within D days (at most 30)
+  --method space-time --cases N --days D --meters M
+                                          N or more cases of the disease
+                                          whose cards' places (card report
+                                          --place) lie within M metres (at
+                                          most 20000) of the newest's,
+                                          reported within D days (at most
+                                          30), across district lines
+A threshold, EARS or percentile rule runs on each home district's count,
+or with --over REGION (a city, a province, or national) on that region's
+total, summed over its districts: a level's own rule on its own level.
 --level is the response level (1 = I to 4 = IV) its alerts propose.
 --retire retires the rule of that name.`,
 		Example: `  epiledger rule set --node http://127.0.0.1:7070 --home DIR --name pneumonia-3-in-7 \
@@ -83,8 +94,17 @@ runs it on the card's home district:
 			}
 			b := &ledger.WarningRule{Name: name, Disease: disease, Method: method, Level: uint8(level), Active: !retire, Cosigners: uint8(len(signers) - 1)}
 			if cases < 0 || days < 0 || days > ledger.MaxRuleDays || baseline < 0 || baseline > 1000 || level < 1 || level > 4 ||
-				years < 0 || years > 10 || weeks < 0 || weeks > 8 || percentile < 0 || percentile > 100 {
-				return fmt.Errorf("--cases, --days (at most %d), --baseline (at most 1000), --years (10), --weeks (8), --percentile (100) and --level (1 to 4) are small positive numbers", ledger.MaxRuleDays)
+				years < 0 || years > 10 || weeks < 0 || weeks > 8 || percentile < 0 || percentile > 100 || meters < 0 || meters > ledger.MaxClusterMeters {
+				return fmt.Errorf("--cases, --days (at most %d), --baseline (at most 1000), --years (10), --weeks (8), --percentile (100), --meters (%d) and --level (1 to 4) are small positive numbers",
+					ledger.MaxRuleDays, ledger.MaxClusterMeters)
+			}
+			b.Meters = uint32(meters)
+			if over != "" {
+				code, err := regionpkg.Parse(over)
+				if err != nil {
+					return fmt.Errorf("--over %q: %w", over, err)
+				}
+				b.Over = string(code)
 			}
 			b.Cases, b.Days, b.Baseline = uint32(cases), uint16(days), uint16(baseline)
 			b.Years, b.Weeks, b.Percentile = uint8(years), uint8(weeks), uint8(percentile)
@@ -121,9 +141,11 @@ runs it on the card's home district:
 	c.Flags().StringArrayVar(&keys, "key", nil, "a signing authority's key file; repeat for each")
 	c.Flags().StringVar(&name, "name", "", "the rule's name (required)")
 	c.Flags().StringVar(&disease, "disease", "", "the disease (required): "+strings.Join(ledger.Diseases, ", "))
-	c.Flags().StringVar(&method, "method", "", "threshold, ears-c1, ears-c2 or ears-c3 (required)")
-	c.Flags().IntVar(&cases, "cases", 0, "threshold: this many cases... (percentile: the least count that alarms)")
-	c.Flags().IntVar(&days, "days", 0, "threshold: ...within this many days (percentile: the days summed)")
+	c.Flags().StringVar(&method, "method", "", "threshold, ears-c1, ears-c2, ears-c3, percentile, site-cluster or space-time (required)")
+	c.Flags().IntVar(&cases, "cases", 0, "threshold, clusters: this many cases... (percentile: the least count that alarms)")
+	c.Flags().IntVar(&days, "days", 0, "threshold, clusters: ...within this many days (percentile: the days summed)")
+	c.Flags().IntVar(&meters, "meters", 0, "space-time: ...within this many metres of one another")
+	c.Flags().StringVar(&over, "over", "", "run on this region's total (a city, a province or national), not each district's")
 	c.Flags().IntVar(&baseline, "baseline", 0, "EARS: baseline days (default 7)")
 	c.Flags().StringVar(&alpha, "alpha", "", "EARS: 0.001, 0.005, 0.01, 0.025 or 0.05 (default: earsC's)")
 	c.Flags().StringVar(&minSigma, "min-sigma", "", "EARS: the least standard deviation (default 0)")
@@ -178,10 +200,15 @@ func (e *env) ruleListCmd() *cobra.Command {
 				case ledger.RuleThreshold:
 				case ledger.RuleSiteCluster:
 					p = fmt.Sprintf("%d patients at one site in %d days", r.Cases, r.Days)
+				case ledger.RuleSpaceTime:
+					p = fmt.Sprintf("%d cases within %d m in %d days", r.Cases, r.Meters, r.Days)
 				case ledger.RulePercentile:
 					p = fmt.Sprintf("P%d of %d years, %d weeks either side, %d days summed, at least %d", r.Percentile, r.Years, r.Weeks, r.Days, r.Cases)
 				default:
 					p = fmt.Sprintf("baseline %d, alpha %s, min sigma %s", r.Baseline, orDash(r.Alpha), orDash(r.MinSigma))
+				}
+				if r.Over != "" {
+					p += " over " + r.Over
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\n", r.Name, r.Disease, r.Method, p, r.Response, r.Active)
 			}
@@ -225,7 +252,11 @@ func (e *env) alertListCmd() *cobra.Command {
 				if a.ResponseSeconds != nil {
 					in = (time.Duration(*a.ResponseSeconds) * time.Second).String()
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", a.ID, a.Rule, a.Region, a.Date, a.Response, a.Observed, a.Status, a.Raised, in)
+				where := a.Region
+				if a.Site != "" {
+					where += " (" + a.Site + ")" // a cluster's site or place
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", a.ID, a.Rule, where, a.Date, a.Response, a.Observed, a.Status, a.Raised, in)
 			}
 			tw.Flush()
 			for _, r := range as.Regions {

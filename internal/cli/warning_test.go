@@ -90,4 +90,41 @@ func TestWarningFlow(t *testing.T) {
 	if out := mustRun(t, "stats", "--node", url, "--disease", "pneumonia-unknown", "--from", today, "--to", today); !regexp.MustCompile(today + `\s+3\s+0\s+0\s+3\s+3\n`).MatchString(out) {
 		t.Errorf("stats:\n%s", out)
 	}
+
+	// A space-time cluster: two measles cases within 2 km, across the
+	// district's edge, the places kept to 0.01 degree; a rule over the
+	// city is not this district chain's.
+	if _, errs, code := run(t, "rule", "set", "--node", url, "--home", district, "--name", "wuhan-total", "--disease", "measles",
+		"--method", "threshold", "--cases", "9", "--days", "7", "--over", "420100", "--level", "3"); code == 0 || !strings.Contains(errs, "over") {
+		t.Errorf("a rule over the city on a district chain: exit %d %s", code, errs)
+	}
+	if _, errs, code := run(t, "rule", "set", "--node", url, "--home", district, "--name", "measles-near", "--disease", "measles",
+		"--method", "space-time", "--cases", "2", "--days", "7", "--level", "3"); code == 0 || !strings.Contains(errs, "meters") {
+		t.Errorf("a space-time rule with no distance: exit %d %s", code, errs)
+	}
+	mustRun(t, "rule", "set", "--node", url, "--home", district, "--name", "measles-near", "--disease", "measles",
+		"--method", "space-time", "--cases", "2", "--days", "7", "--meters", "2000", "--level", "3")
+	if out := mustRun(t, "rule", "list", "--node", url, "--as", keys["n2"]); !strings.Contains(out, "2 cases within 2000 m in 7 days") {
+		t.Errorf("rule list:\n%s", out)
+	}
+	if _, errs, code := run(t, "card", "report", "--node", url, "--key", keys["doctor"], "--patient", "id:420103199004045678", "--disease", "measles",
+		"--onset", today, "--home", "420103", "--place", "95,114.3"); code == 0 || !strings.Contains(errs, "--place") {
+		t.Errorf("a place off the globe: exit %d %s", code, errs)
+	}
+	var card string
+	for i, place := range []string{"30.5861,114.2712", "30.59,114.28"} {
+		out := mustRun(t, "card", "report", "--node", url, "--key", keys["doctor"], "--patient", "id:42010319900404567"+string(rune('0'+i)),
+			"--disease", "measles", "--onset", today, "--home", []string{"420103", "420106"}[i], "--place", place)
+		card = regexp.MustCompile(`card ([0-9a-f]{64})`).FindStringSubmatch(out)[1]
+	}
+	if out := mustRun(t, "card", "show", card, "--node", url, "--as", keys["cdc"], "--case", "C-1", "--purpose", "cluster review"); !strings.Contains(out, "place 30.59,114.28") {
+		t.Errorf("card show:\n%s", out)
+	}
+	alerts()
+	if len(list.Alerts) != 2 {
+		t.Fatalf("after two measles cases 950 m apart: %+v", list.Alerts)
+	}
+	if out := mustRun(t, "alert", "list", "--node", url, "--as", keys["n2"]); !strings.Contains(out, "near 30.59,114.28") {
+		t.Errorf("alert list:\n%s", out)
+	}
 }

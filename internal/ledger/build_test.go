@@ -278,6 +278,16 @@ func TestValidateRules(t *testing.T) {
 		{"site_name_cjk", &RegisterSite{Name: "武汉协和医院"}, ""},
 		{"grant_role_name_tab", &GrantRole{Name: "a\tb"}, "name"},
 		{"audit_purpose_cr", &Audit{Purpose: "x\r"}, "purpose"},
+		{"card_placed", &ReportCard{placed(Cell{3059, 11430}, true)}, ""},
+		{"card_at_80_north", &ReportCard{placed(Cell{8000, -18000}, true)}, ""},
+		{"card_beyond_80_south", &ReportCard{placed(Cell{-8001, 0}, true)}, "place"},
+		{"card_lon_181", &ReportCard{placed(Cell{0, 18100}, true)}, "place"},
+		{"card_place_not_placed", &ReportCard{placed(Cell{3059, 11430}, false)}, "place"},
+		{"rule_space_time", spaceTime(2000), ""},
+		{"rule_space_time_no_meters", spaceTime(0), "meters"},
+		{"rule_space_time_too_far", spaceTime(MaxClusterMeters + 1), "meters"},
+		{"rule_threshold_with_meters", &WarningRule{Name: "t", Disease: "measles", Method: RuleThreshold, Cases: 3, Days: 7, Level: 2, Meters: 10}, "meters"},
+		{"rule_space_time_one_case", &WarningRule{Name: "s", Disease: "measles", Method: RuleSpaceTime, Cases: 1, Days: 7, Level: 2, Meters: 10}, "days"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -294,5 +304,40 @@ func TestValidateRules(t *testing.T) {
 				t.Fatalf("Validate = %v, want a *FieldError on %q", err, c.field)
 			}
 		})
+	}
+}
+
+func placed(c Cell, ok bool) CardFields {
+	f := sampleCard()
+	f.Placed, f.Place = ok, c
+	return f
+}
+
+func spaceTime(meters uint32) *WarningRule {
+	return &WarningRule{Name: "measles-near", Disease: "measles", Method: RuleSpaceTime, Cases: 3, Days: 14, Meters: meters, Level: 3, Active: true}
+}
+
+// TestCellOf: a position rounds to its 0.01-degree cell, half away from
+// zero, and reads back as people write it.
+func TestCellOf(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		lat, lon float64
+		want     string
+		err      bool
+	}{
+		{30.5928, 114.3055, "30.59,114.31", false},
+		{-33.865, 151.2094, "-33.87,151.21", false},
+		{0.004, -0.005, "0.00,-0.01", false},
+		{-0.05, -179.999, "-0.05,-180.00", false},
+		{80, 180, "80.00,180.00", false},
+		{80.01, 0, "", true},
+		{0, 180.5, "", true},
+		{math.NaN(), 0, "", true},
+	} {
+		got, err := CellOf(c.lat, c.lon)
+		if (err != nil) != c.err || (err == nil && got.String() != c.want) {
+			t.Errorf("CellOf(%g, %g) = %v %v, want %s (error %v)", c.lat, c.lon, got, err, c.want, c.err)
+		}
 	}
 }

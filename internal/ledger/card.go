@@ -1,6 +1,11 @@
 package ledger
 
-import "slices"
+import (
+	"fmt"
+	"slices"
+
+	"github.com/epiledger/epiledger/internal/geo"
+)
 
 // First reports straight from the doctor (issue 16, docs/WARNING.md): a
 // hospital registers its doctors' keys; a doctor files an initial report
@@ -86,6 +91,56 @@ type CardFields struct {
 	// Home is the patient's home region, a GB/T 2260 district code:
 	// where the case is counted.
 	Home string
+	// Place, when Placed, is where the case lives (or was found) to a
+	// cell of 0.01 degree, about 1.1 km: enough for the space-time
+	// cluster rule's distances, too coarse to find a door by. A finer
+	// position is refused, never rounded here, so that no client can
+	// put one on the ledger by mistake.
+	Placed bool
+	Place  Cell
+}
+
+// MaxCellLat bounds a cell's latitude (hundredths of a degree) to where
+// people live, 80 degrees either side: nearer the poles a degree of
+// longitude shrinks to nothing and the space-time rule's search around a
+// place would widen without bound.
+const MaxCellLat = 8000
+
+// Cell is a place to 0.01 degree: latitude and longitude in hundredths
+// of a degree.
+type Cell struct{ Lat, Lon int32 }
+
+// CellOf rounds a position in degrees to its cell, or fails outside the
+// globe.
+func CellOf(lat, lon float64) (Cell, error) {
+	if !(lat >= -MaxCellLat/100 && lat <= MaxCellLat/100) || !(lon >= -180 && lon <= 180) {
+		return Cell{}, fmt.Errorf("%g,%g is not a latitude (-%d to %d) and a longitude (-180 to 180)", lat, lon, MaxCellLat/100, MaxCellLat/100)
+	}
+	return Cell{int32(roundHalfAway(lat * 100)), int32(roundHalfAway(lon * 100))}, nil
+}
+
+func roundHalfAway(v float64) float64 {
+	if v < 0 {
+		return -float64(int64(-v + 0.5))
+	}
+	return float64(int64(v + 0.5))
+}
+
+// Point is the cell's centre in micro-degrees, for geo's distances.
+func (c Cell) Point() geo.Point {
+	return geo.Point{LatE6: int64(c.Lat) * 1e4, LonE6: int64(c.Lon) * 1e4}
+}
+
+// String is the cell as people write it: "30.59,114.30".
+func (c Cell) String() string {
+	f := func(v int32) string {
+		sign := ""
+		if v < 0 {
+			sign, v = "-", -v
+		}
+		return fmt.Sprintf("%s%d.%02d", sign, v/100, v%100)
+	}
+	return f(c.Lat) + "," + f(c.Lon)
 }
 
 func (f *CardFields) fields(c *codec) {
@@ -96,10 +151,17 @@ func (f *CardFields) fields(c *codec) {
 	c.u8(&f.AgeBand, "age_band")
 	c.str(&f.Sex, "sex", 1)
 	c.str(&f.Home, "home", MaxTagLen)
+	c.flag(&f.Placed, "placed")
+	c.i32(&f.Place.Lat, "place")
+	c.i32(&f.Place.Lon, "place")
 	if c.mode != checking || c.err != nil {
 		return
 	}
 	switch {
+	case !f.Placed && f.Place != Cell{}:
+		c.fail("place", "a place is given with placed set")
+	case f.Place.Lat < -MaxCellLat || f.Place.Lat > MaxCellLat || f.Place.Lon < -18000 || f.Place.Lon > 18000:
+		c.fail("place", "a cell of 0.01 degree: latitude -%d to %d and longitude -18000 to 18000 hundredths", MaxCellLat, MaxCellLat)
 	case !slices.Contains(Diseases, f.Disease):
 		c.fail("disease", "not a disease code (%v)", Diseases)
 	case !slices.Contains(Classifications, f.Class):

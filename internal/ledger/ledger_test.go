@@ -50,9 +50,11 @@ func sampleTxs() []*Tx {
 		&AccessRevoke{Grant: Hash{18}, Reason: "the investigation is closed"},
 		&RegisterDoctor{Key: [32]byte{19}, Unit: "320115-jiangning-hospital"},
 		&ReportCard{CardFields: sampleCard()},
+		&ReportCard{CardFields: placed(Cell{3059, 11430}, true)},
 		&CardReview{Card: Hash{20}, Prev: Hash{20}, Action: ReviewVerified},
 		&CardReview{Card: Hash{20}, Prev: Hash{21}, Action: ReviewRevised, Reason: "laboratory result", Fields: sampleCard()},
 		&WarningRule{Name: "pneumonia-3-in-7", Disease: "pneumonia-unknown", Method: RuleThreshold, Cases: 3, Days: 7, Level: 2, Active: true},
+		spaceTime(2000),
 		&AlertAction{Alert: Hash{23}, Action: AlertVerify, Assignee: [32]byte{24}, Note: "to the Jianghan CDC"},
 		&PublishStats{Disease: "pneumonia-unknown", Region: "420106", Day: 18281, Suspected: 2, Confirmed: 1, Version: 1, Last: Hash{25}})
 	var out []*Tx

@@ -20,16 +20,23 @@ const (
 	// RuleSiteCluster: Cases or more patients of the disease who were at
 	// one site (the mobility ledger's presences) within Days days.
 	RuleSiteCluster = "site-cluster"
+	// RuleSpaceTime: Cases or more cases of the disease whose cards'
+	// places (CardFields.Place) lie within Meters of one another's, as
+	// seen from the newest, reported within Days days.
+	RuleSpaceTime = "space-time"
 )
 
 // RuleMethods lists the rule methods.
-var RuleMethods = []string{RuleThreshold, RuleEARSC1, RuleEARSC2, RuleEARSC3, RulePercentile, RuleSiteCluster}
+var RuleMethods = []string{RuleThreshold, RuleEARSC1, RuleEARSC2, RuleEARSC3, RulePercentile, RuleSiteCluster, RuleSpaceTime}
 
 // MaxRuleDays bounds a threshold rule's window, MaxSiteClusterDays a
-// site cluster's (a patient's presences are read over it).
+// site or space-time cluster's (a patient's presences, or the cards
+// around a place, are read over it), MaxClusterMeters a space-time
+// cluster's radius (a neighbourhood, not a province).
 const (
 	MaxRuleDays        = 366
 	MaxSiteClusterDays = 30
+	MaxClusterMeters   = 20000
 )
 
 // WarningRule sets (or, by its Name, replaces) a warning rule: for
@@ -54,9 +61,17 @@ type WarningRule struct {
 	// window summed (0: 7) and its Cases the least count that alarms
 	// (0: 1).
 	Years, Weeks, Percentile uint8
-	Level                    uint8
-	Active                   bool
-	Cosigners                uint8
+	// Meters is a space-time rule's distance (its Cases and Days as a
+	// site cluster's).
+	Meters uint32
+	// Over, if set, is a region (a city, a province or the nation,
+	// 000000) whose total the rule runs on, summed over its districts,
+	// instead of each home district's count: a level's own rule on its
+	// own level (threshold, EARS and percentile rules).
+	Over      string
+	Level     uint8
+	Active    bool
+	Cosigners uint8
 }
 
 // MaxRuleCosigners bounds a rule's signatures.
@@ -76,6 +91,8 @@ func (b *WarningRule) fields(c *codec) {
 	c.u8(&b.Years, "years")
 	c.u8(&b.Weeks, "weeks")
 	c.u8(&b.Percentile, "percentile")
+	c.u32(&b.Meters, "meters")
+	c.str(&b.Over, "over", MaxTagLen)
 	c.u8(&b.Level, "level")
 	c.flag(&b.Active, "active")
 	c.u8(&b.Cosigners, "cosigners")
@@ -88,7 +105,7 @@ func (b *WarningRule) fields(c *codec) {
 	case !slices.Contains(Diseases, b.Disease):
 		c.fail("disease", "not a disease code (%v)", Diseases)
 	case !slices.Contains(RuleMethods, b.Method):
-		c.fail("method", "threshold, ears-c1, ears-c2, ears-c3, percentile or site-cluster")
+		c.fail("method", "threshold, ears-c1, ears-c2, ears-c3, percentile, site-cluster or space-time")
 	case b.Level < 1 || b.Level > 4:
 		c.fail("level", "a response level, 1 (I) to 4 (IV)")
 	case b.Cosigners > MaxRuleCosigners:
@@ -97,6 +114,12 @@ func (b *WarningRule) fields(c *codec) {
 		c.fail("days", "a threshold rule counts 1 or more cases within 1 to %d days", MaxRuleDays)
 	case b.Method == RuleSiteCluster && (b.Cases < 2 || b.Days == 0 || b.Days > MaxSiteClusterDays):
 		c.fail("days", "a site cluster is 2 or more patients at one site within 1 to %d days", MaxSiteClusterDays)
+	case b.Method == RuleSpaceTime && (b.Cases < 2 || b.Days == 0 || b.Days > MaxSiteClusterDays):
+		c.fail("days", "a space-time cluster is 2 or more cases within 1 to %d days", MaxSiteClusterDays)
+	case (b.Method == RuleSpaceTime) != (b.Meters != 0) || b.Meters > MaxClusterMeters:
+		c.fail("meters", "a space-time rule's distance, 1 to %d metres (and only a space-time rule's)", MaxClusterMeters)
+	case b.Over != "" && (b.Method == RuleSiteCluster || b.Method == RuleSpaceTime):
+		c.fail("over", "a cluster rule looks at places, not a region's total")
 	case b.Alpha < 0 || b.MinSigma < 0:
 		c.fail("alpha", "not negative")
 	}

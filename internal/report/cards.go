@@ -31,6 +31,7 @@ type CardView struct {
 	AgeBand        string   `json:"age_band"`
 	Sex            string   `json:"sex"`
 	Home           string   `json:"home"`
+	Place          string   `json:"place,omitempty"` // "30.59,114.30": a cell of 0.01 degree, if the card gives one
 	Unit           string   `json:"unit"`
 	Doctor         string   `json:"doctor"`
 	Reported       string   `json:"reported"`
@@ -77,9 +78,13 @@ func (b *Builder) Card(id ledger.Hash, hospital *[32]byte) (*node.Read[*CardView
 }
 
 func (b *Builder) cardView(c *state.Card) *CardView {
-	return &CardView{ID: c.ID.String(), Disease: c.Disease, Classification: c.Class, Onset: c.Onset,
+	v := &CardView{ID: c.ID.String(), Disease: c.Disease, Classification: c.Class, Onset: c.Onset,
 		Patient: node.PseudonymRef + ledger.Hash(c.Patient).String(), AgeBand: AgeBandText(c.AgeBand), Sex: c.Sex, Home: c.Home,
 		Unit: c.Unit, Doctor: ledger.Hash(c.Doctor).String(), Reported: b.ts(c.Reported), Status: c.Status, Versions: []string{}}
+	if c.Placed {
+		v.Place = c.Place.String()
+	}
+	return v
 }
 
 // StatsDay is one day's figures of the open statistics.
@@ -191,6 +196,8 @@ type RuleView struct {
 	Years      int    `json:"years,omitempty"`
 	Weeks      int    `json:"weeks,omitempty"`
 	Percentile int    `json:"percentile,omitempty"`
+	Meters     uint32 `json:"meters,omitempty"` // a space-time rule's distance
+	Over       string `json:"over,omitempty"`   // the region whose total it runs on ("": each district's)
 	Response   string `json:"response"`
 	Active     bool   `json:"active"`
 	Tx         string `json:"tx"`
@@ -204,7 +211,7 @@ func (b *Builder) Rules() ([]RuleView, error) {
 	}
 	out := []RuleView{}
 	for _, r := range rs {
-		v := RuleView{Name: r.Name, Disease: r.Disease, Method: r.Method, Cases: r.Cases, Days: r.Days, Baseline: r.Baseline,
+		v := RuleView{Name: r.Name, Disease: r.Disease, Method: r.Method, Cases: r.Cases, Days: r.Days, Baseline: r.Baseline, Meters: r.Meters, Over: r.Over,
 			Response: responseLevels[min(r.Level, 4)], Active: r.Active, Tx: r.Tx.String()}
 		if r.Alpha != 0 {
 			v.Alpha = detect.Fixed(r.Alpha).String()

@@ -2,6 +2,7 @@ package state
 
 import (
 	"cmp"
+	"encoding/binary"
 	"slices"
 	"time"
 
@@ -127,6 +128,11 @@ func encodeCard(c *Card) []byte {
 	x.u8(f.AgeBand)
 	x.str(f.Sex)
 	x.str(f.Home)
+	if f.Placed {
+		x.u8(1)
+		x.u32(uint32(f.Place.Lat))
+		x.u32(uint32(f.Place.Lon))
+	}
 	return x.b
 }
 
@@ -151,6 +157,9 @@ func decodeCard(id ledger.Hash, v []byte) (Card, error) {
 	f.Disease, f.Class, f.Onset = x.str(), x.str(), x.str()
 	copy(f.Patient[:], x.take(32))
 	f.AgeBand, f.Sex, f.Home = x.u8(), x.str(), x.str()
+	if len(x.b) > 0 && x.u8() == 1 {
+		f.Placed, f.Place = true, ledger.Cell{Lat: int32(x.u32()), Lon: int32(x.u32())}
+	}
 	return c, x.err("card")
 }
 
@@ -320,6 +329,17 @@ func (blk *Block) count(cause, card ledger.Hash, f *ledger.CardFields, day uint3
 	if err != nil {
 		return err
 	}
+	if f.Placed {
+		pk := store.CardPlaceKey(f.Disease, store.TileOf(f.Place.Lat), store.TileOf(f.Place.Lon), day, card)
+		if delta > 0 {
+			err = blk.set(pk, binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(nil, uint32(f.Place.Lat)), uint32(f.Place.Lon)))
+		} else {
+			err = blk.del(pk)
+		}
+		if err != nil {
+			return err
+		}
+	}
 	if day != DayOf(blk.now) {
 		// A day before this block's changed: what was read of it, here
 		// and in the blocks before, is stale.
@@ -336,13 +356,31 @@ func (blk *Block) count(cause, card ledger.Hash, f *ledger.CardFields, day uint3
 	}
 	*p = uint32(int64(*p) + int64(delta))
 	d.Last = cause
+	if err := blk.putBucket(k, d); err != nil {
+		return err
+	}
+	var deltas [nClasses]int64
+	deltas[classIndex(f.Class)] = int64(delta)
+	return blk.moveTotals(cause, f.Disease, f.Home, day, deltas)
+}
+
+// putBucket writes count d at key k, as this block now sees it.
+func (blk *Block) putBucket(k []byte, d DayCount) error {
 	var x w
 	for i := 0; i < nClasses; i++ {
 		x.u32(*d.slot(i))
 	}
 	x.raw(d.Last[:])
-	blk.buckets[string(k)] = d
+	blk.noteBucket(k, d)
 	return blk.set(k, x.b)
+}
+
+// noteBucket keeps d as the count at key k in this block.
+func (blk *Block) noteBucket(k []byte, d DayCount) {
+	if blk.buckets == nil {
+		blk.buckets = map[string]DayCount{}
+	}
+	blk.buckets[string(k)] = d
 }
 
 // bucket is the count at key k (day's), as this block sees it.
@@ -390,7 +428,13 @@ func decodeCount(day uint32, v []byte) (DayCount, error) {
 // in home region home (a district), in day order; days without a report
 // are left out.
 func Counts(rd store.Reader, disease, home string, from, to uint32) ([]DayCount, error) {
-	lo, hi := store.CountRange(disease, home, from, to)
+	return countsIn(rd, store.CountRange, disease, home, from, to)
+}
+
+// countsIn is Counts on the table rangeOf bounds (district counts, or
+// the totals rules run over).
+func countsIn(rd store.Reader, rangeOf func(string, string, uint32, uint32) ([]byte, []byte), disease, home string, from, to uint32) ([]DayCount, error) {
+	lo, hi := rangeOf(disease, home, from, to)
 	var out []DayCount
 	var derr error
 	err := rd.Scan(lo, hi, func(k, v []byte) bool {
@@ -589,13 +633,14 @@ func (blk *Block) carriedStats(carrier ledger.Hash, from, origin string, b *ledg
 	if b.Day != DayOf(blk.now) {
 		blk.past, blk.bounds, blk.pastChanged = nil, nil, true
 	}
-	var y w
-	for i := 0; i < nClasses; i++ {
-		y.u32(*d.slot(i))
+	if err := blk.putBucket(ck, d); err != nil {
+		return err
 	}
-	y.raw(d.Last[:])
-	blk.buckets[string(ck)] = d
-	if err := blk.set(ck, y.b); err != nil {
+	var deltas [nClasses]int64
+	for i := range now {
+		deltas[i] = int64(now[i]) - int64(old[i])
+	}
+	if err := blk.moveTotals(carrier, b.Disease, b.Region, b.Day, deltas); err != nil {
 		return err
 	}
 	return blk.runRules(carrier, &ledger.CardFields{Disease: b.Disease, Home: b.Region}, b.Day)

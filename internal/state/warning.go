@@ -2,12 +2,15 @@ package state
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"maps"
 	"slices"
 
 	"github.com/epiledger/epiledger/internal/detect"
+	"github.com/epiledger/epiledger/internal/geo"
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/region"
 	"github.com/epiledger/epiledger/internal/store"
@@ -64,21 +67,94 @@ func (blk *Block) setRule(tx *ledger.Tx, id ledger.Hash, b *ledger.WarningRule) 
 		}
 		return reject(CodeInvalid, field, "%v", err)
 	}
+	if b.Over != "" {
+		code, err := region.Parse(b.Over)
+		if err != nil || string(code) != b.Over || code.Level() == region.LevelDistrict {
+			return reject(CodeInvalid, "over", "a city, province or the nation (000000), six digits; a district's own count is every rule's without over")
+		}
+		if own, err := region.Parse(blk.m.gen.Region); err == nil && !code.Within(own) {
+			return reject(CodeInvalid, "over", "%s is not within this chain's region %s", code, own)
+		}
+	}
 	if err := blk.set(store.RuleKey(b.Name), tx.Bytes()); err != nil {
 		return err
 	}
 	blk.rulesRead = false // read them again, with this one
+	if b.Over != "" && b.Active {
+		return blk.rebuildTotals(id, b.Disease, b.Over)
+	}
+	return nil
+}
+
+// rebuildTotals writes disease's daily totals within region over afresh
+// from its districts' counts: a rule over a region is set, and the totals
+// are kept only while such a rule is active.
+func (blk *Block) rebuildTotals(cause ledger.Hash, disease, over string) error {
+	lo, hi := store.TotalRange(disease, over, 0, ^uint32(0))
+	var stale [][]byte
+	if err := blk.b.Scan(lo, hi, func(k, _ []byte) bool {
+		stale = append(stale, slices.Clone(k))
+		return true
+	}); err != nil {
+		return err
+	}
+	for _, k := range stale {
+		if err := blk.del(k); err != nil {
+			return err
+		}
+		blk.noteBucket(k, DayCount{Day: binary.BigEndian.Uint32(k[len(k)-4:])})
+	}
+	cs, err := CountsWithin(blk.b, disease, region.Code(over), 0, ^uint32(0))
+	if err != nil {
+		return err
+	}
+	for _, d := range cs {
+		d.Last = cause
+		if err := blk.putBucket(store.TotalKey(disease, over, d.Day), d); err != nil {
+			return err
+		}
+	}
+	blk.past, blk.bounds, blk.pastChanged = nil, nil, true
+	return nil
+}
+
+// moveTotals adds deltas (by classification) to the totals of the
+// regions the active rules of disease run over that hold home.
+func (blk *Block) moveTotals(cause ledger.Hash, disease, home string, day uint32, deltas [nClasses]int64) error {
+	if err := blk.readRules(); err != nil {
+		return err
+	}
+	var done []string
+	for i := range blk.rules {
+		r := &blk.rules[i]
+		if !r.Active || r.Over == "" || r.Disease != disease || slices.Contains(done, r.Over) || !region.Code(home).Within(region.Code(r.Over)) {
+			continue
+		}
+		done = append(done, r.Over)
+		k := store.TotalKey(disease, r.Over, day)
+		d, err := blk.bucket(k, day)
+		if err != nil {
+			return err
+		}
+		for c := range deltas {
+			v := int64(*d.slot(c)) + deltas[c]
+			if v < 0 {
+				return store.ErrCorrupt // a total short of a district's cases
+			}
+			*d.slot(c) = uint32(v)
+		}
+		d.Last = cause
+		if err := blk.putBucket(k, d); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
 // activeRules are the rules of disease in force in this block.
 func (blk *Block) activeRules(disease string) ([]*Rule, error) {
-	if !blk.rulesRead {
-		rs, err := Rules(blk.b)
-		if err != nil {
-			return nil, err
-		}
-		blk.rules, blk.rulesRead = rs, true
+	if err := blk.readRules(); err != nil {
+		return nil, err
 	}
 	var out []*Rule
 	for i := range blk.rules {
@@ -89,12 +165,25 @@ func (blk *Block) activeRules(disease string) ([]*Rule, error) {
 	return out, nil
 }
 
+// readRules reads the rules into blk.rules, once a block (and again
+// after a rule is set).
+func (blk *Block) readRules() error {
+	if !blk.rulesRead {
+		rs, err := Rules(blk.b)
+		if err != nil {
+			return err
+		}
+		blk.rules, blk.rulesRead = rs, true
+	}
+	return nil
+}
+
 // detectorOf is the method a rule runs.
 func detectorOf(b *ledger.WarningRule) (detect.Detector, error) {
 	var d detect.Detector
 	switch b.Method {
-	case ledger.RuleSiteCluster:
-		return nil, nil // not on daily counts: siteCluster
+	case ledger.RuleSiteCluster, ledger.RuleSpaceTime:
+		return nil, nil // not on daily counts: siteCluster, spaceTime
 	case ledger.RuleThreshold:
 		d = detect.Threshold{Cases: int(b.Cases), Days: int(b.Days)}
 	case ledger.RulePercentile:
@@ -153,10 +242,13 @@ const MaxAlertRecords = 64
 // Alert is an alert a rule raised: for one home district, disease and
 // reporting day, once per rule.
 type Alert struct {
-	ID                     ledger.Hash
-	Rule, Method, Disease  string
-	Region                 string
-	Site                   string // a site-cluster rule's site ("" for the others)
+	ID                    ledger.Hash
+	Rule, Method, Disease string
+	Region                string
+	// Site is where a cluster rule found its cases: a site-cluster
+	// rule's site id, or a space-time rule's "near LAT,LON", the place
+	// of the card that first tripped it ("" for the others).
+	Site                   string
 	Day                    uint32
 	Level                  uint8
 	Observed               uint32 // the count that tripped it (threshold: in its window)
@@ -265,28 +357,56 @@ func (blk *Block) runRules(card ledger.Hash, f *ledger.CardFields, day uint32) e
 		return err
 	}
 	for _, r := range rules {
+		if r.Over != "" {
+			// A rule over a region: its total, if the card is within it.
+			if !region.Code(f.Home).Within(region.Code(r.Over)) {
+				continue
+			}
+			t, err := blk.bucket(store.TotalKey(f.Disease, r.Over, day), day)
+			if err != nil {
+				return err
+			}
+			if err := blk.runCountRule(r, f, r.Over, true, day, t.Total(), card); err != nil {
+				return err
+			}
+			continue
+		}
 		if r.Method == ledger.RuleSiteCluster {
 			if err := blk.siteCluster(r, card, f, day); err != nil {
 				return err
 			}
 			continue
 		}
-		alarm, span, observed, upper, err := blk.evaluate(r, f, day, today.Total())
-		if err != nil {
-			return err
-		}
-		if alarm {
-			if err := blk.raise(r, f, day, span, card, observed, upper); err != nil {
-				return err
+		if r.Method == ledger.RuleSpaceTime {
+			if f.Placed {
+				if err := blk.spaceTime(r, card, f, day); err != nil {
+					return err
+				}
 			}
+			continue
+		}
+		if err := blk.runCountRule(r, f, f.Home, false, day, today.Total(), card); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// evaluate runs rule r on f's district on day, whose count is today. span is how many days,
-// to day, its alert's cards are gathered from: the days it counts.
-func (blk *Block) evaluate(r *Rule, f *ledger.CardFields, day, today uint32) (alarm bool, span, observed uint32, upper int64, err error) {
+// runCountRule runs rule r on the daily counts at where (f's district,
+// or with total the region r runs over), raising its alert on an alarm.
+func (blk *Block) runCountRule(r *Rule, f *ledger.CardFields, where string, total bool, day, today uint32, card ledger.Hash) error {
+	alarm, span, observed, upper, err := blk.evaluate(r, f.Disease, where, total, day, today)
+	if err != nil || !alarm {
+		return err
+	}
+	return blk.raise(r, f, where, total, day, span, card, observed, upper)
+}
+
+// evaluate runs rule r on disease's series at where (a home district, or
+// with total the region r runs over) on day, whose count is today. span
+// is how many days, to day, its alert's cards are gathered from: the
+// days it counts.
+func (blk *Block) evaluate(r *Rule, disease, where string, total bool, day, today uint32) (alarm bool, span, observed uint32, upper int64, err error) {
 	d, err := detectorOf(&r.WarningRule)
 	if err != nil {
 		return false, 0, 0, 0, store.ErrCorrupt // checked when the rule was set
@@ -296,7 +416,7 @@ func (blk *Block) evaluate(r *Rule, f *ledger.CardFields, day, today uint32) (al
 		return false, 0, 0, 0, nil // before the first days of the calendar
 	}
 	series := make([]uint32, need)
-	past, err := blk.pastSeries(f.Disease, f.Home, day, need)
+	past, err := blk.pastSeries(disease, where, total, day, need)
 	if err != nil {
 		return false, 0, 0, 0, err
 	}
@@ -306,7 +426,7 @@ func (blk *Block) evaluate(r *Rule, f *ledger.CardFields, day, today uint32) (al
 		// The bound (C1, C2) or the verdict for a positive count (C3) is
 		// the days' before: once per district and day in a block,
 		// whatever the day's count.
-		up, err := blk.earsBound(r.Name, f.Home, day, e, series)
+		up, err := blk.earsBound(r.Name, where, day, e, series)
 		if err != nil {
 			return false, 0, 0, 0, err
 		}
@@ -334,12 +454,16 @@ func (blk *Block) evaluate(r *Rule, f *ledger.CardFields, day, today uint32) (al
 	return res.Alarm, span, res.Observed, int64(res.Upper.Fixed), nil
 }
 
-// pastSeries is the daily totals of a district's disease on the need-1
-// days before day, as this block sees them: the same for every card of
-// that district in the block (kept in blk.past until a card is counted
-// on a day before its block's).
-func (blk *Block) pastSeries(disease, home string, day, need uint32) ([]uint32, error) {
-	key := seriesKey{disease, home, day, need}
+// pastSeries is the daily totals of a district's disease (or, with
+// total, a region's) on the need-1 days before day, as this block sees
+// them: the same for every card of that district in the block (kept in
+// blk.past until a card is counted on a day before its block's).
+func (blk *Block) pastSeries(disease, home string, total bool, day, need uint32) ([]uint32, error) {
+	key := seriesKey{disease, home, total, day, need}
+	keyOf, rangeOf := store.CountKey, store.CountRange
+	if total {
+		keyOf, rangeOf = store.TotalKey, store.TotalRange
+	}
 	if s, ok := memo(blk, blk.past, func(c *caches) map[seriesKey][]uint32 { return c.past }, key); ok {
 		return s, nil
 	}
@@ -349,7 +473,7 @@ func (blk *Block) pastSeries(disease, home string, day, need uint32) ([]uint32, 
 		// counts kept between blocks.
 		for i := range s {
 			dd := day + 1 - need + uint32(i)
-			c, err := blk.bucket(store.CountKey(disease, home, dd), dd)
+			c, err := blk.bucket(keyOf(disease, home, dd), dd)
 			if err != nil {
 				return nil, err
 			}
@@ -357,7 +481,7 @@ func (blk *Block) pastSeries(disease, home string, day, need uint32) ([]uint32, 
 		}
 	} else if need > 1 {
 		// Years of days (a percentile rule): one scan of those reported.
-		cs, err := Counts(blk.b, disease, home, day+1-need, day-1)
+		cs, err := countsIn(blk.b, rangeOf, disease, home, day+1-need, day-1)
 		if err != nil {
 			return nil, err
 		}
@@ -425,6 +549,7 @@ func (blk *Block) earsBound(rule, home string, day uint32, e detect.EARS, series
 
 type seriesKey struct {
 	disease, home string
+	total         bool
 	day, need     uint32
 }
 
@@ -438,23 +563,23 @@ func earsAlarm(up detect.Value, y uint32) bool {
 	return up.Kind == detect.Finite && int64(y)*int64(detect.One) > int64(up.Fixed)
 }
 
-// raise records rule r's alert for f's district on day, naming the
-// cards counted in the days the rule looked at (span), or adds card to
-// the alert already raised.
-func (blk *Block) raise(r *Rule, f *ledger.CardFields, day, span uint32, card ledger.Hash, observed uint32, upper int64) error {
-	id := AlertID(r.Name, f.Home, day)
+// raise records rule r's alert for where (f's district, or with total
+// the region r runs over) on day, naming the cards counted in the days
+// the rule looked at (span), or adds card to the alert already raised.
+func (blk *Block) raise(r *Rule, f *ledger.CardFields, where string, total bool, day, span uint32, card ledger.Hash, observed uint32, upper int64) error {
+	id := AlertID(r.Name, where, day)
 	a, ok, err := blk.alert(id)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		a = &Alert{ID: id, Rule: r.Name, Method: r.Method, Disease: f.Disease, Region: f.Home, Day: day, Level: r.Level,
+		a = &Alert{ID: id, Rule: r.Name, Method: r.Method, Disease: f.Disease, Region: where, Day: day, Level: r.Level,
 			Raised: blk.now, Height: blk.height, Status: AlertSignal}
 		// The alert is an intelligence entry of this chain too, so that
 		// it goes up the hierarchy as records do: this chain's N2
 		// confirms its digest (the district, the rule's level, the
 		// count), relays carry it, the national N1 broadcasts it.
-		if err := blk.putIntel(&IntelEntry{Tx: id, Time: blk.now, Dimension: "epidemic", Secrecy: "internal", Region: f.Home, Level: r.Level,
+		if err := blk.putIntel(&IntelEntry{Tx: id, Time: blk.now, Dimension: "epidemic", Secrecy: "internal", Region: where, Level: r.Level,
 			Involved: observed, Origin: blk.m.gen.ChainID, OriginTx: id}); err != nil {
 			return err
 		}
@@ -465,8 +590,24 @@ func (blk *Block) raise(r *Rule, f *ledger.CardFields, day, span uint32, card le
 		}
 	} else {
 		lo, hi := store.CardDayRange(f.Disease, f.Home, day+1-span, day)
+		within := func([]byte) bool { return true }
+		if total {
+			// A region's total: the cards of its districts in the span
+			// (one scan of the disease's cards, once per alert).
+			lo, hi = store.CardDayPrefix(f.Disease)
+			within = func(k []byte) bool {
+				rest := k[len(lo):]
+				if len(rest) < 1+int(rest[0])+4+32 {
+					return false
+				}
+				home, d := region.Code(rest[1:1+int(rest[0])]), binary.BigEndian.Uint32(rest[1+int(rest[0]):])
+				return d+span > day && d <= day && home.Within(region.Code(where))
+			}
+		}
 		err = blk.b.Scan(lo, hi, func(k, _ []byte) bool {
-			a.Records = append(a.Records, ledger.Hash(k[len(k)-32:]))
+			if within(k) {
+				a.Records = append(a.Records, ledger.Hash(k[len(k)-32:]))
+			}
 			return len(a.Records) < MaxAlertRecords
 		})
 		if err != nil {
@@ -644,4 +785,115 @@ func (blk *Block) raiseAtSite(r *Rule, s *Site, day uint32, cards []ledger.Hash,
 	a.Observed, a.Upper = observed, int64(r.Cases-1)*int64(detect.One)
 	blk.touchAlert(a)
 	return nil
+}
+
+// spaceTime runs a space-time rule for card, which has a place: the
+// cards of the disease counted within the rule's days whose places lie
+// within its distance of card's are its neighbours; as many as the
+// rule's cases (card among them) raise an alert, or add to the one that
+// already names a neighbour (a growing cluster stays one alert).
+func (blk *Block) spaceTime(r *Rule, card ledger.Hash, f *ledger.CardFields, day uint32) error {
+	days, meters := uint32(r.Days), int64(r.Meters)
+	if days > day+1 {
+		return nil
+	}
+	centre := f.Place.Point()
+	// The tiles that may hold a place within meters: a degree of
+	// latitude is 111,195 m, one of longitude that times the cosine,
+	// which at the far edge may be smaller (hence the margin of a cell).
+	dLat := int32(meters*100/111195) + 1
+	edge := min(90e6, abs64(centre.LatE6)+int64(dLat)*1e4)
+	wide := geo.Meters(geo.Point{LatE6: edge}, geo.Point{LatE6: edge, LonE6: 1e6}) // one degree of longitude there
+	dLon := int32(18000)
+	if wide > 0 {
+		dLon = int32(min(18000, meters*100/wide+1))
+	}
+	type near struct {
+		card ledger.Hash
+		day  uint32
+	}
+	var found []near
+	for tl := store.TileOf(f.Place.Lat - dLat); tl <= store.TileOf(f.Place.Lat+dLat); tl++ {
+		for tn := store.TileOf(f.Place.Lon - dLon); tn <= store.TileOf(f.Place.Lon+dLon); tn++ {
+			lo, hi := store.CardPlaceRange(f.Disease, tl, tn, day+1-days, day)
+			err := blk.b.Scan(lo, hi, func(k, v []byte) bool {
+				if len(v) != 8 {
+					return true
+				}
+				p := ledger.Cell{Lat: int32(binary.BigEndian.Uint32(v)), Lon: int32(binary.BigEndian.Uint32(v[4:]))}
+				if geo.Meters(centre, p.Point()) <= meters {
+					found = append(found, near{ledger.Hash(k[len(k)-32:]), binary.BigEndian.Uint32(k[len(k)-36:])})
+				}
+				return true
+			})
+			if err != nil {
+				return err
+			}
+		}
+	}
+	if uint32(len(found)) < r.Cases {
+		return nil
+	}
+	// The earliest neighbours first: an open alert naming one is the
+	// cluster's.
+	slices.SortFunc(found, func(x, y near) int {
+		if x.day != y.day {
+			return cmp.Compare(x.day, y.day)
+		}
+		return bytes.Compare(x.card[:], y.card[:])
+	})
+	var a *Alert
+	for _, n := range found {
+		v, ok, err := blk.b.Get(store.ClusterCardKey(r.Name, n.card))
+		if err != nil {
+			return err
+		}
+		if !ok || len(v) != 32 {
+			continue
+		}
+		prev, ok, err := blk.alert(ledger.Hash(v))
+		if err != nil {
+			return err
+		}
+		if ok && prev.Status != AlertDiscarded && prev.Status != AlertClosed {
+			a = prev
+			break
+		}
+	}
+	if a == nil {
+		where := "near " + f.Place.String()
+		id := AlertID(r.Name, where, day)
+		var ok bool
+		var err error
+		if a, ok, err = blk.alert(id); err != nil {
+			return err
+		}
+		if !ok {
+			a = &Alert{ID: id, Rule: r.Name, Method: r.Method, Disease: r.Disease, Region: f.Home, Site: where, Day: day, Level: r.Level,
+				Raised: blk.now, Height: blk.height, Status: AlertSignal}
+			if err := blk.putIntel(&IntelEntry{Tx: id, Time: blk.now, Dimension: "epidemic", Secrecy: "internal", Region: f.Home, Level: r.Level,
+				Involved: uint32(len(found)), Origin: blk.m.gen.ChainID, OriginTx: id}); err != nil {
+				return err
+			}
+		}
+	}
+	for _, n := range found {
+		if slices.Contains(a.Records, n.card) || len(a.Records) >= MaxAlertRecords {
+			continue
+		}
+		a.Records = append(a.Records, n.card)
+		if err := blk.set(store.ClusterCardKey(r.Name, n.card), a.ID[:]); err != nil {
+			return err
+		}
+	}
+	a.Observed, a.Upper = max(a.Observed, uint32(len(found))), int64(r.Cases-1)*int64(detect.One)
+	blk.touchAlert(a)
+	return nil
+}
+
+func abs64(v int64) int64 {
+	if v < 0 {
+		return -v
+	}
+	return v
 }

@@ -331,4 +331,138 @@ func TestCarriedStatistics(t *testing.T) {
 	a3, s3 := carry(3, pub(1, 9))
 	errs, _ := f.block([]*ledger.Tx{a3, s3})
 	checkResult(t, errs[1], state.CodeConflict, "tx")
+
+	// A rule over the city's total takes the carried figures in: set
+	// now, its total is the child's 3; the child's next version makes 4.
+	f.mustBlock(sign(&ledger.WarningRule{Name: "wuhan-4-in-7", Disease: "pneumonia-unknown", Method: ledger.RuleThreshold, Cases: 4, Days: 7,
+		Level: 2, Over: "420100", Active: true}, authKey))
+	a4, s4 := carry(4, pub(3, 4))
+	f.mustBlock(a4, s4)
+	al, ok, _ := state.AlertOf(f.db, state.AlertID("wuhan-4-in-7", "420100", day))
+	if !ok || al.Region != "420100" || al.Observed != 4 || !slices.Contains(al.Records, s4.ID()) {
+		t.Fatalf("the city's total of carried figures: %+v %v", al, ok)
+	}
+}
+
+// TestLevelTotalAlert: a rule over a region runs on its total, summed
+// over its districts: set after cards were counted, it starts from them;
+// a discard takes a card out of the total; retired, its totals are no
+// longer kept, and a rule set later rebuilds them; a region outside the
+// chain's, or a district, is refused.
+func TestLevelTotalAlert(t *testing.T) {
+	f := newFixture(t)
+	f.mustBlock(world()...)
+	cardWorld(f)
+	rule := func(name string, cases uint32, over string, active bool) *ledger.Tx {
+		return sign(&ledger.WarningRule{Name: name, Disease: "pneumonia-unknown", Method: ledger.RuleThreshold, Cases: cases, Days: 7, Level: 2,
+			Over: over, Active: active}, authKey)
+	}
+	card := func(p byte, home string, by []byte) *ledger.Tx {
+		fl := pneumonia(p, "suspected")
+		fl.Home = home
+		return sign(&ledger.ReportCard{CardFields: fl}, by)
+	}
+	a, b := card(1, "420106", drZhangKey), card(2, "420102", drLiKey)
+	f.mustBlock(a, b)
+	f.mustBlock(rule("wuhan-3", 3, "420100", true))
+	for _, tc := range []struct {
+		tx    *ledger.Tx
+		field string
+	}{{rule("hubei", 3, "420000", true), "over"}, {rule("jianghan", 3, "420103", true), "over"}, {rule("odd", 3, "42010", true), "over"}} {
+		errs, _ := f.block(one(tc.tx))
+		checkResult(t, errs[0], state.CodeInvalid, tc.field)
+	}
+	c := card(3, "420102", drLiKey)
+	f.mustBlock(c)
+	day := state.DayOf(blockTime(f.height))
+	id := state.AlertID("wuhan-3", "420100", day)
+	al, ok, err := state.AlertOf(f.db, id)
+	if err != nil || !ok || al.Region != "420100" || al.Observed != 3 || len(al.Records) != 3 || al.Height != f.height {
+		t.Fatalf("three cases in two districts of the city: %+v %v %v", al, ok, err)
+	}
+	for _, want := range []*ledger.Tx{a, b, c} {
+		if !slices.Contains(al.Records, want.ID()) {
+			t.Errorf("the alert does not name card %s", want.ID().String()[:16])
+		}
+	}
+	if as, _ := state.Alerts(f.db); len(as) != 1 {
+		t.Fatalf("%d alerts, want the city's only", len(as))
+	}
+	// A discard takes a card out: the next card makes 3 again.
+	f.mustBlock(sign(&ledger.CardReview{Card: b.ID(), Prev: b.ID(), Action: ledger.ReviewDiscarded, Reason: "not a case"}, cdcKey))
+	f.mustBlock(card(4, "420106", drZhangKey))
+	if al, _, _ := state.AlertOf(f.db, id); al.Observed != 3 || len(al.Records) != 4 {
+		t.Fatalf("after a discard and a new card: %+v", al)
+	}
+	// Retired, then a card (the total is 4 but no longer kept), then a
+	// new rule of 5: rebuilt to 4, the next card makes 5.
+	f.mustBlock(rule("wuhan-3", 3, "420100", false))
+	f.mustBlock(card(5, "420106", drZhangKey))
+	f.mustBlock(rule("wuhan-5", 5, "420100", true))
+	if as, _ := state.Alerts(f.db); len(as) != 1 {
+		t.Fatalf("%d alerts before the fifth case, want 1", len(as))
+	}
+	f.mustBlock(card(6, "420102", drLiKey))
+	if al, ok, _ := state.AlertOf(f.db, state.AlertID("wuhan-5", "420100", day)); !ok || al.Observed != 5 {
+		t.Fatalf("the rebuilt total: %+v %v", al, ok)
+	}
+}
+
+// TestSpaceTimeAlert: a space-time rule alarms when three cases lie
+// within its distance of the newest within its days, across district
+// lines, naming their cards; a growing cluster stays one alert, a card
+// revised into it joins, a far card or one with no place raises nothing,
+// and a cluster of days out of the window is a new alert.
+func TestSpaceTimeAlert(t *testing.T) {
+	f := newFixture(t)
+	f.mustBlock(world()...)
+	cardWorld(f)
+	f.mustBlock(sign(&ledger.WarningRule{Name: "measles-near", Disease: "measles", Method: ledger.RuleSpaceTime, Cases: 3, Days: 7, Meters: 2000,
+		Level: 3, Active: true}, authKey))
+	card := func(p byte, home string, lat, lon int32) *ledger.Tx {
+		fl := pneumonia(p, "clinical")
+		fl.Disease, fl.Home = "measles", home
+		if lat != 0 {
+			fl.Placed, fl.Place = true, ledger.Cell{Lat: lat, Lon: lon}
+		}
+		return sign(&ledger.ReportCard{CardFields: fl}, drZhangKey)
+	}
+	p1, p2 := card(1, "420106", 3059, 11430), card(2, "420102", 3060, 11431)
+	far, unplaced := card(3, "420106", 3070, 11430), card(4, "420106", 0, 0)
+	f.mustBlock(p1, p2, far, unplaced)
+	if as, _ := state.Alerts(f.db); len(as) != 0 {
+		t.Fatalf("two near, one far, one unplaced alarmed: %+v", as)
+	}
+	p4 := card(5, "420106", 3059, 11431) // 957 m from p1, 1,112 m from p2
+	f.mustBlock(p4)
+	day := state.DayOf(blockTime(f.height))
+	id := state.AlertID("measles-near", "near 30.59,114.31", day)
+	al, ok, err := state.AlertOf(f.db, id)
+	if err != nil || !ok || al.Observed != 3 || al.Region != "420106" || al.Site != "near 30.59,114.31" || al.Level != 3 || al.Height != f.height ||
+		len(al.Records) != 3 || al.Upper != 2*int64(detect.One) {
+		t.Fatalf("the alert: %+v %v %v", al, ok, err)
+	}
+	for _, want := range []*ledger.Tx{p1, p2, p4} {
+		if !slices.Contains(al.Records, want.ID()) {
+			t.Errorf("the alert does not name card %s", want.ID().String()[:16])
+		}
+	}
+	p5 := card(6, "420102", 3060, 11430)
+	revised := pneumonia(3, "clinical")
+	revised.Disease, revised.Placed, revised.Place = "measles", true, ledger.Cell{Lat: 3058, Lon: 11430}
+	f.mustBlock(p5, sign(&ledger.CardReview{Card: far.ID(), Prev: far.ID(), Action: ledger.ReviewRevised, Reason: "the address was mistyped",
+		Fields: revised}, cdcKey))
+	as, err := state.Alerts(f.db)
+	if err != nil || len(as) != 1 || len(as[0].Records) != 5 || as[0].Observed != 4 || !slices.Contains(as[0].Records, far.ID()) {
+		t.Fatalf("the cluster grew to five, one alert: %+v %v", as, err)
+	}
+	f.skew += 8 * 86400
+	f.mustBlock(card(7, "420106", 3059, 11430), card(8, "420106", 3059, 11430))
+	if as, _ := state.Alerts(f.db); len(as) != 1 {
+		t.Fatalf("two new cards where the old cluster was, its cards out of the window: %d alerts", len(as))
+	}
+	f.mustBlock(card(9, "420106", 3059, 11431))
+	if as, _ := state.Alerts(f.db); len(as) != 2 {
+		t.Fatalf("a new cluster of three a week later: %d alerts, want 2", len(as))
+	}
 }

@@ -76,17 +76,26 @@ func CardVersionRange(id [32]byte) (lo, hi []byte) {
 
 // CountKey is the key of the counts of disease in region on day (days
 // since 1970-01-01 at +08:00).
-func CountKey(disease, region string, day uint32) []byte {
-	return key(TabCount, []byte{byte(len(disease))}, []byte(disease), []byte{byte(len(region))}, []byte(region), u32(day))
-}
+func CountKey(disease, region string, day uint32) []byte { return dayKey(TabCount, disease, region, day) }
 
 // CountRange bounds the counts of disease in region from day from to to.
 func CountRange(disease, region string, from, to uint32) (lo, hi []byte) {
-	lo = CountKey(disease, region, from)
+	return dayRange(TabCount, disease, region, from, to)
+}
+
+// dayKey is the key of a disease's count in region on day in table tab.
+func dayKey(tab byte, disease, region string, day uint32) []byte {
+	return key(tab, []byte{byte(len(disease))}, []byte(disease), []byte{byte(len(region))}, []byte(region), u32(day))
+}
+
+// dayRange bounds dayKey's keys from day from to to (to ^0: every day
+// from from).
+func dayRange(tab byte, disease, region string, from, to uint32) (lo, hi []byte) {
+	lo = dayKey(tab, disease, region, from)
 	if to == ^uint32(0) {
-		return lo, PrefixEnd(key(TabCount, []byte{byte(len(disease))}, []byte(disease), []byte{byte(len(region))}, []byte(region)))
+		return lo, PrefixEnd(key(tab, []byte{byte(len(disease))}, []byte(disease), []byte{byte(len(region))}, []byte(region)))
 	}
-	return lo, CountKey(disease, region, to+1)
+	return lo, dayKey(tab, disease, region, to+1)
 }
 
 // CountPrefix bounds the counts of disease in every region.
