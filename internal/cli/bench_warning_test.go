@@ -14,11 +14,20 @@ func TestBenchWarning(t *testing.T) {
 	if !regexp.MustCompile(`pair 1: no rule \d+ cards/s, 20 rules \d+ cards/s: \d+\.\d%`).MatchString(out) || !strings.Contains(out, "median ratio") {
 		t.Errorf("bench warning:\n%s", out)
 	}
+	// Over days after a history: the days follow the cards in.
+	out = mustRun(t, "bench", "warning", "--cards", "400", "--days", "4", "--history", "2", "--pairs", "1", "--districts", "2")
+	if !strings.Contains(out, "400 report cards per run over 4 day(s) after 2 untimed day(s)") ||
+		!regexp.MustCompile(`: \d+\.\d% \(\d+ alerts raised\)`).MatchString(out) {
+		t.Errorf("bench warning --days:\n%s", out)
+	}
 	out = mustRun(t, "bench", "warning", "--hierarchy", "2")
 	if !regexp.MustCompile(`the third card to its alert on the national chain \(3 levels up, each N2 confirming at once\): p50 \S+, p99 \S+`).MatchString(out) {
 		t.Errorf("bench warning --hierarchy:\n%s", out)
 	}
 	if _, errs, code := run(t, "bench", "warning", "--cards", "0"); code == 0 || !strings.Contains(errs, "--cards") {
 		t.Errorf("--cards 0: exit %d %s", code, errs)
+	}
+	if _, errs, code := run(t, "bench", "warning", "--days", "0"); code == 0 || !strings.Contains(errs, "--days") {
+		t.Errorf("--days 0: exit %d %s", code, errs)
 	}
 }

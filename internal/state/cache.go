@@ -76,9 +76,18 @@ type caches struct {
 	// series, EARS C1/C2 bounds): valid until a block counts a card on a
 	// day before its own (pastChanged), which drops them all.
 	buckets map[string]DayCount
-	past    map[seriesKey][]uint32
-	bounds  map[boundKey]detect.Value
-	vals    map[ledger.Pseudonym]personVal
+	// bucketsFrom, if not 0, is a day from which buckets holds every
+	// bucket there is (a miss is an empty bucket, not a read): two days
+	// after the first block this process committed (or after the cache
+	// last started over), as no chain counts a day after tomorrow.
+	bucketsFrom uint32
+	// alerts are committed alerts, by id, as blocks wrote them: a
+	// district's alert gathers cards block after block.
+	alerts map[ledger.Hash]Alert
+	past   map[seriesKey][]uint32
+	bounds map[boundKey]detect.Value
+	least  map[boundKey]uint32 // leastAlarm's, valid as past is
+	vals   map[ledger.Pseudonym]personVal
 	// open is the set of open validation windows, exactly: rebuilt from
 	// the window log at the first block (loadOpenWindows), then kept by
 	// merge. Which windows are open is state (the decisions and the
@@ -157,21 +166,30 @@ func (m *Machine) merge(blk *Block) {
 	for n, d := range blk.dur {
 		c.dur[n] = d
 	}
-	if c.buckets = resetIfFull(c.buckets); c.buckets == nil {
-		c.buckets = map[string]DayCount{}
+	if c.buckets = resetIfFull(c.buckets); c.buckets == nil || len(c.buckets) == 0 {
+		c.buckets, c.bucketsFrom = map[string]DayCount{}, DayOf(blk.now)+2
 	}
 	for k, d := range blk.buckets {
 		c.buckets[k] = d
 	}
-	if blk.pastChanged || c.past == nil {
-		c.past, c.bounds = map[seriesKey][]uint32{}, map[boundKey]detect.Value{}
+	if c.alerts = resetIfFull(c.alerts); c.alerts == nil {
+		c.alerts = map[ledger.Hash]Alert{}
 	}
-	c.past, c.bounds = resetIfFull(c.past), resetIfFull(c.bounds)
+	for id, a := range blk.alerts {
+		c.alerts[id] = *a
+	}
+	if blk.pastChanged || c.past == nil {
+		c.past, c.bounds, c.least = map[seriesKey][]uint32{}, map[boundKey]detect.Value{}, map[boundKey]uint32{}
+	}
+	c.past, c.bounds, c.least = resetIfFull(c.past), resetIfFull(c.bounds), resetIfFull(c.least)
 	for k, v := range blk.past {
 		c.past[k] = v
 	}
 	for k, v := range blk.bounds {
 		c.bounds[k] = v
+	}
+	for k, v := range blk.least {
+		c.least[k] = v
 	}
 	for k, w := range blk.open {
 		c.open[k] = w

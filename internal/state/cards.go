@@ -343,7 +343,7 @@ func (blk *Block) count(cause, card ledger.Hash, f *ledger.CardFields, day uint3
 	if day != DayOf(blk.now) {
 		// A day before this block's changed: what was read of it, here
 		// and in the blocks before, is stale.
-		blk.past, blk.bounds, blk.pastChanged = nil, nil, true
+		blk.past, blk.bounds, blk.least, blk.pastChanged = nil, nil, nil, true
 	}
 	k := store.CountKey(f.Disease, f.Home, day)
 	d, err := blk.bucket(k, day)
@@ -393,14 +393,19 @@ func (blk *Block) bucket(k []byte, day uint32) (DayCount, error) {
 	}
 	blk.m.c.mu.Lock()
 	d, ok := blk.m.c.buckets[string(k)]
+	complete := blk.m.c.bucketsFrom != 0 && day >= blk.m.c.bucketsFrom
 	blk.m.c.mu.Unlock()
 	if ok {
 		// Committed, and this block has not written it (else it would
-		// be in blk.buckets).
-		blk.buckets[string(k)] = d
+		// be in blk.buckets): not copied, so Committed has less to merge.
 		return d, nil
 	}
 	d = DayCount{Day: day}
+	if complete {
+		// A day the cache holds every bucket of: none yet.
+		blk.buckets[string(k)] = d
+		return d, nil
+	}
 	v, ok, err := blk.b.Get(k)
 	if err != nil {
 		return d, err
@@ -604,6 +609,11 @@ func (blk *Block) carriedStats(carrier ledger.Hash, from, origin string, b *ledg
 	if b.Version <= oldVersion {
 		return reject(CodeConflict, "tx", "version %d of this bucket of %q is here already", oldVersion, from)
 	}
+	if b.Day > DayOf(blk.now)+1 {
+		// No chain counts a day after tomorrow (the machine's cache of
+		// the counts relies on it: bucketsFrom).
+		return reject(CodeInvalid, "tx", "the publication's day is after tomorrow here")
+	}
 	if _, err := region.Parse(b.Region); err != nil {
 		return reject(CodeInvalid, "tx", "the publication's district: %v", err)
 	}
@@ -631,7 +641,7 @@ func (blk *Block) carriedStats(carrier ledger.Hash, from, origin string, b *ledg
 	}
 	d.Last = carrier
 	if b.Day != DayOf(blk.now) {
-		blk.past, blk.bounds, blk.pastChanged = nil, nil, true
+		blk.past, blk.bounds, blk.least, blk.pastChanged = nil, nil, nil, true
 	}
 	if err := blk.putBucket(ck, d); err != nil {
 		return err

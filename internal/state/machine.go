@@ -219,6 +219,12 @@ type Block struct {
 	// card first needs them): read once per block, not once per card.
 	rules     []Rule
 	rulesRead bool
+	byDisease map[string][]*Rule // the active rules, by disease
+	alertIDs  map[boundKey]ledger.Hash
+	// counted are the buckets cards entered or left in this block, by
+	// key: the rules on counts run on them once, at the block's end.
+	counted map[string]*countedBucket
+	cards   *store.Cursor // over the cards' index, while runCounted runs
 	// buckets are the daily counts this block read or wrote, by key: the
 	// rules read the same days again and again within a block.
 	buckets map[string]DayCount
@@ -229,6 +235,7 @@ type Block struct {
 	// read, by district, disease and window (pastSeries).
 	past        map[seriesKey][]uint32
 	bounds      map[boundKey]detect.Value
+	least       map[boundKey]uint32
 	pastChanged bool
 	clock       int64 // the data clock: latest record time seen
 	clockDirty  bool
@@ -336,6 +343,9 @@ func (blk *Block) Finish(prev ledger.Hash) (ledger.Hash, error) {
 		}
 	}
 	if err := blk.flush(); err != nil {
+		return ledger.Hash{}, err
+	}
+	if err := blk.runCounted(); err != nil {
 		return ledger.Hash{}, err
 	}
 	if err := blk.flushAlerts(); err != nil {

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 
@@ -27,7 +28,8 @@ import (
 // transaction that set it.
 type Rule struct {
 	ledger.WarningRule
-	Tx ledger.Hash
+	Tx  ledger.Hash
+	det detect.Detector // its method, made once a block (readRules)
 }
 
 // setRule keeps a rule, signed by enough of the authorities.
@@ -80,6 +82,9 @@ func (blk *Block) setRule(tx *ledger.Tx, id ledger.Hash, b *ledger.WarningRule) 
 		return err
 	}
 	blk.rulesRead = false // read them again, with this one
+	// What was worked out under a rule's name (its bounds, its least
+	// alarming counts) may be another rule's now.
+	blk.past, blk.bounds, blk.least, blk.pastChanged = nil, nil, nil, true
 	if b.Over != "" && b.Active {
 		return blk.rebuildTotals(id, b.Disease, b.Over)
 	}
@@ -114,7 +119,7 @@ func (blk *Block) rebuildTotals(cause ledger.Hash, disease, over string) error {
 			return err
 		}
 	}
-	blk.past, blk.bounds, blk.pastChanged = nil, nil, true
+	blk.past, blk.bounds, blk.least, blk.pastChanged = nil, nil, nil, true
 	return nil
 }
 
@@ -156,13 +161,7 @@ func (blk *Block) activeRules(disease string) ([]*Rule, error) {
 	if err := blk.readRules(); err != nil {
 		return nil, err
 	}
-	var out []*Rule
-	for i := range blk.rules {
-		if r := &blk.rules[i]; r.Active && r.Disease == disease {
-			out = append(out, r)
-		}
-	}
-	return out, nil
+	return blk.byDisease[disease], nil
 }
 
 // readRules reads the rules into blk.rules, once a block (and again
@@ -173,7 +172,14 @@ func (blk *Block) readRules() error {
 		if err != nil {
 			return err
 		}
-		blk.rules, blk.rulesRead = rs, true
+		blk.rules, blk.rulesRead, blk.byDisease = rs, true, map[string][]*Rule{}
+		for i := range blk.rules {
+			r := &blk.rules[i]
+			r.det, _ = detectorOf(&r.WarningRule) // checked when the rule was set; nil refused in evaluate
+			if r.Active {
+				blk.byDisease[r.Disease] = append(blk.byDisease[r.Disease], r)
+			}
+		}
 	}
 	return nil
 }
@@ -260,6 +266,16 @@ type Alert struct {
 	Assignee               [32]byte
 	FirstResponse, Updated int64 // the first action's and the latest's block time (0: none yet)
 	LastAction             ledger.Hash
+	// stored is how many of Records the store holds (the rest this block
+	// added).
+	stored int
+}
+
+// clone is a copy of a whose Records a block may append to.
+func (a *Alert) clone() *Alert {
+	c := *a
+	c.Records = slices.Clone(a.Records)
+	return &c
 }
 
 // AlertID is the id of rule's alert for region on day.
@@ -288,10 +304,6 @@ func encodeAlert(a *Alert) []byte {
 	x.i64(a.Upper)
 	x.i64(a.Raised)
 	x.i64(int64(a.Height))
-	x.u8(uint8(len(a.Records)))
-	for _, r := range a.Records {
-		x.raw(r[:])
-	}
 	x.str(a.Status)
 	x.raw(a.Assignee[:])
 	x.i64(a.FirstResponse)
@@ -304,12 +316,6 @@ func decodeAlert(id ledger.Hash, v []byte) (Alert, error) {
 	x := r2(v)
 	a := Alert{ID: id, Rule: x.str(), Method: x.str(), Disease: x.str(), Region: x.str(), Site: x.str(), Day: x.u32(), Level: x.u8(), Observed: x.u32(), Upper: x.i64(),
 		Raised: x.i64(), Height: uint64(x.i64())}
-	n := int(x.u8())
-	for i := 0; i < n; i++ {
-		var r ledger.Hash
-		copy(r[:], x.take(32))
-		a.Records = append(a.Records, r)
-	}
 	a.Status = x.str()
 	copy(a.Assignee[:], x.take(32))
 	a.FirstResponse, a.Updated = x.i64(), x.i64()
@@ -324,17 +330,48 @@ func AlertOf(rd store.Reader, id ledger.Hash) (Alert, bool, error) {
 		return Alert{}, false, err
 	}
 	a, err := decodeAlert(id, v)
+	if err != nil {
+		return a, false, err
+	}
+	rs, err := alertRecords(rd, id, false)
+	a.Records, a.stored = rs[id], len(rs[id])
 	return a, err == nil, err
+}
+
+// alertRecords reads the records of alert id (of every alert, with all),
+// by alert, in the order they joined it.
+func alertRecords(rd store.Reader, id ledger.Hash, all bool) (map[ledger.Hash][]ledger.Hash, error) {
+	lo, hi := store.AlertRecordRange(id, all)
+	out := map[ledger.Hash][]ledger.Hash{}
+	bad := false
+	err := rd.Scan(lo, hi, func(k, v []byte) bool {
+		if len(k) != 1+32+1 || len(v) != 32 || int(k[33]) != len(out[ledger.Hash(k[1:33])]) {
+			bad = true
+			return false
+		}
+		a := ledger.Hash(k[1:33])
+		out[a] = append(out[a], ledger.Hash(v))
+		return true
+	})
+	if err == nil && bad {
+		err = fmt.Errorf("%w: an alert's records", store.ErrCorrupt)
+	}
+	return out, err
 }
 
 // Alerts returns every alert, by id.
 func Alerts(rd store.Reader) ([]Alert, error) {
+	rs, err := alertRecords(rd, ledger.Hash{}, true)
+	if err != nil {
+		return nil, err
+	}
 	lo, hi := store.AlertRange()
 	var out []Alert
 	var derr error
-	err := rd.Scan(lo, hi, func(k, v []byte) bool {
+	err = rd.Scan(lo, hi, func(k, v []byte) bool {
 		var a Alert
 		a, derr = decodeAlert(ledger.Hash(k[1:]), v)
+		a.Records, a.stored = rs[a.ID], len(rs[a.ID])
 		out = append(out, a)
 		return derr == nil
 	})
@@ -344,62 +381,129 @@ func Alerts(rd store.Reader) ([]Alert, error) {
 	return out, err
 }
 
-// runRules runs the active rules of f's disease on f's home district's
-// counts on day, after a card's count: each that alarms raises its alert
-// for the district and day, or adds the new cards to it.
+// runRules runs the active rules of f's disease for a card just counted
+// (or the transaction that carried a child's counts) on day: the cluster
+// rules at once, on the card's places; the rules on counts, once per
+// district and day at the block's end (runCounted), on the block's final
+// counts. Either way an alarm raises its alert in this block.
 func (blk *Block) runRules(card ledger.Hash, f *ledger.CardFields, day uint32) error {
 	rules, err := blk.activeRules(f.Disease)
 	if err != nil || len(rules) == 0 {
 		return err
 	}
-	today, err := blk.bucket(store.CountKey(f.Disease, f.Home, day), day)
-	if err != nil {
-		return err
-	}
+	counted := false
 	for _, r := range rules {
-		if r.Over != "" {
-			// A rule over a region: its total, if the card is within it.
-			if !region.Code(f.Home).Within(region.Code(r.Over)) {
-				continue
-			}
-			t, err := blk.bucket(store.TotalKey(f.Disease, r.Over, day), day)
-			if err != nil {
-				return err
-			}
-			if err := blk.runCountRule(r, f, r.Over, true, day, t.Total(), card); err != nil {
-				return err
-			}
-			continue
-		}
-		if r.Method == ledger.RuleSiteCluster {
+		switch {
+		case r.Method == ledger.RuleSiteCluster:
 			if err := blk.siteCluster(r, card, f, day); err != nil {
 				return err
 			}
-			continue
-		}
-		if r.Method == ledger.RuleSpaceTime {
+		case r.Method == ledger.RuleSpaceTime:
 			if f.Placed {
 				if err := blk.spaceTime(r, card, f, day); err != nil {
 					return err
 				}
 			}
-			continue
-		}
-		if err := blk.runCountRule(r, f, f.Home, false, day, today.Total(), card); err != nil {
-			return err
+		default:
+			counted = true
 		}
 	}
+	if counted {
+		k := string(store.CountKey(f.Disease, f.Home, day))
+		t := blk.counted[k]
+		if t == nil {
+			if blk.counted == nil {
+				blk.counted = map[string]*countedBucket{}
+			}
+			t = &countedBucket{disease: f.Disease, home: f.Home, day: day}
+			blk.counted[k] = t
+		}
+		t.records = append(t.records, card)
+	}
+	return nil
+}
+
+// countedBucket is a district's bucket that cards entered or left in
+// this block, with those records, in block order.
+type countedBucket struct {
+	disease, home string
+	day           uint32
+	records       []ledger.Hash
+}
+
+// runCounted runs the rules on counts for every bucket the block
+// counted in, in key order: once per rule, district and day, whatever
+// the number of cards; an alarm raises (or adds the records to) the
+// alert of the district, or of the region a rule runs over.
+func (blk *Block) runCounted() (err error) {
+	if len(blk.counted) == 0 {
+		return nil
+	}
+	keys := slices.Sorted(maps.Keys(blk.counted))
+	// One cursor over the cards' index for the alerts raised here (the
+	// buckets come in key order, and so do their cards' ranges): far
+	// cheaper than an iterator per alert.
+	lo, hi := store.TablePrefix(store.TabCardDay)
+	if blk.cards, err = blk.b.Cursor(lo, hi); err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := blk.cards.Close(); err == nil {
+			err = cerr
+		}
+		blk.cards = nil
+	}()
+	for _, k := range keys {
+		t := blk.counted[k]
+		rules, err := blk.activeRules(t.disease)
+		if err != nil {
+			return err
+		}
+		today, err := blk.bucket([]byte(k), t.day)
+		if err != nil {
+			return err
+		}
+		f := &ledger.CardFields{Disease: t.disease, Home: t.home}
+		for _, r := range rules {
+			switch {
+			case r.Method == ledger.RuleSiteCluster || r.Method == ledger.RuleSpaceTime:
+			case r.Over != "":
+				// A rule over a region: its total, if the district is
+				// within it.
+				if !region.Code(t.home).Within(region.Code(r.Over)) {
+					continue
+				}
+				tot, err := blk.bucket(store.TotalKey(t.disease, r.Over, t.day), t.day)
+				if err != nil {
+					return err
+				}
+				if err := blk.runCountRule(r, f, r.Over, true, t.day, tot.Total(), t.records); err != nil {
+					return err
+				}
+			default:
+				if err := blk.runCountRule(r, f, t.home, false, t.day, today.Total(), t.records); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	blk.counted = nil
 	return nil
 }
 
 // runCountRule runs rule r on the daily counts at where (f's district,
 // or with total the region r runs over), raising its alert on an alarm.
-func (blk *Block) runCountRule(r *Rule, f *ledger.CardFields, where string, total bool, day, today uint32, card ledger.Hash) error {
+func (blk *Block) runCountRule(r *Rule, f *ledger.CardFields, where string, total bool, day, today uint32, records []ledger.Hash) error {
 	alarm, span, observed, upper, err := blk.evaluate(r, f.Disease, where, total, day, today)
 	if err != nil || !alarm {
 		return err
 	}
-	return blk.raise(r, f, where, total, day, span, card, observed, upper)
+	for _, rec := range records {
+		if err := blk.raise(r, f, where, total, day, span, rec, observed, upper); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // evaluate runs rule r on disease's series at where (a home district, or
@@ -407,13 +511,18 @@ func (blk *Block) runCountRule(r *Rule, f *ledger.CardFields, where string, tota
 // is how many days, to day, its alert's cards are gathered from: the
 // days it counts.
 func (blk *Block) evaluate(r *Rule, disease, where string, total bool, day, today uint32) (alarm bool, span, observed uint32, upper int64, err error) {
-	d, err := detectorOf(&r.WarningRule)
-	if err != nil {
+	d := r.det
+	if d == nil {
 		return false, 0, 0, 0, store.ErrCorrupt // checked when the rule was set
 	}
 	need := uint32(d.First()) + 1
 	if need > day+1 {
 		return false, 0, 0, 0, nil // before the first days of the calendar
+	}
+	// Every method alarms on the day's count from some count on, which
+	// the days before decide: most cards are below it, and need no more.
+	if least, err := blk.leastAlarm(r, disease, where, total, day, need); err != nil || today < least {
+		return false, 0, 0, 0, err
 	}
 	series := make([]uint32, need)
 	past, err := blk.pastSeries(disease, where, total, day, need)
@@ -454,52 +563,147 @@ func (blk *Block) evaluate(r *Rule, disease, where string, total bool, day, toda
 	return res.Alarm, span, res.Observed, int64(res.Upper.Fixed), nil
 }
 
+// never is leastAlarm's answer for a rule that no count of the day trips.
+const never = ^uint32(0)
+
+// leastAlarm is the least count of day at where that trips rule r: its
+// alarm grows with the day's count (a threshold's window sum, EARS's
+// count against a bound of the days before, a percentile's window sum
+// against past years), so the days before fix it, once per rule, place
+// and day (kept as the past series are).
+func (blk *Block) leastAlarm(r *Rule, disease, where string, total bool, day, need uint32) (uint32, error) {
+	key := boundKey{r.Name, where, day}
+	if t, ok := memo(blk, &blk.least, func(c *caches) map[boundKey]uint32 { return c.least }, key); ok {
+		return t, nil
+	}
+	past, err := blk.pastSeries(disease, where, total, day, need)
+	if err != nil {
+		return 0, err
+	}
+	series := append(slices.Clone(past), 0)
+	var t uint32
+	if e, ok := r.det.(detect.EARS); ok {
+		up, err := blk.earsBound(r.Name, where, day, e, series)
+		if err != nil {
+			return 0, err
+		}
+		switch {
+		case up.Kind != detect.Finite:
+			t = never
+		case up.Fixed < 0:
+			t = 0
+		default:
+			t = uint32(min(int64(never), int64(up.Fixed)/int64(detect.One)+1)) // y One > bound
+		}
+	} else {
+		alarms := func(y uint32) (bool, error) {
+			series[need-1] = y
+			res, err := r.det.At(series, int(need-1))
+			return res.Alarm, err
+		}
+		// Doubling, then halving: counts are small, and At is cheap but
+		// not free (a percentile sorts past years).
+		lo, hi := uint32(0), uint32(1)
+		for {
+			a, err := alarms(hi - 1)
+			if err != nil {
+				return 0, err
+			}
+			if a {
+				break
+			}
+			if hi >= 1<<24 {
+				lo, hi = never, never
+				break
+			}
+			lo, hi = hi, hi*2
+		}
+		// The least alarming count is in [lo, hi-1]: (lo-1 did not alarm).
+		for lo < hi-1 && hi != never {
+			mid := lo + (hi-1-lo)/2
+			a, err := alarms(mid)
+			if err != nil {
+				return 0, err
+			}
+			if a {
+				hi = mid + 1
+			} else {
+				lo = mid + 1
+			}
+		}
+		t = lo
+	}
+	if blk.least == nil {
+		blk.least = map[boundKey]uint32{}
+	}
+	blk.least[key] = t
+	return t, nil
+}
+
 // pastSeries is the daily totals of a district's disease (or, with
 // total, a region's) on the need-1 days before day, as this block sees
 // them: the same for every card of that district in the block (kept in
 // blk.past until a card is counted on a day before its block's).
 func (blk *Block) pastSeries(disease, home string, total bool, day, need uint32) ([]uint32, error) {
-	key := seriesKey{disease, home, total, day, need}
+	n := need - 1
+	if n == 0 {
+		return nil, nil
+	}
+	// One series per district and day, as long as the longest rule
+	// needs: the others read its tail.
+	key := seriesKey{disease, home, total, day}
+	known, ok := memo(blk, &blk.past, func(c *caches) map[seriesKey][]uint32 { return c.past }, key)
+	if ok && uint32(len(known)) >= n {
+		return known[uint32(len(known))-n:], nil
+	}
+	n = max(n, uint32(len(known)))
 	keyOf, rangeOf := store.CountKey, store.CountRange
 	if total {
 		keyOf, rangeOf = store.TotalKey, store.TotalRange
 	}
-	if s, ok := memo(blk, blk.past, func(c *caches) map[seriesKey][]uint32 { return c.past }, key); ok {
-		return s, nil
-	}
-	s := make([]uint32, need-1)
-	if need <= 31 {
-		// A few days, read by every card of the district: through the
-		// counts kept between blocks.
+	s := make([]uint32, n)
+	if prev, ok := memo(blk, &blk.past, func(c *caches) map[seriesKey][]uint32 { return c.past }, seriesKey{disease, home, total, day - 1}); ok &&
+		uint32(len(prev)) >= n-1 && day > 0 {
+		// The day before's series, a day on: its last n-1 days and the
+		// day before itself, now past (a past day's change drops them
+		// all: pastChanged).
+		copy(s, prev[uint32(len(prev))-(n-1):])
+		c, err := blk.bucket(keyOf(disease, home, day-1), day-1)
+		if err != nil {
+			return nil, err
+		}
+		s[n-1] = c.Total()
+	} else if n <= 30 {
+		// A few days: through the counts kept between blocks.
 		for i := range s {
-			dd := day + 1 - need + uint32(i)
+			dd := day - n + uint32(i)
 			c, err := blk.bucket(keyOf(disease, home, dd), dd)
 			if err != nil {
 				return nil, err
 			}
 			s[i] = c.Total()
 		}
-	} else if need > 1 {
+	} else {
 		// Years of days (a percentile rule): one scan of those reported.
-		cs, err := countsIn(blk.b, rangeOf, disease, home, day+1-need, day-1)
+		cs, err := countsIn(blk.b, rangeOf, disease, home, day-n, day-1)
 		if err != nil {
 			return nil, err
 		}
 		for _, c := range cs {
-			s[c.Day-(day+1-need)] = c.Total()
+			s[c.Day-(day-n)] = c.Total()
 		}
 	}
 	if blk.past == nil {
 		blk.past = map[seriesKey][]uint32{}
 	}
 	blk.past[key] = s
-	return s, nil
+	return s[uint32(len(s))-(need-1):], nil
 }
 
 // memo looks key up in what this block computed, then, unless a day
 // before this block's changed in it, in what committed blocks did.
-func memo[K comparable, V any](blk *Block, local map[K]V, committed func(*caches) map[K]V, key K) (V, bool) {
-	if v, ok := local[key]; ok {
+func memo[K comparable, V any](blk *Block, local *map[K]V, committed func(*caches) map[K]V, key K) (V, bool) {
+	if v, ok := (*local)[key]; ok {
 		return v, true
 	}
 	var zero V
@@ -507,8 +711,8 @@ func memo[K comparable, V any](blk *Block, local map[K]V, committed func(*caches
 		return zero, false
 	}
 	blk.m.c.mu.Lock()
-	defer blk.m.c.mu.Unlock()
 	v, ok := committed(&blk.m.c)[key]
+	blk.m.c.mu.Unlock()
 	return v, ok
 }
 
@@ -518,7 +722,7 @@ func memo[K comparable, V any](blk *Block, local map[K]V, committed func(*caches
 // day's own count (TestEARSBoundIgnoresTheDay).
 func (blk *Block) earsBound(rule, home string, day uint32, e detect.EARS, series []uint32) (detect.Value, error) {
 	key := boundKey{rule, home, day}
-	if up, ok := memo(blk, blk.bounds, func(c *caches) map[boundKey]detect.Value { return c.bounds }, key); ok {
+	if up, ok := memo(blk, &blk.bounds, func(c *caches) map[boundKey]detect.Value { return c.bounds }, key); ok {
 		return up, nil
 	}
 	s := slices.Clone(series)
@@ -550,7 +754,7 @@ func (blk *Block) earsBound(rule, home string, day uint32, e detect.EARS, series
 type seriesKey struct {
 	disease, home string
 	total         bool
-	day, need     uint32
+	day           uint32
 }
 
 type boundKey struct {
@@ -567,7 +771,15 @@ func earsAlarm(up detect.Value, y uint32) bool {
 // the region r runs over) on day, naming the cards counted in the days
 // the rule looked at (span), or adds card to the alert already raised.
 func (blk *Block) raise(r *Rule, f *ledger.CardFields, where string, total bool, day, span uint32, card ledger.Hash, observed uint32, upper int64) error {
-	id := AlertID(r.Name, where, day)
+	id, ok := blk.alertIDs[boundKey{r.Name, where, day}]
+	if !ok {
+		// Once a block: a district's alert gathers card after card.
+		id = AlertID(r.Name, where, day)
+		if blk.alertIDs == nil {
+			blk.alertIDs = map[boundKey]ledger.Hash{}
+		}
+		blk.alertIDs[boundKey{r.Name, where, day}] = id
+	}
 	a, ok, err := blk.alert(id)
 	if err != nil {
 		return err
@@ -585,7 +797,7 @@ func (blk *Block) raise(r *Rule, f *ledger.CardFields, where string, total bool,
 		}
 	}
 	if ok {
-		if !slices.Contains(a.Records, card) && len(a.Records) < MaxAlertRecords {
+		if len(a.Records) < MaxAlertRecords && !slices.Contains(a.Records, card) {
 			a.Records = append(a.Records, card)
 		}
 	} else {
@@ -604,7 +816,7 @@ func (blk *Block) raise(r *Rule, f *ledger.CardFields, where string, total bool,
 				return d+span > day && d <= day && home.Within(region.Code(where))
 			}
 		}
-		err = blk.b.Scan(lo, hi, func(k, _ []byte) bool {
+		err = blk.cards.Range(lo, hi, func(k, _ []byte) bool {
 			if within(k) {
 				a.Records = append(a.Records, ledger.Hash(k[len(k)-32:]))
 			}
@@ -615,7 +827,7 @@ func (blk *Block) raise(r *Rule, f *ledger.CardFields, where string, total bool,
 		}
 		// Counts carried up from a child have no card here: the
 		// transaction that carried them is the record.
-		if !slices.Contains(a.Records, card) && len(a.Records) < MaxAlertRecords {
+		if len(a.Records) < MaxAlertRecords && !slices.Contains(a.Records, card) {
 			a.Records = append(a.Records, card)
 		}
 	}
@@ -624,9 +836,18 @@ func (blk *Block) raise(r *Rule, f *ledger.CardFields, where string, total bool,
 	return nil
 }
 
-// alert is alert id as this block sees it.
+// alert is alert id as this block sees it: from the alerts committed
+// blocks kept, else the store.
 func (blk *Block) alert(id ledger.Hash) (*Alert, bool, error) {
 	if a, ok := blk.alerts[id]; ok {
+		return a, true, nil
+	}
+	blk.m.c.mu.Lock()
+	c, ok := blk.m.c.alerts[id]
+	blk.m.c.mu.Unlock()
+	if ok {
+		a := c.clone()
+		blk.touchAlert(a)
 		return a, true, nil
 	}
 	a, ok, err := AlertOf(blk.b, id)
@@ -651,9 +872,16 @@ func (blk *Block) flushAlerts() error {
 	ids := slices.Collect(maps.Keys(blk.alerts))
 	slices.SortFunc(ids, func(x, y ledger.Hash) int { return bytes.Compare(x[:], y[:]) })
 	for _, id := range ids {
-		if err := blk.set(store.AlertKey(id), encodeAlert(blk.alerts[id])); err != nil {
+		a := blk.alerts[id]
+		if err := blk.set(store.AlertKey(id), encodeAlert(a)); err != nil {
 			return err
 		}
+		for i := a.stored; i < len(a.Records); i++ {
+			if err := blk.set(store.AlertRecordKey(id, uint8(i)), a.Records[i][:]); err != nil {
+				return err
+			}
+		}
+		a.stored = len(a.Records)
 	}
 	return nil
 }
@@ -778,7 +1006,7 @@ func (blk *Block) raiseAtSite(r *Rule, s *Site, day uint32, cards []ledger.Hash,
 		}
 	}
 	for _, c := range cards {
-		if !slices.Contains(a.Records, c) && len(a.Records) < MaxAlertRecords {
+		if len(a.Records) < MaxAlertRecords && !slices.Contains(a.Records, c) {
 			a.Records = append(a.Records, c)
 		}
 	}
@@ -878,7 +1106,7 @@ func (blk *Block) spaceTime(r *Rule, card ledger.Hash, f *ledger.CardFields, day
 		}
 	}
 	for _, n := range found {
-		if slices.Contains(a.Records, n.card) || len(a.Records) >= MaxAlertRecords {
+		if len(a.Records) >= MaxAlertRecords || slices.Contains(a.Records, n.card) {
 			continue
 		}
 		a.Records = append(a.Records, n.card)

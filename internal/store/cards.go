@@ -76,7 +76,9 @@ func CardVersionRange(id [32]byte) (lo, hi []byte) {
 
 // CountKey is the key of the counts of disease in region on day (days
 // since 1970-01-01 at +08:00).
-func CountKey(disease, region string, day uint32) []byte { return dayKey(TabCount, disease, region, day) }
+func CountKey(disease, region string, day uint32) []byte {
+	return dayKey(TabCount, disease, region, day)
+}
 
 // CountRange bounds the counts of disease in region from day from to to.
 func CountRange(disease, region string, from, to uint32) (lo, hi []byte) {

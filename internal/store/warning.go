@@ -36,10 +36,30 @@ func AlertKey(id [32]byte) []byte { return key(TabAlert, id[:]) }
 // AlertRange bounds every alert.
 func AlertRange() (lo, hi []byte) { return []byte{TabAlert}, []byte{TabAlert + 1} }
 
+// The records an alert names, one key each, in the order they joined it
+// (so that a card joining an alert writes 33 bytes, not the alert's
+// whole list again):
+//
+//	6 alert index -> a record the alert names: a report card, or the transaction that carried counts up (state)
+const TabAlertRecord = '6'
+
+// AlertRecordKey is the key of alert id's i-th record.
+func AlertRecordKey(id [32]byte, i uint8) []byte { return key(TabAlertRecord, id[:], []byte{i}) }
+
+// AlertRecordRange bounds alert id's records (every alert's, for the
+// zero id with all set false).
+func AlertRecordRange(id [32]byte, all bool) (lo, hi []byte) {
+	if all {
+		return []byte{TabAlertRecord}, []byte{TabAlertRecord + 1}
+	}
+	lo = key(TabAlertRecord, id[:])
+	return lo, PrefixEnd(lo)
+}
+
 func init() {
-	StateTables = append(StateTables, TabRule, TabAlert, TabSiteCase)
+	StateTables = append(StateTables, TabRule, TabAlert, TabSiteCase, TabAlertRecord)
 	// A rule set in the block of the card it runs on; two cards, one alert.
-	readBack[TabRule], readBack[TabAlert], readBack[TabSiteCase] = true, true, true
+	readBack[TabRule], readBack[TabAlert], readBack[TabSiteCase], readBack[TabAlertRecord] = true, true, true, true
 }
 
 // Space-time clusters (the space-time rule):
@@ -97,7 +117,9 @@ func init() {
 const TabTotal = '5'
 
 // TotalKey is the key of the total of disease within region on day.
-func TotalKey(disease, region string, day uint32) []byte { return dayKey(TabTotal, disease, region, day) }
+func TotalKey(disease, region string, day uint32) []byte {
+	return dayKey(TabTotal, disease, region, day)
+}
 
 // TotalRange bounds the totals of disease within region from day from to
 // to (to ^0: every day from from).
