@@ -245,6 +245,14 @@ var alertNext = map[string]map[string]string{
 // MaxAlertRecords bounds the report cards an alert names.
 const MaxAlertRecords = 64
 
+// MaxClusterFound and MaxClusterRead bound a cluster rule's work for one
+// card: it stops at this many cases found (its alert's count is then
+// "at least"), or at this many places read around the card's.
+const (
+	MaxClusterFound = 256
+	MaxClusterRead  = 16384
+)
+
 // Alert is an alert a rule raised: for one home district, disease and
 // reporting day, once per rule.
 type Alert struct {
@@ -963,7 +971,7 @@ func (blk *Block) siteCluster(r *Rule, card ledger.Hash, f *ledger.CardFields, d
 		lo, hi := store.SiteCaseRange(site, day+1-days, day)
 		if err := blk.b.Scan(lo, hi, func(k, v []byte) bool {
 			patients[ledger.Pseudonym(k[len(k)-32:])] = ledger.Hash(v)
-			return true
+			return uint32(len(patients)) < max(r.Cases, MaxClusterFound) // enough to alarm: no more reading
 		}); err != nil {
 			return err
 		}
@@ -1041,10 +1049,14 @@ func (blk *Block) spaceTime(r *Rule, card ledger.Hash, f *ledger.CardFields, day
 		day  uint32
 	}
 	var found []near
-	for tl := store.TileOf(f.Place.Lat - dLat); tl <= store.TileOf(f.Place.Lat+dLat); tl++ {
-		for tn := store.TileOf(f.Place.Lon - dLon); tn <= store.TileOf(f.Place.Lon+dLon); tn++ {
+	// Bounded work per card, whatever a place's density: enough
+	// neighbours to alarm (and to name), or so many places read, end it.
+	enough, read := max(r.Cases, MaxClusterFound), 0
+	for tl := store.TileOf(f.Place.Lat - dLat); tl <= store.TileOf(f.Place.Lat+dLat) && read < MaxClusterRead; tl++ {
+		for tn := store.TileOf(f.Place.Lon - dLon); tn <= store.TileOf(f.Place.Lon+dLon) && read < MaxClusterRead; tn++ {
 			lo, hi := store.CardPlaceRange(f.Disease, tl, tn, day+1-days, day)
 			err := blk.b.Scan(lo, hi, func(k, v []byte) bool {
+				read++
 				if len(v) != 8 {
 					return true
 				}
@@ -1052,7 +1064,7 @@ func (blk *Block) spaceTime(r *Rule, card ledger.Hash, f *ledger.CardFields, day
 				if geo.Meters(centre, p.Point()) <= meters {
 					found = append(found, near{ledger.Hash(k[len(k)-32:]), binary.BigEndian.Uint32(k[len(k)-36:])})
 				}
-				return true
+				return uint32(len(found)) < enough && read < MaxClusterRead
 			})
 			if err != nil {
 				return err

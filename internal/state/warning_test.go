@@ -466,3 +466,25 @@ func TestSpaceTimeAlert(t *testing.T) {
 		t.Fatalf("a new cluster of three a week later: %d alerts, want 2", len(as))
 	}
 }
+
+// TestClusterWorkBounded: three hundred cases at one place cost each card
+// a bounded read: the alert counts at least MaxClusterFound and names
+// MaxAlertRecords cards.
+func TestClusterWorkBounded(t *testing.T) {
+	f := newFixture(t)
+	f.mustBlock(world()...)
+	cardWorld(f)
+	f.mustBlock(sign(&ledger.WarningRule{Name: "measles-near", Disease: "measles", Method: ledger.RuleSpaceTime, Cases: 3, Days: 7, Meters: 500,
+		Level: 3, Active: true}, authKey))
+	var txs []*ledger.Tx
+	for i := 0; i < 300; i++ {
+		fl := pneumonia(0, "clinical")
+		fl.Disease, fl.Patient, fl.Placed, fl.Place = "measles", ledger.Pseudonym{byte(i), byte(i >> 8), 7}, true, ledger.Cell{Lat: 3059, Lon: 11430}
+		txs = append(txs, sign(&ledger.ReportCard{CardFields: fl}, drZhangKey))
+	}
+	f.mustBlock(txs...)
+	as, err := state.Alerts(f.db)
+	if err != nil || len(as) != 1 || as[0].Observed != state.MaxClusterFound || len(as[0].Records) != state.MaxAlertRecords {
+		t.Fatalf("three hundred cases at one place: %d alerts %v", len(as), err)
+	}
+}
