@@ -287,6 +287,22 @@ func TestValidateRules(t *testing.T) {
 		{"rule_space_time_no_meters", spaceTime(0), "meters"},
 		{"rule_space_time_too_far", spaceTime(MaxClusterMeters + 1), "meters"},
 		{"rule_threshold_with_meters", &WarningRule{Name: "t", Disease: "measles", Method: RuleThreshold, Cases: 3, Days: 7, Level: 2, Meters: 10}, "meters"},
+		{"supply_commission", supply(StepCommission, mask("A1", 1)), ""},
+		{"supply_bad_check_digit", supply(StepObserve, SupplyItem{GTIN: "10614141073465", Serial: "A1", Qty: 1}), "gtin"},
+		{"supply_gtin_13_digits", supply(StepObserve, SupplyItem{GTIN: "0614141073464", Serial: "A1", Qty: 1}), "gtin"},
+		{"supply_serial_slash", supply(StepObserve, mask("A/1", 1)), "serial"},
+		{"supply_serial_space", supply(StepObserve, mask("A 1", 1)), "serial"},
+		{"supply_instance_of_two", supply(StepObserve, mask("A1", 2)), "quantity"},
+		{"supply_lot_of_zero", supply(StepObserve, SupplyItem{GTIN: "10614141073464", Lot: "L1"}), "quantity"},
+		{"supply_no_serial_or_lot", supply(StepObserve, SupplyItem{GTIN: "10614141073464", Qty: 1}), "serial"},
+		{"supply_item_twice", supply(StepObserve, mask("A1", 1), mask("A1", 1)), "items"},
+		{"supply_ship_to_nobody", supply(StepShip, mask("A1", 1)), "to"},
+		{"supply_receipt_with_items", &SupplyEvent{Step: StepReceive, Items: []SupplyItem{mask("A1", 1)}, Offer: Hash{1}}, "items"},
+		{"supply_receipt_of_nothing", &SupplyEvent{Step: StepReceive}, "offer"},
+		{"supply_no_items", &SupplyEvent{Step: StepConsume}, "items"},
+		{"supply_commission_no_expiry", &SupplyEvent{Step: StepCommission, Items: []SupplyItem{mask("A1", 1)}}, "expiry"},
+		{"supply_standard_on_a_scan", &SupplyEvent{Step: StepObserve, Items: []SupplyItem{mask("A1", 1)}, Standard: "GB 19083"}, "standard"},
+		{"supply_unknown_step", &SupplyEvent{Step: "sell", Items: []SupplyItem{mask("A1", 1)}}, "step"},
 		{"rule_space_time_one_case", &WarningRule{Name: "s", Disease: "measles", Method: RuleSpaceTime, Cases: 1, Days: 7, Level: 2, Meters: 10}, "days"},
 	}
 	for _, c := range cases {
@@ -338,6 +354,40 @@ func TestCellOf(t *testing.T) {
 		got, err := CellOf(c.lat, c.lon)
 		if (err != nil) != c.err || (err == nil && got.String() != c.want) {
 			t.Errorf("CellOf(%g, %g) = %v %v, want %s (error %v)", c.lat, c.lon, got, err, c.want, c.err)
+		}
+	}
+}
+
+func mask(serial string, qty uint32) SupplyItem {
+	return SupplyItem{GTIN: "10614141073464", Serial: serial, Qty: qty}
+}
+
+func supply(step string, items ...SupplyItem) *SupplyEvent {
+	b := &SupplyEvent{Step: step, Items: items, Time: 1579500000}
+	if step == StepCommission {
+		b.Expiry = "2025-01-31"
+	}
+	return b
+}
+
+// TestValidGTIN: GS1's own examples and every single-digit error.
+func TestValidGTIN(t *testing.T) {
+	t.Parallel()
+	for _, g := range []string{"10614141073464", "04012345123456", "09520123456788", "00614141000012"} {
+		if !ValidGTIN(g) {
+			t.Errorf("%s refused", g)
+		}
+		for i := 0; i < 14; i++ {
+			b := []byte(g)
+			b[i] = '0' + (b[i]-'0'+3)%10
+			if ValidGTIN(string(b)) {
+				t.Errorf("%s (digit %d changed) accepted", b, i)
+			}
+		}
+	}
+	for _, g := range []string{"", "1061414107346", "106141410734640", "1061414107346x", "-0614141073464"} {
+		if ValidGTIN(g) {
+			t.Errorf("%q accepted", g)
 		}
 	}
 }

@@ -56,7 +56,11 @@ func sampleTxs() []*Tx {
 		&WarningRule{Name: "pneumonia-3-in-7", Disease: "pneumonia-unknown", Method: RuleThreshold, Cases: 3, Days: 7, Level: 2, Active: true},
 		spaceTime(2000),
 		&AlertAction{Alert: Hash{23}, Action: AlertVerify, Assignee: [32]byte{24}, Note: "to the Jianghan CDC"},
-		&PublishStats{Disease: "pneumonia-unknown", Region: "420106", Day: 18281, Suspected: 2, Confirmed: 1, Version: 1, Last: Hash{25}})
+		&PublishStats{Disease: "pneumonia-unknown", Region: "420106", Day: 18281, Suspected: 2, Confirmed: 1, Version: 1, Last: Hash{25}},
+		&SupplyEvent{Step: StepCommission, Items: []SupplyItem{{GTIN: "10614141073464", Serial: "2017", Lot: "L1", Qty: 1},
+			{GTIN: "10614141073464", Lot: "L1", Qty: 5000}}, Time: 1579500000, Expiry: "2025-01-31", Standard: "GB 19083-2010", Certificate: "国械注准20203140001"},
+		&SupplyEvent{Step: StepShip, Items: []SupplyItem{{GTIN: "10614141073464", Lot: "L1", Qty: 3000}}, Time: 1579500001, To: [32]byte{26}},
+		&SupplyEvent{Step: StepReceive, Time: 1579500002, Offer: Hash{27}})
 	var out []*Tx
 	for i, b := range bodies {
 		t := NewTx(b)

@@ -76,6 +76,9 @@ const (
 	// KindPublishStats: a node publishes a bucket of the open statistics,
 	// checked against the state's counts (stats.go).
 	KindPublishStats Kind = 32
+	// KindSupplyEvent: a custodian's step in a supply chain, after GS1
+	// EPCIS (issue 17, supply.go).
+	KindSupplyEvent Kind = 33
 )
 
 func (k Kind) String() string {
@@ -144,6 +147,8 @@ func (k Kind) String() string {
 		return "alert_action"
 	case KindPublishStats:
 		return "publish_stats"
+	case KindSupplyEvent:
+		return "supply_event"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -657,6 +662,8 @@ func newBody(k Kind) Body {
 		return &AlertAction{}
 	case KindPublishStats:
 		return &PublishStats{}
+	case KindSupplyEvent:
+		return &SupplyEvent{}
 	}
 	return nil
 }

@@ -467,6 +467,8 @@ func (blk *Block) Apply(tx *ledger.Tx, sigErr error) error {
 		err = blk.alertAction(tx, id, b)
 	case *ledger.PublishStats:
 		err = blk.publishStats(tx, id, b)
+	case *ledger.SupplyEvent:
+		err = blk.supplyEvent(tx, id, b)
 	case *ledger.CloseWindows:
 		err = blk.requireAuthority(tx)
 		if err == nil {

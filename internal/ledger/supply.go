@@ -1,0 +1,205 @@
+package ledger
+
+import (
+	"slices"
+	"strings"
+)
+
+// Medical supplies from factory to ward (issue 17, docs/SUPPLY.md), in
+// the vocabulary the industry already uses: items are identified as GS1
+// does (a GTIN with a serial, one box; or with a lot, so many units of
+// it), and each event is one of GS1 EPCIS 2.0's, named by its business
+// step. Custodians (manufacturers, distributors, warehouses, hospitals)
+// hold keys the administrator granted, as sites do, and sign what they
+// do; custody passes on two signatures, the giver's offer (ship) and the
+// receiver's acceptance (receive): nothing moves on one word.
+
+// Custodian roles, granted by the administrator (grant_role); hospitals
+// hold RoleHospital.
+const (
+	RoleManufacturer = "manufacturer"
+	RoleDistributor  = "distributor"
+	RoleWarehouse    = "warehouse"
+)
+
+// Supply steps, each an EPCIS event:
+//
+//	commission  ObjectEvent ADD, bizStep commissioning (a manufacturer makes the items)
+//	ship        ObjectEvent OBSERVE, bizStep shipping, with a destination (an offer: in transit)
+//	receive     ObjectEvent OBSERVE, bizStep receiving, naming the offer (custody passes)
+//	consume     ObjectEvent DELETE, bizStep dispensing (used on a ward)
+//	destroy     ObjectEvent DELETE, bizStep destroying
+//	observe     ObjectEvent OBSERVE, any other bizStep (a scan: custody unchanged)
+const (
+	StepCommission = "commission"
+	StepShip       = "ship"
+	StepReceive    = "receive"
+	StepConsume    = "consume"
+	StepDestroy    = "destroy"
+	StepObserve    = "observe"
+)
+
+// SupplySteps lists the supply steps.
+var SupplySteps = []string{StepCommission, StepShip, StepReceive, StepConsume, StepDestroy, StepObserve}
+
+// Bounds of a supply event.
+const (
+	MaxSupplyItems = 256
+	MaxGS1Text     = 20 // a serial's or lot's longest (GS1 AIs 21 and 10)
+	MaxSupplyQty   = 1_000_000_000
+)
+
+// SupplyItem is what an event names: one instance (a GTIN and its
+// serial, quantity 1) or units of a lot (a GTIN, a lot and a quantity).
+// An instance may give its lot too (commissioning records it; a scan
+// that gives another is a counterfeit signal).
+type SupplyItem struct {
+	GTIN   string
+	Serial string
+	Lot    string
+	Qty    uint32
+}
+
+// Instance reports whether the item is one serialised instance.
+func (it SupplyItem) Instance() bool { return it.Serial != "" }
+
+// Code is the item's key in the ledger, GS1 Digital Link's path:
+// "01/{gtin}/21/{serial}" for an instance, "01/{gtin}/10/{lot}" for a lot.
+func (it SupplyItem) Code() string {
+	if it.Instance() {
+		return "01/" + it.GTIN + "/21/" + it.Serial
+	}
+	return "01/" + it.GTIN + "/10/" + it.Lot
+}
+
+func (it *SupplyItem) fields(c *codec) {
+	c.str(&it.GTIN, "gtin", 14)
+	c.str(&it.Serial, "serial", MaxGS1Text)
+	c.str(&it.Lot, "lot", MaxGS1Text)
+	c.u32(&it.Qty, "quantity")
+	if c.mode != checking || c.err != nil {
+		return
+	}
+	switch {
+	case !ValidGTIN(it.GTIN):
+		c.fail("gtin", "a GTIN-14: 14 digits, the last the GS1 check digit")
+	case !gs1Text(it.Serial):
+		c.fail("serial", "GS1 characters only (letters, digits and !\"%%&'()*+,-./:;<=>?_)")
+	case !gs1Text(it.Lot):
+		c.fail("lot", "GS1 characters only (letters, digits and !\"%%&'()*+,-./:;<=>?_)")
+	case it.Serial == "" && it.Lot == "":
+		c.fail("serial", "an instance's serial, or a lot")
+	case it.Instance() && it.Qty != 1:
+		c.fail("quantity", "an instance is one item (quantity 1)")
+	case it.Qty == 0 || it.Qty > MaxSupplyQty:
+		c.fail("quantity", "1 to %d units", MaxSupplyQty)
+	}
+}
+
+// ValidGTIN reports whether s is a GTIN-14 with a right GS1 check digit.
+func ValidGTIN(s string) bool {
+	if len(s) != 14 {
+		return false
+	}
+	sum := 0
+	for i := 0; i < 13; i++ {
+		d := s[12-i]
+		if d < '0' || d > '9' {
+			return false
+		}
+		if i%2 == 0 {
+			sum += 3 * int(d-'0')
+		} else {
+			sum += int(d - '0')
+		}
+	}
+	return s[13] == byte('0'+(10-sum%10)%10)
+}
+
+// gs1Text reports whether s holds GS1's AI-encodable characters only
+// (GS1 General Specifications, figure 7.11-1), so that a code is a path
+// and a serial never carries a separator.
+func gs1Text(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
+			continue
+		}
+		if c == '/' || !strings.ContainsRune(`!"%&'()*+,-.:;<=>?_`, rune(c)) {
+			return false
+		}
+	}
+	return true
+}
+
+// SupplyEvent is one supply step by the custodian that signs it: Items,
+// at Time (the event time, Unix seconds). A shipment names its receiver
+// (To: a custodian's key); a receipt names the shipment it accepts
+// (Offer), whose items it takes, all of them. Commissioning gives the
+// items' expiry, the standard they meet and their registration
+// certificate (e.g. "GB 19083-2010", a medical device registration
+// number); a scan may give an expiry too, compared with it.
+type SupplyEvent struct {
+	Step        string
+	Items       []SupplyItem
+	Time        int64
+	To          [32]byte
+	Offer       Hash
+	Expiry      string // YYYY-MM-DD
+	Standard    string
+	Certificate string
+}
+
+func (*SupplyEvent) Kind() Kind   { return KindSupplyEvent }
+func (*SupplyEvent) Signers() int { return 1 }
+func (b *SupplyEvent) fields(c *codec) {
+	c.str(&b.Step, "step", MaxTagLen)
+	n := len(b.Items)
+	c.count(&n, "items", MaxSupplyItems)
+	if c.reading() && c.err == nil {
+		b.Items = make([]SupplyItem, n)
+	}
+	for i := 0; i < n && c.err == nil; i++ {
+		b.Items[i].fields(c)
+	}
+	c.time(&b.Time, "time")
+	c.bytes32(&b.To, "to")
+	c.bytes32((*[32]byte)(&b.Offer), "offer")
+	c.str(&b.Expiry, "expiry", len(OnsetLayout))
+	c.str(&b.Standard, "standard", MaxNameLen)
+	c.str(&b.Certificate, "certificate", MaxNameLen)
+	if c.mode != checking || c.err != nil {
+		return
+	}
+	ship, receive := b.Step == StepShip, b.Step == StepReceive
+	switch {
+	case !slices.Contains(SupplySteps, b.Step):
+		c.fail("step", "commission, ship, receive, consume, destroy or observe")
+	case receive != (len(b.Items) == 0):
+		c.fail("items", "the items an event names (a receipt takes its offer's, and names none)")
+	case ship != (b.To != [32]byte{}):
+		c.fail("to", "a shipment names its receiver's key (and only a shipment)")
+	case receive != (b.Offer != Hash{}):
+		c.fail("offer", "a receipt names the shipment it accepts (and only a receipt)")
+	case b.Step != StepCommission && (b.Standard != "" || b.Certificate != ""):
+		c.fail("standard", "the standard and certificate are the commissioning's")
+	case b.Step == StepCommission && b.Expiry == "":
+		c.fail("expiry", "commissioning gives the items' expiry")
+	}
+	if c.err == nil && b.Expiry != "" {
+		if err := CheckDate("expiry", b.Expiry); err != nil {
+			c.err = err.(*FieldError)
+		}
+	}
+	seen := map[string]bool{}
+	for i := range b.Items {
+		if c.err != nil {
+			return
+		}
+		code := b.Items[i].Code()
+		if seen[code] {
+			c.fail("items", "an item named twice")
+		}
+		seen[code] = true
+	}
+}

@@ -1,0 +1,556 @@
+package state
+
+import (
+	"encoding/binary"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/store"
+)
+
+// Medical supplies (issue 17, docs/SUPPLY.md). The state keeps every
+// item a manufacturer commissioned, what each custodian holds of it, the
+// shipments in transit, and each item's provenance: the transactions
+// that named it, in order. A step that would break conservation (more
+// out than in, an item shipped by one who does not hold it, a receipt by
+// another than the receiver) is refused and writes nothing. A scan
+// (observe), and any step, that shows a counterfeit's marks raises a
+// signal on the item instead: a serial never commissioned, one seen
+// after its consumption or destruction (a clone), one at a custodian
+// while another holds it, a lot or expiry that differs from its
+// commissioning, one seen away from the receiver of the shipment it is
+// in (a gap in custody).
+
+// Item statuses.
+const (
+	ItemActive    = "active"
+	ItemConsumed  = "consumed"
+	ItemDestroyed = "destroyed"
+)
+
+// Signal kinds.
+const (
+	SignalUncommissioned = "uncommissioned"
+	SignalAfterUse       = "seen-after-use"
+	SignalTwoHolders     = "two-holders"
+	SignalLotMismatch    = "lot-mismatch"
+	SignalExpiryMismatch = "expiry-mismatch"
+	SignalCustodyGap     = "custody-gap"
+)
+
+// SignalKinds lists the signal kinds, in their stored order.
+var SignalKinds = []string{SignalUncommissioned, SignalAfterUse, SignalTwoHolders, SignalLotMismatch, SignalExpiryMismatch, SignalCustodyGap}
+
+// Item is a commissioned item as the state now holds it.
+type Item struct {
+	Code                string
+	GTIN, Serial, Lot   string
+	Expiry              string
+	Standard, Cert      string
+	Maker               [32]byte    // the manufacturer that commissioned it
+	Made                ledger.Hash // the commissioning (the first, for a lot)
+	Units               uint64      // a lot's units commissioned (1: an instance)
+	Status              string      // an instance's: active, consumed or destroyed
+	Holder              [32]byte    // an instance's holder (zero while in transit or used)
+	Transit             ledger.Hash // the shipment an instance is in, if any
+	Instance            bool
+	LastStep, LastEvent string // the last step that named it, for people
+}
+
+func encodeItem(it *Item) []byte {
+	var x w
+	flag := uint8(0)
+	if it.Instance {
+		flag = 1
+	}
+	x.u8(flag)
+	for _, s := range []string{it.GTIN, it.Serial, it.Lot, it.Expiry, it.Standard, it.Cert, it.Status, it.LastStep} {
+		x.str(s)
+	}
+	x.raw(it.Maker[:])
+	x.raw(it.Made[:])
+	x.i64(int64(it.Units))
+	x.raw(it.Holder[:])
+	x.raw(it.Transit[:])
+	return x.b
+}
+
+func decodeItem(code string, v []byte) (Item, error) {
+	x := r2(v)
+	it := Item{Code: code, Instance: x.u8() == 1}
+	for _, p := range []*string{&it.GTIN, &it.Serial, &it.Lot, &it.Expiry, &it.Standard, &it.Cert, &it.Status, &it.LastStep} {
+		*p = x.str()
+	}
+	copy(it.Maker[:], x.take(32))
+	copy(it.Made[:], x.take(32))
+	it.Units = uint64(x.i64())
+	copy(it.Holder[:], x.take(32))
+	copy(it.Transit[:], x.take(32))
+	return it, x.err("supply item")
+}
+
+// ItemOf returns item code.
+func ItemOf(rd store.Reader, code string) (Item, bool, error) {
+	v, ok, err := rd.Get(store.SupplyItemKey(code))
+	if err != nil || !ok {
+		return Item{}, false, err
+	}
+	it, err := decodeItem(code, v)
+	return it, err == nil, err
+}
+
+// HoldingOf returns the units of item code that custodian holds.
+func HoldingOf(rd store.Reader, custodian [32]byte, code string) (uint64, error) {
+	v, ok, err := rd.Get(store.HoldingKey(custodian, code))
+	if err != nil || !ok {
+		return 0, err
+	}
+	if len(v) != 8 {
+		return 0, fmt.Errorf("%w: a holding", store.ErrCorrupt)
+	}
+	return binary.BigEndian.Uint64(v), nil
+}
+
+// Holdings returns what custodian holds, by code.
+func Holdings(rd store.Reader, custodian [32]byte) (map[string]uint64, error) {
+	lo, hi := store.HoldingRange(custodian)
+	out := map[string]uint64{}
+	bad := false
+	err := rd.Scan(lo, hi, func(k, v []byte) bool {
+		if len(v) != 8 {
+			bad = true
+			return false
+		}
+		out[string(k[len(lo):])] = binary.BigEndian.Uint64(v)
+		return true
+	})
+	if err == nil && bad {
+		err = fmt.Errorf("%w: a holding", store.ErrCorrupt)
+	}
+	return out, err
+}
+
+// Offer is a shipment: From offered Items to To; Receipt is the
+// transaction that took them (zero while in transit).
+type Offer struct {
+	ID       ledger.Hash
+	From, To [32]byte
+	Items    []ledger.SupplyItem
+	Receipt  ledger.Hash
+}
+
+func encodeOffer(o *Offer) []byte {
+	var x w
+	x.raw(o.From[:])
+	x.raw(o.To[:])
+	x.raw(o.Receipt[:])
+	x.u32(uint32(len(o.Items)))
+	for _, it := range o.Items {
+		x.str(it.GTIN)
+		x.str(it.Serial)
+		x.str(it.Lot)
+		x.u32(it.Qty)
+	}
+	return x.b
+}
+
+// OfferOf returns shipment id.
+func OfferOf(rd store.Reader, id ledger.Hash) (Offer, bool, error) {
+	v, ok, err := rd.Get(store.OfferKey(id))
+	if err != nil || !ok {
+		return Offer{}, false, err
+	}
+	x := r2(v)
+	o := Offer{ID: id}
+	copy(o.From[:], x.take(32))
+	copy(o.To[:], x.take(32))
+	copy(o.Receipt[:], x.take(32))
+	n := int(x.u32())
+	if n > ledger.MaxSupplyItems {
+		return o, false, fmt.Errorf("%w: a shipment", store.ErrCorrupt)
+	}
+	for i := 0; i < n; i++ {
+		o.Items = append(o.Items, ledger.SupplyItem{GTIN: x.str(), Serial: x.str(), Lot: x.str(), Qty: x.u32()})
+	}
+	return o, x.err("shipment") == nil, x.err("shipment")
+}
+
+// Signal is a counterfeit signal raised on an item.
+type Signal struct {
+	Code, Kind string
+	Tx         ledger.Hash
+	Height     uint64
+	Time       int64 // the block's
+	Custodian  [32]byte
+	Detail     string
+}
+
+// Signals returns the signals raised on item code (every item's, with
+// code ""), in the order they were raised.
+func Signals(rd store.Reader, code string) ([]Signal, error) {
+	lo, hi := store.SupplySignalRange(code, code == "")
+	var out []Signal
+	var derr error
+	err := rd.Scan(lo, hi, func(k, v []byte) bool {
+		rest := k[1:]
+		n := int(rest[0])
+		if len(rest) != 1+n+8+32+1 || int(rest[len(rest)-1]) >= len(SignalKinds) {
+			derr = fmt.Errorf("%w: a supply signal", store.ErrCorrupt)
+			return false
+		}
+		s := Signal{Code: string(rest[1 : 1+n]), Height: binary.BigEndian.Uint64(rest[1+n:]), Kind: SignalKinds[rest[len(rest)-1]]}
+		copy(s.Tx[:], rest[1+n+8:])
+		x := r2(v)
+		s.Time = x.i64()
+		copy(s.Custodian[:], x.take(32))
+		s.Detail = x.str()
+		if derr = x.err("supply signal"); derr != nil {
+			return false
+		}
+		out = append(out, s)
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	return out, err
+}
+
+// SupplyHistory returns the transactions that named item code, in
+// block order.
+func SupplyHistory(rd store.Reader, code string) ([]ledger.Hash, error) {
+	lo, hi := store.SupplyHistoryRange(code)
+	var out []ledger.Hash
+	err := rd.Scan(lo, hi, func(k, _ []byte) bool {
+		out = append(out, ledger.Hash(k[len(k)-32:]))
+		return true
+	})
+	return out, err
+}
+
+// isCustodian reports whether role may hold supplies.
+func isCustodian(role string) bool {
+	switch role {
+	case ledger.RoleManufacturer, ledger.RoleDistributor, ledger.RoleWarehouse, ledger.RoleHospital, "authority":
+		return true
+	}
+	return false
+}
+
+// supplyEvent applies a custodian's supply step: everything is checked
+// before anything is written, so a refused step changes nothing.
+func (blk *Block) supplyEvent(tx *ledger.Tx, id ledger.Hash, b *ledger.SupplyEvent) error {
+	signer := tx.Sigs[0].Key
+	role, _, err := RoleOf(blk.b, &blk.m.gen, signer)
+	if err != nil {
+		return err
+	}
+	if !isCustodian(role) {
+		return reject(CodeWrongSigner, "signature", "supply steps are signed by a custodian: a manufacturer, distributor, warehouse or hospital")
+	}
+	p := &supplyPlan{blk: blk, id: id, signer: signer, items: map[string]*Item{}, holds: map[string]uint64{}}
+	switch b.Step {
+	case ledger.StepCommission:
+		if role != ledger.RoleManufacturer && role != "authority" {
+			return reject(CodeWrongSigner, "signature", "items are commissioned by a manufacturer")
+		}
+		err = p.commission(b)
+	case ledger.StepShip:
+		err = p.ship(b)
+	case ledger.StepReceive:
+		err = p.receive(b)
+	case ledger.StepConsume, ledger.StepDestroy:
+		err = p.use(b)
+	case ledger.StepObserve:
+		err = p.observe(b)
+	}
+	if err != nil {
+		return err
+	}
+	return p.write(b.Step)
+}
+
+// supplyPlan is a supply step's changes, gathered before any is written.
+type supplyPlan struct {
+	blk     *Block
+	id      ledger.Hash
+	signer  [32]byte
+	items   map[string]*Item  // changed (or read) items, by code
+	holds   map[string]uint64 // custodian+code -> new units
+	offer   *Offer            // a shipment made or taken
+	named   []string          // codes for the history, in the event's order
+	signals []Signal
+}
+
+func (p *supplyPlan) item(code string) (*Item, bool, error) {
+	if it, ok := p.items[code]; ok {
+		return it, true, nil
+	}
+	it, ok, err := ItemOf(p.blk.b, code)
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	p.items[code] = &it
+	return &it, true, nil
+}
+
+func (p *supplyPlan) holding(custodian [32]byte, code string) (uint64, error) {
+	k := string(store.HoldingKey(custodian, code))
+	if v, ok := p.holds[k]; ok {
+		return v, nil
+	}
+	return HoldingOf(p.blk.b, custodian, code)
+}
+
+func (p *supplyPlan) move(custodian [32]byte, code string, delta int64) error {
+	have, err := p.holding(custodian, code)
+	if err != nil {
+		return err
+	}
+	if delta < 0 && have < uint64(-delta) {
+		return reject(CodeConflict, "items", "%s: %d unit(s) held, %d wanted (more out than in)", code, have, -delta)
+	}
+	p.holds[string(store.HoldingKey(custodian, code))] = uint64(int64(have) + delta)
+	return nil
+}
+
+func (p *supplyPlan) signal(code, kind, detail string) {
+	p.signals = append(p.signals, Signal{Code: code, Kind: kind, Custodian: p.signer, Detail: detail})
+}
+
+// marks raises the lot and expiry signals of an item named by a step
+// other than its commissioning.
+func (p *supplyPlan) marks(it *Item, named *ledger.SupplyItem, expiry string) {
+	if named.Lot != "" && it.Lot != "" && named.Lot != it.Lot {
+		p.signal(it.Code, SignalLotMismatch, fmt.Sprintf("lot %s, commissioned as %s", named.Lot, it.Lot))
+	}
+	if expiry != "" && expiry != it.Expiry {
+		p.signal(it.Code, SignalExpiryMismatch, fmt.Sprintf("expiry %s, commissioned as %s", expiry, it.Expiry))
+	}
+}
+
+func (p *supplyPlan) commission(b *ledger.SupplyEvent) error {
+	for i := range b.Items {
+		n := &b.Items[i]
+		code := n.Code()
+		it, ok, err := p.item(code)
+		if err != nil {
+			return err
+		}
+		switch {
+		case ok && n.Instance():
+			return reject(CodeConflict, "items", "%s is commissioned already (by transaction %s)", code, it.Made.String()[:16])
+		case ok && (it.Maker != p.signer || it.Expiry != b.Expiry):
+			return reject(CodeConflict, "items", "lot %s was commissioned by another manufacturer or with another expiry", code)
+		case ok:
+			it.Units += uint64(n.Qty)
+		default:
+			it = &Item{Code: code, GTIN: n.GTIN, Serial: n.Serial, Lot: n.Lot, Expiry: b.Expiry, Standard: b.Standard, Cert: b.Certificate,
+				Maker: p.signer, Made: p.id, Units: uint64(n.Qty), Instance: n.Instance()}
+			if it.Instance {
+				it.Status, it.Holder = ItemActive, p.signer
+			}
+			p.items[code] = it
+		}
+		if err := p.move(p.signer, code, int64(n.Qty)); err != nil {
+			return err
+		}
+		p.named = append(p.named, code)
+	}
+	return nil
+}
+
+// held checks that the signer holds n, as a step that gives or uses it
+// needs, and returns its item.
+func (p *supplyPlan) held(n *ledger.SupplyItem, expiry string) (*Item, error) {
+	code := n.Code()
+	it, ok, err := p.item(code)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, reject(CodeConflict, "items", "%s was never commissioned", code)
+	}
+	if it.Instance && (it.Status != ItemActive || it.Holder != p.signer) {
+		return nil, reject(CodeConflict, "items", "%s is not held by the signer (it is %s)", code, it.where())
+	}
+	if err := p.move(p.signer, code, -int64(n.Qty)); err != nil {
+		return nil, err
+	}
+	p.marks(it, n, expiry)
+	p.named = append(p.named, code)
+	return it, nil
+}
+
+// where says where an instance is, for an error.
+func (it *Item) where() string {
+	switch {
+	case it.Status != ItemActive:
+		return it.Status
+	case it.Transit != (ledger.Hash{}):
+		return "in transit"
+	}
+	return "held by another custodian"
+}
+
+func (p *supplyPlan) ship(b *ledger.SupplyEvent) error {
+	role, _, err := RoleOf(p.blk.b, &p.blk.m.gen, b.To)
+	if err != nil {
+		return err
+	}
+	if !isCustodian(role) || b.To == p.signer {
+		return reject(CodeInvalid, "to", "the receiver is another custodian: a manufacturer, distributor, warehouse or hospital")
+	}
+	for i := range b.Items {
+		it, err := p.held(&b.Items[i], b.Expiry)
+		if err != nil {
+			return err
+		}
+		if it.Instance {
+			it.Holder, it.Transit = [32]byte{}, p.id
+		}
+	}
+	p.offer = &Offer{ID: p.id, From: p.signer, To: b.To, Items: b.Items}
+	return nil
+}
+
+func (p *supplyPlan) receive(b *ledger.SupplyEvent) error {
+	o, ok, err := OfferOf(p.blk.b, b.Offer)
+	if err != nil {
+		return err
+	}
+	switch {
+	case !ok:
+		return reject(CodeInvalid, "offer", "no shipment %s on this chain", b.Offer.String()[:16])
+	case o.To != p.signer:
+		return reject(CodeWrongSigner, "signature", "a shipment is received by the custodian it was shipped to")
+	case o.Receipt != (ledger.Hash{}):
+		return reject(CodeConflict, "offer", "the shipment was received already (transaction %s)", o.Receipt.String()[:16])
+	}
+	for i := range o.Items {
+		n := &o.Items[i]
+		code := n.Code()
+		it, ok, err := p.item(code)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("%w: a shipment of an item never commissioned", store.ErrCorrupt)
+		}
+		if it.Instance {
+			it.Holder, it.Transit = p.signer, ledger.Hash{}
+		}
+		if err := p.move(p.signer, code, int64(n.Qty)); err != nil {
+			return err
+		}
+		p.named = append(p.named, code)
+	}
+	o.Receipt = p.id
+	p.offer = &o
+	return nil
+}
+
+func (p *supplyPlan) use(b *ledger.SupplyEvent) error {
+	status := ItemConsumed
+	if b.Step == ledger.StepDestroy {
+		status = ItemDestroyed
+	}
+	for i := range b.Items {
+		it, err := p.held(&b.Items[i], b.Expiry)
+		if err != nil {
+			return err
+		}
+		if it.Instance {
+			it.Status, it.Holder = status, [32]byte{}
+		}
+	}
+	return nil
+}
+
+// observe is a scan: custody does not change; what the scan shows of a
+// counterfeit raises signals.
+func (p *supplyPlan) observe(b *ledger.SupplyEvent) error {
+	for i := range b.Items {
+		n := &b.Items[i]
+		code := n.Code()
+		p.named = append(p.named, code)
+		it, ok, err := p.item(code)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			p.signal(code, SignalUncommissioned, "no manufacturer commissioned it")
+			continue
+		}
+		p.marks(it, n, b.Expiry)
+		if !it.Instance {
+			if have, err := p.holding(p.signer, code); err != nil {
+				return err
+			} else if have < uint64(n.Qty) {
+				p.signal(code, SignalCustodyGap, fmt.Sprintf("%d unit(s) seen, %d held here", n.Qty, have))
+			}
+			continue
+		}
+		switch {
+		case it.Status != ItemActive:
+			p.signal(code, SignalAfterUse, "seen after it was "+it.Status)
+		case it.Transit != (ledger.Hash{}):
+			o, ok, err := OfferOf(p.blk.b, it.Transit)
+			if err != nil {
+				return err
+			}
+			if !ok || o.To != p.signer {
+				p.signal(code, SignalCustodyGap, "seen here while shipped to another custodian, not yet received")
+			}
+		case it.Holder != p.signer:
+			p.signal(code, SignalTwoHolders, "seen here while another custodian holds it")
+		}
+	}
+	return nil
+}
+
+// write writes the plan: items, holdings, the shipment, the history and
+// the signals, in a fixed order.
+func (p *supplyPlan) write(step string) error {
+	blk := p.blk
+	for _, code := range slices.Sorted(maps.Keys(p.items)) {
+		it := p.items[code]
+		it.LastStep = step
+		if err := blk.set(store.SupplyItemKey(code), encodeItem(it)); err != nil {
+			return err
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(p.holds)) {
+		if err := blk.set([]byte(k), binary.BigEndian.AppendUint64(nil, p.holds[k])); err != nil {
+			return err
+		}
+	}
+	if p.offer != nil {
+		if err := blk.set(store.OfferKey(p.offer.ID), encodeOffer(p.offer)); err != nil {
+			return err
+		}
+	}
+	for _, code := range p.named {
+		if err := blk.set(store.SupplyHistoryKey(code, blk.height, uint32(len(blk.txids)), p.id), nil); err != nil {
+			return err
+		}
+	}
+	for _, s := range p.signals {
+		kind := byte(0)
+		for i, k := range SignalKinds {
+			if k == s.Kind {
+				kind = byte(i)
+			}
+		}
+		var x w
+		x.i64(blk.now)
+		x.raw(s.Custodian[:])
+		x.str(s.Detail)
+		if err := blk.set(store.SupplySignalKey(s.Code, blk.height, p.id, kind), x.b); err != nil {
+			return err
+		}
+	}
+	return nil
+}

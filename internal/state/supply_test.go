@@ -1,0 +1,425 @@
+package state_test
+
+import (
+	"crypto/ed25519"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/state"
+)
+
+// The supply chain of the tests: a mask factory, a distributor, a
+// warehouse and two hospitals; masks by the box (serials) and by the lot.
+var (
+	factoryKey     = key("mask factory")
+	distributorKey = key("distributor")
+	warehouseKey   = key("warehouse")
+	feverKey       = key("fever clinic")
+	custodians     = []ed25519.PrivateKey{factoryKey, distributorKey, warehouseKey, jinyintanKey, feverKey}
+)
+
+const maskGTIN = "10614141073464" // urn:epc:id:sgtin:0614141.107346.*: check digit 4
+
+func box(serial string) ledger.SupplyItem {
+	return ledger.SupplyItem{GTIN: maskGTIN, Serial: serial, Lot: "L2020", Qty: 1}
+}
+
+func lot(name string, qty uint32) ledger.SupplyItem {
+	return ledger.SupplyItem{GTIN: maskGTIN, Lot: name, Qty: qty}
+}
+
+// supplyWorld grants the custodians their roles.
+func supplyWorld(f *fixture) {
+	f.mustBlock(grantTx(factoryKey, ledger.RoleManufacturer), grantTx(distributorKey, ledger.RoleDistributor),
+		grantTx(warehouseKey, ledger.RoleWarehouse), grantTx(jinyintanKey, ledger.RoleHospital), grantTx(feverKey, ledger.RoleHospital))
+}
+
+var supplyClock int64 = 1_579_000_000
+
+// supplyStep makes a supply step by k (a fresh time each, so that no two are
+// the same transaction).
+func supplyStep(k ed25519.PrivateKey, s string, items ...ledger.SupplyItem) *ledger.SupplyEvent {
+	supplyClock++
+	b := &ledger.SupplyEvent{Step: s, Items: items, Time: supplyClock}
+	if s == ledger.StepCommission {
+		b.Expiry, b.Standard, b.Certificate = "2025-01-31", "GB 19083-2010", "国械注准20203140001"
+	}
+	return b
+}
+
+func shipTo(to ed25519.PrivateKey, items ...ledger.SupplyItem) *ledger.SupplyEvent {
+	b := supplyStep(nil, ledger.StepShip, items...)
+	b.To = pub(to)
+	return b
+}
+
+func receiptOf(offer *ledger.Tx) *ledger.SupplyEvent {
+	b := supplyStep(nil, ledger.StepReceive)
+	b.Offer = offer.ID()
+	return b
+}
+
+// TestSupplyCustody: a factory commissions boxes and a lot; custody moves
+// on two signatures (a shipment, then its receipt by the receiver); what
+// breaks conservation or custody is refused naming the field; the
+// holdings follow every step.
+func TestSupplyCustody(t *testing.T) {
+	f := newFixture(t)
+	f.mustBlock(world()...)
+	supplyWorld(f)
+	made := sign(supplyStep(factoryKey, ledger.StepCommission, box("A1"), box("A2"), lot("L7", 1000)), factoryKey)
+	f.mustBlock(made)
+	offer := sign(shipTo(distributorKey, box("A1"), lot("L7", 600)), factoryKey)
+	for _, tc := range []struct {
+		name        string
+		tx          *ledger.Tx
+		code, field string
+	}{
+		{"commissioned by a distributor", sign(supplyStep(distributorKey, ledger.StepCommission, box("B1")), distributorKey), state.CodeWrongSigner, "signature"},
+		{"a box commissioned twice", sign(supplyStep(factoryKey, ledger.StepCommission, box("A1")), factoryKey), state.CodeConflict, "items"},
+		{"by a key with no custodian's role", sign(supplyStep(cdcKey, ledger.StepObserve, box("A1")), cdcKey), state.CodeWrongSigner, "signature"},
+		{"more of the lot than made", sign(shipTo(distributorKey, lot("L7", 1001)), factoryKey), state.CodeConflict, "items"},
+		{"a box never made", sign(shipTo(distributorKey, box("Z9")), factoryKey), state.CodeConflict, "items"},
+		{"shipped to a key with no role", sign(shipTo(cdcKey, box("A2")), factoryKey), state.CodeInvalid, "to"},
+		{"shipped by one who does not hold it", sign(shipTo(feverKey, box("A2")), distributorKey), state.CodeConflict, "items"},
+		{"a receipt of no shipment", sign(receiptOf(made), distributorKey), state.CodeInvalid, "offer"},
+	} {
+		errs, _ := f.block(one(tc.tx))
+		t.Run(tc.name, func(t *testing.T) { checkResult(t, errs[0], tc.code, tc.field) })
+	}
+	f.mustBlock(offer)
+	holds(t, f, factoryKey, map[string]uint64{box("A2").Code(): 1, lot("L7", 0).Code(): 400, box("A1").Code(): 0})
+	holds(t, f, distributorKey, map[string]uint64{})
+	if it, _, _ := state.ItemOf(f.db, box("A1").Code()); it.Transit != offer.ID() || it.Holder != ([32]byte{}) {
+		t.Errorf("a box in transit: %+v", it)
+	}
+	errs, _ := f.block(one(sign(receiptOf(offer), warehouseKey)))
+	checkResult(t, errs[0], state.CodeWrongSigner, "signature")
+	errs, _ = f.block(one(sign(shipTo(warehouseKey, box("A1")), factoryKey)))
+	checkResult(t, errs[0], state.CodeConflict, "items") // in transit: the giver holds it no more
+	got := sign(receiptOf(offer), distributorKey)
+	f.mustBlock(got)
+	errs, _ = f.block(one(sign(receiptOf(offer), distributorKey)))
+	checkResult(t, errs[0], state.CodeConflict, "offer")
+	holds(t, f, distributorKey, map[string]uint64{box("A1").Code(): 1, lot("L7", 0).Code(): 600})
+	// On to the fever clinic, received in the same block; used there.
+	on := sign(shipTo(feverKey, box("A1"), lot("L7", 100)), distributorKey)
+	f.mustBlock(on, sign(receiptOf(on), feverKey), sign(supplyStep(feverKey, ledger.StepConsume, box("A1"), lot("L7", 30)), feverKey))
+	holds(t, f, feverKey, map[string]uint64{box("A1").Code(): 0, lot("L7", 0).Code(): 70})
+	errs, _ = f.block(one(sign(supplyStep(feverKey, ledger.StepConsume, box("A1")), feverKey)))
+	checkResult(t, errs[0], state.CodeConflict, "items")
+	it, _, _ := state.ItemOf(f.db, box("A1").Code())
+	if it.Status != state.ItemConsumed || it.Maker != pub(factoryKey) || it.Made != made.ID() || it.Standard != "GB 19083-2010" {
+		t.Errorf("the box after use: %+v", it)
+	}
+	hist, err := state.SupplyHistory(f.db, box("A1").Code())
+	if err != nil || len(hist) != 6 || hist[0] != made.ID() || hist[1] != offer.ID() || hist[2] != got.ID() || hist[3] != on.ID() {
+		t.Errorf("the box's provenance: %d transactions %v", len(hist), err)
+	}
+	if ss, _ := state.Signals(f.db, ""); len(ss) != 0 {
+		t.Errorf("a clean chain of custody raised %+v", ss)
+	}
+}
+
+func holds(t *testing.T, f *fixture, k ed25519.PrivateKey, want map[string]uint64) {
+	t.Helper()
+	for code, n := range want {
+		if got, err := state.HoldingOf(f.db, pub(k), code); err != nil || got != n {
+			t.Errorf("%s holds %d of %s, want %d (%v)", k.Public().(ed25519.PublicKey)[:2], got, code, n, err)
+		}
+	}
+}
+
+// TestSupplySignals: each counterfeit signal is raised on a sequence
+// built to contain it, on the item it concerns, and by the scan that
+// showed it, never on the clean sequences.
+func TestSupplySignals(t *testing.T) {
+	wrongLot := box("A1")
+	wrongLot.Lot = "L1999"
+	for _, tc := range []struct {
+		name   string
+		steps  func() [][]*ledger.Tx
+		kind   string // "" = none
+		code   string
+		custod ed25519.PrivateKey
+	}{
+		{"a serial never commissioned", func() [][]*ledger.Tx {
+			return [][]*ledger.Tx{{sign(supplyStep(feverKey, ledger.StepObserve, box("FAKE1")), feverKey)}}
+		}, state.SignalUncommissioned, box("FAKE1").Code(), feverKey},
+		{"seen again after consumption", func() [][]*ledger.Tx {
+			return [][]*ledger.Tx{{sign(supplyStep(factoryKey, ledger.StepConsume, box("A1")), factoryKey)},
+				{sign(supplyStep(jinyintanKey, ledger.StepObserve, box("A1")), jinyintanKey)}}
+		}, state.SignalAfterUse, box("A1").Code(), jinyintanKey},
+		{"seen after destruction", func() [][]*ledger.Tx {
+			return [][]*ledger.Tx{{sign(supplyStep(factoryKey, ledger.StepDestroy, box("A2")), factoryKey)},
+				{sign(supplyStep(feverKey, ledger.StepObserve, box("A2")), feverKey)}}
+		}, state.SignalAfterUse, box("A2").Code(), feverKey},
+		{"held by two custodians", func() [][]*ledger.Tx {
+			return [][]*ledger.Tx{{sign(supplyStep(warehouseKey, ledger.StepObserve, box("A1")), warehouseKey)}}
+		}, state.SignalTwoHolders, box("A1").Code(), warehouseKey},
+		{"a lot that differs", func() [][]*ledger.Tx {
+			return [][]*ledger.Tx{{sign(supplyStep(factoryKey, ledger.StepObserve, wrongLot), factoryKey)}}
+		}, state.SignalLotMismatch, box("A1").Code(), factoryKey},
+		{"an expiry that differs", func() [][]*ledger.Tx {
+			b := supplyStep(factoryKey, ledger.StepObserve, lot("L7", 10))
+			b.Expiry = "2030-01-01"
+			return [][]*ledger.Tx{{sign(b, factoryKey)}}
+		}, state.SignalExpiryMismatch, lot("L7", 0).Code(), factoryKey},
+		{"a gap in custody", func() [][]*ledger.Tx {
+			return [][]*ledger.Tx{{sign(shipTo(distributorKey, box("A1")), factoryKey)},
+				{sign(supplyStep(feverKey, ledger.StepObserve, box("A1")), feverKey)}}
+		}, state.SignalCustodyGap, box("A1").Code(), feverKey},
+		{"clean: scanned by its holder", func() [][]*ledger.Tx {
+			return [][]*ledger.Tx{{sign(supplyStep(factoryKey, ledger.StepObserve, box("A1"), lot("L7", 5)), factoryKey)}}
+		}, "", "", nil},
+		{"clean: scanned by its receiver before the receipt", func() [][]*ledger.Tx {
+			return [][]*ledger.Tx{{sign(shipTo(feverKey, box("A2")), factoryKey)}, {sign(supplyStep(feverKey, ledger.StepObserve, box("A2")), feverKey)}}
+		}, "", "", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.mustBlock(world()...)
+			supplyWorld(f)
+			f.mustBlock(sign(supplyStep(factoryKey, ledger.StepCommission, box("A1"), box("A2"), lot("L7", 1000)), factoryKey))
+			var last *ledger.Tx
+			for _, blk := range tc.steps() {
+				f.mustBlock(blk...)
+				last = blk[len(blk)-1]
+			}
+			ss, err := state.Signals(f.db, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.kind == "" {
+				if len(ss) != 0 {
+					t.Fatalf("a clean sequence raised %+v", ss)
+				}
+				return
+			}
+			if len(ss) != 1 || ss[0].Kind != tc.kind || ss[0].Code != tc.code || ss[0].Tx != last.ID() || ss[0].Custodian != pub(tc.custod) ||
+				ss[0].Height != f.height || ss[0].Detail == "" {
+				t.Fatalf("signals %+v, want one %s on %s", ss, tc.kind, tc.code)
+			}
+			if mine, _ := state.Signals(f.db, tc.code); len(mine) != 1 {
+				t.Errorf("the item's own signals: %+v", mine)
+			}
+		})
+	}
+}
+
+// TestSupplyConservation: on random sequences of steps, many refused,
+// the state accepts exactly what a brute-force ledger of holdings
+// accepts, and ends with the same holdings, item by item.
+func TestSupplyConservation(t *testing.T) {
+	for seed := uint64(1); seed <= 12; seed++ {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			t.Parallel()
+			conservation(t, seed)
+		})
+	}
+}
+
+// model is the brute-force ledger: units per custodian and code, each
+// box's state, the shipments.
+type model struct {
+	holds   map[[32]byte]map[string]int64
+	boxes   map[string]*modelBox
+	lots    map[string]bool
+	offers  map[ledger.Hash]*modelOffer
+	offered []ledger.Hash
+}
+
+type modelBox struct {
+	holder  [32]byte
+	transit bool
+	used    bool
+}
+
+type modelOffer struct {
+	from, to [32]byte
+	items    []ledger.SupplyItem
+	taken    bool
+}
+
+// apply is what the model accepts of b signed by k.
+func (m *model) apply(id ledger.Hash, k [32]byte, b *ledger.SupplyEvent) bool {
+	h := m.holds[k]
+	switch b.Step {
+	case ledger.StepCommission:
+		if k != pub(factoryKey) {
+			return false
+		}
+		for _, it := range b.Items {
+			if it.Instance() && m.boxes[it.Code()] != nil {
+				return false
+			}
+		}
+		for _, it := range b.Items {
+			if it.Instance() {
+				m.boxes[it.Code()] = &modelBox{holder: k}
+			} else {
+				m.lots[it.Code()] = true
+			}
+			h[it.Code()] += int64(it.Qty)
+		}
+	case ledger.StepShip, ledger.StepConsume, ledger.StepDestroy:
+		if b.Step == ledger.StepShip && (b.To == k || m.holds[b.To] == nil) {
+			return false
+		}
+		for _, it := range b.Items {
+			bx := m.boxes[it.Code()]
+			if it.Instance() && (bx == nil || bx.used || bx.transit || bx.holder != k) || h[it.Code()] < int64(it.Qty) {
+				return false
+			}
+			if !it.Instance() && !m.lots[it.Code()] {
+				return false
+			}
+		}
+		for _, it := range b.Items {
+			h[it.Code()] -= int64(it.Qty)
+			if bx := m.boxes[it.Code()]; bx != nil {
+				bx.holder = [32]byte{}
+				bx.transit = b.Step == ledger.StepShip
+				bx.used = b.Step != ledger.StepShip
+			}
+		}
+		if b.Step == ledger.StepShip {
+			m.offers[id] = &modelOffer{from: k, to: b.To, items: b.Items}
+			m.offered = append(m.offered, id)
+		}
+	case ledger.StepReceive:
+		o := m.offers[b.Offer]
+		if o == nil || o.to != k || o.taken {
+			return false
+		}
+		o.taken = true
+		for _, it := range o.items {
+			h[it.Code()] += int64(it.Qty)
+			if bx := m.boxes[it.Code()]; bx != nil {
+				bx.holder, bx.transit = k, false
+			}
+		}
+	}
+	return true
+}
+
+func conservation(t *testing.T, seed uint64) {
+	rng := rand.New(rand.NewPCG(seed, 17))
+	f := newFixture(t)
+	f.mustBlock(world()...)
+	supplyWorld(f)
+	m := &model{holds: map[[32]byte]map[string]int64{}, boxes: map[string]*modelBox{}, lots: map[string]bool{}, offers: map[ledger.Hash]*modelOffer{}}
+	for _, k := range custodians {
+		m.holds[pub(k)] = map[string]int64{}
+	}
+	item := func() ledger.SupplyItem {
+		if rng.IntN(2) == 0 {
+			return box(fmt.Sprint("S", rng.IntN(6)))
+		}
+		return lot(fmt.Sprint("L", rng.IntN(2)), uint32(1+rng.IntN(40)))
+	}
+	items := func() []ledger.SupplyItem {
+		var out []ledger.SupplyItem
+		for n := 1 + rng.IntN(3); len(out) < n; {
+			it := item()
+			if !slices.ContainsFunc(out, func(o ledger.SupplyItem) bool { return o.Code() == it.Code() }) {
+				out = append(out, it)
+			}
+		}
+		return out
+	}
+	codes := map[string]bool{}
+	accepted := map[string]int{}
+	for i := 0; i < 120; i++ {
+		var txs []*ledger.Tx
+		var bodies []*ledger.SupplyEvent
+		var signers [][32]byte
+		for n := 1 + rng.IntN(4); len(txs) < n; {
+			k := custodians[rng.IntN(len(custodians))]
+			if rng.IntN(4) == 0 {
+				k = factoryKey
+			}
+			// Mostly steps that may hold (what the model says k holds,
+			// the receiver of a shipment), with mistakes among them.
+			held := func() []ledger.SupplyItem {
+				var out []ledger.SupplyItem
+				mine := m.holds[pub(k)]
+				for _, code := range slices.Sorted(maps.Keys(mine)) { // sorted: a seed replays
+					n := mine[code]
+					if n <= 0 || rng.IntN(2) == 0 {
+						continue
+					}
+					var it ledger.SupplyItem
+					if bx := m.boxes[code]; bx != nil {
+						it = box(code[len("01/")+14+len("/21/"):])
+					} else {
+						it = lot(code[len("01/")+14+len("/10/"):], uint32(1+rng.Int64N(n+2)))
+					}
+					out = append(out, it)
+				}
+				if len(out) == 0 || rng.IntN(5) == 0 {
+					return items()
+				}
+				return out[:min(len(out), 3)]
+			}
+			var b *ledger.SupplyEvent
+			switch r := rng.IntN(10); {
+			case r < 2:
+				b = supplyStep(k, ledger.StepCommission, items()...)
+			case r < 6:
+				b = shipTo(custodians[rng.IntN(len(custodians))], held()...)
+			case r < 8 && len(m.offered) > 0:
+				b = supplyStep(k, ledger.StepReceive)
+				b.Offer = m.offered[rng.IntN(len(m.offered))]
+				if o := m.offers[b.Offer]; rng.IntN(5) > 0 {
+					for _, c := range custodians {
+						if pub(c) == o.to {
+							k = c
+						}
+					}
+				}
+			case r < 9:
+				b = supplyStep(k, ledger.StepConsume, held()...)
+			default:
+				b = supplyStep(k, ledger.StepDestroy, held()...)
+			}
+			for _, it := range b.Items {
+				codes[it.Code()] = true
+			}
+			txs, bodies, signers = append(txs, sign(b, k)), append(bodies, b), append(signers, pub(k))
+		}
+		errs, _ := f.block(txs)
+		for j, err := range errs {
+			want := m.apply(txs[j].ID(), signers[j], bodies[j])
+			if (err == nil) != want {
+				t.Fatalf("block %d tx %d (%s by %x): state %v, model accepts %v", f.height, j, bodies[j].Step, signers[j][:2], err, want)
+			}
+			if want {
+				accepted[bodies[j].Step]++
+			}
+		}
+	}
+	for _, k := range custodians {
+		for code := range codes {
+			got, err := state.HoldingOf(f.db, pub(k), code)
+			if err != nil || int64(got) != m.holds[pub(k)][code] {
+				t.Fatalf("a custodian holds %d of %s, the model %d (%v)", got, code, m.holds[pub(k)][code], err)
+			}
+		}
+	}
+	if ss, _ := state.Signals(f.db, ""); len(ss) != 0 {
+		t.Fatalf("custody steps alone raised %+v", ss)
+	}
+	// A sequence that refuses everything proves nothing: each step
+	// must have been taken.
+	for _, s := range []string{ledger.StepCommission, ledger.StepShip, ledger.StepReceive} {
+		if accepted[s] == 0 {
+			t.Errorf("no %s accepted in the sequence: %v", s, accepted)
+		}
+	}
+	t.Logf("accepted %v", accepted)
+}
