@@ -196,12 +196,12 @@ func Signals(rd store.Reader, code string) ([]Signal, error) {
 	err := rd.Scan(lo, hi, func(k, v []byte) bool {
 		rest := k[1:]
 		n := int(rest[0])
-		if len(rest) != 1+n+8+32+1 || int(rest[len(rest)-1]) >= len(SignalKinds) {
+		if len(rest) != 1+n+8+4+32+1 || int(rest[len(rest)-1]) >= len(SignalKinds) {
 			derr = fmt.Errorf("%w: a supply signal", store.ErrCorrupt)
 			return false
 		}
 		s := Signal{Code: string(rest[1 : 1+n]), Height: binary.BigEndian.Uint64(rest[1+n:]), Kind: SignalKinds[rest[len(rest)-1]]}
-		copy(s.Tx[:], rest[1+n+8:])
+		copy(s.Tx[:], rest[1+n+8+4:])
 		x := r2(v)
 		s.Time = x.i64()
 		copy(s.Custodian[:], x.take(32))
@@ -548,7 +548,7 @@ func (p *supplyPlan) write(step string) error {
 		x.i64(blk.now)
 		x.raw(s.Custodian[:])
 		x.str(s.Detail)
-		if err := blk.set(store.SupplySignalKey(s.Code, blk.height, p.id, kind), x.b); err != nil {
+		if err := blk.set(store.SupplySignalKey(s.Code, blk.height, uint32(len(blk.txids)), p.id, kind), x.b); err != nil {
 			return err
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/state"
+	"github.com/epiledger/epiledger/internal/supply"
 )
 
 // The supply chain of the tests: a mask factory, a distributor, a
@@ -184,11 +185,19 @@ func TestSupplySignals(t *testing.T) {
 			f := newFixture(t)
 			f.mustBlock(world()...)
 			supplyWorld(f)
-			f.mustBlock(sign(supplyStep(factoryKey, ledger.StepCommission, box("A1"), box("A2"), lot("L7", 1000)), factoryKey))
+			made := sign(supplyStep(factoryKey, ledger.StepCommission, box("A1"), box("A2"), lot("L7", 1000)), factoryKey)
+			f.mustBlock(made)
+			byID := map[ledger.Hash]*ledger.Tx{made.ID(): made}
 			var last *ledger.Tx
 			for _, blk := range tc.steps() {
 				f.mustBlock(blk...)
 				last = blk[len(blk)-1]
+				for _, tx := range blk {
+					byID[tx.ID()] = tx
+				}
+			}
+			for _, code := range []string{box("A1").Code(), box("A2").Code(), lot("L7", 0).Code(), box("FAKE1").Code()} {
+				sameAsReplay(t, f, byID, code)
 			}
 			ss, err := state.Signals(f.db, "")
 			if err != nil {
@@ -213,7 +222,10 @@ func TestSupplySignals(t *testing.T) {
 
 // TestSupplyConservation: on random sequences of steps, many refused,
 // the state accepts exactly what a brute-force ledger of holdings
-// accepts, and ends with the same holdings, item by item.
+// accepts, and ends with the same holdings, item by item; custody steps
+// (whose items carry their commissioned lot) raise no signal, and every
+// item's state and signals are what supply.Replay derives from its
+// provenance alone.
 func TestSupplyConservation(t *testing.T) {
 	for seed := uint64(1); seed <= 12; seed++ {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
@@ -334,6 +346,7 @@ func conservation(t *testing.T, seed uint64) {
 	}
 	codes := map[string]bool{}
 	accepted := map[string]int{}
+	byID := map[ledger.Hash]*ledger.Tx{}
 	for i := 0; i < 120; i++ {
 		var txs []*ledger.Tx
 		var bodies []*ledger.SupplyEvent
@@ -382,10 +395,14 @@ func conservation(t *testing.T, seed uint64) {
 						}
 					}
 				}
-			case r < 9:
+			case r < 8:
 				b = supplyStep(k, ledger.StepConsume, held()...)
-			default:
+			case r < 9:
 				b = supplyStep(k, ledger.StepDestroy, held()...)
+			default:
+				// A scan, anywhere: the signals it raises are held to
+				// the replay's below.
+				b = supplyStep(k, ledger.StepObserve, items()...)
 			}
 			for _, it := range b.Items {
 				codes[it.Code()] = true
@@ -400,6 +417,7 @@ func conservation(t *testing.T, seed uint64) {
 			}
 			if want {
 				accepted[bodies[j].Step]++
+				byID[txs[j].ID()] = txs[j]
 			}
 		}
 	}
@@ -411,8 +429,17 @@ func conservation(t *testing.T, seed uint64) {
 			}
 		}
 	}
-	if ss, _ := state.Signals(f.db, ""); len(ss) != 0 {
-		t.Fatalf("custody steps alone raised %+v", ss)
+	ss, _ := state.Signals(f.db, "")
+	for _, sg := range ss {
+		if byID[sg.Tx].Body.(*ledger.SupplyEvent).Step != ledger.StepObserve {
+			t.Fatalf("a custody step raised %+v", sg)
+		}
+	}
+	if len(ss) == 0 {
+		t.Errorf("no scan raised a signal")
+	}
+	for code := range codes {
+		sameAsReplay(t, f, byID, code)
 	}
 	// A sequence that refuses everything proves nothing: each step
 	// must have been taken.
@@ -422,4 +449,43 @@ func conservation(t *testing.T, seed uint64) {
 		}
 	}
 	t.Logf("accepted %v", accepted)
+}
+
+// sameAsReplay holds the state's item to what supply.Replay derives from
+// its provenance alone: the checks of "epiledger supply check".
+func sameAsReplay(t *testing.T, f *fixture, byID map[ledger.Hash]*ledger.Tx, code string) {
+	t.Helper()
+	ids, err := state.SupplyHistory(f.db, code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var txs []*ledger.Tx
+	for _, id := range ids {
+		txs = append(txs, byID[id])
+	}
+	d, err := supply.Replay(code, txs)
+	if err != nil {
+		t.Fatalf("%s: replay: %v", code, err)
+	}
+	it, ok, err := state.ItemOf(f.db, code)
+	if err != nil || ok != d.Commissioned {
+		t.Fatalf("%s: commissioned %v, replay %v (%v)", code, ok, d.Commissioned, err)
+	}
+	if ok && (it.Maker != d.Maker || it.Units != d.Units || it.Expiry != d.Expiry || it.Instance && (it.Status != d.Status || it.Holder != d.Holder || it.Transit != d.Transit)) {
+		t.Errorf("%s: state %+v, replay %+v", code, it, d)
+	}
+	for _, k := range custodians {
+		if n, _ := state.HoldingOf(f.db, pub(k), code); n != d.Held[pub(k)] {
+			t.Errorf("%s: a custodian holds %d, replay %d", code, n, d.Held[pub(k)])
+		}
+	}
+	ss, err := state.Signals(f.db, code)
+	if err != nil || len(ss) != len(d.Signals) {
+		t.Fatalf("%s: signals %+v, replay %+v (%v)", code, ss, d.Signals, err)
+	}
+	for i := range ss {
+		if ss[i].Kind != d.Signals[i].Kind || ss[i].Tx != d.Signals[i].Tx {
+			t.Errorf("%s: signal %d: %s by %s, replay %s by %s", code, i, ss[i].Kind, ss[i].Tx, d.Signals[i].Kind, d.Signals[i].Tx)
+		}
+	}
 }

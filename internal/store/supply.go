@@ -8,7 +8,7 @@ package store
 //	8 custodian code               -> units of the item the custodian holds (state)
 //	9 offer                        -> a shipment: giver, receiver, items, and the receipt that took it (state)
 //	0 len(code) code height seq tx -> a transaction that named the item, seq its place among the block's accepted (state: its provenance)
-//	= len(code) code height tx kind -> a counterfeit signal raised on the item (state)
+//	= len(code) code height seq tx kind -> a counterfeit signal raised on the item (state)
 const (
 	TabSupplyItem    = '7'
 	TabHolding       = '8'
@@ -47,9 +47,9 @@ func SupplyHistoryRange(code string) (lo, hi []byte) {
 }
 
 // SupplySignalKey is the key of a signal of kind on item code, raised by
-// transaction tx at height.
-func SupplySignalKey(code string, height uint64, tx [32]byte, kind byte) []byte {
-	return key(TabSupplySignal, []byte{byte(len(code))}, []byte(code), u64(height), tx[:], []byte{kind})
+// transaction tx, the seq-th accepted at height.
+func SupplySignalKey(code string, height uint64, seq uint32, tx [32]byte, kind byte) []byte {
+	return key(TabSupplySignal, []byte{byte(len(code))}, []byte(code), u64(height), u32(seq), tx[:], []byte{kind})
 }
 
 // SupplySignalRange bounds item code's signals (every item's with all).

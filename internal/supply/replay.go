@@ -1,0 +1,156 @@
+// Package supply derives, from nothing but the transactions that named an
+// item, what they say of it: who made it, who holds it, whether it was
+// used, and the counterfeit signals (issue 17, docs/SUPPLY.md). The state
+// machine keeps the same in its store; this is the check anyone can run on
+// an item's proven provenance (epiledger supply check), and the tests
+// hold the two to each other.
+package supply
+
+import (
+	"fmt"
+
+	"github.com/epiledger/epiledger/internal/ledger"
+)
+
+// Signal kinds, as the state raises them (state.Signal*).
+const (
+	Uncommissioned = "uncommissioned"
+	AfterUse       = "seen-after-use"
+	TwoHolders     = "two-holders"
+	LotMismatch    = "lot-mismatch"
+	ExpiryMismatch = "expiry-mismatch"
+	CustodyGap     = "custody-gap"
+)
+
+// Signal is a signal the events raise, by the transaction that raised it.
+type Signal struct {
+	Kind string
+	Tx   ledger.Hash
+}
+
+// Item is what an item's events say of it.
+type Item struct {
+	Code         string
+	Commissioned bool
+	Instance     bool
+	Maker        [32]byte
+	Lot, Expiry  string
+	Units        uint64 // units commissioned
+	Status       string // an instance's: active, consumed, destroyed
+	Holder       [32]byte
+	Transit      ledger.Hash // the shipment an instance is in
+	Held         map[[32]byte]uint64
+	Signals      []Signal
+}
+
+// Replay derives item code from txs, the transactions that named it in
+// chain order (each accepted by its chain). It fails on a transaction
+// that does not name the item, or on a sequence no chain accepts.
+func Replay(code string, txs []*ledger.Tx) (*Item, error) {
+	it := &Item{Code: code, Held: map[[32]byte]uint64{}}
+	offers := map[ledger.Hash]*ledger.SupplyEvent{}
+	for _, tx := range txs {
+		b, ok := tx.Body.(*ledger.SupplyEvent)
+		if !ok || len(tx.Sigs) != 1 {
+			return nil, fmt.Errorf("transaction %s is a %s, not a supply event", tx.ID().String()[:16], tx.Body.Kind())
+		}
+		if err := it.apply(tx.ID(), tx.Sigs[0].Key, b, offers); err != nil {
+			return nil, fmt.Errorf("transaction %s (%s): %w", tx.ID().String()[:16], b.Step, err)
+		}
+	}
+	return it, nil
+}
+
+func (it *Item) named(items []ledger.SupplyItem) (ledger.SupplyItem, bool) {
+	for _, n := range items {
+		if n.Code() == it.Code {
+			return n, true
+		}
+	}
+	return ledger.SupplyItem{}, false
+}
+
+func (it *Item) signal(kind string, id ledger.Hash) {
+	it.Signals = append(it.Signals, Signal{Kind: kind, Tx: id})
+}
+
+// marks raises the lot and expiry signals of a step other than the
+// commissioning.
+func (it *Item) marks(id ledger.Hash, n ledger.SupplyItem, expiry string) {
+	if n.Lot != "" && it.Lot != "" && n.Lot != it.Lot {
+		it.signal(LotMismatch, id)
+	}
+	if expiry != "" && expiry != it.Expiry {
+		it.signal(ExpiryMismatch, id)
+	}
+}
+
+func (it *Item) apply(id ledger.Hash, by [32]byte, b *ledger.SupplyEvent, offers map[ledger.Hash]*ledger.SupplyEvent) error {
+	if b.Step == ledger.StepReceive {
+		o := offers[b.Offer]
+		if o == nil {
+			return fmt.Errorf("a receipt of a shipment not among the item's events")
+		}
+		n, _ := it.named(o.Items)
+		it.Held[by] += uint64(n.Qty)
+		if it.Instance {
+			it.Holder, it.Transit = by, ledger.Hash{}
+		}
+		delete(offers, b.Offer)
+		return nil
+	}
+	n, ok := it.named(b.Items)
+	if !ok {
+		return fmt.Errorf("it does not name the item")
+	}
+	switch b.Step {
+	case ledger.StepCommission:
+		if it.Commissioned && (n.Instance() || it.Maker != by || it.Expiry != b.Expiry) {
+			return fmt.Errorf("commissioned twice")
+		}
+		if !it.Commissioned {
+			it.Commissioned, it.Instance, it.Maker, it.Lot, it.Expiry = true, n.Instance(), by, n.Lot, b.Expiry
+			if it.Instance {
+				it.Status, it.Holder = "active", by
+			}
+		}
+		it.Units += uint64(n.Qty)
+		it.Held[by] += uint64(n.Qty)
+	case ledger.StepShip, ledger.StepConsume, ledger.StepDestroy:
+		if !it.Commissioned || it.Held[by] < uint64(n.Qty) || it.Instance && (it.Status != "active" || it.Holder != by) {
+			return fmt.Errorf("given or used by one who does not hold it")
+		}
+		it.Held[by] -= uint64(n.Qty)
+		it.marks(id, n, b.Expiry)
+		if b.Step == ledger.StepShip {
+			offers[id] = b
+			if it.Instance {
+				it.Holder, it.Transit = [32]byte{}, id
+			}
+		} else if it.Instance {
+			it.Status, it.Holder = map[string]string{ledger.StepConsume: "consumed", ledger.StepDestroy: "destroyed"}[b.Step], [32]byte{}
+		}
+	case ledger.StepObserve:
+		switch {
+		case !it.Commissioned:
+			it.signal(Uncommissioned, id)
+			return nil
+		}
+		it.marks(id, n, b.Expiry)
+		switch {
+		case !it.Instance:
+			if it.Held[by] < uint64(n.Qty) {
+				it.signal(CustodyGap, id)
+			}
+		case it.Status != "active":
+			it.signal(AfterUse, id)
+		case it.Transit != (ledger.Hash{}):
+			if o := offers[it.Transit]; o == nil || o.To != by {
+				it.signal(CustodyGap, id)
+			}
+		case it.Holder != by:
+			it.signal(TwoHolders, id)
+		}
+	}
+	return nil
+}
