@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"crypto/ed25519"
-	"encoding/base64"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -21,16 +20,7 @@ func TestPublicStats(t *testing.T) {
 	chain := f.h.Genesis.ChainID
 	hospital, cdc := f.grant(t, "hospital"), f.grant(t, "investigator")
 	_, doctor, _ := ed25519.GenerateKey(nil)
-	submit := func(by ed25519.PrivateKey, b ledger.Body) *ledger.Tx {
-		t.Helper()
-		tx := ledger.NewTx(b)
-		tx.Sign(chain, by)
-		status, body, _ := f.signedCall(t, by, "POST", "/v1/tx", []byte(`{"tx":"`+base64.StdEncoding.EncodeToString(tx.Bytes())+`"}`))
-		if status != 200 {
-			t.Fatalf("submit %s: %d %s", b.Kind(), status, body)
-		}
-		return tx
-	}
+	submit := func(by ed25519.PrivateKey, b ledger.Body) *ledger.Tx { return f.submit(t, chain, by, b) }
 	submit(hospital, &ledger.RegisterDoctor{Key: pubOf(doctor), Unit: "420106-jinyintan"})
 	now := time.Now()
 	today := now.In(time.FixedZone("CST", state.DayOffset)).Format(ledger.OnsetLayout)

@@ -5,6 +5,7 @@ import (
 	"net/url"
 
 	"github.com/epiledger/epiledger/internal/api"
+	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/report"
 )
 
@@ -48,4 +49,15 @@ func (c *Client) StatsProof(ctx context.Context, region, disease, date string) (
 	}
 	var v api.StatsProof
 	return &v, c.do(ctx, "GET", "/v1/public/stats/proof?"+q.Encode(), nil, &v)
+}
+
+// Supply reads item code's provenance with its proofs (GET
+// /v1/public/supply/01/{gtin}/{ai}/{value}; no login).
+func (c *Client) Supply(ctx context.Context, it ledger.SupplyItem) (*api.SupplyProof, error) {
+	ai, v := "10", it.Lot
+	if it.Instance() {
+		ai, v = "21", it.Serial
+	}
+	var out api.SupplyProof
+	return &out, c.do(ctx, "GET", "/v1/public/supply/01/"+url.PathEscape(it.GTIN)+"/"+ai+"/"+url.PathEscape(v), nil, &out)
 }

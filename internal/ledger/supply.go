@@ -203,3 +203,25 @@ func (b *SupplyEvent) fields(c *codec) {
 		seen[code] = true
 	}
 }
+
+// ParseCode reads an item's code, "01/{gtin}/21/{serial}" or
+// "01/{gtin}/10/{lot}" (a Digital Link's path, with or without its
+// leading slash), as a SupplyItem of quantity 1.
+func ParseCode(s string) (SupplyItem, error) {
+	parts := strings.Split(strings.TrimPrefix(s, "/"), "/")
+	if len(parts) != 4 || parts[0] != "01" || parts[2] != "21" && parts[2] != "10" {
+		return SupplyItem{}, &FieldError{Field: "code", Msg: "01/{GTIN}/21/{serial} or 01/{GTIN}/10/{lot}"}
+	}
+	it := SupplyItem{GTIN: parts[1], Qty: 1}
+	if parts[2] == "21" {
+		it.Serial = parts[3]
+	} else {
+		it.Lot = parts[3]
+	}
+	c := codec{mode: checking}
+	it.fields(&c)
+	if c.err != nil {
+		return SupplyItem{}, &FieldError{Field: "code", Msg: c.err.Field + ": " + c.err.Msg}
+	}
+	return it, nil
+}

@@ -1,0 +1,44 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/epiledger/epiledger/internal/consortium"
+	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/report"
+)
+
+// SupplyProof is GET /v1/public/supply/{code}'s answer: the item's
+// provenance, each of its steps with its inclusion proof (Proofs[i] is
+// Events[i]'s), so that "epiledger supply check" can derive from the
+// proven steps alone what the answer says of the item.
+type SupplyProof struct {
+	*report.Provenance
+	Proofs []consortium.TxProof `json:"proofs"`
+}
+
+// publicSupply serves GET /v1/public/supply/01/{gtin}/{ai}/{value}
+// (the code's Digital Link path: ai 21 a serial, 10 a lot), with no
+// login: anyone may check a code.
+func (s *Server) publicSupply(r *http.Request) (any, error) {
+	if err := onlyParams(r); err != nil {
+		return nil, err
+	}
+	it, err := ledger.ParseCode("01/" + r.PathValue("gtin") + "/" + r.PathValue("ai") + "/" + r.PathValue("value"))
+	if err != nil {
+		return nil, errf(http.StatusBadRequest, "invalid", "code", "%v", err.(*ledger.FieldError).Msg)
+	}
+	p, err := s.rb.Supply(it)
+	if err != nil {
+		return nil, err
+	}
+	out := &SupplyProof{Provenance: p, Proofs: []consortium.TxProof{}}
+	for _, bp := range p.Proofs {
+		tp, err := s.withConsortium(bp)
+		if err != nil {
+			return nil, err
+		}
+		out.Proofs = append(out.Proofs, *tp)
+	}
+	return out, nil
+}

@@ -1,0 +1,62 @@
+package api_test
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"crypto/ed25519"
+
+	"github.com/epiledger/epiledger/internal/api"
+	"github.com/epiledger/epiledger/internal/ledger"
+)
+
+// TestPublicSupply: anyone reads a code's provenance with its proofs (no
+// login), as its schema says; a bad code is a 400 naming it, an unknown
+// one is answered (not commissioned), and custodians submit their steps.
+func TestPublicSupply(t *testing.T) {
+	f := serve(t, world)
+	chain := f.h.Genesis.ChainID
+	factory, clinic := f.grant(t, "manufacturer"), f.grant(t, "hospital")
+	submit := func(by ed25519.PrivateKey, b ledger.Body) *ledger.Tx { return f.submit(t, chain, by, b) }
+	box := ledger.SupplyItem{GTIN: "10614141073464", Serial: "A%1", Qty: 1}
+	submit(factory, &ledger.SupplyEvent{Step: ledger.StepCommission, Items: []ledger.SupplyItem{box}, Time: 1579500000, Expiry: "2025-01-31"})
+	ship := submit(factory, &ledger.SupplyEvent{Step: ledger.StepShip, Items: []ledger.SupplyItem{box}, Time: 1579500001, To: pubOf(clinic)})
+	submit(clinic, &ledger.SupplyEvent{Step: ledger.StepReceive, Offer: ship.ID(), Time: 1579500002})
+
+	r := f.call(t, "GET", "/v1/public/supply/01/10614141073464/21/A%251", "", "")
+	var p api.SupplyProof
+	if r.status != 200 || json.Unmarshal(r.body, &p) != nil || !p.Commissioned || len(p.Events) != 3 || len(p.Proofs) != 3 || len(p.Held) != 1 ||
+		p.Held[0].Units != 1 || p.Events[2].Units != 1 || p.Status != "active" {
+		t.Fatalf("the box: %d %s", r.status, r.body)
+	}
+	r = f.call(t, "GET", "/v1/public/supply/01/10614141073464/10/NOLOT", "", "")
+	if r.status != 200 || json.Unmarshal(r.body, &p) != nil || p.Commissioned || len(p.Events) != 0 {
+		t.Errorf("a lot never made: %d %s", r.status, r.body)
+	}
+	for _, bad := range []struct{ path, field string }{
+		{"/v1/public/supply/01/10614141073465/21/A1", "code"},
+		{"/v1/public/supply/01/10614141073464/22/A1", "code"},
+		{"/v1/public/supply/01/10614141073464/21/" + strings.Repeat("9", 21), "code"},
+		{"/v1/public/supply/01/10614141073464/21/A1?x=1", "x"},
+	} {
+		r := f.call(t, "GET", bad.path, "", "")
+		if r.status != 400 || !strings.Contains(string(r.body), `"field":"`+bad.field+`"`) {
+			t.Errorf("%s: %d %s", bad.path, r.status, r.body)
+		}
+	}
+}
+
+// submit signs b with by and submits it through POST /v1/tx, failing the
+// test unless it is accepted.
+func (f *fixture) submit(t *testing.T, chain string, by ed25519.PrivateKey, b ledger.Body) *ledger.Tx {
+	t.Helper()
+	tx := ledger.NewTx(b)
+	tx.Sign(chain, by)
+	status, body, _ := f.signedCall(t, by, "POST", "/v1/tx", []byte(`{"tx":"`+base64.StdEncoding.EncodeToString(tx.Bytes())+`"}`))
+	if status != 200 {
+		t.Fatalf("submit %s: %d %s", b.Kind(), status, body)
+	}
+	return tx
+}

@@ -1,0 +1,259 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/epiledger/epiledger/internal/api"
+	"github.com/epiledger/epiledger/internal/client"
+	"github.com/epiledger/epiledger/internal/epcis"
+	"github.com/epiledger/epiledger/internal/ledger"
+)
+
+// Medical supplies from factory to ward (issue 17, docs/SUPPLY.md): a
+// custodian's steps, and anyone's check of a code.
+
+func (e *env) supplyCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "supply",
+		Short: "Medical supplies: a custodian's steps (commission, ship, receive, consume, destroy, observe), anyone's check of a code",
+		Long: `Items are identified as GS1 does: a GTIN with a serial (one box), or with a
+lot and a number of units. A code is written as its GS1 Digital Link path
+(01/10614141073464/21/A1, 01/10614141073464/10/L7), a Digital Link URL
+(https://id.gs1.org/01/10614141073464/21/A1) or an EPC URN
+(urn:epc:id:sgtin:0614141.107346.A1, urn:epc:class:lgtin:0614141.107346.L7);
+units of a lot are written N*CODE (600*01/10614141073464/10/L7).
+
+Custodians hold a key the administrator granted a role: manufacturer,
+distributor, warehouse or hospital ("epiledger role grant"). A manufacturer
+commissions items; custody passes on two signatures, the giver's shipment
+and the receiver's receipt; a hospital consumes what it uses; anyone
+holding a custodian's key may scan (observe) what is in front of it. A
+step that breaks conservation (more out than in) is refused; one that
+shows a counterfeit's marks raises a signal on the item.`,
+	}
+	for _, s := range []string{ledger.StepCommission, ledger.StepShip, ledger.StepConsume, ledger.StepDestroy, ledger.StepObserve} {
+		c.AddCommand(e.supplyStepCmd(s))
+	}
+	c.AddCommand(e.supplyReceiveCmd(), e.supplyCheckCmd())
+	return c
+}
+
+var supplyStepShort = map[string]string{
+	ledger.StepCommission: "Commission items (a manufacturer): they exist, held by it, from this step on",
+	ledger.StepShip:       "Offer items to another custodian: in transit until it receives them",
+	ledger.StepConsume:    "Record items used (on a ward): they leave the holder's stock for good",
+	ledger.StepDestroy:    "Record items destroyed: they leave the holder's stock for good",
+	ledger.StepObserve:    "Record a scan of items: custody is unchanged; a counterfeit's marks raise signals",
+}
+
+func (e *env) supplyStepCmd(step string) *cobra.Command {
+	var nodeURL, keyFile, to, expiry, standard, cert, at string
+	var items []string
+	c := &cobra.Command{
+		Use:   step + " --node URL --key KEY --item CODE [--item N*CODE...]",
+		Short: supplyStepShort[step],
+		Example: map[string]string{
+			ledger.StepCommission: `  epiledger supply commission --node http://127.0.0.1:7070 --key factory.key --expiry 2025-01-31 \
+    --standard "GB 19083-2010" --certificate 国械注准20203140001 --item 01/10614141073464/21/A1 --item 5000*01/10614141073464/10/L7`,
+			ledger.StepShip: `  epiledger supply ship --node http://127.0.0.1:7070 --key factory.key --to 9b2e...41 --item 600*01/10614141073464/10/L7`,
+		}[step],
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b := &ledger.SupplyEvent{Step: step, Expiry: expiry, Standard: standard, Certificate: cert, Time: time.Now().Unix()}
+			if at != "" {
+				t, err := time.Parse(time.RFC3339, at)
+				if err != nil {
+					return fmt.Errorf("--time %q: RFC 3339, e.g. 2020-01-23T10:00:00+08:00", at)
+				}
+				b.Time = t.Unix()
+			}
+			for _, s := range items {
+				it, err := parseSupplyItem(s)
+				if err != nil {
+					return fmt.Errorf("--item %q: %w", s, err)
+				}
+				b.Items = append(b.Items, it)
+			}
+			if step == ledger.StepShip {
+				k, err := hex.DecodeString(to)
+				if err != nil || len(k) != 32 {
+					return fmt.Errorf("--to: the receiving custodian's public key, 64 hex digits")
+				}
+				b.To = [32]byte(k)
+			}
+			res, err := e.signAndSubmit(nodeURL, keyFile, b)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "%s of %d item(s): tx %s at height %d\n", step, len(b.Items), res.Tx, res.Height)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&nodeURL, "node", "", "a node of the chain (required)")
+	c.Flags().StringVar(&keyFile, "key", "", "the custodian's key file (required)")
+	c.Flags().StringArrayVar(&items, "item", nil, "an item: CODE for one, N*CODE for N units of a lot; repeat for each (required)")
+	c.Flags().StringVar(&at, "time", "", "when it happened, RFC 3339 (default: now)")
+	c.MarkFlagRequired("node")
+	c.MarkFlagRequired("key")
+	c.MarkFlagRequired("item")
+	switch step {
+	case ledger.StepCommission:
+		c.Flags().StringVar(&expiry, "expiry", "", "the items' expiry date, YYYY-MM-DD (required)")
+		c.Flags().StringVar(&standard, "standard", "", `the standard they meet, e.g. "GB 19083-2010"`)
+		c.Flags().StringVar(&cert, "certificate", "", "their registration certificate's number")
+		c.MarkFlagRequired("expiry")
+	case ledger.StepShip:
+		c.Flags().StringVar(&to, "to", "", "the receiving custodian's public key, hex (required)")
+		c.MarkFlagRequired("to")
+	default:
+		c.Flags().StringVar(&expiry, "expiry", "", "the expiry printed on the items, YYYY-MM-DD, if read (compared with the commissioning's)")
+	}
+	return c
+}
+
+func (e *env) supplyReceiveCmd() *cobra.Command {
+	var nodeURL, keyFile string
+	c := &cobra.Command{
+		Use:   "receive SHIPMENT --node URL --key KEY",
+		Short: "Accept a shipment (its receiver): custody of its items passes to you",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := ledger.ParseHash(args[0])
+			if err != nil {
+				return fmt.Errorf("SHIPMENT: %w", err)
+			}
+			res, err := e.signAndSubmit(nodeURL, keyFile, &ledger.SupplyEvent{Step: ledger.StepReceive, Offer: id, Time: time.Now().Unix()})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "shipment %s received: tx %s at height %d\n", args[0][:16], res.Tx, res.Height)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&nodeURL, "node", "", "a node of the chain (required)")
+	c.Flags().StringVar(&keyFile, "key", "", "the receiving custodian's key file (required)")
+	c.MarkFlagRequired("node")
+	c.MarkFlagRequired("key")
+	return c
+}
+
+// parseSupplyItem reads N*CODE or CODE (one unit).
+func parseSupplyItem(s string) (ledger.SupplyItem, error) {
+	qty := uint64(1)
+	if n, rest, ok := strings.Cut(s, "*"); ok && n != "" && strings.Trim(n, "0123456789") == "" {
+		q, err := strconv.ParseUint(n, 10, 32)
+		if err != nil || q == 0 || q > ledger.MaxSupplyQty {
+			return ledger.SupplyItem{}, fmt.Errorf("units: 1 to %d", ledger.MaxSupplyQty)
+		}
+		qty, s = q, rest
+	}
+	it, err := parseCode(s)
+	if err != nil {
+		return it, err
+	}
+	if it.Instance() && qty != 1 {
+		return it, fmt.Errorf("a serial is one item; units are a lot's")
+	}
+	it.Qty = uint32(qty)
+	return it, nil
+}
+
+// parseCode reads a code as a path, a Digital Link URL or an EPC URN.
+func parseCode(s string) (ledger.SupplyItem, error) {
+	if strings.HasPrefix(s, "urn:") || strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://") {
+		id, err := epcis.ParseID(s)
+		if err != nil {
+			return ledger.SupplyItem{}, err
+		}
+		switch id.Kind {
+		case epcis.KindSGTIN:
+			return ledger.SupplyItem{GTIN: id.GTIN, Serial: id.Serial, Lot: id.Lot, Qty: 1}, nil
+		case epcis.KindLGTIN:
+			return ledger.SupplyItem{GTIN: id.GTIN, Lot: id.Lot, Qty: 1}, nil
+		}
+		return ledger.SupplyItem{}, fmt.Errorf("a %s names no item: an SGTIN (a serial) or an LGTIN (a lot)", id.Kind)
+	}
+	it, err := ledger.ParseCode(s)
+	if err != nil {
+		return it, err
+	}
+	return it, nil
+}
+
+func (e *env) supplyCheckCmd() *cobra.Command {
+	var nodeURL, file, save, genesis string
+	c := &cobra.Command{
+		Use:   "check CODE --node URL | check --file FILE",
+		Short: "Check a code (anyone): who made it, every hand it passed through, where it is, the signals against it, proven",
+		Long: `check reads the item's provenance from a node (GET /v1/public/supply/...;
+no login), or from --file (what --save wrote), and checks it with nothing
+but the answer: each step is a leaf of its block (with --genesis, signed
+by the consortium, as "tx check"), names the item, and the steps, replayed
+in order, give what the answer says: commissioned or not, the maker, the
+units, the status, who holds it and the signals. Then compare each block
+it names with a header of that chain you trust. Exit status 0: valid
+(signals or not: they are printed); 1: INVALID.`,
+		Example: `  epiledger supply check 01/10614141073464/21/A1 --node http://127.0.0.1:7070
+  epiledger supply check urn:epc:id:sgtin:0614141.107346.A1 --node http://127.0.0.1:7070 --save a1.json
+  epiledger supply check --file a1.json`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var raw []byte
+			switch {
+			case file != "" && len(args) == 0:
+				b, err := os.ReadFile(file)
+				if err != nil {
+					return err
+				}
+				raw = b
+			case file == "" && len(args) == 1 && nodeURL != "":
+				it, err := parseCode(args[0])
+				if err != nil {
+					return fmt.Errorf("CODE: %w", err)
+				}
+				ctx, cancel := context.WithTimeout(e.ctx, time.Minute)
+				defer cancel()
+				p, err := client.New(nodeURL, "").Supply(ctx, it)
+				if err != nil {
+					return nodeErr(err, nodeURL)
+				}
+				if raw, err = json.Marshal(p); err != nil {
+					return err
+				}
+				if save != "" {
+					if err := os.WriteFile(save, raw, 0o644); err != nil {
+						return err
+					}
+				}
+			default:
+				return fmt.Errorf("give CODE and --node, or --file")
+			}
+			g, err := readConsortiumGenesis(genesis)
+			if err != nil {
+				return err
+			}
+			var sp api.SupplyProof
+			dec := json.NewDecoder(bytes.NewReader(raw))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&sp); err != nil || sp.Provenance == nil {
+				return e.invalid(fmt.Errorf("not a supply provenance: %v", err))
+			}
+			return e.checkSupply(&sp, g)
+		},
+	}
+	c.Flags().StringVar(&nodeURL, "node", "", "ask the node at this URL")
+	c.Flags().StringVar(&file, "file", "", "check a saved answer instead")
+	c.Flags().StringVar(&save, "save", "", "also write the node's answer to this file")
+	c.Flags().StringVar(&genesis, "genesis", "", "the consortium's CometBFT genesis.json, for a consortium chain's proofs")
+	return c
+}

@@ -1,0 +1,130 @@
+package cli
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+
+	"github.com/epiledger/epiledger/internal/api"
+	"github.com/epiledger/epiledger/internal/consortium"
+	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/report"
+	"github.com/epiledger/epiledger/internal/supply"
+)
+
+// checkSupply checks an item's provenance with nothing but the answer:
+// every step proven in its block, naming the item; the steps replayed
+// give what the answer says of the item and its signals.
+func (e *env) checkSupply(sp *api.SupplyProof, g *consortium.Genesis) error {
+	it, err := ledger.ParseCode(sp.Code)
+	if err != nil {
+		return e.invalid(fmt.Errorf("code: %v", err))
+	}
+	if len(sp.Proofs) != len(sp.Events) {
+		return e.invalid(fmt.Errorf("%d steps, %d proofs", len(sp.Events), len(sp.Proofs)))
+	}
+	var txs []*ledger.Tx
+	for i, ev := range sp.Events {
+		raw, err := json.Marshal(sp.Proofs[i])
+		if err != nil {
+			return err
+		}
+		p, r, err := checkTxProof(raw, g)
+		if err != nil {
+			return e.invalid(fmt.Errorf("step %d: %w", i+1, err))
+		}
+		tx, err := ledger.DecodeTx(p.Tx)
+		if err != nil {
+			return e.invalid(fmt.Errorf("step %d: %w", i+1, err))
+		}
+		if p.TxID.String() != ev.Tx || p.Header.Height != ev.Height {
+			return e.invalid(fmt.Errorf("step %d: the proof is of transaction %s in block %d, the step says %s in block %d", i+1, p.TxID, p.Header.Height, ev.Tx, ev.Height))
+		}
+		if i > 0 && p.Header.Height < sp.Events[i-1].Height {
+			return e.invalid(fmt.Errorf("step %d: out of chain order", i+1))
+		}
+		txs = append(txs, tx)
+		if r != nil {
+			fmt.Fprintf(e.stdout, "ok: consortium %s signed block %d (%d of %d voting power)\n", r.ChainID, r.Height+1, r.Signed, r.Total)
+		}
+	}
+	d, err := supply.Replay(it.Code(), txs)
+	if err != nil {
+		return e.invalid(err)
+	}
+	key := func(k [32]byte) string { return hex.EncodeToString(k[:]) }
+	switch {
+	case d.Commissioned != sp.Commissioned:
+		return e.invalid(fmt.Errorf("the answer says commissioned %v; its steps, %v", sp.Commissioned, d.Commissioned))
+	case d.Commissioned && (sp.Maker == nil || sp.Maker.Key != key(d.Maker) || sp.Units != d.Units || sp.Expiry != d.Expiry):
+		return e.invalid(fmt.Errorf("the answer's maker, units or expiry are not its steps'"))
+	case d.Instance && sp.Status != d.Status:
+		return e.invalid(fmt.Errorf("the answer says %s; its steps, %s", sp.Status, d.Status))
+	case d.Instance && (sp.InTransit != "") != (d.Transit != ledger.Hash{}) || d.Transit != (ledger.Hash{}) && sp.InTransit != d.Transit.String():
+		return e.invalid(fmt.Errorf("the answer's shipment in transit is not its steps'"))
+	}
+	held := map[string]uint64{}
+	for k, n := range d.Held {
+		if n > 0 {
+			held[key(k)] = n
+		}
+	}
+	if len(held) != len(sp.Held) {
+		return e.invalid(fmt.Errorf("the answer names %d holders; its steps, %d", len(sp.Held), len(held)))
+	}
+	for _, h := range sp.Held {
+		if held[h.Party.Key] != h.Units {
+			return e.invalid(fmt.Errorf("the answer says %s holds %d; its steps, %d", h.Party.Key[:16], h.Units, held[h.Party.Key]))
+		}
+	}
+	if len(d.Signals) != len(sp.Signals) {
+		return e.invalid(fmt.Errorf("the answer names %d signals; its steps raise %d", len(sp.Signals), len(d.Signals)))
+	}
+	for i, s := range d.Signals {
+		if sp.Signals[i].Kind != s.Kind || sp.Signals[i].Tx != s.Tx.String() {
+			return e.invalid(fmt.Errorf("signal %d: the answer says %s by %s; its steps, %s by %s", i+1, sp.Signals[i].Kind, sp.Signals[i].Tx[:16], s.Kind, s.Tx.String()[:16]))
+		}
+	}
+	// Valid: the provenance, as people read it.
+	if !sp.Commissioned {
+		fmt.Fprintf(e.stdout, "%s: NO MANUFACTURER COMMISSIONED IT\n", sp.Code)
+	} else {
+		fmt.Fprintf(e.stdout, "%s: made by %s (%s), %d unit(s), expiry %s", sp.Code, sp.Maker.Name, sp.Maker.Key[:16], sp.Units, sp.Expiry)
+		if sp.Standard != "" {
+			fmt.Fprintf(e.stdout, ", %s", sp.Standard)
+		}
+		if sp.Certificate != "" {
+			fmt.Fprintf(e.stdout, ", certificate %s", sp.Certificate)
+		}
+		fmt.Fprintln(e.stdout)
+	}
+	for i, ev := range sp.Events {
+		line := fmt.Sprintf("  %d. %s  %-10s by %s", i+1, ev.Time, ev.Step, partyText(ev.By))
+		if ev.To != nil {
+			line += " to " + partyText(*ev.To)
+		}
+		fmt.Fprintf(e.stdout, "%s, %d unit(s)  (tx %s, block %d)\n", line, ev.Units, ev.Tx[:16], ev.Height)
+	}
+	switch {
+	case d.Instance && sp.InTransit != "":
+		fmt.Fprintf(e.stdout, "now: in transit (shipment %s)\n", sp.InTransit[:16])
+	case d.Instance && sp.Status != "active":
+		fmt.Fprintf(e.stdout, "now: %s\n", sp.Status)
+	}
+	for _, h := range sp.Held {
+		fmt.Fprintf(e.stdout, "now: %d unit(s) held by %s\n", h.Units, partyText(h.Party))
+	}
+	for _, s := range sp.Signals {
+		fmt.Fprintf(e.stdout, "SIGNAL %s: %s (by %s, tx %s, block %d)\n", s.Kind, s.Detail, partyText(s.By), s.Tx[:16], s.Height)
+	}
+	fmt.Fprintf(e.stdout, "ok: %d step(s) proven in their blocks; the provenance and its %d signal(s) follow from them; compare each block with a header you trust\n",
+		len(sp.Events), len(sp.Signals))
+	return nil
+}
+
+func partyText(p report.Party) string {
+	if p.Name != "" {
+		return p.Name
+	}
+	return p.Key[:16]
+}

@@ -1,0 +1,165 @@
+package report
+
+import (
+	"cmp"
+	"encoding/hex"
+	"slices"
+
+	"github.com/epiledger/epiledger/internal/blocks"
+	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/state"
+	"github.com/epiledger/epiledger/internal/supply"
+)
+
+// Medical supplies in the open (issue 17, docs/SUPPLY.md): an item's
+// provenance, which anyone may read. Custodians are organisations, named
+// as the administrator granted their keys; nothing personal.
+
+// Party is a custodian: its key and the name its role was granted under.
+type Party struct {
+	Key  string `json:"key"`
+	Name string `json:"name,omitempty"`
+	Role string `json:"role,omitempty"`
+}
+
+// SupplyEventView is one step that named the item.
+type SupplyEventView struct {
+	Tx     string `json:"tx"`
+	Step   string `json:"step"`
+	Height uint64 `json:"height"`
+	Time   string `json:"time"` // the event's
+	By     Party  `json:"by"`
+	To     *Party `json:"to,omitempty"`    // a shipment's receiver
+	Offer  string `json:"offer,omitempty"` // the shipment a receipt takes
+	Units  uint32 `json:"units"`
+}
+
+// SignalView is a counterfeit signal raised on the item.
+type SignalView struct {
+	Kind   string `json:"kind"`
+	Tx     string `json:"tx"`
+	Height uint64 `json:"height"`
+	By     Party  `json:"by"`
+	Detail string `json:"detail"`
+}
+
+// Holding is the units of the item one custodian holds.
+type Holding struct {
+	Party Party  `json:"party"`
+	Units uint64 `json:"units"`
+}
+
+// Provenance is an item as GET /v1/public/supply/{code} shows it: what
+// commissioning said, where it is now, every step that named it, and
+// the signals against it.
+type Provenance struct {
+	Code         string            `json:"code"`
+	Commissioned bool              `json:"commissioned"`
+	GTIN         string            `json:"gtin"`
+	Serial       string            `json:"serial,omitempty"`
+	Lot          string            `json:"lot,omitempty"`
+	Expiry       string            `json:"expiry,omitempty"`
+	Standard     string            `json:"standard,omitempty"`
+	Certificate  string            `json:"certificate,omitempty"`
+	Maker        *Party            `json:"maker,omitempty"`
+	Units        uint64            `json:"units"`            // commissioned
+	Status       string            `json:"status,omitempty"` // an instance's
+	InTransit    string            `json:"in_transit,omitempty"`
+	Held         []Holding         `json:"held"`
+	Events       []SupplyEventView `json:"events"`
+	Signals      []SignalView      `json:"signals"`
+	// Proofs are the events' inclusion proofs, for the API to attach.
+	Proofs []*blocks.Proof `json:"-"`
+}
+
+// MaxProvenance bounds the steps one answer lists: an item named more
+// often is answered with its first ones.
+const MaxProvenance = 1000
+
+func (b *Builder) party(k [32]byte) Party {
+	g := b.N.Home.Genesis
+	p := Party{Key: hex.EncodeToString(k[:])}
+	if role, name, err := state.RoleOf(b.N.DB, &g, k); err == nil {
+		p.Role, p.Name = role, name
+	}
+	return p
+}
+
+// Supply returns item code's provenance (an item never commissioned and
+// never named is answered with no events, not an error: that is the
+// answer a buyer of a fake needs).
+func (b *Builder) Supply(code ledger.SupplyItem) (*Provenance, error) {
+	c := code.Code()
+	out := &Provenance{Code: c, GTIN: code.GTIN, Serial: code.Serial, Lot: code.Lot, Held: []Holding{}, Events: []SupplyEventView{}, Signals: []SignalView{}}
+	it, ok, err := state.ItemOf(b.N.DB, c)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		out.Commissioned, out.Lot, out.Expiry, out.Standard, out.Certificate, out.Units = true, it.Lot, it.Expiry, it.Standard, it.Cert, it.Units
+		m := b.party(it.Maker)
+		out.Maker = &m
+		if it.Instance {
+			out.Status = it.Status
+			if it.Transit != (ledger.Hash{}) {
+				out.InTransit = it.Transit.String()
+			}
+		}
+	}
+	ids, err := state.SupplyHistory(b.N.DB, c)
+	if err != nil {
+		return nil, err
+	}
+	ids = ids[:min(len(ids), MaxProvenance)]
+	pr := blocks.NewProver(b.N.DB)
+	var txs []*ledger.Tx
+	shipped := map[ledger.Hash]uint32{} // the units of the item each shipment offered
+	for _, id := range ids {
+		p, err := pr.Prove(id)
+		if err != nil {
+			return nil, err
+		}
+		tx, err := ledger.DecodeTx(p.Tx)
+		if err != nil {
+			return nil, err
+		}
+		ev, ok := tx.Body.(*ledger.SupplyEvent)
+		if !ok {
+			continue // the history names supply events only
+		}
+		v := SupplyEventView{Tx: id.String(), Step: ev.Step, Height: p.Header.Height, Time: b.ts(ev.Time), By: b.party(tx.Sigs[0].Key)}
+		for _, n := range ev.Items {
+			if n.Code() == c {
+				v.Units = n.Qty
+			}
+		}
+		if ev.Step == ledger.StepShip {
+			to := b.party(ev.To)
+			v.To, shipped[id] = &to, v.Units
+		}
+		if ev.Step == ledger.StepReceive {
+			v.Offer, v.Units = ev.Offer.String(), shipped[ev.Offer]
+		}
+		out.Events = append(out.Events, v)
+		out.Proofs = append(out.Proofs, p)
+		txs = append(txs, tx)
+	}
+	// Who holds how many, from the steps themselves (the state keeps the
+	// same per custodian; the tests hold the two to each other).
+	if d, err := supply.Replay(c, txs); err == nil {
+		for k, n := range d.Held {
+			if n > 0 {
+				out.Held = append(out.Held, Holding{Party: b.party(k), Units: n})
+			}
+		}
+		slices.SortFunc(out.Held, func(x, y Holding) int { return cmp.Compare(x.Party.Key, y.Party.Key) })
+	}
+	ss, err := state.Signals(b.N.DB, c)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range ss {
+		out.Signals = append(out.Signals, SignalView{Kind: s.Kind, Tx: s.Tx.String(), Height: s.Height, By: b.party(s.Custodian), Detail: s.Detail})
+	}
+	return out, nil
+}
