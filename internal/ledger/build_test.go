@@ -391,3 +391,23 @@ func TestValidGTIN(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseCode: a code from anyone (the public supply route, the CLI)
+// never panics, and one that parses is an item whose code is the input's.
+func FuzzParseCode(f *testing.F) {
+	for _, s := range []string{"01/10614141073464/21/A1", "/01/10614141073464/10/L7", "01/10614141073465/21/A1", "01/1/21/", "01//21/x/y", "01/10614141073464/21/%E4"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		it, err := ParseCode(s)
+		if err != nil {
+			return
+		}
+		if it.Code() != strings.TrimPrefix(s, "/") {
+			t.Fatalf("ParseCode(%q).Code() = %q", s, it.Code())
+		}
+		if err := Validate(&SupplyEvent{Step: StepObserve, Items: []SupplyItem{it}}); err != nil {
+			t.Fatalf("ParseCode(%q) gave an item the ledger refuses: %v", s, err)
+		}
+	})
+}
