@@ -10,6 +10,7 @@ import (
 
 	"github.com/epiledger/epiledger/internal/api"
 	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/report"
 )
 
 // TestPublicSupply: anyone reads a code's provenance with its proofs (no
@@ -30,6 +31,24 @@ func TestPublicSupply(t *testing.T) {
 	if r.status != 200 || json.Unmarshal(r.body, &p) != nil || !p.Commissioned || len(p.Events) != 3 || len(p.Proofs) != 3 || len(p.Held) != 1 ||
 		p.Held[0].Units != 1 || p.Events[2].Units != 1 || p.Status != "active" {
 		t.Fatalf("the box: %d %s", r.status, r.body)
+	}
+	// A box scanned 300 times: the answer lists the first steps and says
+	// it is truncated.
+	for j := 0; j < 3; j++ {
+		var batch []string
+		for i := 0; i < 100; i++ {
+			tx := ledger.NewTx(&ledger.SupplyEvent{Step: ledger.StepObserve, Items: []ledger.SupplyItem{box}, Time: 1579600000 + int64(100*j+i)})
+			tx.Sign(chain, clinic)
+			batch = append(batch, `"`+base64.StdEncoding.EncodeToString(tx.Bytes())+`"`)
+		}
+		if status, body, _ := f.signedCall(t, clinic, "POST", "/v1/txs", []byte(`{"txs":[`+strings.Join(batch, ",")+`]}`)); status != 200 {
+			t.Fatalf("100 scans: %d %s", status, body)
+		}
+	}
+	r = f.call(t, "GET", "/v1/public/supply/01/10614141073464/21/A%251", "", "")
+	p = api.SupplyProof{}
+	if r.status != 200 || json.Unmarshal(r.body, &p) != nil || !p.Truncated || len(p.Events) != report.MaxProvenance || len(p.Proofs) != report.MaxProvenance {
+		t.Fatalf("a box named by 303 steps: %d truncated %v, %d events", r.status, p.Truncated, len(p.Events))
 	}
 	r = f.call(t, "GET", "/v1/public/supply/01/10614141073464/10/NOLOT", "", "")
 	if r.status != 200 || json.Unmarshal(r.body, &p) != nil || p.Commissioned || len(p.Events) != 0 {

@@ -52,6 +52,12 @@ func (e *env) checkSupply(sp *api.SupplyProof, g *consortium.Genesis) error {
 	if err != nil {
 		return e.invalid(err)
 	}
+	if sp.Truncated {
+		// The first steps only: proven, but where the item is now, and
+		// the later signals, do not follow from them.
+		fmt.Fprintf(e.stdout, "ok: %d step(s) proven in their blocks, the first of more\n", len(sp.Events))
+		return e.invalid(fmt.Errorf("%w: the item was named by more steps than the answer lists; its state is not derived", errNotChecked))
+	}
 	key := func(k [32]byte) string { return hex.EncodeToString(k[:]) }
 	switch {
 	case d.Commissioned != sp.Commissioned:

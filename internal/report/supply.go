@@ -67,14 +67,18 @@ type Provenance struct {
 	InTransit    string            `json:"in_transit,omitempty"`
 	Held         []Holding         `json:"held"`
 	Events       []SupplyEventView `json:"events"`
-	Signals      []SignalView      `json:"signals"`
+	// Truncated says the item was named by more steps than Events lists
+	// (MaxProvenance): where it is now is then not derivable from them.
+	Truncated bool         `json:"truncated,omitempty"`
+	Signals   []SignalView `json:"signals"`
 	// Proofs are the events' inclusion proofs, for the API to attach.
 	Proofs []*blocks.Proof `json:"-"`
 }
 
-// MaxProvenance bounds the steps one answer lists: an item named more
-// often is answered with its first ones.
-const MaxProvenance = 1000
+// MaxProvenance bounds the steps one answer lists (each with a proof that
+// reads its block): an item named more often is answered with its first
+// ones and Truncated.
+const MaxProvenance = 256
 
 func (b *Builder) party(k [32]byte) Party {
 	g := b.N.Home.Genesis
@@ -110,7 +114,9 @@ func (b *Builder) Supply(code ledger.SupplyItem) (*Provenance, error) {
 	if err != nil {
 		return nil, err
 	}
-	ids = ids[:min(len(ids), MaxProvenance)]
+	if len(ids) > MaxProvenance {
+		ids, out.Truncated = ids[:MaxProvenance], true
+	}
 	pr := blocks.NewProver(b.N.DB)
 	var txs []*ledger.Tx
 	shipped := map[ledger.Hash]uint32{} // the units of the item each shipment offered
