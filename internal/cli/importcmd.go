@@ -22,8 +22,9 @@ func (e *env) importCmd() *cobra.Command {
 	var dir, nodeURL, format, spStart string
 	var asJSON, quiet bool
 	var pf pseudonymFlags
+	var ep epcisImport
 	c := &cobra.Command{
-		Use:   "import --home DIR [--node URL [--as KEY [--pseudonym-key HEX] [--seal-ids]]] [--format ndjson|sociopatterns --start T] FILE",
+		Use:   "import --home DIR [--node URL [--as KEY [--pseudonym-key HEX] [--seal-ids]]] [--format ndjson|sociopatterns --start T|epcis] FILE",
 		Short: "Load NDJSON records into the ledger, signed by the sites that record them",
 		Long: `import reads NDJSON (one JSON object per line; FILE "-" is standard input)
 and submits each record as a signed transaction, in file order:
@@ -72,12 +73,26 @@ rejections, 1 if the import could not run.
 (lines "t i j": badges i and j met during [start+t-20s, start+t]): the
 consecutive windows of a pair become one encounter, badge N becomes the
 person id:N, and one device site (kind device, named after the file) is
-registered to sign them. Rejections name the line where a meeting starts.`,
+registered to sign them. Rejections name the line where a meeting starts.
+
+--format epcis --node URL --as CUSTODIAN.key [--party ID=KEY...] [--to KEY]
+reads a GS1 EPCIS 2.0 JSON(-LD) document (an EPCISDocument or an
+EPCISQueryDocument) and submits each object event as a supply step signed
+by the custodian (docs/SUPPLY.md): ADD commissions (the ILMD's lot and
+expiry), OBSERVE shipping ships to the destination party --party maps to a
+custodian's key (else --to), receiving receives the shipment under the
+same business transaction, other OBSERVEs are scans, DELETE destroying
+destroys and other DELETEs consume. Items are the epcList's SGTINs and the
+quantityList's LGTINs in units. Each event the ledger cannot hold or
+refuses is reported with its index and reason.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			sp, err := socioPatternsOptions(format, spStart, args[0])
-			if err != nil {
-				return err
+			var sp *importer.SocioPatterns
+			if format != "epcis" {
+				var err error
+				if sp, err = socioPatternsOptions(format, spStart, args[0]); err != nil {
+					return err
+				}
 			}
 			var in io.Reader = e.stdin
 			var size int64 = -1
@@ -91,6 +106,9 @@ registered to sign them. Rejections name the line where a meeting starts.`,
 					size = st.Size()
 				}
 				in = f
+			}
+			if format == "epcis" {
+				return ep.run(e, nodeURL, in)
 			}
 			im, closeSink, err := e.importer(dir, nodeURL, pf)
 			if err != nil {
@@ -133,7 +151,9 @@ registered to sign them. Rejections name the line where a meeting starts.`,
 	c.Flags().StringVar(&nodeURL, "node", "", "submit to the node at this URL (e.g. http://127.0.0.1:7070) instead of opening the store here")
 	c.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress output")
-	c.Flags().StringVar(&format, "format", "ndjson", "input format: ndjson or sociopatterns")
+	c.Flags().StringVar(&format, "format", "ndjson", "input format: ndjson, sociopatterns or epcis")
+	c.Flags().StringArrayVar(&ep.parties, "party", nil, "with --format epcis: ID=KEY, a destination party's ID as the document writes it and its custodian's public key; repeat for each")
+	c.Flags().StringVar(&ep.to, "to", "", "with --format epcis: the receiving custodian's key for shipments whose destination no --party names")
 	c.Flags().StringVar(&spStart, "start", "", "with --format sociopatterns: the time t = 0 stands for (RFC 3339)")
 	pf.add(c)
 	return c

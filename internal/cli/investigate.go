@@ -24,7 +24,7 @@ func socioPatternsOptions(format, start, path string) (*importer.SocioPatterns, 
 		return nil, nil
 	case "sociopatterns":
 	default:
-		return nil, withHint(fmt.Errorf("--format %q: want ndjson or sociopatterns", format), "run \"epiledger import --help\"")
+		return nil, withHint(fmt.Errorf("--format %q: want ndjson, sociopatterns or epcis", format), "run \"epiledger import --help\"")
 	}
 	if start == "" {
 		return nil, withHint(fmt.Errorf("--format sociopatterns needs --start"), "SocioPatterns times are seconds from the start of the study: give that start, e.g. --start 2010-12-06T13:00:00+01:00")

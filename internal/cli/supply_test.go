@@ -91,3 +91,53 @@ func TestSupplyFlow(t *testing.T) {
 		t.Errorf("a code with a space: exit %d %s", code, errs)
 	}
 }
+
+// TestImportEPCIS (issue 17): GS1's own EPCIS 2.0 example (a query
+// document: two boxes shipped under a purchase order, one received)
+// imports as supply steps, each event by the custodian whose step it is,
+// and reads back with supply check; what the ledger cannot hold or
+// refuses is reported per event.
+func TestImportEPCIS(t *testing.T) {
+	t.Parallel()
+	_, url, keys, pubs := jianghan(t, map[string]string{"factory": "manufacturer", "distributor": "distributor"})
+	const doc = "../epcis/testdata/EPCISQueryDocument.jsonld"
+	mustRun(t, "supply", "commission", "--node", url, "--key", keys["factory"], "--expiry", "2025-01-31",
+		"--item", "urn:epc:id:sgtin:0614141.107346.2017", "--item", "urn:epc:id:sgtin:0614141.107346.2018")
+	out := mustRun(t, "import", "--format", "epcis", "--node", url, "--as", keys["factory"], "--to", pubs["distributor"], doc)
+	m := regexp.MustCompile(`event 0: ship of 2 item\(s\): tx ([0-9a-f]{64})`).FindStringSubmatch(out)
+	if m == nil || !strings.Contains(out, "2 events: 1 accepted, 1 rejected") || !strings.Contains(out, "event 1: ") {
+		t.Fatalf("the shipper's import:\n%s", out)
+	}
+	shipTx := m[1]
+	// GS1's receiving lists one of the two boxes shipped: a receipt takes
+	// the whole shipment, so this partial one is refused, and both boxes
+	// stay in transit.
+	out = mustRun(t, "import", "--format", "epcis", "--node", url, "--as", keys["distributor"], doc)
+	if !strings.Contains(out, "2 events: 0 accepted, 2 rejected") || !strings.Contains(out, "partial receipts are not supported") {
+		t.Errorf("the receiver's import:\n%s", out)
+	}
+	for _, code := range []string{"urn:epc:id:sgtin:0614141.107346.2018", "01/10614141073464/21/2017"} {
+		out = mustRun(t, "supply", "check", code, "--node", url)
+		for _, want := range []string{"2005-04-04T10:33:31+08:00  ship       by factory to distributor", "now: in transit", "ok: 2 step(s)"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("check of %s: no %q in\n%s", code, want, out)
+			}
+		}
+	}
+	// The whole shipment received, as the CLI does it.
+	mustRun(t, "supply", "receive", shipTx, "--node", url, "--key", keys["distributor"])
+	if out := mustRun(t, "supply", "check", "01/10614141073464/21/2018", "--node", url); !strings.Contains(out, "now: 1 unit(s) held by distributor") {
+		t.Errorf("after the receipt:\n%s", out)
+	}
+	// GS1's receiving of 200 kilograms: not units, reported.
+	out = mustRun(t, "import", "--format", "epcis", "--node", url, "--as", keys["distributor"], "../epcis/testdata/Example_9.6.2-ObjectEvent.jsonld")
+	if !strings.Contains(out, "1 events: 0 accepted, 1 rejected") || !strings.Contains(out, "200 KGM: the ledger counts units") {
+		t.Errorf("kilograms:\n%s", out)
+	}
+	if _, errs, code := run(t, "import", "--format", "epcis", "--node", url, doc); code == 0 || !strings.Contains(errs, "--as") {
+		t.Errorf("no custodian: exit %d %s", code, errs)
+	}
+	if _, errs, code := run(t, "import", "--format", "epcis", "--node", url, "--as", keys["factory"], writeFile(t, "x.json", `{"type":"Nope"}`)); code == 0 || !strings.Contains(errs, "type") {
+		t.Errorf("not a document: exit %d %s", code, errs)
+	}
+}

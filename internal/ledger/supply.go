@@ -135,10 +135,14 @@ func gs1Text(s string) bool {
 // SupplyEvent is one supply step by the custodian that signs it: Items,
 // at Time (the event time, Unix seconds). A shipment names its receiver
 // (To: a custodian's key); a receipt names the shipment it accepts
-// (Offer), whose items it takes, all of them. Commissioning gives the
+// (Offer), whose items it takes, all of them (if it lists items, they are
+// the shipment's: a partial receipt is refused). Commissioning gives the
 // items' expiry, the standard they meet and their registration
 // certificate (e.g. "GB 19083-2010", a medical device registration
-// number); a scan may give an expiry too, compared with it.
+// number); a scan may give an expiry too, compared with it. Ref is the
+// business transaction the step belongs to (EPCIS bizTransaction: a
+// purchase order, a despatch advice), as written: a receipt may name its
+// shipment by it instead of by Offer.
 type SupplyEvent struct {
 	Step        string
 	Items       []SupplyItem
@@ -148,7 +152,11 @@ type SupplyEvent struct {
 	Expiry      string // YYYY-MM-DD
 	Standard    string
 	Certificate string
+	Ref         string
 }
+
+// MaxRefLen bounds a business transaction's reference (a URI).
+const MaxRefLen = 256
 
 func (*SupplyEvent) Kind() Kind   { return KindSupplyEvent }
 func (*SupplyEvent) Signers() int { return 1 }
@@ -168,6 +176,7 @@ func (b *SupplyEvent) fields(c *codec) {
 	c.str(&b.Expiry, "expiry", len(OnsetLayout))
 	c.str(&b.Standard, "standard", MaxNameLen)
 	c.str(&b.Certificate, "certificate", MaxNameLen)
+	c.str(&b.Ref, "ref", MaxRefLen)
 	if c.mode != checking || c.err != nil {
 		return
 	}
@@ -175,12 +184,14 @@ func (b *SupplyEvent) fields(c *codec) {
 	switch {
 	case !slices.Contains(SupplySteps, b.Step):
 		c.fail("step", "commission, ship, receive, consume, destroy or observe")
-	case receive != (len(b.Items) == 0):
-		c.fail("items", "the items an event names (a receipt takes its offer's, and names none)")
+	case !receive && len(b.Items) == 0:
+		c.fail("items", "the items the step is about")
 	case ship != (b.To != [32]byte{}):
 		c.fail("to", "a shipment names its receiver's key (and only a shipment)")
-	case receive != (b.Offer != Hash{}):
-		c.fail("offer", "a receipt names the shipment it accepts (and only a receipt)")
+	case receive && (b.Offer != Hash{}) == (b.Ref != ""):
+		c.fail("offer", "a receipt names the shipment it accepts, by offer or by ref (one of them)")
+	case !receive && (b.Offer != Hash{}):
+		c.fail("offer", "only a receipt names a shipment")
 	case b.Step != StepCommission && (b.Standard != "" || b.Certificate != ""):
 		c.fail("standard", "the standard and certificate are the commissioning's")
 	case b.Step == StepCommission && b.Expiry == "":

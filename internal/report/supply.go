@@ -120,6 +120,11 @@ func (b *Builder) Supply(code ledger.SupplyItem) (*Provenance, error) {
 	pr := blocks.NewProver(b.N.DB)
 	var txs []*ledger.Tx
 	shipped := map[ledger.Hash]uint32{} // the units of the item each shipment offered
+	type refKey struct {
+		to  [32]byte
+		ref string
+	}
+	byRef := map[refKey]ledger.Hash{} // the shipments under a business transaction
 	for _, id := range ids {
 		p, err := pr.Prove(id)
 		if err != nil {
@@ -142,9 +147,16 @@ func (b *Builder) Supply(code ledger.SupplyItem) (*Provenance, error) {
 		if ev.Step == ledger.StepShip {
 			to := b.party(ev.To)
 			v.To, shipped[id] = &to, v.Units
+			if ev.Ref != "" {
+				byRef[refKey{ev.To, ev.Ref}] = id
+			}
 		}
 		if ev.Step == ledger.StepReceive {
-			v.Offer, v.Units = ev.Offer.String(), shipped[ev.Offer]
+			offer := ev.Offer
+			if ev.Ref != "" {
+				offer = byRef[refKey{tx.Sigs[0].Key, ev.Ref}]
+			}
+			v.Offer, v.Units = offer.String(), shipped[offer]
 		}
 		out.Events = append(out.Events, v)
 		out.Proofs = append(out.Proofs, p)

@@ -280,6 +280,7 @@ type supplyPlan struct {
 	items   map[string]*Item  // changed (or read) items, by code
 	holds   map[string]uint64 // custodian+code -> new units
 	offer   *Offer            // a shipment made or taken
+	ref     string            // a shipment's business transaction
 	named   []string          // codes for the history, in the event's order
 	signals []Signal
 }
@@ -412,22 +413,51 @@ func (p *supplyPlan) ship(b *ledger.SupplyEvent) error {
 			it.Holder, it.Transit = [32]byte{}, p.id
 		}
 	}
+	if b.Ref != "" {
+		// A receipt may name the shipment by its business transaction:
+		// one in transit per receiver and reference.
+		if prev, ok, err := p.blk.b.Get(store.OfferRefKey(b.To, b.Ref)); err != nil {
+			return err
+		} else if ok && len(prev) == 32 {
+			o, ok, err := OfferOf(p.blk.b, ledger.Hash(prev))
+			if err != nil {
+				return err
+			}
+			if ok && o.Receipt == (ledger.Hash{}) {
+				return reject(CodeConflict, "ref", "shipment %s to that custodian under this reference is still in transit", o.ID.String()[:16])
+			}
+		}
+		p.ref = b.Ref
+	}
 	p.offer = &Offer{ID: p.id, From: p.signer, To: b.To, Items: b.Items}
 	return nil
 }
 
 func (p *supplyPlan) receive(b *ledger.SupplyEvent) error {
-	o, ok, err := OfferOf(p.blk.b, b.Offer)
+	offer := b.Offer
+	if b.Ref != "" {
+		v, ok, err := p.blk.b.Get(store.OfferRefKey(p.signer, b.Ref))
+		if err != nil {
+			return err
+		}
+		if !ok || len(v) != 32 {
+			return reject(CodeInvalid, "ref", "no shipment to the signer under this reference")
+		}
+		offer = ledger.Hash(v)
+	}
+	o, ok, err := OfferOf(p.blk.b, offer)
 	if err != nil {
 		return err
 	}
 	switch {
 	case !ok:
-		return reject(CodeInvalid, "offer", "no shipment %s on this chain", b.Offer.String()[:16])
+		return reject(CodeInvalid, "offer", "no shipment %s on this chain", offer.String()[:16])
 	case o.To != p.signer:
 		return reject(CodeWrongSigner, "signature", "a shipment is received by the custodian it was shipped to")
 	case o.Receipt != (ledger.Hash{}):
 		return reject(CodeConflict, "offer", "the shipment was received already (transaction %s)", o.Receipt.String()[:16])
+	case len(b.Items) > 0 && !sameItems(b.Items, o.Items):
+		return reject(CodeConflict, "items", "a receipt takes the whole shipment (%d item(s)); this one lists others (partial receipts are not supported)", len(o.Items))
 	}
 	for i := range o.Items {
 		n := &o.Items[i]
@@ -531,6 +561,11 @@ func (p *supplyPlan) write(step string) error {
 		if err := blk.set(store.OfferKey(p.offer.ID), encodeOffer(p.offer)); err != nil {
 			return err
 		}
+		if p.ref != "" {
+			if err := blk.set(store.OfferRefKey(p.offer.To, p.ref), p.offer.ID[:]); err != nil {
+				return err
+			}
+		}
 	}
 	for _, code := range p.named {
 		if err := blk.set(store.SupplyHistoryKey(code, blk.height, uint32(len(blk.txids)), p.id), nil); err != nil {
@@ -553,4 +588,22 @@ func (p *supplyPlan) write(step string) error {
 		}
 	}
 	return nil
+}
+
+// sameItems reports whether a and b name the same items in the same
+// units, in any order.
+func sameItems(a, b []ledger.SupplyItem) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	units := map[string]uint32{}
+	for _, it := range a {
+		units[it.Code()] = it.Qty
+	}
+	for _, it := range b {
+		if q, ok := units[it.Code()]; !ok || q != it.Qty {
+			return false
+		}
+	}
+	return true
 }

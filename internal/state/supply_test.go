@@ -102,15 +102,38 @@ func TestSupplyCustody(t *testing.T) {
 	checkResult(t, errs[0], state.CodeWrongSigner, "signature")
 	errs, _ = f.block(one(sign(shipTo(warehouseKey, box("A1")), factoryKey)))
 	checkResult(t, errs[0], state.CodeConflict, "items") // in transit: the giver holds it no more
+	partial := receiptOf(offer)
+	partial.Items = []ledger.SupplyItem{box("A1")}
+	errs, _ = f.block(one(sign(partial, distributorKey)))
+	checkResult(t, errs[0], state.CodeConflict, "items") // a receipt takes the whole shipment
 	got := sign(receiptOf(offer), distributorKey)
 	f.mustBlock(got)
 	errs, _ = f.block(one(sign(receiptOf(offer), distributorKey)))
 	checkResult(t, errs[0], state.CodeConflict, "offer")
 	holds(t, f, distributorKey, map[string]uint64{box("A1").Code(): 1, lot("L7", 0).Code(): 600})
+	// A shipment under a business transaction, received by it; one in
+	// transit per receiver and reference.
+	byPO := shipTo(warehouseKey, lot("L7", 50))
+	byPO.Ref = "http://transaction.acme.com/po/12345678"
+	again := shipTo(warehouseKey, lot("L7", 5))
+	again.Ref = byPO.Ref
+	f.mustBlock(sign(byPO, distributorKey))
+	errs, _ = f.block(one(sign(again, distributorKey)))
+	checkResult(t, errs[0], state.CodeConflict, "ref")
+	wrongRef := supplyStep(warehouseKey, ledger.StepReceive)
+	wrongRef.Ref = "http://transaction.acme.com/po/1"
+	errs, _ = f.block(one(sign(wrongRef, warehouseKey)))
+	checkResult(t, errs[0], state.CodeInvalid, "ref")
+	rcpt := supplyStep(warehouseKey, ledger.StepReceive)
+	rcpt.Ref = byPO.Ref
+	f.mustBlock(sign(rcpt, warehouseKey), sign(again, distributorKey))
+	holds(t, f, warehouseKey, map[string]uint64{lot("L7", 0).Code(): 50})
+	holds(t, f, distributorKey, map[string]uint64{lot("L7", 0).Code(): 545})
 	// On to the fever clinic, received in the same block; used there.
 	on := sign(shipTo(feverKey, box("A1"), lot("L7", 100)), distributorKey)
 	f.mustBlock(on, sign(receiptOf(on), feverKey), sign(supplyStep(feverKey, ledger.StepConsume, box("A1"), lot("L7", 30)), feverKey))
 	holds(t, f, feverKey, map[string]uint64{box("A1").Code(): 0, lot("L7", 0).Code(): 70})
+	holds(t, f, distributorKey, map[string]uint64{lot("L7", 0).Code(): 445})
 	errs, _ = f.block(one(sign(supplyStep(feverKey, ledger.StepConsume, box("A1")), feverKey)))
 	checkResult(t, errs[0], state.CodeConflict, "items")
 	it, _, _ := state.ItemOf(f.db, box("A1").Code())

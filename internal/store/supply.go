@@ -9,13 +9,21 @@ package store
 //	9 offer                        -> a shipment: giver, receiver, items, and the receipt that took it (state)
 //	0 len(code) code height seq tx -> a transaction that named the item, seq its place among the block's accepted (state: its provenance)
 //	= len(code) code height seq tx kind -> a counterfeit signal raised on the item (state)
+//	~ receiver ref                 -> the latest shipment to the receiver under a business transaction (state)
 const (
 	TabSupplyItem    = '7'
 	TabHolding       = '8'
 	TabOffer         = '9'
 	TabSupplyHistory = '0'
 	TabSupplySignal  = '='
+	TabOfferRef      = '~'
 )
+
+// OfferRefKey is the key of the latest shipment to receiver under
+// business transaction ref.
+func OfferRefKey(receiver [32]byte, ref string) []byte {
+	return key(TabOfferRef, receiver[:], []byte(ref))
+}
 
 // SupplyItemKey is the key of item code.
 func SupplyItemKey(code string) []byte { return key(TabSupplyItem, []byte(code)) }
@@ -62,7 +70,8 @@ func SupplySignalRange(code string, all bool) (lo, hi []byte) {
 }
 
 func init() {
-	StateTables = append(StateTables, TabSupplyItem, TabHolding, TabOffer, TabSupplyHistory, TabSupplySignal)
+	StateTables = append(StateTables, TabSupplyItem, TabHolding, TabOffer, TabSupplyHistory, TabSupplySignal, TabOfferRef)
+	readBack[TabOfferRef] = true
 	// A shipment received, an item shipped on, in the block that made it.
 	readBack[TabSupplyItem], readBack[TabHolding], readBack[TabOffer] = true, true, true
 	readBack[TabSupplyHistory], readBack[TabSupplySignal] = true, true

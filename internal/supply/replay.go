@@ -87,16 +87,29 @@ func (it *Item) marks(id ledger.Hash, n ledger.SupplyItem, expiry string) {
 
 func (it *Item) apply(id ledger.Hash, by [32]byte, b *ledger.SupplyEvent, offers map[ledger.Hash]*ledger.SupplyEvent) error {
 	if b.Step == ledger.StepReceive {
-		o := offers[b.Offer]
+		offer := b.Offer
+		if b.Ref != "" {
+			// The shipment to the signer under that reference (one in
+			// transit at a time).
+			for oid, o := range offers {
+				if o.To == by && o.Ref == b.Ref {
+					offer = oid
+				}
+			}
+		}
+		o := offers[offer]
 		if o == nil {
 			return fmt.Errorf("a receipt of a shipment not among the item's events")
+		}
+		if len(b.Items) > 0 && len(b.Items) != len(o.Items) {
+			return fmt.Errorf("a partial receipt")
 		}
 		n, _ := it.named(o.Items)
 		it.Held[by] += uint64(n.Qty)
 		if it.Instance {
 			it.Holder, it.Transit = by, ledger.Hash{}
 		}
-		delete(offers, b.Offer)
+		delete(offers, offer)
 		return nil
 	}
 	n, ok := it.named(b.Items)

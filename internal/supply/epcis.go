@@ -1,0 +1,109 @@
+package supply
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/epiledger/epiledger/internal/epcis"
+	"github.com/epiledger/epiledger/internal/ledger"
+)
+
+// Parties maps the parties an EPCIS document names (a destination's ID,
+// as written: an SGLN, a PGLN, a URL) to custodians' keys; To is the
+// receiver of a shipment whose destination names no known party.
+type Parties struct {
+	Keys map[string][32]byte
+	To   [32]byte
+}
+
+// FromEPCIS maps one EPCIS event to a supply step (docs/SUPPLY.md): an
+// ObjectEvent ADD is a commissioning (with its ILMD's lot and expiry), an
+// OBSERVE with bizStep shipping a shipment to its destination party,
+// receiving a receipt of the shipment under the same business
+// transaction (the whole shipment: its items must be the event's),
+// any other bizStep a scan; a DELETE destroying a
+// destruction, any other DELETE a consumption. Items are its epcList's
+// SGTINs and its quantityList's LGTINs counted in units. An event the
+// ledger cannot hold (an aggregation, a quantity in kilograms) is an
+// error that says why; the caller reports it and goes on.
+func FromEPCIS(ev epcis.Event, parties Parties) (*ledger.SupplyEvent, error) {
+	o, ok := ev.(*epcis.ObjectEvent)
+	if !ok {
+		return nil, fmt.Errorf("a %T is not imported yet (object events only)", ev)
+	}
+	if o.ErrorDeclaration != nil {
+		return nil, fmt.Errorf("an error declaration (a retraction) is not imported: the ledger corrects by new steps")
+	}
+	b := &ledger.SupplyEvent{Time: o.EventTime.Unix()}
+	if len(o.BizTransactions) > 0 {
+		b.Ref = o.BizTransactions[0].ID
+	}
+	for _, id := range o.EPCList {
+		if id.Kind != epcis.KindSGTIN {
+			return nil, fmt.Errorf("epcList: a %s is not an item (an SGTIN)", id.Kind)
+		}
+		b.Items = append(b.Items, ledger.SupplyItem{GTIN: id.GTIN, Serial: id.Serial, Lot: id.Lot, Qty: 1})
+	}
+	for _, q := range o.QuantityList {
+		switch {
+		case q.EPCClass.Kind != epcis.KindLGTIN:
+			return nil, fmt.Errorf("quantityList: a %s is not a lot (an LGTIN)", q.EPCClass.Kind)
+		case q.UOM != "" && q.UOM != "EA" && q.UOM != "H87":
+			return nil, fmt.Errorf("quantityList: %g %s: the ledger counts units (no unit of measure, EA or H87)", q.Quantity, q.UOM)
+		case !q.Known || q.Quantity < 1 || q.Quantity != math.Trunc(q.Quantity) || q.Quantity > ledger.MaxSupplyQty:
+			return nil, fmt.Errorf("quantityList: a whole number of units, 1 to %d", ledger.MaxSupplyQty)
+		}
+		b.Items = append(b.Items, ledger.SupplyItem{GTIN: q.EPCClass.GTIN, Lot: q.EPCClass.Lot, Qty: uint32(q.Quantity)})
+	}
+	if o.ILMD != nil && o.ILMD.ItemExpirationDate != "" {
+		d := o.ILMD.ItemExpirationDate
+		if len(d) >= 10 {
+			d = d[:10]
+		}
+		if _, err := time.Parse(ledger.OnsetLayout, d); err != nil {
+			return nil, fmt.Errorf("ilmd: itemExpirationDate %q: a date", o.ILMD.ItemExpirationDate)
+		}
+		b.Expiry = d
+	}
+	switch {
+	case o.Action == epcis.ActionAdd:
+		b.Step = ledger.StepCommission
+		if o.ILMD != nil && o.ILMD.LotNumber != "" {
+			for i := range b.Items {
+				if b.Items[i].Instance() && b.Items[i].Lot == "" {
+					b.Items[i].Lot = o.ILMD.LotNumber
+				}
+			}
+		}
+		if len(o.CertificationInfo) > 0 {
+			b.Certificate = o.CertificationInfo[0]
+		}
+		b.Ref = ""
+	case o.Action == epcis.ActionDelete && o.BizStep == "destroying":
+		b.Step = ledger.StepDestroy
+	case o.Action == epcis.ActionDelete:
+		b.Step = ledger.StepConsume
+	case o.BizStep == "shipping":
+		b.Step, b.To = ledger.StepShip, parties.To
+		for _, p := range o.Destinations {
+			if k, ok := parties.Keys[p.ID.URI]; ok && (p.Type == "owning_party" || p.Type == "possessing_party") {
+				b.To = k
+			}
+		}
+		if b.To == ([32]byte{}) {
+			return nil, fmt.Errorf("destinationList: no party this import knows (--party ID=KEY, or --to KEY)")
+		}
+	case o.BizStep == "receiving":
+		b.Step = ledger.StepReceive
+		if b.Ref == "" {
+			return nil, fmt.Errorf("bizTransactionList: a receipt names its shipment by a business transaction")
+		}
+	default:
+		b.Step = ledger.StepObserve
+	}
+	if err := ledger.Validate(b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
