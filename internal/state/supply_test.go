@@ -266,6 +266,7 @@ type model struct {
 	lots    map[string]bool
 	offers  map[ledger.Hash]*modelOffer
 	offered []ledger.Hash
+	byRef   map[string]ledger.Hash // receiver+ref -> the latest shipment
 }
 
 type modelBox struct {
@@ -278,6 +279,7 @@ type modelOffer struct {
 	from, to [32]byte
 	items    []ledger.SupplyItem
 	taken    bool
+	ref      string
 }
 
 // apply is what the model accepts of b signed by k.
@@ -305,6 +307,11 @@ func (m *model) apply(id ledger.Hash, k [32]byte, b *ledger.SupplyEvent) bool {
 		if b.Step == ledger.StepShip && (b.To == k || m.holds[b.To] == nil) {
 			return false
 		}
+		if b.Ref != "" {
+			if prev, ok := m.byRef[string(b.To[:])+b.Ref]; ok && !m.offers[prev].taken {
+				return false // one in transit per receiver and reference
+			}
+		}
 		for _, it := range b.Items {
 			bx := m.boxes[it.Code()]
 			if it.Instance() && (bx == nil || bx.used || bx.transit || bx.holder != k) || h[it.Code()] < int64(it.Qty) {
@@ -323,12 +330,19 @@ func (m *model) apply(id ledger.Hash, k [32]byte, b *ledger.SupplyEvent) bool {
 			}
 		}
 		if b.Step == ledger.StepShip {
-			m.offers[id] = &modelOffer{from: k, to: b.To, items: b.Items}
+			m.offers[id] = &modelOffer{from: k, to: b.To, items: b.Items, ref: b.Ref}
 			m.offered = append(m.offered, id)
+			if b.Ref != "" {
+				m.byRef[string(b.To[:])+b.Ref] = id
+			}
 		}
 	case ledger.StepReceive:
-		o := m.offers[b.Offer]
-		if o == nil || o.to != k || o.taken {
+		offer := b.Offer
+		if b.Ref != "" {
+			offer = m.byRef[string(k[:])+b.Ref]
+		}
+		o := m.offers[offer]
+		if o == nil || o.to != k || o.taken || len(b.Items) > 0 && len(b.Items) != len(o.items) {
 			return false
 		}
 		o.taken = true
@@ -347,7 +361,8 @@ func conservation(t *testing.T, seed uint64) {
 	f := newFixture(t)
 	f.mustBlock(world()...)
 	supplyWorld(f)
-	m := &model{holds: map[[32]byte]map[string]int64{}, boxes: map[string]*modelBox{}, lots: map[string]bool{}, offers: map[ledger.Hash]*modelOffer{}}
+	m := &model{holds: map[[32]byte]map[string]int64{}, boxes: map[string]*modelBox{}, lots: map[string]bool{}, offers: map[ledger.Hash]*modelOffer{},
+		byRef: map[string]ledger.Hash{}}
 	for _, k := range custodians {
 		m.holds[pub(k)] = map[string]int64{}
 	}
@@ -408,15 +423,29 @@ func conservation(t *testing.T, seed uint64) {
 				b = supplyStep(k, ledger.StepCommission, items()...)
 			case r < 6:
 				b = shipTo(custodians[rng.IntN(len(custodians))], held()...)
+				if rng.IntN(3) == 0 {
+					b.Ref = fmt.Sprint("po-", rng.IntN(2)) // under a business transaction
+				}
 			case r < 8 && len(m.offered) > 0:
 				b = supplyStep(k, ledger.StepReceive)
 				b.Offer = m.offered[rng.IntN(len(m.offered))]
-				if o := m.offers[b.Offer]; rng.IntN(5) > 0 {
+				o := m.offers[b.Offer]
+				if rng.IntN(5) > 0 {
 					for _, c := range custodians {
 						if pub(c) == o.to {
 							k = c
 						}
 					}
+				}
+				switch rng.IntN(4) {
+				case 0:
+					if o.ref != "" { // by its business transaction
+						b.Offer, b.Ref = ledger.Hash{}, o.ref
+					}
+				case 1:
+					b.Items = o.items // listing its items, all of them
+				case 2:
+					b.Items = o.items[:len(o.items)-1+rng.IntN(1)] // a partial receipt (or none listed)
 				}
 			case r < 8:
 				b = supplyStep(k, ledger.StepConsume, held()...)
