@@ -106,6 +106,7 @@ bytes on disk per record         %.0f (%.0f in tables, the rest write-ahead log)
 	c.AddCommand(e.benchHierarchyCmd())
 	c.AddCommand(e.benchDetectCmd())
 	c.AddCommand(e.benchWarningCmd())
+	c.AddCommand(e.benchSupplyCmd())
 	return c
 }
 

@@ -8,10 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -69,21 +67,11 @@ it and the relays anchor and carry it up. It prints p50 and p99 of both.`,
 			if cards < 1 || cards > 10_000_000 || rules < 0 || rules > 200 || pairs < 1 || pairs > 20 || districts < 1 || districts > 999 {
 				return errors.New("--cards 1 to 10,000,000, --rules 0 to 200, --pairs 1 to 20, --districts 1 to 999")
 			}
-			if prof, _ := cmd.Flags().GetString("cpuprofile"); prof != "" {
-				stop, err := startCPUProfile(prof)
-				if err != nil {
-					return err
-				}
-				defer stop()
+			done, err := benchStart(cmd, &dir, "epiledger-bench-warning-")
+			if err != nil {
+				return err
 			}
-			if dir == "" {
-				d, err := os.MkdirTemp("", "epiledger-bench-warning-")
-				if err != nil {
-					return err
-				}
-				defer os.RemoveAll(d)
-				dir = d
-			}
+			defer done()
 			if hierarchy > 0 {
 				return e.benchWarningHierarchy(dir, hierarchy)
 			}
@@ -234,26 +222,9 @@ func benchWarningRun(dir, chainID string, hospital ed25519.PrivateKey, doctors [
 		return 0, 0, err
 	}
 	file := func(raws [][]byte) error {
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		var failed error
-		wg.Add(len(raws))
-		for _, raw := range raws {
-			if err := n.Engine.SubmitAsync(raw, func(r engine.Receipt) {
-				filed.Add(1) // committed: the next blocks' day follows the cards in
-				if r.Err != nil {
-					mu.Lock()
-					failed = r.Err
-					mu.Unlock()
-				}
-				wg.Done()
-			}); err != nil {
-				return err
-			}
-		}
-		wg.Wait()
-		if failed != nil {
-			return fmt.Errorf("bench warning: a card was refused: %w", failed)
+		// committed: the next blocks' day follows the cards in.
+		if err := submitAsync(n.Engine, raws, func() { filed.Add(1) }); err != nil {
+			return fmt.Errorf("bench warning: a card was refused: %w", err)
 		}
 		return nil
 	}

@@ -31,3 +31,16 @@ func TestBenchWarning(t *testing.T) {
 		t.Errorf("--days 0: exit %d %s", code, errs)
 	}
 }
+
+// TestBenchSupply: bench supply files its workload (every step accepted,
+// the first hospital's holdings checked) and reports the rates.
+func TestBenchSupply(t *testing.T) {
+	t.Parallel()
+	out := mustRun(t, "bench", "supply", "--events", "400", "--runs", "1")
+	if !regexp.MustCompile(`run 1: \d+ events/s \(\d+ transactions/s\)`).MatchString(out) || !strings.Contains(out, "400 events (600 transactions)") {
+		t.Errorf("bench supply:\n%s", out)
+	}
+	if _, errs, code := run(t, "bench", "supply", "--events", "5"); code == 0 || !strings.Contains(errs, "--events") {
+		t.Errorf("--events 5: exit %d %s", code, errs)
+	}
+}

@@ -225,6 +225,13 @@ type Block struct {
 	// key: the rules on counts run on them once, at the block's end.
 	counted map[string]*countedBucket
 	cards   *store.Cursor // over the cards' index, while runCounted runs
+	// roles are the keys' roles this block read (grants take effect
+	// from the next block).
+	roles map[[32]byte]string
+	// supplyItems and supplyHolds are the items and holdings this
+	// block's supply steps wrote, read back by its later steps.
+	supplyItems map[string]Item
+	supplyHolds map[string]uint64
 	// buckets are the daily counts this block read or wrote, by key: the
 	// rules read the same days again and again within a block.
 	buckets map[string]DayCount

@@ -230,6 +230,23 @@ func SupplyHistory(rd store.Reader, code string) ([]ledger.Hash, error) {
 	return out, err
 }
 
+// roleIn is key's role as this block sees it: grants take effect from
+// the next block, so a block reads each key's role once.
+func (blk *Block) roleIn(key [32]byte) (string, error) {
+	if r, ok := blk.roles[key]; ok {
+		return r, nil
+	}
+	r, _, err := RoleOf(blk.b, &blk.m.gen, key)
+	if err != nil {
+		return "", err
+	}
+	if blk.roles == nil {
+		blk.roles = map[[32]byte]string{}
+	}
+	blk.roles[key] = r
+	return r, nil
+}
+
 // isCustodian reports whether role may hold supplies.
 func isCustodian(role string) bool {
 	switch role {
@@ -243,7 +260,7 @@ func isCustodian(role string) bool {
 // before anything is written, so a refused step changes nothing.
 func (blk *Block) supplyEvent(tx *ledger.Tx, id ledger.Hash, b *ledger.SupplyEvent) error {
 	signer := tx.Sigs[0].Key
-	role, _, err := RoleOf(blk.b, &blk.m.gen, signer)
+	role, err := blk.roleIn(signer)
 	if err != nil {
 		return err
 	}
@@ -289,6 +306,11 @@ func (p *supplyPlan) item(code string) (*Item, bool, error) {
 	if it, ok := p.items[code]; ok {
 		return it, true, nil
 	}
+	if it, ok := p.blk.supplyItems[code]; ok {
+		c := it // a copy: a refused step changes nothing
+		p.items[code] = &c
+		return &c, true, nil
+	}
 	it, ok, err := ItemOf(p.blk.b, code)
 	if err != nil || !ok {
 		return nil, false, err
@@ -300,6 +322,9 @@ func (p *supplyPlan) item(code string) (*Item, bool, error) {
 func (p *supplyPlan) holding(custodian [32]byte, code string) (uint64, error) {
 	k := string(store.HoldingKey(custodian, code))
 	if v, ok := p.holds[k]; ok {
+		return v, nil
+	}
+	if v, ok := p.blk.supplyHolds[k]; ok {
 		return v, nil
 	}
 	return HoldingOf(p.blk.b, custodian, code)
@@ -354,6 +379,10 @@ func (p *supplyPlan) commission(b *ledger.SupplyEvent) error {
 				it.Status, it.Holder = ItemActive, p.signer
 			}
 			p.items[code] = it
+			// A new item: no one holds any of it yet.
+			p.holds[string(store.HoldingKey(p.signer, code))] = uint64(n.Qty)
+			p.named = append(p.named, code)
+			continue
 		}
 		if err := p.move(p.signer, code, int64(n.Qty)); err != nil {
 			return err
@@ -397,7 +426,7 @@ func (it *Item) where() string {
 }
 
 func (p *supplyPlan) ship(b *ledger.SupplyEvent) error {
-	role, _, err := RoleOf(p.blk.b, &p.blk.m.gen, b.To)
+	role, err := p.blk.roleIn(b.To)
 	if err != nil {
 		return err
 	}
@@ -545,17 +574,22 @@ func (p *supplyPlan) observe(b *ledger.SupplyEvent) error {
 // the signals, in a fixed order.
 func (p *supplyPlan) write(step string) error {
 	blk := p.blk
+	if blk.supplyItems == nil {
+		blk.supplyItems, blk.supplyHolds = map[string]Item{}, map[string]uint64{}
+	}
 	for _, code := range slices.Sorted(maps.Keys(p.items)) {
 		it := p.items[code]
 		it.LastStep = step
 		if err := blk.set(store.SupplyItemKey(code), encodeItem(it)); err != nil {
 			return err
 		}
+		blk.supplyItems[code] = *it // what later steps of this block read
 	}
 	for _, k := range slices.Sorted(maps.Keys(p.holds)) {
 		if err := blk.set([]byte(k), binary.BigEndian.AppendUint64(nil, p.holds[k])); err != nil {
 			return err
 		}
+		blk.supplyHolds[k] = p.holds[k]
 	}
 	if p.offer != nil {
 		if err := blk.set(store.OfferKey(p.offer.ID), encodeOffer(p.offer)); err != nil {
