@@ -93,7 +93,7 @@ var (
 	// machine checks those signatures): a member's node key may relay.
 	// An investigator signs card reviews (the CDC's).
 	relays = append(slices.Clip(writers), ledger.RoleInvestigator, ledger.RoleNode, ledger.RoleRelay, ledger.RoleN3, ledger.RoleN2, ledger.RoleN1,
-		ledger.RoleManufacturer, ledger.RoleDistributor, ledger.RoleWarehouse)
+		ledger.RoleManufacturer, ledger.RoleDistributor, ledger.RoleWarehouse, ledger.RoleCharity)
 	investigator = []string{ledger.RoleInvestigator}
 	// cardReaders: the CDC, and a hospital its own cards (api/cards.go).
 	cardReaders  = []string{ledger.RoleInvestigator, ledger.RoleHospital}
@@ -162,6 +162,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/public/stats", s.public(SmallBody, s.publicStats))
 	mux.HandleFunc("GET /v1/public/stats/proof", s.public(SmallBody, s.publicStatsProof))
 	mux.HandleFunc("GET /v1/public/supply/01/{gtin}/{ai}/{value}", s.public(SmallBody, s.publicSupply))
+	mux.HandleFunc("GET /v1/public/needs", s.public(SmallBody, s.publicNeeds))
 	mux.HandleFunc("GET /v1/rules", s.signed(intelReaders, SmallBody, s.rules))
 	mux.HandleFunc("GET /v1/alerts", s.signed(intelReaders, SmallBody, s.alerts))
 	mux.HandleFunc("GET /v1/persons/{ref}/chain", s.personal(investigator, s.personChain))

@@ -42,3 +42,16 @@ func (s *Server) publicSupply(r *http.Request) (any, error) {
 	}
 	return out, nil
 }
+
+// publicNeeds serves GET /v1/public/needs?gtin=G, with no login: a
+// product's needs against its allocations, and the flags.
+func (s *Server) publicNeeds(r *http.Request) (any, error) {
+	if err := onlyParams(r, "gtin"); err != nil {
+		return nil, err
+	}
+	gtin := r.URL.Query().Get("gtin")
+	if !ledger.ValidGTIN(gtin) {
+		return nil, errf(http.StatusBadRequest, "invalid", "gtin", "a GTIN-14: 14 digits, the last the GS1 check digit")
+	}
+	return s.rb.Needs(gtin)
+}

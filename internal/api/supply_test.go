@@ -54,7 +54,13 @@ func TestPublicSupply(t *testing.T) {
 	if r.status != 200 || json.Unmarshal(r.body, &p) != nil || p.Commissioned || len(p.Events) != 0 {
 		t.Errorf("a lot never made: %d %s", r.status, r.body)
 	}
+	var ns report.Needs
+	if r := f.call(t, "GET", "/v1/public/needs?gtin=10614141073464", "", ""); r.status != 200 || json.Unmarshal(r.body, &ns) != nil || ns.GTIN != "10614141073464" {
+		t.Errorf("needs: %d %s", r.status, r.body)
+	}
 	for _, bad := range []struct{ path, field string }{
+		{"/v1/public/needs?gtin=10614141073465", "gtin"},
+		{"/v1/public/needs", "gtin"},
 		{"/v1/public/supply/01/10614141073465/21/A1", "code"},
 		{"/v1/public/supply/01/10614141073464/22/A1", "code"},
 		{"/v1/public/supply/01/10614141073464/21/" + strings.Repeat("9", 21), "code"},

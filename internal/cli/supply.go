@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -34,17 +35,19 @@ lot and a number of units. A code is written as its GS1 Digital Link path
 units of a lot are written N*CODE (600*01/10614141073464/10/L7).
 
 Custodians hold a key the administrator granted a role: manufacturer,
-distributor, warehouse or hospital ("epiledger role grant"). A manufacturer
+distributor, warehouse, hospital or charity ("epiledger role grant"). A manufacturer
 commissions items; custody passes on two signatures, the giver's shipment
 and the receiver's receipt; a hospital consumes what it uses; anyone
 holding a custodian's key may scan (observe) what is in front of it. A
 step that breaks conservation (more out than in) is refused; one that
-shows a counterfeit's marks raises a signal on the item.`,
+shows a counterfeit's marks raises a signal on the item. Hospitals
+declare their needs ("need"); a charity's shipments to hospitals are its
+allocations, weighed against them ("needs").`,
 	}
 	for _, s := range []string{ledger.StepCommission, ledger.StepShip, ledger.StepConsume, ledger.StepDestroy, ledger.StepObserve} {
 		c.AddCommand(e.supplyStepCmd(s))
 	}
-	c.AddCommand(e.supplyReceiveCmd(), e.supplyCheckCmd())
+	c.AddCommand(e.supplyReceiveCmd(), e.supplyCheckCmd(), e.supplyNeedCmd(), e.supplyNeedsCmd())
 	return c
 }
 
@@ -255,5 +258,91 @@ it names with a header of that chain you trust. Exit status 0: valid
 	c.Flags().StringVar(&file, "file", "", "check a saved answer instead")
 	c.Flags().StringVar(&save, "save", "", "also write the node's answer to this file")
 	c.Flags().StringVar(&genesis, "genesis", "", "the consortium's CometBFT genesis.json, for a consortium chain's proofs")
+	return c
+}
+
+func (e *env) supplyNeedCmd() *cobra.Command {
+	var nodeURL, keyFile, gtin, urgency string
+	var units int
+	var fever bool
+	c := &cobra.Command{
+		Use:   "need --node URL --key HOSPITAL.key --gtin GTIN --units N --urgency critical|urgent|normal [--fever-clinic]",
+		Short: "Declare a hospital's need of a product (a later one replaces it; --units 0 withdraws it)",
+		Long: `need signs the hospital's declared need of a product: its GTIN, the units
+needed, how urgent, and whether the hospital is a designated fever clinic.
+Charities' allocations (their shipments to hospitals) are weighed against
+the needs: "epiledger supply needs" shows both, and the flags on
+allocations that go against them.`,
+		Example: `  epiledger supply need --node http://127.0.0.1:7070 --key union.key --gtin 10614141073464 --units 100000 --urgency critical --fever-clinic`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if units < 0 || units > ledger.MaxSupplyQty {
+				return fmt.Errorf("--units: 0 to %d", ledger.MaxSupplyQty)
+			}
+			b := &ledger.SupplyNeed{GTIN: gtin, Units: uint32(units), Urgency: urgency, FeverClinic: fever, Time: time.Now().Unix()}
+			res, err := e.signAndSubmit(nodeURL, keyFile, b)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "need of %d unit(s) of %s (%s) declared: tx %s at height %d\n", units, gtin, urgency, res.Tx, res.Height)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&nodeURL, "node", "", "a node of the chain (required)")
+	c.Flags().StringVar(&keyFile, "key", "", "the hospital's key file (required)")
+	c.Flags().StringVar(&gtin, "gtin", "", "the product's GTIN-14 (required)")
+	c.Flags().IntVar(&units, "units", 0, "the units needed (0 withdraws the need)")
+	c.Flags().StringVar(&urgency, "urgency", "urgent", "critical, urgent or normal")
+	c.Flags().BoolVar(&fever, "fever-clinic", false, "the hospital is a designated fever clinic")
+	for _, n := range []string{"node", "key", "gtin"} {
+		c.MarkFlagRequired(n)
+	}
+	return c
+}
+
+func (e *env) supplyNeedsCmd() *cobra.Command {
+	var nodeURL, gtin string
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "needs --node URL --gtin GTIN",
+		Short: "A product's needs against charities' allocations, and the flags on allocations that go against them (anyone)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !ledger.ValidGTIN(gtin) {
+				return fmt.Errorf("--gtin %q: a GTIN-14: 14 digits, the last the GS1 check digit", gtin)
+			}
+			ctx, cancel := context.WithTimeout(e.ctx, time.Minute)
+			defer cancel()
+			ns, err := client.New(nodeURL, "").Needs(ctx, gtin)
+			if err != nil {
+				return nodeErr(err, nodeURL)
+			}
+			if asJSON {
+				return e.printJSON(ns)
+			}
+			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "HOSPITAL\tFEVER CLINIC\tURGENCY\tNEEDED\tALLOCATED")
+			for _, n := range ns.Needs {
+				fc, urg := "no", n.Urgency
+				if n.FeverClinic {
+					fc = "yes"
+				}
+				if n.Units == 0 {
+					urg = "-"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\n", partyText(n.Hospital), fc, urg, n.Units, n.Allocated)
+			}
+			tw.Flush()
+			for _, f := range ns.Flags {
+				fmt.Fprintf(e.stdout, "FLAG %s: %s (shipment %s, block %d)\n", f.Kind, f.Detail, f.Shipment[:16], f.Height)
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVar(&nodeURL, "node", "", "ask the node at this URL (required)")
+	c.Flags().StringVar(&gtin, "gtin", "", "the product's GTIN-14 (required)")
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON (the API's format)")
+	c.MarkFlagRequired("node")
+	c.MarkFlagRequired("gtin")
 	return c
 }

@@ -141,3 +141,44 @@ func TestImportEPCIS(t *testing.T) {
 		t.Errorf("not a document: exit %d %s", code, errs)
 	}
 }
+
+// TestNeedsScenario (issue 17, January 2020): a fever-clinic hospital
+// declares a critical need of N95 masks; the Red Cross, given 20,000 by a
+// factory, allocates it 3,000 and a hospital that takes no fever
+// patients 16,000; anyone sees the needs beside the allocations, and the
+// second allocation flagged.
+func TestNeedsScenario(t *testing.T) {
+	t.Parallel()
+	_, url, keys, pubs := jianghan(t, map[string]string{"factory": "manufacturer", "red-cross": "charity", "union": "hospital", "ortho": "hospital"})
+	txOf := func(out string) string { return regexp.MustCompile(`tx ([0-9a-f]{64})`).FindStringSubmatch(out)[1] }
+	const n95 = "01/10614141073464/10/N95-2001"
+	mustRun(t, "supply", "need", "--node", url, "--key", keys["union"], "--gtin", "10614141073464", "--units", "100000", "--urgency", "critical", "--fever-clinic")
+	if _, errs, code := run(t, "supply", "need", "--node", url, "--key", keys["red-cross"], "--gtin", "10614141073464", "--units", "5"); code == 0 || !strings.Contains(errs, "hospital") {
+		t.Errorf("a need declared by the charity: exit %d %s", code, errs)
+	}
+	if _, errs, code := run(t, "supply", "need", "--node", url, "--key", keys["union"], "--gtin", "10614141073464", "--units", "5", "--urgency", "soon"); code == 0 || !strings.Contains(errs, "urgency") {
+		t.Errorf("an unknown urgency: exit %d %s", code, errs)
+	}
+	mustRun(t, "supply", "commission", "--node", url, "--key", keys["factory"], "--expiry", "2025-01-31", "--item", "20000*"+n95)
+	gift := txOf(mustRun(t, "supply", "ship", "--node", url, "--key", keys["factory"], "--to", pubs["red-cross"], "--item", "20000*"+n95))
+	mustRun(t, "supply", "receive", gift, "--node", url, "--key", keys["red-cross"])
+	mustRun(t, "supply", "ship", "--node", url, "--key", keys["red-cross"], "--to", pubs["union"], "--item", "3000*"+n95)
+	mustRun(t, "supply", "ship", "--node", url, "--key", keys["red-cross"], "--to", pubs["ortho"], "--item", "16000*"+n95)
+	out := mustRun(t, "supply", "needs", "--node", url, "--gtin", "10614141073464")
+	for _, want := range []string{
+		"union     yes           critical  100000  3000",
+		"ortho     no            -         0       16000",
+		"FLAG no-declared-need: 16000 unit(s) to a hospital that declared no need of the product",
+		"FLAG fever-clinic-unmet: a designated fever clinic's critical need is unmet: 3000 of 100000 unit(s) allocated",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("needs: no %q in\n%s", want, out)
+		}
+	}
+	if strings.Count(out, "FLAG") != 2 {
+		t.Errorf("needs: the 3,000 to the fever clinic flagged too:\n%s", out)
+	}
+	if _, errs, code := run(t, "supply", "needs", "--node", url, "--gtin", "123"); code == 0 || !strings.Contains(errs, "--gtin") {
+		t.Errorf("a bad GTIN: exit %d %s", code, errs)
+	}
+}

@@ -61,3 +61,10 @@ func (c *Client) Supply(ctx context.Context, it ledger.SupplyItem) (*api.SupplyP
 	var out api.SupplyProof
 	return &out, c.do(ctx, "GET", "/v1/public/supply/01/"+url.PathEscape(it.GTIN)+"/"+ai+"/"+url.PathEscape(v), nil, &out)
 }
+
+// Needs reads a product's needs against its allocations (GET
+// /v1/public/needs; no login).
+func (c *Client) Needs(ctx context.Context, gtin string) (*report.Needs, error) {
+	var out report.Needs
+	return &out, c.do(ctx, "GET", "/v1/public/needs?"+url.Values{"gtin": {gtin}}.Encode(), nil, &out)
+}

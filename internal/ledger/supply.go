@@ -236,3 +236,45 @@ func ParseCode(s string) (SupplyItem, error) {
 	}
 	return it, nil
 }
+
+// RoleCharity is a charity's key (granted by the administrator): it
+// receives donated supplies and allocates them to hospitals, each
+// allocation a shipment weighed against the hospitals' declared needs.
+const RoleCharity = "charity"
+
+// Urgencies of a hospital's need.
+var Urgencies = []string{"critical", "urgent", "normal"}
+
+// SupplyNeed is a hospital's declared need of a product (a GTIN): Units,
+// how urgent, and whether the hospital is a designated fever clinic
+// (issue 17: allocations are shown against needs, and a rule flags those
+// that go against them). A later need of the same GTIN replaces it; Units
+// 0 withdraws it. Signed by the hospital.
+type SupplyNeed struct {
+	GTIN        string
+	Units       uint32
+	Urgency     string
+	FeverClinic bool
+	Time        int64
+}
+
+func (*SupplyNeed) Kind() Kind   { return KindSupplyNeed }
+func (*SupplyNeed) Signers() int { return 1 }
+func (b *SupplyNeed) fields(c *codec) {
+	c.str(&b.GTIN, "gtin", 14)
+	c.u32(&b.Units, "units")
+	c.str(&b.Urgency, "urgency", MaxTagLen)
+	c.flag(&b.FeverClinic, "fever_clinic")
+	c.time(&b.Time, "time")
+	if c.mode != checking || c.err != nil {
+		return
+	}
+	switch {
+	case !ValidGTIN(b.GTIN):
+		c.fail("gtin", "a GTIN-14: 14 digits, the last the GS1 check digit")
+	case b.Units > MaxSupplyQty:
+		c.fail("units", "0 (withdrawn) to %d", MaxSupplyQty)
+	case !slices.Contains(Urgencies, b.Urgency):
+		c.fail("urgency", "critical, urgent or normal")
+	}
+}

@@ -79,6 +79,8 @@ const (
 	// KindSupplyEvent: a custodian's step in a supply chain, after GS1
 	// EPCIS (issue 17, supply.go).
 	KindSupplyEvent Kind = 33
+	// KindSupplyNeed: a hospital declares its need of a product.
+	KindSupplyNeed Kind = 34
 )
 
 func (k Kind) String() string {
@@ -149,6 +151,8 @@ func (k Kind) String() string {
 		return "publish_stats"
 	case KindSupplyEvent:
 		return "supply_event"
+	case KindSupplyNeed:
+		return "supply_need"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -664,6 +668,8 @@ func newBody(k Kind) Body {
 		return &PublishStats{}
 	case KindSupplyEvent:
 		return &SupplyEvent{}
+	case KindSupplyNeed:
+		return &SupplyNeed{}
 	}
 	return nil
 }

@@ -181,3 +181,56 @@ func (b *Builder) Supply(code ledger.SupplyItem) (*Provenance, error) {
 	}
 	return out, nil
 }
+
+// NeedView is a hospital's declared need of a product beside what
+// charities allocated it.
+type NeedView struct {
+	Hospital    Party  `json:"hospital"`
+	Units       uint32 `json:"units"` // declared (0: none)
+	Urgency     string `json:"urgency,omitempty"`
+	FeverClinic bool   `json:"fever_clinic"`
+	Declared    string `json:"declared,omitempty"` // the declaration's transaction
+	Allocated   uint64 `json:"allocated"`
+}
+
+// FlagView is a flag on a charity's allocation.
+type FlagView struct {
+	Shipment string `json:"shipment"`
+	Height   uint64 `json:"height"`
+	Kind     string `json:"kind"`
+	Detail   string `json:"detail"`
+}
+
+// Needs is GET /v1/public/needs's answer: a product's needs against its
+// allocations, and the flags on allocations that went against them.
+type Needs struct {
+	GTIN  string     `json:"gtin"`
+	Needs []NeedView `json:"needs"`
+	Flags []FlagView `json:"flags"`
+}
+
+// Needs returns gtin's needs and allocations.
+func (b *Builder) Needs(gtin string) (*Needs, error) {
+	ns, err := state.Needs(b.N.DB, gtin)
+	if err != nil {
+		return nil, err
+	}
+	out := &Needs{GTIN: gtin, Needs: []NeedView{}, Flags: []FlagView{}}
+	for _, n := range ns {
+		v := NeedView{Hospital: b.party(n.Hospital), Units: n.Units, Urgency: n.Urgency, FeverClinic: n.FeverClinic, Allocated: n.Allocated}
+		if n.Declared != (ledger.Hash{}) {
+			v.Declared = n.Declared.String()
+		}
+		out.Needs = append(out.Needs, v)
+	}
+	fs, err := state.AllocFlags(b.N.DB)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range fs {
+		if f.GTIN == gtin {
+			out.Flags = append(out.Flags, FlagView{Shipment: f.Shipment.String(), Height: f.Height, Kind: f.Kind, Detail: f.Detail})
+		}
+	}
+	return out, nil
+}

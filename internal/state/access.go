@@ -10,7 +10,7 @@ import (
 var knownRoles = map[string]bool{ledger.RoleSite: true, ledger.RoleHospital: true, ledger.RoleInvestigator: true,
 	ledger.RoleAuditor: true, ledger.RoleAdmin: true, ledger.RoleNode: true, ledger.RoleRelay: true,
 	ledger.RoleN3: true, ledger.RoleN2: true, ledger.RoleN1: true, ledger.RoleNone: true,
-	ledger.RoleManufacturer: true, ledger.RoleDistributor: true, ledger.RoleWarehouse: true}
+	ledger.RoleManufacturer: true, ledger.RoleDistributor: true, ledger.RoleWarehouse: true, ledger.RoleCharity: true}
 
 // isAdministrator reports whether key administers the chain: the chain
 // authority or the administrator of the correction rule.
@@ -23,7 +23,7 @@ func (blk *Block) grantRole(tx *ledger.Tx, b *ledger.GrantRole) error {
 		return reject(CodeWrongSigner, "signature", "only the administrator grants roles")
 	}
 	if !knownRoles[b.Role] {
-		return reject(CodeInvalid, "role", "unknown role %q (site, hospital, investigator, auditor, administrator, node, relay, n3, n2, n1, manufacturer, distributor, warehouse, none)", b.Role)
+		return reject(CodeInvalid, "role", "unknown role %q (site, hospital, investigator, auditor, administrator, node, relay, n3, n2, n1, manufacturer, distributor, warehouse, charity, none)", b.Role)
 	}
 	if b.Role == ledger.RoleN1 {
 		if c, err := region.Parse(blk.m.gen.Region); err != nil || c != region.National {

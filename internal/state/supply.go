@@ -250,7 +250,7 @@ func (blk *Block) roleIn(key [32]byte) (string, error) {
 // isCustodian reports whether role may hold supplies.
 func isCustodian(role string) bool {
 	switch role {
-	case ledger.RoleManufacturer, ledger.RoleDistributor, ledger.RoleWarehouse, ledger.RoleHospital, "authority":
+	case ledger.RoleManufacturer, ledger.RoleDistributor, ledger.RoleWarehouse, ledger.RoleHospital, ledger.RoleCharity, "authority":
 		return true
 	}
 	return false
@@ -265,7 +265,7 @@ func (blk *Block) supplyEvent(tx *ledger.Tx, id ledger.Hash, b *ledger.SupplyEve
 		return err
 	}
 	if !isCustodian(role) {
-		return reject(CodeWrongSigner, "signature", "supply steps are signed by a custodian: a manufacturer, distributor, warehouse or hospital")
+		return reject(CodeWrongSigner, "signature", "supply steps are signed by a custodian: a manufacturer, distributor, warehouse, hospital or charity")
 	}
 	p := &supplyPlan{blk: blk, id: id, signer: signer, items: map[string]*Item{}, holds: map[string]uint64{}}
 	switch b.Step {
@@ -286,7 +286,18 @@ func (blk *Block) supplyEvent(tx *ledger.Tx, id ledger.Hash, b *ledger.SupplyEve
 	if err != nil {
 		return err
 	}
-	return p.write(b.Step)
+	if err := p.write(b.Step); err != nil {
+		return err
+	}
+	if b.Step == ledger.StepShip && role == ledger.RoleCharity {
+		// A charity's allocation: weighed against the hospitals' needs.
+		if to, err := blk.roleIn(b.To); err != nil {
+			return err
+		} else if to == ledger.RoleHospital {
+			return blk.weighAllocation(id, b.To, b.Items)
+		}
+	}
+	return nil
 }
 
 // supplyPlan is a supply step's changes, gathered before any is written.

@@ -541,3 +541,68 @@ func sameAsReplay(t *testing.T, f *fixture, byID map[ledger.Hash]*ledger.Tx, cod
 		}
 	}
 }
+
+// TestAllocationsAgainstNeeds (issue 17's January 2020 story): a
+// fever-clinic hospital declares a critical need of N95 masks; a charity
+// allocates it 3,000 and a hospital that declared no need 16,000: the
+// ledger shows both beside the needs, and flags the second (no declared
+// need, while the fever clinic's critical need is unmet); an allocation
+// beyond a declared need is flagged too.
+func TestAllocationsAgainstNeeds(t *testing.T) {
+	f := newFixture(t)
+	f.mustBlock(world()...)
+	supplyWorld(f)
+	charity, ortho := key("red cross"), key("orthopaedic hospital")
+	f.mustBlock(grantTx(charity, ledger.RoleCharity), grantTx(ortho, ledger.RoleHospital))
+	need := func(k ed25519.PrivateKey, units uint32, urgency string, fever bool) *ledger.Tx {
+		supplyClock++
+		return sign(&ledger.SupplyNeed{GTIN: maskGTIN, Units: units, Urgency: urgency, FeverClinic: fever, Time: supplyClock}, k)
+	}
+	errs, _ := f.block(one(need(charity, 5, "critical", false)))
+	checkResult(t, errs[0], state.CodeWrongSigner, "signature")
+	f.mustBlock(need(feverKey, 100000, "critical", true))
+	donated := sign(shipTo(charity, lot("N95", 20000)), factoryKey)
+	f.mustBlock(sign(supplyStep(factoryKey, ledger.StepCommission, lot("N95", 20000)), factoryKey))
+	f.mustBlock(donated, sign(receiptOf(donated), charity))
+	toFever := sign(shipTo(feverKey, lot("N95", 3000)), charity)
+	toOrtho := sign(shipTo(ortho, lot("N95", 16000)), charity)
+	f.mustBlock(toFever)
+	f.mustBlock(toOrtho)
+	flags, err := state.AllocFlags(f.db)
+	if err != nil || len(flags) != 2 || flags[0].Shipment != toOrtho.ID() || flags[1].Shipment != toOrtho.ID() {
+		t.Fatalf("flags %+v %v, want two on the 16,000", flags, err)
+	}
+	kinds := []string{flags[0].Kind, flags[1].Kind}
+	if !slices.Contains(kinds, state.FlagNoNeed) || !slices.Contains(kinds, state.FlagFeverUnmet) {
+		t.Errorf("flags %+v", flags)
+	}
+	needs, err := state.Needs(f.db, maskGTIN)
+	if err != nil || len(needs) != 2 {
+		t.Fatalf("needs %+v %v", needs, err)
+	}
+	for _, n := range needs {
+		switch n.Hospital {
+		case pub(feverKey):
+			if n.Units != 100000 || n.Allocated != 3000 || !n.FeverClinic || n.Urgency != "critical" {
+				t.Errorf("the fever clinic: %+v", n)
+			}
+		case pub(ortho):
+			if n.Units != 0 || n.Allocated != 16000 {
+				t.Errorf("the other hospital: %+v", n)
+			}
+		}
+	}
+	// The other hospital declares a need of 16,500; 600 more go over it.
+	f.mustBlock(need(ortho, 16500, "normal", false))
+	f.mustBlock(sign(shipTo(ortho, lot("N95", 600)), charity))
+	flags, _ = state.AllocFlags(f.db)
+	if n := len(flags); n != 4 || !slices.ContainsFunc(flags[2:], func(f state.AllocFlag) bool { return f.Kind == state.FlagOverNeed }) || flags[0].Shipment != toOrtho.ID() {
+		t.Errorf("after 600 beyond the need: %+v", flags)
+	}
+	// A distributor's shipment to a hospital is no allocation: not weighed.
+	f.mustBlock(sign(supplyStep(factoryKey, ledger.StepCommission, lot("N96", 10)), factoryKey))
+	f.mustBlock(sign(shipTo(ortho, lot("N96", 10)), factoryKey))
+	if after, _ := state.AllocFlags(f.db); len(after) != len(flags) {
+		t.Errorf("a manufacturer's shipment was weighed: %+v", after)
+	}
+}

@@ -76,3 +76,32 @@ func init() {
 	readBack[TabSupplyItem], readBack[TabHolding], readBack[TabOffer] = true, true, true
 	readBack[TabSupplyHistory], readBack[TabSupplySignal] = true, true
 }
+
+// Needs and allocations (issue 17):
+//
+//	> gtin hospital          -> a hospital's declared need of the product and the units charities allocated it (state)
+//	< shipment seq           -> a flag on a charity's allocation that goes against the declared needs (state)
+const (
+	TabNeed      = '>'
+	TabAllocFlag = '<'
+)
+
+// NeedKey is the key of hospital's need of gtin.
+func NeedKey(gtin string, hospital [32]byte) []byte { return key(TabNeed, []byte(gtin), hospital[:]) }
+
+// NeedRange bounds the needs of gtin.
+func NeedRange(gtin string) (lo, hi []byte) {
+	lo = key(TabNeed, []byte(gtin))
+	return lo, PrefixEnd(lo)
+}
+
+// AllocFlagKey is the key of the seq-th flag on shipment id.
+func AllocFlagKey(id [32]byte, seq uint8) []byte { return key(TabAllocFlag, id[:], []byte{seq}) }
+
+// AllocFlagRange bounds every allocation flag.
+func AllocFlagRange() (lo, hi []byte) { return []byte{TabAllocFlag}, []byte{TabAllocFlag + 1} }
+
+func init() {
+	StateTables = append(StateTables, TabNeed, TabAllocFlag)
+	readBack[TabNeed], readBack[TabAllocFlag] = true, true
+}
