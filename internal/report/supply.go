@@ -223,14 +223,12 @@ func (b *Builder) Needs(gtin string) (*Needs, error) {
 		}
 		out.Needs = append(out.Needs, v)
 	}
-	fs, err := state.AllocFlags(b.N.DB)
+	fs, err := state.AllocFlags(b.N.DB, gtin)
 	if err != nil {
 		return nil, err
 	}
 	for _, f := range fs {
-		if f.GTIN == gtin {
-			out.Flags = append(out.Flags, FlagView{Shipment: f.Shipment.String(), Height: f.Height, Kind: f.Kind, Detail: f.Detail})
-		}
+		out.Flags = append(out.Flags, FlagView{Shipment: f.Shipment.String(), Height: f.Height, Kind: f.Kind, Detail: f.Detail})
 	}
 	return out, nil
 }

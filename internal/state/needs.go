@@ -1,7 +1,7 @@
 package state
 
 import (
-	"cmp"
+	"encoding/binary"
 	"fmt"
 	"maps"
 	"slices"
@@ -95,29 +95,32 @@ func Needs(rd store.Reader, gtin string) ([]Need, error) {
 	return out, err
 }
 
-// AllocFlags returns every flag on charities' allocations, in block
-// order.
-func AllocFlags(rd store.Reader) ([]AllocFlag, error) {
-	lo, hi := store.AllocFlagRange()
+// MaxAllocFlags bounds the flags one read returns (the first).
+const MaxAllocFlags = 1000
+
+// AllocFlags returns the flags on charities' allocations of product gtin,
+// by block (then shipment), at most MaxAllocFlags: a read costs the
+// product's flags, never every product's.
+func AllocFlags(rd store.Reader, gtin string) ([]AllocFlag, error) {
+	lo, hi := store.AllocFlagRange(gtin)
 	var out []AllocFlag
 	var derr error
 	err := rd.Scan(lo, hi, func(k, v []byte) bool {
-		if len(k) != 1+32+1 {
+		if len(k) != len(lo)+8+32+1 {
 			derr = fmt.Errorf("%w: an allocation flag", store.ErrCorrupt)
 			return false
 		}
 		x := r2(v)
-		f := AllocFlag{Shipment: ledger.Hash(k[1:33]), Height: uint64(x.i64()), Kind: x.str(), GTIN: x.str(), Detail: x.str()}
+		f := AllocFlag{Shipment: ledger.Hash(k[len(lo)+8 : len(lo)+40]), Height: binary.BigEndian.Uint64(k[len(lo):]), GTIN: gtin, Kind: x.str(), Detail: x.str()}
 		if derr = x.err("allocation flag"); derr != nil {
 			return false
 		}
 		out = append(out, f)
-		return true
+		return len(out) < MaxAllocFlags
 	})
 	if err == nil {
 		err = derr
 	}
-	slices.SortStableFunc(out, func(a, b AllocFlag) int { return cmp.Compare(a.Height, b.Height) })
 	return out, err
 }
 
@@ -188,11 +191,9 @@ func (blk *Block) weighAllocation(id ledger.Hash, to [32]byte, items []ledger.Su
 	}
 	for i, f := range flags[:min(len(flags), maxAllocFlags)] {
 		var x w
-		x.i64(int64(blk.height))
 		x.str(f.Kind)
-		x.str(f.GTIN)
 		x.str(f.Detail)
-		if err := blk.set(store.AllocFlagKey(id, uint8(i)), x.b); err != nil {
+		if err := blk.set(store.AllocFlagKey(f.GTIN, blk.height, id, uint8(i)), x.b); err != nil {
 			return err
 		}
 	}

@@ -568,7 +568,7 @@ func TestAllocationsAgainstNeeds(t *testing.T) {
 	toOrtho := sign(shipTo(ortho, lot("N95", 16000)), charity)
 	f.mustBlock(toFever)
 	f.mustBlock(toOrtho)
-	flags, err := state.AllocFlags(f.db)
+	flags, err := state.AllocFlags(f.db, maskGTIN)
 	if err != nil || len(flags) != 2 || flags[0].Shipment != toOrtho.ID() || flags[1].Shipment != toOrtho.ID() {
 		t.Fatalf("flags %+v %v, want two on the 16,000", flags, err)
 	}
@@ -595,14 +595,14 @@ func TestAllocationsAgainstNeeds(t *testing.T) {
 	// The other hospital declares a need of 16,500; 600 more go over it.
 	f.mustBlock(need(ortho, 16500, "normal", false))
 	f.mustBlock(sign(shipTo(ortho, lot("N95", 600)), charity))
-	flags, _ = state.AllocFlags(f.db)
+	flags, _ = state.AllocFlags(f.db, maskGTIN)
 	if n := len(flags); n != 4 || !slices.ContainsFunc(flags[2:], func(f state.AllocFlag) bool { return f.Kind == state.FlagOverNeed }) || flags[0].Shipment != toOrtho.ID() {
 		t.Errorf("after 600 beyond the need: %+v", flags)
 	}
 	// A distributor's shipment to a hospital is no allocation: not weighed.
 	f.mustBlock(sign(supplyStep(factoryKey, ledger.StepCommission, lot("N96", 10)), factoryKey))
 	f.mustBlock(sign(shipTo(ortho, lot("N96", 10)), factoryKey))
-	if after, _ := state.AllocFlags(f.db); len(after) != len(flags) {
+	if after, _ := state.AllocFlags(f.db, maskGTIN); len(after) != len(flags) {
 		t.Errorf("a manufacturer's shipment was weighed: %+v", after)
 	}
 }

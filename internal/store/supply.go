@@ -80,7 +80,7 @@ func init() {
 // Needs and allocations (issue 17):
 //
 //	> gtin hospital          -> a hospital's declared need of the product and the units charities allocated it (state)
-//	< shipment seq           -> a flag on a charity's allocation that goes against the declared needs (state)
+//	< gtin height shipment seq -> a flag on a charity's allocation that goes against the declared needs (state)
 const (
 	TabNeed      = '>'
 	TabAllocFlag = '<'
@@ -95,11 +95,17 @@ func NeedRange(gtin string) (lo, hi []byte) {
 	return lo, PrefixEnd(lo)
 }
 
-// AllocFlagKey is the key of the seq-th flag on shipment id.
-func AllocFlagKey(id [32]byte, seq uint8) []byte { return key(TabAllocFlag, id[:], []byte{seq}) }
+// AllocFlagKey is the key of the seq-th flag on shipment id, of product
+// gtin, at height.
+func AllocFlagKey(gtin string, height uint64, id [32]byte, seq uint8) []byte {
+	return key(TabAllocFlag, []byte(gtin), u64(height), id[:], []byte{seq})
+}
 
-// AllocFlagRange bounds every allocation flag.
-func AllocFlagRange() (lo, hi []byte) { return []byte{TabAllocFlag}, []byte{TabAllocFlag + 1} }
+// AllocFlagRange bounds the allocation flags of product gtin.
+func AllocFlagRange(gtin string) (lo, hi []byte) {
+	lo = key(TabAllocFlag, []byte(gtin))
+	return lo, PrefixEnd(lo)
+}
 
 func init() {
 	StateTables = append(StateTables, TabNeed, TabAllocFlag)
