@@ -66,7 +66,7 @@ func (o *epcisImport) run(e *env, nodeURL string, in io.Reader) error {
 	accepted := 0
 	var rejections []string
 	for i, ev := range events {
-		b, err := supply.FromEPCIS(ev, ps)
+		b, err := supply.FromEPCIS(ev, ps, i)
 		if err == nil {
 			tx := ledger.NewTx(b)
 			tx.Sign(st.ChainID, cl.Key)

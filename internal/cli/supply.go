@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"strconv"
 	"strings"
@@ -72,7 +73,7 @@ func (e *env) supplyStepCmd(step string) *cobra.Command {
 		}[step],
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			b := &ledger.SupplyEvent{Step: step, Expiry: expiry, Standard: standard, Certificate: cert, Time: time.Now().Unix()}
+			b := &ledger.SupplyEvent{Step: step, Expiry: expiry, Standard: standard, Certificate: cert, Time: time.Now().Unix(), Nonce: rand.Uint64()}
 			if at != "" {
 				t, err := time.Parse(time.RFC3339, at)
 				if err != nil {
@@ -135,7 +136,7 @@ func (e *env) supplyReceiveCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("SHIPMENT: %w", err)
 			}
-			res, err := e.signAndSubmit(nodeURL, keyFile, &ledger.SupplyEvent{Step: ledger.StepReceive, Offer: id, Time: time.Now().Unix()})
+			res, err := e.signAndSubmit(nodeURL, keyFile, &ledger.SupplyEvent{Step: ledger.StepReceive, Offer: id, Time: time.Now().Unix(), Nonce: rand.Uint64()})
 			if err != nil {
 				return err
 			}

@@ -90,6 +90,14 @@ func TestSupplyFlow(t *testing.T) {
 	if _, errs, code := run(t, "supply", "check", "01/10614141073464/21/A 1", "--node", url); code == 0 || !strings.Contains(errs, "serial") {
 		t.Errorf("a code with a space: exit %d %s", code, errs)
 	}
+	// Ten masks used, then ten more, in the same second: two steps, not
+	// a replay.
+	for i := 0; i < 2; i++ {
+		mustRun(t, "supply", "consume", "--node", url, "--key", keys["clinic"], "--item", "10*"+lotL7, "--time", "2020-01-23T10:00:00+08:00")
+	}
+	if out := mustRun(t, "supply", "check", lotL7, "--node", url); !strings.Contains(out, "now: 50 unit(s) held by clinic") {
+		t.Errorf("after two identical consumptions:\n%s", out)
+	}
 }
 
 // TestImportEPCIS (issue 17): GS1's own EPCIS 2.0 example (a query

@@ -153,6 +153,10 @@ type SupplyEvent struct {
 	Standard    string
 	Certificate string
 	Ref         string
+	// Nonce tells apart two steps that say the same at the same second
+	// (a ward using ten masks, then ten more): without it the second
+	// would be the first's transaction again, refused as a replay.
+	Nonce uint64
 }
 
 // MaxRefLen bounds a business transaction's reference (a URI).
@@ -177,6 +181,7 @@ func (b *SupplyEvent) fields(c *codec) {
 	c.str(&b.Standard, "standard", MaxNameLen)
 	c.str(&b.Certificate, "certificate", MaxNameLen)
 	c.str(&b.Ref, "ref", MaxRefLen)
+	c.u64(&b.Nonce, "nonce")
 	if c.mode != checking || c.err != nil {
 		return
 	}

@@ -2,6 +2,7 @@ package supply
 
 import (
 	"fmt"
+	"hash/fnv"
 	"math"
 	"time"
 
@@ -27,7 +28,7 @@ type Parties struct {
 // SGTINs and its quantityList's LGTINs counted in units. An event the
 // ledger cannot hold (an aggregation, a quantity in kilograms) is an
 // error that says why; the caller reports it and goes on.
-func FromEPCIS(ev epcis.Event, parties Parties) (*ledger.SupplyEvent, error) {
+func FromEPCIS(ev epcis.Event, parties Parties, nonce int) (*ledger.SupplyEvent, error) {
 	o, ok := ev.(*epcis.ObjectEvent)
 	if !ok {
 		return nil, fmt.Errorf("a %T is not imported yet (object events only)", ev)
@@ -35,7 +36,12 @@ func FromEPCIS(ev epcis.Event, parties Parties) (*ledger.SupplyEvent, error) {
 	if o.ErrorDeclaration != nil {
 		return nil, fmt.Errorf("an error declaration (a retraction) is not imported: the ledger corrects by new steps")
 	}
-	b := &ledger.SupplyEvent{Time: o.EventTime.Unix()}
+	// The event's ID (or, without one, its time to the nanosecond and its
+	// place in the document, nonce) tells it from another that says the
+	// same at the same second.
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%s\x00%d\x00%d", o.EventID, o.EventTime.UnixNano(), nonce)
+	b := &ledger.SupplyEvent{Time: o.EventTime.Unix(), Nonce: h.Sum64()}
 	if len(o.BizTransactions) > 0 {
 		b.Ref = o.BizTransactions[0].ID
 	}
