@@ -187,11 +187,7 @@ func parseCode(s string) (ledger.SupplyItem, error) {
 		}
 		return ledger.SupplyItem{}, fmt.Errorf("a %s names no item: an SGTIN (a serial) or an LGTIN (a lot)", id.Kind)
 	}
-	it, err := ledger.ParseCode(s)
-	if err != nil {
-		return it, err
-	}
-	return it, nil
+	return ledger.ParseCode(s)
 }
 
 func (e *env) supplyCheckCmd() *cobra.Command {

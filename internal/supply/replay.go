@@ -144,8 +144,7 @@ func (it *Item) apply(id ledger.Hash, by [32]byte, b *ledger.SupplyEvent, offers
 			it.Status, it.Holder = map[string]string{ledger.StepConsume: "consumed", ledger.StepDestroy: "destroyed"}[b.Step], [32]byte{}
 		}
 	case ledger.StepObserve:
-		switch {
-		case !it.Commissioned:
+		if !it.Commissioned {
 			it.signal(Uncommissioned, id)
 			return nil
 		}
