@@ -61,7 +61,10 @@ func sampleTxs() []*Tx {
 			{GTIN: "10614141073464", Lot: "L1", Qty: 5000}}, Time: 1579500000, Expiry: "2025-01-31", Standard: "GB 19083-2010", Certificate: "国械注准20203140001"},
 		&SupplyEvent{Step: StepShip, Items: []SupplyItem{{GTIN: "10614141073464", Lot: "L1", Qty: 3000}}, Time: 1579500001, To: [32]byte{26}},
 		&SupplyEvent{Step: StepReceive, Time: 1579500002, Offer: Hash{27}},
-		&SupplyNeed{GTIN: "10614141073464", Units: 100000, Urgency: "critical", FeverClinic: true, Time: 1579500003})
+		&SupplyNeed{GTIN: "10614141073464", Units: 100000, Urgency: "critical", FeverClinic: true, Time: 1579500003},
+		&DonationPledge{Charity: [32]byte{28}, Name: "A well-wisher", Amount: 100_000, Goods: []Goods{{GTIN: "10614141073464", Units: 5000}},
+			Purpose: "N95 for fever clinics", Time: 1579500004, Nonce: 7},
+		&DonationStep{Step: DonationAllocate, Pledge: Hash{29}, Shipment: Hash{30}, Time: 1579500005})
 	var out []*Tx
 	for i, b := range bodies {
 		t := NewTx(b)

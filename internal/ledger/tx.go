@@ -81,6 +81,11 @@ const (
 	KindSupplyEvent Kind = 33
 	// KindSupplyNeed: a hospital declares its need of a product.
 	KindSupplyNeed Kind = 34
+	// KindDonationPledge and KindDonationStep: a donor's gift, signed by
+	// the donor and the charity, and the charity's steps with it
+	// (donation.go).
+	KindDonationPledge Kind = 35
+	KindDonationStep   Kind = 36
 )
 
 func (k Kind) String() string {
@@ -153,6 +158,10 @@ func (k Kind) String() string {
 		return "supply_event"
 	case KindSupplyNeed:
 		return "supply_need"
+	case KindDonationPledge:
+		return "donation_pledge"
+	case KindDonationStep:
+		return "donation_step"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -670,6 +679,10 @@ func newBody(k Kind) Body {
 		return &SupplyEvent{}
 	case KindSupplyNeed:
 		return &SupplyNeed{}
+	case KindDonationPledge:
+		return &DonationPledge{}
+	case KindDonationStep:
+		return &DonationStep{}
 	}
 	return nil
 }

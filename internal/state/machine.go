@@ -478,6 +478,10 @@ func (blk *Block) Apply(tx *ledger.Tx, sigErr error) error {
 		err = blk.supplyEvent(tx, id, b)
 	case *ledger.SupplyNeed:
 		err = blk.supplyNeed(tx, id, b)
+	case *ledger.DonationPledge:
+		err = blk.donationPledge(tx, id, b)
+	case *ledger.DonationStep:
+		err = blk.donationStep(tx, id, b)
 	case *ledger.CloseWindows:
 		err = blk.requireAuthority(tx)
 		if err == nil {

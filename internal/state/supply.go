@@ -289,6 +289,12 @@ func (blk *Block) supplyEvent(tx *ledger.Tx, id ledger.Hash, b *ledger.SupplyEve
 	if err := p.write(b.Step); err != nil {
 		return err
 	}
+	if b.Step == ledger.StepReceive {
+		// A donation's allocation received: delivered.
+		if err := blk.delivered(p.offer); err != nil {
+			return err
+		}
+	}
 	if b.Step == ledger.StepShip && role == ledger.RoleCharity {
 		// A charity's allocation: weighed against the hospitals' needs.
 		if to, err := blk.roleIn(b.To); err != nil {
