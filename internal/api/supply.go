@@ -6,6 +6,7 @@ import (
 	"github.com/epiledger/epiledger/internal/consortium"
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/report"
+	"github.com/epiledger/epiledger/internal/store"
 )
 
 // SupplyProof is GET /v1/public/supply/{code}'s answer: the item's
@@ -54,4 +55,77 @@ func (s *Server) publicNeeds(r *http.Request) (any, error) {
 		return nil, errf(http.StatusBadRequest, "invalid", "gtin", "a GTIN-14: 14 digits, the last the GS1 check digit")
 	}
 	return s.rb.Needs(gtin)
+}
+
+// DonationProof is GET /v1/public/donations/{id}'s answer: a donation's
+// path, with each transaction's inclusion proof (Proofs[i] is Txs[i]'s),
+// so that "epiledger donate follow" can derive from the proven
+// transactions alone the figures the answer gives.
+type DonationProof struct {
+	*report.Donation
+	Proofs []consortium.TxProof `json:"proofs"`
+}
+
+// publicDonation serves GET /v1/public/donations/{id}, with no login:
+// a donor (and anyone) follows a donation by its receipt id.
+func (s *Server) publicDonation(r *http.Request) (any, error) {
+	if err := onlyParams(r); err != nil {
+		return nil, err
+	}
+	id, err := ledger.ParseHash(r.PathValue("id"))
+	if err != nil {
+		return nil, errf(http.StatusBadRequest, "invalid", "id", "a donation's receipt id: 64 hex digits")
+	}
+	d, err := s.rb.Donation(id)
+	if err != nil {
+		return nil, err
+	}
+	if d == nil {
+		return nil, errf(http.StatusNotFound, "not_found", "id", "no donation with this receipt id on this chain")
+	}
+	out := &DonationProof{Donation: d, Proofs: []consortium.TxProof{}}
+	for _, bp := range d.Proofs {
+		tp, err := s.withConsortium(bp)
+		if err != nil {
+			return nil, err
+		}
+		out.Proofs = append(out.Proofs, *tp)
+	}
+	return out, nil
+}
+
+// publicDonations serves GET /v1/public/donations?charity=|hospital=|gtin=,
+// with no login: the public totals of a charity, a hospital or a product
+// (one of them), and the donations they count.
+func (s *Server) publicDonations(r *http.Request) (any, error) {
+	if err := onlyParams(r, "charity", "hospital", "gtin"); err != nil {
+		return nil, err
+	}
+	q := r.URL.Query()
+	var given []string
+	for _, p := range []string{"charity", "hospital", "gtin"} {
+		if q.Has(p) {
+			given = append(given, p)
+		}
+	}
+	if len(given) != 1 {
+		return nil, errf(http.StatusBadRequest, "invalid", "charity", "one of charity (a key), hospital (a key) or gtin")
+	}
+	field := given[0]
+	v := q.Get(field)
+	if field == "gtin" {
+		if !ledger.ValidGTIN(v) {
+			return nil, errf(http.StatusBadRequest, "invalid", "gtin", "a GTIN-14: 14 digits, the last the GS1 check digit")
+		}
+		return s.rb.Totals(store.ScopeProduct, []byte(v))
+	}
+	k, err := ledger.ParseHash(v)
+	if err != nil {
+		return nil, errf(http.StatusBadRequest, "invalid", field, "a key: 64 hex digits")
+	}
+	scope := byte(store.ScopeCharity)
+	if field == "hospital" {
+		scope = store.ScopeHospital
+	}
+	return s.rb.Totals(scope, k[:])
 }

@@ -51,6 +51,8 @@ API:
   GET  /v1/public/stats/proof     one day's figures, published and proven (public)
   GET  /v1/public/supply/01/{gtin}/{ai}/{value}  an item's provenance and signals, proven (public)
   GET  /v1/public/needs           ?gtin=: hospitals' needs against charities' allocations, flags (public)
+  GET  /v1/public/donations/{id}  a donation's path from pledge to delivery, proven (public)
+  GET  /v1/public/donations       ?charity=|hospital=|gtin=: public totals and the donations counted (public)
   GET  /v1/tx/{hash}              a stored transaction
   GET  /v1/tx/{hash}/proof        its RFC 6962 inclusion proof
   GET  /v1/tx/{hash}/corrections  the corrections proposed for it

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -191,7 +190,7 @@ func parseCode(s string) (ledger.SupplyItem, error) {
 }
 
 func (e *env) supplyCheckCmd() *cobra.Command {
-	var nodeURL, file, save, genesis string
+	var af answerFlags
 	c := &cobra.Command{
 		Use:   "check CODE --node URL | check --file FILE",
 		Short: "Check a code (anyone): who made it, every hand it passed through, where it is, the signals against it, proven",
@@ -208,37 +207,17 @@ it names with a header of that chain you trust. Exit status 0: valid
   epiledger supply check --file a1.json`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var raw []byte
-			switch {
-			case file != "" && len(args) == 0:
-				b, err := os.ReadFile(file)
+			raw, g, err := af.read(e, args, "CODE", func(ctx context.Context, cl *client.Client, arg string) (any, error) {
+				it, err := parseCode(arg)
 				if err != nil {
-					return err
+					return nil, fmt.Errorf("CODE: %w", err)
 				}
-				raw = b
-			case file == "" && len(args) == 1 && nodeURL != "":
-				it, err := parseCode(args[0])
+				p, err := cl.Supply(ctx, it)
 				if err != nil {
-					return fmt.Errorf("CODE: %w", err)
+					return nil, nodeErr(err, af.node)
 				}
-				ctx, cancel := context.WithTimeout(e.ctx, time.Minute)
-				defer cancel()
-				p, err := client.New(nodeURL, "").Supply(ctx, it)
-				if err != nil {
-					return nodeErr(err, nodeURL)
-				}
-				if raw, err = json.Marshal(p); err != nil {
-					return err
-				}
-				if save != "" {
-					if err := os.WriteFile(save, raw, 0o644); err != nil {
-						return err
-					}
-				}
-			default:
-				return fmt.Errorf("give CODE and --node, or --file")
-			}
-			g, err := readConsortiumGenesis(genesis)
+				return p, nil
+			})
 			if err != nil {
 				return err
 			}
@@ -251,10 +230,7 @@ it names with a header of that chain you trust. Exit status 0: valid
 			return e.checkSupply(&sp, g)
 		},
 	}
-	c.Flags().StringVar(&nodeURL, "node", "", "ask the node at this URL")
-	c.Flags().StringVar(&file, "file", "", "check a saved answer instead")
-	c.Flags().StringVar(&save, "save", "", "also write the node's answer to this file")
-	c.Flags().StringVar(&genesis, "genesis", "", "the consortium's CometBFT genesis.json, for a consortium chain's proofs")
+	af.add(c)
 	return c
 }
 

@@ -1,11 +1,17 @@
 package cli
 
 import (
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/epiledger/epiledger/internal/api"
+	"github.com/epiledger/epiledger/internal/client"
 	"github.com/epiledger/epiledger/internal/consortium"
 	"github.com/epiledger/epiledger/internal/ledger"
 	"github.com/epiledger/epiledger/internal/report"
@@ -133,4 +139,49 @@ func partyText(p report.Party) string {
 		return p.Name
 	}
 	return p.Key[:16]
+}
+
+// answerFlags are a checking command's flags: ask a node (--node, and
+// --save to keep its answer) or read a saved answer (--file), then check
+// it with --genesis for a consortium's proofs.
+type answerFlags struct{ node, file, save, genesis string }
+
+func (f *answerFlags) add(c *cobra.Command) {
+	c.Flags().StringVar(&f.node, "node", "", "ask the node at this URL")
+	c.Flags().StringVar(&f.file, "file", "", "check a saved answer instead")
+	c.Flags().StringVar(&f.save, "save", "", "also write the node's answer to this file")
+	c.Flags().StringVar(&f.genesis, "genesis", "", "the consortium's CometBFT genesis.json, for a consortium chain's proofs")
+}
+
+// read returns the answer, from --file, or from the node by ask (given
+// the one argument, what): saved to --save; and the consortium genesis.
+func (f *answerFlags) read(e *env, args []string, what string, ask func(ctx context.Context, cl *client.Client, arg string) (any, error)) ([]byte, *consortium.Genesis, error) {
+	var raw []byte
+	switch {
+	case f.file != "" && len(args) == 0:
+		b, err := os.ReadFile(f.file)
+		if err != nil {
+			return nil, nil, err
+		}
+		raw = b
+	case f.file == "" && len(args) == 1 && f.node != "":
+		ctx, cancel := context.WithTimeout(e.ctx, time.Minute)
+		defer cancel()
+		v, err := ask(ctx, client.New(f.node, ""), args[0])
+		if err != nil {
+			return nil, nil, err
+		}
+		if raw, err = json.Marshal(v); err != nil {
+			return nil, nil, err
+		}
+		if f.save != "" {
+			if err := os.WriteFile(f.save, raw, 0o644); err != nil {
+				return nil, nil, err
+			}
+		}
+	default:
+		return nil, nil, fmt.Errorf("give %s and --node, or --file", what)
+	}
+	g, err := readConsortiumGenesis(f.genesis)
+	return raw, g, err
 }

@@ -68,3 +68,17 @@ func (c *Client) Needs(ctx context.Context, gtin string) (*report.Needs, error) 
 	var out report.Needs
 	return &out, c.do(ctx, "GET", "/v1/public/needs?"+url.Values{"gtin": {gtin}}.Encode(), nil, &out)
 }
+
+// Donation reads a donation's path with its proofs (GET
+// /v1/public/donations/{id}; no login).
+func (c *Client) Donation(ctx context.Context, id ledger.Hash) (*api.DonationProof, error) {
+	var out api.DonationProof
+	return &out, c.do(ctx, "GET", "/v1/public/donations/"+id.String(), nil, &out)
+}
+
+// DonationTotals reads public totals (GET /v1/public/donations; no
+// login): param is charity or hospital (v a key in hex) or gtin.
+func (c *Client) DonationTotals(ctx context.Context, param, v string) (*report.Totals, error) {
+	var out report.Totals
+	return &out, c.do(ctx, "GET", "/v1/public/donations?"+url.Values{param: {v}}.Encode(), nil, &out)
+}

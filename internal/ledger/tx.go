@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+
 	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 )
 
@@ -804,7 +805,15 @@ func (t *Tx) ID() Hash {
 // DecodeTx parses an envelope. It accepts only the canonical encoding (so
 // that Decode(b).Bytes() == b) and only the number of signatures the kind
 // requires; it does not verify signatures.
-func DecodeTx(b []byte) (*Tx, error) {
+func DecodeTx(b []byte) (*Tx, error) { return decodeTx(b, false) }
+
+// DecodePartial is DecodeTx for a transaction still being signed: it
+// accepts fewer signatures than the kind requires (at least one), as a
+// donor's pledge has before its charity signs it. What it returns is not
+// yet a transaction any chain accepts.
+func DecodePartial(b []byte) (*Tx, error) { return decodeTx(b, true) }
+
+func decodeTx(b []byte, partial bool) (*Tx, error) {
 	d := decoder{b: b}
 	if v := d.u8("version"); d.err == nil && v != Version {
 		return nil, fmt.Errorf("%w: unknown version %d", ErrNonCanonical, v)
@@ -828,7 +837,7 @@ func DecodeTx(b []byte) (*Tx, error) {
 		return nil, fmt.Errorf("%s body: %w", k, err)
 	}
 	ns := int(d.u8("signature count"))
-	if d.err == nil && ns != body.Signers() {
+	if d.err == nil && ns != body.Signers() && !(partial && ns >= 1 && ns < body.Signers()) {
 		return nil, fmt.Errorf("%w: %s needs %d signatures, has %d", ErrNonCanonical, k, body.Signers(), ns)
 	}
 	t := &Tx{Body: body, body: bb}
