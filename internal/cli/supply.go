@@ -60,7 +60,7 @@ var supplyStepShort = map[string]string{
 }
 
 func (e *env) supplyStepCmd(step string) *cobra.Command {
-	var nodeURL, keyFile, to, expiry, standard, cert, at string
+	var nodeURL, keyFile, to, expiry, standard, cert, at, place string
 	var items []string
 	c := &cobra.Command{
 		Use:   step + " --node URL --key KEY --item CODE [--item N*CODE...]",
@@ -79,6 +79,13 @@ func (e *env) supplyStepCmd(step string) *cobra.Command {
 					return fmt.Errorf("--time %q: RFC 3339, e.g. 2020-01-23T10:00:00+08:00", at)
 				}
 				b.Time = t.Unix()
+			}
+			if place != "" {
+				c, err := parseCell(place)
+				if err != nil {
+					return fmt.Errorf("--place %q: %w", place, err)
+				}
+				b.Placed, b.Place = true, c
 			}
 			for _, s := range items {
 				it, err := parseSupplyItem(s)
@@ -106,6 +113,7 @@ func (e *env) supplyStepCmd(step string) *cobra.Command {
 	c.Flags().StringVar(&keyFile, "key", "", "the custodian's key file (required)")
 	c.Flags().StringArrayVar(&items, "item", nil, "an item: CODE for one, N*CODE for N units of a lot; repeat for each (required)")
 	c.Flags().StringVar(&at, "time", "", "when it happened, RFC 3339 (default: now)")
+	c.Flags().StringVar(&place, "place", "", "where it happened, LAT,LON in degrees, kept to 0.01 degree (public: the premises on a code's journey)")
 	c.MarkFlagRequired("node")
 	c.MarkFlagRequired("key")
 	c.MarkFlagRequired("item")
@@ -125,7 +133,7 @@ func (e *env) supplyStepCmd(step string) *cobra.Command {
 }
 
 func (e *env) supplyReceiveCmd() *cobra.Command {
-	var nodeURL, keyFile string
+	var nodeURL, keyFile, place string
 	c := &cobra.Command{
 		Use:   "receive SHIPMENT --node URL --key KEY",
 		Short: "Accept a shipment (its receiver): custody of its items passes to you",
@@ -135,7 +143,14 @@ func (e *env) supplyReceiveCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("SHIPMENT: %w", err)
 			}
-			res, err := e.signAndSubmit(nodeURL, keyFile, &ledger.SupplyEvent{Step: ledger.StepReceive, Offer: id, Time: time.Now().Unix(), Nonce: rand.Uint64()})
+			b := &ledger.SupplyEvent{Step: ledger.StepReceive, Offer: id, Time: time.Now().Unix(), Nonce: rand.Uint64()}
+			if place != "" {
+				if b.Place, err = parseCell(place); err != nil {
+					return fmt.Errorf("--place %q: %w", place, err)
+				}
+				b.Placed = true
+			}
+			res, err := e.signAndSubmit(nodeURL, keyFile, b)
 			if err != nil {
 				return err
 			}
@@ -145,6 +160,7 @@ func (e *env) supplyReceiveCmd() *cobra.Command {
 	}
 	c.Flags().StringVar(&nodeURL, "node", "", "a node of the chain (required)")
 	c.Flags().StringVar(&keyFile, "key", "", "the receiving custodian's key file (required)")
+	c.Flags().StringVar(&place, "place", "", "where it was received, LAT,LON in degrees, kept to 0.01 degree (public)")
 	c.MarkFlagRequired("node")
 	c.MarkFlagRequired("key")
 	return c

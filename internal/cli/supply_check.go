@@ -46,6 +46,9 @@ func (e *env) checkSupply(sp *api.SupplyProof, g *consortium.Genesis) error {
 		if p.TxID.String() != ev.Tx || p.Header.Height != ev.Height {
 			return e.invalid(fmt.Errorf("step %d: the proof is of transaction %s in block %d, the step says %s in block %d", i+1, p.TxID, p.Header.Height, ev.Tx, ev.Height))
 		}
+		if err := sameStep(&ev, tx); err != nil {
+			return e.invalid(fmt.Errorf("step %d: %w", i+1, err))
+		}
 		if i > 0 && p.Header.Height < sp.Events[i-1].Height {
 			return e.invalid(fmt.Errorf("step %d: out of chain order", i+1))
 		}
@@ -112,6 +115,9 @@ func (e *env) checkSupply(sp *api.SupplyProof, g *consortium.Genesis) error {
 	}
 	for i, ev := range sp.Events {
 		line := fmt.Sprintf("  %d. %s  %-10s by %s", i+1, ev.Time, ev.Step, partyText(ev.By))
+		if ev.Place != "" {
+			line += " at " + ev.Place
+		}
 		if ev.To != nil {
 			line += " to " + partyText(*ev.To)
 		}
@@ -131,6 +137,32 @@ func (e *env) checkSupply(sp *api.SupplyProof, g *consortium.Genesis) error {
 	}
 	fmt.Fprintf(e.stdout, "ok: %d step(s) proven in their blocks; the provenance and its %d signal(s) follow from them; compare each block with a header you trust\n",
 		len(sp.Events), len(sp.Signals))
+	return nil
+}
+
+// sameStep checks that the answer's view of a step says what its
+// transaction says: the step, its signer, receiver and place.
+func sameStep(v *report.SupplyEventView, tx *ledger.Tx) error {
+	ev, ok := tx.Body.(*ledger.SupplyEvent)
+	if !ok {
+		return fmt.Errorf("a %s, not a supply step", tx.Body.Kind())
+	}
+	place := ""
+	if ev.Placed {
+		place = ev.Place.String()
+	}
+	to := ""
+	if ev.Step == ledger.StepShip {
+		to = hex.EncodeToString(ev.To[:])
+	}
+	switch {
+	case v.Step != ev.Step || v.By.Key != hex.EncodeToString(tx.Sigs[0].Key[:]):
+		return fmt.Errorf("the answer says %s by %.16s; its transaction, %s by %x", v.Step, v.By.Key, ev.Step, tx.Sigs[0].Key[:8])
+	case (v.To == nil) != (to == "") || v.To != nil && v.To.Key != to:
+		return fmt.Errorf("the answer's receiver is not its transaction's")
+	case v.Place != place:
+		return fmt.Errorf("the answer says at %q; its transaction, %q", v.Place, place)
+	}
 	return nil
 }
 

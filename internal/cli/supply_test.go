@@ -19,7 +19,7 @@ func TestSupplyFlow(t *testing.T) {
 	txOf := func(out string) string { return regexp.MustCompile(`tx ([0-9a-f]{64})`).FindStringSubmatch(out)[1] }
 	const boxA1, lotL7 = "01/10614141073464/21/A1", "01/10614141073464/10/L7"
 	mustRun(t, "supply", "commission", "--node", url, "--key", keys["factory"], "--expiry", "2025-01-31", "--standard", "GB 19083-2010",
-		"--certificate", "国械注准20203140001", "--item", "urn:epc:id:sgtin:0614141.107346.A1", "--item", "5000*"+lotL7)
+		"--certificate", "国械注准20203140001", "--place", "30.6215,114.2733", "--item", "urn:epc:id:sgtin:0614141.107346.A1", "--item", "5000*"+lotL7)
 	for _, bad := range []struct {
 		args []string
 		want string
@@ -30,6 +30,7 @@ func TestSupplyFlow(t *testing.T) {
 		{[]string{"supply", "ship", "--node", url, "--key", keys["factory"], "--to", pubs["distributor"], "--item", "01/10614141073465/21/A1"}, "gtin"},
 		{[]string{"supply", "ship", "--node", url, "--key", keys["factory"], "--to", pubs["distributor"], "--item", "2*" + boxA1}, "a serial is one item"},
 		{[]string{"supply", "observe", "--node", url, "--key", keys["factory"], "--item", "urn:epc:id:sscc:0614141.1234567890"}, "names no item"},
+		{[]string{"supply", "observe", "--node", url, "--key", keys["factory"], "--item", boxA1, "--place", "91,114"}, "--place"},
 	} {
 		if _, errs, code := run(t, bad.args...); code == 0 || !strings.Contains(errs, bad.want) {
 			t.Errorf("%v: exit %d %s", bad.args[1:], code, errs)
@@ -41,12 +42,12 @@ func TestSupplyFlow(t *testing.T) {
 	}
 	mustRun(t, "supply", "receive", ship, "--node", url, "--key", keys["distributor"])
 	on := txOf(mustRun(t, "supply", "ship", "--node", url, "--key", keys["distributor"], "--to", pubs["clinic"], "--item", boxA1, "--item", "100*"+lotL7))
-	mustRun(t, "supply", "receive", on, "--node", url, "--key", keys["clinic"])
+	mustRun(t, "supply", "receive", on, "--node", url, "--key", keys["clinic"], "--place", "30.60,114.26")
 	mustRun(t, "supply", "consume", "--node", url, "--key", keys["clinic"], "--item", boxA1, "--item", "30*"+lotL7)
 	mustRun(t, "supply", "observe", "--node", url, "--key", keys["clinic"], "--item", "https://id.gs1.org/01/10614141073464/21/FAKE9")
 
 	out := mustRun(t, "supply", "check", "https://id.gs1.org/01/10614141073464/21/A1", "--node", url)
-	for _, want := range []string{"made by factory", "GB 19083-2010", "commission", "ship       by factory to distributor", "receive    by clinic, 1 unit(s)",
+	for _, want := range []string{"made by factory", "GB 19083-2010", "commission by factory at 30.62,114.27", "ship       by factory to distributor", "receive    by clinic at 30.60,114.26, 1 unit(s)",
 		"consume    by clinic", "now: consumed", "ok: 6 step(s) proven"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("check of the box: no %q in\n%s", want, out)
@@ -76,6 +77,9 @@ func TestSupplyFlow(t *testing.T) {
 		"signal removed":  func(m map[string]any) { m["signals"] = []any{} },
 		"said to be made": func(m map[string]any) { m["commissioned"] = true },
 		"proof removed":   func(m map[string]any) { m["proofs"] = []any{} },
+		"step relabelled": func(m map[string]any) { m["events"] = withEvent(m, "step", "receive") },
+		"place added":     func(m map[string]any) { m["events"] = withEvent(m, "place", "30.00,114.00") },
+		"signer renamed":  func(m map[string]any) { m["events"] = withEvent(m, "by", map[string]any{"key": pubs["cdc"]}) },
 	} {
 		m := map[string]any{}
 		for k, x := range v {
@@ -189,4 +193,15 @@ func TestNeedsScenario(t *testing.T) {
 	if _, errs, code := run(t, "supply", "needs", "--node", url, "--gtin", "123"); code == 0 || !strings.Contains(errs, "--gtin") {
 		t.Errorf("a bad GTIN: exit %d %s", code, errs)
 	}
+}
+
+// withEvent is the answer's events with the first's field set to v.
+func withEvent(m map[string]any, field string, v any) []any {
+	evs := m["events"].([]any)
+	first := map[string]any{}
+	for k, x := range evs[0].(map[string]any) {
+		first[k] = x
+	}
+	first[field] = v
+	return append([]any{first}, evs[1:]...)
 }

@@ -126,6 +126,20 @@ func roundHalfAway(v float64) float64 {
 	return float64(int64(v + 0.5))
 }
 
+// placeOK checks an optional cell (Placed says it is given), failing c
+// on "place" if it is not one.
+func placeOK(c *codec, placed bool, p Cell) bool {
+	switch {
+	case !placed && p != Cell{}:
+		c.fail("place", "a place is given with placed set")
+	case p.Lat < -MaxCellLat || p.Lat > MaxCellLat || p.Lon < -18000 || p.Lon > 18000:
+		c.fail("place", "a cell of 0.01 degree: latitude -%d to %d and longitude -18000 to 18000 hundredths", MaxCellLat, MaxCellLat)
+	default:
+		return true
+	}
+	return false
+}
+
 // Point is the cell's centre in micro-degrees, for geo's distances.
 func (c Cell) Point() geo.Point {
 	return geo.Point{LatE6: int64(c.Lat) * 1e4, LonE6: int64(c.Lon) * 1e4}
@@ -158,10 +172,7 @@ func (f *CardFields) fields(c *codec) {
 		return
 	}
 	switch {
-	case !f.Placed && f.Place != Cell{}:
-		c.fail("place", "a place is given with placed set")
-	case f.Place.Lat < -MaxCellLat || f.Place.Lat > MaxCellLat || f.Place.Lon < -18000 || f.Place.Lon > 18000:
-		c.fail("place", "a cell of 0.01 degree: latitude -%d to %d and longitude -18000 to 18000 hundredths", MaxCellLat, MaxCellLat)
+	case !placeOK(c, f.Placed, f.Place):
 	case !slices.Contains(Diseases, f.Disease):
 		c.fail("disease", "not a disease code (%v)", Diseases)
 	case !slices.Contains(Classifications, f.Class):

@@ -157,6 +157,11 @@ type SupplyEvent struct {
 	// (a ward using ten masks, then ten more): without it the second
 	// would be the first's transaction again, refused as a replay.
 	Nonce uint64
+	// Place, when Placed, is where the step happened (EPCIS's read
+	// point), to a 0.01-degree cell: an organisation's premises, shown
+	// on a code's journey.
+	Placed bool
+	Place  Cell
 }
 
 // MaxRefLen bounds a business transaction's reference (a URI).
@@ -182,11 +187,15 @@ func (b *SupplyEvent) fields(c *codec) {
 	c.str(&b.Certificate, "certificate", MaxNameLen)
 	c.str(&b.Ref, "ref", MaxRefLen)
 	c.u64(&b.Nonce, "nonce")
+	c.flag(&b.Placed, "placed")
+	c.i32(&b.Place.Lat, "place")
+	c.i32(&b.Place.Lon, "place")
 	if c.mode != checking || c.err != nil {
 		return
 	}
 	ship, receive := b.Step == StepShip, b.Step == StepReceive
 	switch {
+	case !placeOK(c, b.Placed, b.Place):
 	case !slices.Contains(SupplySteps, b.Step):
 		c.fail("step", "commission, ship, receive, consume, destroy or observe")
 	case !receive && len(b.Items) == 0:

@@ -32,6 +32,7 @@ type SupplyEventView struct {
 	To     *Party `json:"to,omitempty"`    // a shipment's receiver
 	Offer  string `json:"offer,omitempty"` // the shipment a receipt takes
 	Units  uint32 `json:"units"`
+	Place  string `json:"place,omitempty"` // where, "LAT,LON" to 0.01 degree
 }
 
 // SignalView is a counterfeit signal raised on the item.
@@ -139,6 +140,9 @@ func (b *Builder) Supply(code ledger.SupplyItem) (*Provenance, error) {
 			continue // the history names supply events only
 		}
 		v := SupplyEventView{Tx: id.String(), Step: ev.Step, Height: p.Header.Height, Time: b.ts(ev.Time), By: b.party(tx.Sigs[0].Key)}
+		if ev.Placed {
+			v.Place = ev.Place.String()
+		}
 		for _, n := range ev.Items {
 			if n.Code() == c {
 				v.Units = n.Qty

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/epiledger/epiledger/internal/epcis"
@@ -44,6 +46,14 @@ func FromEPCIS(ev epcis.Event, parties Parties, nonce int) (*ledger.SupplyEvent,
 	b := &ledger.SupplyEvent{Time: o.EventTime.Unix(), Nonce: h.Sum64()}
 	if len(o.BizTransactions) > 0 {
 		b.Ref = o.BizTransactions[0].ID
+	}
+	// A read point named by its coordinates (CBV 2.0's geo: URI, RFC
+	// 5870) is where the step happened; a GLN names none the ledger knows.
+	for _, loc := range []string{o.ReadPoint.URI, o.BizLocation.URI} {
+		if c, ok := GeoCell(loc); ok {
+			b.Placed, b.Place = true, c
+			break
+		}
 	}
 	for _, id := range o.EPCList {
 		if id.Kind != epcis.KindSGTIN {
@@ -112,4 +122,25 @@ func FromEPCIS(ev epcis.Event, parties Parties, nonce int) (*ledger.SupplyEvent,
 		return nil, err
 	}
 	return b, nil
+}
+
+// GeoCell reads a geo: URI (RFC 5870: "geo:30.59,114.30", an altitude
+// and parameters ignored) as a 0.01-degree cell.
+func GeoCell(uri string) (ledger.Cell, bool) {
+	rest, ok := strings.CutPrefix(strings.ToLower(uri), "geo:")
+	if !ok {
+		return ledger.Cell{}, false
+	}
+	rest, _, _ = strings.Cut(rest, ";")
+	parts := strings.Split(rest, ",")
+	if len(parts) < 2 || len(parts) > 3 {
+		return ledger.Cell{}, false
+	}
+	lat, err1 := strconv.ParseFloat(parts[0], 64)
+	lon, err2 := strconv.ParseFloat(parts[1], 64)
+	if err1 != nil || err2 != nil {
+		return ledger.Cell{}, false
+	}
+	c, err := ledger.CellOf(lat, lon)
+	return c, err == nil
 }
