@@ -61,7 +61,8 @@ func sampleTxs() []*Tx {
 			{GTIN: "10614141073464", Lot: "L1", Qty: 5000}}, Time: 1579500000, Expiry: "2025-01-31", Standard: "GB 19083-2010", Certificate: "国械注准20203140001"},
 		&SupplyEvent{Step: StepShip, Items: []SupplyItem{{GTIN: "10614141073464", Lot: "L1", Qty: 3000}}, Time: 1579500001, To: [32]byte{26}},
 		&SupplyEvent{Step: StepReceive, Time: 1579500002, Offer: Hash{27}},
-		&SupplyNeed{GTIN: "10614141073464", Units: 100000, Urgency: "critical", FeverClinic: true, Time: 1579500003})
+		&SupplyNeed{GTIN: "10614141073464", Units: 100000, Urgency: "critical", FeverClinic: true, Time: 1579500003},
+		&Attestation{Content: Hash{28}, Kind_: AttestNews, Source: "https://weibo.com/1234567890/4462468883439456", Time: 1577808000, By: [32]byte{29}})
 	var out []*Tx
 	for i, b := range bodies {
 		t := NewTx(b)

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+
 	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 )
 
@@ -81,6 +82,9 @@ const (
 	KindSupplyEvent Kind = 33
 	// KindSupplyNeed: a hospital declares its need of a product.
 	KindSupplyNeed Kind = 34
+	// KindAttestation: a key holder attests a content's hash, its kind
+	// and source (issue 17, attest.go). 35 and 36 are the donations'.
+	KindAttestation Kind = 37
 )
 
 func (k Kind) String() string {
@@ -153,6 +157,8 @@ func (k Kind) String() string {
 		return "supply_event"
 	case KindSupplyNeed:
 		return "supply_need"
+	case KindAttestation:
+		return "attestation"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -670,6 +676,8 @@ func newBody(k Kind) Body {
 		return &SupplyEvent{}
 	case KindSupplyNeed:
 		return &SupplyNeed{}
+	case KindAttestation:
+		return &Attestation{}
 	}
 	return nil
 }

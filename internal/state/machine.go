@@ -478,6 +478,8 @@ func (blk *Block) Apply(tx *ledger.Tx, sigErr error) error {
 		err = blk.supplyEvent(tx, id, b)
 	case *ledger.SupplyNeed:
 		err = blk.supplyNeed(tx, id, b)
+	case *ledger.Attestation:
+		err = blk.attest(tx, id, b)
 	case *ledger.CloseWindows:
 		err = blk.requireAuthority(tx)
 		if err == nil {
