@@ -163,6 +163,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/public/stats/proof", s.public(SmallBody, s.publicStatsProof))
 	mux.HandleFunc("GET /v1/public/supply/01/{gtin}/{ai}/{value}", s.public(SmallBody, s.publicSupply))
 	mux.HandleFunc("GET /v1/public/needs", s.public(SmallBody, s.publicNeeds))
+	mux.HandleFunc("GET /v1/public/attestations/{hash}", s.public(SmallBody, s.publicAttestations))
 	mux.HandleFunc("GET /v1/rules", s.signed(intelReaders, SmallBody, s.rules))
 	mux.HandleFunc("GET /v1/alerts", s.signed(intelReaders, SmallBody, s.alerts))
 	mux.HandleFunc("GET /v1/persons/{ref}/chain", s.personal(investigator, s.personChain))

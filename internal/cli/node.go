@@ -51,6 +51,7 @@ API:
   GET  /v1/public/stats/proof     one day's figures, published and proven (public)
   GET  /v1/public/supply/01/{gtin}/{ai}/{value}  an item's provenance and signals, proven (public)
   GET  /v1/public/needs           ?gtin=: hospitals' needs against charities' allocations, flags (public)
+  GET  /v1/public/attestations/{hash}  a content's attestations, the first its first publisher, proven (public)
   GET  /v1/tx/{hash}              a stored transaction
   GET  /v1/tx/{hash}/proof        its RFC 6962 inclusion proof
   GET  /v1/tx/{hash}/corrections  the corrections proposed for it

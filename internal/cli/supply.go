@@ -1,10 +1,8 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -221,19 +219,8 @@ it names with a header of that chain you trust. Exit status 0: valid
 				if err != nil {
 					return fmt.Errorf("CODE: %w", err)
 				}
-				ctx, cancel := context.WithTimeout(e.ctx, time.Minute)
-				defer cancel()
-				p, err := client.New(nodeURL, "").Supply(ctx, it)
-				if err != nil {
-					return nodeErr(err, nodeURL)
-				}
-				if raw, err = json.Marshal(p); err != nil {
+				if raw, err = e.fetchAnswer(nodeURL, save, func(ctx context.Context, c *client.Client) (any, error) { return c.Supply(ctx, it) }); err != nil {
 					return err
-				}
-				if save != "" {
-					if err := os.WriteFile(save, raw, 0o644); err != nil {
-						return err
-					}
 				}
 			default:
 				return fmt.Errorf("give CODE and --node, or --file")
@@ -243,9 +230,7 @@ it names with a header of that chain you trust. Exit status 0: valid
 				return err
 			}
 			var sp api.SupplyProof
-			dec := json.NewDecoder(bytes.NewReader(raw))
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(&sp); err != nil || sp.Provenance == nil {
+			if err := decodeAnswer(raw, &sp); err != nil || sp.Provenance == nil {
 				return e.invalid(fmt.Errorf("not a supply provenance: %v", err))
 			}
 			return e.checkSupply(&sp, g)

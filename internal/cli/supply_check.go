@@ -2,7 +2,6 @@ package cli
 
 import (
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 
 	"github.com/epiledger/epiledger/internal/api"
@@ -25,28 +24,14 @@ func (e *env) checkSupply(sp *api.SupplyProof, g *consortium.Genesis) error {
 	}
 	var txs []*ledger.Tx
 	for i, ev := range sp.Events {
-		raw, err := json.Marshal(sp.Proofs[i])
+		p, tx, err := e.provenTx("step", i+1, sp.Proofs[i], ev.Tx, ev.Height, g)
 		if err != nil {
 			return err
-		}
-		p, r, err := checkTxProof(raw, g)
-		if err != nil {
-			return e.invalid(fmt.Errorf("step %d: %w", i+1, err))
-		}
-		tx, err := ledger.DecodeTx(p.Tx)
-		if err != nil {
-			return e.invalid(fmt.Errorf("step %d: %w", i+1, err))
-		}
-		if p.TxID.String() != ev.Tx || p.Header.Height != ev.Height {
-			return e.invalid(fmt.Errorf("step %d: the proof is of transaction %s in block %d, the step says %s in block %d", i+1, p.TxID, p.Header.Height, ev.Tx, ev.Height))
 		}
 		if i > 0 && p.Header.Height < sp.Events[i-1].Height {
 			return e.invalid(fmt.Errorf("step %d: out of chain order", i+1))
 		}
 		txs = append(txs, tx)
-		if r != nil {
-			fmt.Fprintf(e.stdout, "ok: consortium %s signed block %d (%d of %d voting power)\n", r.ChainID, r.Height+1, r.Signed, r.Total)
-		}
 	}
 	d, err := supply.Replay(it.Code(), txs)
 	if err != nil {
