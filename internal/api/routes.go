@@ -165,6 +165,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/public/needs", s.public(SmallBody, s.publicNeeds))
 	mux.HandleFunc("GET /v1/public/donations/{id}", s.public(SmallBody, s.publicDonation))
 	mux.HandleFunc("GET /v1/public/donations", s.public(SmallBody, s.publicDonations))
+	mux.HandleFunc("GET /v1/public/attestations/{hash}", s.public(SmallBody, s.publicAttestations))
 	mux.HandleFunc("GET /v1/rules", s.signed(intelReaders, SmallBody, s.rules))
 	mux.HandleFunc("GET /v1/alerts", s.signed(intelReaders, SmallBody, s.alerts))
 	mux.HandleFunc("GET /v1/persons/{ref}/chain", s.personal(investigator, s.personChain))

@@ -33,15 +33,11 @@ func (s *Server) publicSupply(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &SupplyProof{Provenance: p, Proofs: []consortium.TxProof{}}
-	for _, bp := range p.Proofs {
-		tp, err := s.withConsortium(bp)
-		if err != nil {
-			return nil, err
-		}
-		out.Proofs = append(out.Proofs, *tp)
+	proofs, err := s.withConsortiumAll(p.Proofs)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	return &SupplyProof{Provenance: p, Proofs: proofs}, nil
 }
 
 // publicNeeds serves GET /v1/public/needs?gtin=G, with no login: a

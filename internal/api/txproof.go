@@ -59,6 +59,20 @@ func (s *Server) txProof(id ledger.Hash) (*consortium.TxProof, error) {
 	return s.withConsortium(p)
 }
 
+// withConsortiumAll is ps as the API answers them (withConsortium), in
+// their order: never nil, so that no proofs is an empty list.
+func (s *Server) withConsortiumAll(ps []*blocks.Proof) ([]consortium.TxProof, error) {
+	out := []consortium.TxProof{}
+	for _, p := range ps {
+		tp, err := s.withConsortium(p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *tp)
+	}
+	return out, nil
+}
+
 // withConsortium is p as the API answers it: on a consortium node, with
 // the consortium section (425 until the next block signs it).
 func (s *Server) withConsortium(p *blocks.Proof) (*consortium.TxProof, error) {

@@ -135,7 +135,7 @@ Start with "epiledger demo", or:
 	root.PersistentFlags().StringVar(&e.caseRef, "case", os.Getenv("EPILEDGER_CASE"), "the case a read of personal data is for (a case reference, never a person); goes into the audit record (env EPILEDGER_CASE)")
 	root.PersistentFlags().StringVar(&e.as, "as", os.Getenv("EPILEDGER_AS"), "with --node: act as the holder of this key file (an investigator, an auditor, a site, a hospital, the administrator): it signs the requests, and no home is needed (env EPILEDGER_AS)")
 	root.PersistentFlags().StringVar(&e.purpose, "purpose", os.Getenv("EPILEDGER_PURPOSE"), "why personal data is read (\"contact tracing\"); goes into the audit record (env EPILEDGER_PURPOSE)")
-	root.AddCommand(e.initCmd(), e.nodeCmd(), e.importCmd(), e.traceCmd(), e.verifyCmd(), e.simCmd(), e.demoCmd(), e.txCmd(), e.benchCmd(), e.validateCmd(), e.correctCmd(), e.keygenCmd(), e.roleCmd(), e.auditCmd(), e.privacyCmd(), e.testnetCmd(), e.pseudonymCmd(), e.consortiumCmd(), e.backupCmd(), e.restoreCmd(), e.consoleCmd(), e.childCmd(), e.parentCmd(), e.anchorCmd(), e.intelCmd(), e.accessCmd(), e.doctorCmd(), e.cardCmd(), e.statsCmd(), e.ruleCmd(), e.alertCmd(), e.supplyCmd(), e.donateCmd())
+	root.AddCommand(e.initCmd(), e.nodeCmd(), e.importCmd(), e.traceCmd(), e.verifyCmd(), e.simCmd(), e.demoCmd(), e.txCmd(), e.benchCmd(), e.validateCmd(), e.correctCmd(), e.keygenCmd(), e.roleCmd(), e.auditCmd(), e.privacyCmd(), e.testnetCmd(), e.pseudonymCmd(), e.consortiumCmd(), e.backupCmd(), e.restoreCmd(), e.consoleCmd(), e.childCmd(), e.parentCmd(), e.anchorCmd(), e.intelCmd(), e.accessCmd(), e.doctorCmd(), e.cardCmd(), e.statsCmd(), e.ruleCmd(), e.alertCmd(), e.supplyCmd(), e.donateCmd(), e.attestCmd())
 	groups(root)
 	return root
 }

@@ -1,12 +1,10 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -311,9 +309,7 @@ step was left out, is the node's word. Exit status 0: valid; 1: INVALID.`,
 				return err
 			}
 			var dp api.DonationProof
-			dec := json.NewDecoder(bytes.NewReader(raw))
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(&dp); err != nil || dp.Donation == nil {
+			if err := decodeAnswer(raw, &dp); err != nil || dp.Donation == nil {
 				return e.invalid(fmt.Errorf("not a donation: %v", err))
 			}
 			if _, err := e.checkDonation(&dp, g); err != nil {

@@ -53,6 +53,7 @@ API:
   GET  /v1/public/needs           ?gtin=: hospitals' needs against charities' allocations, flags (public)
   GET  /v1/public/donations/{id}  a donation's path from pledge to delivery, proven (public)
   GET  /v1/public/donations       ?charity=|hospital=|gtin=: public totals and the donations counted (public)
+  GET  /v1/public/attestations/{hash}  a content's attestations, the first its first publisher, proven (public)
   GET  /v1/tx/{hash}              a stored transaction
   GET  /v1/tx/{hash}/proof        its RFC 6962 inclusion proof
   GET  /v1/tx/{hash}/corrections  the corrections proposed for it

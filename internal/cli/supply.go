@@ -1,10 +1,8 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
@@ -238,9 +236,7 @@ it names with a header of that chain you trust. Exit status 0: valid
 				return err
 			}
 			var sp api.SupplyProof
-			dec := json.NewDecoder(bytes.NewReader(raw))
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(&sp); err != nil || sp.Provenance == nil {
+			if err := decodeAnswer(raw, &sp); err != nil || sp.Provenance == nil {
 				return e.invalid(fmt.Errorf("not a supply provenance: %v", err))
 			}
 			return e.checkSupply(&sp, g)

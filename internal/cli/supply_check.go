@@ -3,10 +3,8 @@ package cli
 import (
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -31,31 +29,17 @@ func (e *env) checkSupply(sp *api.SupplyProof, g *consortium.Genesis) error {
 	}
 	var txs []*ledger.Tx
 	for i, ev := range sp.Events {
-		raw, err := json.Marshal(sp.Proofs[i])
+		_, tx, err := e.provenTx("step", i+1, sp.Proofs[i], ev.Tx, ev.Height, g)
 		if err != nil {
 			return err
-		}
-		p, r, err := checkTxProof(raw, g)
-		if err != nil {
-			return e.invalid(fmt.Errorf("step %d: %w", i+1, err))
-		}
-		tx, err := ledger.DecodeTx(p.Tx)
-		if err != nil {
-			return e.invalid(fmt.Errorf("step %d: %w", i+1, err))
-		}
-		if p.TxID.String() != ev.Tx || p.Header.Height != ev.Height {
-			return e.invalid(fmt.Errorf("step %d: the proof is of transaction %s in block %d, the step says %s in block %d", i+1, p.TxID, p.Header.Height, ev.Tx, ev.Height))
 		}
 		if err := sameStep(&ev, tx); err != nil {
 			return e.invalid(fmt.Errorf("step %d: %w", i+1, err))
 		}
-		if i > 0 && p.Header.Height < sp.Events[i-1].Height {
+		if i > 0 && ev.Height < sp.Events[i-1].Height {
 			return e.invalid(fmt.Errorf("step %d: out of chain order", i+1))
 		}
 		txs = append(txs, tx)
-		if r != nil {
-			fmt.Fprintf(e.stdout, "ok: consortium %s signed block %d (%d of %d voting power)\n", r.ChainID, r.Height+1, r.Signed, r.Total)
-		}
 	}
 	d, err := supply.Replay(it.Code(), txs)
 	if err != nil {
@@ -197,19 +181,9 @@ func (f *answerFlags) read(e *env, args []string, what string, ask func(ctx cont
 		}
 		raw = b
 	case f.file == "" && len(args) == 1 && f.node != "":
-		ctx, cancel := context.WithTimeout(e.ctx, time.Minute)
-		defer cancel()
-		v, err := ask(ctx, client.New(f.node, ""), args[0])
-		if err != nil {
+		var err error
+		if raw, err = e.fetchAnswer(f.node, f.save, func(ctx context.Context, cl *client.Client) (any, error) { return ask(ctx, cl, args[0]) }); err != nil {
 			return nil, nil, err
-		}
-		if raw, err = json.Marshal(v); err != nil {
-			return nil, nil, err
-		}
-		if f.save != "" {
-			if err := os.WriteFile(f.save, raw, 0o644); err != nil {
-				return nil, nil, err
-			}
 		}
 	default:
 		return nil, nil, fmt.Errorf("give %s and --node, or --file", what)

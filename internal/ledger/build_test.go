@@ -324,6 +324,18 @@ func TestValidateRules(t *testing.T) {
 		{"supply_standard_on_a_scan", &SupplyEvent{Step: StepObserve, Items: []SupplyItem{mask("A1", 1)}, Standard: "GB 19083"}, "standard"},
 		{"supply_unknown_step", &SupplyEvent{Step: "sell", Items: []SupplyItem{mask("A1", 1)}}, "step"},
 		{"rule_space_time_one_case", &WarningRule{Name: "s", Disease: "measles", Method: RuleSpaceTime, Cases: 1, Days: 7, Level: 2, Meters: 10}, "days"},
+		{"attest_news", attest(AttestNews, "https://weibo.com/1234567890/4462468883439456"), ""},
+		{"attest_remote_work_no_source", attest(AttestRemoteWork, ""), ""},
+		{"attest_insurance_evidence_named_source", attest(AttestInsuranceEvidence, "Union Hospital, discharge office"), ""},
+		{"attest_zero_content", &Attestation{Kind_: AttestNews, By: [32]byte{1}}, "content"},
+		{"attest_unknown_kind", attest("rumour", ""), "kind"},
+		{"attest_empty_kind", attest("", ""), "kind"},
+		{"attest_no_key", &Attestation{Content: Hash{1}, Kind_: AttestNews}, "by"},
+		{"attest_source_257_bytes", attest(AttestNews, strings.Repeat("a", MaxRefLen+1)), "source"},
+		{"attest_source_control_character", attest(AttestNews, "a\x00b"), "source"},
+		{"attest_evidence_source_with_an_id_number", attest(AttestInsuranceEvidence, "patient 420100199001010001"), "source"},
+		{"attest_evidence_source_with_a_phone_number", attest(AttestOther, "call 13800138000"), "source"},
+		{"attest_time_minus_1", &Attestation{Content: Hash{1}, Kind_: AttestNews, Time: -1, By: [32]byte{1}}, "time"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -388,6 +400,10 @@ func supply(step string, items ...SupplyItem) *SupplyEvent {
 		b.Expiry = "2025-01-31"
 	}
 	return b
+}
+
+func attest(kind, source string) *Attestation {
+	return &Attestation{Content: Hash{1}, Kind_: kind, Source: source, Time: 1579500000, By: [32]byte{2}}
 }
 
 // TestValidGTIN: GS1's own examples and every single-digit error.

@@ -64,7 +64,8 @@ func sampleTxs() []*Tx {
 		&SupplyNeed{GTIN: "10614141073464", Units: 100000, Urgency: "critical", FeverClinic: true, Time: 1579500003},
 		&DonationPledge{Charity: [32]byte{28}, Name: "A well-wisher", Amount: 100_000, Goods: []Goods{{GTIN: "10614141073464", Units: 5000}},
 			Purpose: "N95 for fever clinics", Time: 1579500004, Nonce: 7},
-		&DonationStep{Step: DonationAllocate, Pledge: Hash{29}, Shipment: Hash{30}, Time: 1579500005})
+		&DonationStep{Step: DonationAllocate, Pledge: Hash{29}, Shipment: Hash{30}, Time: 1579500005},
+		&Attestation{Content: Hash{28}, Kind_: AttestNews, Source: "https://weibo.com/1234567890/4462468883439456", Time: 1577808000, By: [32]byte{29}})
 	var out []*Tx
 	for i, b := range bodies {
 		t := NewTx(b)

@@ -87,6 +87,9 @@ const (
 	// (donation.go).
 	KindDonationPledge Kind = 35
 	KindDonationStep   Kind = 36
+	// KindAttestation: a key holder attests a content's hash, its kind
+	// and source (issue 17, attest.go). 35 and 36 are the donations'.
+	KindAttestation Kind = 37
 )
 
 func (k Kind) String() string {
@@ -163,6 +166,8 @@ func (k Kind) String() string {
 		return "donation_pledge"
 	case KindDonationStep:
 		return "donation_step"
+	case KindAttestation:
+		return "attestation"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -684,6 +689,8 @@ func newBody(k Kind) Body {
 		return &DonationPledge{}
 	case KindDonationStep:
 		return &DonationStep{}
+	case KindAttestation:
+		return &Attestation{}
 	}
 	return nil
 }

@@ -482,6 +482,8 @@ func (blk *Block) Apply(tx *ledger.Tx, sigErr error) error {
 		err = blk.donationPledge(tx, id, b)
 	case *ledger.DonationStep:
 		err = blk.donationStep(tx, id, b)
+	case *ledger.Attestation:
+		err = blk.attest(tx, id, b)
 	case *ledger.CloseWindows:
 		err = blk.requireAuthority(tx)
 		if err == nil {
