@@ -24,7 +24,7 @@ import (
 func (e *env) supplyCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "supply",
-		Short: "Medical supplies: a custodian's steps (commission, ship, receive, consume, destroy, observe), anyone's check of a code",
+		Short: "Medical supplies: a custodian's steps (commission, ship, receive, consume, destroy, observe, transform), anyone's check of a code",
 		Long: `Items are identified as GS1 does: a GTIN with a serial (one box), or with a
 lot and a number of units. A code is written as its GS1 Digital Link path
 (01/10614141073464/21/A1, 01/10614141073464/10/L7), a Digital Link URL
@@ -42,7 +42,7 @@ shows a counterfeit's marks raises a signal on the item. Hospitals
 declare their needs ("need"); a charity's shipments to hospitals are its
 allocations, weighed against them ("needs").`,
 	}
-	for _, s := range []string{ledger.StepCommission, ledger.StepShip, ledger.StepConsume, ledger.StepDestroy, ledger.StepObserve} {
+	for _, s := range []string{ledger.StepCommission, ledger.StepShip, ledger.StepConsume, ledger.StepDestroy, ledger.StepObserve, ledger.StepTransform} {
 		c.AddCommand(e.supplyStepCmd(s))
 	}
 	c.AddCommand(e.supplyReceiveCmd(), e.supplyCheckCmd(), e.supplyNeedCmd(), e.supplyNeedsCmd())
@@ -55,11 +55,12 @@ var supplyStepShort = map[string]string{
 	ledger.StepConsume:    "Record items used (on a ward): they leave the holder's stock for good",
 	ledger.StepDestroy:    "Record items destroyed: they leave the holder's stock for good",
 	ledger.StepObserve:    "Record a scan of items: custody is unchanged; a counterfeit's marks raise signals",
+	ledger.StepTransform:  "Make new items of held ones (a manufacturer): the inputs (--item) are used up, the outputs (--output) commissioned",
 }
 
 func (e *env) supplyStepCmd(step string) *cobra.Command {
 	var nodeURL, keyFile, to, expiry, standard, cert, at, place string
-	var items []string
+	var items, outputs []string
 	c := &cobra.Command{
 		Use:   step + " --node URL --key KEY --item CODE [--item N*CODE...]",
 		Short: supplyStepShort[step],
@@ -67,6 +68,8 @@ func (e *env) supplyStepCmd(step string) *cobra.Command {
 			ledger.StepCommission: `  epiledger supply commission --node http://127.0.0.1:7070 --key factory.key --expiry 2025-01-31 \
     --standard "GB 19083-2010" --certificate 国械注准20203140001 --item 01/10614141073464/21/A1 --item 5000*01/10614141073464/10/L7`,
 			ledger.StepShip: `  epiledger supply ship --node http://127.0.0.1:7070 --key factory.key --to 9b2e...41 --item 600*01/10614141073464/10/L7`,
+			ledger.StepTransform: `  epiledger supply transform --node http://127.0.0.1:7070 --key kits.key --item 100*01/10614141099990/10/R7 \
+    --item 100*01/10614141099983/10/S2 --output 100*01/10614141099976/10/KIT1 --expiry 2021-06-30`,
 		}[step],
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -92,6 +95,13 @@ func (e *env) supplyStepCmd(step string) *cobra.Command {
 				}
 				b.Items = append(b.Items, it)
 			}
+			for _, s := range outputs {
+				it, err := parseSupplyItem(s)
+				if err != nil {
+					return fmt.Errorf("--output %q: %w", s, err)
+				}
+				b.Outputs = append(b.Outputs, it)
+			}
 			if step == ledger.StepShip {
 				k, err := hex.DecodeString(to)
 				if err != nil || len(k) != 32 {
@@ -103,7 +113,7 @@ func (e *env) supplyStepCmd(step string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stdout, "%s of %d item(s): tx %s at height %d\n", step, len(b.Items), res.Tx, res.Height)
+			fmt.Fprintf(e.stdout, "%s of %d item(s): tx %s at height %d\n", step, len(b.Items)+len(b.Outputs), res.Tx, res.Height)
 			return nil
 		},
 	}
@@ -116,6 +126,10 @@ func (e *env) supplyStepCmd(step string) *cobra.Command {
 	c.MarkFlagRequired("key")
 	c.MarkFlagRequired("item")
 	switch step {
+	case ledger.StepTransform:
+		c.Flags().StringArrayVar(&outputs, "output", nil, "an item made: CODE or N*CODE; repeat for each (required)")
+		c.MarkFlagRequired("output")
+		fallthrough
 	case ledger.StepCommission:
 		c.Flags().StringVar(&expiry, "expiry", "", "the items' expiry date, YYYY-MM-DD (required)")
 		c.Flags().StringVar(&standard, "standard", "", `the standard they meet, e.g. "GB 19083-2010"`)

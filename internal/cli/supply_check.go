@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -33,7 +34,7 @@ func (e *env) checkSupply(sp *api.SupplyProof, g *consortium.Genesis) error {
 		if err != nil {
 			return err
 		}
-		if err := sameStep(&ev, tx); err != nil {
+		if err := sameStep(&ev, tx, it.Code()); err != nil {
 			return e.invalid(fmt.Errorf("step %d: %w", i+1, err))
 		}
 		if i > 0 && ev.Height < sp.Events[i-1].Height {
@@ -105,6 +106,9 @@ func (e *env) checkSupply(sp *api.SupplyProof, g *consortium.Genesis) error {
 		if ev.To != nil {
 			line += " to " + partyText(*ev.To)
 		}
+		for j, in := range ev.Inputs {
+			line += map[bool]string{true: ", made from ", false: " and "}[j == 0] + fmt.Sprintf("%d*%s", in.Units, in.Code)
+		}
 		fmt.Fprintf(e.stdout, "%s, %d unit(s)  (tx %s, block %d)\n", line, ev.Units, ev.Tx[:16], ev.Height)
 	}
 	switch {
@@ -125,11 +129,18 @@ func (e *env) checkSupply(sp *api.SupplyProof, g *consortium.Genesis) error {
 }
 
 // sameStep checks that the answer's view of a step says what its
-// transaction says: the step, its signer, receiver and place.
-func sameStep(v *report.SupplyEventView, tx *ledger.Tx) error {
+// transaction says: the step, its signer, receiver and place, and what a
+// transformation that made item code used up.
+func sameStep(v *report.SupplyEventView, tx *ledger.Tx, code string) error {
 	ev, ok := tx.Body.(*ledger.SupplyEvent)
 	if !ok {
 		return fmt.Errorf("a %s, not a supply step", tx.Body.Kind())
+	}
+	var inputs []report.ItemUnits
+	if slices.ContainsFunc(ev.Outputs, func(o ledger.SupplyItem) bool { return o.Code() == code }) {
+		for _, in := range ev.Items {
+			inputs = append(inputs, report.ItemUnits{Code: in.Code(), Units: in.Qty})
+		}
 	}
 	place := ""
 	if ev.Placed {
@@ -146,6 +157,8 @@ func sameStep(v *report.SupplyEventView, tx *ledger.Tx) error {
 		return fmt.Errorf("the answer's receiver is not its transaction's")
 	case v.Place != place:
 		return fmt.Errorf("the answer says at %q; its transaction, %q", v.Place, place)
+	case !slices.Equal(v.Inputs, inputs):
+		return fmt.Errorf("the answer's inputs are not its transaction's")
 	}
 	return nil
 }

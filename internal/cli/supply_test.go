@@ -221,3 +221,36 @@ func withEvent(m map[string]any, field string, v any) []any {
 	first[field] = v
 	return append([]any{first}, evs[1:]...)
 }
+
+// TestSupplyTransformFlow: a kit maker turns reagent and swabs into test
+// kits through the CLI and through an EPCIS TransformationEvent; a kit's
+// check says what it was made from, and the reagent's where it went.
+func TestSupplyTransformFlow(t *testing.T) {
+	t.Parallel()
+	_, url, keys, _ := jianghan(t, map[string]string{"kits": "manufacturer"})
+	const reagent, swabs, kits = "01/10614141073464/10/R7", "01/10614141073464/10/S2", "01/10614141073464/10/KIT1"
+	mustRun(t, "supply", "commission", "--node", url, "--key", keys["kits"], "--expiry", "2021-01-31", "--item", "1000*"+reagent, "--item", "1000*"+swabs)
+	mustRun(t, "supply", "transform", "--node", url, "--key", keys["kits"], "--item", "100*"+reagent, "--item", "100*"+swabs,
+		"--output", "100*"+kits, "--expiry", "2021-06-30", "--place", "30.59,114.31")
+	if _, errs, code := run(t, "supply", "transform", "--node", url, "--key", keys["kits"], "--item", "100*"+reagent, "--expiry", "2021-06-30"); code == 0 || !strings.Contains(errs, "output") {
+		t.Errorf("a transformation making nothing: exit %d %s", code, errs)
+	}
+	doc := `{"@context":["https://ref.gs1.org/standards/epcis/epcis-context.jsonld"],"type":"EPCISDocument","schemaVersion":"2.0",
+"creationDate":"2020-02-01T08:00:00+08:00","epcisBody":{"eventList":[{"type":"TransformationEvent","eventTime":"2020-02-01T08:00:00+08:00",
+"eventTimeZoneOffset":"+08:00","eventID":"urn:uuid:kits-2","bizStep":"assembling",
+"inputQuantityList":[{"epcClass":"urn:epc:class:lgtin:0614141.107346.R7","quantity":200},{"epcClass":"urn:epc:class:lgtin:0614141.107346.S2","quantity":200}],
+"outputQuantityList":[{"epcClass":"urn:epc:class:lgtin:0614141.107346.KIT1","quantity":200}],"ilmd":{"itemExpirationDate":"2021-06-30"}}]}}`
+	if out := mustRun(t, "import", "--format", "epcis", "--node", url, "--as", keys["kits"], writeFile(t, "kits.jsonld", doc)); !strings.Contains(out, "1 accepted") {
+		t.Errorf("the import:\n%s", out)
+	}
+	out := mustRun(t, "supply", "check", kits, "--node", url)
+	for _, want := range []string{"transform  by kits at 30.59,114.31, made from 100*" + reagent + " and 100*" + swabs + ", 100 unit(s)",
+		"made from 200*" + reagent, "now: 300 unit(s) held by kits", "ok: 2 step(s)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("check of the kits: no %q in\n%s", want, out)
+		}
+	}
+	if out := mustRun(t, "supply", "check", reagent, "--node", url); !strings.Contains(out, "now: 700 unit(s) held by kits") {
+		t.Errorf("check of the reagent:\n%s", out)
+	}
+}

@@ -30,6 +30,7 @@ const (
 //	consume     ObjectEvent DELETE, bizStep dispensing (used on a ward)
 //	destroy     ObjectEvent DELETE, bizStep destroying
 //	observe     ObjectEvent OBSERVE, any other bizStep (a scan: custody unchanged)
+//	transform   TransformationEvent (inputs used up, outputs made: test kits assembled, masks repacked)
 const (
 	StepCommission = "commission"
 	StepShip       = "ship"
@@ -37,10 +38,11 @@ const (
 	StepConsume    = "consume"
 	StepDestroy    = "destroy"
 	StepObserve    = "observe"
+	StepTransform  = "transform"
 )
 
 // SupplySteps lists the supply steps.
-var SupplySteps = []string{StepCommission, StepShip, StepReceive, StepConsume, StepDestroy, StepObserve}
+var SupplySteps = []string{StepCommission, StepShip, StepReceive, StepConsume, StepDestroy, StepObserve, StepTransform}
 
 // Bounds of a supply event.
 const (
@@ -162,6 +164,10 @@ type SupplyEvent struct {
 	// on a code's journey.
 	Placed bool
 	Place  Cell
+	// Outputs are what a transformation makes of its Items (its inputs,
+	// used up): new items, commissioned by the signer with the step's
+	// expiry, standard and certificate. Only a transformation has them.
+	Outputs []SupplyItem
 }
 
 // MaxRefLen bounds a business transaction's reference (a URI).
@@ -190,14 +196,22 @@ func (b *SupplyEvent) fields(c *codec) {
 	c.flag(&b.Placed, "placed")
 	c.i32(&b.Place.Lat, "place")
 	c.i32(&b.Place.Lon, "place")
+	n = len(b.Outputs)
+	c.count(&n, "outputs", MaxSupplyItems)
+	if c.reading() && c.err == nil {
+		b.Outputs = make([]SupplyItem, n)
+	}
+	for i := 0; i < n && c.err == nil; i++ {
+		b.Outputs[i].fields(c)
+	}
 	if c.mode != checking || c.err != nil {
 		return
 	}
-	ship, receive := b.Step == StepShip, b.Step == StepReceive
+	ship, receive, makes := b.Step == StepShip, b.Step == StepReceive, b.Step == StepCommission || b.Step == StepTransform
 	switch {
 	case !placeOK(c, b.Placed, b.Place):
 	case !slices.Contains(SupplySteps, b.Step):
-		c.fail("step", "commission, ship, receive, consume, destroy or observe")
+		c.fail("step", "commission, ship, receive, consume, destroy, observe or transform")
 	case !receive && len(b.Items) == 0:
 		c.fail("items", "the items the step is about")
 	case ship != (b.To != [32]byte{}):
@@ -206,10 +220,12 @@ func (b *SupplyEvent) fields(c *codec) {
 		c.fail("offer", "a receipt names the shipment it accepts, by offer or by ref (one of them)")
 	case !receive && (b.Offer != Hash{}):
 		c.fail("offer", "only a receipt names a shipment")
-	case b.Step != StepCommission && (b.Standard != "" || b.Certificate != ""):
+	case !makes && (b.Standard != "" || b.Certificate != ""):
 		c.fail("standard", "the standard and certificate are the commissioning's")
-	case b.Step == StepCommission && b.Expiry == "":
+	case makes && b.Expiry == "":
 		c.fail("expiry", "commissioning gives the items' expiry")
+	case (b.Step == StepTransform) != (len(b.Outputs) > 0):
+		c.fail("outputs", "a transformation names what it makes (and only a transformation)")
 	}
 	if c.err == nil && b.Expiry != "" {
 		if err := CheckDate("expiry", b.Expiry); err != nil {
@@ -217,13 +233,13 @@ func (b *SupplyEvent) fields(c *codec) {
 		}
 	}
 	seen := map[string]bool{}
-	for i := range b.Items {
+	for i, it := range append(slices.Clip(b.Items), b.Outputs...) {
 		if c.err != nil {
 			return
 		}
-		code := b.Items[i].Code()
+		code := it.Code()
 		if seen[code] {
-			c.fail("items", "an item named twice")
+			c.fail(map[bool]string{true: "items", false: "outputs"}[i < len(b.Items)], "an item named twice")
 		}
 		seen[code] = true
 	}

@@ -33,6 +33,8 @@ type SupplyEventView struct {
 	Offer  string `json:"offer,omitempty"` // the shipment a receipt takes
 	Units  uint32 `json:"units"`
 	Place  string `json:"place,omitempty"` // where, "LAT,LON" to 0.01 degree
+	// Inputs are what a transformation that made the item used up.
+	Inputs []ItemUnits `json:"inputs,omitempty"`
 }
 
 // SignalView is a counterfeit signal raised on the item.
@@ -146,6 +148,14 @@ func (b *Builder) Supply(code ledger.SupplyItem) (*Provenance, error) {
 		for _, n := range ev.Items {
 			if n.Code() == c {
 				v.Units = n.Qty
+			}
+		}
+		for _, n := range ev.Outputs {
+			if n.Code() == c {
+				v.Units = n.Qty
+				for _, in := range ev.Items {
+					v.Inputs = append(v.Inputs, ItemUnits{Code: in.Code(), Units: in.Qty})
+				}
 			}
 		}
 		if ev.Step == ledger.StepShip {

@@ -269,17 +269,28 @@ func (blk *Block) supplyEvent(tx *ledger.Tx, id ledger.Hash, b *ledger.SupplyEve
 	}
 	p := &supplyPlan{blk: blk, id: id, signer: signer, items: map[string]*Item{}, holds: map[string]uint64{}}
 	switch b.Step {
-	case ledger.StepCommission:
+	case ledger.StepCommission, ledger.StepTransform:
 		if role != ledger.RoleManufacturer && role != "authority" {
-			return reject(CodeWrongSigner, "signature", "items are commissioned by a manufacturer")
+			return reject(CodeWrongSigner, "signature", "items are commissioned (and transformed) by a manufacturer")
 		}
-		err = p.commission(b)
+		if b.Step == ledger.StepTransform {
+			// The inputs used up, then the outputs made.
+			if err = p.use(b.Items, "", ItemConsumed); err != nil { // the expiry is the outputs'
+
+				return err
+			}
+			err = p.commission(b.Outputs, b)
+			break
+		}
+		err = p.commission(b.Items, b)
 	case ledger.StepShip:
 		err = p.ship(b)
 	case ledger.StepReceive:
 		err = p.receive(b)
-	case ledger.StepConsume, ledger.StepDestroy:
-		err = p.use(b)
+	case ledger.StepConsume:
+		err = p.use(b.Items, b.Expiry, ItemConsumed)
+	case ledger.StepDestroy:
+		err = p.use(b.Items, b.Expiry, ItemDestroyed)
 	case ledger.StepObserve:
 		err = p.observe(b)
 	}
@@ -374,9 +385,11 @@ func (p *supplyPlan) marks(it *Item, named *ledger.SupplyItem, expiry string) {
 	}
 }
 
-func (p *supplyPlan) commission(b *ledger.SupplyEvent) error {
-	for i := range b.Items {
-		n := &b.Items[i]
+// commission makes items (a commissioning's, or a transformation's
+// outputs) with what b says of them.
+func (p *supplyPlan) commission(items []ledger.SupplyItem, b *ledger.SupplyEvent) error {
+	for i := range items {
+		n := &items[i]
 		code := n.Code()
 		it, ok, err := p.item(code)
 		if err != nil {
@@ -528,13 +541,11 @@ func (p *supplyPlan) receive(b *ledger.SupplyEvent) error {
 	return nil
 }
 
-func (p *supplyPlan) use(b *ledger.SupplyEvent) error {
-	status := ItemConsumed
-	if b.Step == ledger.StepDestroy {
-		status = ItemDestroyed
-	}
-	for i := range b.Items {
-		it, err := p.held(&b.Items[i], b.Expiry)
+// use takes items out of stock for good (consumed, destroyed, or a
+// transformation's inputs).
+func (p *supplyPlan) use(items []ledger.SupplyItem, expiry, status string) error {
+	for i := range items {
+		it, err := p.held(&items[i], expiry)
 		if err != nil {
 			return err
 		}

@@ -303,6 +303,24 @@ func (m *model) apply(id ledger.Hash, k [32]byte, b *ledger.SupplyEvent) bool {
 			}
 			h[it.Code()] += int64(it.Qty)
 		}
+	case ledger.StepTransform:
+		// The inputs used up and the outputs made, or nothing.
+		if k != pub(factoryKey) {
+			return false
+		}
+		for _, it := range b.Outputs {
+			if it.Instance() && m.boxes[it.Code()] != nil {
+				return false
+			}
+		}
+		use := *b
+		use.Step, use.Outputs = ledger.StepConsume, nil
+		if !m.apply(id, k, &use) {
+			return false
+		}
+		made := *b
+		made.Step, made.Items, made.Outputs = ledger.StepCommission, b.Outputs, nil
+		return m.apply(id, k, &made)
 	case ledger.StepShip, ledger.StepConsume, ledger.StepDestroy:
 		if b.Step == ledger.StepShip && (b.To == k || m.holds[b.To] == nil) {
 			return false
@@ -449,8 +467,25 @@ func conservation(t *testing.T, seed uint64) {
 				}
 			case r < 8:
 				b = supplyStep(k, ledger.StepConsume, held()...)
-			case r < 9:
+			case r < 9 && rng.IntN(2) == 0:
 				b = supplyStep(k, ledger.StepDestroy, held()...)
+			case r < 9:
+				// A transformation: what k holds made into kits (boxes
+				// or a lot of its own).
+				b = supplyStep(k, ledger.StepTransform, held()...)
+				b.Expiry = "2025-01-31"
+				for n := 1 + rng.IntN(2); len(b.Outputs) < n; {
+					out := box(fmt.Sprint("K", rng.IntN(6)))
+					if rng.IntN(2) == 0 {
+						out = lot(fmt.Sprint("KL", rng.IntN(2)), uint32(1+rng.IntN(40)))
+					}
+					if !slices.ContainsFunc(append(slices.Clip(b.Items), b.Outputs...), func(o ledger.SupplyItem) bool { return o.Code() == out.Code() }) {
+						b.Outputs = append(b.Outputs, out)
+					}
+				}
+				for _, it := range b.Outputs {
+					codes[it.Code()] = true
+				}
 			default:
 				// A scan, anywhere: the signals it raises are held to
 				// the replay's below.
@@ -604,5 +639,54 @@ func TestAllocationsAgainstNeeds(t *testing.T) {
 	f.mustBlock(sign(shipTo(ortho, lot("N96", 10)), factoryKey))
 	if after, _ := state.AllocFlags(f.db, maskGTIN); len(after) != len(flags) {
 		t.Errorf("a manufacturer's shipment was weighed: %+v", after)
+	}
+}
+
+// TestSupplyTransform: a manufacturer makes test kits of reagent and
+// swabs it holds: the inputs leave its stock for good, the kits are
+// commissioned to it; a distributor may not, nor may more be used than
+// held, nor a kit made twice; each item's state is what its provenance
+// replays to.
+func TestSupplyTransform(t *testing.T) {
+	f := newFixture(t)
+	f.mustBlock(world()...)
+	supplyWorld(f)
+	made := sign(supplyStep(factoryKey, ledger.StepCommission, lot("R1", 1000), box("SW1"), lot("S1", 500)), factoryKey)
+	f.mustBlock(made)
+	kits := func(k ed25519.PrivateKey, inputs []ledger.SupplyItem, outputs ...ledger.SupplyItem) *ledger.Tx {
+		b := supplyStep(k, ledger.StepTransform, inputs...)
+		b.Expiry, b.Standard, b.Outputs = "2021-06-30", "GB/T 29791", outputs
+		return sign(b, k)
+	}
+	ok := kits(factoryKey, []ledger.SupplyItem{lot("R1", 100), box("SW1"), lot("S1", 100)}, lot("KIT-7", 100), box("KIT-A"))
+	for _, tc := range []struct {
+		name        string
+		tx          *ledger.Tx
+		code, field string
+	}{
+		{"by a distributor", kits(distributorKey, []ledger.SupplyItem{lot("R1", 1)}, lot("KIT-8", 1)), state.CodeWrongSigner, "signature"},
+		{"more reagent than held", kits(factoryKey, []ledger.SupplyItem{lot("R1", 1001)}, lot("KIT-8", 1)), state.CodeConflict, "items"},
+		{"a kit that exists", kits(factoryKey, []ledger.SupplyItem{lot("R1", 1)}, box("SW1")), state.CodeConflict, "items"},
+	} {
+		errs, _ := f.block(one(tc.tx))
+		t.Run(tc.name, func(t *testing.T) { checkResult(t, errs[0], tc.code, tc.field) })
+	}
+	f.mustBlock(ok)
+	holds(t, f, factoryKey, map[string]uint64{lot("R1", 0).Code(): 900, lot("S1", 0).Code(): 400, box("SW1").Code(): 0,
+		lot("KIT-7", 0).Code(): 100, box("KIT-A").Code(): 1})
+	errs, _ := f.block(one(kits(factoryKey, []ledger.SupplyItem{box("SW1")}, lot("KIT-9", 1))))
+	checkResult(t, errs[0], state.CodeConflict, "items") // the swab is used up
+	kit, _, _ := state.ItemOf(f.db, lot("KIT-7", 0).Code())
+	swab, _, _ := state.ItemOf(f.db, box("SW1").Code())
+	if kit.Made != ok.ID() || kit.Maker != pub(factoryKey) || kit.Expiry != "2021-06-30" || kit.Standard != "GB/T 29791" || kit.Units != 100 ||
+		swab.Status != state.ItemConsumed {
+		t.Errorf("the kits %+v, the swab %+v", kit, swab)
+	}
+	if ss, _ := state.Signals(f.db, ""); len(ss) != 0 {
+		t.Errorf("a transformation raised %+v (the inputs' expiry is not the outputs')", ss)
+	}
+	byID := map[ledger.Hash]*ledger.Tx{made.ID(): made, ok.ID(): ok}
+	for _, it := range []ledger.SupplyItem{lot("KIT-7", 0), box("KIT-A"), box("SW1"), lot("R1", 0)} {
+		sameAsReplay(t, f, byID, it.Code())
 	}
 }

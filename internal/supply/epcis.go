@@ -27,71 +27,34 @@ type Parties struct {
 // transaction (the whole shipment: its items must be the event's),
 // any other bizStep a scan; a DELETE destroying a
 // destruction, any other DELETE a consumption. Items are its epcList's
-// SGTINs and its quantityList's LGTINs counted in units. An event the
-// ledger cannot hold (an aggregation, a quantity in kilograms) is an
-// error that says why; the caller reports it and goes on.
+// SGTINs and its quantityList's LGTINs counted in units. A
+// TransformationEvent is a transformation: its inputs used up, its outputs
+// made. An event the ledger cannot hold (an aggregation, a quantity in
+// kilograms) is an error that says why; the caller reports it and goes
+// on.
 func FromEPCIS(ev epcis.Event, parties Parties, nonce int) (*ledger.SupplyEvent, error) {
-	o, ok := ev.(*epcis.ObjectEvent)
-	if !ok {
-		return nil, fmt.Errorf("a %T is not imported yet (object events only)", ev)
-	}
-	if o.ErrorDeclaration != nil {
+	if ev.Base().ErrorDeclaration != nil {
 		return nil, fmt.Errorf("an error declaration (a retraction) is not imported: the ledger corrects by new steps")
 	}
-	// The event's ID (or, without one, its time to the nanosecond and its
-	// place in the document, nonce) tells it from another that says the
-	// same at the same second.
-	h := fnv.New64a()
-	fmt.Fprintf(h, "%s\x00%d\x00%d", o.EventID, o.EventTime.UnixNano(), nonce)
-	b := &ledger.SupplyEvent{Time: o.EventTime.Unix(), Nonce: h.Sum64()}
-	if len(o.BizTransactions) > 0 {
-		b.Ref = o.BizTransactions[0].ID
+	if t, ok := ev.(*epcis.TransformationEvent); ok {
+		return fromTransformation(t, nonce)
 	}
-	// A read point named by its coordinates (CBV 2.0's geo: URI, RFC
-	// 5870) is where the step happened; a GLN names none the ledger knows.
-	for _, loc := range []string{o.ReadPoint.URI, o.BizLocation.URI} {
-		if c, ok := GeoCell(loc); ok {
-			b.Placed, b.Place = true, c
-			break
-		}
+	o, ok := ev.(*epcis.ObjectEvent)
+	if !ok {
+		return nil, fmt.Errorf("a %T is not imported yet (object and transformation events only)", ev)
 	}
-	for _, id := range o.EPCList {
-		if id.Kind != epcis.KindSGTIN {
-			return nil, fmt.Errorf("epcList: a %s is not an item (an SGTIN)", id.Kind)
-		}
-		b.Items = append(b.Items, ledger.SupplyItem{GTIN: id.GTIN, Serial: id.Serial, Lot: id.Lot, Qty: 1})
+	b := step(&o.Common, nonce)
+	var err error
+	if b.Items, err = itemsOf("epcList", o.EPCList, "quantityList", o.QuantityList); err != nil {
+		return nil, err
 	}
-	for _, q := range o.QuantityList {
-		switch {
-		case q.EPCClass.Kind != epcis.KindLGTIN:
-			return nil, fmt.Errorf("quantityList: a %s is not a lot (an LGTIN)", q.EPCClass.Kind)
-		case q.UOM != "" && q.UOM != "EA" && q.UOM != "H87":
-			return nil, fmt.Errorf("quantityList: %g %s: the ledger counts units (no unit of measure, EA or H87)", q.Quantity, q.UOM)
-		case !q.Known || q.Quantity < 1 || q.Quantity != math.Trunc(q.Quantity) || q.Quantity > ledger.MaxSupplyQty:
-			return nil, fmt.Errorf("quantityList: a whole number of units, 1 to %d", ledger.MaxSupplyQty)
-		}
-		b.Items = append(b.Items, ledger.SupplyItem{GTIN: q.EPCClass.GTIN, Lot: q.EPCClass.Lot, Qty: uint32(q.Quantity)})
-	}
-	if o.ILMD != nil && o.ILMD.ItemExpirationDate != "" {
-		d := o.ILMD.ItemExpirationDate
-		if len(d) >= 10 {
-			d = d[:10]
-		}
-		if _, err := time.Parse(ledger.OnsetLayout, d); err != nil {
-			return nil, fmt.Errorf("ilmd: itemExpirationDate %q: a date", o.ILMD.ItemExpirationDate)
-		}
-		b.Expiry = d
+	if b.Expiry, err = expiryOf(o.ILMD); err != nil {
+		return nil, err
 	}
 	switch {
 	case o.Action == epcis.ActionAdd:
 		b.Step = ledger.StepCommission
-		if o.ILMD != nil && o.ILMD.LotNumber != "" {
-			for i := range b.Items {
-				if b.Items[i].Instance() && b.Items[i].Lot == "" {
-					b.Items[i].Lot = o.ILMD.LotNumber
-				}
-			}
-		}
+		lotOf(b.Items, o.ILMD)
 		if len(o.CertificationInfo) > 0 {
 			b.Certificate = o.CertificationInfo[0]
 		}
@@ -118,6 +81,102 @@ func FromEPCIS(ev epcis.Event, parties Parties, nonce int) (*ledger.SupplyEvent,
 	default:
 		b.Step = ledger.StepObserve
 	}
+	if err := ledger.Validate(b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// step is the supply step common fields of an event: its time, a nonce
+// from its ID (or, without one, its time to the nanosecond and its place
+// in the document) that tells it from another that says the same at the
+// same second, its first business transaction, and where it happened.
+func step(c *epcis.Common, nonce int) *ledger.SupplyEvent {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%s\x00%d\x00%d", c.EventID, c.EventTime.UnixNano(), nonce)
+	b := &ledger.SupplyEvent{Time: c.EventTime.Unix(), Nonce: h.Sum64()}
+	if len(c.BizTransactions) > 0 {
+		b.Ref = c.BizTransactions[0].ID
+	}
+	// A read point named by its coordinates (CBV 2.0's geo: URI, RFC
+	// 5870) is where the step happened; a GLN names none the ledger knows.
+	for _, loc := range []string{c.ReadPoint.URI, c.BizLocation.URI} {
+		if cell, ok := GeoCell(loc); ok {
+			b.Placed, b.Place = true, cell
+			break
+		}
+	}
+	return b
+}
+
+// lotOf gives the instances made that name no lot the ILMD's.
+func lotOf(items []ledger.SupplyItem, m *epcis.ILMD) {
+	if m == nil || m.LotNumber == "" {
+		return
+	}
+	for i := range items {
+		if items[i].Instance() && items[i].Lot == "" {
+			items[i].Lot = m.LotNumber
+		}
+	}
+}
+
+// itemsOf reads an event's list of instances (SGTINs) and of lots in
+// units (LGTINs), named epcs and qs in the document.
+func itemsOf(epcs string, ids []epcis.ID, qs string, qq []epcis.Quantity) ([]ledger.SupplyItem, error) {
+	var out []ledger.SupplyItem
+	for _, id := range ids {
+		if id.Kind != epcis.KindSGTIN {
+			return nil, fmt.Errorf("%s: a %s is not an item (an SGTIN)", epcs, id.Kind)
+		}
+		out = append(out, ledger.SupplyItem{GTIN: id.GTIN, Serial: id.Serial, Lot: id.Lot, Qty: 1})
+	}
+	for _, q := range qq {
+		switch {
+		case q.EPCClass.Kind != epcis.KindLGTIN:
+			return nil, fmt.Errorf("%s: a %s is not a lot (an LGTIN)", qs, q.EPCClass.Kind)
+		case q.UOM != "" && q.UOM != "EA" && q.UOM != "H87":
+			return nil, fmt.Errorf("%s: %g %s: the ledger counts units (no unit of measure, EA or H87)", qs, q.Quantity, q.UOM)
+		case !q.Known || q.Quantity < 1 || q.Quantity != math.Trunc(q.Quantity) || q.Quantity > ledger.MaxSupplyQty:
+			return nil, fmt.Errorf("%s: a whole number of units, 1 to %d", qs, ledger.MaxSupplyQty)
+		}
+		out = append(out, ledger.SupplyItem{GTIN: q.EPCClass.GTIN, Lot: q.EPCClass.Lot, Qty: uint32(q.Quantity)})
+	}
+	return out, nil
+}
+
+// expiryOf is an ILMD's expiry date ("" without one).
+func expiryOf(m *epcis.ILMD) (string, error) {
+	if m == nil || m.ItemExpirationDate == "" {
+		return "", nil
+	}
+	d := m.ItemExpirationDate
+	if len(d) >= 10 {
+		d = d[:10]
+	}
+	if _, err := time.Parse(ledger.OnsetLayout, d); err != nil {
+		return "", fmt.Errorf("ilmd: itemExpirationDate %q: a date", m.ItemExpirationDate)
+	}
+	return d, nil
+}
+
+// fromTransformation maps a TransformationEvent to a transformation: its
+// inputs used up, its outputs made with its ILMD's expiry (and lot, for
+// output instances that give none).
+func fromTransformation(t *epcis.TransformationEvent, nonce int) (*ledger.SupplyEvent, error) {
+	b := step(&t.Common, nonce)
+	b.Step, b.Ref = ledger.StepTransform, ""
+	var err error
+	if b.Items, err = itemsOf("inputEPCList", t.InputEPCList, "inputQuantityList", t.InputQuantityList); err != nil {
+		return nil, err
+	}
+	if b.Outputs, err = itemsOf("outputEPCList", t.OutputEPCList, "outputQuantityList", t.OutputQuantityList); err != nil {
+		return nil, err
+	}
+	if b.Expiry, err = expiryOf(t.ILMD); err != nil {
+		return nil, err
+	}
+	lotOf(b.Outputs, t.ILMD)
 	if err := ledger.Validate(b); err != nil {
 		return nil, err
 	}

@@ -112,17 +112,26 @@ func (it *Item) apply(id ledger.Hash, by [32]byte, b *ledger.SupplyEvent, offers
 		delete(offers, offer)
 		return nil
 	}
+	step, expiry := b.Step, b.Expiry
 	n, ok := it.named(b.Items)
+	if b.Step == ledger.StepTransform {
+		// An input is used up (the expiry is the outputs'); an output is
+		// made.
+		step, expiry = ledger.StepConsume, ""
+		if out, made := it.named(b.Outputs); made {
+			n, ok, step, expiry = out, true, ledger.StepCommission, b.Expiry
+		}
+	}
 	if !ok {
 		return fmt.Errorf("it does not name the item")
 	}
-	switch b.Step {
+	switch step {
 	case ledger.StepCommission:
-		if it.Commissioned && (n.Instance() || it.Maker != by || it.Expiry != b.Expiry) {
+		if it.Commissioned && (n.Instance() || it.Maker != by || it.Expiry != expiry) {
 			return fmt.Errorf("commissioned twice")
 		}
 		if !it.Commissioned {
-			it.Commissioned, it.Instance, it.Maker, it.Lot, it.Expiry = true, n.Instance(), by, n.Lot, b.Expiry
+			it.Commissioned, it.Instance, it.Maker, it.Lot, it.Expiry = true, n.Instance(), by, n.Lot, expiry
 			if it.Instance {
 				it.Status, it.Holder = "active", by
 			}
@@ -134,21 +143,21 @@ func (it *Item) apply(id ledger.Hash, by [32]byte, b *ledger.SupplyEvent, offers
 			return fmt.Errorf("given or used by one who does not hold it")
 		}
 		it.Held[by] -= uint64(n.Qty)
-		it.marks(id, n, b.Expiry)
-		if b.Step == ledger.StepShip {
+		it.marks(id, n, expiry)
+		if step == ledger.StepShip {
 			offers[id] = b
 			if it.Instance {
 				it.Holder, it.Transit = [32]byte{}, id
 			}
 		} else if it.Instance {
-			it.Status, it.Holder = map[string]string{ledger.StepConsume: "consumed", ledger.StepDestroy: "destroyed"}[b.Step], [32]byte{}
+			it.Status, it.Holder = map[string]string{ledger.StepConsume: "consumed", ledger.StepDestroy: "destroyed"}[step], [32]byte{}
 		}
 	case ledger.StepObserve:
 		if !it.Commissioned {
 			it.signal(Uncommissioned, id)
 			return nil
 		}
-		it.marks(id, n, b.Expiry)
+		it.marks(id, n, expiry)
 		switch {
 		case !it.Instance:
 			if it.Held[by] < uint64(n.Qty) {
