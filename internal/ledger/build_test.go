@@ -297,6 +297,8 @@ func TestValidateRules(t *testing.T) {
 		{"pledge_too_much", &DonationPledge{Charity: [32]byte{1}, Amount: MaxDonationFen + 1}, "amount"},
 		{"pledge_bad_gtin", &DonationPledge{Charity: [32]byte{1}, Goods: []Goods{{GTIN: "10614141073465", Units: 5}}}, "gtin"},
 		{"pledge_no_units", &DonationPledge{Charity: [32]byte{1}, Goods: []Goods{{GTIN: "10614141073464"}}}, "units"},
+		{"pledge_phone_as_name", &DonationPledge{Charity: [32]byte{1}, Amount: 100, Name: "call 13812345678"}, "name"},
+		{"pledge_id_in_purpose", &DonationPledge{Charity: [32]byte{1}, Amount: 100, Purpose: "for 420106198001011234"}, "purpose"},
 		{"pledge_goods_twice", &DonationPledge{Charity: [32]byte{1}, Goods: []Goods{{GTIN: "10614141073464", Units: 1}, {GTIN: "10614141073464", Units: 2}}}, "goods"},
 		{"donation_receive", &DonationStep{Step: DonationReceive, Pledge: Hash{1}, Amount: 5}, ""},
 		{"donation_receive_both", &DonationStep{Step: DonationReceive, Pledge: Hash{1}, Amount: 5, Shipment: Hash{2}}, "amount"},

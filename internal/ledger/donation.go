@@ -84,6 +84,12 @@ func (b *DonationPledge) fields(c *codec) {
 		c.fail("amount", "at most %d fen", uint64(MaxDonationFen))
 	case b.Amount == 0 && len(b.Goods) == 0:
 		c.fail("amount", "money (an amount in fen) or goods, or both")
+	case IdentifierIn(b.Name) != "":
+		// Public on the chain: a donor's chosen name, never an
+		// identifier that would find them.
+		c.fail("name", "a name, not %s", IdentifierIn(b.Name))
+	case IdentifierIn(b.Purpose) != "":
+		c.fail("purpose", "what the gift is for, not %s", IdentifierIn(b.Purpose))
 	}
 	seen := map[string]bool{}
 	for _, g := range b.Goods {

@@ -206,25 +206,29 @@ func DonationsUnder(rd store.Reader, scope byte, who []byte, max int) ([]ledger.
 // received, bought, allocated, delivered) units for a product's.
 func (blk *Block) addTotals(scope byte, who []byte, gtin string, c [5]uint64) error {
 	k := store.DonationTotalKey(scope, who, gtin)
-	v, ok, err := blk.b.Get(k)
+	have, err := blk.totals(k)
 	if err != nil {
 		return err
-	}
-	var have [5]uint64
-	if ok {
-		x := r2(v)
-		for i := range have {
-			have[i] = uint64(x.i64())
-		}
-		if err := x.err("donation totals"); err != nil {
-			return err
-		}
 	}
 	var x w
 	for i := range have {
 		x.i64(int64(have[i] + c[i]))
 	}
 	return blk.set(k, x.b)
+}
+
+// totals reads one row of totals.
+func (blk *Block) totals(k []byte) ([5]uint64, error) {
+	var have [5]uint64
+	v, ok, err := blk.b.Get(k)
+	if err != nil || !ok {
+		return have, err
+	}
+	x := r2(v)
+	for i := range have {
+		have[i] = uint64(x.i64())
+	}
+	return have, x.err("donation totals")
 }
 
 // donationPledge takes a donor's pledge, signed by the donor and the
@@ -243,6 +247,13 @@ func (blk *Block) donationPledge(tx *ledger.Tx, id ledger.Hash, b *ledger.Donati
 	}
 	if role != ledger.RoleCharity {
 		return reject(CodeWrongSigner, "signature", "the pledge's charity is a key holding the role charity")
+	}
+	// The charity's pledged total bounds its received and spent ones
+	// (each donation's do not exceed its pledge): it alone may overflow.
+	if t, err := blk.totals(store.DonationTotalKey(store.ScopeCharity, charity[:], "")); err != nil {
+		return err
+	} else if t[1]+b.Amount < t[1] {
+		return reject(CodeConflict, "amount", "the charity's pledged total would overflow")
 	}
 	d := Donation{ID: id, Donor: donor, Charity: charity, Name: b.Name, Purpose: b.Purpose, Time: b.Time, Height: blk.height, Pledged: b.Amount}
 	if err := blk.addTotals(store.ScopeCharity, charity[:], "", [5]uint64{1, b.Amount}); err != nil {
