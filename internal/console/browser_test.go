@@ -127,6 +127,18 @@ func (c *city) token(t testing.TB, method, path, body string) {
 	}
 }
 
+// submit signs b with keys, in order, and submits it with the node
+// operator's token, wanting it accepted.
+func (c *city) submit(t testing.TB, b ledger.Body, keys ...ed25519.PrivateKey) *ledger.Tx {
+	t.Helper()
+	tx := ledger.NewTx(b)
+	for _, k := range keys {
+		tx.Sign(c.h.Genesis.ChainID, k)
+	}
+	c.token(t, "POST", "/v1/txs", `{"txs":["`+base64.StdEncoding.EncodeToString(tx.Bytes())+`"]}`)
+	return tx
+}
+
 // loginURL is a fresh one-time URL for role, as epiledger console gets it.
 func (c *city) loginURL(t testing.TB, role string) string {
 	t.Helper()

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/epiledger/epiledger/internal/console"
+	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/state"
 )
 
 // TestWords: every word the console asks for (t("key") in app.js, and
@@ -62,9 +64,27 @@ func TestWords(t *testing.T) {
 		"level.national", "level.province", "level.city", "level.district",
 		"case.suspected", "case.confirmed", "case.recovered", "case.deceased", "case.cleared",
 		"view.trajectory", "view.contacts", "view.chain", "view.sources", "view.followup",
-		"role.n1", "role.n2", "role.n3", "role.relay", "dim.epidemic", "dim.medical", "dim.government", "dim.public", "dim.opinion"} {
+		"role.n1", "role.n2", "role.n3", "role.relay", "dim.epidemic", "dim.medical", "dim.government", "dim.public", "dim.opinion",
+		"supply.title", "supply.field", "supply.help", "donation.title", "donation.field", "donation.help", "needs.title", "needs.field", "needs.help"} {
 		if !en[k] {
 			t.Errorf("the dictionaries lack %q", k)
+		}
+	}
+	// The values the supply routes name, each a word of its own (the
+	// console's key drops the hyphens: named() in app.js).
+	for prefix, values := range map[string][]string{
+		"role":    {ledger.RoleManufacturer, ledger.RoleDistributor, ledger.RoleWarehouse, ledger.RoleCharity},
+		"item":    {state.ItemActive, state.ItemConsumed, state.ItemDestroyed},
+		"step":    ledger.SupplySteps,
+		"signal":  state.SignalKinds,
+		"dstep":   append([]string{"pledge", "delivered"}, ledger.DonationSteps...),
+		"urgency": ledger.Urgencies,
+		"flag":    {state.FlagNoNeed, state.FlagOverNeed, state.FlagFeverUnmet},
+	} {
+		for _, v := range values {
+			if k := prefix + "." + strings.ReplaceAll(v, "-", ""); !en[k] {
+				t.Errorf("the dictionaries lack %q (for %s %q)", k, prefix, v)
+			}
 		}
 	}
 }

@@ -2,7 +2,6 @@ package console_test
 
 import (
 	"crypto/ed25519"
-	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"testing"
@@ -23,15 +22,7 @@ func TestConsoleWarning(t *testing.T) {
 	h, n := testnode.New(t)
 	c := serveCity(t, h, n, "investigator")
 	ctx := browser(t)
-	chain := h.Genesis.ChainID
-	submit := func(b ledger.Body, keys ...ed25519.PrivateKey) {
-		t.Helper()
-		tx := ledger.NewTx(b)
-		for _, k := range keys {
-			tx.Sign(chain, k)
-		}
-		c.token(t, "POST", "/v1/txs", `{"txs":["`+base64.StdEncoding.EncodeToString(tx.Bytes())+`"]}`)
-	}
+	submit := func(b ledger.Body, keys ...ed25519.PrivateKey) { t.Helper(); c.submit(t, b, keys...) }
 	hospPub, hosp, _ := ed25519.GenerateKey(nil)
 	docPub, doc, _ := ed25519.GenerateKey(nil)
 	c.token(t, "POST", "/v1/roles", fmt.Sprintf(`{"key":%q,"role":"hospital","name":"Jinyintan hospital"}`, hex.EncodeToString(hospPub)))

@@ -893,6 +893,311 @@
     });
   };
 
+  // Supplies and donations in the open (issue 17, docs/SUPPLY.md): a
+  // code's journey, a donation's path, needs against allocations. They
+  // read the public routes only and are open without a login.
+
+  function num(n) { return Number(n || 0).toLocaleString(state.lang === "zh" ? "zh-CN" : "en-US"); }
+
+  // yuan writes an amount in fen as yuan with two decimals.
+  function yuan(fen) {
+    var f = Number(fen || 0) % 100;
+    return t("money.yuan", { v: num(Math.floor(Number(fen || 0) / 100)) + "." + (f < 10 ? "0" : "") + f });
+  }
+
+  function when(ts) { return ts ? String(ts).replace("T", " ").slice(0, 16) : ""; }
+
+  function party(p) {
+    if (!p) return "-";
+    var r = p.role ? t("role." + p.role) : "";
+    return (p.name || short(p.key)) + (r ? " (" + r + ")" : "");
+  }
+
+  // named is the word for a value the API names (a step, a signal, a
+  // flag): its key drops the hyphens; a value the words lack shows as it
+  // is.
+  function named(prefix, v) {
+    var k = prefix + "." + String(v).replace(/-/g, "");
+    var s = t(k);
+    return s === k ? String(v) : s;
+  }
+
+  // lookup draws a public view's heading and form (one field, kept
+  // filled for another try) and returns the box below it where the view
+  // draws what the node answered. Submitting sets the fragment, so the
+  // answer has its own link.
+  function lookup(view, field, value, placeholder) {
+    var input = el("input", { id: view + "-" + field, name: field, value: value, placeholder: placeholder, autocomplete: "off", spellcheck: "false" });
+    var f = el("form", { class: "inline", id: view + "-form" }, [
+      el("label", { for: view + "-" + field, text: t(view + ".field") }), input,
+      el("button", { type: "submit", class: "primary", text: t("lookup.go") })
+    ]);
+    f.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var v = input.value.trim();
+      if (!v) { input.focus(); return; }
+      location.hash = "#/" + view + "?" + field + "=" + encodeURIComponent(v);
+    });
+    var out = el("div", { id: view + "-result" });
+    show(el("div", {}, [el("h1", { text: t(view + ".title") }), el("p", { class: "muted", text: t(view + ".help") }), f, out]));
+    if (!value) input.focus();
+    return out;
+  }
+
+  // refused says in the error line what the node refused (the field it
+  // names first) and keeps the form.
+  function refused(out) {
+    return function (err) {
+      showError(err && err.message ? err.message : String(err));
+      out.replaceChildren(el("p", { class: "muted", id: "lookup-refused", text: t("error.hint") }));
+    };
+  }
+
+  // supplyRoute is the public route of a code typed as its GS1 Digital
+  // Link path (01/GTIN/21/SERIAL, 01/GTIN/10/LOT, taken as written) or a
+  // Digital Link URL (https://id.gs1.org/01/GTIN/10/LOT/21/SERIAL, its
+  // values percent-decoded; a GTIN-8, -12 or -13 padded to 14; with a
+  // serial, the serial's): "" when it is neither.
+  function supplyRoute(s) {
+    var vals = {}, segs, i;
+    if (/^https?:\/\//i.test(s)) {
+      segs = s.replace(/^https?:\/\/[^\/]*/i, "").replace(/[?#].*$/, "").split("/").filter(function (x) { return x !== ""; });
+      var at = segs.indexOf("01");
+      if (at < 0 || (segs.length - at) % 2 !== 0) return "";
+      for (i = at; i < segs.length; i += 2) {
+        try { vals[segs[i]] = decodeURIComponent(segs[i + 1]); } catch (e) { return ""; }
+      }
+      if (/^(\d{8}|\d{12}|\d{13})$/.test(vals["01"])) vals["01"] = ("000000" + vals["01"]).slice(-14);
+    } else {
+      segs = s.replace(/^\//, "").split("/");
+      if (segs.length !== 4 || segs[0] !== "01") return "";
+      vals["01"] = segs[1];
+      vals[segs[2]] = segs[3];
+    }
+    var ai = vals["21"] !== undefined ? "21" : vals["10"] !== undefined ? "10" : "";
+    if (!ai || !vals["01"]) return "";
+    return "/v1/public/supply/01/" + encodeURIComponent(vals["01"]) + "/" + ai + "/" + encodeURIComponent(vals[ai]);
+  }
+
+  function codeLink(code) { return el("a", { href: "#/supply?code=" + encodeURIComponent(code), class: "mono", text: code }); }
+
+  // A code's journey: who made it, every step on the map where it gave
+  // its place (in order, joined by a line) and in a table, who holds it
+  // now, and the counterfeit signals first of all.
+  views.supply = function (ref, q) {
+    var code = q.code || ref;
+    var out = lookup("supply", "code", code, "01/10614141073464/21/A1");
+    if (!code) return Promise.resolve();
+    var path = supplyRoute(code);
+    if (!path) {
+      showError("code: " + t("supply.badcode"));
+      return Promise.resolve();
+    }
+    return api("GET", path).then(function (p) {
+      var signals = p.signals || [];
+      var banner = null;
+      if (!p.commissioned || signals.length) {
+        banner = el("div", { class: "banner", id: "supply-signals", role: "alert" }, [
+          el("strong", { text: p.commissioned ? t("supply.signals", { n: signals.length }) : t("supply.uncommissioned") }),
+          el("ul", {}, signals.map(function (s) {
+            return el("li", { "data-kind": s.kind }, [el("b", { text: named("signal", s.kind) }),
+              " — " + party(s.by) + " · " + t("col.height") + " " + s.height + (s.detail ? ": " + s.detail : "")]);
+          }))]);
+      }
+      var held = (p.held || []).map(function (h) { return party(h.party) + ": " + num(h.units); }).join("; ");
+      var rows = [[t("supply.code"), p.code, "supply-code"], [t("supply.gtin"), p.gtin]];
+      if (p.serial) rows.push([t("supply.serial"), p.serial]);
+      if (p.lot) rows.push([t("supply.lot"), p.lot]);
+      rows.push([t("supply.maker"), p.maker ? party(p.maker) : t("supply.nomaker"), "supply-maker"],
+        [t("supply.expiry"), p.expiry || "-", "supply-expiry"], [t("supply.standard"), p.standard || "-", "supply-standard"]);
+      if (p.certificate) rows.push([t("supply.certificate"), p.certificate]);
+      if (p.commissioned) rows.push([t("supply.units"), num(p.units)]);
+      if (p.status) rows.push([t("supply.status"), named("item", p.status), "supply-status"]);
+      if (p.in_transit) rows.push([t("supply.intransit"), short(p.in_transit)]);
+      rows.push([t("supply.held"), held || "-", "supply-held"], [t("supply.steps"), num(p.events.length) + (p.truncated ? "+" : ""), "supply-steps"]);
+      var steps = p.events.map(function (e, i) { return Object.assign({ n: i + 1 }, e); });
+      var placed = steps.filter(function (e) { return e.place; });
+      var mapDiv = el("div", { class: "map", id: "supply-map", role: "region", "aria-label": t("supply.map") });
+      out.replaceChildren(el("div", {}, [banner,
+        signals.length === 0 && p.commissioned ? el("p", { class: "clean", id: "supply-clean", text: t("supply.clean") }) : null,
+        facts(rows),
+        p.truncated ? el("p", { class: "muted", text: t("supply.truncated") }) : null,
+        steps.length ? el("h2", { text: t("supply.journey") }) : null,
+        steps.length && placed.length < steps.length ? el("p", { class: "muted", id: "supply-unplaced", text: t("supply.unplaced", { n: steps.length - placed.length }) }) : null,
+        placed.length ? mapDiv : null,
+        steps.length ? table([
+          { key: "n", label: "#" }, { key: "time", label: t("col.time"), get: function (e) { return when(e.time); } },
+          { key: "step", label: t("supply.step"), get: function (e) { return named("step", e.step); } },
+          { key: "by", label: t("supply.by"), get: function (e) { return party(e.by); }, sort: function (e) { return party(e.by); } },
+          { key: "to", label: t("col.to"), get: function (e) { return e.to ? party(e.to) : ""; }, sort: function (e) { return e.to ? party(e.to) : ""; } },
+          { key: "units", label: t("supply.units"), get: function (e) { return num(e.units); } },
+          { key: "place", label: t("supply.place"), get: function (e) { return e.place ? e.place.replace(",", ", ") : t("supply.noplace"); } },
+          { key: "tx", label: t("col.tx"), cls: "mono", get: function (e) { return short(e.tx); } }
+        ], steps, { id: "supply-table" }) : null]));
+      if (!placed.length) return;
+      var map = baseMap(mapDiv);
+      var pts = placed.map(function (e) { return e.place.split(",").map(Number); });
+      placed.forEach(function (e, i) {
+        L.circleMarker(pts[i], { radius: 7, weight: 2, color: i === placed.length - 1 ? "#c0392b" : "#1f6fb2" }).addTo(map)
+          .bindTooltip(esc(e.n + ". " + named("step", e.step) + " — " + party(e.by) + " · " + when(e.time)));
+      });
+      if (pts.length > 1) L.polyline(pts, { color: "#0b5cad", weight: 3, opacity: 0.7 }).addTo(map);
+      mapDiv.dataset.markers = String(pts.length);
+      mapDiv.leaflet = map;
+      fit(map, pts);
+    }).catch(refused(out));
+  };
+
+  var donationSteps = ["pledge", "receive", "purchase", "allocate", "delivered"];
+
+  // A donation's path, as its donor follows it by the receipt id: the
+  // money, the goods, each step in order and the shipments they name.
+  views.donation = function (ref, q) {
+    var id = q.id || ref;
+    var out = lookup("donation", "id", id, "");
+    if (!id) return Promise.resolve();
+    return api("GET", "/v1/public/donations/" + encodeURIComponent(id)).then(function (d) {
+      var ships = {};
+      d.shipments.forEach(function (s) { ships[s.tx] = s; });
+      var reached = {};
+      d.path.forEach(function (s) { reached[s.step] = true; });
+      var last = donationSteps.filter(function (s) { return reached[s]; }).pop();
+      var stages = el("ol", { class: "steps", id: "donation-stages", "aria-label": t("donation.stages") }, donationSteps.map(function (s) {
+        return el("li", { class: s === last ? "current" : reached[s] ? "done" : "", "aria-current": s === last ? "step" : null, text: named("dstep", s) });
+      }));
+      var timeline = el("ol", { class: "path", id: "donation-path" }, d.path.map(function (s) {
+        var sh = s.shipment ? ships[s.shipment] : null;
+        var what = [];
+        if (s.amount) what.push(yuan(s.amount));
+        if (sh) what.push(t("donation.shipment", { items: sh.items.map(function (i) { return num(i.units) + " × " + i.code; }).join(", "), from: party(sh.from), to: party(sh.to) }));
+        return el("li", { "data-step": s.step, class: sh && !sh.receipt && s.step === "allocate" ? "transit" : null }, [
+          el("span", { class: "mono", title: s.time, text: when(s.time) }), " ", el("b", { text: named("dstep", s.step) }),
+          " — " + party(s.by) + (what.length ? ": " + what.join("; ") : ""),
+          sh && !sh.receipt ? el("span", { class: "pill transit", text: t("donation.transit") }) : null]);
+      }));
+      out.replaceChildren(el("div", {}, [
+        facts([[t("donation.id"), d.id, "donation-id"],
+          [t("donation.donor"), d.named ? d.donor : d.donor + " (" + t("donation.pseudonym") + ")", "donation-donor"],
+          [t("donation.charity"), party(d.charity), "donation-charity"], [t("donation.purpose"), d.purpose || "-", "donation-purpose"],
+          [t("donation.time"), when(d.time) + " · " + t("col.height") + " " + d.height],
+          [t("donation.pledged"), yuan(d.pledged), "donation-pledged"], [t("donation.received"), yuan(d.received), "donation-received"],
+          [t("donation.spent"), yuan(d.spent), "donation-spent"], [t("donation.balance"), yuan(d.balance), "donation-balance"],
+          [t("donation.intransit"), num(d.in_transit), "donation-intransit"]]),
+        stages,
+        el("h2", { text: t("donation.path") }), timeline,
+        el("h2", { text: t("donation.goods") }),
+        d.goods.length ? table([
+          { key: "gtin", label: t("supply.gtin"), cls: "mono", get: function (g) { return el("a", { href: "#/needs?gtin=" + g.gtin, text: g.gtin }); } },
+          { key: "pledged", label: t("donation.pledged"), get: function (g) { return num(g.pledged); } },
+          { key: "received", label: t("donation.received"), get: function (g) { return num(g.received); } },
+          { key: "bought", label: t("donation.bought"), get: function (g) { return num(g.bought); } },
+          { key: "allocated", label: t("donation.allocated"), get: function (g) { return num(g.allocated); } },
+          { key: "delivered", label: t("donation.delivered"), get: function (g) { return num(g.delivered); } }
+        ], d.goods, { id: "goods-table" }) : el("p", { class: "muted", text: t("donation.nogoods") }),
+        el("h2", { text: t("donation.shipments") }),
+        d.shipments.length ? table([
+          { key: "tx", label: t("col.tx"), cls: "mono", get: function (s) { return short(s.tx); } },
+          { key: "from", label: t("col.from"), get: function (s) { return party(s.from); } },
+          { key: "to", label: t("col.to"), get: function (s) { return party(s.to); } },
+          { key: "items", label: t("donation.items"), get: function (s) {
+            return el("span", {}, s.items.map(function (i, k) { return el("span", {}, [k ? ", " : "", num(i.units) + " × ", codeLink(i.code)]); }));
+          } },
+          { key: "receipt", label: t("donation.receipt"), get: function (s) {
+            return s.receipt ? t("donation.receivedat", { height: s.receipt_height }) : el("span", { class: "pill transit", text: t("donation.transit") });
+          }, sort: function (s) { return s.receipt_height || 0; } }
+        ], d.shipments, { id: "shipments-table" }) : el("p", { class: "muted", text: t("donation.noshipments") })]));
+    }).catch(refused(out));
+  };
+
+  // needBars draws each hospital's declared need and what charities
+  // allocated it as a pair of horizontal bars on one scale; a fever
+  // clinic is marked, an allocation beyond the need red.
+  function needBars(needs) {
+    var ns = "http://www.w3.org/2000/svg";
+    var W = 720, label = 230, row = 46, scale = W - label - 90;
+    var max = 1;
+    needs.forEach(function (n) { max = Math.max(max, n.units, n.allocated); });
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 " + W + " " + (needs.length * row + 4));
+    svg.setAttribute("id", "needs-bars");
+    svg.setAttribute("role", "img");
+    svg.setAttribute("aria-label", t("needs.chart"));
+    var add = function (tag, attrs, text) {
+      var e = document.createElementNS(ns, tag);
+      Object.keys(attrs).forEach(function (k) { e.setAttribute(k, String(attrs[k])); });
+      if (text !== undefined) e.textContent = text;
+      svg.appendChild(e);
+      return e;
+    };
+    needs.forEach(function (n, i) {
+      var y = i * row + 4;
+      add("text", { x: 0, y: y + 14, "font-size": 12, "font-weight": 600 }, n.hospital.name || short(n.hospital.key));
+      if (n.fever_clinic) add("text", { x: 0, y: y + 32, "font-size": 11, fill: "#a02020", class: "fever" }, t("needs.fever"));
+      [["need", n.units, "#9aa7b4", y], ["allocated", n.allocated, n.allocated > n.units ? "#c0392b" : "#1f6fb2", y + 18]].forEach(function (b) {
+        var w = b[1] / max * scale;
+        var r = add("rect", { x: label, y: b[3], width: Math.max(b[1] ? 1 : 0, w), height: 14, fill: b[2], "data-kind": b[0], "data-units": b[1] });
+        var tip = document.createElementNS(ns, "title");
+        tip.textContent = (n.hospital.name || short(n.hospital.key)) + ": " + t("needs." + b[0]) + " " + num(b[1]);
+        r.appendChild(tip);
+        add("text", { x: label + w + 6, y: b[3] + 12, "font-size": 11 }, b[0] === "need" && !n.declared ? t("needs.nodeclared") : num(b[1]));
+      });
+    });
+    return svg;
+  }
+
+  // Needs against allocations of a product: each hospital's declared
+  // need beside what charities allocated it, the flags on allocations
+  // that went against the needs, and the product's donations.
+  views.needs = function (ref, q) {
+    var gtin = q.gtin || ref;
+    var out = lookup("needs", "gtin", gtin, "10614141073464");
+    if (!gtin) return Promise.resolve();
+    var none = function () { return null; };
+    return Promise.all([api("GET", "/v1/public/needs?gtin=" + encodeURIComponent(gtin)),
+      api("GET", "/v1/public/donations?gtin=" + encodeURIComponent(gtin)).catch(none)]).then(function (res) {
+      var d = res[0], tot = res[1];
+      var needs = d.needs.slice().sort(function (a, b) {
+        return (b.fever_clinic - a.fever_clinic) || (b.units - a.units) || (b.allocated - a.allocated);
+      });
+      var declared = 0, allocated = 0;
+      needs.forEach(function (n) { declared += n.units; allocated += n.allocated; });
+      var box = el("div", {}, [
+        facts([[t("supply.gtin"), d.gtin], [t("needs.hospitals"), num(needs.length), "needs-count"],
+          [t("needs.declared"), num(declared), "needs-declared"], [t("needs.allocatedall"), num(allocated), "needs-allocated"],
+          [t("needs.flags"), num(d.flags.length), "needs-flagcount"]])]);
+      if (!needs.length) box.appendChild(el("p", { class: "muted", id: "needs-empty", text: t("needs.none") }));
+      else {
+        box.appendChild(el("div", { class: "legend" }, [
+          el("span", {}, [el("i", { style: "background:#9aa7b4" }), t("needs.need")]),
+          el("span", {}, [el("i", { style: "background:#1f6fb2" }), t("needs.allocated")]),
+          el("span", {}, [el("i", { style: "background:#c0392b" }), t("needs.beyond")])]));
+        box.appendChild(needBars(needs));
+        box.appendChild(table([
+          { key: "hospital", label: t("needs.hospital"), get: function (n) { return party(n.hospital); }, sort: function (n) { return party(n.hospital); } },
+          { key: "fever_clinic", label: t("needs.colfever"), get: function (n) { return n.fever_clinic ? el("span", { class: "pill fever", text: t("intel.yes") }) : ""; } },
+          { key: "urgency", label: t("needs.urgency"), get: function (n) { return n.urgency ? named("urgency", n.urgency) : "-"; } },
+          { key: "units", label: t("needs.colneed"), get: function (n) { return n.declared ? num(n.units) : t("needs.nodeclared"); } },
+          { key: "allocated", label: t("donation.allocated"), get: function (n) { return num(n.allocated); } }
+        ], needs, { id: "needs-table" }));
+      }
+      box.appendChild(el("h2", { text: t("needs.flags") }));
+      box.appendChild(d.flags.length ? table([
+        { key: "kind", label: t("needs.flag"), get: function (f) { return el("span", { class: "flag", text: named("flag", f.kind) }); }, sort: function (f) { return f.kind; } },
+        { key: "detail", label: t("needs.detail") }, { key: "height", label: t("col.height") },
+        { key: "shipment", label: t("needs.shipment"), cls: "mono", get: function (f) { return short(f.shipment); } }
+      ], d.flags, { id: "flags-table" }) : el("p", { class: "muted", id: "needs-noflags", text: t("needs.noflags") }));
+      if (tot) {
+        box.appendChild(el("h2", { text: t("needs.donations") }));
+        box.appendChild(facts([[t("needs.donationcount"), num(tot.donations) + (tot.truncated ? "+" : ""), "needs-donations"]].concat(
+          (tot.goods || []).map(function (g) { return [t("needs.donated"), t("needs.donatedv", { pledged: num(g.pledged), bought: num(g.bought), allocated: num(g.allocated), delivered: num(g.delivered) })]; }))));
+        if ((tot.ids || []).length) box.appendChild(el("ul", { class: "mono", id: "needs-ids" }, tot.ids.map(function (x) {
+          return el("li", {}, [el("a", { href: "#/donation?id=" + x, text: x })]);
+        })));
+      }
+      out.replaceChildren(box);
+    }).catch(refused(out));
+  };
+
   views.roles = function () {
     return Promise.all([api("GET", "/v1/roles"), api("GET", "/v1/sites")]).then(function (res) {
       var rows = res[0].roles || [], sites = res[1].sites || [];
@@ -916,11 +1221,15 @@
   function loginPage() {
     show(el("div", { class: "login" }, [el("h1", { text: t("login.title") }), el("p", { text: t("login.how") }),
       el("pre", { text: "epiledger console --node " + location.origin + " --as YOUR.key" }),
-      el("p", {}, [el("a", { href: "#/risk", text: t("login.public") })])]));
+      el("p", {}, [el("a", { href: "#/risk", text: t("login.public") })]),
+      el("p", {}, [t("login.open") + " ", el("a", { href: "#/supply", text: t("nav.supply") }), " · ",
+        el("a", { href: "#/donation", text: t("nav.donation") }), " · ", el("a", { href: "#/needs", text: t("nav.needs") })])]));
   }
 
   // ---- routing -------------------------------------------------------
 
+  // The views open to all, with no login: they read public routes only.
+  var publicViews = { risk: 1, supply: 1, donation: 1, needs: 1 };
   var personal = { trajectory: 1, contacts: 1, chain: 1, sources: 1, followup: 1, clusters: 1, search: 1 };
   var needs = { search: "investigator", trajectory: "investigator", contacts: "investigator", chain: "investigator", sources: "investigator",
     followup: "investigator", clusters: "investigator", audit: "auditor", roles: "auditor", regions: "reader", intel: "intel", warning: "intel" };
@@ -946,7 +1255,7 @@
     });
     var v = views[name];
     if (!v) { show(el("p", { text: t("notfound") })); return; }
-    if (name !== "risk" && !state.session) { loginPage(); return; }
+    if (!publicViews[name] && !state.session) { loginPage(); return; }
     if (needs[name] && !hasRole(needs[name])) {
       show(el("div", {}, [el("h1", { text: t("forbidden.title") }), el("p", { id: "forbidden", text: t("forbidden.text", { role: state.session.role }) })]));
       return;
