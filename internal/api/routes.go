@@ -162,6 +162,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/public/stats", s.public(SmallBody, s.publicStats))
 	mux.HandleFunc("GET /v1/public/stats/proof", s.public(SmallBody, s.publicStatsProof))
 	mux.HandleFunc("GET /v1/public/supply/01/{gtin}/{ai}/{value}", s.public(SmallBody, s.publicSupply))
+	mux.HandleFunc("GET /v1/public/supply/00/{sscc}", s.public(SmallBody, s.publicSupply))
 	mux.HandleFunc("GET /v1/public/needs", s.public(SmallBody, s.publicNeeds))
 	mux.HandleFunc("GET /v1/public/donations/{id}", s.public(SmallBody, s.publicDonation))
 	mux.HandleFunc("GET /v1/public/donations", s.public(SmallBody, s.publicDonations))

@@ -19,13 +19,18 @@ type SupplyProof struct {
 }
 
 // publicSupply serves GET /v1/public/supply/01/{gtin}/{ai}/{value}
-// (the code's Digital Link path: ai 21 a serial, 10 a lot), with no
-// login: anyone may check a code.
+// (the code's Digital Link path: ai 21 a serial, 10 a lot) and
+// /v1/public/supply/00/{sscc} (a logistic unit), with no login: anyone
+// may check a code.
 func (s *Server) publicSupply(r *http.Request) (any, error) {
 	if err := onlyParams(r); err != nil {
 		return nil, err
 	}
-	it, err := ledger.ParseCode("01/" + r.PathValue("gtin") + "/" + r.PathValue("ai") + "/" + r.PathValue("value"))
+	code := "01/" + r.PathValue("gtin") + "/" + r.PathValue("ai") + "/" + r.PathValue("value")
+	if sscc := r.PathValue("sscc"); sscc != "" {
+		code = "00/" + sscc
+	}
+	it, err := ledger.ParseCode(code)
 	if err != nil {
 		return nil, errf(http.StatusBadRequest, "invalid", "code", "%v", err.(*ledger.FieldError).Msg)
 	}

@@ -50,6 +50,7 @@ API:
                                   [&format=csv], by classification (public)
   GET  /v1/public/stats/proof     one day's figures, published and proven (public)
   GET  /v1/public/supply/01/{gtin}/{ai}/{value}  an item's provenance and signals, proven (public)
+  GET  /v1/public/supply/00/{sscc}  a logistic unit's (a pallet's), with what it holds (public)
   GET  /v1/public/needs           ?gtin=: hospitals' needs against charities' allocations, flags (public)
   GET  /v1/public/donations/{id}  a donation's path from pledge to delivery, proven (public)
   GET  /v1/public/donations       ?charity=|hospital=|gtin=: public totals and the donations counted (public)

@@ -16,6 +16,7 @@ import (
 	"github.com/epiledger/epiledger/internal/client"
 	"github.com/epiledger/epiledger/internal/epcis"
 	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/supply"
 )
 
 // Medical supplies from factory to ward (issue 17, docs/SUPPLY.md): a
@@ -42,7 +43,7 @@ shows a counterfeit's marks raises a signal on the item. Hospitals
 declare their needs ("need"); a charity's shipments to hospitals are its
 allocations, weighed against them ("needs").`,
 	}
-	for _, s := range []string{ledger.StepCommission, ledger.StepShip, ledger.StepConsume, ledger.StepDestroy, ledger.StepObserve, ledger.StepTransform} {
+	for _, s := range []string{ledger.StepCommission, ledger.StepShip, ledger.StepConsume, ledger.StepDestroy, ledger.StepObserve, ledger.StepTransform, ledger.StepPack, ledger.StepUnpack} {
 		c.AddCommand(e.supplyStepCmd(s))
 	}
 	c.AddCommand(e.supplyReceiveCmd(), e.supplyCheckCmd(), e.supplyNeedCmd(), e.supplyNeedsCmd())
@@ -56,10 +57,12 @@ var supplyStepShort = map[string]string{
 	ledger.StepDestroy:    "Record items destroyed: they leave the holder's stock for good",
 	ledger.StepObserve:    "Record a scan of items: custody is unchanged; a counterfeit's marks raise signals",
 	ledger.StepTransform:  "Make new items of held ones (a manufacturer): the inputs (--item) are used up, the outputs (--output) commissioned",
+	ledger.StepPack:       "Pack serialised items into a container (--into: a pallet's SSCC, made by its first packing, or a case): they go where it goes",
+	ledger.StepUnpack:     "Take items (--item; none: all) out of a container you hold (--from)",
 }
 
 func (e *env) supplyStepCmd(step string) *cobra.Command {
-	var nodeURL, keyFile, to, expiry, standard, cert, at, place string
+	var nodeURL, keyFile, to, expiry, standard, cert, at, place, container string
 	var items, outputs []string
 	c := &cobra.Command{
 		Use:   step + " --node URL --key KEY --item CODE [--item N*CODE...]",
@@ -68,6 +71,9 @@ func (e *env) supplyStepCmd(step string) *cobra.Command {
 			ledger.StepCommission: `  epiledger supply commission --node http://127.0.0.1:7070 --key factory.key --expiry 2025-01-31 \
     --standard "GB 19083-2010" --certificate 国械注准20203140001 --item 01/10614141073464/21/A1 --item 5000*01/10614141073464/10/L7`,
 			ledger.StepShip: `  epiledger supply ship --node http://127.0.0.1:7070 --key factory.key --to 9b2e...41 --item 600*01/10614141073464/10/L7`,
+			ledger.StepPack: `  epiledger supply pack --node http://127.0.0.1:7070 --key factory.key --into urn:epc:id:sscc:0614141.1234567890 \
+    --item 01/10614141073464/21/A1 --item 01/10614141073464/21/A2`,
+			ledger.StepUnpack: `  epiledger supply unpack --node http://127.0.0.1:7070 --key distributor.key --from 00/106141412345678908`,
 			ledger.StepTransform: `  epiledger supply transform --node http://127.0.0.1:7070 --key kits.key --item 100*01/10614141099990/10/R7 \
     --item 100*01/10614141099983/10/S2 --output 100*01/10614141099976/10/KIT1 --expiry 2021-06-30`,
 		}[step],
@@ -102,6 +108,20 @@ func (e *env) supplyStepCmd(step string) *cobra.Command {
 				}
 				b.Outputs = append(b.Outputs, it)
 			}
+			if container != "" {
+				flag := map[bool]string{true: "--into", false: "--from"}[step == ledger.StepPack]
+				it, err := parseCode(container)
+				if err != nil {
+					return fmt.Errorf("%s %q: %w", flag, container, err)
+				}
+				if step == ledger.StepPack {
+					b.Outputs = []ledger.SupplyItem{it}
+				} else {
+					// Unpacked: the container is the item, what comes
+					// out the outputs.
+					b.Items, b.Outputs = []ledger.SupplyItem{it}, b.Items
+				}
+			}
 			if step == ledger.StepShip {
 				k, err := hex.DecodeString(to)
 				if err != nil || len(k) != 32 {
@@ -124,8 +144,16 @@ func (e *env) supplyStepCmd(step string) *cobra.Command {
 	c.Flags().StringVar(&place, "place", "", "where it happened, LAT,LON in degrees, kept to 0.01 degree (public: the premises on a code's journey)")
 	c.MarkFlagRequired("node")
 	c.MarkFlagRequired("key")
-	c.MarkFlagRequired("item")
+	if step != ledger.StepUnpack {
+		c.MarkFlagRequired("item")
+	}
 	switch step {
+	case ledger.StepPack:
+		c.Flags().StringVar(&container, "into", "", "the container: an SSCC (00/..., urn:epc:id:sscc:...) or a serialised item (required)")
+		c.MarkFlagRequired("into")
+	case ledger.StepUnpack:
+		c.Flags().StringVar(&container, "from", "", "the container (required); --item: what to take out (none: all)")
+		c.MarkFlagRequired("from")
 	case ledger.StepTransform:
 		c.Flags().StringArrayVar(&outputs, "output", nil, "an item made: CODE or N*CODE; repeat for each (required)")
 		c.MarkFlagRequired("output")
@@ -206,13 +234,7 @@ func parseCode(s string) (ledger.SupplyItem, error) {
 		if err != nil {
 			return ledger.SupplyItem{}, err
 		}
-		switch id.Kind {
-		case epcis.KindSGTIN:
-			return ledger.SupplyItem{GTIN: id.GTIN, Serial: id.Serial, Lot: id.Lot, Qty: 1}, nil
-		case epcis.KindLGTIN:
-			return ledger.SupplyItem{GTIN: id.GTIN, Lot: id.Lot, Qty: 1}, nil
-		}
-		return ledger.SupplyItem{}, fmt.Errorf("a %s names no item: an SGTIN (a serial) or an LGTIN (a lot)", id.Kind)
+		return supply.ItemOf(id)
 	}
 	return ledger.ParseCode(s)
 }

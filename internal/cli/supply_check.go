@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -65,9 +67,13 @@ func (e *env) checkSupply(sp *api.SupplyProof, g *consortium.Genesis) error {
 	}
 	held := map[string]uint64{}
 	for k, n := range d.Held {
-		if n > 0 {
+		if n > 0 && (d.In == "" || k != ledger.ContainerKey(d.In)) {
 			held[key(k)] = n
 		}
+	}
+	contents := slices.Sorted(maps.Keys(d.Contents))
+	if sp.Inside != d.In || !slices.Equal(sp.Contents, contents) && len(sp.Contents)+len(contents) > 0 {
+		return e.invalid(fmt.Errorf("the answer's container or contents are not its steps'"))
 	}
 	if len(held) != len(sp.Held) {
 		return e.invalid(fmt.Errorf("the answer names %d holders; its steps, %d", len(sp.Held), len(held)))
@@ -117,8 +123,14 @@ func (e *env) checkSupply(sp *api.SupplyProof, g *consortium.Genesis) error {
 	case d.Instance && sp.Status != "active":
 		fmt.Fprintf(e.stdout, "now: %s\n", sp.Status)
 	}
+	if sp.Inside != "" {
+		fmt.Fprintf(e.stdout, "now: packed in %s (it is where that is: supply check %s)\n", sp.Inside, sp.Inside)
+	}
 	for _, h := range sp.Held {
 		fmt.Fprintf(e.stdout, "now: %d unit(s) held by %s\n", h.Units, partyText(h.Party))
+	}
+	if len(sp.Contents) > 0 {
+		fmt.Fprintf(e.stdout, "now: holds %d item(s): %s\n", len(sp.Contents), strings.Join(sp.Contents, ", "))
 	}
 	for _, s := range sp.Signals {
 		fmt.Fprintf(e.stdout, "SIGNAL %s: %s (by %s, tx %s, block %d)\n", s.Kind, s.Detail, partyText(s.By), s.Tx[:16], s.Height)

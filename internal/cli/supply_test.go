@@ -30,7 +30,7 @@ func TestSupplyFlow(t *testing.T) {
 		{[]string{"supply", "ship", "--node", url, "--key", keys["factory"], "--to", pubs["cdc"], "--item", boxA1}, "to"},
 		{[]string{"supply", "ship", "--node", url, "--key", keys["factory"], "--to", pubs["distributor"], "--item", "01/10614141073465/21/A1"}, "gtin"},
 		{[]string{"supply", "ship", "--node", url, "--key", keys["factory"], "--to", pubs["distributor"], "--item", "2*" + boxA1}, "a serial is one item"},
-		{[]string{"supply", "observe", "--node", url, "--key", keys["factory"], "--item", "urn:epc:id:sscc:0614141.1234567890"}, "names no item"},
+		{[]string{"supply", "observe", "--node", url, "--key", keys["factory"], "--item", "urn:epc:id:sgln:0614141.00777.0"}, "names no item"},
 		{[]string{"supply", "observe", "--node", url, "--key", keys["factory"], "--item", boxA1, "--place", "91,114"}, "--place"},
 	} {
 		if _, errs, code := run(t, bad.args...); code == 0 || !strings.Contains(errs, bad.want) {
@@ -252,5 +252,41 @@ func TestSupplyTransformFlow(t *testing.T) {
 	}
 	if out := mustRun(t, "supply", "check", reagent, "--node", url); !strings.Contains(out, "now: 700 unit(s) held by kits") {
 		t.Errorf("check of the reagent:\n%s", out)
+	}
+}
+
+// TestSupplyPackFlow: boxes packed on a pallet (an SSCC) travel with it
+// through the CLI: a box's check says it is on the pallet and lists the
+// pallet's shipment among its steps, the pallet's check what it holds;
+// unpacked, the box is the distributor's; a box packed cannot be shipped
+// alone.
+func TestSupplyPackFlow(t *testing.T) {
+	t.Parallel()
+	_, url, keys, pubs := jianghan(t, map[string]string{"factory": "manufacturer", "distributor": "distributor"})
+	const a1, a2, pal = "01/10614141073464/21/A1", "01/10614141073464/21/A2", "00/106141412345678908"
+	txOf := func(out string) string { return regexp.MustCompile(`tx ([0-9a-f]{64})`).FindStringSubmatch(out)[1] }
+	mustRun(t, "supply", "commission", "--node", url, "--key", keys["factory"], "--expiry", "2025-01-31", "--item", a1, "--item", a2)
+	mustRun(t, "supply", "pack", "--node", url, "--key", keys["factory"], "--into", "urn:epc:id:sscc:0614141.1234567890", "--item", a1, "--item", a2)
+	if _, errs, code := run(t, "supply", "ship", "--node", url, "--key", keys["factory"], "--to", pubs["distributor"], "--item", a1); code == 0 || !strings.Contains(errs, "packed in "+pal) {
+		t.Errorf("a packed box shipped alone: exit %d %s", code, errs)
+	}
+	if _, errs, code := run(t, "supply", "pack", "--node", url, "--key", keys["factory"], "--into", "00/106141412345678909", "--item", a1); code == 0 || !strings.Contains(errs, "SSCC") {
+		t.Errorf("an SSCC with a wrong check digit: exit %d %s", code, errs)
+	}
+	ship := txOf(mustRun(t, "supply", "ship", "--node", url, "--key", keys["factory"], "--to", pubs["distributor"], "--item", pal))
+	mustRun(t, "supply", "receive", ship, "--node", url, "--key", keys["distributor"])
+	out := mustRun(t, "supply", "check", a1, "--node", url)
+	for _, want := range []string{"pack       by factory", "ship       by factory to distributor", "receive    by distributor", "now: packed in " + pal, "ok: 4 step(s)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("check of the box: no %q in\n%s", want, out)
+		}
+	}
+	if out := mustRun(t, "supply", "check", "https://id.gs1.org/00/106141412345678908", "--node", url); !strings.Contains(out, "now: holds 2 item(s): "+a1+", "+a2) ||
+		!strings.Contains(out, "now: 1 unit(s) held by distributor") {
+		t.Errorf("check of the pallet:\n%s", out)
+	}
+	mustRun(t, "supply", "unpack", "--node", url, "--key", keys["distributor"], "--from", pal)
+	if out := mustRun(t, "supply", "check", a2, "--node", url); !strings.Contains(out, "now: 1 unit(s) held by distributor") || strings.Contains(out, "packed in") {
+		t.Errorf("check of the box unpacked:\n%s", out)
 	}
 }

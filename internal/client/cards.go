@@ -58,8 +58,12 @@ func (c *Client) Supply(ctx context.Context, it ledger.SupplyItem) (*api.SupplyP
 	if it.Instance() {
 		ai, v = "21", it.Serial
 	}
+	path := "/v1/public/supply/01/" + url.PathEscape(it.GTIN) + "/" + ai + "/" + url.PathEscape(v)
+	if it.IsSSCC() {
+		path = "/v1/public/supply/00/" + url.PathEscape(it.Serial)
+	}
 	var out api.SupplyProof
-	return &out, c.do(ctx, "GET", "/v1/public/supply/01/"+url.PathEscape(it.GTIN)+"/"+ai+"/"+url.PathEscape(v), nil, &out)
+	return &out, c.do(ctx, "GET", path, nil, &out)
 }
 
 // Needs reads a product's needs against its allocations (GET

@@ -131,6 +131,22 @@ func TestConsoleSupply(t *testing.T) {
 		t.Errorf("the fake's scan: %d markers", got)
 	}
 	screenshot(t, ctx, "14b-supply-fake")
+	// Two boxes packed on a pallet: the pallet's page says what it holds,
+	// a box's that it is on the pallet.
+	const sscc = "106141412345678908"
+	boxes := []ledger.SupplyItem{{GTIN: gtin, Serial: "BOX-1", Qty: 1}, {GTIN: gtin, Serial: "BOX-2", Qty: 1}}
+	c.submit(t, &ledger.SupplyEvent{Step: ledger.StepCommission, Items: boxes, Time: next(), Expiry: "2025-01-31"}, factory)
+	c.submit(t, &ledger.SupplyEvent{Step: ledger.StepPack, Items: boxes, Outputs: []ledger.SupplyItem{{Serial: sscc, Qty: 1}}, Time: next()}, factory)
+	run(t, ctx, "a pallet", chromedp.Navigate(c.srv.URL+"/#/supply?code="+url.QueryEscape("https://id.gs1.org/00/"+sscc)),
+		chromedp.WaitVisible(chromedp.CSS("#supply-contents")))
+	if got := text(t, ctx, "#supply-contents"); !strings.Contains(got, "2: 01/"+gtin+"/21/BOX-1, 01/"+gtin+"/21/BOX-2") {
+		t.Errorf("the pallet's contents on screen: %q", got)
+	}
+	run(t, ctx, "a box on it", chromedp.Navigate(c.srv.URL+"/#/supply?code="+url.QueryEscape("01/"+gtin+"/21/BOX-2")),
+		chromedp.WaitVisible(chromedp.CSS("#supply-inside")))
+	if got := text(t, ctx, "#supply-inside"); got != "00/"+sscc {
+		t.Errorf("the box's pallet on screen: %q", got)
+	}
 	// A code the node refuses (its check digit wrong): the error names
 	// the field, the form stays.
 	run(t, ctx, "a bad code", chromedp.SetValue(chromedp.CSS("#supply-code"), "01/10614141073465/21/A1"), chromedp.Click(chromedp.CSS("#supply-form button")),

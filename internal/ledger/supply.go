@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"crypto/sha256"
 	"slices"
 	"strings"
 )
@@ -31,6 +32,8 @@ const (
 //	destroy     ObjectEvent DELETE, bizStep destroying
 //	observe     ObjectEvent OBSERVE, any other bizStep (a scan: custody unchanged)
 //	transform   TransformationEvent (inputs used up, outputs made: test kits assembled, masks repacked)
+//	pack        AggregationEvent ADD (items put into a container: a case, a pallet)
+//	unpack      AggregationEvent DELETE (items taken out of a container)
 const (
 	StepCommission = "commission"
 	StepShip       = "ship"
@@ -39,10 +42,12 @@ const (
 	StepDestroy    = "destroy"
 	StepObserve    = "observe"
 	StepTransform  = "transform"
+	StepPack       = "pack"
+	StepUnpack     = "unpack"
 )
 
 // SupplySteps lists the supply steps.
-var SupplySteps = []string{StepCommission, StepShip, StepReceive, StepConsume, StepDestroy, StepObserve, StepTransform}
+var SupplySteps = []string{StepCommission, StepShip, StepReceive, StepConsume, StepDestroy, StepObserve, StepTransform, StepPack, StepUnpack}
 
 // Bounds of a supply event.
 const (
@@ -54,7 +59,9 @@ const (
 // SupplyItem is what an event names: one instance (a GTIN and its
 // serial, quantity 1) or units of a lot (a GTIN, a lot and a quantity).
 // An instance may give its lot too (commissioning records it; a scan
-// that gives another is a counterfeit signal).
+// that gives another is a counterfeit signal). A logistic unit (a pallet,
+// a case shipped as one) is named by its SSCC: no GTIN, the 18-digit SSCC
+// as its serial, quantity 1.
 type SupplyItem struct {
 	GTIN   string
 	Serial string
@@ -62,12 +69,20 @@ type SupplyItem struct {
 	Qty    uint32
 }
 
-// Instance reports whether the item is one serialised instance.
+// Instance reports whether the item is one serialised instance (an
+// SSCC's logistic unit is one).
 func (it SupplyItem) Instance() bool { return it.Serial != "" }
 
+// IsSSCC reports whether the item is a logistic unit named by its SSCC.
+func (it SupplyItem) IsSSCC() bool { return it.GTIN == "" }
+
 // Code is the item's key in the ledger, GS1 Digital Link's path:
-// "01/{gtin}/21/{serial}" for an instance, "01/{gtin}/10/{lot}" for a lot.
+// "01/{gtin}/21/{serial}" for an instance, "01/{gtin}/10/{lot}" for a
+// lot, "00/{sscc}" for a logistic unit.
 func (it SupplyItem) Code() string {
+	if it.IsSSCC() {
+		return "00/" + it.Serial
+	}
 	if it.Instance() {
 		return "01/" + it.GTIN + "/21/" + it.Serial
 	}
@@ -80,6 +95,15 @@ func (it *SupplyItem) fields(c *codec) {
 	c.str(&it.Lot, "lot", MaxGS1Text)
 	c.u32(&it.Qty, "quantity")
 	if c.mode != checking || c.err != nil {
+		return
+	}
+	if it.IsSSCC() {
+		switch {
+		case !ValidSSCC(it.Serial):
+			c.fail("serial", "without a GTIN, an SSCC: 18 digits, the last the GS1 check digit")
+		case it.Lot != "" || it.Qty != 1:
+			c.fail("quantity", "an SSCC is one logistic unit (quantity 1, no lot)")
+		}
 		return
 	}
 	switch {
@@ -99,13 +123,19 @@ func (it *SupplyItem) fields(c *codec) {
 }
 
 // ValidGTIN reports whether s is a GTIN-14 with a right GS1 check digit.
-func ValidGTIN(s string) bool {
-	if len(s) != 14 {
-		return false
-	}
+func ValidGTIN(s string) bool { return len(s) == 14 && gs1Check(s) }
+
+// ValidSSCC reports whether s is an SSCC (18 digits) with a right GS1
+// check digit.
+func ValidSSCC(s string) bool { return len(s) == 18 && gs1Check(s) }
+
+// gs1Check reports whether s is digits whose last is the GS1 check digit
+// of the others (weights 3 and 1 from the right).
+func gs1Check(s string) bool {
+	n := len(s) - 1
 	sum := 0
-	for i := 0; i < 13; i++ {
-		d := s[12-i]
+	for i := 0; i < n; i++ {
+		d := s[n-1-i]
 		if d < '0' || d > '9' {
 			return false
 		}
@@ -115,7 +145,7 @@ func ValidGTIN(s string) bool {
 			sum += int(d - '0')
 		}
 	}
-	return s[13] == byte('0'+(10-sum%10)%10)
+	return s[n] == byte('0'+(10-sum%10)%10)
 }
 
 // gs1Text reports whether s holds GS1's AI-encodable characters only
@@ -166,7 +196,9 @@ type SupplyEvent struct {
 	Place  Cell
 	// Outputs are what a transformation makes of its Items (its inputs,
 	// used up): new items, commissioned by the signer with the step's
-	// expiry, standard and certificate. Only a transformation has them.
+	// expiry, standard and certificate. A packing's one output is the
+	// container its Items go into; an unpacking's outputs are what it
+	// takes out of its one item, the container (none: everything).
 	Outputs []SupplyItem
 }
 
@@ -224,8 +256,15 @@ func (b *SupplyEvent) fields(c *codec) {
 		c.fail("standard", "the standard and certificate are the commissioning's")
 	case makes && b.Expiry == "":
 		c.fail("expiry", "commissioning gives the items' expiry")
-	case (b.Step == StepTransform) != (len(b.Outputs) > 0):
-		c.fail("outputs", "a transformation names what it makes (and only a transformation)")
+	case (b.Step == StepTransform || b.Step == StepPack) && len(b.Outputs) == 0 || len(b.Outputs) > 0 && !slices.Contains([]string{StepTransform, StepPack, StepUnpack}, b.Step):
+		c.fail("outputs", "a transformation names what it makes, a packing its container (and only they, and an unpacking, name outputs)")
+	case b.Step == StepPack && (len(b.Outputs) != 1 || !b.Outputs[0].Instance()):
+		c.fail("outputs", "a packing names one container: an SSCC, or a serialised item")
+	case b.Step == StepUnpack && (len(b.Items) != 1 || !b.Items[0].Instance()):
+		c.fail("items", "an unpacking names one container: an SSCC, or a serialised item")
+	}
+	if c.err == nil {
+		b.containers(c)
 	}
 	if c.err == nil && b.Expiry != "" {
 		if err := CheckDate("expiry", b.Expiry); err != nil {
@@ -245,19 +284,54 @@ func (b *SupplyEvent) fields(c *codec) {
 	}
 }
 
+// containers checks where a logistic unit (an SSCC) may stand, and what
+// a container may hold: serialised items, none of them a container
+// (nesting is not supported yet).
+func (b *SupplyEvent) containers(c *codec) {
+	switch b.Step {
+	case StepPack, StepUnpack:
+		inside := b.Items
+		if b.Step == StepUnpack {
+			inside = b.Outputs
+		}
+		for _, it := range inside {
+			if !it.Instance() || it.IsSSCC() {
+				c.fail(map[bool]string{true: "items", false: "outputs"}[b.Step == StepPack], "a container holds serialised items, none of them an SSCC (lots and nesting are not supported yet)")
+				return
+			}
+		}
+	case StepCommission, StepTransform, StepConsume, StepDestroy:
+		for _, it := range append(slices.Clip(b.Items), b.Outputs...) {
+			if it.IsSSCC() {
+				c.fail("items", "an SSCC is a logistic unit: it is packed, shipped, received, scanned and unpacked, not made or used")
+				return
+			}
+		}
+	}
+}
+
+// ContainerKey is where the items packed into container code are held
+// while inside it: a key no one holds, so that what is inside counts in
+// no custodian's stock but the container's.
+func ContainerKey(code string) [32]byte {
+	return sha256.Sum256([]byte("epiledger/v1/container\x00" + code))
+}
+
 // ParseCode reads an item's code, "01/{gtin}/21/{serial}" or
 // "01/{gtin}/10/{lot}" (a Digital Link's path, with or without its
 // leading slash), as a SupplyItem of quantity 1.
 func ParseCode(s string) (SupplyItem, error) {
 	parts := strings.Split(strings.TrimPrefix(s, "/"), "/")
-	if len(parts) != 4 || parts[0] != "01" || parts[2] != "21" && parts[2] != "10" {
-		return SupplyItem{}, &FieldError{Field: "code", Msg: "01/{GTIN}/21/{serial} or 01/{GTIN}/10/{lot}"}
-	}
-	it := SupplyItem{GTIN: parts[1], Qty: 1}
-	if parts[2] == "21" {
-		it.Serial = parts[3]
-	} else {
-		it.Lot = parts[3]
+	var it SupplyItem
+	switch {
+	case len(parts) == 2 && parts[0] == "00":
+		it = SupplyItem{Serial: parts[1], Qty: 1}
+	case len(parts) != 4 || parts[0] != "01" || parts[2] != "21" && parts[2] != "10":
+		return SupplyItem{}, &FieldError{Field: "code", Msg: "01/{GTIN}/21/{serial}, 01/{GTIN}/10/{lot} or 00/{SSCC}"}
+	case parts[2] == "21":
+		it = SupplyItem{GTIN: parts[1], Serial: parts[3], Qty: 1}
+	default:
+		it = SupplyItem{GTIN: parts[1], Lot: parts[3], Qty: 1}
 	}
 	c := codec{mode: checking}
 	it.fields(&c)

@@ -56,20 +56,24 @@ type Holding struct {
 // commissioning said, where it is now, every step that named it, and
 // the signals against it.
 type Provenance struct {
-	Code         string            `json:"code"`
-	Commissioned bool              `json:"commissioned"`
-	GTIN         string            `json:"gtin"`
-	Serial       string            `json:"serial,omitempty"`
-	Lot          string            `json:"lot,omitempty"`
-	Expiry       string            `json:"expiry,omitempty"`
-	Standard     string            `json:"standard,omitempty"`
-	Certificate  string            `json:"certificate,omitempty"`
-	Maker        *Party            `json:"maker,omitempty"`
-	Units        uint64            `json:"units"`            // commissioned
-	Status       string            `json:"status,omitempty"` // an instance's
-	InTransit    string            `json:"in_transit,omitempty"`
-	Held         []Holding         `json:"held"`
-	Events       []SupplyEventView `json:"events"`
+	Code         string    `json:"code"`
+	Commissioned bool      `json:"commissioned"`
+	GTIN         string    `json:"gtin"`
+	Serial       string    `json:"serial,omitempty"`
+	Lot          string    `json:"lot,omitempty"`
+	Expiry       string    `json:"expiry,omitempty"`
+	Standard     string    `json:"standard,omitempty"`
+	Certificate  string    `json:"certificate,omitempty"`
+	Maker        *Party    `json:"maker,omitempty"`
+	Units        uint64    `json:"units"`            // commissioned
+	Status       string    `json:"status,omitempty"` // an instance's
+	InTransit    string    `json:"in_transit,omitempty"`
+	Held         []Holding `json:"held"`
+	// Inside is the container an instance is packed in: it is where the
+	// container is. Contents is what a container holds.
+	Inside   string            `json:"inside,omitempty"`
+	Contents []string          `json:"contents,omitempty"`
+	Events   []SupplyEventView `json:"events"`
 	// Truncated says the item was named by more steps than Events lists
 	// (MaxProvenance): where it is now is then not derivable from them.
 	Truncated bool         `json:"truncated,omitempty"`
@@ -179,8 +183,13 @@ func (b *Builder) Supply(code ledger.SupplyItem) (*Provenance, error) {
 	// Who holds how many, from the steps themselves (the state keeps the
 	// same per custodian; the tests hold the two to each other).
 	if d, err := supply.Replay(c, txs); err == nil {
+		out.Inside = d.In
+		for code := range d.Contents {
+			out.Contents = append(out.Contents, code)
+		}
+		slices.Sort(out.Contents)
 		for k, n := range d.Held {
-			if n > 0 {
+			if n > 0 && (d.In == "" || k != ledger.ContainerKey(d.In)) {
 				out.Held = append(out.Held, Holding{Party: b.party(k), Units: n})
 			}
 		}

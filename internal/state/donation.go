@@ -322,6 +322,9 @@ func (blk *Block) donationStep(tx *ledger.Tx, id ledger.Hash, b *ledger.Donation
 	}
 	units := map[string]uint64{}
 	for _, it := range o.Items {
+		if it.IsSSCC() {
+			return reject(CodeConflict, "shipment", "a donation counts products: this shipment moves a logistic unit (%s) that names none; ship the items unpacked", it.Code())
+		}
 		units[it.GTIN] += uint64(it.Qty)
 	}
 	var money [5]uint64 // the charity's money row: donations, pledged, received, spent

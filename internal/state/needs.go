@@ -156,7 +156,9 @@ func (blk *Block) supplyNeed(tx *ledger.Tx, id ledger.Hash, b *ledger.SupplyNeed
 func (blk *Block) weighAllocation(id ledger.Hash, to [32]byte, items []ledger.SupplyItem) error {
 	units := map[string]uint64{}
 	for _, it := range items {
-		units[it.GTIN] += uint64(it.Qty)
+		if !it.IsSSCC() { // a logistic unit names no product
+			units[it.GTIN] += uint64(it.Qty)
+		}
 	}
 	var flags []AllocFlag
 	for _, gtin := range slices.Sorted(maps.Keys(units)) {

@@ -57,6 +57,11 @@ type Item struct {
 	Transit             ledger.Hash // the shipment an instance is in, if any
 	Instance            bool
 	LastStep, LastEvent string // the last step that named it, for people
+	// In is the container an instance is packed in ("" if none): it is
+	// held there (Holder is ledger.ContainerKey(In)), and goes where the
+	// container goes. Contents counts what a container holds.
+	In       string
+	Contents uint32
 }
 
 func encodeItem(it *Item) []byte {
@@ -74,6 +79,8 @@ func encodeItem(it *Item) []byte {
 	x.i64(int64(it.Units))
 	x.raw(it.Holder[:])
 	x.raw(it.Transit[:])
+	x.str(it.In)
+	x.u32(it.Contents)
 	return x.b
 }
 
@@ -88,6 +95,7 @@ func decodeItem(code string, v []byte) (Item, error) {
 	it.Units = uint64(x.i64())
 	copy(it.Holder[:], x.take(32))
 	copy(it.Transit[:], x.take(32))
+	it.In, it.Contents = x.str(), x.u32()
 	return it, x.err("supply item")
 }
 
@@ -293,6 +301,10 @@ func (blk *Block) supplyEvent(tx *ledger.Tx, id ledger.Hash, b *ledger.SupplyEve
 		err = p.use(b.Items, b.Expiry, ItemDestroyed)
 	case ledger.StepObserve:
 		err = p.observe(b)
+	case ledger.StepPack:
+		err = p.pack(b)
+	case ledger.StepUnpack:
+		err = p.unpack(b)
 	}
 	if err != nil {
 		return err
@@ -451,6 +463,8 @@ func (it *Item) where() string {
 		return it.Status
 	case it.Transit != (ledger.Hash{}):
 		return "in transit"
+	case it.In != "":
+		return "packed in " + it.In
 	}
 	return "held by another custodian"
 }
@@ -470,6 +484,9 @@ func (p *supplyPlan) ship(b *ledger.SupplyEvent) error {
 		}
 		if it.Instance {
 			it.Holder, it.Transit = [32]byte{}, p.id
+		}
+		if err := p.nameContents(it); err != nil {
+			return err
 		}
 	}
 	if b.Ref != "" {
@@ -535,6 +552,9 @@ func (p *supplyPlan) receive(b *ledger.SupplyEvent) error {
 			return err
 		}
 		p.named = append(p.named, code)
+		if err := p.nameContents(it); err != nil {
+			return err
+		}
 	}
 	o.Receipt = p.id
 	p.offer = &o
@@ -548,6 +568,9 @@ func (p *supplyPlan) use(items []ledger.SupplyItem, expiry, status string) error
 		it, err := p.held(&items[i], expiry)
 		if err != nil {
 			return err
+		}
+		if it.Contents > 0 {
+			return reject(CodeConflict, "items", "%s holds %d item(s): unpack it first", it.Code, it.Contents)
 		}
 		if it.Instance {
 			it.Status, it.Holder = status, [32]byte{}
@@ -580,6 +603,15 @@ func (p *supplyPlan) observe(b *ledger.SupplyEvent) error {
 			}
 			continue
 		}
+		if it.In != "" {
+			if err := p.observeInside(it); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := p.nameContents(it); err != nil {
+			return err
+		}
 		switch {
 		case it.Status != ItemActive:
 			p.signal(code, SignalAfterUse, "seen after it was "+it.Status)
@@ -595,6 +627,154 @@ func (p *supplyPlan) observe(b *ledger.SupplyEvent) error {
 			p.signal(code, SignalTwoHolders, "seen here while another custodian holds it")
 		}
 	}
+	return nil
+}
+
+// MaxContents bounds what one container holds: each step of the
+// container is a step of each item in it (its provenance), so this
+// bounds what one step writes.
+const MaxContents = 1024
+
+// contents returns the codes of what container code holds.
+func (p *supplyPlan) contents(code string) ([]string, error) {
+	held, err := Holdings(p.blk.b, ledger.ContainerKey(code))
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, c := range slices.Sorted(maps.Keys(held)) {
+		if held[c] > 0 {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// nameContents names what container it holds in the step's history: the
+// items go where the container goes.
+func (p *supplyPlan) nameContents(it *Item) error {
+	if it.Contents == 0 {
+		return nil
+	}
+	codes, err := p.contents(it.Code)
+	if err != nil {
+		return err
+	}
+	if len(codes) != int(it.Contents) {
+		return fmt.Errorf("%w: container %s counts %d item(s), holds %d", store.ErrCorrupt, it.Code, it.Contents, len(codes))
+	}
+	p.named = append(p.named, codes...)
+	return nil
+}
+
+// observeInside raises the signals of a scan of an item packed in a
+// container: it is where the container is.
+func (p *supplyPlan) observeInside(it *Item) error {
+	c, ok, err := p.item(it.In)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%w: %s is packed in %s, which the store does not hold", store.ErrCorrupt, it.Code, it.In)
+	}
+	switch {
+	case c.Transit != (ledger.Hash{}):
+		o, ok, err := OfferOf(p.blk.b, c.Transit)
+		if err != nil {
+			return err
+		}
+		if !ok || o.To != p.signer {
+			p.signal(it.Code, SignalCustodyGap, "seen here while its container "+c.Code+" is shipped to another custodian")
+		}
+	case c.Holder != p.signer:
+		p.signal(it.Code, SignalTwoHolders, "seen here while another custodian holds its container "+c.Code)
+	}
+	return nil
+}
+
+// pack puts the signer's items into a container it holds (an SSCC is made
+// by its first packing): they leave its stock for the container's, and go
+// where the container goes until unpacked.
+func (p *supplyPlan) pack(b *ledger.SupplyEvent) error {
+	cont := b.Outputs[0]
+	ccode := cont.Code()
+	c, ok, err := p.item(ccode)
+	switch {
+	case err != nil:
+		return err
+	case !ok && !cont.IsSSCC():
+		return reject(CodeConflict, "outputs", "%s was never commissioned: a serialised container is made first", ccode)
+	case !ok:
+		c = &Item{Code: ccode, Serial: cont.Serial, Instance: true, Status: ItemActive, Holder: p.signer, Maker: p.signer, Made: p.id, Units: 1}
+		p.items[ccode] = c
+		p.holds[string(store.HoldingKey(p.signer, ccode))] = 1 // a new item: no one held it
+	case c.Status != ItemActive || c.Holder != p.signer:
+		return reject(CodeConflict, "outputs", "the container %s is not held by the signer (it is %s)", ccode, c.where())
+	}
+	ck := ledger.ContainerKey(ccode)
+	for i := range b.Items {
+		it, err := p.held(&b.Items[i], b.Expiry)
+		if err != nil {
+			return err
+		}
+		if it.Contents > 0 {
+			return reject(CodeConflict, "items", "%s holds items: containers in containers are not supported yet", it.Code)
+		}
+		it.Holder, it.In = ck, ccode
+		if err := p.move(ck, it.Code, 1); err != nil {
+			return err
+		}
+	}
+	if c.Contents+uint32(len(b.Items)) > MaxContents {
+		return reject(CodeConflict, "items", "a container holds at most %d items", MaxContents)
+	}
+	c.Contents += uint32(len(b.Items))
+	p.named = append(p.named, ccode)
+	return nil
+}
+
+// unpack takes items (all, if it names none) out of a container the
+// signer holds, into its stock.
+func (p *supplyPlan) unpack(b *ledger.SupplyEvent) error {
+	ccode := b.Items[0].Code()
+	c, ok, err := p.item(ccode)
+	switch {
+	case err != nil:
+		return err
+	case !ok:
+		return reject(CodeConflict, "items", "%s was never packed", ccode)
+	case c.Status != ItemActive || c.Holder != p.signer:
+		return reject(CodeConflict, "items", "the container %s is not held by the signer (it is %s)", ccode, c.where())
+	}
+	var codes []string
+	for _, o := range b.Outputs {
+		codes = append(codes, o.Code())
+	}
+	if len(b.Outputs) == 0 {
+		if codes, err = p.contents(ccode); err != nil {
+			return err
+		}
+	}
+	ck := ledger.ContainerKey(ccode)
+	for _, code := range codes {
+		it, ok, err := p.item(code)
+		if err != nil {
+			return err
+		}
+		if !ok || it.In != ccode {
+			return reject(CodeConflict, "outputs", "%s is not in the container %s", code, ccode)
+		}
+		it.Holder, it.In = p.signer, ""
+		if err := p.move(ck, code, -1); err != nil {
+			return err
+		}
+		if err := p.move(p.signer, code, 1); err != nil {
+			return err
+		}
+		p.named = append(p.named, code)
+	}
+	c.Contents -= uint32(len(codes))
+	p.named = append(p.named, ccode)
 	return nil
 }
 

@@ -6,6 +6,8 @@ import (
 	"maps"
 	"math/rand/v2"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/epiledger/epiledger/internal/ledger"
@@ -250,10 +252,25 @@ func TestSupplySignals(t *testing.T) {
 // item's state and signals are what supply.Replay derives from its
 // provenance alone.
 func TestSupplyConservation(t *testing.T) {
+	// The steps no single sequence is sure to take must be taken in some.
+	var mu sync.Mutex
+	taken := map[string]int{}
+	t.Cleanup(func() {
+		for _, s := range []string{ledger.StepTransform, ledger.StepPack, ledger.StepUnpack} {
+			if taken[s] == 0 {
+				t.Errorf("no %s accepted in any sequence: %v", s, taken)
+			}
+		}
+	})
 	for seed := uint64(1); seed <= 12; seed++ {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			t.Parallel()
-			conservation(t, seed)
+			accepted := conservation(t, seed)
+			mu.Lock()
+			defer mu.Unlock()
+			for s, n := range accepted {
+				taken[s] += n
+			}
 		})
 	}
 }
@@ -273,6 +290,8 @@ type modelBox struct {
 	holder  [32]byte
 	transit bool
 	used    bool
+	in      string // the container it is packed in
+	packed  int    // what it holds, a container
 }
 
 type modelOffer struct {
@@ -284,8 +303,13 @@ type modelOffer struct {
 
 // apply is what the model accepts of b signed by k.
 func (m *model) apply(id ledger.Hash, k [32]byte, b *ledger.SupplyEvent) bool {
+	if ledger.Validate(b) != nil {
+		return false
+	}
 	h := m.holds[k]
 	switch b.Step {
+	case ledger.StepPack, ledger.StepUnpack:
+		return m.packing(k, b)
 	case ledger.StepCommission:
 		if k != pub(factoryKey) {
 			return false
@@ -335,6 +359,9 @@ func (m *model) apply(id ledger.Hash, k [32]byte, b *ledger.SupplyEvent) bool {
 			if it.Instance() && (bx == nil || bx.used || bx.transit || bx.holder != k) || h[it.Code()] < int64(it.Qty) {
 				return false
 			}
+			if b.Step != ledger.StepShip && bx != nil && bx.packed > 0 {
+				return false // a full container is unpacked first
+			}
 			if !it.Instance() && !m.lots[it.Code()] {
 				return false
 			}
@@ -374,7 +401,85 @@ func (m *model) apply(id ledger.Hash, k [32]byte, b *ledger.SupplyEvent) bool {
 	return true
 }
 
-func conservation(t *testing.T, seed uint64) {
+// packing is what the model accepts of a packing or an unpacking.
+func (m *model) packing(k [32]byte, b *ledger.SupplyEvent) bool {
+	cont, inside := b.Items[0], b.Outputs
+	if b.Step == ledger.StepPack {
+		cont, inside = b.Outputs[0], b.Items
+	}
+	c := cont.Code()
+	cb := m.boxes[c]
+	switch {
+	case cb == nil && b.Step == ledger.StepPack && cont.IsSSCC():
+		cb = &modelBox{holder: k}
+		defer func(h map[string]int64) {
+			if cb.packed > 0 { // made, if the packing holds
+				m.boxes[c] = cb
+				h[c]++
+			}
+		}(m.holds[k])
+	case cb == nil || cb.used || cb.transit || cb.holder != k:
+		return false
+	}
+	ck := ledger.ContainerKey(c)
+	if m.holds[ck] == nil {
+		m.holds[ck] = map[string]int64{}
+	}
+	if b.Step == ledger.StepPack {
+		for _, it := range inside {
+			bx := m.boxes[it.Code()]
+			if bx == nil || bx.used || bx.transit || bx.holder != k || bx.packed > 0 {
+				return false
+			}
+		}
+		for _, it := range inside {
+			bx := m.boxes[it.Code()]
+			bx.holder, bx.in = ck, c
+			m.holds[k][it.Code()]--
+			m.holds[ck][it.Code()]++
+		}
+		cb.packed += len(inside)
+		return true
+	}
+	var out []string
+	for _, it := range inside {
+		if bx := m.boxes[it.Code()]; bx == nil || bx.in != c {
+			return false
+		}
+		out = append(out, it.Code())
+	}
+	if len(inside) == 0 {
+		for code, bx := range m.boxes {
+			if bx.in == c {
+				out = append(out, code)
+			}
+		}
+	}
+	for _, code := range out {
+		bx := m.boxes[code]
+		bx.holder, bx.in = k, ""
+		m.holds[ck][code]--
+		m.holds[k][code]++
+	}
+	cb.packed -= len(out)
+	return true
+}
+
+// sscc makes an SSCC of company prefix 0614141 with its check digit.
+func sscc(ref int) ledger.SupplyItem {
+	s := fmt.Sprintf("10614141%09d", ref)
+	sum := 0
+	for i := 0; i < 17; i++ {
+		d := int(s[16-i] - '0')
+		if i%2 == 0 {
+			d *= 3
+		}
+		sum += d
+	}
+	return ledger.SupplyItem{Serial: s + string(rune('0'+(10-sum%10)%10)), Qty: 1}
+}
+
+func conservation(t *testing.T, seed uint64) map[string]int {
 	rng := rand.New(rand.NewPCG(seed, 17))
 	f := newFixture(t)
 	f.mustBlock(world()...)
@@ -386,7 +491,7 @@ func conservation(t *testing.T, seed uint64) {
 	}
 	item := func() ledger.SupplyItem {
 		if rng.IntN(2) == 0 {
-			return box(fmt.Sprint("S", rng.IntN(6)))
+			return box([]string{"S0", "S1", "S2", "S3", "S4", "S5", "C0", "C1"}[rng.IntN(8)])
 		}
 		return lot(fmt.Sprint("L", rng.IntN(2)), uint32(1+rng.IntN(40)))
 	}
@@ -423,9 +528,12 @@ func conservation(t *testing.T, seed uint64) {
 						continue
 					}
 					var it ledger.SupplyItem
-					if bx := m.boxes[code]; bx != nil {
+					switch bx := m.boxes[code]; {
+					case strings.HasPrefix(code, "00/"):
+						it = ledger.SupplyItem{Serial: code[len("00/"):], Qty: 1}
+					case bx != nil:
 						it = box(code[len("01/")+14+len("/21/"):])
-					} else {
+					default:
 						it = lot(code[len("01/")+14+len("/10/"):], uint32(1+rng.Int64N(n+2)))
 					}
 					out = append(out, it)
@@ -486,10 +594,56 @@ func conservation(t *testing.T, seed uint64) {
 				for _, it := range b.Outputs {
 					codes[it.Code()] = true
 				}
+			case rng.IntN(3) > 0:
+				// A packing or an unpacking, of a pallet (SSCC) or a
+				// case (a box): boxes k holds, mostly.
+				cont := []ledger.SupplyItem{sscc(1), sscc(2), box("C0"), box("C1")}[rng.IntN(4)]
+				byPub := map[[32]byte]ed25519.PrivateKey{}
+				for _, c := range custodians {
+					byPub[pub(c)] = c
+				}
+				// Mostly by the holder of what is packed or unpacked.
+				if cb := m.boxes[cont.Code()]; cb != nil && byPub[cb.holder] != nil && rng.IntN(5) > 0 {
+					k = byPub[cb.holder]
+				} else if rng.IntN(5) > 0 {
+					for _, code := range slices.Sorted(maps.Keys(m.boxes)) {
+						if bx := m.boxes[code]; byPub[bx.holder] != nil && !bx.used && !bx.transit && bx.packed == 0 && !strings.HasPrefix(code, "00/") {
+							k = byPub[bx.holder]
+							break
+						}
+					}
+				}
+				var boxes []ledger.SupplyItem
+				for _, it := range held() {
+					if it.Instance() && rng.IntN(4) > 0 {
+						boxes = append(boxes, it)
+					}
+				}
+				if rng.IntN(2) == 0 {
+					b = supplyStep(k, ledger.StepPack, boxes...)
+					if len(b.Items) == 0 {
+						b.Items = []ledger.SupplyItem{box(fmt.Sprint("S", rng.IntN(6)))}
+					}
+					b.Outputs = []ledger.SupplyItem{cont}
+				} else {
+					b = supplyStep(k, ledger.StepUnpack, cont)
+					for _, code := range slices.Sorted(maps.Keys(m.boxes)) {
+						if bx := m.boxes[code]; bx.in == cont.Code() && rng.IntN(3) == 0 && len(b.Outputs) < 2 {
+							b.Outputs = append(b.Outputs, box(code[len("01/")+14+len("/21/"):]))
+						}
+					}
+					slices.SortFunc(b.Outputs, func(x, y ledger.SupplyItem) int { return strings.Compare(x.Code(), y.Code()) })
+				}
+				for _, it := range b.Outputs {
+					codes[it.Code()] = true
+				}
 			default:
 				// A scan, anywhere: the signals it raises are held to
 				// the replay's below.
 				b = supplyStep(k, ledger.StepObserve, items()...)
+				if rng.IntN(4) == 0 {
+					b.Items = append(b.Items, sscc(1+rng.IntN(2)))
+				}
 			}
 			for _, it := range b.Items {
 				codes[it.Code()] = true
@@ -536,6 +690,7 @@ func conservation(t *testing.T, seed uint64) {
 		}
 	}
 	t.Logf("accepted %v", accepted)
+	return accepted
 }
 
 // sameAsReplay holds the state's item to what supply.Replay derives from
@@ -558,12 +713,20 @@ func sameAsReplay(t *testing.T, f *fixture, byID map[ledger.Hash]*ledger.Tx, cod
 	if err != nil || ok != d.Commissioned {
 		t.Fatalf("%s: commissioned %v, replay %v (%v)", code, ok, d.Commissioned, err)
 	}
-	if ok && (it.Maker != d.Maker || it.Units != d.Units || it.Expiry != d.Expiry || it.Instance && (it.Status != d.Status || it.Holder != d.Holder || it.Transit != d.Transit)) {
+	if ok && (it.Maker != d.Maker || it.Units != d.Units || it.Expiry != d.Expiry || it.In != d.In || int(it.Contents) != len(d.Contents) ||
+		it.Instance && (it.Status != d.Status || it.Holder != d.Holder || it.Transit != d.Transit)) {
 		t.Errorf("%s: state %+v, replay %+v", code, it, d)
 	}
+	holders := [][32]byte{}
 	for _, k := range custodians {
-		if n, _ := state.HoldingOf(f.db, pub(k), code); n != d.Held[pub(k)] {
-			t.Errorf("%s: a custodian holds %d, replay %d", code, n, d.Held[pub(k)])
+		holders = append(holders, pub(k))
+	}
+	for _, c := range containerCodes {
+		holders = append(holders, ledger.ContainerKey(c))
+	}
+	for _, k := range holders {
+		if n, _ := state.HoldingOf(f.db, k, code); n != d.Held[k] {
+			t.Errorf("%s: %x holds %d, replay %d", code, k[:4], n, d.Held[k])
 		}
 	}
 	ss, err := state.Signals(f.db, code)
@@ -687,6 +850,101 @@ func TestSupplyTransform(t *testing.T) {
 	}
 	byID := map[ledger.Hash]*ledger.Tx{made.ID(): made, ok.ID(): ok}
 	for _, it := range []ledger.SupplyItem{lot("KIT-7", 0), box("KIT-A"), box("SW1"), lot("R1", 0)} {
+		sameAsReplay(t, f, byID, it.Code())
+	}
+}
+
+const palletSSCC = "106141412345678908" // urn:epc:id:sscc:0614141.1234567890: check digit 8
+
+func pallet() ledger.SupplyItem { return ledger.SupplyItem{Serial: palletSSCC, Qty: 1} }
+
+// containerCodes are the containers of the tests, whose holdings
+// sameAsReplay compares too.
+var containerCodes = []string{pallet().Code(), box("P3").Code(), box("C0").Code(), box("C1").Code(), sscc(1).Code(), sscc(2).Code()}
+
+func packInto(k ed25519.PrivateKey, cont ledger.SupplyItem, items ...ledger.SupplyItem) *ledger.Tx {
+	b := supplyStep(k, ledger.StepPack, items...)
+	b.Outputs = []ledger.SupplyItem{cont}
+	return sign(b, k)
+}
+
+func unpackOf(k ed25519.PrivateKey, cont ledger.SupplyItem, items ...ledger.SupplyItem) *ledger.Tx {
+	b := supplyStep(k, ledger.StepUnpack, cont)
+	b.Outputs = items
+	return sign(b, k)
+}
+
+// TestSupplyPacking: boxes packed on a pallet (an SSCC, made by its first
+// packing) go where the pallet goes: shipped and received with it, each
+// box's provenance listing the pallet's steps; a box packed cannot be
+// shipped or used alone, a scan of it away from its pallet raises a
+// signal; unpacked, one or all, they are the unpacker's again. Every
+// item's state is what its provenance replays to.
+func TestSupplyPacking(t *testing.T) {
+	f := newFixture(t)
+	f.mustBlock(world()...)
+	supplyWorld(f)
+	made := sign(supplyStep(factoryKey, ledger.StepCommission, box("P1"), box("P2"), box("P3")), factoryKey)
+	packed := packInto(factoryKey, pallet(), box("P1"), box("P2"))
+	f.mustBlock(made)
+	f.mustBlock(packed)
+	pk := ledger.ContainerKey(pallet().Code())
+	holds(t, f, factoryKey, map[string]uint64{pallet().Code(): 1, box("P1").Code(): 0, box("P3").Code(): 1})
+	if n, _ := state.HoldingOf(f.db, pk, box("P1").Code()); n != 1 {
+		t.Errorf("the pallet holds %d of P1", n)
+	}
+	for _, tc := range []struct {
+		name        string
+		tx          *ledger.Tx
+		code, field string
+	}{
+		{"a box packed twice", packInto(factoryKey, box("P3"), box("P1")), state.CodeConflict, "items"},
+		{"a packed box shipped alone", sign(shipTo(distributorKey, box("P2")), factoryKey), state.CodeConflict, "items"},
+		{"a packed box used", sign(supplyStep(factoryKey, ledger.StepConsume, box("P2")), factoryKey), state.CodeConflict, "items"},
+		{"into a pallet the signer does not hold", packInto(distributorKey, pallet(), box("P3")), state.CodeConflict, "outputs"},
+		{"a pallet in a pallet", packInto(factoryKey, box("P3"), pallet()), state.CodeInvalid, "items"},
+		{"a full case packed into another", packInto(factoryKey, box("P3"), box("P1")), state.CodeConflict, "items"},
+		{"unpacked by one who does not hold it", unpackOf(distributorKey, pallet()), state.CodeConflict, "items"},
+		{"taking out what is not in it", unpackOf(factoryKey, pallet(), box("P3")), state.CodeConflict, "outputs"},
+	} {
+		errs, _ := f.block(one(tc.tx))
+		t.Run(tc.name, func(t *testing.T) { checkResult(t, errs[0], tc.code, tc.field) })
+	}
+	// Shipped as one; scanned on the way by its receiver (no signal) and
+	// by another (a gap); received.
+	ship := sign(shipTo(distributorKey, pallet()), factoryKey)
+	scanOK := sign(supplyStep(distributorKey, ledger.StepObserve, box("P1")), distributorKey)
+	scanGap := sign(supplyStep(warehouseKey, ledger.StepObserve, box("P2")), warehouseKey)
+	got := sign(receiptOf(ship), distributorKey)
+	scanTwo := sign(supplyStep(factoryKey, ledger.StepObserve, box("P2")), factoryKey)
+	f.mustBlock(ship, scanOK, scanGap)
+	f.mustBlock(got, scanTwo)
+	holds(t, f, distributorKey, map[string]uint64{pallet().Code(): 1, box("P1").Code(): 0})
+	ss, _ := state.Signals(f.db, "")
+	if len(ss) != 2 || ss[0].Kind != state.SignalCustodyGap || ss[0].Code != box("P2").Code() || ss[1].Kind != state.SignalTwoHolders {
+		t.Errorf("signals %+v, want a custody gap and two holders on P2", ss)
+	}
+	// One box taken out and shipped on; then the rest.
+	one1 := unpackOf(distributorKey, pallet(), box("P1"))
+	on := sign(shipTo(feverKey, box("P1")), distributorKey)
+	f.mustBlock(one1, on)
+	rest := unpackOf(distributorKey, pallet())
+	f.mustBlock(rest)
+	holds(t, f, distributorKey, map[string]uint64{pallet().Code(): 1, box("P1").Code(): 0, box("P2").Code(): 1})
+	p, _, _ := state.ItemOf(f.db, pallet().Code())
+	b2, _, _ := state.ItemOf(f.db, box("P2").Code())
+	if p.Contents != 0 || p.Maker != pub(factoryKey) || b2.In != "" || b2.Holder != pub(distributorKey) {
+		t.Errorf("the pallet %+v, P2 %+v", p, b2)
+	}
+	hist, _ := state.SupplyHistory(f.db, box("P2").Code())
+	if want := []ledger.Hash{made.ID(), packed.ID(), ship.ID(), scanGap.ID(), got.ID(), scanTwo.ID(), rest.ID()}; !slices.Equal(hist, want) {
+		t.Errorf("P2's provenance has %d steps, want the pallet's among its own (%d)", len(hist), len(want))
+	}
+	byID := map[ledger.Hash]*ledger.Tx{}
+	for _, tx := range []*ledger.Tx{made, packed, ship, scanOK, scanGap, got, scanTwo, one1, on, rest} {
+		byID[tx.ID()] = tx
+	}
+	for _, it := range []ledger.SupplyItem{pallet(), box("P1"), box("P2"), box("P3")} {
 		sameAsReplay(t, f, byID, it.Code())
 	}
 }

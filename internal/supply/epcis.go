@@ -39,9 +39,12 @@ func FromEPCIS(ev epcis.Event, parties Parties, nonce int) (*ledger.SupplyEvent,
 	if t, ok := ev.(*epcis.TransformationEvent); ok {
 		return fromTransformation(t, nonce)
 	}
+	if a, ok := ev.(*epcis.AggregationEvent); ok {
+		return fromAggregation(a, parties, nonce)
+	}
 	o, ok := ev.(*epcis.ObjectEvent)
 	if !ok {
-		return nil, fmt.Errorf("a %T is not imported yet (object and transformation events only)", ev)
+		return nil, fmt.Errorf("a %T is not imported yet (object, aggregation and transformation events only)", ev)
 	}
 	b := step(&o.Common, nonce)
 	var err error
@@ -51,21 +54,27 @@ func FromEPCIS(ev epcis.Event, parties Parties, nonce int) (*ledger.SupplyEvent,
 	if b.Expiry, err = expiryOf(o.ILMD); err != nil {
 		return nil, err
 	}
+	return objectStep(b, &o.Common, o.Action, o.ILMD, parties)
+}
+
+// objectStep completes b, event c's step with its items, by the event's
+// action and business step (ilmd: what a commissioning says of them).
+func objectStep(b *ledger.SupplyEvent, c *epcis.Common, action epcis.Action, ilmd *epcis.ILMD, parties Parties) (*ledger.SupplyEvent, error) {
 	switch {
-	case o.Action == epcis.ActionAdd:
+	case action == epcis.ActionAdd:
 		b.Step = ledger.StepCommission
-		lotOf(b.Items, o.ILMD)
-		if len(o.CertificationInfo) > 0 {
-			b.Certificate = o.CertificationInfo[0]
+		lotOf(b.Items, ilmd)
+		if len(c.CertificationInfo) > 0 {
+			b.Certificate = c.CertificationInfo[0]
 		}
 		b.Ref = ""
-	case o.Action == epcis.ActionDelete && o.BizStep == "destroying":
+	case action == epcis.ActionDelete && c.BizStep == "destroying":
 		b.Step = ledger.StepDestroy
-	case o.Action == epcis.ActionDelete:
+	case action == epcis.ActionDelete:
 		b.Step = ledger.StepConsume
-	case o.BizStep == "shipping":
+	case c.BizStep == "shipping":
 		b.Step, b.To = ledger.StepShip, parties.To
-		for _, p := range o.Destinations {
+		for _, p := range c.Destinations {
 			if k, ok := parties.Keys[p.ID.URI]; ok && (p.Type == "owning_party" || p.Type == "possessing_party") {
 				b.To = k
 			}
@@ -73,7 +82,7 @@ func FromEPCIS(ev epcis.Event, parties Parties, nonce int) (*ledger.SupplyEvent,
 		if b.To == ([32]byte{}) {
 			return nil, fmt.Errorf("destinationList: no party this import knows (--party ID=KEY, or --to KEY)")
 		}
-	case o.BizStep == "receiving":
+	case c.BizStep == "receiving":
 		b.Step = ledger.StepReceive
 		if b.Ref == "" {
 			return nil, fmt.Errorf("bizTransactionList: a receipt names its shipment by a business transaction")
@@ -121,15 +130,30 @@ func lotOf(items []ledger.SupplyItem, m *epcis.ILMD) {
 	}
 }
 
-// itemsOf reads an event's list of instances (SGTINs) and of lots in
-// units (LGTINs), named epcs and qs in the document.
+// ItemOf is the item an EPC names: an SGTIN's instance, an SSCC's
+// logistic unit, or an LGTIN's lot (one unit of it).
+func ItemOf(id epcis.ID) (ledger.SupplyItem, error) {
+	switch id.Kind {
+	case epcis.KindSGTIN:
+		return ledger.SupplyItem{GTIN: id.GTIN, Serial: id.Serial, Lot: id.Lot, Qty: 1}, nil
+	case epcis.KindSSCC:
+		return ledger.SupplyItem{Serial: id.SSCC, Qty: 1}, nil
+	case epcis.KindLGTIN:
+		return ledger.SupplyItem{GTIN: id.GTIN, Lot: id.Lot, Qty: 1}, nil
+	}
+	return ledger.SupplyItem{}, fmt.Errorf("a %s names no item: an SGTIN (a serial), an SSCC (a logistic unit) or an LGTIN (a lot)", id.Kind)
+}
+
+// itemsOf reads an event's list of instances (SGTINs, SSCCs) and of lots
+// in units (LGTINs), named epcs and qs in the document.
 func itemsOf(epcs string, ids []epcis.ID, qs string, qq []epcis.Quantity) ([]ledger.SupplyItem, error) {
 	var out []ledger.SupplyItem
 	for _, id := range ids {
-		if id.Kind != epcis.KindSGTIN {
-			return nil, fmt.Errorf("%s: a %s is not an item (an SGTIN)", epcs, id.Kind)
+		it, err := ItemOf(id)
+		if err != nil || id.Kind == epcis.KindLGTIN {
+			return nil, fmt.Errorf("%s: a %s is not an instance (an SGTIN or an SSCC)", epcs, id.Kind)
 		}
-		out = append(out, ledger.SupplyItem{GTIN: id.GTIN, Serial: id.Serial, Lot: id.Lot, Qty: 1})
+		out = append(out, it)
 	}
 	for _, q := range qq {
 		switch {
@@ -158,6 +182,42 @@ func expiryOf(m *epcis.ILMD) (string, error) {
 		return "", fmt.Errorf("ilmd: itemExpirationDate %q: a date", m.ItemExpirationDate)
 	}
 	return d, nil
+}
+
+// fromAggregation maps an AggregationEvent: ADD packs its children into
+// its parent, DELETE takes them (none listed: all) out, OBSERVE is a step
+// of the parent (a pallet shipped, received, scanned) as an ObjectEvent
+// of it would be. Children are instances: lots in containers are not
+// supported yet.
+func fromAggregation(a *epcis.AggregationEvent, parties Parties, nonce int) (*ledger.SupplyEvent, error) {
+	if len(a.ChildQuantityList) > 0 {
+		return nil, fmt.Errorf("childQuantityList: lots in containers are not supported yet (serialised children only)")
+	}
+	if a.ParentID.URI == "" {
+		return nil, fmt.Errorf("parentID: an aggregation names its container")
+	}
+	parent, err := ItemOf(a.ParentID)
+	if err != nil || !parent.Instance() {
+		return nil, fmt.Errorf("parentID: a container is an SSCC or an SGTIN")
+	}
+	b := step(&a.Common, nonce)
+	children, err := itemsOf("childEPCs", a.ChildEPCs, "childQuantityList", nil)
+	if err != nil {
+		return nil, err
+	}
+	switch a.Action {
+	case epcis.ActionAdd:
+		b.Step, b.Items, b.Outputs, b.Ref = ledger.StepPack, children, []ledger.SupplyItem{parent}, ""
+	case epcis.ActionDelete:
+		b.Step, b.Items, b.Outputs, b.Ref = ledger.StepUnpack, []ledger.SupplyItem{parent}, children, ""
+	default:
+		b.Items = []ledger.SupplyItem{parent}
+		return objectStep(b, &a.Common, a.Action, nil, parties)
+	}
+	if err := ledger.Validate(b); err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // fromTransformation maps a TransformationEvent to a transformation: its

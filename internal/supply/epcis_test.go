@@ -2,6 +2,7 @@ package supply_test
 
 import (
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -15,18 +16,7 @@ import (
 // read point's cell); GS1's own example, which counts an input in
 // kilograms and another by a pattern, is refused saying why.
 func TestFromEPCISTransformation(t *testing.T) {
-	f, err := os.Open("../epcis/testdata/Example_9.6.4-TransformationEvent.jsonld")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	evs, err := epcis.Decode(f)
-	if err != nil || len(evs) != 1 {
-		t.Fatalf("GS1's example: %d events, %v", len(evs), err)
-	}
-	if _, err := supply.FromEPCIS(evs[0], supply.Parties{}, 0); err == nil || !strings.Contains(err.Error(), "inputQuantityList: 10 KGM") {
-		t.Errorf("GS1's example: %v, want the kilograms reported", err)
-	}
+	gs1Refused(t, "Example_9.6.4-TransformationEvent.jsonld", "inputQuantityList: 10 KGM")
 	doc := `{"@context":["https://ref.gs1.org/standards/epcis/epcis-context.jsonld"],"type":"EPCISDocument","schemaVersion":"2.0",
 "creationDate":"2020-02-01T08:00:00+08:00","epcisBody":{"eventList":[{"type":"TransformationEvent","eventTime":"2020-02-01T08:00:00+08:00",
 "eventTimeZoneOffset":"+08:00","eventID":"urn:uuid:1","bizStep":"assembling","readPoint":{"id":"geo:30.5928,114.3055"},
@@ -34,7 +24,7 @@ func TestFromEPCISTransformation(t *testing.T) {
 "inputQuantityList":[{"epcClass":"urn:epc:class:lgtin:0614141.107346.R7","quantity":100,"uom":"EA"}],
 "outputEPCList":["urn:epc:id:sgtin:0614141.107346.KIT1"],"outputQuantityList":[{"epcClass":"urn:epc:class:lgtin:0614141.107346.K2","quantity":50}],
 "ilmd":{"lotNumber":"K2","itemExpirationDate":"2021-06-30"}}]}}`
-	evs, err = epcis.Decode(strings.NewReader(doc))
+	evs, err := epcis.Decode(strings.NewReader(doc))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,5 +38,65 @@ func TestFromEPCISTransformation(t *testing.T) {
 		Outputs: []ledger.SupplyItem{{GTIN: gtin, Serial: "KIT1", Lot: "K2", Qty: 1}, {GTIN: gtin, Lot: "K2", Qty: 50}}}
 	if got, w := ledger.NewTx(b).ID(), ledger.NewTx(want).ID(); got != w {
 		t.Errorf("the transformation: %+v\nwant %+v", b, want)
+	}
+}
+
+// TestFromEPCISAggregation: ADD packs the children into the parent,
+// DELETE takes them out (none listed: all), OBSERVE shipping ships the
+// parent; GS1's own example, whose children are counted in kilograms and
+// by a pattern, is refused saying why.
+func TestFromEPCISAggregation(t *testing.T) {
+	gs1Refused(t, "Example_9.6.3-AggregationEvent.jsonld", "childQuantityList")
+	ev := func(action, bizStep, children string) string {
+		return `{"type":"AggregationEvent","eventTime":"2020-02-01T08:00:00+08:00","eventTimeZoneOffset":"+08:00","action":"` + action +
+			`","bizStep":"` + bizStep + `","parentID":"urn:epc:id:sscc:0614141.1234567890","childEPCs":[` + children +
+			`],"destinationList":[{"type":"owning_party","destination":"urn:epc:id:pgln:0614141.00002"}]}`
+	}
+	doc := `{"@context":["https://ref.gs1.org/standards/epcis/epcis-context.jsonld"],"type":"EPCISDocument","schemaVersion":"2.0",
+"creationDate":"2020-02-01T08:00:00+08:00","epcisBody":{"eventList":[` +
+		ev("ADD", "packing", `"urn:epc:id:sgtin:0614141.107346.A1","urn:epc:id:sgtin:0614141.107346.A2"`) + "," +
+		ev("OBSERVE", "shipping", "") + "," + ev("DELETE", "unpacking", "") + `]}}`
+	evs, err := epcis.Decode(strings.NewReader(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	to := [32]byte{7}
+	parties := supply.Parties{Keys: map[string][32]byte{"urn:epc:id:pgln:0614141.00002": to}}
+	pallet := ledger.SupplyItem{Serial: "106141412345678908", Qty: 1}
+	boxes := []ledger.SupplyItem{{GTIN: "10614141073464", Serial: "A1", Qty: 1}, {GTIN: "10614141073464", Serial: "A2", Qty: 1}}
+	for i, want := range []struct {
+		step           string
+		items, outputs []ledger.SupplyItem
+		to             [32]byte
+	}{
+		{ledger.StepPack, boxes, []ledger.SupplyItem{pallet}, [32]byte{}},
+		{ledger.StepShip, []ledger.SupplyItem{pallet}, nil, to},
+		{ledger.StepUnpack, []ledger.SupplyItem{pallet}, nil, [32]byte{}},
+	} {
+		b, err := supply.FromEPCIS(evs[i], parties, i)
+		if err != nil {
+			t.Fatalf("event %d: %v", i, err)
+		}
+		if b.Step != want.step || !slices.Equal(b.Items, want.items) || !slices.Equal(b.Outputs, want.outputs) || b.To != want.to {
+			t.Errorf("event %d: %+v, want %+v", i, b, want)
+		}
+	}
+}
+
+// gs1Refused checks that GS1's example document name, of one event, is
+// refused with an error that says want.
+func gs1Refused(t *testing.T, name, want string) {
+	t.Helper()
+	f, err := os.Open("../epcis/testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	evs, err := epcis.Decode(f)
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("GS1's example: %d events, %v", len(evs), err)
+	}
+	if _, err := supply.FromEPCIS(evs[0], supply.Parties{}, 0); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("GS1's example %s: %v, want %q", name, err, want)
 	}
 }

@@ -41,6 +41,14 @@ type Item struct {
 	Transit      ledger.Hash // the shipment an instance is in
 	Held         map[[32]byte]uint64
 	Signals      []Signal
+	// In is the container the item is packed in ("" if none); where the
+	// container is, from its steps the item's provenance lists: its
+	// holder, or the shipment it is in.
+	In                string
+	Contents          map[string]bool // what a container holds
+	inHolder          [32]byte
+	inTransit         ledger.Hash
+	containerShipment map[ledger.Hash]*ledger.SupplyEvent
 }
 
 // Replay derives item code from txs, the transactions that named it in
@@ -86,6 +94,9 @@ func (it *Item) marks(id ledger.Hash, n ledger.SupplyItem, expiry string) {
 }
 
 func (it *Item) apply(id ledger.Hash, by [32]byte, b *ledger.SupplyEvent, offers map[ledger.Hash]*ledger.SupplyEvent) error {
+	if b.Step == ledger.StepReceive && it.In != "" {
+		return it.container(id, by, b, offers) // packed, it is received with its container
+	}
 	if b.Step == ledger.StepReceive {
 		offer := b.Offer
 		if b.Ref != "" {
@@ -114,6 +125,18 @@ func (it *Item) apply(id ledger.Hash, by [32]byte, b *ledger.SupplyEvent, offers
 	}
 	step, expiry := b.Step, b.Expiry
 	n, ok := it.named(b.Items)
+	if _, out := it.named(b.Outputs); !ok && !out {
+		switch {
+		case b.Step == ledger.StepUnpack && it.In != "" && b.Items[0].Code() == it.In:
+			return it.packing(id, by, b) // all taken out
+		case it.In != "":
+			return it.container(id, by, b, offers)
+		}
+		return fmt.Errorf("it does not name the item")
+	}
+	if b.Step == ledger.StepPack || b.Step == ledger.StepUnpack {
+		return it.packing(id, by, b)
+	}
 	if b.Step == ledger.StepTransform {
 		// An input is used up (the expiry is the outputs'); an output is
 		// made.
@@ -158,6 +181,17 @@ func (it *Item) apply(id ledger.Hash, by [32]byte, b *ledger.SupplyEvent, offers
 			return nil
 		}
 		it.marks(id, n, expiry)
+		if it.In != "" {
+			// Packed: it is where its container is.
+			if it.inTransit != (ledger.Hash{}) {
+				if o := it.containerShipment[it.inTransit]; o == nil || o.To != by {
+					it.signal(CustodyGap, id)
+				}
+			} else if it.inHolder != by {
+				it.signal(TwoHolders, id)
+			}
+			return nil
+		}
 		switch {
 		case !it.Instance:
 			if it.Held[by] < uint64(n.Qty) {
@@ -172,6 +206,114 @@ func (it *Item) apply(id ledger.Hash, by [32]byte, b *ledger.SupplyEvent, offers
 		case it.Holder != by:
 			it.signal(TwoHolders, id)
 		}
+	}
+	return nil
+}
+
+// packing applies a packing or an unpacking to the item, a container or
+// something put in or taken out of one.
+func (it *Item) packing(id ledger.Hash, by [32]byte, b *ledger.SupplyEvent) error {
+	cont := b.Outputs
+	if b.Step == ledger.StepUnpack {
+		cont = b.Items
+	}
+	ccode := cont[0].Code()
+	if ccode == it.Code {
+		// The container itself: an SSCC is made by its first packing;
+		// it stays with its holder; what it holds changes.
+		if b.Step == ledger.StepPack && !it.Commissioned && cont[0].IsSSCC() {
+			it.Commissioned, it.Instance, it.Maker, it.Status, it.Holder, it.Units = true, true, by, "active", by, 1
+			it.Held[by]++
+		}
+		if !it.Commissioned || it.Status != "active" || it.Holder != by {
+			return fmt.Errorf("a container not held by the signer")
+		}
+		if it.Contents == nil {
+			it.Contents = map[string]bool{}
+		}
+		switch {
+		case b.Step == ledger.StepPack:
+			for _, n := range b.Items {
+				it.Contents[n.Code()] = true
+			}
+		case len(b.Outputs) == 0:
+			clear(it.Contents)
+		default:
+			for _, n := range b.Outputs {
+				if !it.Contents[n.Code()] {
+					return fmt.Errorf("%s taken out of a container it is not in", n.Code())
+				}
+				delete(it.Contents, n.Code())
+			}
+		}
+		return nil
+	}
+	ck := ledger.ContainerKey(ccode)
+	if b.Step == ledger.StepPack {
+		if !it.Commissioned || it.Status != "active" || it.Holder != by || it.Held[by] < 1 {
+			return fmt.Errorf("packed by one who does not hold it")
+		}
+		it.Held[by]--
+		it.Held[ck]++
+		it.Holder, it.In, it.inHolder, it.inTransit = ck, ccode, by, ledger.Hash{}
+		return nil
+	}
+	// Unpacked: named among the outputs, or all of the container's.
+	if _, named := it.named(b.Outputs); !named && len(b.Outputs) > 0 {
+		return fmt.Errorf("it does not name the item")
+	}
+	if it.In != ccode || it.inHolder != by || it.inTransit != (ledger.Hash{}) {
+		return fmt.Errorf("unpacked by one who does not hold its container")
+	}
+	it.Held[ck]--
+	it.Held[by]++
+	it.Holder, it.In, it.inHolder = by, "", [32]byte{}
+	return nil
+}
+
+// container applies a step of the container the item is in: it goes
+// where the container goes; a scan of the container raises nothing on
+// it.
+func (it *Item) container(id ledger.Hash, by [32]byte, b *ledger.SupplyEvent, offers map[ledger.Hash]*ledger.SupplyEvent) error {
+	if it.containerShipment == nil {
+		it.containerShipment = map[ledger.Hash]*ledger.SupplyEvent{}
+	}
+	names := func(items []ledger.SupplyItem) bool {
+		for _, n := range items {
+			if n.Code() == it.In {
+				return true
+			}
+		}
+		return false
+	}
+	switch b.Step {
+	case ledger.StepShip:
+		if !names(b.Items) || it.inHolder != by {
+			return fmt.Errorf("its container shipped by one who does not hold it")
+		}
+		it.containerShipment[id] = b
+		it.inHolder, it.inTransit = [32]byte{}, id
+	case ledger.StepReceive:
+		offer := b.Offer
+		if b.Ref != "" {
+			for oid, o := range it.containerShipment {
+				if o.To == by && o.Ref == b.Ref {
+					offer = oid
+				}
+			}
+		}
+		o := it.containerShipment[offer]
+		if o == nil || o.To != by || offer != it.inTransit {
+			return fmt.Errorf("a receipt of a shipment its container is not in")
+		}
+		delete(it.containerShipment, offer)
+		it.inHolder, it.inTransit = by, ledger.Hash{}
+	case ledger.StepObserve:
+		if !names(b.Items) {
+			return fmt.Errorf("it does not name the item or its container")
+		}
+	default:
+		return fmt.Errorf("a %s of its container", b.Step)
 	}
 	return nil
 }

@@ -954,12 +954,15 @@
   }
 
   // supplyRoute is the public route of a code typed as its GS1 Digital
-  // Link path (01/GTIN/21/SERIAL, 01/GTIN/10/LOT, taken as written) or a
+  // Link path (01/GTIN/21/SERIAL, 01/GTIN/10/LOT, 00/SSCC, taken as written) or a
   // Digital Link URL (https://id.gs1.org/01/GTIN/10/LOT/21/SERIAL, its
   // values percent-decoded; a GTIN-8, -12 or -13 padded to 14; with a
   // serial, the serial's): "" when it is neither.
   function supplyRoute(s) {
     var vals = {}, segs, i;
+    // A logistic unit: 00/SSCC, or a Digital Link URL ending /00/SSCC.
+    var sscc = /^(?:https?:\/\/[^\/]*)?\/?00\/(\d{18})\/?(?:[?#].*)?$/i.exec(s);
+    if (sscc) return "/v1/public/supply/00/" + sscc[1];
     if (/^https?:\/\//i.test(s)) {
       segs = s.replace(/^https?:\/\/[^\/]*/i, "").replace(/[?#].*$/, "").split("/").filter(function (x) { return x !== ""; });
       var at = segs.indexOf("01");
@@ -1014,6 +1017,8 @@
       if (p.commissioned) rows.push([t("supply.units"), num(p.units)]);
       if (p.status) rows.push([t("supply.status"), named("item", p.status), "supply-status"]);
       if (p.in_transit) rows.push([t("supply.intransit"), short(p.in_transit)]);
+      if (p.inside) rows.push([t("supply.inside"), p.inside, "supply-inside"]);
+      if (p.contents && p.contents.length) rows.push([t("supply.contents"), num(p.contents.length) + ": " + p.contents.join(", "), "supply-contents"]);
       rows.push([t("supply.held"), held || "-", "supply-held"], [t("supply.steps"), num(p.events.length) + (p.truncated ? "+" : ""), "supply-steps"]);
       var steps = p.events.map(function (e, i) { return Object.assign({ n: i + 1 }, e); });
       var placed = steps.filter(function (e) { return e.place; });
