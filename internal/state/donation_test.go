@@ -2,8 +2,11 @@ package state_test
 
 import (
 	"crypto/ed25519"
+	"fmt"
 	"maps"
+	"math/rand/v2"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/epiledger/epiledger/internal/ledger"
@@ -185,4 +188,338 @@ func donor2(pledge *ledger.Tx) *ledger.Tx {
 	b := *pledge.Body.(*ledger.DonationPledge)
 	b.Nonce++
 	return sign(&b, key("another donor"), ed25519.PrivateKey(key("red cross")))
+}
+
+// TestDonationsAgainstModel: random sequences of pledges, donation steps,
+// shipments and receipts, by the right charity and the wrong one, for
+// amounts within and beyond what each donation brought: the state
+// accepts exactly the donation steps a brute-force model of the rules
+// accepts, ends with the model's figures and totals, and each donation
+// is what its transactions replay to.
+func TestDonationsAgainstModel(t *testing.T) {
+	// A sequence that refuses everything proves nothing: each step must
+	// be taken, in some sequence.
+	var mu sync.Mutex
+	taken := map[string]int{}
+	t.Cleanup(func() {
+		for _, s := range []string{"pledge", ledger.DonationReceive, ledger.DonationPurchase, ledger.DonationAllocate, "delivered"} {
+			if taken[s] < 3 {
+				t.Errorf("%s accepted %d times in all: %v", s, taken[s], taken)
+			}
+		}
+	})
+	for seed := uint64(1); seed <= 8; seed++ {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			t.Parallel()
+			got := donationsAgainstModel(t, seed)
+			mu.Lock()
+			defer mu.Unlock()
+			for s, n := range got {
+				taken[s] += n
+			}
+		})
+	}
+}
+
+type modelDonation struct {
+	charity                  [32]byte
+	pledged, received, spent uint64
+	goods                    map[string]*state.DonatedGoods
+	steps                    []*ledger.Tx
+}
+
+// has is the donation's counts of gtin, zero if it counts none (a check
+// that must not add a line).
+func (d *modelDonation) has(gtin string) state.DonatedGoods {
+	if g := d.goods[gtin]; g != nil {
+		return *g
+	}
+	return state.DonatedGoods{GTIN: gtin}
+}
+
+func (d *modelDonation) line(gtin string) *state.DonatedGoods {
+	if d.goods[gtin] == nil {
+		d.goods[gtin] = &state.DonatedGoods{GTIN: gtin}
+	}
+	return d.goods[gtin]
+}
+
+func donationsAgainstModel(t *testing.T, seed uint64) map[string]int {
+	rng := rand.New(rand.NewPCG(seed, 35))
+	f := newFixture(t)
+	f.mustBlock(world()...)
+	supplyWorld(f)
+	charities := []ed25519.PrivateKey{key("red cross"), key("charity federation")}
+	donors := []ed25519.PrivateKey{key("donor a"), key("donor b")}
+	hospitals := []ed25519.PrivateKey{jinyintanKey, feverKey}
+	f.mustBlock(grantTx(charities[0], ledger.RoleCharity), grantTx(charities[1], ledger.RoleCharity))
+	const otherGTIN = "10614141073457"
+	f.mustBlock(sign(supplyStep(factoryKey, ledger.StepCommission, lot("D1", 1_000_000), ledger.SupplyItem{GTIN: otherGTIN, Lot: "D2", Qty: 1_000_000}), factoryKey))
+	gtins := []string{maskGTIN, otherGTIN}
+
+	donations := map[ledger.Hash]*modelDonation{}
+	var pledgeIDs []ledger.Hash
+	type ship struct {
+		tx       *ledger.Tx
+		from, to [32]byte
+		received *ledger.Tx
+		linked   byte
+		pledge   ledger.Hash
+	}
+	ships := map[ledger.Hash]*ship{}
+	var shipIDs []ledger.Hash
+	pledges := map[ledger.Hash]*ledger.Tx{}
+	taken := map[string]int{}
+	units := func(s *ship) map[string]uint64 {
+		out := map[string]uint64{}
+		for _, it := range s.tx.Body.(*ledger.SupplyEvent).Items {
+			out[it.GTIN] += uint64(it.Qty)
+		}
+		return out
+	}
+	// step is what the model accepts of a donation step b by k.
+	step := func(k [32]byte, b *ledger.DonationStep) bool {
+		d := donations[b.Pledge]
+		if d == nil || d.charity != k {
+			return false
+		}
+		var s *ship
+		if b.Shipment != (ledger.Hash{}) {
+			if s = ships[b.Shipment]; s == nil || s.linked != 0 {
+				return false
+			}
+		}
+		switch b.Step {
+		case ledger.DonationReceive:
+			if b.Amount > 0 {
+				if d.received+b.Amount > d.pledged {
+					return false
+				}
+				d.received += b.Amount
+				return true
+			}
+			if s.to != d.charity || s.received == nil {
+				return false
+			}
+			for g, u := range units(s) {
+				if d.has(g).Received+u > d.has(g).Pledged {
+					return false
+				}
+			}
+			for g, u := range units(s) {
+				d.line(g).Received += u
+			}
+			s.linked = state.LinkReceived
+		case ledger.DonationPurchase:
+			if d.spent+b.Amount > d.received || s.to != d.charity {
+				return false
+			}
+			d.spent += b.Amount
+			for g, u := range units(s) {
+				d.line(g).Bought += u
+			}
+			s.linked = state.LinkBought
+		case ledger.DonationAllocate:
+			if s.from != d.charity || s.to != pub(hospitals[0]) && s.to != pub(hospitals[1]) {
+				return false
+			}
+			for g, u := range units(s) {
+				if l := d.has(g); l.Allocated+u > l.Received+l.Bought {
+					return false
+				}
+			}
+			for g, u := range units(s) {
+				d.line(g).Allocated += u
+				if s.received != nil {
+					d.line(g).Delivered += u
+				}
+			}
+			s.linked = state.LinkAllocated
+		}
+		s2 := s
+		if s2 != nil {
+			s2.pledge = b.Pledge
+		}
+		return true
+	}
+	for i := 0; i < 150; i++ {
+		var txs []*ledger.Tx
+		var check []func(error)
+		for n := 1 + rng.IntN(4); len(txs) < n; {
+			c := charities[rng.IntN(2)]
+			supplyClock++
+			// pick is a shipment, mostly one that fits (from or to
+			// charity k, as want says).
+			pick := func(k [32]byte, from bool) ledger.Hash {
+				var fit []ledger.Hash
+				for _, id := range shipIDs {
+					if s := ships[id]; s.linked == 0 && (from && s.from == k || !from && s.to == k) {
+						fit = append(fit, id)
+					}
+				}
+				if len(fit) > 0 && rng.IntN(5) > 0 {
+					return fit[rng.IntN(len(fit))]
+				}
+				if len(shipIDs) == 0 {
+					return ledger.Hash{}
+				}
+				return shipIDs[rng.IntN(len(shipIDs))]
+			}
+			switch r := rng.IntN(10); {
+			case r < 1:
+				b := &ledger.DonationPledge{Charity: pub(c), Amount: uint64(rng.IntN(3)) * 1000, Time: supplyClock}
+				for _, g := range gtins {
+					if rng.IntN(2) == 0 {
+						b.Goods = append(b.Goods, ledger.Goods{GTIN: g, Units: uint32(1 + rng.IntN(500))})
+					}
+				}
+				signer := c
+				if rng.IntN(6) == 0 {
+					signer = charities[0] // perhaps the wrong charity
+					if pub(c) == pub(charities[0]) {
+						signer = charities[1]
+					}
+				}
+				tx := sign(b, donors[rng.IntN(2)], signer)
+				txs = append(txs, tx)
+				check = append(check, func(err error) {
+					want := ledger.Validate(b) == nil && pub(signer) == pub(c)
+					if (err == nil) != want {
+						t.Fatalf("pledge: state %v, model %v", err, want)
+					}
+					if want {
+						d := &modelDonation{charity: pub(c), pledged: b.Amount, goods: map[string]*state.DonatedGoods{}}
+						for _, g := range b.Goods {
+							d.line(g.GTIN).Pledged = uint64(g.Units)
+						}
+						donations[tx.ID()], pledges[tx.ID()] = d, tx
+						pledgeIDs = append(pledgeIDs, tx.ID())
+						taken["pledge"]++
+					}
+				})
+			case r < 5:
+				// A shipment: the factory's to a charity, or a charity's
+				// to a hospital (or to the other charity).
+				from, to := factoryKey, c
+				if rng.IntN(2) == 0 {
+					from, to = c, []ed25519.PrivateKey{hospitals[0], hospitals[1], charities[0], charities[1]}[rng.IntN(4)]
+					if pub(to) == pub(from) {
+						to = hospitals[0]
+					}
+				}
+				items := []ledger.SupplyItem{lot("D1", uint32(1+rng.IntN(300)))}
+				if rng.IntN(2) == 0 {
+					items = append(items, ledger.SupplyItem{GTIN: otherGTIN, Lot: "D2", Qty: uint32(1 + rng.IntN(300))})
+				}
+				tx := sign(shipTo(to, items...), from)
+				txs = append(txs, tx)
+				check = append(check, func(err error) {
+					if err == nil {
+						ships[tx.ID()] = &ship{tx: tx, from: pub(from), to: pub(to)}
+						shipIDs = append(shipIDs, tx.ID())
+					}
+				})
+			case r < 7 && len(shipIDs) > 0:
+				s := ships[shipIDs[rng.IntN(len(shipIDs))]]
+				var by ed25519.PrivateKey
+				for _, k := range append(slices.Clone(charities), hospitals...) {
+					if pub(k) == s.to {
+						by = k
+					}
+				}
+				tx := sign(receiptOf(s.tx), by)
+				txs = append(txs, tx)
+				check = append(check, func(err error) {
+					if err != nil {
+						return
+					}
+					s.received = tx
+					if s.linked == state.LinkAllocated {
+						taken["delivered"]++
+						d := donations[s.pledge]
+						for g, u := range units(s) {
+							d.line(g).Delivered += u
+						}
+						d.steps = append(d.steps, tx)
+					}
+				})
+			case len(pledgeIDs) > 0:
+				b := &ledger.DonationStep{Pledge: pledgeIDs[rng.IntN(len(pledgeIDs))], Time: supplyClock}
+				d := donations[b.Pledge]
+				if rng.IntN(5) > 0 {
+					c = charities[0] // mostly by the donation's charity
+					if pub(charities[1]) == d.charity {
+						c = charities[1]
+					}
+				}
+				switch rng.IntN(3) {
+				case 0:
+					b.Step, b.Amount = ledger.DonationReceive, uint64(rng.IntN(3))*600
+					if b.Amount == 0 {
+						b.Shipment = pick(d.charity, false)
+					}
+				case 1:
+					b.Step, b.Amount, b.Shipment = ledger.DonationPurchase, uint64(1+rng.IntN(1500)), pick(d.charity, false)
+				default:
+					b.Step, b.Shipment = ledger.DonationAllocate, pick(d.charity, true)
+				}
+				tx := sign(b, c)
+				txs = append(txs, tx)
+				check = append(check, func(err error) {
+					want := ledger.Validate(b) == nil && step(pub(c), b)
+					if (err == nil) != want {
+						t.Fatalf("%s: state %v, model %v", b.Step, err, want)
+					}
+					if want {
+						donations[b.Pledge].steps = append(donations[b.Pledge].steps, tx)
+						taken[b.Step]++
+					}
+				})
+			}
+		}
+		errs, _ := f.block(txs)
+		for j, err := range errs {
+			check[j](err)
+		}
+	}
+	t.Logf("accepted %v", taken)
+	totals := map[[32]byte]*state.Totals{}
+	for _, id := range pledgeIDs {
+		m := donations[id]
+		d, ok, err := state.DonationOf(f.db, id)
+		if err != nil || !ok {
+			t.Fatalf("donation %x: %v %v", id[:4], ok, err)
+		}
+		if d.Pledged != m.pledged || d.Received != m.received || d.Spent != m.spent || len(d.Goods) != len(m.goods) {
+			t.Fatalf("donation %x: state %+v, model %+v", id[:4], d, m)
+		}
+		for _, g := range d.Goods {
+			if g != *m.goods[g.GTIN] {
+				t.Errorf("donation %x, %s: state %+v, model %+v", id[:4], g.GTIN, g, *m.goods[g.GTIN])
+			}
+		}
+		rs := map[ledger.Hash]supply.Shipment{}
+		for sid, s := range ships {
+			if s.pledge == id {
+				rs[sid] = supply.Shipment{Ship: s.tx, Receipt: s.received}
+			}
+		}
+		r, err := supply.ReplayDonation(pledges[id], m.steps, rs)
+		if err != nil || r.Pledged != d.Pledged || r.Received != d.Received || r.Spent != d.Spent || r.Pending != int(d.Pending) || len(r.Goods) != len(d.Goods) {
+			t.Fatalf("donation %x: replayed %+v %v, state %+v", id[:4], r, err, d)
+		}
+		if tt := totals[m.charity]; tt == nil {
+			totals[m.charity] = &state.Totals{}
+		}
+		tt := totals[m.charity]
+		tt.Donations++
+		tt.Pledged, tt.Received, tt.Spent = tt.Pledged+m.pledged, tt.Received+m.received, tt.Spent+m.spent
+	}
+	for ch, want := range totals {
+		got, err := state.TotalsOf(f.db, store.ScopeCharity, ch[:])
+		if err != nil || got.Donations != want.Donations || got.Pledged != want.Pledged || got.Received != want.Received || got.Spent != want.Spent {
+			t.Errorf("a charity's totals %+v, model %+v (%v)", got, want, err)
+		}
+	}
+	return taken
 }
