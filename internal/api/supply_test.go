@@ -54,6 +54,10 @@ func TestPublicSupply(t *testing.T) {
 	if r.status != 200 || json.Unmarshal(r.body, &p) != nil || p.Commissioned || len(p.Events) != 0 {
 		t.Errorf("a lot never made: %d %s", r.status, r.body)
 	}
+	r = f.call(t, "GET", "/v1/public/supply/00/106141412345678908", "", "")
+	if r.status != 200 || json.Unmarshal(r.body, &p) != nil || p.Commissioned || p.Code != "00/106141412345678908" {
+		t.Errorf("a pallet never packed: %d %s", r.status, r.body)
+	}
 	var ns report.Needs
 	if r := f.call(t, "GET", "/v1/public/needs?gtin=10614141073464", "", ""); r.status != 200 || json.Unmarshal(r.body, &ns) != nil || ns.GTIN != "10614141073464" {
 		t.Errorf("needs: %d %s", r.status, r.body)
@@ -65,6 +69,8 @@ func TestPublicSupply(t *testing.T) {
 		{"/v1/public/supply/01/10614141073464/22/A1", "code"},
 		{"/v1/public/supply/01/10614141073464/21/" + strings.Repeat("9", 21), "code"},
 		{"/v1/public/supply/01/10614141073464/21/A1?x=1", "x"},
+		{"/v1/public/supply/00/106141412345678909", "code"},
+		{"/v1/public/supply/00/10614141234567890", "code"},
 	} {
 		r := f.call(t, "GET", bad.path, "", "")
 		if r.status != 400 || !strings.Contains(string(r.body), `"field":"`+bad.field+`"`) {
