@@ -79,10 +79,18 @@ func (e *env) checkDonation(dp *api.DonationProof, g *consortium.Genesis) (*supp
 			return nil, e.invalid(fmt.Errorf("shipment %.16s: not proven in the block the answer names", sv.Tx))
 		}
 		s := supply.Shipment{Ship: tx}
-		if sv.Receipt != "" {
-			if s.Receipt, ok = byID[sv.Receipt]; !ok || height[sv.Receipt] != sv.ReceiptHeight {
-				return nil, e.invalid(fmt.Errorf("shipment %.16s: its receipt is not proven in the block the answer names", sv.Tx))
+		for i, r := range sv.Receipts {
+			rtx, ok := byID[r.Tx]
+			if !ok || height[r.Tx] != r.Height || i > 0 && r.Height < sv.Receipts[i-1].Height {
+				return nil, e.invalid(fmt.Errorf("shipment %.16s: its receipt %d is not proven in the block the answer names, in order", sv.Tx, i+1))
 			}
+			s.Receipts = append(s.Receipts, rtx)
+		}
+		// The last receipt took the last of it, or none did.
+		if _, final, err := s.Received(); err != nil {
+			return nil, e.invalid(fmt.Errorf("shipment %.16s: %w", sv.Tx, err))
+		} else if (final == nil) != (sv.Receipt == "") || final != nil && (final.ID().String() != sv.Receipt || height[sv.Receipt] != sv.ReceiptHeight) {
+			return nil, e.invalid(fmt.Errorf("shipment %.16s: the answer's last receipt is not what its receipts say", sv.Tx))
 		}
 		ev, ok := tx.Body.(*ledger.SupplyEvent)
 		if !ok || ev.Step != ledger.StepShip || len(ev.Items) != len(sv.Items) || sv.From.Key != hex.EncodeToString(tx.Sigs[0].Key[:]) ||

@@ -174,9 +174,10 @@ func (e *env) supplyStepCmd(step string) *cobra.Command {
 
 func (e *env) supplyReceiveCmd() *cobra.Command {
 	var nodeURL, keyFile, place string
+	var items []string
 	c := &cobra.Command{
-		Use:   "receive SHIPMENT --node URL --key KEY",
-		Short: "Accept a shipment (its receiver): custody of its items passes to you",
+		Use:   "receive SHIPMENT --node URL --key KEY [--item N*CODE...]",
+		Short: "Accept a shipment (its receiver): custody of its items (or of those that arrived, --item) passes to you",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := ledger.ParseHash(args[0])
@@ -184,6 +185,13 @@ func (e *env) supplyReceiveCmd() *cobra.Command {
 				return fmt.Errorf("SHIPMENT: %w", err)
 			}
 			b := &ledger.SupplyEvent{Step: ledger.StepReceive, Offer: id, Time: time.Now().Unix(), Nonce: rand.Uint64()}
+			for _, s := range items {
+				it, err := parseSupplyItem(s)
+				if err != nil {
+					return fmt.Errorf("--item %q: %w", s, err)
+				}
+				b.Items = append(b.Items, it)
+			}
 			if place != "" {
 				if b.Place, err = parseCell(place); err != nil {
 					return fmt.Errorf("--place %q: %w", place, err)
@@ -201,6 +209,7 @@ func (e *env) supplyReceiveCmd() *cobra.Command {
 	c.Flags().StringVar(&nodeURL, "node", "", "a node of the chain (required)")
 	c.Flags().StringVar(&keyFile, "key", "", "the receiving custodian's key file (required)")
 	c.Flags().StringVar(&place, "place", "", "where it was received, LAT,LON in degrees, kept to 0.01 degree (public)")
+	c.Flags().StringArrayVar(&items, "item", nil, "what arrived, CODE or N*CODE, when not all did (a short delivery: the rest stays in transit); repeat for each")
 	c.MarkFlagRequired("node")
 	c.MarkFlagRequired("key")
 	return c

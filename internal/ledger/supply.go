@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"crypto/sha256"
+	"fmt"
 	"slices"
 	"strings"
 )
@@ -381,4 +382,42 @@ func (b *SupplyNeed) fields(c *codec) {
 	case !slices.Contains(Urgencies, b.Urgency):
 		c.fail("urgency", "critical, urgent or normal")
 	}
+}
+
+// TakeFrom is what a receipt listing want takes of a shipment's items
+// still in transit (nothing listed: all of them), and what it leaves;
+// bad says why it cannot ("" if it can): an item not in transit, or more
+// units than are.
+func TakeFrom(transit, want []SupplyItem) (taken, left []SupplyItem, bad string) {
+	if len(want) == 0 {
+		return transit, nil, ""
+	}
+	units := map[string]uint32{}
+	for _, it := range want {
+		units[it.Code()] = it.Qty
+	}
+	for _, it := range transit {
+		q, ok := units[it.Code()]
+		switch {
+		case !ok:
+			left = append(left, it)
+			continue
+		case q > it.Qty:
+			return nil, nil, fmt.Sprintf("%s: %d unit(s) received, %d in transit", it.Code(), q, it.Qty)
+		case q < it.Qty:
+			rest := it
+			rest.Qty -= q
+			left = append(left, rest)
+		}
+		got := it
+		got.Qty = q
+		taken = append(taken, got)
+		delete(units, it.Code())
+	}
+	for _, it := range want {
+		if _, ok := units[it.Code()]; ok {
+			return nil, nil, it.Code() + " is not in transit in this shipment"
+		}
+	}
+	return taken, left, ""
 }

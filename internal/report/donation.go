@@ -51,15 +51,24 @@ type ShipmentView struct {
 	From    Party       `json:"from"`
 	To      Party       `json:"to"`
 	Items   []ItemUnits `json:"items"`
-	Receipt string      `json:"receipt,omitempty"` // the receiver's receipt (empty: in transit)
+	Receipt string      `json:"receipt,omitempty"` // the receipt that took the last of it (empty: in transit)
 	// ReceiptHeight is the receipt's block.
 	ReceiptHeight uint64 `json:"receipt_height,omitempty"`
+	// Receipts are all its receipts, in order (a short delivery, then the
+	// rest), the last the Receipt.
+	Receipts []TxAt `json:"receipts"`
+}
+
+// TxAt is a transaction and its block.
+type TxAt struct {
+	Tx     string `json:"tx"`
+	Height uint64 `json:"height"`
 }
 
 // Donation is GET /v1/public/donations/{id}'s answer: a donation's
 // path from pledge to delivery, its figures, and (the API attaches them)
 // each transaction's proof: Txs lists them, the pledge first, then the
-// steps in order, then each shipment and its receipt.
+// steps in order, then each shipment and its receipts.
 type Donation struct {
 	ID       string `json:"id"`
 	Donor    string `json:"donor"` // the name the donor gave, or their pseudonym
@@ -157,16 +166,19 @@ func (b *Builder) Donation(id ledger.Hash) (*Donation, error) {
 		if err != nil {
 			return nil, err
 		}
-		v := ShipmentView{Tx: s.String(), Height: p.Header.Height, From: b.party(o.From), To: b.party(o.To), Items: []ItemUnits{}}
+		v := ShipmentView{Tx: s.String(), Height: p.Header.Height, From: b.party(o.From), To: b.party(o.To), Items: []ItemUnits{}, Receipts: []TxAt{}}
 		for _, it := range o.Items {
 			v.Items = append(v.Items, ItemUnits{Code: it.Code(), Units: it.Qty})
 		}
-		if o.Receipt != (ledger.Hash{}) {
-			_, rp, err := prove(o.Receipt)
+		for _, r := range o.Receipts {
+			_, rp, err := prove(r)
 			if err != nil {
 				return nil, err
 			}
-			v.Receipt, v.ReceiptHeight = o.Receipt.String(), rp.Header.Height
+			v.Receipts = append(v.Receipts, TxAt{Tx: r.String(), Height: rp.Header.Height})
+			if r == o.Receipt {
+				v.Receipt, v.ReceiptHeight = r.String(), rp.Header.Height
+			}
 		}
 		out.Shipments = append(out.Shipments, v)
 	}

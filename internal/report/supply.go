@@ -174,7 +174,13 @@ func (b *Builder) Supply(code ledger.SupplyItem) (*Provenance, error) {
 			if ev.Ref != "" {
 				offer = byRef[refKey{tx.Sigs[0].Key, ev.Ref}]
 			}
-			v.Offer, v.Units = offer.String(), shipped[offer]
+			// The units it took: those it lists (a short delivery), or
+			// all of the item still in transit.
+			v.Offer = offer.String()
+			if v.Units == 0 {
+				v.Units = shipped[offer]
+			}
+			shipped[offer] -= min(v.Units, shipped[offer])
 		}
 		out.Events = append(out.Events, v)
 		out.Proofs = append(out.Proofs, p)

@@ -327,7 +327,8 @@ func (blk *Block) donationStep(tx *ledger.Tx, id ledger.Hash, b *ledger.Donation
 		}
 		units[it.GTIN] += uint64(it.Qty)
 	}
-	var money [5]uint64 // the charity's money row: donations, pledged, received, spent
+	gtins := slices.Sorted(maps.Keys(units)) // in order: a refusal names the same product on every node
+	var money [5]uint64                      // the charity's money row: donations, pledged, received, spent
 	var hospital [32]byte
 	switch b.Step {
 	case ledger.DonationReceive:
@@ -342,7 +343,8 @@ func (blk *Block) donationStep(tx *ledger.Tx, id ledger.Hash, b *ledger.Donation
 		if o.To != d.Charity || o.Receipt == (ledger.Hash{}) {
 			return reject(CodeConflict, "shipment", "the goods' shipment is one the charity received (a supply receipt first)")
 		}
-		for gtin, u := range units {
+		for _, gtin := range gtins {
+			u := units[gtin]
 			l, _ := d.line(gtin)
 			if l.Received+u > l.Pledged {
 				return reject(CodeConflict, "shipment", "%s: %d unit(s) received in all would exceed the %d pledged", gtin, l.Received+u, l.Pledged)
@@ -359,7 +361,8 @@ func (blk *Block) donationStep(tx *ledger.Tx, id ledger.Hash, b *ledger.Donation
 		}
 		d.Spent += b.Amount
 		money[3] = b.Amount
-		for gtin, u := range units {
+		for _, gtin := range gtins {
+			u := units[gtin]
 			l, _ := d.line(gtin)
 			l.Bought += u
 		}
@@ -375,7 +378,8 @@ func (blk *Block) donationStep(tx *ledger.Tx, id ledger.Hash, b *ledger.Donation
 		if role != ledger.RoleHospital {
 			return reject(CodeConflict, "shipment", "an allocation's shipment goes to a hospital")
 		}
-		for gtin, u := range units {
+		for _, gtin := range gtins {
+			u := units[gtin]
 			l, _ := d.line(gtin)
 			if l.Allocated+u > l.Received+l.Bought {
 				return reject(CodeConflict, "shipment", "%s: %d unit(s) allocated in all would exceed the %d the donation brought", gtin, l.Allocated+u, l.Received+l.Bought)
@@ -427,9 +431,10 @@ func (blk *Block) donationStep(tx *ledger.Tx, id ledger.Hash, b *ledger.Donation
 		if err := blk.set(store.DonationIndexKey(store.ScopeHospital, hospital[:], d.ID), nil); err != nil {
 			return err
 		}
-		if o.Receipt != (ledger.Hash{}) {
-			// Received before it was named: delivered already.
-			if err := blk.deliver(&d, &o, o.Receipt, false); err != nil {
+		if len(o.Receipts) > 0 {
+			// Received (in part, or whole) before it was named:
+			// delivered so far.
+			if err := blk.deliver(&d, o.To, arrived(&o), false); err != nil {
 				return err
 			}
 		}
@@ -442,12 +447,29 @@ func (blk *Block) donationStep(tx *ledger.Tx, id ledger.Hash, b *ledger.Donation
 	return blk.set(store.DonationKey(d.ID), encodeDonation(&d))
 }
 
-// deliver counts a hospital's receipt of an allocation o of donation d
-// (the caller writes d): step says the receipt is a step of the donation
-// (it came after the allocation).
-func (blk *Block) deliver(d *Donation, o *Offer, receipt ledger.Hash, step bool) error {
-	units := map[string]uint64{}
+// arrived is what of shipment o its receipts took so far.
+func arrived(o *Offer) []ledger.SupplyItem {
+	left := map[string]uint32{}
+	for _, it := range o.Left {
+		left[it.Code()] = it.Qty
+	}
+	var out []ledger.SupplyItem
 	for _, it := range o.Items {
+		if it.Qty > left[it.Code()] {
+			it.Qty -= left[it.Code()]
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+// deliver counts items a hospital received of an allocation of donation
+// d (the caller writes d); final says the receipt took the last of the
+// shipment after the allocation was named: it is then a step of the
+// donation, and the allocation no longer in transit.
+func (blk *Block) deliver(d *Donation, hospital [32]byte, items []ledger.SupplyItem, final bool, receipt ...ledger.Hash) error {
+	units := map[string]uint64{}
+	for _, it := range items {
 		units[it.GTIN] += uint64(it.Qty)
 	}
 	for _, gtin := range slices.Sorted(maps.Keys(units)) {
@@ -455,23 +477,23 @@ func (blk *Block) deliver(d *Donation, o *Offer, receipt ledger.Hash, step bool)
 		l, _ := d.line(gtin)
 		l.Delivered += u
 		c := [5]uint64{4: u}
-		if err := blk.addTotals(store.ScopeHospital, o.To[:], gtin, c); err != nil {
+		if err := blk.addTotals(store.ScopeHospital, hospital[:], gtin, c); err != nil {
 			return err
 		}
 		if err := blk.countGoods(d, gtin, c, false); err != nil {
 			return err
 		}
 	}
-	if step {
-		d.Steps = append(d.Steps, receipt)
+	if final {
+		d.Steps = append(d.Steps, receipt...)
 		d.Pending--
 	}
 	return nil
 }
 
-// delivered is called on a supply receipt: if the shipment it took is a
-// donation's allocation, the donation counts the delivery.
-func (blk *Block) delivered(o *Offer) error {
+// delivered is called on a supply receipt that took items of shipment o:
+// if it is a donation's allocation, the donation counts them.
+func (blk *Block) delivered(o *Offer, taken []ledger.SupplyItem) error {
 	pledge, link, ok, err := DonationOfShipment(blk.b, o.ID)
 	if err != nil || !ok || link != LinkAllocated {
 		return err
@@ -480,10 +502,11 @@ func (blk *Block) delivered(o *Offer) error {
 	if err != nil {
 		return err
 	}
-	if !ok || d.Pending == 0 {
+	final := o.Receipt != (ledger.Hash{})
+	if !ok || final && d.Pending == 0 {
 		return fmt.Errorf("%w: a donation's allocation", store.ErrCorrupt)
 	}
-	if err := blk.deliver(&d, o, o.Receipt, true); err != nil {
+	if err := blk.deliver(&d, o.To, taken, final, o.Receipt); err != nil {
 		return err
 	}
 	return blk.set(store.DonationKey(d.ID), encodeDonation(&d))

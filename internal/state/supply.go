@@ -140,13 +140,40 @@ func Holdings(rd store.Reader, custodian [32]byte) (map[string]uint64, error) {
 	return out, err
 }
 
-// Offer is a shipment: From offered Items to To; Receipt is the
-// transaction that took them (zero while in transit).
+// Offer is a shipment: From offered Items to To. The receiver takes
+// them in one receipt or several (a short delivery: what arrived, the
+// rest still in transit): Receipts are those receipts in order, Left what
+// is still in transit, Receipt the receipt that took the last of it (zero
+// while any is in transit).
 type Offer struct {
 	ID       ledger.Hash
 	From, To [32]byte
 	Items    []ledger.SupplyItem
 	Receipt  ledger.Hash
+	Receipts []ledger.Hash
+	Left     []ledger.SupplyItem
+}
+
+func encodeItems(x *w, items []ledger.SupplyItem) {
+	x.u32(uint32(len(items)))
+	for _, it := range items {
+		x.str(it.GTIN)
+		x.str(it.Serial)
+		x.str(it.Lot)
+		x.u32(it.Qty)
+	}
+}
+
+func decodeItems(x *r) ([]ledger.SupplyItem, bool) {
+	n := int(x.u32())
+	if n > ledger.MaxSupplyItems {
+		return nil, false
+	}
+	var out []ledger.SupplyItem
+	for i := 0; i < n; i++ {
+		out = append(out, ledger.SupplyItem{GTIN: x.str(), Serial: x.str(), Lot: x.str(), Qty: x.u32()})
+	}
+	return out, true
 }
 
 func encodeOffer(o *Offer) []byte {
@@ -154,12 +181,11 @@ func encodeOffer(o *Offer) []byte {
 	x.raw(o.From[:])
 	x.raw(o.To[:])
 	x.raw(o.Receipt[:])
-	x.u32(uint32(len(o.Items)))
-	for _, it := range o.Items {
-		x.str(it.GTIN)
-		x.str(it.Serial)
-		x.str(it.Lot)
-		x.u32(it.Qty)
+	encodeItems(&x, o.Items)
+	encodeItems(&x, o.Left)
+	x.u32(uint32(len(o.Receipts)))
+	for _, r := range o.Receipts {
+		x.raw(r[:])
 	}
 	return x.b
 }
@@ -175,12 +201,15 @@ func OfferOf(rd store.Reader, id ledger.Hash) (Offer, bool, error) {
 	copy(o.From[:], x.take(32))
 	copy(o.To[:], x.take(32))
 	copy(o.Receipt[:], x.take(32))
+	var ok1, ok2 bool
+	o.Items, ok1 = decodeItems(x)
+	o.Left, ok2 = decodeItems(x)
 	n := int(x.u32())
-	if n > ledger.MaxSupplyItems {
+	if !ok1 || !ok2 || n > MaxReceipts {
 		return o, false, fmt.Errorf("%w: a shipment", store.ErrCorrupt)
 	}
 	for i := 0; i < n; i++ {
-		o.Items = append(o.Items, ledger.SupplyItem{GTIN: x.str(), Serial: x.str(), Lot: x.str(), Qty: x.u32()})
+		o.Receipts = append(o.Receipts, ledger.Hash(x.take(32)))
 	}
 	return o, x.err("shipment") == nil, x.err("shipment")
 }
@@ -314,7 +343,7 @@ func (blk *Block) supplyEvent(tx *ledger.Tx, id ledger.Hash, b *ledger.SupplyEve
 	}
 	if b.Step == ledger.StepReceive {
 		// A donation's allocation received: delivered.
-		if err := blk.delivered(p.offer); err != nil {
+		if err := blk.delivered(p.offer, p.taken); err != nil {
 			return err
 		}
 	}
@@ -334,11 +363,12 @@ type supplyPlan struct {
 	blk     *Block
 	id      ledger.Hash
 	signer  [32]byte
-	items   map[string]*Item  // changed (or read) items, by code
-	holds   map[string]uint64 // custodian+code -> new units
-	offer   *Offer            // a shipment made or taken
-	ref     string            // a shipment's business transaction
-	named   []string          // codes for the history, in the event's order
+	items   map[string]*Item    // changed (or read) items, by code
+	holds   map[string]uint64   // custodian+code -> new units
+	offer   *Offer              // a shipment made or taken
+	taken   []ledger.SupplyItem // what a receipt took of it
+	ref     string              // a shipment's business transaction
+	named   []string            // codes for the history, in the event's order
 	signals []Signal
 }
 
@@ -505,7 +535,7 @@ func (p *supplyPlan) ship(b *ledger.SupplyEvent) error {
 		}
 		p.ref = b.Ref
 	}
-	p.offer = &Offer{ID: p.id, From: p.signer, To: b.To, Items: b.Items}
+	p.offer = &Offer{ID: p.id, From: p.signer, To: b.To, Items: b.Items, Left: b.Items}
 	return nil
 }
 
@@ -532,11 +562,17 @@ func (p *supplyPlan) receive(b *ledger.SupplyEvent) error {
 		return reject(CodeWrongSigner, "signature", "a shipment is received by the custodian it was shipped to")
 	case o.Receipt != (ledger.Hash{}):
 		return reject(CodeConflict, "offer", "the shipment was received already (transaction %s)", o.Receipt.String()[:16])
-	case len(b.Items) > 0 && !sameItems(b.Items, o.Items):
-		return reject(CodeConflict, "items", "a receipt takes the whole shipment (%d item(s)); this one lists others (partial receipts are not supported)", len(o.Items))
+	case len(o.Receipts) >= MaxReceipts:
+		return reject(CodeConflict, "offer", "a shipment is taken in at most %d receipts", MaxReceipts)
 	}
-	for i := range o.Items {
-		n := &o.Items[i]
+	// What arrives: the items listed (a short delivery), or all that is
+	// still in transit.
+	taken, left, err := takeFrom(o.Left, b.Items)
+	if err != nil {
+		return err
+	}
+	for i := range taken {
+		n := &taken[i]
 		code := n.Code()
 		it, ok, err := p.item(code)
 		if err != nil {
@@ -556,9 +592,26 @@ func (p *supplyPlan) receive(b *ledger.SupplyEvent) error {
 			return err
 		}
 	}
-	o.Receipt = p.id
-	p.offer = &o
+	o.Left, o.Receipts = left, append(o.Receipts, p.id)
+	if len(left) == 0 {
+		o.Receipt = p.id
+	}
+	p.offer, p.taken = &o, taken
 	return nil
+}
+
+// MaxReceipts bounds the receipts that take one shipment.
+const MaxReceipts = 16
+
+// takeFrom takes want (nothing listed: everything) from what is in
+// transit, refusing what is not there; it returns what is taken and what
+// is left.
+func takeFrom(transit, want []ledger.SupplyItem) (taken, left []ledger.SupplyItem, err error) {
+	taken, left, bad := ledger.TakeFrom(transit, want)
+	if bad != "" {
+		return nil, nil, reject(CodeConflict, "items", "%s", bad)
+	}
+	return taken, left, nil
 }
 
 // use takes items out of stock for good (consumed, destroyed, or a
@@ -830,22 +883,4 @@ func (p *supplyPlan) write(step string) error {
 		}
 	}
 	return nil
-}
-
-// sameItems reports whether a and b name the same items in the same
-// units, in any order.
-func sameItems(a, b []ledger.SupplyItem) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	units := map[string]uint32{}
-	for _, it := range a {
-		units[it.Code()] = it.Qty
-	}
-	for _, it := range b {
-		if q, ok := units[it.Code()]; !ok || q != it.Qty {
-			return false
-		}
-	}
-	return true
 }

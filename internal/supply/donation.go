@@ -9,9 +9,37 @@ import (
 )
 
 // Shipment is a supply shipment as a donation's proven transactions give
-// it: the ship step and, once taken, its receipt.
+// it: the ship step and its receipts, in order (a short delivery, then
+// the rest).
 type Shipment struct {
-	Ship, Receipt *ledger.Tx
+	Ship     *ledger.Tx
+	Receipts []*ledger.Tx
+}
+
+// Received is what s's receipts took, and the receipt that took the last
+// of it (nil while any is in transit).
+func (s Shipment) Received() (taken []ledger.SupplyItem, final *ledger.Tx, err error) {
+	ev := s.Ship.Body.(*ledger.SupplyEvent)
+	left := ev.Items
+	for i, r := range s.Receipts {
+		b, ok := r.Body.(*ledger.SupplyEvent)
+		if !ok || b.Step != ledger.StepReceive || len(r.Sigs) != 1 || r.Sigs[0].Key != ev.To ||
+			b.Offer != s.Ship.ID() && (b.Ref == "" || b.Ref != ev.Ref) {
+			return nil, nil, fmt.Errorf("the shipment's receipt is not its receiver's")
+		}
+		if len(left) == 0 {
+			return nil, nil, fmt.Errorf("a receipt of a shipment received already")
+		}
+		got, rest, bad := ledger.TakeFrom(left, b.Items)
+		if bad != "" {
+			return nil, nil, fmt.Errorf("receipt %d: %s", i+1, bad)
+		}
+		taken, left = append(taken, got...), rest
+		if len(left) == 0 {
+			final = r
+		}
+	}
+	return taken, final, nil
 }
 
 // GoodsCount is what a donation counts of one product, in units.
@@ -60,8 +88,8 @@ func ReplayDonation(pledge *ledger.Tx, steps []*ledger.Tx, ships map[ledger.Hash
 		d.line(g.GTIN).Pledged = uint64(g.Units)
 	}
 	used := map[ledger.Hash]bool{}
-	pending := map[ledger.Hash]*ledger.SupplyEvent{} // receipts to come as steps: their shipments
-	later := map[ledger.Hash]bool{}                  // receipts among the steps
+	pending := map[ledger.Hash]bool{} // final receipts to come as steps
+	later := map[ledger.Hash]bool{}   // receipts among the steps
 	for _, tx := range steps {
 		later[tx.ID()] = true
 	}
@@ -73,12 +101,10 @@ func ReplayDonation(pledge *ledger.Tx, steps []*ledger.Tx, ships map[ledger.Hash
 		case *ledger.DonationStep:
 			err = d.step(tx, b, ships, used, pending, later)
 		case *ledger.SupplyEvent:
-			ship, ok := pending[id]
-			if !ok {
+			if !pending[id] {
 				err = fmt.Errorf("a receipt of no allocation of the donation")
 				break
 			}
-			d.deliver(ship.Items)
 			d.Pending--
 			delete(pending, id)
 		default:
@@ -87,6 +113,16 @@ func ReplayDonation(pledge *ledger.Tx, steps []*ledger.Tx, ships map[ledger.Hash
 		if err != nil {
 			return nil, fmt.Errorf("transaction %s: %w", id.String()[:16], err)
 		}
+	}
+	// What reached the hospitals: every receipt of every allocation,
+	// whenever it came.
+	for sid := range used {
+		s := ships[sid]
+		if b := s.Ship.Body.(*ledger.SupplyEvent); b.To == d.Charity {
+			continue // brought to the charity, not allocated
+		}
+		taken, _, _ := s.Received()
+		d.deliver(taken)
 	}
 	return d, nil
 }
@@ -97,33 +133,28 @@ func (d *Donation) deliver(items []ledger.SupplyItem) {
 	}
 }
 
-// shipment checks that s is a shipment whose receipt, if any, is its
-// receiver's, and returns its giver and its step.
-func shipment(s Shipment) ([32]byte, *ledger.SupplyEvent, error) {
+// shipment checks that s is a shipment whose receipts are its
+// receiver's, each of what was in transit, and returns its giver, its
+// step and the receipt that took the last of it.
+func shipment(s Shipment) ([32]byte, *ledger.SupplyEvent, *ledger.Tx, error) {
 	ev, ok := s.Ship.Body.(*ledger.SupplyEvent)
 	if !ok || ev.Step != ledger.StepShip || len(s.Ship.Sigs) != 1 {
-		return [32]byte{}, nil, fmt.Errorf("the shipment is no supply shipment")
+		return [32]byte{}, nil, nil, fmt.Errorf("the shipment is no supply shipment")
 	}
-	if s.Receipt != nil {
-		r, ok := s.Receipt.Body.(*ledger.SupplyEvent)
-		if !ok || r.Step != ledger.StepReceive || len(s.Receipt.Sigs) != 1 || s.Receipt.Sigs[0].Key != ev.To ||
-			r.Offer != s.Ship.ID() && (r.Ref == "" || r.Ref != ev.Ref) {
-			return [32]byte{}, nil, fmt.Errorf("the shipment's receipt is not its receiver's")
-		}
-	}
-	return s.Ship.Sigs[0].Key, ev, nil
+	_, final, err := s.Received()
+	return s.Ship.Sigs[0].Key, ev, final, err
 }
 
-func (d *Donation) step(tx *ledger.Tx, b *ledger.DonationStep, ships map[ledger.Hash]Shipment, used map[ledger.Hash]bool, pending map[ledger.Hash]*ledger.SupplyEvent, later map[ledger.Hash]bool) error {
+func (d *Donation) step(tx *ledger.Tx, b *ledger.DonationStep, ships map[ledger.Hash]Shipment, used, pending, later map[ledger.Hash]bool) error {
 	if len(tx.Sigs) != 1 || tx.Sigs[0].Key != d.Charity || b.Pledge != d.ID {
 		return fmt.Errorf("not a step of this donation by its charity")
 	}
 	var from [32]byte
 	var ev *ledger.SupplyEvent
-	var s Shipment
+	var final *ledger.Tx
 	if b.Shipment != (ledger.Hash{}) {
-		var ok bool
-		if s, ok = ships[b.Shipment]; !ok || s.Ship.ID() != b.Shipment {
+		s, ok := ships[b.Shipment]
+		if !ok || s.Ship.ID() != b.Shipment {
 			return fmt.Errorf("shipment %s is not in the answer", b.Shipment.String()[:16])
 		}
 		if used[b.Shipment] {
@@ -131,7 +162,7 @@ func (d *Donation) step(tx *ledger.Tx, b *ledger.DonationStep, ships map[ledger.
 		}
 		used[b.Shipment] = true
 		var err error
-		if from, ev, err = shipment(s); err != nil {
+		if from, ev, final, err = shipment(s); err != nil {
 			return err
 		}
 	}
@@ -144,7 +175,7 @@ func (d *Donation) step(tx *ledger.Tx, b *ledger.DonationStep, ships map[ledger.
 			d.Received += b.Amount
 			return nil
 		}
-		if ev.To != d.Charity || s.Receipt == nil {
+		if ev.To != d.Charity || final == nil {
 			return fmt.Errorf("goods received on a shipment the charity did not receive")
 		}
 		for _, it := range ev.Items {
@@ -173,14 +204,14 @@ func (d *Donation) step(tx *ledger.Tx, b *ledger.DonationStep, ships map[ledger.
 			}
 			l.Allocated += uint64(it.Qty)
 		}
+		// In transit until its last receipt, which, if it comes after,
+		// is a step (what arrives is counted at the end).
 		switch {
-		case s.Receipt == nil:
-			d.Pending++ // its receipt, when it comes, is a step
-		case later[s.Receipt.ID()]:
+		case final == nil:
 			d.Pending++
-			pending[s.Receipt.ID()] = ev
-		default:
-			d.deliver(ev.Items) // received before it was named
+		case later[final.ID()]:
+			d.Pending++
+			pending[final.ID()] = true
 		}
 	default:
 		return fmt.Errorf("unknown step %q", b.Step)

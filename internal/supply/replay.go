@@ -49,6 +49,7 @@ type Item struct {
 	inHolder          [32]byte
 	inTransit         ledger.Hash
 	containerShipment map[ledger.Hash]*ledger.SupplyEvent
+	left              map[ledger.Hash]uint32 // units of it in transit, by shipment
 }
 
 // Replay derives item code from txs, the transactions that named it in
@@ -109,18 +110,26 @@ func (it *Item) apply(id ledger.Hash, by [32]byte, b *ledger.SupplyEvent, offers
 			}
 		}
 		o := offers[offer]
-		if o == nil {
+		if o == nil || o.To != by {
 			return fmt.Errorf("a receipt of a shipment not among the item's events")
 		}
-		if len(b.Items) > 0 && len(b.Items) != len(o.Items) {
-			return fmt.Errorf("a partial receipt")
+		// The units of the item it takes: those it lists (a short
+		// delivery), or all still in transit.
+		q := it.left[offer]
+		if len(b.Items) > 0 {
+			n, ok := it.named(b.Items)
+			if !ok || n.Qty > q {
+				return fmt.Errorf("a receipt of more than is in transit")
+			}
+			q = n.Qty
 		}
-		n, _ := it.named(o.Items)
-		it.Held[by] += uint64(n.Qty)
+		it.Held[by] += uint64(q)
 		if it.Instance {
 			it.Holder, it.Transit = by, ledger.Hash{}
 		}
-		delete(offers, offer)
+		if it.left[offer] -= q; it.left[offer] == 0 {
+			delete(offers, offer)
+		}
 		return nil
 	}
 	step, expiry := b.Step, b.Expiry
@@ -169,6 +178,10 @@ func (it *Item) apply(id ledger.Hash, by [32]byte, b *ledger.SupplyEvent, offers
 		it.marks(id, n, expiry)
 		if step == ledger.StepShip {
 			offers[id] = b
+			if it.left == nil {
+				it.left = map[ledger.Hash]uint32{}
+			}
+			it.left[id] = n.Qty
 			if it.Instance {
 				it.Holder, it.Transit = [32]byte{}, id
 			}
