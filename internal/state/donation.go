@@ -305,6 +305,11 @@ func (blk *Block) donationStep(tx *ledger.Tx, id ledger.Hash, b *ledger.Donation
 	case len(d.Steps)+int(d.Pending)+1 > MaxDonationSteps:
 		return reject(CodeConflict, "pledge", "the donation has %d steps and deliveries to come, the most one holds: pledge anew", MaxDonationSteps)
 	}
+	if role, err := blk.roleIn(d.Charity); err != nil {
+		return err
+	} else if role != ledger.RoleCharity {
+		return reject(CodeWrongSigner, "signature", "the donation's charity no longer holds the role charity")
+	}
 	var o Offer
 	link := byte(0)
 	if b.Shipment != (ledger.Hash{}) {

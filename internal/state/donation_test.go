@@ -189,6 +189,9 @@ func TestDonationPath(t *testing.T) {
 			t.Errorf("donations under %c: %v %v %v", tc.scope, ids, more, err)
 		}
 	}
+	// A charity whose role is revoked takes no further step.
+	f.mustBlock(grantTx(charity, ledger.RoleNone))
+	refused(sign(donationStep(ledger.DonationReceive, pledge, 1, nil), charity), state.CodeWrongSigner, "signature")
 }
 
 // donor2 is a pledge no chain holds.
