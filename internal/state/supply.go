@@ -311,9 +311,9 @@ func (blk *Block) supplyEvent(tx *ledger.Tx, id ledger.Hash, b *ledger.SupplyEve
 			return reject(CodeWrongSigner, "signature", "items are commissioned (and transformed) by a manufacturer")
 		}
 		if b.Step == ledger.StepTransform {
-			// The inputs used up, then the outputs made.
-			if err = p.use(b.Items, "", ItemConsumed); err != nil { // the expiry is the outputs'
-
+			// The inputs used up (the step's expiry is the outputs'),
+			// then the outputs made.
+			if err = p.use(b.Items, "", ItemConsumed); err != nil {
 				return err
 			}
 			err = p.commission(b.Outputs, b)
