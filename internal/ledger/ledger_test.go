@@ -241,9 +241,23 @@ func referenceRoot(leaves []Hash) Hash {
 func FuzzDecodeTx(f *testing.F) {
 	for _, tx := range sampleTxs() {
 		f.Add(tx.Bytes())
+		if len(tx.Sigs) > 1 {
+			one := *tx
+			one.Sigs, one.raw = tx.Sigs[:1], nil
+			f.Add(one.Bytes())
+		}
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
+		// DecodePartial (a pledge awaiting its charity's signature) reads
+		// the same envelopes and those with fewer signatures, no others.
+		partial, perr := DecodePartial(b)
 		tx, err := DecodeTx(b)
+		if err == nil && (perr != nil || partial.ID() != tx.ID()) {
+			t.Fatal("a whole transaction DecodePartial does not read as DecodeTx does")
+		}
+		if perr == nil && (len(partial.Sigs) == 0 || len(partial.Sigs) > partial.Body.Signers() || !bytes.Equal(partial.Bytes(), b)) {
+			t.Fatal("DecodePartial read an envelope it must refuse, or not canonically")
+		}
 		if err != nil {
 			if tx != nil {
 				t.Fatal("error with a transaction")
