@@ -544,6 +544,9 @@ func pgSupplyLoad(ctx context.Context, conn *pgx.Conn, n *node.Node, logf func(s
 // pgSupply answers the public check of code from PostgreSQL's model: the
 // four queries in one batch, their rows read into the answer that
 // report.Builder.Supply gives (times shown in loc), without the proofs.
+// The holders are the holdings table's; ours are replayed from the steps
+// listed, the same unless the item was named by more steps than an
+// answer lists (report.MaxProvenance: the bench's items have 6 at most).
 func pgSupply(ctx context.Context, conn *pgx.Conn, code ledger.SupplyItem, loc *time.Location) (*report.Provenance, error) {
 	c := code.Code()
 	out := &report.Provenance{Code: c, GTIN: code.GTIN, Serial: code.Serial, Lot: code.Lot, Held: []report.Holding{}, Events: []report.SupplyEventView{}, Signals: []report.SignalView{}}
