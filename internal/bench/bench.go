@@ -12,14 +12,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -532,22 +530,12 @@ func verifyRates() (single, batch float64) {
 	return single, batch
 }
 
-// pct returns the median and 99th percentile in milliseconds.
+// pct returns the median and 99th percentile in milliseconds (nearest
+// rank: with few values the 99th percentile is the largest; interpolating
+// down would hide the slowest query).
 func pct(ds []time.Duration) (p50, p99 float64) {
-	if len(ds) == 0 {
-		return 0, 0
-	}
-	s := append([]time.Duration(nil), ds...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	// Nearest rank: the smallest value with at least q of the values at
-	// or below it. With few values the 99th percentile is the largest
-	// (interpolating down would hide the slowest query).
-	at := func(q float64) float64 {
-		i := int(math.Ceil(q*float64(len(s)))) - 1
-		i = max(0, min(i, len(s)-1))
-		return float64(s[i]) / 1e6
-	}
-	return at(0.50), at(0.99)
+	q := quantiles(ds, 0.50, 0.99)
+	return q[0], q[1]
 }
 
 // dirSize sums the sizes of the files in dir whose names end with suffix.

@@ -593,19 +593,9 @@ func investigateCity(ctx context.Context, cfg *InvestigateConfig, res *Investiga
 // startPostgresCity starts a server on cfg.Dir/postgres and loads the
 // city into it unless an earlier run did.
 func startPostgresCity(ctx context.Context, cfg *InvestigateConfig, bin string, data *pgData) (*Postgres, *pgx.Conn, *PostgresResult, error) {
-	if os.Geteuid() == 0 {
-		if err := os.Chmod(cfg.Dir, 0o711); err != nil {
-			return nil, nil, nil, err
-		}
-	}
 	t0 := time.Now()
-	pg, err := StartPostgres(ctx, bin, filepath.Join(cfg.Dir, "postgres"), cfg.Log)
+	pg, conn, err := pgStart(ctx, cfg.Dir, bin, cfg.Log)
 	if err != nil {
-		return nil, nil, nil, err
-	}
-	conn, err := pg.Connect(ctx)
-	if err != nil {
-		pg.Stop()
 		return nil, nil, nil, err
 	}
 	pr := &PostgresResult{Version: pg.Version}

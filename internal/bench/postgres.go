@@ -448,38 +448,24 @@ func pgLoad(ctx context.Context, conn *pgx.Conn, d *pgData, city string, logf fu
 		nums = append(nums, n)
 	}
 	slices.Sort(nums)
-	copyRows := func(table string, cols []string, n int, row func(i int) []any) error {
-		i := 0
-		_, err := conn.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromFunc(func() ([]any, error) {
-			if i == n {
-				return nil, nil
-			}
-			i++
-			return row(i - 1), nil
-		}))
-		if err != nil {
-			return fmt.Errorf("bench: copy %s: %w", table, err)
-		}
-		return nil
-	}
 	longest := map[int32]int64{}
 	for i := range d.visits {
 		v := &d.visits[i]
 		longest[v.site] = max(longest[v.site], v.out-v.in)
 	}
-	if err := copyRows("sites", []string{"num", "id", "kind", "transport", "longest"}, len(nums), func(i int) []any {
+	if err := pgCopy(ctx, conn, "sites", []string{"num", "id", "kind", "transport", "longest"}, len(nums), func(i int) []any {
 		s := d.sites[nums[i]]
 		return []any{int32(nums[i]), s.ID, s.Kind, slices.Contains(ledger.DefaultTransportKinds, s.Kind), longest[int32(nums[i])]}
 	}); err != nil {
 		return 0, 0, err
 	}
-	if err := copyRows("persons", []string{"id", "pseudonym"}, len(d.persons), func(i int) []any {
+	if err := pgCopy(ctx, conn, "persons", []string{"id", "pseudonym"}, len(d.persons), func(i int) []any {
 		return []any{int32(i), d.persons[i][:]}
 	}); err != nil {
 		return 0, 0, err
 	}
 	total := len(d.visits)
-	if err := copyRows("presences", []string{"person", "pseudonym", "site", "transport", "t_in", "t_out", "txid", "via", "role"}, total, func(i int) []any {
+	if err := pgCopy(ctx, conn, "presences", []string{"person", "pseudonym", "site", "transport", "t_in", "t_out", "txid", "via", "role"}, total, func(i int) []any {
 		v := &d.visits[i]
 		if i > 0 && i%2_000_000 == 0 {
 			logf("postgres: copied %d of %d visits", i, total)
@@ -489,7 +475,7 @@ func pgLoad(ctx context.Context, conn *pgx.Conn, d *pgData, city string, logf fu
 	}); err != nil {
 		return 0, 0, err
 	}
-	if err := copyRows("encounters", []string{"person", "other", "device", "t_start", "t_end", "txid"}, len(d.encounters), func(i int) []any {
+	if err := pgCopy(ctx, conn, "encounters", []string{"person", "other", "device", "t_start", "t_end", "txid"}, len(d.encounters), func(i int) []any {
 		e := &d.encounters[i]
 		return []any{e.person, e.other, e.device, e.start, e.end, e.txid[:]}
 	}); err != nil {
@@ -515,6 +501,44 @@ func pgLoad(ctx context.Context, conn *pgx.Conn, d *pgData, city string, logf fu
 	}
 	indexSec = time.Since(t0).Seconds()
 	return copySec, indexSec, nil
+}
+
+// pgCopy copies n rows into table (binary COPY): row(i) is the i-th
+// row's values, in the order of cols.
+func pgCopy(ctx context.Context, conn *pgx.Conn, table string, cols []string, n int, row func(i int) []any) error {
+	i := 0
+	_, err := conn.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromFunc(func() ([]any, error) {
+		if i == n {
+			return nil, nil
+		}
+		i++
+		return row(i - 1), nil
+	}))
+	if err != nil {
+		return fmt.Errorf("bench: copy %s: %w", table, err)
+	}
+	return nil
+}
+
+// pgStart starts a server with the binaries in bin on dir/postgres and
+// connects to it. Run as root, dir gets search permission for others
+// (the server runs as the postgres user).
+func pgStart(ctx context.Context, dir, bin string, log io.Writer) (*Postgres, *pgx.Conn, error) {
+	if os.Geteuid() == 0 {
+		if err := os.Chmod(dir, 0o711); err != nil {
+			return nil, nil, err
+		}
+	}
+	pg, err := StartPostgres(ctx, bin, filepath.Join(dir, "postgres"), log)
+	if err != nil {
+		return nil, nil, err
+	}
+	conn, err := pg.Connect(ctx)
+	if err != nil {
+		pg.Stop()
+		return nil, nil, err
+	}
+	return pg, conn, nil
 }
 
 // pgContactsSQL is the contact query, the same query as

@@ -156,19 +156,33 @@ func (p *Proof) Check() error {
 	return ledger.VerifyInclusion(p.Tx, p.Index, p.Size, p.Path, p.Header.MerkleRoot)
 }
 
-// Prover builds inclusion proofs, keeping each block's leaves so that many
-// proofs from the same block cost one read of it. Not safe for concurrent
-// use.
+// Prover builds inclusion proofs, keeping the Merkle tree of the last
+// block it read, so that many proofs from the same block cost one read
+// and one hashing of it. With Trees (WithTrees), a proof in a block whose
+// upper levels the Trees hold reads and hashes only its run of TreeChunk
+// transactions, and a block's whole tree, once hashed, leaves its upper
+// levels there. Not safe for concurrent use.
 type Prover struct {
 	r      store.Reader
+	trees  *Trees
 	height uint64
 	hdr    *ledger.Header
-	txs    [][]byte
-	leaves []ledger.Hash
+	// tree is the block's whole tree; or, when upper is not nil, the
+	// tree of the run chunk of its TreeChunk leaves (nil: none read).
+	tree  *ledger.MerkleTree
+	upper *upperTree
+	chunk int
 }
 
 // NewProver returns a Prover reading r.
 func NewProver(r store.Reader) *Prover { return &Prover{r: r} }
+
+// WithTrees makes p read and keep the upper levels of blocks' trees in t
+// (nil: none), and returns p.
+func (p *Prover) WithTrees(t *Trees) *Prover {
+	p.trees = t
+	return p
+}
 
 // Prove builds the inclusion proof of a transaction.
 func (p *Prover) Prove(id ledger.Hash) (*Proof, error) {
@@ -181,22 +195,62 @@ func (p *Prover) Prove(id ledger.Hash) (*Proof, error) {
 		if err != nil {
 			return nil, err
 		}
-		txs, err := Txs(p.r, height)
+		p.height, p.hdr, p.tree, p.upper = height, h, nil, nil
+		if p.trees != nil {
+			p.upper = p.trees.get(height)
+		}
+		if p.upper == nil {
+			leaves, err := blockLeaves(p.r, height)
+			if err != nil {
+				return nil, err
+			}
+			if len(leaves) == 0 {
+				return nil, fmt.Errorf("%w: block %d holds no transactions", store.ErrCorrupt, height)
+			}
+			p.tree = ledger.NewMerkleTree(leaves)
+			if p.trees != nil && p.tree.Root() == h.MerkleRoot {
+				p.trees.keep(height, p.tree)
+			}
+		}
+	}
+	var size int
+	var path []ledger.Hash
+	if p.upper != nil {
+		size = p.upper.size
+		if int(idx) >= size {
+			return nil, fmt.Errorf("%w: tx index past block %d", store.ErrCorrupt, height)
+		}
+		if c := int(idx) / TreeChunk; p.tree == nil || p.chunk != c {
+			leaves, err := chunkLeaves(p.r, height, c, size)
+			if err != nil {
+				return nil, err
+			}
+			p.tree, p.chunk = ledger.NewMerkleTree(leaves), c
+		}
+		below, err := p.tree.Path(int(idx) % TreeChunk)
 		if err != nil {
 			return nil, err
 		}
-		leaves := make([]ledger.Hash, len(txs))
-		for i, t := range txs {
-			leaves[i] = ledger.LeafHash(t)
+		above, err := p.upper.upper.Path(int(idx) / TreeChunk)
+		if err != nil {
+			return nil, err
 		}
-		p.height, p.hdr, p.txs, p.leaves = height, h, txs, leaves
+		path = append(below, above...)
+	} else {
+		size = p.tree.Size()
+		if int(idx) >= size {
+			return nil, fmt.Errorf("%w: tx index past block %d", store.ErrCorrupt, height)
+		}
+		if path, err = p.tree.Path(int(idx)); err != nil {
+			return nil, err
+		}
 	}
-	if int(idx) >= len(p.txs) {
-		return nil, fmt.Errorf("%w: tx index past block %d", store.ErrCorrupt, height)
-	}
-	path, err := ledger.InclusionPath(int(idx), p.leaves)
+	tx, ok, err := p.r.Get(store.TxKey(height, idx))
 	if err != nil {
 		return nil, err
 	}
-	return &Proof{TxID: id, Tx: p.txs[idx], Index: uint64(idx), Size: uint64(len(p.txs)), Path: path, Header: p.hdr}, nil
+	if !ok {
+		return nil, fmt.Errorf("%w: transaction %d of block %d", store.ErrCorrupt, idx, height)
+	}
+	return &Proof{TxID: id, Tx: tx, Index: uint64(idx), Size: uint64(size), Path: path, Header: p.hdr}, nil
 }

@@ -33,14 +33,48 @@ func TestBenchWarning(t *testing.T) {
 }
 
 // TestBenchSupply: bench supply files its workload (every step accepted,
-// the first hospital's holdings checked) and reports the rates.
+// the first hospital's holdings checked) and reports the rates; 100
+// rounds are 400 events and the 2 scans of counterfeits.
 func TestBenchSupply(t *testing.T) {
 	t.Parallel()
 	out := mustRun(t, "bench", "supply", "--events", "400", "--runs", "1")
-	if !regexp.MustCompile(`run 1: \d+ events/s \(\d+ transactions/s\)`).MatchString(out) || !strings.Contains(out, "400 events (600 transactions)") {
+	if !regexp.MustCompile(`run 1: \d+ events/s \(\d+ transactions/s\)`).MatchString(out) || !strings.Contains(out, "402 events (602 transactions)") {
 		t.Errorf("bench supply:\n%s", out)
 	}
 	if _, errs, code := run(t, "bench", "supply", "--events", "5"); code == 0 || !strings.Contains(errs, "--events") {
 		t.Errorf("--events 5: exit %d %s", code, errs)
+	}
+}
+
+// TestBenchSupplyChecks: bench supply --checks times the public check of
+// codes drawn from the workload (all four kinds) on the last run's chain
+// and prints the latencies, the answers' steps and blocks and the target;
+// --spread files an item's steps apart (more blocks per answer, not
+// timed here: a tiny workload fits few blocks); --cold says the Merkle
+// levels were not loaded. PostgreSQL is skipped here (--no-postgres):
+// internal/bench's TestPostgresSupplyEqualsOurs runs it.
+func TestBenchSupplyChecks(t *testing.T) {
+	t.Parallel()
+	out := mustRun(t, "bench", "supply", "--events", "800", "--runs", "1", "--checks", "200", "--no-postgres", "--spread")
+	for _, re := range []string{
+		`run 1: \d+ events/s`,
+		`public check: 200 codes of run 1's chain, drawn with seed 1: \d+ boxes, \d+ lots, [1-9]\d* scanned counterfeits, [1-9]\d* never named`,
+		`answers +\d+\.\d steps from \d+\.\d blocks on average, 6 steps at most`,
+		`proofs +the Merkle levels of \d+ blocks loaded first`,
+		`PostgreSQL +skipped: --no-postgres`,
+		`200 checks +p50 +p90 +p99 +max`,
+		`epiledger: HTTP handler, proofs, JSON( +\S+ ms){4}`,
+		`target +a public code check p99 under 10 ms: (met|NOT met)`,
+	} {
+		if !regexp.MustCompile(re).MatchString(out) {
+			t.Errorf("bench supply --checks: no %q in\n%s", re, out)
+		}
+	}
+	if out := mustRun(t, "bench", "supply", "--events", "400", "--runs", "1", "--checks", "20", "--no-postgres", "--cold", "--seed", "7"); !strings.Contains(out, "drawn with seed 7") ||
+		!strings.Contains(out, "proofs       cold: ") {
+		t.Errorf("bench supply --cold:\n%s", out)
+	}
+	if _, errs, code := run(t, "bench", "supply", "--checks", "-1"); code == 0 || !strings.Contains(errs, "--checks") {
+		t.Errorf("--checks -1: exit %d %s", code, errs)
 	}
 }

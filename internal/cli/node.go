@@ -137,7 +137,7 @@ cleanly): a command run on the home without --node then says
 				listen = h.Config.Node.Listen
 			}
 			opts := nodeOptions()
-			opts.Resident = h.Config.Trace.Resident
+			opts.Resident, opts.Trees = h.Config.Trace.Resident, true
 			opts.Engine, opts.Serving = engineKind, true
 			if engineKind != "" && engineKind != "solo" && engineKind != "cometbft" {
 				return fmt.Errorf("--engine: solo or cometbft")

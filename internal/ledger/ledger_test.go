@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/transparency-dev/merkle/rfc6962"
@@ -209,6 +210,51 @@ func TestMerkle(t *testing.T) {
 			}
 			if err := VerifyInclusion([]byte("other"), uint64(i), uint64(n), path, root); err == nil {
 				t.Fatalf("n=%d i=%d: proof verified for other bytes", n, i)
+			}
+		}
+	}
+}
+
+// TestMerkleTree: the tree kept whole gives the root and every audit
+// path that MerkleRoot and InclusionPath give, for every size up to 70
+// and around powers of two up to 300, and every leaf, and refuses leaves
+// out of range; a path built from the tree of a leaf's 2^k neighbours
+// and the tree above them (Above) is the same path, for every k.
+func TestMerkleTree(t *testing.T) {
+	t.Parallel()
+	var leaves []Hash
+	for n := 1; n <= 300; n++ {
+		leaves = append(leaves, LeafHash([]byte(fmt.Sprintf("tx %d", n))))
+		if n > 70 && !slices.Contains([]int{127, 128, 129, 255, 256, 257, 300}, n) {
+			continue
+		}
+		tr := NewMerkleTree(slices.Clone(leaves))
+		if tr.Size() != n || tr.Root() != MerkleRoot(leaves) {
+			t.Fatalf("n=%d: size %d, root %x, MerkleRoot %x", n, tr.Size(), tr.Root(), MerkleRoot(leaves))
+		}
+		for i := range n {
+			got, err := tr.Path(i)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _ := InclusionPath(i, leaves)
+			if !slices.Equal(got, want) {
+				t.Fatalf("n=%d i=%d: path %x, InclusionPath %x", n, i, got, want)
+			}
+			// Above(k): the path among the leaf's 2^k, then the path
+			// above them.
+			for k := 1; k < tr.Levels(); k++ {
+				lo := i >> k << k
+				below, _ := NewMerkleTree(slices.Clone(leaves[lo:min(lo+1<<k, n)])).Path(i - lo)
+				above, _ := tr.Above(k).Path(i >> k)
+				if got := append(below, above...); !slices.Equal(got, want) || tr.Above(k).Root() != tr.Root() {
+					t.Fatalf("n=%d k=%d i=%d: path %x, InclusionPath %x", n, k, i, got, want)
+				}
+			}
+		}
+		for _, i := range []int{-1, n} {
+			if _, err := tr.Path(i); err == nil {
+				t.Fatalf("n=%d: leaf %d accepted", n, i)
 			}
 		}
 	}

@@ -92,6 +92,65 @@ func InclusionPath(index int, leaves []Hash) ([]Hash, error) {
 	return path, nil
 }
 
+// MerkleTree is every node of the RFC 6962 tree over a block's leaves,
+// kept so that any number of inclusion paths cost one hashing of the
+// tree: level 0 is the leaf hashes, each level above hashes the pairs of
+// the one below, a last node without a pair carried up as it is (the
+// same tree as MerkleRoot's recursive split; TestMerkleTree holds the
+// two equal). Safe for concurrent reads once built.
+type MerkleTree struct {
+	levels [][]Hash
+}
+
+// NewMerkleTree builds the tree over leaves, which it keeps (the caller
+// must not change them); leaves must not be empty.
+func NewMerkleTree(leaves []Hash) *MerkleTree {
+	t := &MerkleTree{levels: [][]Hash{leaves}}
+	for l := leaves; len(l) > 1; {
+		up := make([]Hash, (len(l)+1)/2)
+		for i := 0; i+1 < len(l); i += 2 {
+			up[i/2] = hashChildren(&l[i], &l[i+1])
+		}
+		if len(l)%2 == 1 {
+			up[len(up)-1] = l[len(l)-1]
+		}
+		t.levels = append(t.levels, up)
+		l = up
+	}
+	return t
+}
+
+// Size is the number of leaves.
+func (t *MerkleTree) Size() int { return len(t.levels[0]) }
+
+// Root is the tree's root, MerkleRoot of its leaves.
+func (t *MerkleTree) Root() Hash { return t.levels[len(t.levels)-1][0] }
+
+// Levels is the number of levels, the leaves' and the root's included.
+func (t *MerkleTree) Levels() int { return len(t.levels) }
+
+// Above returns the tree whose leaves are this tree's nodes at level k
+// (0 < k < Levels()), sharing them: the nodes each covering 2^k leaves
+// (the last fewer). A leaf's path is then its path in the tree of its
+// 2^k leaves followed by Above(k)'s path of index >> k.
+func (t *MerkleTree) Above(k int) *MerkleTree { return &MerkleTree{levels: t.levels[k:]} }
+
+// Path returns the audit path of leaf index, InclusionPath(index, leaves):
+// the sibling of its node at each level that has one, from the leaf up.
+func (t *MerkleTree) Path(index int) ([]Hash, error) {
+	if index < 0 || index >= t.Size() {
+		return nil, fmt.Errorf("ledger: leaf %d out of range [0, %d)", index, t.Size())
+	}
+	var path []Hash
+	for _, l := range t.levels[:len(t.levels)-1] {
+		if s := index ^ 1; s < len(l) {
+			path = append(path, l[s])
+		}
+		index >>= 1
+	}
+	return path, nil
+}
+
 // ErrProof is returned when an inclusion proof does not check out.
 var ErrProof = errors.New("ledger: inclusion proof does not verify")
 

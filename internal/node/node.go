@@ -42,9 +42,17 @@ type Node struct {
 	Log     *slog.Logger
 	// Timeline is the resident timeline (Options.Resident), or nil.
 	Timeline *timeline.Timeline
+	// Trees keeps the upper levels of the blocks' Merkle trees, so that
+	// a proof hashes the transactions around its own, not its whole block
+	// (blocks.Trees): filled by the proofs the node's reports build, and
+	// with Options.Trees loaded in the background when it opens.
+	Trees *blocks.Trees
 
 	stopLoad context.CancelFunc
 	loaded   chan struct{}
+
+	stopTrees   context.CancelFunc
+	treesLoaded chan struct{}
 
 	// consortium: the home runs the CometBFT engine; proofs are its
 	// stores opened by Prover when the node itself is not running.
@@ -69,6 +77,10 @@ type Options struct {
 	// Resident keeps a resident timeline for contacts and chains, loaded
 	// in the background (trace.resident in the config; a running node).
 	Resident bool
+	// Trees loads the upper levels of every block's Merkle tree in the
+	// background (Node.Trees; a running node): about 1 byte per
+	// transaction.
+	Trees bool
 	// ReadOnly opens the store without changing a byte of it (verify);
 	// it implies NoEngine.
 	ReadOnly bool
@@ -118,7 +130,7 @@ func Open(h *home.Home, log *slog.Logger, o Options) (*Node, error) {
 	}
 	params := h.Genesis.Params
 	m := state.New(db, h.Genesis)
-	n := &Node{Home: h, DB: db, Machine: m, Log: log, Pseud: h.Pseudonymizer(), Vault: h.Vault(),
+	n := &Node{Home: h, DB: db, Machine: m, Log: log, Pseud: h.Pseudonymizer(), Vault: h.Vault(), Trees: blocks.NewTrees(),
 		Query: trace.New(db, trace.Rules{MinOverlap: h.Config.Trace.MinOverlap.Duration, MaxPresence: params.MaxPresence, Validation: params.Validation,
 			Vocabulary: params.Vocabulary})}
 	kind := h.Config.Engine.Kind
@@ -153,7 +165,34 @@ func Open(h *home.Home, log *slog.Logger, o Options) (*Node, error) {
 	if o.Resident {
 		n.startTimeline()
 	}
+	if o.Trees {
+		n.startTrees()
+	}
 	return n, nil
+}
+
+// startTrees loads the upper levels of the Merkle trees of the blocks
+// committed so far in the background (later blocks are kept by their
+// first proof).
+func (n *Node) startTrees() {
+	ctx, cancel := context.WithCancel(context.Background())
+	n.stopTrees, n.treesLoaded = cancel, make(chan struct{})
+	go func() {
+		defer close(n.treesLoaded)
+		t0 := time.Now()
+		head, err := blocks.ReadHead(n.DB, &n.Home.Genesis)
+		if err == nil {
+			err = n.Trees.Load(ctx, n.DB, head.Height, nil)
+		}
+		if err != nil {
+			if ctx.Err() == nil {
+				n.Log.Error("proof trees: not loaded; a block's first proof hashes it whole", "err", err)
+			}
+			return
+		}
+		st := n.Trees.Stats()
+		n.Log.Info("proof trees: loaded", "blocks", st.Blocks, "mib", st.Bytes>>20, "seconds", time.Since(t0).Seconds())
+	}()
 }
 
 // startTimeline taps the store at once (so that no block is missed) and
@@ -259,6 +298,10 @@ func (n *Node) Close() error {
 			n.stopLoad()
 			<-n.loaded
 			n.Timeline.Close()
+		}
+		if n.stopTrees != nil {
+			n.stopTrees()
+			<-n.treesLoaded
 		}
 		n.proofsMu.Lock()
 		if n.proofs != nil {

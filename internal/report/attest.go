@@ -55,7 +55,7 @@ func (b *Builder) Attestations(content ledger.Hash) (*ContentAttestations, error
 		return nil, err
 	}
 	out := &ContentAttestations{Content: content.String(), Attestations: []AttestationView{}, Truncated: more}
-	pr := blocks.NewProver(b.N.DB)
+	pr := b.prover()
 	for _, a := range as {
 		p, err := pr.Prove(a.Tx)
 		if err != nil {

@@ -115,7 +115,7 @@ func (b *Builder) Donation(id ledger.Hash) (*Donation, error) {
 	if !out.Named {
 		out.Donor = DonorPseudonym(d.Donor)
 	}
-	pr := blocks.NewProver(b.N.DB)
+	pr := b.prover()
 	prove := func(id ledger.Hash) (*ledger.Tx, *blocks.Proof, error) {
 		p, err := pr.Prove(id)
 		if err != nil {

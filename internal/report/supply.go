@@ -96,6 +96,10 @@ func (b *Builder) party(k [32]byte) Party {
 	return p
 }
 
+// prover returns a Prover of the node's blocks that reads and keeps
+// their trees' upper levels in the node's Trees.
+func (b *Builder) prover() *blocks.Prover { return blocks.NewProver(b.N.DB).WithTrees(b.N.Trees) }
+
 // Supply returns item code's provenance (an item never commissioned and
 // never named is answered with no events, not an error: that is the
 // answer a buyer of a fake needs).
@@ -124,7 +128,7 @@ func (b *Builder) Supply(code ledger.SupplyItem) (*Provenance, error) {
 	if len(ids) > MaxProvenance {
 		ids, out.Truncated = ids[:MaxProvenance], true
 	}
-	pr := blocks.NewProver(b.N.DB)
+	pr := b.prover()
 	var txs []*ledger.Tx
 	shipped := map[ledger.Hash]uint32{} // the units of the item each shipment offered
 	type refKey struct {

@@ -100,7 +100,7 @@ func (b *Builder) personChain(rc *node.Receipt, p ledger.Pseudonym, w Window) (*
 	} else {
 		all = nil
 	}
-	prover := blocks.NewProver(b.N.DB)
+	prover := b.prover()
 	aliases := map[ledger.Pseudonym]bool{}
 	for _, pb := range all {
 		if !blocks.InPeriod(pb.WindowStart, pb.WindowEnd, w.From.Unix(), w.To.Unix()) {

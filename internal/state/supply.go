@@ -109,6 +109,25 @@ func ItemOf(rd store.Reader, code string) (Item, bool, error) {
 	return it, err == nil, err
 }
 
+// EachItem calls fn with every commissioned item, in code order, until
+// fn returns false. The item is fn's to keep.
+func EachItem(rd store.Reader, fn func(it *Item) bool) error {
+	lo, hi := store.TablePrefix(store.TabSupplyItem)
+	var derr error
+	err := rd.Scan(lo, hi, func(k, v []byte) bool {
+		it, err := decodeItem(string(k[1:]), v)
+		if err != nil {
+			derr = err
+			return false
+		}
+		return fn(&it)
+	})
+	if err == nil {
+		err = derr
+	}
+	return err
+}
+
 // HoldingOf returns the units of item code that custodian holds.
 func HoldingOf(rd store.Reader, custodian [32]byte, code string) (uint64, error) {
 	v, ok, err := rd.Get(store.HoldingKey(custodian, code))
@@ -138,6 +157,25 @@ func Holdings(rd store.Reader, custodian [32]byte) (map[string]uint64, error) {
 		err = fmt.Errorf("%w: a holding", store.ErrCorrupt)
 	}
 	return out, err
+}
+
+// EachHolding calls fn with every custodian's holding of every item (a
+// holding used up is there with 0 units), by custodian then code, until
+// fn returns false.
+func EachHolding(rd store.Reader, fn func(custodian [32]byte, code string, units uint64) bool) error {
+	lo, hi := store.TablePrefix(store.TabHolding)
+	bad := false
+	err := rd.Scan(lo, hi, func(k, v []byte) bool {
+		if len(k) < 1+32 || len(v) != 8 {
+			bad = true
+			return false
+		}
+		return fn([32]byte(k[1:33]), string(k[33:]), binary.BigEndian.Uint64(v))
+	})
+	if err == nil && bad {
+		err = fmt.Errorf("%w: a holding", store.ErrCorrupt)
+	}
+	return err
 }
 
 // Offer is a shipment: From offered Items to To. The receiver takes
