@@ -37,8 +37,9 @@ transaction id is the donor's receipt id. The charity then records each
 step, signed, naming the pledge: the money or goods received ("receive"),
 what the money bought ("purchase", naming the supply shipment that brings
 it), and each allocation to a hospital ("allocate", naming the charity's
-supply shipment to it). The hospital's receipt of that shipment
-("epiledger supply receive") is the delivery; its supply steps the use.
+supply shipment to it). The hospital's receipts of that shipment
+("epiledger supply receive"; a short delivery counts what arrived) are
+the delivery; its supply steps the use.
 
 Anyone follows a donation ("follow RECEIPT_ID") and reads the public
 totals of a charity, a hospital or a product ("totals"), every figure

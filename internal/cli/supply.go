@@ -35,13 +35,17 @@ units of a lot are written N*CODE (600*01/10614141073464/10/L7).
 
 Custodians hold a key the administrator granted a role: manufacturer,
 distributor, warehouse, hospital or charity ("epiledger role grant"). A manufacturer
-commissions items; custody passes on two signatures, the giver's shipment
-and the receiver's receipt; a hospital consumes what it uses; anyone
-holding a custodian's key may scan (observe) what is in front of it. A
-step that breaks conservation (more out than in) is refused; one that
-shows a counterfeit's marks raises a signal on the item. Hospitals
-declare their needs ("need"); a charity's shipments to hospitals are its
-allocations, weighed against them ("needs").`,
+commissions items, and transforms some into others (test kits of reagent
+and swabs); custody passes on two signatures, the giver's shipment and
+the receiver's receipt (a short delivery takes what arrived, the rest
+stays in transit); items packed into a container (a pallet's SSCC:
+00/106141412345678908, urn:epc:id:sscc:...) go where it goes until
+unpacked; a hospital consumes what it uses; anyone holding a custodian's
+key may scan (observe) what is in front of it. A step that breaks
+conservation (more out than in) is refused; one that shows a
+counterfeit's marks raises a signal on the item. Hospitals declare their
+needs ("need"); a charity's shipments to hospitals are its allocations,
+weighed against them ("needs"). Donations: "epiledger donate".`,
 	}
 	for _, s := range []string{ledger.StepCommission, ledger.StepShip, ledger.StepConsume, ledger.StepDestroy, ledger.StepObserve, ledger.StepTransform, ledger.StepPack, ledger.StepUnpack} {
 		c.AddCommand(e.supplyStepCmd(s))
@@ -61,11 +65,24 @@ var supplyStepShort = map[string]string{
 	ledger.StepUnpack:     "Take items (--item; none: all) out of a container you hold (--from)",
 }
 
+// supplyUse is a step's usage line after its name.
+func supplyUse(step string) string {
+	switch step {
+	case ledger.StepPack:
+		return " --node URL --key KEY --into CONTAINER --item CODE [--item CODE...]"
+	case ledger.StepUnpack:
+		return " --node URL --key KEY --from CONTAINER [--item CODE...]"
+	case ledger.StepTransform:
+		return " --node URL --key KEY --item N*CODE... --output N*CODE... --expiry YYYY-MM-DD"
+	}
+	return " --node URL --key KEY --item CODE [--item N*CODE...]"
+}
+
 func (e *env) supplyStepCmd(step string) *cobra.Command {
 	var nodeURL, keyFile, to, expiry, standard, cert, at, place, container string
 	var items, outputs []string
 	c := &cobra.Command{
-		Use:   step + " --node URL --key KEY --item CODE [--item N*CODE...]",
+		Use:   step + supplyUse(step),
 		Short: supplyStepShort[step],
 		Example: map[string]string{
 			ledger.StepCommission: `  epiledger supply commission --node http://127.0.0.1:7070 --key factory.key --expiry 2025-01-31 \
