@@ -70,6 +70,7 @@ func parseYuan(s string) (uint64, error) {
 
 func yuan(fen uint64) string { return fmt.Sprintf("%d.%02d", fen/100, fen%100) }
 
+// parseKeyHex reads a public key given as flag: 64 hex digits.
 func parseKeyHex(flag, s string) ([32]byte, error) {
 	k, err := hex.DecodeString(s)
 	if err != nil || len(k) != 32 {

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"strings"
@@ -28,26 +27,19 @@ func (o *epcisImport) run(e *env, nodeURL string, in io.Reader) error {
 		return fmt.Errorf("--format epcis: give --node URL and --as KEY (the custodian whose steps the document holds)")
 	}
 	ps := supply.Parties{Keys: map[string][32]byte{}}
-	parseKey := func(flag, s string) ([32]byte, error) {
-		k, err := hex.DecodeString(s)
-		if err != nil || len(k) != 32 {
-			return [32]byte{}, fmt.Errorf("%s: a custodian's public key, 64 hex digits", flag)
-		}
-		return [32]byte(k), nil
-	}
 	for _, p := range o.parties {
 		id, k, ok := strings.Cut(p, "=")
 		if !ok || id == "" {
 			return fmt.Errorf("--party %q: ID=KEY (a destination's ID as the document writes it, a custodian's public key)", p)
 		}
-		key, err := parseKey("--party "+id, k)
+		key, err := parseKeyHex("--party "+id, k)
 		if err != nil {
 			return err
 		}
 		ps.Keys[id] = key
 	}
 	if o.to != "" {
-		k, err := parseKey("--to", o.to)
+		k, err := parseKeyHex("--to", o.to)
 		if err != nil {
 			return err
 		}

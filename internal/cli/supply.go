@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
@@ -140,11 +139,11 @@ func (e *env) supplyStepCmd(step string) *cobra.Command {
 				}
 			}
 			if step == ledger.StepShip {
-				k, err := hex.DecodeString(to)
-				if err != nil || len(k) != 32 {
-					return fmt.Errorf("--to: the receiving custodian's public key, 64 hex digits")
+				k, err := parseKeyHex("--to", to)
+				if err != nil {
+					return err
 				}
-				b.To = [32]byte(k)
+				b.To = k
 			}
 			res, err := e.signAndSubmit(nodeURL, keyFile, b)
 			if err != nil {
