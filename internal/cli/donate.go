@@ -301,11 +301,7 @@ step was left out, is the node's word. Exit status 0: valid; 1: INVALID.`,
 				if err != nil {
 					return nil, fmt.Errorf("RECEIPT_ID: %w", err)
 				}
-				d, err := cl.Donation(ctx, id)
-				if err != nil {
-					return nil, nodeErr(err, af.node)
-				}
-				return d, nil
+				return cl.Donation(ctx, id) // fetchAnswer adds the hint a node error needs
 			})
 			if err != nil {
 				return err

@@ -287,11 +287,7 @@ it names with a header of that chain you trust. Exit status 0: valid
 				if err != nil {
 					return nil, fmt.Errorf("CODE: %w", err)
 				}
-				p, err := cl.Supply(ctx, it)
-				if err != nil {
-					return nil, nodeErr(err, af.node)
-				}
-				return p, nil
+				return cl.Supply(ctx, it) // fetchAnswer adds the hint a node error needs
 			})
 			if err != nil {
 				return err
