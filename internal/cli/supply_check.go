@@ -66,14 +66,35 @@ func (e *env) checkSupply(sp *api.SupplyProof, g *consortium.Genesis) error {
 		return e.invalid(fmt.Errorf("the answer's shipment in transit is not its steps'"))
 	}
 	held := map[string]uint64{}
-	for k, n := range d.Held {
-		if n > 0 && (d.In == "" || k != ledger.ContainerKey(d.In)) {
-			held[key(k)] = n
+	for k, n := range d.Loose() {
+		held[key(k)] = n
+	}
+	var within []string
+	if d.In != "" {
+		within = d.Packed[d.In].Above
+	}
+	var contents, packed []report.ItemUnits
+	for _, c := range slices.Sorted(maps.Keys(d.Contents)) {
+		contents = append(contents, report.ItemUnits{Code: c, Units: uint32(d.Contents[c])})
+	}
+	if !d.Instance {
+		units := d.PackedUnits()
+		for _, c := range slices.Sorted(maps.Keys(units)) {
+			packed = append(packed, report.ItemUnits{Code: c, Units: uint32(units[c])})
 		}
 	}
-	contents := slices.Sorted(maps.Keys(d.Contents))
-	if sp.Inside != d.In || !slices.Equal(sp.Contents, contents) && len(sp.Contents)+len(contents) > 0 {
-		return e.invalid(fmt.Errorf("the answer's container or contents are not its steps'"))
+	switch {
+	case sp.Inside != d.In || !slices.Equal(sp.Within, within):
+		return e.invalid(fmt.Errorf("the answer's container is not its steps'"))
+	case !slices.Equal(sp.ContentUnits, contents) || len(sp.Contents) != len(contents):
+		return e.invalid(fmt.Errorf("the answer's contents are not its steps'"))
+	case !slices.Equal(sp.Packed, packed):
+		return e.invalid(fmt.Errorf("the answer's units in containers are not its steps'"))
+	}
+	for i, c := range contents {
+		if sp.Contents[i] != c.Code {
+			return e.invalid(fmt.Errorf("the answer's contents are not its steps'"))
+		}
 	}
 	if len(held) != len(sp.Held) {
 		return e.invalid(fmt.Errorf("the answer names %d holders; its steps, %d", len(sp.Held), len(held)))
@@ -124,13 +145,28 @@ func (e *env) checkSupply(sp *api.SupplyProof, g *consortium.Genesis) error {
 		fmt.Fprintf(e.stdout, "now: %s\n", sp.Status)
 	}
 	if sp.Inside != "" {
-		fmt.Fprintf(e.stdout, "now: packed in %s (it is where that is: supply check %s)\n", sp.Inside, sp.Inside)
+		in := sp.Inside
+		for _, c := range sp.Within {
+			in += ", in " + c
+		}
+		fmt.Fprintf(e.stdout, "now: packed in %s (it is where that is: supply check %s)\n", in, sp.Inside)
+	}
+	for _, p := range sp.Packed {
+		fmt.Fprintf(e.stdout, "now: %d unit(s) packed in %s (supply check %s)\n", p.Units, p.Code, p.Code)
 	}
 	for _, h := range sp.Held {
 		fmt.Fprintf(e.stdout, "now: %d unit(s) held by %s\n", h.Units, partyText(h.Party))
 	}
 	if len(sp.Contents) > 0 {
-		fmt.Fprintf(e.stdout, "now: holds %d item(s): %s\n", len(sp.Contents), strings.Join(sp.Contents, ", "))
+		var what []string
+		for _, c := range sp.ContentUnits {
+			if len(c.Code) > 21 && c.Code[17:21] == "/10/" { // 01/{gtin}/10/{lot}
+				what = append(what, fmt.Sprintf("%d*%s", c.Units, c.Code))
+			} else {
+				what = append(what, c.Code)
+			}
+		}
+		fmt.Fprintf(e.stdout, "now: holds %d item(s): %s\n", len(sp.Contents), strings.Join(what, ", "))
 	}
 	for _, s := range sp.Signals {
 		fmt.Fprintf(e.stdout, "SIGNAL %s: %s (by %s, tx %s, block %d)\n", s.Kind, s.Detail, partyText(s.By), s.Tx[:16], s.Height)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -203,12 +204,26 @@ func TestBuildLimits(t *testing.T) {
 			}
 			return b
 		}, MaxBindAliases, "aliases"},
+		{"supply_items", func(n int) Body {
+			b := &SupplyEvent{Step: StepObserve}
+			for i := 0; i < n; i++ {
+				b.Items = append(b.Items, mask(fmt.Sprint("A", i), 1))
+			}
+			return b
+		}, MaxSupplyItems, "items"},
+		{"supply_outputs", func(n int) Body {
+			b := &SupplyEvent{Step: StepUnpack, Items: []SupplyItem{mask("CASE", 1)}}
+			for i := 0; i < n; i++ {
+				b.Outputs = append(b.Outputs, mask(fmt.Sprint("A", i), 1))
+			}
+			return b
+		}, MaxSupplyItems, "outputs"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			for _, n := range []int{c.limit, c.limit + 1, 0xffff, 0x10000, 70 << 10} {
-				if c.field == "aliases" && n > 300 {
+				if (c.field == "aliases" || c.field == "items" || c.field == "outputs") && n > 300 {
 					continue
 				}
 				tx, err := Build(c.body(n))

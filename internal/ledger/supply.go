@@ -52,8 +52,8 @@ var SupplySteps = []string{StepCommission, StepShip, StepReceive, StepConsume, S
 
 // Bounds of a supply event.
 const (
-	MaxSupplyItems = 256
-	MaxGS1Text     = 20 // a serial's or lot's longest (GS1 AIs 21 and 10)
+	MaxSupplyItems = 255 // a list's length is one byte
+	MaxGS1Text     = 20  // a serial's or lot's longest (GS1 AIs 21 and 10)
 	MaxSupplyQty   = 1_000_000_000
 )
 
@@ -285,22 +285,12 @@ func (b *SupplyEvent) fields(c *codec) {
 	}
 }
 
-// containers checks where a logistic unit (an SSCC) may stand, and what
-// a container may hold: serialised items, none of them a container
-// (nesting is not supported yet).
+// containers checks where a logistic unit (an SSCC) may stand: it is
+// packed, shipped, received, scanned and unpacked, never made or used. A
+// container holds anything: instances, units of lots, other containers
+// (cases on a pallet).
 func (b *SupplyEvent) containers(c *codec) {
 	switch b.Step {
-	case StepPack, StepUnpack:
-		inside := b.Items
-		if b.Step == StepUnpack {
-			inside = b.Outputs
-		}
-		for _, it := range inside {
-			if !it.Instance() || it.IsSSCC() {
-				c.fail(map[bool]string{true: "items", false: "outputs"}[b.Step == StepPack], "a container holds serialised items, none of them an SSCC (lots and nesting are not supported yet)")
-				return
-			}
-		}
 	case StepCommission, StepTransform, StepConsume, StepDestroy:
 		for _, it := range append(slices.Clip(b.Items), b.Outputs...) {
 			if it.IsSSCC() {

@@ -3,6 +3,7 @@ package report
 import (
 	"cmp"
 	"encoding/hex"
+	"maps"
 	"slices"
 
 	"github.com/epiledger/epiledger/internal/blocks"
@@ -70,10 +71,16 @@ type Provenance struct {
 	InTransit    string    `json:"in_transit,omitempty"`
 	Held         []Holding `json:"held"`
 	// Inside is the container an instance is packed in: it is where the
-	// container is. Contents is what a container holds.
-	Inside   string            `json:"inside,omitempty"`
-	Contents []string          `json:"contents,omitempty"`
-	Events   []SupplyEventView `json:"events"`
+	// container is; Within are the containers that one is in, innermost
+	// first (a box in a case on a pallet). Packed are the units of a lot
+	// in containers, by the container that holds them. Contents is what a
+	// container holds directly, ContentUnits how many units of each.
+	Inside       string            `json:"inside,omitempty"`
+	Within       []string          `json:"within,omitempty"`
+	Packed       []ItemUnits       `json:"packed,omitempty"`
+	Contents     []string          `json:"contents,omitempty"`
+	ContentUnits []ItemUnits       `json:"content_units,omitempty"`
+	Events       []SupplyEventView `json:"events"`
 	// Truncated says the item was named by more steps than Events lists
 	// (MaxProvenance): where it is now is then not derivable from them.
 	Truncated bool         `json:"truncated,omitempty"`
@@ -194,14 +201,21 @@ func (b *Builder) Supply(code ledger.SupplyItem) (*Provenance, error) {
 	// same per custodian; the tests hold the two to each other).
 	if d, err := supply.Replay(c, txs); err == nil {
 		out.Inside = d.In
-		for code := range d.Contents {
-			out.Contents = append(out.Contents, code)
+		if d.In != "" {
+			out.Within = d.Packed[d.In].Above
 		}
-		slices.Sort(out.Contents)
-		for k, n := range d.Held {
-			if n > 0 && (d.In == "" || k != ledger.ContainerKey(d.In)) {
-				out.Held = append(out.Held, Holding{Party: b.party(k), Units: n})
+		for _, code := range slices.Sorted(maps.Keys(d.Contents)) {
+			out.Contents = append(out.Contents, code)
+			out.ContentUnits = append(out.ContentUnits, ItemUnits{Code: code, Units: uint32(d.Contents[code])})
+		}
+		if !d.Instance {
+			units := d.PackedUnits()
+			for _, code := range slices.Sorted(maps.Keys(units)) {
+				out.Packed = append(out.Packed, ItemUnits{Code: code, Units: uint32(units[code])})
 			}
+		}
+		for k, n := range d.Loose() {
+			out.Held = append(out.Held, Holding{Party: b.party(k), Units: n})
 		}
 		slices.SortFunc(out.Held, func(x, y Holding) int { return cmp.Compare(x.Party.Key, y.Party.Key) })
 	}

@@ -1,9 +1,11 @@
 package state
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 
 	"github.com/epiledger/epiledger/internal/ledger"
@@ -407,6 +409,8 @@ type supplyPlan struct {
 	taken   []ledger.SupplyItem // what a receipt took of it
 	ref     string              // a shipment's business transaction
 	named   []string            // codes for the history, in the event's order
+	seen    map[string]bool     // codes named
+	conts   map[string][]string // container -> codes moved in or out
 	signals []Signal
 }
 
@@ -491,13 +495,13 @@ func (p *supplyPlan) commission(items []ledger.SupplyItem, b *ledger.SupplyEvent
 			p.items[code] = it
 			// A new item: no one holds any of it yet.
 			p.holds[string(store.HoldingKey(p.signer, code))] = uint64(n.Qty)
-			p.named = append(p.named, code)
+			p.name(code)
 			continue
 		}
 		if err := p.move(p.signer, code, int64(n.Qty)); err != nil {
 			return err
 		}
-		p.named = append(p.named, code)
+		p.name(code)
 	}
 	return nil
 }
@@ -520,7 +524,7 @@ func (p *supplyPlan) held(n *ledger.SupplyItem, expiry string) (*Item, error) {
 		return nil, err
 	}
 	p.marks(it, n, expiry)
-	p.named = append(p.named, code)
+	p.name(code)
 	return it, nil
 }
 
@@ -553,7 +557,7 @@ func (p *supplyPlan) ship(b *ledger.SupplyEvent) error {
 		if it.Instance {
 			it.Holder, it.Transit = [32]byte{}, p.id
 		}
-		if err := p.nameContents(it); err != nil {
+		if err := p.carry(it, p.signer, [32]byte{}); err != nil {
 			return err
 		}
 	}
@@ -625,8 +629,8 @@ func (p *supplyPlan) receive(b *ledger.SupplyEvent) error {
 		if err := p.move(p.signer, code, int64(n.Qty)); err != nil {
 			return err
 		}
-		p.named = append(p.named, code)
-		if err := p.nameContents(it); err != nil {
+		p.name(code)
+		if err := p.carry(it, [32]byte{}, p.signer); err != nil {
 			return err
 		}
 	}
@@ -676,7 +680,7 @@ func (p *supplyPlan) observe(b *ledger.SupplyEvent) error {
 	for i := range b.Items {
 		n := &b.Items[i]
 		code := n.Code()
-		p.named = append(p.named, code)
+		p.name(code)
 		it, ok, err := p.item(code)
 		if err != nil {
 			return err
@@ -687,9 +691,16 @@ func (p *supplyPlan) observe(b *ledger.SupplyEvent) error {
 		}
 		p.marks(it, n, b.Expiry)
 		if !it.Instance {
-			if have, err := p.holding(p.signer, code); err != nil {
+			// Units held here, loose or packed.
+			loose, err := p.holding(p.signer, code)
+			if err != nil {
 				return err
-			} else if have < uint64(n.Qty) {
+			}
+			packed, err := p.holding(packedKey(p.signer), code)
+			if err != nil {
+				return err
+			}
+			if have := loose + packed; have < uint64(n.Qty) {
 				p.signal(code, SignalCustodyGap, fmt.Sprintf("%d unit(s) seen, %d held here", n.Qty, have))
 			}
 			continue
@@ -700,7 +711,7 @@ func (p *supplyPlan) observe(b *ledger.SupplyEvent) error {
 			}
 			continue
 		}
-		if err := p.nameContents(it); err != nil {
+		if err := p.carry(it, [32]byte{}, [32]byte{}); err != nil {
 			return err
 		}
 		switch {
@@ -721,52 +732,173 @@ func (p *supplyPlan) observe(b *ledger.SupplyEvent) error {
 	return nil
 }
 
-// MaxContents bounds what one container holds: each step of the
-// container is a step of each item in it (its provenance), so this
-// bounds what one step writes.
+// MaxContents bounds what one container holds, all the way down (the
+// cases on a pallet and what each case holds; a lot counts once per
+// container it is in): each step of the container is a step of each item
+// in it (its provenance), so this bounds what one step writes.
 const MaxContents = 1024
 
-// contents returns the codes of what container code holds.
-func (p *supplyPlan) contents(code string) ([]string, error) {
-	held, err := Holdings(p.blk.b, ledger.ContainerKey(code))
+// packedKey is where the state counts the units of lots packed in
+// containers custodian holds (a key no one holds): a scan of units of a
+// lot weighs what the scanner holds loose and packed.
+func packedKey(custodian [32]byte) [32]byte {
+	return sha256.Sum256(append([]byte("epiledger/v1/packed\x00"), custodian[:]...))
+}
+
+// contents returns the codes of what container code holds directly, in
+// code order, with the units of each. Holdings are not read back through
+// a block's batch: what this block's steps packed is in its own record.
+func (p *supplyPlan) contents(code string) ([]string, map[string]uint64, error) {
+	ck := ledger.ContainerKey(code)
+	held, err := Holdings(p.blk.b, ck)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	for c := range p.blk.supplyConts[code] {
+		held[c] = 0
 	}
 	var out []string
 	for _, c := range slices.Sorted(maps.Keys(held)) {
+		if held[c], err = p.holding(ck, c); err != nil {
+			return nil, nil, err
+		}
 		if held[c] > 0 {
 			out = append(out, c)
 		}
 	}
-	return out, nil
+	return out, held, nil
 }
 
-// nameContents names what container it holds in the step's history: the
-// items go where the container goes.
-func (p *supplyPlan) nameContents(it *Item) error {
-	if it.Contents == 0 {
+// moveIn moves units of code into container ccode (out of it, if delta
+// is negative).
+func (p *supplyPlan) moveIn(ccode, code string, delta int64) error {
+	if p.conts == nil {
+		p.conts = map[string][]string{}
+	}
+	p.conts[ccode] = append(p.conts[ccode], code)
+	return p.move(ledger.ContainerKey(ccode), code, delta)
+}
+
+// packed is what a container holds of an item, directly.
+type packed struct {
+	code  string
+	units uint64
+	lot   bool
+}
+
+// peek reads item code as this step sees it, without taking it into the
+// plan's writes.
+func (p *supplyPlan) peek(code string) (*Item, bool, error) {
+	if it, ok := p.items[code]; ok {
+		return it, true, nil
+	}
+	if it, ok := p.blk.supplyItems[code]; ok {
+		return &it, true, nil
+	}
+	it, ok, err := ItemOf(p.blk.b, code)
+	return &it, ok, err
+}
+
+// subtree returns what container it holds, and what the containers among
+// that hold, depth first in code order.
+func (p *supplyPlan) subtree(it *Item) ([]packed, error) {
+	var out []packed
+	var walk func(it *Item) error
+	walk = func(it *Item) error {
+		if it.Contents == 0 {
+			return nil
+		}
+		codes, units, err := p.contents(it.Code)
+		if err != nil {
+			return err
+		}
+		if len(codes) != int(it.Contents) {
+			return fmt.Errorf("%w: container %s counts %d item(s), holds %d", store.ErrCorrupt, it.Code, it.Contents, len(codes))
+		}
+		for _, code := range codes {
+			in, ok, err := p.peek(code)
+			if err != nil {
+				return err
+			}
+			if !ok || len(out) >= MaxContents {
+				return fmt.Errorf("%w: container %s holds %s, which the store does not hold, or more than %d items", store.ErrCorrupt, it.Code, code, MaxContents)
+			}
+			out = append(out, packed{code: code, units: units[code], lot: !in.Instance})
+			if in.Instance {
+				if err := walk(in); err != nil {
+					return err
+				}
+			}
+		}
 		return nil
 	}
-	codes, err := p.contents(it.Code)
+	return out, walk(it)
+}
+
+// carry names what container it holds, all the way down, in the step's
+// history (the items go where the container goes), and moves the units
+// of lots among them from the packed stock of custodian from to that of
+// to (zero: in transit).
+func (p *supplyPlan) carry(it *Item, from, to [32]byte) error {
+	sub, err := p.subtree(it)
 	if err != nil {
 		return err
 	}
-	if len(codes) != int(it.Contents) {
-		return fmt.Errorf("%w: container %s counts %d item(s), holds %d", store.ErrCorrupt, it.Code, it.Contents, len(codes))
+	for _, e := range sub {
+		p.name(e.code)
+		if !e.lot {
+			continue
+		}
+		if from != ([32]byte{}) {
+			if err := p.move(packedKey(from), e.code, -int64(e.units)); err != nil {
+				return err
+			}
+		}
+		if to != ([32]byte{}) {
+			if err := p.move(packedKey(to), e.code, int64(e.units)); err != nil {
+				return err
+			}
+		}
 	}
-	p.named = append(p.named, codes...)
 	return nil
 }
 
+// name adds code to the step's history, once.
+func (p *supplyPlan) name(code string) {
+	if p.seen == nil {
+		p.seen = map[string]bool{}
+	}
+	if !p.seen[code] {
+		p.seen[code] = true
+		p.named = append(p.named, code)
+	}
+}
+
+// outermost returns the container that holds container code, all the way
+// up: where an item packed in code is.
+func (p *supplyPlan) outermost(code string) (*Item, error) {
+	for range MaxContents + 1 {
+		c, ok, err := p.peek(code)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, fmt.Errorf("%w: an item is packed in %s, which the store does not hold", store.ErrCorrupt, code)
+		}
+		if c.In == "" {
+			return c, nil
+		}
+		code = c.In
+	}
+	return nil, fmt.Errorf("%w: containers nested deeper than %d", store.ErrCorrupt, MaxContents)
+}
+
 // observeInside raises the signals of a scan of an item packed in a
-// container: it is where the container is.
+// container: it is where the outermost container is.
 func (p *supplyPlan) observeInside(it *Item) error {
-	c, ok, err := p.item(it.In)
+	c, err := p.outermost(it.In)
 	if err != nil {
 		return err
-	}
-	if !ok {
-		return fmt.Errorf("%w: %s is packed in %s, which the store does not hold", store.ErrCorrupt, it.Code, it.In)
 	}
 	switch {
 	case c.Transit != (ledger.Hash{}):
@@ -784,7 +916,8 @@ func (p *supplyPlan) observeInside(it *Item) error {
 }
 
 // pack puts the signer's items into a container it holds (an SSCC is made
-// by its first packing): they leave its stock for the container's, and go
+// by its first packing): instances, units of lots, or other containers
+// with what they hold. They leave its stock for the container's, and go
 // where the container goes until unpacked.
 func (p *supplyPlan) pack(b *ledger.SupplyEvent) error {
 	cont := b.Outputs[0]
@@ -799,33 +932,73 @@ func (p *supplyPlan) pack(b *ledger.SupplyEvent) error {
 		c = &Item{Code: ccode, Serial: cont.Serial, Instance: true, Status: ItemActive, Holder: p.signer, Maker: p.signer, Made: p.id, Units: 1}
 		p.items[ccode] = c
 		p.holds[string(store.HoldingKey(p.signer, ccode))] = 1 // a new item: no one held it
+	case !c.Instance:
+		return reject(CodeConflict, "outputs", "%s is a lot, not a container", ccode)
 	case c.Status != ItemActive || c.Holder != p.signer:
 		return reject(CodeConflict, "outputs", "the container %s is not held by the signer (it is %s)", ccode, c.where())
 	}
+	// What the container will hold, all the way down.
+	sub, err := p.subtree(c)
+	if err != nil {
+		return err
+	}
+	total := len(sub)
 	ck := ledger.ContainerKey(ccode)
 	for i := range b.Items {
-		it, err := p.held(&b.Items[i], b.Expiry)
+		n := &b.Items[i]
+		it, err := p.held(n, b.Expiry)
 		if err != nil {
 			return err
 		}
-		if it.Contents > 0 {
-			return reject(CodeConflict, "items", "%s holds items: containers in containers are not supported yet", it.Code)
+		if !it.Instance {
+			had, err := p.holding(ck, it.Code)
+			if err != nil {
+				return err
+			}
+			if had == 0 {
+				total++
+				c.Contents++
+			}
+			if had+uint64(n.Qty) > math.MaxUint32 {
+				return reject(CodeConflict, "items", "%s: a container holds at most %d units of a lot", it.Code, uint32(math.MaxUint32))
+			}
+			if err := p.moveIn(ccode, it.Code, int64(n.Qty)); err != nil {
+				return err
+			}
+			if err := p.move(packedKey(p.signer), it.Code, int64(n.Qty)); err != nil {
+				return err
+			}
+			continue
+		}
+		// An instance, or a container with what it holds (the signer
+		// holds it, so it holds neither c nor what holds c).
+		inner, err := p.subtree(it)
+		if err != nil {
+			return err
+		}
+		total += 1 + len(inner)
+		if total > MaxContents {
+			break
+		}
+		if err := p.carry(it, [32]byte{}, [32]byte{}); err != nil {
+			return err
 		}
 		it.Holder, it.In = ck, ccode
-		if err := p.move(ck, it.Code, 1); err != nil {
+		c.Contents++
+		if err := p.moveIn(ccode, it.Code, 1); err != nil {
 			return err
 		}
 	}
-	if c.Contents+uint32(len(b.Items)) > MaxContents {
-		return reject(CodeConflict, "items", "a container holds at most %d items", MaxContents)
+	if total > MaxContents {
+		return reject(CodeConflict, "items", "a container holds at most %d items, what it holds included", MaxContents)
 	}
-	c.Contents += uint32(len(b.Items))
-	p.named = append(p.named, ccode)
+	p.name(ccode)
 	return nil
 }
 
 // unpack takes items (all, if it names none) out of a container the
-// signer holds, into its stock.
+// signer holds, into its stock: an instance, units of a lot, or a
+// container with what it holds.
 func (p *supplyPlan) unpack(b *ledger.SupplyEvent) error {
 	ccode := b.Items[0].Code()
 	c, ok, err := p.item(ccode)
@@ -837,35 +1010,62 @@ func (p *supplyPlan) unpack(b *ledger.SupplyEvent) error {
 	case c.Status != ItemActive || c.Holder != p.signer:
 		return reject(CodeConflict, "items", "the container %s is not held by the signer (it is %s)", ccode, c.where())
 	}
-	var codes []string
-	for _, o := range b.Outputs {
-		codes = append(codes, o.Code())
-	}
-	if len(b.Outputs) == 0 {
-		if codes, err = p.contents(ccode); err != nil {
+	ck := ledger.ContainerKey(ccode)
+	out := b.Outputs
+	if len(out) == 0 {
+		// Everything it holds.
+		codes, units, err := p.contents(ccode)
+		if err != nil {
 			return err
 		}
+		for _, code := range codes {
+			n, err := ledger.ParseCode(code)
+			if err != nil {
+				return fmt.Errorf("%w: container %s holds %q", store.ErrCorrupt, ccode, code)
+			}
+			n.Qty = uint32(units[code])
+			out = append(out, n)
+		}
 	}
-	ck := ledger.ContainerKey(ccode)
-	for _, code := range codes {
+	for i := range out {
+		n := &out[i]
+		code := n.Code()
 		it, ok, err := p.item(code)
 		if err != nil {
 			return err
 		}
-		if !ok || it.In != ccode {
+		have, err := p.holding(ck, code)
+		if err != nil {
+			return err
+		}
+		switch {
+		case !ok || have == 0 || it.Instance && it.In != ccode:
 			return reject(CodeConflict, "outputs", "%s is not in the container %s", code, ccode)
+		case have < uint64(n.Qty):
+			return reject(CodeConflict, "outputs", "%s: %d unit(s) in the container %s, %d taken out", code, have, ccode, n.Qty)
+		}
+		if err := p.moveIn(ccode, code, -int64(n.Qty)); err != nil {
+			return err
+		}
+		if err := p.move(p.signer, code, int64(n.Qty)); err != nil {
+			return err
+		}
+		if have == uint64(n.Qty) {
+			c.Contents--
+		}
+		p.name(code)
+		if !it.Instance {
+			if err := p.move(packedKey(p.signer), code, -int64(n.Qty)); err != nil {
+				return err
+			}
+			continue
 		}
 		it.Holder, it.In = p.signer, ""
-		if err := p.move(ck, code, -1); err != nil {
+		if err := p.carry(it, [32]byte{}, [32]byte{}); err != nil {
 			return err
 		}
-		if err := p.move(p.signer, code, 1); err != nil {
-			return err
-		}
-		p.named = append(p.named, code)
 	}
-	c.Contents -= uint32(len(codes))
-	p.named = append(p.named, ccode)
+	p.name(ccode)
 	return nil
 }
 
@@ -874,7 +1074,15 @@ func (p *supplyPlan) unpack(b *ledger.SupplyEvent) error {
 func (p *supplyPlan) write(step string) error {
 	blk := p.blk
 	if blk.supplyItems == nil {
-		blk.supplyItems, blk.supplyHolds = map[string]Item{}, map[string]uint64{}
+		blk.supplyItems, blk.supplyHolds, blk.supplyConts = map[string]Item{}, map[string]uint64{}, map[string]map[string]bool{}
+	}
+	for c, codes := range p.conts {
+		if blk.supplyConts[c] == nil {
+			blk.supplyConts[c] = map[string]bool{}
+		}
+		for _, code := range codes {
+			blk.supplyConts[c][code] = true
+		}
 	}
 	for _, code := range slices.Sorted(maps.Keys(p.items)) {
 		it := p.items[code]

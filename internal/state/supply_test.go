@@ -269,7 +269,7 @@ func TestSupplyConservation(t *testing.T) {
 	var mu sync.Mutex
 	taken := map[string]int{}
 	t.Cleanup(func() {
-		for _, s := range []string{ledger.StepTransform, ledger.StepPack, ledger.StepUnpack} {
+		for _, s := range []string{ledger.StepTransform, ledger.StepPack, ledger.StepUnpack, "pack a lot", "pack a full container", "ship a full container"} {
 			if taken[s] == 0 {
 				t.Errorf("no %s accepted in any sequence: %v", s, taken)
 			}
@@ -463,40 +463,52 @@ func (m *model) packing(k [32]byte, b *ledger.SupplyEvent) bool {
 	if b.Step == ledger.StepPack {
 		for _, it := range inside {
 			bx := m.boxes[it.Code()]
-			if bx == nil || bx.used || bx.transit || bx.holder != k || bx.packed > 0 {
+			switch {
+			case !it.Instance() && (!m.lots[it.Code()] || m.holds[k][it.Code()] < int64(it.Qty)):
+				return false
+			case it.Instance() && (bx == nil || bx.used || bx.transit || bx.holder != k):
 				return false
 			}
 		}
 		for _, it := range inside {
-			bx := m.boxes[it.Code()]
-			bx.holder, bx.in = ck, c
-			m.holds[k][it.Code()]--
-			m.holds[ck][it.Code()]++
+			code := it.Code()
+			if bx := m.boxes[code]; bx != nil {
+				bx.holder, bx.in = ck, c
+			}
+			if m.holds[ck][code] == 0 {
+				cb.packed++
+			}
+			m.holds[k][code] -= int64(it.Qty)
+			m.holds[ck][code] += int64(it.Qty)
 		}
-		cb.packed += len(inside)
 		return true
 	}
-	var out []string
+	// Taken out: what it names (each in it, no more units than it
+	// holds), or all it holds.
+	take := map[string]int64{}
 	for _, it := range inside {
-		if bx := m.boxes[it.Code()]; bx == nil || bx.in != c {
+		if m.holds[ck][it.Code()] < int64(it.Qty) || m.holds[ck][it.Code()] == 0 {
 			return false
 		}
-		out = append(out, it.Code())
+		take[it.Code()] = int64(it.Qty)
 	}
 	if len(inside) == 0 {
-		for code, bx := range m.boxes {
-			if bx.in == c {
-				out = append(out, code)
+		for code, n := range m.holds[ck] {
+			if n > 0 {
+				take[code] = n
 			}
 		}
 	}
-	for _, code := range out {
-		bx := m.boxes[code]
-		bx.holder, bx.in = k, ""
-		m.holds[ck][code]--
-		m.holds[k][code]++
+	for code, n := range take {
+		if bx := m.boxes[code]; bx != nil {
+			bx.holder, bx.in = k, ""
+		}
+		m.holds[ck][code] -= n
+		m.holds[k][code] += n
+		if m.holds[ck][code] == 0 {
+			cb.packed--
+		}
 	}
-	cb.packed -= len(out)
 	return true
 }
 
@@ -655,10 +667,19 @@ func conservation(t *testing.T, seed uint64) map[string]int {
 						}
 					}
 				}
+				// Boxes, units of lots, other containers.
 				var boxes []ledger.SupplyItem
 				for _, it := range held() {
-					if it.Instance() && rng.IntN(4) > 0 {
+					if rng.IntN(4) > 0 {
 						boxes = append(boxes, it)
+					}
+				}
+				// Cases onto a pallet: another container k holds.
+				for _, other := range []ledger.SupplyItem{sscc(1), sscc(2), box("C0"), box("C1")} {
+					ob := m.boxes[other.Code()]
+					if other.Code() != cont.Code() && ob != nil && ob.holder == pub(k) && ob.packed > 0 && rng.IntN(2) == 0 &&
+						!slices.ContainsFunc(boxes, func(o ledger.SupplyItem) bool { return o.Code() == other.Code() }) {
+						boxes = append(boxes, other)
 					}
 				}
 				if rng.IntN(2) == 0 {
@@ -669,9 +690,18 @@ func conservation(t *testing.T, seed uint64) map[string]int {
 					b.Outputs = []ledger.SupplyItem{cont}
 				} else {
 					b = supplyStep(k, ledger.StepUnpack, cont)
-					for _, code := range slices.Sorted(maps.Keys(m.boxes)) {
-						if bx := m.boxes[code]; bx.in == cont.Code() && rng.IntN(3) == 0 && len(b.Outputs) < 2 {
+					in := m.holds[ledger.ContainerKey(cont.Code())]
+					for _, code := range slices.Sorted(maps.Keys(in)) {
+						if in[code] <= 0 || rng.IntN(3) > 0 || len(b.Outputs) >= 2 {
+							continue
+						}
+						switch {
+						case strings.HasPrefix(code, "00/"):
+							b.Outputs = append(b.Outputs, ledger.SupplyItem{Serial: code[len("00/"):], Qty: 1})
+						case m.boxes[code] != nil:
 							b.Outputs = append(b.Outputs, box(code[len("01/")+14+len("/21/"):]))
+						default: // some units of a lot, perhaps more than are in it
+							b.Outputs = append(b.Outputs, lot(code[len("01/")+14+len("/10/"):], uint32(1+rng.Int64N(in[code]+1))))
 						}
 					}
 					slices.SortFunc(b.Outputs, func(x, y ledger.SupplyItem) int { return strings.Compare(x.Code(), y.Code()) })
@@ -694,7 +724,25 @@ func conservation(t *testing.T, seed uint64) map[string]int {
 		}
 		errs, _ := f.block(txs)
 		for j, err := range errs {
+			// What the step exercises, counted if it is taken.
+			var kinds []string
+			for _, it := range bodies[j].Items {
+				bx := m.boxes[it.Code()]
+				switch {
+				case bodies[j].Step == ledger.StepPack && !it.Instance():
+					kinds = append(kinds, "pack a lot")
+				case bodies[j].Step == ledger.StepPack && bx != nil && bx.packed > 0:
+					kinds = append(kinds, "pack a full container")
+				case bodies[j].Step == ledger.StepShip && bx != nil && bx.packed > 0:
+					kinds = append(kinds, "ship a full container")
+				}
+			}
 			want := m.apply(txs[j].ID(), signers[j], bodies[j])
+			if want && err == nil {
+				for _, k := range kinds {
+					accepted[k]++
+				}
+			}
 			if (err == nil) != want {
 				t.Fatalf("block %d tx %d (%s by %x): state %v, model accepts %v", f.height, j, bodies[j].Step, signers[j][:2], err, want)
 			}
@@ -758,6 +806,21 @@ func sameAsReplay(t *testing.T, f *fixture, byID map[ledger.Hash]*ledger.Tx, cod
 	if ok && (it.Maker != d.Maker || it.Units != d.Units || it.Expiry != d.Expiry || it.In != d.In || int(it.Contents) != len(d.Contents) ||
 		it.Instance && (it.Status != d.Status || it.Holder != d.Holder || it.Transit != d.Transit)) {
 		t.Errorf("%s: state %+v, replay %+v", code, it, d)
+	}
+	if ok && it.In != "" {
+		// The containers its container is in, as the state holds them.
+		var above []string
+		for c, _, _ := state.ItemOf(f.db, it.In); c.In != ""; c, _, _ = state.ItemOf(f.db, c.In) {
+			above = append(above, c.In)
+		}
+		if !slices.Equal(above, d.Packed[d.In].Above) {
+			t.Errorf("%s: packed in %s within %v, replay within %v", code, it.In, above, d.Packed[d.In].Above)
+		}
+	}
+	for c, n := range d.Contents {
+		if got, _ := state.HoldingOf(f.db, ledger.ContainerKey(code), c); got != n {
+			t.Errorf("%s holds %d of %s, replay %d", code, got, c, n)
+		}
 	}
 	holders := [][32]byte{}
 	for _, k := range custodians {
@@ -916,6 +979,19 @@ func unpackOf(k ed25519.PrivateKey, cont ledger.SupplyItem, items ...ledger.Supp
 	return sign(b, k)
 }
 
+// shipPallet ships the factory's pallet to the distributor; on the way
+// the distributor scans ok and the warehouse gap; in the next block the
+// distributor receives it, with then.
+func shipPallet(f *fixture, ok, gap ledger.SupplyItem, then ...*ledger.Tx) (ship, scanOK, scanGap, got *ledger.Tx) {
+	ship = sign(shipTo(distributorKey, pallet()), factoryKey)
+	scanOK = sign(supplyStep(distributorKey, ledger.StepObserve, ok), distributorKey)
+	scanGap = sign(supplyStep(warehouseKey, ledger.StepObserve, gap), warehouseKey)
+	got = sign(receiptOf(ship), distributorKey)
+	f.mustBlock(ship, scanOK, scanGap)
+	f.mustBlock(append([]*ledger.Tx{got}, then...)...)
+	return ship, scanOK, scanGap, got
+}
+
 // TestSupplyPacking: boxes packed on a pallet (an SSCC, made by its first
 // packing) go where the pallet goes: shipped and received with it, each
 // box's provenance listing the pallet's steps; a box packed cannot be
@@ -944,8 +1020,9 @@ func TestSupplyPacking(t *testing.T) {
 		{"a packed box shipped alone", sign(shipTo(distributorKey, box("P2")), factoryKey), state.CodeConflict, "items"},
 		{"a packed box used", sign(supplyStep(factoryKey, ledger.StepConsume, box("P2")), factoryKey), state.CodeConflict, "items"},
 		{"into a pallet the signer does not hold", packInto(distributorKey, pallet(), box("P3")), state.CodeConflict, "outputs"},
-		{"a pallet in a pallet", packInto(factoryKey, box("P3"), pallet()), state.CodeInvalid, "items"},
-		{"a full case packed into another", packInto(factoryKey, box("P3"), box("P1")), state.CodeConflict, "items"},
+		{"a container packed into itself", packInto(factoryKey, pallet(), pallet()), state.CodeInvalid, "outputs"},
+		{"units of a lot never made", packInto(factoryKey, pallet(), lot("L9", 5)), state.CodeConflict, "items"},
+		{"into a lot", packInto(factoryKey, lot("L9", 1), box("P3")), state.CodeInvalid, "outputs"},
 		{"unpacked by one who does not hold it", unpackOf(distributorKey, pallet()), state.CodeConflict, "items"},
 		{"taking out what is not in it", unpackOf(factoryKey, pallet(), box("P3")), state.CodeConflict, "outputs"},
 	} {
@@ -954,13 +1031,8 @@ func TestSupplyPacking(t *testing.T) {
 	}
 	// Shipped as one; scanned on the way by its receiver (no signal) and
 	// by another (a gap); received.
-	ship := sign(shipTo(distributorKey, pallet()), factoryKey)
-	scanOK := sign(supplyStep(distributorKey, ledger.StepObserve, box("P1")), distributorKey)
-	scanGap := sign(supplyStep(warehouseKey, ledger.StepObserve, box("P2")), warehouseKey)
-	got := sign(receiptOf(ship), distributorKey)
 	scanTwo := sign(supplyStep(factoryKey, ledger.StepObserve, box("P2")), factoryKey)
-	f.mustBlock(ship, scanOK, scanGap)
-	f.mustBlock(got, scanTwo)
+	ship, scanOK, scanGap, got := shipPallet(f, box("P1"), box("P2"), scanTwo)
 	holds(t, f, distributorKey, map[string]uint64{pallet().Code(): 1, box("P1").Code(): 0})
 	ss, _ := state.Signals(f.db, "")
 	if len(ss) != 2 || ss[0].Kind != state.SignalCustodyGap || ss[0].Code != box("P2").Code() || ss[1].Kind != state.SignalTwoHolders {
@@ -989,4 +1061,113 @@ func TestSupplyPacking(t *testing.T) {
 	for _, it := range []ledger.SupplyItem{pallet(), box("P1"), box("P2"), box("P3")} {
 		sameAsReplay(t, f, byID, it.Code())
 	}
+}
+
+// TestSupplyNesting: boxes and units of a lot in cases, the cases on a
+// pallet. The pallet's journey is each box's and each unit's; a scan of a
+// box or of the lot's units at the pallet's holder raises nothing, at
+// another a signal; a case comes off the pallet with what it holds; the
+// state and the replay of every item's provenance agree throughout.
+func TestSupplyNesting(t *testing.T) {
+	f := newFixture(t)
+	f.mustBlock(world()...)
+	supplyWorld(f)
+	made := sign(supplyStep(factoryKey, ledger.StepCommission, box("C0"), box("C1"), box("B1"), box("B2"), box("B3"), lot("L1", 500)), factoryKey)
+	case0 := packInto(factoryKey, box("C0"), box("B1"), box("B2"), lot("L1", 200))
+	case1 := packInto(factoryKey, box("C1"), box("B3"), lot("L1", 100))
+	onPallet := packInto(factoryKey, pallet(), box("C0"), box("C1"), lot("L1", 50))
+	f.mustBlock(made, case0, case1)
+	f.mustBlock(onPallet)
+	holds(t, f, factoryKey, map[string]uint64{lot("L1", 1).Code(): 150, box("C0").Code(): 0, pallet().Code(): 1})
+	for _, tc := range []struct {
+		name        string
+		tx          *ledger.Tx
+		code, field string
+	}{
+		{"a case on the pallet shipped alone", sign(shipTo(distributorKey, box("C0")), factoryKey), state.CodeConflict, "items"},
+		{"a box taken out of its case on the pallet", unpackOf(factoryKey, box("C0"), box("B1")), state.CodeConflict, "items"},
+		{"a case on the pallet packed again", packInto(factoryKey, sscc(1), box("C1")), state.CodeConflict, "items"},
+		{"more units taken out than are in", unpackOf(factoryKey, pallet(), lot("L1", 51)), state.CodeConflict, "outputs"},
+		{"a full pallet destroyed", sign(supplyStep(factoryKey, ledger.StepDestroy, pallet()), factoryKey), state.CodeInvalid, "items"},
+	} {
+		errs, _ := f.block(one(tc.tx))
+		t.Run(tc.name, func(t *testing.T) { checkResult(t, errs[0], tc.code, tc.field) })
+	}
+	// Shipped as one; scanned by its receiver on the way (nothing) and by
+	// another (a gap); received; the lot's units scanned where they are.
+	ship, scanOK, scanGap, got := shipPallet(f, box("B1"), box("B3"))
+	unitsHere := sign(supplyStep(distributorKey, ledger.StepObserve, lot("L1", 350)), distributorKey) // all packed at the distributor
+	unitsGap := sign(supplyStep(distributorKey, ledger.StepObserve, lot("L1", 351)), distributorKey)
+	boxThere := sign(supplyStep(factoryKey, ledger.StepObserve, box("B2")), factoryKey)
+	f.mustBlock(unitsHere, unitsGap, boxThere)
+	ss, _ := state.Signals(f.db, "")
+	var kinds []string
+	for _, s := range ss {
+		kinds = append(kinds, s.Code+" "+s.Kind)
+	}
+	want := []string{box("B3").Code() + " custody-gap", box("B2").Code() + " two-holders", lot("L1", 1).Code() + " custody-gap"}
+	slices.Sort(kinds)
+	slices.Sort(want)
+	if !slices.Equal(kinds, want) {
+		t.Errorf("signals %v, want %v", kinds, want)
+	}
+	// A case off the pallet with what it holds; a box out of it; the
+	// rest of the pallet, the lot's loose units with it.
+	caseOff := unpackOf(distributorKey, pallet(), box("C0"))
+	boxOut := unpackOf(distributorKey, box("C0"), box("B1"))
+	rest := unpackOf(distributorKey, pallet())
+	f.mustBlock(caseOff, boxOut)
+	f.mustBlock(rest)
+	holds(t, f, distributorKey, map[string]uint64{box("C0").Code(): 1, box("C1").Code(): 1, box("B1").Code(): 1, lot("L1", 1).Code(): 50})
+	b2, _, _ := state.ItemOf(f.db, box("B2").Code())
+	c0, _, _ := state.ItemOf(f.db, box("C0").Code())
+	p, _, _ := state.ItemOf(f.db, pallet().Code())
+	if b2.In != box("C0").Code() || c0.In != "" || c0.Contents != 2 || p.Contents != 0 {
+		t.Errorf("B2 %+v, C0 %+v, the pallet %+v", b2, c0, p)
+	}
+	hist, _ := state.SupplyHistory(f.db, box("B3").Code())
+	if want := []ledger.Hash{made.ID(), case1.ID(), onPallet.ID(), ship.ID(), scanGap.ID(), got.ID(), rest.ID()}; !slices.Equal(hist, want) {
+		t.Errorf("B3's provenance has %d steps, want its case's and the pallet's among its own (%d)", len(hist), len(want))
+	}
+	byID := map[ledger.Hash]*ledger.Tx{}
+	for _, tx := range []*ledger.Tx{made, case0, case1, onPallet, ship, scanOK, scanGap, got, unitsHere, unitsGap, boxThere, caseOff, boxOut, rest} {
+		byID[tx.ID()] = tx
+	}
+	for _, it := range []ledger.SupplyItem{pallet(), box("C0"), box("C1"), box("B1"), box("B2"), box("B3"), lot("L1", 1)} {
+		sameAsReplay(t, f, byID, it.Code())
+	}
+}
+
+// TestSupplyContentsBound: a container holds at most MaxContents items,
+// what its containers hold counted, so that one step of it names a
+// bounded number.
+func TestSupplyContentsBound(t *testing.T) {
+	f := newFixture(t)
+	f.mustBlock(world()...)
+	supplyWorld(f)
+	per := 255 // a case and what it holds: 256 entries
+	var cases []ledger.SupplyItem
+	for c := 0; c < 4; c++ {
+		cs := box(fmt.Sprint("CASE", c))
+		cases = append(cases, cs)
+		var items []ledger.SupplyItem
+		for i := 0; i < per; i++ {
+			items = append(items, box(fmt.Sprintf("X%d-%d", c, i)))
+		}
+		f.mustBlock(sign(supplyStep(factoryKey, ledger.StepCommission, cs), factoryKey), sign(supplyStep(factoryKey, ledger.StepCommission, items...), factoryKey))
+		f.mustBlock(packInto(factoryKey, cs, items...))
+	}
+	// Three full cases and one box: 3*256+1 entries; a fourth case
+	// would make 1,025.
+	f.mustBlock(sign(supplyStep(factoryKey, ledger.StepCommission, box("LOOSE")), factoryKey))
+	f.mustBlock(packInto(factoryKey, pallet(), append(cases[:3:3], box("LOOSE"))...))
+	errs, _ := f.block(one(packInto(factoryKey, pallet(), cases[3])))
+	checkResult(t, errs[0], state.CodeConflict, "items")
+	p, _, _ := state.ItemOf(f.db, pallet().Code())
+	if p.Contents != 4 {
+		t.Errorf("the pallet holds %d items, want 4", p.Contents)
+	}
+	// Without the box, the fourth case fits: 1,024.
+	f.mustBlock(unpackOf(factoryKey, pallet(), box("LOOSE")))
+	f.mustBlock(packInto(factoryKey, pallet(), cases[3]))
 }

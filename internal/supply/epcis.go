@@ -187,12 +187,9 @@ func expiryOf(m *epcis.ILMD) (string, error) {
 // fromAggregation maps an AggregationEvent: ADD packs its children into
 // its parent, DELETE takes them (none listed: all) out, OBSERVE is a step
 // of the parent (a pallet shipped, received, scanned) as an ObjectEvent
-// of it would be. Children are instances: lots in containers are not
-// supported yet.
+// of it would be. Children are instances (cases, other containers) and
+// units of lots (childQuantityList, counted in units).
 func fromAggregation(a *epcis.AggregationEvent, parties Parties, nonce int) (*ledger.SupplyEvent, error) {
-	if len(a.ChildQuantityList) > 0 {
-		return nil, fmt.Errorf("childQuantityList: lots in containers are not supported yet (serialised children only)")
-	}
 	if a.ParentID.URI == "" {
 		return nil, fmt.Errorf("parentID: an aggregation names its container")
 	}
@@ -201,7 +198,7 @@ func fromAggregation(a *epcis.AggregationEvent, parties Parties, nonce int) (*le
 		return nil, fmt.Errorf("parentID: a container is an SSCC or an SGTIN")
 	}
 	b := step(&a.Common, nonce)
-	children, err := itemsOf("childEPCs", a.ChildEPCs, "childQuantityList", nil)
+	children, err := itemsOf("childEPCs", a.ChildEPCs, "childQuantityList", a.ChildQuantityList)
 	if err != nil {
 		return nil, err
 	}

@@ -41,10 +41,11 @@ func TestFromEPCISTransformation(t *testing.T) {
 	}
 }
 
-// TestFromEPCISAggregation: ADD packs the children into the parent,
-// DELETE takes them out (none listed: all), OBSERVE shipping ships the
-// parent; GS1's own example, whose children are counted in kilograms and
-// by a pattern, is refused saying why.
+// TestFromEPCISAggregation: ADD packs the children into the parent (an
+// SSCC among them is a container in a container; a childQuantityList
+// gives units of lots), DELETE takes them out (none listed: all), OBSERVE
+// shipping ships the parent; GS1's own example, whose children are
+// counted in kilograms and by a pattern, is refused saying why.
 func TestFromEPCISAggregation(t *testing.T) {
 	gs1Refused(t, "Example_9.6.3-AggregationEvent.jsonld", "childQuantityList")
 	ev := func(action, bizStep, children string) string {
@@ -55,7 +56,10 @@ func TestFromEPCISAggregation(t *testing.T) {
 	doc := `{"@context":["https://ref.gs1.org/standards/epcis/epcis-context.jsonld"],"type":"EPCISDocument","schemaVersion":"2.0",
 "creationDate":"2020-02-01T08:00:00+08:00","epcisBody":{"eventList":[` +
 		ev("ADD", "packing", `"urn:epc:id:sgtin:0614141.107346.A1","urn:epc:id:sgtin:0614141.107346.A2"`) + "," +
-		ev("OBSERVE", "shipping", "") + "," + ev("DELETE", "unpacking", "") + `]}}`
+		ev("OBSERVE", "shipping", "") + "," + ev("DELETE", "unpacking", "") + "," +
+		`{"type":"AggregationEvent","eventTime":"2020-02-01T09:00:00+08:00","eventTimeZoneOffset":"+08:00","action":"ADD","bizStep":"packing",
+"parentID":"urn:epc:id:sgtin:0614141.107346.CASE1","childEPCs":["urn:epc:id:sscc:0614141.1234567890"],
+"childQuantityList":[{"epcClass":"urn:epc:class:lgtin:0614141.107346.L7","quantity":200,"uom":"EA"}]}` + `]}}`
 	evs, err := epcis.Decode(strings.NewReader(doc))
 	if err != nil {
 		t.Fatal(err)
@@ -72,6 +76,8 @@ func TestFromEPCISAggregation(t *testing.T) {
 		{ledger.StepPack, boxes, []ledger.SupplyItem{pallet}, [32]byte{}},
 		{ledger.StepShip, []ledger.SupplyItem{pallet}, nil, to},
 		{ledger.StepUnpack, []ledger.SupplyItem{pallet}, nil, [32]byte{}},
+		{ledger.StepPack, []ledger.SupplyItem{pallet, {GTIN: "10614141073464", Lot: "L7", Qty: 200}},
+			[]ledger.SupplyItem{{GTIN: "10614141073464", Serial: "CASE1", Qty: 1}}, [32]byte{}},
 	} {
 		b, err := supply.FromEPCIS(evs[i], parties, i)
 		if err != nil {

@@ -8,6 +8,8 @@ package supply
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/epiledger/epiledger/internal/ledger"
 )
@@ -41,15 +43,62 @@ type Item struct {
 	Transit      ledger.Hash // the shipment an instance is in
 	Held         map[[32]byte]uint64
 	Signals      []Signal
-	// In is the container the item is packed in ("" if none); where the
-	// container is, from its steps the item's provenance lists: its
+	// In is the container an instance is packed in ("" if none); where
+	// the container is, from its steps the item's provenance lists: its
 	// holder, or the shipment it is in.
-	In                string
-	Contents          map[string]bool // what a container holds
-	inHolder          [32]byte
-	inTransit         ledger.Hash
-	containerShipment map[ledger.Hash]*ledger.SupplyEvent
-	left              map[ledger.Hash]uint32 // units of it in transit, by shipment
+	In string
+	// Packed are the containers that hold some of it directly (an
+	// instance's one, a lot's units in any number), with where each is.
+	Packed map[string]*Chain
+	// Contents are what a container holds directly, with the units of
+	// each.
+	Contents  map[string]uint64
+	shipments map[ledger.Hash]*ledger.SupplyEvent // its containers'
+	left      map[ledger.Hash]uint32              // units of it in transit, by shipment
+}
+
+// Chain is where a container that holds an item is: the containers it
+// is in, innermost first, and the outermost's holder, or the shipment it
+// is in.
+type Chain struct {
+	Above   []string
+	Holder  [32]byte
+	Transit ledger.Hash
+}
+
+// top is the outermost container of the chain that starts at c.
+func (ch *Chain) top(c string) string {
+	if len(ch.Above) == 0 {
+		return c
+	}
+	return ch.Above[len(ch.Above)-1]
+}
+
+// PackedUnits returns the units of the item in containers, by the
+// container that holds them directly.
+func (it *Item) PackedUnits() map[string]uint64 {
+	out := map[string]uint64{}
+	for c := range it.Packed {
+		if n := it.Held[ledger.ContainerKey(c)]; n > 0 {
+			out[c] = n
+		}
+	}
+	return out
+}
+
+// Loose returns the units each custodian holds of the item, outside
+// containers.
+func (it *Item) Loose() map[[32]byte]uint64 {
+	out := map[[32]byte]uint64{}
+	for k, n := range it.Held {
+		if n > 0 {
+			out[k] = n
+		}
+	}
+	for c := range it.Packed {
+		delete(out, ledger.ContainerKey(c))
+	}
+	return out
 }
 
 // Replay derives item code from txs, the transactions that named it in
@@ -95,56 +144,31 @@ func (it *Item) marks(id ledger.Hash, n ledger.SupplyItem, expiry string) {
 }
 
 func (it *Item) apply(id ledger.Hash, by [32]byte, b *ledger.SupplyEvent, offers map[ledger.Hash]*ledger.SupplyEvent) error {
-	if b.Step == ledger.StepReceive && it.In != "" {
-		return it.container(id, by, b, offers) // packed, it is received with its container
-	}
 	if b.Step == ledger.StepReceive {
-		offer := b.Offer
-		if b.Ref != "" {
-			// The shipment to the signer under that reference (one in
-			// transit at a time).
-			for oid, o := range offers {
-				if o.To == by && o.Ref == b.Ref {
-					offer = oid
-				}
-			}
-		}
-		o := offers[offer]
-		if o == nil || o.To != by {
-			return fmt.Errorf("a receipt of a shipment not among the item's events")
-		}
-		// The units of the item it takes: those it lists (a short
-		// delivery), or all still in transit.
-		q := it.left[offer]
-		if len(b.Items) > 0 {
-			n, ok := it.named(b.Items)
-			if !ok || n.Qty > q {
-				return fmt.Errorf("a receipt of more than is in transit")
-			}
-			q = n.Qty
-		}
-		it.Held[by] += uint64(q)
-		if it.Instance {
-			it.Holder, it.Transit = by, ledger.Hash{}
-		}
-		if it.left[offer] -= q; it.left[offer] == 0 {
-			delete(offers, offer)
-		}
-		return nil
+		return it.receive(by, b, offers)
 	}
 	step, expiry := b.Step, b.Expiry
 	n, ok := it.named(b.Items)
-	if _, out := it.named(b.Outputs); !ok && !out {
-		switch {
-		case b.Step == ledger.StepUnpack && it.In != "" && b.Items[0].Code() == it.In:
-			return it.packing(id, by, b) // all taken out
-		case it.In != "":
-			return it.container(id, by, b, offers)
+	_, out := it.named(b.Outputs)
+	// The steps of the containers it is in: it goes where they go.
+	carried, err := it.carried(id, by, b)
+	if err != nil {
+		return err
+	}
+	if !ok && !out {
+		if ch := it.Packed[b.Items[0].Code()]; b.Step == ledger.StepUnpack && len(b.Outputs) == 0 && ch != nil && len(ch.Above) == 0 {
+			return it.packing(by, b, ledger.SupplyItem{}) // all taken out
+		}
+		if carried {
+			return nil
 		}
 		return fmt.Errorf("it does not name the item")
 	}
 	if b.Step == ledger.StepPack || b.Step == ledger.StepUnpack {
-		return it.packing(id, by, b)
+		if !ok {
+			n, _ = it.named(b.Outputs)
+		}
+		return it.packing(by, b, n)
 	}
 	if b.Step == ledger.StepTransform {
 		// An input is used up (the expiry is the outputs'); an output is
@@ -174,6 +198,9 @@ func (it *Item) apply(id ledger.Hash, by [32]byte, b *ledger.SupplyEvent, offers
 		if !it.Commissioned || it.Held[by] < uint64(n.Qty) || it.Instance && (it.Status != "active" || it.Holder != by) {
 			return fmt.Errorf("given or used by one who does not hold it")
 		}
+		if step != ledger.StepShip && len(it.Contents) > 0 {
+			return fmt.Errorf("a container used while it holds items")
+		}
 		it.Held[by] -= uint64(n.Qty)
 		it.marks(id, n, expiry)
 		if step == ledger.StepShip {
@@ -189,43 +216,193 @@ func (it *Item) apply(id ledger.Hash, by [32]byte, b *ledger.SupplyEvent, offers
 			it.Status, it.Holder = map[string]string{ledger.StepConsume: "consumed", ledger.StepDestroy: "destroyed"}[step], [32]byte{}
 		}
 	case ledger.StepObserve:
-		if !it.Commissioned {
-			it.signal(Uncommissioned, id)
-			return nil
-		}
-		it.marks(id, n, expiry)
-		if it.In != "" {
-			// Packed: it is where its container is.
-			if it.inTransit != (ledger.Hash{}) {
-				if o := it.containerShipment[it.inTransit]; o == nil || o.To != by {
-					it.signal(CustodyGap, id)
-				}
-			} else if it.inHolder != by {
-				it.signal(TwoHolders, id)
-			}
-			return nil
-		}
-		switch {
-		case !it.Instance:
-			if it.Held[by] < uint64(n.Qty) {
-				it.signal(CustodyGap, id)
-			}
-		case it.Status != "active":
-			it.signal(AfterUse, id)
-		case it.Transit != (ledger.Hash{}):
-			if o := offers[it.Transit]; o == nil || o.To != by {
-				it.signal(CustodyGap, id)
-			}
-		case it.Holder != by:
-			it.signal(TwoHolders, id)
-		}
+		it.observe(id, by, n, expiry, offers)
 	}
 	return nil
 }
 
-// packing applies a packing or an unpacking to the item, a container or
-// something put in or taken out of one.
-func (it *Item) packing(id ledger.Hash, by [32]byte, b *ledger.SupplyEvent) error {
+// observe raises the signals of a scan of the item.
+func (it *Item) observe(id ledger.Hash, by [32]byte, n ledger.SupplyItem, expiry string, offers map[ledger.Hash]*ledger.SupplyEvent) {
+	if !it.Commissioned {
+		it.signal(Uncommissioned, id)
+		return
+	}
+	it.marks(id, n, expiry)
+	if it.In != "" {
+		// Packed: it is where its outermost container is.
+		ch := it.Packed[it.In]
+		if ch.Transit != (ledger.Hash{}) {
+			if o := it.shipments[ch.Transit]; o == nil || o.To != by {
+				it.signal(CustodyGap, id)
+			}
+		} else if ch.Holder != by {
+			it.signal(TwoHolders, id)
+		}
+		return
+	}
+	switch {
+	case !it.Instance:
+		// Units held here, loose or packed.
+		have := it.Held[by]
+		for c, ch := range it.Packed {
+			if ch.Holder == by && ch.Transit == (ledger.Hash{}) {
+				have += it.Held[ledger.ContainerKey(c)]
+			}
+		}
+		if have < uint64(n.Qty) {
+			it.signal(CustodyGap, id)
+		}
+	case it.Status != "active":
+		it.signal(AfterUse, id)
+	case it.Transit != (ledger.Hash{}):
+		if o := offers[it.Transit]; o == nil || o.To != by {
+			it.signal(CustodyGap, id)
+		}
+	case it.Holder != by:
+		it.signal(TwoHolders, id)
+	}
+}
+
+// receive applies a receipt: of a shipment of the item, of one of the
+// containers it is in, or of both.
+func (it *Item) receive(by [32]byte, b *ledger.SupplyEvent, offers map[ledger.Hash]*ledger.SupplyEvent) error {
+	offer := b.Offer
+	if b.Ref != "" {
+		// The shipment to the signer under that reference (one in
+		// transit at a time).
+		for _, m := range []map[ledger.Hash]*ledger.SupplyEvent{offers, it.shipments} {
+			for oid, o := range m {
+				if o.To == by && o.Ref == b.Ref {
+					offer = oid
+				}
+			}
+		}
+	}
+	matched := false
+	if o := it.shipments[offer]; o != nil {
+		// Its containers in that shipment, those the receipt takes.
+		left := false
+		for c, ch := range it.Packed {
+			if ch.Transit != offer {
+				continue
+			}
+			if len(b.Items) > 0 && !names(b.Items, ch.top(c)) {
+				left = true
+				continue
+			}
+			if o.To != by {
+				return fmt.Errorf("a receipt of a shipment by another than its receiver")
+			}
+			ch.Holder, ch.Transit, matched = by, ledger.Hash{}, true
+		}
+		if !left {
+			delete(it.shipments, offer)
+		}
+	}
+	o := offers[offer]
+	if o == nil {
+		if matched {
+			return nil
+		}
+		return fmt.Errorf("a receipt of a shipment not among the item's events")
+	}
+	if o.To != by {
+		return fmt.Errorf("a receipt of a shipment by another than its receiver")
+	}
+	// The units of the item it takes: those it lists (a short delivery),
+	// or all still in transit.
+	q := it.left[offer]
+	if len(b.Items) > 0 {
+		n, ok := it.named(b.Items)
+		switch {
+		case !ok && matched:
+			return nil // its container only
+		case !ok || n.Qty > q:
+			return fmt.Errorf("a receipt of more than is in transit")
+		}
+		q = n.Qty
+	}
+	it.Held[by] += uint64(q)
+	if it.Instance {
+		it.Holder, it.Transit = by, ledger.Hash{}
+	}
+	if it.left[offer] -= q; it.left[offer] == 0 {
+		delete(offers, offer)
+	}
+	return nil
+}
+
+func names(items []ledger.SupplyItem, code string) bool {
+	for _, n := range items {
+		if n.Code() == code {
+			return true
+		}
+	}
+	return false
+}
+
+// carried applies the steps of the containers the item is in: packed into
+// another container, taken out of one, shipped, scanned. It reports
+// whether the step named any of them.
+func (it *Item) carried(id ledger.Hash, by [32]byte, b *ledger.SupplyEvent) (bool, error) {
+	matched := false
+	for _, c := range slices.Sorted(maps.Keys(it.Packed)) {
+		ch := it.Packed[c]
+		top := ch.top(c)
+		held := ch.Holder == by && ch.Transit == (ledger.Hash{})
+		switch b.Step {
+		case ledger.StepPack:
+			if !names(b.Items, top) {
+				continue
+			}
+			if !held {
+				return false, fmt.Errorf("its container packed by one who does not hold it")
+			}
+			ch.Above, matched = append(ch.Above, b.Outputs[0].Code()), true
+		case ledger.StepUnpack:
+			if len(ch.Above) == 0 || b.Items[0].Code() != top {
+				continue
+			}
+			below := c
+			if len(ch.Above) > 1 {
+				below = ch.Above[len(ch.Above)-2]
+			}
+			if len(b.Outputs) > 0 && !names(b.Outputs, below) {
+				continue
+			}
+			if !held {
+				return false, fmt.Errorf("its container unpacked by one who does not hold it")
+			}
+			ch.Above, matched = ch.Above[:len(ch.Above)-1], true
+		case ledger.StepShip:
+			if !names(b.Items, top) {
+				continue
+			}
+			if !held {
+				return false, fmt.Errorf("its container shipped by one who does not hold it")
+			}
+			if it.shipments == nil {
+				it.shipments = map[ledger.Hash]*ledger.SupplyEvent{}
+			}
+			it.shipments[id] = b
+			ch.Holder, ch.Transit, matched = [32]byte{}, id, true
+		default:
+			for _, x := range append([]string{c}, ch.Above...) {
+				if names(b.Items, x) || names(b.Outputs, x) {
+					if b.Step != ledger.StepObserve {
+						return false, fmt.Errorf("a %s of its container", b.Step)
+					}
+					matched = true // a scan of its container
+				}
+			}
+		}
+	}
+	return matched, nil
+}
+
+// packing applies a packing or an unpacking to the item: the container
+// itself, or n, what was put in or taken out of it (zero: all it holds).
+func (it *Item) packing(by [32]byte, b *ledger.SupplyEvent, n ledger.SupplyItem) error {
 	cont := b.Outputs
 	if b.Step == ledger.StepUnpack {
 		cont = b.Items
@@ -238,95 +415,66 @@ func (it *Item) packing(id ledger.Hash, by [32]byte, b *ledger.SupplyEvent) erro
 			it.Commissioned, it.Instance, it.Maker, it.Status, it.Holder, it.Units = true, true, by, "active", by, 1
 			it.Held[by]++
 		}
-		if !it.Commissioned || it.Status != "active" || it.Holder != by {
+		if !it.Commissioned || !it.Instance || it.Status != "active" || it.Holder != by {
 			return fmt.Errorf("a container not held by the signer")
 		}
 		if it.Contents == nil {
-			it.Contents = map[string]bool{}
+			it.Contents = map[string]uint64{}
 		}
 		switch {
 		case b.Step == ledger.StepPack:
 			for _, n := range b.Items {
-				it.Contents[n.Code()] = true
+				it.Contents[n.Code()] += uint64(n.Qty)
 			}
 		case len(b.Outputs) == 0:
 			clear(it.Contents)
 		default:
 			for _, n := range b.Outputs {
-				if !it.Contents[n.Code()] {
+				if it.Contents[n.Code()] < uint64(n.Qty) {
 					return fmt.Errorf("%s taken out of a container it is not in", n.Code())
 				}
-				delete(it.Contents, n.Code())
+				if it.Contents[n.Code()] -= uint64(n.Qty); it.Contents[n.Code()] == 0 {
+					delete(it.Contents, n.Code())
+				}
 			}
 		}
 		return nil
 	}
 	ck := ledger.ContainerKey(ccode)
+	ch := it.Packed[ccode]
 	if b.Step == ledger.StepPack {
-		if !it.Commissioned || it.Status != "active" || it.Holder != by || it.Held[by] < 1 {
+		if !it.Commissioned || it.Held[by] < uint64(n.Qty) || it.Instance && (it.Status != "active" || it.Holder != by) {
 			return fmt.Errorf("packed by one who does not hold it")
 		}
-		it.Held[by]--
-		it.Held[ck]++
-		it.Holder, it.In, it.inHolder, it.inTransit = ck, ccode, by, ledger.Hash{}
+		if ch != nil && (len(ch.Above) > 0 || ch.Holder != by || ch.Transit != (ledger.Hash{})) {
+			return fmt.Errorf("packed into a container the signer does not hold")
+		}
+		it.Held[by] -= uint64(n.Qty)
+		it.Held[ck] += uint64(n.Qty)
+		if it.Packed == nil {
+			it.Packed = map[string]*Chain{}
+		}
+		it.Packed[ccode] = &Chain{Holder: by}
+		if it.Instance {
+			it.Holder, it.In = ck, ccode
+		}
 		return nil
 	}
-	// Unpacked: named among the outputs, or all of the container's.
-	if _, named := it.named(b.Outputs); !named && len(b.Outputs) > 0 {
-		return fmt.Errorf("it does not name the item")
+	// Taken out: the units named, or all of the container's.
+	q := n.Qty
+	if len(b.Outputs) == 0 {
+		q = uint32(it.Held[ck])
 	}
-	if it.In != ccode || it.inHolder != by || it.inTransit != (ledger.Hash{}) {
-		return fmt.Errorf("unpacked by one who does not hold its container")
+	if ch == nil || len(ch.Above) > 0 || ch.Holder != by || ch.Transit != (ledger.Hash{}) || it.Held[ck] < uint64(q) {
+		return fmt.Errorf("unpacked by one who does not hold its container, or more than it holds")
 	}
-	it.Held[ck]--
-	it.Held[by]++
-	it.Holder, it.In, it.inHolder = by, "", [32]byte{}
-	return nil
-}
-
-// container applies a step of the container the item is in: it goes
-// where the container goes; a scan of the container raises nothing on
-// it.
-func (it *Item) container(id ledger.Hash, by [32]byte, b *ledger.SupplyEvent, offers map[ledger.Hash]*ledger.SupplyEvent) error {
-	if it.containerShipment == nil {
-		it.containerShipment = map[ledger.Hash]*ledger.SupplyEvent{}
+	it.Held[ck] -= uint64(q)
+	it.Held[by] += uint64(q)
+	if it.Held[ck] == 0 {
+		delete(it.Packed, ccode)
 	}
-	names := func(items []ledger.SupplyItem) bool {
-		for _, n := range items {
-			if n.Code() == it.In {
-				return true
-			}
-		}
-		return false
-	}
-	switch b.Step {
-	case ledger.StepShip:
-		if !names(b.Items) || it.inHolder != by {
-			return fmt.Errorf("its container shipped by one who does not hold it")
-		}
-		it.containerShipment[id] = b
-		it.inHolder, it.inTransit = [32]byte{}, id
-	case ledger.StepReceive:
-		offer := b.Offer
-		if b.Ref != "" {
-			for oid, o := range it.containerShipment {
-				if o.To == by && o.Ref == b.Ref {
-					offer = oid
-				}
-			}
-		}
-		o := it.containerShipment[offer]
-		if o == nil || o.To != by || offer != it.inTransit {
-			return fmt.Errorf("a receipt of a shipment its container is not in")
-		}
-		delete(it.containerShipment, offer)
-		it.inHolder, it.inTransit = by, ledger.Hash{}
-	case ledger.StepObserve:
-		if !names(b.Items) {
-			return fmt.Errorf("it does not name the item or its container")
-		}
-	default:
-		return fmt.Errorf("a %s of its container", b.Step)
+	if it.Instance {
+		it.Holder, it.In = by, ""
 	}
 	return nil
 }
