@@ -232,7 +232,6 @@ type Block struct {
 	// block's supply steps wrote, read back by its later steps.
 	supplyItems map[string]Item
 	supplyHolds map[string]uint64
-	supplyConts map[string]map[string]bool // container -> codes moved in or out
 	// buckets are the daily counts this block read or wrote, by key: the
 	// rules read the same days again and again within a block.
 	buckets map[string]DayCount

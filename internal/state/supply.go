@@ -410,7 +410,6 @@ type supplyPlan struct {
 	ref     string              // a shipment's business transaction
 	named   []string            // codes for the history, in the event's order
 	seen    map[string]bool     // codes named
-	conts   map[string][]string // container -> codes moved in or out
 	signals []Signal
 }
 
@@ -746,16 +745,12 @@ func packedKey(custodian [32]byte) [32]byte {
 }
 
 // contents returns the codes of what container code holds directly, in
-// code order, with the units of each. Holdings are not read back through
-// a block's batch: what this block's steps packed is in its own record.
+// code order, with the units of each (this step's changes too).
 func (p *supplyPlan) contents(code string) ([]string, map[string]uint64, error) {
 	ck := ledger.ContainerKey(code)
 	held, err := Holdings(p.blk.b, ck)
 	if err != nil {
 		return nil, nil, err
-	}
-	for c := range p.blk.supplyConts[code] {
-		held[c] = 0
 	}
 	var out []string
 	for _, c := range slices.Sorted(maps.Keys(held)) {
@@ -767,16 +762,6 @@ func (p *supplyPlan) contents(code string) ([]string, map[string]uint64, error) 
 		}
 	}
 	return out, held, nil
-}
-
-// moveIn moves units of code into container ccode (out of it, if delta
-// is negative).
-func (p *supplyPlan) moveIn(ccode, code string, delta int64) error {
-	if p.conts == nil {
-		p.conts = map[string][]string{}
-	}
-	p.conts[ccode] = append(p.conts[ccode], code)
-	return p.move(ledger.ContainerKey(ccode), code, delta)
 }
 
 // packed is what a container holds of an item, directly.
@@ -962,7 +947,7 @@ func (p *supplyPlan) pack(b *ledger.SupplyEvent) error {
 			if had+uint64(n.Qty) > math.MaxUint32 {
 				return reject(CodeConflict, "items", "%s: a container holds at most %d units of a lot", it.Code, uint32(math.MaxUint32))
 			}
-			if err := p.moveIn(ccode, it.Code, int64(n.Qty)); err != nil {
+			if err := p.move(ck, it.Code, int64(n.Qty)); err != nil {
 				return err
 			}
 			if err := p.move(packedKey(p.signer), it.Code, int64(n.Qty)); err != nil {
@@ -985,7 +970,7 @@ func (p *supplyPlan) pack(b *ledger.SupplyEvent) error {
 		}
 		it.Holder, it.In = ck, ccode
 		c.Contents++
-		if err := p.moveIn(ccode, it.Code, 1); err != nil {
+		if err := p.move(ck, it.Code, 1); err != nil {
 			return err
 		}
 	}
@@ -1044,7 +1029,7 @@ func (p *supplyPlan) unpack(b *ledger.SupplyEvent) error {
 		case have < uint64(n.Qty):
 			return reject(CodeConflict, "outputs", "%s: %d unit(s) in the container %s, %d taken out", code, have, ccode, n.Qty)
 		}
-		if err := p.moveIn(ccode, code, -int64(n.Qty)); err != nil {
+		if err := p.move(ck, code, -int64(n.Qty)); err != nil {
 			return err
 		}
 		if err := p.move(p.signer, code, int64(n.Qty)); err != nil {
@@ -1074,15 +1059,7 @@ func (p *supplyPlan) unpack(b *ledger.SupplyEvent) error {
 func (p *supplyPlan) write(step string) error {
 	blk := p.blk
 	if blk.supplyItems == nil {
-		blk.supplyItems, blk.supplyHolds, blk.supplyConts = map[string]Item{}, map[string]uint64{}, map[string]map[string]bool{}
-	}
-	for c, codes := range p.conts {
-		if blk.supplyConts[c] == nil {
-			blk.supplyConts[c] = map[string]bool{}
-		}
-		for _, code := range codes {
-			blk.supplyConts[c][code] = true
-		}
+		blk.supplyItems, blk.supplyHolds = map[string]Item{}, map[string]uint64{}
 	}
 	for _, code := range slices.Sorted(maps.Keys(p.items)) {
 		it := p.items[code]

@@ -1171,3 +1171,32 @@ func TestSupplyContentsBound(t *testing.T) {
 	f.mustBlock(unpackOf(factoryKey, pallet(), box("LOOSE")))
 	f.mustBlock(packInto(factoryKey, pallet(), cases[3]))
 }
+
+// TestSupplyPackAndShipInOneBlock: a block's later steps see what its
+// earlier ones packed (the holdings are not read back through the
+// block's batch): a case packed, put on a pallet and shipped in one
+// block goes with all it holds.
+func TestSupplyPackAndShipInOneBlock(t *testing.T) {
+	f := newFixture(t)
+	f.mustBlock(world()...)
+	supplyWorld(f)
+	made := sign(supplyStep(factoryKey, ledger.StepCommission, box("C0"), box("B1"), lot("L1", 10)), factoryKey)
+	f.mustBlock(made)
+	inCase := packInto(factoryKey, box("C0"), box("B1"), lot("L1", 4))
+	onPallet := packInto(factoryKey, pallet(), box("C0"))
+	ship := sign(shipTo(distributorKey, pallet()), factoryKey)
+	f.mustBlock(inCase, onPallet, ship)
+	got := sign(receiptOf(ship), distributorKey)
+	scan := sign(supplyStep(distributorKey, ledger.StepObserve, lot("L1", 4)), distributorKey)
+	f.mustBlock(got, scan)
+	if ss, _ := state.Signals(f.db, ""); len(ss) != 0 {
+		t.Errorf("signals %+v, want none: the lot's units are at the distributor, packed", ss)
+	}
+	byID := map[ledger.Hash]*ledger.Tx{}
+	for _, tx := range []*ledger.Tx{made, inCase, onPallet, ship, got, scan} {
+		byID[tx.ID()] = tx
+	}
+	for _, it := range []ledger.SupplyItem{pallet(), box("C0"), box("B1"), lot("L1", 1)} {
+		sameAsReplay(t, f, byID, it.Code())
+	}
+}
