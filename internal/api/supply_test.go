@@ -58,6 +58,25 @@ func TestPublicSupply(t *testing.T) {
 	if r.status != 200 || json.Unmarshal(r.body, &p) != nil || p.Commissioned || p.Code != "00/106141412345678908" {
 		t.Errorf("a pallet never packed: %d %s", r.status, r.body)
 	}
+	p = api.SupplyProof{}
+	// Units of a lot in a case on a pallet.
+	lot, cs := ledger.SupplyItem{GTIN: "10614141073464", Lot: "L7", Qty: 100}, ledger.SupplyItem{GTIN: "10614141073464", Serial: "CASE1", Qty: 1}
+	pallet := ledger.SupplyItem{Serial: "106141412345678908", Qty: 1}
+	submit(factory, &ledger.SupplyEvent{Step: ledger.StepCommission, Items: []ledger.SupplyItem{lot, cs}, Time: 1579700000, Expiry: "2025-01-31"})
+	lot.Qty = 40
+	submit(factory, &ledger.SupplyEvent{Step: ledger.StepPack, Items: []ledger.SupplyItem{lot}, Outputs: []ledger.SupplyItem{cs}, Time: 1579700001})
+	submit(factory, &ledger.SupplyEvent{Step: ledger.StepPack, Items: []ledger.SupplyItem{cs}, Outputs: []ledger.SupplyItem{pallet}, Time: 1579700002})
+	r = f.call(t, "GET", "/v1/public/supply/01/10614141073464/10/L7", "", "")
+	p = api.SupplyProof{}
+	if r.status != 200 || json.Unmarshal(r.body, &p) != nil || len(p.Packed) != 1 || p.Packed[0] != (report.ItemUnits{Code: cs.Code(), Units: 40}) ||
+		len(p.Held) != 1 || p.Held[0].Units != 60 || len(p.Events) != 3 || !p.Events[2].Carried || p.Events[1].Units != 40 {
+		t.Errorf("a lot in a case on a pallet: %d %s", r.status, r.body)
+	}
+	r = f.call(t, "GET", "/v1/public/supply/01/10614141073464/21/CASE1", "", "")
+	p = api.SupplyProof{}
+	if r.status != 200 || json.Unmarshal(r.body, &p) != nil || p.Inside != pallet.Code() || len(p.ContentUnits) != 1 || p.ContentUnits[0] != (report.ItemUnits{Code: lot.Code(), Units: 40}) {
+		t.Errorf("a case on a pallet: %d %s", r.status, r.body)
+	}
 	var ns report.Needs
 	if r := f.call(t, "GET", "/v1/public/needs?gtin=10614141073464", "", ""); r.status != 200 || json.Unmarshal(r.body, &ns) != nil || ns.GTIN != "10614141073464" {
 		t.Errorf("needs: %d %s", r.status, r.body)

@@ -60,7 +60,7 @@ var supplyStepShort = map[string]string{
 	ledger.StepDestroy:    "Record items destroyed: they leave the holder's stock for good",
 	ledger.StepObserve:    "Record a scan of items: custody is unchanged; a counterfeit's marks raise signals",
 	ledger.StepTransform:  "Make new items of held ones (a manufacturer): the inputs (--item) are used up, the outputs (--output) commissioned",
-	ledger.StepPack:       "Pack serialised items into a container (--into: a pallet's SSCC, made by its first packing, or a case): they go where it goes",
+	ledger.StepPack:       "Pack items, units of lots (N*CODE) or other containers into a container (--into: a pallet's SSCC, made by its first packing, or a case): they go where it goes",
 	ledger.StepUnpack:     "Take items (--item; none: all) out of a container you hold (--from)",
 }
 
@@ -87,9 +87,14 @@ func (e *env) supplyStepCmd(step string) *cobra.Command {
 			ledger.StepCommission: `  epiledger supply commission --node http://127.0.0.1:7070 --key factory.key --expiry 2025-01-31 \
     --standard "GB 19083-2010" --certificate 国械注准20203140001 --item 01/10614141073464/21/A1 --item 5000*01/10614141073464/10/L7`,
 			ledger.StepShip: `  epiledger supply ship --node http://127.0.0.1:7070 --key factory.key --to 9b2e...41 --item 600*01/10614141073464/10/L7`,
-			ledger.StepPack: `  epiledger supply pack --node http://127.0.0.1:7070 --key factory.key --into urn:epc:id:sscc:0614141.1234567890 \
-    --item 01/10614141073464/21/A1 --item 01/10614141073464/21/A2`,
-			ledger.StepUnpack: `  epiledger supply unpack --node http://127.0.0.1:7070 --key distributor.key --from 00/106141412345678908`,
+			ledger.StepPack: `  # 200 masks of lot L7 and a box into a case, then the case onto a pallet
+  epiledger supply pack --node http://127.0.0.1:7070 --key factory.key --into 01/10614141073464/21/CASE1 \
+    --item 200*01/10614141073464/10/L7 --item 01/10614141073464/21/A1
+  epiledger supply pack --node http://127.0.0.1:7070 --key factory.key --into urn:epc:id:sscc:0614141.1234567890 \
+    --item 01/10614141073464/21/CASE1 --item 01/10614141073464/21/A2`,
+			ledger.StepUnpack: `  # the case off the pallet (with what it holds), then everything else
+  epiledger supply unpack --node http://127.0.0.1:7070 --key distributor.key --from 00/106141412345678908 --item 01/10614141073464/21/CASE1
+  epiledger supply unpack --node http://127.0.0.1:7070 --key distributor.key --from 00/106141412345678908`,
 			ledger.StepTransform: `  epiledger supply transform --node http://127.0.0.1:7070 --key kits.key --item 100*01/10614141099990/10/R7 \
     --item 100*01/10614141099983/10/S2 --output 100*01/10614141099976/10/KIT1 --expiry 2021-06-30`,
 		}[step],

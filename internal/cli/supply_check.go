@@ -48,6 +48,11 @@ func (e *env) checkSupply(sp *api.SupplyProof, g *consortium.Genesis) error {
 	if err != nil {
 		return e.invalid(err)
 	}
+	for i, st := range d.Steps {
+		if ev := &sp.Events[i]; uint64(ev.Units) != st.Units || ev.Carried != st.Carried {
+			return e.invalid(fmt.Errorf("step %d: the answer says %d unit(s) (carried %v); its transactions, %d (%v)", i+1, ev.Units, ev.Carried, st.Units, st.Carried))
+		}
+	}
 	if sp.Truncated {
 		// The first steps only: proven, but where the item is now, and
 		// the later signals, do not follow from them.
@@ -133,10 +138,15 @@ func (e *env) checkSupply(sp *api.SupplyProof, g *consortium.Genesis) error {
 		if ev.To != nil {
 			line += " to " + partyText(*ev.To)
 		}
+		with := map[bool]string{true: ", packing ", false: ", made from "}[ev.Step == ledger.StepPack]
 		for j, in := range ev.Inputs {
-			line += map[bool]string{true: ", made from ", false: " and "}[j == 0] + fmt.Sprintf("%d*%s", in.Units, in.Code)
+			line += map[bool]string{true: with, false: " and "}[j == 0] + fmt.Sprintf("%d*%s", in.Units, in.Code)
 		}
-		fmt.Fprintf(e.stdout, "%s, %d unit(s)  (tx %s, block %d)\n", line, ev.Units, ev.Tx[:16], ev.Height)
+		what := fmt.Sprintf("%d unit(s)", ev.Units)
+		if ev.Carried {
+			what = "with its container"
+		}
+		fmt.Fprintf(e.stdout, "%s, %s  (tx %s, block %d)\n", line, what, ev.Tx[:16], ev.Height)
 	}
 	switch {
 	case d.Instance && sp.InTransit != "":

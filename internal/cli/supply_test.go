@@ -98,6 +98,8 @@ func TestSupplyFlow(t *testing.T) {
 		{"step relabelled", "receive by", func(m map[string]any) { m["events"] = withEvent(m, "step", "receive") }},
 		{"place added", "30.00,114.00", func(m map[string]any) { m["events"] = withEvent(m, "place", "30.00,114.00") }},
 		{"signer renamed", "observe by", func(m map[string]any) { m["events"] = withEvent(m, "by", map[string]any{"key": pubs["cdc"]}) }},
+		{"units inflated", "5000 unit(s)", func(m map[string]any) { m["events"] = withEvent(m, "units", 5000) }},
+		{"said to be carried", "carried true", func(m map[string]any) { m["events"] = withEvent(m, "carried", true) }},
 	} {
 		m := map[string]any{}
 		for k, x := range v {
@@ -299,5 +301,64 @@ func TestSupplyPackFlow(t *testing.T) {
 	mustRun(t, "supply", "unpack", "--node", url, "--key", keys["distributor"], "--from", pal)
 	if out := mustRun(t, "supply", "check", a2, "--node", url); !strings.Contains(out, "now: 1 unit(s) held by distributor") || strings.Contains(out, "packed in") {
 		t.Errorf("check of the box unpacked:\n%s", out)
+	}
+}
+
+// TestSupplyNestingFlow: a box and units of a lot in a case, the case
+// and more units on a pallet, through the CLI; supply check says where
+// each is (the box in the case on the pallet; the lot's units in each);
+// an answer that moves them is INVALID.
+func TestSupplyNestingFlow(t *testing.T) {
+	t.Parallel()
+	_, url, keys, pubs := jianghan(t, map[string]string{"factory": "manufacturer", "distributor": "distributor"})
+	const a1, a2, cs, l7, pal = "01/10614141073464/21/A1", "01/10614141073464/21/A2", "01/10614141073464/21/CASE1", "01/10614141073464/10/L7", "00/106141412345678908"
+	factory := []string{"--node", url, "--key", keys["factory"]}
+	mustRun(t, append([]string{"supply", "commission", "--expiry", "2025-01-31", "--item", a1, "--item", a2, "--item", cs, "--item", "300*" + l7}, factory...)...)
+	mustRun(t, append([]string{"supply", "pack", "--into", cs, "--item", a1, "--item", "200*" + l7}, factory...)...)
+	mustRun(t, append([]string{"supply", "pack", "--into", pal, "--item", cs, "--item", a2, "--item", "50*" + l7}, factory...)...)
+	if _, errs, code := run(t, append([]string{"supply", "unpack", "--from", cs, "--item", a1}, factory...)...); code == 0 || !strings.Contains(errs, "packed in "+pal) {
+		t.Errorf("a box taken out of a case on the pallet: exit %d %s", code, errs)
+	}
+	ship := regexp.MustCompile(`tx ([0-9a-f]{64})`).FindStringSubmatch(mustRun(t, append([]string{"supply", "ship", "--to", pubs["distributor"], "--item", pal}, factory...)...))[1]
+	mustRun(t, "supply", "receive", ship, "--node", url, "--key", keys["distributor"])
+	saved := writeFile(t, "box.json", "")
+	for code, wants := range map[string][]string{
+		a1:  {"now: packed in " + cs + ", in " + pal, "ship       by factory to distributor", "ok: 5 step(s)"},
+		l7:  {"now: 200 unit(s) packed in " + cs, "now: 50 unit(s) packed in " + pal, "now: 50 unit(s) held by factory"},
+		pal: {"now: holds 3 item(s): 50*" + l7 + ", " + a2 + ", " + cs, "now: 1 unit(s) held by distributor"},
+		cs:  {"now: packed in " + pal, "now: holds 2 item(s): 200*" + l7 + ", " + a1},
+	} {
+		out := mustRun(t, "supply", "check", code, "--node", url, "--save", saved)
+		for _, want := range wants {
+			if !strings.Contains(out, want) {
+				t.Errorf("check of %s: no %q in\n%s", code, want, out)
+			}
+		}
+		if code != a1 {
+			continue
+		}
+		// The box said to be on the pallet only: INVALID.
+		var v map[string]any
+		b, _ := os.ReadFile(saved)
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.UseNumber()
+		if err := dec.Decode(&v); err != nil {
+			t.Fatal(err)
+		}
+		v["inside"], v["within"] = pal, []any{}
+		raw, _ := json.Marshal(v)
+		if out, _, code := run(t, "supply", "check", "--file", writeFile(t, "moved.json", string(raw))); code != 1 || !strings.Contains(out, "container") {
+			t.Errorf("a box moved out of its case: exit %d %s", code, out)
+		}
+	}
+	// The case off the pallet, with what it holds; then the box out of
+	// the case.
+	mustRun(t, "supply", "unpack", "--node", url, "--key", keys["distributor"], "--from", pal, "--item", cs)
+	mustRun(t, "supply", "unpack", "--node", url, "--key", keys["distributor"], "--from", cs, "--item", a1)
+	if out := mustRun(t, "supply", "check", l7, "--node", url); !strings.Contains(out, "now: 200 unit(s) packed in "+cs) || !strings.Contains(out, "now: 50 unit(s) packed in "+pal) {
+		t.Errorf("check of the lot:\n%s", out)
+	}
+	if out := mustRun(t, "supply", "check", a1, "--node", url); !strings.Contains(out, "now: 1 unit(s) held by distributor") || strings.Contains(out, "packed in") {
+		t.Errorf("check of the box out of its case:\n%s", out)
 	}
 }

@@ -131,21 +131,39 @@ func TestConsoleSupply(t *testing.T) {
 		t.Errorf("the fake's scan: %d markers", got)
 	}
 	screenshot(t, ctx, "14b-supply-fake")
-	// Two boxes packed on a pallet: the pallet's page says what it holds,
-	// a box's that it is on the pallet.
+	// A box and 40 masks of a lot in a case; the case and another box on
+	// a pallet: the pallet's page says what it holds, the first box's
+	// that it is in the case on the pallet, the lot's how many units are
+	// in the case, its journey the pallet's steps with it.
 	const sscc = "106141412345678908"
 	boxes := []ledger.SupplyItem{{GTIN: gtin, Serial: "BOX-1", Qty: 1}, {GTIN: gtin, Serial: "BOX-2", Qty: 1}}
-	c.submit(t, &ledger.SupplyEvent{Step: ledger.StepCommission, Items: boxes, Time: next(), Expiry: "2025-01-31"}, factory)
-	c.submit(t, &ledger.SupplyEvent{Step: ledger.StepPack, Items: boxes, Outputs: []ledger.SupplyItem{{Serial: sscc, Qty: 1}}, Time: next()}, factory)
+	cs, loose := ledger.SupplyItem{GTIN: gtin, Serial: "CASE-1", Qty: 1}, ledger.SupplyItem{GTIN: gtin, Lot: "N95-2002", Qty: 100}
+	c.submit(t, &ledger.SupplyEvent{Step: ledger.StepCommission, Items: append(boxes, cs, loose), Time: next(), Expiry: "2025-01-31"}, factory)
+	loose.Qty = 40
+	c.submit(t, &ledger.SupplyEvent{Step: ledger.StepPack, Items: []ledger.SupplyItem{boxes[0], loose}, Outputs: []ledger.SupplyItem{cs}, Time: next()}, factory)
+	c.submit(t, &ledger.SupplyEvent{Step: ledger.StepPack, Items: []ledger.SupplyItem{boxes[1], cs}, Outputs: []ledger.SupplyItem{{Serial: sscc, Qty: 1}}, Time: next()}, factory)
 	run(t, ctx, "a pallet", chromedp.Navigate(c.srv.URL+"/#/supply?code="+url.QueryEscape("https://id.gs1.org/00/"+sscc)),
 		chromedp.WaitVisible(chromedp.CSS("#supply-contents")))
-	if got := text(t, ctx, "#supply-contents"); !strings.Contains(got, "2: 01/"+gtin+"/21/BOX-1, 01/"+gtin+"/21/BOX-2") {
+	if got := text(t, ctx, "#supply-contents"); !strings.Contains(got, "2: 01/"+gtin+"/21/BOX-2, 01/"+gtin+"/21/CASE-1") {
 		t.Errorf("the pallet's contents on screen: %q", got)
 	}
-	run(t, ctx, "a box on it", chromedp.Navigate(c.srv.URL+"/#/supply?code="+url.QueryEscape("01/"+gtin+"/21/BOX-2")),
+	run(t, ctx, "a box in a case on it", chromedp.Navigate(c.srv.URL+"/#/supply?code="+url.QueryEscape("01/"+gtin+"/21/BOX-1")),
 		chromedp.WaitVisible(chromedp.CSS("#supply-inside")))
-	if got := text(t, ctx, "#supply-inside"); got != "00/"+sscc {
-		t.Errorf("the box's pallet on screen: %q", got)
+	if got := text(t, ctx, "#supply-inside"); got != "01/"+gtin+"/21/CASE-1 (in 00/"+sscc+")" {
+		t.Errorf("the box's case and pallet on screen: %q", got)
+	}
+	run(t, ctx, "the case", chromedp.Navigate(c.srv.URL+"/#/supply?code="+url.QueryEscape("01/"+gtin+"/21/CASE-1")),
+		chromedp.WaitVisible(chromedp.CSS("#supply-contents")))
+	if got := text(t, ctx, "#supply-contents"); got != "2: 40 × 01/"+gtin+"/10/N95-2002, 01/"+gtin+"/21/BOX-1" {
+		t.Errorf("the case's contents on screen: %q", got)
+	}
+	run(t, ctx, "the lot", chromedp.Navigate(c.srv.URL+"/#/supply?code="+url.QueryEscape("01/"+gtin+"/10/N95-2002")),
+		chromedp.WaitVisible(chromedp.CSS("#supply-packed")))
+	if got := text(t, ctx, "#supply-packed"); got != "40 × 01/"+gtin+"/21/CASE-1" {
+		t.Errorf("the lot's packed units on screen: %q", got)
+	}
+	if got := text(t, ctx, "#supply-table tbody tr:nth-child(3)"); !strings.Contains(got, "with its container") {
+		t.Errorf("the pallet's packing in the lot's journey: %q", got)
 	}
 	// A code the node refuses (its check digit wrong): the error names
 	// the field, the form stays.

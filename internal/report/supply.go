@@ -33,8 +33,12 @@ type SupplyEventView struct {
 	To     *Party `json:"to,omitempty"`    // a shipment's receiver
 	Offer  string `json:"offer,omitempty"` // the shipment a receipt takes
 	Units  uint32 `json:"units"`
-	Place  string `json:"place,omitempty"` // where, "LAT,LON" to 0.01 degree
-	// Inputs are what a transformation that made the item used up.
+	// Carried says the step was of a container the item was in, not of
+	// the item: it went where the container went.
+	Carried bool   `json:"carried,omitempty"`
+	Place   string `json:"place,omitempty"` // where, "LAT,LON" to 0.01 degree
+	// Inputs are what a transformation that made the item used up, or
+	// what a packing put into it, a container.
 	Inputs []ItemUnits `json:"inputs,omitempty"`
 }
 
@@ -200,6 +204,9 @@ func (b *Builder) Supply(code ledger.SupplyItem) (*Provenance, error) {
 	// Who holds how many, from the steps themselves (the state keeps the
 	// same per custodian; the tests hold the two to each other).
 	if d, err := supply.Replay(c, txs); err == nil {
+		for i, st := range d.Steps {
+			out.Events[i].Units, out.Events[i].Carried = uint32(st.Units), st.Carried
+		}
 		out.Inside = d.In
 		if d.In != "" {
 			out.Within = d.Packed[d.In].Above

@@ -52,9 +52,19 @@ type Item struct {
 	Packed map[string]*Chain
 	// Contents are what a container holds directly, with the units of
 	// each.
-	Contents  map[string]uint64
+	Contents map[string]uint64
+	// Steps are what each transaction did to it, in order.
+	Steps     []Step
 	shipments map[ledger.Hash]*ledger.SupplyEvent // its containers'
 	left      map[ledger.Hash]uint32              // units of it in transit, by shipment
+}
+
+// Step is what one transaction did to the item: the units it named or
+// moved (a receipt's taken, an unpacking's taken out), and whether it was
+// a step of a container the item was in rather than of the item.
+type Step struct {
+	Units   uint64
+	Carried bool
 }
 
 // Chain is where a container that holds an item is: the containers it
@@ -112,6 +122,7 @@ func Replay(code string, txs []*ledger.Tx) (*Item, error) {
 		if !ok || len(tx.Sigs) != 1 {
 			return nil, fmt.Errorf("transaction %s is a %s, not a supply event", tx.ID().String()[:16], tx.Body.Kind())
 		}
+		it.Steps = append(it.Steps, Step{})
 		if err := it.apply(tx.ID(), tx.Sigs[0].Key, b, offers); err != nil {
 			return nil, fmt.Errorf("transaction %s (%s): %w", tx.ID().String()[:16], b.Step, err)
 		}
@@ -149,11 +160,18 @@ func (it *Item) apply(id ledger.Hash, by [32]byte, b *ledger.SupplyEvent, offers
 	}
 	step, expiry := b.Step, b.Expiry
 	n, ok := it.named(b.Items)
-	_, out := it.named(b.Outputs)
+	o, out := it.named(b.Outputs)
 	// The steps of the containers it is in: it goes where they go.
 	carried, err := it.carried(id, by, b)
 	if err != nil {
 		return err
+	}
+	cur := &it.Steps[len(it.Steps)-1]
+	cur.Carried = carried && !ok && !out
+	if ok {
+		cur.Units = uint64(n.Qty)
+	} else if out {
+		cur.Units = uint64(o.Qty)
 	}
 	if !ok && !out {
 		if ch := it.Packed[b.Items[0].Code()]; b.Step == ledger.StepUnpack && len(b.Outputs) == 0 && ch != nil && len(ch.Above) == 0 {
@@ -279,6 +297,8 @@ func (it *Item) receive(by [32]byte, b *ledger.SupplyEvent, offers map[ledger.Ha
 		}
 	}
 	matched := false
+	cur := &it.Steps[len(it.Steps)-1]
+	defer func() { cur.Carried = matched && cur.Units == 0 }()
 	if o := it.shipments[offer]; o != nil {
 		// Its containers in that shipment, those the receipt takes.
 		left := false
@@ -323,6 +343,7 @@ func (it *Item) receive(by [32]byte, b *ledger.SupplyEvent, offers map[ledger.Ha
 		q = n.Qty
 	}
 	it.Held[by] += uint64(q)
+	cur.Units = uint64(q)
 	if it.Instance {
 		it.Holder, it.Transit = by, ledger.Hash{}
 	}
@@ -470,6 +491,7 @@ func (it *Item) packing(by [32]byte, b *ledger.SupplyEvent, n ledger.SupplyItem)
 	}
 	it.Held[ck] -= uint64(q)
 	it.Held[by] += uint64(q)
+	it.Steps[len(it.Steps)-1].Units = uint64(q)
 	if it.Held[ck] == 0 {
 		delete(it.Packed, ccode)
 	}

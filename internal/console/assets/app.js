@@ -1017,8 +1017,14 @@
       if (p.commissioned) rows.push([t("supply.units"), num(p.units)]);
       if (p.status) rows.push([t("supply.status"), named("item", p.status), "supply-status"]);
       if (p.in_transit) rows.push([t("supply.intransit"), short(p.in_transit)]);
-      if (p.inside) rows.push([t("supply.inside"), p.inside, "supply-inside"]);
-      if (p.contents && p.contents.length) rows.push([t("supply.contents"), num(p.contents.length) + ": " + p.contents.join(", "), "supply-contents"]);
+      if (p.inside) rows.push([t("supply.inside"), p.inside + (p.within && p.within.length ? " (" + t("supply.within", { c: p.within.join(", ") }) + ")" : ""), "supply-inside"]);
+      if (p.packed && p.packed.length) rows.push([t("supply.packed"), p.packed.map(function (u) { return num(u.units) + " × " + u.code; }).join("; "), "supply-packed"]);
+      if (p.contents && p.contents.length) {
+        // Units of a lot (01/{gtin}/10/{lot}) are counted; an instance is one.
+        rows.push([t("supply.contents"), num(p.contents.length) + ": " + (p.content_units || []).map(function (u) {
+          return u.code.substr(17, 4) === "/10/" ? num(u.units) + " × " + u.code : u.code;
+        }).join(", "), "supply-contents"]);
+      }
       rows.push([t("supply.held"), held || "-", "supply-held"], [t("supply.steps"), num(p.events.length) + (p.truncated ? "+" : ""), "supply-steps"]);
       var steps = p.events.map(function (e, i) { return Object.assign({ n: i + 1 }, e); });
       var placed = steps.filter(function (e) { return e.place; });
@@ -1035,7 +1041,7 @@
           { key: "step", label: t("supply.step"), get: function (e) { return named("step", e.step); } },
           { key: "by", label: t("supply.by"), get: function (e) { return party(e.by); }, sort: function (e) { return party(e.by); } },
           { key: "to", label: t("col.to"), get: function (e) { return e.to ? party(e.to) : ""; }, sort: function (e) { return e.to ? party(e.to) : ""; } },
-          { key: "units", label: t("supply.units"), get: function (e) { return num(e.units); } },
+          { key: "units", label: t("supply.units"), get: function (e) { return e.carried ? t("supply.carried") : num(e.units); } },
           { key: "place", label: t("supply.place"), get: function (e) { return e.place ? e.place.replace(",", ", ") : t("supply.noplace"); } },
           { key: "tx", label: t("col.tx"), cls: "mono", get: function (e) { return short(e.tx); } }
         ], steps, { id: "supply-table" }) : null]));
