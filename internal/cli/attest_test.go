@@ -1,11 +1,9 @@
 package cli_test
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -76,13 +74,7 @@ func TestAttestFlow(t *testing.T) {
 
 	// Tampered: the CDC said to be first, the order swapped, a proof
 	// taken out, a source changed.
-	var v map[string]any
-	b, _ := os.ReadFile(saved)
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber() // a header's time in nanoseconds is no float64
-	if err := dec.Decode(&v); err != nil {
-		t.Fatal(err)
-	}
+	v := savedAnswer(t, saved)
 	list, proofs := v["attestations"].([]any), v["proofs"].([]any)
 	for _, tc := range []struct {
 		name, want string

@@ -78,15 +78,7 @@ func TestSupplyFlow(t *testing.T) {
 		t.Errorf("check of the saved answer:\n%s", out)
 	}
 	// Tampered: the signal taken out, or the fake said to be made.
-	// Decoded with its numbers as written (a header's time in
-	// nanoseconds is no float64), so that only the tamper differs.
-	var v map[string]any
-	b, _ := os.ReadFile(saved)
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	if err := dec.Decode(&v); err != nil {
-		t.Fatal(err)
-	}
+	v := savedAnswer(t, saved)
 	for _, tc := range []struct {
 		name, want string
 		tamper     func(m map[string]any)
@@ -338,13 +330,7 @@ func TestSupplyNestingFlow(t *testing.T) {
 			continue
 		}
 		// The box said to be on the pallet only: INVALID.
-		var v map[string]any
-		b, _ := os.ReadFile(saved)
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.UseNumber()
-		if err := dec.Decode(&v); err != nil {
-			t.Fatal(err)
-		}
+		v := savedAnswer(t, saved)
 		v["inside"], v["within"] = pal, []any{}
 		raw, _ := json.Marshal(v)
 		if out, _, code := run(t, "supply", "check", "--file", writeFile(t, "moved.json", string(raw))); code != 1 || !strings.Contains(out, "container") {
@@ -361,4 +347,22 @@ func TestSupplyNestingFlow(t *testing.T) {
 	if out := mustRun(t, "supply", "check", a1, "--node", url); !strings.Contains(out, "now: 1 unit(s) held by distributor") || strings.Contains(out, "packed in") {
 		t.Errorf("check of the box out of its case:\n%s", out)
 	}
+}
+
+// savedAnswer reads a node's saved answer with its numbers as written (a
+// header's time in nanoseconds is no float64), so that a test's tamper is
+// all that differs when it is written back.
+func savedAnswer(t *testing.T, path string) map[string]any {
+	t.Helper()
+	var v map[string]any
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
