@@ -37,7 +37,8 @@ distributor, warehouse, hospital or charity ("epiledger role grant"). A manufact
 commissions items, and transforms some into others (test kits of reagent
 and swabs); custody passes on two signatures, the giver's shipment and
 the receiver's receipt (a short delivery takes what arrived, the rest
-stays in transit); items packed into a container (a pallet's SSCC:
+stays in transit until received, or taken back by its giver: "void");
+items packed into a container (a pallet's SSCC:
 00/106141412345678908, urn:epc:id:sscc:...) go where it goes until
 unpacked; a hospital consumes what it uses; anyone holding a custodian's
 key may scan (observe) what is in front of it. A step that breaks
@@ -49,7 +50,7 @@ weighed against them ("needs"). Donations: "epiledger donate".`,
 	for _, s := range []string{ledger.StepCommission, ledger.StepShip, ledger.StepConsume, ledger.StepDestroy, ledger.StepObserve, ledger.StepTransform, ledger.StepPack, ledger.StepUnpack} {
 		c.AddCommand(e.supplyStepCmd(s))
 	}
-	c.AddCommand(e.supplyReceiveCmd(), e.supplyCheckCmd(), e.supplyNeedCmd(), e.supplyNeedsCmd())
+	c.AddCommand(e.supplySettleCmd(ledger.StepReceive), e.supplySettleCmd(ledger.StepVoid), e.supplyCheckCmd(), e.supplyNeedCmd(), e.supplyNeedsCmd())
 	return c
 }
 
@@ -193,11 +194,15 @@ func (e *env) supplyStepCmd(step string) *cobra.Command {
 	return c
 }
 
-func (e *env) supplyReceiveCmd() *cobra.Command {
+// supplySettleCmd is "supply receive" (the receiver accepts a shipment,
+// all of it or what arrived) or "supply void" (its giver takes back what
+// never arrived).
+func (e *env) supplySettleCmd(step string) *cobra.Command {
 	var nodeURL, keyFile, place string
 	var items []string
+	void := step == ledger.StepVoid
 	c := &cobra.Command{
-		Use:   "receive SHIPMENT --node URL --key KEY [--item N*CODE...]",
+		Use:   step + " SHIPMENT --node URL --key KEY [--item N*CODE...]",
 		Short: "Accept a shipment (its receiver): custody of its items (or of those that arrived, --item) passes to you",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -205,7 +210,7 @@ func (e *env) supplyReceiveCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("SHIPMENT: %w", err)
 			}
-			b := &ledger.SupplyEvent{Step: ledger.StepReceive, Offer: id, Time: time.Now().Unix(), Nonce: rand.Uint64()}
+			b := &ledger.SupplyEvent{Step: step, Offer: id, Time: time.Now().Unix(), Nonce: rand.Uint64()}
 			for _, s := range items {
 				it, err := parseSupplyItem(s)
 				if err != nil {
@@ -223,7 +228,7 @@ func (e *env) supplyReceiveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stdout, "shipment %s received: tx %s at height %d\n", args[0][:16], res.Tx, res.Height)
+			fmt.Fprintf(e.stdout, "shipment %s %s: tx %s at height %d\n", args[0][:16], map[bool]string{true: "voided", false: "received"}[void], res.Tx, res.Height)
 			return nil
 		},
 	}
@@ -231,6 +236,14 @@ func (e *env) supplyReceiveCmd() *cobra.Command {
 	c.Flags().StringVar(&keyFile, "key", "", "the receiving custodian's key file (required)")
 	c.Flags().StringVar(&place, "place", "", "where it was received, LAT,LON in degrees, kept to 0.01 degree (public)")
 	c.Flags().StringArrayVar(&items, "item", nil, "what arrived, CODE or N*CODE, when not all did (a short delivery: the rest stays in transit); repeat for each")
+	if void {
+		c.Short = "Take back what of your shipment never arrived (its giver; EPCIS void_shipping): all still in transit, or --item; the shipment is closed when nothing is left"
+		c.Example = `  # 3,000 masks shipped, 2,800 received: the factory takes back the 200 lost
+  epiledger supply void 5f3c...e1 --node http://127.0.0.1:7070 --key factory.key`
+		c.Flag("key").Usage = "the key file of the custodian that shipped it (required)"
+		c.Flag("place").Usage = "where, LAT,LON in degrees, kept to 0.01 degree (public)"
+		c.Flag("item").Usage = "what to take back, CODE or N*CODE, when not all that is in transit; repeat for each"
+	}
 	c.MarkFlagRequired("node")
 	c.MarkFlagRequired("key")
 	return c

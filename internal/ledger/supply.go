@@ -35,6 +35,7 @@ const (
 //	transform   TransformationEvent (inputs used up, outputs made: test kits assembled, masks repacked)
 //	pack        AggregationEvent ADD (items put into a container: a case, a pallet)
 //	unpack      AggregationEvent DELETE (items taken out of a container)
+//	void        ObjectEvent OBSERVE, bizStep void_shipping, naming the offer (the giver takes back what never arrived)
 const (
 	StepCommission = "commission"
 	StepShip       = "ship"
@@ -45,10 +46,11 @@ const (
 	StepTransform  = "transform"
 	StepPack       = "pack"
 	StepUnpack     = "unpack"
+	StepVoid       = "void"
 )
 
 // SupplySteps lists the supply steps.
-var SupplySteps = []string{StepCommission, StepShip, StepReceive, StepConsume, StepDestroy, StepObserve, StepTransform, StepPack, StepUnpack}
+var SupplySteps = []string{StepCommission, StepShip, StepReceive, StepConsume, StepDestroy, StepObserve, StepTransform, StepPack, StepUnpack, StepVoid}
 
 // Bounds of a supply event.
 const (
@@ -168,8 +170,9 @@ func gs1Text(s string) bool {
 // SupplyEvent is one supply step by the custodian that signs it: Items,
 // at Time (the event time, Unix seconds). A shipment names its receiver
 // (To: a custodian's key); a receipt names the shipment it accepts
-// (Offer), whose items it takes, all of them (if it lists items, they are
-// the shipment's: a partial receipt is refused). Commissioning gives the
+// (Offer), whose items it takes: those it lists (a short delivery), or all
+// still in transit; a void names a shipment too, whose giver takes back
+// what is still in transit (listed, or all) and closes it. Commissioning gives the
 // items' expiry, the standard they meet and their registration
 // certificate (e.g. "GB 19083-2010", a medical device registration
 // number); a scan may give an expiry too, compared with it. Ref is the
@@ -240,19 +243,21 @@ func (b *SupplyEvent) fields(c *codec) {
 	if c.mode != checking || c.err != nil {
 		return
 	}
-	ship, receive, makes := b.Step == StepShip, b.Step == StepReceive, b.Step == StepCommission || b.Step == StepTransform
+	ship, receive, void, makes := b.Step == StepShip, b.Step == StepReceive, b.Step == StepVoid, b.Step == StepCommission || b.Step == StepTransform
 	switch {
 	case !placeOK(c, b.Placed, b.Place):
 	case !slices.Contains(SupplySteps, b.Step):
-		c.fail("step", "commission, ship, receive, consume, destroy, observe or transform")
-	case !receive && len(b.Items) == 0:
+		c.fail("step", "commission, ship, receive, consume, destroy, observe, transform, pack, unpack or void")
+	case !receive && !void && len(b.Items) == 0:
 		c.fail("items", "the items the step is about")
 	case ship != (b.To != [32]byte{}):
 		c.fail("to", "a shipment names its receiver's key (and only a shipment)")
 	case receive && (b.Offer != Hash{}) == (b.Ref != ""):
 		c.fail("offer", "a receipt names the shipment it accepts, by offer or by ref (one of them)")
-	case !receive && (b.Offer != Hash{}):
-		c.fail("offer", "only a receipt names a shipment")
+	case void && ((b.Offer == Hash{}) || b.Ref != ""):
+		c.fail("offer", "a void names the shipment by its transaction (offer, not ref): its giver takes back the rest")
+	case !receive && !void && (b.Offer != Hash{}):
+		c.fail("offer", "only a receipt or a void names a shipment")
 	case !makes && (b.Standard != "" || b.Certificate != ""):
 		c.fail("standard", "the standard and certificate are the commissioning's")
 	case makes && b.Expiry == "":

@@ -31,7 +31,7 @@ type SupplyEventView struct {
 	Time   string `json:"time"` // the event's
 	By     Party  `json:"by"`
 	To     *Party `json:"to,omitempty"`    // a shipment's receiver
-	Offer  string `json:"offer,omitempty"` // the shipment a receipt takes
+	Offer  string `json:"offer,omitempty"` // the shipment a receipt takes, or a void takes back from
 	Units  uint32 `json:"units"`
 	// Carried says the step was of a container the item was in, not of
 	// the item: it went where the container went.
@@ -183,6 +183,9 @@ func (b *Builder) Supply(code ledger.SupplyItem) (*Provenance, error) {
 			if ev.Ref != "" {
 				byRef[refKey{ev.To, ev.Ref}] = id
 			}
+		}
+		if ev.Step == ledger.StepVoid {
+			v.Offer = ev.Offer.String()
 		}
 		if ev.Step == ledger.StepReceive {
 			offer := ev.Offer

@@ -318,6 +318,8 @@ func (blk *Block) donationStep(tx *ledger.Tx, id ledger.Hash, b *ledger.Donation
 			return err
 		} else if !ok {
 			return reject(CodeInvalid, "shipment", "no shipment %s on this chain", b.Shipment.String()[:16])
+		} else if o.Voided != (ledger.Hash{}) {
+			return reject(CodeConflict, "shipment", "the shipment was voided in part by its giver (transaction %s): what it brought is not its items", o.Voided.String()[:16])
 		}
 		if prev, _, ok, err := DonationOfShipment(blk.b, b.Shipment); err != nil {
 			return err

@@ -97,6 +97,13 @@ func TestDonationPath(t *testing.T) {
 	refused(sign(donationStep(ledger.DonationPurchase, pledge, 600_001, bought), charity), state.CodeConflict, "amount")
 	refused(sign(donationStep(ledger.DonationPurchase, pledge, 1, elsewhere), charity), state.CodeConflict, "shipment")
 	must(sign(donationStep(ledger.DonationPurchase, pledge, 500_000, bought), charity))
+	// A donation's shipment is not voided; a voided one carries no
+	// donation.
+	refused(sign(voidOf(bought), factoryKey), state.CodeConflict, "offer")
+	voided := sign(shipTo(charity, lot("N95", 10)), factoryKey)
+	must(voided)
+	must(sign(voidOf(voided, lot("N95", 4)), factoryKey))
+	refused(sign(donationStep(ledger.DonationPurchase, pledge, 1, voided), charity), state.CodeConflict, "shipment")
 	// The donated masks: named once the charity has received them.
 	given := sign(shipTo(charity, lot("G1", 5000)), factoryKey)
 	must(given)

@@ -182,9 +182,10 @@ func EachHolding(rd store.Reader, fn func(custodian [32]byte, code string, units
 
 // Offer is a shipment: From offered Items to To. The receiver takes
 // them in one receipt or several (a short delivery: what arrived, the
-// rest still in transit): Receipts are those receipts in order, Left what
-// is still in transit, Receipt the receipt that took the last of it (zero
-// while any is in transit).
+// rest still in transit), and the giver may take back what never arrived
+// (a void): Receipts are those receipts and voids in order, Left what is
+// still in transit, Receipt the one that took the last of it (zero while
+// any is in transit).
 type Offer struct {
 	ID       ledger.Hash
 	From, To [32]byte
@@ -192,6 +193,10 @@ type Offer struct {
 	Receipt  ledger.Hash
 	Receipts []ledger.Hash
 	Left     []ledger.SupplyItem
+	// Voided is the last void by which the giver took back some of it
+	// (zero if none): Receipts lists the voids among the receipts, and
+	// what they took back never arrived.
+	Voided ledger.Hash
 }
 
 func encodeItems(x *w, items []ledger.SupplyItem) {
@@ -227,6 +232,9 @@ func encodeOffer(o *Offer) []byte {
 	for _, r := range o.Receipts {
 		x.raw(r[:])
 	}
+	if o.Voided != (ledger.Hash{}) {
+		x.raw(o.Voided[:]) // only then: a shipment never voided reads as before voids were
+	}
 	return x.b
 }
 
@@ -250,6 +258,9 @@ func OfferOf(rd store.Reader, id ledger.Hash) (Offer, bool, error) {
 	}
 	for i := 0; i < n; i++ {
 		o.Receipts = append(o.Receipts, ledger.Hash(x.take(32)))
+	}
+	if len(x.b) == 32 {
+		o.Voided = ledger.Hash(x.take(32))
 	}
 	return o, x.err("shipment") == nil, x.err("shipment")
 }
@@ -374,6 +385,8 @@ func (blk *Block) supplyEvent(tx *ledger.Tx, id ledger.Hash, b *ledger.SupplyEve
 		err = p.pack(b)
 	case ledger.StepUnpack:
 		err = p.unpack(b)
+	case ledger.StepVoid:
+		err = p.void(b)
 	}
 	if err != nil {
 		return err
@@ -608,36 +621,87 @@ func (p *supplyPlan) receive(b *ledger.SupplyEvent) error {
 	}
 	// What arrives: the items listed (a short delivery), or all that is
 	// still in transit.
-	taken, left, err := takeFrom(o.Left, b.Items)
+	taken, err := p.settle(&o, b.Items)
 	if err != nil {
 		return err
 	}
+	p.offer, p.taken = &o, taken
+	return nil
+}
+
+// settle takes want (nothing listed: all still in transit) out of
+// shipment o into the signer's stock, a receipt's or a void's: a
+// container with what it holds; it closes the shipment once nothing is
+// left in transit.
+func (p *supplyPlan) settle(o *Offer, want []ledger.SupplyItem) ([]ledger.SupplyItem, error) {
+	taken, left, err := takeFrom(o.Left, want)
+	if err != nil {
+		return nil, err
+	}
 	for i := range taken {
 		n := &taken[i]
-		code := n.Code()
-		it, ok, err := p.item(code)
+		it, ok, err := p.item(n.Code())
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if !ok {
-			return fmt.Errorf("%w: a shipment of an item never commissioned", store.ErrCorrupt)
+			return nil, fmt.Errorf("%w: a shipment of an item never commissioned", store.ErrCorrupt)
 		}
 		if it.Instance {
 			it.Holder, it.Transit = p.signer, ledger.Hash{}
 		}
-		if err := p.move(p.signer, code, int64(n.Qty)); err != nil {
-			return err
+		if err := p.move(p.signer, it.Code, int64(n.Qty)); err != nil {
+			return nil, err
 		}
-		p.name(code)
+		p.name(it.Code)
 		if err := p.carry(it, [32]byte{}, p.signer); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	o.Left, o.Receipts = left, append(o.Receipts, p.id)
 	if len(left) == 0 {
 		o.Receipt = p.id
 	}
-	p.offer, p.taken = &o, taken
+	return taken, nil
+}
+
+// void is the giver's taking back what of its shipment never arrived
+// (EPCIS void_shipping): the items it lists, or all still in transit,
+// return to its stock; once nothing is in transit the shipment is closed.
+// A donation's shipment, and a charity's allocation to a hospital (its
+// units count against the hospital's needs), are not voided.
+func (p *supplyPlan) void(b *ledger.SupplyEvent) error {
+	o, ok, err := OfferOf(p.blk.b, b.Offer)
+	if err != nil {
+		return err
+	}
+	switch {
+	case !ok:
+		return reject(CodeInvalid, "offer", "no shipment %s on this chain", b.Offer.String()[:16])
+	case o.From != p.signer:
+		return reject(CodeWrongSigner, "signature", "a shipment is voided by the custodian that shipped it")
+	case o.Receipt != (ledger.Hash{}):
+		return reject(CodeConflict, "offer", "nothing of the shipment is in transit (closed by transaction %s)", o.Receipt.String()[:16])
+	case len(o.Receipts) >= MaxReceipts:
+		return reject(CodeConflict, "offer", "a shipment is taken in at most %d receipts and voids", MaxReceipts)
+	}
+	if _, _, linked, err := DonationOfShipment(p.blk.b, o.ID); err != nil {
+		return err
+	} else if linked {
+		return reject(CodeConflict, "offer", "a donation's shipment is received, not voided (not yet supported)")
+	}
+	if from, err := p.blk.roleIn(o.From); err != nil {
+		return err
+	} else if to, err := p.blk.roleIn(o.To); err != nil {
+		return err
+	} else if from == ledger.RoleCharity && to == ledger.RoleHospital {
+		return reject(CodeConflict, "offer", "a charity's allocation to a hospital is received, not voided: its units count against the hospital's needs")
+	}
+	if _, err := p.settle(&o, b.Items); err != nil {
+		return err
+	}
+	o.Voided = p.id
+	p.offer = &o
 	return nil
 }
 

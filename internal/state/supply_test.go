@@ -60,8 +60,16 @@ func shipTo(to ed25519.PrivateKey, items ...ledger.SupplyItem) *ledger.SupplyEve
 	return b
 }
 
-func receiptOf(offer *ledger.Tx) *ledger.SupplyEvent {
-	b := supplyStep(nil, ledger.StepReceive)
+// receiptOf is a receipt of all of shipment offer by its receiver.
+func receiptOf(offer *ledger.Tx) *ledger.SupplyEvent { return settleOf(ledger.StepReceive, offer) }
+
+// voidOf is a void of shipment offer by its giver.
+func voidOf(offer *ledger.Tx, items ...ledger.SupplyItem) *ledger.SupplyEvent {
+	return settleOf(ledger.StepVoid, offer, items...)
+}
+
+func settleOf(step string, offer *ledger.Tx, items ...ledger.SupplyItem) *ledger.SupplyEvent {
+	b := supplyStep(nil, step, items...)
 	b.Offer = offer.ID()
 	return b
 }
@@ -269,13 +277,13 @@ func TestSupplyConservation(t *testing.T) {
 	var mu sync.Mutex
 	taken := map[string]int{}
 	t.Cleanup(func() {
-		for _, s := range []string{ledger.StepTransform, ledger.StepPack, ledger.StepUnpack, "pack a lot", "pack a full container", "ship a full container"} {
+		for _, s := range []string{ledger.StepTransform, ledger.StepPack, ledger.StepUnpack, ledger.StepVoid, "pack a lot", "pack a full container", "ship a full container"} {
 			if taken[s] == 0 {
 				t.Errorf("no %s accepted in any sequence: %v", s, taken)
 			}
 		}
 	})
-	for seed := uint64(1); seed <= 12; seed++ {
+	for seed := uint64(1); seed <= 20; seed++ {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			t.Parallel()
 			accepted := conservation(t, seed)
@@ -399,13 +407,15 @@ func (m *model) apply(id ledger.Hash, k [32]byte, b *ledger.SupplyEvent) bool {
 				m.byRef[string(b.To[:])+b.Ref] = id
 			}
 		}
-	case ledger.StepReceive:
+	case ledger.StepReceive, ledger.StepVoid:
+		// A receipt by the receiver, or a void by the giver: what it
+		// takes goes to the signer.
 		offer := b.Offer
 		if b.Ref != "" {
 			offer = m.byRef[string(k[:])+b.Ref]
 		}
 		o := m.offers[offer]
-		if o == nil || o.to != k || o.taken || o.receipts >= state.MaxReceipts {
+		if o == nil || o.taken || o.receipts >= state.MaxReceipts || b.Step == ledger.StepReceive && o.to != k || b.Step == ledger.StepVoid && o.from != k {
 			return false
 		}
 		// What arrives: the items listed, each no more than is left in
@@ -603,9 +613,13 @@ func conservation(t *testing.T, seed uint64) map[string]int {
 				b = supplyStep(k, ledger.StepReceive)
 				b.Offer = m.offered[rng.IntN(len(m.offered))]
 				o := m.offers[b.Offer]
+				by := o.to
+				if rng.IntN(4) == 0 { // its giver takes back what never arrived
+					b.Step, by = ledger.StepVoid, o.from
+				}
 				if rng.IntN(5) > 0 {
 					for _, c := range custodians {
-						if pub(c) == o.to {
+						if pub(c) == by {
 							k = c
 						}
 					}
@@ -648,6 +662,34 @@ func conservation(t *testing.T, seed uint64) map[string]int {
 				for _, it := range b.Outputs {
 					codes[it.Code()] = true
 				}
+			case rng.IntN(4) == 0:
+				// A full container onto a pallet, by its holder: a pallet
+				// not made yet, or one it holds, mostly.
+				var full []string
+				for _, code := range slices.Sorted(maps.Keys(m.boxes)) {
+					if bx := m.boxes[code]; bx.packed > 0 && !bx.transit && !bx.used && bx.in == "" {
+						full = append(full, code)
+					}
+				}
+				pal := []ledger.SupplyItem{sscc(1), sscc(2)}[rng.IntN(2)]
+				if len(full) == 0 {
+					b = supplyStep(k, ledger.StepPack, box("C0"))
+					b.Outputs = []ledger.SupplyItem{pal}
+					break
+				}
+				x := full[rng.IntN(len(full))]
+				for _, c := range custodians {
+					if pub(c) == m.boxes[x].holder && rng.IntN(5) > 0 {
+						k = c
+					}
+				}
+				it := box(strings.TrimPrefix(x, "01/"+maskGTIN+"/21/"))
+				if strings.HasPrefix(x, "00/") {
+					it = ledger.SupplyItem{Serial: x[len("00/"):], Qty: 1}
+				}
+				b = supplyStep(k, ledger.StepPack, it)
+				b.Outputs = []ledger.SupplyItem{pal}
+				codes[pal.Code()] = true
 			case rng.IntN(3) > 0:
 				// A packing or an unpacking, of a pallet (SSCC) or a
 				// case (a box): boxes k holds, mostly.
@@ -677,7 +719,7 @@ func conservation(t *testing.T, seed uint64) map[string]int {
 				// Cases onto a pallet: another container k holds.
 				for _, other := range []ledger.SupplyItem{sscc(1), sscc(2), box("C0"), box("C1")} {
 					ob := m.boxes[other.Code()]
-					if other.Code() != cont.Code() && ob != nil && ob.holder == pub(k) && ob.packed > 0 && rng.IntN(2) == 0 &&
+					if other.Code() != cont.Code() && ob != nil && ob.holder == pub(k) && ob.packed > 0 &&
 						!slices.ContainsFunc(boxes, func(o ledger.SupplyItem) bool { return o.Code() == other.Code() }) {
 						boxes = append(boxes, other)
 					}
@@ -1197,6 +1239,80 @@ func TestSupplyPackAndShipInOneBlock(t *testing.T) {
 		byID[tx.ID()] = tx
 	}
 	for _, it := range []ledger.SupplyItem{pallet(), box("C0"), box("B1"), lot("L1", 1)} {
+		sameAsReplay(t, f, byID, it.Code())
+	}
+}
+
+// TestSupplyVoid: a shipment received short; its giver takes back what
+// never arrived (the rest of a lot, a box, a pallet with what it holds),
+// and the shipment is closed; a void by another, of what is not in
+// transit, of a closed shipment, or of a charity's allocation to a
+// hospital is refused; a receipt after the void is refused; each item is
+// held to its replay.
+func TestSupplyVoid(t *testing.T) {
+	f := newFixture(t)
+	f.mustBlock(world()...)
+	supplyWorld(f)
+	made := sign(supplyStep(factoryKey, ledger.StepCommission, box("A1"), box("B1"), lot("L1", 100)), factoryKey)
+	packed := packInto(factoryKey, pallet(), box("B1"))
+	f.mustBlock(made, packed)
+	ship := sign(shipTo(distributorKey, box("A1"), lot("L1", 100), pallet()), factoryKey)
+	f.mustBlock(ship)
+	short := sign(receiptOf(ship), distributorKey)
+	short.Body.(*ledger.SupplyEvent).Items = []ledger.SupplyItem{lot("L1", 60)}
+	short = sign(short.Body, distributorKey)
+	f.mustBlock(short)
+	charity := key("red cross")
+	f.mustBlock(grantTx(charity, ledger.RoleCharity))
+	gift := sign(supplyStep(factoryKey, ledger.StepCommission, lot("G1", 10)), factoryKey)
+	toCharity := sign(shipTo(charity, lot("G1", 10)), factoryKey)
+	f.mustBlock(gift, toCharity)
+	f.mustBlock(sign(receiptOf(toCharity), charity))
+	alloc := sign(shipTo(feverKey, lot("G1", 10)), charity)
+	f.mustBlock(alloc)
+	for _, tc := range []struct {
+		name        string
+		tx          *ledger.Tx
+		code, field string
+	}{
+		{"by the receiver", sign(voidOf(ship), distributorKey), state.CodeWrongSigner, "signature"},
+		{"more than is in transit", sign(voidOf(ship, lot("L1", 41)), factoryKey), state.CodeConflict, "items"},
+		{"what was received", sign(voidOf(short), factoryKey), state.CodeInvalid, "offer"},
+		{"by ref", func() *ledger.Tx { b := voidOf(ship); b.Ref = "po-1"; return sign(b, factoryKey) }(), state.CodeInvalid, "offer"},
+		{"a charity's allocation", sign(voidOf(alloc), charity), state.CodeConflict, "offer"},
+	} {
+		errs, _ := f.block(one(tc.tx))
+		t.Run(tc.name, func(t *testing.T) { checkResult(t, errs[0], tc.code, tc.field) })
+	}
+	// The box first, then the rest.
+	one1 := sign(voidOf(ship, box("A1")), factoryKey)
+	f.mustBlock(one1)
+	rest := sign(voidOf(ship), factoryKey)
+	f.mustBlock(rest)
+	holds(t, f, factoryKey, map[string]uint64{box("A1").Code(): 1, lot("L1", 1).Code(): 40, pallet().Code(): 1})
+	holds(t, f, distributorKey, map[string]uint64{lot("L1", 1).Code(): 60})
+	o, _, _ := state.OfferOf(f.db, ship.ID())
+	if o.Receipt != rest.ID() || o.Voided != rest.ID() || len(o.Left) != 0 || len(o.Receipts) != 3 {
+		t.Errorf("the shipment after its voids: %+v", o)
+	}
+	late := sign(receiptOf(ship), distributorKey)
+	again := sign(voidOf(ship), factoryKey)
+	for _, tx := range []*ledger.Tx{late, again} {
+		errs, _ := f.block(one(tx))
+		checkResult(t, errs[0], state.CodeConflict, "offer")
+	}
+	// The pallet came back with its box: the factory ships it again.
+	b1, _, _ := state.ItemOf(f.db, box("B1").Code())
+	if b1.In != pallet().Code() {
+		t.Errorf("the box on the pallet: %+v", b1)
+	}
+	again2 := sign(shipTo(warehouseKey, pallet()), factoryKey)
+	f.mustBlock(again2)
+	byID := map[ledger.Hash]*ledger.Tx{}
+	for _, tx := range []*ledger.Tx{made, packed, ship, short, one1, rest, again2} {
+		byID[tx.ID()] = tx
+	}
+	for _, it := range []ledger.SupplyItem{box("A1"), box("B1"), lot("L1", 1), pallet()} {
 		sameAsReplay(t, f, byID, it.Code())
 	}
 }

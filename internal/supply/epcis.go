@@ -87,6 +87,10 @@ func objectStep(b *ledger.SupplyEvent, c *epcis.Common, action epcis.Action, ilm
 		if b.Ref == "" {
 			return nil, fmt.Errorf("bizTransactionList: a receipt names its shipment by a business transaction")
 		}
+	case c.BizStep == "void_shipping":
+		// Not a scan: the giver takes back what never arrived, which the
+		// ledger does of a shipment named by its transaction.
+		return nil, fmt.Errorf("bizStep void_shipping: not imported; the shipper voids the shipment by its transaction (epiledger supply void SHIPMENT)")
 	default:
 		b.Step = ledger.StepObserve
 	}

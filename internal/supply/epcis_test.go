@@ -106,3 +106,18 @@ func gs1Refused(t *testing.T, name, want string) {
 		t.Errorf("GS1's example %s: %v, want %q", name, err, want)
 	}
 }
+
+// TestFromEPCISVoidShipping: a void_shipping ObjectEvent is no scan: it
+// is refused, saying how the ledger voids a shipment.
+func TestFromEPCISVoidShipping(t *testing.T) {
+	doc := `{"@context":["https://ref.gs1.org/standards/epcis/epcis-context.jsonld"],"type":"EPCISDocument","schemaVersion":"2.0",
+"creationDate":"2020-02-01T08:00:00+08:00","epcisBody":{"eventList":[{"type":"ObjectEvent","eventTime":"2020-02-01T08:00:00+08:00",
+"eventTimeZoneOffset":"+08:00","action":"OBSERVE","bizStep":"urn:epcglobal:cbv:bizstep:void_shipping","epcList":["urn:epc:id:sgtin:0614141.107346.A1"]}]}}`
+	evs, err := epcis.Decode(strings.NewReader(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := supply.FromEPCIS(evs[0], supply.Parties{}, 0); err == nil || !strings.Contains(err.Error(), "supply void") {
+		t.Errorf("void_shipping: %+v, %v", b, err)
+	}
+}

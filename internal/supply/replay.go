@@ -55,8 +55,14 @@ type Item struct {
 	Contents map[string]uint64
 	// Steps are what each transaction did to it, in order.
 	Steps     []Step
-	shipments map[ledger.Hash]*ledger.SupplyEvent // its containers'
-	left      map[ledger.Hash]uint32              // units of it in transit, by shipment
+	shipments map[ledger.Hash]*sent  // its containers'
+	left      map[ledger.Hash]uint32 // units of it in transit, by shipment
+}
+
+// sent is a shipment the item's events name, with its giver.
+type sent struct {
+	*ledger.SupplyEvent
+	From [32]byte
 }
 
 // Step is what one transaction did to the item: the units it named or
@@ -116,7 +122,7 @@ func (it *Item) Loose() map[[32]byte]uint64 {
 // that does not name the item, or on a sequence no chain accepts.
 func Replay(code string, txs []*ledger.Tx) (*Item, error) {
 	it := &Item{Code: code, Held: map[[32]byte]uint64{}}
-	offers := map[ledger.Hash]*ledger.SupplyEvent{}
+	offers := map[ledger.Hash]*sent{}
 	for _, tx := range txs {
 		b, ok := tx.Body.(*ledger.SupplyEvent)
 		if !ok || len(tx.Sigs) != 1 {
@@ -154,8 +160,8 @@ func (it *Item) marks(id ledger.Hash, n ledger.SupplyItem, expiry string) {
 	}
 }
 
-func (it *Item) apply(id ledger.Hash, by [32]byte, b *ledger.SupplyEvent, offers map[ledger.Hash]*ledger.SupplyEvent) error {
-	if b.Step == ledger.StepReceive {
+func (it *Item) apply(id ledger.Hash, by [32]byte, b *ledger.SupplyEvent, offers map[ledger.Hash]*sent) error {
+	if b.Step == ledger.StepReceive || b.Step == ledger.StepVoid {
 		return it.receive(by, b, offers)
 	}
 	step, expiry := b.Step, b.Expiry
@@ -222,7 +228,7 @@ func (it *Item) apply(id ledger.Hash, by [32]byte, b *ledger.SupplyEvent, offers
 		it.Held[by] -= uint64(n.Qty)
 		it.marks(id, n, expiry)
 		if step == ledger.StepShip {
-			offers[id] = b
+			offers[id] = &sent{b, by}
 			if it.left == nil {
 				it.left = map[ledger.Hash]uint32{}
 			}
@@ -240,7 +246,7 @@ func (it *Item) apply(id ledger.Hash, by [32]byte, b *ledger.SupplyEvent, offers
 }
 
 // observe raises the signals of a scan of the item.
-func (it *Item) observe(id ledger.Hash, by [32]byte, n ledger.SupplyItem, expiry string, offers map[ledger.Hash]*ledger.SupplyEvent) {
+func (it *Item) observe(id ledger.Hash, by [32]byte, n ledger.SupplyItem, expiry string, offers map[ledger.Hash]*sent) {
 	if !it.Commissioned {
 		it.signal(Uncommissioned, id)
 		return
@@ -282,13 +288,20 @@ func (it *Item) observe(id ledger.Hash, by [32]byte, n ledger.SupplyItem, expiry
 }
 
 // receive applies a receipt: of a shipment of the item, of one of the
-// containers it is in, or of both.
-func (it *Item) receive(by [32]byte, b *ledger.SupplyEvent, offers map[ledger.Hash]*ledger.SupplyEvent) error {
+// containers it is in, or of both; or a void, its giver taking back what
+// never arrived, as a receipt by the giver.
+func (it *Item) receive(by [32]byte, b *ledger.SupplyEvent, offers map[ledger.Hash]*sent) error {
+	taker := func(o *sent) [32]byte {
+		if b.Step == ledger.StepVoid {
+			return o.From
+		}
+		return o.To
+	}
 	offer := b.Offer
 	if b.Ref != "" {
 		// The shipment to the signer under that reference (one in
 		// transit at a time).
-		for _, m := range []map[ledger.Hash]*ledger.SupplyEvent{offers, it.shipments} {
+		for _, m := range []map[ledger.Hash]*sent{offers, it.shipments} {
 			for oid, o := range m {
 				if o.To == by && o.Ref == b.Ref {
 					offer = oid
@@ -310,8 +323,8 @@ func (it *Item) receive(by [32]byte, b *ledger.SupplyEvent, offers map[ledger.Ha
 				left = true
 				continue
 			}
-			if o.To != by {
-				return fmt.Errorf("a receipt of a shipment by another than its receiver")
+			if taker(o) != by {
+				return fmt.Errorf("a receipt of a shipment by another than its receiver (a void by another than its giver)")
 			}
 			ch.Holder, ch.Transit, matched = by, ledger.Hash{}, true
 		}
@@ -326,8 +339,8 @@ func (it *Item) receive(by [32]byte, b *ledger.SupplyEvent, offers map[ledger.Ha
 		}
 		return fmt.Errorf("a receipt of a shipment not among the item's events")
 	}
-	if o.To != by {
-		return fmt.Errorf("a receipt of a shipment by another than its receiver")
+	if taker(o) != by {
+		return fmt.Errorf("a receipt of a shipment by another than its receiver (a void by another than its giver)")
 	}
 	// The units of the item it takes: those it lists (a short delivery),
 	// or all still in transit.
@@ -403,9 +416,9 @@ func (it *Item) carried(id ledger.Hash, by [32]byte, b *ledger.SupplyEvent) (boo
 				return false, fmt.Errorf("its container shipped by one who does not hold it")
 			}
 			if it.shipments == nil {
-				it.shipments = map[ledger.Hash]*ledger.SupplyEvent{}
+				it.shipments = map[ledger.Hash]*sent{}
 			}
-			it.shipments[id] = b
+			it.shipments[id] = &sent{b, by}
 			ch.Holder, ch.Transit, matched = [32]byte{}, id, true
 		default:
 			for _, x := range append([]string{c}, ch.Above...) {
