@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
@@ -151,6 +152,9 @@ func (e *env) supplyStepCmd(step string) *cobra.Command {
 				}
 				b.To = k
 			}
+			if err := ledger.Validate(b); err != nil {
+				return supplyFlagErr(step, err)
+			}
 			res, err := e.signAndSubmit(nodeURL, keyFile, b)
 			if err != nil {
 				return err
@@ -224,6 +228,9 @@ func (e *env) supplySettleCmd(step string) *cobra.Command {
 				}
 				b.Placed = true
 			}
+			if err := ledger.Validate(b); err != nil {
+				return supplyFlagErr(step, err)
+			}
 			res, err := e.signAndSubmit(nodeURL, keyFile, b)
 			if err != nil {
 				return err
@@ -247,6 +254,25 @@ func (e *env) supplySettleCmd(step string) *cobra.Command {
 	c.MarkFlagRequired("node")
 	c.MarkFlagRequired("key")
 	return c
+}
+
+// supplyFlagErr names a refused field of a step as the flag (or
+// argument) of its command that gave it.
+func supplyFlagErr(step string, err error) error {
+	var fe *ledger.FieldError
+	if !errors.As(err, &fe) {
+		return err
+	}
+	name := map[string]string{"items": "--item", "outputs": "--output", "offer": "SHIPMENT", "time": "--time", "place": "--place"}[fe.Field]
+	switch {
+	case step == ledger.StepPack && fe.Field == "outputs", step == ledger.StepUnpack && fe.Field == "items":
+		name = map[bool]string{true: "--into", false: "--from"}[step == ledger.StepPack]
+	case step == ledger.StepUnpack && fe.Field == "outputs":
+		name = "--item"
+	case name == "":
+		name = "--" + fe.Field
+	}
+	return fmt.Errorf("%s: %s", name, fe.Msg)
 }
 
 // parseSupplyItem reads N*CODE or CODE (one unit).

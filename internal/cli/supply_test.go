@@ -287,6 +287,18 @@ func TestSupplyPackFlow(t *testing.T) {
 	if _, errs, code := run(t, "supply", "pack", "--node", url, "--key", keys["factory"], "--into", "00/106141412345678909", "--item", a1); code == 0 || !strings.Contains(errs, "SSCC") {
 		t.Errorf("an SSCC with a wrong check digit: exit %d %s", code, errs)
 	}
+	// A refusal names the flag that gave the field.
+	for _, bad := range []struct{ args []string }{
+		{[]string{"supply", "pack", "--into", a2, "--item", a2}},
+		{[]string{"supply", "pack", "--into", "01/10614141073464/10/L7", "--item", a2}},
+	} {
+		if _, errs, code := run(t, append(bad.args, "--node", url, "--key", keys["factory"])...); code == 0 || !strings.Contains(errs, "--into: ") {
+			t.Errorf("%v: exit %d %s, want the error to name --into", bad.args, code, errs)
+		}
+	}
+	if _, errs, code := run(t, "supply", "void", strings.Repeat("0", 64), "--node", url, "--key", keys["factory"]); code == 0 || !strings.Contains(errs, "SHIPMENT: ") {
+		t.Errorf("a void of no shipment: exit %d %s", code, errs)
+	}
 	ship := txOf(mustRun(t, "supply", "ship", "--node", url, "--key", keys["factory"], "--to", pubs["distributor"], "--item", pal))
 	mustRun(t, "supply", "receive", ship, "--node", url, "--key", keys["distributor"])
 	out := mustRun(t, "supply", "check", a1, "--node", url)

@@ -614,6 +614,8 @@ func (p *supplyPlan) receive(b *ledger.SupplyEvent) error {
 		return reject(CodeInvalid, "offer", "no shipment %s on this chain", offer.String()[:16])
 	case o.To != p.signer:
 		return reject(CodeWrongSigner, "signature", "a shipment is received by the custodian it was shipped to")
+	case o.Receipt != (ledger.Hash{}) && o.Receipt == o.Voided:
+		return reject(CodeConflict, "offer", "nothing of the shipment is in transit: its giver took back the rest (transaction %s)", o.Receipt.String()[:16])
 	case o.Receipt != (ledger.Hash{}):
 		return reject(CodeConflict, "offer", "the shipment was received already (transaction %s)", o.Receipt.String()[:16])
 	case len(o.Receipts) >= MaxReceipts:

@@ -1300,6 +1300,9 @@ func TestSupplyVoid(t *testing.T) {
 	for _, tx := range []*ledger.Tx{late, again} {
 		errs, _ := f.block(one(tx))
 		checkResult(t, errs[0], state.CodeConflict, "offer")
+		if !strings.Contains(errs[0].Error(), "nothing of the shipment is in transit") {
+			t.Errorf("after the void: %v", errs[0])
+		}
 	}
 	// The pallet came back with its box: the factory ships it again.
 	b1, _, _ := state.ItemOf(f.db, box("B1").Code())
