@@ -128,6 +128,9 @@ func Replay(code string, txs []*ledger.Tx) (*Item, error) {
 		if !ok || len(tx.Sigs) != 1 {
 			return nil, fmt.Errorf("transaction %s is a %s, not a supply event", tx.ID().String()[:16], tx.Body.Kind())
 		}
+		if err := ledger.Validate(b); err != nil {
+			return nil, fmt.Errorf("transaction %s: no chain accepts it: %w", tx.ID().String()[:16], err)
+		}
 		it.Steps = append(it.Steps, Step{})
 		if err := it.apply(tx.ID(), tx.Sigs[0].Key, b, offers); err != nil {
 			return nil, fmt.Errorf("transaction %s (%s): %w", tx.ID().String()[:16], b.Step, err)
@@ -180,8 +183,10 @@ func (it *Item) apply(id ledger.Hash, by [32]byte, b *ledger.SupplyEvent, offers
 		cur.Units = uint64(o.Qty)
 	}
 	if !ok && !out {
-		if ch := it.Packed[b.Items[0].Code()]; b.Step == ledger.StepUnpack && len(b.Outputs) == 0 && ch != nil && len(ch.Above) == 0 {
-			return it.packing(by, b, ledger.SupplyItem{}) // all taken out
+		if b.Step == ledger.StepUnpack && len(b.Outputs) == 0 {
+			if ch := it.Packed[b.Items[0].Code()]; ch != nil && len(ch.Above) == 0 {
+				return it.packing(by, b, ledger.SupplyItem{}) // all taken out
+			}
 		}
 		if carried {
 			return nil

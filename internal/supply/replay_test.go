@@ -14,11 +14,17 @@ import (
 func FuzzReplay(f *testing.F) {
 	k := ed25519.NewKeyFromSeed(make([]byte, 32))
 	box := ledger.SupplyItem{GTIN: "10614141073464", Serial: "A1", Qty: 1}
+	pallet := ledger.SupplyItem{Serial: "106141412345678908", Qty: 1}
 	for _, b := range []*ledger.SupplyEvent{
 		{Step: ledger.StepCommission, Items: []ledger.SupplyItem{box}, Time: 1, Expiry: "2025-01-31"},
 		{Step: ledger.StepShip, Items: []ledger.SupplyItem{box}, Time: 2, To: [32]byte{1}},
 		{Step: ledger.StepReceive, Time: 3, Ref: "po-1"},
 		{Step: ledger.StepObserve, Items: []ledger.SupplyItem{box}, Time: 4},
+		{Step: ledger.StepPack, Items: []ledger.SupplyItem{box, {GTIN: "10614141073464", Lot: "L7", Qty: 5}}, Outputs: []ledger.SupplyItem{pallet}, Time: 5},
+		{Step: ledger.StepPack, Items: []ledger.SupplyItem{pallet}, Outputs: []ledger.SupplyItem{box}, Time: 6},
+		{Step: ledger.StepShip, Items: []ledger.SupplyItem{pallet}, Time: 7, To: [32]byte{1}},
+		{Step: ledger.StepVoid, Offer: ledger.Hash{1}, Time: 8},
+		{Step: ledger.StepUnpack, Items: []ledger.SupplyItem{pallet}, Time: 9},
 	} {
 		tx := ledger.NewTx(b)
 		tx.Sign("c", k)
