@@ -113,9 +113,9 @@ func (it *SupplyItem) fields(c *codec) {
 	case !ValidGTIN(it.GTIN):
 		c.fail("gtin", "a GTIN-14: 14 digits, the last the GS1 check digit")
 	case !gs1Text(it.Serial):
-		c.fail("serial", "GS1 characters only (letters, digits and !\"%%&'()*+,-./:;<=>?_)")
+		c.fail("serial", "GS1 characters only (letters, digits and !\"%%&'()*+,-.:;<=>?_; no /, which separates a code's parts)")
 	case !gs1Text(it.Lot):
-		c.fail("lot", "GS1 characters only (letters, digits and !\"%%&'()*+,-./:;<=>?_)")
+		c.fail("lot", "GS1 characters only (letters, digits and !\"%%&'()*+,-.:;<=>?_; no /, which separates a code's parts)")
 	case it.Serial == "" && it.Lot == "":
 		c.fail("serial", "an instance's serial, or a lot")
 	case it.Instance() && it.Qty != 1:

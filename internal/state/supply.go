@@ -1070,11 +1070,21 @@ func (p *supplyPlan) unpack(b *ledger.SupplyEvent) error {
 			return err
 		}
 		for _, code := range codes {
-			n, err := ledger.ParseCode(code)
+			// From the item's record.
+			it, ok, err := p.peek(code)
 			if err != nil {
-				return fmt.Errorf("%w: container %s holds %q", store.ErrCorrupt, ccode, code)
+				return err
 			}
-			n.Qty = uint32(units[code])
+			if !ok {
+				return fmt.Errorf("%w: container %s holds %s, which the store does not hold", store.ErrCorrupt, ccode, code)
+			}
+			n := ledger.SupplyItem{GTIN: it.GTIN, Serial: it.Serial, Qty: uint32(units[code])}
+			if !it.Instance {
+				n.Lot = it.Lot
+			}
+			if n.Code() != code {
+				return fmt.Errorf("%w: item %s reads as %s", store.ErrCorrupt, code, n.Code())
+			}
 			out = append(out, n)
 		}
 	}

@@ -1234,8 +1234,14 @@ func TestSupplyPackAndShipInOneBlock(t *testing.T) {
 	if ss, _ := state.Signals(f.db, ""); len(ss) != 0 {
 		t.Errorf("signals %+v, want none: the lot's units are at the distributor, packed", ss)
 	}
+	// Everything out: the pallet's, then the case's.
+	off := unpackOf(distributorKey, pallet())
+	out := unpackOf(distributorKey, box("C0"))
+	f.mustBlock(off)
+	f.mustBlock(out)
+	holds(t, f, distributorKey, map[string]uint64{box("B1").Code(): 1, lot("L1", 1).Code(): 4, box("C0").Code(): 1})
 	byID := map[ledger.Hash]*ledger.Tx{}
-	for _, tx := range []*ledger.Tx{made, inCase, onPallet, ship, got, scan} {
+	for _, tx := range []*ledger.Tx{made, inCase, onPallet, ship, got, scan, off, out} {
 		byID[tx.ID()] = tx
 	}
 	for _, it := range []ledger.SupplyItem{pallet(), box("C0"), box("B1"), lot("L1", 1)} {
