@@ -367,28 +367,21 @@ func Investigate(ctx context.Context, cfg InvestigateConfig) (*InvestigateResult
 	if !cfg.ChainPeriod {
 		res.ChainWindow = "each case's infectious period: 2 days before onset to the first report"
 	}
-	chainCases := cases
-	if cfg.Chains > 0 && cfg.Chains < len(cases) {
-		chainCases = cases[:cfg.Chains]
-	}
+	chainCases := firstCases(cases, cfg.Chains)
 	compared := len(chainCases)
 	if cfg.PostgresChains > 0 {
 		compared = min(compared, cfg.PostgresChains)
 	}
 	for i, p := range chainCases {
-		from, to := from, to
-		if !cfg.ChainPeriod {
-			if from, to, err = infectiousPeriod(iv, p, from, to); err != nil {
-				return nil, err
-			}
-		}
-		res.ChainHours += float64(to-from) / 3600 / float64(len(chainCases))
-		t0 := time.Now()
-		g, err := iv.Chain(investigate.ChainQuery{Person: p, From: from, To: to, Depth: 3, MinOverlap: -1})
+		from, to, err := chainWindow(iv, p, from, to, cfg.ChainPeriod)
 		if err != nil {
 			return nil, err
 		}
-		d := time.Since(t0)
+		res.ChainHours += float64(to-from) / 3600 / float64(len(chainCases))
+		g, d, err := timeChain(iv, p, from, to)
+		if err != nil {
+			return nil, err
+		}
 		ours = append(ours, d)
 		nodes += len(g.Nodes)
 		res.ChainPersonsMax = max(res.ChainPersonsMax, len(g.Nodes))
@@ -452,25 +445,76 @@ func Investigate(ctx context.Context, cfg InvestigateConfig) (*InvestigateResult
 // loadTimeline loads a resident timeline of n's store, as a node does at
 // start-up, and records its cost.
 func loadTimeline(ctx context.Context, cfg *InvestigateConfig, n *node.Node, res *InvestigateResult) (*timeline.Timeline, error) {
+	tl, cost, err := residentTimeline(ctx, n, func(entries int) { cfg.logf("timeline: %d entries loaded", entries) })
+	if err != nil {
+		return nil, err
+	}
+	st := cost.Stats
+	res.Source, res.TimelineEntries, res.TimelineSeconds = "resident timeline", st.Entries, cost.Seconds
+	res.TimelineHeapMiB = float64(cost.HeapBytes) / (1 << 20)
+	res.TimelineEstimateMiB = float64(st.Bytes) / (1 << 20)
+	cfg.logf("timeline: %d entries of %d persons at %d sites loaded in %.1f s, %.0f MiB of heap", st.Entries, st.Persons, st.Sites, res.TimelineSeconds, res.TimelineHeapMiB)
+	return tl, nil
+}
+
+// timelineCost is what loading a resident timeline took.
+type timelineCost struct {
+	Seconds float64
+	Stats   timeline.Stats
+	// HeapBytes is the Go heap in use after a collection with the
+	// timeline loaded, minus the same before it was created.
+	HeapBytes int64
+}
+
+// residentTimeline loads a resident timeline of n's store, as a node does
+// at start-up, telling progress (which may be nil) of the entries loaded,
+// and measures its cost. The caller closes the timeline.
+func residentTimeline(ctx context.Context, n *node.Node, progress timeline.Progress) (*timeline.Timeline, timelineCost, error) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	t0 := time.Now()
 	tl := timeline.New(n.DB)
-	err := tl.Load(ctx, func(entries int) { cfg.logf("timeline: %d entries loaded", entries) })
-	if err != nil {
+	if err := tl.Load(ctx, progress); err != nil {
 		tl.Close()
-		return nil, err
+		return nil, timelineCost{}, err
 	}
-	res.TimelineSeconds = time.Since(t0).Seconds()
+	cost := timelineCost{Seconds: time.Since(t0).Seconds()}
 	runtime.GC()
 	runtime.ReadMemStats(&after)
-	st := tl.Stats()
-	res.Source, res.TimelineEntries = "resident timeline", st.Entries
-	res.TimelineHeapMiB = float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / (1 << 20)
-	res.TimelineEstimateMiB = float64(st.Bytes) / (1 << 20)
-	cfg.logf("timeline: %d entries of %d persons at %d sites loaded in %.1f s, %.0f MiB of heap", st.Entries, st.Persons, st.Sites, res.TimelineSeconds, res.TimelineHeapMiB)
-	return tl, nil
+	cost.Stats = tl.Stats()
+	cost.HeapBytes = int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	return tl, cost, nil
+}
+
+// firstCases is the cases chains are timed from: all of them, or the
+// first max when max > 0.
+func firstCases(cases []ledger.Pseudonym, max int) []ledger.Pseudonym {
+	if max > 0 && max < len(cases) {
+		return cases[:max]
+	}
+	return cases
+}
+
+// chainWindow is the window of a chain from case p: its infectious period
+// (infectiousPeriod) within [from, to], or [from, to] itself with
+// wholePeriod.
+func chainWindow(iv *investigate.Investigator, p ledger.Pseudonym, from, to int64, wholePeriod bool) (int64, int64, error) {
+	if wholePeriod {
+		return from, to, nil
+	}
+	return infectiousPeriod(iv, p, from, to)
+}
+
+// timeChain runs and times the depth-3 time-respecting chain from p over
+// [from, to], with the rules' least overlap.
+func timeChain(iv *investigate.Investigator, p ledger.Pseudonym, from, to int64) (*investigate.Graph, time.Duration, error) {
+	t0 := time.Now()
+	g, err := iv.Chain(investigate.ChainQuery{Person: p, From: from, To: to, Depth: 3, MinOverlap: -1})
+	if err != nil {
+		return nil, 0, err
+	}
+	return g, time.Since(t0), nil
 }
 
 // infectiousPeriod is the window of a case's chain: from two days before
