@@ -332,27 +332,43 @@ func ingestOnly(dir string, world []byte, validation, resident bool) (float64, e
 	if err != nil {
 		return 0, err
 	}
-	n, err := node.Open(h, slog.New(slog.NewTextHandler(io.Discard, nil)), node.Options{Resident: resident})
+	n, el, err := ingestSigned(h, c, resident)
 	if err != nil {
 		return 0, err
 	}
 	defer n.Close()
+	return float64(len(c.Txs)) / el.Seconds(), nil
+}
+
+// ingestSigned opens a node on h (keeping a resident timeline if
+// resident) and times the ingest of c's signed records through its
+// engine; with resident, the clock stops only once the timeline holds
+// every block. The caller closes the node; on an error it is closed.
+func ingestSigned(h *home.Home, c *importer.Collector, resident bool) (*node.Node, time.Duration, error) {
+	n, err := node.Open(h, slog.New(slog.NewTextHandler(io.Discard, nil)), node.Options{Resident: resident})
+	if err != nil {
+		return nil, 0, err
+	}
+	fail := func(err error) (*node.Node, time.Duration, error) {
+		n.Close()
+		return nil, 0, err
+	}
 	if err := n.WaitTimeline(context.Background()); err != nil {
-		return 0, err
+		return fail(err)
 	}
 	if err := n.PutVault(c.Vault); err != nil {
-		return 0, err
+		return fail(err)
 	}
 	start := time.Now()
 	if _, err := submitAll(n, c.Txs, 0); err != nil {
-		return 0, err
+		return fail(err)
 	}
 	if resident {
 		if err := n.Timeline.Read(func(*timeline.View) error { return nil }); err != nil {
-			return 0, err
+			return fail(err)
 		}
 	}
-	return float64(len(c.Txs)) / time.Since(start).Seconds(), nil
+	return n, time.Since(start), nil
 }
 
 // closeWindows ingests one day of a city of ClosePersons people (their

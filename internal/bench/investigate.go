@@ -218,12 +218,10 @@ func Investigate(ctx context.Context, cfg InvestigateConfig) (*InvestigateResult
 		defer tl.Close()
 		n.Query.SetTimeline(tl)
 	}
-	iv := investigate.New(n.DB, n.Query)
-	cs, err := iv.Cases()
+	iv, cases, err := nodeCases(n)
 	if err != nil {
 		return nil, err
 	}
-	cases := cs.Select("")
 	res.Cases = len(cases)
 	res.Validation = n.Home.Genesis.Params.Validation.Enabled
 	start := sim.DefaultStart()
@@ -485,6 +483,17 @@ func residentTimeline(ctx context.Context, n *node.Node, progress timeline.Progr
 	cost.Stats = tl.Stats()
 	cost.HeapBytes = int64(after.HeapAlloc) - int64(before.HeapAlloc)
 	return tl, cost, nil
+}
+
+// nodeCases returns an investigator of n's store, through n's querier,
+// and every case it knows, by pseudonym.
+func nodeCases(n *node.Node) (*investigate.Investigator, []ledger.Pseudonym, error) {
+	iv := investigate.New(n.DB, n.Query)
+	cs, err := iv.Cases()
+	if err != nil {
+		return nil, nil, err
+	}
+	return iv, cs.Select(""), nil
 }
 
 // firstCases is the cases chains are timed from: all of them, or the
@@ -873,13 +882,17 @@ func WriteInvestigate(w io.Writer, r *InvestigateResult) error {
 	return err
 }
 
-// ms formats milliseconds with three significant digits or more.
-func ms(v float64) string {
+// ms formats milliseconds with three significant digits or more, and
+// the unit.
+func ms(v float64) string { return msFigure(v) + " ms" }
+
+// msFigure formats milliseconds with three significant digits or more.
+func msFigure(v float64) string {
 	switch {
 	case v >= 100:
-		return fmt.Sprintf("%.0f ms", v)
+		return fmt.Sprintf("%.0f", v)
 	case v >= 10:
-		return fmt.Sprintf("%.1f ms", v)
+		return fmt.Sprintf("%.1f", v)
 	}
-	return fmt.Sprintf("%.2f ms", v)
+	return fmt.Sprintf("%.2f", v)
 }

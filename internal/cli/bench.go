@@ -107,6 +107,7 @@ bytes on disk per record         %.0f (%.0f in tables, the rest write-ahead log)
 	c.AddCommand(e.benchDetectCmd())
 	c.AddCommand(e.benchWarningCmd())
 	c.AddCommand(e.benchSupplyCmd())
+	c.AddCommand(e.benchScaleCmd())
 	return c
 }
 
@@ -152,16 +153,11 @@ Quote medians and ratios from one run: the machine is shared and noisy.`,
 			if cfg.People < 10 || cfg.Days < 1 {
 				return fmt.Errorf("--people: at least 10; --days: at least 1")
 			}
-			if cfg.Dir == "" {
-				dir, err := os.MkdirTemp("", "epiledger-bench-consortium-")
-				if err != nil {
-					return err
-				}
-				defer os.RemoveAll(dir)
-				cfg.Dir = dir
-			} else if err := home.CheckEmpty(cfg.Dir); err != nil {
-				return fmt.Errorf("--dir: %w", err)
+			cleanup, err := benchDir(&cfg.Dir, "epiledger-bench-consortium-")
+			if err != nil {
+				return err
 			}
+			defer cleanup()
 			if exe := os.Getenv("EPILEDGER_BENCH_NODE"); exe != "" { // tests: the binary that runs a node
 				cfg.Command = []string{exe}
 				cfg.Env = []string{"EPILEDGER_TEST_CLI=1"}
@@ -258,13 +254,11 @@ the postgres user.`,
 				return err
 			}
 			cfg.Log = e.stderr
-			if path, _ := cmd.Flags().GetString("cpuprofile"); path != "" {
-				stop, err := startCPUProfile(path)
-				if err != nil {
-					return err
-				}
-				defer stop()
+			stop, err := cpuProfileFlag(cmd)
+			if err != nil {
+				return err
 			}
+			defer stop()
 			res, err := bench.Investigate(e.ctx, cfg)
 			if err != nil {
 				return err
@@ -305,6 +299,34 @@ func (e *env) benchProgress(total int) (p bench.Progress, done func()) {
 	return func(step, total int, what string) {
 		fmt.Fprintf(e.stderr, "bench: step %d of %d: %s\n", step, total, what)
 	}, func() {}
+}
+
+// benchDir makes *dir the directory of a bench run's homes: a scratch
+// directory when it is "" (cleanup removes it), else *dir itself, which
+// must be new or empty (cleanup keeps it).
+func benchDir(dir *string, prefix string) (cleanup func(), err error) {
+	if *dir != "" {
+		if err := home.CheckEmpty(*dir); err != nil {
+			return nil, fmt.Errorf("--dir: %w", err)
+		}
+		return func() {}, nil
+	}
+	d, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return nil, err
+	}
+	*dir = d
+	return func() { os.RemoveAll(d) }, nil
+}
+
+// cpuProfileFlag starts the CPU profile asked for by a bench command's
+// --cpuprofile (inherited from bench), if any; stop ends it.
+func cpuProfileFlag(cmd *cobra.Command) (stop func(), err error) {
+	path, _ := cmd.Flags().GetString("cpuprofile")
+	if path == "" {
+		return func() {}, nil
+	}
+	return startCPUProfile(path)
 }
 
 // startCPUProfile writes a CPU profile to path until the returned stop is

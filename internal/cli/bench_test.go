@@ -1,10 +1,14 @@
 package cli_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -105,5 +109,57 @@ func checkBenchProgress(t *testing.T, stderr string, steps int) {
 				t.Errorf("stderr line %d holds a figure (%q): %s", i+1, figure, line)
 			}
 		}
+	}
+}
+
+// TestBenchScaleSmall runs `epiledger bench scale` on two tiny cities
+// through the CLI: stdout holds the table, a row per size in the order
+// given with every figure positive, stderr one progress line per step,
+// and --svg writes a plot that parses as XML. Not a timing: the figures
+// of cities this small say nothing.
+func TestBenchScaleSmall(t *testing.T) {
+	t.Parallel()
+	svg := filepath.Join(t.TempDir(), "scale.svg")
+	out, errs := runBench(t, "bench", "scale", "--people", "30,60", "--days", "3", "--queries", "5", "--chains", "2", "--svg", svg)
+	// Seven steps per size.
+	checkBenchProgress(t, errs, 14)
+	header := "people  days  records  ingest rec/s  bytes/record  timeline bytes/visit  contacts p99 ms  chain p99 ms"
+	if !strings.Contains(out, header) {
+		t.Errorf("no table header %q:\n%s", header, out)
+	}
+	var rows [][]string
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) == 8 && (f[0] == "30" || f[0] == "60") {
+			rows = append(rows, f)
+		}
+	}
+	if len(rows) != 2 || rows[0][0] != "30" || rows[1][0] != "60" {
+		t.Fatalf("want a row for 30 people, then one for 60:\n%s", out)
+	}
+	for _, row := range rows {
+		if row[1] != "3" {
+			t.Errorf("days %s, want 3: %v", row[1], row)
+		}
+		for i, s := range row[2:] {
+			if v, err := strconv.ParseFloat(s, 64); err != nil || v <= 0 {
+				t.Errorf("column %d of the row for %s people is %q, want a positive figure:\n%s", i+3, row[0], s, out)
+			}
+		}
+	}
+	b, err := os.ReadFile(svg)
+	if err != nil {
+		t.Fatalf("--svg: %v", err)
+	}
+	d := xml.NewDecoder(bytes.NewReader(b))
+	for {
+		if _, err := d.Token(); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatalf("--svg wrote no XML: %v\n%s", err, b)
+		}
+	}
+	if !bytes.Contains(b, []byte("depth-3 chain p99")) {
+		t.Errorf("the plot has no chain panel:\n%s", b)
 	}
 }
