@@ -33,11 +33,13 @@ fresh scratch home (removed once measured):
   - chain p99: a depth-3 time-respecting chain from each case (the first
     --chains), over its infectious period, on the resident timeline (as
     epiledger bench investigate times them; "-" when the city has no case).
-A city of N people over 14 days is about 64 records per person. On this
-project's machine (2 cores) a size takes roughly 1 s per 10,000 records to
-sign and ingest and a few seconds more to query: the default sizes (about
-60,000, 190,000 and 640,000 records) take 1 to 2 minutes; 100,000 people
-about 3 minutes and 3 GB of memory (the signed city is held in memory).
+How long: a city over 14 days is about 64 records per person, and time and
+memory grow with the records (the signed city is held in memory). On this
+project's machine (2 cores, shared) the default sizes, about 64,000,
+191,000 and 637,000 records, took 1.6 minutes in all and at most 0.9 GiB of
+memory; adding 30,000 people (2.8 million records in all) took 5.7
+minutes and at most 2.5 GiB: about 1 s per 8,000 to 9,000 records, all
+included, under a load average of 5 to 6 (docs/BENCHMARKS.md, "The cost curve").
 Progress goes to stderr, one step at a time (a bar on a terminal). The
 results go to stdout once: a table, one row per size, or with --json only
 JSON. --svg also writes the plot: one panel per cost against records on a
