@@ -64,12 +64,12 @@ type ScalePoint struct {
 	// TimelineHeapBytes the Go heap in use after a collection with it
 	// loaded minus the same before; TimelineEstimateBytes the timeline's
 	// own estimate (timeline.Stats).
-	TimelineVisits         int     `json:"timeline_visits"`
-	TimelineSeconds        float64 `json:"timeline_load_seconds"`
-	TimelineHeapBytes      int64   `json:"timeline_heap_bytes"`
-	TimelineEstimateBytes  int64   `json:"timeline_estimate_bytes"`
-	TimelineBytesPerVisit  float64 `json:"timeline_heap_bytes_per_visit"`
-	TimelineEstimatePerVis float64 `json:"timeline_estimate_bytes_per_visit"`
+	TimelineVisits           int     `json:"timeline_visits"`
+	TimelineSeconds          float64 `json:"timeline_load_seconds"`
+	TimelineHeapBytes        int64   `json:"timeline_heap_bytes"`
+	TimelineEstimateBytes    int64   `json:"timeline_estimate_bytes"`
+	TimelineBytesPerVisit    float64 `json:"timeline_heap_bytes_per_visit"`
+	TimelineEstimatePerVisit float64 `json:"timeline_estimate_bytes_per_visit"`
 	// Contacts are timed on the store's indexes (no resident timeline),
 	// as Run times them.
 	ContactQueries int     `json:"contact_queries"`
@@ -193,7 +193,7 @@ func scaleOne(ctx context.Context, cfg *ScaleConfig, st *stepper, people int, di
 	pt.TimelineHeapBytes, pt.TimelineEstimateBytes = cost.HeapBytes, cost.Stats.Bytes
 	if pt.TimelineVisits > 0 {
 		pt.TimelineBytesPerVisit = float64(cost.HeapBytes) / float64(pt.TimelineVisits)
-		pt.TimelineEstimatePerVis = float64(cost.Stats.Bytes) / float64(pt.TimelineVisits)
+		pt.TimelineEstimatePerVisit = float64(cost.Stats.Bytes) / float64(pt.TimelineVisits)
 	}
 
 	iv, cases, err := nodeCases(n)
