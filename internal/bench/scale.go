@@ -239,8 +239,15 @@ func WriteScale(w io.Writer, r *ScaleResult) error {
 		if p.ChainQueries > 0 {
 			chain = msFigure(p.Chain.P99)
 		}
-		fmt.Fprintf(tw, "%d\t%d\t%d\t%.0f\t%.0f\t%.1f\t%s\t%s\t\n", p.People, p.Days, p.Records, p.IngestPerSec, p.BytesPerRecord,
-			p.TimelineBytesPerVisit, msFigure(p.Contacts.P99), chain)
+		// A small timeline is within the heap's noise (what the store's
+		// caches and the collector keep): its heap figure is "-" when it
+		// is not above zero; its own estimate stands beside it.
+		tl := fmt.Sprintf("- (%.1f)", p.TimelineEstimatePerVisit)
+		if p.TimelineBytesPerVisit > 0 {
+			tl = fmt.Sprintf("%.1f (%.1f)", p.TimelineBytesPerVisit, p.TimelineEstimatePerVisit)
+		}
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%.0f\t%.0f\t%s\t%s\t%s\t\n", p.People, p.Days, p.Records, p.IngestPerSec, p.BytesPerRecord,
+			tl, msFigure(p.Contacts.P99), chain)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -249,6 +256,7 @@ func WriteScale(w io.Writer, r *ScaleResult) error {
 ingest        signed records through the engine with trajectory validation, synced commits
 bytes/record  the home's data directory after a flush (tables and write-ahead log)
 timeline      Go heap in use after a collection with the resident timeline loaded, minus before, per visit it holds
+              ("-": within the heap's noise, a small city); in brackets the timeline's own estimate
 contacts      random persons over the whole period, on the store's indexes (no resident timeline)
 chains        depth 3 from the first cases, each over its infectious period, on the resident timeline ("-": no case)
 `)

@@ -33,7 +33,7 @@ type scaleMetric struct {
 var scaleMetrics = []scaleMetric{
 	{"ingest with validation, records/s", func(p *ScalePoint) float64 { return p.IngestPerSec }, func(p *ScalePoint) bool { return p.Records > 0 }},
 	{"bytes on disk per record", func(p *ScalePoint) float64 { return p.BytesPerRecord }, func(p *ScalePoint) bool { return p.Records > 0 }},
-	{"timeline heap bytes per visit", func(p *ScalePoint) float64 { return p.TimelineBytesPerVisit }, func(p *ScalePoint) bool { return p.TimelineVisits > 0 }},
+	{"timeline heap bytes per visit", func(p *ScalePoint) float64 { return p.TimelineBytesPerVisit }, func(p *ScalePoint) bool { return p.TimelineVisits > 0 && p.TimelineBytesPerVisit > 0 }},
 	{"contacts p99, ms (store)", func(p *ScalePoint) float64 { return p.Contacts.P99 }, func(p *ScalePoint) bool { return p.ContactQueries > 0 }},
 	{"depth-3 chain p99, ms (timeline)", func(p *ScalePoint) float64 { return p.Chain.P99 }, func(p *ScalePoint) bool { return p.ChainQueries > 0 }},
 }
