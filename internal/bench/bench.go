@@ -32,6 +32,7 @@ import (
 	"github.com/epiledger/epiledger/internal/node"
 	"github.com/epiledger/epiledger/internal/sim"
 	"github.com/epiledger/epiledger/internal/state"
+	"github.com/epiledger/epiledger/internal/store"
 	"github.com/epiledger/epiledger/internal/timeline"
 )
 
@@ -103,6 +104,8 @@ type Result struct {
 	ContactsP99       float64   `json:"contacts_p99_ms"`
 	BytesPerRecord    float64   `json:"bytes_on_disk_per_record"`
 	SSTBytesPerRecord float64   `json:"table_bytes_per_record"`
+	// Tables are where those bytes go, table by table, largest first.
+	Tables []store.TableUsage `json:"tables"`
 }
 
 // Steps returns how many steps Run takes with cfg, each announced to
@@ -222,6 +225,9 @@ func Run(cfg Config) (*Result, error) {
 	}
 	res.BytesPerRecord = float64(dirSize(h.DataDir(), "")) / float64(res.Records)
 	res.SSTBytesPerRecord = float64(dirSize(h.DataDir(), ".sst")) / float64(res.Records)
+	if res.Tables, err = n.DB.Usage(); err != nil {
+		return nil, err
+	}
 
 	// Contact queries: every case, then random people, over the whole period.
 	st.next("contact queries")

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"runtime/pprof"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/epiledger/epiledger/internal/bench"
 	"github.com/epiledger/epiledger/internal/home"
+	"github.com/epiledger/epiledger/internal/store"
 )
 
 func (e *env) benchCmd() *cobra.Command {
@@ -88,6 +90,7 @@ bytes on disk per record         %.0f (%.0f in tables, the rest write-ahead log)
 				res.PlainPerSec, 100*res.ValidationRatio, pairsText(res),
 				res.CommitLoadP50, res.CommitLoadP99, res.CommitHalfP50, res.CommitHalfP99, res.HalfLoadRate, res.CommitIdleP50, res.CommitIdleP99,
 				res.CaseContactsP50, res.CaseContactsP99, res.CaseQueries, res.ContactsP50, res.ContactsP99, res.Queries, res.BytesPerRecord, res.SSTBytesPerRecord)
+			writeTableUsage(e.stdout, res.Tables, res.Records)
 			return nil
 		},
 	}
@@ -372,4 +375,24 @@ func offered(toAll bool) string {
 		return "each request to every validator"
 	}
 	return "requests spread over the validators"
+}
+
+// writeTableUsage prints where a record's bytes go, table by table
+// (those with at least 1% of the bytes on disk), per record.
+func writeTableUsage(w io.Writer, tables []store.TableUsage, records int) {
+	var disk uint64
+	for _, u := range tables {
+		disk += u.DiskBytes
+	}
+	if disk == 0 || records == 0 {
+		return
+	}
+	per := func(n float64) float64 { return n / float64(records) }
+	fmt.Fprintf(w, "where a record's bytes go         per record: on disk in tables (compressed), keys, key and value bytes as written\n")
+	for _, u := range tables {
+		if u.DiskBytes*100 < disk {
+			continue
+		}
+		fmt.Fprintf(w, "  %-30s %6.1f  (%.2f keys, %.1f + %.1f bytes)\n", u.Table, per(float64(u.DiskBytes)), per(float64(u.Keys)), per(float64(u.KeyBytes)), per(float64(u.ValBytes)))
+	}
 }

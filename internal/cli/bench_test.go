@@ -34,6 +34,11 @@ func TestBenchSmall(t *testing.T) {
 		ContactsP99 float64   `json:"contacts_p99_ms"`
 		Resident    []float64 `json:"ingest_resident_ratio_pairs"`
 		ResMedian   float64   `json:"ingest_resident_ratio_median"`
+		Tables      []struct {
+			Table string `json:"table"`
+			Keys  int64  `json:"keys"`
+			Disk  uint64 `json:"disk_bytes"`
+		} `json:"tables"`
 	}
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("%v: %s", err, out)
@@ -43,6 +48,15 @@ func TestBenchSmall(t *testing.T) {
 	}
 	if len(res.Pairs) != 2 || res.Median <= 0 || res.Median < min(res.Pairs[0], res.Pairs[1]) || res.Median > max(res.Pairs[0], res.Pairs[1]) {
 		t.Errorf("pairs %v, median %v", res.Pairs, res.Median)
+	}
+	// Where the bytes go: the signed transactions and the persons'
+	// records among the tables, each with keys and bytes.
+	tables := map[string]bool{}
+	for _, u := range res.Tables {
+		tables[u.Table] = u.Keys > 0 && u.Disk > 0
+	}
+	if !tables["tx"] || !tables["person"] || !tables["site-idx"] {
+		t.Errorf("tables %+v, want tx, person and site-idx with keys and bytes", res.Tables)
 	}
 	if len(res.Resident) != 2 || res.ResMedian <= 0 {
 		t.Errorf("resident timeline ratios %v, median %v", res.Resident, res.ResMedian)

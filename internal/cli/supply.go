@@ -25,7 +25,7 @@ import (
 func (e *env) supplyCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "supply",
-		Short: "Medical supplies: a custodian's steps (commission, ship, receive, consume, destroy, observe, transform), anyone's check of a code",
+		Short: "Medical supplies: a custodian's steps (commission, ship, receive, void, consume, destroy, observe, transform, pack, unpack), anyone's check of a code",
 		Long: `Items are identified as GS1 does: a GTIN with a serial (one box), or with a
 lot and a number of units. A code is written as its GS1 Digital Link path
 (01/10614141073464/21/A1, 01/10614141073464/10/L7), a Digital Link URL
