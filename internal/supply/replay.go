@@ -509,7 +509,7 @@ func (it *Item) packing(by [32]byte, b *ledger.SupplyEvent, n ledger.SupplyItem)
 	}
 	it.Held[ck] -= uint64(q)
 	it.Held[by] += uint64(q)
-	it.Steps[len(it.Steps)-1].Units = uint64(q)
+	it.Steps[len(it.Steps)-1] = Step{Units: uint64(q)} // taken out itself, whatever else its containers did
 	if it.Held[ck] == 0 {
 		delete(it.Packed, ccode)
 	}
