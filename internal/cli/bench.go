@@ -388,7 +388,7 @@ func writeTableUsage(w io.Writer, tables []store.TableUsage, records int) {
 		return
 	}
 	per := func(n float64) float64 { return n / float64(records) }
-	fmt.Fprintf(w, "where a record's bytes go         per record: on disk in tables (compressed), keys, key and value bytes as written\n")
+	fmt.Fprintf(w, "where a record's bytes go        per record: on disk in tables (compressed), keys, key and value bytes as written\n")
 	for _, u := range tables {
 		if u.DiskBytes*100 < disk {
 			continue
