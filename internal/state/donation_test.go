@@ -2,11 +2,9 @@ package state_test
 
 import (
 	"crypto/ed25519"
-	"fmt"
 	"maps"
 	"math/rand/v2"
 	"slices"
-	"sync"
 	"testing"
 
 	"github.com/epiledger/epiledger/internal/ledger"
@@ -217,26 +215,7 @@ func donor2(pledge *ledger.Tx) *ledger.Tx {
 func TestDonationsAgainstModel(t *testing.T) {
 	// A sequence that refuses everything proves nothing: each step must
 	// be taken, in some sequence.
-	var mu sync.Mutex
-	taken := map[string]int{}
-	t.Cleanup(func() {
-		for _, s := range []string{"pledge", ledger.DonationReceive, ledger.DonationPurchase, ledger.DonationAllocate, "delivered"} {
-			if taken[s] < 3 {
-				t.Errorf("%s accepted %d times in all: %v", s, taken[s], taken)
-			}
-		}
-	})
-	for seed := uint64(1); seed <= 8; seed++ {
-		t.Run(fmt.Sprint(seed), func(t *testing.T) {
-			t.Parallel()
-			got := donationsAgainstModel(t, seed)
-			mu.Lock()
-			defer mu.Unlock()
-			for s, n := range got {
-				taken[s] += n
-			}
-		})
-	}
+	seeded(t, 8, 3, []string{"pledge", ledger.DonationReceive, ledger.DonationPurchase, ledger.DonationAllocate, "delivered"}, donationsAgainstModel)
 }
 
 type modelDonation struct {

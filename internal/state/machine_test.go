@@ -5,9 +5,11 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -770,4 +772,32 @@ func TestVocabularyIsTheGenesis(t *testing.T) {
 	d := newFixture(t)
 	errs, _ = d.block([]*ledger.Tx{regSite("boat", "ferry", "", shopKey)})
 	checkResult(t, errs[0], state.CodeInvalid, "kind")
+}
+
+// seeded runs a property test's sequences, seeds 1 to n in parallel, each
+// returning how often it took each kind of step; a kind of kinds taken
+// fewer than least times in all fails the test: a sequence that refuses
+// everything proves nothing.
+func seeded(t *testing.T, n uint64, least int, kinds []string, run func(t *testing.T, seed uint64) map[string]int) {
+	t.Helper()
+	var mu sync.Mutex
+	taken := map[string]int{}
+	t.Cleanup(func() {
+		for _, k := range kinds {
+			if taken[k] < least {
+				t.Errorf("%s accepted %d times in all sequences, want at least %d: %v", k, taken[k], least, taken)
+			}
+		}
+	})
+	for seed := uint64(1); seed <= n; seed++ {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			t.Parallel()
+			got := run(t, seed)
+			mu.Lock()
+			defer mu.Unlock()
+			for k, c := range got {
+				taken[k] += c
+			}
+		})
+	}
 }

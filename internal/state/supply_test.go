@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/epiledger/epiledger/internal/ledger"
@@ -274,26 +273,7 @@ func TestSupplySignals(t *testing.T) {
 // provenance alone.
 func TestSupplyConservation(t *testing.T) {
 	// The steps no single sequence is sure to take must be taken in some.
-	var mu sync.Mutex
-	taken := map[string]int{}
-	t.Cleanup(func() {
-		for _, s := range []string{ledger.StepTransform, ledger.StepPack, ledger.StepUnpack, ledger.StepVoid, "pack a lot", "pack a full container", "ship a full container"} {
-			if taken[s] == 0 {
-				t.Errorf("no %s accepted in any sequence: %v", s, taken)
-			}
-		}
-	})
-	for seed := uint64(1); seed <= 20; seed++ {
-		t.Run(fmt.Sprint(seed), func(t *testing.T) {
-			t.Parallel()
-			accepted := conservation(t, seed)
-			mu.Lock()
-			defer mu.Unlock()
-			for s, n := range accepted {
-				taken[s] += n
-			}
-		})
-	}
+	seeded(t, 20, 1, []string{ledger.StepTransform, ledger.StepPack, ledger.StepUnpack, ledger.StepVoid, "pack a lot", "pack a full container", "ship a full container"}, conservation)
 }
 
 // model is the brute-force ledger: units per custodian and code, each
