@@ -1062,35 +1062,18 @@ func (p *supplyPlan) unpack(b *ledger.SupplyEvent) error {
 		return reject(CodeConflict, "items", "the container %s is not held by the signer (it is %s)", ccode, c.where())
 	}
 	ck := ledger.ContainerKey(ccode)
-	out := b.Outputs
-	if len(out) == 0 {
-		// Everything it holds.
-		codes, units, err := p.contents(ccode)
-		if err != nil {
+	// What comes out, by code: what the step names, or all it holds.
+	codes, units := make([]string, 0, len(b.Outputs)), map[string]uint64{}
+	for _, n := range b.Outputs {
+		codes, units[n.Code()] = append(codes, n.Code()), uint64(n.Qty)
+	}
+	if len(b.Outputs) == 0 {
+		if codes, units, err = p.contents(ccode); err != nil {
 			return err
 		}
-		for _, code := range codes {
-			// From the item's record.
-			it, ok, err := p.peek(code)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return fmt.Errorf("%w: container %s holds %s, which the store does not hold", store.ErrCorrupt, ccode, code)
-			}
-			n := ledger.SupplyItem{GTIN: it.GTIN, Serial: it.Serial, Qty: uint32(units[code])}
-			if !it.Instance {
-				n.Lot = it.Lot
-			}
-			if n.Code() != code {
-				return fmt.Errorf("%w: item %s reads as %s", store.ErrCorrupt, code, n.Code())
-			}
-			out = append(out, n)
-		}
 	}
-	for i := range out {
-		n := &out[i]
-		code := n.Code()
+	for _, code := range codes {
+		qty := units[code]
 		it, ok, err := p.item(code)
 		if err != nil {
 			return err
@@ -1102,21 +1085,21 @@ func (p *supplyPlan) unpack(b *ledger.SupplyEvent) error {
 		switch {
 		case !ok || have == 0 || it.Instance && it.In != ccode:
 			return reject(CodeConflict, "outputs", "%s is not in the container %s", code, ccode)
-		case have < uint64(n.Qty):
-			return reject(CodeConflict, "outputs", "%s: %d unit(s) in the container %s, %d taken out", code, have, ccode, n.Qty)
+		case have < qty:
+			return reject(CodeConflict, "outputs", "%s: %d unit(s) in the container %s, %d taken out", code, have, ccode, qty)
 		}
-		if err := p.move(ck, code, -int64(n.Qty)); err != nil {
+		if err := p.move(ck, code, -int64(qty)); err != nil {
 			return err
 		}
-		if err := p.move(p.signer, code, int64(n.Qty)); err != nil {
+		if err := p.move(p.signer, code, int64(qty)); err != nil {
 			return err
 		}
-		if have == uint64(n.Qty) {
+		if have == qty {
 			c.Contents--
 		}
 		p.name(code)
 		if !it.Instance {
-			if err := p.move(packedKey(p.signer), code, -int64(n.Qty)); err != nil {
+			if err := p.move(packedKey(p.signer), code, -int64(qty)); err != nil {
 				return err
 			}
 			continue
