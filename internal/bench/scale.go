@@ -40,7 +40,7 @@ type ScaleConfig struct {
 }
 
 // scaleSteps is how many steps each size takes.
-const scaleSteps = 7
+const scaleSteps = 8
 
 // Steps returns how many steps Scale takes with cfg, each announced to
 // cfg.Progress.
@@ -60,6 +60,11 @@ type ScalePoint struct {
 	// the records.
 	BytesPerRecord    float64 `json:"bytes_on_disk_per_record"`
 	SSTBytesPerRecord float64 `json:"table_bytes_per_record"`
+	// Compacted is the data directory once the store is compacted in
+	// full (store.DB.Compact), over the records: what a record costs
+	// once compaction has caught up (issue 18's measure).
+	CompactedBytesPerRecord    float64 `json:"compacted_bytes_on_disk_per_record"`
+	CompactedSSTBytesPerRecord float64 `json:"compacted_table_bytes_per_record"`
 	// TimelineVisits is how many visits the resident timeline holds;
 	// TimelineHeapBytes the Go heap in use after a collection with it
 	// loaded minus the same before; TimelineEstimateBytes the timeline's
@@ -161,6 +166,12 @@ func scaleOne(ctx context.Context, cfg *ScaleConfig, st *stepper, people int, di
 	}
 	pt.BytesPerRecord = float64(dirSize(h.DataDir(), "")) / float64(pt.Records)
 	pt.SSTBytesPerRecord = float64(dirSize(h.DataDir(), ".sst")) / float64(pt.Records)
+	st.next("%s: bytes on disk after a full compaction", city)
+	if err := n.DB.Compact(ctx); err != nil {
+		return nil, err
+	}
+	pt.CompactedBytesPerRecord = float64(dirSize(h.DataDir(), "")) / float64(pt.Records)
+	pt.CompactedSSTBytesPerRecord = float64(dirSize(h.DataDir(), ".sst")) / float64(pt.Records)
 
 	st.next("%s: contact queries on the store's indexes", city)
 	from, to := truth.Start.Unix(), truth.End.Unix()
@@ -233,7 +244,7 @@ func WriteScale(w io.Writer, r *ScaleResult) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "machine  %s (load average %s at the start), seed %d\n\n", r.Machine, r.LoadAverage, r.Seed)
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "people\tdays\trecords\tingest rec/s\tbytes/record\ttimeline bytes/visit\tcontacts p99 ms\tchain p99 ms\t")
+	fmt.Fprintln(tw, "people\tdays\trecords\tingest rec/s\tbytes/record\tcompacted\ttimeline bytes/visit\tcontacts p99 ms\tchain p99 ms\t")
 	for _, p := range r.Sizes {
 		chain := "-"
 		if p.ChainQueries > 0 {
@@ -246,8 +257,8 @@ func WriteScale(w io.Writer, r *ScaleResult) error {
 		if p.TimelineBytesPerVisit > 0 {
 			tl = fmt.Sprintf("%.1f (%.1f)", p.TimelineBytesPerVisit, p.TimelineEstimatePerVisit)
 		}
-		fmt.Fprintf(tw, "%d\t%d\t%d\t%.0f\t%.0f\t%s\t%s\t%s\t\n", p.People, p.Days, p.Records, p.IngestPerSec, p.BytesPerRecord,
-			tl, msFigure(p.Contacts.P99), chain)
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%.0f\t%.0f\t%.0f\t%s\t%s\t%s\t\n", p.People, p.Days, p.Records, p.IngestPerSec, p.BytesPerRecord,
+			p.CompactedBytesPerRecord, tl, msFigure(p.Contacts.P99), chain)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -255,6 +266,7 @@ func WriteScale(w io.Writer, r *ScaleResult) error {
 	b.WriteString(`
 ingest        signed records through the engine with trajectory validation, synced commits
 bytes/record  the home's data directory after a flush (tables and write-ahead log)
+compacted     the same once the store is compacted in full: what a record costs once compaction has caught up
 timeline      Go heap in use after a collection with the resident timeline loaded, minus before, per visit it holds
               ("-": within the heap's noise, a small city); in brackets the timeline's own estimate
 contacts      random persons over the whole period, on the store's indexes (no resident timeline)

@@ -85,11 +85,13 @@ commit latency, one at a time    p50 %.1f ms, p99 %.1f ms
 contacts, confirmed cases        p50 %.2f ms, p99 %.2f ms (%d queries)
 contacts, random people          p50 %.2f ms, p99 %.2f ms (%d queries)
 bytes on disk per record         %.0f (%.0f in tables, the rest write-ahead log)
+the same, compacted in full      %.0f (%.0f in tables)
 `, res.Machine, res.People, res.Days, res.Records, res.VerifyPerSec1Core, res.BatchPerSec1Core,
 				res.IngestPerSec, res.IngestSeconds, res.Blocks, res.IngestPerSec/res.VerifyPerSec1Core,
 				res.PlainPerSec, 100*res.ValidationRatio, pairsText(res),
 				res.CommitLoadP50, res.CommitLoadP99, res.CommitHalfP50, res.CommitHalfP99, res.HalfLoadRate, res.CommitIdleP50, res.CommitIdleP99,
-				res.CaseContactsP50, res.CaseContactsP99, res.CaseQueries, res.ContactsP50, res.ContactsP99, res.Queries, res.BytesPerRecord, res.SSTBytesPerRecord)
+				res.CaseContactsP50, res.CaseContactsP99, res.CaseQueries, res.ContactsP50, res.ContactsP99, res.Queries, res.BytesPerRecord, res.SSTBytesPerRecord,
+				res.CompactedBytesPerRecord, res.CompactedSSTBytesPerRecord)
 			writeTableUsage(e.stdout, res.Tables, res.Records)
 			return nil
 		},

@@ -24,7 +24,8 @@ fresh scratch home (removed once measured):
     validation and synced commits, in records per second (as epiledger
     bench measures it);
   - bytes on disk per record: the home's data directory after a flush,
-    tables and write-ahead log;
+    tables and write-ahead log; then again once the store is compacted
+    in full, as it is once compaction has caught up;
   - contacts p99: --queries contact queries of random persons over the
     whole period, on the store's indexes (as epiledger bench times them);
   - timeline bytes per visit: a resident timeline is loaded, as a running

@@ -33,6 +33,7 @@ func TestBenchSmall(t *testing.T) {
 		Pairs       []float64 `json:"ingest_ratio_pairs"`
 		Median      float64   `json:"ingest_ratio_median"`
 		ContactsP99 float64   `json:"contacts_p99_ms"`
+		Compacted   float64   `json:"compacted_table_bytes_per_record"`
 		Resident    []float64 `json:"ingest_resident_ratio_pairs"`
 		ResMedian   float64   `json:"ingest_resident_ratio_median"`
 		Tables      []struct {
@@ -44,7 +45,7 @@ func TestBenchSmall(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	if res.Records == 0 || res.Ingest <= 0 || res.Plain <= 0 || res.ContactsP99 <= 0 {
+	if res.Records == 0 || res.Ingest <= 0 || res.Plain <= 0 || res.ContactsP99 <= 0 || res.Compacted <= 0 {
 		t.Errorf("missing figures: %+v", res)
 	}
 	if len(res.Pairs) != 2 || res.Median <= 0 || res.Median < min(res.Pairs[0], res.Pairs[1]) || res.Median > max(res.Pairs[0], res.Pairs[1]) {
@@ -76,7 +77,7 @@ func TestBenchTableOnce(t *testing.T) {
 	out, errs := runBench(t, args...)
 	labels := []string{"machine ", "city ", "ed25519 verify, 1 core ", "ingest through the engine ", "ingest without validation ",
 		"with/without, 2 pairs ", "commit latency at saturation ", "commit latency at half load ", "commit latency, one at a time ",
-		"contacts, confirmed cases ", "contacts, random people ", "bytes on disk per record ", "where a record's bytes go ", "window close "}
+		"contacts, confirmed cases ", "contacts, random people ", "bytes on disk per record ", "the same, compacted in full ", "where a record's bytes go ", "window close "}
 	// The tables' lines, indented under theirs, are as many as tables
 	// hold at least 1% of the bytes: the signed transactions among them.
 	var lines []string
@@ -149,22 +150,22 @@ func TestBenchScaleSmall(t *testing.T) {
 	t.Parallel()
 	svg := filepath.Join(t.TempDir(), "scale.svg")
 	out, errs := runBench(t, "bench", "scale", "--people", "30,60", "--days", "3", "--queries", "5", "--chains", "2", "--svg", svg)
-	// Seven steps per size.
-	checkBenchProgress(t, errs, 14)
-	header := "people  days  records  ingest rec/s  bytes/record  timeline bytes/visit  contacts p99 ms  chain p99 ms"
+	// Eight steps per size.
+	checkBenchProgress(t, errs, 16)
+	header := "people  days  records  ingest rec/s  bytes/record  compacted  timeline bytes/visit  contacts p99 ms  chain p99 ms"
 	if !strings.Contains(out, header) {
 		t.Errorf("no table header %q:\n%s", header, out)
 	}
 	var rows [][]string
 	for _, line := range strings.Split(out, "\n") {
 		f := strings.Fields(line)
-		if len(f) == 9 && (f[0] == "30" || f[0] == "60") {
+		if len(f) == 10 && (f[0] == "30" || f[0] == "60") {
 			// The timeline's heap figure ("-" within the heap's noise)
 			// and its own estimate in brackets.
-			if f[5] == "-" {
-				f[5] = "1"
+			if f[6] == "-" {
+				f[6] = "1"
 			}
-			f[6] = strings.Trim(f[6], "()")
+			f[7] = strings.Trim(f[7], "()")
 			rows = append(rows, f)
 		}
 	}
