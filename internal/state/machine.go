@@ -313,7 +313,15 @@ func (m *Machine) Begin(b *store.Batch, height uint64, timeNanos int64) (*Block,
 }
 
 // set writes into the batch and the state hash.
-func (blk *Block) set(k, v []byte) error {
+func (blk *Block) set(k, v []byte) error { return blk.setStored(k, v, v) }
+
+// setStored writes k into the state hash with value v, as set does, but
+// stores only stored, a shorter form from which the store's readers
+// derive v (each caller says how). The state hash is the protocol,
+// what nodes agree on; the stored form is this node's, so it can shed
+// bytes without changing a hash, and a store written with the full
+// form reads as before.
+func (blk *Block) setStored(k, v, stored []byte) error {
 	blk.writes++
 	var n [4]byte
 	binary.BigEndian.PutUint32(n[:], uint32(len(k)))
@@ -322,7 +330,7 @@ func (blk *Block) set(k, v []byte) error {
 	binary.BigEndian.PutUint32(n[:], uint32(len(v)))
 	blk.h.Write(n[:])
 	blk.h.Write(v)
-	return blk.b.Set(k, v)
+	return blk.b.Set(k, stored)
 }
 
 // del deletes a key through the batch and the state hash.
