@@ -381,7 +381,12 @@ func (l *pgSupplyLoader) steps(yield func([]any) bool) error {
 			return false
 		}
 		height, seq := int64(binary.BigEndian.Uint64(k[1:])), int32(binary.BigEndian.Uint32(k[9:]))
-		tx, err := ledger.DecodeTx(v)
+		raw, err := store.UnpackTx(l.r, v)
+		if err != nil {
+			derr = err
+			return false
+		}
+		tx, err := ledger.DecodeTx(raw)
 		if err != nil {
 			derr = fmt.Errorf("%w: block %d: %v", store.ErrCorrupt, height, err)
 			return false

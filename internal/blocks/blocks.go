@@ -69,7 +69,7 @@ func WriteBlock(b *store.Batch, gen *state.Genesis, h *ledger.Header, txs [][]by
 		}
 	}
 	for i, tx := range txs {
-		if err := b.Set(store.TxKey(h.Height, uint32(i)), tx); err != nil {
+		if err := b.SetTx(h.Height, uint32(i), tx); err != nil {
 			return err
 		}
 	}
@@ -103,10 +103,19 @@ func Header(r store.Reader, height uint64) (*ledger.Header, error) {
 func Txs(r store.Reader, height uint64) ([][]byte, error) {
 	lo, hi := store.TxPrefix(height)
 	var out [][]byte
+	var derr error
 	err := r.Scan(lo, hi, func(k, v []byte) bool {
-		out = append(out, append([]byte(nil), v...))
+		raw, err := store.UnpackTx(r, v)
+		if err != nil {
+			derr = fmt.Errorf("block %d: %w", height, err)
+			return false
+		}
+		out = append(out, append([]byte(nil), raw...))
 		return true
 	})
+	if err == nil {
+		err = derr
+	}
 	return out, err
 }
 
@@ -245,7 +254,7 @@ func (p *Prover) Prove(id ledger.Hash) (*Proof, error) {
 			return nil, err
 		}
 	}
-	tx, ok, err := p.r.Get(store.TxKey(height, idx))
+	tx, ok, err := store.ReadTx(p.r, height, idx)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package blocks_test
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -111,14 +112,15 @@ func TestVerifyFindsTampering(t *testing.T) {
 	g := h.Genesis
 	head := n.Engine.Head().Height
 	rng := rand.New(rand.NewPCG(1, 2))
-	for trial := 0; trial < 30; trial++ {
+	for trial := 0; trial < 60; trial++ {
 		height := 1 + rng.Uint64N(head)
 		var key, old []byte
 		if trial%2 == 0 {
+			// The stored form: packed, its signers by number (store.SetTx).
 			raws, _ := blocks.Txs(n.DB, height)
 			i := rng.IntN(len(raws))
 			key = store.TxKey(height, uint32(i))
-			old = raws[i]
+			old, _, _ = n.DB.Get(key)
 		} else {
 			key = store.HeaderKey(height)
 			old, _, _ = n.DB.Get(key)
@@ -298,5 +300,40 @@ func TestVerifyReadsOldSiteChainEntries(t *testing.T) {
 	var be *blocks.BadChainError
 	if !errors.As(err, &be) || be.View != "site chain" {
 		t.Fatalf("altered old link: verify says %v", err)
+	}
+}
+
+// TestVerifyFindsSignerTampering: a stored transaction names its signer
+// by number (store.SetTx); a number changed to one the store does not
+// hold, or to another signer's, is found and the block named.
+func TestVerifyFindsSignerTampering(t *testing.T) {
+	t.Parallel()
+	h, n, _ := world(t)
+	g := h.Genesis
+	head := n.Engine.Head().Height
+	for _, num := range []uint32{0xffffffff, 1, 2} {
+		for height := uint64(1); height <= head; height += max(1, head/4) {
+			key := store.TxKey(height, 0)
+			old, ok, err := n.DB.Get(key)
+			if err != nil || !ok || old[0] != 0xff {
+				t.Fatalf("block %d: stored tx %x… (%v, %v), want the packed form", height, old[:min(8, len(old))], ok, err)
+			}
+			at := 1 + 6 + int(binary.BigEndian.Uint32(old[3:7])) + 1
+			if binary.BigEndian.Uint32(old[at:]) == num {
+				continue
+			}
+			bad := append([]byte(nil), old...)
+			binary.BigEndian.PutUint32(bad[at:], num)
+			put(t, n.DB, key, bad)
+			_, err = blocks.Verify(n.DB, &g, nil)
+			var be *blocks.BadBlockError
+			if !errors.As(err, &be) || be.Height != height {
+				t.Fatalf("signer %d in block %d: verify says %v", num, height, err)
+			}
+			put(t, n.DB, key, old)
+		}
+	}
+	if _, err := blocks.Verify(n.DB, &g, nil); err != nil {
+		t.Fatalf("after restoring: %v", err)
 	}
 }

@@ -120,10 +120,19 @@ func blockLeaves(r store.Reader, height uint64) ([]ledger.Hash, error) {
 // leavesIn hashes the transactions in [lo, hi) of the transaction table.
 func leavesIn(r store.Reader, lo, hi []byte) ([]ledger.Hash, error) {
 	var leaves []ledger.Hash
+	var derr error
 	err := r.Scan(lo, hi, func(_, v []byte) bool {
-		leaves = append(leaves, ledger.LeafHash(v))
+		raw, err := store.UnpackTx(r, v)
+		if err != nil {
+			derr = err
+			return false
+		}
+		leaves = append(leaves, ledger.LeafHash(raw))
 		return true
 	})
+	if err == nil {
+		err = derr
+	}
 	return leaves, err
 }
 

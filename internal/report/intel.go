@@ -198,7 +198,7 @@ func (b *Builder) intelView(e state.IntelEntry, role string) (IntelView, error) 
 }
 
 func (b *Builder) txAt(height uint64, idx uint32) (*ledger.Tx, error) {
-	raw, ok, err := b.N.DB.Get(store.TxKey(height, idx))
+	raw, ok, err := store.ReadTx(b.N.DB, height, idx)
 	if err != nil {
 		return nil, err
 	}

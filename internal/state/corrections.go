@@ -79,7 +79,7 @@ func (blk *Block) target(id ledger.Hash) (*Presence, error) {
 	if !ok || len(v) != 12 {
 		return nil, reject(CodeInvalid, "target", "no transaction %s… on the ledger", id.String()[:16])
 	}
-	raw, ok, err := blk.b.Get(store.TxKey(beU64(v[:8]), beU32(v[8:])))
+	raw, ok, err := store.ReadTx(blk.b, beU64(v[:8]), beU32(v[8:]))
 	if err != nil {
 		return nil, err
 	}

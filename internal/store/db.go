@@ -52,6 +52,7 @@ type DB struct {
 	log    *slog.Logger
 	taps   taps
 	halted atomic.Pointer[error]
+	sig    signers // txform.go
 }
 
 // Options configure Open. A nil FS means the real file system; tests pass
@@ -316,6 +317,8 @@ type Batch struct {
 	raw *pebble.Batch // plain: everything else
 	db  *pebble.DB
 	sdb *DB
+	// signers are the signer numbers this batch wrote (txform.go).
+	signers []uint32
 }
 
 // readBack are the tables a block reads after writing them: the person
@@ -454,6 +457,7 @@ func (b *Batch) Commit() error {
 		b.raw.Close()
 		return fmt.Errorf("store: commit: %w", b.sdb.check(err))
 	}
+	b.sdb.committed(b.signers)
 	if err := b.sdb.notify(b.raw); err != nil {
 		b.raw.Close()
 		return err
@@ -481,6 +485,7 @@ func (b *Batch) CommitAsync() (wait func() error, err error) {
 		b.raw.Close()
 		return nil, fmt.Errorf("store: commit: %w", b.sdb.check(err))
 	}
+	b.sdb.committed(b.signers)
 	if err := b.sdb.notify(b.raw); err != nil {
 		b.raw.SyncWait()
 		b.raw.Close()

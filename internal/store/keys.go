@@ -7,7 +7,8 @@ import "encoding/binary"
 // flipped so that negative times sort first.
 //
 //	h height                   -> block header            (chain)
-//	x height idx               -> transaction bytes       (chain)
+//	x height idx               -> transaction bytes, signers by number (chain; txform.go)
+//	@ 0 key / 1 number         -> signer number / key     (chain, node-local numbering)
 //	m name                     -> chain metadata: head, genesis
 //	t txid                     -> height idx              (state: replay, proofs)
 //	s siteID                   -> site record             (state)
@@ -25,7 +26,7 @@ import "encoding/binary"
 //	T person                   -> person chain head, settled tail, moves (state)
 //	B person seq               -> person block            (state: double chain)
 //	l siteNum                  -> site chain head         (state: double chain)
-//	L siteNum seq              -> site chain entry        (state: double chain)
+//	L siteNum seq              -> site chain entry: txid  (state: double chain; hashed with its link)
 //	D person windowEnd         -> validation decision     (state)
 //	r txid                     -> decision key of a rejected record (state)
 //	X correction id            -> correction              (state)
