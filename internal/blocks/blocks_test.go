@@ -246,13 +246,21 @@ func TestReplayFindsStateTampering(t *testing.T) {
 }
 
 // TestVerifyReadsOldSiteChainEntries: a store written before site chain
-// entries shed their links (each entry txid||link, 64 bytes) still
-// verifies and matches its replay, and a link altered in it is found.
+// entries became locations (each entry txid||link, 64 bytes, or for a
+// while its txid, 32) still verifies and matches its replay, and a txid
+// or link altered in it is found.
 func TestVerifyReadsOldSiteChainEntries(t *testing.T) {
 	t.Parallel()
 	h, n, _ := world(t)
 	g := h.Genesis
-	lo, hi := store.TablePrefix(store.TabSChain)
+	// Each location's txid, from the transaction index.
+	at := map[[12]byte]ledger.Hash{}
+	lo, hi := store.TablePrefix(store.TabTxIndex)
+	n.DB.Scan(lo, hi, func(k, v []byte) bool {
+		at[[12]byte(v)] = ledger.Hash(k[1:])
+		return true
+	})
+	lo, hi = store.TablePrefix(store.TabSChain)
 	var keys, vals [][]byte
 	if err := n.DB.Scan(lo, hi, func(k, v []byte) bool {
 		keys = append(keys, append([]byte(nil), k...))
@@ -264,17 +272,23 @@ func TestVerifyReadsOldSiteChainEntries(t *testing.T) {
 	if len(keys) < 2 {
 		t.Fatalf("%d site chain entries", len(keys))
 	}
-	// Rewrite each entry in the old form: its link follows from the one
-	// before in its site's chain (the key's site number, bytes 1..5).
+	// Rewrite each entry in an old form, 64 and 32 bytes in turn: its
+	// link follows from the one before in its site's chain (the key's
+	// site number, bytes 1..5).
 	links := map[string]ledger.Hash{}
 	for i, k := range keys {
-		if len(vals[i]) != 32 {
-			t.Fatalf("entry %x: %d bytes, want 32", k, len(vals[i]))
+		txid, ok := at[[12]byte(vals[i])]
+		if len(vals[i]) != 12 || !ok {
+			t.Fatalf("entry %x: %x, want a transaction's location", k, vals[i])
 		}
 		site := string(k[1:5])
-		l := ledger.SiteLink(links[site], ledger.Hash(vals[i]))
+		l := ledger.SiteLink(links[site], txid)
 		links[site] = l
-		put(t, n.DB, k, append(vals[i], l[:]...))
+		old := append(txid[:], l[:]...)
+		if i%2 == 1 {
+			old = txid[:]
+		}
+		put(t, n.DB, k, old)
 	}
 	if _, err := blocks.Verify(n.DB, &g, nil); err != nil {
 		t.Fatalf("old-form store: %v", err)
@@ -290,16 +304,19 @@ func TestVerifyReadsOldSiteChainEntries(t *testing.T) {
 	if err := blocks.CompareState(n.DB, dst); err != nil {
 		t.Fatalf("old-form store against its replay: %v", err)
 	}
-	// An old link altered (not the head's) is a broken chain.
-	k := keys[0]
-	old, _, _ := n.DB.Get(k)
-	bad := append([]byte(nil), old...)
-	bad[40] ^= 1
-	put(t, n.DB, k, bad)
-	_, err = blocks.Verify(n.DB, &g, nil)
-	var be *blocks.BadChainError
-	if !errors.As(err, &be) || be.View != "site chain" {
-		t.Fatalf("altered old link: verify says %v", err)
+	// An old link altered (not the head's), or a txid, breaks the chain.
+	for _, c := range []struct{ entry, at int }{{0, 40}, {0, 3}, {1, 5}} {
+		k := keys[c.entry]
+		old, _, _ := n.DB.Get(k)
+		bad := append([]byte(nil), old...)
+		bad[c.at] ^= 1
+		put(t, n.DB, k, bad)
+		_, err = blocks.Verify(n.DB, &g, nil)
+		var be *blocks.BadChainError
+		if !errors.As(err, &be) || be.View != "site chain" {
+			t.Fatalf("entry %d byte %d altered: verify says %v", c.entry, c.at, err)
+		}
+		put(t, n.DB, k, old)
 	}
 }
 

@@ -62,8 +62,9 @@ func (sc *siteChains) num(id string) (uint32, error) {
 	return s.Num, nil
 }
 
-// next checks the next entry of site id's chain against txid.
-func (sc *siteChains) next(id string, txid ledger.Hash) error {
+// next checks the next entry of site id's chain against txid, the
+// transaction at (height, idx).
+func (sc *siteChains) next(id string, txid ledger.Hash, height uint64, idx uint32) error {
 	num, err := sc.num(id)
 	if err != nil {
 		return err
@@ -83,14 +84,21 @@ func (sc *siteChains) next(id string, txid ledger.Hash) error {
 	if !ok {
 		return bad("entry missing")
 	}
-	// An entry is its txid (32 bytes); a store written before 2026-12-07
-	// also keeps each link after it (64). The links are recomputed here
-	// either way, and the last must match the head (finish).
-	if len(v) != 32 && len(v) != 64 {
+	// An entry is where its transaction is (height, index: 12 bytes); a
+	// store written before 2026-12-07 keeps its txid and link (64), or
+	// for a while that day its txid alone (32). The links are recomputed
+	// here either way, and the last must match the head (finish).
+	switch len(v) {
+	case 12:
+		if h, i := binary.BigEndian.Uint64(v), binary.BigEndian.Uint32(v[8:]); h != height || i != idx {
+			return bad(fmt.Sprintf("names transaction %d of block %d, the blocks say %d of %d", i, h, idx, height))
+		}
+	case 32, 64:
+		if !bytes.Equal(v[:32], txid[:]) {
+			return bad(fmt.Sprintf("holds transaction %x…, the blocks say %s…", v[:8], txid.String()[:16]))
+		}
+	default:
 		return bad("entry damaged")
-	}
-	if !bytes.Equal(v[:32], txid[:]) {
-		return bad(fmt.Sprintf("holds transaction %x…, the blocks say %s…", v[:8], txid.String()[:16]))
 	}
 	link := ledger.SiteLink(c.link, txid)
 	if len(v) == 64 && !bytes.Equal(v[32:], link[:]) {
@@ -101,16 +109,16 @@ func (sc *siteChains) next(id string, txid ledger.Hash) error {
 	return nil
 }
 
-// tx feeds one block transaction.
-func (sc *siteChains) tx(tx *ledger.Tx) error {
+// tx feeds one block transaction, transaction idx of block height.
+func (sc *siteChains) tx(tx *ledger.Tx, height uint64, idx uint32) error {
 	switch b := tx.Body.(type) {
 	case *ledger.Visit:
-		return sc.next(b.Site, tx.ID())
+		return sc.next(b.Site, tx.ID(), height, idx)
 	case *ledger.Move:
-		if err := sc.next(b.From, tx.ID()); err != nil {
+		if err := sc.next(b.From, tx.ID(), height, idx); err != nil {
 			return err
 		}
-		return sc.next(b.To, tx.ID())
+		return sc.next(b.To, tx.ID(), height, idx)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package blocks
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 
 	"github.com/epiledger/epiledger/internal/ledger"
@@ -96,7 +97,7 @@ func CompareState(a, b store.Reader) error {
 				return &BadChainError{View: "state", Where: fmt.Sprintf("table %q key %x", tab, kb[i]), Reason: "missing from the store, the blocks produce it"}
 			case i >= len(kb) || !bytes.Equal(ka[i], kb[i]):
 				return &BadChainError{View: "state", Where: fmt.Sprintf("table %q key %x", tab, ka[i]), Reason: "in the store, the blocks do not produce it"}
-			case !bytes.Equal(va[i], vb[i]) && !sameStored(tab, va[i], vb[i]):
+			case !bytes.Equal(va[i], vb[i]) && !sameStored(a, tab, va[i], vb[i]):
 				return &BadChainError{View: "state", Where: fmt.Sprintf("table %q key %x", tab, ka[i]), Reason: "value differs from what the blocks produce"}
 			}
 		}
@@ -105,12 +106,28 @@ func CompareState(a, b store.Reader) error {
 }
 
 // sameStored reports whether two stored values of table tab are the same
-// state in two stored forms: a site chain entry is its txid, or, in a
-// store written before 2026-12-07, its txid and link (the link checked
-// by the site chain walk of Verify, not here).
-func sameStored(tab byte, a, b []byte) bool {
-	if tab == store.TabSChain && min(len(a), len(b)) == 32 && max(len(a), len(b)) == 64 {
+// state in two stored forms. A site chain entry is where its transaction
+// is on the chain (12 bytes: height, index); in a store written before
+// 2026-12-07 it is the txid and link (64), or for a while that day the
+// txid (32). Two forms name the same entry when their txids agree, or
+// when the transaction index of r (the live store, checked by verify
+// against the blocks) puts the txid at the location. The links are
+// checked by verify's site chain walk, not here.
+func sameStored(r store.Reader, tab byte, a, b []byte) bool {
+	if tab != store.TabSChain || len(a) == len(b) && len(a) == 12 {
+		return false
+	}
+	if len(a) == 12 {
+		a, b = b, a
+	}
+	switch {
+	case len(a) != 32 && len(a) != 64:
+		return false
+	case len(b) == 32 || len(b) == 64:
 		return bytes.Equal(a[:32], b[:32])
+	case len(b) == 12:
+		h, i, err := Locate(r, ledger.Hash(a[:32]))
+		return err == nil && h == binary.BigEndian.Uint64(b) && i == binary.BigEndian.Uint32(b[8:])
 	}
 	return false
 }

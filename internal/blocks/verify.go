@@ -140,7 +140,7 @@ func VerifyContext(ctx context.Context, r store.Reader, gen *state.Genesis, prog
 			if err != nil || hh != h || idx != uint32(i) {
 				return nil, bad("transaction %d is missing from the transaction index", i)
 			}
-			if err := sites.tx(tx); err != nil {
+			if err := sites.tx(tx, h, uint32(i)); err != nil {
 				return nil, unreadable(err)
 			}
 		}

@@ -1163,18 +1163,31 @@ func TestSiteChains(t *testing.T) {
 			t.Parallel()
 			f := vWorldFixture(t, 0)
 			vRun(t, f, tc.steps)
+			at := map[[12]byte]ledger.Hash{}
+			tlo, thi := store.TablePrefix(store.TabTxIndex)
+			if err := f.db.Scan(tlo, thi, func(k, v []byte) bool {
+				at[[12]byte(v)] = ledger.Hash(k[1:])
+				return true
+			}); err != nil {
+				t.Fatal(err)
+			}
 			for _, s := range vSites {
 				num := vSiteNum(t, f, s.id)
 				lo, hi := store.SiteChainPrefix(num)
 				var link ledger.Hash
 				var got []ledger.Hash
 				if err := f.db.Scan(lo, hi, func(k, v []byte) bool {
-					// The store keeps each entry's txid; its link is
+					// The store keeps where each entry's record is
+					// (height, index); its txid is the one the
+					// transaction index puts there, its link is
 					// recomputed here, the last checked against the head.
-					if !bytes.Equal(k, store.SiteChainKey(num, uint64(len(got)))) || len(v) != 32 {
+					if !bytes.Equal(k, store.SiteChainKey(num, uint64(len(got)))) || len(v) != 12 {
 						t.Fatalf("site %s: entry %d at key %x, %d bytes", s.id, len(got), k, len(v))
 					}
-					txid := ledger.Hash(v)
+					txid, ok := at[[12]byte(v)]
+					if !ok {
+						t.Fatalf("site %s: entry %d names %x, where the index has no record", s.id, len(got), v)
+					}
 					link = ledger.SiteLink(link, txid)
 					got = append(got, txid)
 					return true
