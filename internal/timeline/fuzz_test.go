@@ -44,7 +44,7 @@ func FuzzApply(f *testing.F) {
 				}
 			}
 			for _, i := range s.idx {
-				if e := tl.entry(i); e.Site != num || e.Out-e.In > s.longest {
+				if e := tl.entry(i); e.Site != num || e.Out()-e.In > s.longest {
 					t.Fatalf("site %d: entry %+v, longest %d", num, e, s.longest)
 				}
 			}

@@ -23,6 +23,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -37,26 +38,60 @@ import (
 // copy failed (Err says why). Callers then read the store.
 var ErrNotReady = errors.New("timeline: not loaded")
 
-// Entry is one visit at a site, as its site-index entry says.
+// ErrStale is returned by View.TxIDs when the store no longer holds an
+// entry of the view as the view has it: a commit after Read deleted or
+// moved it. The view cannot give that entry's full record id, so a
+// query that needs it answers from the store instead (Fallback), which
+// holds at least every write the view holds.
+var ErrStale = errors.New("timeline: an entry changed in the store after the view was taken")
+
+// Fallback reports whether a query that read a timeline must answer
+// from the store instead: the timeline is not loaded, or an entry it
+// showed has since changed in the store. Any other error is the answer.
+func Fallback(err error) bool { return errors.Is(err, ErrNotReady) || errors.Is(err, ErrStale) }
+
+// Entry is one visit at a site, as its site-index entry says. It is 32
+// bytes (TestEntrySize): a city holds tens of millions, and a chain's
+// scan reads millions, so bytes per visit decide both memory and time.
+// It keeps only the first 8 bytes of the record id, which order the
+// site index and almost always decide an order by record id; the full
+// id is read from the store for what an answer shows (View.TxIDs).
 type Entry struct {
-	In, Out int64
-	TxID    ledger.Hash
-	Site    uint32
+	In   int64
+	dur  uint32 // Out - In: a presence is at most MaxPresence, checked on entry
+	Site uint32
 	// Person is the person's number in this timeline (View.Pseudonym).
 	Person int32
-	strs   StringsRef // via and role, interned
-	Status state.Status
+	ss     uint32 // StringsRef<<8 | Status
+	// ID8 is the first 8 bytes of the record id, big-endian: as numbers
+	// they order as the ids' first 8 bytes do.
+	ID8 uint64
 }
 
+// Out is the end of the visit.
+func (e *Entry) Out() int64 { return e.In + int64(e.dur) }
+
+// Status is the visit's status.
+func (e *Entry) Status() state.Status { return state.Status(e.ss) }
+
 // Visible reports whether the visit counts in contacts and chains.
-func (e *Entry) Visible() bool { return e.Status == state.StatusRecorded }
+func (e *Entry) Visible() bool { return e.Status() == state.StatusRecorded }
 
 // StringsRef names an entry's via and role (View.StringsOf), so that a
-// query can keep it instead of the strings.
+// query can keep it instead of the strings. There are fewer than
+// MaxStrings.
 type StringsRef uint32
 
+// MaxStrings bounds the distinct (via, role) pairs a timeline holds:
+// an Entry packs their number in 24 bits. A store with more fails the
+// timeline (queries then read the store).
+const MaxStrings = 1 << 24
+
 // Strings returns the entry's StringsRef.
-func (e *Entry) Strings() StringsRef { return e.strs }
+func (e *Entry) Strings() StringsRef { return StringsRef(e.ss >> 8) }
+
+// ID8 returns the first 8 bytes of a record id as Entry.ID8 holds them.
+func ID8(h *ledger.Hash) uint64 { return binary.BigEndian.Uint64(h[:8]) }
 
 // Encounter is a proximity encounter of a person, with the other person
 // by number.
@@ -70,7 +105,7 @@ type Encounter struct {
 const chunkBits = 16
 
 type siteLine struct {
-	idx     []int32 // entries by (In, TxID[:8]): the site index's order
+	idx     []int32 // entries by (In, ID8): the site index's order
 	longest int64   // the longest visit, seconds
 }
 
@@ -84,7 +119,7 @@ type Timeline struct {
 	n        int32
 	persons  []ledger.Pseudonym
 	pnum     map[ledger.Pseudonym]int32
-	byPerson [][]int32 // entries by (In, TxID[:8])
+	byPerson [][]int32 // entries by (In, ID8)
 	sites    map[uint32]*siteLine
 	encs     map[int32][]Encounter // by (Start, TxID[:8])
 	strs     []string              // via "\x00" role
@@ -204,7 +239,9 @@ func (t *Timeline) Load(ctx context.Context, progress Progress) error {
 			derr = fmt.Errorf("site index entry %x: %w", k, err)
 			return false
 		}
-		t.appendSorted(&core, via, role)
+		if derr = t.appendSorted(&core, via, role); derr != nil {
+			return false
+		}
 		count++
 		if count%(1<<20) == 0 {
 			if derr = ctx.Err(); derr != nil {
@@ -225,6 +262,7 @@ func (t *Timeline) Load(ctx context.Context, progress Progress) error {
 	for _, idx := range t.byPerson {
 		t.sortIdx(idx)
 	}
+	t.trim()
 	lo, hi = store.TablePrefix(store.TabEncounter)
 	err = t.db.Scan(lo, hi, func(k, v []byte) bool {
 		var e state.Encounter
@@ -268,6 +306,7 @@ func (t *Timeline) Stats() Stats {
 	for _, es := range t.encs {
 		s.Encounters += len(es)
 	}
+	// An entry, and an int32 in its site's and its person's index.
 	s.Bytes = int64(len(t.chunks))<<chunkBits*int64(unsafe.Sizeof(Entry{})) + 8*int64(t.n) +
 		int64(s.Encounters)*int64(unsafe.Sizeof(Encounter{})) + int64(len(t.persons))*(32+8+24+48)
 	return s
@@ -287,28 +326,87 @@ func (t *Timeline) person(p ledger.Pseudonym) int32 {
 	return n
 }
 
-func (t *Timeline) intern(via, role []byte) StringsRef {
+// trim gives the site and person indexes the capacity they need: a load
+// grows them by appending, which leaves up to half of each unused, and
+// they are a quarter of the timeline's memory.
+func (t *Timeline) trim() {
+	for _, s := range t.sites {
+		s.idx = clip(s.idx)
+	}
+	for i, idx := range t.byPerson {
+		t.byPerson[i] = clip(idx)
+	}
+}
+
+// clip returns idx in an array of its length (or idx, when that is it).
+func clip(idx []int32) []int32 {
+	if cap(idx) == len(idx) {
+		return idx
+	}
+	out := make([]int32, len(idx))
+	copy(out, idx)
+	return out
+}
+
+// errTooManyStrings stops a timeline whose (via, role) pairs do not fit
+// an Entry.
+var errTooManyStrings = fmt.Errorf("more than %d distinct via and role pairs", MaxStrings)
+
+func (t *Timeline) intern(via, role []byte) (StringsRef, error) {
 	k := make([]byte, 0, len(via)+1+len(role))
 	k = append(append(append(k, via...), 0), role...)
 	if n, ok := t.snum[string(k)]; ok {
-		return StringsRef(n)
+		return StringsRef(n), nil
+	}
+	if len(t.strs) >= MaxStrings {
+		return 0, errTooManyStrings
 	}
 	n := uint32(len(t.strs))
 	t.strs = append(t.strs, string(k))
 	t.vias, t.roles = append(t.vias, string(via)), append(t.roles, string(role))
 	t.snum[string(k)] = n
-	return StringsRef(n)
+	return StringsRef(n), nil
+}
+
+// duration is a presence's length as an Entry keeps it. The consensus
+// rule (MaxPresence) keeps it far below 2^32 seconds; an entry that is
+// not is damaged, and stops the timeline.
+func duration(c *state.PresenceCore) (uint32, error) {
+	d := c.Out - c.In
+	if d < 0 || d > math.MaxUint32 {
+		return 0, fmt.Errorf("a presence from %d to %d: %w", c.In, c.Out, store.ErrCorrupt)
+	}
+	return uint32(d), nil
+}
+
+// fill sets what an entry takes from a presence but its person.
+func (t *Timeline) fill(e *Entry, c *state.PresenceCore, via, role []byte) error {
+	d, err := duration(c)
+	if err != nil {
+		return err
+	}
+	r, err := t.intern(via, role)
+	if err != nil {
+		return err
+	}
+	e.In, e.dur, e.Site, e.ss, e.ID8 = c.In, d, c.Site, uint32(r)<<8|uint32(c.Status), ID8(&c.TxID)
+	return nil
 }
 
 // newEntry stores a new entry and returns its number.
-func (t *Timeline) newEntry(c *state.PresenceCore, via, role []byte) int32 {
+func (t *Timeline) newEntry(c *state.PresenceCore, via, role []byte) (int32, error) {
+	var e Entry
+	if err := t.fill(&e, c, via, role); err != nil {
+		return 0, err
+	}
+	e.Person = t.person(c.Person)
 	if int(t.n)>>chunkBits == len(t.chunks) {
 		t.chunks = append(t.chunks, make([]Entry, 1<<chunkBits))
 	}
 	i := t.n
 	t.n++
-	*t.entry(i) = Entry{In: c.In, Out: c.Out, TxID: c.TxID, Site: c.Site, Person: t.person(c.Person), strs: t.intern(via, role), Status: c.Status}
-	return i
+	*t.entry(i) = e
+	return i, nil
 }
 
 func (t *Timeline) site(num uint32) *siteLine {
@@ -322,13 +420,17 @@ func (t *Timeline) site(num uint32) *siteLine {
 
 // appendSorted adds an entry that comes after every entry of its site
 // (a load reads the site index in order); person lists are sorted after.
-func (t *Timeline) appendSorted(c *state.PresenceCore, via, role []byte) {
-	i := t.newEntry(c, via, role)
+func (t *Timeline) appendSorted(c *state.PresenceCore, via, role []byte) error {
+	i, err := t.newEntry(c, via, role)
+	if err != nil {
+		return err
+	}
 	e := t.entry(i)
 	s := t.site(c.Site)
 	s.idx = append(s.idx, i)
-	s.longest = max(s.longest, e.Out-e.In)
+	s.longest = max(s.longest, int64(e.dur))
 	t.byPerson[e.Person] = append(t.byPerson[e.Person], i)
+	return nil
 }
 
 // less orders entries as their index keys do: by start, then record id.
@@ -337,7 +439,7 @@ func (t *Timeline) less(a, b int32) bool {
 	if x.In != y.In {
 		return x.In < y.In
 	}
-	return bytes.Compare(x.TxID[:8], y.TxID[:8]) < 0
+	return x.ID8 < y.ID8
 }
 
 func (t *Timeline) sortIdx(idx []int32) {
@@ -345,14 +447,14 @@ func (t *Timeline) sortIdx(idx []int32) {
 }
 
 // find returns where an entry keyed (in, id8) is or belongs in idx.
-func (t *Timeline) find(idx []int32, in int64, id8 []byte) (int, bool) {
+func (t *Timeline) find(idx []int32, in int64, id8 uint64) (int, bool) {
 	j := sort.Search(len(idx), func(j int) bool {
 		e := t.entry(idx[j])
-		return e.In > in || e.In == in && bytes.Compare(e.TxID[:8], id8) >= 0
+		return e.In > in || e.In == in && e.ID8 >= id8
 	})
 	if j < len(idx) {
 		e := t.entry(idx[j])
-		return j, e.In == in && bytes.Equal(e.TxID[:8], id8)
+		return j, e.In == in && e.ID8 == id8
 	}
 	return j, false
 }
@@ -386,7 +488,7 @@ func (t *Timeline) applyVisit(op *store.Op) error {
 	}
 	num := binary.BigEndian.Uint32(op.Key[1:5])
 	in := store.TimeFromKey(binary.BigEndian.Uint64(op.Key[5:13]))
-	id8 := op.Key[13:21]
+	id8 := binary.BigEndian.Uint64(op.Key[13:21])
 	s := t.site(num)
 	j, ok := t.find(s.idx, in, id8)
 	var c state.PresenceCore
@@ -396,7 +498,7 @@ func (t *Timeline) applyVisit(op *store.Op) error {
 		if via, role, err = state.DecodePresenceBytes(op.Value, &c); err != nil {
 			return fmt.Errorf("site index entry %x: %w", op.Key, err)
 		}
-		if c.Site != num || c.In != in || !bytes.Equal(c.TxID[:8], id8) {
+		if c.Site != num || c.In != in || ID8(&c.TxID) != id8 {
 			return fmt.Errorf("site index entry %x names another key: %w", op.Key, store.ErrCorrupt)
 		}
 	}
@@ -404,8 +506,10 @@ func (t *Timeline) applyVisit(op *store.Op) error {
 		// A new status (a window closed, a correction): in place, when
 		// the entry is still the same person's.
 		if e := t.entry(s.idx[j]); e.Person == t.person(c.Person) {
-			e.Out, e.TxID, e.strs, e.Status = c.Out, c.TxID, t.intern(via, role), c.Status
-			s.longest = max(s.longest, e.Out-e.In)
+			if err := t.fill(e, &c, via, role); err != nil {
+				return err
+			}
+			s.longest = max(s.longest, int64(e.dur))
 			return nil
 		}
 	}
@@ -420,10 +524,13 @@ func (t *Timeline) applyVisit(op *store.Op) error {
 	if op.Delete {
 		return nil
 	}
-	i := t.newEntry(&c, via, role)
+	i, err := t.newEntry(&c, via, role)
+	if err != nil {
+		return err
+	}
 	e := t.entry(i)
 	s.idx = insertAt(s.idx, j, i)
-	s.longest = max(s.longest, e.Out-e.In)
+	s.longest = max(s.longest, int64(e.dur))
 	pl := t.byPerson[e.Person]
 	k, _ := t.find(pl, in, id8)
 	t.byPerson[e.Person] = insertAt(pl, k, i)

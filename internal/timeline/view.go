@@ -1,9 +1,16 @@
 package timeline
 
 import (
+	"bytes"
+	"cmp"
+	"encoding/binary"
+	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/state"
+	"github.com/epiledger/epiledger/internal/store"
 )
 
 // View reads a timeline while Read holds it. It must not be kept after
@@ -49,7 +56,7 @@ func (v *View) Number(p ledger.Pseudonym) (int32, bool) {
 func (v *View) Pseudonym(n int32) ledger.Pseudonym { return v.t.persons[n] }
 
 // Strings returns an entry's via and role.
-func (v *View) Strings(e *Entry) (via, role string) { return v.StringsOf(e.strs) }
+func (v *View) Strings(e *Entry) (via, role string) { return v.StringsOf(e.Strings()) }
 
 // StringsOf returns the via and role an entry's StringsRef names.
 func (v *View) StringsOf(r StringsRef) (via, role string) { return v.t.vias[r], v.t.roles[r] }
@@ -117,4 +124,103 @@ func (v *View) Encounters(p int32, from, to int64) []Encounter {
 	i := sort.Search(len(es), func(i int) bool { return es[i].Start >= from })
 	j := sort.Search(len(es)-i, func(j int) bool { return es[i+j].Start > to }) + i
 	return es[i:j]
+}
+
+// key is entry ref's site index key.
+func (v *View) key(ref int32) []byte {
+	e := v.t.entry(ref)
+	var id ledger.Hash
+	binary.BigEndian.PutUint64(id[:8], e.ID8)
+	return store.SiteIdxKey(e.Site, e.In, id)
+}
+
+// TxIDs returns the full record ids of entries refs (SiteVisits,
+// PersonVisits), in the same order; refs may repeat. An entry keeps only
+// its id's first 8 bytes, so the ids are read from the store's site
+// index: sorted by key and read with one iterator, each seek moving
+// forward from the last. It is meant for what an answer shows, after a
+// query has decided it.
+//
+// The store may be newer than the view. An entry it no longer holds as
+// the view has it (same key, same person) is ErrStale: the caller
+// answers from the store (Fallback); it never gets a wrong id. Safe for
+// concurrent use within Read.
+func (v *View) TxIDs(refs []int32) ([]ledger.Hash, error) {
+	out := make([]ledger.Hash, len(refs))
+	if len(refs) == 0 {
+		return out, nil
+	}
+	type want struct {
+		key []byte
+		i   int32
+	}
+	ws := make([]want, len(refs))
+	for i, ref := range refs {
+		ws[i] = want{v.key(ref), int32(i)}
+	}
+	slices.SortFunc(ws, func(a, b want) int {
+		if c := bytes.Compare(a.key, b.key); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.i, b.i)
+	})
+	lo, hi := store.TablePrefix(store.TabSiteIdx)
+	cur, err := v.t.db.Cursor(lo, hi)
+	if err != nil {
+		return nil, err
+	}
+	defer cur.Close()
+	var c state.PresenceCore
+	for j, w := range ws {
+		if j > 0 && bytes.Equal(w.key, ws[j-1].key) {
+			out[w.i] = out[ws[j-1].i]
+			continue
+		}
+		found := false
+		var derr error
+		// fn stops at the first key, so the cursor's last move is a seek
+		// and the next one can go on from there.
+		err := cur.Range(w.key, append(bytes.Clone(w.key), 0), func(k, val []byte) bool {
+			found = true
+			derr = state.DecodePresenceCore(val, &c)
+			return false
+		})
+		if err == nil {
+			err = derr
+		}
+		if err != nil {
+			return nil, fmt.Errorf("timeline: site index entry %x: %w", w.key, err)
+		}
+		e := v.t.entry(refs[w.i])
+		if !found || c.Site != e.Site || c.In != e.In || ID8(&c.TxID) != e.ID8 || c.Person != v.t.persons[e.Person] {
+			return nil, fmt.Errorf("%w: site index entry %x", ErrStale, w.key)
+		}
+		out[w.i] = c.TxID
+	}
+	return out, nil
+}
+
+// TxID is TxIDs of one entry.
+func (v *View) TxID(ref int32) (ledger.Hash, error) {
+	ids, err := v.TxIDs([]int32{ref})
+	if err != nil {
+		return ledger.Hash{}, err
+	}
+	return ids[0], nil
+}
+
+// CompareIDs compares two record ids as bytes.Compare does, knowing
+// their first 8 bytes (ID8): those decide, but for a tie, when full is
+// called for both ids. A tie is rare (for random ids, 2^-64 a pair), so
+// a query keeps 8 bytes and fetches the rest then; its order is exactly
+// the order of the full ids.
+func CompareIDs(a8, b8 uint64, full func() (a, b ledger.Hash, err error)) (int, error) {
+	if a8 != b8 {
+		return cmp.Compare(a8, b8), nil
+	}
+	a, b, err := full()
+	if err != nil {
+		return 0, err
+	}
+	return bytes.Compare(a[:], b[:]), nil
 }

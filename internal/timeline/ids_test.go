@@ -1,0 +1,192 @@
+package timeline_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+	"unsafe"
+
+	"github.com/epiledger/epiledger/internal/ledger"
+	"github.com/epiledger/epiledger/internal/state"
+	"github.com/epiledger/epiledger/internal/store"
+	"github.com/epiledger/epiledger/internal/timeline"
+)
+
+// TestEntrySize: an Entry is 32 bytes; with its two index slots, 40 a
+// visit (issue 18).
+func TestEntrySize(t *testing.T) {
+	t.Parallel()
+	if n := unsafe.Sizeof(timeline.Entry{}); n != 32 {
+		t.Fatalf("Entry is %d bytes, want 32", n)
+	}
+}
+
+// twinIDs are two record ids that share their first 8 bytes, and so
+// tie on ID8, the second the larger.
+var twinIDs = [2]ledger.Hash{
+	{1, 2, 3, 4, 5, 6, 7, 8, 0x10},
+	{1, 2, 3, 4, 5, 6, 7, 8, 0x20},
+}
+
+// writeVisits commits visits to the site and person indexes.
+func writeVisits(t *testing.T, db *store.DB, ps ...state.Presence) {
+	t.Helper()
+	b := db.NewBatch()
+	for i := range ps {
+		p := &ps[i]
+		set(t, b, store.SiteIdxKey(p.Site, p.In, p.TxID), state.EncodePresence(p))
+		set(t, b, store.PersonKey(p.Person, p.In, p.TxID), state.EncodePresence(p))
+	}
+	if err := b.Commit(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// refsOf returns the refs of a person's visits, by start.
+func refsOf(v *timeline.View, p ledger.Pseudonym) []int32 {
+	n, ok := v.Number(p)
+	if !ok {
+		return nil
+	}
+	var refs []int32
+	v.PersonVisits(n, -1<<62, 1<<62, func(ref int32, _ *timeline.Entry) bool {
+		refs = append(refs, ref)
+		return true
+	})
+	return refs
+}
+
+// TestTxIDs: the full ids come back from the store, for refs in any
+// order and repeated, also for two entries whose ids tie on ID8, at the
+// same site and start (they differ only by person) or not.
+func TestTxIDs(t *testing.T) {
+	t.Parallel()
+	db, tl := newTimeline(t)
+	a, b := ledger.Pseudonym{0xA}, ledger.Pseudonym{0xB}
+	ps := []state.Presence{
+		{Kind: state.PresenceVisit, Site: 7, Person: a, In: 100, Out: 200, Via: "qr", TxID: twinIDs[0]},
+		{Kind: state.PresenceVisit, Site: 7, Person: a, In: 300, Out: 400, Via: "qr", TxID: ledger.Hash{9, 9}},
+		{Kind: state.PresenceVisit, Site: 8, Person: b, In: 100, Out: 250, Via: "card", TxID: twinIDs[1]},
+	}
+	writeVisits(t, db, ps...)
+	if err := tl.Load(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	err := tl.Read(func(v *timeline.View) error {
+		ra, rb := refsOf(v, a), refsOf(v, b)
+		refs := []int32{rb[0], ra[1], ra[0], rb[0], ra[1]}
+		want := []ledger.Hash{twinIDs[1], {9, 9}, twinIDs[0], twinIDs[1], {9, 9}}
+		ids, err := v.TxIDs(refs)
+		if err != nil {
+			return err
+		}
+		for i := range want {
+			if ids[i] != want[i] {
+				t.Errorf("TxIDs[%d] = %x, want %x", i, ids[i], want[i])
+			}
+		}
+		if v.Entry(ra[0]).ID8 != v.Entry(rb[0]).ID8 {
+			t.Errorf("the twins' ID8 differ")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestTxIDsStale: when a commit after Read deletes an entry, or puts
+// another person's visit under its key, the view cannot give its id:
+// TxIDs says ErrStale (Fallback), never a wrong id.
+func TestTxIDsStale(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		change func(t *testing.T, db *store.DB, p state.Presence)
+	}{
+		{"deleted", func(t *testing.T, db *store.DB, p state.Presence) {
+			b := db.NewBatch()
+			if err := b.Delete(store.SiteIdxKey(p.Site, p.In, p.TxID)); err != nil {
+				t.Fatal(err)
+			}
+			if err := b.Commit(); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"another person", func(t *testing.T, db *store.DB, p state.Presence) {
+			p.Person = ledger.Pseudonym{0xC}
+			writeVisits(t, db, p)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			db, tl := newTimeline(t)
+			p := state.Presence{Kind: state.PresenceVisit, Site: 7, Person: ledger.Pseudonym{0xA}, In: 100, Out: 200, Via: "qr", TxID: twinIDs[0]}
+			writeVisits(t, db, p)
+			if err := tl.Load(context.Background(), nil); err != nil {
+				t.Fatal(err)
+			}
+			err := tl.Read(func(v *timeline.View) error {
+				refs := refsOf(v, p.Person)
+				tc.change(t, db, p) // commits after the view was taken
+				_, err := v.TxIDs(refs)
+				return err
+			})
+			if !errors.Is(err, timeline.ErrStale) || !timeline.Fallback(err) {
+				t.Fatalf("TxIDs after the store changed: %v, want ErrStale", err)
+			}
+			// A new view holds the change and answers.
+			err = tl.Read(func(v *timeline.View) error {
+				_, err := v.TxIDs(refsOf(v, p.Person))
+				return err
+			})
+			if err != nil {
+				t.Fatalf("TxIDs in a new view: %v", err)
+			}
+		})
+	}
+}
+
+// TestCompareIDs: the first 8 bytes decide; on a tie, and only then,
+// the full ids; an error fetching them is the answer.
+func TestCompareIDs(t *testing.T) {
+	t.Parallel()
+	fetchErr := errors.New("fetch failed")
+	for _, tc := range []struct {
+		name   string
+		a, b   ledger.Hash
+		err    error
+		want   int
+		called bool
+	}{
+		{"first 8 smaller", ledger.Hash{1}, ledger.Hash{2}, nil, -1, false},
+		{"first 8 larger", ledger.Hash{3, 0, 0, 0, 0, 0, 0, 0, 0}, ledger.Hash{2, 0xFF}, nil, 1, false},
+		{"tie then smaller", twinIDs[0], twinIDs[1], nil, -1, true},
+		{"tie then larger", twinIDs[1], twinIDs[0], nil, 1, true},
+		{"equal", twinIDs[0], twinIDs[0], nil, 0, true},
+		{"tie and fetch fails", twinIDs[0], twinIDs[1], fetchErr, 0, true},
+		{"no tie, fetch would fail", ledger.Hash{1}, ledger.Hash{2}, fetchErr, -1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			called := false
+			got, err := timeline.CompareIDs(timeline.ID8(&tc.a), timeline.ID8(&tc.b), func() (ledger.Hash, ledger.Hash, error) {
+				called = true
+				return tc.a, tc.b, tc.err
+			})
+			if called != tc.called {
+				t.Errorf("full ids fetched: %v, want %v", called, tc.called)
+			}
+			if tc.called && tc.err != nil {
+				if !errors.Is(err, tc.err) {
+					t.Errorf("err = %v, want %v", err, tc.err)
+				}
+				return
+			}
+			if err != nil || got != tc.want || got != bytes.Compare(tc.a[:], tc.b[:]) {
+				t.Errorf("CompareIDs = %d, %v, want %d", got, err, tc.want)
+			}
+		})
+	}
+}
