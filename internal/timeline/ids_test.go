@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"math/rand/v2"
 	"testing"
 	"unsafe"
 
@@ -188,5 +189,68 @@ func TestCompareIDs(t *testing.T) {
 				t.Errorf("CompareIDs = %d, %v, want %d", got, err, tc.want)
 			}
 		})
+	}
+}
+
+// TestTxIDsSubsets: the ids of random subsets of a random history's
+// visits, dense (where TxIDs steps) and sparse (where it seeks), in any
+// order and with repeats, are the records'.
+func TestTxIDsSubsets(t *testing.T) {
+	t.Parallel()
+	db, tl := newTimeline(t)
+	h := newHistory(11)
+	for i := 0; i < 80; i++ {
+		h.block(t, db, false)
+	}
+	if err := tl.Load(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	type key struct {
+		site uint32
+		in   int64
+		id8  uint64
+	}
+	want := map[key]ledger.Hash{}
+	for _, p := range h.visits {
+		want[key{p.Site, p.In, timeline.ID8(&p.TxID)}] = p.TxID
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	err := tl.Read(func(v *timeline.View) error {
+		var all []int32
+		for site := uint32(0); site < 6; site++ {
+			v.SiteVisits(site, -1<<62, 1<<62, func(ref int32, _ *timeline.Entry) bool {
+				all = append(all, ref)
+				return true
+			})
+		}
+		if len(all) != len(h.visits) {
+			t.Fatalf("%d entries, %d visits", len(all), len(h.visits))
+		}
+		for _, keep := range []int{1, 2, 3, 10, 30} {
+			var refs []int32
+			for _, r := range all {
+				if rng.IntN(keep) == 0 {
+					refs = append(refs, r)
+				}
+				if rng.IntN(20) == 0 {
+					refs = append(refs, all[rng.IntN(len(all))])
+				}
+			}
+			rng.Shuffle(len(refs), func(i, j int) { refs[i], refs[j] = refs[j], refs[i] })
+			ids, err := v.TxIDs(refs)
+			if err != nil {
+				return err
+			}
+			for i, r := range refs {
+				e := v.Entry(r)
+				if w := want[key{e.Site, e.In, e.ID8}]; ids[i] != w {
+					t.Fatalf("one in %d: entry %d: id %x, want %x", keep, r, ids[i], w)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

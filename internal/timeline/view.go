@@ -126,20 +126,38 @@ func (v *View) Encounters(p int32, from, to int64) []Encounter {
 	return es[i:j]
 }
 
-// key is entry ref's site index key.
-func (v *View) key(ref int32) []byte {
-	e := v.t.entry(ref)
-	var id ledger.Hash
-	binary.BigEndian.PutUint64(id[:8], e.ID8)
-	return store.SiteIdxKey(e.Site, e.In, id)
+// idWant is an entry whose full id TxIDs reads: its site index key as
+// numbers (so that sorting compares integers), and where its id goes.
+type idWant struct {
+	site    uint32
+	tk, id8 uint64 // store.TimeKey(In), ID8
+	i       int32
 }
+
+func (w *idWant) key(b *[keyLen]byte) []byte {
+	b[0] = store.TabSiteIdx
+	binary.BigEndian.PutUint32(b[1:5], w.site)
+	binary.BigEndian.PutUint64(b[5:13], w.tk)
+	binary.BigEndian.PutUint64(b[13:21], w.id8)
+	return b[:]
+}
+
+func (w *idWant) sameKey(o *idWant) bool { return w.site == o.site && w.tk == o.tk && w.id8 == o.id8 }
+
+// keyLen is the length of a site index key.
+const keyLen = 1 + 4 + 8 + 8
+
+// maxSkip is how many site index entries TxIDs steps over to the next
+// one it wants before it seeks instead: a step costs about a tenth of a
+// seek, and the entries a query shows are often near each other.
+const maxSkip = 8
 
 // TxIDs returns the full record ids of entries refs (SiteVisits,
 // PersonVisits), in the same order; refs may repeat. An entry keeps only
 // its id's first 8 bytes, so the ids are read from the store's site
-// index: sorted by key and read with one iterator, each seek moving
-// forward from the last. It is meant for what an answer shows, after a
-// query has decided it.
+// index: sorted by key and read with one iterator, stepping to the next
+// key wanted when it is near and seeking when not. It is meant for what
+// an answer shows, after a query has decided it.
 //
 // The store may be newer than the view. An entry it no longer holds as
 // the view has it (same key, same person) is ErrStale: the caller
@@ -150,19 +168,19 @@ func (v *View) TxIDs(refs []int32) ([]ledger.Hash, error) {
 	if len(refs) == 0 {
 		return out, nil
 	}
-	type want struct {
-		key []byte
-		i   int32
-	}
-	ws := make([]want, len(refs))
+	ws := make([]idWant, len(refs))
 	for i, ref := range refs {
-		ws[i] = want{v.key(ref), int32(i)}
+		e := v.t.entry(ref)
+		ws[i] = idWant{site: e.Site, tk: store.TimeKey(e.In), id8: e.ID8, i: int32(i)}
 	}
-	slices.SortFunc(ws, func(a, b want) int {
-		if c := bytes.Compare(a.key, b.key); c != 0 {
-			return c
+	slices.SortFunc(ws, func(a, b idWant) int {
+		if a.site != b.site {
+			return cmp.Compare(a.site, b.site)
 		}
-		return cmp.Compare(a.i, b.i)
+		if a.tk != b.tk {
+			return cmp.Compare(a.tk, b.tk)
+		}
+		return cmp.Compare(a.id8, b.id8)
 	})
 	lo, hi := store.TablePrefix(store.TabSiteIdx)
 	cur, err := v.t.db.Cursor(lo, hi)
@@ -171,31 +189,54 @@ func (v *View) TxIDs(refs []int32) ([]ledger.Hash, error) {
 	}
 	defer cur.Close()
 	var c state.PresenceCore
-	for j, w := range ws {
-		if j > 0 && bytes.Equal(w.key, ws[j-1].key) {
-			out[w.i] = out[ws[j-1].i]
-			continue
-		}
-		found := false
-		var derr error
-		// fn stops at the first key, so the cursor's last move is a seek
-		// and the next one can go on from there.
-		err := cur.Range(w.key, append(bytes.Clone(w.key), 0), func(k, val []byte) bool {
-			found = true
-			derr = state.DecodePresenceCore(val, &c)
-			return false
+	var want, seek [keyLen]byte
+	j := 0
+	for j < len(ws) {
+		at := j
+		skipped := 0
+		wk := ws[j].key(&want)
+		var ferr error
+		// Each Range seeks to the key wanted next and steps on while the
+		// next one is near; it returns having found at least that one,
+		// or with ferr.
+		err := cur.Range(ws[j].key(&seek), hi, func(k, val []byte) bool {
+			switch bytes.Compare(k, wk) {
+			case -1:
+				skipped++
+				return skipped < maxSkip
+			case 1:
+				ferr = fmt.Errorf("%w: site index entry %x is gone", ErrStale, wk)
+				return false
+			}
+			if err := state.DecodePresenceCore(val, &c); err != nil {
+				ferr = fmt.Errorf("timeline: site index entry %x: %w", k, err)
+				return false
+			}
+			e := v.t.entry(refs[ws[j].i])
+			if c.Site != e.Site || c.In != e.In || ID8(&c.TxID) != e.ID8 || c.Person != v.t.persons[e.Person] {
+				ferr = fmt.Errorf("%w: site index entry %x is another visit", ErrStale, k)
+				return false
+			}
+			out[ws[j].i] = c.TxID
+			for j++; j < len(ws) && ws[j].sameKey(&ws[j-1]); j++ {
+				out[ws[j].i] = c.TxID
+			}
+			if j == len(ws) {
+				return false
+			}
+			skipped = 0
+			wk = ws[j].key(&want)
+			return true
 		})
 		if err == nil {
-			err = derr
+			err = ferr
 		}
 		if err != nil {
-			return nil, fmt.Errorf("timeline: site index entry %x: %w", w.key, err)
+			return nil, err
 		}
-		e := v.t.entry(refs[w.i])
-		if !found || c.Site != e.Site || c.In != e.In || ID8(&c.TxID) != e.ID8 || c.Person != v.t.persons[e.Person] {
-			return nil, fmt.Errorf("%w: site index entry %x", ErrStale, w.key)
+		if j == at {
+			return nil, fmt.Errorf("%w: site index entry %x is gone", ErrStale, ws[j].key(&want))
 		}
-		out[w.i] = c.TxID
 	}
 	return out, nil
 }
