@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -101,7 +102,9 @@ type Encounter struct {
 }
 
 // chunkBits sizes the chunks entries live in: growing never copies
-// what is there (a city's entries take most of a gigabyte).
+// what is there (a city's entries take most of a gigabyte). A chunk's
+// length is the entries it holds: all but the last are full, and the
+// last is trimmed after Load (trim) and grows again by appending.
 const chunkBits = 16
 
 type siteLine struct {
@@ -307,7 +310,11 @@ func (t *Timeline) Stats() Stats {
 		s.Encounters += len(es)
 	}
 	// An entry, and an int32 in its site's and its person's index.
-	s.Bytes = int64(len(t.chunks))<<chunkBits*int64(unsafe.Sizeof(Entry{})) + 8*int64(t.n) +
+	var entries int64
+	for _, c := range t.chunks {
+		entries += int64(cap(c))
+	}
+	s.Bytes = entries*int64(unsafe.Sizeof(Entry{})) + 8*int64(t.n) +
 		int64(s.Encounters)*int64(unsafe.Sizeof(Encounter{})) + int64(len(t.persons))*(32+8+24+48)
 	return s
 }
@@ -330,6 +337,11 @@ func (t *Timeline) person(p ledger.Pseudonym) int32 {
 // grows them by appending, which leaves up to half of each unused, and
 // they are a quarter of the timeline's memory.
 func (t *Timeline) trim() {
+	if n := len(t.chunks); n > 0 {
+		t.chunks[n-1] = slices.Clip(slices.Clone(t.chunks[n-1]))
+	}
+	t.persons = slices.Clip(slices.Clone(t.persons))
+	t.byPerson = slices.Clip(slices.Clone(t.byPerson))
 	for _, s := range t.sites {
 		s.idx = clip(s.idx)
 	}
@@ -400,12 +412,17 @@ func (t *Timeline) newEntry(c *state.PresenceCore, via, role []byte) (int32, err
 		return 0, err
 	}
 	e.Person = t.person(c.Person)
-	if int(t.n)>>chunkBits == len(t.chunks) {
-		t.chunks = append(t.chunks, make([]Entry, 1<<chunkBits))
+	k := int(t.n) >> chunkBits
+	if k == len(t.chunks) {
+		t.chunks = append(t.chunks, make([]Entry, 0, 1<<chunkBits))
 	}
+	ch := t.chunks[k]
+	if len(ch) == cap(ch) { // trimmed: grow, to a whole chunk at most
+		ch = slices.Grow(ch, min(max(len(ch), 1024), 1<<chunkBits-len(ch)))
+	}
+	t.chunks[k] = append(ch, e)
 	i := t.n
 	t.n++
-	*t.entry(i) = e
 	return i, nil
 }
 

@@ -473,13 +473,17 @@ func (cq *contactQuery) caseTx(r *contactRow) (ledger.Hash, error) {
 
 // contacts makes the rows Contacts, in order, a person at a time. The
 // record ids of the visits are read from the store (View.TxIDs), all at
-// once: the case's, then the others' in the answer's order.
+// once: the case's, then the others' in the order gathered, which is
+// the site index's for each of the case's visits (what TxIDs reads
+// fastest).
 func (cq *contactQuery) contacts() ([]Contact, error) {
-	refs := make([]int32, len(cq.cases), len(cq.cases)+len(cq.order))
+	refs := make([]int32, len(cq.cases)+len(cq.rows))
 	copy(refs, cq.cases)
-	for _, i := range cq.order {
+	for i := range cq.rows {
 		if r := &cq.rows[i]; !r.encounter {
-			refs = append(refs, r.oref)
+			refs[len(cq.cases)+i] = r.oref
+		} else {
+			refs[len(cq.cases)+i] = -1
 		}
 	}
 	ids, err := cq.v.TxIDs(refs)
@@ -501,7 +505,7 @@ func (cq *contactQuery) contacts() ([]Contact, error) {
 				c.SiteKind, c.Via, c.TxID, c.CaseTxID = EncounterKind, EncounterVia, tx, tx
 				continue
 			}
-			c.TxID, otxs = otxs[0], otxs[1:]
+			c.TxID = otxs[cq.order[i]]
 			c.SiteKind, c.CaseTxID = s.kind, caseTxs[r.p]
 			c.Via, c.Role = cq.v.StringsOf(r.strs)
 		}
