@@ -107,9 +107,45 @@ type Encounter struct {
 // last is trimmed after Load (trim) and grows again by appending.
 const chunkBits = 16
 
+// siteLine is a site's entries by (In, ID8), the site index's order.
+// Load reads the site index in order, so each site's entries are
+// numbered one after the other: the line is then base, base+1, ...
+// base+n-1, with no index (4 bytes a visit saved, and a scan reads
+// entries in a row). The first write that inserts into or removes from
+// a line gives it an index, idx (materialize); n is then 0. A line with
+// n == 0 is idx (nil when empty).
 type siteLine struct {
-	idx     []int32 // entries by (In, ID8): the site index's order
-	longest int64   // the longest visit, seconds
+	base, n int32
+	idx     []int32
+	longest int64 // the longest visit, seconds
+}
+
+// len is how many entries the line holds.
+func (s *siteLine) len() int {
+	if s.n > 0 {
+		return int(s.n)
+	}
+	return len(s.idx)
+}
+
+// at is the line's j-th entry.
+func (s *siteLine) at(j int) int32 {
+	if s.n > 0 {
+		return s.base + int32(j)
+	}
+	return s.idx[j]
+}
+
+// materialize gives a numbered line an index, before a write changes it.
+func (s *siteLine) materialize() {
+	if s.n == 0 {
+		return
+	}
+	s.idx = make([]int32, s.n)
+	for j := range s.idx {
+		s.idx[j] = s.base + int32(j)
+	}
+	s.n = 0
 }
 
 // Timeline is the resident copy. It is safe for concurrent use.
@@ -314,7 +350,11 @@ func (t *Timeline) Stats() Stats {
 	for _, c := range t.chunks {
 		entries += int64(cap(c))
 	}
-	s.Bytes = entries*int64(unsafe.Sizeof(Entry{})) + 8*int64(t.n) +
+	idx := int64(t.n) // the persons' indexes
+	for _, s := range t.sites {
+		idx += int64(len(s.idx))
+	}
+	s.Bytes = entries*int64(unsafe.Sizeof(Entry{})) + 4*idx +
 		int64(s.Encounters)*int64(unsafe.Sizeof(Encounter{})) + int64(len(t.persons))*(32+8+24+48)
 	return s
 }
@@ -343,7 +383,9 @@ func (t *Timeline) trim() {
 	t.persons = slices.Clip(slices.Clone(t.persons))
 	t.byPerson = slices.Clip(slices.Clone(t.byPerson))
 	for _, s := range t.sites {
-		s.idx = clip(s.idx)
+		if s.idx != nil {
+			s.idx = clip(s.idx)
+		}
 	}
 	for i, idx := range t.byPerson {
 		t.byPerson[i] = clip(idx)
@@ -444,7 +486,15 @@ func (t *Timeline) appendSorted(c *state.PresenceCore, via, role []byte) error {
 	}
 	e := t.entry(i)
 	s := t.site(c.Site)
-	s.idx = append(s.idx, i)
+	switch {
+	case s.n > 0 && s.base+s.n == i:
+		s.n++
+	case s.n == 0 && len(s.idx) == 0:
+		s.base, s.n = i, 1
+	default: // not in a row: cannot be, when the scan is in key order
+		s.materialize()
+		s.idx = append(s.idx, i)
+	}
 	s.longest = max(s.longest, int64(e.dur))
 	t.byPerson[e.Person] = append(t.byPerson[e.Person], i)
 	return nil
@@ -465,12 +515,21 @@ func (t *Timeline) sortIdx(idx []int32) {
 
 // find returns where an entry keyed (in, id8) is or belongs in idx.
 func (t *Timeline) find(idx []int32, in int64, id8 uint64) (int, bool) {
-	j := sort.Search(len(idx), func(j int) bool {
-		e := t.entry(idx[j])
+	return t.search(len(idx), func(j int) int32 { return idx[j] }, in, id8)
+}
+
+// findLine is find in a site's line.
+func (t *Timeline) findLine(s *siteLine, in int64, id8 uint64) (int, bool) {
+	return t.search(s.len(), s.at, in, id8)
+}
+
+func (t *Timeline) search(n int, at func(j int) int32, in int64, id8 uint64) (int, bool) {
+	j := sort.Search(n, func(j int) bool {
+		e := t.entry(at(j))
 		return e.In > in || e.In == in && e.ID8 >= id8
 	})
-	if j < len(idx) {
-		e := t.entry(idx[j])
+	if j < n {
+		e := t.entry(at(j))
 		return j, e.In == in && e.ID8 == id8
 	}
 	return j, false
@@ -507,7 +566,7 @@ func (t *Timeline) applyVisit(op *store.Op) error {
 	in := store.TimeFromKey(binary.BigEndian.Uint64(op.Key[5:13]))
 	id8 := binary.BigEndian.Uint64(op.Key[13:21])
 	s := t.site(num)
-	j, ok := t.find(s.idx, in, id8)
+	j, ok := t.findLine(s, in, id8)
 	var c state.PresenceCore
 	var via, role []byte
 	if !op.Delete {
@@ -522,13 +581,16 @@ func (t *Timeline) applyVisit(op *store.Op) error {
 	if ok && !op.Delete {
 		// A new status (a window closed, a correction): in place, when
 		// the entry is still the same person's.
-		if e := t.entry(s.idx[j]); e.Person == t.person(c.Person) {
+		if e := t.entry(s.at(j)); e.Person == t.person(c.Person) {
 			if err := t.fill(e, &c, via, role); err != nil {
 				return err
 			}
 			s.longest = max(s.longest, int64(e.dur))
 			return nil
 		}
+	}
+	if ok || !op.Delete {
+		s.materialize()
 	}
 	if ok {
 		old := t.entry(s.idx[j])

@@ -94,7 +94,26 @@ func (v *View) SiteVisits(site uint32, from, to int64, fn func(ref int32, e *Ent
 	if s == nil {
 		return
 	}
-	v.visits(s.idx, from, to, fn)
+	if s.n == 0 {
+		v.visits(s.idx, from, to, fn)
+		return
+	}
+	// A numbered line (siteLine): entries base.. in a row.
+	lo, hi := 0, int(s.n)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if v.t.entry(s.base+int32(m)).In < from {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	for i := s.base + int32(lo); i < s.base+s.n; i++ {
+		e := v.t.entry(i)
+		if e.In > to || !fn(i, e) {
+			return
+		}
+	}
 }
 
 // PersonVisits calls fn for each visit of person number p that starts in
