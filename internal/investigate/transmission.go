@@ -143,28 +143,51 @@ const encounter = -1
 
 func (m *cand) enc() bool { return m.vi == encounter }
 
-// vTx is v's record of the meeting.
-func (c *chainRun) vTx(m *cand) (ledger.Hash, error) {
-	if m.enc() {
-		return c.recs[m.u].encs[m.vref].txid, nil
-	}
-	ids, err := c.src.txids([]int32{m.vref})
-	if err != nil {
-		return ledger.Hash{}, err
-	}
-	return ids[0], nil
+// recID names a record of a meeting for txidOf: a value, so that
+// comparing meetings moves no cand to the heap.
+type recID struct {
+	kind recKind
+	u    int32 // the person whose records hold it (recEnc, recOwn)
+	ref  int32
 }
 
-// fromTx is u's record of the meeting.
-func (c *chainRun) fromTx(m *cand) (ledger.Hash, error) {
+type recKind uint8
+
+const (
+	recSource recKind = iota // ref is the source's (chainSource.txids)
+	recEnc                   // ref is u's encounter number
+	recOwn                   // ref indexes u's personRecs.txids
+)
+
+// vRec is v's record of the meeting.
+func (c *chainRun) vRec(m *cand) recID {
 	if m.enc() {
-		return c.recs[m.u].encs[m.vref].txid, nil
+		return recID{kind: recEnc, u: m.u, ref: m.vref}
+	}
+	return recID{kind: recSource, ref: m.vref}
+}
+
+// fromRec is u's record of the meeting.
+func (c *chainRun) fromRec(m *cand) recID {
+	if m.enc() {
+		return recID{kind: recEnc, u: m.u, ref: m.vref}
 	}
 	r := c.recs[m.u]
 	if r.txids != nil {
-		return r.txids[r.visits[m.vi].ref], nil
+		return recID{kind: recOwn, u: m.u, ref: r.visits[m.vi].ref}
 	}
-	ids, err := c.src.txids([]int32{r.visits[m.vi].ref})
+	return recID{kind: recSource, ref: r.visits[m.vi].ref}
+}
+
+// txidOf is a record's id.
+func (c *chainRun) txidOf(r recID) (ledger.Hash, error) {
+	switch r.kind {
+	case recEnc:
+		return c.recs[r.u].encs[r.ref].txid, nil
+	case recOwn:
+		return c.recs[r.u].txids[r.ref], nil
+	}
+	ids, err := c.src.txids([]int32{r.ref})
 	if err != nil {
 		return ledger.Hash{}, err
 	}
@@ -173,34 +196,37 @@ func (c *chainRun) fromTx(m *cand) (ledger.Hash, error) {
 
 // cmpV compares two meetings by v's record id, as full ids order.
 func (c *chainRun) cmpV(a, b *cand) int {
-	if a.enc() == b.enc() && a.vref == b.vref && (!a.enc() || a.u == b.u) {
-		return 0 // the same record
+	if a.vtx8 != b.vtx8 {
+		return cmp.Compare(a.vtx8, b.vtx8)
 	}
-	return c.cmpIDs(a.vtx8, b.vtx8, a, b, c.vTx)
+	return c.cmpIDs(a.vtx8, b.vtx8, c.vRec(a), c.vRec(b))
 }
 
 // cmpFrom compares two meetings by u's record id, as full ids order.
 func (c *chainRun) cmpFrom(a, b *cand) int {
-	if a.u == b.u && a.vi == b.vi && (!a.enc() || a.vref == b.vref) {
-		return 0 // the same record
+	if a.ftx8 != b.ftx8 {
+		return cmp.Compare(a.ftx8, b.ftx8)
 	}
-	return c.cmpIDs(a.ftx8, b.ftx8, a, b, c.fromTx)
+	return c.cmpIDs(a.ftx8, b.ftx8, c.fromRec(a), c.fromRec(b))
 }
 
-// cmpIDs compares the records id gives of a and b, knowing their first
-// 8 bytes (timeline.CompareIDs). An error reading full ids is kept
-// (c.fail) and ends the chain.
-func (c *chainRun) cmpIDs(a8, b8 uint64, a, b *cand, id func(*cand) (ledger.Hash, error)) int {
-	x, err := timeline.CompareIDs(a8, b8, func() (x, y ledger.Hash, err error) {
-		if x, err = id(a); err == nil {
-			y, err = id(b)
+// cmpIDs compares records x and y, knowing their first 8 bytes
+// (timeline.CompareIDs); the same record is equal without a read. An
+// error reading full ids is kept (c.fail) and ends the chain.
+func (c *chainRun) cmpIDs(a8, b8 uint64, x, y recID) int {
+	if x == y {
+		return 0
+	}
+	r, err := timeline.CompareIDs(a8, b8, func() (hx, hy ledger.Hash, err error) {
+		if hx, err = c.txidOf(x); err == nil {
+			hy, err = c.txidOf(y)
 		}
-		return x, y, err
+		return hx, hy, err
 	})
 	if err != nil {
 		c.fail(err)
 	}
-	return x
+	return r
 }
 
 // fail keeps the first error of a comparison; the chain returns it.

@@ -384,6 +384,9 @@ func (cq *contactQuery) sortRows(sc *contactScratch) error {
 // records, when the full ids are read (timeline.CompareIDs). An error
 // reading them is kept in cq.err (the order is then not used).
 func (cq *contactQuery) cmpIDs(a, b *contactRow) int {
+	if a.otx8 != b.otx8 {
+		return cmp.Compare(a.otx8, b.otx8)
+	}
 	if a.encounter == b.encounter && a.oref == b.oref {
 		// The same record: the case's decides.
 		if a.encounter || a.p == b.p {
