@@ -261,3 +261,32 @@ func TestTxIDsSubsets(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestDurationOutOfRange: a visit that ends before it starts does not fit
+// an Entry's duration (nor any visit the rules allow): the timeline
+// stops, as for any damaged entry, and queries read the store.
+func TestDurationOutOfRange(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		in, out int64
+	}{
+		{"ends before it starts", 100, 99},
+		{"longer than 2^32 s", 0, 1 << 32},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			db, tl := newTimeline(t)
+			if err := tl.Load(context.Background(), nil); err != nil {
+				t.Fatal(err)
+			}
+			writeVisits(t, db, state.Presence{Kind: state.PresenceVisit, Site: 1, Person: ledger.Pseudonym{1}, In: tc.in, Out: tc.out, TxID: ledger.Hash{3}})
+			if err := tl.Read(func(*timeline.View) error { return nil }); !errors.Is(err, timeline.ErrNotReady) {
+				t.Fatalf("Read: %v, want ErrNotReady", err)
+			}
+			if !errors.Is(tl.Err(), store.ErrCorrupt) {
+				t.Fatalf("Err = %v, want store.ErrCorrupt", tl.Err())
+			}
+		})
+	}
+}

@@ -15,6 +15,25 @@
 // A query sees every write committed before it started: Read first
 // applies what is queued. Writers never wait for readers: the tap only
 // queues.
+//
+// Memory is what limits a resident timeline, and bytes per visit also
+// decide how fast a chain scans millions of them: a visit is a 32-byte
+// Entry and a 4-byte slot in its person's index, and a site's line
+// needs no index until a write changes it after Load (siteLine), so
+// about 40 bytes a visit after a load (issue 18; it was about 80). An
+// Entry keeps only the first 8 bytes of its record id: they order the
+// site index, and they order records as the full ids do but for a tie,
+// which is rare and then resolved by reading the full ids
+// (CompareIDs). The full ids an answer shows are read from the store's
+// site index (View.TxIDs), once a query has decided its rows.
+//
+// The store may be ahead of a view: a commit after Read may have
+// deleted or moved an entry whose id a query then reads. TxIDs then
+// fails with ErrStale rather than give a wrong or partial answer, and
+// the query answers from the store instead (Fallback), as when the
+// timeline is not loaded: the store holds every write the view holds.
+// A retry on a new view would also do, but a query that keeps meeting
+// changes could retry without end; the store path always answers.
 package timeline
 
 import (

@@ -394,17 +394,7 @@ func (cq *contactQuery) cmpIDs(a, b *contactRow) int {
 		}
 		return cq.cmpCase(a, b)
 	}
-	c, err := timeline.CompareIDs(a.otx8, b.otx8, func() (x, y ledger.Hash, err error) {
-		if x, err = cq.otx(a); err == nil {
-			y, err = cq.otx(b)
-		}
-		return x, y, err
-	})
-	if err != nil {
-		cq.fail(err)
-		return 0
-	}
-	if c != 0 {
+	if c := cq.cmpBy(a.otx8, b.otx8, a, b, cq.otx); c != 0 {
 		return c
 	}
 	return cq.cmpCase(a, b)
@@ -415,9 +405,16 @@ func (cq *contactQuery) cmpCase(a, b *contactRow) int {
 	if a.encounter && b.encounter && a.oref == b.oref || !a.encounter && !b.encounter && a.p == b.p {
 		return 0
 	}
-	c, err := timeline.CompareIDs(cq.caseTx8(a), cq.caseTx8(b), func() (x, y ledger.Hash, err error) {
-		if x, err = cq.caseTx(a); err == nil {
-			y, err = cq.caseTx(b)
+	return cq.cmpBy(cq.caseTx8(a), cq.caseTx8(b), a, b, cq.caseTx)
+}
+
+// cmpBy compares rows a and b by the record id gives, knowing the first
+// 8 bytes of each (timeline.CompareIDs). An error reading full ids is
+// kept in cq.err (the order is then not used).
+func (cq *contactQuery) cmpBy(a8, b8 uint64, a, b *contactRow, id func(*contactRow) (ledger.Hash, error)) int {
+	c, err := timeline.CompareIDs(a8, b8, func() (x, y ledger.Hash, err error) {
+		if x, err = id(a); err == nil {
+			y, err = id(b)
 		}
 		return x, y, err
 	})
