@@ -262,17 +262,19 @@ func TestTxIDsSubsets(t *testing.T) {
 	}
 }
 
-// TestDurationOutOfRange: a visit that ends before it starts does not fit
-// an Entry's duration (nor any visit the rules allow): the timeline
-// stops, as for any damaged entry, and queries read the store.
+// TestDurationOutOfRange: a visit that ends before it starts (damaged),
+// or lasts 2^32 s or more (more than an Entry holds; the rules allow 30
+// days by default), stops the timeline, and queries read the store.
 func TestDurationOutOfRange(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name    string
-		in, out int64
+		in, out       int64
+		fits, corrupt bool
 	}{
-		{"ends before it starts", 100, 99},
-		{"longer than 2^32 s", 0, 1 << 32},
+		{"ends before it starts", 100, 99, false, true},
+		{"longer than 2^32 s", 0, 1 << 32, false, false},
+		{"longest an entry holds", 0, 1<<32 - 1, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -281,11 +283,28 @@ func TestDurationOutOfRange(t *testing.T) {
 				t.Fatal(err)
 			}
 			writeVisits(t, db, state.Presence{Kind: state.PresenceVisit, Site: 1, Person: ledger.Pseudonym{1}, In: tc.in, Out: tc.out, TxID: ledger.Hash{3}})
-			if err := tl.Read(func(*timeline.View) error { return nil }); !errors.Is(err, timeline.ErrNotReady) {
+			err := tl.Read(func(v *timeline.View) error {
+				var out int64
+				v.SiteVisits(1, -1<<62, 1<<62, func(_ int32, e *timeline.Entry) bool {
+					out = e.Out()
+					return true
+				})
+				if out != tc.out {
+					t.Errorf("Out = %d, want %d", out, tc.out)
+				}
+				return nil
+			})
+			if tc.fits {
+				if err != nil {
+					t.Fatalf("Read: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, timeline.ErrNotReady) {
 				t.Fatalf("Read: %v, want ErrNotReady", err)
 			}
-			if !errors.Is(tl.Err(), store.ErrCorrupt) {
-				t.Fatalf("Err = %v, want store.ErrCorrupt", tl.Err())
+			if tl.Err() == nil || errors.Is(tl.Err(), store.ErrCorrupt) != tc.corrupt {
+				t.Fatalf("Err = %v, want an error, corrupt %v", tl.Err(), tc.corrupt)
 			}
 		})
 	}

@@ -442,14 +442,19 @@ func (t *Timeline) intern(via, role []byte) (StringsRef, error) {
 }
 
 // duration is a presence's length as an Entry keeps it. The consensus
-// rule (MaxPresence) keeps it far below 2^32 seconds; an entry that is
-// not is damaged, and stops the timeline.
+// rule (MaxPresence, 30 days by default) keeps it far below 2^32
+// seconds (136 years), and never negative. A negative one is a damaged
+// entry; a longer one a chain whose MaxPresence is more than an Entry
+// holds. Either stops the timeline (queries then read the store).
 func duration(c *state.PresenceCore) (uint32, error) {
-	d := c.Out - c.In
-	if d < 0 || d > math.MaxUint32 {
-		return 0, fmt.Errorf("a presence from %d to %d: %w", c.In, c.Out, store.ErrCorrupt)
+	switch d := c.Out - c.In; {
+	case d < 0:
+		return 0, fmt.Errorf("a presence from %d to %d ends before it starts: %w", c.In, c.Out, store.ErrCorrupt)
+	case d > math.MaxUint32:
+		return 0, fmt.Errorf("a presence from %d to %d is longer than the %d s an entry holds", c.In, c.Out, uint32(math.MaxUint32))
+	default:
+		return uint32(d), nil
 	}
-	return uint32(d), nil
 }
 
 // fill sets what an entry takes from a presence but its person.
