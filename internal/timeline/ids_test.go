@@ -268,7 +268,7 @@ func TestTxIDsSubsets(t *testing.T) {
 func TestDurationOutOfRange(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		name    string
+		name          string
 		in, out       int64
 		fits, corrupt bool
 	}{
