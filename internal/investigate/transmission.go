@@ -86,7 +86,7 @@ type label struct {
 }
 
 // visitRec is one visit of a person, clipped to the query window. Its
-// record id is the source's to give (chainSource.txid) from ref; tx8 is
+// record id is the source's to give (chainSource.txids) from ref; tx8 is
 // its first 8 bytes, enough to order meetings almost always.
 type visitRec struct {
 	site    uint32
@@ -123,15 +123,19 @@ type probe struct {
 
 // cand is a meeting that exposes v: from u at site, together [f, t].
 // A chain over a city makes millions, so it is kept small: u's record is
-// u's visit number vi, and an encounter (site is then the device) has vi
-// encounter: its one record is txid.
+// u's visit number vi; v's is vref, the source's reference to it
+// (chainSource.keep). An encounter (site is then the device) has vi
+// encounter: its one record is u's encounter number vref. Record ids
+// are kept as their first 8 bytes, which order meetings but for a tie;
+// the full ids are read for a tie (cmpV, cmpFrom) and for the answer.
 type cand struct {
 	v, u int32
 	site uint32
 	vi   int32
 	f, t int64
-	txid ledger.Hash // v's record
-	ftx8 uint64      // the first 8 bytes of u's record
+	vref int32
+	vtx8 uint64 // the first 8 bytes of v's record
+	ftx8 uint64 // the first 8 bytes of u's record
 }
 
 // encounter is the vi of a cand that is an encounter.
@@ -139,16 +143,106 @@ const encounter = -1
 
 func (m *cand) enc() bool { return m.vi == encounter }
 
-// fromTx is u's record of the meeting.
-func (c *chainRun) fromTx(m *cand) ledger.Hash {
+// recID names a record of a meeting for txidOf: a value, so that
+// comparing meetings moves no cand to the heap.
+type recID struct {
+	kind recKind
+	u    int32 // the person whose records hold it (recEnc, recOwn)
+	ref  int32
+}
+
+type recKind uint8
+
+const (
+	recSource recKind = iota // ref is the source's (chainSource.txids)
+	recEnc                   // ref is u's encounter number
+	recOwn                   // ref indexes u's personRecs.txids
+)
+
+// vRec is v's record of the meeting.
+func (c *chainRun) vRec(m *cand) recID {
 	if m.enc() {
-		return m.txid
+		return recID{kind: recEnc, u: m.u, ref: m.vref}
+	}
+	return recID{kind: recSource, ref: m.vref}
+}
+
+// fromRec is u's record of the meeting.
+func (c *chainRun) fromRec(m *cand) recID {
+	if m.enc() {
+		return recID{kind: recEnc, u: m.u, ref: m.vref}
 	}
 	r := c.recs[m.u]
 	if r.txids != nil {
-		return r.txids[r.visits[m.vi].ref]
+		return recID{kind: recOwn, u: m.u, ref: r.visits[m.vi].ref}
 	}
-	return c.src.txid(r.visits[m.vi].ref)
+	return recID{kind: recSource, ref: r.visits[m.vi].ref}
+}
+
+// txidOf is a record's id.
+func (c *chainRun) txidOf(r recID) (ledger.Hash, error) {
+	switch r.kind {
+	case recEnc:
+		return c.recs[r.u].encs[r.ref].txid, nil
+	case recOwn:
+		return c.recs[r.u].txids[r.ref], nil
+	}
+	ids, err := c.src.txids([]int32{r.ref})
+	if err != nil {
+		return ledger.Hash{}, err
+	}
+	return ids[0], nil
+}
+
+// cmpV compares two meetings by v's record id, as full ids order.
+func (c *chainRun) cmpV(a, b *cand) int {
+	if a.vtx8 != b.vtx8 {
+		return cmp.Compare(a.vtx8, b.vtx8)
+	}
+	return c.cmpIDs(a.vtx8, b.vtx8, c.vRec(a), c.vRec(b))
+}
+
+// cmpFrom compares two meetings by u's record id, as full ids order.
+func (c *chainRun) cmpFrom(a, b *cand) int {
+	if a.ftx8 != b.ftx8 {
+		return cmp.Compare(a.ftx8, b.ftx8)
+	}
+	return c.cmpIDs(a.ftx8, b.ftx8, c.fromRec(a), c.fromRec(b))
+}
+
+// cmpIDs compares records x and y, knowing their first 8 bytes
+// (timeline.CompareIDs); the same record is equal without a read. An
+// error reading full ids is kept (c.fail) and ends the chain.
+func (c *chainRun) cmpIDs(a8, b8 uint64, x, y recID) int {
+	if x == y {
+		return 0
+	}
+	r, err := timeline.CompareIDs(a8, b8, func() (hx, hy ledger.Hash, err error) {
+		if hx, err = c.txidOf(x); err == nil {
+			hy, err = c.txidOf(y)
+		}
+		return hx, hy, err
+	})
+	if err != nil {
+		c.fail(err)
+	}
+	return r
+}
+
+// fail keeps the first error of a comparison; the chain returns it.
+func (c *chainRun) fail(err error) {
+	c.emu.Lock()
+	if c.err == nil {
+		c.err = err
+	}
+	c.emu.Unlock()
+}
+
+// failed is the error fail kept, or nil.
+func (c *chainRun) failed() error {
+	c.emu.Lock()
+	defer c.emu.Unlock()
+	return c.err
 }
 
 // tx8 is the first 8 bytes of a record id, as a number that orders the
@@ -185,6 +279,9 @@ type chainRun struct {
 
 	smu   sync.Mutex
 	spool []*scratch
+
+	emu sync.Mutex
+	err error // the first error reading record ids to order meetings
 }
 
 // grow makes room for person number n.
@@ -271,7 +368,10 @@ func (iv *Investigator) Chain(cq ChainQuery) (*Graph, error) {
 			g, err = iv.chain(cq, newResidentSource(iv, v))
 			return err
 		})
-		if !errors.Is(err, timeline.ErrNotReady) {
+		// Not loaded, or a visit it showed changed in the store since
+		// (timeline.ErrStale): the store answers, as it holds every write
+		// the timeline held.
+		if !timeline.Fallback(err) {
 			return g, err
 		}
 	}
@@ -306,12 +406,15 @@ func (iv *Investigator) chain(cq ChainQuery, src chainSource) (*Graph, error) {
 				for i := range r.encs {
 					e := &r.encs[i]
 					if f, t := max(e.start, lo), min2(e.end, hi); t > f {
-						cands = append(cands, cand{v: e.other, u: u, site: e.device, vi: encounter, f: f, t: t, txid: e.txid, ftx8: tx8(&e.txid)})
+						cands = append(cands, cand{v: e.other, u: u, site: e.device, vi: encounter, vref: int32(i), f: f, t: t, vtx8: tx8(&e.txid), ftx8: tx8(&e.txid)})
 					}
 				}
 			}
 		}
 		met, err := c.meet(bySite, k)
+		if err == nil {
+			err = c.failed()
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -328,6 +431,9 @@ func (iv *Investigator) chain(cq ChainQuery, src chainSource) (*Graph, error) {
 					next = append(next, m.v)
 				}
 			}
+		}
+		if err := c.failed(); err != nil {
+			return nil, err
 		}
 		slices.Sort(next)
 		frontier = next
@@ -347,14 +453,10 @@ func (c *chainRun) better(a, b *cand) bool {
 	if a.t != b.t {
 		return a.t > b.t
 	}
-	if a.txid != b.txid {
-		return string(a.txid[:]) < string(b.txid[:])
+	if x := c.cmpV(a, b); x != 0 {
+		return x < 0
 	}
-	if a.ftx8 != b.ftx8 {
-		return a.ftx8 < b.ftx8
-	}
-	fa, fb := c.fromTx(a), c.fromTx(b)
-	return string(fa[:]) < string(fb[:])
+	return c.cmpFrom(a, b) < 0
 }
 
 // edge records a meeting as an edge. Unless all edges are asked for, a
@@ -373,7 +475,7 @@ func (c *chainRun) edge(m *cand) {
 	}
 	k := edgeKey{from: m.u, to: m.v, site: m.site, enc: m.enc()}
 	e := c.edges[k]
-	if e != nil && (e.f < m.f || e.f == m.f && (e.t > m.t || e.t == m.t && string(e.txid[:]) <= string(m.txid[:]))) {
+	if e != nil && (e.f < m.f || e.f == m.f && (e.t > m.t || e.t == m.t && c.cmpV(e, m) <= 0)) {
 		return
 	}
 	cp := *m
@@ -499,7 +601,7 @@ func (c *chainRun) meetSite(num uint32, ps []probe, k int) ([]cand, error) {
 			if !c.cq.AllEdges {
 				if i, ok := best(o.person); ok {
 					if b := &out[i]; f < b.f || f == b.f && t >= b.t {
-						m := cand{v: o.person, u: p.who, site: num, vi: p.vi, f: f, t: t, txid: o.txid, ftx8: p.tx8}
+						m := cand{v: o.person, u: p.who, site: num, vi: p.vi, f: f, t: t, vref: c.src.keep(o), vtx8: o.tx8, ftx8: p.tx8}
 						if c.better(&m, b) {
 							*b = m
 						}
@@ -511,7 +613,7 @@ func (c *chainRun) meetSite(num uint32, ps []probe, k int) ([]cand, error) {
 				}
 				sc.set(o.person, int32(len(out)))
 			}
-			out = append(out, cand{v: o.person, u: p.who, site: num, vi: p.vi, f: f, t: t, txid: o.txid, ftx8: p.tx8})
+			out = append(out, cand{v: o.person, u: p.who, site: num, vi: p.vi, f: f, t: t, vref: c.src.keep(o), vtx8: o.tx8, ftx8: p.tx8})
 		}
 	}
 	// Presences are keyed by start: one that overlaps [a, b] starts in
@@ -724,11 +826,47 @@ func (c *chainRun) graph() (*Graph, error) {
 		}
 		return cmp.Compare(a.site, b.site)
 	})
+	txs, err := c.edgeTxs(es)
+	if err != nil {
+		return nil, err
+	}
 	g.Edges = make([]Edge, len(es))
 	for i, k := range keys {
 		e := es[k.i]
 		s := siteOf(e)
-		g.Edges[i] = Edge{From: c.src.pseudonym(e.u), To: c.src.pseudonym(e.v), Site: s.id, SiteKind: s.kind, Start: e.f, End: e.t, TxID: e.txid, FromTxID: c.fromTx(e)}
+		g.Edges[i] = Edge{From: c.src.pseudonym(e.u), To: c.src.pseudonym(e.v), Site: s.id, SiteKind: s.kind, Start: e.f, End: e.t, TxID: txs[2*k.i], FromTxID: txs[2*k.i+1]}
 	}
 	return g, nil
+}
+
+// edgeTxs returns the record ids of the meetings es, v's then u's, two
+// a meeting: what the source keeps by reference is read in one call
+// (chainSource.txids; from a resident timeline, one pass over the
+// store), once the meetings are decided.
+func (c *chainRun) edgeTxs(es []*cand) ([]ledger.Hash, error) {
+	ids := make([]ledger.Hash, 2*len(es))
+	var refs []int32
+	var at []int // where each of refs goes in ids
+	for i, e := range es {
+		if e.enc() {
+			ids[2*i] = c.recs[e.u].encs[e.vref].txid
+			ids[2*i+1] = ids[2*i]
+			continue
+		}
+		refs, at = append(refs, e.vref), append(at, 2*i)
+		r := c.recs[e.u]
+		if r.txids != nil {
+			ids[2*i+1] = r.txids[r.visits[e.vi].ref]
+			continue
+		}
+		refs, at = append(refs, r.visits[e.vi].ref), append(at, 2*i+1)
+	}
+	got, err := c.src.txids(refs)
+	if err != nil {
+		return nil, err
+	}
+	for j, h := range got {
+		ids[at[j]] = h
+	}
+	return ids, nil
 }

@@ -10,11 +10,15 @@ import (
 	"github.com/epiledger/epiledger/internal/timeline"
 )
 
-// sitePresence is a presence at a site as a chain reads it.
+// sitePresence is a presence at a site as a chain reads it: its record
+// id's first 8 bytes, and a reference by which the source gives the
+// whole id (chainSource.keep).
 type sitePresence struct {
 	person  int32
 	in, out int64
-	txid    ledger.Hash
+	tx8     uint64
+	ref     int32       // the timeline's entry, or -1
+	txid    ledger.Hash // the record id, when ref is -1 (the store)
 }
 
 // chainSource is where a chain reads presences and encounters: the
@@ -35,17 +39,23 @@ type chainSource interface {
 	scan(site uint32, lo, hi int64, skip int32, fn func(o *sitePresence)) error
 	// longest is the longest visit at a site, in seconds.
 	longest(site uint32) (int64, error)
-	// txid is the record id of a visit whose ref the source gave (when
-	// records left personRecs.txids nil).
-	txid(ref int32) ledger.Hash
+	// keep returns a reference to o's record for txids, valid for the
+	// chain: o itself is not kept.
+	keep(o *sitePresence) int32
+	// txids returns the record ids of refs, in order: refs keep gave,
+	// and refs of visits records gave when it left personRecs.txids
+	// nil. A resident timeline reads them from the store and may fail
+	// with timeline.ErrStale.
+	txids(refs []int32) ([]ledger.Hash, error)
 }
 
 // storeSource reads the store's indexes and numbers persons as they come.
 type storeSource struct {
-	iv *Investigator
-	mu sync.Mutex
-	n  map[ledger.Pseudonym]int32
-	ps []ledger.Pseudonym
+	iv   *Investigator
+	mu   sync.Mutex
+	n    map[ledger.Pseudonym]int32
+	ps   []ledger.Pseudonym
+	kept []ledger.Hash // by keep's ref
 }
 
 func newStoreSource(iv *Investigator) *storeSource {
@@ -118,7 +128,7 @@ func (s *storeSource) scan(site uint32, lo, hi int64, skip int32, fn func(o *sit
 		if sp.person = s.number(o.Person); sp.person == skip {
 			return true
 		}
-		sp.in, sp.out, sp.txid = o.In, o.Out, o.TxID
+		sp.in, sp.out, sp.tx8, sp.ref, sp.txid = o.In, o.Out, tx8(&o.TxID), -1, o.TxID
 		fn(&sp)
 		return true
 	})
@@ -130,8 +140,21 @@ func (s *storeSource) scan(site uint32, lo, hi int64, skip int32, fn func(o *sit
 
 func (s *storeSource) longest(site uint32) (int64, error) { return s.iv.longest(site) }
 
-func (s *storeSource) txid(int32) ledger.Hash {
-	panic("investigate: the store's visits keep their ids")
+func (s *storeSource) keep(o *sitePresence) int32 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.kept = append(s.kept, o.txid)
+	return int32(len(s.kept) - 1)
+}
+
+func (s *storeSource) txids(refs []int32) ([]ledger.Hash, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]ledger.Hash, len(refs))
+	for i, r := range refs {
+		out[i] = s.kept[r]
+	}
+	return out, nil
 }
 
 // residentSource reads a resident timeline: persons are numbered by the
@@ -178,8 +201,8 @@ func (s *residentSource) records(n int32, from, to int64) (*personRecs, error) {
 		return r, nil
 	}
 	s.v.PersonVisits(n, from-int64(s.iv.q.Rules().MaxPresence/time.Second), to, func(ref int32, e *timeline.Entry) bool {
-		if e.Visible() && e.Out > from && e.In < to {
-			r.visits = append(r.visits, visitRec{site: e.Site, ref: ref, in: max(e.In, from), out: min2(e.Out, to), tx8: tx8(&e.TxID)})
+		if e.Visible() && e.Out() > from && e.In < to {
+			r.visits = append(r.visits, visitRec{site: e.Site, ref: ref, in: max(e.In, from), out: min2(e.Out(), to), tx8: e.ID8})
 		}
 		return true
 	})
@@ -193,9 +216,9 @@ func (s *residentSource) records(n int32, from, to int64) (*personRecs, error) {
 
 func (s *residentSource) scan(site uint32, lo, hi int64, skip int32, fn func(o *sitePresence)) error {
 	var sp sitePresence
-	s.v.SiteVisits(site, lo, hi, func(_ int32, e *timeline.Entry) bool {
+	s.v.SiteVisits(site, lo, hi, func(ref int32, e *timeline.Entry) bool {
 		if e.Visible() && e.Person != skip {
-			sp.person, sp.in, sp.out, sp.txid = e.Person, e.In, e.Out, e.TxID
+			sp.person, sp.in, sp.out, sp.tx8, sp.ref = e.Person, e.In, e.Out(), e.ID8, ref
 			fn(&sp)
 		}
 		return true
@@ -205,4 +228,6 @@ func (s *residentSource) scan(site uint32, lo, hi int64, skip int32, fn func(o *
 
 func (s *residentSource) longest(site uint32) (int64, error) { return s.v.Longest(site), nil }
 
-func (s *residentSource) txid(ref int32) ledger.Hash { return s.v.Entry(ref).TxID }
+func (s *residentSource) keep(o *sitePresence) int32 { return o.ref }
+
+func (s *residentSource) txids(refs []int32) ([]ledger.Hash, error) { return s.v.TxIDs(refs) }

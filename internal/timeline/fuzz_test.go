@@ -38,13 +38,14 @@ func FuzzApply(f *testing.F) {
 			t.Fatalf("apply: %v is not store.ErrCorrupt", err)
 		}
 		for num, s := range tl.sites {
-			for i := 1; i < len(s.idx); i++ {
-				if tl.less(s.idx[i], s.idx[i-1]) {
+			for i := 1; i < s.len(); i++ {
+				if tl.less(s.at(i), s.at(i-1)) {
 					t.Fatalf("site %d out of order", num)
 				}
 			}
-			for _, i := range s.idx {
-				if e := tl.entry(i); e.Site != num || e.Out-e.In > s.longest {
+			for j := 0; j < s.len(); j++ {
+				i := s.at(j)
+				if e := tl.entry(i); e.Site != num || e.Out()-e.In > s.longest {
 					t.Fatalf("site %d: entry %+v, longest %d", num, e, s.longest)
 				}
 			}
@@ -60,7 +61,7 @@ func FuzzApply(f *testing.F) {
 		}
 		m := 0
 		for _, s := range tl.sites {
-			m += len(s.idx)
+			m += s.len()
 		}
 		if n != m {
 			t.Fatalf("%d visits by person, %d by site", n, m)

@@ -15,6 +15,25 @@
 // A query sees every write committed before it started: Read first
 // applies what is queued. Writers never wait for readers: the tap only
 // queues.
+//
+// Memory is what limits a resident timeline, and bytes per visit also
+// decide how fast a chain scans millions of them: a visit is a 32-byte
+// Entry and a 4-byte slot in its person's index, and a site's line
+// needs no index until a write changes it after Load (siteLine), so
+// about 40 bytes a visit after a load (issue 18; it was about 80). An
+// Entry keeps only the first 8 bytes of its record id: they order the
+// site index, and they order records as the full ids do but for a tie,
+// which is rare and then resolved by reading the full ids
+// (CompareIDs). The full ids an answer shows are read from the store's
+// site index (View.TxIDs), once a query has decided its rows.
+//
+// The store may be ahead of a view: a commit after Read may have
+// deleted or moved an entry whose id a query then reads. TxIDs then
+// fails with ErrStale rather than give a wrong or partial answer, and
+// the query answers from the store instead (Fallback), as when the
+// timeline is not loaded: the store holds every write the view holds.
+// A retry on a new view would also do, but a query that keeps meeting
+// changes could retry without end; the store path always answers.
 package timeline
 
 import (
@@ -23,6 +42,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -37,26 +58,60 @@ import (
 // copy failed (Err says why). Callers then read the store.
 var ErrNotReady = errors.New("timeline: not loaded")
 
-// Entry is one visit at a site, as its site-index entry says.
+// ErrStale is returned by View.TxIDs when the store no longer holds an
+// entry of the view as the view has it: a commit after Read deleted or
+// moved it. The view cannot give that entry's full record id, so a
+// query that needs it answers from the store instead (Fallback), which
+// holds at least every write the view holds.
+var ErrStale = errors.New("timeline: an entry changed in the store after the view was taken")
+
+// Fallback reports whether a query that read a timeline must answer
+// from the store instead: the timeline is not loaded, or an entry it
+// showed has since changed in the store. Any other error is the answer.
+func Fallback(err error) bool { return errors.Is(err, ErrNotReady) || errors.Is(err, ErrStale) }
+
+// Entry is one visit at a site, as its site-index entry says. It is 32
+// bytes (TestEntrySize): a city holds tens of millions, and a chain's
+// scan reads millions, so bytes per visit decide both memory and time.
+// It keeps only the first 8 bytes of the record id, which order the
+// site index and almost always decide an order by record id; the full
+// id is read from the store for what an answer shows (View.TxIDs).
 type Entry struct {
-	In, Out int64
-	TxID    ledger.Hash
-	Site    uint32
+	In   int64
+	dur  uint32 // Out - In: a presence is at most MaxPresence, checked on entry
+	Site uint32
 	// Person is the person's number in this timeline (View.Pseudonym).
 	Person int32
-	strs   StringsRef // via and role, interned
-	Status state.Status
+	ss     uint32 // StringsRef<<8 | Status
+	// ID8 is the first 8 bytes of the record id, big-endian: as numbers
+	// they order as the ids' first 8 bytes do.
+	ID8 uint64
 }
 
+// Out is the end of the visit.
+func (e *Entry) Out() int64 { return e.In + int64(e.dur) }
+
+// Status is the visit's status.
+func (e *Entry) Status() state.Status { return state.Status(e.ss) }
+
 // Visible reports whether the visit counts in contacts and chains.
-func (e *Entry) Visible() bool { return e.Status == state.StatusRecorded }
+func (e *Entry) Visible() bool { return e.Status() == state.StatusRecorded }
 
 // StringsRef names an entry's via and role (View.StringsOf), so that a
-// query can keep it instead of the strings.
+// query can keep it instead of the strings. There are fewer than
+// MaxStrings.
 type StringsRef uint32
 
+// MaxStrings bounds the distinct (via, role) pairs a timeline holds:
+// an Entry packs their number in 24 bits. A store with more fails the
+// timeline (queries then read the store).
+const MaxStrings = 1 << 24
+
 // Strings returns the entry's StringsRef.
-func (e *Entry) Strings() StringsRef { return e.strs }
+func (e *Entry) Strings() StringsRef { return StringsRef(e.ss >> 8) }
+
+// ID8 returns the first 8 bytes of a record id as Entry.ID8 holds them.
+func ID8(h *ledger.Hash) uint64 { return binary.BigEndian.Uint64(h[:8]) }
 
 // Encounter is a proximity encounter of a person, with the other person
 // by number.
@@ -66,12 +121,50 @@ type Encounter struct {
 }
 
 // chunkBits sizes the chunks entries live in: growing never copies
-// what is there (a city's entries take most of a gigabyte).
+// what is there (a city's entries take most of a gigabyte). A chunk's
+// length is the entries it holds: all but the last are full, and the
+// last is trimmed after Load (trim) and grows again by appending.
 const chunkBits = 16
 
+// siteLine is a site's entries by (In, ID8), the site index's order.
+// Load reads the site index in order, so each site's entries are
+// numbered one after the other: the line is then base, base+1, ...
+// base+n-1, with no index (4 bytes a visit saved, and a scan reads
+// entries in a row). The first write that inserts into or removes from
+// a line gives it an index, idx (materialize); n is then 0. A line with
+// n == 0 is idx (nil when empty).
 type siteLine struct {
-	idx     []int32 // entries by (In, TxID[:8]): the site index's order
-	longest int64   // the longest visit, seconds
+	base, n int32
+	idx     []int32
+	longest int64 // the longest visit, seconds
+}
+
+// len is how many entries the line holds.
+func (s *siteLine) len() int {
+	if s.n > 0 {
+		return int(s.n)
+	}
+	return len(s.idx)
+}
+
+// at is the line's j-th entry.
+func (s *siteLine) at(j int) int32 {
+	if s.n > 0 {
+		return s.base + int32(j)
+	}
+	return s.idx[j]
+}
+
+// materialize gives a numbered line an index, before a write changes it.
+func (s *siteLine) materialize() {
+	if s.n == 0 {
+		return
+	}
+	s.idx = make([]int32, s.n)
+	for j := range s.idx {
+		s.idx[j] = s.base + int32(j)
+	}
+	s.n = 0
 }
 
 // Timeline is the resident copy. It is safe for concurrent use.
@@ -84,7 +177,7 @@ type Timeline struct {
 	n        int32
 	persons  []ledger.Pseudonym
 	pnum     map[ledger.Pseudonym]int32
-	byPerson [][]int32 // entries by (In, TxID[:8])
+	byPerson [][]int32 // entries by (In, ID8)
 	sites    map[uint32]*siteLine
 	encs     map[int32][]Encounter // by (Start, TxID[:8])
 	strs     []string              // via "\x00" role
@@ -204,7 +297,9 @@ func (t *Timeline) Load(ctx context.Context, progress Progress) error {
 			derr = fmt.Errorf("site index entry %x: %w", k, err)
 			return false
 		}
-		t.appendSorted(&core, via, role)
+		if derr = t.appendSorted(&core, via, role); derr != nil {
+			return false
+		}
 		count++
 		if count%(1<<20) == 0 {
 			if derr = ctx.Err(); derr != nil {
@@ -225,6 +320,7 @@ func (t *Timeline) Load(ctx context.Context, progress Progress) error {
 	for _, idx := range t.byPerson {
 		t.sortIdx(idx)
 	}
+	t.trim()
 	lo, hi = store.TablePrefix(store.TabEncounter)
 	err = t.db.Scan(lo, hi, func(k, v []byte) bool {
 		var e state.Encounter
@@ -268,7 +364,16 @@ func (t *Timeline) Stats() Stats {
 	for _, es := range t.encs {
 		s.Encounters += len(es)
 	}
-	s.Bytes = int64(len(t.chunks))<<chunkBits*int64(unsafe.Sizeof(Entry{})) + 8*int64(t.n) +
+	// An entry, and an int32 in its site's and its person's index.
+	var entries int64
+	for _, c := range t.chunks {
+		entries += int64(cap(c))
+	}
+	idx := int64(t.n) // the persons' indexes
+	for _, s := range t.sites {
+		idx += int64(len(s.idx))
+	}
+	s.Bytes = entries*int64(unsafe.Sizeof(Entry{})) + 4*idx +
 		int64(s.Encounters)*int64(unsafe.Sizeof(Encounter{})) + int64(len(t.persons))*(32+8+24+48)
 	return s
 }
@@ -287,28 +392,104 @@ func (t *Timeline) person(p ledger.Pseudonym) int32 {
 	return n
 }
 
-func (t *Timeline) intern(via, role []byte) StringsRef {
+// trim gives the site and person indexes the capacity they need: a load
+// grows them by appending, which leaves up to half of each unused, and
+// they are a quarter of the timeline's memory.
+func (t *Timeline) trim() {
+	if n := len(t.chunks); n > 0 {
+		t.chunks[n-1] = slices.Clip(slices.Clone(t.chunks[n-1]))
+	}
+	t.persons = slices.Clip(slices.Clone(t.persons))
+	t.byPerson = slices.Clip(slices.Clone(t.byPerson))
+	for _, s := range t.sites {
+		if s.idx != nil {
+			s.idx = clip(s.idx)
+		}
+	}
+	for i, idx := range t.byPerson {
+		t.byPerson[i] = clip(idx)
+	}
+}
+
+// clip returns idx in an array of its length (or idx, when that is it).
+func clip(idx []int32) []int32 {
+	if cap(idx) == len(idx) {
+		return idx
+	}
+	out := make([]int32, len(idx))
+	copy(out, idx)
+	return out
+}
+
+// errTooManyStrings stops a timeline whose (via, role) pairs do not fit
+// an Entry.
+var errTooManyStrings = fmt.Errorf("more than %d distinct via and role pairs", MaxStrings)
+
+func (t *Timeline) intern(via, role []byte) (StringsRef, error) {
 	k := make([]byte, 0, len(via)+1+len(role))
 	k = append(append(append(k, via...), 0), role...)
 	if n, ok := t.snum[string(k)]; ok {
-		return StringsRef(n)
+		return StringsRef(n), nil
+	}
+	if len(t.strs) >= MaxStrings {
+		return 0, errTooManyStrings
 	}
 	n := uint32(len(t.strs))
 	t.strs = append(t.strs, string(k))
 	t.vias, t.roles = append(t.vias, string(via)), append(t.roles, string(role))
 	t.snum[string(k)] = n
-	return StringsRef(n)
+	return StringsRef(n), nil
+}
+
+// duration is a presence's length as an Entry keeps it. The consensus
+// rule (MaxPresence, 30 days by default) keeps it far below 2^32
+// seconds (136 years), and never negative. A negative one is a damaged
+// entry; a longer one a chain whose MaxPresence is more than an Entry
+// holds. Either stops the timeline (queries then read the store).
+func duration(c *state.PresenceCore) (uint32, error) {
+	switch d := c.Out - c.In; {
+	case d < 0:
+		return 0, fmt.Errorf("a presence from %d to %d ends before it starts: %w", c.In, c.Out, store.ErrCorrupt)
+	case d > math.MaxUint32:
+		return 0, fmt.Errorf("a presence from %d to %d is longer than the %d s an entry holds", c.In, c.Out, uint32(math.MaxUint32))
+	default:
+		return uint32(d), nil
+	}
+}
+
+// fill sets what an entry takes from a presence but its person.
+func (t *Timeline) fill(e *Entry, c *state.PresenceCore, via, role []byte) error {
+	d, err := duration(c)
+	if err != nil {
+		return err
+	}
+	r, err := t.intern(via, role)
+	if err != nil {
+		return err
+	}
+	e.In, e.dur, e.Site, e.ss, e.ID8 = c.In, d, c.Site, uint32(r)<<8|uint32(c.Status), ID8(&c.TxID)
+	return nil
 }
 
 // newEntry stores a new entry and returns its number.
-func (t *Timeline) newEntry(c *state.PresenceCore, via, role []byte) int32 {
-	if int(t.n)>>chunkBits == len(t.chunks) {
-		t.chunks = append(t.chunks, make([]Entry, 1<<chunkBits))
+func (t *Timeline) newEntry(c *state.PresenceCore, via, role []byte) (int32, error) {
+	var e Entry
+	if err := t.fill(&e, c, via, role); err != nil {
+		return 0, err
 	}
+	e.Person = t.person(c.Person)
+	k := int(t.n) >> chunkBits
+	if k == len(t.chunks) {
+		t.chunks = append(t.chunks, make([]Entry, 0, 1<<chunkBits))
+	}
+	ch := t.chunks[k]
+	if len(ch) == cap(ch) { // trimmed: grow, to a whole chunk at most
+		ch = slices.Grow(ch, min(max(len(ch), 1024), 1<<chunkBits-len(ch)))
+	}
+	t.chunks[k] = append(ch, e)
 	i := t.n
 	t.n++
-	*t.entry(i) = Entry{In: c.In, Out: c.Out, TxID: c.TxID, Site: c.Site, Person: t.person(c.Person), strs: t.intern(via, role), Status: c.Status}
-	return i
+	return i, nil
 }
 
 func (t *Timeline) site(num uint32) *siteLine {
@@ -322,13 +503,25 @@ func (t *Timeline) site(num uint32) *siteLine {
 
 // appendSorted adds an entry that comes after every entry of its site
 // (a load reads the site index in order); person lists are sorted after.
-func (t *Timeline) appendSorted(c *state.PresenceCore, via, role []byte) {
-	i := t.newEntry(c, via, role)
+func (t *Timeline) appendSorted(c *state.PresenceCore, via, role []byte) error {
+	i, err := t.newEntry(c, via, role)
+	if err != nil {
+		return err
+	}
 	e := t.entry(i)
 	s := t.site(c.Site)
-	s.idx = append(s.idx, i)
-	s.longest = max(s.longest, e.Out-e.In)
+	switch {
+	case s.n > 0 && s.base+s.n == i:
+		s.n++
+	case s.n == 0 && len(s.idx) == 0:
+		s.base, s.n = i, 1
+	default: // not in a row: cannot be, when the scan is in key order
+		s.materialize()
+		s.idx = append(s.idx, i)
+	}
+	s.longest = max(s.longest, int64(e.dur))
 	t.byPerson[e.Person] = append(t.byPerson[e.Person], i)
+	return nil
 }
 
 // less orders entries as their index keys do: by start, then record id.
@@ -337,7 +530,7 @@ func (t *Timeline) less(a, b int32) bool {
 	if x.In != y.In {
 		return x.In < y.In
 	}
-	return bytes.Compare(x.TxID[:8], y.TxID[:8]) < 0
+	return x.ID8 < y.ID8
 }
 
 func (t *Timeline) sortIdx(idx []int32) {
@@ -345,14 +538,23 @@ func (t *Timeline) sortIdx(idx []int32) {
 }
 
 // find returns where an entry keyed (in, id8) is or belongs in idx.
-func (t *Timeline) find(idx []int32, in int64, id8 []byte) (int, bool) {
-	j := sort.Search(len(idx), func(j int) bool {
-		e := t.entry(idx[j])
-		return e.In > in || e.In == in && bytes.Compare(e.TxID[:8], id8) >= 0
+func (t *Timeline) find(idx []int32, in int64, id8 uint64) (int, bool) {
+	return t.search(len(idx), func(j int) int32 { return idx[j] }, in, id8)
+}
+
+// findLine is find in a site's line.
+func (t *Timeline) findLine(s *siteLine, in int64, id8 uint64) (int, bool) {
+	return t.search(s.len(), s.at, in, id8)
+}
+
+func (t *Timeline) search(n int, at func(j int) int32, in int64, id8 uint64) (int, bool) {
+	j := sort.Search(n, func(j int) bool {
+		e := t.entry(at(j))
+		return e.In > in || e.In == in && e.ID8 >= id8
 	})
-	if j < len(idx) {
-		e := t.entry(idx[j])
-		return j, e.In == in && bytes.Equal(e.TxID[:8], id8)
+	if j < n {
+		e := t.entry(at(j))
+		return j, e.In == in && e.ID8 == id8
 	}
 	return j, false
 }
@@ -386,9 +588,9 @@ func (t *Timeline) applyVisit(op *store.Op) error {
 	}
 	num := binary.BigEndian.Uint32(op.Key[1:5])
 	in := store.TimeFromKey(binary.BigEndian.Uint64(op.Key[5:13]))
-	id8 := op.Key[13:21]
+	id8 := binary.BigEndian.Uint64(op.Key[13:21])
 	s := t.site(num)
-	j, ok := t.find(s.idx, in, id8)
+	j, ok := t.findLine(s, in, id8)
 	var c state.PresenceCore
 	var via, role []byte
 	if !op.Delete {
@@ -396,18 +598,23 @@ func (t *Timeline) applyVisit(op *store.Op) error {
 		if via, role, err = state.DecodePresenceBytes(op.Value, &c); err != nil {
 			return fmt.Errorf("site index entry %x: %w", op.Key, err)
 		}
-		if c.Site != num || c.In != in || !bytes.Equal(c.TxID[:8], id8) {
+		if c.Site != num || c.In != in || ID8(&c.TxID) != id8 {
 			return fmt.Errorf("site index entry %x names another key: %w", op.Key, store.ErrCorrupt)
 		}
 	}
 	if ok && !op.Delete {
 		// A new status (a window closed, a correction): in place, when
 		// the entry is still the same person's.
-		if e := t.entry(s.idx[j]); e.Person == t.person(c.Person) {
-			e.Out, e.TxID, e.strs, e.Status = c.Out, c.TxID, t.intern(via, role), c.Status
-			s.longest = max(s.longest, e.Out-e.In)
+		if e := t.entry(s.at(j)); e.Person == t.person(c.Person) {
+			if err := t.fill(e, &c, via, role); err != nil {
+				return err
+			}
+			s.longest = max(s.longest, int64(e.dur))
 			return nil
 		}
+	}
+	if ok || !op.Delete {
+		s.materialize()
 	}
 	if ok {
 		old := t.entry(s.idx[j])
@@ -420,10 +627,13 @@ func (t *Timeline) applyVisit(op *store.Op) error {
 	if op.Delete {
 		return nil
 	}
-	i := t.newEntry(&c, via, role)
+	i, err := t.newEntry(&c, via, role)
+	if err != nil {
+		return err
+	}
 	e := t.entry(i)
 	s.idx = insertAt(s.idx, j, i)
-	s.longest = max(s.longest, e.Out-e.In)
+	s.longest = max(s.longest, int64(e.dur))
 	pl := t.byPerson[e.Person]
 	k, _ := t.find(pl, in, id8)
 	t.byPerson[e.Person] = insertAt(pl, k, i)

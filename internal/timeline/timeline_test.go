@@ -109,11 +109,25 @@ func dump(t *testing.T, tl *timeline.Timeline, persons []ledger.Pseudonym) strin
 	var b bytes.Buffer
 	err := tl.Read(func(v *timeline.View) error {
 		for site := uint32(0); site < 6; site++ {
-			v.SiteVisits(site, -1<<62, 1<<62, func(_ int32, e *timeline.Entry) bool {
+			var ferr error
+			v.SiteVisits(site, -1<<62, 1<<62, func(ref int32, e *timeline.Entry) bool {
 				via, role := v.Strings(e)
-				fmt.Fprintf(&b, "site %d %x %d %d %x %s %s %d\n", site, v.Pseudonym(e.Person), e.In, e.Out, e.TxID[:3], via, role, e.Status)
+				// The full id, read from the store, as an answer reads it.
+				id, err := v.TxID(ref)
+				if err != nil {
+					ferr = err
+					return false
+				}
+				if timeline.ID8(&id) != e.ID8 {
+					ferr = fmt.Errorf("entry %d: id %x, ID8 %x", ref, id, e.ID8)
+					return false
+				}
+				fmt.Fprintf(&b, "site %d %x %d %d %x %s %s %d\n", site, v.Pseudonym(e.Person), e.In, e.Out(), id[:3], via, role, e.Status())
 				return true
 			})
+			if ferr != nil {
+				return ferr
+			}
 			fmt.Fprintf(&b, "site %d longest >= %v\n", site, v.Longest(site) >= 0)
 		}
 		for _, p := range persons {
@@ -122,7 +136,7 @@ func dump(t *testing.T, tl *timeline.Timeline, persons []ledger.Pseudonym) strin
 				continue
 			}
 			v.PersonVisits(n, -1<<62, 1<<62, func(_ int32, e *timeline.Entry) bool {
-				fmt.Fprintf(&b, "person %x %d %d %x %d\n", p, e.Site, e.In, e.TxID[:3], e.Status)
+				fmt.Fprintf(&b, "person %x %d %d %06x %d\n", p, e.Site, e.In, e.ID8>>40, e.Status())
 				return true
 			})
 			for _, e := range v.Encounters(n, -1<<62, 1<<62) {

@@ -17,18 +17,22 @@ import (
 )
 
 // contactRow is a contact before it is a Contact: small, so that sorting
-// thousands of them moves little. otx is the other's record (copied while
-// its entry is at hand); for a visit, p indexes the case's visits.
+// thousands of them moves little. The other's record is oref: for a
+// visit the timeline's entry (its full id read from the store only for
+// the answer, View.TxIDs), for an encounter its index in the case's
+// encounters; otx8 is its first 8 bytes, which almost always order it.
+// For a visit, p indexes the case's visits.
 type contactRow struct {
 	f, t      int64
+	otx8      uint64
 	srank     int32 // the site's (or device's) rank in id order
 	pj        int32 // the other person's index in the persons met
 	other     int32
 	sj        int32 // the site's index in the sites met
 	p         int32
+	oref      int32
 	strs      timeline.StringsRef
 	encounter bool
-	otx       ledger.Hash
 }
 
 // siteMet is a site a contact query met, with what its rows need.
@@ -102,8 +106,10 @@ func (q *Querier) residentContacts(v *timeline.View, person ledger.Pseudonym, fr
 		return nil, err
 	}
 	defer func() { sc.ps = cq.ps[:0] }()
-	cq.sortRows(sc)
-	return cq.contacts(), nil
+	if err := cq.sortRows(sc); err != nil {
+		return nil, err
+	}
+	return cq.contacts()
 }
 
 // contactQuery is the state of one residentContacts.
@@ -113,15 +119,18 @@ type contactQuery struct {
 	pn            int32 // the case
 	from, to, min int64
 	rows          []contactRow
-	sj            map[uint32]int32   // site number to index in sites
-	sites         []siteMet          // the sites met, by sj
-	byRank        []*siteMet         // the same, by id
-	caseTxs       []ledger.Hash      // the case's visits' records, by p
-	ps            []met              // the persons met, by j
-	pseuds        []ledger.Pseudonym // theirs, by j
-	keys          []uint64           // their ranks: j in the low 20 bits, in pseudonym order
-	order         []int32            // the rows in the answer's order
-	start         []int32            // where each j's rows begin in order
+	sj            map[uint32]int32      // site number to index in sites
+	sites         []siteMet             // the sites met, by sj
+	byRank        []*siteMet            // the same, by id
+	cases         []int32               // the case's visits' entries, by p
+	encs          []timeline.Encounter  // the case's encounters (oref)
+	full          map[int32]ledger.Hash // visits' full ids read for a tie
+	err           error                 // the first error ordering rows
+	ps            []met                 // the persons met, by j
+	pseuds        []ledger.Pseudonym    // theirs, by j
+	keys          []uint64              // their ranks: j in the low 20 bits, in pseudonym order
+	order         []int32               // the rows in the answer's order
+	start         []int32               // where each j's rows begin in order
 }
 
 // site returns the index of site num in the sites met, adding it.
@@ -151,11 +160,11 @@ func (cq *contactQuery) gather() error {
 	}
 	var vs []visitAt
 	var err error
-	v.PersonVisits(cq.pn, from-int64(cq.q.rules.MaxPresence/time.Second), to, func(_ int32, p *timeline.Entry) bool {
-		if !p.Visible() || p.Out < from {
+	v.PersonVisits(cq.pn, from-int64(cq.q.rules.MaxPresence/time.Second), to, func(ref int32, p *timeline.Entry) bool {
+		if !p.Visible() || p.Out() < from {
 			return true
 		}
-		a, b := max(p.In, from), min2(p.Out, to)
+		a, b := max(p.In, from), min2(p.Out(), to)
 		if b < a {
 			return true
 		}
@@ -164,7 +173,7 @@ func (cq *contactQuery) gather() error {
 			return false
 		}
 		vs = append(vs, visitAt{site: p.Site, sj: sj, a: a, b: b, transport: cq.sites[sj].transport})
-		cq.caseTxs = append(cq.caseTxs, p.TxID)
+		cq.cases = append(cq.cases, ref)
 		return true
 	})
 	if err != nil {
@@ -175,14 +184,15 @@ func (cq *contactQuery) gather() error {
 			if o.Person == cq.pn || !o.Visible() {
 				return true
 			}
-			f, t := max(x.a, o.In), min2(x.b, o.Out)
+			f, t := max(x.a, o.In), min2(x.b, o.Out())
 			if x.transport && t > f || !x.transport && t-f >= cq.min && t > f {
-				cq.rows = append(cq.rows, contactRow{f: f, t: t, other: o.Person, sj: x.sj, p: int32(xi), strs: o.Strings(), otx: o.TxID})
+				cq.rows = append(cq.rows, contactRow{f: f, t: t, other: o.Person, sj: x.sj, p: int32(xi), strs: o.Strings(), otx8: o.ID8, oref: oref})
 			}
 			return true
 		})
 	}
 	encs := v.Encounters(cq.pn, from-state.MaxEncounter, to)
+	cq.encs = encs
 	for i := range encs {
 		e := &encs[i]
 		if !e.Visible() || e.End <= from || e.Start >= to {
@@ -192,7 +202,7 @@ func (cq *contactQuery) gather() error {
 		if err != nil {
 			return err
 		}
-		cq.rows = append(cq.rows, contactRow{f: max(e.Start, from), t: min2(e.End, to), other: e.Other, sj: sj, encounter: true, otx: e.TxID})
+		cq.rows = append(cq.rows, contactRow{f: max(e.Start, from), t: min2(e.End, to), other: e.Other, sj: sj, encounter: true, otx8: timeline.ID8(&e.TxID), oref: int32(i)})
 	}
 	return nil
 }
@@ -314,8 +324,9 @@ func sortKeys(keys, tmp []uint64, counts *[]int32) []uint64 {
 }
 
 // sortRows puts the rows in the answer's order: a counting sort by person
-// rank, then each person's rows by site, start, end and record ids.
-func (cq *contactQuery) sortRows(sc *contactScratch) {
+// rank, then each person's rows by site, start, end and record ids (the
+// other's, then the case's), as full ids order them (cmpIDs).
+func (cq *contactQuery) sortRows(sc *contactScratch) error {
 	rows, ps := cq.rows, cq.ps
 	start, end := grow(sc.start, len(ps)), grow(sc.end, len(ps))
 	sc.start, sc.end = start, end
@@ -342,11 +353,7 @@ func (cq *contactQuery) sortRows(sc *contactScratch) {
 		if a.t != b.t {
 			return a.t < b.t
 		}
-		if a.otx != b.otx {
-			return bytes.Compare(a.otx[:], b.otx[:]) < 0
-		}
-		x, y := cq.caseTx(a), cq.caseTx(b)
-		return bytes.Compare(x[:], y[:]) < 0
+		return cq.cmpIDs(a, b) < 0
 	}
 	for j := range ps {
 		seg := order[start[j]:end[j]]
@@ -369,18 +376,121 @@ func (cq *contactQuery) sortRows(sc *contactScratch) {
 		})
 	}
 	cq.order, cq.start = order, start
+	return cq.err
+}
+
+// cmpIDs compares two rows by the other's record id, then the case's,
+// as full ids: their first 8 bytes decide but for a tie between two
+// records, when the full ids are read (timeline.CompareIDs). An error
+// reading them is kept in cq.err (the order is then not used).
+func (cq *contactQuery) cmpIDs(a, b *contactRow) int {
+	if a.otx8 != b.otx8 {
+		return cmp.Compare(a.otx8, b.otx8)
+	}
+	if a.encounter == b.encounter && a.oref == b.oref {
+		// The same record: the case's decides.
+		if a.encounter || a.p == b.p {
+			return 0
+		}
+		return cq.cmpCase(a, b)
+	}
+	if c := cq.cmpBy(a.otx8, b.otx8, a, b, cq.otx); c != 0 {
+		return c
+	}
+	return cq.cmpCase(a, b)
+}
+
+// cmpCase compares two rows by the case's record id.
+func (cq *contactQuery) cmpCase(a, b *contactRow) int {
+	if a.encounter && b.encounter && a.oref == b.oref || !a.encounter && !b.encounter && a.p == b.p {
+		return 0
+	}
+	return cq.cmpBy(cq.caseTx8(a), cq.caseTx8(b), a, b, cq.caseTx)
+}
+
+// cmpBy compares rows a and b by the record id gives, knowing the first
+// 8 bytes of each (timeline.CompareIDs). An error reading full ids is
+// kept in cq.err (the order is then not used).
+func (cq *contactQuery) cmpBy(a8, b8 uint64, a, b *contactRow, id func(*contactRow) (ledger.Hash, error)) int {
+	c, err := timeline.CompareIDs(a8, b8, func() (x, y ledger.Hash, err error) {
+		if x, err = id(a); err == nil {
+			y, err = id(b)
+		}
+		return x, y, err
+	})
+	if err != nil {
+		cq.fail(err)
+		return 0
+	}
+	return c
+}
+
+func (cq *contactQuery) fail(err error) {
+	if cq.err == nil {
+		cq.err = err
+	}
+}
+
+// fullTx is the full id of a visit's entry, read from the store once.
+func (cq *contactQuery) fullTx(ref int32) (ledger.Hash, error) {
+	if h, ok := cq.full[ref]; ok {
+		return h, nil
+	}
+	h, err := cq.v.TxID(ref)
+	if err != nil {
+		return h, err
+	}
+	if cq.full == nil {
+		cq.full = map[int32]ledger.Hash{}
+	}
+	cq.full[ref] = h
+	return h, nil
+}
+
+// otx is the other's record of a row.
+func (cq *contactQuery) otx(r *contactRow) (ledger.Hash, error) {
+	if r.encounter {
+		return cq.encs[r.oref].TxID, nil
+	}
+	return cq.fullTx(r.oref)
+}
+
+// caseTx8 is the first 8 bytes of the case's record of a row.
+func (cq *contactQuery) caseTx8(r *contactRow) uint64 {
+	if r.encounter {
+		return r.otx8
+	}
+	return cq.v.Entry(cq.cases[r.p]).ID8
 }
 
 // caseTx is the case's record of a row.
-func (cq *contactQuery) caseTx(r *contactRow) ledger.Hash {
+func (cq *contactQuery) caseTx(r *contactRow) (ledger.Hash, error) {
 	if r.encounter {
-		return r.otx
+		return cq.encs[r.oref].TxID, nil
 	}
-	return cq.caseTxs[r.p]
+	return cq.fullTx(cq.cases[r.p])
 }
 
-// contacts makes the rows Contacts, in order, a person at a time.
-func (cq *contactQuery) contacts() []Contact {
+// contacts makes the rows Contacts, in order, a person at a time. The
+// record ids of the visits are read from the store (View.TxIDs), all at
+// once: the case's, then the others' in the order gathered, which is
+// the site index's for each of the case's visits (what TxIDs reads
+// fastest).
+func (cq *contactQuery) contacts() ([]Contact, error) {
+	refs := make([]int32, len(cq.cases)+len(cq.rows))
+	copy(refs, cq.cases)
+	for i := range cq.rows {
+		if r := &cq.rows[i]; !r.encounter {
+			refs[len(cq.cases)+i] = r.oref
+		} else {
+			refs[len(cq.cases)+i] = -1
+		}
+	}
+	ids, err := cq.v.TxIDs(refs)
+	if err != nil {
+		return nil, err
+	}
+	caseTxs, otxs := ids[:len(cq.cases)], ids[len(cq.cases):]
 	out := make([]Contact, len(cq.order))
 	for _, key := range cq.keys {
 		j := int32(key & (1<<20 - 1))
@@ -389,14 +499,16 @@ func (cq *contactQuery) contacts() []Contact {
 			r := &cq.rows[cq.order[i]]
 			s := cq.byRank[r.srank]
 			c := &out[i]
-			c.Person, c.Site, c.From, c.To, c.TxID = *pseud, s.id, r.f, r.t, r.otx
+			c.Person, c.Site, c.From, c.To = *pseud, s.id, r.f, r.t
 			if r.encounter {
-				c.SiteKind, c.Via, c.CaseTxID = EncounterKind, EncounterVia, r.otx
+				tx := cq.encs[r.oref].TxID
+				c.SiteKind, c.Via, c.TxID, c.CaseTxID = EncounterKind, EncounterVia, tx, tx
 				continue
 			}
-			c.SiteKind, c.CaseTxID = s.kind, cq.caseTxs[r.p]
+			c.TxID = otxs[cq.order[i]]
+			c.SiteKind, c.CaseTxID = s.kind, caseTxs[r.p]
 			c.Via, c.Role = cq.v.StringsOf(r.strs)
 		}
 	}
-	return out
+	return out, nil
 }

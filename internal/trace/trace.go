@@ -275,7 +275,10 @@ func (q *Querier) Contacts(person ledger.Pseudonym, from, to int64, minOverlap t
 			out, err = q.residentContacts(v, person, from, to, min)
 			return err
 		})
-		if !errors.Is(err, timeline.ErrNotReady) {
+		// Not loaded, or a visit it showed changed in the store since
+		// (timeline.ErrStale): the store answers, as it holds every write
+		// the timeline held.
+		if !timeline.Fallback(err) {
 			return out, err
 		}
 	}
