@@ -34,6 +34,9 @@ import (
 type InvestigateConfig struct {
 	People, Days int
 	Seed         uint64
+	// IDsInStore loads the timeline with its record ids in the store
+	// (timeline.Options; trace.resident_ids = "store").
+	IDsInStore bool
 	// Queries is how many contact queries to time: every case first, then
 	// random persons (with at least one visit). Chains are timed from
 	// every case.
@@ -443,7 +446,7 @@ func Investigate(ctx context.Context, cfg InvestigateConfig) (*InvestigateResult
 // loadTimeline loads a resident timeline of n's store, as a node does at
 // start-up, and records its cost.
 func loadTimeline(ctx context.Context, cfg *InvestigateConfig, n *node.Node, res *InvestigateResult) (*timeline.Timeline, error) {
-	tl, cost, err := residentTimeline(ctx, n, func(entries int) { cfg.logf("timeline: %d entries loaded", entries) })
+	tl, cost, err := residentTimeline(ctx, n, timeline.Options{IDsInStore: cfg.IDsInStore}, func(entries int) { cfg.logf("timeline: %d entries loaded", entries) })
 	if err != nil {
 		return nil, err
 	}
@@ -467,12 +470,12 @@ type timelineCost struct {
 // residentTimeline loads a resident timeline of n's store, as a node does
 // at start-up, telling progress (which may be nil) of the entries loaded,
 // and measures its cost. The caller closes the timeline.
-func residentTimeline(ctx context.Context, n *node.Node, progress timeline.Progress) (*timeline.Timeline, timelineCost, error) {
+func residentTimeline(ctx context.Context, n *node.Node, o timeline.Options, progress timeline.Progress) (*timeline.Timeline, timelineCost, error) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	t0 := time.Now()
-	tl := timeline.New(n.DB)
+	tl := timeline.New(n.DB, o)
 	if err := tl.Load(ctx, progress); err != nil {
 		tl.Close()
 		return nil, timelineCost{}, err

@@ -15,6 +15,7 @@ import (
 
 	"github.com/epiledger/epiledger/internal/ndjson"
 	"github.com/epiledger/epiledger/internal/sim"
+	"github.com/epiledger/epiledger/internal/timeline"
 )
 
 // ScaleConfig says what `epiledger bench scale` measures: the same
@@ -31,6 +32,9 @@ type ScaleConfig struct {
 	// Chains caps the depth-3 chains each size times, from the first
 	// cases by pseudonym (0: every case).
 	Chains int
+	// IDsInStore loads each timeline with its record ids in the store
+	// (timeline.Options; trace.resident_ids = "store").
+	IDsInStore bool
 	// Dir is the scratch directory: each size's home is made there and
 	// removed once measured.
 	Dir string
@@ -194,7 +198,7 @@ func scaleOne(ctx context.Context, cfg *ScaleConfig, st *stepper, people int, di
 	}
 
 	st.next("%s: load a resident timeline", city)
-	tl, cost, err := residentTimeline(ctx, n, nil)
+	tl, cost, err := residentTimeline(ctx, n, timeline.Options{IDsInStore: cfg.IDsInStore}, nil)
 	if err != nil {
 		return nil, err
 	}

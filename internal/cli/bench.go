@@ -283,6 +283,7 @@ the postgres user.`,
 	c.Flags().IntVar(&cfg.PostgresChains, "pg-chains", 3, "of those, how many PostgreSQL also runs (the first; 0: all); the chain ratios compare the same chains")
 	c.Flags().BoolVar(&cfg.ChainPeriod, "chain-period", false, "chains over the whole period, not each case's infectious period (slow: three layers reach most of the city)")
 	c.Flags().BoolVar(&cfg.NoPostgres, "no-postgres", false, "time only epiledger")
+	c.Flags().BoolVar(&cfg.IDsInStore, "ids-in-store", false, "load the timeline with its record ids in the store, as trace.resident_ids = \"store\" does (half the memory; queries read ids from the store)")
 	c.Flags().BoolVar(&cfg.Store, "store", false, "query the store's indexes, as a one-shot CLI query does, not a resident timeline as a running node does")
 	c.Flags().DurationVar(&cfg.PostgresChainTimeout, "pg-chain-timeout", 3*time.Minute, "cut each PostgreSQL chain query off after this long (0: never); a cut-off query makes its figures lower bounds")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")

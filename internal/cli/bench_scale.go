@@ -93,6 +93,7 @@ shared and noisy.`,
 	c.Flags().Uint64Var(&cfg.Seed, "seed", 1, "random seed")
 	c.Flags().IntVar(&cfg.Queries, "queries", 200, "contact queries of random persons to time per size")
 	c.Flags().IntVar(&cfg.Chains, "chains", 20, "depth-3 chains to time per size at most (the first cases; 0: every case)")
+	c.Flags().BoolVar(&cfg.IDsInStore, "ids-in-store", false, "load each timeline with its record ids in the store, as trace.resident_ids = \"store\" does")
 	c.Flags().StringVar(&svgPath, "svg", "", "also write the plot to this file (SVG)")
 	c.Flags().StringVar(&cfg.Dir, "dir", "", "make the homes here (new or empty; each size's removed once measured) instead of a scratch directory")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")

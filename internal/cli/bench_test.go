@@ -198,3 +198,28 @@ func TestBenchScaleSmall(t *testing.T) {
 		t.Errorf("the plot has no chain panel:\n%s", b)
 	}
 }
+
+// TestBenchScaleIDsInStore: --ids-in-store loads the timeline with its
+// record ids in the store, as trace.resident_ids = "store" does: its own
+// estimate of bytes a visit is 32 less (an id) than with ids in memory,
+// on the same city.
+func TestBenchScaleIDsInStore(t *testing.T) {
+	t.Parallel()
+	estimate := func(args ...string) float64 {
+		out, _ := runBench(t, append([]string{"bench", "scale", "--people", "40", "--days", "3", "--queries", "2", "--chains", "1", "--json"}, args...)...)
+		var res struct {
+			Points []struct {
+				Visits   int     `json:"timeline_visits"`
+				Estimate float64 `json:"timeline_estimate_bytes_per_visit"`
+			} `json:"sizes"`
+		}
+		if err := json.Unmarshal([]byte(out), &res); err != nil || len(res.Points) != 1 || res.Points[0].Visits == 0 {
+			t.Fatalf("bench scale --json %v: %v\n%s", args, err, out)
+		}
+		return res.Points[0].Estimate
+	}
+	mem, store := estimate(), estimate("--ids-in-store")
+	if d := mem - store; d < 31 || d > 33 {
+		t.Fatalf("estimate with ids in memory %.1f, in the store %.1f: want 32 bytes a visit apart", mem, store)
+	}
+}

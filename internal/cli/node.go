@@ -138,6 +138,7 @@ cleanly): a command run on the home without --node then says
 			}
 			opts := nodeOptions()
 			opts.Resident, opts.Trees = h.Config.Trace.Resident, true
+			opts.ResidentIDsInStore = h.Config.Trace.ResidentIDs == "store"
 			opts.Engine, opts.Serving = engineKind, true
 			if engineKind != "" && engineKind != "solo" && engineKind != "cometbft" {
 				return fmt.Errorf("--engine: solo or cometbft")

@@ -167,3 +167,28 @@ func TestLegacyGenesis(t *testing.T) {
 		t.Fatalf("legacy hash %s: changed", got)
 	}
 }
+
+// TestResidentIDsSetting: trace.resident_ids is "memory" by default and
+// takes "store"; anything else is refused, naming the setting.
+func TestResidentIDsSetting(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, tc := range []struct{ text, want, err string }{
+		{"", "memory", ""},
+		{"[trace]\nresident_ids = \"store\"\n", "store", ""},
+		{"[trace]\nresident_ids = \"disk\"\n", "", "trace.resident_ids"},
+		{"[trace]\nresident_ids = 1\n", "", "resident_ids"},
+	} {
+		p := filepath.Join(dir, "config.toml")
+		if err := os.WriteFile(p, []byte(tc.text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c, err := LoadConfig(p)
+		switch {
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("%q: %v, want an error naming %s", tc.text, err, tc.err)
+		case tc.err == "" && (err != nil || c.Trace.ResidentIDs != tc.want):
+			t.Errorf("%q: %q, %v; want %q", tc.text, c.Trace.ResidentIDs, err, tc.want)
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/epiledger/epiledger/internal/importer"
 	"github.com/epiledger/epiledger/internal/investigate"
 	"github.com/epiledger/epiledger/internal/testnode"
+	"github.com/epiledger/epiledger/internal/timeline"
 )
 
 // hospitalDir is the SocioPatterns hospital ward data, read in place.
@@ -90,7 +91,7 @@ func TestChainHospital(t *testing.T) {
 	defer f.Close()
 	// A resident timeline, loaded before the import, follows it through
 	// the store's tap; every chain is also run on it.
-	ivr := resident(t, n, true, func() {
+	ivr := resident(t, n, true, timeline.Options{IDsInStore: true}, func() {
 		res, err := importer.New(h, importer.EngineSink{Node: n}).ImportSocioPatterns(f, importer.SocioPatterns{Start: time.Unix(start, 0), Device: "sociopatterns-hospital"})
 		if err != nil || res.Rejected != 0 {
 			t.Fatalf("import: %v %v", err, res.Rejections)

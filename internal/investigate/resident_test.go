@@ -18,9 +18,9 @@ import (
 
 // resident returns an investigator on n that reads a resident timeline,
 // loaded before fill runs (kept current by the store's tap) or after.
-func resident(t testing.TB, n *node.Node, early bool, fill func()) *investigate.Investigator {
+func resident(t testing.TB, n *node.Node, early bool, o timeline.Options, fill func()) *investigate.Investigator {
 	t.Helper()
-	tl := timeline.New(n.DB)
+	tl := timeline.New(n.DB, o)
 	t.Cleanup(tl.Close) // before the node closes
 	load := func() {
 		if err := tl.Load(context.Background(), nil); err != nil {
@@ -67,7 +67,7 @@ func TestResidentMatchesStore(t *testing.T) {
 				opts = opts[:1]
 			}
 			h, n := testnode.New(t, opts...)
-			ivr := resident(t, n, seed%4 < 2, func() { w.fill(t, h, n) })
+			ivr := resident(t, n, seed%4 < 2, timeline.Options{IDsInStore: seed%3 == 0}, func() { w.fill(t, h, n) })
 			if w.validated {
 				hidden.Add(int64(countHidden(t, ivr)))
 			}

@@ -77,6 +77,9 @@ type Options struct {
 	// Resident keeps a resident timeline for contacts and chains, loaded
 	// in the background (trace.resident in the config; a running node).
 	Resident bool
+	// ResidentIDsInStore keeps the timeline's record ids in the store,
+	// not in memory (trace.resident_ids = "store"; timeline.Options).
+	ResidentIDsInStore bool
 	// Trees loads the upper levels of every block's Merkle tree in the
 	// background (Node.Trees; a running node): about 1 byte per
 	// transaction.
@@ -163,7 +166,7 @@ func Open(h *home.Home, log *slog.Logger, o Options) (*Node, error) {
 		}
 	}
 	if o.Resident {
-		n.startTimeline()
+		n.startTimeline(timeline.Options{IDsInStore: o.ResidentIDsInStore})
 	}
 	if o.Trees {
 		n.startTrees()
@@ -198,8 +201,8 @@ func (n *Node) startTrees() {
 // startTimeline taps the store at once (so that no block is missed) and
 // loads the timeline in the background; queries read the store until it
 // is loaded.
-func (n *Node) startTimeline() {
-	tl := timeline.New(n.DB)
+func (n *Node) startTimeline(to timeline.Options) {
+	tl := timeline.New(n.DB, to)
 	n.Timeline, n.loaded = tl, make(chan struct{})
 	n.Query.SetTimeline(tl)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -2,6 +2,7 @@ package node_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"testing"
@@ -16,8 +17,18 @@ import (
 // TestTimelineLifecycle: a node without Resident says "off"; with it, the
 // timeline loads in the background, says "ready", follows new blocks, and
 // Close stops it before the store closes.
+// Both ways of keeping record ids: in memory, and in the store.
 func TestTimelineLifecycle(t *testing.T) {
 	t.Parallel()
+	for _, inStore := range []bool{false, true} {
+		t.Run(fmt.Sprintf("ids in store %v", inStore), func(t *testing.T) {
+			t.Parallel()
+			timelineLifecycle(t, inStore)
+		})
+	}
+}
+
+func timelineLifecycle(t *testing.T, inStore bool) {
 	h, n := testnode.New(t, testnode.StoreOnly)
 	if got := n.TimelineStatus(); got != "off" || n.Timeline != nil {
 		t.Fatalf("without resident: %q", got)
@@ -30,7 +41,7 @@ func TestTimelineLifecycle(t *testing.T) {
 	}
 
 	cfg := engine.DefaultSoloConfig()
-	n2, err := node.Open(h, slog.New(slog.NewTextHandler(io.Discard, nil)), node.Options{Solo: &cfg, Resident: true})
+	n2, err := node.Open(h, slog.New(slog.NewTextHandler(io.Discard, nil)), node.Options{Solo: &cfg, Resident: true, ResidentIDsInStore: inStore})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,6 +63,12 @@ func TestTimelineLifecycle(t *testing.T) {
 	cs, err := n2.Query.Contacts(n2.Pseud.Person("P1"), 0, 1<<40, -1)
 	if err != nil || len(cs) != 1 || cs[0].Person != n2.Pseud.Person("P2") {
 		t.Fatalf("contacts from the timeline: %+v %v", cs, err)
+	}
+	// The record ids, from memory or the store, are the records'.
+	p1, _ := n2.Query.Trajectory(n2.Pseud.Person("P1"), 0, 1<<40, false)
+	p2, _ := n2.Query.Trajectory(n2.Pseud.Person("P2"), 0, 1<<40, false)
+	if len(p1) != 1 || len(p2) != 1 || cs[0].TxID != p2[0].TxID || cs[0].CaseTxID != p1[0].TxID {
+		t.Fatalf("contact names records %x, %x; the trajectories hold %+v, %+v", cs[0].TxID[:4], cs[0].CaseTxID[:4], p1, p2)
 	}
 	if err := n2.Close(); err != nil {
 		t.Fatal(err)

@@ -55,6 +55,10 @@ func New(t testing.TB, opts ...Option) (*home.Home, *node.Node) {
 // timeline (tests that build their own, or test the store's path).
 func StoreOnly(s *Setup) { s.Config.Trace.Resident = false }
 
+// IDsInStore makes the node's resident timeline keep its record ids in
+// the store (trace.resident_ids = "store").
+func IDsInStore(s *Setup) { s.Config.Trace.ResidentIDs = "store" }
+
 // National makes the chain the nation's (region 000000).
 func National(s *Setup) { s.Region = "000000" }
 
@@ -67,7 +71,7 @@ func Open(t testing.TB, h *home.Home) *node.Node {
 	t.Helper()
 	cfg := engine.DefaultSoloConfig()
 	cfg.Interval = 5 * time.Millisecond
-	n, err := node.Open(h, slog.New(slog.NewTextHandler(io.Discard, nil)), node.Options{Solo: &cfg, Resident: h.Config.Trace.Resident})
+	n, err := node.Open(h, slog.New(slog.NewTextHandler(io.Discard, nil)), node.Options{Solo: &cfg, Resident: h.Config.Trace.Resident, ResidentIDsInStore: h.Config.Trace.ResidentIDs == "store"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"unsafe"
@@ -58,12 +59,18 @@ func refsOf(v *timeline.View, p ledger.Pseudonym) []int32 {
 	return refs
 }
 
-// TestTxIDs: the full ids come back from the store, for refs in any
+// TestTxIDs: the full ids come back, from memory or the store, for refs in any
 // order and repeated, also for two entries whose ids tie on ID8, at the
 // same site and start (they differ only by person) or not.
 func TestTxIDs(t *testing.T) {
 	t.Parallel()
-	db, tl := newTimeline(t)
+	for _, o := range []timeline.Options{{}, {IDsInStore: true}} {
+		t.Run(fmt.Sprintf("ids in store %v", o.IDsInStore), func(t *testing.T) { testTxIDs(t, o) })
+	}
+}
+
+func testTxIDs(t *testing.T, o timeline.Options) {
+	db, tl := newTimeline(t, o)
 	a, b := ledger.Pseudonym{0xA}, ledger.Pseudonym{0xB}
 	ps := []state.Presence{
 		{Kind: state.PresenceVisit, Site: 7, Person: a, In: 100, Out: 200, Via: "qr", TxID: twinIDs[0]},
@@ -122,7 +129,7 @@ func TestTxIDsStale(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			db, tl := newTimeline(t)
+			db, tl := newTimeline(t, timeline.Options{IDsInStore: true})
 			p := state.Presence{Kind: state.PresenceVisit, Site: 7, Person: ledger.Pseudonym{0xA}, In: 100, Out: 200, Via: "qr", TxID: twinIDs[0]}
 			writeVisits(t, db, p)
 			if err := tl.Load(context.Background(), nil); err != nil {
@@ -197,7 +204,13 @@ func TestCompareIDs(t *testing.T) {
 // order and with repeats, are the records'.
 func TestTxIDsSubsets(t *testing.T) {
 	t.Parallel()
-	db, tl := newTimeline(t)
+	for _, o := range []timeline.Options{{}, {IDsInStore: true}} {
+		t.Run(fmt.Sprintf("ids in store %v", o.IDsInStore), func(t *testing.T) { testTxIDsSubsets(t, o) })
+	}
+}
+
+func testTxIDsSubsets(t *testing.T, o timeline.Options) {
+	db, tl := newTimeline(t, o)
 	h := newHistory(11)
 	for i := 0; i < 80; i++ {
 		h.block(t, db, false)
@@ -278,7 +291,7 @@ func TestDurationOutOfRange(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			db, tl := newTimeline(t)
+			db, tl := newTimeline(t, timeline.Options{})
 			if err := tl.Load(context.Background(), nil); err != nil {
 				t.Fatal(err)
 			}

@@ -19,15 +19,17 @@
 // Memory is what limits a resident timeline, and bytes per visit also
 // decide how fast a chain scans millions of them: a visit is a 32-byte
 // Entry and a 4-byte slot in its person's index, and a site's line
-// needs no index until a write changes it after Load (siteLine), so
-// about 40 bytes a visit after a load (issue 18; it was about 80). An
+// needs no index until a write changes it after Load (siteLine). An
 // Entry keeps only the first 8 bytes of its record id: they order the
 // site index, and they order records as the full ids do but for a tie,
 // which is rare and then resolved by reading the full ids
-// (CompareIDs). The full ids an answer shows are read from the store's
-// site index (View.TxIDs), once a query has decided its rows.
+// (CompareIDs). The full ids are kept beside the entries, in chunks of
+// their own that the scans never touch (about 68 bytes a visit in all,
+// from about 80 before issue 18), or, with Options.IDsInStore, read
+// from the store's site index for what an answer shows (View.TxIDs;
+// about 38 bytes a visit, but a query reads thousands of ids).
 //
-// The store may be ahead of a view: a commit after Read may have
+// With IDsInStore the store may be ahead of a view: a commit after Read may have
 // deleted or moved an entry whose id a query then reads. TxIDs then
 // fails with ErrStale rather than give a wrong or partial answer, and
 // the query answers from the store instead (Fallback), as when the
@@ -174,6 +176,8 @@ type Timeline struct {
 
 	mu       sync.RWMutex
 	chunks   [][]Entry
+	ids      [][]ledger.Hash // the entries' record ids, as chunks does, unless IDsInStore
+	keepIDs  bool
 	n        int32
 	persons  []ledger.Pseudonym
 	pnum     map[ledger.Pseudonym]int32
@@ -198,10 +202,22 @@ type Timeline struct {
 // Tables are the store tables a timeline copies.
 var Tables = []byte{store.TabSiteIdx, store.TabEncounter}
 
+// Options choose where a timeline keeps its entries' record ids.
+type Options struct {
+	// IDsInStore keeps 8 bytes of each record id in memory and reads
+	// the rest from the store's site index when an answer shows them
+	// (View.TxIDs): about 38 bytes a visit, where ids in memory take 68,
+	// but contacts and chains read thousands of ids each from the store
+	// (on a 100,000-person city, contacts p50 4.3 ms instead of 0.6, a
+	// depth-3 chain 1.0 s instead of 0.6: docs/BENCHMARKS.md). For a
+	// node whose memory is what limits it (trace.resident_ids = "store").
+	IDsInStore bool
+}
+
 // New starts a timeline of db: it taps db's commits at once and queues
 // them until Load. Close stops the tap.
-func New(db *store.DB) *Timeline {
-	t := &Timeline{db: db, pnum: map[ledger.Pseudonym]int32{}, sites: map[uint32]*siteLine{},
+func New(db *store.DB, o Options) *Timeline {
+	t := &Timeline{db: db, keepIDs: !o.IDsInStore, pnum: map[ledger.Pseudonym]int32{}, sites: map[uint32]*siteLine{},
 		encs: map[int32][]Encounter{}, snum: map[string]uint32{},
 		wake: make(chan struct{}, 1), stop: make(chan struct{})}
 	t.untap = db.Tap(Tables, t.tap)
@@ -373,12 +389,19 @@ func (t *Timeline) Stats() Stats {
 	for _, s := range t.sites {
 		idx += int64(len(s.idx))
 	}
-	s.Bytes = entries*int64(unsafe.Sizeof(Entry{})) + 4*idx +
+	var ids int64
+	for _, c := range t.ids {
+		ids += int64(cap(c))
+	}
+	s.Bytes = entries*int64(unsafe.Sizeof(Entry{})) + ids*int64(len(ledger.Hash{})) + 4*idx +
 		int64(s.Encounters)*int64(unsafe.Sizeof(Encounter{})) + int64(len(t.persons))*(32+8+24+48)
 	return s
 }
 
 func (t *Timeline) entry(i int32) *Entry { return &t.chunks[i>>chunkBits][i&(1<<chunkBits-1)] }
+
+// id is entry i's record id, when the timeline keeps ids.
+func (t *Timeline) id(i int32) *ledger.Hash { return &t.ids[i>>chunkBits][i&(1<<chunkBits-1)] }
 
 // person numbers a pseudonym, adding it if new.
 func (t *Timeline) person(p ledger.Pseudonym) int32 {
@@ -398,6 +421,9 @@ func (t *Timeline) person(p ledger.Pseudonym) int32 {
 func (t *Timeline) trim() {
 	if n := len(t.chunks); n > 0 {
 		t.chunks[n-1] = slices.Clip(slices.Clone(t.chunks[n-1]))
+	}
+	if n := len(t.ids); n > 0 {
+		t.ids[n-1] = slices.Clip(slices.Clone(t.ids[n-1]))
 	}
 	t.persons = slices.Clip(slices.Clone(t.persons))
 	t.byPerson = slices.Clip(slices.Clone(t.byPerson))
@@ -487,6 +513,16 @@ func (t *Timeline) newEntry(c *state.PresenceCore, via, role []byte) (int32, err
 		ch = slices.Grow(ch, min(max(len(ch), 1024), 1<<chunkBits-len(ch)))
 	}
 	t.chunks[k] = append(ch, e)
+	if t.keepIDs {
+		if k == len(t.ids) {
+			t.ids = append(t.ids, make([]ledger.Hash, 0, 1<<chunkBits))
+		}
+		ids := t.ids[k]
+		if len(ids) == cap(ids) {
+			ids = slices.Grow(ids, min(max(len(ids), 1024), 1<<chunkBits-len(ids)))
+		}
+		t.ids[k] = append(ids, c.TxID)
+	}
 	i := t.n
 	t.n++
 	return i, nil
@@ -608,6 +644,9 @@ func (t *Timeline) applyVisit(op *store.Op) error {
 		if e := t.entry(s.at(j)); e.Person == t.person(c.Person) {
 			if err := t.fill(e, &c, via, role); err != nil {
 				return err
+			}
+			if t.keepIDs {
+				*t.id(s.at(j)) = c.TxID
 			}
 			s.longest = max(s.longest, int64(e.dur))
 			return nil

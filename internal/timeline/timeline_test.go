@@ -219,7 +219,8 @@ func TestLoadWhileCommitting(t *testing.T) {
 			for i := 0; i < 40; i++ {
 				h.block(t, db, i%2 == 0)
 			}
-			tl := timeline.New(db)
+			// Odd seeds keep the ids in the store.
+			tl := timeline.New(db, timeline.Options{IDsInStore: seed%2 == 1})
 			defer tl.Close()
 			if err := tl.Read(func(*timeline.View) error { return nil }); err != timeline.ErrNotReady {
 				t.Fatalf("Read before Load: %v, want ErrNotReady", err)
@@ -255,13 +256,13 @@ func TestLoadWhileCommitting(t *testing.T) {
 
 // newTimeline opens a store in a scratch directory and a timeline of it,
 // not loaded; both close when the test ends.
-func newTimeline(t *testing.T) (*store.DB, *timeline.Timeline) {
+func newTimeline(t *testing.T, o timeline.Options) (*store.DB, *timeline.Timeline) {
 	t.Helper()
 	db, err := store.Open(t.TempDir(), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tl := timeline.New(db)
+	tl := timeline.New(db, o)
 	t.Cleanup(func() {
 		tl.Close()
 		db.Close()
@@ -273,7 +274,7 @@ func newTimeline(t *testing.T) (*store.DB, *timeline.Timeline) {
 // (queries then read the store) and Err says why.
 func TestDamagedEntryStops(t *testing.T) {
 	t.Parallel()
-	db, tl := newTimeline(t)
+	db, tl := newTimeline(t, timeline.Options{})
 	if err := tl.Load(context.Background(), nil); err != nil {
 		t.Fatal(err)
 	}
@@ -296,7 +297,7 @@ func TestDamagedEntryStops(t *testing.T) {
 // on a line loaded and then kept by upserts.
 func TestSiteVisitsWindows(t *testing.T) {
 	t.Parallel()
-	db, tl := newTimeline(t)
+	db, tl := newTimeline(t, timeline.Options{})
 	h := newHistory(3)
 	h.wide = true
 	for i := 0; i < 60; i++ {

@@ -178,19 +178,29 @@ const maxSkip = 32
 // TxIDs returns the full record ids of entries refs (SiteVisits,
 // PersonVisits), in the same order; refs may repeat, and a ref of -1
 // (no entry) gets a zero id. Runs of refs in the site index's order
-// (as SiteVisits gives them) read fastest. An entry keeps only
-// its id's first 8 bytes, so the ids are read from the store's site
-// index: sorted by key and read with one iterator, stepping to the next
-// key wanted when it is near and seeking when not. It is meant for what
-// an answer shows, after a query has decided it.
+// (as SiteVisits gives them) read fastest. A timeline that keeps ids in
+// memory (the default) answers from there. One with Options.IDsInStore
+// keeps only each id's first 8 bytes in an entry, so the ids are read
+// from the store's site index: sorted by key and read with one
+// iterator, stepping to the next key wanted when it is near and seeking
+// when not. It is meant for what an answer shows, after a query has
+// decided it.
 //
-// The store may be newer than the view. An entry it no longer holds as
+// With IDsInStore, the store may be newer than the view. An entry it no longer holds as
 // the view has it (same key, same person) is ErrStale: the caller
 // answers from the store (Fallback); it never gets a wrong id. Safe for
 // concurrent use within Read.
 func (v *View) TxIDs(refs []int32) ([]ledger.Hash, error) {
 	out := make([]ledger.Hash, len(refs))
 	if len(refs) == 0 {
+		return out, nil
+	}
+	if v.t.keepIDs {
+		for i, ref := range refs {
+			if ref >= 0 {
+				out[i] = *v.t.id(ref)
+			}
+		}
 		return out, nil
 	}
 	ws := make([]idWant, 0, len(refs))
