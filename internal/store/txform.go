@@ -80,7 +80,12 @@ type numbered struct {
 // durable (the batch writes them). A transaction that does not parse as
 // an envelope is stored as it is.
 func (db *DB) packTx(raw []byte) (packed []byte, fresh []numbered, err error) {
-	if len(raw) < envHead+1 || raw[0] == packedTx {
+	if len(raw) > 0 && raw[0] == packedTx {
+		// Read back, it would be taken for a packed entry. An envelope
+		// begins with its version (1): only bytes that are none do this.
+		return nil, nil, fmt.Errorf("store: a transaction beginning with byte %#x cannot be stored", packedTx)
+	}
+	if len(raw) < envHead+1 {
 		return raw, nil, nil
 	}
 	bodyEnd := envHead + int(binary.BigEndian.Uint32(raw[2:6]))

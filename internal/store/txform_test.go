@@ -135,6 +135,11 @@ func TestTxPackingDamage(t *testing.T) {
 	good, _, _ := db.Get(store.TxKey(1, 0))
 	unknown := append([]byte(nil), good...)
 	binary.BigEndian.PutUint32(unknown[1+6+4+1:], 999)
+	b := db.NewBatch()
+	if err := b.SetTx(2, 0, []byte{0xff, 1, 7}); err == nil {
+		t.Error("a transaction beginning with 0xff was stored: it would read back as a packed one")
+	}
+	b.Discard()
 	for name, v := range map[string][]byte{
 		"unknown signer": unknown,
 		"truncated":      good[:len(good)-1],
