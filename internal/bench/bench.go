@@ -82,28 +82,32 @@ type Result struct {
 	// ResidentRatios are, per pair, the validated ingest with a resident
 	// timeline over the same without (Config.Resident), ResidentMedian
 	// their median.
-	ResidentRatios    []float64 `json:"ingest_resident_ratio_pairs,omitempty"`
-	ResidentMedian    float64   `json:"ingest_resident_ratio_median,omitempty"`
-	ClosePersons      int       `json:"close_persons"`
-	CloseRecords      int       `json:"close_records"`
-	CloseSeconds      float64   `json:"close_seconds"`
-	ClosedWindows     int       `json:"closed_windows"`
-	Blocks            uint64    `json:"blocks"`
-	CommitLoadP50     float64   `json:"commit_latency_under_load_p50_ms"`
-	CommitLoadP99     float64   `json:"commit_latency_under_load_p99_ms"`
-	HalfLoadRate      float64   `json:"half_load_offered_per_sec"`
-	CommitHalfP50     float64   `json:"commit_latency_half_load_p50_ms"`
-	CommitHalfP99     float64   `json:"commit_latency_half_load_p99_ms"`
-	CommitIdleP50     float64   `json:"commit_latency_single_p50_ms"`
-	CommitIdleP99     float64   `json:"commit_latency_single_p99_ms"`
-	CaseQueries       int       `json:"case_queries"`
-	CaseContactsP50   float64   `json:"contacts_case_p50_ms"`
-	CaseContactsP99   float64   `json:"contacts_case_p99_ms"`
-	Queries           int       `json:"queries"`
-	ContactsP50       float64   `json:"contacts_p50_ms"`
-	ContactsP99       float64   `json:"contacts_p99_ms"`
-	BytesPerRecord    float64   `json:"bytes_on_disk_per_record"`
-	SSTBytesPerRecord float64   `json:"table_bytes_per_record"`
+	ResidentRatios  []float64 `json:"ingest_resident_ratio_pairs,omitempty"`
+	ResidentMedian  float64   `json:"ingest_resident_ratio_median,omitempty"`
+	ClosePersons    int       `json:"close_persons"`
+	CloseRecords    int       `json:"close_records"`
+	CloseSeconds    float64   `json:"close_seconds"`
+	ClosedWindows   int       `json:"closed_windows"`
+	Blocks          uint64    `json:"blocks"`
+	CommitLoadP50   float64   `json:"commit_latency_under_load_p50_ms"`
+	CommitLoadP99   float64   `json:"commit_latency_under_load_p99_ms"`
+	HalfLoadRate    float64   `json:"half_load_offered_per_sec"`
+	CommitHalfP50   float64   `json:"commit_latency_half_load_p50_ms"`
+	CommitHalfP99   float64   `json:"commit_latency_half_load_p99_ms"`
+	CommitIdleP50   float64   `json:"commit_latency_single_p50_ms"`
+	CommitIdleP99   float64   `json:"commit_latency_single_p99_ms"`
+	CaseQueries     int       `json:"case_queries"`
+	CaseContactsP50 float64   `json:"contacts_case_p50_ms"`
+	CaseContactsP99 float64   `json:"contacts_case_p99_ms"`
+	Queries         int       `json:"queries"`
+	ContactsP50     float64   `json:"contacts_p50_ms"`
+	ContactsP99     float64   `json:"contacts_p99_ms"`
+	// StoredRecords are the transactions the store holds when its bytes
+	// are measured: the city's and the latency steps'. The bytes per
+	// record are per stored record.
+	StoredRecords     int     `json:"stored_records"`
+	BytesPerRecord    float64 `json:"bytes_on_disk_per_record"`
+	SSTBytesPerRecord float64 `json:"table_bytes_per_record"`
 	// Compacted are the same once the store is compacted in full
 	// (store.DB.Compact): what a record costs once compaction has caught
 	// up, the goal's measure. Tables are then measured.
@@ -229,16 +233,26 @@ func Run(cfg Config) (*Result, error) {
 	if err := n.DB.Flush(); err != nil {
 		return nil, err
 	}
-	res.BytesPerRecord = float64(dirSize(h.DataDir(), "")) / float64(res.Records)
-	res.SSTBytesPerRecord = float64(dirSize(h.DataDir(), ".sst")) / float64(res.Records)
+	flushed, flushedSST := dirSize(h.DataDir(), ""), dirSize(h.DataDir(), ".sst")
 	if err := n.DB.Compact(context.Background()); err != nil {
 		return nil, err
 	}
-	res.CompactedBytesPerRecord = float64(dirSize(h.DataDir(), "")) / float64(res.Records)
-	res.CompactedSSTBytesPerRecord = float64(dirSize(h.DataDir(), ".sst")) / float64(res.Records)
+	compacted, compactedSST := dirSize(h.DataDir(), ""), dirSize(h.DataDir(), ".sst")
 	if res.Tables, err = n.DB.Usage(); err != nil {
 		return nil, err
 	}
+	// Per record the store holds: the city's, and those the latency
+	// steps added (the paced ones are as many as half the ingest rate
+	// makes in 5 s, so more on a faster run).
+	res.StoredRecords = res.Records
+	for _, u := range res.Tables {
+		if u.Table == store.TableName(store.TabTx) && u.Keys > 0 {
+			res.StoredRecords = int(u.Keys)
+		}
+	}
+	per := func(b int64) float64 { return float64(b) / float64(res.StoredRecords) }
+	res.BytesPerRecord, res.SSTBytesPerRecord = per(flushed), per(flushedSST)
+	res.CompactedBytesPerRecord, res.CompactedSSTBytesPerRecord = per(compacted), per(compactedSST)
 
 	// Contact queries: every case, then random people, over the whole period.
 	st.next("contact queries")

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"time"
@@ -77,22 +78,22 @@ Quote medians and ratios from one run: the machine is shared and noisy.`,
 			fmt.Fprintf(e.stdout, `machine                          %s
 city                             %d people, %d days, %d signed records
 ed25519 verify, 1 core           %.0f/s single, %.0f/s batched
-ingest through the engine        %.0f records/s with validation (%.2f s, %d blocks; %.2fx the 1-core single verify rate)
+ingest through the engine        %.0f records/s with validation (%.2f s, %d blocks; %.2fx the 1-core single verify rate, %.0f%% of %d cores' batched)
 ingest without validation        %.0f records/s (with/without: %.0f%%)%s
 commit latency at saturation     p50 %.0f ms, p99 %.0f ms (the whole city queued at once)
 commit latency at half load      p50 %.0f ms, p99 %.0f ms (%.0f submissions/s, paced)
 commit latency, one at a time    p50 %.1f ms, p99 %.1f ms
 contacts, confirmed cases        p50 %.2f ms, p99 %.2f ms (%d queries)
 contacts, random people          p50 %.2f ms, p99 %.2f ms (%d queries)
-bytes on disk per record         %.0f (%.0f in tables, the rest write-ahead log)
+bytes on disk per record         %.0f (%.0f in tables, the rest write-ahead log; per record of the %d stored)
 the same, compacted in full      %.0f (%.0f in tables)
 `, res.Machine, res.People, res.Days, res.Records, res.VerifyPerSec1Core, res.BatchPerSec1Core,
-				res.IngestPerSec, res.IngestSeconds, res.Blocks, res.IngestPerSec/res.VerifyPerSec1Core,
+				res.IngestPerSec, res.IngestSeconds, res.Blocks, res.IngestPerSec/res.VerifyPerSec1Core, 100*res.IngestPerSec/(res.BatchPerSec1Core*float64(runtime.NumCPU())), runtime.NumCPU(),
 				res.PlainPerSec, 100*res.ValidationRatio, pairsText(res),
 				res.CommitLoadP50, res.CommitLoadP99, res.CommitHalfP50, res.CommitHalfP99, res.HalfLoadRate, res.CommitIdleP50, res.CommitIdleP99,
-				res.CaseContactsP50, res.CaseContactsP99, res.CaseQueries, res.ContactsP50, res.ContactsP99, res.Queries, res.BytesPerRecord, res.SSTBytesPerRecord,
+				res.CaseContactsP50, res.CaseContactsP99, res.CaseQueries, res.ContactsP50, res.ContactsP99, res.Queries, res.BytesPerRecord, res.SSTBytesPerRecord, res.StoredRecords,
 				res.CompactedBytesPerRecord, res.CompactedSSTBytesPerRecord)
-			writeTableUsage(e.stdout, res.Tables, res.Records)
+			writeTableUsage(e.stdout, res.Tables, res.StoredRecords)
 			return nil
 		},
 	}

@@ -28,6 +28,7 @@ func TestBenchSmall(t *testing.T) {
 	checkBenchProgress(t, errs, 10)
 	var res struct {
 		Records     int       `json:"records"`
+		Stored      int       `json:"stored_records"`
 		Ingest      float64   `json:"ingest_records_per_sec"`
 		Plain       float64   `json:"ingest_without_validation_records_per_sec"`
 		Pairs       []float64 `json:"ingest_ratio_pairs"`
@@ -47,6 +48,13 @@ func TestBenchSmall(t *testing.T) {
 	}
 	if res.Records == 0 || res.Ingest <= 0 || res.Plain <= 0 || res.ContactsP99 <= 0 || res.Compacted <= 0 {
 		t.Errorf("missing figures: %+v", res)
+	}
+	// The bytes are per record the store holds: the city's, and the
+	// latency steps' records (as many as the tx table's keys).
+	for _, u := range res.Tables {
+		if u.Table == "tx" && (res.Stored != int(u.Keys) || res.Stored <= res.Records) {
+			t.Errorf("stored records %d, the tx table %d keys, the city %d records", res.Stored, u.Keys, res.Records)
+		}
 	}
 	if len(res.Pairs) != 2 || res.Median <= 0 || res.Median < min(res.Pairs[0], res.Pairs[1]) || res.Median > max(res.Pairs[0], res.Pairs[1]) {
 		t.Errorf("pairs %v, median %v", res.Pairs, res.Median)

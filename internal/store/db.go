@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync/atomic"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
@@ -304,7 +305,24 @@ func (db *DB) Compact(ctx context.Context) error {
 	if err := db.pdb.Compact(ctx, []byte{0}, []byte{0xff}, true); err != nil {
 		return fmt.Errorf("store: compact: %w", err)
 	}
-	return nil
+	// Pebble deletes the tables a compaction made obsolete in the
+	// background: wait for them, so that what is on disk is the
+	// compacted store, not the compacted store and what it replaced.
+	// (Tables an open iterator still reads, zombies, are not waited for.)
+	deadline := time.After(time.Minute)
+	for {
+		t := db.pdb.Metrics().Table
+		if t.ObsoleteCount == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("store: compact: waiting for %d obsolete tables to be deleted: %w", t.ObsoleteCount, ctx.Err())
+		case <-deadline:
+			return fmt.Errorf("store: compact: %d obsolete tables not deleted after a minute", t.ObsoleteCount)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 // Batch is a block's write batch. Reads through it see the committed store
