@@ -8,7 +8,7 @@ import "encoding/binary"
 //
 //	h height                   -> block header            (chain)
 //	x height idx               -> transaction bytes, signers by number (chain; txform.go)
-//	@ 0 key / 1 number         -> signer number / key     (chain, node-local numbering)
+//	@ 1 number                 -> signer's key            (chain, node-local numbering)
 //	m name                     -> chain metadata: head, genesis
 //	t txid                     -> height idx              (state: replay, proofs)
 //	s siteID                   -> site record             (state)

@@ -10,10 +10,11 @@ import (
 // keys that sign transactions, so that a stored transaction names its
 // signer by a 4-byte number instead of 32 bytes of key:
 //
-//	@ 0x00 key(32)  -> number (4)
 //	@ 0x01 number(4) -> key (32)
 //
-// A site signs thousands of records with one key, and a key is 32 bytes
+// The table is read whole into memory the first time a transaction is
+// stored or read, and kept both ways: one entry per signing key, a few
+// per site. A site signs thousands of records with one key, and a key is 32 bytes
 // no compression shrinks (keys of many sites interleave in a block), so
 // this is about 28 bytes on disk per record. The numbers are this node's:
 // two nodes may number the same key differently, which changes nothing
@@ -37,7 +38,6 @@ const (
 	envSig  = 32 + 64
 )
 
-func signerKeyKey(k []byte) []byte { return key(TabSigner, []byte{0}, k) }
 func signerNumKey(n uint32) []byte { return key(TabSigner, []byte{1}, u32(n)) }
 func signerNums() (lo, hi []byte)  { lo = key(TabSigner, []byte{1}); return lo, PrefixEnd(lo) }
 
@@ -60,9 +60,6 @@ func (b *Batch) SetTx(height uint64, idx uint32, raw []byte) error {
 		return err
 	}
 	for _, f := range fresh {
-		if err := b.Set(signerKeyKey(f.key[:]), u32(f.n)); err != nil {
-			return err
-		}
 		if err := b.Set(signerNumKey(f.n), f.key[:]); err != nil {
 			return err
 		}

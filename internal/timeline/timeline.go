@@ -504,28 +504,29 @@ func (t *Timeline) newEntry(c *state.PresenceCore, via, role []byte) (int32, err
 		return 0, err
 	}
 	e.Person = t.person(c.Person)
-	k := int(t.n) >> chunkBits
-	if k == len(t.chunks) {
-		t.chunks = append(t.chunks, make([]Entry, 0, 1<<chunkBits))
-	}
-	ch := t.chunks[k]
-	if len(ch) == cap(ch) { // trimmed: grow, to a whole chunk at most
-		ch = slices.Grow(ch, min(max(len(ch), 1024), 1<<chunkBits-len(ch)))
-	}
-	t.chunks[k] = append(ch, e)
+	t.chunks = appendChunked(t.chunks, t.n, e)
 	if t.keepIDs {
-		if k == len(t.ids) {
-			t.ids = append(t.ids, make([]ledger.Hash, 0, 1<<chunkBits))
-		}
-		ids := t.ids[k]
-		if len(ids) == cap(ids) {
-			ids = slices.Grow(ids, min(max(len(ids), 1024), 1<<chunkBits-len(ids)))
-		}
-		t.ids[k] = append(ids, c.TxID)
+		t.ids = appendChunked(t.ids, t.n, c.TxID)
 	}
 	i := t.n
 	t.n++
 	return i, nil
+}
+
+// appendChunked puts v at number i, the next, of chunks of 1<<chunkBits:
+// growing never copies a whole chunk, and a chunk trimmed after Load
+// grows in steps, to a whole chunk at most.
+func appendChunked[T any](chunks [][]T, i int32, v T) [][]T {
+	k := int(i) >> chunkBits
+	if k == len(chunks) {
+		chunks = append(chunks, make([]T, 0, 1<<chunkBits))
+	}
+	ch := chunks[k]
+	if len(ch) == cap(ch) {
+		ch = slices.Grow(ch, min(max(len(ch), 1024), 1<<chunkBits-len(ch)))
+	}
+	chunks[k] = append(ch, v)
+	return chunks
 }
 
 func (t *Timeline) site(num uint32) *siteLine {
