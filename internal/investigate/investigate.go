@@ -28,6 +28,11 @@ import (
 type Investigator struct {
 	r store.Reader
 	q *trace.Querier
+	// sweep chooses how a chain on a resident timeline reads the
+	// records of a layer's persons (residentSource.recordsOf): by
+	// their size (0), always site by site (1, tests) or always person by
+	// person (-1, tests).
+	sweep int
 }
 
 // New returns an Investigator reading r through q (a node's DB and

@@ -8,7 +8,6 @@ import (
 	"math"
 	"runtime"
 	"slices"
-	"sort"
 	"sync"
 	"time"
 
@@ -274,8 +273,7 @@ type chainRun struct {
 	minX []int64
 	// longest and transport are per site, filled before a layer's
 	// parallel scan.
-	longest   map[uint32]int64
-	transport map[uint32]bool
+	sites []siteRun // by site number
 
 	smu   sync.Mutex
 	spool []*scratch
@@ -285,6 +283,16 @@ type chainRun struct {
 }
 
 // grow makes room for person number n.
+// siteRun is what a chain knows of a site: its longest visit, whether
+// it is transport (any overlap is a contact), and the probes of the
+// layer being searched.
+type siteRun struct {
+	longest   int64
+	transport bool
+	known     bool
+	probes    []probe
+}
+
 func (c *chainRun) grow(n int32) {
 	for int(n) >= len(c.labels) {
 		c.labels = append(c.labels, nil)
@@ -379,8 +387,7 @@ func (iv *Investigator) Chain(cq ChainQuery) (*Graph, error) {
 }
 
 func (iv *Investigator) chain(cq ChainQuery, src chainSource) (*Graph, error) {
-	c := &chainRun{iv: iv, src: src, cq: cq, min: iv.minOverlap(cq.MinOverlap), edges: map[edgeKey]*cand{},
-		longest: map[uint32]int64{}, transport: map[uint32]bool{}}
+	c := &chainRun{iv: iv, src: src, cq: cq, min: iv.minOverlap(cq.MinOverlap), edges: map[edgeKey]*cand{}}
 	c.root = src.number(cq.Person)
 	c.grow(c.root)
 	c.labels[c.root] = []label{{x: cq.From, h: 0}}
@@ -389,56 +396,118 @@ func (iv *Investigator) chain(cq ChainQuery, src chainSource) (*Graph, error) {
 		if err := c.load(frontier); err != nil {
 			return nil, err
 		}
-		bySite := map[uint32][]probe{}
-		var cands []cand
-		for _, u := range frontier {
-			r := c.recs[u]
-			for _, l := range c.labels[u] {
-				if l.h != k-1 {
-					continue
-				}
-				lo, hi := c.window(u, l.x)
-				for vi, v := range r.visits {
-					if a, b := max(v.in, lo), min2(v.out, hi); b > a {
-						bySite[v.site] = append(bySite[v.site], probe{a: a, b: b, who: u, vi: int32(vi), tx8: v.tx8})
-					}
-				}
-				for i := range r.encs {
-					e := &r.encs[i]
-					if f, t := max(e.start, lo), min2(e.end, hi); t > f {
-						cands = append(cands, cand{v: e.other, u: u, site: e.device, vi: encounter, vref: int32(i), f: f, t: t, vtx8: tx8(&e.txid), ftx8: tx8(&e.txid)})
-					}
-				}
-			}
-		}
-		met, err := c.meet(bySite, k)
+		nums, cands := c.probes(frontier, k)
+		met, err := c.meet(nums, k)
 		if err == nil {
 			err = c.failed()
 		}
 		if err != nil {
 			return nil, err
 		}
-		var next []int32
-		for _, cs := range append(met, cands) {
+		next := c.settle(append(met, cands), k)
+		if err := c.failed(); err != nil {
+			return nil, err
+		}
+		frontier = next
+	}
+	return c.graph()
+}
+
+// probes sets out, site by site (siteRun.probes), the visits of the
+// persons of frontier in their infectious windows, their labels of layer
+// k-1 give; it returns the sites with probes, in order, and the
+// meetings their encounters give. The sites are shared among the CPUs by
+// number, so each site's probes come in frontier order.
+func (c *chainRun) probes(frontier []int32, k int) ([]uint32, []cand) {
+	var cands []cand
+	c.windows(frontier, k, func(u int32, r *personRecs, lo, hi int64) {
+		for _, v := range r.visits {
+			if int(v.site) >= len(c.sites) {
+				c.sites = append(c.sites, make([]siteRun, int(v.site)+1-len(c.sites))...)
+			}
+		}
+		for i := range r.encs {
+			e := &r.encs[i]
+			if f, t := max(e.start, lo), min2(e.end, hi); t > f {
+				cands = append(cands, cand{v: e.other, u: u, site: e.device, vi: encounter, vref: int32(i), f: f, t: t, vtx8: tx8(&e.txid), ftx8: tx8(&e.txid)})
+			}
+		}
+	})
+	workers := runtime.GOMAXPROCS(0)
+	touched := make([][]uint32, workers)
+	_ = parallel(workers, func(w int) error {
+		c.windows(frontier, k, func(u int32, r *personRecs, lo, hi int64) {
+			for vi, v := range r.visits {
+				if int(v.site)%workers != w {
+					continue
+				}
+				if a, b := max(v.in, lo), min2(v.out, hi); b > a {
+					sr := &c.sites[v.site]
+					if len(sr.probes) == 0 {
+						touched[w] = append(touched[w], v.site)
+					}
+					sr.probes = append(sr.probes, probe{a: a, b: b, who: u, vi: int32(vi), tx8: v.tx8})
+				}
+			}
+		})
+		return nil
+	})
+	nums := slices.Concat(touched...)
+	slices.Sort(nums)
+	return nums, cands
+}
+
+// windows calls fn with each person of frontier whose label of layer
+// k-1 opens an infectious window, their records and the window.
+func (c *chainRun) windows(frontier []int32, k int, fn func(u int32, r *personRecs, lo, hi int64)) {
+	for _, u := range frontier {
+		for _, l := range c.labels[u] {
+			if l.h == k-1 {
+				lo, hi := c.window(u, l.x)
+				fn(u, c.recs[u], lo, hi)
+			}
+		}
+	}
+}
+
+// settle makes the meetings of layer k edges and labels, and returns the
+// persons whose labels changed, in order: the next frontier. The persons
+// are shared among the CPUs by number, each CPU taking every meeting
+// into its persons in the order they came (by site, then as met): what
+// a person gets does not depend on the others'. With all edges asked
+// for, one CPU does it all, as the edges share one map.
+func (c *chainRun) settle(met [][]cand, k int) []int32 {
+	top := int32(-1)
+	for _, cs := range met {
+		for i := range cs {
+			top = max(top, cs[i].v)
+		}
+	}
+	c.grow(top) // nothing grows while the CPUs share them
+	workers := runtime.GOMAXPROCS(0)
+	if c.cq.AllEdges {
+		workers = 1
+	}
+	nexts := make([][]int32, workers)
+	_ = parallel(workers, func(w int) error {
+		for _, cs := range met {
 			for i := range cs {
 				m := &cs[i]
-				if m.v == c.root {
+				if m.v == c.root || int(m.v)%workers != w {
 					continue
 				}
 				c.edge(m)
 				if c.add(m.v, label{x: m.f, h: k}) && c.mark[m.v] != int32(k) {
 					c.mark[m.v] = int32(k)
-					next = append(next, m.v)
+					nexts[w] = append(nexts[w], m.v)
 				}
 			}
 		}
-		if err := c.failed(); err != nil {
-			return nil, err
-		}
-		slices.Sort(next)
-		frontier = next
-	}
-	return c.graph()
+		return nil
+	})
+	next := slices.Concat(nexts...)
+	slices.Sort(next)
+	return next
 }
 
 // better reports whether meeting a is a better edge into its person
@@ -507,12 +576,18 @@ func (c *chainRun) load(ps []int32) error {
 			todo = append(todo, p)
 		}
 	}
-	out := make([]*personRecs, len(todo))
-	err := parallel(len(todo), func(i int) error {
-		r, err := c.src.records(todo[i], c.cq.From, c.cq.To)
-		out[i] = r
-		return err
-	})
+	var out []*personRecs
+	var err error
+	if b, ok := c.src.(bulkSource); ok {
+		out, err = b.recordsOf(todo, c.cq.From, c.cq.To)
+	} else {
+		out = make([]*personRecs, len(todo))
+		err = parallel(len(todo), func(i int) error {
+			r, err := c.src.records(todo[i], c.cq.From, c.cq.To)
+			out[i] = r
+			return err
+		})
+	}
 	if err != nil {
 		return err
 	}
@@ -525,29 +600,26 @@ func (c *chainRun) load(ps []int32) error {
 
 // meet finds, site by site, every presence that meets a probe by the
 // contact rules, reading each site's presences once over the merged
-// ranges the probes need. Results come by site, in site order.
-func (c *chainRun) meet(bySite map[uint32][]probe, k int) ([][]cand, error) {
-	nums := make([]uint32, 0, len(bySite))
-	for n := range bySite {
-		nums = append(nums, n)
-		if _, ok := c.longest[n]; !ok {
-			l, err := c.src.longest(n)
-			if err != nil {
-				return nil, err
-			}
-			c.longest[n] = l
-			s, err := c.iv.q.Site(n)
-			if err != nil {
-				return nil, err
-			}
-			c.transport[n] = c.iv.q.Transport(s.Kind)
-		}
-	}
-	slices.Sort(nums)
+// ranges the probes need. Results come by site, in site order; each
+// site's probes are then cleared for the next layer.
+func (c *chainRun) meet(nums []uint32, k int) ([][]cand, error) {
 	res := make([][]cand, len(nums))
 	err := parallel(len(nums), func(i int) error {
+		sr := &c.sites[nums[i]]
+		if !sr.known {
+			l, err := c.src.longest(nums[i])
+			if err != nil {
+				return err
+			}
+			s, err := c.iv.q.Site(nums[i])
+			if err != nil {
+				return err
+			}
+			sr.longest, sr.transport, sr.known = l, c.iv.q.Transport(s.Kind), true
+		}
 		var err error
-		res[i], err = c.meetSite(nums[i], bySite[nums[i]], k)
+		res[i], err = c.meetSite(nums[i], sr, k)
+		sr.probes = sr.probes[:0]
 		return err
 	})
 	if err != nil {
@@ -557,13 +629,24 @@ func (c *chainRun) meet(bySite map[uint32][]probe, k int) ([][]cand, error) {
 }
 
 // meetSite is meet at one site.
-func (c *chainRun) meetSite(num uint32, ps []probe, k int) ([]cand, error) {
-	sort.Slice(ps, func(x, y int) bool { return ps[x].a < ps[y].a })
+func (c *chainRun) meetSite(num uint32, sr *siteRun, k int) ([]cand, error) {
+	ps := sr.probes
+	// By start; the rest only makes the order total, so that equal
+	// meetings are found in the same order however the probes came.
+	slices.SortFunc(ps, func(x, y probe) int {
+		if x.a != y.a {
+			return cmp.Compare(x.a, y.a)
+		}
+		if x.who != y.who {
+			return cmp.Compare(x.who, y.who)
+		}
+		return cmp.Compare(x.vi, y.vi)
+	})
 	var span int64 // longest probe
 	for _, p := range ps {
 		span = max(span, p.b-p.a)
 	}
-	longest, transport := c.longest[num], c.transport[num]
+	longest, transport := sr.longest, sr.transport
 	var out []cand
 	// Unless all edges are asked for, a person gets at most one meeting
 	// here: the best (c.better) found so far, out[best(person)].
@@ -579,16 +662,25 @@ func (c *chainRun) meetSite(num uint32, ps []probe, k int) ([]cand, error) {
 	visit := func(o *sitePresence) {
 		if !c.cq.AllEdges {
 			// Every meeting of this presence exposes its person at
-			// o.in or later: when that cannot matter, skip the probes.
-			if i, ok := best(o.person); ok && out[i].f < o.in {
+			// o.in or later: when that cannot matter, skip the probes
+			// (useful first: one array, where best is two).
+			if !c.useful(o.person, o.in, k) {
 				return
 			}
-			if !c.useful(o.person, o.in, k) {
+			if i, ok := best(o.person); ok && out[i].f < o.in {
 				return
 			}
 		}
 		// Probes that start after o.in - span and before o.out.
-		j := sort.Search(len(ps), func(j int) bool { return ps[j].a > o.in-span })
+		j, hi := 0, len(ps)
+		for j < hi {
+			m := int(uint(j+hi) >> 1)
+			if ps[m].a > o.in-span {
+				hi = m
+			} else {
+				j = m + 1
+			}
+		}
 		for ; j < len(ps) && ps[j].a < o.out; j++ {
 			p := &ps[j]
 			if p.b <= o.in || p.who == o.person {
@@ -711,15 +803,24 @@ func (c *chainRun) personRanks() (rank []int32, persons []int32) {
 			persons = append(persons, int32(p))
 		}
 	}
+	// Sorted by their first 8 bytes as a number, the rest read only for
+	// a tie (pseudonyms are hashes: next to never).
 	type named struct {
-		p  ledger.Pseudonym
+		p8 uint64
 		id int32
 	}
 	ns := make([]named, len(persons))
 	for i, p := range persons {
-		ns[i] = named{c.src.pseudonym(p), p}
+		ps := c.src.pseudonym(p)
+		ns[i] = named{binary.BigEndian.Uint64(ps[:8]), p}
 	}
-	slices.SortFunc(ns, func(a, b named) int { return bytes.Compare(a.p[:], b.p[:]) })
+	slices.SortFunc(ns, func(a, b named) int {
+		if a.p8 != b.p8 {
+			return cmp.Compare(a.p8, b.p8)
+		}
+		pa, pb := c.src.pseudonym(a.id), c.src.pseudonym(b.id)
+		return bytes.Compare(pa[:], pb[:])
+	})
 	rank = make([]int32, len(c.labels))
 	for r, n := range ns {
 		rank[n.id] = int32(r)
@@ -733,28 +834,35 @@ func (c *chainRun) graph() (*Graph, error) {
 		x       int64
 		h, r, p int32
 	}
-	nks := make([]nodeKey, len(persons))
-	for i, p := range persons {
-		ls := c.labels[p]
-		k := nodeKey{x: ls[0].x, h: int32(ls[0].h), r: rank[p], p: p}
-		for _, l := range ls[1:] {
-			k.h, k.x = min(k.h, int32(l.h)), min2(k.x, l.x)
+	g := &Graph{Nodes: make([]Node, len(persons))}
+	// The nodes on one CPU, the edges on another: each is mostly a sort.
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		nks := make([]nodeKey, len(persons))
+		for i, p := range persons {
+			ls := c.labels[p]
+			k := nodeKey{x: ls[0].x, h: int32(ls[0].h), r: rank[p], p: p}
+			for _, l := range ls[1:] {
+				k.h, k.x = min(k.h, int32(l.h)), min2(k.x, l.x)
+			}
+			nks[i] = k
 		}
-		nks[i] = k
-	}
-	slices.SortFunc(nks, func(a, b nodeKey) int {
-		if a.h != b.h {
-			return cmp.Compare(a.h, b.h)
+		slices.SortFunc(nks, func(a, b nodeKey) int {
+			if a.h != b.h {
+				return cmp.Compare(a.h, b.h)
+			}
+			if a.x != b.x {
+				return cmp.Compare(a.x, b.x)
+			}
+			return cmp.Compare(a.r, b.r)
+		})
+		for i, k := range nks {
+			g.Nodes[i] = Node{Person: c.src.pseudonym(k.p), Layer: int(k.h), Exposure: k.x}
 		}
-		if a.x != b.x {
-			return cmp.Compare(a.x, b.x)
-		}
-		return cmp.Compare(a.r, b.r)
-	})
-	g := &Graph{Nodes: make([]Node, len(nks))}
-	for i, k := range nks {
-		g.Nodes[i] = Node{Person: c.src.pseudonym(k.p), Layer: int(k.h), Exposure: k.x}
-	}
+	}()
 	es := make([]*cand, 0, len(c.edges))
 	for _, e := range c.edges {
 		es = append(es, e)
@@ -810,6 +918,14 @@ func (c *chainRun) graph() (*Graph, error) {
 		from, to, site int32
 		i              int32
 	}
+	// The record ids are read while the meetings sort.
+	var txs []ledger.Hash
+	var txErr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		txs, txErr = c.edgeTxs(es)
+	}()
 	keys := make([]sortKey, len(es))
 	for i, e := range es {
 		keys[i] = sortKey{f: e.f, from: rank[e.u], to: rank[e.v], site: siteOf(e).rank, i: int32(i)}
@@ -826,16 +942,20 @@ func (c *chainRun) graph() (*Graph, error) {
 		}
 		return cmp.Compare(a.site, b.site)
 	})
-	txs, err := c.edgeTxs(es)
-	if err != nil {
-		return nil, err
+	wg.Wait()
+	if txErr != nil {
+		return nil, txErr
 	}
 	g.Edges = make([]Edge, len(es))
-	for i, k := range keys {
-		e := es[k.i]
-		s := siteOf(e)
-		g.Edges[i] = Edge{From: c.src.pseudonym(e.u), To: c.src.pseudonym(e.v), Site: s.id, SiteKind: s.kind, Start: e.f, End: e.t, TxID: txs[2*k.i], FromTxID: txs[2*k.i+1]}
-	}
+	_ = parallel(2, func(half int) error {
+		for i := half * len(keys) / 2; i < (half+1)*len(keys)/2; i++ {
+			k := keys[i]
+			e := es[k.i]
+			s := siteOf(e)
+			g.Edges[i] = Edge{From: c.src.pseudonym(e.u), To: c.src.pseudonym(e.v), Site: s.id, SiteKind: s.kind, Start: e.f, End: e.t, TxID: txs[2*k.i], FromTxID: txs[2*k.i+1]}
+		}
+		return nil
+	})
 	return g, nil
 }
 

@@ -72,6 +72,21 @@ func (v *View) Longest(site uint32) int64 {
 	return 0
 }
 
+// Sites returns the numbers of the sites with visits, in order: with
+// SiteVisits, a query that needs most persons' visits in a window reads
+// them site by site, entries in a row, rather than person by person.
+func (v *View) Sites() []uint32 {
+	nums := make([]uint32, 0, len(v.t.sites))
+	for n := range v.t.sites {
+		nums = append(nums, n)
+	}
+	slices.Sort(nums)
+	return nums
+}
+
+// Encountered reports whether any person has an encounter.
+func (v *View) Encountered() bool { return len(v.t.encs) > 0 }
+
 // from returns the entries of idx from the first that starts at or
 // after from: a caller reads on while they start by its end, with no
 // second search (the entry it stops at is one it reads anyway).
