@@ -28,11 +28,14 @@ import (
 type Investigator struct {
 	r store.Reader
 	q *trace.Querier
-	// sweep chooses how a chain on a resident timeline reads the
-	// records of a layer's persons (residentSource.recordsOf): by
-	// their size (0), always site by site (1, tests) or always person by
-	// person (-1, tests).
+	// sweep chooses how a chain on a resident timeline sets out a
+	// layer's probes (chainRun.sweeper): by the layer's size (0), always
+	// site by site (1, tests) or always person by person (-1, tests).
 	sweep int
+	// scanBest makes a chain that keeps one edge a person find it by
+	// comparing every probe a presence meets, as one with all edges
+	// does, rather than through bestIndex (tests compare the two).
+	scanBest bool
 }
 
 // New returns an Investigator reading r through q (a node's DB and

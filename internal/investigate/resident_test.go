@@ -72,6 +72,9 @@ func TestResidentMatchesStore(t *testing.T) {
 			// person: both, as the worlds are too small for the
 			// default to sweep.
 			investigate.SetSweep(ivr, []int{1, -1}[(seed/2)%2])
+			// And half of them find a person's best meeting by comparing
+			// every probe, where the store's chains ask a bestIndex.
+			investigate.SetScanBest(ivr, seed%4 >= 2)
 			if w.validated {
 				hidden.Add(int64(countHidden(t, ivr)))
 			}

@@ -106,6 +106,9 @@ type encRec struct {
 type personRecs struct {
 	visits []visitRec
 	encs   []encRec
+	// partial records hold the encounters only: a layer that set out
+	// its probes site by site (chainRun.sweepProbes) read no visits.
+	partial bool
 	// txids are the visits' record ids when the source keeps them here
 	// (ref indexes them); nil when ref is the source's own reference.
 	txids []ledger.Hash
@@ -116,31 +119,32 @@ type personRecs struct {
 type probe struct {
 	a, b int64
 	who  int32  // the person's number
-	vi   int32  // index of the visit in their records
+	fref int32  // the visit's record: its visitRec.ref
 	tx8  uint64 // the visit's tx8
 }
 
 // cand is a meeting that exposes v: from u at site, together [f, t].
 // A chain over a city makes millions, so it is kept small: u's record is
-// u's visit number vi; v's is vref, the source's reference to it
-// (chainSource.keep). An encounter (site is then the device) has vi
-// encounter: its one record is u's encounter number vref. Record ids
+// fref, as visitRec.ref refers to it; v's is vref, the source's
+// reference to it (chainSource.keep). An encounter (site is then the
+// device) has fref encounter: its one record is u's encounter number
+// vref. Record ids
 // are kept as their first 8 bytes, which order meetings but for a tie;
 // the full ids are read for a tie (cmpV, cmpFrom) and for the answer.
 type cand struct {
 	v, u int32
 	site uint32
-	vi   int32
+	fref int32
 	f, t int64
 	vref int32
 	vtx8 uint64 // the first 8 bytes of v's record
 	ftx8 uint64 // the first 8 bytes of u's record
 }
 
-// encounter is the vi of a cand that is an encounter.
+// encounter is the fref of a cand that is an encounter.
 const encounter = -1
 
-func (m *cand) enc() bool { return m.vi == encounter }
+func (m *cand) enc() bool { return m.fref == encounter }
 
 // recID names a record of a meeting for txidOf: a value, so that
 // comparing meetings moves no cand to the heap.
@@ -171,11 +175,10 @@ func (c *chainRun) fromRec(m *cand) recID {
 	if m.enc() {
 		return recID{kind: recEnc, u: m.u, ref: m.vref}
 	}
-	r := c.recs[m.u]
-	if r.txids != nil {
-		return recID{kind: recOwn, u: m.u, ref: r.visits[m.vi].ref}
+	if r := c.recs[m.u]; r != nil && r.txids != nil {
+		return recID{kind: recOwn, u: m.u, ref: m.fref}
 	}
-	return recID{kind: recSource, ref: r.visits[m.vi].ref}
+	return recID{kind: recSource, ref: m.fref}
 }
 
 // txidOf is a record's id.
@@ -359,12 +362,16 @@ func (c *chainRun) add(p int32, l label) bool {
 //
 // It works layer by layer: the records of the persons whose exposure
 // improved in the last layer are read once each; their visits, clipped
-// to their windows, are grouped by site, and each site's presences are
-// read once per layer over the merged ranges the visits need (sites in
-// parallel). A presence whose person already has an exposure no later
-// than its start is skipped without looking at the visits. With a
-// resident timeline loaded (trace.Querier.SetTimeline) everything is
-// read from memory; otherwise from the store's indexes.
+// to their windows, are the layer's probes, grouped by site (on a
+// resident timeline, when they are many, read site by site instead:
+// sweepProbes), and each site's presences are read once per layer over
+// the merged ranges the probes need (sites in parallel). A presence
+// whose person already has an exposure no later than its start is
+// skipped without looking at the probes; otherwise, unless all edges
+// are asked for, a bestIndex gives its best meeting without comparing
+// every probe it meets. With a resident timeline loaded
+// (trace.Querier.SetTimeline) everything is read from memory; otherwise
+// from the store's indexes.
 func (iv *Investigator) Chain(cq ChainQuery) (*Graph, error) {
 	if cq.Depth < 1 || cq.Depth > MaxDepth {
 		return nil, ErrDepth
@@ -393,10 +400,19 @@ func (iv *Investigator) chain(cq ChainQuery, src chainSource) (*Graph, error) {
 	c.labels[c.root] = []label{{x: cq.From, h: 0}}
 	frontier := []int32{c.root}
 	for k := 1; k <= cq.Depth && len(frontier) > 0; k++ {
-		if err := c.load(frontier); err != nil {
-			return nil, err
+		var nums []uint32
+		var cands []cand
+		if sw := c.sweeper(frontier); sw != nil {
+			var err error
+			if nums, cands, err = c.sweepProbes(sw, frontier, k); err != nil {
+				return nil, err
+			}
+		} else {
+			if err := c.load(frontier); err != nil {
+				return nil, err
+			}
+			nums, cands = c.probes(frontier, k)
 		}
-		nums, cands := c.probes(frontier, k)
 		met, err := c.meet(nums, k)
 		if err == nil {
 			err = c.failed()
@@ -426,18 +442,13 @@ func (c *chainRun) probes(frontier []int32, k int) ([]uint32, []cand) {
 				c.sites = append(c.sites, make([]siteRun, int(v.site)+1-len(c.sites))...)
 			}
 		}
-		for i := range r.encs {
-			e := &r.encs[i]
-			if f, t := max(e.start, lo), min2(e.end, hi); t > f {
-				cands = append(cands, cand{v: e.other, u: u, site: e.device, vi: encounter, vref: int32(i), f: f, t: t, vtx8: tx8(&e.txid), ftx8: tx8(&e.txid)})
-			}
-		}
+		cands = c.encounterCands(cands, u, r, lo, hi)
 	})
 	workers := runtime.GOMAXPROCS(0)
 	touched := make([][]uint32, workers)
 	_ = parallel(workers, func(w int) error {
 		c.windows(frontier, k, func(u int32, r *personRecs, lo, hi int64) {
-			for vi, v := range r.visits {
+			for _, v := range r.visits {
 				if int(v.site)%workers != w {
 					continue
 				}
@@ -446,7 +457,7 @@ func (c *chainRun) probes(frontier []int32, k int) ([]uint32, []cand) {
 					if len(sr.probes) == 0 {
 						touched[w] = append(touched[w], v.site)
 					}
-					sr.probes = append(sr.probes, probe{a: a, b: b, who: u, vi: int32(vi), tx8: v.tx8})
+					sr.probes = append(sr.probes, probe{a: a, b: b, who: u, fref: v.ref, tx8: v.tx8})
 				}
 			}
 		})
@@ -455,6 +466,101 @@ func (c *chainRun) probes(frontier []int32, k int) ([]uint32, []cand) {
 	nums := slices.Concat(touched...)
 	slices.Sort(nums)
 	return nums, cands
+}
+
+// encounterCands appends the meetings u's encounters in r give in u's
+// window [lo, hi].
+func (c *chainRun) encounterCands(cands []cand, u int32, r *personRecs, lo, hi int64) []cand {
+	for i := range r.encs {
+		e := &r.encs[i]
+		if f, t := max(e.start, lo), min2(e.end, hi); t > f {
+			cands = append(cands, cand{v: e.other, u: u, site: e.device, fref: encounter, vref: int32(i), f: f, t: t, vtx8: tx8(&e.txid), ftx8: tx8(&e.txid)})
+		}
+	}
+	return cands
+}
+
+// sweeper returns the source as a siteSweeper when a layer of frontier
+// should set out its probes site by site: a source that can, and a
+// frontier of at least 1/sweepShare of its persons (Investigator.sweep
+// can say always or never); nil otherwise.
+func (c *chainRun) sweeper(frontier []int32) siteSweeper {
+	sw, ok := c.src.(siteSweeper)
+	if !ok || c.iv.sweep < 0 {
+		return nil
+	}
+	if c.iv.sweep > 0 || len(frontier) >= sweepMin && len(frontier)*sweepShare >= sw.persons() {
+		return sw
+	}
+	return nil
+}
+
+// sweepProbes is probes for a large frontier, without reading its
+// persons' visits one by one: every site's visits in the query's window
+// are read once (sites on all CPUs), and a visit of a person of the
+// frontier, clipped to their window, is a probe. The persons' encounters
+// are read one by one, into partial records (personRecs.partial).
+func (c *chainRun) sweepProbes(sw siteSweeper, frontier []int32, k int) ([]uint32, []cand, error) {
+	type window struct{ lo, hi int64 }
+	wins := make([]window, len(c.labels)) // hi <= lo: not of the frontier
+	enc := sw.encountered()
+	var cands []cand
+	for _, u := range frontier {
+		for _, l := range c.labels[u] {
+			if l.h != k-1 {
+				continue
+			}
+			lo, hi := c.window(u, l.x)
+			wins[u] = window{lo, hi}
+			if !enc {
+				continue
+			}
+			r := c.recs[u]
+			if r == nil {
+				r = &personRecs{encs: sw.encounters(u, c.cq.From, c.cq.To), partial: true}
+				c.recs[u] = r
+			}
+			cands = c.encounterCands(cands, u, r, lo, hi)
+		}
+	}
+	sites := sw.sites()
+	if len(sites) == 0 {
+		return nil, cands, nil
+	}
+	if top := int(sites[len(sites)-1]); top >= len(c.sites) {
+		c.sites = append(c.sites, make([]siteRun, top+1-len(c.sites))...)
+	}
+	// As records reads a person's visits: those that start at most
+	// MaxPresence before the window.
+	earliest := c.cq.From - int64(c.iv.q.Rules().MaxPresence/time.Second)
+	parts := min(len(sites), 8*runtime.GOMAXPROCS(0))
+	touched := make([][]uint32, parts)
+	err := parallel(parts, func(part int) error {
+		for _, num := range sites[part*len(sites)/parts : (part+1)*len(sites)/parts] {
+			longest, err := c.src.longest(num)
+			if err != nil {
+				return err
+			}
+			sr := &c.sites[num]
+			err = c.src.scan(num, max(earliest, c.cq.From-longest), c.cq.To, -1, func(o *sitePresence) {
+				if int(o.person) >= len(wins) {
+					return
+				}
+				w := wins[o.person]
+				if a, b := max(o.in, w.lo), min2(o.out, w.hi); b > a {
+					sr.probes = append(sr.probes, probe{a: a, b: b, who: o.person, fref: o.ref, tx8: o.tx8})
+				}
+			})
+			if err != nil {
+				return err
+			}
+			if len(sr.probes) > 0 {
+				touched[part] = append(touched[part], num)
+			}
+		}
+		return nil
+	})
+	return slices.Concat(touched...), cands, err
 }
 
 // windows calls fn with each person of frontier whose label of layer
@@ -572,22 +678,16 @@ func (c *chainRun) useful(v int32, f int64, k int) bool {
 func (c *chainRun) load(ps []int32) error {
 	var todo []int32
 	for _, p := range ps {
-		if c.recs[p] == nil {
+		if r := c.recs[p]; r == nil || r.partial {
 			todo = append(todo, p)
 		}
 	}
-	var out []*personRecs
-	var err error
-	if b, ok := c.src.(bulkSource); ok {
-		out, err = b.recordsOf(todo, c.cq.From, c.cq.To)
-	} else {
-		out = make([]*personRecs, len(todo))
-		err = parallel(len(todo), func(i int) error {
-			r, err := c.src.records(todo[i], c.cq.From, c.cq.To)
-			out[i] = r
-			return err
-		})
-	}
+	out := make([]*personRecs, len(todo))
+	err := parallel(len(todo), func(i int) error {
+		r, err := c.src.records(todo[i], c.cq.From, c.cq.To)
+		out[i] = r
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -640,13 +740,23 @@ func (c *chainRun) meetSite(num uint32, sr *siteRun, k int) ([]cand, error) {
 		if x.who != y.who {
 			return cmp.Compare(x.who, y.who)
 		}
-		return cmp.Compare(x.vi, y.vi)
+		if x.tx8 != y.tx8 {
+			return cmp.Compare(x.tx8, y.tx8)
+		}
+		return cmp.Compare(x.fref, y.fref)
 	})
+	longest, transport := sr.longest, sr.transport
+	if !transport && c.min > 0 {
+		// A probe shorter than a contact meets no one.
+		ps = slices.DeleteFunc(ps, func(p probe) bool { return p.b-p.a < c.min })
+		if len(ps) == 0 {
+			return nil, nil
+		}
+	}
 	var span int64 // longest probe
 	for _, p := range ps {
 		span = max(span, p.b-p.a)
 	}
-	longest, transport := sr.longest, sr.transport
 	var out []cand
 	// Unless all edges are asked for, a person gets at most one meeting
 	// here: the best (c.better) found so far, out[best(person)].
@@ -654,22 +764,44 @@ func (c *chainRun) meetSite(num uint32, sr *siteRun, k int) ([]cand, error) {
 	defer c.release(sc)
 	sc.stamp++
 	best := func(p int32) (int32, bool) {
-		if int(p) < len(sc.at) && sc.seen[p] == sc.stamp {
-			return sc.at[p], true
+		if int(p) < len(sc.by) && sc.by[p].seen == sc.stamp {
+			return sc.by[p].at, true
 		}
 		return 0, false
+	}
+	var bi *bestIndex
+	if !c.cq.AllEdges && !c.iv.scanBest {
+		bi = c.newBestIndex(ps, transport)
 	}
 	visit := func(o *sitePresence) {
 		if !c.cq.AllEdges {
 			// Every meeting of this presence exposes its person at
 			// o.in or later: when that cannot matter, skip the probes
 			// (useful first: one array, where best is two).
+			bi.reach(o.in)
 			if !c.useful(o.person, o.in, k) {
 				return
 			}
 			if i, ok := best(o.person); ok && out[i].f < o.in {
 				return
 			}
+		}
+		if bi != nil {
+			j, f, t := bi.best(o)
+			if j < 0 {
+				return
+			}
+			p := &ps[j]
+			m := cand{v: o.person, u: p.who, site: num, fref: p.fref, f: f, t: t, vref: c.src.keep(o), vtx8: o.tx8, ftx8: p.tx8}
+			if i, ok := best(o.person); ok {
+				if c.better(&m, &out[i]) {
+					out[i] = m
+				}
+			} else if c.useful(o.person, f, k) {
+				sc.set(o.person, int32(len(out)))
+				out = append(out, m)
+			}
+			return
 		}
 		// Probes that start after o.in - span and before o.out.
 		j, hi := 0, len(ps)
@@ -693,7 +825,7 @@ func (c *chainRun) meetSite(num uint32, sr *siteRun, k int) ([]cand, error) {
 			if !c.cq.AllEdges {
 				if i, ok := best(o.person); ok {
 					if b := &out[i]; f < b.f || f == b.f && t >= b.t {
-						m := cand{v: o.person, u: p.who, site: num, vi: p.vi, f: f, t: t, vref: c.src.keep(o), vtx8: o.tx8, ftx8: p.tx8}
+						m := cand{v: o.person, u: p.who, site: num, fref: p.fref, f: f, t: t, vref: c.src.keep(o), vtx8: o.tx8, ftx8: p.tx8}
 						if c.better(&m, b) {
 							*b = m
 						}
@@ -705,7 +837,7 @@ func (c *chainRun) meetSite(num uint32, sr *siteRun, k int) ([]cand, error) {
 				}
 				sc.set(o.person, int32(len(out)))
 			}
-			out = append(out, cand{v: o.person, u: p.who, site: num, vi: p.vi, f: f, t: t, vref: c.src.keep(o), vtx8: o.tx8, ftx8: p.tx8})
+			out = append(out, cand{v: o.person, u: p.who, site: num, fref: p.fref, f: f, t: t, vref: c.src.keep(o), vtx8: o.tx8, ftx8: p.tx8})
 		}
 	}
 	// Presences are keyed by start: one that overlaps [a, b] starts in
@@ -726,21 +858,19 @@ func (c *chainRun) meetSite(num uint32, sr *siteRun, k int) ([]cand, error) {
 	return out, nil
 }
 
-// scratch is a worker's per-person table for meetSite: at[p] is valid
-// when seen[p] is the current stamp, so a site needs no clearing.
+// scratch is a worker's per-person table for meetSite: by[p].at is
+// valid when by[p].seen is the current stamp, so a site needs no
+// clearing. (The two side by side: one cache miss a presence, not two.)
 type scratch struct {
 	stamp int32
-	seen  []int32
-	at    []int32
+	by    []struct{ seen, at int32 }
 }
 
 func (s *scratch) set(p, i int32) {
-	if int(p) >= len(s.at) {
-		n := max(int(p)+1, 2*len(s.at))
-		s.seen = append(s.seen, make([]int32, n-len(s.seen))...)
-		s.at = append(s.at, make([]int32, n-len(s.at))...)
+	if int(p) >= len(s.by) {
+		s.by = append(s.by, make([]struct{ seen, at int32 }, max(int(p)+1, 2*len(s.by))-len(s.by))...)
 	}
-	s.seen[p], s.at[p] = s.stamp, i
+	s.by[p].seen, s.by[p].at = s.stamp, i
 }
 
 // scratch takes a worker's scratch table; release gives it back.
@@ -759,6 +889,33 @@ func (c *chainRun) release(s *scratch) {
 	c.smu.Lock()
 	c.spool = append(c.spool, s)
 	c.smu.Unlock()
+}
+
+// sortOnCPUs sorts xs by a total order, as slices.SortFunc does, for a
+// large xs its halves on two CPUs and then merged into a new slice,
+// which it returns.
+func sortOnCPUs[T any](xs []T, order func(a, b T) int) []T {
+	if len(xs) < 1<<12 || runtime.GOMAXPROCS(0) < 2 {
+		slices.SortFunc(xs, order)
+		return xs
+	}
+	h := len(xs) / 2
+	_ = parallel(2, func(half int) error {
+		slices.SortFunc(xs[half*h:h+half*(len(xs)-h)], order)
+		return nil
+	})
+	out := make([]T, 0, len(xs))
+	i, j := 0, h
+	for i < h && j < len(xs) {
+		if order(xs[j], xs[i]) < 0 {
+			out = append(out, xs[j])
+			j++
+		} else {
+			out = append(out, xs[i])
+			i++
+		}
+	}
+	return append(append(out, xs[i:h]...), xs[j:]...)
 }
 
 // parallel runs fn(0..n-1) on all CPUs and returns the first error.
@@ -814,7 +971,7 @@ func (c *chainRun) personRanks() (rank []int32, persons []int32) {
 		ps := c.src.pseudonym(p)
 		ns[i] = named{binary.BigEndian.Uint64(ps[:8]), p}
 	}
-	slices.SortFunc(ns, func(a, b named) int {
+	ns = sortOnCPUs(ns, func(a, b named) int {
 		if a.p8 != b.p8 {
 			return cmp.Compare(a.p8, b.p8)
 		}
@@ -930,7 +1087,7 @@ func (c *chainRun) graph() (*Graph, error) {
 	for i, e := range es {
 		keys[i] = sortKey{f: e.f, from: rank[e.u], to: rank[e.v], site: siteOf(e).rank, i: int32(i)}
 	}
-	slices.SortFunc(keys, func(a, b sortKey) int {
+	keys = sortOnCPUs(keys, func(a, b sortKey) int {
 		if a.f != b.f {
 			return cmp.Compare(a.f, b.f)
 		}
@@ -974,12 +1131,11 @@ func (c *chainRun) edgeTxs(es []*cand) ([]ledger.Hash, error) {
 			continue
 		}
 		refs, at = append(refs, e.vref), append(at, 2*i)
-		r := c.recs[e.u]
-		if r.txids != nil {
-			ids[2*i+1] = r.txids[r.visits[e.vi].ref]
+		if r := c.recs[e.u]; r != nil && r.txids != nil {
+			ids[2*i+1] = r.txids[e.fref]
 			continue
 		}
-		refs, at = append(refs, r.visits[e.vi].ref), append(at, 2*i+1)
+		refs, at = append(refs, e.fref), append(at, 2*i+1)
 	}
 	got, err := c.src.txids(refs)
 	if err != nil {

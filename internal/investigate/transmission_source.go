@@ -1,9 +1,6 @@
 package investigate
 
 import (
-	"cmp"
-	"runtime"
-	"slices"
 	"sync"
 	"time"
 
@@ -242,122 +239,31 @@ func (s *residentSource) keep(o *sitePresence) int32 { return o.ref }
 
 func (s *residentSource) txids(refs []int32) ([]ledger.Hash, error) { return s.v.TxIDs(refs) }
 
-// bulkSource is a chainSource that reads the records of many persons at
-// once faster than one by one.
-type bulkSource interface {
-	// recordsOf is records of each of ps, in order.
-	recordsOf(ps []int32, from, to int64) ([]*personRecs, error)
+// siteSweeper is a chainSource that can give a layer's probes site by
+// site (chainRun.sweepProbes): one pass over every site's visits in the
+// window, where reading the persons' records one by one costs a cache
+// miss or two a visit (a resident timeline holds a person's visits spread
+// over the whole of it, and a site's in a row). On the 100,000-person
+// city a chain's third layer reads most persons.
+type siteSweeper interface {
+	// sites returns the numbers of the sites with visits, in order.
+	sites() []uint32
+	// persons is how many persons the source numbers.
+	persons() int
+	// encountered reports whether any person has an encounter.
+	encountered() bool
+	// encounters are person n's visible encounters overlapping [from, to].
+	encounters(n int32, from, to int64) []encRec
 }
 
-// sweepShare is the share of the timeline's persons (1/sweepShare) from
-// which recordsOf reads their visits site by site. A person's visits are
-// entries spread over the whole timeline (it holds them in site order),
-// so reading them person by person costs a cache miss or two a visit;
-// the sites' lines over the window are entries in a row. On the
-// 100,000-person city a chain's third layer reads most persons: in its
-// CPU profile the sweep took a third of the time reading them one by one
-// did (docs/BENCHMARKS.md).
+// sweepShare is the share of the source's persons (1/sweepShare) from
+// which a layer's probes are set out site by site.
 const sweepShare = 16
 
-// sweepMin is the fewest persons read by a sweep: fewer are read one by
-// one whatever the timeline's size.
+// sweepMin is the fewest persons a layer sets out site by site: fewer
+// are read one by one whatever the source's size.
 const sweepMin = 256
 
-// recordsOf reads the records of ps: person by person (records) for a
-// few; for many, in one sweep of every site's visits over the window
-// (two passes, on all CPUs: the first counts each person's visits, the
-// second puts them in place), each person's then sorted as their line
-// is, by (In, ID8). Both give the same records.
-func (s *residentSource) recordsOf(ps []int32, from, to int64) ([]*personRecs, error) {
-	out := make([]*personRecs, len(ps))
-	n := s.v.Persons()
-	sweep := len(ps) >= sweepMin && len(ps)*sweepShare >= n
-	switch s.iv.sweep {
-	case 1:
-		sweep = true
-	case -1:
-		sweep = false
-	}
-	if !sweep {
-		return out, parallel(len(ps), func(i int) error {
-			r, err := s.records(ps[i], from, to)
-			out[i] = r
-			return err
-		})
-	}
-	recs := make([]personRecs, len(ps))
-	slot := make([]int32, n) // 1 + a person's place in ps; 0: not read
-	for i, p := range ps {
-		out[i] = &recs[i]
-		if int(p) < n {
-			slot[p] = int32(i) + 1
-		}
-	}
-	earliest := from - int64(s.iv.q.Rules().MaxPresence/time.Second) // as records reads
-	sites := s.v.Sites()
-	parts := min(len(sites), 4*runtime.GOMAXPROCS(0))
-	each := func(part int, fn func(sl, ref int32, e *timeline.Entry)) {
-		for _, site := range sites[part*len(sites)/parts : (part+1)*len(sites)/parts] {
-			s.v.SiteVisits(site, max(earliest, from-s.v.Longest(site)), to, func(ref int32, e *timeline.Entry) bool {
-				if sl := slot[e.Person]; sl != 0 && e.Visible() && e.Out() > from && e.In < to {
-					fn(sl, ref, e)
-				}
-				return true
-			})
-		}
-	}
-	// at[part][sl]: first the visits of person sl in the part, then
-	// where the part's next one goes.
-	at := make([][]int32, parts)
-	_ = parallel(parts, func(part int) error {
-		c := make([]int32, len(ps)+1)
-		each(part, func(sl, _ int32, _ *timeline.Entry) { c[sl]++ })
-		at[part] = c
-		return nil
-	})
-	start := make([]int32, len(ps)+2) // person sl's visits are flat[start[sl]:start[sl+1]]
-	var total int32
-	for sl := 1; sl <= len(ps); sl++ {
-		start[sl] = total
-		for part := range at {
-			c := at[part][sl]
-			at[part][sl] = total
-			total += c
-		}
-	}
-	start[len(ps)+1] = total
-	flat := make([]visitRec, total)
-	_ = parallel(parts, func(part int) error {
-		pos := at[part]
-		each(part, func(sl, ref int32, e *timeline.Entry) {
-			flat[pos[sl]] = visitRec{site: e.Site, ref: ref, in: e.In, out: e.Out(), tx8: e.ID8}
-			pos[sl]++
-		})
-		return nil
-	})
-	const chunk = 1024
-	return out, parallel((len(ps)+chunk-1)/chunk, func(c int) error {
-		for i := c * chunk; i < min(len(ps), (c+1)*chunk); i++ {
-			vs := flat[start[i+1]:start[i+2]:start[i+2]]
-			slices.SortFunc(vs, func(a, b visitRec) int {
-				if a.in != b.in {
-					return cmp.Compare(a.in, b.in)
-				}
-				if a.tx8 != b.tx8 {
-					return cmp.Compare(a.tx8, b.tx8)
-				}
-				return cmp.Compare(a.ref, b.ref)
-			})
-			for j := range vs {
-				vs[j].in, vs[j].out = max(vs[j].in, from), min2(vs[j].out, to)
-			}
-			if len(vs) > 0 {
-				recs[i].visits = vs
-			}
-			if p := ps[i]; int(p) < n && s.v.Encountered() {
-				recs[i].encs = s.encounters(p, from, to)
-			}
-		}
-		return nil
-	})
-}
+func (s *residentSource) sites() []uint32   { return s.v.Sites() }
+func (s *residentSource) persons() int      { return s.v.Persons() }
+func (s *residentSource) encountered() bool { return s.v.Encountered() }

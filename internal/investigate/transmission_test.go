@@ -138,6 +138,10 @@ func TestChainMatchesBruteForce(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 4))
 			w := randomWorld(rng)
 			n, iv := w.load(t)
+			// The same chains found by comparing every probe a presence
+			// meets: the same graphs, to the edge chosen among ties.
+			scan := investigate.New(n.DB, n.Query)
+			investigate.SetScanBest(scan, true)
 			for q := 0; q < 12; q++ {
 				root := rng.IntN(w.npeople)
 				from, to := w.window(rng)
@@ -153,6 +157,14 @@ func TestChainMatchesBruteForce(t *testing.T) {
 					MinOverlap: time.Duration(min) * time.Second, Latent: latent, Infectious: infectious, AllEdges: all})
 				if err != nil {
 					t.Fatal(err)
+				}
+				gs, err := scan.Chain(investigate.ChainQuery{Person: w.p(n, root), From: from, To: to, Depth: depth,
+					MinOverlap: time.Duration(min) * time.Second, Latent: latent, Infectious: infectious, AllEdges: all})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(g, gs) {
+					t.Fatalf("query %d: the best index and the comparison of every probe disagree:\n%+v\n%+v", q, g, gs)
 				}
 				wantN, wantE := w.bruteChain(root, from, to, depth, min, latent, infectious)
 				if infectious == 0 {
