@@ -209,7 +209,7 @@ type Options struct {
 	// (View.TxIDs): about 38 bytes a visit, where ids in memory take 68,
 	// but contacts and chains read thousands of ids each from the store
 	// (on a 100,000-person city, contacts p50 4.4 ms instead of 0.5, a
-	// depth-3 chain 1.0 s instead of 0.55: docs/BENCHMARKS.md). For a
+	// depth-3 chain 0.7 s instead of 0.3: docs/BENCHMARKS.md). For a
 	// node whose memory is what limits it (trace.resident_ids = "store").
 	IDsInStore bool
 }
