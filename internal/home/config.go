@@ -50,19 +50,20 @@ lookback = "720h"
 # UTC offset used to print times.
 display_offset = "+08:00"
 # A running node (epiledger node) keeps a resident timeline: every visit
-# and encounter in memory (about 68 bytes a visit: 0.9 GB for a city of
+# and encounter in memory (about 61 bytes a visit: 0.8 GB for a city of
 # 100,000 people over 30 days), loaded from the store in the background at
 # start and kept current with each block (it costs ingest 1-2%). Contacts
 # and chains then read memory, not the store: on that city a contact query
-# takes under 1 ms (p50) instead of 7-22 ms and a depth-3 chain 0.55 s
-# instead of 4 s. Until it is loaded, and with resident = false, queries
+# takes under 1 ms (p50) instead of 4-8 ms and a depth-3 chain 0.3 s
+# instead of 5 s. Until it is loaded, and with resident = false, queries
 # read the store; one-shot CLI queries without --node always do.
 resident = true
-# Where the timeline keeps each visit's record id: "memory" (32 bytes a
-# visit), or "store": 8 bytes in memory and the rest read from the store
-# for what an answer shows (about 38 bytes a visit in all, half the
-# memory, but contacts read thousands of ids a query: on that city a
-# contact query p50 4.4 ms instead of 0.5, a chain 0.7 s instead of 0.3).
+# Where the timeline keeps each visit's record id: "memory" (24 bytes a
+# visit beside the 8 every entry holds), or "store": the 8 bytes only, the
+# rest read from the store for what an answer shows (about 38 bytes a
+# visit in all, 40% less memory, but contacts read thousands of ids a
+# query: on that city a contact query p50 4.2 ms instead of 0.5, a chain
+# 0.7 s instead of 0.3).
 resident_ids = "memory"
 `
 

@@ -23,9 +23,10 @@
 // Entry keeps only the first 8 bytes of its record id: they order the
 // site index, and they order records as the full ids do but for a tie,
 // which is rare and then resolved by reading the full ids
-// (CompareIDs). The full ids are kept beside the entries, in chunks of
-// their own that the scans never touch (about 68 bytes a visit in all,
-// from about 80 before issue 18), or, with Options.IDsInStore, read
+// (CompareIDs). The rest of each id (24 bytes: ID8 holds the first 8)
+// is kept beside the entries, in chunks of its own that the scans never
+// touch (about 61 bytes a visit in all, from about 80 before issue 18),
+// or, with Options.IDsInStore, read
 // from the store's site index for what an answer shows (View.TxIDs;
 // about 38 bytes a visit, but a query reads thousands of ids).
 //
@@ -176,7 +177,7 @@ type Timeline struct {
 
 	mu       sync.RWMutex
 	chunks   [][]Entry
-	ids      [][]ledger.Hash // the entries' record ids, as chunks does, unless IDsInStore
+	ids      [][]idTail // the entries' record ids past ID8, as chunks does, unless IDsInStore
 	keepIDs  bool
 	n        int32
 	persons  []ledger.Pseudonym
@@ -393,15 +394,30 @@ func (t *Timeline) Stats() Stats {
 	for _, c := range t.ids {
 		ids += int64(cap(c))
 	}
-	s.Bytes = entries*int64(unsafe.Sizeof(Entry{})) + ids*int64(len(ledger.Hash{})) + 4*idx +
+	s.Bytes = entries*int64(unsafe.Sizeof(Entry{})) + ids*int64(len(idTail{})) + 4*idx +
 		int64(s.Encounters)*int64(unsafe.Sizeof(Encounter{})) + int64(len(t.persons))*(32+8+24+48)
 	return s
 }
 
 func (t *Timeline) entry(i int32) *Entry { return &t.chunks[i>>chunkBits][i&(1<<chunkBits-1)] }
 
-// id is entry i's record id, when the timeline keeps ids.
-func (t *Timeline) id(i int32) *ledger.Hash { return &t.ids[i>>chunkBits][i&(1<<chunkBits-1)] }
+// idTail is a record id past its first 8 bytes, which are its entry's
+// ID8: kept beside the entries, 24 bytes a visit rather than 32.
+type idTail [len(ledger.Hash{}) - 8]byte
+
+func tailOf(h *ledger.Hash) (t idTail) {
+	copy(t[:], h[8:])
+	return t
+}
+
+// id is entry i's record id, when the timeline keeps ids: its ID8 and
+// the tail beside it.
+func (t *Timeline) id(i int32) ledger.Hash {
+	var h ledger.Hash
+	binary.BigEndian.PutUint64(h[:8], t.entry(i).ID8)
+	copy(h[8:], t.ids[i>>chunkBits][i&(1<<chunkBits-1)][:])
+	return h
+}
 
 // person numbers a pseudonym, adding it if new.
 func (t *Timeline) person(p ledger.Pseudonym) int32 {
@@ -506,7 +522,7 @@ func (t *Timeline) newEntry(c *state.PresenceCore, via, role []byte) (int32, err
 	e.Person = t.person(c.Person)
 	t.chunks = appendChunked(t.chunks, t.n, e)
 	if t.keepIDs {
-		t.ids = appendChunked(t.ids, t.n, c.TxID)
+		t.ids = appendChunked(t.ids, t.n, tailOf(&c.TxID))
 	}
 	i := t.n
 	t.n++
@@ -647,7 +663,7 @@ func (t *Timeline) applyVisit(op *store.Op) error {
 				return err
 			}
 			if t.keepIDs {
-				*t.id(s.at(j)) = c.TxID
+				t.ids[s.at(j)>>chunkBits][s.at(j)&(1<<chunkBits-1)] = tailOf(&c.TxID)
 			}
 			s.longest = max(s.longest, int64(e.dur))
 			return nil

@@ -213,7 +213,7 @@ func (v *View) TxIDs(refs []int32) ([]ledger.Hash, error) {
 	if v.t.keepIDs {
 		for i, ref := range refs {
 			if ref >= 0 {
-				out[i] = *v.t.id(ref)
+				out[i] = v.t.id(ref)
 			}
 		}
 		return out, nil
