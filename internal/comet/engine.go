@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 
 	abci "github.com/cometbft/cometbft/abci/types"
-	cmtcfg "github.com/cometbft/cometbft/config"
 	"github.com/cometbft/cometbft/mempool"
 	nm "github.com/cometbft/cometbft/node"
 	"github.com/cometbft/cometbft/p2p"
@@ -129,7 +128,7 @@ func Start(h *home.Home, db *store.DB, m *state.Machine, log *slog.Logger, o Opt
 	// does not reproduce it at the application's level. Until the cause
 	// is known, the serialised client.)
 	n, err := nm.NewNode(cfg, pv, nodeKey, proxy.NewLocalClientCreator(app),
-		nm.DefaultGenesisDocProviderFunc(cfg), cmtcfg.DefaultDBProvider, nm.DefaultMetricsProvider(cfg.Instrumentation), newLogger(log))
+		nm.DefaultGenesisDocProviderFunc(cfg), closingDBProvider, nm.DefaultMetricsProvider(cfg.Instrumentation), newLogger(log))
 	if err != nil {
 		return nil, fmt.Errorf("comet: %w", err)
 	}
