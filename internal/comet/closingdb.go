@@ -12,7 +12,7 @@ import (
 // while a consensus reactor's per-peer routine (queryMaj23Routine) may
 // still load a commit from the block store, and a read of a closed
 // leveldb panics ("leveldb: closed"): in CI it brought down a validator
-// of `bench consortium` as it stopped, and a test binary (the same race
+// of `bench consortium` as it stopped (TestBenchConsortium; the same race
 // is known in Tendermint; oasis-core defers the close instead). The
 // routine returns at its next check that the reactor runs, so what it
 // read no longer matters. A close waits for the reads under way.
