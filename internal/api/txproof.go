@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/epiledger/epiledger/internal/blocks"
@@ -86,6 +87,9 @@ func (s *Server) withConsortium(p *blocks.Proof) (*consortium.TxProof, error) {
 		if errors.Is(err, consortium.ErrPending) {
 			return nil, &Error{Status: http.StatusTooEarly, Code: "too_early", Field: "consortium", RetryAfter: time.Second,
 				Msg: "block " + strconv.FormatUint(p.Header.Height+1, 10) + ", whose signed header commits to this transaction's result and to the state after it, is not committed yet: ask again in a moment"}
+		}
+		if errors.Is(err, consortium.ErrPruned) {
+			return nil, &Error{Status: http.StatusGone, Code: "pruned", Field: "consortium", Msg: strings.TrimPrefix(err.Error(), "consortium: ")}
 		}
 		if err != nil {
 			return nil, err

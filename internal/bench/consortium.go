@@ -28,6 +28,7 @@ import (
 	"github.com/epiledger/epiledger/internal/node"
 	"github.com/epiledger/epiledger/internal/sim"
 	"github.com/epiledger/epiledger/internal/state"
+	"github.com/epiledger/epiledger/internal/store"
 )
 
 // ConsortiumConfig says what `epiledger bench consortium` measures.
@@ -52,6 +53,9 @@ type ConsortiumConfig struct {
 	// no single node to be able to drop its records would); otherwise the
 	// records are spread over them and reach the others by gossip.
 	ToAll bool
+	// RetainBlocks, if positive, is each validator's engine.retain_blocks:
+	// CometBFT keeps its latest RetainBlocks blocks and a trimmed WAL.
+	RetainBlocks int64
 	// Verbose makes the nodes log at debug level (CometBFT's every vote).
 	Verbose bool
 	// CPUProfile, if set, has node i write its CPU profile to
@@ -81,17 +85,27 @@ type ConsortiumResult struct {
 	HalfRate float64 `json:"consortium_half_load_offered_per_sec"`
 	HalfP50  float64 `json:"consortium_latency_half_load_p50_ms"`
 	HalfP99  float64 `json:"consortium_latency_half_load_p99_ms"`
+	// RetainBlocks is the validators' engine.retain_blocks (0: every
+	// block kept).
+	RetainBlocks int64 `json:"retain_blocks"`
 	// Disk per record on one validator (node0), everything counted: our
-	// store and CometBFT's data (block store, state, consensus WAL).
-	DiskPerRecord      float64 `json:"validator_bytes_per_record"`
-	StorePerRecord     float64 `json:"validator_store_bytes_per_record"`
-	CometBFTPerRecord  float64 `json:"validator_cometbft_bytes_per_record"`
-	SameState          bool    `json:"validators_agree"`
-	StateHash          string  `json:"state_hash"`
-	SoloPerSec         float64 `json:"solo_records_per_sec"`
-	SoloSingleP50      float64 `json:"solo_single_commit_p50_ms"`
-	SoloSingleP99      float64 `json:"solo_single_commit_p99_ms"`
-	SoloBytesPerRecord float64 `json:"solo_bytes_per_record"`
+	// store and CometBFT's data (block store, state, consensus WAL), as
+	// the run left them, then with every database compacted in full.
+	DiskPerRecord     float64      `json:"validator_bytes_per_record"`
+	StorePerRecord    float64      `json:"validator_store_bytes_per_record"`
+	CometBFTPerRecord float64      `json:"validator_cometbft_bytes_per_record"`
+	CometBFTParts     CometBFTDisk `json:"validator_cometbft_parts"`
+	// After a full compaction of our store and CometBFT's databases.
+	CompactedPerRecord         float64      `json:"validator_compacted_bytes_per_record"`
+	CompactedStorePerRecord    float64      `json:"validator_compacted_store_bytes_per_record"`
+	CompactedCometBFTPerRecord float64      `json:"validator_compacted_cometbft_bytes_per_record"`
+	CompactedCometBFTParts     CometBFTDisk `json:"validator_compacted_cometbft_parts"`
+	SameState                  bool         `json:"validators_agree"`
+	StateHash                  string       `json:"state_hash"`
+	SoloPerSec                 float64      `json:"solo_records_per_sec"`
+	SoloSingleP50              float64      `json:"solo_single_commit_p50_ms"`
+	SoloSingleP99              float64      `json:"solo_single_commit_p99_ms"`
+	SoloBytesPerRecord         float64      `json:"solo_bytes_per_record"`
 }
 
 func (cfg *ConsortiumConfig) logf(format string, args ...any) {
@@ -130,6 +144,18 @@ func Consortium(ctx context.Context, cfg ConsortiumConfig) (*ConsortiumResult, e
 	if err != nil {
 		return nil, err
 	}
+	if cfg.RetainBlocks > 0 {
+		for _, n := range nodes {
+			h, err := home.Load(n.Home)
+			if err != nil {
+				return nil, err
+			}
+			if err := h.SetConfig(map[string]string{"retain_blocks": fmt.Sprint(cfg.RetainBlocks)}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	res.RetainBlocks = cfg.RetainBlocks
 	h0, err := home.Load(nodes[0].Home)
 	if err != nil {
 		return nil, err
@@ -229,12 +255,58 @@ func Consortium(ctx context.Context, cfg ConsortiumConfig) (*ConsortiumResult, e
 	if err != nil {
 		return nil, err
 	}
-	store := dirSize(h0.DataDir(), "")
-	cmt := dirSize(filepath.Join(nodes[0].Home, "cometbft", "data"), "")
 	total := float64(res.Records + 1 + k)
-	res.StorePerRecord, res.CometBFTPerRecord = float64(store)/total, float64(cmt)/total
+	cmtData := filepath.Join(nodes[0].Home, "cometbft", "data")
+	res.StorePerRecord = float64(dirSize(h0.DataDir(), "")) / total
+	res.CometBFTPerRecord = float64(dirSize(cmtData, "")) / total
+	res.CometBFTParts = cometBFTDisk(cmtData, total)
 	res.DiskPerRecord = res.StorePerRecord + res.CometBFTPerRecord
+
+	cfg.logf("compact node0's stores")
+	if err := compactValidator(ctx, h0); err != nil {
+		return nil, err
+	}
+	res.CompactedStorePerRecord = float64(dirSize(h0.DataDir(), "")) / total
+	res.CompactedCometBFTPerRecord = float64(dirSize(cmtData, "")) / total
+	res.CompactedCometBFTParts = cometBFTDisk(cmtData, total)
+	res.CompactedPerRecord = res.CompactedStorePerRecord + res.CompactedCometBFTPerRecord
 	return res, nil
+}
+
+// CometBFTDisk is CometBFT's data on a validator, bytes per record, by
+// part.
+type CometBFTDisk struct {
+	BlockStore float64 `json:"block_store"`
+	State      float64 `json:"state"`
+	WAL        float64 `json:"consensus_wal"`
+	Other      float64 `json:"other"`
+}
+
+func cometBFTDisk(data string, records float64) CometBFTDisk {
+	d := CometBFTDisk{
+		BlockStore: float64(dirSize(filepath.Join(data, "blockstore.db"), "")) / records,
+		State:      float64(dirSize(filepath.Join(data, "state.db"), "")) / records,
+		WAL:        float64(dirSize(filepath.Join(data, "cs.wal"), "")) / records,
+	}
+	d.Other = float64(dirSize(data, ""))/records - d.BlockStore - d.State - d.WAL
+	return d
+}
+
+// compactValidator compacts a stopped validator's stores in full: ours
+// and CometBFT's databases.
+func compactValidator(ctx context.Context, h *home.Home) error {
+	db, err := store.Open(h.DataDir(), store.Options{})
+	if err != nil {
+		return err
+	}
+	err = db.Compact(ctx)
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return comet.CompactStores(h)
 }
 
 // splitSetup separates the registrations (sites, identities, roles) from

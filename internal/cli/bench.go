@@ -145,7 +145,11 @@ a city and signs its records with the chain authority's key, then in one run:
     durable;
   - every validator agrees on the head and state hash at the end;
   - bytes on disk per record on node0: our store plus CometBFT's data
-    directory (block store, state, consensus WAL).
+    directory (block store, state, consensus WAL), as the run left them,
+    then with node0 stopped and every database compacted in full.
+With --retain-blocks N each validator keeps CometBFT's latest N blocks
+only and trims its consensus WAL (engine.retain_blocks in config.toml):
+what a pruning validator's disk costs beside an archive node's.
 With --cpuprofile FILE each validator writes its own CPU profile to
 FILE.node0, FILE.node1, ... when it stops (go tool pprof FILE.node0): where
 a validator's time per record goes.
@@ -158,6 +162,9 @@ Quote medians and ratios from one run: the machine is shared and noisy.`,
 			}
 			if cfg.People < 10 || cfg.Days < 1 {
 				return fmt.Errorf("--people: at least 10; --days: at least 1")
+			}
+			if r := cfg.RetainBlocks; r != 0 && r < home.MinRetainBlocks {
+				return fmt.Errorf("--retain-blocks: 0 (every block) or at least %d", home.MinRetainBlocks)
 			}
 			cleanup, err := benchDir(&cfg.Dir, "epiledger-bench-consortium-")
 			if err != nil {
@@ -185,14 +192,16 @@ city                             %d people, %d days, %d signed records (%d of th
 solo engine, saturated           %.0f records/s
 solo engine, one at a time       p50 %.1f ms, p99 %.1f ms
 solo engine, disk                %.0f bytes per record
-consortium                       %d validators, separate processes, timeout_commit %s, %s
+consortium                       %d validators, separate processes, timeout_commit %s, %s, %s
 consortium, saturated            %.0f records/s committed (%.2f s, %d blocks; %.0f%% of the solo rate), latency p50 %.0f ms, p99 %.0f ms
 consortium, half load            p50 %.0f ms, p99 %.0f ms (%.0f records/s offered, paced)
-validator disk                   %.0f bytes per record (%.0f our store, %.0f CometBFT's data)
+validator disk                   %.0f bytes per record (%.0f our store, %.0f CometBFT's data: %s)
+validator disk, compacted        %.0f bytes per record (%.0f our store, %.0f CometBFT's data: %s)
 agreement                        %s
 `, res.Machine, res.People, res.Days, res.Records, res.SetupRecords, res.SoloPerSec, res.SoloSingleP50, res.SoloSingleP99, res.SoloBytesPerRecord,
-				res.Validators, res.TimeoutCommit, offered(res.ToAll), res.CommitPerSec, res.CommitSeconds, res.Blocks, 100*res.CommitPerSec/res.SoloPerSec, res.LoadP50, res.LoadP99,
-				res.HalfP50, res.HalfP99, res.HalfRate, res.DiskPerRecord, res.StorePerRecord, res.CometBFTPerRecord, agree)
+				res.Validators, res.TimeoutCommit, offered(res.ToAll), retained(res.RetainBlocks), res.CommitPerSec, res.CommitSeconds, res.Blocks, 100*res.CommitPerSec/res.SoloPerSec, res.LoadP50, res.LoadP99,
+				res.HalfP50, res.HalfP99, res.HalfRate, res.DiskPerRecord, res.StorePerRecord, res.CometBFTPerRecord, cometParts(res.CometBFTParts),
+				res.CompactedPerRecord, res.CompactedStorePerRecord, res.CompactedCometBFTPerRecord, cometParts(res.CompactedCometBFTParts), agree)
 			return nil
 		},
 	}
@@ -203,6 +212,7 @@ agreement                        %s
 	c.Flags().DurationVar(&cfg.TimeoutCommit, "timeout-commit", 100*time.Millisecond, "each validator's pause after a block (CometBFT's timeout_commit)")
 	c.Flags().DurationVar(&cfg.Half, "half", 5*time.Second, "how long records are offered at half load")
 	c.Flags().StringVar(&cfg.Dir, "dir", "", "write the homes and the nodes' logs here (new or empty) and keep them (default: a scratch directory, removed)")
+	c.Flags().Int64Var(&cfg.RetainBlocks, "retain-blocks", 0, "each validator keeps CometBFT's latest N blocks and a trimmed consensus WAL (engine.retain_blocks; default: every block)")
 	c.Flags().BoolVar(&cfg.ToAll, "to-all", false, "send every request to every validator (default: spread the requests, one validator each, and let gossip carry them)")
 	c.Flags().BoolVar(&cfg.Verbose, "verbose", false, "the nodes log at debug level, CometBFT's every vote included (with --dir, to read node.log in each home)")
 	c.Flags().IntVar(&cfg.Singles, "singles", 100, "records the solo engine commits one at a time")
@@ -371,6 +381,19 @@ func pairsText(res *bench.Result) string {
 		fmt.Fprintf(&b, "\nresident timeline, %d runs          median %.0f%% of the validated ingest without it (%s)", len(res.ResidentRatios), 100*res.ResidentMedian, percents(res.ResidentRatios))
 	}
 	return b.String()
+}
+
+// retained says what CometBFT's blocks bench consortium's validators kept.
+func retained(n int64) string {
+	if n <= 0 {
+		return "every block kept"
+	}
+	return fmt.Sprintf("the latest %d blocks kept (--retain-blocks)", n)
+}
+
+// cometParts says where CometBFT's bytes per record are.
+func cometParts(d bench.CometBFTDisk) string {
+	return fmt.Sprintf("block store %.0f, state %.0f, consensus WAL %.0f, other %.0f", d.BlockStore, d.State, d.WAL, d.Other)
 }
 
 // offered says how bench consortium offered the records.

@@ -112,6 +112,9 @@ type App struct {
 	// poison, a test hook: the node proposes this transaction in every
 	// block it proposes (a faulty proposer).
 	poison []byte
+	// retain is how many of CometBFT's latest blocks this node keeps (0:
+	// all; engine.retain_blocks).
+	retain int64
 }
 
 // NewApp returns the application over db at its stored head.
@@ -635,7 +638,19 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 	}
 	a.pending, a.built, a.pendingTxs = nil, nil, nil
 	a.committedCond.Broadcast()
-	return &abci.ResponseCommit{}, nil
+	return &abci.ResponseCommit{RetainHeight: retainHeight(a.head.Height, a.retain)}, nil
+}
+
+// retainHeight is the lowest CometBFT block a node that keeps the latest
+// retain blocks still needs after committing height (0: keep every one).
+// Our store holds every record and block of ours whatever CometBFT
+// deletes, and Commit has made this height durable before CometBFT prunes
+// below it, so a restart never needs a deleted block to catch up.
+func retainHeight(height uint64, retain int64) int64 {
+	if retain <= 0 || int64(height) <= retain {
+		return 0
+	}
+	return int64(height) - retain + 1
 }
 
 // halt stops the node on a storage failure (under mu).

@@ -48,6 +48,8 @@ type Engine struct {
 	// begins, admitted when admit has returned.
 	queue              chan submission
 	stopping, admitted chan struct{}
+	// trimmed is closed when the consensus WAL's trimmer has stopped.
+	trimmed chan struct{}
 }
 
 var (
@@ -94,8 +96,10 @@ func Start(h *home.Home, db *store.DB, m *state.Machine, log *slog.Logger, o Opt
 	if app.poison == nil {
 		app.poison = testPoison
 	}
+	app.retain = h.Config.Engine.RetainBlocks
 	e := &Engine{app: app, db: db, log: log, waiters: map[ledger.Hash][]waiter{}, done: make(chan struct{}),
-		queue: make(chan submission, 4*maxAdmit), stopping: make(chan struct{}), admitted: make(chan struct{})}
+		queue: make(chan submission, 4*maxAdmit), stopping: make(chan struct{}), admitted: make(chan struct{}),
+		trimmed: make(chan struct{})}
 	app.fatal = e.stop
 	app.committed = func(height uint64, txs []*ledger.Tx, built *blocks.Built) {
 		if o.Acked != nil {
@@ -138,6 +142,10 @@ func Start(h *home.Home, db *store.DB, m *state.Machine, log *slog.Logger, o Opt
 	e.node = n
 	e.proofs = sync.OnceValues(func() (*proofSource, error) { return newProofSource(n) })
 	go e.admit()
+	go func() {
+		defer close(e.trimmed)
+		e.trimWALs(cfg.Consensus.WalFile(), e.stopping)
+	}()
 	return e, nil
 }
 
@@ -477,6 +485,7 @@ func (e *Engine) Close() error {
 	close(e.stopping)
 	if e.node != nil {
 		<-e.admitted
+		<-e.trimmed
 	}
 	e.mu.Lock()
 	ws := e.waiters

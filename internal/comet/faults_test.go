@@ -527,6 +527,19 @@ func checkTxs(t *testing.T, c *cluster, nodes []int, want uint64) {
 	}
 }
 
+// rpcJSON decodes the answer of CometBFT's RPC at url into v.
+func rpcJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if err := json.NewDecoder(res.Body).Decode(v); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // prevotes counts the prevotes node i has seen in a round at
 // height, from CometBFT's RPC (0 when it is at another height or does
 // not answer).

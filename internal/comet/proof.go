@@ -65,6 +65,8 @@ func newProofSource(n *nm.Node) (*proofSource, error) {
 
 func (s *proofSource) Block(h int64) *types.Block { return s.blocks.LoadBlock(h) }
 
+func (s *proofSource) Base() int64 { return s.blocks.Base() }
+
 // SignedHeader takes the commit from block h+1, or, for the last block,
 // the commit this node saw.
 func (s *proofSource) SignedHeader(h int64) *types.SignedHeader {

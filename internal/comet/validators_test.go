@@ -66,11 +66,6 @@ func cometValidators(t *testing.T, c *cluster, i int) map[string]string {
 // block height, from CometBFT's RPC on node i.
 func signers(t *testing.T, c *cluster, i int, height uint64) map[string]bool {
 	t.Helper()
-	res, err := http.Get(c.rpcs[i] + "/commit?height=" + strconv.FormatUint(height, 10))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
 	var v struct {
 		Result struct {
 			SignedHeader struct {
@@ -82,9 +77,7 @@ func signers(t *testing.T, c *cluster, i int, height uint64) map[string]bool {
 			} `json:"signed_header"`
 		} `json:"result"`
 	}
-	if err := json.NewDecoder(res.Body).Decode(&v); err != nil {
-		t.Fatal(err)
-	}
+	rpcJSON(t, c.rpcs[i]+"/commit?height="+strconv.FormatUint(height, 10), &v)
 	out := map[string]bool{}
 	for _, s := range v.Result.SignedHeader.Commit.Signatures {
 		if s.Address != "" {

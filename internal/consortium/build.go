@@ -16,6 +16,10 @@ import (
 type Source interface {
 	// Block is CometBFT block h, or nil if the node has none.
 	Block(h int64) *types.Block
+	// Base is the lowest height whose block the node still holds (1 on a
+	// node that keeps every block; higher on one that prunes,
+	// engine.retain_blocks).
+	Base() int64
 	// SignedHeader is header h with the commit that signed it, or nil if
 	// the node has not committed it.
 	SignedHeader(h int64) *types.SignedHeader
@@ -34,6 +38,9 @@ type Source interface {
 func Build(src Source, g *Genesis, height int64, tx []byte) (*Proof, error) {
 	b := src.Block(height)
 	if b == nil {
+		if base := src.Base(); height < base {
+			return nil, fmt.Errorf("%w (it keeps them from height %d; this record is in block %d)", ErrPruned, base, height)
+		}
 		return nil, fmt.Errorf("consortium: CometBFT block %d is not in this node's store", height)
 	}
 	idx, member := -1, -1

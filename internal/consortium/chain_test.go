@@ -57,11 +57,22 @@ type testChain struct {
 	results    map[int64][]*abci.ExecTxResult
 	content    map[int64]content
 	keys       map[string]cmted.PrivKey
+	// base, if set, is the lowest height whose block a test keeps.
+	base int64
 }
 
 var _ consortium.Source = (*testChain)(nil)
 
-func (c *testChain) Block(h int64) *types.Block { return c.blocks[h] }
+func (c *testChain) Block(h int64) *types.Block {
+	if h < c.Base() {
+		return nil
+	}
+	return c.blocks[h]
+}
+
+// Base is where c's blocks start: 1, or above the blocks a test deleted
+// as a pruning node does (their headers and commits stay).
+func (c *testChain) Base() int64 { return max(c.base, 1) }
 
 func (c *testChain) SignedHeader(h int64) *types.SignedHeader {
 	if c.blocks[h] == nil || c.commits[h] == nil {

@@ -50,6 +50,13 @@ const Version = "epiledger/v1/consortium-proof"
 // that changed the state is followed at once by one that commits it).
 var ErrPending = errors.New("consortium: the next block, which signs this block's results and state, is not committed yet")
 
+// ErrPruned is returned by Build for a transaction whose CometBFT block
+// the node has deleted (a validator that keeps only its latest blocks,
+// engine.retain_blocks): ask a node of the consortium that keeps every
+// block. The node's own store still holds the record and its proof
+// against our chain of blocks.
+var ErrPruned = errors.New("consortium: this node no longer keeps the CometBFT block of this record (engine.retain_blocks): ask a node that keeps every block")
+
 // trustingPeriod is the light-client trusting period of an offline check.
 // A live light client stops trusting a validator set after it, because
 // validators that have left may sign another history; a proof checked

@@ -125,6 +125,29 @@ func TestPending(t *testing.T) {
 	}
 }
 
+// TestPruned: a node that deleted the block of a transaction (a validator
+// keeping its latest blocks only) says so, as ErrPruned; the transactions
+// of the blocks it keeps are still proved, and their proofs verify.
+func TestPruned(t *testing.T) {
+	t.Parallel()
+	a := newVals(4, 10)
+	c := newChain(t, 5, func(int64) []val { return a }, plain("test"), none)
+	c.base = 3
+	for h := int64(1); h < 3; h++ {
+		_, err := consortium.Build(c, c.genesisOf(t), h, c.content[h].txs[1])
+		if !errors.Is(err, consortium.ErrPruned) || !strings.Contains(err.Error(), "from height 3") {
+			t.Fatalf("block %d, pruned: %v, want ErrPruned from height 3", h, err)
+		}
+	}
+	if r, err := check(c.genesisOf(t), marshal(t, c, 3, c.content[3].txs[1])); err != nil || r.Height != 3 {
+		t.Fatalf("the proof of a kept block: %+v, %v", r, err)
+	}
+	delete(c.blocks, 4)
+	if _, err := consortium.Build(c, c.genesisOf(t), 4, c.content[4].txs[1]); err == nil || errors.Is(err, consortium.ErrPruned) {
+		t.Fatalf("a block missing above the base is not pruned: %v", err)
+	}
+}
+
 // TestTampered: each change to a valid proof, or a proof checked against
 // another consortium, is refused.
 func TestTampered(t *testing.T) {

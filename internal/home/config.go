@@ -36,6 +36,17 @@ kind = "solo"
 block_interval = "200ms"
 max_block_txs = 4096
 max_block_bytes = 4194304
+# On a cometbft engine, how many of CometBFT's latest blocks this validator
+# keeps. 0 keeps every block (an archive node). N > 0 (at least 10) lets
+# CometBFT delete the bodies of older blocks, a second copy of records our
+# store keeps anyway: a validator's disk then grows with our store alone.
+# What it costs: the consortium proof of a record in a deleted block (tx
+# proof) and a peer catching up from before the kept blocks must come from
+# a node that keeps them: keep at least one archive node in a consortium.
+# Headers and commits stay for the evidence age (light blocks for relays).
+# (CometBFT's consensus WAL is trimmed to its newest files on every
+# validator: see docs/OPERATIONS.md.)
+retain_blocks = 0
 
 # The chain's consensus rules (presence limits, trajectory validation, the
 # vocabulary of site kinds and case statuses) are not set here: they are in
@@ -78,6 +89,7 @@ type Config struct {
 		BlockInterval Duration `toml:"block_interval"`
 		MaxBlockTxs   int      `toml:"max_block_txs"`
 		MaxBlockBytes int      `toml:"max_block_bytes"`
+		RetainBlocks  int64    `toml:"retain_blocks"`
 	} `toml:"engine"`
 	Trace struct {
 		MinOverlap    Duration `toml:"min_overlap"`
@@ -153,5 +165,14 @@ func LoadConfig(path string) (Config, error) {
 	if c.Engine.MaxBlockTxs <= 0 || c.Engine.BlockInterval.Duration <= 0 {
 		return c, fmt.Errorf("config: %s: engine.block_interval and engine.max_block_txs must be positive", path)
 	}
+	if r := c.Engine.RetainBlocks; r != 0 && r < MinRetainBlocks {
+		return c, fmt.Errorf("config: %s: engine.retain_blocks must be 0 (keep every block) or at least %d", path, MinRetainBlocks)
+	}
 	return c, nil
 }
+
+// MinRetainBlocks is the fewest blocks a pruning validator keeps
+// (engine.retain_blocks): a record's consortium proof needs its block and
+// the next, and a peer that paused for a moment catches up from the blocks
+// kept.
+const MinRetainBlocks = 10

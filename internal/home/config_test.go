@@ -168,6 +168,16 @@ func TestLegacyGenesis(t *testing.T) {
 	}
 }
 
+// loadText loads a config.toml of text, written in dir.
+func loadText(t *testing.T, dir, text string) (Config, error) {
+	t.Helper()
+	p := filepath.Join(dir, "config.toml")
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return LoadConfig(p)
+}
+
 // TestResidentIDsSetting: trace.resident_ids is "memory" by default and
 // takes "store"; anything else is refused, naming the setting.
 func TestResidentIDsSetting(t *testing.T) {
@@ -179,16 +189,42 @@ func TestResidentIDsSetting(t *testing.T) {
 		{"[trace]\nresident_ids = \"disk\"\n", "", "trace.resident_ids"},
 		{"[trace]\nresident_ids = 1\n", "", "resident_ids"},
 	} {
-		p := filepath.Join(dir, "config.toml")
-		if err := os.WriteFile(p, []byte(tc.text), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		c, err := LoadConfig(p)
+		c, err := loadText(t, dir, tc.text)
 		switch {
 		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
 			t.Errorf("%q: %v, want an error naming %s", tc.text, err, tc.err)
 		case tc.err == "" && (err != nil || c.Trace.ResidentIDs != tc.want):
 			t.Errorf("%q: %q, %v; want %q", tc.text, c.Trace.ResidentIDs, err, tc.want)
+		}
+	}
+}
+
+// TestRetainBlocksSetting: engine.retain_blocks is 0 (every block) by
+// default and takes 0 or at least MinRetainBlocks; anything else is
+// refused, naming the setting.
+func TestRetainBlocksSetting(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		text string
+		want int64
+		err  string
+	}{
+		{"", 0, ""},
+		{"[engine]\nretain_blocks = 0\n", 0, ""},
+		{"[engine]\nretain_blocks = 10\n", 10, ""},
+		{"[engine]\nretain_blocks = 1000000\n", 1000000, ""},
+		{"[engine]\nretain_blocks = 9\n", 0, "engine.retain_blocks"},
+		{"[engine]\nretain_blocks = 1\n", 0, "engine.retain_blocks"},
+		{"[engine]\nretain_blocks = -5\n", 0, "engine.retain_blocks"},
+		{"[engine]\nretain_blocks = \"all\"\n", 0, "retain_blocks"},
+	} {
+		c, err := loadText(t, dir, tc.text)
+		switch {
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("%q: %v, want an error naming %s", tc.text, err, tc.err)
+		case tc.err == "" && (err != nil || c.Engine.RetainBlocks != tc.want):
+			t.Errorf("%q: %d, %v; want %d", tc.text, c.Engine.RetainBlocks, err, tc.want)
 		}
 	}
 }
