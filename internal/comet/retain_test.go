@@ -103,6 +103,10 @@ func TestRetainBlocks(t *testing.T) {
 	}
 
 	c.kill(0)
+	// A stopped node's home says the same from the stores it left.
+	if out, code := run("tx", "proof", "--home", c.homes[0], first.TxID.String()); code == 0 || !strings.Contains(out, "retain_blocks") {
+		t.Fatalf("tx proof --home of a record in a deleted block: exit %d: %s", code, out)
+	}
 	if out, code := run("verify", "--home", c.homes[0]); code != 0 {
 		t.Fatalf("verify after pruning: exit %d: %s", code, out)
 	}
