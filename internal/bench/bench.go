@@ -376,19 +376,13 @@ func ingestOnly(dir string, world []byte, validation, resident bool) (float64, e
 // engine; with resident, the clock stops only once the timeline holds
 // every block. The caller closes the node; on an error it is closed.
 func ingestSigned(h *home.Home, c *importer.Collector, resident bool) (*node.Node, time.Duration, error) {
-	n, err := node.Open(h, slog.New(slog.NewTextHandler(io.Discard, nil)), node.Options{Resident: resident})
+	n, err := openForIngest(h, c.Vault, resident)
 	if err != nil {
 		return nil, 0, err
 	}
 	fail := func(err error) (*node.Node, time.Duration, error) {
 		n.Close()
 		return nil, 0, err
-	}
-	if err := n.WaitTimeline(context.Background()); err != nil {
-		return fail(err)
-	}
-	if err := n.PutVault(c.Vault); err != nil {
-		return fail(err)
 	}
 	start := time.Now()
 	if _, err := submitAll(n, c.Txs, 0); err != nil {
@@ -400,6 +394,25 @@ func ingestSigned(h *home.Home, c *importer.Collector, resident bool) (*node.Nod
 		}
 	}
 	return n, time.Since(start), nil
+}
+
+// openForIngest opens a node on h (keeping a resident timeline if
+// resident), waits for its timeline and loads the vault entries of the
+// records to come.
+func openForIngest(h *home.Home, vault []node.VaultEntry, resident bool) (*node.Node, error) {
+	n, err := node.Open(h, slog.New(slog.NewTextHandler(io.Discard, nil)), node.Options{Resident: resident})
+	if err != nil {
+		return nil, err
+	}
+	if err := n.WaitTimeline(context.Background()); err != nil {
+		n.Close()
+		return nil, err
+	}
+	if err := n.PutVault(vault); err != nil {
+		n.Close()
+		return nil, err
+	}
+	return n, nil
 }
 
 // closeWindows ingests one day of a city of ClosePersons people (their

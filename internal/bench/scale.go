@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -13,7 +12,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/epiledger/epiledger/internal/ndjson"
 	"github.com/epiledger/epiledger/internal/sim"
 	"github.com/epiledger/epiledger/internal/timeline"
 )
@@ -130,34 +128,44 @@ func scaleOne(ctx context.Context, cfg *ScaleConfig, st *stepper, people int, di
 	city := fmt.Sprintf("%d people", people)
 
 	st.next("%s: simulate %d days", city, cfg.Days)
-	var buf bytes.Buffer
-	truth, err := sim.Generate(sim.Config{People: people, Days: cfg.Days, Seed: cfg.Seed}, ndjson.NewWriter(&buf))
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	cityFile, signedPath := filepath.Join(dir, "city.ndjson"), filepath.Join(dir, "signed.bin")
+	truth, err := simulateFile(cityFile, sim.Config{People: people, Days: cfg.Days, Seed: cfg.Seed})
 	if err != nil {
 		return nil, err
 	}
-	ids := identities(buf.Bytes())
+	ids, err := identitiesIn(cityFile)
+	if err != nil {
+		return nil, err
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 
 	st.next("%s: sign the records", city)
-	h, c, err := signed(dir, buf.Bytes(), true)
+	h, vault, records, err := signedFile(filepath.Join(dir, "home"), cityFile, signedPath)
 	if err != nil {
 		return nil, err
 	}
-	buf = bytes.Buffer{}
-	pt.Records = len(c.Txs)
+	if err := os.Remove(cityFile); err != nil {
+		return nil, err
+	}
+	pt.Records = records
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 
 	st.next("%s: ingest %d records with validation", city, pt.Records)
-	n, el, err := ingestSigned(h, c, false)
+	n, el, err := ingestFile(h, vault, signedPath)
 	if err != nil {
 		return nil, err
 	}
 	defer n.Close()
-	c = nil
+	if err := os.Remove(signedPath); err != nil {
+		return nil, err
+	}
 	pt.IngestSeconds = el.Seconds()
 	pt.IngestPerSec = float64(pt.Records) / el.Seconds()
 	if err := ctx.Err(); err != nil {

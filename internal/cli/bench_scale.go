@@ -34,13 +34,17 @@ fresh scratch home (removed once measured):
   - chain p99: a depth-3 time-respecting chain from each case (the first
     --chains), over its infectious period, on the resident timeline (as
     epiledger bench investigate times them; "-" when the city has no case).
-How long: a city over 14 days is about 64 records per person, and time and
-memory grow with the records (the signed city is held in memory). On this
-project's machine (2 cores, shared) the default sizes, about 64,000,
-191,000 and 637,000 records, took 1.6 minutes in all and at most 0.9 GiB of
-memory; adding 30,000 people (2.8 million records in all) took 5.7
-minutes and at most 2.5 GiB: about 1 s per 8,000 to 9,000 records, all
-included, under a load average of 5 to 6 (docs/BENCHMARKS.md, "The cost curve").
+How long: a city over 14 days is about 64 records per person, and time
+grows with the records. Between its steps a city is kept on disk, not in
+memory (its lines, then its signed records, about 250 bytes a record
+beside the store, removed once ingested), so that memory is the store's
+caches and the timeline's, and --dir needs room for the largest city
+(about 1 KB a record at its largest). On this project's machine (2 cores,
+shared) the default sizes, about 64,000, 191,000 and 637,000 records,
+took 1.6 minutes in all; adding 30,000 people (2.8 million records in
+all) took 5.7 minutes: about 1 s per 8,000 to 9,000 records, all
+included, under a load average of 5 to 6 (docs/BENCHMARKS.md, "The cost
+curve").
 Progress goes to stderr, one step at a time (a bar on a terminal). The
 results go to stdout once: a table, one row per size, or with --json only
 JSON. --svg also writes the plot: one panel per cost against records on a
