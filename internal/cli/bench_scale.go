@@ -39,7 +39,7 @@ grows with the records. Between its steps a city is kept on disk, not in
 memory (its lines, then its signed records, about 250 bytes a record
 beside the store, removed once ingested), so that memory is the store's
 caches and the timeline's, and --dir needs room for the largest city
-(about 1 KB a record at its largest). On this project's machine (2 cores,
+(about 600 bytes a record at its largest). On this project's machine (2 cores,
 shared) the default sizes, about 64,000, 191,000 and 637,000 records,
 took 1.6 minutes in all; adding 30,000 people (2.8 million records in
 all) took 5.7 minutes: about 1 s per 8,000 to 9,000 records, all
