@@ -29,8 +29,8 @@ import (
 // consortium --people 10000` (four validators), three times the block
 // store's 138. Every validator's engine trims it to its newest files.
 const (
-	// walBudget is how many bytes of rotated WAL files a validator keeps
-	// beyond the newest walKeepFiles.
+	// walBudget bounds the bytes of the rotated WAL files a validator
+	// keeps, unless its newest walKeepFiles alone hold more.
 	walBudget = 32 << 20
 	// walKeepFiles rotated files are always kept, whatever their size
 	// (each about 10 MiB or more): a height in progress, whose start the
